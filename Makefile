@@ -1,0 +1,129 @@
+# wcard: multi-field packet classification in eBPF.
+#   make            build everything into build/ (installs missing Debian packages first)
+#   make test       Criterion suite (BPF_PROG_TEST_RUN against a userspace reference)
+#   make demo       generate rules and a trace, classify through XDP, check, summarize
+#   make bench      trace-driven lookup benchmark
+#   make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel's BTF
+#   make deps       install the Debian packages the project needs (only missing ones)
+# V=1 shows full commands.
+
+BUILD ?= build
+ARCH ?= x86
+CLANG ?= clang-19
+BPFTOOL ?= bpftool
+CC ?= gcc
+PKG_CONFIG ?= pkg-config
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+INCLUDES := -Iinclude -I$(BUILD)
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(INCLUDES) -Ivmlinux/$(ARCH) \
+	-Wall -Wno-unused-function -Werror
+# Recursive (=) so pkg-config runs after `deps` has installed it.
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags libbpf zlib)
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs libbpf zlib)
+CRIT_CFLAGS = $(shell $(PKG_CONFIG) --cflags criterion)
+CRIT_LIBS = $(shell $(PKG_CONFIG) --libs criterion)
+WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+CFLAGS ?= -O2 -g
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+USER_CFLAGS = $(CFLAGS) $(WARN) -fPIC -std=gnu11 $(INCLUDES) $(PKG_CFLAGS)
+
+DEPS_STAMP := $(BUILD)/.deps-ok
+BPF_PROGS := wcard_xdp wcard_parse_test
+BENCH_BPF := wcard_bench
+SKELS := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS) $(BENCH_BPF))
+LIB_SRCS := $(filter-out user/wcard.c,$(wildcard user/*.c))
+LIB_OBJS := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+TEST_SRCS := $(wildcard tests/*.c)
+TEST_OBJS := $(patsubst tests/%.c,$(BUILD)/obj/tests/%.o,$(TEST_SRCS))
+HDRS := $(wildcard include/wcard/*.h)
+
+.PHONY: all deps test demo bench vmlinux clean format
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/wcard $(BUILD)/libwcard.a $(BUILD)/libwcard.so $(BUILD)/tests/wcard-tests \
+	$(BUILD)/wcard-bench
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/deps.sh
+	$(call msg,DEPS,checking Debian packages)
+	$(Q)scripts/deps.sh
+	$(Q)mkdir -p $(BUILD) && touch $@
+
+vmlinux: $(DEPS_STAMP)
+	$(call msg,GEN,vmlinux/$(ARCH)/vmlinux.h)
+	$(Q)mkdir -p vmlinux/$(ARCH)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+# BPF: clang -> bpftool gen object (static link step, also for single objects) -> skeleton
+$(BUILD)/%.tmp.bpf.o: bpf/%.bpf.c $(HDRS) | $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/%.tmp.bpf.o: bench/%.bpf.c $(HDRS) | $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/%.bpf.o: $(BUILD)/%.tmp.bpf.o
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+
+$(BUILD)/obj/%.o: user/%.c $(HDRS) $(SKELS) | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+$(BUILD)/obj/tests/%.o: tests/%.c tests/*.h $(HDRS) $(SKELS) | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) $(CRIT_CFLAGS) -Itests -c $< -o $@
+$(BUILD)/obj/bench/%.o: bench/%.c $(HDRS) $(SKELS) | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(BUILD)/libwcard.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(BUILD)/libwcard.so: $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/wcard: $(BUILD)/obj/wcard.o $(BUILD)/libwcard.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/tests/wcard-tests: $(TEST_OBJS) $(BUILD)/libwcard.a
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CRIT_LIBS) -lpthread
+$(BUILD)/wcard-bench: $(BUILD)/obj/bench/bench.o $(BUILD)/libwcard.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+# Criterion options: TEST_ARGS='--tap' or '--junit' or '--filter=parse/*'
+TEST_ARGS ?=
+test: all
+	$(Q)WCARD_BIN=$(abspath $(BUILD)/wcard) WCARD_DATA=$(abspath ../shared/data) \
+		$(BUILD)/tests/wcard-tests --jobs 2 $(TEST_ARGS)
+
+demo: $(BUILD)/wcard
+	$(Q)$(BUILD)/wcard demo --dir $(BUILD)/demo
+
+bench: $(BUILD)/wcard-bench
+	$(Q)$(BUILD)/wcard-bench $(BENCH_ARGS)
+
+format:
+	clang-format -i $(wildcard bpf/*.c bench/*.c user/*.c tests/*.c tests/*.h include/wcard/*.h)
+
+clean:
+	$(call msg,CLEAN,$(BUILD))
+	$(Q)rm -rf $(BUILD)

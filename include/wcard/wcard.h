@@ -1,0 +1,230 @@
+/* wcard.h: the libwcard user-space API (layouts, rules, parsers, classifier); user space only. */
+#ifndef WCARD_H
+#define WCARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <wcard/wcard_common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef unsigned __int128 wc_u128;
+
+/* ---- key layouts ---------------------------------------------------------- */
+
+struct wcard_field {
+	enum wc_field_type type;
+	unsigned int width; /* bytes: PREFIX/EXACT/MASK 1,2,4,8,16; RANGE 1,2,4,8 */
+	char name[16];
+};
+
+struct wcard_layout {
+	char name[32];
+	enum wc_layout_id id;
+	unsigned int nfields;
+	unsigned int nwords; /* derived by wcard_layout_init */
+	struct wcard_field fields[WC_MAX_FIELDS];
+	struct wc_field_desc desc[WC_MAX_FIELDS]; /* derived: key word of each field */
+};
+
+/* Field indexes of the built-in layouts. */
+enum { WC_F_SRC = 0, WC_F_DST, WC_F_SPORT, WC_F_DPORT, WC_F_PROTO, WC_F_FLAGS };
+
+/* "ipv4-5tuple" or "ipv6-5tuple"; NULL if unknown. */
+const struct wcard_layout *wcard_layout_builtin(const char *name);
+const struct wcard_layout *wcard_layout_ipv4(void);
+const struct wcard_layout *wcard_layout_ipv6(void);
+
+/*
+ * Declare a custom layout. Checks every width and that the key fits
+ * WC_KEY_WORDS. Returns 0 or -EINVAL with a reason in err (may be NULL).
+ */
+int wcard_layout_init(struct wcard_layout *l, const char *name, const struct wcard_field *fields,
+		      unsigned int nfields, char *err, size_t errlen);
+
+/* ---- rules -------------------------------------------------------------- */
+
+/*
+ * How one field of a rule matches a key value v (host order, up to 128 bits):
+ *   PREFIX  (v & mask) == value, mask = the top plen bits of the field
+ *   EXACT   (v & mask) == value, mask = all ones, or 0 for a wildcard
+ *   MASK    (v & mask) == value
+ *   RANGE   lo <= v <= hi
+ */
+struct wcard_match {
+	wc_u128 value;
+	wc_u128 mask;
+	__u64 lo;
+	__u64 hi;
+	unsigned int plen;
+};
+
+struct wcard_rule {
+	__u32 prio; /* lower wins; ties go to the rule added first */
+	__u32 id; /* reported by lookups (ClassBench: 0-based line index) */
+	__u64 value; /* action (low 8 bits, WC_ACT_*) and user data */
+	unsigned int line; /* source line, for messages; 0 if none */
+	struct wcard_match f[WC_MAX_FIELDS];
+};
+
+struct wcard_ruleset {
+	const struct wcard_layout *layout;
+	struct wcard_rule *rules;
+	size_t n;
+	size_t cap;
+};
+
+void wcard_ruleset_init(struct wcard_ruleset *rs, const struct wcard_layout *layout);
+void wcard_ruleset_free(struct wcard_ruleset *rs);
+int wcard_ruleset_add(struct wcard_ruleset *rs, const struct wcard_rule *r);
+
+/* A rule matching everything in the layout (all wildcards), prio 0. */
+void wcard_rule_any(const struct wcard_layout *l, struct wcard_rule *r);
+/* Helpers to set one field; they check the field type and width. 0 or -EINVAL. */
+int wcard_rule_set_prefix(const struct wcard_layout *l, struct wcard_rule *r, unsigned int field,
+			  wc_u128 value, unsigned int plen);
+int wcard_rule_set_range(const struct wcard_layout *l, struct wcard_rule *r, unsigned int field,
+			 __u64 lo, __u64 hi);
+int wcard_rule_set_exact(const struct wcard_layout *l, struct wcard_rule *r, unsigned int field,
+			 wc_u128 value);
+int wcard_rule_set_mask(const struct wcard_layout *l, struct wcard_rule *r, unsigned int field,
+			wc_u128 value, wc_u128 mask);
+
+/* ---- rule files (user/rules.c) ------------------------------------------ */
+
+enum wcard_rule_fmt {
+	WCARD_FMT_AUTO = 0, /* ClassBench if the first rule line starts with '@' */
+	WCARD_FMT_CLASSBENCH,
+	WCARD_FMT_WCARD, /* the human syntax (README) */
+};
+
+/*
+ * Load a rule file (plain or gzip). layout may be NULL for the human syntax: the
+ * first address seen picks ipv4-5tuple or ipv6-5tuple (IPv4 if none). ClassBench
+ * files are always ipv4-5tuple. On any bad line, nothing is loaded: returns
+ * -EINVAL (or -errno for I/O) and writes "FILE:LINE: reason" into err.
+ */
+int wcard_rules_load(const char *path, enum wcard_rule_fmt fmt, const struct wcard_layout *layout,
+		     struct wcard_ruleset *rs, char *err, size_t errlen);
+
+/* Parse rules from a string instead of a file; name is used in messages. */
+int wcard_rules_parse(const char *name, const char *text, enum wcard_rule_fmt fmt,
+		      const struct wcard_layout *layout, struct wcard_ruleset *rs, char *err,
+		      size_t errlen);
+
+/* Write one rule in the human syntax (no newline). Returns bytes written like snprintf. */
+int wcard_rule_format(const struct wcard_layout *l, const struct wcard_rule *r, char *buf,
+		      size_t len);
+
+/* ---- traces (ClassBench: SA DA SP DP PROTO [FLAGS] [FILTER]) ------------ */
+
+struct wcard_tuple {
+	__u32 src, dst; /* host order */
+	__u16 sport, dport;
+	__u8 proto;
+	__u8 flags;
+	__u32 filter; /* FILTER column, or ~0 if absent */
+};
+
+struct wcard_trace {
+	struct wcard_tuple *t;
+	size_t n;
+	size_t cap;
+};
+
+int wcard_trace_load(const char *path, struct wcard_trace *tr, char *err, size_t errlen);
+void wcard_trace_free(struct wcard_trace *tr);
+
+/* ---- compiled form and reference ---------------------------------------- */
+
+/* Key words of a 5-tuple in ipv4-5tuple, with ports zeroed unless TCP/UDP/SCTP. */
+void wcard_key_from_tuple(const struct wcard_tuple *t, struct wc_key *k);
+/* Key words of a parsed packet for a built-in layout (same mapping as BPF). */
+int wcard_key_from_pkt(const struct wcard_layout *l, const struct wc_pkt *p, struct wc_key *k);
+/* Value of field f in key k. */
+wc_u128 wcard_key_field(const struct wcard_layout *l, const struct wc_key *k, unsigned int f);
+
+/* Compile one rule into its BPF form. */
+void wcard_rule_compile(const struct wcard_layout *l, const struct wcard_rule *r, __u64 rank,
+			struct wc_rule *out);
+
+/* Does r match k? Field by field, straight from the rule model (no BPF encoding). */
+bool wcard_rule_matches(const struct wcard_layout *l, const struct wcard_rule *r,
+			const struct wc_key *k);
+
+/*
+ * Userspace reference classifier: index in rs of the best rule for k (lowest
+ * prio, then lowest index), or -1.
+ */
+long wcard_ref_lookup(const struct wcard_ruleset *rs, const struct wc_key *k);
+
+/* ---- frames (user/pkt.c) ------------------------------------------------- */
+
+struct wcard_frame_opts {
+	unsigned int nvlan; /* 0..2 tags (802.1ad outer when 2) */
+	__u16 vlan[2];
+	unsigned int ip_opts; /* IPv4 option bytes (multiple of 4, <= 40) */
+	unsigned int frag; /* WC_FRAG_* */
+	unsigned int nipv6_ext; /* IPv6 extension headers before L4 (hop, dst, routing...) */
+	__u8 ipv6_ext[8]; /* their types (0, 43, 60; 44 = fragment header) */
+	unsigned int payload; /* L4 payload bytes */
+};
+
+/*
+ * Build Ethernet [VLAN...] IPv4|IPv6 [L4] into buf for a packet with the fields of
+ * p (family, proto, ports, flags, addresses). TCP, UDP and SCTP get their header;
+ * other protocols get payload only. Returns the frame length or -ENOSPC.
+ */
+int wcard_frame_build(const struct wc_pkt *p, const struct wcard_frame_opts *o, void *buf,
+		      size_t len);
+/* The parser's view of a ClassBench trace tuple. */
+void wcard_pkt_from_tuple(const struct wcard_tuple *t, struct wc_pkt *p);
+
+/* ---- rule set generator (user/gen.c) ------------------------------------- */
+
+struct wcard_gen_opts {
+	unsigned int nrules;
+	unsigned int npackets;
+	unsigned long long seed;
+};
+/* Writes a ClassBench filter file and a trace file. 0 or -errno. */
+int wcard_gen_classbench(const struct wcard_gen_opts *o, FILE *rules, FILE *trace);
+
+/* ---- BPF classifier (user/clf.c) ----------------------------------------- */
+
+struct wcard_clf;
+
+struct wcard_clf_opts {
+	const struct wcard_layout *layout;
+	__u32 max_rules; /* 0: WC_DEFAULT_MAX_RULES */
+	enum wc_algo algo; /* 0: WC_ALGO_BF */
+	__u32 default_action; /* 0: WC_ACT_PASS */
+	bool verbose; /* libbpf debug output */
+};
+
+int wcard_clf_create(const struct wcard_clf_opts *o, struct wcard_clf **out, char *err,
+		     size_t errlen);
+void wcard_clf_destroy(struct wcard_clf *c);
+/* Replace the whole rule set. 0 or -errno (-E2BIG: more rules than max_rules). */
+int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *err, size_t errlen);
+/*
+ * Run one frame through the XDP filter with BPF_PROG_TEST_RUN. *meta gets the
+ * verdict the program wrote in front of the frame; *xdp_action its return code.
+ */
+int wcard_clf_run_frame(struct wcard_clf *c, const void *frame, size_t len,
+			struct wc_xdp_meta *meta, __u32 *xdp_action, __u64 *ns);
+/* The XDP program's fd and its verified instruction count (0 if unknown). */
+int wcard_clf_prog_fd(const struct wcard_clf *c);
+__u32 wcard_clf_verified_insns(const struct wcard_clf *c);
+
+/* libbpf output goes to stderr only when enabled (-v). */
+void wcard_set_verbose(bool on);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WCARD_H */

@@ -1,0 +1,197 @@
+/* wcard_common.h: rule model, key and map value types shared by BPF and user space; anyone may include it. */
+#ifndef WCARD_COMMON_H
+#define WCARD_COMMON_H
+
+/*
+ * BPF programs include vmlinux.h (or <linux/bpf.h>) first; user space gets the
+ * fixed-width types from <linux/types.h>.
+ */
+#if !defined(__VMLINUX_H__) && !defined(_LINUX_TYPES_H) && !defined(__LINUX_TYPES_H)
+#include <linux/types.h>
+#endif
+
+#ifndef __cplusplus
+#define WC_STATIC_ASSERT(c, m) _Static_assert(c, m)
+#else
+#define WC_STATIC_ASSERT(c, m) static_assert(c, m)
+#endif
+
+/*
+ * Limits (compile-time constants; the README lists them too).
+ *
+ * WC_KEY_WORDS    a key is up to 8 u64 words. A field of width <= 8 bytes takes one
+ *                 word, a 16-byte field (IPv6 address) takes two. The IPv6 5-tuple
+ *                 with TCP flags takes exactly 8.
+ * WC_MAX_FIELDS   fields per key layout.
+ * WC_MAX_RULES    hard upper bound of rules in one classifier (BPF loop bound). The
+ *                 map size is chosen at create time (default WC_DEFAULT_MAX_RULES).
+ */
+#define WC_KEY_WORDS 8
+#define WC_MAX_FIELDS 8
+#define WC_MAX_RULES (1u << 20)
+#define WC_DEFAULT_MAX_RULES 65536u
+
+#define WC_MAGIC 0x77636172u /* "wcar" */
+#define WC_VERSION 1u
+
+/* Field types of a key layout (DESIGN.md section 2). */
+enum wc_field_type {
+	WC_FIELD_PREFIX = 1, /* value/len, width 1, 2, 4, 8 or 16 */
+	WC_FIELD_RANGE = 2, /* lo..hi unsigned, width 1, 2, 4 or 8 */
+	WC_FIELD_EXACT = 3, /* all bits, or a wildcard */
+	WC_FIELD_MASK = 4, /* ternary value/mask */
+};
+
+/* Built-in layouts. The parser output maps onto them without a table. */
+enum wc_layout_id {
+	WC_LAYOUT_CUSTOM = 0,
+	WC_LAYOUT_IPV4_5T = 1, /* src/32 dst/32 sport dport proto tcpflags: 6 words */
+	WC_LAYOUT_IPV6_5T = 2, /* src/128 dst/128 sport dport proto tcpflags: 8 words */
+};
+
+/*
+ * Lookup key: one host-order integer per word. A field wider than 8 bytes is
+ * split big-endian first: word i holds the high 64 bits, word i+1 the low 64.
+ * Unused words must be zero.
+ */
+struct wc_key {
+	__u64 w[WC_KEY_WORDS];
+};
+WC_STATIC_ASSERT(sizeof(struct wc_key) == 64, "wc_key is 64 bytes");
+
+/*
+ * One word of a compiled rule. For a RANGE word the rule matches when
+ * key - a <= b (unsigned), i.e. a = lo and b = hi - lo. For every other word it
+ * matches when (key & a) == b, i.e. a = mask and b = value & mask.
+ */
+struct wc_word_match {
+	__u64 a;
+	__u64 b;
+};
+
+/*
+ * A compiled rule, as BPF sees it (value of the wc_rules array).
+ * rank orders rules: (priority << 32) | insertion sequence, lower wins, so ties
+ * in priority go to the rule added first. A free slot has rank WC_RANK_NONE.
+ */
+struct wc_rule {
+	__u64 rank;
+	__u64 value;
+	__u32 id; /* user-visible rule id (ClassBench: 0-based line index) */
+	__u32 _pad;
+	struct wc_word_match w[WC_KEY_WORDS];
+};
+WC_STATIC_ASSERT(sizeof(struct wc_rule) == 24 + 16 * WC_KEY_WORDS, "wc_rule has no hidden padding");
+
+#define WC_RANK_NONE (~0ULL)
+#define WC_ID_NONE (~0U)
+
+/* Field descriptor as stored in the config map. */
+struct wc_field_desc {
+	__u8 type; /* enum wc_field_type */
+	__u8 width; /* bytes */
+	__u8 word; /* first key word */
+	__u8 nwords; /* 1 or 2 */
+};
+WC_STATIC_ASSERT(sizeof(struct wc_field_desc) == 4, "wc_field_desc is 4 bytes");
+
+enum wc_algo {
+	WC_ALGO_BF = 1, /* brute force over wc_rules */
+};
+
+/* cfg_flags */
+#define WC_CFG_SORTED (1u << 0) /* wc_rules[0..nrules) sorted by rank: first match wins */
+
+/* Value of the single-entry wc_config array: what the classifier holds. */
+struct wc_config {
+	__u32 magic; /* WC_MAGIC */
+	__u32 version; /* WC_VERSION */
+	__u32 layout_id; /* enum wc_layout_id */
+	__u32 algo; /* enum wc_algo */
+	__u32 nrules; /* rules live in wc_rules[0, nrules) */
+	__u32 nwords; /* key words the layout uses */
+	__u32 range_words; /* bit i: word i is a RANGE word */
+	__u32 flags; /* WC_CFG_* */
+	__u32 nfields;
+	__u32 default_action; /* XDP action when nothing matches */
+	__u32 nonip_action; /* XDP action for frames that are not IPv4/IPv6 */
+	__u32 bad_action; /* XDP action for truncated or malformed frames */
+	struct wc_field_desc fields[WC_MAX_FIELDS];
+};
+WC_STATIC_ASSERT(sizeof(struct wc_config) == 48 + 4 * WC_MAX_FIELDS, "wc_config has no hidden padding");
+
+/* Result of a classifier lookup. */
+struct wc_result {
+	__u64 rank; /* WC_RANK_NONE on a miss */
+	__u64 value;
+	__u32 id; /* WC_ID_NONE on a miss */
+	__u32 slot; /* index in wc_rules (hit counters use it) */
+};
+WC_STATIC_ASSERT(sizeof(struct wc_result) == 24, "wc_result is 24 bytes");
+
+/*
+ * Rule values as the XDP filter reads them: the low 8 bits are the action, the
+ * rest is free for user data. `pass` and `drop` in a rule file set exactly these.
+ */
+#define WC_VALUE_ACTION(v) ((__u32)((v) & 0xff))
+#define WC_ACT_DROP 1u /* XDP_DROP */
+#define WC_ACT_PASS 2u /* XDP_PASS */
+
+/* Packet parser verdicts (include/wcard/parse.bpf.h). */
+enum wc_parse_status {
+	WC_PARSE_OK = 0, /* key fields valid */
+	WC_PARSE_NOT_IP = 1, /* not IPv4/IPv6 (after up to 2 VLAN tags) */
+	WC_PARSE_TRUNCATED = 2, /* a header the key needs ends past the frame */
+	WC_PARSE_MALFORMED = 3, /* bad version/IHL/length, too many VLAN tags or extension headers */
+};
+
+/* wc_pkt.frag */
+#define WC_FRAG_NONE 0
+#define WC_FRAG_FIRST 1 /* offset 0, more fragments follow: ports are parsed */
+#define WC_FRAG_LATER 2 /* non-first fragment: ports and flags are 0 */
+
+/* Bounds of the parser (documented in the README). */
+#define WC_MAX_VLAN 2
+#define WC_MAX_IPV6_EXT 8
+
+/* Parser output: what a frame says, before it becomes a key of some layout. */
+struct wc_pkt {
+	__u8 family; /* 4 or 6 */
+	__u8 proto; /* L4 protocol (IPv6: after the extension header chain) */
+	__u8 tcp_flags; /* TCP header byte 13, 0 for other protocols */
+	__u8 frag; /* WC_FRAG_* */
+	__u16 sport; /* host order; 0 unless TCP/UDP/SCTP and not a later fragment */
+	__u16 dport;
+	__u16 vlan[WC_MAX_VLAN]; /* VLAN IDs (12 bits), outer first; 0 when absent */
+	__u8 nvlan;
+	__u8 _pad0;
+	__u16 l3_off; /* offset of the IP header in the frame */
+	__u16 l4_off; /* offset of the L4 header (0 when not parsed) */
+	__u16 _pad1;
+	__u8 src[16]; /* network order; IPv4 uses the first 4 bytes, the rest is 0 */
+	__u8 dst[16];
+};
+WC_STATIC_ASSERT(sizeof(struct wc_pkt) == 52, "wc_pkt has no hidden padding");
+
+/*
+ * Written in front of the frame (XDP metadata) by the XDP filter when the
+ * wc_export_meta knob is set: tc programs, AF_XDP consumers and the test
+ * harness read the verdict there.
+ */
+struct wc_xdp_meta {
+	__u32 magic; /* WC_MAGIC */
+	__u32 id; /* matched rule id, WC_ID_NONE on a miss */
+	__u64 value; /* matched rule value, 0 on a miss */
+	__u32 slot; /* rule slot, WC_ID_NONE on a miss */
+	__u16 parse; /* enum wc_parse_status */
+	__u16 action; /* XDP action taken */
+};
+WC_STATIC_ASSERT(sizeof(struct wc_xdp_meta) == 24, "wc_xdp_meta is 24 bytes (a multiple of 4)");
+
+/* Per-rule hit counter (per-CPU array indexed by slot; slot max_rules counts misses). */
+struct wc_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+#endif /* WCARD_COMMON_H */

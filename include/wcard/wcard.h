@@ -151,6 +151,9 @@ wc_u128 wcard_key_field(const struct wcard_layout *l, const struct wc_key *k, un
 void wcard_rule_compile(const struct wcard_layout *l, const struct wcard_rule *r, __u64 rank,
 			struct wc_rule *out);
 
+/* Bit i set when key word i belongs to a RANGE field (wc_config.range_words). */
+__u32 wcard_layout_range_words(const struct wcard_layout *l);
+
 /* Does r match k? Field by field, straight from the rule model (no BPF encoding). */
 bool wcard_rule_matches(const struct wcard_layout *l, const struct wcard_rule *r,
 			const struct wc_key *k);
@@ -207,6 +210,17 @@ struct wcard_clf_opts {
 
 int wcard_clf_create(const struct wcard_clf_opts *o, struct wcard_clf **out, char *err,
 		     size_t errlen);
+/*
+ * Drive the wcard maps of the caller's own BPF object, one that includes
+ * <wcard/classify.bpf.h>: call wcard_object_prepare() between open and load
+ * (it sizes wc_rules, and wc_hits if present), then wcard_clf_from_object()
+ * after load. prog (may be NULL) names the program wcard_clf_run_frame runs.
+ */
+struct bpf_object;
+int wcard_object_prepare(struct bpf_object *obj, __u32 max_rules);
+int wcard_clf_from_object(struct bpf_object *obj, const char *prog,
+			  const struct wcard_clf_opts *o, struct wcard_clf **out, char *err,
+			  size_t errlen);
 void wcard_clf_destroy(struct wcard_clf *c);
 /* Replace the whole rule set. 0 or -errno (-E2BIG: more rules than max_rules). */
 int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *err, size_t errlen);
@@ -216,6 +230,11 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
  */
 int wcard_clf_run_frame(struct wcard_clf *c, const void *frame, size_t len,
 			struct wc_xdp_meta *meta, __u32 *xdp_action, __u64 *ns);
+/*
+ * Hit counters of rule `rule` (index in the loaded rule set), summed over CPUs;
+ * rule -1 gives the frames that matched nothing.
+ */
+int wcard_clf_rule_hits(const struct wcard_clf *c, long rule, struct wc_counter *out);
 /* The XDP program's fd and its verified instruction count (0 if unknown). */
 int wcard_clf_prog_fd(const struct wcard_clf *c);
 __u32 wcard_clf_verified_insns(const struct wcard_clf *c);

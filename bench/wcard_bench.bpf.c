@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+/* wcard_bench.bpf.c: trace-driven lookup benchmark programs (one bpf_loop over keys in an array). */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <wcard/classify.bpf.h>
+
+/*
+ * The trace: keys in random order in a big array, so that each lookup pays real
+ * cache misses on the key and on the structure it probes. User space sizes it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct wc_key);
+} wc_bench_keys SEC(".maps");
+
+/* Exact-match floor: one kernel HASH probe on (src, dst) of the key. */
+struct wc_bench_hkey {
+	__u64 src;
+	__u64 dst;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct wc_bench_hkey);
+	__type(value, __u64);
+} wc_bench_hash SEC(".maps");
+
+/* Per-key answers of a verification run (rule id), checked by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} wc_bench_out SEC(".maps");
+
+/* Set by user space before each run (bss, so it can change between runs). */
+__u32 wc_bench_nkeys;
+__u32 wc_bench_record; /* write answers for the first n keys */
+__u64 wc_bench_sink; /* keeps the loops from being optimized away */
+__u64 wc_bench_hits;
+
+struct wc_bench_ctx {
+	__u64 acc;
+	__u64 hits;
+};
+
+static __always_inline struct wc_key *wc_bench_key(__u32 i)
+{
+	return bpf_map_lookup_elem(&wc_bench_keys, &i);
+}
+
+static int wc_bench_floor_cb(__u32 i, struct wc_bench_ctx *c)
+{
+	struct wc_key *k = wc_bench_key(i);
+
+	if (!k)
+		return 1;
+	c->acc += k->w[0];
+	return 0;
+}
+
+static int wc_bench_hash_cb(__u32 i, struct wc_bench_ctx *c)
+{
+	struct wc_key *k = wc_bench_key(i);
+	struct wc_bench_hkey hk;
+	__u64 *v;
+
+	if (!k)
+		return 1;
+	hk.src = k->w[0];
+	hk.dst = k->w[1];
+	v = bpf_map_lookup_elem(&wc_bench_hash, &hk);
+	if (v) {
+		c->acc += *v;
+		c->hits++;
+	}
+	return 0;
+}
+
+static int wc_bench_bf_cb(__u32 i, struct wc_bench_ctx *c)
+{
+	struct wc_key *k = wc_bench_key(i);
+	struct wc_result res;
+	struct wc_key key;
+
+	if (!k)
+		return 1;
+	/* Global subprograms take pointers to stack memory, not to map values of another size. */
+	__builtin_memcpy(&key, k, sizeof(key));
+	if (wc_classify(&key, &res) > 0) {
+		c->acc += res.value;
+		c->hits++;
+	}
+	if (i < wc_bench_record) {
+		__u32 *o = bpf_map_lookup_elem(&wc_bench_out, &i);
+
+		if (o)
+			*o = res.id;
+	}
+	return 0;
+}
+
+#define WC_BENCH_PROG(name, cb)                                                                    \
+	SEC("xdp") int name(struct xdp_md *ctx)                                                   \
+	{                                                                                          \
+		struct wc_bench_ctx c = {};                                                        \
+                                                                                                   \
+		bpf_loop(wc_bench_nkeys, cb, &c, 0);                                               \
+		wc_bench_sink = c.acc;                                                             \
+		wc_bench_hits = c.hits;                                                            \
+		return XDP_PASS;                                                                   \
+	}
+
+WC_BENCH_PROG(wc_bench_floor, wc_bench_floor_cb)
+WC_BENCH_PROG(wc_bench_hash_prog, wc_bench_hash_cb)
+WC_BENCH_PROG(wc_bench_bf, wc_bench_bf_cb)
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

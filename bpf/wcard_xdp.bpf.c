@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+/* wcard_xdp.bpf.c: the ready XDP filter: parse, classify, count, apply the rule's action. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <wcard/parse.bpf.h>
+#include <wcard/classify.bpf.h>
+
+/*
+ * Write a struct wc_xdp_meta in front of the frame (XDP metadata) with the
+ * verdict, for tc programs and AF_XDP consumers downstream and for the test
+ * harness (BPF_PROG_TEST_RUN returns the metadata with the frame).
+ */
+const volatile bool wc_export_meta = true;
+
+/*
+ * Hit counters per rule slot, per CPU. Index 0 counts frames that matched no
+ * rule (or were not classified); slot s counts at s + 1. User space sizes the
+ * map to max rules + 1.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WC_DEFAULT_MAX_RULES + 1);
+	__type(key, __u32);
+	__type(value, struct wc_counter);
+} wc_hits SEC(".maps");
+
+static __always_inline void wc_count(__u32 idx, __u64 bytes)
+{
+	struct wc_counter *c = bpf_map_lookup_elem(&wc_hits, &idx);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+}
+
+static __always_inline __u32 wc_xdp_action(__u32 a)
+{
+	/* Only actions that make sense without extra setup; anything else passes. */
+	return (a == XDP_DROP || a == XDP_PASS) ? a : XDP_PASS;
+}
+
+SEC("xdp")
+int wc_xdp_filter(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct wc_result res;
+	struct wc_config *cfg;
+	struct wc_pkt pkt;
+	struct wc_key key;
+	__u32 action;
+	int status;
+
+	cfg = wc_config_get();
+	if (!cfg)
+		return XDP_PASS;
+	wc_result_miss(&res);
+	status = wc_parse(data, data_end, &pkt);
+	if (status == WC_PARSE_OK) {
+		action = cfg->default_action;
+		if (!wc_key_from_pkt(cfg->layout_id, &pkt, &key) && wc_classify(&key, &res) > 0)
+			action = WC_VALUE_ACTION(res.value);
+	} else if (status == WC_PARSE_NOT_IP) {
+		action = cfg->nonip_action;
+	} else {
+		action = cfg->bad_action;
+	}
+	action = wc_xdp_action(action);
+	wc_count(res.slot == WC_ID_NONE ? 0 : res.slot + 1, bpf_xdp_get_buff_len(ctx));
+
+	if (wc_export_meta && !bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct wc_xdp_meta))) {
+		struct wc_xdp_meta *m = (void *)(long)ctx->data_meta;
+
+		/* adjust_meta invalidated every packet pointer: re-check against data. */
+		if ((void *)(m + 1) <= (void *)(long)ctx->data) {
+			m->magic = WC_MAGIC;
+			m->id = res.id;
+			m->value = res.value;
+			m->slot = res.slot;
+			m->parse = status;
+			m->action = action;
+		}
+	}
+	return action;
+}
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -1,0 +1,57 @@
+/* classify.bpf.h: packet -> key for the built-in layouts, and the classifier entry point; BPF only. */
+#ifndef WCARD_CLASSIFY_BPF_H
+#define WCARD_CLASSIFY_BPF_H
+
+#include <wcard/wcard_common.h>
+#include <wcard/bf.bpf.h>
+
+static __always_inline __u64 wc_be64(const __u8 *p)
+{
+	return ((__u64)p[0] << 56) | ((__u64)p[1] << 48) | ((__u64)p[2] << 40) |
+	       ((__u64)p[3] << 32) | ((__u64)p[4] << 24) | ((__u64)p[5] << 16) |
+	       ((__u64)p[6] << 8) | p[7];
+}
+
+static __always_inline __u64 wc_be32(const __u8 *p)
+{
+	return ((__u64)p[0] << 24) | ((__u64)p[1] << 16) | ((__u64)p[2] << 8) | p[3];
+}
+
+/*
+ * Key of a parsed packet for a built-in layout (same mapping as libwcard's
+ * wcard_key_from_pkt). Returns 0, or -1 when the packet's family does not fit.
+ */
+static __always_inline int wc_key_from_pkt(__u32 layout_id, const struct wc_pkt *pkt,
+					   struct wc_key *key)
+{
+	__builtin_memset(key, 0, sizeof(*key));
+	if (layout_id == WC_LAYOUT_IPV4_5T && pkt->family == 4) {
+		key->w[0] = wc_be32(pkt->src);
+		key->w[1] = wc_be32(pkt->dst);
+		key->w[2] = pkt->sport;
+		key->w[3] = pkt->dport;
+		key->w[4] = pkt->proto;
+		key->w[5] = pkt->tcp_flags;
+		return 0;
+	}
+	if (layout_id == WC_LAYOUT_IPV6_5T && pkt->family == 6) {
+		key->w[0] = wc_be64(pkt->src);
+		key->w[1] = wc_be64(pkt->src + 8);
+		key->w[2] = wc_be64(pkt->dst);
+		key->w[3] = wc_be64(pkt->dst + 8);
+		key->w[4] = pkt->sport;
+		key->w[5] = pkt->dport;
+		key->w[6] = pkt->proto;
+		key->w[7] = pkt->tcp_flags;
+		return 0;
+	}
+	return -1;
+}
+
+/* Classify key with the configured algorithm. 1 match, 0 miss, <0 error. */
+static __always_inline int wc_classify(const struct wc_key *key, struct wc_result *res)
+{
+	return wc_bf_lookup(key, res);
+}
+
+#endif /* WCARD_CLASSIFY_BPF_H */

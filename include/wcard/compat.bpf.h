@@ -1,0 +1,46 @@
+/* compat.bpf.h: small BPF macros carried by wcard because libbpf 1.1 headers lack them; BPF only. */
+#ifndef WCARD_COMPAT_BPF_H
+#define WCARD_COMPAT_BPF_H
+
+#include <bpf/bpf_helpers.h>
+
+/*
+ * Open-coded numeric iterator (kfuncs bpf_iter_num_*, kernel >= 6.4). libbpf
+ * >= 1.2 ships bpf_for(); libbpf 1.1 (Debian 12) does not, so wcard carries its
+ * own wc_for(). The verifier checks the loop body once per distinct state
+ * instead of unrolling it, and the iterator itself bounds the trip count.
+ *
+ * vmlinux.h declares struct bpf_iter_num. With <linux/bpf.h> from older UAPI
+ * headers, define WC_NEED_BPF_ITER_NUM before including this file.
+ */
+#ifdef WC_NEED_BPF_ITER_NUM
+struct bpf_iter_num {
+	__u64 __opaque[1];
+} __attribute__((aligned(8)));
+#endif
+
+extern int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __weak __ksym;
+extern int *bpf_iter_num_next(struct bpf_iter_num *it) __weak __ksym;
+extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
+
+/*
+ * for (i = lo; i < hi; i++) as an iterator loop. The iterator is destroyed by
+ * the cleanup attribute on every exit, break included. The explicit range test
+ * on the value gives the verifier bounds for i (the kfunc's return has none).
+ */
+#define wc_for(i, lo, hi)                                                                          \
+	for (struct bpf_iter_num __wc_it                                                           \
+		     __attribute__((aligned(8), cleanup(bpf_iter_num_destroy))),                   \
+	     *__wc_init __attribute__((unused)) =                                                  \
+		     (bpf_iter_num_new(&__wc_it, (lo), (hi)), (void)bpf_iter_num_destroy,          \
+		      (void *)0);                                                                  \
+	     ({                                                                                    \
+		     int *__wc_v = bpf_iter_num_next(&__wc_it);                                    \
+		     __wc_v && ((i) = *__wc_v, (i) >= (lo) && (i) < (hi));                         \
+	     });)
+
+#ifndef __noinline
+#define __noinline __attribute__((noinline))
+#endif
+
+#endif /* WCARD_COMPAT_BPF_H */

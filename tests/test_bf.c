@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: MIT
+/* test_bf.c: brute-force classifier in BPF against the userspace reference (suite "bf"). */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <errno.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "wctest.h"
+#include "wcard_lookup_test.skel.h"
+
+/* The lookup test program with its own maps, driven by libwcard. */
+struct lk {
+	struct wcard_lookup_test *skel;
+	struct wcard_clf *clf;
+};
+
+static void lk_open(struct lk *t, const struct wcard_layout *l, __u32 max_rules, const char *name)
+{
+	struct wcard_clf_opts o = { .layout = l };
+	char err[256] = "";
+	int ret;
+
+	t->skel = wcard_lookup_test__open();
+	cr_assert_not_null(t->skel, "case %s: open lookup test object", name);
+	cr_assert_eq(wcard_object_prepare(t->skel->obj, max_rules), 0, "case %s: prepare", name);
+	ret = wcard_lookup_test__load(t->skel);
+	cr_assert_eq(ret, 0, "case %s: load lookup test program: %d", name, ret);
+	ret = wcard_clf_from_object(t->skel->obj, "wc_lookup_test", &o, &t->clf, err, sizeof(err));
+	cr_assert_eq(ret, 0, "case %s: clf from object: %s", name, err);
+}
+
+static void lk_close(struct lk *t)
+{
+	wcard_clf_destroy(t->clf);
+	wcard_lookup_test__destroy(t->skel);
+}
+
+static void lk_load(struct lk *t, const struct wcard_ruleset *rs, const char *name)
+{
+	char err[256] = "";
+	int ret = wcard_clf_load(t->clf, rs, err, sizeof(err));
+
+	cr_assert_eq(ret, 0, "case %s: load %zu rules: %d %s", name, rs->n, ret, err);
+}
+
+/* Run one key through BPF; returns the matched rule id or -1. */
+static long lk_lookup(struct lk *t, const struct wc_key *k, __u64 *value, const char *name)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = k, .data_size_in = sizeof(*k), .repeat = 1);
+	int ret = bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.wc_lookup_test), &opts);
+
+	cr_assert_eq(ret, 0, "case %s: test run: %d", name, ret);
+	cr_assert_eq(opts.retval, XDP_PASS, "case %s: retval %u", name, opts.retval);
+	cr_assert_geq(t->skel->bss->wc_test_ret, 0, "case %s: lookup error %d", name,
+		      t->skel->bss->wc_test_ret);
+	if (value)
+		*value = t->skel->bss->wc_test_res.value;
+	return t->skel->bss->wc_test_res.id == WC_ID_NONE ? -1 : (long)t->skel->bss->wc_test_res.id;
+}
+
+/* Differential run: nrules random rules, nkeys keys near them, BPF vs reference. */
+static void diff_random(const struct wcard_layout *l, unsigned int nrules, unsigned int nkeys,
+			__u64 seed, const char *name)
+{
+	struct wt_rng r = { .s = seed };
+	struct wcard_ruleset rs;
+	struct lk t;
+	unsigned int i, pool = nrules / 4 + 2, hits = 0;
+
+	wcard_ruleset_init(&rs, l);
+	for (i = 0; i < nrules; i++) {
+		struct wcard_rule rule;
+
+		wt_rule_random(&r, l, pool, nrules / 8 + 2, &rule);
+		rule.id = i;
+		cr_assert_eq(wcard_ruleset_add(&rs, &rule), 0, "case %s: add", name);
+	}
+	lk_open(&t, l, WC_DEFAULT_MAX_RULES, name);
+	lk_load(&t, &rs, name);
+	for (i = 0; i < nkeys; i++) {
+		struct wc_key k;
+		long want, got;
+		__u64 v;
+
+		wt_key_near(&r, l, &rs.rules[wt_below(&r, nrules)], pool, &k);
+		want = wcard_ref_lookup(&rs, &k);
+		got = lk_lookup(&t, &k, &v, name);
+		cr_assert_eq(got, want, "case %s: key %u: BPF rule %ld, reference %ld", name, i, got,
+			     want);
+		if (want >= 0)
+			cr_assert_eq(v, rs.rules[want].value, "case %s: key %u: value", name, i);
+		hits += want >= 0;
+	}
+	/* A differential test where nothing matches proves little. */
+	cr_assert_gt(hits, nkeys / 10, "case %s: only %u of %u keys matched", name, hits, nkeys);
+	lk_close(&t);
+	wcard_ruleset_free(&rs);
+}
+
+Test(bf, random_ipv4)
+{
+	diff_random(wcard_layout_ipv4(), 1, 200, 1, "ipv4 1 rule");
+	diff_random(wcard_layout_ipv4(), 10, 1000, 2, "ipv4 10 rules");
+	diff_random(wcard_layout_ipv4(), 300, 3000, 3, "ipv4 300 rules");
+	diff_random(wcard_layout_ipv4(), 3000, 3000, 4, "ipv4 3000 rules");
+}
+
+Test(bf, random_ipv6)
+{
+	diff_random(wcard_layout_ipv6(), 10, 1000, 5, "ipv6 10 rules");
+	diff_random(wcard_layout_ipv6(), 500, 3000, 6, "ipv6 500 rules");
+}
+
+Test(bf, custom_layouts)
+{
+	static const struct wcard_field rfc[] = {
+		{ WC_FIELD_EXACT, 4, "secid" },
+		{ WC_FIELD_RANGE, 2, "port" },
+	};
+	static const struct wcard_field wide[] = {
+		{ WC_FIELD_MASK, 8, "m8" },   { WC_FIELD_PREFIX, 16, "p16" },
+		{ WC_FIELD_RANGE, 8, "r8" },  { WC_FIELD_EXACT, 2, "e2" },
+		{ WC_FIELD_PREFIX, 1, "p1" }, { WC_FIELD_RANGE, 1, "r1" },
+		{ WC_FIELD_MASK, 4, "m4" },
+	};
+	struct wcard_layout l;
+	char err[256];
+
+	cr_assert_eq(wcard_layout_init(&l, "secid-port", rfc, 2, err, sizeof(err)), 0,
+		     "case rfc layout: %s", err);
+	diff_random(&l, 200, 2000, 7, "rfc secid/port");
+	cr_assert_eq(wcard_layout_init(&l, "wide", wide, 7, err, sizeof(err)), 0,
+		     "case wide layout: %s", err);
+	cr_assert_eq(l.nwords, 8, "case wide layout: %u words", l.nwords);
+	diff_random(&l, 300, 2000, 8, "wide 8-word layout");
+}
+
+Test(bf, layout_limits)
+{
+	static const struct wcard_field too_wide[] = {
+		{ WC_FIELD_PREFIX, 16, "a" }, { WC_FIELD_PREFIX, 16, "b" },
+		{ WC_FIELD_PREFIX, 16, "c" }, { WC_FIELD_PREFIX, 16, "d" },
+		{ WC_FIELD_EXACT, 1, "e" },
+	};
+	static const struct wcard_field bad_range[] = { { WC_FIELD_RANGE, 16, "r" } };
+	static const struct wcard_field bad_width[] = { { WC_FIELD_EXACT, 3, "x" } };
+	struct wcard_layout l;
+	char err[256] = "";
+
+	cr_assert_eq(wcard_layout_init(&l, "too-wide", too_wide, 5, err, sizeof(err)), -EINVAL,
+		     "case too wide: accepted");
+	cr_assert(strstr(err, "wider than"), "case too wide: message '%s'", err);
+	cr_assert_eq(wcard_layout_init(&l, "bad-range", bad_range, 1, err, sizeof(err)), -EINVAL,
+		     "case 16-byte range: accepted");
+	cr_assert_eq(wcard_layout_init(&l, "bad-width", bad_width, 1, err, sizeof(err)), -EINVAL,
+		     "case width 3: accepted");
+}
+
+/* Priority ties go to the rule added first; lower prio wins whatever the order. */
+Test(bf, priority_and_ties)
+{
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	struct wcard_ruleset rs;
+	struct wcard_rule a, b, c;
+	struct wc_key k = { .w = { 0x0a000001, 0xc0a80101, 1234, 80, 6, 0 } };
+	struct lk t;
+
+	wcard_ruleset_init(&rs, l);
+	wcard_rule_any(l, &a);
+	a.prio = 5, a.id = 0, a.value = 100;
+	b = a;
+	b.id = 1, b.value = 101; /* same prio, added later: loses */
+	c = a;
+	c.prio = 4, c.id = 2, c.value = 102;
+	wcard_rule_set_prefix(l, &c, WC_F_SRC, 0x0a000000, 8);
+	wcard_ruleset_add(&rs, &a);
+	wcard_ruleset_add(&rs, &b);
+	lk_open(&t, l, 16, "ties");
+	lk_load(&t, &rs, "ties");
+	cr_assert_eq(lk_lookup(&t, &k, NULL, "ties"), 0, "case ties: first added must win");
+	wcard_ruleset_add(&rs, &c);
+	lk_load(&t, &rs, "ties+better");
+	cr_assert_eq(lk_lookup(&t, &k, NULL, "ties+better"), 2, "case ties+better: prio 4 wins");
+	k.w[0] = 0x0b000001;
+	cr_assert_eq(lk_lookup(&t, &k, NULL, "ties+better"), 0, "case outside /8: back to rule 0");
+	lk_close(&t);
+	wcard_ruleset_free(&rs);
+}
+
+/* The configured maximum (64K) works, worst case last rule; one more is refused whole. */
+Test(bf, max_rules, .timeout = 120)
+{
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	const __u32 max = WC_DEFAULT_MAX_RULES;
+	struct wc_key k = { .w = { 0x01020304, 0x05060708, 1, 2, 17, 0 } };
+	struct wcard_ruleset rs;
+	struct wcard_rule rule;
+	char err[256] = "";
+	struct lk t;
+	__u32 i;
+
+	wcard_ruleset_init(&rs, l);
+	for (i = 0; i < max; i++) {
+		wcard_rule_any(l, &rule);
+		/* Every rule but the last wants a destination the key does not have. */
+		wcard_rule_set_prefix(l, &rule, WC_F_DST, i == max - 1 ? 0x05060708 : 0x09000000 + i,
+				      32);
+		rule.prio = i;
+		rule.id = i;
+		cr_assert_eq(wcard_ruleset_add(&rs, &rule), 0, "case max: add");
+	}
+	lk_open(&t, l, max, "max");
+	lk_load(&t, &rs, "max");
+	cr_assert_eq(lk_lookup(&t, &k, NULL, "max"), (long)max - 1, "case max: last rule");
+	cr_log_info("bf: %u rules, verified_insns %u for the lookup test program\n", max,
+		    wcard_clf_verified_insns(t.clf));
+
+	wcard_ruleset_add(&rs, &rule);
+	cr_assert_eq(wcard_clf_load(t.clf, &rs, err, sizeof(err)), -E2BIG,
+		     "case max+1: must be refused");
+	cr_assert(strstr(err, "exceed"), "case max+1: message '%s'", err);
+	cr_assert_eq(lk_lookup(&t, &k, NULL, "max+1"), (long)max - 1,
+		     "case max+1: the old set must still answer");
+	lk_close(&t);
+	wcard_ruleset_free(&rs);
+}

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: MIT
+/* test_xdp.c: the XDP filter end to end on real frames: classify, actions, counters (suite "xdp"). */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <errno.h>
+#include "wctest.h"
+
+static struct wcard_clf *clf_new(const struct wcard_layout *l, __u32 def, const char *name)
+{
+	struct wcard_clf_opts o = { .layout = l, .default_action = def };
+	struct wcard_clf *c = NULL;
+	char err[256] = "";
+	int ret = wcard_clf_create(&o, &c, err, sizeof(err));
+
+	cr_assert_eq(ret, 0, "case %s: create: %s", name, err);
+	return c;
+}
+
+static void clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, const char *name)
+{
+	char err[256] = "";
+	int ret = wcard_clf_load(c, rs, err, sizeof(err));
+
+	cr_assert_eq(ret, 0, "case %s: load: %s", name, err);
+}
+
+/* Run a frame; returns the rule id in the metadata or -1, and the XDP action. */
+static long run(struct wcard_clf *c, const struct wc_pkt *p, const struct wcard_frame_opts *fo,
+		__u32 *act, const char *name)
+{
+	__u8 frame[512];
+	struct wc_xdp_meta m;
+	int len = wcard_frame_build(p, fo, frame, sizeof(frame)), ret;
+
+	cr_assert_gt(len, 0, "case %s: frame build %d", name, len);
+	ret = wcard_clf_run_frame(c, frame, len, &m, act, NULL);
+	cr_assert_eq(ret, 0, "case %s: run frame: %d", name, ret);
+	cr_assert_eq(m.parse, WC_PARSE_OK, "case %s: parse status %u", name, m.parse);
+	return m.id == WC_ID_NONE ? -1 : (long)m.id;
+}
+
+/* The parser's view of key k in a built-in layout: what a frame can carry. */
+static void pkt_from_key(const struct wcard_layout *l, struct wc_key *k, struct wc_pkt *p)
+{
+	unsigned int i, v6 = l->id == WC_LAYOUT_IPV6_5T, w = v6 ? 4 : 2;
+	__u8 proto = k->w[w + 2];
+
+	/* In IPv6 these numbers are extension headers, never the final protocol. */
+	if (v6 && (proto == 0 || proto == 43 || proto == 44 || proto == 51 || proto == 60))
+		k->w[w + 2] = proto = 59;
+
+	/* Only TCP, UDP and SCTP carry ports, only TCP flags; fix the key to match. */
+	if (proto != 6 && proto != 17 && proto != 132)
+		k->w[w] = k->w[w + 1] = 0;
+	if (proto != 6)
+		k->w[w + 3] = 0;
+	memset(p, 0, sizeof(*p));
+	p->family = v6 ? 6 : 4;
+	p->sport = k->w[w];
+	p->dport = k->w[w + 1];
+	p->proto = proto;
+	p->tcp_flags = k->w[w + 3];
+	for (i = 0; i < (v6 ? 16u : 4u); i++) {
+		unsigned int word = v6 ? i / 8 : 0, sh = v6 ? (7 - i % 8) * 8 : (3 - i) * 8;
+
+		p->src[i] = k->w[word] >> sh;
+		p->dst[i] = k->w[word + (v6 ? 2 : 1)] >> sh;
+	}
+}
+
+static void diff_frames(const struct wcard_layout *l, unsigned int nrules, unsigned int nkeys,
+			__u64 seed, const char *name)
+{
+	static const __u8 protos[] = { 6, 17, 132, 1, 58, 47 };
+	struct wt_rng r = { .s = seed };
+	struct wcard_ruleset rs;
+	struct wcard_clf *c;
+	unsigned int i, pool = nrules / 4 + 2, w = l->id == WC_LAYOUT_IPV6_5T ? 6 : 4;
+
+	wcard_ruleset_init(&rs, l);
+	for (i = 0; i < nrules; i++) {
+		struct wcard_rule rule;
+
+		wt_rule_random(&r, l, pool, nrules, &rule);
+		rule.id = i;
+		wcard_ruleset_add(&rs, &rule);
+	}
+	c = clf_new(l, WC_ACT_PASS, name);
+	clf_load(c, &rs, name);
+	for (i = 0; i < nkeys; i++) {
+		struct wcard_frame_opts fo = {};
+		struct wc_key k;
+		struct wc_pkt p;
+		long want, got;
+		__u32 act;
+
+		wt_key_near(&r, l, &rs.rules[wt_below(&r, nrules)], pool, &k);
+		if (wt_below(&r, 3) == 0)
+			k.w[w] = protos[wt_below(&r, sizeof(protos))];
+		pkt_from_key(l, &k, &p);
+		/* Encapsulation must not change the verdict. */
+		fo.nvlan = wt_below(&r, 3);
+		fo.vlan[0] = 100, fo.vlan[1] = 200;
+		if (p.family == 4)
+			fo.ip_opts = 4 * wt_below(&r, 3);
+		else if (wt_below(&r, 2))
+			fo.nipv6_ext = 2, fo.ipv6_ext[0] = 0, fo.ipv6_ext[1] = 60;
+		want = wcard_ref_lookup(&rs, &k);
+		got = run(c, &p, &fo, &act, name);
+		cr_assert_eq(got, want, "case %s: packet %u: BPF rule %ld, reference %ld", name, i,
+			     got, want);
+		cr_assert_eq(act, want >= 0 && WC_VALUE_ACTION(rs.rules[want].value) == WC_ACT_DROP ?
+					  WC_ACT_DROP : WC_ACT_PASS,
+			     "case %s: packet %u: action %u", name, i, act);
+	}
+	wcard_clf_destroy(c);
+	wcard_ruleset_free(&rs);
+}
+
+Test(xdp, random_ipv4_frames)
+{
+	diff_frames(wcard_layout_ipv4(), 200, 2000, 11, "ipv4 frames");
+}
+
+Test(xdp, random_ipv6_frames)
+{
+	diff_frames(wcard_layout_ipv6(), 200, 2000, 12, "ipv6 frames");
+}
+
+/* Actions, the no-match default, the other family, and per-rule counters. */
+Test(xdp, actions_and_counters)
+{
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	struct wc_pkt p = { .family = 4, .proto = 6, .sport = 1000, .dport = 22,
+			    .src = { 10, 1, 2, 3 }, .dst = { 192, 168, 1, 9 } };
+	struct wc_pkt p6 = { .family = 6, .proto = 17, .sport = 1, .dport = 53 };
+	struct wcard_ruleset rs;
+	struct wcard_rule drop, pass;
+	struct wc_counter cnt;
+	struct wcard_clf *c;
+	__u32 act;
+	int i;
+
+	wcard_ruleset_init(&rs, l);
+	wcard_rule_any(l, &drop);
+	wcard_rule_set_prefix(l, &drop, WC_F_SRC, 0x0a000000, 8);
+	wcard_rule_set_range(l, &drop, WC_F_DPORT, 22, 22);
+	drop.value = WC_ACT_DROP, drop.id = 0, drop.prio = 1;
+	wcard_rule_any(l, &pass);
+	wcard_rule_set_prefix(l, &pass, WC_F_DST, 0xc0a80100, 24);
+	pass.value = WC_ACT_PASS | (7ULL << 32), pass.id = 1, pass.prio = 2;
+	wcard_ruleset_add(&rs, &drop);
+	wcard_ruleset_add(&rs, &pass);
+
+	c = clf_new(l, WC_ACT_DROP, "actions");
+	clf_load(c, &rs, "actions");
+	for (i = 0; i < 3; i++) {
+		cr_assert_eq(run(c, &p, NULL, &act, "drop rule"), 0, "case drop rule: id");
+		cr_assert_eq(act, WC_ACT_DROP, "case drop rule: action %u", act);
+	}
+	p.dport = 23;
+	cr_assert_eq(run(c, &p, NULL, &act, "pass rule"), 1, "case pass rule: id");
+	cr_assert_eq(act, WC_ACT_PASS, "case pass rule: action %u", act);
+	p.dst[2] = 2;
+	cr_assert_eq(run(c, &p, NULL, &act, "no match"), -1, "case no match: id");
+	cr_assert_eq(act, WC_ACT_DROP, "case no match: default action %u", act);
+	cr_assert_eq(run(c, &p6, NULL, &act, "ipv6 in ipv4 classifier"), -1, "case v6: id");
+	cr_assert_eq(act, WC_ACT_DROP, "case v6: default action %u", act);
+
+	cr_assert_eq(wcard_clf_rule_hits(c, 0, &cnt), 0, "case counters: read rule 0");
+	cr_assert_eq(cnt.packets, 3, "case counters: rule 0 packets %llu", cnt.packets);
+	cr_assert_eq(cnt.bytes, 3 * (14 + 20 + 20), "case counters: rule 0 bytes %llu", cnt.bytes);
+	cr_assert_eq(wcard_clf_rule_hits(c, 1, &cnt), 0, "case counters: read rule 1");
+	cr_assert_eq(cnt.packets, 1, "case counters: rule 1 packets %llu", cnt.packets);
+	cr_assert_eq(wcard_clf_rule_hits(c, -1, &cnt), 0, "case counters: read misses");
+	cr_assert_eq(cnt.packets, 2, "case counters: misses %llu", cnt.packets);
+	cr_assert_eq(wcard_clf_rule_hits(c, 2, &cnt), -EINVAL, "case counters: no rule 2");
+	wcard_clf_destroy(c);
+	wcard_ruleset_free(&rs);
+}
+
+/* Truncated and non-IP frames take the configured actions, never a rule's. */
+Test(xdp, bad_frames)
+{
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	struct wc_pkt p = { .family = 4, .proto = 6, .sport = 1, .dport = 2 };
+	__u8 frame[128], arp[60] = { [12] = 0x08, [13] = 0x06 };
+	struct wcard_ruleset rs;
+	struct wcard_rule any;
+	struct wc_xdp_meta m;
+	struct wcard_clf *c;
+	__u32 act;
+	int len;
+
+	wcard_ruleset_init(&rs, l);
+	wcard_rule_any(l, &any);
+	any.value = WC_ACT_PASS;
+	wcard_ruleset_add(&rs, &any);
+	c = clf_new(l, WC_ACT_PASS, "bad frames");
+	clf_load(c, &rs, "bad frames");
+	len = wcard_frame_build(&p, NULL, frame, sizeof(frame));
+	cr_assert_eq(wcard_clf_run_frame(c, frame, len - 1, &m, &act, NULL), 0, "case cut: run");
+	cr_assert_eq(m.parse, WC_PARSE_TRUNCATED, "case cut: parse %u", m.parse);
+	cr_assert_eq(m.id, WC_ID_NONE, "case cut: no rule");
+	cr_assert_eq(act, WC_ACT_DROP, "case cut: bad_action drop, got %u", act);
+	cr_assert_eq(wcard_clf_run_frame(c, arp, sizeof(arp), &m, &act, NULL), 0, "case arp: run");
+	cr_assert_eq(m.parse, WC_PARSE_NOT_IP, "case arp: parse %u", m.parse);
+	cr_assert_eq(act, WC_ACT_PASS, "case arp: nonip_action pass, got %u", act);
+	wcard_clf_destroy(c);
+	wcard_ruleset_free(&rs);
+}
+
+/* Every ClassBench 1k set, every trace line, as frames through the XDP filter. */
+Test(xdp, classbench_1k, .timeout = 600)
+{
+	static const char *sets[] = { "acl1", "acl2", "acl3", "acl4", "acl5", "fw1",
+				      "fw2",  "fw3",  "fw4",  "fw5",  "ipc1", "ipc2" };
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	char rp[512], tp[512], err[512];
+	unsigned int s, found = 0;
+
+	for (s = 0; s < sizeof(sets) / sizeof(sets[0]); s++) {
+		char rel[64];
+		struct wcard_ruleset rs;
+		struct wcard_trace tr = {};
+		struct wcard_clf *c;
+		size_t i, matched = 0;
+
+		snprintf(rel, sizeof(rel), "classbench/%s_1k.rules.gz", sets[s]);
+		if (!wt_data(rel, rp, sizeof(rp)))
+			continue;
+		snprintf(rel, sizeof(rel), "classbench/%s_1k.trace.gz", sets[s]);
+		if (!wt_data(rel, tp, sizeof(tp)))
+			continue;
+		found++;
+		wcard_ruleset_init(&rs, l);
+		cr_assert_eq(wcard_rules_load(rp, WCARD_FMT_CLASSBENCH, l, &rs, err, sizeof(err)), 0,
+			     "case %s: rules: %s", sets[s], err);
+		cr_assert_eq(wcard_trace_load(tp, &tr, err, sizeof(err)), 0, "case %s: trace: %s",
+			     sets[s], err);
+		c = clf_new(l, WC_ACT_PASS, sets[s]);
+		clf_load(c, &rs, sets[s]);
+		for (i = 0; i < tr.n; i++) {
+			struct wc_key k;
+			struct wc_pkt p;
+			long want, got;
+			__u32 act;
+
+			wcard_key_from_tuple(&tr.t[i], &k);
+			wcard_pkt_from_tuple(&tr.t[i], &p);
+			want = wcard_ref_lookup(&rs, &k);
+			got = run(c, &p, NULL, &act, sets[s]);
+			cr_assert_eq(got, want, "case %s: trace line %zu: BPF %ld, reference %ld",
+				     sets[s], i + 1, got, want);
+			matched += got >= 0;
+		}
+		cr_log_info("xdp: %s_1k: %zu rules, %zu packets, %zu matched, all agree\n", sets[s],
+			    rs.n, tr.n, matched);
+		cr_assert_gt(matched, tr.n / 2, "case %s: too few matches", sets[s]);
+		wcard_clf_destroy(c);
+		wcard_ruleset_free(&rs);
+		wcard_trace_free(&tr);
+	}
+	if (!found)
+		cr_skip_test("ClassBench data not found (set WCARD_DATA to ../shared/data)");
+}
+
+Test(xdp, verified_insns)
+{
+	struct wcard_clf *c = clf_new(wcard_layout_ipv6(), 0, "verified");
+	__u32 n = wcard_clf_verified_insns(c);
+
+	cr_assert_gt(n, 0, "case verified: verified_insns unknown");
+	cr_log_info("xdp: wc_xdp_filter verified_insns %u (max rules %u)\n", n,
+		    WC_DEFAULT_MAX_RULES);
+	wcard_clf_destroy(c);
+}

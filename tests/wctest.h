@@ -1,0 +1,170 @@
+/* wctest.h: helpers shared by the Criterion suites (random rules, keys, data paths); tests only. */
+#ifndef WCTEST_H
+#define WCTEST_H
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <wcard/wcard.h>
+
+struct wt_rng {
+	__u64 s;
+};
+
+static inline __u64 wt_rnd(struct wt_rng *r)
+{
+	__u64 z = (r->s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static inline unsigned int wt_below(struct wt_rng *r, unsigned int n)
+{
+	return n ? (unsigned int)(wt_rnd(r) % n) : 0;
+}
+
+static inline wc_u128 wt_ones(unsigned int width)
+{
+	return width >= 16 ? ~(wc_u128)0 : (((wc_u128)1 << (width * 8)) - 1);
+}
+
+/* Path of a file in ../shared/data (WCARD_DATA), or NULL when the data is absent. */
+static inline const char *wt_data(const char *rel, char *buf, size_t len)
+{
+	const char *base = getenv("WCARD_DATA");
+	struct stat st;
+
+	snprintf(buf, len, "%s/%s", base ? base : "../shared/data", rel);
+	return stat(buf, &st) ? NULL : buf;
+}
+
+/*
+ * A value from a small pool per field, so rules collide and nest: the pool holds
+ * boundary values (0, all ones) and a few random ones.
+ */
+static inline wc_u128 wt_pool_value(struct wt_rng *r, unsigned int width, unsigned int pool)
+{
+	struct wt_rng p = { .s = 1000 + wt_below(r, pool) * 7919 + width };
+	wc_u128 v = ((wc_u128)wt_rnd(&p) << 64) | wt_rnd(&p);
+
+	switch (wt_below(r, 8)) {
+	case 0:
+		return 0;
+	case 1:
+		return wt_ones(width);
+	default:
+		return v & wt_ones(width);
+	}
+}
+
+/*
+ * Random adversarial rule for layout l: prefixes of every length (/0 and full
+ * included), exact/adjacent/overlapping ranges, wildcards, ternary masks.
+ * Priorities come from a small range so that ties happen.
+ */
+static inline void wt_rule_random(struct wt_rng *r, const struct wcard_layout *l, unsigned int pool,
+				  unsigned int nprio, struct wcard_rule *out)
+{
+	unsigned int f;
+
+	wcard_rule_any(l, out);
+	for (f = 0; f < l->nfields; f++) {
+		unsigned int w = l->fields[f].width, bits = w * 8, c = wt_below(r, 10);
+		wc_u128 v = wt_pool_value(r, w, pool);
+		__u64 max = (__u64)wt_ones(w > 8 ? 8 : w), lo, hi;
+
+		if (c == 0)
+			continue; /* wildcard */
+		switch (l->fields[f].type) {
+		case WC_FIELD_PREFIX: {
+			unsigned int plen = c == 1 ? bits : wt_below(r, bits + 1);
+
+			wcard_rule_set_prefix(l, out, f, v, plen);
+			break;
+		}
+		case WC_FIELD_RANGE:
+			lo = (__u64)v & max;
+			if (c < 4) {
+				hi = lo; /* exact */
+			} else if (c < 6) {
+				/* adjacent blocks of 1024: [k*1024, k*1024+1023] */
+				lo = (lo & ~1023ULL) & max;
+				hi = lo + (max < 1023 ? max : 1023);
+				if (hi < lo || hi > max)
+					hi = max;
+			} else {
+				hi = lo + (wt_rnd(r) & (max >> wt_below(r, bits > 64 ? 64 : bits)));
+				if (hi < lo || hi > max)
+					hi = max;
+			}
+			wcard_rule_set_range(l, out, f, lo, hi);
+			break;
+		case WC_FIELD_EXACT:
+			wcard_rule_set_exact(l, out, f, v);
+			break;
+		case WC_FIELD_MASK: {
+			wc_u128 m = c < 5 ? wt_ones(w) : (((wc_u128)wt_rnd(r) << 64) | wt_rnd(r));
+
+			wcard_rule_set_mask(l, out, f, v, m & wt_ones(w));
+			break;
+		}
+		}
+	}
+	out->prio = wt_below(r, nprio);
+	out->value = wt_rnd(r);
+}
+
+/*
+ * A key that lands on or next to the edges of rule t (first/last address of
+ * a prefix, lo/hi of a range and one past), or a pool value.
+ */
+static inline void wt_key_near(struct wt_rng *r, const struct wcard_layout *l,
+			       const struct wcard_rule *t, unsigned int pool, struct wc_key *k)
+{
+	/* Half the keys stay inside t on every field (t matches), half stray at edges. */
+	unsigned int f, stray = wt_below(r, 2);
+
+	memset(k, 0, sizeof(*k));
+	for (f = 0; f < l->nfields; f++) {
+		unsigned int out = stray && wt_below(r, 3) == 0;
+		const struct wcard_match *m = &t->f[f];
+		const struct wc_field_desc *d = &l->desc[f];
+		unsigned int w = l->fields[f].width;
+		wc_u128 ones = wt_ones(w), v, rnd = ((wc_u128)wt_rnd(r) << 64) | wt_rnd(r);
+
+		if (l->fields[f].type == WC_FIELD_RANGE) {
+			__u64 cand[5] = { m->lo, m->hi, m->lo + (m->hi - m->lo) / 2, m->lo - 1,
+					  m->hi + 1 };
+
+			v = cand[out ? 3 + wt_below(r, 2) : wt_below(r, 3)] & (__u64)ones;
+		} else {
+			switch (out ? 3 + wt_below(r, 2) : wt_below(r, 3)) {
+			case 0: /* first address in the prefix/mask */
+				v = m->value;
+				break;
+			case 1: /* last */
+				v = m->value | (~m->mask & ones);
+				break;
+			case 2:
+				v = m->value | (rnd & ~m->mask);
+				break;
+			case 3: /* one past the last */
+				v = (m->value | (~m->mask & ones)) + 1;
+				break;
+			default:
+				v = wt_pool_value(r, w, pool);
+			}
+			v &= ones;
+		}
+		if (d->nwords == 2) {
+			k->w[d->word] = (__u64)(v >> 64);
+			k->w[d->word + 1] = (__u64)v;
+		} else {
+			k->w[d->word] = (__u64)v;
+		}
+	}
+}
+
+#endif /* WCTEST_H */

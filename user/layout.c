@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: MIT
+/* layout.c: key layouts, rule sets and per-field rule setters of libwcard. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wcard/wcard.h>
+
+#define F(t, w, n) { .type = (t), .width = (w), .name = (n) }
+
+static const struct wcard_field v4_fields[] = {
+	F(WC_FIELD_PREFIX, 4, "src"),	F(WC_FIELD_PREFIX, 4, "dst"),
+	F(WC_FIELD_RANGE, 2, "sport"), F(WC_FIELD_RANGE, 2, "dport"),
+	F(WC_FIELD_MASK, 1, "proto"),	F(WC_FIELD_MASK, 1, "flags"),
+};
+
+static const struct wcard_field v6_fields[] = {
+	F(WC_FIELD_PREFIX, 16, "src"), F(WC_FIELD_PREFIX, 16, "dst"),
+	F(WC_FIELD_RANGE, 2, "sport"), F(WC_FIELD_RANGE, 2, "dport"),
+	F(WC_FIELD_MASK, 1, "proto"),	F(WC_FIELD_MASK, 1, "flags"),
+};
+
+static struct wcard_layout builtin_v4, builtin_v6;
+
+static void builtin_init(void)
+{
+	static int done;
+
+	if (done)
+		return;
+	/* Both fit by construction; a failure here is a programming error. */
+	if (wcard_layout_init(&builtin_v4, "ipv4-5tuple", v4_fields, 6, NULL, 0) ||
+	    wcard_layout_init(&builtin_v6, "ipv6-5tuple", v6_fields, 6, NULL, 0))
+		abort();
+	builtin_v4.id = WC_LAYOUT_IPV4_5T;
+	builtin_v6.id = WC_LAYOUT_IPV6_5T;
+	done = 1;
+}
+
+const struct wcard_layout *wcard_layout_ipv4(void)
+{
+	builtin_init();
+	return &builtin_v4;
+}
+
+const struct wcard_layout *wcard_layout_ipv6(void)
+{
+	builtin_init();
+	return &builtin_v6;
+}
+
+const struct wcard_layout *wcard_layout_builtin(const char *name)
+{
+	if (!name)
+		return NULL;
+	if (!strcmp(name, "ipv4-5tuple"))
+		return wcard_layout_ipv4();
+	if (!strcmp(name, "ipv6-5tuple"))
+		return wcard_layout_ipv6();
+	return NULL;
+}
+
+static int width_ok(enum wc_field_type t, unsigned int w)
+{
+	if (w != 1 && w != 2 && w != 4 && w != 8 && w != 16)
+		return 0;
+	/* Ranges compare one key word: at most 8 bytes. */
+	return !(t == WC_FIELD_RANGE && w == 16);
+}
+
+int wcard_layout_init(struct wcard_layout *l, const char *name, const struct wcard_field *fields,
+		      unsigned int nfields, char *err, size_t errlen)
+{
+	unsigned int i, word = 0;
+
+	if (!l || !fields || !name)
+		return -EINVAL;
+	if (nfields == 0 || nfields > WC_MAX_FIELDS) {
+		if (err)
+			snprintf(err, errlen, "layout %s: %u fields, supported 1..%u", name, nfields,
+				 WC_MAX_FIELDS);
+		return -EINVAL;
+	}
+	memset(l, 0, sizeof(*l));
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	l->id = WC_LAYOUT_CUSTOM;
+	for (i = 0; i < nfields; i++) {
+		const struct wcard_field *f = &fields[i];
+		unsigned int nw = f->width > 8 ? 2 : 1;
+
+		if (f->type < WC_FIELD_PREFIX || f->type > WC_FIELD_MASK ||
+		    !width_ok(f->type, f->width)) {
+			if (err)
+				snprintf(err, errlen,
+					 "layout %s: field %u (%s): type %d with width %u is not supported",
+					 name, i, f->name, f->type, f->width);
+			return -EINVAL;
+		}
+		if (word + nw > WC_KEY_WORDS) {
+			if (err)
+				snprintf(err, errlen,
+					 "layout %s: key wider than %u words (64 bytes) at field %u (%s)",
+					 name, WC_KEY_WORDS, i, f->name);
+			return -EINVAL;
+		}
+		l->fields[i] = *f;
+		l->desc[i].type = f->type;
+		l->desc[i].width = f->width;
+		l->desc[i].word = word;
+		l->desc[i].nwords = nw;
+		word += nw;
+	}
+	l->nfields = nfields;
+	l->nwords = word;
+	return 0;
+}
+
+void wcard_ruleset_init(struct wcard_ruleset *rs, const struct wcard_layout *layout)
+{
+	memset(rs, 0, sizeof(*rs));
+	rs->layout = layout;
+}
+
+void wcard_ruleset_free(struct wcard_ruleset *rs)
+{
+	if (!rs)
+		return;
+	free(rs->rules);
+	rs->rules = NULL;
+	rs->n = rs->cap = 0;
+}
+
+int wcard_ruleset_add(struct wcard_ruleset *rs, const struct wcard_rule *r)
+{
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 64;
+		struct wcard_rule *p = realloc(rs->rules, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		rs->rules = p;
+		rs->cap = cap;
+	}
+	rs->rules[rs->n++] = *r;
+	return 0;
+}
+
+static wc_u128 field_ones(unsigned int width)
+{
+	return width >= 16 ? ~(wc_u128)0 : (((wc_u128)1 << (width * 8)) - 1);
+}
+
+static wc_u128 prefix_mask(unsigned int width, unsigned int plen)
+{
+	unsigned int bits = width * 8;
+
+	if (plen == 0)
+		return 0;
+	return field_ones(width) & ~(plen >= bits ? 0 : field_ones(width) >> plen);
+}
+
+void wcard_rule_any(const struct wcard_layout *l, struct wcard_rule *r)
+{
+	unsigned int i;
+
+	memset(r, 0, sizeof(*r));
+	for (i = 0; i < l->nfields; i++)
+		if (l->fields[i].type == WC_FIELD_RANGE)
+			r->f[i].hi = (__u64)field_ones(l->fields[i].width);
+}
+
+static int field_check(const struct wcard_layout *l, unsigned int field, enum wc_field_type t)
+{
+	if (!l || field >= l->nfields)
+		return -EINVAL;
+	return l->fields[field].type == t ? 0 : -EINVAL;
+}
+
+int wcard_rule_set_prefix(const struct wcard_layout *l, struct wcard_rule *r, unsigned int field,
+			  wc_u128 value, unsigned int plen)
+{
+	unsigned int w;
+
+	if (field_check(l, field, WC_FIELD_PREFIX))
+		return -EINVAL;
+	w = l->fields[field].width;
+	if (plen > w * 8 || (value & ~field_ones(w)))
+		return -EINVAL;
+	r->f[field].mask = prefix_mask(w, plen);
+	r->f[field].value = value & r->f[field].mask;
+	r->f[field].plen = plen;
+	return 0;
+}
+
+int wcard_rule_set_range(const struct wcard_layout *l, struct wcard_rule *r, unsigned int field,
+			 __u64 lo, __u64 hi)
+{
+	if (field_check(l, field, WC_FIELD_RANGE))
+		return -EINVAL;
+	if (lo > hi || hi > (__u64)field_ones(l->fields[field].width))
+		return -EINVAL;
+	r->f[field].lo = lo;
+	r->f[field].hi = hi;
+	return 0;
+}
+
+int wcard_rule_set_exact(const struct wcard_layout *l, struct wcard_rule *r, unsigned int field,
+			 wc_u128 value)
+{
+	unsigned int w;
+
+	if (field_check(l, field, WC_FIELD_EXACT))
+		return -EINVAL;
+	w = l->fields[field].width;
+	if (value & ~field_ones(w))
+		return -EINVAL;
+	r->f[field].mask = field_ones(w);
+	r->f[field].value = value;
+	r->f[field].plen = w * 8;
+	return 0;
+}
+
+int wcard_rule_set_mask(const struct wcard_layout *l, struct wcard_rule *r, unsigned int field,
+			wc_u128 value, wc_u128 mask)
+{
+	unsigned int w;
+
+	if (field_check(l, field, WC_FIELD_MASK))
+		return -EINVAL;
+	w = l->fields[field].width;
+	if ((value | mask) & ~field_ones(w))
+		return -EINVAL;
+	r->f[field].mask = mask;
+	r->f[field].value = value & mask;
+	return 0;
+}

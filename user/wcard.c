@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: MIT
+/* wcard.c: the wcard CLI, driven by one command/option table that also produces --help. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <wcard/wcard.h>
+
+#define ERRLEN 512
+
+/* ---- the command/option table ------------------------------------------- */
+
+struct opt_spec {
+	const char *name; /* long name */
+	int key; /* short letter, or a value > 255 for long-only options */
+	const char *arg; /* argument name, NULL for a flag */
+	const char *help;
+};
+
+struct cli {
+	bool verbose, json;
+	const char *algo, *format, *dir;
+	unsigned long rules, packets, seed;
+	int argc;
+	char **argv;
+};
+
+struct cmd_spec {
+	const char *name;
+	const char *args;
+	const char *summary;
+	int (*run)(struct cli *c);
+	const int *opts; /* keys of the options it takes, 0-terminated */
+	int min_args, max_args;
+};
+
+enum { O_ALGO = 256, O_FORMAT, O_DIR, O_RULES, O_PACKETS, O_SEED };
+
+static const struct opt_spec opt_table[] = {
+	{ "help", 'h', NULL, "show help for the command" },
+	{ "verbose", 'v', NULL, "libbpf debug output and the verifier log on failure" },
+	{ "json", 'j', NULL, "machine-readable output where the output is data" },
+	{ "algo", O_ALGO, "ALGO", "bf (brute force in BPF) or ref (userspace reference)" },
+	{ "format", O_FORMAT, "FMT", "rule file format: auto, classbench or wcard" },
+	{ "dir", O_DIR, "DIR", "directory for generated files" },
+	{ "rules", O_RULES, "N", "number of rules to generate" },
+	{ "packets", O_PACKETS, "N", "number of trace packets to generate" },
+	{ "seed", O_SEED, "S", "random seed" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static int cmd_classify(struct cli *c);
+static int cmd_gen(struct cli *c);
+static int cmd_demo(struct cli *c);
+static int cmd_help(struct cli *c);
+
+static const int classify_opts[] = { O_ALGO, O_FORMAT, 0 };
+static const int gen_opts[] = { O_RULES, O_PACKETS, O_SEED, 0 };
+static const int demo_opts[] = { O_DIR, O_RULES, O_PACKETS, O_SEED, 'j', 0 };
+static const int no_opts[] = { 0 };
+
+static const struct cmd_spec cmd_table[] = {
+	{ "classify", "RULES TRACE",
+	  "classify a ClassBench trace through the XDP filter (BPF_PROG_TEST_RUN); prints the "
+	  "0-based line in RULES of the best match, or -1, per trace line",
+	  cmd_classify, classify_opts, 2, 2 },
+	{ "gen", "RULES_OUT TRACE_OUT",
+	  "generate an overlapping rule set (ClassBench format) and a trace drawn from it", cmd_gen,
+	  gen_opts, 2, 2 },
+	{ "demo", "", "generate rules and a trace, classify them in BPF, check against the reference",
+	  cmd_demo, demo_opts, 0, 0 },
+	{ "help", "[COMMAND]", "show help", cmd_help, no_opts, 0, 1 },
+	{ NULL, NULL, NULL, NULL, NULL, 0, 0 },
+};
+
+static bool cmd_takes(const struct cmd_spec *cmd, int key)
+{
+	const int *k;
+
+	if (key == 'h' || key == 'v')
+		return true;
+	for (k = cmd->opts; *k; k++)
+		if (*k == key)
+			return true;
+	return false;
+}
+
+static void print_opt(FILE *f, const struct opt_spec *o)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%s%c%s--%s%s%s", o->key < 256 ? "-" : "",
+		 o->key < 256 ? o->key : ' ', o->key < 256 ? ", " : "  ", o->name, o->arg ? " " : "",
+		 o->arg ? o->arg : "");
+	fprintf(f, "  %-24s %s\n", o->key < 256 ? buf : buf + 2, o->help);
+}
+
+static void usage(FILE *f, const struct cmd_spec *cmd)
+{
+	const struct cmd_spec *c;
+	const struct opt_spec *o;
+
+	if (cmd) {
+		fprintf(f, "Usage: wcard %s [options] %s\n\n%s\n\nOptions:\n", cmd->name, cmd->args,
+			cmd->summary);
+		for (o = opt_table; o->name; o++)
+			if (cmd_takes(cmd, o->key))
+				print_opt(f, o);
+		return;
+	}
+	fprintf(f, "Usage: wcard COMMAND [options] ARGS...\n\n"
+		   "Multi-field packet classification in eBPF.\n\nCommands:\n");
+	for (c = cmd_table; c->name; c++)
+		fprintf(f, "  %-10s %s\n", c->name, c->args);
+	fprintf(f, "\nRun 'wcard help COMMAND' or 'wcard COMMAND --help' for details.\n");
+}
+
+static int parse_ulong(const char *opt, const char *s, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 0);
+	if (errno || end == s || *end || *s == '-') {
+		fprintf(stderr, "wcard: --%s: '%s' is not a number\n", opt, s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_args(const struct cmd_spec *cmd, int argc, char **argv, struct cli *c)
+{
+	struct option lopts[sizeof(opt_table) / sizeof(opt_table[0])];
+	char sopts[64];
+	const struct opt_spec *o;
+	int n = 0, s = 0, key, ret;
+
+	for (o = opt_table; o->name; o++) {
+		if (!cmd_takes(cmd, o->key))
+			continue;
+		lopts[n++] = (struct option){ o->name, o->arg ? required_argument : no_argument,
+					      NULL, o->key };
+		if (o->key < 256) {
+			sopts[s++] = (char)o->key;
+			if (o->arg)
+				sopts[s++] = ':';
+		}
+	}
+	lopts[n] = (struct option){ 0 };
+	sopts[s] = 0;
+	optind = 1;
+	opterr = 0;
+	while ((key = getopt_long(argc, argv, sopts, lopts, NULL)) != -1) {
+		ret = 0;
+		switch (key) {
+		case 'h':
+			usage(stdout, cmd);
+			exit(0);
+		case 'v':
+			c->verbose = true;
+			break;
+		case 'j':
+			c->json = true;
+			break;
+		case O_ALGO:
+			c->algo = optarg;
+			break;
+		case O_FORMAT:
+			c->format = optarg;
+			break;
+		case O_DIR:
+			c->dir = optarg;
+			break;
+		case O_RULES:
+			ret = parse_ulong("rules", optarg, &c->rules);
+			break;
+		case O_PACKETS:
+			ret = parse_ulong("packets", optarg, &c->packets);
+			break;
+		case O_SEED:
+			ret = parse_ulong("seed", optarg, &c->seed);
+			break;
+		default:
+			fprintf(stderr, "wcard %s: unknown or incomplete option '%s'\n", cmd->name,
+				argv[optind - 1]);
+			usage(stderr, cmd);
+			return -EINVAL;
+		}
+		if (ret)
+			return ret;
+	}
+	c->argc = argc - optind;
+	c->argv = argv + optind;
+	if (c->argc < cmd->min_args || c->argc > cmd->max_args) {
+		fprintf(stderr, "wcard %s: expected %s\n", cmd->name,
+			*cmd->args ? cmd->args : "no arguments");
+		usage(stderr, cmd);
+		return -EINVAL;
+	}
+	wcard_set_verbose(c->verbose);
+	return 0;
+}
+
+/* ---- classification of a trace ------------------------------------------ */
+
+struct trace_result {
+	long *best; /* per packet: index in the rule set, or -1 */
+	size_t matched;
+	double ns_per_pkt; /* BPF: test-run duration per frame */
+};
+
+static int classify_bpf(const struct wcard_ruleset *rs, const struct wcard_trace *tr,
+			struct trace_result *res, __u32 *verified, char *err, size_t errlen)
+{
+	struct wcard_clf_opts co = { .layout = rs->layout, .max_rules = rs->n };
+	struct wcard_clf *clf = NULL;
+	__u64 total_ns = 0;
+	size_t i;
+	int ret;
+
+	if (co.max_rules < WC_DEFAULT_MAX_RULES)
+		co.max_rules = WC_DEFAULT_MAX_RULES;
+	ret = wcard_clf_create(&co, &clf, err, errlen);
+	if (ret)
+		return ret;
+	ret = wcard_clf_load(clf, rs, err, errlen);
+	if (ret)
+		goto out;
+	if (verified)
+		*verified = wcard_clf_verified_insns(clf);
+	for (i = 0; i < tr->n; i++) {
+		__u8 frame[256];
+		struct wc_xdp_meta meta;
+		struct wc_pkt p;
+		__u64 ns;
+		int len;
+
+		wcard_pkt_from_tuple(&tr->t[i], &p);
+		len = wcard_frame_build(&p, NULL, frame, sizeof(frame));
+		if (len < 0) {
+			ret = len;
+			snprintf(err, errlen, "trace packet %zu: building the frame: %s", i + 1,
+				 strerror(-ret));
+			goto out;
+		}
+		ret = wcard_clf_run_frame(clf, frame, len, &meta, NULL, &ns);
+		if (ret) {
+			snprintf(err, errlen, "trace packet %zu: BPF_PROG_TEST_RUN: %s", i + 1,
+				 strerror(-ret));
+			goto out;
+		}
+		total_ns += ns;
+		if (meta.id == WC_ID_NONE) {
+			res->best[i] = -1;
+		} else if (meta.id >= rs->n) {
+			ret = -EIO;
+			snprintf(err, errlen, "trace packet %zu: BPF returned unknown rule id %u",
+				 i + 1, meta.id);
+			goto out;
+		} else {
+			res->best[i] = meta.id;
+			res->matched++;
+		}
+	}
+	res->ns_per_pkt = tr->n ? (double)total_ns / tr->n : 0;
+out:
+	wcard_clf_destroy(clf);
+	return ret;
+}
+
+static void classify_ref(const struct wcard_ruleset *rs, const struct wcard_trace *tr,
+			 struct trace_result *res)
+{
+	size_t i;
+
+	for (i = 0; i < tr->n; i++) {
+		struct wc_key k;
+
+		wcard_key_from_tuple(&tr->t[i], &k);
+		res->best[i] = wcard_ref_lookup(rs, &k);
+		res->matched += res->best[i] >= 0;
+	}
+}
+
+static int parse_format(const char *s, enum wcard_rule_fmt *fmt)
+{
+	if (!s || !strcmp(s, "auto"))
+		*fmt = WCARD_FMT_AUTO;
+	else if (!strcmp(s, "classbench"))
+		*fmt = WCARD_FMT_CLASSBENCH;
+	else if (!strcmp(s, "wcard"))
+		*fmt = WCARD_FMT_WCARD;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int cmd_classify(struct cli *c)
+{
+	struct trace_result res = {};
+	struct wcard_ruleset rs;
+	struct wcard_trace tr = {};
+	enum wcard_rule_fmt fmt;
+	char err[ERRLEN] = "";
+	bool ref = false;
+	size_t i;
+	int ret;
+
+	if (c->algo && !strcmp(c->algo, "ref")) {
+		ref = true;
+	} else if (c->algo && strcmp(c->algo, "bf") && strcmp(c->algo, "auto")) {
+		fprintf(stderr, "wcard classify: unknown --algo '%s' (bf, ref)\n", c->algo);
+		return 2;
+	}
+	if (parse_format(c->format, &fmt)) {
+		fprintf(stderr, "wcard classify: unknown --format '%s'\n", c->format);
+		return 2;
+	}
+	wcard_ruleset_init(&rs, wcard_layout_ipv4());
+	ret = wcard_rules_load(c->argv[0], fmt, wcard_layout_ipv4(), &rs, err, sizeof(err));
+	if (!ret)
+		ret = wcard_trace_load(c->argv[1], &tr, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "wcard classify: %s\n", err);
+		goto out;
+	}
+	res.best = calloc(tr.n ? tr.n : 1, sizeof(*res.best));
+	if (!res.best) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (ref) {
+		classify_ref(&rs, &tr, &res);
+	} else {
+		ret = classify_bpf(&rs, &tr, &res, NULL, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "wcard classify: %s\n", err);
+			goto out;
+		}
+	}
+	for (i = 0; i < tr.n; i++)
+		printf("%ld\n", res.best[i] < 0 ? -1L : (long)rs.rules[res.best[i]].line - 1);
+	if (fflush(stdout)) {
+		ret = -errno;
+		goto out;
+	}
+	fprintf(stderr, "wcard classify: %zu rules, %zu packets, %zu matched", rs.n, tr.n,
+		res.matched);
+	if (!ref)
+		fprintf(stderr, ", %.0f ns/packet in BPF (brute force, one frame per test run)",
+			res.ns_per_pkt);
+	fprintf(stderr, "\n");
+out:
+	free(res.best);
+	wcard_ruleset_free(&rs);
+	wcard_trace_free(&tr);
+	return ret ? 1 : 0;
+}
+
+static int gen_files(const char *rpath, const char *tpath, const struct wcard_gen_opts *go)
+{
+	FILE *rf = fopen(rpath, "w"), *tf = fopen(tpath, "w");
+	int ret;
+
+	if (!rf || !tf) {
+		ret = -errno;
+		fprintf(stderr, "wcard: %s: %s\n", !rf ? rpath : tpath, strerror(errno));
+		goto out;
+	}
+	ret = wcard_gen_classbench(go, rf, tf);
+	if (ret)
+		fprintf(stderr, "wcard: generating: %s\n", strerror(-ret));
+out:
+	if (rf && fclose(rf) && !ret)
+		ret = -errno;
+	if (tf && fclose(tf) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+static int cmd_gen(struct cli *c)
+{
+	struct wcard_gen_opts go = {
+		.nrules = c->rules ? c->rules : 1000,
+		.npackets = c->packets ? c->packets : 10000,
+		.seed = c->seed ? c->seed : 1,
+	};
+
+	return gen_files(c->argv[0], c->argv[1], &go) ? 1 : 0;
+}
+
+static int cmd_demo(struct cli *c)
+{
+	struct trace_result bpf = {}, ref = {};
+	const char *dir = c->dir ? c->dir : "build/demo";
+	struct wcard_gen_opts go = {
+		.nrules = c->rules ? c->rules : 2000,
+		.npackets = c->packets ? c->packets : 20000,
+		.seed = c->seed ? c->seed : 42,
+	};
+	char rpath[4096], tpath[4096], err[ERRLEN] = "";
+	struct wcard_ruleset rs;
+	struct wcard_trace tr = {};
+	size_t i, agree = 0;
+	__u32 verified = 0;
+	int ret;
+
+	wcard_ruleset_init(&rs, wcard_layout_ipv4());
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		fprintf(stderr, "wcard demo: %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	snprintf(rpath, sizeof(rpath), "%s/rules.cb", dir);
+	snprintf(tpath, sizeof(tpath), "%s/trace.cb", dir);
+	ret = gen_files(rpath, tpath, &go);
+	if (ret)
+		goto out;
+	ret = wcard_rules_load(rpath, WCARD_FMT_CLASSBENCH, wcard_layout_ipv4(), &rs, err,
+			       sizeof(err));
+	if (!ret)
+		ret = wcard_trace_load(tpath, &tr, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "wcard demo: %s\n", err);
+		goto out;
+	}
+	bpf.best = calloc(tr.n ? tr.n : 1, sizeof(long));
+	ref.best = calloc(tr.n ? tr.n : 1, sizeof(long));
+	if (!bpf.best || !ref.best) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = classify_bpf(&rs, &tr, &bpf, &verified, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "wcard demo: %s\n", err);
+		goto out;
+	}
+	classify_ref(&rs, &tr, &ref);
+	for (i = 0; i < tr.n; i++)
+		agree += bpf.best[i] == ref.best[i];
+	if (c->json) {
+		printf("{\"rules\":%zu,\"packets\":%zu,\"matched\":%zu,\"agree\":%zu,"
+		       "\"ns_per_packet\":%.1f,\"verified_insns\":%u,\"rules_file\":\"%s\","
+		       "\"trace_file\":\"%s\"}\n",
+		       rs.n, tr.n, bpf.matched, agree, bpf.ns_per_pkt, verified, rpath, tpath);
+	} else {
+		printf("wcard demo: brute-force classifier in XDP, checked against the userspace "
+		       "reference\n");
+		printf("  rules         %zu (ipv4-5tuple, generated, seed %llu): %s\n", rs.n,
+		       go.seed, rpath);
+		printf("  packets       %zu real Ethernet/IPv4 frames via BPF_PROG_TEST_RUN: %s\n",
+		       tr.n, tpath);
+		printf("  matched       %zu (%.1f%%)\n", bpf.matched,
+		       tr.n ? 100.0 * bpf.matched / tr.n : 0);
+		printf("  agreement     %zu/%zu with the reference %s\n", agree, tr.n,
+		       agree == tr.n ? "(all agree)" : "(MISMATCH)");
+		printf("  time          %.0f ns/packet (parse + classify + count, one frame per "
+		       "test run, cold-ish cache)\n",
+		       bpf.ns_per_pkt);
+		printf("  verifier      %u instructions processed for the XDP program\n", verified);
+		printf("  try it        build/wcard classify %s %s\n", rpath, tpath);
+	}
+	if (agree != tr.n)
+		ret = -EIO;
+out:
+	free(bpf.best);
+	free(ref.best);
+	wcard_ruleset_free(&rs);
+	wcard_trace_free(&tr);
+	return ret ? 1 : 0;
+}
+
+static int cmd_help(struct cli *c)
+{
+	const struct cmd_spec *cmd;
+
+	if (c->argc == 0) {
+		usage(stdout, NULL);
+		return 0;
+	}
+	for (cmd = cmd_table; cmd->name; cmd++) {
+		if (!strcmp(cmd->name, c->argv[0])) {
+			usage(stdout, cmd);
+			return 0;
+		}
+	}
+	fprintf(stderr, "wcard: unknown command '%s'\n", c->argv[0]);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	const struct cmd_spec *cmd;
+	struct cli c = {};
+
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout, NULL);
+		return argc < 2 ? 2 : 0;
+	}
+	for (cmd = cmd_table; cmd->name; cmd++) {
+		if (strcmp(cmd->name, argv[1]))
+			continue;
+		if (parse_args(cmd, argc - 1, argv + 1, &c))
+			return 2;
+		return cmd->run(&c);
+	}
+	fprintf(stderr, "wcard: unknown command '%s'\n", argv[1]);
+	usage(stderr, NULL);
+	return 2;
+}

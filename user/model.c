@@ -82,16 +82,17 @@ void wcard_rule_compile(const struct wcard_layout *l, const struct wcard_rule *r
 		struct wc_word_match *w = &out->w[d->word];
 
 		if (d->type == WC_FIELD_RANGE) {
-			w->a = m->lo;
-			w->b = m->hi - m->lo;
+			w->mask = ~0ULL;
+			w->lo = m->lo;
+			w->span = m->hi - m->lo;
 		} else if (d->nwords == 2) {
-			w[0].a = (__u64)(m->mask >> 64);
-			w[0].b = (__u64)(m->value >> 64) & w[0].a;
-			w[1].a = (__u64)m->mask;
-			w[1].b = (__u64)m->value & w[1].a;
+			w[0].mask = (__u64)(m->mask >> 64);
+			w[0].lo = (__u64)(m->value >> 64) & w[0].mask;
+			w[1].mask = (__u64)m->mask;
+			w[1].lo = (__u64)m->value & w[1].mask;
 		} else {
-			w->a = (__u64)m->mask;
-			w->b = (__u64)m->value & w->a;
+			w->mask = (__u64)m->mask;
+			w->lo = (__u64)m->value & w->mask;
 		}
 	}
 }

@@ -27,8 +27,8 @@ struct lsrc {
 	char buf[WC_LINE_MAX + 3];
 };
 
-static void __attribute__((format(printf, 3, 4))) seterr(char *err, size_t errlen, const char *fmt,
-							 ...)
+static void __attribute__((format(printf, 3, 4)))
+seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -75,8 +75,7 @@ static int src_open(struct lsrc *s, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-static void src_string(struct lsrc *s, const char *name, const char *text, char *err,
-		       size_t errlen)
+static void src_string(struct lsrc *s, const char *name, const char *text, char *err, size_t errlen)
 {
 	memset(s, 0, offsetof(struct lsrc, buf));
 	s->name = name ? name : "<string>";
@@ -327,7 +326,8 @@ static int parse_prefix(struct pctx *c, struct wcard_rule *r, unsigned int f, co
 		}
 		if (w != (fam == 4 ? 4u : 16u)) {
 			if (c->pick_line)
-				return lfail(c->s, "IPv%u address in %s %s rule set (line %u has IPv%u)",
+				return lfail(c->s,
+					     "IPv%u address in %s %s rule set (line %u has IPv%u)",
 					     fam, article(l->name), l->name, c->pick_line,
 					     fam == 4 ? 6 : 4);
 			return lfail(c->s, "IPv%u address in %s %s rule set", fam, article(l->name),
@@ -390,7 +390,8 @@ static int cb_range(struct pctx *c, struct wcard_rule *r, unsigned int f, char *
 		if (i) {
 			p = skip_ws(p);
 			if (*p != ':')
-				return lfail(c->s, "bad %s range: expected ':' at '%.32s'", what, p);
+				return lfail(c->s, "bad %s range: expected ':' at '%.32s'", what,
+					     p);
 			p = skip_ws(p + 1);
 		}
 		s = p;
@@ -400,7 +401,8 @@ static int cb_range(struct pctx *c, struct wcard_rule *r, unsigned int f, char *
 			return lfail(c->s, "bad %s range at '%.32s'", what, s);
 		ret = parse_num(s, p - s, 0xffff, true, &v[i]);
 		if (ret)
-			return lfail(c->s, "%s %.*s out of range (0..65535)", what, (int)(p - s), s);
+			return lfail(c->s, "%s %.*s out of range (0..65535)", what, (int)(p - s),
+				     s);
 	}
 	if (v[0] > v[1])
 		return lfail(c->s, "port range lo %u > hi %u", (unsigned int)v[0],
@@ -585,8 +587,8 @@ static int parse_flags(const char *s, size_t n, wc_u128 max, wc_u128 *out)
 }
 
 /* One side of a MASK field's "V/M". */
-static int mask_part(struct pctx *c, const char *fname, unsigned int width, const char *s,
-		     size_t n, wc_u128 *out)
+static int mask_part(struct pctx *c, const char *fname, unsigned int width, const char *s, size_t n,
+		     wc_u128 *out)
 {
 	char nb[48];
 	int ret, p;
@@ -598,8 +600,8 @@ static int mask_part(struct pctx *c, const char *fname, unsigned int width, cons
 		if (ret == -EINVAL && !strcmp(fname, "proto")) {
 			p = proto_by_name(s, n);
 			if (p < 0)
-				return lfail(c->s, "unknown protocol '%.*s'", (int)(n > 64 ? 64 : n),
-					     s);
+				return lfail(c->s, "unknown protocol '%.*s'",
+					     (int)(n > 64 ? 64 : n), s);
 			if ((wc_u128)p > ones(width))
 				ret = -ERANGE;
 			else
@@ -631,12 +633,13 @@ static int h_field(struct pctx *c, struct wcard_rule *r, unsigned int f, const c
 		return parse_prefix(c, r, f, arg);
 	case WC_FIELD_RANGE:
 		sep = strchr(arg, '-');
-		ret = parse_num(arg, sep ? (size_t)(sep - arg) : strlen(arg), ones(fd->width), false,
-				&v);
+		ret = parse_num(arg, sep ? (size_t)(sep - arg) : strlen(arg), ones(fd->width),
+				false, &v);
 		if (!ret) {
 			m = v;
 			if (sep)
-				ret = parse_num(sep + 1, strlen(sep + 1), ones(fd->width), false, &m);
+				ret = parse_num(sep + 1, strlen(sep + 1), ones(fd->width), false,
+						&m);
 		}
 		if (ret == -ERANGE)
 			return lfail(c->s, "%s '%.64s' out of range (0..%s)", fd->name, arg,
@@ -659,8 +662,8 @@ static int h_field(struct pctx *c, struct wcard_rule *r, unsigned int f, const c
 		break;
 	case WC_FIELD_MASK:
 		sep = strchr(arg, '/');
-		ret = mask_part(c, fd->name, fd->width, arg, sep ? (size_t)(sep - arg) : strlen(arg),
-				&v);
+		ret = mask_part(c, fd->name, fd->width, arg,
+				sep ? (size_t)(sep - arg) : strlen(arg), &v);
 		if (ret)
 			return ret;
 		if (sep) {
@@ -708,7 +711,7 @@ static int h_keyword(const struct wcard_layout *l, const char *tok, int *arg)
 	return -1;
 }
 
-#define SEEN_PRIO (1u << WC_MAX_FIELDS)
+#define SEEN_PRIO   (1u << WC_MAX_FIELDS)
 #define SEEN_ACTION (1u << (WC_MAX_FIELDS + 1))
 
 /* Parses one line. 1: a rule in r, 0: nothing on the line, < 0: error. */
@@ -871,7 +874,8 @@ static int rules_run(struct lsrc *s, enum wcard_rule_fmt fmt, const struct wcard
 			if (!c.layout) {
 				c.layout = wcard_layout_ipv4();
 			} else if (!layout_same(c.layout, wcard_layout_ipv4())) {
-				ret = lfail(s, "ClassBench rules need the ipv4-5tuple layout, not %s",
+				ret = lfail(s,
+					    "ClassBench rules need the ipv4-5tuple layout, not %s",
 					    c.layout->name);
 				break;
 			}
@@ -886,6 +890,8 @@ static int rules_run(struct lsrc *s, enum wcard_rule_fmt fmt, const struct wcard
 			ret = h_line(&c, p, ordinal, &r);
 			if (ret < 0)
 				break;
+			if (!ret)
+				continue;
 		}
 		ret = wcard_ruleset_add(&tmp, &r);
 		if (ret) {
@@ -976,8 +982,8 @@ static void out_flags(struct out *o, wc_u128 v)
 	unsigned int i;
 	bool first = true;
 
-	if (!v) {
-		out(o, "0");
+	if (!v || v == 0xff) {
+		out(o, v ? "0xff" : "0");
 		return;
 	}
 	for (i = 0; i < 8; i++) {
@@ -1039,8 +1045,9 @@ static void fmt_field(struct out *o, const struct wcard_field *fd, const struct 
 		} else if (!strcmp(fd->name, "flags") && m->value == m->mask) {
 			out(o, "%sflags %s", sep, u128_str(m->value, true, nb[0], 48));
 		} else if (m->mask == ones(w) && strcmp(fd->name, "flags")) {
-			pn = !strcmp(fd->name, "proto") && w == 1 ? proto_name((unsigned int)m->value)
-								  : NULL;
+			pn = !strcmp(fd->name, "proto") && w == 1
+				     ? proto_name((unsigned int)m->value)
+				     : NULL;
 			if (pn)
 				out(o, "%s%s %s", sep, fd->name, pn);
 			else
@@ -1134,7 +1141,7 @@ static int trace_line(struct lsrc *s, char *p, struct wcard_tuple *t)
 
 int wcard_trace_load(const char *path, struct wcard_trace *tr, char *err, size_t errlen)
 {
-	struct wcard_tuple *tmp = NULL, *np;
+	struct wcard_tuple *tmp = NULL, *np = NULL;
 	size_t n = 0, cap = 0;
 	struct lsrc *s;
 	char *line, *p;

@@ -24,6 +24,9 @@ struct {
 	__type(value, struct wc_config);
 } wc_config SEC(".maps");
 
+/* Rules per iterator step of the brute-force scan (unrolled). */
+#define WC_BF_BLOCK 8
+
 static __always_inline struct wc_config *wc_config_get(void)
 {
 	__u32 zero = 0;
@@ -31,27 +34,15 @@ static __always_inline struct wc_config *wc_config_get(void)
 	return bpf_map_lookup_elem(&wc_config, &zero);
 }
 
-/* Does rule r match key k on its first nwords words? */
-static __always_inline bool wc_rule_match(const struct wc_rule *r, const struct wc_key *k,
-					  __u32 nwords, __u32 range_words)
+/* Does rule r match key k? Every word, no per-type branch (see struct wc_word_match). */
+static __always_inline bool wc_rule_match(const struct wc_rule *r, const struct wc_key *k)
 {
 	int w;
 
 #pragma unroll
-	for (w = 0; w < WC_KEY_WORDS; w++) {
-		__u64 kv;
-
-		if (w >= nwords)
-			break;
-		kv = k->w[w];
-		if (range_words & (1u << w)) {
-			/* lo <= kv <= hi as one unsigned compare: kv - lo <= hi - lo. */
-			if (kv - r->w[w].a > r->w[w].b)
-				return false;
-		} else if ((kv & r->w[w].a) != r->w[w].b) {
+	for (w = 0; w < WC_KEY_WORDS; w++)
+		if ((k->w[w] & r->w[w].mask) - r->w[w].lo > r->w[w].span)
 			return false;
-		}
-	}
 	return true;
 }
 
@@ -64,8 +55,8 @@ static __always_inline void wc_result_miss(struct wc_result *res)
 }
 
 /*
- * Best-rank rule matching key, scanning wc_rules[0, nrules). When user space
- * stored the rules sorted by rank (WC_CFG_SORTED) the first match is the answer.
+ * Best-rank rule matching key, scanning wc_rules[0, nrules). User space stores
+ * the rules sorted by rank (WC_CFG_SORTED), so the first match is the answer.
  * Returns 1 on a match, 0 on a miss, <0 on a bad argument or missing config.
  *
  * Global and __noinline: verified once, whatever the number of callers.
@@ -73,8 +64,7 @@ static __always_inline void wc_result_miss(struct wc_result *res)
 __noinline int wc_bf_lookup(const struct wc_key *key, struct wc_result *res)
 {
 	struct wc_config *cfg;
-	__u32 n, nwords, range_words, sorted;
-	__u64 best = WC_RANK_NONE;
+	__u32 n;
 	int i;
 
 	/* Global subprogram arguments may be NULL as far as the verifier knows. */
@@ -88,28 +78,42 @@ __noinline int wc_bf_lookup(const struct wc_key *key, struct wc_result *res)
 	/* Compile-time bound on top of the runtime count. */
 	if (n > WC_MAX_RULES)
 		n = WC_MAX_RULES;
-	nwords = cfg->nwords;
-	range_words = cfg->range_words;
-	sorted = cfg->flags & WC_CFG_SORTED;
+	/* User space keeps the rules sorted by rank (wcard_clf_load). */
+	if (!(cfg->flags & WC_CFG_SORTED))
+		return -22;
 
-	wc_for(i, 0, (int)n)
+	/*
+	 * The iterator steps over blocks of WC_BF_BLOCK rules and the block is
+	 * unrolled: one kfunc call per block instead of per rule.
+	 */
+	wc_for(i, 0, (int)((n + WC_BF_BLOCK - 1) / WC_BF_BLOCK))
 	{
-		__u32 slot = i;
-		struct wc_rule *r = bpf_map_lookup_elem(&wc_rules, &slot);
+		bool stop = false;
+		int j;
 
-		if (!r)
+#pragma unroll
+		for (j = 0; j < WC_BF_BLOCK; j++) {
+			__u32 slot = (__u32)i * WC_BF_BLOCK + j;
+			struct wc_rule *r;
+
+			if (slot >= n)
+				break;
+			r = bpf_map_lookup_elem(&wc_rules, &slot);
+			if (!r)
+				break;
+			if (!wc_rule_match(r, key))
+				continue;
+			res->rank = r->rank;
+			res->value = r->value;
+			res->id = r->id;
+			res->slot = slot;
+			stop = true;
 			break;
-		if (r->rank >= best || !wc_rule_match(r, key, nwords, range_words))
-			continue;
-		best = r->rank;
-		res->rank = r->rank;
-		res->value = r->value;
-		res->id = r->id;
-		res->slot = slot;
-		if (sorted)
+		}
+		if (stop)
 			break;
 	}
-	return best != WC_RANK_NONE;
+	return res->id != WC_ID_NONE;
 }
 
 #endif /* WCARD_BF_BPF_H */

@@ -18,8 +18,9 @@
  *                       the frame, or past the IP packet's own length, or the
  *                       IP length exceeds the frame.
  *   WC_PARSE_MALFORMED  IP version or IHL wrong, IPv4 total length < IHL, TCP data
- *                       offset < 5, a third VLAN tag, or an IPv6 extension chain
- *                       longer than WC_MAX_IPV6_EXT.
+ *                       offset < 5, a third VLAN tag, an IPv6 extension chain
+ *                       longer than WC_MAX_IPV6_EXT, or an IPv6 AH header whose
+ *                       length is not a multiple of 8 bytes (RFC 4302).
  * On any verdict other than OK the address, port and protocol fields are zero: a
  * frame never yields a wrong key, only no key.
  *
@@ -165,7 +166,7 @@ static __always_inline int wc_parse_ipv6(void *data, void *data_end, __u32 off, 
 	/* Extension header chain: bounded so the verifier sees a finite walk. */
 #pragma unroll
 	for (i = 0; i < WC_MAX_IPV6_EXT; i++) {
-		__u32 len;
+		__u32 len, units;
 
 		if (nh != WC_IPPROTO_HOPOPTS && nh != WC_IPPROTO_ROUTING &&
 		    nh != WC_IPPROTO_DSTOPTS && nh != WC_IPPROTO_FRAGMENT && nh != WC_IPPROTO_AH)
@@ -176,19 +177,27 @@ static __always_inline int wc_parse_ipv6(void *data, void *data_end, __u32 off, 
 		p = (__u8 *)data + off;
 		if ((void *)(p + 8) > data_end)
 			return WC_PARSE_TRUNCATED;
+		/*
+		 * One length formula for every header type, (units + 1) * 8, so that
+		 * all paths give off the same shape of range and the verifier can
+		 * prune them instead of multiplying states per header.
+		 */
+		units = p[1];
 		if (nh == WC_IPPROTO_FRAGMENT) {
 			__u16 fo = wc_rd16(p + 2);
 
-			len = 8;
+			units = 0; /* fixed 8 bytes; byte 1 is reserved */
 			if (fo & 0xfff8)
 				pkt->frag = WC_FRAG_LATER;
 			else if (fo & 1)
 				pkt->frag = WC_FRAG_FIRST;
 		} else if (nh == WC_IPPROTO_AH) {
-			len = ((__u32)p[1] + 2) * 4;
-		} else {
-			len = ((__u32)p[1] + 1) * 8;
+			/* (len + 2) * 4 bytes, a multiple of 8 in IPv6 (RFC 4302). */
+			if (units & 1)
+				return WC_PARSE_MALFORMED;
+			units >>= 1;
 		}
+		len = (units + 1) * 8;
 		nh = p[0];
 		off += len;
 	}

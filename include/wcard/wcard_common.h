@@ -60,13 +60,19 @@ struct wc_key {
 WC_STATIC_ASSERT(sizeof(struct wc_key) == 64, "wc_key is 64 bytes");
 
 /*
- * One word of a compiled rule. For a RANGE word the rule matches when
- * key - a <= b (unsigned), i.e. a = lo and b = hi - lo. For every other word it
- * matches when (key & a) == b, i.e. a = mask and b = value & mask.
+ * One word of a compiled rule. The rule matches key word k when
+ *     ((k & mask) - lo) <= span        (unsigned arithmetic)
+ * which covers every field type with one branch-free formula:
+ *   RANGE lo..hi            mask = ~0,      lo = lo,         span = hi - lo
+ *   PREFIX, EXACT, MASK     mask = the mask, lo = value&mask, span = 0
+ *   unused word / wildcard  mask = 0,       lo = 0,          span = 0
+ * The word's type never has to be looked up, so the BPF match loop has no
+ * per-type branch (which also keeps the verifier's state count flat).
  */
 struct wc_word_match {
-	__u64 a;
-	__u64 b;
+	__u64 mask;
+	__u64 lo;
+	__u64 span;
 };
 
 /*
@@ -81,7 +87,7 @@ struct wc_rule {
 	__u32 _pad;
 	struct wc_word_match w[WC_KEY_WORDS];
 };
-WC_STATIC_ASSERT(sizeof(struct wc_rule) == 24 + 16 * WC_KEY_WORDS, "wc_rule has no hidden padding");
+WC_STATIC_ASSERT(sizeof(struct wc_rule) == 24 + 24 * WC_KEY_WORDS, "wc_rule has no hidden padding");
 
 #define WC_RANK_NONE (~0ULL)
 #define WC_ID_NONE (~0U)

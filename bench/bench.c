@@ -240,7 +240,7 @@ int main(int argc, char **argv)
 		skel = NULL;
 	}
 	printf("\nverified: brute force = userspace reference on the first %u keys of each trace.\n"
-	       "hits: share of keys matching a rule (the generator ends with a catch-all rule).\n",
+	       "hits: share of keys matching a rule (15%% of the trace is random background traffic).\n",
 	       VERIFY);
 	ret = 0;
 out:

@@ -24,11 +24,20 @@ static unsigned int below(struct rng *r, unsigned int n)
 }
 
 struct grule {
+	int score; /* specificity plus jitter: the sort key */
 	__u32 src, dst;
 	__u8 slen, dlen;
 	__u16 slo, shi, dlo, dhi;
 	__u8 proto, pmask;
 };
+
+/* More specific rules first, as in real ACLs; ties and jitter keep overlaps. */
+static int grule_cmp(const void *a, const void *b)
+{
+	const struct grule *x = a, *y = b;
+
+	return y->score - x->score;
+}
 
 static __u32 pmask(unsigned int len)
 {
@@ -140,14 +149,19 @@ int wcard_gen_classbench(const struct wcard_gen_opts *o, FILE *rules, FILE *trac
 			pick_ports(&r, &x->slo, &x->shi, 0);
 			pick_ports(&r, &x->dlo, &x->dhi, 1);
 		}
-		/* The last rule is a catch-all default, as in most real ACLs. */
-		if (i == o->nrules - 1 && o->nrules > 1) {
-			x->slen = x->dlen = 0;
-			x->src = x->dst = 0;
-			x->slo = x->dlo = 0;
-			x->shi = x->dhi = 65535;
-			x->proto = x->pmask = 0;
+		/* No near-catch-all rules: with both addresses wild, pin the service. */
+		if (x->slen + x->dlen < 8 && x->dlo != x->dhi) {
+			x->dlo = x->dhi = 1 + below(&r, 1023);
+			if (!x->pmask)
+				x->proto = 17, x->pmask = 0xff;
 		}
+		x->score = x->slen + x->dlen + (x->dlo == x->dhi ? 16 : 0) + (x->pmask ? 4 : 0) +
+			   (x->slo == x->shi ? 16 : 0) + (int)below(&r, 24);
+	}
+	qsort(g, o->nrules, sizeof(*g), grule_cmp);
+	for (i = 0; i < o->nrules; i++) {
+		struct grule *x = &g[i];
+
 		fprintf(rules, "@%u.%u.%u.%u/%u\t%u.%u.%u.%u/%u\t%u : %u\t%u : %u\t0x%02X/0x%02X\t0x0000/0x0000\t\n",
 			x->src >> 24, (x->src >> 16) & 255, (x->src >> 8) & 255, x->src & 255,
 			x->slen, x->dst >> 24, (x->dst >> 16) & 255, (x->dst >> 8) & 255,

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: MIT
+/* test_cli.c: the wcard CLI contract (classify output, errors, help), run as a real process (suite "cli"). */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <errno.h>
+#include <unistd.h>
+#include "wctest.h"
+
+static const char *wcard_bin(void)
+{
+	const char *b = getenv("WCARD_BIN");
+
+	return b ? b : "build/wcard";
+}
+
+/* Run the CLI with args, capture stdout (and stderr into err when given); returns exit code. */
+static int run_cli(const char *args, char **out, size_t *outlen, char *err, size_t errlen)
+{
+	char cmd[4096], epath[] = "/tmp/wcard-cli-errXXXXXX";
+	int efd = mkstemp(epath), status;
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap);
+	FILE *p;
+
+	cr_assert(efd >= 0 && buf, "mkstemp/malloc");
+	snprintf(cmd, sizeof(cmd), "%s %s 2>%s", wcard_bin(), args, epath);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p, "popen %s", cmd);
+	for (;;) {
+		size_t r;
+
+		if (n + 4096 > cap)
+			buf = realloc(buf, cap *= 2);
+		r = fread(buf + n, 1, 4096, p);
+		if (!r)
+			break;
+		n += r;
+	}
+	buf[n] = 0;
+	status = pclose(p);
+	if (err) {
+		ssize_t r = pread(efd, err, errlen - 1, 0);
+
+		err[r > 0 ? r : 0] = 0;
+	}
+	close(efd);
+	unlink(epath);
+	*out = buf;
+	if (outlen)
+		*outlen = n;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* `wcard classify` on every ClassBench 1k set: one line per trace entry, = reference. */
+Test(cli, classify_classbench_1k, .timeout = 900)
+{
+	static const char *sets[] = { "acl1", "acl2", "acl3", "acl4", "acl5", "fw1",
+				      "fw2",  "fw3",  "fw4",  "fw5",  "ipc1", "ipc2" };
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	unsigned int s, found = 0;
+
+	for (s = 0; s < sizeof(sets) / sizeof(sets[0]); s++) {
+		char rel[64], rp[512], tp[512], args[1200], err[4096];
+		struct wcard_ruleset rs;
+		struct wcard_trace tr = {};
+		char *out, *line, *save = NULL;
+		size_t i = 0;
+		int rc;
+
+		snprintf(rel, sizeof(rel), "classbench/%s_1k.rules.gz", sets[s]);
+		if (!wt_data(rel, rp, sizeof(rp)))
+			continue;
+		snprintf(rel, sizeof(rel), "classbench/%s_1k.trace.gz", sets[s]);
+		if (!wt_data(rel, tp, sizeof(tp)))
+			continue;
+		found++;
+		wcard_ruleset_init(&rs, l);
+		cr_assert_eq(wcard_rules_load(rp, WCARD_FMT_CLASSBENCH, l, &rs, err, sizeof(err)), 0,
+			     "case %s: %s", sets[s], err);
+		cr_assert_eq(wcard_trace_load(tp, &tr, err, sizeof(err)), 0, "case %s: %s", sets[s],
+			     err);
+		snprintf(args, sizeof(args), "classify --algo bf %s %s", rp, tp);
+		rc = run_cli(args, &out, NULL, err, sizeof(err));
+		cr_assert_eq(rc, 0, "case %s: exit %d: %s", sets[s], rc, err);
+		for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save), i++) {
+			struct wc_key k;
+			long want, got;
+			char *end;
+
+			cr_assert_lt(i, tr.n, "case %s: more output lines than trace lines", sets[s]);
+			got = strtol(line, &end, 10);
+			cr_assert(*line && !*end, "case %s: line %zu is not a number: '%s'", sets[s],
+				  i + 1, line);
+			wcard_key_from_tuple(&tr.t[i], &k);
+			want = wcard_ref_lookup(&rs, &k);
+			/* ClassBench files have one rule per line: line index = rule index. */
+			cr_assert_eq(got, want, "case %s: trace line %zu: CLI %ld, reference %ld",
+				     sets[s], i + 1, got, want);
+		}
+		cr_assert_eq(i, tr.n, "case %s: %zu output lines for %zu trace lines", sets[s], i,
+			     tr.n);
+		free(out);
+		wcard_ruleset_free(&rs);
+		wcard_trace_free(&tr);
+	}
+	if (!found)
+		cr_skip_test("ClassBench data not found (set WCARD_DATA to ../shared/data)");
+}
+
+static void write_file(char *path, const char *text)
+{
+	int fd = mkstemp(path);
+
+	cr_assert(fd >= 0, "mkstemp");
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text), "write %s", path);
+	close(fd);
+}
+
+/* Human syntax rules, comments and blank lines: the index printed is the file's line. */
+Test(cli, classify_human_rules)
+{
+	char rp[] = "/tmp/wcard-cli-rXXXXXX", tp[] = "/tmp/wcard-cli-tXXXXXX", args[256];
+	char *out;
+	int rc;
+
+	write_file(rp, "# web servers\n"
+		       "src 10.0.0.0/8, dst 192.168.1.0/24, tcp, dport 1024-65535, drop\n"
+		       "\n"
+		       "dst 192.168.1.0/24 proto udp dport 53 pass\n"
+		       "proto tcp flags syn/syn|ack prio 0 drop\n");
+	/* 10.1.1.1 -> 192.168.1.5 tcp 2000; udp 53; tcp SYN from elsewhere; nothing. */
+	write_file(tp, "167837953\t3232235781\t1000\t2000\t6\t0\t0\n"
+		       "167837953\t3232235781\t1000\t53\t17\t0\t0\n"
+		       "3232235781\t167837953\t1000\t80\t6\t2\t0\n"
+		       "3232235781\t167837953\t1000\t80\t17\t0\t0\n");
+	snprintf(args, sizeof(args), "classify %s %s", rp, tp);
+	rc = run_cli(args, &out, NULL, NULL, 0);
+	cr_assert_eq(rc, 0, "case human rules: exit %d", rc);
+	cr_assert_str_eq(out, "1\n3\n4\n-1\n", "case human rules: output '%s'", out);
+	free(out);
+	unlink(rp);
+	unlink(tp);
+}
+
+/* A bad line: FILE:LINE: reason on stderr, nothing on stdout, non-zero exit. */
+Test(cli, classify_bad_input)
+{
+	char rp[] = "/tmp/wcard-cli-rXXXXXX", tp[] = "/tmp/wcard-cli-tXXXXXX", args[256];
+	char err[4096], want[512], *out;
+	int rc;
+
+	write_file(rp, "@10.0.0.0/8\t0.0.0.0/0\t0 : 65535\t0 : 65535\t0x06/0xFF\t\n"
+		       "@10.0.0.0/33\t0.0.0.0/0\t0 : 65535\t0 : 65535\t0x06/0xFF\t\n");
+	write_file(tp, "1\t2\t3\t4\t6\t0\t0\n");
+	snprintf(args, sizeof(args), "classify %s %s", rp, tp);
+	rc = run_cli(args, &out, NULL, err, sizeof(err));
+	cr_assert_neq(rc, 0, "case bad rule: exit 0");
+	cr_assert_str_empty(out, "case bad rule: stdout '%s'", out);
+	snprintf(want, sizeof(want), "%s:2:", rp);
+	cr_assert(strstr(err, want), "case bad rule: stderr '%s' lacks '%s'", err, want);
+	free(out);
+
+	snprintf(args, sizeof(args), "classify %s /nonexistent/trace", rp);
+	rc = run_cli(args, &out, NULL, err, sizeof(err));
+	cr_assert_neq(rc, 0, "case missing trace: exit 0");
+	free(out);
+	rc = run_cli("classify onlyone", &out, NULL, err, sizeof(err));
+	cr_assert_eq(rc, 2, "case usage: exit %d", rc);
+	cr_assert(strstr(err, "Usage: wcard classify"), "case usage: stderr '%s'", err);
+	free(out);
+	rc = run_cli("classify --bogus a b", &out, NULL, err, sizeof(err));
+	cr_assert_eq(rc, 2, "case unknown option: exit %d", rc);
+	free(out);
+	unlink(rp);
+	unlink(tp);
+}
+
+/* --help comes from the command table: every command is listed, options per command. */
+Test(cli, help)
+{
+	char *out;
+	int rc = run_cli("--help", &out, NULL, NULL, 0);
+
+	cr_assert_eq(rc, 0, "case --help: exit %d", rc);
+	cr_assert(strstr(out, "classify") && strstr(out, "demo") && strstr(out, "gen"),
+		  "case --help: '%s'", out);
+	free(out);
+	rc = run_cli("classify --help", &out, NULL, NULL, 0);
+	cr_assert_eq(rc, 0, "case classify --help: exit %d", rc);
+	cr_assert(strstr(out, "--algo") && strstr(out, "--verbose"), "case classify --help: '%s'",
+		  out);
+	free(out);
+}
+
+/* gen output is what classify reads; the demo checks itself against the reference. */
+Test(cli, gen_and_demo, .timeout = 300)
+{
+	char dir[] = "/tmp/wcard-cli-dXXXXXX", args[512], *out, err[4096];
+	int rc;
+
+	cr_assert_not_null(mkdtemp(dir), "mkdtemp");
+	snprintf(args, sizeof(args), "demo --dir %s --rules 300 --packets 3000 --json", dir);
+	rc = run_cli(args, &out, NULL, err, sizeof(err));
+	cr_assert_eq(rc, 0, "case demo: exit %d: %s", rc, err);
+	cr_assert(strstr(out, "\"agree\":3000"), "case demo: '%s'", out);
+	free(out);
+	snprintf(args, sizeof(args), "rm -rf %s", dir);
+	cr_assert_eq(system(args), 0, "rm");
+}

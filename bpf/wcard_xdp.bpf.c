@@ -14,12 +14,12 @@ const volatile bool wc_export_meta = true;
 
 /*
  * Hit counters per rule slot, per CPU. Index 0 counts frames that matched no
- * rule (or were not classified); slot s counts at s + 1. User space sizes the
- * map to max rules + 1.
+ * rule (or were not classified); rule index s (in wc_rules, either generation)
+ * counts at s + 1. User space sizes the map to WC_GENS * max rules + 1.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, WC_DEFAULT_MAX_RULES + 1);
+	__uint(max_entries, WC_GENS * WC_DEFAULT_MAX_RULES + 1);
 	__type(key, __u32);
 	__type(value, struct wc_counter);
 } wc_hits SEC(".maps");
@@ -34,6 +34,18 @@ static __always_inline void wc_count(__u32 idx, __u64 bytes)
 	}
 }
 
+/*
+ * The parser as a global subprogram: verified once, and its stack frame is a
+ * sibling of the classifier's call chain instead of adding to it (the combined
+ * stack of nested calls is limited to 512 bytes).
+ */
+__noinline int wc_xdp_parse(struct xdp_md *ctx, struct wc_pkt *pkt)
+{
+	if (!ctx || !pkt)
+		return WC_PARSE_MALFORMED;
+	return wc_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, pkt);
+}
+
 static __always_inline __u32 wc_xdp_action(__u32 a)
 {
 	/* Only actions that make sense without extra setup; anything else passes. */
@@ -43,8 +55,6 @@ static __always_inline __u32 wc_xdp_action(__u32 a)
 SEC("xdp")
 int wc_xdp_filter(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	struct wc_result res;
 	struct wc_config *cfg;
 	struct wc_pkt pkt;
@@ -56,7 +66,7 @@ int wc_xdp_filter(struct xdp_md *ctx)
 	if (!cfg)
 		return XDP_PASS;
 	wc_result_miss(&res);
-	status = wc_parse(data, data_end, &pkt);
+	status = wc_xdp_parse(ctx, &pkt);
 	if (status == WC_PARSE_OK) {
 		action = cfg->default_action;
 		if (!wc_key_from_pkt(cfg->layout_id, &pkt, &key) && wc_classify(&key, &res) > 0)

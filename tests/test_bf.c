@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* test_bf.c: brute-force classifier in BPF against the userspace reference (suite "bf"). */
+/* test_bf.c: BPF lookups (brute force and Tuple Merge) against the userspace reference (suite "bf"). */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>
@@ -14,9 +14,10 @@ struct lk {
 	struct wcard_clf *clf;
 };
 
-static void lk_open(struct lk *t, const struct wcard_layout *l, __u32 max_rules, const char *name)
+static void lk_open_algo(struct lk *t, const struct wcard_layout *l, __u32 max_rules,
+			 enum wc_algo algo, const char *name)
 {
-	struct wcard_clf_opts o = { .layout = l };
+	struct wcard_clf_opts o = { .layout = l, .algo = algo };
 	char err[256] = "";
 	int ret;
 
@@ -27,6 +28,11 @@ static void lk_open(struct lk *t, const struct wcard_layout *l, __u32 max_rules,
 	cr_assert_eq(ret, 0, "case %s: load lookup test program: %d", name, ret);
 	ret = wcard_clf_from_object(t->skel->obj, "wc_lookup_test", &o, &t->clf, err, sizeof(err));
 	cr_assert_eq(ret, 0, "case %s: clf from object: %s", name, err);
+}
+
+static void lk_open(struct lk *t, const struct wcard_layout *l, __u32 max_rules, const char *name)
+{
+	lk_open_algo(t, l, max_rules, WC_ALGO_BF, name);
 }
 
 static void lk_close(struct lk *t)
@@ -59,8 +65,8 @@ static long lk_lookup(struct lk *t, const struct wc_key *k, __u64 *value, const 
 }
 
 /* Differential run: nrules random rules, nkeys keys near them, BPF vs reference. */
-static void diff_random(const struct wcard_layout *l, unsigned int nrules, unsigned int nkeys,
-			__u64 seed, const char *name)
+static void diff_random_algo(const struct wcard_layout *l, unsigned int nrules, unsigned int nkeys,
+			     __u64 seed, enum wc_algo algo, const char *name)
 {
 	struct wt_rng r = { .s = seed };
 	struct wcard_ruleset rs;
@@ -75,8 +81,10 @@ static void diff_random(const struct wcard_layout *l, unsigned int nrules, unsig
 		rule.id = i;
 		cr_assert_eq(wcard_ruleset_add(&rs, &rule), 0, "case %s: add", name);
 	}
-	lk_open(&t, l, WC_DEFAULT_MAX_RULES, name);
+	lk_open_algo(&t, l, WC_DEFAULT_MAX_RULES, algo, name);
 	lk_load(&t, &rs, name);
+	cr_assert_eq(wcard_clf_algo(t.clf), algo, "case %s: algorithm %d", name,
+		     wcard_clf_algo(t.clf));
 	for (i = 0; i < nkeys; i++) {
 		struct wc_key k;
 		long want, got;
@@ -95,6 +103,18 @@ static void diff_random(const struct wcard_layout *l, unsigned int nrules, unsig
 	cr_assert_gt(hits, nkeys / 10, "case %s: only %u of %u keys matched", name, hits, nkeys);
 	lk_close(&t);
 	wcard_ruleset_free(&rs);
+}
+
+/* Both algorithms on the same rules and keys. */
+static void diff_random(const struct wcard_layout *l, unsigned int nrules, unsigned int nkeys,
+			__u64 seed, const char *name)
+{
+	char n[128];
+
+	snprintf(n, sizeof(n), "%s (bf)", name);
+	diff_random_algo(l, nrules, nkeys, seed, WC_ALGO_BF, n);
+	snprintf(n, sizeof(n), "%s (tm)", name);
+	diff_random_algo(l, nrules, nkeys, seed, WC_ALGO_TM, n);
 }
 
 Test(bf, random_ipv4)
@@ -214,6 +234,8 @@ Test(bf, max_rules, .timeout = 120)
 	cr_assert_eq(lk_lookup(&t, &k, NULL, "max"), (long)max - 1, "case max: last rule");
 	cr_log_info("bf: %u rules, verified_insns %u for the lookup test program\n", max,
 		    wcard_clf_verified_insns(t.clf));
+	/* Measured 6,730 on Linux 6.18: the lookup is verified once, not per rule. */
+	cr_assert_leq(wcard_clf_verified_insns(t.clf), 20000, "case max: verifier budget");
 
 	wcard_ruleset_add(&rs, &rule);
 	cr_assert_eq(wcard_clf_load(t.clf, &rs, err, sizeof(err)), -E2BIG,

@@ -210,68 +210,138 @@ Test(xdp, bad_frames)
 	wcard_ruleset_free(&rs);
 }
 
-/* Every ClassBench 1k set, every trace line, as frames through the XDP filter. */
-Test(xdp, classbench_1k, .timeout = 600)
+static struct wcard_clf *clf_algo(const struct wcard_layout *l, enum wc_algo algo, __u32 max_rules,
+				  const char *name)
 {
-	static const char *sets[] = { "acl1", "acl2", "acl3", "acl4", "acl5", "fw1",
-				      "fw2",  "fw3",  "fw4",  "fw5",  "ipc1", "ipc2" };
+	struct wcard_clf_opts o = { .layout = l, .algo = algo, .max_rules = max_rules };
+	struct wcard_clf *c = NULL;
+	char err[256] = "";
+	int ret = wcard_clf_create(&o, &c, err, sizeof(err));
+
+	cr_assert_eq(ret, 0, "case %s: create: %s", name, err);
+	return c;
+}
+
+/*
+ * One ClassBench set: its trace lines (every stride-th) as frames through the
+ * XDP filter with algorithm algo, against the reference. Returns false when the
+ * data is absent.
+ */
+static bool classbench_set(const char *set, enum wc_algo algo, size_t stride)
+{
 	const struct wcard_layout *l = wcard_layout_ipv4();
-	char rp[512], tp[512], err[512];
+	char rel[64], rp[512], tp[512], err[512], name[64];
+	struct wcard_ruleset rs;
+	struct wcard_trace tr = {};
+	size_t i, matched = 0, checked = 0;
+	struct wcard_clf *c;
+
+	snprintf(rel, sizeof(rel), "classbench/%s.rules.gz", set);
+	if (!wt_data(rel, rp, sizeof(rp)))
+		return false;
+	snprintf(rel, sizeof(rel), "classbench/%s.trace.gz", set);
+	if (!wt_data(rel, tp, sizeof(tp)))
+		return false;
+	snprintf(name, sizeof(name), "%s/%s", set, algo == WC_ALGO_BF ? "bf" : "tm");
+	wcard_ruleset_init(&rs, l);
+	cr_assert_eq(wcard_rules_load(rp, WCARD_FMT_CLASSBENCH, l, &rs, err, sizeof(err)), 0,
+		     "case %s: rules: %s", name, err);
+	cr_assert_eq(wcard_trace_load(tp, &tr, err, sizeof(err)), 0, "case %s: trace: %s", name,
+		     err);
+	c = clf_algo(l, algo, rs.n > WC_DEFAULT_MAX_RULES ? rs.n : 0, name);
+	clf_load(c, &rs, name);
+	cr_assert_eq(wcard_clf_algo(c), algo, "case %s: algorithm %d", name, wcard_clf_algo(c));
+	for (i = 0; i < tr.n; i += stride) {
+		struct wc_key k;
+		struct wc_pkt p;
+		long want, got;
+		__u32 act;
+
+		wcard_key_from_tuple(&tr.t[i], &k);
+		wcard_pkt_from_tuple(&tr.t[i], &p);
+		want = wcard_ref_lookup(&rs, &k);
+		got = run(c, &p, NULL, &act, name);
+		cr_assert_eq(got, want, "case %s: trace line %zu: BPF %ld, reference %ld", name,
+			     i + 1, got, want);
+		matched += got >= 0;
+		checked++;
+	}
+	cr_log_info("xdp: %s: %zu rules, %u tables, %zu of %zu packets checked, %zu matched, all "
+		    "agree\n",
+		    name, rs.n, wcard_clf_ntables(c), checked, tr.n, matched);
+	cr_assert_gt(matched, checked / 2, "case %s: too few matches", name);
+	wcard_clf_destroy(c);
+	wcard_ruleset_free(&rs);
+	wcard_trace_free(&tr);
+	return true;
+}
+
+static const char *cb_seeds[] = { "acl1", "acl2", "acl3", "acl4", "acl5", "fw1",
+				  "fw2",  "fw3",  "fw4",  "fw5",  "ipc1", "ipc2" };
+#define NSEEDS (sizeof(cb_seeds) / sizeof(cb_seeds[0]))
+
+/* Every ClassBench 1k set, every trace line, through brute force and Tuple Merge. */
+Test(xdp, classbench_1k, .timeout = 900)
+{
 	unsigned int s, found = 0;
+	char set[32];
 
-	for (s = 0; s < sizeof(sets) / sizeof(sets[0]); s++) {
-		char rel[64];
-		struct wcard_ruleset rs;
-		struct wcard_trace tr = {};
-		struct wcard_clf *c;
-		size_t i, matched = 0;
-
-		snprintf(rel, sizeof(rel), "classbench/%s_1k.rules.gz", sets[s]);
-		if (!wt_data(rel, rp, sizeof(rp)))
-			continue;
-		snprintf(rel, sizeof(rel), "classbench/%s_1k.trace.gz", sets[s]);
-		if (!wt_data(rel, tp, sizeof(tp)))
-			continue;
-		found++;
-		wcard_ruleset_init(&rs, l);
-		cr_assert_eq(wcard_rules_load(rp, WCARD_FMT_CLASSBENCH, l, &rs, err, sizeof(err)), 0,
-			     "case %s: rules: %s", sets[s], err);
-		cr_assert_eq(wcard_trace_load(tp, &tr, err, sizeof(err)), 0, "case %s: trace: %s",
-			     sets[s], err);
-		c = clf_new(l, WC_ACT_PASS, sets[s]);
-		clf_load(c, &rs, sets[s]);
-		for (i = 0; i < tr.n; i++) {
-			struct wc_key k;
-			struct wc_pkt p;
-			long want, got;
-			__u32 act;
-
-			wcard_key_from_tuple(&tr.t[i], &k);
-			wcard_pkt_from_tuple(&tr.t[i], &p);
-			want = wcard_ref_lookup(&rs, &k);
-			got = run(c, &p, NULL, &act, sets[s]);
-			cr_assert_eq(got, want, "case %s: trace line %zu: BPF %ld, reference %ld",
-				     sets[s], i + 1, got, want);
-			matched += got >= 0;
-		}
-		cr_log_info("xdp: %s_1k: %zu rules, %zu packets, %zu matched, all agree\n", sets[s],
-			    rs.n, tr.n, matched);
-		cr_assert_gt(matched, tr.n / 2, "case %s: too few matches", sets[s]);
-		wcard_clf_destroy(c);
-		wcard_ruleset_free(&rs);
-		wcard_trace_free(&tr);
+	for (s = 0; s < NSEEDS; s++) {
+		snprintf(set, sizeof(set), "%s_1k", cb_seeds[s]);
+		found += classbench_set(set, WC_ALGO_BF, 1);
+		classbench_set(set, WC_ALGO_TM, 1);
 	}
 	if (!found)
 		cr_skip_test("ClassBench data not found (set WCARD_DATA to ../shared/data)");
 }
 
-Test(xdp, verified_insns)
+/*
+ * The 10k and 100k sets through Tuple Merge. The brute-force reference costs
+ * ~50 us (10k) to ~0.5 ms (100k) a packet, so these check every 5th / 40th line.
+ */
+Test(xdp, classbench_10k_tm, .timeout = 900)
 {
-	struct wcard_clf *c = clf_new(wcard_layout_ipv6(), 0, "verified");
-	__u32 n = wcard_clf_verified_insns(c);
+	unsigned int s, found = 0;
+	char set[32];
 
+	for (s = 0; s < NSEEDS; s++) {
+		snprintf(set, sizeof(set), "%s_10k", cb_seeds[s]);
+		found += classbench_set(set, WC_ALGO_TM, 5);
+	}
+	if (!found)
+		cr_skip_test("ClassBench data not found (set WCARD_DATA to ../shared/data)");
+}
+
+Test(xdp, classbench_100k_tm, .timeout = 900)
+{
+	static const char *sets[] = { "acl1_100k", "fw1_100k", "ipc1_100k" };
+	unsigned int s, found = 0;
+
+	for (s = 0; s < 3; s++)
+		found += classbench_set(sets[s], WC_ALGO_TM, 40);
+	if (!found)
+		cr_skip_test("ClassBench data not found (set WCARD_DATA to ../shared/data)");
+}
+
+/*
+ * Verifier budget of the XDP filter at the largest configuration (WC_MAX_RULES
+ * slots). Measured 133,945 on Linux 6.18 (parser ~77K, brute force ~7K); the
+ * threshold leaves room for compiler noise but catches a state explosion.
+ */
+#define XDP_VERIFIED_INSNS_MAX 180000
+
+Test(xdp, verified_insns, .timeout = 120)
+{
+	struct wcard_clf_opts o = { .layout = wcard_layout_ipv6(), .max_rules = WC_MAX_RULES };
+	struct wcard_clf *c = NULL;
+	char err[256] = "";
+	__u32 n;
+
+	cr_assert_eq(wcard_clf_create(&o, &c, err, sizeof(err)), 0, "case verified: %s", err);
+	n = wcard_clf_verified_insns(c);
 	cr_assert_gt(n, 0, "case verified: verified_insns unknown");
-	cr_log_info("xdp: wc_xdp_filter verified_insns %u (max rules %u)\n", n,
-		    WC_DEFAULT_MAX_RULES);
+	cr_log_info("xdp: wc_xdp_filter verified_insns %u at %u rule slots\n", n, WC_MAX_RULES);
+	cr_assert_leq(n, XDP_VERIFIED_INSNS_MAX, "case verified: %u > budget %u", n,
+		      XDP_VERIFIED_INSNS_MAX);
 	wcard_clf_destroy(c);
 }

@@ -1,33 +1,49 @@
 // SPDX-License-Identifier: MIT
-/* clf.c: the BPF classifier object of libwcard: load the XDP filter, fill its maps, run frames. */
+/* clf.c: the BPF classifier object of libwcard: load the maps, publish rule sets by generation, run frames. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <wcard/wcard.h>
+#include "tm.h"
 #include "wcard_xdp.skel.h"
+
+/* One mmapped ARRAY map. */
+struct mmap_arr {
+	int fd;
+	void *p;
+	size_t len;
+};
 
 struct wcard_clf {
 	struct wcard_xdp *skel; /* NULL when driving a caller's object */
-	int rules_fd, cfg_fd, prog_fd;
+	int prog_fd, hits_fd, sync_outer, sync_inner;
+	struct mmap_arr root, config, rules, tables, slots, order;
 	struct wcard_layout layout;
-	struct wc_config cfg;
+	struct wc_config base_cfg; /* the parts every generation shares */
 	__u32 max_rules;
+	__u32 nslots; /* bucket heads per generation */
 	__u32 verified_insns;
-	__u32 *slot_of; /* rule index in the loaded set -> slot in wc_rules */
-	size_t nslots;
-	int hits_fd; /* -1 when the object has no wc_hits */
+	unsigned int gen; /* live generation */
+	enum wc_algo algo_opt; /* 0 = auto */
+	enum wc_algo algo; /* of the live generation */
+	unsigned int collide;
+	__u8 (*pool)[WC_MAX_FIELDS];
+	unsigned int npool;
+	unsigned int ntables;
+	__u32 *slot_of; /* rule index in the loaded set -> absolute index in wc_rules */
+	size_t nloaded;
 };
 
 static bool verbose;
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (level == LIBBPF_DEBUG && !verbose)
-		return 0;
-	if (level == LIBBPF_INFO && !verbose)
+	if (level != LIBBPF_WARN && !verbose)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
 }
@@ -65,47 +81,94 @@ static const char *load_hint(int e)
 	}
 }
 
-int wcard_object_prepare(struct bpf_object *obj, __u32 max_rules)
+/* Map sizes for max_rules rules per generation. */
+static __u32 slots_per_gen(__u32 max_rules)
 {
-	struct bpf_map *rules = bpf_object__find_map_by_name(obj, "wc_rules");
-	struct bpf_map *hits = bpf_object__find_map_by_name(obj, "wc_hits");
-	int ret;
-
-	if (!rules || max_rules == 0 || max_rules > WC_MAX_RULES)
-		return -EINVAL;
-	ret = bpf_map__set_max_entries(rules, max_rules);
-	if (!ret && hits)
-		ret = bpf_map__set_max_entries(hits, max_rules + 1);
-	return ret;
+	return 4 * max_rules;
 }
 
-/* Common part: c->layout, c->max_rules and the fds are set; write the config. */
-static int clf_init_config(struct wcard_clf *c, const struct wcard_clf_opts *o, char *err,
-			   size_t errlen)
+int wcard_object_prepare(struct bpf_object *obj, __u32 max_rules)
 {
-	struct bpf_prog_info info = {};
-	__u32 info_len = sizeof(info), zero = 0, i;
+	static const struct {
+		const char *name;
+		int per_rule; /* entries per rule per generation; 0 = fixed size */
+		int plus;
+	} sz[] = {
+		{ "wc_rules", 1, 0 },
+		{ "wc_tm_slots", 4, 0 },
+		{ "wc_hits", 1, 1 },
+	};
+	unsigned int i;
+	int ret;
 
-	if (c->prog_fd >= 0 && !bpf_obj_get_info_by_fd(c->prog_fd, &info, &info_len))
-		c->verified_insns = info.verified_insns;
-	c->cfg.magic = WC_MAGIC;
-	c->cfg.version = WC_VERSION;
-	c->cfg.layout_id = c->layout.id;
-	c->cfg.algo = WC_ALGO_BF;
-	c->cfg.nwords = c->layout.nwords;
-	c->cfg.range_words = wcard_layout_range_words(&c->layout);
-	c->cfg.nfields = c->layout.nfields;
-	for (i = 0; i < c->layout.nfields; i++)
-		c->cfg.fields[i] = c->layout.desc[i];
-	c->cfg.default_action = o->default_action ? o->default_action : WC_ACT_PASS;
-	c->cfg.nonip_action = WC_ACT_PASS;
-	c->cfg.bad_action = WC_ACT_DROP;
-	if (bpf_map_update_elem(c->cfg_fd, &zero, &c->cfg, 0)) {
-		int ret = -errno;
+	if (!obj || max_rules == 0 || max_rules > WC_MAX_RULES)
+		return -EINVAL;
+	for (i = 0; i < sizeof(sz) / sizeof(sz[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, sz[i].name);
 
-		seterr(err, errlen, "writing the config map: %s", strerror(-ret));
-		return ret;
+		if (!m)
+			continue;
+		ret = bpf_map__set_max_entries(m, WC_GENS * sz[i].per_rule * max_rules + sz[i].plus);
+		if (ret)
+			return ret;
 	}
+	return 0;
+}
+
+static int arr_map(struct mmap_arr *a, struct bpf_map *m)
+{
+	size_t page = sysconf(_SC_PAGESIZE);
+	size_t esz = (bpf_map__value_size(m) + 7) & ~7UL;
+
+	a->fd = bpf_map__fd(m);
+	a->len = (esz * bpf_map__max_entries(m) + page - 1) & ~(page - 1);
+	a->p = mmap(NULL, a->len, PROT_READ | PROT_WRITE, MAP_SHARED, a->fd, 0);
+	if (a->p == MAP_FAILED) {
+		a->p = NULL;
+		return -errno;
+	}
+	return 0;
+}
+
+static void arr_unmap(struct mmap_arr *a)
+{
+	if (a->p)
+		munmap(a->p, a->len);
+	a->p = NULL;
+}
+
+#define ROOT(c) ((struct wc_root *)(c)->root.p)
+#define CFG(c, g) ((struct wc_config *)(c)->config.p + (g))
+#define RULE(c, i) ((struct wc_rule *)(c)->rules.p + (i))
+#define TABLE(c, i) ((struct wc_tm_table *)(c)->tables.p + (i))
+#define SLOT(c, i) ((struct wc_tm_slot *)(c)->slots.p + (i))
+#define ORDER(c, i) ((struct wc_tm_order *)(c)->order.p + (i))
+
+/*
+ * Grace period: an update of an ARRAY_OF_MAPS element returns only after every
+ * BPF program that was running has finished (synchronize_rcu). After it, no
+ * lookup can still be reading the generation that was live before.
+ */
+static int clf_sync(struct wcard_clf *c)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(c->sync_outer, &zero, &c->sync_inner, 0))
+		return -errno;
+	return 0;
+}
+
+static int sync_create(struct wcard_clf *c)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o);
+
+	c->sync_inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "wc_sync_in", 4, 4, 1, NULL);
+	if (c->sync_inner < 0)
+		return -errno;
+	o.inner_map_fd = c->sync_inner;
+	c->sync_outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "wc_sync", 4, 4, 1, &o);
+	if (c->sync_outer < 0)
+		return -errno;
 	return 0;
 }
 
@@ -117,46 +180,144 @@ static int clf_check_opts(const struct wcard_clf_opts *o, char *err, size_t errl
 		seterr(err, errlen, "max rules %u exceeds the limit %u", o->max_rules, WC_MAX_RULES);
 		return -E2BIG;
 	}
-	if (o->algo && o->algo != WC_ALGO_BF) {
+	if (o->algo && o->algo != WC_ALGO_BF && o->algo != WC_ALGO_TM && o->algo != WC_ALGO_STM) {
 		seterr(err, errlen, "algorithm %d is not supported", o->algo);
 		return -EOPNOTSUPP;
 	}
+	if (o->algo == WC_ALGO_STM && (!o->pool || !o->npool)) {
+		seterr(err, errlen, "static Tuple Merge needs a table pool");
+		return -EINVAL;
+	}
+	if (o->npool > WC_TM_MAX_TABLES) {
+		seterr(err, errlen, "table pool of %u tuples exceeds %u tables", o->npool,
+		       WC_TM_MAX_TABLES);
+		return -E2BIG;
+	}
 	return 0;
+}
+
+/* Maps found, sized and loaded: map them, write both generations' empty config. */
+static int clf_init(struct wcard_clf *c, struct bpf_object *obj, const struct wcard_clf_opts *o,
+		    char *err, size_t errlen)
+{
+	static const char *names[] = { "wc_root",      "wc_config",   "wc_rules",
+				       "wc_tm_tables", "wc_tm_slots", "wc_tm_order" };
+	struct mmap_arr *arrs[] = { &c->root, &c->config, &c->rules,
+				    &c->tables, &c->slots, &c->order };
+	struct bpf_prog_info info = {};
+	__u32 info_len = sizeof(info), i, g;
+	struct bpf_map *hits;
+	int ret;
+
+	for (i = 0; i < 6; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, names[i]);
+
+		if (!m) {
+			seterr(err, errlen, "BPF object has no map %s (include <wcard/classify.bpf.h>)",
+			       names[i]);
+			return -ENOENT;
+		}
+		ret = arr_map(arrs[i], m);
+		if (ret) {
+			seterr(err, errlen, "mmap of map %s: %s (is it BPF_F_MMAPABLE?)", names[i],
+			       strerror(-ret));
+			return ret;
+		}
+	}
+	hits = bpf_object__find_map_by_name(obj, "wc_hits");
+	c->hits_fd = hits ? bpf_map__fd(hits) : -1;
+	c->max_rules = bpf_map__max_entries(bpf_object__find_map_by_name(obj, "wc_rules")) / WC_GENS;
+	c->nslots = slots_per_gen(c->max_rules);
+	if (bpf_map__max_entries(bpf_object__find_map_by_name(obj, "wc_tm_slots")) <
+	    WC_GENS * c->nslots) {
+		seterr(err, errlen, "map wc_tm_slots too small: call wcard_object_prepare()");
+		return -EINVAL;
+	}
+	ret = sync_create(c);
+	if (ret) {
+		seterr(err, errlen, "creating the grace-period map: %s", strerror(-ret));
+		return ret;
+	}
+	if (c->prog_fd >= 0 && !bpf_obj_get_info_by_fd(c->prog_fd, &info, &info_len))
+		c->verified_insns = info.verified_insns;
+
+	c->layout = *o->layout;
+	c->algo_opt = o->algo;
+	c->collide = o->collide ? o->collide : WC_TM_DEFAULT_COLLIDE;
+	if (o->npool) {
+		c->pool = calloc(o->npool, sizeof(*c->pool));
+		if (!c->pool)
+			return -ENOMEM;
+		memcpy(c->pool, o->pool, o->npool * sizeof(*c->pool));
+		c->npool = o->npool;
+	}
+	c->base_cfg.magic = WC_MAGIC;
+	c->base_cfg.version = WC_VERSION;
+	c->base_cfg.layout_id = c->layout.id;
+	c->base_cfg.algo = WC_ALGO_BF;
+	c->base_cfg.flags = WC_CFG_SORTED;
+	c->base_cfg.nwords = c->layout.nwords;
+	c->base_cfg.range_words = wcard_layout_range_words(&c->layout);
+	c->base_cfg.nfields = c->layout.nfields;
+	for (i = 0; i < c->layout.nfields; i++)
+		c->base_cfg.fields[i] = c->layout.desc[i];
+	c->base_cfg.default_action = o->default_action ? o->default_action : WC_ACT_PASS;
+	c->base_cfg.nonip_action = WC_ACT_PASS;
+	c->base_cfg.bad_action = WC_ACT_DROP;
+	c->base_cfg.max_rules = c->max_rules;
+	for (g = 0; g < WC_GENS; g++) {
+		struct wc_config *cfg = CFG(c, g);
+
+		*cfg = c->base_cfg;
+		cfg->rules_base = g * c->max_rules;
+		cfg->tables_base = g * WC_TM_MAX_TABLES;
+		cfg->order_base = g * WC_TM_ORDER_RING;
+	}
+	ROOT(c)->magic = WC_MAGIC;
+	ROOT(c)->version = WC_VERSION;
+	__atomic_store_n(&ROOT(c)->gen, 0, __ATOMIC_RELEASE);
+	c->gen = 0;
+	c->algo = WC_ALGO_BF;
+	return 0;
+}
+
+static struct wcard_clf *clf_alloc(void)
+{
+	struct wcard_clf *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->prog_fd = c->hits_fd = c->sync_outer = c->sync_inner = -1;
+	return c;
 }
 
 int wcard_clf_from_object(struct bpf_object *obj, const char *prog,
 			  const struct wcard_clf_opts *o, struct wcard_clf **out, char *err,
 			  size_t errlen)
 {
-	struct bpf_map *rules, *cfg;
-	struct bpf_program *p;
+	struct bpf_program *p = NULL;
 	struct wcard_clf *c;
 	int ret;
 
 	ret = clf_check_opts(o, err, errlen);
 	if (ret)
 		return ret;
-	rules = bpf_object__find_map_by_name(obj, "wc_rules");
-	cfg = bpf_object__find_map_by_name(obj, "wc_config");
-	p = prog ? bpf_object__find_program_by_name(obj, prog) : NULL;
-	if (!rules || !cfg || (prog && !p)) {
-		seterr(err, errlen, "BPF object has no %s", !rules ? "map wc_rules" :
-			!cfg ? "map wc_config" : prog);
-		return -ENOENT;
+	if (!obj || !out)
+		return -EINVAL;
+	if (prog) {
+		p = bpf_object__find_program_by_name(obj, prog);
+		if (!p) {
+			seterr(err, errlen, "BPF object has no program %s", prog);
+			return -ENOENT;
+		}
 	}
-	c = calloc(1, sizeof(*c));
+	c = clf_alloc();
 	if (!c)
 		return -ENOMEM;
-	c->layout = *o->layout;
-	c->max_rules = bpf_map__max_entries(rules);
-	c->rules_fd = bpf_map__fd(rules);
-	c->cfg_fd = bpf_map__fd(cfg);
 	c->prog_fd = p ? bpf_program__fd(p) : -1;
-	c->hits_fd = bpf_object__find_map_by_name(obj, "wc_hits") ?
-			     bpf_map__fd(bpf_object__find_map_by_name(obj, "wc_hits")) : -1;
-	ret = clf_init_config(c, o, err, errlen);
+	ret = clf_init(c, obj, o, err, errlen);
 	if (ret) {
-		free(c);
+		wcard_clf_destroy(c);
 		return ret;
 	}
 	*out = c;
@@ -176,30 +337,24 @@ int wcard_clf_create(const struct wcard_clf_opts *o, struct wcard_clf **out, cha
 		return -EINVAL;
 	if (!verbose)
 		wcard_set_verbose(false);
-	c = calloc(1, sizeof(*c));
+	c = clf_alloc();
 	if (!c)
 		return -ENOMEM;
-	c->layout = *o->layout;
-	c->max_rules = o->max_rules ? o->max_rules : WC_DEFAULT_MAX_RULES;
-
 	c->skel = wcard_xdp__open();
 	if (!c->skel) {
 		ret = -errno;
 		seterr(err, errlen, "opening the XDP object: %s", strerror(-ret));
 		goto fail;
 	}
-	ret = wcard_object_prepare(c->skel->obj, c->max_rules);
+	ret = wcard_object_prepare(c->skel->obj, o->max_rules ? o->max_rules : WC_DEFAULT_MAX_RULES);
 	if (!ret)
 		ret = wcard_xdp__load(c->skel);
 	if (ret) {
 		seterr(err, errlen, "loading the XDP filter: %s%s", strerror(-ret), load_hint(-ret));
 		goto fail;
 	}
-	c->rules_fd = bpf_map__fd(c->skel->maps.wc_rules);
-	c->cfg_fd = bpf_map__fd(c->skel->maps.wc_config);
 	c->prog_fd = bpf_program__fd(c->skel->progs.wc_xdp_filter);
-	c->hits_fd = bpf_map__fd(c->skel->maps.wc_hits);
-	ret = clf_init_config(c, o, err, errlen);
+	ret = clf_init(c, c->skel->obj, o, err, errlen);
 	if (ret)
 		goto fail;
 	*out = c;
@@ -213,11 +368,24 @@ void wcard_clf_destroy(struct wcard_clf *c)
 {
 	if (!c)
 		return;
+	arr_unmap(&c->root);
+	arr_unmap(&c->config);
+	arr_unmap(&c->rules);
+	arr_unmap(&c->tables);
+	arr_unmap(&c->slots);
+	arr_unmap(&c->order);
+	if (c->sync_outer >= 0)
+		close(c->sync_outer);
+	if (c->sync_inner >= 0)
+		close(c->sync_inner);
 	if (c->skel)
 		wcard_xdp__destroy(c->skel);
+	free(c->pool);
 	free(c->slot_of);
 	free(c);
 }
+
+/* ---- building a generation ------------------------------------------------ */
 
 struct order {
 	__u32 prio;
@@ -233,13 +401,257 @@ static int order_cmp(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+static __u64 rank_of(const struct wcard_ruleset *rs, size_t i)
+{
+	return ((__u64)rs->rules[i].prio << 32) | (__u32)i;
+}
+
+/* Brute force: the rules sorted by rank into generation g. */
+static int build_bf(struct wcard_clf *c, unsigned int g, const struct wcard_ruleset *rs,
+		    __u32 *slot_of, struct wc_config *cfg)
+{
+	__u32 base = g * c->max_rules, i;
+	struct order *ord = calloc(rs->n ? rs->n : 1, sizeof(*ord));
+
+	if (!ord)
+		return -ENOMEM;
+	for (i = 0; i < rs->n; i++) {
+		ord[i].prio = rs->rules[i].prio;
+		ord[i].idx = i;
+	}
+	qsort(ord, rs->n, sizeof(*ord), order_cmp);
+	for (i = 0; i < rs->n; i++) {
+		__u32 k = ord[i].idx;
+
+		wcard_rule_compile(&c->layout, &rs->rules[k], rank_of(rs, k), RULE(c, base + i));
+		slot_of[k] = base + i;
+	}
+	free(ord);
+	cfg->algo = WC_ALGO_BF;
+	cfg->nrules = rs->n;
+	cfg->flags = WC_CFG_SORTED;
+	return 0;
+}
+
+/* A rule of one table, with the hash of its bucket key, for grouping. */
+struct tm_ent {
+	__u64 hash;
+	__u64 rank;
+	struct wc_key mk;
+	__u32 id;
+};
+
+static int tm_ent_cmp(const void *a, const void *b)
+{
+	const struct tm_ent *x = a, *y = b;
+	int r;
+
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	r = memcmp(&x->mk, &y->mk, sizeof(x->mk));
+	if (r)
+		return r;
+	return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+/* The key words a rule fixes (RANGE: lo), as the bucket key before masking. */
+static void rule_key(const struct wcard_layout *l, const struct wcard_rule *r, struct wc_key *k)
+{
+	unsigned int f;
+
+	memset(k, 0, sizeof(*k));
+	for (f = 0; f < l->nfields; f++) {
+		const struct wc_field_desc *d = &l->desc[f];
+		wc_u128 v = d->type == WC_FIELD_RANGE ? r->f[f].lo : r->f[f].value;
+
+		if (d->nwords == 2) {
+			k->w[d->word] = (__u64)(v >> 64);
+			k->w[d->word + 1] = (__u64)v;
+		} else {
+			k->w[d->word] = (__u64)v;
+		}
+	}
+}
+
+/*
+ * Lay one table's buckets into an open-addressed slot array of 2^lg slots
+ * starting at first. Fails with -EAGAIN when a run of used slots would reach
+ * WC_TM_MAX_PROBE (the BPF probe bound): the caller doubles the size.
+ */
+static int place_buckets(struct wcard_clf *c, __u32 first, unsigned int lg,
+			 const struct tm_ent *e, size_t n, const __u32 *heads)
+{
+	__u32 size = 1u << lg, mask = size - 1, i, run, maxrun = 0;
+	size_t b;
+
+	memset(SLOT(c, first), 0, (size_t)size * sizeof(struct wc_tm_slot));
+	for (b = 0; b < n; b++) {
+		__u32 pos;
+
+		if (b && e[b].hash == e[b - 1].hash && !memcmp(&e[b].mk, &e[b - 1].mk, sizeof(e[b].mk)))
+			continue; /* same bucket: one slot for the whole chain */
+		pos = (__u32)e[b].hash & mask;
+		for (i = 0; i < size && SLOT(c, first + ((pos + i) & mask))->tag; i++)
+			;
+		if (i >= WC_TM_MAX_PROBE - 1 || i == size)
+			return -EAGAIN;
+		SLOT(c, first + ((pos + i) & mask))->tag = wc_hash_tag(e[b].hash);
+		SLOT(c, first + ((pos + i) & mask))->head = heads[b];
+		SLOT(c, first + ((pos + i) & mask))->rank = e[b].rank;
+	}
+	/* Longest run of used slots, wrapping: every probe ends within it + 1. */
+	for (i = 0, run = 0; i < 2 * size; i++) {
+		run = SLOT(c, first + (i & mask))->tag ? run + 1 : 0;
+		if (run > maxrun)
+			maxrun = run;
+	}
+	return maxrun >= WC_TM_MAX_PROBE ? -EAGAIN : 0;
+}
+
+/* Tuple Merge: build the model, then lay tables, buckets and rules into generation g. */
+static int build_tm(struct wcard_clf *c, unsigned int g, const struct wcard_ruleset *rs,
+		    __u32 *slot_of, struct wc_config *cfg, char *err, size_t errlen)
+{
+	struct wc_tm_pool pool = { .n = c->npool, .len = c->pool };
+	__u32 rbase = g * c->max_rules, next_rule = 0, next_slot = 0, t, i;
+	struct tm_ent *ents = NULL;
+	__u32 *heads = NULL, *order_ids = NULL;
+	struct wc_tm_order *ob;
+	struct wc_tm tm;
+	size_t n;
+	int ret;
+
+	ret = wc_tm_init(&tm, &c->layout, c->collide, c->npool ? &pool : NULL);
+	if (ret)
+		return ret;
+	for (i = 0; i < rs->n; i++) {
+		ret = wc_tm_insert(&tm, i, rank_of(rs, i), &rs->rules[i], NULL);
+		if (ret) {
+			if (ret == -ENOSPC)
+				seterr(err, errlen, "rule %u (line %u): more than %u Tuple Merge tables needed",
+				       i, rs->rules[i].line, WC_TM_MAX_TABLES);
+			else if (ret == -ENOENT)
+				seterr(err, errlen, "rule %u (line %u) fits no table of the static pool",
+				       i, rs->rules[i].line);
+			else
+				seterr(err, errlen, "Tuple Merge insert of rule %u: %s", i,
+				       strerror(-ret));
+			goto out;
+		}
+	}
+	ents = calloc(rs->n ? rs->n : 1, sizeof(*ents));
+	heads = calloc(rs->n ? rs->n : 1, sizeof(*heads));
+	order_ids = calloc(WC_TM_MAX_TABLES, sizeof(*order_ids));
+	if (!ents || !heads || !order_ids) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (t = 0; t < WC_TM_MAX_TABLES; t++) {
+		struct wc_tm_mtable *tb = &tm.tables[t];
+		struct wc_tm_table *out = TABLE(c, g * WC_TM_MAX_TABLES + t);
+		unsigned int lg = 3;
+		size_t b, nb = 0;
+
+		memset(out, 0, sizeof(*out));
+		if (!tb->used)
+			continue;
+		/* This table's rules, grouped by bucket key, each group by rank. */
+		for (i = 0, n = 0; i < rs->n; i++) {
+			if (!tm.rules[i].used || tm.rules[i].table != t)
+				continue;
+			rule_key(&c->layout, &rs->rules[i], &ents[n].mk);
+			for (b = 0; b < WC_KEY_WORDS; b++)
+				ents[n].mk.w[b] &= tb->mask.w[b];
+			ents[n].hash = wc_hash_masked(&ents[n].mk, &tb->mask);
+			ents[n].rank = tm.rules[i].rank;
+			ents[n].id = i;
+			n++;
+		}
+		qsort(ents, n, sizeof(*ents), tm_ent_cmp);
+		/* Rules of a bucket are consecutive, chained in rank order. */
+		for (b = 0; b < n; b++) {
+			bool first = !b || ents[b].hash != ents[b - 1].hash ||
+				     memcmp(&ents[b].mk, &ents[b - 1].mk, sizeof(ents[b].mk));
+			bool last = b + 1 == n || ents[b + 1].hash != ents[b].hash ||
+				    memcmp(&ents[b].mk, &ents[b + 1].mk, sizeof(ents[b].mk));
+			struct wc_rule *r = RULE(c, rbase + next_rule);
+
+			wcard_rule_compile(&c->layout, &rs->rules[ents[b].id], ents[b].rank, r);
+			r->next = last ? 0 : next_rule + 2;
+			slot_of[ents[b].id] = rbase + next_rule;
+			heads[b] = next_rule + 1;
+			nb += first;
+			next_rule++;
+		}
+		while ((1u << lg) < 2 * nb)
+			lg++;
+		for (;;) {
+			if (next_slot + (1u << lg) > c->nslots) {
+				seterr(err, errlen, "out of bucket slots (%u per generation)", c->nslots);
+				ret = -ENOSPC;
+				goto out;
+			}
+			ret = place_buckets(c, g * c->nslots + next_slot, lg, ents, n, heads);
+			if (ret != -EAGAIN)
+				break;
+			lg++;
+		}
+		memcpy(&out->mask, &tb->mask, sizeof(out->mask));
+		out->slots = ((__u64)(g * c->nslots + next_slot) << 8) | lg;
+		out->best = tb->best;
+		out->nrules = tb->nrules;
+		out->max_bucket = tb->max_bucket;
+		next_slot += 1u << lg;
+	}
+	ob = ORDER(c, g * WC_TM_ORDER_RING);
+	memset(ob, 0, sizeof(*ob));
+	ob->n = wc_tm_order(&tm, order_ids);
+	for (i = 0; i < ob->n; i++) {
+		ob->e[i].table = order_ids[i];
+		ob->e[i].best = tm.tables[order_ids[i]].best;
+	}
+	c->ntables = ob->n;
+	cfg->algo = c->npool ? WC_ALGO_STM : WC_ALGO_TM;
+	cfg->nrules = rs->n;
+	cfg->order = 0;
+	ret = 0;
+out:
+	free(ents);
+	free(heads);
+	free(order_ids);
+	wc_tm_free(&tm);
+	return ret;
+}
+
+/* Zero the hit counters of generation g's rule slots before it goes live. */
+static int clear_hits(struct wcard_clf *c, unsigned int g, size_t n)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct wc_counter *zero;
+	__u32 i, idx;
+	int ret = 0;
+
+	if (c->hits_fd < 0 || ncpu <= 0)
+		return 0;
+	zero = calloc(ncpu, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	for (i = 0; i < n && !ret; i++) {
+		idx = g * c->max_rules + i + 1;
+		if (bpf_map_update_elem(c->hits_fd, &idx, zero, 0))
+			ret = -errno;
+	}
+	free(zero);
+	return ret;
+}
+
 int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *err, size_t errlen)
 {
-	struct wc_rule *compiled = NULL;
-	struct order *ord = NULL;
-	__u32 *keys = NULL, *slot_of = NULL, zero = 0, n, i;
+	unsigned int g;
 	struct wc_config cfg;
-	int fd, ret = 0;
+	enum wc_algo algo;
+	__u32 *slot_of;
+	int ret;
 
 	if (!c || !rs)
 		return -EINVAL;
@@ -253,70 +665,42 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 		       rs->n, c->max_rules);
 		return -E2BIG;
 	}
-	n = rs->n;
-	ord = calloc(n ? n : 1, sizeof(*ord));
-	compiled = calloc(n ? n : 1, sizeof(*compiled));
-	keys = calloc(n ? n : 1, sizeof(*keys));
-	slot_of = calloc(n ? n : 1, sizeof(*slot_of));
-	if (!ord || !compiled || !keys || !slot_of) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	/* Brute force stores rules by rank, so the first match is the answer. */
-	for (i = 0; i < n; i++) {
-		ord[i].prio = rs->rules[i].prio;
-		ord[i].idx = i;
-	}
-	qsort(ord, n, sizeof(*ord), order_cmp);
-	for (i = 0; i < n; i++) {
-		const struct wcard_rule *r = &rs->rules[ord[i].idx];
+	algo = c->algo_opt;
+	if (!algo)
+		algo = rs->n <= WCARD_AUTO_BF_MAX ? WC_ALGO_BF : WC_ALGO_TM;
+	slot_of = calloc(rs->n ? rs->n : 1, sizeof(*slot_of));
+	if (!slot_of)
+		return -ENOMEM;
 
-		wcard_rule_compile(&c->layout, r, ((__u64)r->prio << 32) | ord[i].idx, &compiled[i]);
-		keys[i] = i;
-		slot_of[ord[i].idx] = i;
+	/* Build the spare generation; lookups keep using the live one meanwhile. */
+	g = c->gen ^ 1;
+	cfg = *CFG(c, g);
+	if (algo == WC_ALGO_BF)
+		ret = build_bf(c, g, rs, slot_of, &cfg);
+	else
+		ret = build_tm(c, g, rs, slot_of, &cfg, err, errlen);
+	if (!ret)
+		ret = clear_hits(c, g, rs->n);
+	if (ret) {
+		if (err && !*err)
+			seterr(err, errlen, "building the rule set: %s", strerror(-ret));
+		free(slot_of);
+		return ret;
 	}
-
-	/*
-	 * Shrink the live count first, then write the rules, then publish the new
-	 * count: a lookup never reads a slot beyond what was written.
-	 * TODO(issue 3): generations for an atomic replace under traffic.
-	 */
-	fd = c->cfg_fd;
-	cfg = c->cfg;
-	cfg.nrules = 0;
-	if (bpf_map_update_elem(fd, &zero, &cfg, 0)) {
-		ret = -errno;
-		seterr(err, errlen, "writing the config map: %s", strerror(-ret));
-		goto out;
-	}
-	if (n) {
-		LIBBPF_OPTS(bpf_map_batch_opts, bo);
-		__u32 count = n;
-
-		if (bpf_map_update_batch(c->rules_fd, keys, compiled,
-					 &count, &bo)) {
-			ret = -errno;
-			seterr(err, errlen, "writing %u rules: %s", n, strerror(-ret));
-			goto out;
-		}
-	}
-	cfg.nrules = n;
-	cfg.flags |= WC_CFG_SORTED;
-	if (bpf_map_update_elem(fd, &zero, &cfg, 0)) {
-		ret = -errno;
-		seterr(err, errlen, "writing the config map: %s", strerror(-ret));
-		goto out;
-	}
-	c->cfg = cfg;
+	*CFG(c, g) = cfg;
+	/* Publish: one store switches every lookup that starts from now on. */
+	__atomic_store_n(&ROOT(c)->gen, g, __ATOMIC_RELEASE);
+	c->gen = g;
+	c->algo = cfg.algo;
+	if (cfg.algo == WC_ALGO_BF)
+		c->ntables = 0;
 	free(c->slot_of);
 	c->slot_of = slot_of;
-	c->nslots = n;
-	slot_of = NULL;
-out:
-	free(slot_of);
-	free(ord);
-	free(compiled);
-	free(keys);
+	c->nloaded = rs->n;
+	/* Lookups that started before the switch finish before we return. */
+	ret = clf_sync(c);
+	if (ret)
+		seterr(err, errlen, "waiting for running lookups: %s", strerror(-ret));
 	return ret;
 }
 
@@ -354,23 +738,13 @@ int wcard_clf_run_frame(struct wcard_clf *c, const void *frame, size_t len,
 	return 0;
 }
 
-int wcard_clf_prog_fd(const struct wcard_clf *c)
-{
-	return c ? c->prog_fd : -EINVAL;
-}
-
-__u32 wcard_clf_verified_insns(const struct wcard_clf *c)
-{
-	return c ? c->verified_insns : 0;
-}
-
 int wcard_clf_rule_hits(const struct wcard_clf *c, long rule, struct wc_counter *out)
 {
 	int ncpu = libbpf_num_possible_cpus(), i, ret = 0;
 	struct wc_counter *pc;
 	__u32 idx;
 
-	if (!c || !out || ncpu <= 0 || rule < -1 || (rule >= 0 && (size_t)rule >= c->nslots))
+	if (!c || !out || ncpu <= 0 || rule < -1 || (rule >= 0 && (size_t)rule >= c->nloaded))
 		return -EINVAL;
 	if (c->hits_fd < 0)
 		return -ENOENT;
@@ -390,4 +764,24 @@ int wcard_clf_rule_hits(const struct wcard_clf *c, long rule, struct wc_counter 
 out:
 	free(pc);
 	return ret;
+}
+
+enum wc_algo wcard_clf_algo(const struct wcard_clf *c)
+{
+	return c ? c->algo : 0;
+}
+
+unsigned int wcard_clf_ntables(const struct wcard_clf *c)
+{
+	return c ? c->ntables : 0;
+}
+
+int wcard_clf_prog_fd(const struct wcard_clf *c)
+{
+	return c ? c->prog_fd : -EINVAL;
+}
+
+__u32 wcard_clf_verified_insns(const struct wcard_clf *c)
+{
+	return c ? c->verified_insns : 0;
 }

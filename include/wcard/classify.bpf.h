@@ -4,6 +4,7 @@
 
 #include <wcard/wcard_common.h>
 #include <wcard/bf.bpf.h>
+#include <wcard/tm.bpf.h>
 
 static __always_inline __u64 wc_be64(const __u8 *p)
 {
@@ -48,9 +49,21 @@ static __always_inline int wc_key_from_pkt(__u32 layout_id, const struct wc_pkt 
 	return -1;
 }
 
-/* Classify key with the configured algorithm. 1 match, 0 miss, <0 error. */
+/*
+ * Classify key with the live generation's algorithm. 1 match, 0 miss, <0 error.
+ * Inline: a call frame less on the 512-byte combined stack.
+ */
 static __always_inline int wc_classify(const struct wc_key *key, struct wc_result *res)
 {
+	struct wc_config *cfg;
+
+	cfg = wc_config_get();
+	if (!cfg) {
+		wc_result_miss(res);
+		return -2;
+	}
+	if (cfg->algo == WC_ALGO_TM || cfg->algo == WC_ALGO_STM)
+		return wc_tm_lookup(key, res);
 	return wc_bf_lookup(key, res);
 }
 

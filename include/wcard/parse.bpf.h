@@ -200,6 +200,9 @@ static __always_inline int wc_parse_ipv6(void *data, void *data_end, __u32 off, 
 		len = (units + 1) * 8;
 		nh = p[0];
 		off += len;
+		/* The whole header, not only its first 8 bytes, is inside the packet. */
+		if (off > l3_end)
+			return WC_PARSE_TRUNCATED;
 	}
 	if (nh == WC_IPPROTO_HOPOPTS || nh == WC_IPPROTO_ROUTING || nh == WC_IPPROTO_DSTOPTS ||
 	    nh == WC_IPPROTO_FRAGMENT || nh == WC_IPPROTO_AH)

@@ -203,10 +203,16 @@ struct wcard_clf;
 struct wcard_clf_opts {
 	const struct wcard_layout *layout;
 	__u32 max_rules; /* 0: WC_DEFAULT_MAX_RULES */
-	enum wc_algo algo; /* 0: WC_ALGO_BF */
+	enum wc_algo algo; /* 0: auto (brute force up to WCARD_AUTO_BF_MAX rules, else TM) */
 	__u32 default_action; /* 0: WC_ACT_PASS */
-	bool verbose; /* libbpf debug output */
+	unsigned int collide; /* Tuple Merge collision limit c; 0: 10 */
+	/* Static Tuple Merge: the table pool, npool tuples of bits per field. */
+	const __u8 (*pool)[WC_MAX_FIELDS];
+	unsigned int npool;
 };
+
+/* --algo auto uses brute force up to this many rules. */
+#define WCARD_AUTO_BF_MAX 16
 
 int wcard_clf_create(const struct wcard_clf_opts *o, struct wcard_clf **out, char *err,
 		     size_t errlen);
@@ -235,6 +241,9 @@ int wcard_clf_run_frame(struct wcard_clf *c, const void *frame, size_t len,
  * rule -1 gives the frames that matched nothing.
  */
 int wcard_clf_rule_hits(const struct wcard_clf *c, long rule, struct wc_counter *out);
+/* Algorithm of the live generation, and its Tuple Merge tables (0 for brute force). */
+enum wc_algo wcard_clf_algo(const struct wcard_clf *c);
+unsigned int wcard_clf_ntables(const struct wcard_clf *c);
 /* The XDP program's fd and its verified instruction count (0 if unknown). */
 int wcard_clf_prog_fd(const struct wcard_clf *c);
 __u32 wcard_clf_verified_insns(const struct wcard_clf *c);

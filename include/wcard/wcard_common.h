@@ -84,7 +84,7 @@ struct wc_rule {
 	__u64 rank;
 	__u64 value;
 	__u32 id; /* user-visible rule id (ClassBench: 0-based line index) */
-	__u32 _pad;
+	__u32 next; /* Tuple Merge: next rule of the bucket (index + 1), 0 = end */
 	struct wc_word_match w[WC_KEY_WORDS];
 };
 WC_STATIC_ASSERT(sizeof(struct wc_rule) == 24 + 24 * WC_KEY_WORDS, "wc_rule has no hidden padding");
@@ -103,18 +103,111 @@ WC_STATIC_ASSERT(sizeof(struct wc_field_desc) == 4, "wc_field_desc is 4 bytes");
 
 enum wc_algo {
 	WC_ALGO_BF = 1, /* brute force over wc_rules */
+	WC_ALGO_TM = 2, /* Tuple Merge (dynamic) */
+	WC_ALGO_STM = 3, /* static Tuple Merge: a user-given table pool */
 };
+
+/*
+ * Generations. Every structure exists twice; wc_root.gen says which half the
+ * readers use. A bulk replace builds the other half, flips gen with one store,
+ * and waits for running programs before touching the old half again.
+ */
+#define WC_GENS 2
+
+/* Value of the single-entry wc_root array. */
+struct wc_root {
+	__u32 magic; /* WC_MAGIC */
+	__u32 version; /* WC_VERSION */
+	__u32 gen; /* generation readers use: 0 or 1 */
+	__u32 _pad;
+};
+WC_STATIC_ASSERT(sizeof(struct wc_root) == 16, "wc_root is 16 bytes");
+
+/* ---- Tuple Merge maps ---------------------------------------------------- */
+
+#define WC_TM_MAX_TABLES 256 /* tables per generation (lookup loop bound) */
+#define WC_TM_ORDER_RING 64 /* order buffers per generation */
+#define WC_TM_MAX_PROBE 32 /* open-addressing probe limit, kept by the builder */
+
+/* A table (value of wc_tm_tables, index tables_base + table). */
+struct wc_tm_table {
+	struct wc_key mask; /* key words are ANDed with this before hashing */
+	__u64 slots; /* bucket array: (first slot << 8) | log2(number of slots) */
+	__u64 best; /* lowest rank in the table (informational; lookups use wc_tm_order) */
+	__u32 nrules;
+	__u32 max_bucket;
+};
+WC_STATIC_ASSERT(sizeof(struct wc_tm_table) == 88, "wc_tm_table is 88 bytes");
+
+/*
+ * A bucket head in a table's open-addressed slot array (value of wc_tm_slots).
+ * tag 0: empty (ends a probe). Otherwise tag is the high half of the hash with
+ * bit 0 set; head 0 with a tag is a deleted bucket (probing goes on). rank is
+ * the head rule's rank, to skip a bucket without reading its rules.
+ */
+struct wc_tm_slot {
+	__u32 tag;
+	__u32 head; /* rule index + 1, relative to rules_base; chain via wc_rule.next */
+	__u64 rank;
+};
+WC_STATIC_ASSERT(sizeof(struct wc_tm_slot) == 16, "wc_tm_slot is 16 bytes");
+
+/*
+ * Tables in lookup order (value of wc_tm_order, index order_base + buffer). best
+ * is each table's best rank when the buffer was written: lookups stop at the
+ * first entry whose best cannot beat the match found. A published buffer is
+ * never changed; the writer fills another one and switches wc_config.order.
+ */
+struct wc_tm_order_ent {
+	__u64 best;
+	__u32 table;
+	__u32 _pad;
+};
+
+struct wc_tm_order {
+	__u32 n;
+	__u32 _pad;
+	struct wc_tm_order_ent e[WC_TM_MAX_TABLES];
+};
+WC_STATIC_ASSERT(sizeof(struct wc_tm_order) == 8 + 16 * WC_TM_MAX_TABLES, "wc_tm_order size");
+
+/*
+ * Hash of a key under a table mask, identical in BPF and user space. Every word
+ * takes part (masked-out words are 0), so the code has no layout branch.
+ */
+static inline __attribute__((always_inline)) __u64 wc_hash_masked(const struct wc_key *k,
+								  const struct wc_key *m)
+{
+	__u64 h = 0x243f6a8885a308d3ULL;
+	int i;
+
+	/* A rolled loop in BPF: unrolled, its spills cost ~130 bytes of stack. */
+#ifdef __clang__
+#pragma clang loop unroll(disable)
+#endif
+	for (i = 0; i < WC_KEY_WORDS; i++) {
+		h ^= k->w[i] & m->w[i];
+		h *= 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	}
+	return h ^ (h >> 32);
+}
+
+static inline __attribute__((always_inline)) __u32 wc_hash_tag(__u64 h)
+{
+	return (__u32)(h >> 32) | 1;
+}
 
 /* cfg_flags */
 #define WC_CFG_SORTED (1u << 0) /* wc_rules[0..nrules) sorted by rank: first match wins */
 
-/* Value of the single-entry wc_config array: what the classifier holds. */
+/* Value of wc_config[gen]: what generation gen of the classifier holds. */
 struct wc_config {
 	__u32 magic; /* WC_MAGIC */
 	__u32 version; /* WC_VERSION */
 	__u32 layout_id; /* enum wc_layout_id */
 	__u32 algo; /* enum wc_algo */
-	__u32 nrules; /* rules live in wc_rules[0, nrules) */
+	__u32 nrules; /* brute force: rules live in wc_rules[rules_base, rules_base + nrules) */
 	__u32 nwords; /* key words the layout uses */
 	__u32 range_words; /* bit i: word i is a RANGE word */
 	__u32 flags; /* WC_CFG_* */
@@ -123,8 +216,15 @@ struct wc_config {
 	__u32 nonip_action; /* XDP action for frames that are not IPv4/IPv6 */
 	__u32 bad_action; /* XDP action for truncated or malformed frames */
 	struct wc_field_desc fields[WC_MAX_FIELDS];
+	/* Where this generation's half of each array starts. */
+	__u32 rules_base; /* wc_rules */
+	__u32 tables_base; /* wc_tm_tables */
+	__u32 order_base; /* wc_tm_order */
+	__u32 order; /* current buffer, order_base + order */
+	__u32 max_rules; /* rules per generation (chain walk bound) */
+	__u32 _pad;
 };
-WC_STATIC_ASSERT(sizeof(struct wc_config) == 48 + 4 * WC_MAX_FIELDS, "wc_config has no hidden padding");
+WC_STATIC_ASSERT(sizeof(struct wc_config) == 72 + 4 * WC_MAX_FIELDS, "wc_config has no hidden padding");
 
 /* Result of a classifier lookup. */
 struct wc_result {

@@ -1,0 +1,100 @@
+/* maps.bpf.h: the maps of a wcard classifier (root, per-generation config, rules, Tuple Merge); BPF only. */
+#ifndef WCARD_MAPS_BPF_H
+#define WCARD_MAPS_BPF_H
+
+#include <wcard/compat.bpf.h>
+#include <wcard/wcard_common.h>
+
+/*
+ * All maps are plain ARRAYs, so every lookup is inlined by the JIT, and
+ * mmapable, so libwcard writes them without a syscall per element. User space
+ * sizes them at load time (wcard_object_prepare); the sizes here are defaults.
+ * Every structure has WC_GENS halves; wc_root.gen picks the live one.
+ */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct wc_root);
+} wc_root SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, WC_GENS);
+	__type(key, __u32);
+	__type(value, struct wc_config);
+} wc_config SEC(".maps");
+
+/* Compiled rules: WC_GENS * max rules. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, WC_GENS * WC_DEFAULT_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct wc_rule);
+} wc_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, WC_GENS * WC_TM_MAX_TABLES);
+	__type(key, __u32);
+	__type(value, struct wc_tm_table);
+} wc_tm_tables SEC(".maps");
+
+/* Bucket heads of all tables: WC_GENS * 4 * max rules. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, WC_GENS * 4 * WC_DEFAULT_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct wc_tm_slot);
+} wc_tm_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, WC_GENS * WC_TM_ORDER_RING);
+	__type(key, __u32);
+	__type(value, struct wc_tm_order);
+} wc_tm_order SEC(".maps");
+
+/*
+ * The live generation's config. The generation number is read once per
+ * lookup: everything after it comes from that generation's half.
+ */
+static __always_inline struct wc_config *wc_config_get(void)
+{
+	__u32 zero = 0, gen;
+	struct wc_root *root = bpf_map_lookup_elem(&wc_root, &zero);
+
+	if (!root)
+		return NULL;
+	gen = root->gen & (WC_GENS - 1);
+	return bpf_map_lookup_elem(&wc_config, &gen);
+}
+
+static __always_inline void wc_result_miss(struct wc_result *res)
+{
+	res->rank = WC_RANK_NONE;
+	res->value = 0;
+	res->id = WC_ID_NONE;
+	res->slot = WC_ID_NONE;
+}
+
+/* Does rule r match key k? Every word, no per-type branch (see struct wc_word_match). */
+static __always_inline bool wc_rule_match(const struct wc_rule *r, const struct wc_key *k)
+{
+	int w;
+
+#pragma unroll
+	for (w = 0; w < WC_KEY_WORDS; w++)
+		if ((k->w[w] & r->w[w].mask) - r->w[w].lo > r->w[w].span)
+			return false;
+	return true;
+}
+
+#endif /* WCARD_MAPS_BPF_H */

@@ -1,0 +1,130 @@
+/* tm.bpf.h: Tuple Merge lookup over the live generation's tables, slots and rules; BPF only. */
+#ifndef WCARD_TM_BPF_H
+#define WCARD_TM_BPF_H
+
+#include <wcard/maps.bpf.h>
+
+/*
+ * Data layout (chosen by measurement, see bench/): a kernel HASH probe costs a
+ * helper call plus jhash, ~115-125 ns; an inlined ARRAY read ~33 ns. So each
+ * table is an open-addressed array of bucket heads inside one big ARRAY
+ * (wc_tm_slots), probed with a hash computed here, and a bucket is a chain of
+ * rules in wc_rules sorted by rank.
+ */
+
+/*
+ * Walk one bucket's chain from head (index + 1 into this generation's rules):
+ * rules are in rank order, so stop at the first rule that cannot beat res or
+ * that matches. Global: verified once. Returns 1 if res improved.
+ */
+__noinline int wc_tm_chain(const struct wc_key *key, __u32 head, __u32 rules_base, __u32 max_rules,
+			   struct wc_result *res)
+{
+	int i;
+
+	if (!key || !res)
+		return -22;
+	/* Chains are as long as the builder makes them: bound by max rules. */
+	if (max_rules > WC_MAX_RULES)
+		max_rules = WC_MAX_RULES;
+	wc_for(i, 0, (int)max_rules)
+	{
+		__u32 idx = rules_base + head - 1;
+		struct wc_rule *r;
+
+		if (!head || head > max_rules)
+			break;
+		r = bpf_map_lookup_elem(&wc_rules, &idx);
+		if (!r || r->rank >= res->rank)
+			break;
+		if (wc_rule_match(r, key)) {
+			res->rank = r->rank;
+			res->value = r->value;
+			res->id = r->id;
+			res->slot = idx;
+			return 1;
+		}
+		head = r->next;
+	}
+	return 0;
+}
+
+/*
+ * Probe table t (absolute index in wc_tm_tables): hash the masked key, walk the
+ * slots from its home position to the first empty one, and check every bucket
+ * whose tag matches. Global: verified once.
+ */
+__noinline int wc_tm_probe(const struct wc_key *key, __u32 t, __u32 rules_base, __u32 max_rules,
+			   struct wc_result *res)
+{
+	struct wc_tm_table *tb;
+	__u32 first, smask, pos, tag;
+	__u64 h, slots;
+	int p;
+
+	if (!key || !res)
+		return -22;
+	tb = bpf_map_lookup_elem(&wc_tm_tables, &t);
+	if (!tb)
+		return -2;
+	slots = tb->slots;
+	first = slots >> 8;
+	smask = (1u << (slots & 31)) - 1;
+	h = wc_hash_masked(key, &tb->mask);
+	tag = wc_hash_tag(h);
+	pos = (__u32)h;
+	/* The builder keeps every run of used slots shorter than WC_TM_MAX_PROBE. */
+	wc_for(p, 0, WC_TM_MAX_PROBE)
+	{
+		__u32 idx = first + ((pos + p) & smask);
+		struct wc_tm_slot *s = bpf_map_lookup_elem(&wc_tm_slots, &idx);
+
+		if (!s || !s->tag)
+			break;
+		if (s->tag != tag || !s->head || s->rank >= res->rank)
+			continue;
+		wc_tm_chain(key, s->head, rules_base, max_rules, res);
+	}
+	return 0;
+}
+
+/*
+ * Tuple Merge lookup: tables in the order of the current order buffer, which
+ * also holds each table's best rank; stop as soon as no remaining table can beat
+ * the match found. Returns 1 on a match, 0 on a miss, <0 on error.
+ */
+__noinline int wc_tm_lookup(const struct wc_key *key, struct wc_result *res)
+{
+	struct wc_tm_order *ob;
+	struct wc_config *cfg;
+	__u32 n, oi, tbase, rbase, maxr;
+	int i;
+
+	if (!key || !res)
+		return -22;
+	wc_result_miss(res);
+	cfg = wc_config_get();
+	if (!cfg)
+		return -2;
+	oi = cfg->order_base + cfg->order;
+	tbase = cfg->tables_base;
+	rbase = cfg->rules_base;
+	maxr = cfg->max_rules;
+	ob = bpf_map_lookup_elem(&wc_tm_order, &oi);
+	if (!ob)
+		return -2;
+	n = ob->n;
+	if (n > WC_TM_MAX_TABLES)
+		n = WC_TM_MAX_TABLES;
+	wc_for(i, 0, (int)n)
+	{
+		struct wc_tm_order_ent *e = &ob->e[i];
+
+		if (e->best >= res->rank)
+			break;
+		wc_tm_probe(key, tbase + e->table, rbase, maxr, res);
+	}
+	return res->id != WC_ID_NONE;
+}
+
+#endif /* WCARD_TM_BPF_H */

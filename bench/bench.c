@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* bench.c: trace-driven lookup benchmark: wcard brute force beside a kernel HASH and the bare loop. */
+/* bench.c: trace-driven lookup benchmark: wcard Tuple Merge and brute force beside a kernel HASH and the bare loop. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +11,30 @@
 #include "wcard_bench.skel.h"
 
 #define NKEYS (1u << 20)
-#define RUNS 5
 #define VERIFY 4096 /* keys checked against the reference before timing */
+#define MAX_RULES (128u * 1024) /* fits the 100k ClassBench sets */
+#define RUN_NS 200000000.0 /* aim for ~0.2 s per timed run */
+
+static int runs = 5;
 
 struct bench_hkey {
 	__u64 src, dst;
 };
+
+struct result {
+	double med, lo, hi; /* ns per lookup */
+	double hits; /* share of keys matching */
+	double tables; /* avg Tuple Merge tables probed */
+	__u32 n; /* lookups per run */
+};
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -25,223 +43,343 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Median, min and max ns per lookup over RUNS runs of prog on the first n keys. */
-static int time_prog(struct wcard_bench *skel, struct bpf_program *prog, __u32 n, double *med,
-		     double *lo, double *hi)
+static int run_once(struct wcard_bench *skel, struct bpf_program *prog, __u32 n, __u64 *dur)
 {
-	double r[RUNS];
-	int i;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .repeat = 1);
+	__u8 pkt[64] = {};
 
 	skel->bss->wc_bench_nkeys = n;
-	skel->bss->wc_bench_record = 0;
-	for (i = 0; i < RUNS; i++) {
-		LIBBPF_OPTS(bpf_test_run_opts, o, .repeat = 1);
-		__u8 pkt[64] = {};
-
-		o.data_in = pkt;
-		o.data_size_in = sizeof(pkt);
-		if (bpf_prog_test_run_opts(bpf_program__fd(prog), &o))
-			return -errno;
-		r[i] = (double)o.duration / n;
-	}
-	qsort(r, RUNS, sizeof(r[0]), cmp_double);
-	*med = r[RUNS / 2];
-	*lo = r[0];
-	*hi = r[RUNS - 1];
+	o.data_in = pkt;
+	o.data_size_in = sizeof(pkt);
+	if (bpf_prog_test_run_opts(bpf_program__fd(prog), &o))
+		return -errno;
+	*dur = o.duration;
 	return 0;
 }
 
-/* Trace of NKEYS keys drawn from rs (ClassBench-style generator), in random order. */
-static int make_trace(const struct wcard_gen_opts *go, struct wcard_ruleset *rs,
-		      struct wc_key *keys)
+/*
+ * Median, min and max ns per lookup over `runs` runs of prog. The number of
+ * lookups per run is calibrated so a run takes ~0.2 s (at most NKEYS).
+ */
+static int time_prog(struct wcard_bench *skel, struct bpf_program *prog, struct result *res)
 {
-	char err[512], rpath[] = "/tmp/wcard-bench-rXXXXXX",
-	     tpath[] = "/tmp/wcard-bench-tXXXXXX";
-	struct wcard_trace tr = {};
-	int rfd = mkstemp(rpath), tfd = mkstemp(tpath), ret = -EIO;
-	FILE *rf = rfd >= 0 ? fdopen(rfd, "w") : NULL, *tf = tfd >= 0 ? fdopen(tfd, "w") : NULL;
-	size_t i;
+	double r[16];
+	__u64 d;
+	__u32 n = 4096;
+	int i, ret;
 
-	if (!rf || !tf)
-		goto out;
-	ret = wcard_gen_classbench(go, rf, tf);
-	fclose(rf);
-	fclose(tf);
-	rf = tf = NULL;
+	skel->bss->wc_bench_record = 0;
+	ret = run_once(skel, prog, n, &d);
+	if (ret)
+		return ret;
+	if (d > 0) {
+		double want = RUN_NS / ((double)d / n);
+
+		n = want > NKEYS ? NKEYS : want < 4096 ? 4096 : (__u32)want;
+	}
+	for (i = 0; i < runs; i++) {
+		ret = run_once(skel, prog, n, &d);
+		if (ret)
+			return ret;
+		r[i] = (double)d / n;
+	}
+	qsort(r, runs, sizeof(r[0]), cmp_double);
+	res->med = r[runs / 2];
+	res->lo = r[0];
+	res->hi = r[runs - 1];
+	res->n = n;
+	res->hits = (double)skel->bss->wc_bench_hits / n;
+	res->tables = (double)skel->bss->wc_bench_tables / n;
+	return 0;
+}
+
+static int fill_keys(struct wcard_bench *skel, const struct wc_key *keys)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	__u32 *idx = malloc(NKEYS * sizeof(*idx)), i, count = NKEYS;
+	int ret;
+
+	if (!idx)
+		return -ENOMEM;
+	for (i = 0; i < NKEYS; i++)
+		idx[i] = i;
+	ret = bpf_map_update_batch(bpf_map__fd(skel->maps.wc_bench_keys), idx, keys, &count, &bo) ?
+		      -errno :
+		      0;
+	free(idx);
+	return ret;
+}
+
+/* NKEYS keys drawn at random (with replacement) from the trace: random order, cold cache. */
+static void keys_from_trace(const struct wcard_trace *tr, struct wc_key *keys, __u64 seed)
+{
+	__u64 s = seed;
+	__u32 i;
+
+	for (i = 0; i < NKEYS; i++) {
+		s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+		wcard_key_from_tuple(&tr->t[(s >> 33) % tr->n], &keys[i]);
+	}
+}
+
+/* Run the classifier on the first VERIFY keys and compare with the reference. */
+static int verify(struct wcard_bench *skel, const struct wcard_ruleset *rs,
+		  const struct wc_key *keys, const char *name)
+{
+	__u32 i, bad = 0;
+	__u64 d;
+	int ret;
+
+	skel->bss->wc_bench_record = VERIFY;
+	ret = run_once(skel, skel->progs.wc_bench_clf, VERIFY, &d);
+	skel->bss->wc_bench_record = 0;
+	if (ret)
+		return ret;
+	for (i = 0; i < VERIFY; i++) {
+		long want = wcard_ref_lookup(rs, &keys[i]);
+		__u32 id;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.wc_bench_out), &i, &id))
+			return -errno;
+		bad += want < 0 ? id != WC_ID_NONE : id != (__u32)want;
+	}
+	if (bad) {
+		fprintf(stderr, "bench: %s disagrees with the reference on %u of %u keys; refusing "
+				"to report\n",
+			name, bad, VERIFY);
+		return -EIO;
+	}
+	return 0;
+}
+
+static double floor_ns;
+
+static void print_head(void)
+{
+	printf("%-28s %-6s %7s %6s %7s %9s %9s %17s %7s %9s %8s\n", "case", "algo", "rules", "tables",
+	       "probed", "ns/lookup", "-floor", "[min - max]", "hits", "load ms", "native");
+}
+
+static void print_row(const char *name, const char *algo, size_t rules, unsigned int tables,
+		      const struct result *r, double load_ms, double native)
+{
+	char nat[32] = "-", tb[16] = "-", pr[16] = "-";
+
+	if (native > 0)
+		snprintf(nat, sizeof(nat), "%.0f (%.2fx)", native, r->med / native);
+	if (tables) {
+		snprintf(tb, sizeof(tb), "%u", tables);
+		snprintf(pr, sizeof(pr), "%.1f", r->tables);
+	}
+	printf("%-28s %-6s %7zu %6s %7s %9.1f %9.1f %8.1f - %-6.1f %6.1f%% %9.1f %8s\n", name, algo,
+	       rules, tb, pr, r->med, r->med - floor_ns, r->lo, r->hi, 100.0 * r->hits, load_ms,
+	       nat);
+	fflush(stdout);
+}
+
+/* Load rs with algo, verify, time; print a row. */
+static int bench_case(struct wcard_bench *skel, const char *name, const struct wcard_ruleset *rs,
+		      const struct wc_key *keys, enum wc_algo algo, double native,
+		      struct result *out)
+{
+	struct wcard_clf_opts co = { .layout = rs->layout, .algo = algo };
+	struct wcard_clf *clf = NULL;
+	char err[512] = "";
+	struct result r = {};
+	double t0, load_ms;
+	int ret;
+
+	ret = wcard_clf_from_object(skel->obj, NULL, &co, &clf, err, sizeof(err));
+	if (ret)
+		goto fail;
+	t0 = now_ns();
+	ret = wcard_clf_load(clf, rs, err, sizeof(err));
+	load_ms = (now_ns() - t0) / 1e6;
+	if (ret)
+		goto fail;
+	ret = verify(skel, rs, keys, name);
 	if (ret)
 		goto out;
-	ret = wcard_rules_load(rpath, WCARD_FMT_CLASSBENCH, wcard_layout_ipv4(), rs, err,
-			       sizeof(err));
-	if (!ret)
-		ret = wcard_trace_load(tpath, &tr, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "bench: %s\n", err);
-		goto out;
-	}
-	for (i = 0; i < NKEYS; i++)
-		wcard_key_from_tuple(&tr.t[i % tr.n], &keys[i]);
+	ret = time_prog(skel, skel->progs.wc_bench_clf, &r);
+	if (ret)
+		goto fail;
+	print_row(name, algo == WC_ALGO_BF ? "bf" : "tm", rs->n, wcard_clf_ntables(clf), &r,
+		  load_ms, native);
+	if (out)
+		*out = r;
+	goto out;
+fail:
+	fprintf(stderr, "bench: %s: %s\n", name, *err ? err : strerror(-ret));
 out:
+	wcard_clf_destroy(clf);
+	return ret;
+}
+
+/* A generated rule set of n rules and a trace drawn from it, through temp files. */
+static int gen_set(unsigned int n, struct wcard_ruleset *rs, struct wcard_trace *tr)
+{
+	char rpath[] = "/tmp/wcard-bench-rXXXXXX", tpath[] = "/tmp/wcard-bench-tXXXXXX", err[512];
+	struct wcard_gen_opts go = { .nrules = n, .npackets = 100000, .seed = 7 };
+	int rfd = mkstemp(rpath), tfd = mkstemp(tpath), ret = -EIO;
+	FILE *rf = rfd >= 0 ? fdopen(rfd, "w") : NULL, *tf = tfd >= 0 ? fdopen(tfd, "w") : NULL;
+
+	if (rf && tf)
+		ret = wcard_gen_classbench(&go, rf, tf);
 	if (rf)
 		fclose(rf);
 	if (tf)
 		fclose(tf);
+	if (!ret)
+		ret = wcard_rules_load(rpath, WCARD_FMT_CLASSBENCH, wcard_layout_ipv4(), rs, err,
+				       sizeof(err));
+	if (!ret)
+		ret = wcard_trace_load(tpath, tr, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "bench: generated set: %s\n", err);
 	unlink(rpath);
 	unlink(tpath);
-	wcard_trace_free(&tr);
 	return ret;
 }
 
-static int fill_array(int fd, const void *vals, __u32 n)
+static int cb_set(const char *data, const char *set, struct wcard_ruleset *rs,
+		  struct wcard_trace *tr)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, bo);
-	__u32 *keys = malloc(n * sizeof(*keys)), i, count = n;
-	int ret;
+	char rp[1024], tp[1024], err[512];
 
-	if (!keys)
-		return -ENOMEM;
-	for (i = 0; i < n; i++)
-		keys[i] = i;
-	ret = bpf_map_update_batch(fd, keys, vals, &count, &bo) ? -errno : 0;
-	free(keys);
-	return ret;
+	snprintf(rp, sizeof(rp), "%s/classbench/%s.rules.gz", data, set);
+	snprintf(tp, sizeof(tp), "%s/classbench/%s.trace.gz", data, set);
+	if (access(rp, R_OK) || access(tp, R_OK))
+		return -ENOENT;
+	if (wcard_rules_load(rp, WCARD_FMT_CLASSBENCH, wcard_layout_ipv4(), rs, err, sizeof(err)) ||
+	    wcard_trace_load(tp, tr, err, sizeof(err))) {
+		fprintf(stderr, "bench: %s\n", err);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
+	/* Native C++ TupleMerge (c=10) on this machine kind, DESIGN.md section 4. */
+	static const struct {
+		const char *set;
+		double native_ns;
+	} cb[] = { { "acl1_10k", 167 }, { "fw1_10k", 162 }, { "ipc1_10k", 321 }, { "acl1_100k", 443 } };
 	static const unsigned int sizes[] = { 100, 1000, 10000 };
+	const char *data = getenv("WCARD_DATA") ? getenv("WCARD_DATA") : "../shared/data";
 	struct wc_key *keys = calloc(NKEYS, sizeof(*keys));
 	struct bench_hkey *hk = calloc(NKEYS, sizeof(*hk));
 	__u64 *hv = calloc(NKEYS, sizeof(*hv));
 	struct wcard_bench *skel = NULL;
-	double fmed, flo, fhi, med, lo, hi;
+	struct result r;
 	unsigned int s;
-	int ret = 1;
-	__u32 i;
+	int i, ret = 1;
 
-	if (argc > 1 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--verbose")))
-		wcard_set_verbose(true);
-	else
-		wcard_set_verbose(false);
+	wcard_set_verbose(false);
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+			wcard_set_verbose(true);
+		else if (!strcmp(argv[i], "--quick"))
+			runs = 3;
+	}
+	if (getenv("QUICK") && *getenv("QUICK") && strcmp(getenv("QUICK"), "0"))
+		runs = 3;
 	if (!keys || !hk || !hv)
 		goto out;
+	skel = wcard_bench__open();
+	if (!skel)
+		goto out;
+	bpf_map__set_max_entries(skel->maps.wc_bench_keys, NKEYS);
+	bpf_map__set_max_entries(skel->maps.wc_bench_hash, NKEYS);
+	bpf_map__set_max_entries(skel->maps.wc_bench_out, VERIFY);
+	if (wcard_object_prepare(skel->obj, MAX_RULES) || wcard_bench__load(skel)) {
+		fprintf(stderr, "bench: loading the benchmark object failed (root? -v for details)\n");
+		goto out;
+	}
 
-	printf("wcard bench: trace-driven lookups, %u keys in random order in a BPF array "
-	       "(cold cache: each key is a fresh random read), median of %d runs [min-max]\n",
-	       NKEYS, RUNS);
-	printf("machine: %ld cores, kernel BPF_PROG_TEST_RUN, one bpf_loop per run\n\n",
-	       sysconf(_SC_NPROCESSORS_ONLN));
-	printf("%-34s %12s %12s %20s %8s\n", "lookup", "ns/lookup", "minus floor", "[min - max]",
-	       "hits");
+	printf("wcard bench: trace-driven lookups from BPF (bpf_loop over keys in an ARRAY, "
+	       "BPF_PROG_TEST_RUN)\n");
+	printf("keys: %u, drawn at random from each trace (cold cache: every lookup starts "
+	       "with a random key read)\n",
+	       NKEYS);
+	printf("figures: median of %d runs [min - max], ns per lookup; -floor subtracts the bare "
+	       "loop;\n         every case is first checked against the userspace reference on "
+	       "%u keys\n\n",
+	       runs, VERIFY);
+	print_head();
 
 	for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
-		struct wcard_gen_opts go = { .nrules = sizes[s], .npackets = NKEYS, .seed = 7 };
-		struct wcard_clf_opts co = { .layout = wcard_layout_ipv4() };
 		struct wcard_ruleset rs;
-		struct wcard_clf *clf = NULL;
-		char err[512] = "", name[64];
-		__u32 n, bad = 0;
-		double depth = 0;
+		struct wcard_trace tr = {};
+		struct result bf = {}, tm = {};
+		char name[64];
 
 		wcard_ruleset_init(&rs, wcard_layout_ipv4());
-		if (make_trace(&go, &rs, keys))
+		if (gen_set(sizes[s], &rs, &tr))
 			goto out;
-		skel = wcard_bench__open();
-		if (!skel)
+		keys_from_trace(&tr, keys, 11 + s);
+		if (fill_keys(skel, keys))
 			goto out;
-		bpf_map__set_max_entries(skel->maps.wc_bench_keys, NKEYS);
-		bpf_map__set_max_entries(skel->maps.wc_bench_hash, NKEYS);
-		bpf_map__set_max_entries(skel->maps.wc_bench_out, VERIFY);
-		if (wcard_object_prepare(skel->obj, WC_DEFAULT_MAX_RULES) ||
-		    wcard_bench__load(skel)) {
-			fprintf(stderr, "bench: loading the benchmark object failed (root?)\n");
-			goto out;
-		}
-		if (wcard_clf_from_object(skel->obj, NULL, &co, &clf, err, sizeof(err)) ||
-		    wcard_clf_load(clf, &rs, err, sizeof(err))) {
-			fprintf(stderr, "bench: %s\n", err);
-			goto out;
-		}
-		if (fill_array(bpf_map__fd(skel->maps.wc_bench_keys), keys, NKEYS))
-			goto out;
-
-		/* Honesty check: the BPF answers must equal the reference before any timing. */
-		skel->bss->wc_bench_nkeys = VERIFY;
-		skel->bss->wc_bench_record = VERIFY;
-		{
-			LIBBPF_OPTS(bpf_test_run_opts, o, .repeat = 1);
-			__u8 pkt[64] = {};
-			__u32 *out = calloc(VERIFY, sizeof(*out));
-
-			o.data_in = pkt;
-			o.data_size_in = sizeof(pkt);
-			if (!out || bpf_prog_test_run_opts(bpf_program__fd(skel->progs.wc_bench_bf),
-							   &o)) {
-				free(out);
-				goto out;
-			}
-			for (i = 0; i < VERIFY; i++) {
-				__u32 k = i, id;
-				long want = wcard_ref_lookup(&rs, &keys[i]);
-
-				if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.wc_bench_out), &k,
-							&id))
-					id = ~0u - 1;
-				out[i] = id;
-				bad += want < 0 ? id != WC_ID_NONE : id != (__u32)want;
-				/* Generated rules have prio = index: a first-match scan reads want + 1. */
-				depth += want < 0 ? (double)rs.n : (double)want + 1;
-			}
-			free(out);
-		}
-		if (bad) {
-			fprintf(stderr, "bench: brute force disagrees with the reference on %u of %u "
-					"keys at %u rules; refusing to report\n",
-				bad, VERIFY, sizes[s]);
-			goto out;
-		}
-
 		if (s == 0) {
-			for (i = 0; i < NKEYS; i++) {
-				hk[i].src = keys[i].w[0];
-				hk[i].dst = keys[i].w[1];
-				hv[i] = i;
-			}
-			{
-				LIBBPF_OPTS(bpf_map_batch_opts, bo);
-				__u32 count = NKEYS;
+			struct result fr, hr;
+			LIBBPF_OPTS(bpf_map_batch_opts, bo);
+			__u32 n, count = NKEYS;
 
-				/* Duplicate (src, dst) pairs just overwrite: every probe hits. */
-				if (bpf_map_update_batch(bpf_map__fd(skel->maps.wc_bench_hash), hk, hv,
-							 &count, &bo))
-					goto out;
+			for (n = 0; n < NKEYS; n++) {
+				hk[n].src = keys[n].w[0];
+				hk[n].dst = keys[n].w[1];
+				hv[n] = n;
 			}
-			if (time_prog(skel, skel->progs.wc_bench_floor, NKEYS, &fmed, &flo, &fhi))
+			/* Duplicate (src, dst) pairs just overwrite: every probe hits. */
+			if (bpf_map_update_batch(bpf_map__fd(skel->maps.wc_bench_hash), hk, hv, &count,
+						 &bo))
 				goto out;
-			printf("%-34s %12.1f %12s %9.1f - %-8.1f %8s\n", "bare loop (floor)", fmed, "-",
-			       flo, fhi, "-");
-			if (time_prog(skel, skel->progs.wc_bench_hash_prog, NKEYS, &med, &lo, &hi))
+			if (time_prog(skel, skel->progs.wc_bench_floor, &fr))
 				goto out;
-			printf("%-34s %12.1f %12.1f %9.1f - %-8.1f %8llu\n",
-			       "kernel HASH, 1 probe (src,dst)", med, med - fmed, lo, hi,
-			       (unsigned long long)skel->bss->wc_bench_hits);
+			floor_ns = fr.med;
+			print_row("bare loop (floor)", "-", 0, 0, &fr, 0, 0);
+			if (time_prog(skel, skel->progs.wc_bench_hash_prog, &hr))
+				goto out;
+			print_row("kernel HASH, 1 probe", "-", 0, 0, &hr, 0, 0);
 		}
-		/* Brute force is O(rules): fewer lookups per run at 10K keep a run under ~1 s. */
-		n = sizes[s] >= 10000 ? NKEYS / 16 : sizes[s] >= 1000 ? NKEYS / 4 : NKEYS;
-		if (time_prog(skel, skel->progs.wc_bench_bf, n, &med, &lo, &hi))
+		snprintf(name, sizeof(name), "generated %u", sizes[s]);
+		if (bench_case(skel, name, &rs, keys, WC_ALGO_BF, 0, &bf) ||
+		    bench_case(skel, name, &rs, keys, WC_ALGO_TM, 0, &tm))
 			goto out;
-		snprintf(name, sizeof(name), "wcard brute force, %u rules", sizes[s]);
-		printf("%-34s %12.1f %12.1f %9.1f - %-8.1f %7.1f%%  (%.0f rules scanned on average, "
-		       "%.1f ns/rule)\n",
-		       name, med, med - fmed, lo, hi, 100.0 * skel->bss->wc_bench_hits / n,
-		       depth / VERIFY, (med - fmed) / (depth / VERIFY));
-		wcard_clf_destroy(clf);
+		if (sizes[s] == 10000)
+			printf("%-28s tm is %.0fx faster than bf\n", "", bf.med / tm.med);
 		wcard_ruleset_free(&rs);
-		wcard_bench__destroy(skel);
-		skel = NULL;
+		wcard_trace_free(&tr);
 	}
-	printf("\nverified: brute force = userspace reference on the first %u keys of each trace.\n"
-	       "hits: share of keys matching a rule (15%% of the trace is random background traffic).\n",
-	       VERIFY);
+
+	for (s = 0; s < sizeof(cb) / sizeof(cb[0]); s++) {
+		struct wcard_ruleset rs;
+		struct wcard_trace tr = {};
+		int e;
+
+		wcard_ruleset_init(&rs, wcard_layout_ipv4());
+		e = cb_set(data, cb[s].set, &rs, &tr);
+		if (e == -ENOENT) {
+			printf("%-28s skipped: no ClassBench data in %s\n", cb[s].set, data);
+			continue;
+		}
+		if (e)
+			goto out;
+		keys_from_trace(&tr, keys, 100 + s);
+		if (fill_keys(skel, keys))
+			goto out;
+		if (bench_case(skel, cb[s].set, &rs, keys, WC_ALGO_TM, cb[s].native_ns, &r))
+			goto out;
+		if (!strcmp(cb[s].set, "acl1_10k") &&
+		    bench_case(skel, cb[s].set, &rs, keys, WC_ALGO_BF, 0, &r))
+			goto out;
+		wcard_ruleset_free(&rs);
+		wcard_trace_free(&tr);
+	}
+	printf("\nnative: the paper authors' C++ TupleMerge (-O3, c=10, in-process) on this machine "
+	       "kind, DESIGN.md section 4;\n        ratio = wcard ns/lookup / native ns/packet.\n"
+	       "hits: share of lookups matching a rule. load ms: wcard_clf_load (build + publish "
+	       "+ grace period).\n");
 	ret = 0;
 out:
 	if (ret)

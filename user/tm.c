@@ -12,7 +12,8 @@
  *     best rank (the table's best is the heap top), and a histogram of bucket
  *     sizes (max_bucket follows it in O(1) per change);
  *   - a bucket holds its rules as (rank, id) pairs sorted by rank.
- * Insert costs O(tables + bucket + log buckets), delete O(bucket + log buckets).
+ * Insert costs O(tables + bucket + log buckets), delete O(bucket + log buckets), plus
+ * the moves of a split when one happens.
  *
  * Every operation appends its events to the caller's log. Log room is reserved
  * before the model changes, so an -ENOMEM never leaves the log and the model
@@ -800,18 +801,33 @@ out:
 	return ret;
 }
 
+/*
+ * A bucket over the limit that could not split may become splittable when the
+ * rule that pinned it (the one as short as the table) goes: split it then, so
+ * that a bucket over the limit always means "cannot split".
+ */
 int wc_tm_delete(struct wc_tm *tm, __u32 id, struct wc_tm_log *log)
 {
 	struct tm_op op = { .log = log };
+	const struct tm_bkt *b;
+	__u32 t, other = 0;
+	bool resplit;
 	int ret;
 
 	if (!tm || id >= tm->rules_cap || !tm->rules[id].used)
 		return -ENOENT;
-	ret = table_del(tm, &op, tm->rules[id].table, id);
+	t = tm->rules[id].table;
+	b = bucket_of(tm, t, id);
+	resplit = !tm->is_static && b && b->n > (size_t)tm->collide + 1;
+	if (resplit)
+		other = b->e[0].id != id ? b->e[0].id : b->e[1].id;
+	ret = table_del(tm, &op, t, id);
 	if (ret)
 		return ret;
 	tm->rules[id].used = false;
 	tm->nrules--;
+	if (resplit)
+		split_from(tm, &op, other);
 	return 0;
 }
 

@@ -83,6 +83,8 @@ static __always_inline void wc_result_miss(struct wc_result *res)
 	res->value = 0;
 	res->id = WC_ID_NONE;
 	res->slot = WC_ID_NONE;
+	res->tables = 0;
+	res->_pad = 0;
 }
 
 /* Does rule r match key k? Every word, no per-type branch (see struct wc_word_match). */

@@ -12,39 +12,64 @@
  * rules in wc_rules sorted by rank.
  */
 
+/* Bucket rules checked with plain unrolled code before falling back to an iterator. */
+#define WC_TM_CHAIN_FAST 4
+
 /*
- * Walk one bucket's chain from head (index + 1 into this generation's rules):
- * rules are in rank order, so stop at the first rule that cannot beat res or
- * that matches. Global: verified once. Returns 1 if res improved.
+ * One step of a chain walk at *head: 1 = matched (res updated), -1 = the walk
+ * ends (end of chain, or no later rule can beat res), 0 = go on with *head.
+ */
+static __always_inline int wc_tm_chain_step(const struct wc_key *key, __u32 *head,
+					    __u32 rules_base, __u32 max_rules,
+					    struct wc_result *res)
+{
+	__u32 h = *head, idx = rules_base + h - 1;
+	struct wc_rule *r;
+
+	if (!h || h > max_rules)
+		return -1;
+	r = bpf_map_lookup_elem(&wc_rules, &idx);
+	/* Chains are in rank order: nothing after a rule that cannot win can win. */
+	if (!r || r->rank >= res->rank)
+		return -1;
+	if (wc_rule_match(r, key)) {
+		res->rank = r->rank;
+		res->value = r->value;
+		res->id = r->id;
+		res->slot = idx;
+		return 1;
+	}
+	*head = r->next;
+	return 0;
+}
+
+/*
+ * Walk one bucket's chain from head (index + 1 into this generation's rules).
+ * Most buckets hold a few rules (the builder splits above c), so the first
+ * WC_TM_CHAIN_FAST steps are unrolled; an iterator, bounded by max rules,
+ * takes the rest, however long the builder had to make the chain.
+ * Global: verified once. Returns 1 if res improved.
  */
 __noinline int wc_tm_chain(const struct wc_key *key, __u32 head, __u32 rules_base, __u32 max_rules,
 			   struct wc_result *res)
 {
-	int i;
+	int i, st;
 
 	if (!key || !res)
 		return -22;
-	/* Chains are as long as the builder makes them: bound by max rules. */
 	if (max_rules > WC_MAX_RULES)
 		max_rules = WC_MAX_RULES;
+#pragma unroll
+	for (i = 0; i < WC_TM_CHAIN_FAST; i++) {
+		st = wc_tm_chain_step(key, &head, rules_base, max_rules, res);
+		if (st)
+			return st > 0;
+	}
 	wc_for(i, 0, (int)max_rules)
 	{
-		__u32 idx = rules_base + head - 1;
-		struct wc_rule *r;
-
-		if (!head || head > max_rules)
-			break;
-		r = bpf_map_lookup_elem(&wc_rules, &idx);
-		if (!r || r->rank >= res->rank)
-			break;
-		if (wc_rule_match(r, key)) {
-			res->rank = r->rank;
-			res->value = r->value;
-			res->id = r->id;
-			res->slot = idx;
-			return 1;
-		}
-		head = r->next;
+		st = wc_tm_chain_step(key, &head, rules_base, max_rules, res);
+		if (st)
+			return st > 0;
 	}
 	return 0;
 }
@@ -73,9 +98,11 @@ __noinline int wc_tm_probe(const struct wc_key *key, __u32 t, __u32 rules_base, 
 	h = wc_hash_masked(key, &tb->mask);
 	tag = wc_hash_tag(h);
 	pos = (__u32)h;
-	/* The builder keeps every run of used slots shorter than WC_TM_MAX_PROBE. */
-	wc_for(p, 0, WC_TM_MAX_PROBE)
-	{
+	/*
+	 * A plain bounded loop (no iterator kfunc calls on the hot path): the
+	 * builder keeps every run of used slots shorter than WC_TM_MAX_PROBE.
+	 */
+	for (p = 0; p < WC_TM_MAX_PROBE; p++) {
 		__u32 idx = first + ((pos + p) & smask);
 		struct wc_tm_slot *s = bpf_map_lookup_elem(&wc_tm_slots, &idx);
 
@@ -122,6 +149,7 @@ __noinline int wc_tm_lookup(const struct wc_key *key, struct wc_result *res)
 
 		if (e->best >= res->rank)
 			break;
+		res->tables++;
 		wc_tm_probe(key, tbase + e->table, rbase, maxr, res);
 	}
 	return res->id != WC_ID_NONE;

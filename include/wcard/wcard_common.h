@@ -232,8 +232,10 @@ struct wc_result {
 	__u64 value;
 	__u32 id; /* WC_ID_NONE on a miss */
 	__u32 slot; /* index in wc_rules (hit counters use it) */
+	__u32 tables; /* Tuple Merge: tables probed */
+	__u32 _pad;
 };
-WC_STATIC_ASSERT(sizeof(struct wc_result) == 24, "wc_result is 24 bytes");
+WC_STATIC_ASSERT(sizeof(struct wc_result) == 32, "wc_result is 32 bytes");
 
 /*
  * Rule values as the XDP filter reads them: the low 8 bits are the action, the

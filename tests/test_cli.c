@@ -52,7 +52,7 @@ static int run_cli(const char *args, char **out, size_t *outlen, char *err, size
 }
 
 /* `wcard classify` on every ClassBench 1k set: one line per trace entry, = reference. */
-Test(cli, classify_classbench_1k, .timeout = 900)
+static void classify_sets(const char *algo)
 {
 	static const char *sets[] = { "acl1", "acl2", "acl3", "acl4", "acl5", "fw1",
 				      "fw2",  "fw3",  "fw4",  "fw5",  "ipc1", "ipc2" };
@@ -79,7 +79,7 @@ Test(cli, classify_classbench_1k, .timeout = 900)
 			     "case %s: %s", sets[s], err);
 		cr_assert_eq(wcard_trace_load(tp, &tr, err, sizeof(err)), 0, "case %s: %s", sets[s],
 			     err);
-		snprintf(args, sizeof(args), "classify --algo bf %s %s", rp, tp);
+		snprintf(args, sizeof(args), "classify --algo %s %s %s", algo, rp, tp);
 		rc = run_cli(args, &out, NULL, err, sizeof(err));
 		cr_assert_eq(rc, 0, "case %s: exit %d: %s", sets[s], rc, err);
 		for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save), i++) {
@@ -94,8 +94,8 @@ Test(cli, classify_classbench_1k, .timeout = 900)
 			wcard_key_from_tuple(&tr.t[i], &k);
 			want = wcard_ref_lookup(&rs, &k);
 			/* ClassBench files have one rule per line: line index = rule index. */
-			cr_assert_eq(got, want, "case %s: trace line %zu: CLI %ld, reference %ld",
-				     sets[s], i + 1, got, want);
+			cr_assert_eq(got, want, "case %s/%s: trace line %zu: CLI %ld, reference %ld",
+				     sets[s], algo, i + 1, got, want);
 		}
 		cr_assert_eq(i, tr.n, "case %s: %zu output lines for %zu trace lines", sets[s], i,
 			     tr.n);
@@ -105,6 +105,21 @@ Test(cli, classify_classbench_1k, .timeout = 900)
 	}
 	if (!found)
 		cr_skip_test("ClassBench data not found (set WCARD_DATA to ../shared/data)");
+}
+
+Test(cli, classify_classbench_1k_bf, .timeout = 900)
+{
+	classify_sets("bf");
+}
+
+Test(cli, classify_classbench_1k_tm, .timeout = 900)
+{
+	classify_sets("tm");
+}
+
+Test(cli, classify_classbench_1k_static, .timeout = 900)
+{
+	classify_sets("static");
 }
 
 static void write_file(char *path, const char *text)
@@ -206,4 +221,66 @@ Test(cli, gen_and_demo, .timeout = 300)
 	free(out);
 	snprintf(args, sizeof(args), "rm -rf %s", dir);
 	cr_assert_eq(system(args), 0, "rm");
+}
+
+/* stats --json on a generated set: tables add up to the rules, trace probes counted. */
+Test(cli, stats_json, .timeout = 300)
+{
+	char dir[] = "/tmp/wcard-cli-sXXXXXX", args[512], *out, err[4096];
+	unsigned int rules = 0, tables = 0, sum = 0, r;
+	const char *p;
+	int rc;
+
+	cr_assert_not_null(mkdtemp(dir), "mkdtemp");
+	snprintf(args, sizeof(args), "gen --rules 2000 --packets 5000 %s/r %s/t", dir, dir);
+	rc = run_cli(args, &out, NULL, err, sizeof(err));
+	cr_assert_eq(rc, 0, "case gen: exit %d: %s", rc, err);
+	free(out);
+	snprintf(args, sizeof(args), "stats --algo tm --json %s/r %s/t", dir, dir);
+	rc = run_cli(args, &out, NULL, err, sizeof(err));
+	cr_assert_eq(rc, 0, "case stats: exit %d: %s", rc, err);
+	cr_assert(sscanf(strstr(out, "\"rules\":") ?: "", "\"rules\":%u", &rules) == 1 &&
+			  sscanf(strstr(out, "\"tables\":") ?: "", "\"tables\":%u", &tables) == 1,
+		  "case stats: '%s'", out);
+	cr_assert_eq(rules, 2000, "case stats: rules %u", rules);
+	for (p = out; (p = strstr(p, "\"rules\":")); p++)
+		if (sscanf(p, "\"rules\":%u", &r) == 1 && p != strstr(out, "\"rules\":"))
+			sum += r;
+	cr_assert_eq(sum, rules, "case stats: table rules add up to %u, not %u", sum, rules);
+	cr_assert_gt(tables, 0, "case stats: no tables");
+	cr_assert(strstr(out, "\"avg_tables_probed\":"), "case stats: no probe count: '%s'", out);
+	free(out);
+	snprintf(args, sizeof(args), "rm -rf %s", dir);
+	cr_assert_eq(system(args), 0, "rm");
+}
+
+/* Bad options: unknown algorithm, a pool without static, a malformed pool. */
+Test(cli, algo_errors)
+{
+	char rp[] = "/tmp/wcard-cli-rXXXXXX", tp[] = "/tmp/wcard-cli-tXXXXXX", args[512];
+	char err[4096], *out;
+	int rc;
+
+	write_file(rp, "src 10.0.0.0/8 drop\n");
+	write_file(tp, "1\t2\t3\t4\t6\t0\t0\n");
+	snprintf(args, sizeof(args), "classify --algo nope %s %s", rp, tp);
+	rc = run_cli(args, &out, NULL, err, sizeof(err));
+	cr_assert_neq(rc, 0, "case unknown algo: exit 0");
+	cr_assert(strstr(err, "unknown --algo"), "case unknown algo: '%s'", err);
+	free(out);
+	snprintf(args, sizeof(args), "classify --algo tm --pool src=8 %s %s", rp, tp);
+	rc = run_cli(args, &out, NULL, err, sizeof(err));
+	cr_assert(rc != 0 && strstr(err, "--pool needs --algo static"), "case pool w/o static: '%s'",
+		  err);
+	free(out);
+	snprintf(args, sizeof(args), "classify --algo static --pool src=40 %s %s", rp, tp);
+	rc = run_cli(args, &out, NULL, err, sizeof(err));
+	cr_assert(rc != 0 && strstr(err, "bad length"), "case pool length 40: '%s'", err);
+	free(out);
+	snprintf(args, sizeof(args), "classify --algo static --pool 'src=32 dst=32' %s %s", rp, tp);
+	rc = run_cli(args, &out, NULL, err, sizeof(err));
+	cr_assert(rc != 0 && strstr(err, "fits no table"), "case pool fits nothing: '%s'", err);
+	free(out);
+	unlink(rp);
+	unlink(tp);
 }

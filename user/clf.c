@@ -37,6 +37,9 @@ struct wcard_clf {
 	unsigned int ntables;
 	__u32 *slot_of; /* rule index in the loaded set -> absolute index in wc_rules */
 	size_t nloaded;
+	struct wc_tm *tm; /* model of the live generation (Tuple Merge), or NULL */
+	__u32 slots_used; /* bucket slots of the live generation */
+	__u32 tslots[WC_TM_MAX_TABLES]; /* slots per table */
 };
 
 static bool verbose;
@@ -382,6 +385,10 @@ void wcard_clf_destroy(struct wcard_clf *c)
 		wcard_xdp__destroy(c->skel);
 	free(c->pool);
 	free(c->slot_of);
+	if (c->tm) {
+		wc_tm_free(c->tm);
+		free(c->tm);
+	}
 	free(c);
 }
 
@@ -510,20 +517,27 @@ static int place_buckets(struct wcard_clf *c, __u32 first, unsigned int lg,
 
 /* Tuple Merge: build the model, then lay tables, buckets and rules into generation g. */
 static int build_tm(struct wcard_clf *c, unsigned int g, const struct wcard_ruleset *rs,
-		    __u32 *slot_of, struct wc_config *cfg, char *err, size_t errlen)
+		    __u32 *slot_of, struct wc_config *cfg, struct wc_tm **model, char *err,
+		    size_t errlen)
 {
 	struct wc_tm_pool pool = { .n = c->npool, .len = c->pool };
 	__u32 rbase = g * c->max_rules, next_rule = 0, next_slot = 0, t, i;
+	__u32 tslots[WC_TM_MAX_TABLES] = { 0 };
 	struct tm_ent *ents = NULL;
 	__u32 *heads = NULL, *order_ids = NULL;
 	struct wc_tm_order *ob;
-	struct wc_tm tm;
+	struct wc_tm *tmp = calloc(1, sizeof(*tmp));
 	size_t n;
 	int ret;
 
-	ret = wc_tm_init(&tm, &c->layout, c->collide, c->npool ? &pool : NULL);
-	if (ret)
+	if (!tmp)
+		return -ENOMEM;
+	ret = wc_tm_init(tmp, &c->layout, c->collide, c->npool ? &pool : NULL);
+	if (ret) {
+		free(tmp);
 		return ret;
+	}
+#define tm (*tmp)
 	for (i = 0; i < rs->n; i++) {
 		ret = wc_tm_insert(&tm, i, rank_of(rs, i), &rs->rules[i], NULL);
 		if (ret) {
@@ -601,6 +615,7 @@ static int build_tm(struct wcard_clf *c, unsigned int g, const struct wcard_rule
 		out->best = tb->best;
 		out->nrules = tb->nrules;
 		out->max_bucket = tb->max_bucket;
+		tslots[t] = 1u << lg;
 		next_slot += 1u << lg;
 	}
 	ob = ORDER(c, g * WC_TM_ORDER_RING);
@@ -610,17 +625,24 @@ static int build_tm(struct wcard_clf *c, unsigned int g, const struct wcard_rule
 		ob->e[i].table = order_ids[i];
 		ob->e[i].best = tm.tables[order_ids[i]].best;
 	}
-	c->ntables = ob->n;
 	cfg->algo = c->npool ? WC_ALGO_STM : WC_ALGO_TM;
 	cfg->nrules = rs->n;
 	cfg->order = 0;
+	memcpy(c->tslots, tslots, sizeof(tslots));
+	c->slots_used = next_slot;
+	*model = tmp;
+	tmp = NULL;
 	ret = 0;
 out:
 	free(ents);
 	free(heads);
 	free(order_ids);
-	wc_tm_free(&tm);
+	if (tmp) {
+		wc_tm_free(tmp);
+		free(tmp);
+	}
 	return ret;
+#undef tm
 }
 
 /* Zero the hit counters of generation g's rule slots before it goes live. */
@@ -647,6 +669,7 @@ static int clear_hits(struct wcard_clf *c, unsigned int g, size_t n)
 
 int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *err, size_t errlen)
 {
+	struct wc_tm *model = NULL;
 	unsigned int g;
 	struct wc_config cfg;
 	enum wc_algo algo;
@@ -678,12 +701,16 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 	if (algo == WC_ALGO_BF)
 		ret = build_bf(c, g, rs, slot_of, &cfg);
 	else
-		ret = build_tm(c, g, rs, slot_of, &cfg, err, errlen);
+		ret = build_tm(c, g, rs, slot_of, &cfg, &model, err, errlen);
 	if (!ret)
 		ret = clear_hits(c, g, rs->n);
 	if (ret) {
 		if (err && !*err)
 			seterr(err, errlen, "building the rule set: %s", strerror(-ret));
+		if (model) {
+			wc_tm_free(model);
+			free(model);
+		}
 		free(slot_of);
 		return ret;
 	}
@@ -692,8 +719,14 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 	__atomic_store_n(&ROOT(c)->gen, g, __ATOMIC_RELEASE);
 	c->gen = g;
 	c->algo = cfg.algo;
-	if (cfg.algo == WC_ALGO_BF)
-		c->ntables = 0;
+	if (c->tm) {
+		wc_tm_free(c->tm);
+		free(c->tm);
+	}
+	c->tm = model;
+	c->ntables = model ? model->ntables : 0;
+	if (!model)
+		c->slots_used = 0;
 	free(c->slot_of);
 	c->slot_of = slot_of;
 	c->nloaded = rs->n;
@@ -784,4 +817,52 @@ int wcard_clf_prog_fd(const struct wcard_clf *c)
 __u32 wcard_clf_verified_insns(const struct wcard_clf *c)
 {
 	return c ? c->verified_insns : 0;
+}
+
+int wcard_clf_stats(const struct wcard_clf *c, struct wcard_stats *st)
+{
+	__u32 *ids;
+	unsigned int i;
+
+	if (!c || !st)
+		return -EINVAL;
+	memset(st, 0, sizeof(*st));
+	st->algo = c->algo;
+	st->rules = c->nloaded;
+	st->max_rules = c->max_rules;
+	st->map_bytes = c->root.len + c->config.len + c->rules.len + c->tables.len + c->slots.len +
+			c->order.len;
+	st->used_bytes = sizeof(struct wc_root) + WC_GENS * sizeof(struct wc_config) +
+			 c->nloaded * sizeof(struct wc_rule);
+	if (!c->tm)
+		return 0;
+	ids = calloc(WC_TM_MAX_TABLES, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	st->ntables = wc_tm_order(c->tm, ids);
+	for (i = 0; i < st->ntables; i++) {
+		const struct wc_tm_mtable *tb = &c->tm->tables[ids[i]];
+		struct wcard_table_stats *ts = &st->tables[i];
+
+		ts->id = ids[i];
+		memcpy(ts->len, tb->len, sizeof(ts->len));
+		ts->rules = tb->nrules;
+		ts->max_bucket = tb->max_bucket;
+		ts->slots = c->tslots[ids[i]];
+		ts->best_prio = tb->best == WC_RANK_NONE ? ~0u : (__u32)(tb->best >> 32);
+		if (tb->max_bucket > st->max_bucket)
+			st->max_bucket = tb->max_bucket;
+	}
+	st->used_bytes += st->ntables * sizeof(struct wc_tm_table) + sizeof(struct wc_tm_order) +
+			  (size_t)c->slots_used * sizeof(struct wc_tm_slot);
+	free(ids);
+	return 0;
+}
+
+long wcard_clf_model_lookup(const struct wcard_clf *c, const struct wc_key *k,
+			    unsigned int *probed)
+{
+	if (!c || !c->tm)
+		return -EINVAL;
+	return wc_tm_lookup(c->tm, k, probed);
 }

@@ -23,7 +23,7 @@
  * the right one.
  */
 
-#define TM_ID_MAX (1u << 24)
+#define TM_ID_MAX   (1u << 24)
 #define TM_HEAD_MIN 8
 
 struct tm_ent {
@@ -35,8 +35,8 @@ struct tm_bkt {
 	struct tm_bkt *next; /* hash chain */
 	__u64 hash;
 	size_t n, cap;
-	size_t heap; /* index in the table's heap */
-	struct tm_ent *e; /* n entries sorted by rank */
+	size_t heap;	   /* index in the table's heap */
+	struct tm_ent *e;  /* n entries sorted by rank */
 	struct wc_key key; /* masked key */
 };
 
@@ -149,7 +149,8 @@ static void log_put(struct tm_op *op, enum wc_tm_op what, __u32 t, __u32 rule, _
 
 	if (!log)
 		return;
-	log->ev[log->n++] = (struct wc_tm_event){ .op = what, .table = t, .rule = rule, .rank = rank };
+	log->ev[log->n++] =
+		(struct wc_tm_event){ .op = what, .table = t, .rule = rule, .rank = rank };
 }
 
 /* ---- tuples ---------------------------------------------------------------------------- */
@@ -607,8 +608,7 @@ static int table_del(struct wc_tm *tm, struct tm_op *op, __u32 t, __u32 id)
 /* ---- insert, split, delete ------------------------------------------------------------- */
 
 /* First compatible table in lookup order, else a new relaxed one. */
-static int pick_dynamic(struct wc_tm *tm, struct tm_op *op, const __u8 *len, __u32 *out,
-			bool *made)
+static int pick_dynamic(struct wc_tm *tm, struct tm_op *op, const __u8 *len, __u32 *out, bool *made)
 {
 	unsigned int nf = tm->layout->nfields, t;
 	__u8 tl[WC_MAX_FIELDS];
@@ -638,8 +638,7 @@ static int pick_dynamic(struct wc_tm *tm, struct tm_op *op, const __u8 *len, __u
 }
 
 /* First pool tuple the rule fits, in pool order; its table is made on first use. */
-static int pick_static(struct wc_tm *tm, struct tm_op *op, const __u8 *len, __u32 *out,
-		       bool *made)
+static int pick_static(struct wc_tm *tm, struct tm_op *op, const __u8 *len, __u32 *out, bool *made)
 {
 	unsigned int nf = tm->layout->nfields, i;
 	int t;

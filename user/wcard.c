@@ -21,8 +21,8 @@ struct opt_spec {
 
 struct cli {
 	bool verbose, json;
-	const char *algo, *format, *dir;
-	unsigned long rules, packets, seed;
+	const char *algo, *format, *dir, *pool;
+	unsigned long rules, packets, seed, collide;
 	int argc;
 	char **argv;
 };
@@ -36,13 +36,19 @@ struct cmd_spec {
 	int min_args, max_args;
 };
 
-enum { O_ALGO = 256, O_FORMAT, O_DIR, O_RULES, O_PACKETS, O_SEED };
+enum { O_ALGO = 256, O_FORMAT, O_DIR, O_RULES, O_PACKETS, O_SEED, O_COLLIDE, O_POOL };
 
 static const struct opt_spec opt_table[] = {
 	{ "help", 'h', NULL, "show help for the command" },
 	{ "verbose", 'v', NULL, "libbpf debug output and the verifier log on failure" },
 	{ "json", 'j', NULL, "machine-readable output where the output is data" },
-	{ "algo", O_ALGO, "ALGO", "bf (brute force in BPF) or ref (userspace reference)" },
+	{ "algo", O_ALGO, "ALGO",
+	  "auto (default), tm (Tuple Merge), static (static Tuple Merge), bf (brute force), "
+	  "ref (userspace reference, classify only)" },
+	{ "collide", O_COLLIDE, "N", "Tuple Merge collision limit c (default 10)" },
+	{ "pool", O_POOL, "SPEC",
+	  "static pool: 'src=0,16,24,32 dst=0,16,32 dport=0,16' (product) or "
+	  "'32,32,0,16,8,0;24,24,0,0,8,0' (list)" },
 	{ "format", O_FORMAT, "FMT", "rule file format: auto, classbench or wcard" },
 	{ "dir", O_DIR, "DIR", "directory for generated files" },
 	{ "rules", O_RULES, "N", "number of rules to generate" },
@@ -52,11 +58,13 @@ static const struct opt_spec opt_table[] = {
 };
 
 static int cmd_classify(struct cli *c);
+static int cmd_stats(struct cli *c);
 static int cmd_gen(struct cli *c);
 static int cmd_demo(struct cli *c);
 static int cmd_help(struct cli *c);
 
-static const int classify_opts[] = { O_ALGO, O_FORMAT, 0 };
+static const int classify_opts[] = { O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, 0 };
+static const int stats_opts[] = { O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, 'j', 0 };
 static const int gen_opts[] = { O_RULES, O_PACKETS, O_SEED, 0 };
 static const int demo_opts[] = { O_DIR, O_RULES, O_PACKETS, O_SEED, 'j', 0 };
 static const int no_opts[] = { 0 };
@@ -66,6 +74,10 @@ static const struct cmd_spec cmd_table[] = {
 	  "classify a ClassBench trace through the XDP filter (BPF_PROG_TEST_RUN); prints the "
 	  "0-based line in RULES of the best match, or -1, per trace line",
 	  cmd_classify, classify_opts, 2, 2 },
+	{ "stats", "RULES [TRACE]",
+	  "load RULES into a classifier and show its tables, largest bucket and memory; with a "
+	  "trace, also the average number of tables probed",
+	  cmd_stats, stats_opts, 1, 2 },
 	{ "gen", "RULES_OUT TRACE_OUT",
 	  "generate an overlapping rule set (ClassBench format) and a trace drawn from it", cmd_gen,
 	  gen_opts, 2, 2 },
@@ -182,6 +194,16 @@ static int parse_args(const struct cmd_spec *cmd, int argc, char **argv, struct 
 		case O_SEED:
 			ret = parse_ulong("seed", optarg, &c->seed);
 			break;
+		case O_COLLIDE:
+			ret = parse_ulong("collide", optarg, &c->collide);
+			if (!ret && (c->collide < 1 || c->collide > 1000000)) {
+				fprintf(stderr, "wcard: --collide must be 1..1000000\n");
+				ret = -EINVAL;
+			}
+			break;
+		case O_POOL:
+			c->pool = optarg;
+			break;
 		default:
 			fprintf(stderr, "wcard %s: unknown or incomplete option '%s'\n", cmd->name,
 				argv[optind - 1]);
@@ -211,23 +233,83 @@ struct trace_result {
 	double ns_per_pkt; /* BPF: test-run duration per frame */
 };
 
-static int classify_bpf(const struct wcard_ruleset *rs, const struct wcard_trace *tr,
-			struct trace_result *res, __u32 *verified, char *err, size_t errlen)
+/* Classifier options from the command line: algorithm, collision limit, pool. */
+static int clf_opts(const struct cli *c, const struct wcard_ruleset *rs, struct wcard_clf_opts *co,
+		    char *err, size_t errlen)
 {
-	struct wcard_clf_opts co = { .layout = rs->layout, .max_rules = rs->n };
+	const char *a = c->algo ? c->algo : "auto";
+	__u8(*pool)[WC_MAX_FIELDS] = NULL;
+	unsigned int npool = 0;
+	int ret;
+
+	memset(co, 0, sizeof(*co));
+	co->layout = rs->layout;
+	co->max_rules = rs->n > WC_DEFAULT_MAX_RULES ? rs->n : WC_DEFAULT_MAX_RULES;
+	co->collide = c->collide;
+	if (!strcmp(a, "auto"))
+		co->algo = 0;
+	else if (!strcmp(a, "bf"))
+		co->algo = WC_ALGO_BF;
+	else if (!strcmp(a, "tm"))
+		co->algo = WC_ALGO_TM;
+	else if (!strcmp(a, "static"))
+		co->algo = WC_ALGO_STM;
+	else {
+		snprintf(err, errlen, "unknown --algo '%s' (auto, tm, static, bf%s)", a,
+			 c->argc == 2 ? ", ref" : "");
+		return -EINVAL;
+	}
+	if (c->pool && co->algo != WC_ALGO_STM) {
+		snprintf(err, errlen, "--pool needs --algo static");
+		return -EINVAL;
+	}
+	if (co->algo == WC_ALGO_STM) {
+		/* Default pool: address lengths in steps of 8, most specific first. */
+		ret = wcard_pool_parse(rs->layout,
+				       c->pool ? c->pool :
+						 rs->layout->id == WC_LAYOUT_IPV6_5T ?
+						 "src=0,16,32,48,64,128 dst=0,16,32,48,64,128" :
+						 "src=0,8,16,24,32 dst=0,8,16,24,32",
+				       &pool, &npool, err, errlen);
+		if (ret)
+			return ret;
+		co->pool = (const __u8(*)[WC_MAX_FIELDS])pool;
+		co->npool = npool;
+	}
+	return 0;
+}
+
+static int clf_open(const struct cli *c, const struct wcard_ruleset *rs, struct wcard_clf **clf,
+		    char *err, size_t errlen)
+{
+	struct wcard_clf_opts co;
+	int ret = clf_opts(c, rs, &co, err, errlen);
+
+	if (!ret)
+		ret = wcard_clf_create(&co, clf, err, errlen);
+	if (!ret) {
+		ret = wcard_clf_load(*clf, rs, err, errlen);
+		if (ret) {
+			wcard_clf_destroy(*clf);
+			*clf = NULL;
+		}
+	}
+	free((void *)co.pool);
+	return ret;
+}
+
+static int classify_bpf(const struct cli *c, const struct wcard_ruleset *rs,
+			const struct wcard_trace *tr, struct trace_result *res, __u32 *verified,
+			char *err, size_t errlen)
+{
 	struct wcard_clf *clf = NULL;
 	__u64 total_ns = 0;
 	size_t i;
 	int ret;
 
-	if (co.max_rules < WC_DEFAULT_MAX_RULES)
-		co.max_rules = WC_DEFAULT_MAX_RULES;
-	ret = wcard_clf_create(&co, &clf, err, errlen);
+	ret = clf_open(c, rs, &clf, err, errlen);
 	if (ret)
 		return ret;
-	ret = wcard_clf_load(clf, rs, err, errlen);
-	if (ret)
-		goto out;
 	if (verified)
 		*verified = wcard_clf_verified_insns(clf);
 	for (i = 0; i < tr->n; i++) {
@@ -308,12 +390,8 @@ static int cmd_classify(struct cli *c)
 	size_t i;
 	int ret;
 
-	if (c->algo && !strcmp(c->algo, "ref")) {
+	if (c->algo && !strcmp(c->algo, "ref"))
 		ref = true;
-	} else if (c->algo && strcmp(c->algo, "bf") && strcmp(c->algo, "auto")) {
-		fprintf(stderr, "wcard classify: unknown --algo '%s' (bf, ref)\n", c->algo);
-		return 2;
-	}
 	if (parse_format(c->format, &fmt)) {
 		fprintf(stderr, "wcard classify: unknown --format '%s'\n", c->format);
 		return 2;
@@ -334,7 +412,7 @@ static int cmd_classify(struct cli *c)
 	if (ref) {
 		classify_ref(&rs, &tr, &res);
 	} else {
-		ret = classify_bpf(&rs, &tr, &res, NULL, err, sizeof(err));
+		ret = classify_bpf(c, &rs, &tr, &res, NULL, err, sizeof(err));
 		if (ret) {
 			fprintf(stderr, "wcard classify: %s\n", err);
 			goto out;
@@ -349,13 +427,115 @@ static int cmd_classify(struct cli *c)
 	fprintf(stderr, "wcard classify: %zu rules, %zu packets, %zu matched", rs.n, tr.n,
 		res.matched);
 	if (!ref)
-		fprintf(stderr, ", %.0f ns/packet in BPF (brute force, one frame per test run)",
-			res.ns_per_pkt);
+		fprintf(stderr, ", %.0f ns/packet in BPF (%s, one frame per test run)",
+			res.ns_per_pkt, c->algo ? c->algo : "auto");
 	fprintf(stderr, "\n");
 out:
 	free(res.best);
 	wcard_ruleset_free(&rs);
 	wcard_trace_free(&tr);
+	return ret ? 1 : 0;
+}
+
+static const char *algo_name(enum wc_algo a)
+{
+	return a == WC_ALGO_TM ? "tm" : a == WC_ALGO_STM ? "static" : "bf";
+}
+
+static int cmd_stats(struct cli *c)
+{
+	struct wcard_trace tr = {};
+	struct wcard_stats *st = calloc(1, sizeof(*st));
+	struct wcard_ruleset rs;
+	struct wcard_clf *clf = NULL;
+	enum wcard_rule_fmt fmt;
+	char err[ERRLEN] = "";
+	double probed = 0;
+	size_t matched = 0, i;
+	unsigned int t, f;
+	int ret;
+
+	wcard_ruleset_init(&rs, NULL);
+	if (!st)
+		return 1;
+	if (parse_format(c->format, &fmt)) {
+		fprintf(stderr, "wcard stats: unknown --format '%s'\n", c->format);
+		free(st);
+		return 2;
+	}
+	ret = wcard_rules_load(c->argv[0], fmt, NULL, &rs, err, sizeof(err));
+	if (!ret && c->argc > 1)
+		ret = wcard_trace_load(c->argv[1], &tr, err, sizeof(err));
+	if (!ret)
+		ret = clf_open(c, &rs, &clf, err, sizeof(err));
+	if (!ret)
+		ret = wcard_clf_stats(clf, st);
+	if (ret) {
+		fprintf(stderr, "wcard stats: %s\n", *err ? err : strerror(-ret));
+		goto out;
+	}
+	for (i = 0; i < tr.n && st->ntables; i++) {
+		struct wc_key k;
+		unsigned int p = 0;
+
+		wcard_key_from_tuple(&tr.t[i], &k);
+		matched += wcard_clf_model_lookup(clf, &k, &p) >= 0;
+		probed += p;
+	}
+	if (tr.n)
+		probed /= tr.n;
+	if (c->json) {
+		printf("{\"algo\":\"%s\",\"rules\":%zu,\"tables\":%u,\"max_bucket\":%u,"
+		       "\"used_bytes\":%zu,\"map_bytes\":%zu,\"verified_insns\":%u",
+		       algo_name(st->algo), st->rules, st->ntables, st->max_bucket, st->used_bytes,
+		       st->map_bytes, wcard_clf_verified_insns(clf));
+		if (tr.n && st->ntables)
+			printf(",\"trace_packets\":%zu,\"avg_tables_probed\":%.2f", tr.n, probed);
+		printf(",\"table_list\":[");
+		for (t = 0; t < st->ntables; t++) {
+			const struct wcard_table_stats *ts = &st->tables[t];
+
+			printf("%s{\"id\":%u,\"tuple\":[", t ? "," : "", ts->id);
+			for (f = 0; f < rs.layout->nfields; f++)
+				printf("%s%u", f ? "," : "", ts->len[f]);
+			printf("],\"rules\":%u,\"max_bucket\":%u,\"slots\":%u,\"best_prio\":%u}",
+			       ts->rules, ts->max_bucket, ts->slots, ts->best_prio);
+		}
+		printf("]}\n");
+		goto out;
+	}
+	printf("algorithm     %s\n", algo_name(st->algo));
+	printf("rules         %zu (%s, max %u)\n", st->rules, rs.layout->name, st->max_rules);
+	if (st->ntables) {
+		printf("tables        %u\n", st->ntables);
+		printf("largest bucket %u rules\n", st->max_bucket);
+	}
+	printf("memory        %.1f KiB used by the live generation, %.1f MiB of maps in all\n",
+	       st->used_bytes / 1024.0, st->map_bytes / 1048576.0);
+	printf("verifier      %u instructions (XDP filter)\n", wcard_clf_verified_insns(clf));
+	if (tr.n && st->ntables)
+		printf("trace         %zu packets, %zu matched, %.2f tables probed on average\n",
+		       tr.n, matched, probed);
+	if (st->ntables) {
+		printf("\n%5s %-44s %8s %10s %8s %10s\n", "table", "tuple (bits per field)", "rules",
+		       "max bucket", "slots", "best prio");
+		for (t = 0; t < st->ntables; t++) {
+			const struct wcard_table_stats *ts = &st->tables[t];
+			char tup[128];
+			int o = 0;
+
+			for (f = 0; f < rs.layout->nfields && o < (int)sizeof(tup); f++)
+				o += snprintf(tup + o, sizeof(tup) - o, "%s%s=%u", f ? " " : "",
+					      rs.layout->fields[f].name, ts->len[f]);
+			printf("%5u %-44s %8u %10u %8u %10u\n", ts->id, tup, ts->rules, ts->max_bucket,
+			       ts->slots, ts->best_prio);
+		}
+	}
+out:
+	wcard_clf_destroy(clf);
+	wcard_ruleset_free(&rs);
+	wcard_trace_free(&tr);
+	free(st);
 	return ret ? 1 : 0;
 }
 
@@ -431,7 +611,7 @@ static int cmd_demo(struct cli *c)
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = classify_bpf(&rs, &tr, &bpf, &verified, err, sizeof(err));
+	ret = classify_bpf(c, &rs, &tr, &bpf, &verified, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "wcard demo: %s\n", err);
 		goto out;

@@ -87,7 +87,10 @@ static __always_inline void wc_result_miss(struct wc_result *res)
 	res->_pad = 0;
 }
 
-/* Does rule r match key k? Every word, no per-type branch (see struct wc_word_match). */
+/*
+ * Does rule r match key k? Every word, no per-type branch (see struct
+ * wc_word_match), so the verifier sees one path per word instead of two.
+ */
 static __always_inline bool wc_rule_match(const struct wc_rule *r, const struct wc_key *k)
 {
 	int w;

@@ -20,8 +20,7 @@
  * ends (end of chain, or no later rule can beat res), 0 = go on with *head.
  */
 static __always_inline int wc_tm_chain_step(const struct wc_key *key, __u32 *head,
-					    __u32 rules_base, __u32 max_rules,
-					    struct wc_result *res)
+					    __u32 rules_base, __u32 max_rules, struct wc_result *res)
 {
 	__u32 h = *head, idx = rules_base + h - 1;
 	struct wc_rule *r;
@@ -50,13 +49,16 @@ static __always_inline int wc_tm_chain_step(const struct wc_key *key, __u32 *hea
  * takes the rest, however long the builder had to make the chain.
  * Global: verified once. Returns 1 if res improved.
  */
-__noinline int wc_tm_chain(const struct wc_key *key, __u32 head, __u32 rules_base, __u32 max_rules,
+__noinline int wc_tm_chain(const struct wc_key *key, __u32 head, const struct wc_config *cfg,
 			   struct wc_result *res)
 {
+	__u32 rules_base, max_rules;
 	int i, st;
 
-	if (!key || !res)
+	if (!key || !cfg || !res)
 		return -22;
+	rules_base = cfg->rules_base;
+	max_rules = cfg->max_rules;
 	if (max_rules > WC_MAX_RULES)
 		max_rules = WC_MAX_RULES;
 #pragma unroll
@@ -79,7 +81,7 @@ __noinline int wc_tm_chain(const struct wc_key *key, __u32 head, __u32 rules_bas
  * slots from its home position to the first empty one, and check every bucket
  * whose tag matches. Global: verified once.
  */
-__noinline int wc_tm_probe(const struct wc_key *key, __u32 t, __u32 rules_base, __u32 max_rules,
+__noinline int wc_tm_probe(const struct wc_key *key, __u32 t, const struct wc_config *cfg,
 			   struct wc_result *res)
 {
 	struct wc_tm_table *tb;
@@ -87,7 +89,7 @@ __noinline int wc_tm_probe(const struct wc_key *key, __u32 t, __u32 rules_base, 
 	__u64 h, slots;
 	int p;
 
-	if (!key || !res)
+	if (!key || !cfg || !res)
 		return -22;
 	tb = bpf_map_lookup_elem(&wc_tm_tables, &t);
 	if (!tb)
@@ -110,7 +112,7 @@ __noinline int wc_tm_probe(const struct wc_key *key, __u32 t, __u32 rules_base, 
 			break;
 		if (s->tag != tag || !s->head || s->rank >= res->rank)
 			continue;
-		wc_tm_chain(key, s->head, rules_base, max_rules, res);
+		wc_tm_chain(key, s->head, cfg, res);
 	}
 	return 0;
 }
@@ -124,7 +126,7 @@ __noinline int wc_tm_lookup(const struct wc_key *key, struct wc_result *res)
 {
 	struct wc_tm_order *ob;
 	struct wc_config *cfg;
-	__u32 n, oi, tbase, rbase, maxr;
+	__u32 n, oi, tbase;
 	int i;
 
 	if (!key || !res)
@@ -135,8 +137,6 @@ __noinline int wc_tm_lookup(const struct wc_key *key, struct wc_result *res)
 		return -2;
 	oi = cfg->order_base + cfg->order;
 	tbase = cfg->tables_base;
-	rbase = cfg->rules_base;
-	maxr = cfg->max_rules;
 	ob = bpf_map_lookup_elem(&wc_tm_order, &oi);
 	if (!ob)
 		return -2;
@@ -150,7 +150,7 @@ __noinline int wc_tm_lookup(const struct wc_key *key, struct wc_result *res)
 		if (e->best >= res->rank)
 			break;
 		res->tables++;
-		wc_tm_probe(key, tbase + e->table, rbase, maxr, res);
+		wc_tm_probe(key, tbase + e->table, cfg, res);
 	}
 	return res->id != WC_ID_NONE;
 }

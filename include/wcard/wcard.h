@@ -211,6 +211,16 @@ struct wcard_clf_opts {
 	unsigned int npool;
 };
 
+/*
+ * Parse a static Tuple Merge table pool for layout l, either a Cartesian
+ * product of per-field lengths, "src=0,8,16,24,32 dst=0,16,32 dport=0,16"
+ * (fields not named get 0; most specific tuples first), or a list of tuples in
+ * field order, "32,32,0,16,8,0; 24,24,0,0,8,0". *pool is malloc'ed.
+ * 0, -EINVAL or -E2BIG (more than WC_TM_MAX_TABLES tuples) with err set.
+ */
+int wcard_pool_parse(const struct wcard_layout *l, const char *spec, __u8 (**pool)[WC_MAX_FIELDS],
+		     unsigned int *n, char *err, size_t errlen);
+
 /* --algo auto uses brute force up to this many rules. */
 #define WCARD_AUTO_BF_MAX 16
 
@@ -241,6 +251,36 @@ int wcard_clf_run_frame(struct wcard_clf *c, const void *frame, size_t len,
  * rule -1 gives the frames that matched nothing.
  */
 int wcard_clf_rule_hits(const struct wcard_clf *c, long rule, struct wc_counter *out);
+struct wcard_table_stats {
+	__u32 id;
+	__u8 len[WC_MAX_FIELDS]; /* the tuple: bits per field */
+	__u32 rules;
+	__u32 max_bucket;
+	__u32 slots; /* open-addressed bucket heads */
+	__u32 best_prio; /* priority of its best rule */
+};
+
+struct wcard_stats {
+	enum wc_algo algo;
+	size_t rules;
+	__u32 max_rules;
+	unsigned int ntables; /* Tuple Merge, in lookup order below */
+	__u32 max_bucket;
+	size_t used_bytes; /* map bytes the live generation uses */
+	size_t map_bytes; /* bytes of all the classifier's maps (both generations) */
+	struct wcard_table_stats tables[WC_TM_MAX_TABLES];
+};
+
+/* What the live generation holds. 0 or -errno. */
+int wcard_clf_stats(const struct wcard_clf *c, struct wcard_stats *st);
+/*
+ * Tuple Merge lookup on the user-space model of the live generation (same
+ * tables, order and early stop as BPF): rule index or -1, and tables probed.
+ * -EINVAL for brute force.
+ */
+long wcard_clf_model_lookup(const struct wcard_clf *c, const struct wc_key *k,
+			    unsigned int *probed);
+
 /* Algorithm of the live generation, and its Tuple Merge tables (0 for brute force). */
 enum wc_algo wcard_clf_algo(const struct wcard_clf *c);
 unsigned int wcard_clf_ntables(const struct wcard_clf *c);

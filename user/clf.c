@@ -9,38 +9,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <wcard/wcard.h>
-#include "tm.h"
+#include "clf_int.h"
 #include "wcard_xdp.skel.h"
-
-/* One mmapped ARRAY map. */
-struct mmap_arr {
-	int fd;
-	void *p;
-	size_t len;
-};
-
-struct wcard_clf {
-	struct wcard_xdp *skel; /* NULL when driving a caller's object */
-	int prog_fd, hits_fd, sync_outer, sync_inner;
-	struct mmap_arr root, config, rules, tables, slots, order;
-	struct wcard_layout layout;
-	struct wc_config base_cfg; /* the parts every generation shares */
-	__u32 max_rules;
-	__u32 nslots; /* bucket heads per generation */
-	__u32 verified_insns;
-	unsigned int gen; /* live generation */
-	enum wc_algo algo_opt; /* 0 = auto */
-	enum wc_algo algo; /* of the live generation */
-	unsigned int collide;
-	__u8 (*pool)[WC_MAX_FIELDS];
-	unsigned int npool;
-	unsigned int ntables;
-	__u32 *slot_of; /* rule index in the loaded set -> absolute index in wc_rules */
-	size_t nloaded;
-	struct wc_tm *tm; /* model of the live generation (Tuple Merge), or NULL */
-	__u32 slots_used; /* bucket slots of the live generation */
-	__u32 tslots[WC_TM_MAX_TABLES]; /* slots per table */
-};
 
 static bool verbose;
 
@@ -57,7 +27,7 @@ void wcard_set_verbose(bool on)
 	libbpf_set_print(libbpf_print);
 }
 
-static void seterr(char *err, size_t len, const char *fmt, ...)
+void clf_seterr(char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -140,19 +110,12 @@ static void arr_unmap(struct mmap_arr *a)
 	a->p = NULL;
 }
 
-#define ROOT(c) ((struct wc_root *)(c)->root.p)
-#define CFG(c, g) ((struct wc_config *)(c)->config.p + (g))
-#define RULE(c, i) ((struct wc_rule *)(c)->rules.p + (i))
-#define TABLE(c, i) ((struct wc_tm_table *)(c)->tables.p + (i))
-#define SLOT(c, i) ((struct wc_tm_slot *)(c)->slots.p + (i))
-#define ORDER(c, i) ((struct wc_tm_order *)(c)->order.p + (i))
-
 /*
  * Grace period: an update of an ARRAY_OF_MAPS element returns only after every
  * BPF program that was running has finished (synchronize_rcu). After it, no
  * lookup can still be reading the generation that was live before.
  */
-static int clf_sync(struct wcard_clf *c)
+int clf_sync(struct wcard_clf *c)
 {
 	__u32 zero = 0;
 
@@ -180,19 +143,19 @@ static int clf_check_opts(const struct wcard_clf_opts *o, char *err, size_t errl
 	if (!o || !o->layout)
 		return -EINVAL;
 	if (o->max_rules > WC_MAX_RULES) {
-		seterr(err, errlen, "max rules %u exceeds the limit %u", o->max_rules, WC_MAX_RULES);
+		clf_seterr(err, errlen, "max rules %u exceeds the limit %u", o->max_rules, WC_MAX_RULES);
 		return -E2BIG;
 	}
 	if (o->algo && o->algo != WC_ALGO_BF && o->algo != WC_ALGO_TM && o->algo != WC_ALGO_STM) {
-		seterr(err, errlen, "algorithm %d is not supported", o->algo);
+		clf_seterr(err, errlen, "algorithm %d is not supported", o->algo);
 		return -EOPNOTSUPP;
 	}
 	if (o->algo == WC_ALGO_STM && (!o->pool || !o->npool)) {
-		seterr(err, errlen, "static Tuple Merge needs a table pool");
+		clf_seterr(err, errlen, "static Tuple Merge needs a table pool");
 		return -EINVAL;
 	}
 	if (o->npool > WC_TM_MAX_TABLES) {
-		seterr(err, errlen, "table pool of %u tuples exceeds %u tables", o->npool,
+		clf_seterr(err, errlen, "table pool of %u tuples exceeds %u tables", o->npool,
 		       WC_TM_MAX_TABLES);
 		return -E2BIG;
 	}
@@ -216,13 +179,13 @@ static int clf_init(struct wcard_clf *c, struct bpf_object *obj, const struct wc
 		struct bpf_map *m = bpf_object__find_map_by_name(obj, names[i]);
 
 		if (!m) {
-			seterr(err, errlen, "BPF object has no map %s (include <wcard/classify.bpf.h>)",
+			clf_seterr(err, errlen, "BPF object has no map %s (include <wcard/classify.bpf.h>)",
 			       names[i]);
 			return -ENOENT;
 		}
 		ret = arr_map(arrs[i], m);
 		if (ret) {
-			seterr(err, errlen, "mmap of map %s: %s (is it BPF_F_MMAPABLE?)", names[i],
+			clf_seterr(err, errlen, "mmap of map %s: %s (is it BPF_F_MMAPABLE?)", names[i],
 			       strerror(-ret));
 			return ret;
 		}
@@ -233,18 +196,19 @@ static int clf_init(struct wcard_clf *c, struct bpf_object *obj, const struct wc
 	c->nslots = slots_per_gen(c->max_rules);
 	if (bpf_map__max_entries(bpf_object__find_map_by_name(obj, "wc_tm_slots")) <
 	    WC_GENS * c->nslots) {
-		seterr(err, errlen, "map wc_tm_slots too small: call wcard_object_prepare()");
+		clf_seterr(err, errlen, "map wc_tm_slots too small: call wcard_object_prepare()");
 		return -EINVAL;
 	}
 	ret = sync_create(c);
 	if (ret) {
-		seterr(err, errlen, "creating the grace-period map: %s", strerror(-ret));
+		clf_seterr(err, errlen, "creating the grace-period map: %s", strerror(-ret));
 		return ret;
 	}
 	if (c->prog_fd >= 0 && !bpf_obj_get_info_by_fd(c->prog_fd, &info, &info_len))
 		c->verified_insns = info.verified_insns;
 
 	c->layout = *o->layout;
+	wcard_ruleset_init(&c->set, &c->layout);
 	c->algo_opt = o->algo;
 	c->collide = o->collide ? o->collide : WC_TM_DEFAULT_COLLIDE;
 	if (o->npool) {
@@ -310,7 +274,7 @@ int wcard_clf_from_object(struct bpf_object *obj, const char *prog,
 	if (prog) {
 		p = bpf_object__find_program_by_name(obj, prog);
 		if (!p) {
-			seterr(err, errlen, "BPF object has no program %s", prog);
+			clf_seterr(err, errlen, "BPF object has no program %s", prog);
 			return -ENOENT;
 		}
 	}
@@ -346,14 +310,14 @@ int wcard_clf_create(const struct wcard_clf_opts *o, struct wcard_clf **out, cha
 	c->skel = wcard_xdp__open();
 	if (!c->skel) {
 		ret = -errno;
-		seterr(err, errlen, "opening the XDP object: %s", strerror(-ret));
+		clf_seterr(err, errlen, "opening the XDP object: %s", strerror(-ret));
 		goto fail;
 	}
 	ret = wcard_object_prepare(c->skel->obj, o->max_rules ? o->max_rules : WC_DEFAULT_MAX_RULES);
 	if (!ret)
 		ret = wcard_xdp__load(c->skel);
 	if (ret) {
-		seterr(err, errlen, "loading the XDP filter: %s%s", strerror(-ret), load_hint(-ret));
+		clf_seterr(err, errlen, "loading the XDP filter: %s%s", strerror(-ret), load_hint(-ret));
 		goto fail;
 	}
 	c->prog_fd = bpf_program__fd(c->skel->progs.wc_xdp_filter);
@@ -385,6 +349,10 @@ void wcard_clf_destroy(struct wcard_clf *c)
 		wcard_xdp__destroy(c->skel);
 	free(c->pool);
 	free(c->slot_of);
+	wcard_ruleset_free(&c->set);
+	free(c->live);
+	free(c->rank);
+	clf_online_free(c);
 	if (c->tm) {
 		wc_tm_free(c->tm);
 		free(c->tm);
@@ -395,48 +363,44 @@ void wcard_clf_destroy(struct wcard_clf *c)
 /* ---- building a generation ------------------------------------------------ */
 
 struct order {
-	__u32 prio;
-	__u32 idx;
+	__u64 rank;
+	__u32 id;
 };
 
 static int order_cmp(const void *a, const void *b)
 {
 	const struct order *x = a, *y = b;
 
-	if (x->prio != y->prio)
-		return x->prio < y->prio ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
+	return x->rank < y->rank ? -1 : x->rank > y->rank;
 }
 
-static __u64 rank_of(const struct wcard_ruleset *rs, size_t i)
+/* Brute force: the live rules sorted by rank into generation g. */
+static int build_bf(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct wc_config *cfg)
 {
-	return ((__u64)rs->rules[i].prio << 32) | (__u32)i;
-}
-
-/* Brute force: the rules sorted by rank into generation g. */
-static int build_bf(struct wcard_clf *c, unsigned int g, const struct wcard_ruleset *rs,
-		    __u32 *slot_of, struct wc_config *cfg)
-{
-	__u32 base = g * c->max_rules, i;
-	struct order *ord = calloc(rs->n ? rs->n : 1, sizeof(*ord));
+	__u32 base = g * c->max_rules, i, n = 0;
+	struct order *ord = calloc(c->set.n ? c->set.n : 1, sizeof(*ord));
 
 	if (!ord)
 		return -ENOMEM;
-	for (i = 0; i < rs->n; i++) {
-		ord[i].prio = rs->rules[i].prio;
-		ord[i].idx = i;
+	for (i = 0; i < c->set.n; i++) {
+		if (!c->live[i])
+			continue;
+		ord[n].rank = c->rank[i];
+		ord[n++].id = i;
 	}
-	qsort(ord, rs->n, sizeof(*ord), order_cmp);
-	for (i = 0; i < rs->n; i++) {
-		__u32 k = ord[i].idx;
+	qsort(ord, n, sizeof(*ord), order_cmp);
+	for (i = 0; i < n; i++) {
+		__u32 k = ord[i].id;
 
-		wcard_rule_compile(&c->layout, &rs->rules[k], rank_of(rs, k), RULE(c, base + i));
+		wcard_rule_compile(&c->layout, &c->set.rules[k], c->rank[k], RULE(c, base + i));
+		RULE(c, base + i)->id = k;
 		slot_of[k] = base + i;
 	}
 	free(ord);
 	cfg->algo = WC_ALGO_BF;
-	cfg->nrules = rs->n;
+	cfg->nrules = n;
 	cfg->flags = WC_CFG_SORTED;
+	cfg->moves = 0;
 	return 0;
 }
 
@@ -461,25 +425,6 @@ static int tm_ent_cmp(const void *a, const void *b)
 	return x->rank < y->rank ? -1 : x->rank > y->rank;
 }
 
-/* The key words a rule fixes (RANGE: lo), as the bucket key before masking. */
-static void rule_key(const struct wcard_layout *l, const struct wcard_rule *r, struct wc_key *k)
-{
-	unsigned int f;
-
-	memset(k, 0, sizeof(*k));
-	for (f = 0; f < l->nfields; f++) {
-		const struct wc_field_desc *d = &l->desc[f];
-		wc_u128 v = d->type == WC_FIELD_RANGE ? r->f[f].lo : r->f[f].value;
-
-		if (d->nwords == 2) {
-			k->w[d->word] = (__u64)(v >> 64);
-			k->w[d->word + 1] = (__u64)v;
-		} else {
-			k->w[d->word] = (__u64)v;
-		}
-	}
-}
-
 /*
  * Lay one table's buckets into an open-addressed slot array of 2^lg slots
  * starting at first. Fails with -EAGAIN when a run of used slots would reach
@@ -493,6 +438,7 @@ static int place_buckets(struct wcard_clf *c, __u32 first, unsigned int lg,
 
 	memset(SLOT(c, first), 0, (size_t)size * sizeof(struct wc_tm_slot));
 	for (b = 0; b < n; b++) {
+		struct wc_tm_slot *s;
 		__u32 pos;
 
 		if (b && e[b].hash == e[b - 1].hash && !memcmp(&e[b].mk, &e[b - 1].mk, sizeof(e[b].mk)))
@@ -502,9 +448,10 @@ static int place_buckets(struct wcard_clf *c, __u32 first, unsigned int lg,
 			;
 		if (i >= WC_TM_MAX_PROBE - 1 || i == size)
 			return -EAGAIN;
-		SLOT(c, first + ((pos + i) & mask))->tag = wc_hash_tag(e[b].hash);
-		SLOT(c, first + ((pos + i) & mask))->head = heads[b];
-		SLOT(c, first + ((pos + i) & mask))->rank = e[b].rank;
+		s = SLOT(c, first + ((pos + i) & mask));
+		s->tag = wc_hash_tag(e[b].hash);
+		s->head = heads[b];
+		s->rank = e[b].rank;
 	}
 	/* Longest run of used slots, wrapping: every probe ends within it + 1. */
 	for (i = 0, run = 0; i < 2 * size; i++) {
@@ -516,68 +463,71 @@ static int place_buckets(struct wcard_clf *c, __u32 first, unsigned int lg,
 }
 
 /* Tuple Merge: build the model, then lay tables, buckets and rules into generation g. */
-static int build_tm(struct wcard_clf *c, unsigned int g, const struct wcard_ruleset *rs,
-		    __u32 *slot_of, struct wc_config *cfg, struct wc_tm **model, char *err,
+static int build_tm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct wc_config *cfg,
+		    struct wc_tm **model, __u32 *tslots, __u32 *slots_used, char *err,
 		    size_t errlen)
 {
 	struct wc_tm_pool pool = { .n = c->npool, .len = c->pool };
 	__u32 rbase = g * c->max_rules, next_rule = 0, next_slot = 0, t, i;
-	__u32 tslots[WC_TM_MAX_TABLES] = { 0 };
 	struct tm_ent *ents = NULL;
 	__u32 *heads = NULL, *order_ids = NULL;
 	struct wc_tm_order *ob;
-	struct wc_tm *tmp = calloc(1, sizeof(*tmp));
-	size_t n;
+	struct wc_tm *tm = calloc(1, sizeof(*tm));
+	size_t n, cap = c->set.n ? c->set.n : 1;
 	int ret;
 
-	if (!tmp)
+	if (!tm)
 		return -ENOMEM;
-	ret = wc_tm_init(tmp, &c->layout, c->collide, c->npool ? &pool : NULL);
+	ret = wc_tm_init(tm, &c->layout, c->collide, c->npool ? &pool : NULL);
 	if (ret) {
-		free(tmp);
+		free(tm);
 		return ret;
 	}
-#define tm (*tmp)
-	for (i = 0; i < rs->n; i++) {
-		ret = wc_tm_insert(&tm, i, rank_of(rs, i), &rs->rules[i], NULL);
-		if (ret) {
-			if (ret == -ENOSPC)
-				seterr(err, errlen, "rule %u (line %u): more than %u Tuple Merge tables needed",
-				       i, rs->rules[i].line, WC_TM_MAX_TABLES);
-			else if (ret == -ENOENT)
-				seterr(err, errlen, "rule %u (line %u) fits no table of the static pool",
-				       i, rs->rules[i].line);
-			else
-				seterr(err, errlen, "Tuple Merge insert of rule %u: %s", i,
-				       strerror(-ret));
+	for (i = 0; i < c->set.n; i++) {
+		const struct wcard_rule *r = &c->set.rules[i];
+
+		if (!c->live[i])
+			continue;
+		ret = wc_tm_insert(tm, i, c->rank[i], r, NULL);
+		if (ret == -ENOSPC)
+			clf_seterr(err, errlen,
+				   "rule %u (line %u): more than %u Tuple Merge tables needed", i,
+				   r->line, WC_TM_MAX_TABLES);
+		else if (ret == -ENOENT)
+			clf_seterr(err, errlen, "rule %u (line %u) fits no table of the static pool",
+				   i, r->line);
+		else if (ret)
+			clf_seterr(err, errlen, "Tuple Merge insert of rule %u: %s", i,
+				   strerror(-ret));
+		if (ret)
 			goto out;
-		}
 	}
-	ents = calloc(rs->n ? rs->n : 1, sizeof(*ents));
-	heads = calloc(rs->n ? rs->n : 1, sizeof(*heads));
+	ents = calloc(cap, sizeof(*ents));
+	heads = calloc(cap, sizeof(*heads));
 	order_ids = calloc(WC_TM_MAX_TABLES, sizeof(*order_ids));
 	if (!ents || !heads || !order_ids) {
 		ret = -ENOMEM;
 		goto out;
 	}
 	for (t = 0; t < WC_TM_MAX_TABLES; t++) {
-		struct wc_tm_mtable *tb = &tm.tables[t];
+		struct wc_tm_mtable *tb = &tm->tables[t];
 		struct wc_tm_table *out = TABLE(c, g * WC_TM_MAX_TABLES + t);
 		unsigned int lg = 3;
 		size_t b, nb = 0;
 
 		memset(out, 0, sizeof(*out));
+		tslots[t] = 0;
 		if (!tb->used)
 			continue;
 		/* This table's rules, grouped by bucket key, each group by rank. */
-		for (i = 0, n = 0; i < rs->n; i++) {
-			if (!tm.rules[i].used || tm.rules[i].table != t)
+		for (i = 0, n = 0; i < c->set.n; i++) {
+			if (!c->live[i] || tm->rules[i].table != t)
 				continue;
-			rule_key(&c->layout, &rs->rules[i], &ents[n].mk);
+			wc_tm_rule_key(&c->layout, &c->set.rules[i], &ents[n].mk);
 			for (b = 0; b < WC_KEY_WORDS; b++)
 				ents[n].mk.w[b] &= tb->mask.w[b];
 			ents[n].hash = wc_hash_masked(&ents[n].mk, &tb->mask);
-			ents[n].rank = tm.rules[i].rank;
+			ents[n].rank = c->rank[i];
 			ents[n].id = i;
 			n++;
 		}
@@ -590,18 +540,21 @@ static int build_tm(struct wcard_clf *c, unsigned int g, const struct wcard_rule
 				    memcmp(&ents[b].mk, &ents[b + 1].mk, sizeof(ents[b].mk));
 			struct wc_rule *r = RULE(c, rbase + next_rule);
 
-			wcard_rule_compile(&c->layout, &rs->rules[ents[b].id], ents[b].rank, r);
+			wcard_rule_compile(&c->layout, &c->set.rules[ents[b].id], ents[b].rank, r);
+			r->id = ents[b].id;
 			r->next = last ? 0 : next_rule + 2;
 			slot_of[ents[b].id] = rbase + next_rule;
 			heads[b] = next_rule + 1;
 			nb += first;
 			next_rule++;
 		}
-		while ((1u << lg) < 2 * nb)
+		/* Load factor at most 1/4: room for online inserts before a rehash. */
+		while ((1u << lg) < 4 * nb)
 			lg++;
 		for (;;) {
 			if (next_slot + (1u << lg) > c->nslots) {
-				seterr(err, errlen, "out of bucket slots (%u per generation)", c->nslots);
+				clf_seterr(err, errlen, "out of bucket slots (%u per generation)",
+					   c->nslots);
 				ret = -ENOSPC;
 				goto out;
 			}
@@ -620,32 +573,31 @@ static int build_tm(struct wcard_clf *c, unsigned int g, const struct wcard_rule
 	}
 	ob = ORDER(c, g * WC_TM_ORDER_RING);
 	memset(ob, 0, sizeof(*ob));
-	ob->n = wc_tm_order(&tm, order_ids);
+	ob->n = wc_tm_order(tm, order_ids);
 	for (i = 0; i < ob->n; i++) {
 		ob->e[i].table = order_ids[i];
-		ob->e[i].best = tm.tables[order_ids[i]].best;
+		ob->e[i].best = tm->tables[order_ids[i]].best;
 	}
 	cfg->algo = c->npool ? WC_ALGO_STM : WC_ALGO_TM;
-	cfg->nrules = rs->n;
+	cfg->nrules = next_rule; /* slots used: the exact scan's range */
 	cfg->order = 0;
-	memcpy(c->tslots, tslots, sizeof(tslots));
-	c->slots_used = next_slot;
-	*model = tmp;
-	tmp = NULL;
+	cfg->moves = 0;
+	*slots_used = next_slot;
+	*model = tm;
+	tm = NULL;
 	ret = 0;
 out:
 	free(ents);
 	free(heads);
 	free(order_ids);
-	if (tmp) {
-		wc_tm_free(tmp);
-		free(tmp);
+	if (tm) {
+		wc_tm_free(tm);
+		free(tm);
 	}
 	return ret;
-#undef tm
 }
 
-/* Zero the hit counters of generation g's rule slots before it goes live. */
+/* Zero the hit counters of generation g's first n rule slots before it goes live. */
 static int clear_hits(struct wcard_clf *c, unsigned int g, size_t n)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -667,46 +619,39 @@ static int clear_hits(struct wcard_clf *c, unsigned int g, size_t n)
 	return ret;
 }
 
-int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *err, size_t errlen)
+static enum wc_algo pick_algo(const struct wcard_clf *c, size_t nlive)
 {
+	if (c->algo_opt)
+		return c->algo_opt;
+	return nlive <= WCARD_AUTO_BF_MAX ? WC_ALGO_BF : WC_ALGO_TM;
+}
+
+int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
+{
+	__u32 tslots[WC_TM_MAX_TABLES] = { 0 }, slots_used = 0, *slot_of;
 	struct wc_tm *model = NULL;
-	unsigned int g;
+	size_t i, nlive = 0;
 	struct wc_config cfg;
-	enum wc_algo algo;
-	__u32 *slot_of;
+	unsigned int g;
 	int ret;
 
-	if (!c || !rs)
-		return -EINVAL;
-	if (rs->layout && strcmp(rs->layout->name, c->layout.name)) {
-		seterr(err, errlen, "rule set layout %s does not match the classifier's %s",
-		       rs->layout->name, c->layout.name);
-		return -EINVAL;
-	}
-	if (rs->n > c->max_rules) {
-		seterr(err, errlen, "%zu rules exceed the classifier's maximum of %u (--max-rules)",
-		       rs->n, c->max_rules);
-		return -E2BIG;
-	}
-	algo = c->algo_opt;
-	if (!algo)
-		algo = rs->n <= WCARD_AUTO_BF_MAX ? WC_ALGO_BF : WC_ALGO_TM;
-	slot_of = calloc(rs->n ? rs->n : 1, sizeof(*slot_of));
+	for (i = 0; i < c->set.n; i++)
+		nlive += c->live[i];
+	slot_of = calloc(c->set_cap ? c->set_cap : 1, sizeof(*slot_of));
 	if (!slot_of)
 		return -ENOMEM;
-
 	/* Build the spare generation; lookups keep using the live one meanwhile. */
 	g = c->gen ^ 1;
 	cfg = *CFG(c, g);
-	if (algo == WC_ALGO_BF)
-		ret = build_bf(c, g, rs, slot_of, &cfg);
+	if (pick_algo(c, nlive) == WC_ALGO_BF)
+		ret = build_bf(c, g, slot_of, &cfg);
 	else
-		ret = build_tm(c, g, rs, slot_of, &cfg, &model, err, errlen);
+		ret = build_tm(c, g, slot_of, &cfg, &model, tslots, &slots_used, err, errlen);
 	if (!ret)
-		ret = clear_hits(c, g, rs->n);
+		ret = clear_hits(c, g, cfg.nrules);
 	if (ret) {
 		if (err && !*err)
-			seterr(err, errlen, "building the rule set: %s", strerror(-ret));
+			clf_seterr(err, errlen, "building the rule set: %s", strerror(-ret));
 		if (model) {
 			wc_tm_free(model);
 			free(model);
@@ -725,15 +670,83 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 	}
 	c->tm = model;
 	c->ntables = model ? model->ntables : 0;
-	if (!model)
-		c->slots_used = 0;
+	memcpy(c->tslots, tslots, sizeof(tslots));
+	c->slots_used = slots_used;
 	free(c->slot_of);
 	c->slot_of = slot_of;
-	c->nloaded = rs->n;
+	c->nloaded = c->set.n;
+	c->rules_hwm = cfg.nrules;
+	clf_online_reset(c);
 	/* Lookups that started before the switch finish before we return. */
 	ret = clf_sync(c);
 	if (ret)
-		seterr(err, errlen, "waiting for running lookups: %s", strerror(-ret));
+		clf_seterr(err, errlen, "waiting for running lookups: %s", strerror(-ret));
+	return ret;
+}
+
+int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *err, size_t errlen)
+{
+	struct wcard_ruleset old_set;
+	bool *old_live, *live;
+	__u64 *old_rank, *rank;
+	size_t i, old_cap, old_seq;
+	int ret;
+
+	if (!c || !rs)
+		return -EINVAL;
+	if (rs->layout && strcmp(rs->layout->name, c->layout.name)) {
+		clf_seterr(err, errlen, "rule set layout %s does not match the classifier's %s",
+			   rs->layout->name, c->layout.name);
+		return -EINVAL;
+	}
+	if (rs->n > c->max_rules) {
+		clf_seterr(err, errlen,
+			   "%zu rules exceed the classifier's maximum of %u (--max-rules)", rs->n,
+			   c->max_rules);
+		return -E2BIG;
+	}
+	live = calloc(rs->n ? rs->n : 1, sizeof(*live));
+	rank = calloc(rs->n ? rs->n : 1, sizeof(*rank));
+	if (!live || !rank) {
+		free(live);
+		free(rank);
+		return -ENOMEM;
+	}
+	/* The new set replaces the old one only if it could be published. */
+	old_set = c->set;
+	old_live = c->live;
+	old_rank = c->rank;
+	old_cap = c->set_cap;
+	old_seq = c->seq;
+	wcard_ruleset_init(&c->set, &c->layout);
+	for (i = 0; i < rs->n; i++) {
+		ret = wcard_ruleset_add(&c->set, &rs->rules[i]);
+		if (ret)
+			goto fail;
+		c->set.rules[i].id = i;
+		live[i] = true;
+		rank[i] = ((__u64)rs->rules[i].prio << 32) | (__u32)i;
+	}
+	c->live = live;
+	c->rank = rank;
+	c->set_cap = rs->n ? rs->n : 1;
+	c->seq = rs->n;
+	ret = clf_republish(c, err, errlen);
+	if (ret)
+		goto fail;
+	wcard_ruleset_free(&old_set);
+	free(old_live);
+	free(old_rank);
+	return 0;
+fail:
+	wcard_ruleset_free(&c->set);
+	free(live);
+	free(rank);
+	c->set = old_set;
+	c->live = old_live;
+	c->rank = old_rank;
+	c->set_cap = old_cap;
+	c->seq = old_seq;
 	return ret;
 }
 
@@ -777,7 +790,8 @@ int wcard_clf_rule_hits(const struct wcard_clf *c, long rule, struct wc_counter 
 	struct wc_counter *pc;
 	__u32 idx;
 
-	if (!c || !out || ncpu <= 0 || rule < -1 || (rule >= 0 && (size_t)rule >= c->nloaded))
+	if (!c || !out || ncpu <= 0 || rule < -1 || (rule >= 0 && (size_t)rule >= c->nloaded) ||
+	    (rule >= 0 && !c->live[rule]))
 		return -EINVAL;
 	if (c->hits_fd < 0)
 		return -ENOENT;
@@ -828,12 +842,15 @@ int wcard_clf_stats(const struct wcard_clf *c, struct wcard_stats *st)
 		return -EINVAL;
 	memset(st, 0, sizeof(*st));
 	st->algo = c->algo;
-	st->rules = c->nloaded;
+	for (i = 0; i < c->set.n; i++)
+		st->rules += c->live[i];
 	st->max_rules = c->max_rules;
+	st->moves = CFG(c, c->gen)->moves;
+	st->grace_periods = c->grace_periods;
 	st->map_bytes = c->root.len + c->config.len + c->rules.len + c->tables.len + c->slots.len +
 			c->order.len;
 	st->used_bytes = sizeof(struct wc_root) + WC_GENS * sizeof(struct wc_config) +
-			 c->nloaded * sizeof(struct wc_rule);
+			 (size_t)c->rules_hwm * sizeof(struct wc_rule);
 	if (!c->tm)
 		return 0;
 	ids = calloc(WC_TM_MAX_TABLES, sizeof(*ids));

@@ -95,8 +95,7 @@ static __u64 key_hash(const struct wc_key *k)
 	return h ^ (h >> 33);
 }
 
-/* The rule's value in key words: PREFIX/EXACT/MASK value, RANGE lo. */
-static void rule_key(const struct wcard_layout *l, const struct wcard_rule *r, struct wc_key *k)
+void wc_tm_rule_key(const struct wcard_layout *l, const struct wcard_rule *r, struct wc_key *k)
 {
 	unsigned int f;
 
@@ -492,7 +491,7 @@ static int table_add(struct wc_tm *tm, struct tm_op *op, __u32 t, __u32 id)
 	struct wc_key mk;
 	__u64 h;
 
-	rule_key(tm->layout, &ru->r, &mk);
+	wc_tm_rule_key(tm->layout, &ru->r, &mk);
 	key_and(&mk, &tb->mask);
 	h = key_hash(&mk);
 	b = bkt_find(p, &mk, h);
@@ -556,7 +555,7 @@ static struct tm_bkt *bucket_of(const struct wc_tm *tm, __u32 t, __u32 id)
 	const struct wc_tm_mtable *tb = &tm->tables[t];
 	struct wc_key mk;
 
-	rule_key(tm->layout, &tm->rules[id].r, &mk);
+	wc_tm_rule_key(tm->layout, &tm->rules[id].r, &mk);
 	key_and(&mk, &tb->mask);
 	return bkt_find(tb->priv, &mk, key_hash(&mk));
 }

@@ -113,6 +113,8 @@ int wc_tm_delete(struct wc_tm *tm, __u32 id, struct wc_tm_log *log);
 /* The tuple of rule r in layout l. */
 void wc_tm_rule_tuple(const struct wcard_layout *l, const struct wcard_rule *r,
 		      __u8 len[WC_MAX_FIELDS]);
+/* The rule's value in key words (PREFIX/EXACT/MASK value, RANGE lo), unmasked. */
+void wc_tm_rule_key(const struct wcard_layout *l, const struct wcard_rule *r, struct wc_key *k);
 /* Key-word masks of tuple len. */
 void wc_tm_tuple_mask(const struct wcard_layout *l, const __u8 len[WC_MAX_FIELDS],
 		      struct wc_key *mask);

@@ -34,7 +34,8 @@ static __always_inline int wc_tm_chain_step(const struct wc_key *key, __u32 *hea
 	if (wc_rule_match(r, key)) {
 		res->rank = r->rank;
 		res->value = r->value;
-		res->id = r->id;
+		/* A rule unlinked while we walked through it is still an answer. */
+		res->id = r->id & ~WC_ID_DEAD;
 		res->slot = idx;
 		return 1;
 	}
@@ -117,24 +118,18 @@ __noinline int wc_tm_probe(const struct wc_key *key, __u32 t, const struct wc_co
 	return 0;
 }
 
-/*
- * Tuple Merge lookup: tables in the order of the current order buffer, which
- * also holds each table's best rank; stop as soon as no remaining table can beat
- * the match found. Returns 1 on a match, 0 on a miss, <0 on error.
- */
-__noinline int wc_tm_lookup(const struct wc_key *key, struct wc_result *res)
+/* Lookup passes that may overlap rule moves before falling back to a scan. */
+#define WC_TM_PASSES 4
+
+/* One pass over the tables of the current order buffer. */
+static __always_inline int wc_tm_pass(const struct wc_key *key, struct wc_config *cfg,
+				      struct wc_result *res)
 {
 	struct wc_tm_order *ob;
-	struct wc_config *cfg;
 	__u32 n, oi, tbase;
 	int i;
 
-	if (!key || !res)
-		return -22;
 	wc_result_miss(res);
-	cfg = wc_config_get();
-	if (!cfg)
-		return -2;
 	oi = cfg->order_base + cfg->order;
 	tbase = cfg->tables_base;
 	ob = bpf_map_lookup_elem(&wc_tm_order, &oi);
@@ -152,6 +147,80 @@ __noinline int wc_tm_lookup(const struct wc_key *key, struct wc_result *res)
 		res->tables++;
 		wc_tm_probe(key, tbase + e->table, cfg, res);
 	}
+	return 0;
+}
+
+/*
+ * Exact scan of every rule slot ever used in this generation, skipping unlinked
+ * ones. Only taken when online updates moved rules during every pass, so its
+ * cost does not matter; its correctness does.
+ */
+__noinline int wc_tm_scan(const struct wc_key *key, const struct wc_config *cfg,
+			  struct wc_result *res)
+{
+	__u32 n, base;
+	int i;
+
+	if (!key || !cfg || !res)
+		return -22;
+	wc_result_miss(res);
+	n = cfg->nrules;
+	base = cfg->rules_base;
+	if (n > cfg->max_rules)
+		n = cfg->max_rules;
+	if (n > WC_MAX_RULES)
+		n = WC_MAX_RULES;
+	wc_for(i, 0, (int)n)
+	{
+		__u32 idx = base + i;
+		struct wc_rule *r = bpf_map_lookup_elem(&wc_rules, &idx);
+
+		if (!r)
+			break;
+		if ((r->id & WC_ID_DEAD) || r->rank >= res->rank || !wc_rule_match(r, key))
+			continue;
+		res->rank = r->rank;
+		res->value = r->value;
+		res->id = r->id;
+		res->slot = idx;
+	}
+	return 0;
+}
+
+/*
+ * Tuple Merge lookup: tables in the order of the current order buffer, which
+ * also holds each table's best rank; stop as soon as no remaining table can beat
+ * the match found. A pass that overlapped a rule move (cfg->moves changed) is
+ * repeated; after WC_TM_PASSES such passes an exact scan answers.
+ * Returns 1 on a match, 0 on a miss, <0 on error.
+ */
+__noinline int wc_tm_lookup(const struct wc_key *key, struct wc_result *res)
+{
+	struct wc_config *cfg;
+	__u32 moves, tables = 0;
+	int pass;
+
+	if (!key || !res)
+		return -22;
+	wc_result_miss(res);
+	cfg = wc_config_get();
+	if (!cfg)
+		return -2;
+#pragma unroll
+	for (pass = 0; pass < WC_TM_PASSES; pass++) {
+		moves = *(volatile __u32 *)&cfg->moves;
+		/* Keep the compiler from moving the pass's loads across the reads of moves. */
+		asm volatile("" ::: "memory");
+		wc_tm_pass(key, cfg, res);
+		tables += res->tables;
+		asm volatile("" ::: "memory");
+		if (*(volatile __u32 *)&cfg->moves == moves) {
+			res->tables = tables;
+			return res->id != WC_ID_NONE;
+		}
+	}
+	wc_tm_scan(key, cfg, res);
+	res->tables = tables;
 	return res->id != WC_ID_NONE;
 }
 

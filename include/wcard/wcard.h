@@ -241,6 +241,21 @@ void wcard_clf_destroy(struct wcard_clf *c);
 /* Replace the whole rule set. 0 or -errno (-E2BIG: more rules than max_rules). */
 int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *err, size_t errlen);
 /*
+ * Online updates of the live rule set, visible to lookups as soon as they
+ * return and never hiding a rule that stays (DESIGN.md section 5). Rule ids
+ * are the indexes of the last bulk load; an insert gets the next free id.
+ * Ties in priority go to the rule added first (a re-prioritized rule counts as
+ * added now). 0 or -errno with err set: -ENOSPC when the classifier is full,
+ * -ENOENT for an unknown id.
+ */
+int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id, char *err,
+		     size_t errlen);
+int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen);
+/* New value in place; a new priority re-inserts the rule under *new_id. */
+int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u32 *new_id,
+		     char *err, size_t errlen);
+
+/*
  * Run one frame through the XDP filter with BPF_PROG_TEST_RUN. *meta gets the
  * verdict the program wrote in front of the frame; *xdp_action its return code.
  */
@@ -268,6 +283,8 @@ struct wcard_stats {
 	__u32 max_bucket;
 	size_t used_bytes; /* map bytes the live generation uses */
 	size_t map_bytes; /* bytes of all the classifier's maps (both generations) */
+	__u32 moves; /* rules moved between tables by online updates (this generation) */
+	__u64 grace_periods; /* waits for running lookups taken by online updates */
 	struct wcard_table_stats tables[WC_TM_MAX_TABLES];
 };
 

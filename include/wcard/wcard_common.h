@@ -91,6 +91,12 @@ WC_STATIC_ASSERT(sizeof(struct wc_rule) == 24 + 24 * WC_KEY_WORDS, "wc_rule has 
 
 #define WC_RANK_NONE (~0ULL)
 #define WC_ID_NONE (~0U)
+/*
+ * wc_rule.id: set on a rule slot that was unlinked by an online delete; the
+ * slot keeps its data (lookups may still be walking through it) until a grace
+ * period lets user space reuse it. Rule ids are below WC_ID_DEAD.
+ */
+#define WC_ID_DEAD (1U << 31)
 
 /* Field descriptor as stored in the config map. */
 struct wc_field_desc {
@@ -126,7 +132,7 @@ WC_STATIC_ASSERT(sizeof(struct wc_root) == 16, "wc_root is 16 bytes");
 /* ---- Tuple Merge maps ---------------------------------------------------- */
 
 #define WC_TM_MAX_TABLES 256 /* tables per generation (lookup loop bound) */
-#define WC_TM_ORDER_RING 64 /* order buffers per generation */
+#define WC_TM_ORDER_RING 512 /* order buffers per generation (a grace period per wrap) */
 #define WC_TM_MAX_PROBE 32 /* open-addressing probe limit, kept by the builder */
 
 /* A table (value of wc_tm_tables, index tables_base + table). */
@@ -222,7 +228,13 @@ struct wc_config {
 	__u32 order_base; /* wc_tm_order */
 	__u32 order; /* current buffer, order_base + order */
 	__u32 max_rules; /* rules per generation (chain walk bound) */
-	__u32 _pad;
+	/*
+	 * Tuple Merge online updates: bumped before a rule that moved to another
+	 * table is removed from its old one. A lookup that sees it change retries
+	 * (it may have probed the new table before the rule arrived and the old
+	 * one after it left).
+	 */
+	__u32 moves;
 };
 WC_STATIC_ASSERT(sizeof(struct wc_config) == 72 + 4 * WC_MAX_FIELDS, "wc_config has no hidden padding");
 

@@ -1,0 +1,457 @@
+// SPDX-License-Identifier: MIT
+/* test_update.c: online inserts, deletes and updates in BPF, alone and under concurrent lookups (suite "update"). */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <errno.h>
+#include <pthread.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "wctest.h"
+#include "wcard_lookup_test.skel.h"
+
+struct lk {
+	struct wcard_lookup_test *skel;
+	struct wcard_clf *clf;
+};
+
+static void lk_open(struct lk *t, const struct wcard_layout *l, __u32 max_rules, enum wc_algo algo,
+		    const char *name)
+{
+	struct wcard_clf_opts o = { .layout = l, .algo = algo };
+	char err[256] = "";
+	int ret;
+
+	t->skel = wcard_lookup_test__open();
+	cr_assert_not_null(t->skel, "case %s: open", name);
+	cr_assert_eq(wcard_object_prepare(t->skel->obj, max_rules), 0, "case %s: prepare", name);
+	ret = wcard_lookup_test__load(t->skel);
+	cr_assert_eq(ret, 0, "case %s: load: %d", name, ret);
+	ret = wcard_clf_from_object(t->skel->obj, "wc_lookup_test", &o, &t->clf, err, sizeof(err));
+	cr_assert_eq(ret, 0, "case %s: clf: %s", name, err);
+}
+
+static void lk_close(struct lk *t)
+{
+	wcard_clf_destroy(t->clf);
+	wcard_lookup_test__destroy(t->skel);
+}
+
+static long lk_lookup(struct lk *t, const struct wc_key *k)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = k, .data_size_in = sizeof(*k), .repeat = 1);
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.wc_lookup_test), &opts))
+		return -2;
+	if (t->skel->bss->wc_test_ret < 0)
+		return -3;
+	return t->skel->bss->wc_test_res.id == WC_ID_NONE ? -1 : (long)t->skel->bss->wc_test_res.id;
+}
+
+/*
+ * The rule set as the test tracks it: rule id -> rule, live flag. Ids are
+ * handed out in insertion order, so equal priorities rank by id.
+ */
+struct shadow {
+	struct wcard_rule *r;
+	bool *live;
+	size_t n, cap;
+};
+
+static void sh_add(struct shadow *s, const struct wcard_rule *r, __u32 id, bool live)
+{
+	if (id >= s->cap) {
+		s->cap = (id + 1) * 2;
+		s->r = realloc(s->r, s->cap * sizeof(*s->r));
+		s->live = realloc(s->live, s->cap * sizeof(*s->live));
+		cr_assert(s->r && s->live, "realloc");
+	}
+	s->r[id] = *r;
+	s->live[id] = live;
+	if (id >= s->n)
+		s->n = id + 1;
+}
+
+static long sh_lookup(const struct shadow *s, const struct wcard_layout *l, const struct wc_key *k)
+{
+	long best = -1;
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		if (!s->live[i] || (best >= 0 && s->r[i].prio >= s->r[best].prio))
+			continue;
+		if (wcard_rule_matches(l, &s->r[i], k))
+			best = i;
+	}
+	return best;
+}
+
+static void gen_rules(unsigned int n, __u64 seed, struct wcard_ruleset *rs)
+{
+	struct wcard_gen_opts go = { .nrules = n, .seed = seed };
+	char path[] = "/tmp/wcard-upd-XXXXXX", err[256];
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	cr_assert_not_null(f, "mkstemp");
+	cr_assert_eq(wcard_gen_classbench(&go, f, NULL), 0, "gen");
+	fclose(f);
+	wcard_ruleset_init(rs, wcard_layout_ipv4());
+	cr_assert_eq(wcard_rules_load(path, WCARD_FMT_CLASSBENCH, wcard_layout_ipv4(), rs, err,
+				      sizeof(err)),
+		     0, "load generated: %s", err);
+	unlink(path);
+}
+
+/*
+ * The paper's update shape: load half the rules, then random inserts of absent
+ * rules and deletes of present ones; check BPF against the shadow on keys near
+ * the rules after every `check` operations.
+ */
+static void churn(const struct wcard_ruleset *all, const struct wcard_layout *l, enum wc_algo algo,
+		  unsigned int ops, unsigned int check, __u64 seed, const char *name)
+{
+	struct wt_rng r = { .s = seed };
+	struct wcard_ruleset half;
+	struct shadow sh = {};
+	__u32 *id_of = calloc(all->n, sizeof(*id_of)), i, k;
+	bool *in = calloc(all->n, sizeof(*in));
+	char err[256] = "";
+	struct lk t;
+
+	cr_assert(id_of && in, "calloc");
+	wcard_ruleset_init(&half, l);
+	for (i = 0; i < all->n; i++) {
+		if (wt_below(&r, 2))
+			continue;
+		in[i] = true;
+		id_of[i] = half.n;
+		sh_add(&sh, &all->rules[i], half.n, true);
+		wcard_ruleset_add(&half, &all->rules[i]);
+	}
+	lk_open(&t, l, WC_DEFAULT_MAX_RULES, algo, name);
+	cr_assert_eq(wcard_clf_load(t.clf, &half, err, sizeof(err)), 0, "case %s: load: %s", name,
+		     err);
+	for (i = 0; i < ops; i++) {
+		__u32 x = wt_below(&r, all->n), nid;
+		int ret;
+
+		if (in[x]) {
+			ret = wcard_clf_delete(t.clf, id_of[x], err, sizeof(err));
+			cr_assert_eq(ret, 0, "case %s: op %u: delete id %u: %s", name, i, id_of[x],
+				     err);
+			sh.live[id_of[x]] = false;
+		} else {
+			ret = wcard_clf_insert(t.clf, &all->rules[x], &nid, err, sizeof(err));
+			cr_assert_eq(ret, 0, "case %s: op %u: insert: %s", name, i, err);
+			cr_assert_eq(nid, sh.n, "case %s: op %u: id %u, expected %zu", name, i, nid,
+				     sh.n);
+			id_of[x] = nid;
+			sh_add(&sh, &all->rules[x], nid, true);
+		}
+		in[x] = !in[x];
+		if ((i + 1) % check)
+			continue;
+		for (k = 0; k < 300; k++) {
+			struct wc_key key;
+			long want, got;
+
+			wt_key_near(&r, l, &all->rules[wt_below(&r, all->n)], 64, &key);
+			want = sh_lookup(&sh, l, &key);
+			got = lk_lookup(&t, &key);
+			cr_assert_eq(got, want, "case %s: after op %u, key %u: BPF %ld, expected %ld",
+				     name, i, k, got, want);
+		}
+	}
+	cr_log_info("update: %s: %u ops, %u tables at the end\n", name, ops,
+		    wcard_clf_ntables(t.clf));
+	lk_close(&t);
+	wcard_ruleset_free(&half);
+	free(sh.r);
+	free(sh.live);
+	free(id_of);
+	free(in);
+}
+
+Test(update, churn_generated_tm, .timeout = 300)
+{
+	struct wcard_ruleset all;
+
+	gen_rules(3000, 5, &all);
+	churn(&all, wcard_layout_ipv4(), WC_ALGO_TM, 20000, 500, 1, "generated 3000 tm");
+	wcard_ruleset_free(&all);
+}
+
+Test(update, churn_random_ipv6_tm, .timeout = 300)
+{
+	const struct wcard_layout *l = wcard_layout_ipv6();
+	struct wt_rng r = { .s = 77 };
+	struct wcard_ruleset all;
+	unsigned int i;
+
+	/* Adversarial: small value pools so buckets collide and split, ties in priority. */
+	wcard_ruleset_init(&all, l);
+	for (i = 0; i < 1500; i++) {
+		struct wcard_rule rule;
+
+		wt_rule_random(&r, l, 40, 300, &rule);
+		wcard_ruleset_add(&all, &rule);
+	}
+	churn(&all, l, WC_ALGO_TM, 10000, 500, 2, "random ipv6 tm");
+	wcard_ruleset_free(&all);
+}
+
+Test(update, churn_bf_and_static, .timeout = 300)
+{
+	struct wcard_ruleset all;
+
+	gen_rules(200, 9, &all);
+	churn(&all, wcard_layout_ipv4(), WC_ALGO_BF, 300, 50, 3, "generated 200 bf");
+	wcard_ruleset_free(&all);
+}
+
+Test(update, churn_classbench, .timeout = 600)
+{
+	static const char *sets[] = { "acl1_1k", "fw1_1k", "ipc1_1k" };
+	unsigned int s, found = 0;
+
+	for (s = 0; s < 3; s++) {
+		char rel[64], path[512], err[256], name[64];
+		struct wcard_ruleset all;
+
+		snprintf(rel, sizeof(rel), "classbench/%s.rules.gz", sets[s]);
+		if (!wt_data(rel, path, sizeof(path)))
+			continue;
+		found++;
+		wcard_ruleset_init(&all, wcard_layout_ipv4());
+		cr_assert_eq(wcard_rules_load(path, WCARD_FMT_CLASSBENCH, wcard_layout_ipv4(), &all,
+					      err, sizeof(err)),
+			     0, "case %s: %s", sets[s], err);
+		snprintf(name, sizeof(name), "%s tm", sets[s]);
+		churn(&all, wcard_layout_ipv4(), WC_ALGO_TM, 10000, 1000, 4 + s, name);
+		wcard_ruleset_free(&all);
+	}
+	if (!found)
+		cr_skip_test("ClassBench data not found (set WCARD_DATA to ../shared/data)");
+}
+
+/* Value and priority updates, unknown ids, a full classifier. */
+Test(update, update_and_errors)
+{
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	struct wc_key k = { .w = { 0x0a000001, 0x0b000001, 1, 80, 6, 0 } };
+	struct wcard_ruleset rs;
+	struct wcard_rule a, b;
+	char err[256] = "";
+	__u32 id, nid;
+	struct lk t;
+	int i;
+
+	wcard_ruleset_init(&rs, l);
+	for (i = 0; i < 40; i++) {
+		wcard_rule_any(l, &a);
+		wcard_rule_set_prefix(l, &a, WC_F_DST, 0x0c000000 + i, 32);
+		a.prio = 100 + i;
+		wcard_ruleset_add(&rs, &a);
+	}
+	wcard_rule_any(l, &a);
+	wcard_rule_set_prefix(l, &a, WC_F_SRC, 0x0a000000, 8);
+	a.prio = 10, a.value = 1;
+	wcard_ruleset_add(&rs, &a);
+	lk_open(&t, l, 64, WC_ALGO_TM, "update");
+	cr_assert_eq(wcard_clf_load(t.clf, &rs, err, sizeof(err)), 0, "case update: load %s", err);
+	cr_assert_eq(lk_lookup(&t, &k), 40, "case update: initial");
+	/* Same priority: value in place, same id. */
+	cr_assert_eq(wcard_clf_update(t.clf, 40, 10, 99, &nid, err, sizeof(err)), 0,
+		     "case value update: %s", err);
+	cr_assert_eq(nid, 40, "case value update: id changed to %u", nid);
+	cr_assert_eq(lk_lookup(&t, &k), 40, "case value update: lookup");
+	cr_assert_eq(t.skel->bss->wc_test_res.value, 99, "case value update: value %llu",
+		     (unsigned long long)t.skel->bss->wc_test_res.value);
+	/* A better rule, then the old one re-prioritized below it. */
+	b = a;
+	wcard_rule_set_prefix(l, &b, WC_F_SRC, 0x0a000000, 16);
+	b.prio = 10;
+	cr_assert_eq(wcard_clf_insert(t.clf, &b, &id, err, sizeof(err)), 0, "case insert: %s", err);
+	cr_assert_eq(lk_lookup(&t, &k), 40, "case tie: first added wins");
+	cr_assert_eq(wcard_clf_update(t.clf, 40, 11, 5, &nid, err, sizeof(err)), 0,
+		     "case prio update: %s", err);
+	cr_assert_neq(nid, 40, "case prio update: same id");
+	cr_assert_eq(lk_lookup(&t, &k), (long)id, "case prio update: the /16 rule wins now");
+	cr_assert_eq(wcard_clf_delete(t.clf, 40, err, sizeof(err)), -ENOENT,
+		     "case delete old id: must be gone");
+	cr_assert(strstr(err, "no rule with id 40"), "case delete old id: '%s'", err);
+	cr_assert_eq(wcard_clf_delete(t.clf, id, err, sizeof(err)), 0, "case delete: %s", err);
+	cr_assert_eq(lk_lookup(&t, &k), (long)nid, "case delete: back to the re-prioritized rule");
+	/* Fill up to max_rules (64): the next insert is refused, nothing changes. */
+	for (i = 0; i < 64; i++) {
+		__u32 fid;
+
+		if (wcard_clf_insert(t.clf, &b, &fid, err, sizeof(err)))
+			break;
+		if (!i)
+			id = fid; /* prio 10, added first among the fill: the winner */
+	}
+	cr_assert_eq(i, 64 - 41, "case full: %d inserts accepted", i);
+	cr_assert(strstr(err, "table full"), "case full: '%s'", err);
+	cr_assert_eq(lk_lookup(&t, &k), (long)id, "case full: lookups unchanged");
+	lk_close(&t);
+	wcard_ruleset_free(&rs);
+}
+
+/* ---- concurrency: lookups on another thread during updates ---------------- */
+
+struct conc {
+	struct lk t;
+	const struct wcard_layout *l;
+	struct shadow sh; /* every rule ever given an id (written before its insert) */
+	struct wc_key *keys;
+	long *stable_best; /* per key: best stable rule id, -1 */
+	unsigned int nkeys;
+	__u64 *del_done; /* per id: ops counter when its delete returned, 0 = not deleted */
+	volatile __u64 done_ops;
+	volatile int stop;
+	__u64 lookups, violations;
+	char first[256];
+};
+
+static __u64 rank_of(const struct shadow *s, long id)
+{
+	return ((__u64)s->r[id].prio << 32) | (__u64)id;
+}
+
+static void *lookup_thread(void *arg)
+{
+	struct conc *c = arg;
+	struct wt_rng r = { .s = 4242 };
+
+	while (!c->stop) {
+		unsigned int ki = wt_below(&r, c->nkeys);
+		__u64 start = __atomic_load_n(&c->done_ops, __ATOMIC_ACQUIRE);
+		long got = lk_lookup(&c->t, &c->keys[ki]), sb = c->stable_best[ki];
+		const char *why = NULL;
+
+		c->lookups++;
+		if (got < -1)
+			why = "lookup error";
+		else if (sb >= 0 && got < 0)
+			why = "stable rule missed (no match)";
+		else if (sb >= 0 && rank_of(&c->sh, got) > rank_of(&c->sh, sb))
+			why = "stable rule missed (worse rule returned)";
+		else if (got >= 0 && !wcard_rule_matches(c->l, &c->sh.r[got], &c->keys[ki]))
+			why = "returned rule does not match";
+		else if (got >= 0 && c->del_done[got] && c->del_done[got] <= start)
+			why = "rule returned after its delete returned";
+		if (why) {
+			if (!c->violations++)
+				snprintf(c->first, sizeof(c->first), "key %u: got %ld, stable %ld: %s",
+					 ki, got, sb, why);
+		}
+	}
+	return NULL;
+}
+
+static void concurrent(enum wc_algo algo, unsigned int nrules, unsigned int ops, const char *name)
+{
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	struct wt_rng r = { .s = 99 };
+	struct wcard_ruleset all, stable;
+	struct conc *c = calloc(1, sizeof(*c));
+	__u32 *churn_id, i, nstable = 0;
+	bool *churn_in;
+	char err[256] = "";
+	pthread_t th;
+
+	cr_assert_not_null(c, "calloc");
+	gen_rules(nrules, 21, &all);
+	c->l = l;
+	wcard_ruleset_init(&stable, l);
+	churn_id = calloc(all.n, sizeof(*churn_id));
+	churn_in = calloc(all.n, sizeof(*churn_in));
+	c->del_done = calloc(all.n + ops + 1, sizeof(*c->del_done));
+	cr_assert(churn_id && churn_in && c->del_done, "calloc");
+	/* Even rules are stable (loaded once, never touched), odd ones churn. */
+	for (i = 0; i < all.n; i += 2) {
+		wcard_ruleset_add(&stable, &all.rules[i]);
+		sh_add(&c->sh, &all.rules[i], nstable++, true);
+	}
+	c->nkeys = 4096;
+	c->keys = calloc(c->nkeys, sizeof(*c->keys));
+	c->stable_best = calloc(c->nkeys, sizeof(*c->stable_best));
+	cr_assert(c->keys && c->stable_best, "calloc");
+	for (i = 0; i < c->nkeys; i++) {
+		wt_key_near(&r, l, &all.rules[wt_below(&r, all.n)], 64, &c->keys[i]);
+		c->stable_best[i] = sh_lookup(&c->sh, l, &c->keys[i]);
+	}
+	lk_open(&c->t, l, WC_DEFAULT_MAX_RULES, algo, name);
+	cr_assert_eq(wcard_clf_load(c->t.clf, &stable, err, sizeof(err)), 0, "case %s: load: %s",
+		     name, err);
+	/* Pre-size the shadow so the reader never sees it move. */
+	sh_add(&c->sh, &all.rules[0], nstable + ops + 1, false);
+	c->sh.n = nstable;
+	cr_assert_eq(pthread_create(&th, NULL, lookup_thread, c), 0, "case %s: thread", name);
+	for (i = 0; i < ops; i++) {
+		__u32 x = 1 + 2 * wt_below(&r, all.n / 2), nid;
+		int ret;
+
+		if (x >= all.n)
+			continue;
+		if (churn_in[x]) {
+			ret = wcard_clf_delete(c->t.clf, churn_id[x], err, sizeof(err));
+			cr_assert_eq(ret, 0, "case %s: delete: %s", name, err);
+			__atomic_store_n(&c->del_done[churn_id[x]], c->done_ops + 1, __ATOMIC_RELEASE);
+		} else {
+			/* The id the insert will get, known (and recorded) before it starts. */
+			nid = c->sh.n;
+			c->sh.r[nid] = all.rules[x];
+			c->sh.live[nid] = true;
+			__atomic_store_n(&c->sh.n, c->sh.n + 1, __ATOMIC_RELEASE);
+			ret = wcard_clf_insert(c->t.clf, &all.rules[x], &churn_id[x], err, sizeof(err));
+			cr_assert_eq(ret, 0, "case %s: insert: %s", name, err);
+			cr_assert_eq(churn_id[x], nid, "case %s: id %u, expected %u", name,
+				     churn_id[x], nid);
+		}
+		churn_in[x] = !churn_in[x];
+		__atomic_store_n(&c->done_ops, c->done_ops + 1, __ATOMIC_RELEASE);
+	}
+	c->stop = 1;
+	pthread_join(th, NULL);
+	{
+		struct wcard_stats *st = calloc(1, sizeof(*st));
+
+		cr_assert_eq(wcard_clf_stats(c->t.clf, st), 0, "case %s: stats", name);
+		cr_log_info("update: %s: %u updates (%u rule moves, %llu grace periods), %llu "
+			    "concurrent lookups, %llu violations\n",
+			    name, ops, st->moves, (unsigned long long)st->grace_periods,
+			    (unsigned long long)c->lookups, (unsigned long long)c->violations);
+		free(st);
+	}
+	cr_assert_eq(c->violations, 0, "case %s: %llu violations of %llu lookups; first: %s", name,
+		     (unsigned long long)c->violations, (unsigned long long)c->lookups, c->first);
+	cr_assert_gt(c->lookups, 1000, "case %s: only %llu lookups ran", name,
+		     (unsigned long long)c->lookups);
+	lk_close(&c->t);
+	wcard_ruleset_free(&all);
+	wcard_ruleset_free(&stable);
+	free(c->sh.r);
+	free(c->sh.live);
+	free(c->keys);
+	free(c->stable_best);
+	free(c->del_done);
+	free(churn_id);
+	free(churn_in);
+	free(c);
+}
+
+/* Sizes for `make test`; `make stress` sets WCARD_STRESS=1 for the full ones. */
+static unsigned int stress_ops(unsigned int quick, unsigned int full)
+{
+	const char *s = getenv("WCARD_STRESS");
+
+	return s && *s && strcmp(s, "0") ? full : quick;
+}
+
+Test(update, concurrent_tm, .timeout = 900)
+{
+	concurrent(WC_ALGO_TM, 4000, stress_ops(20000, 200000), "concurrent tm");
+}

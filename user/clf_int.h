@@ -1,0 +1,81 @@
+/* clf_int.h: libwcard's classifier object, shared by clf.c and update.c; libwcard internal. */
+#ifndef WCARD_CLF_INT_H
+#define WCARD_CLF_INT_H
+
+#include <stdbool.h>
+#include <wcard/wcard.h>
+#include "tm.h"
+
+struct wcard_xdp;
+
+struct u32_stack {
+	__u32 *v;
+	size_t n, cap;
+};
+
+/* One mmapped ARRAY map. */
+struct mmap_arr {
+	int fd;
+	void *p;
+	size_t len;
+};
+
+struct wcard_clf {
+	struct wcard_xdp *skel; /* NULL when driving a caller's object */
+	int prog_fd, hits_fd, sync_outer, sync_inner;
+	struct mmap_arr root, config, rules, tables, slots, order;
+	struct wcard_layout layout;
+	struct wc_config base_cfg; /* the parts every generation shares */
+	__u32 max_rules;
+	__u32 nslots; /* bucket heads per generation */
+	__u32 verified_insns;
+	unsigned int gen; /* live generation */
+	enum wc_algo algo_opt; /* 0 = auto */
+	enum wc_algo algo; /* of the live generation */
+	unsigned int collide;
+	__u8 (*pool)[WC_MAX_FIELDS];
+	unsigned int npool;
+	unsigned int ntables;
+	__u32 *slot_of; /* rule index in the loaded set -> absolute index in wc_rules */
+	size_t nloaded;
+	struct wc_tm *tm; /* model of the live generation (Tuple Merge), or NULL */
+	__u32 slots_used; /* bucket slots of the live generation (bump allocator) */
+	__u32 tslots[WC_TM_MAX_TABLES]; /* slots per table */
+
+	/* The rule set, indexed by rule id (= index for a bulk load; inserts append). */
+	struct wcard_ruleset set;
+	bool *live;
+	__u64 *rank;
+	size_t set_cap;
+	__u32 seq; /* next insertion sequence: low half of a rank */
+
+	/* Online Tuple Merge updates of the live generation (update.c). */
+	__u32 rules_hwm; /* rule slots ever used, relative to the generation */
+	struct u32_stack rule_free, rule_deferred;
+	struct u32_stack region_free[32], region_deferred[32]; /* slot regions by log2 size */
+	__u32 live_entries[WC_TM_MAX_TABLES], tombs[WC_TM_MAX_TABLES];
+	__u64 pub_best[WC_TM_MAX_TABLES]; /* best rank each table has in the order buffer */
+	__u32 since_gp; /* order buffers published since the last grace period */
+	struct wc_tm_log log;
+	__u64 grace_periods; /* for stats */
+};
+
+#define ROOT(c) ((struct wc_root *)(c)->root.p)
+#define CFG(c, g) ((struct wc_config *)(c)->config.p + (g))
+#define RULE(c, i) ((struct wc_rule *)(c)->rules.p + (i))
+#define TABLE(c, i) ((struct wc_tm_table *)(c)->tables.p + (i))
+#define SLOT(c, i) ((struct wc_tm_slot *)(c)->slots.p + (i))
+#define ORDER(c, i) ((struct wc_tm_order *)(c)->order.p + (i))
+
+
+void clf_seterr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Grace period: every BPF program running when it starts has finished when it returns. */
+int clf_sync(struct wcard_clf *c);
+/* Rebuild the whole rule set into the spare generation and switch to it. */
+int clf_republish(struct wcard_clf *c, char *err, size_t errlen);
+/* Reset the online-update state after a generation was built from scratch. */
+void clf_online_reset(struct wcard_clf *c);
+void clf_online_free(struct wcard_clf *c);
+int u32_push(struct u32_stack *s, __u32 v);
+
+#endif /* WCARD_CLF_INT_H */

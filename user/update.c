@@ -1,0 +1,664 @@
+// SPDX-License-Identifier: MIT
+/* update.c: online single-rule updates of a live classifier, replayed from the Tuple Merge model into the maps. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wcard/wcard.h>
+#include "clf_int.h"
+
+/*
+ * How an update stays invisible to lookups until it is complete, and never
+ * hides a rule that stays (DESIGN.md section 5). Lookups run concurrently on
+ * other CPUs and read the maps through the JIT, which keeps load order on x86;
+ * user space writes them through mmap with release stores at every point where
+ * a structure becomes reachable:
+ *   - a new rule slot is written in full, marked dead, then made live, then
+ *     linked (a bucket head or a predecessor's next pointer: one 4-byte store);
+ *   - a rule is unlinked with one store; its slot keeps its data and is reused
+ *     only after a grace period, so a lookup walking through it continues;
+ *   - a table's bucket array is replaced whole (rehash) by one 8-byte store;
+ *   - the table order lives in immutable buffers switched by one store; a
+ *     buffer is rewritten only after a grace period since it was last live;
+ *   - a rule that moves between tables (a split) is added to its new table
+ *     before it leaves the old one, and wc_config.moves is bumped in between:
+ *     a lookup that saw it change retries.
+ * A grace period is an ARRAY_OF_MAPS update (synchronize_rcu), ~8 ms here, so
+ * it is only taken when a ring of order buffers wraps or an allocator runs dry.
+ */
+
+int u32_push(struct u32_stack *s, __u32 v)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 64;
+		__u32 *p = realloc(s->v, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		s->v = p;
+		s->cap = cap;
+	}
+	s->v[s->n++] = v;
+	return 0;
+}
+
+static bool u32_pop(struct u32_stack *s, __u32 *v)
+{
+	if (!s->n)
+		return false;
+	*v = s->v[--s->n];
+	return true;
+}
+
+/* Move everything deferred into the free lists (only right after a grace period). */
+static int drain_deferred(struct u32_stack *def, struct u32_stack *fr)
+{
+	__u32 v;
+
+	while (u32_pop(def, &v))
+		if (u32_push(fr, v))
+			return -ENOMEM;
+	return 0;
+}
+
+static int grace(struct wcard_clf *c)
+{
+	unsigned int i;
+	int ret = clf_sync(c);
+
+	if (ret)
+		return ret;
+	c->grace_periods++;
+	c->since_gp = 0;
+	ret = drain_deferred(&c->rule_deferred, &c->rule_free);
+	for (i = 0; i < 32 && !ret; i++)
+		ret = drain_deferred(&c->region_deferred[i], &c->region_free[i]);
+	return ret;
+}
+
+void clf_online_reset(struct wcard_clf *c)
+{
+	unsigned int i;
+	__u32 t;
+
+	c->rule_free.n = c->rule_deferred.n = 0;
+	for (i = 0; i < 32; i++)
+		c->region_free[i].n = c->region_deferred[i].n = 0;
+	memset(c->live_entries, 0, sizeof(c->live_entries));
+	memset(c->tombs, 0, sizeof(c->tombs));
+	for (t = 0; t < WC_TM_MAX_TABLES; t++) {
+		c->pub_best[t] = WC_RANK_NONE;
+		if (c->tm && c->tm->tables[t].used)
+			c->pub_best[t] = c->tm->tables[t].best;
+	}
+	/* Bucket heads per table, as the bulk build laid them. */
+	for (t = 0; t < WC_TM_MAX_TABLES && c->tm; t++) {
+		struct wc_tm_table *tb = TABLE(c, c->gen * WC_TM_MAX_TABLES + t);
+		__u32 first = tb->slots >> 8, k;
+
+		for (k = 0; k < c->tslots[t]; k++)
+			c->live_entries[t] += SLOT(c, first + k)->tag != 0;
+	}
+	c->since_gp = 0;
+}
+
+void clf_online_free(struct wcard_clf *c)
+{
+	unsigned int i;
+
+	free(c->rule_free.v);
+	free(c->rule_deferred.v);
+	for (i = 0; i < 32; i++) {
+		free(c->region_free[i].v);
+		free(c->region_deferred[i].v);
+	}
+	wc_tm_log_free(&c->log);
+}
+
+/* ---- allocators (generation-relative indexes) ---------------------------- */
+
+static int alloc_rule(struct wcard_clf *c, __u32 *slot)
+{
+	struct wc_config *cfg = CFG(c, c->gen);
+
+	if (u32_pop(&c->rule_free, slot))
+		return 0;
+	if (c->rules_hwm < c->max_rules) {
+		*slot = c->rules_hwm++;
+		/* The exact scan's range grows before the slot can be reached. */
+		__atomic_store_n(&cfg->nrules, c->rules_hwm, __ATOMIC_RELEASE);
+		return 0;
+	}
+	if (c->rule_deferred.n) {
+		int ret = grace(c);
+
+		if (ret)
+			return ret;
+		if (u32_pop(&c->rule_free, slot))
+			return 0;
+	}
+	return -ENOSPC;
+}
+
+static int alloc_region(struct wcard_clf *c, unsigned int lg, __u32 *first)
+{
+	if (u32_pop(&c->region_free[lg], first))
+		return 0;
+	if (c->slots_used + (1u << lg) <= c->nslots) {
+		*first = c->slots_used;
+		c->slots_used += 1u << lg;
+		return 0;
+	}
+	if (c->region_deferred[lg].n) {
+		int ret = grace(c);
+
+		if (ret)
+			return ret;
+		if (u32_pop(&c->region_free[lg], first))
+			return 0;
+	}
+	return -ENOSPC;
+}
+
+/* ---- publishing ----------------------------------------------------------- */
+
+struct ord_ent {
+	__u64 best;
+	__u32 t;
+};
+
+static int ord_ent_cmp(const void *a, const void *b)
+{
+	const struct ord_ent *x = a, *y = b;
+
+	if (x->best != y->best)
+		return x->best < y->best ? -1 : 1;
+	return x->t < y->t ? -1 : x->t > y->t;
+}
+
+/* Write the tables with their published best ranks into the next ring buffer. */
+static int publish_order(struct wcard_clf *c)
+{
+	struct wc_config *cfg = CFG(c, c->gen);
+	struct ord_ent e[WC_TM_MAX_TABLES];
+	__u32 next = (cfg->order + 1) % WC_TM_ORDER_RING, n = 0, t, i;
+	struct wc_tm_order *ob;
+
+	/* The buffer about to be rewritten may still be read: wait once per wrap. */
+	if (c->since_gp >= WC_TM_ORDER_RING - 1) {
+		int ret = grace(c);
+
+		if (ret)
+			return ret;
+	}
+	for (t = 0; t < WC_TM_MAX_TABLES; t++) {
+		if (c->pub_best[t] == WC_RANK_NONE)
+			continue;
+		e[n].best = c->pub_best[t];
+		e[n++].t = t;
+	}
+	qsort(e, n, sizeof(e[0]), ord_ent_cmp);
+	ob = ORDER(c, c->gen * WC_TM_ORDER_RING + next);
+	for (i = 0; i < n; i++) {
+		ob->e[i].best = e[i].best;
+		ob->e[i].table = e[i].t;
+	}
+	ob->n = n;
+	__atomic_store_n(&cfg->order, next, __ATOMIC_RELEASE);
+	c->since_gp++;
+	c->ntables = n;
+	return 0;
+}
+
+/* Masked bucket key of the rule in slot (generation-relative), for table tb. */
+static void slot_key(struct wcard_clf *c, __u32 slot, const struct wc_tm_table *tb,
+		     struct wc_key *mk)
+{
+	const struct wc_rule *r = RULE(c, c->gen * c->max_rules + slot);
+	int w;
+
+	for (w = 0; w < WC_KEY_WORDS; w++)
+		mk->w[w] = r->w[w].lo & tb->mask.w[w];
+}
+
+/* Absolute index of the live bucket head for mk in table t, or -1. */
+static long find_bucket(struct wcard_clf *c, __u32 t, const struct wc_key *mk, __u64 h)
+{
+	struct wc_tm_table *tb = TABLE(c, c->gen * WC_TM_MAX_TABLES + t);
+	__u32 first = tb->slots >> 8, size = 1u << (tb->slots & 31), tag = wc_hash_tag(h), i;
+
+	for (i = 0; i < size; i++) {
+		__u32 idx = first + (((__u32)h + i) & (size - 1));
+		struct wc_tm_slot *s = SLOT(c, idx);
+		struct wc_key k2;
+
+		if (!s->tag)
+			break;
+		if (s->tag != tag || !s->head)
+			continue;
+		slot_key(c, s->head - 1, tb, &k2);
+		if (!memcmp(&k2, mk, sizeof(k2)))
+			return idx;
+	}
+	return -1;
+}
+
+/*
+ * Put a bucket head into the slot array of 2^lg slots at first (absolute).
+ * -EAGAIN when the probe run would reach WC_TM_MAX_PROBE.
+ */
+static int place_head(struct wcard_clf *c, __u32 first, unsigned int lg, __u64 h, __u32 head,
+		      __u64 rank, bool live_region, bool *was_tomb)
+{
+	__u32 size = 1u << lg, i, run, pos = (__u32)h;
+	struct wc_tm_slot *s = NULL;
+
+	for (i = 0; i < size; i++) {
+		s = SLOT(c, first + ((pos + i) & (size - 1)));
+		if (!s->tag || !s->head)
+			break;
+	}
+	if (i >= size || i >= WC_TM_MAX_PROBE - 1)
+		return -EAGAIN;
+	/* The run this slot joins (if it was empty) must stay probe-able. */
+	for (run = 1; run < WC_TM_MAX_PROBE &&
+		      SLOT(c, first + ((pos + i + run) & (size - 1)))->tag; run++)
+		;
+	if (!s->tag && i + run >= WC_TM_MAX_PROBE - 1)
+		return -EAGAIN;
+	*was_tomb = s->tag != 0;
+	if (!live_region) {
+		s->tag = wc_hash_tag(h);
+		s->rank = rank;
+		s->head = head;
+		return 0;
+	}
+	/* Tag first (head 0: lookups skip it), then rank, then the head goes live. */
+	__atomic_store_n(&s->head, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->rank, rank, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->tag, wc_hash_tag(h), __ATOMIC_RELEASE);
+	__atomic_store_n(&s->head, head, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Rebuild table t's bucket array with room for `want` heads; switch with one store. */
+static int rehash(struct wcard_clf *c, __u32 t, __u32 want)
+{
+	struct wc_tm_table *tb = TABLE(c, c->gen * WC_TM_MAX_TABLES + t);
+	__u32 ofirst = tb->slots >> 8, olg = tb->slots & 31, first, k;
+	unsigned int lg = 3;
+	bool tomb;
+	int ret;
+
+	while ((1u << lg) < 4 * want)
+		lg++;
+	for (;;) {
+		if (lg > 30)
+			return -ENOSPC;
+		ret = alloc_region(c, lg, &first);
+		if (ret)
+			return ret;
+		first += c->gen * c->nslots;
+		memset(SLOT(c, first), 0, (size_t)sizeof(struct wc_tm_slot) << lg);
+		for (k = 0, ret = 0; k < (1u << olg) && !ret; k++) {
+			struct wc_tm_slot *s = SLOT(c, ofirst + k);
+			struct wc_key mk;
+
+			if (!s->tag || !s->head)
+				continue;
+			slot_key(c, s->head - 1, tb, &mk);
+			ret = place_head(c, first, lg, wc_hash_masked(&mk, &tb->mask), s->head,
+					 s->rank, false, &tomb);
+		}
+		if (!ret)
+			break;
+		u32_push(&c->region_free[lg], first - c->gen * c->nslots);
+		if (ret != -EAGAIN)
+			return ret;
+		lg++;
+	}
+	__atomic_store_n(&tb->slots, ((__u64)first << 8) | lg, __ATOMIC_RELEASE);
+	ret = u32_push(&c->region_deferred[olg], ofirst - c->gen * c->nslots);
+	c->tslots[t] = 1u << lg;
+	c->tombs[t] = 0;
+	return ret;
+}
+
+static int ev_table_new(struct wcard_clf *c, __u32 t)
+{
+	struct wc_tm_table *tb = TABLE(c, c->gen * WC_TM_MAX_TABLES + t);
+	__u32 first;
+	int ret = alloc_region(c, 3, &first);
+
+	if (ret)
+		return ret;
+	first += c->gen * c->nslots;
+	memset(SLOT(c, first), 0, 8 * sizeof(struct wc_tm_slot));
+	/* Not in any order buffer yet: no lookup reads it until TABLE_BEST. */
+	memcpy(&tb->mask, &c->tm->tables[t].mask, sizeof(tb->mask));
+	tb->best = WC_RANK_NONE;
+	tb->nrules = 0;
+	tb->max_bucket = 0;
+	__atomic_store_n(&tb->slots, ((__u64)first << 8) | 3, __ATOMIC_RELEASE);
+	c->tslots[t] = 8;
+	c->live_entries[t] = c->tombs[t] = 0;
+	c->pub_best[t] = WC_RANK_NONE;
+	return 0;
+}
+
+static int ev_table_del(struct wcard_clf *c, __u32 t)
+{
+	struct wc_tm_table *tb = TABLE(c, c->gen * WC_TM_MAX_TABLES + t);
+	__u32 first = tb->slots >> 8;
+
+	c->pub_best[t] = WC_RANK_NONE;
+	c->tslots[t] = 0;
+	return u32_push(&c->region_deferred[tb->slots & 31], first - c->gen * c->nslots);
+}
+
+static int ev_rule_add(struct wcard_clf *c, __u32 t, __u32 id, __u64 rank)
+{
+	struct wc_tm_table *tb = TABLE(c, c->gen * WC_TM_MAX_TABLES + t);
+	__u32 gbase = c->gen * c->max_rules, slot, head;
+	struct wc_rule *r;
+	struct wc_key mk;
+	long e;
+	__u64 h;
+	int ret;
+
+	ret = alloc_rule(c, &slot);
+	if (ret)
+		return ret;
+	r = RULE(c, gbase + slot);
+	wcard_rule_compile(&c->layout, &c->set.rules[id], rank, r);
+	r->id = id | WC_ID_DEAD;
+	slot_key(c, slot, tb, &mk);
+	h = wc_hash_masked(&mk, &tb->mask);
+	e = find_bucket(c, t, &mk, h);
+	if (e >= 0) {
+		struct wc_tm_slot *s = SLOT(c, e);
+		__u32 pred = 0, cur = s->head;
+
+		/* The chain is in rank order: find the last rule that ranks before. */
+		while (cur && RULE(c, gbase + cur - 1)->rank < rank) {
+			pred = cur;
+			cur = RULE(c, gbase + cur - 1)->next;
+		}
+		r->next = cur;
+		__atomic_store_n(&r->id, id, __ATOMIC_RELEASE);
+		if (pred) {
+			__atomic_store_n(&RULE(c, gbase + pred - 1)->next, slot + 1, __ATOMIC_RELEASE);
+		} else {
+			/* New head: lower the bucket's rank first, so no lookup skips it. */
+			__atomic_store_n(&s->rank, rank, __ATOMIC_RELEASE);
+			__atomic_store_n(&s->head, slot + 1, __ATOMIC_RELEASE);
+		}
+	} else {
+		bool tomb = false;
+		__u32 lg = tb->slots & 31;
+
+		r->next = 0;
+		__atomic_store_n(&r->id, id, __ATOMIC_RELEASE);
+		head = slot + 1;
+		/* Keep the load at most 1/2, tombstones included. */
+		if ((c->live_entries[t] + c->tombs[t] + 1) * 2 > (1u << lg)) {
+			ret = rehash(c, t, c->live_entries[t] + 1);
+			if (ret)
+				return ret;
+			lg = tb->slots & 31;
+		}
+		ret = place_head(c, tb->slots >> 8, lg, h, head, rank, true, &tomb);
+		if (ret == -EAGAIN) {
+			ret = rehash(c, t, 2 * (c->live_entries[t] + 1));
+			if (!ret)
+				ret = place_head(c, tb->slots >> 8, tb->slots & 31, h, head, rank,
+						 true, &tomb);
+		}
+		if (ret)
+			return ret;
+		c->live_entries[t]++;
+		if (tomb)
+			c->tombs[t]--;
+	}
+	c->slot_of[id] = gbase + slot;
+	tb->nrules++;
+	return 0;
+}
+
+static int ev_rule_del(struct wcard_clf *c, __u32 t, __u32 id)
+{
+	struct wc_tm_table *tb = TABLE(c, c->gen * WC_TM_MAX_TABLES + t);
+	__u32 gbase = c->gen * c->max_rules, pred = 0, cur;
+	const struct wc_tm_rule *mr = &c->tm->rules[id];
+	struct wc_config *cfg = CFG(c, c->gen);
+	struct wc_tm_slot *s;
+	struct wc_key mk;
+	long e;
+
+	/* Any slot of the rule gives the bucket key: the rule is the same. */
+	wc_tm_rule_key(&c->layout, &c->set.rules[id], &mk);
+	for (cur = 0; cur < WC_KEY_WORDS; cur++)
+		mk.w[cur] &= tb->mask.w[cur];
+	e = find_bucket(c, t, &mk, wc_hash_masked(&mk, &tb->mask));
+	if (e < 0)
+		return -EIO;
+	s = SLOT(c, e);
+	for (cur = s->head; cur && RULE(c, gbase + cur - 1)->id != id;
+	     cur = RULE(c, gbase + cur - 1)->next)
+		pred = cur;
+	if (!cur)
+		return -EIO;
+	/* Still in the model under another table: a move. Lookups must retry. */
+	if (mr->used && mr->table != t)
+		__atomic_store_n(&cfg->moves, cfg->moves + 1, __ATOMIC_RELEASE);
+	if (pred) {
+		__atomic_store_n(&RULE(c, gbase + pred - 1)->next, RULE(c, gbase + cur - 1)->next,
+				 __ATOMIC_RELEASE);
+	} else {
+		__u32 next = RULE(c, gbase + cur - 1)->next;
+
+		/* New head first, then its (higher) rank; head 0 leaves a tombstone. */
+		__atomic_store_n(&s->head, next, __ATOMIC_RELEASE);
+		if (next) {
+			__atomic_store_n(&s->rank, RULE(c, gbase + next - 1)->rank, __ATOMIC_RELEASE);
+		} else {
+			c->live_entries[t]--;
+			c->tombs[t]++;
+		}
+	}
+	__atomic_store_n(&RULE(c, gbase + cur - 1)->id, id | WC_ID_DEAD, __ATOMIC_RELEASE);
+	tb->nrules--;
+	return u32_push(&c->rule_deferred, cur - 1);
+}
+
+/* Replay the model's events of one operation into the live generation. */
+static int replay(struct wcard_clf *c)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < c->log.n && !ret; i++) {
+		const struct wc_tm_event *ev = &c->log.ev[i];
+
+		switch (ev->op) {
+		case WC_TM_TABLE_NEW:
+			ret = ev_table_new(c, ev->table);
+			break;
+		case WC_TM_TABLE_BEST:
+			c->pub_best[ev->table] = ev->rank;
+			ret = publish_order(c);
+			break;
+		case WC_TM_RULE_ADD:
+			ret = ev_rule_add(c, ev->table, ev->rule, ev->rank);
+			break;
+		case WC_TM_RULE_DEL:
+			ret = ev_rule_del(c, ev->table, ev->rule);
+			break;
+		case WC_TM_TABLE_DEL:
+			ret = ev_table_del(c, ev->table);
+			break;
+		}
+	}
+	return ret;
+}
+
+/* Grow the per-id arrays to hold id. */
+static int set_reserve(struct wcard_clf *c, size_t n)
+{
+	size_t cap = c->set_cap ? c->set_cap : 64;
+	bool *live;
+	__u64 *rank;
+	__u32 *so;
+
+	if (n <= c->set_cap)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	live = realloc(c->live, cap * sizeof(*live));
+	if (live)
+		c->live = live;
+	rank = realloc(c->rank, cap * sizeof(*rank));
+	if (rank)
+		c->rank = rank;
+	so = realloc(c->slot_of, cap * sizeof(*so));
+	if (so)
+		c->slot_of = so;
+	if (!live || !rank || !so)
+		return -ENOMEM;
+	memset(c->live + c->set_cap, 0, (cap - c->set_cap) * sizeof(*live));
+	c->set_cap = cap;
+	return 0;
+}
+
+/*
+ * Replay one model operation into the maps. If the maps run out of room
+ * (fragmentation), compact: rebuild the rule set, change included, into the
+ * spare generation. On any other failure, undo the change in the rule set and
+ * rebuild, so model and maps agree again.
+ */
+static int apply(struct wcard_clf *c, __u32 id, bool now_live, char *err, size_t errlen)
+{
+	int ret = replay(c), r2;
+
+	if (!ret)
+		return 0;
+	if (ret == -ENOSPC) {
+		r2 = clf_republish(c, err, errlen);
+		if (!r2)
+			return 0;
+		ret = r2;
+	}
+	c->live[id] = !now_live;
+	r2 = clf_republish(c, NULL, 0);
+	if (err && !*err)
+		clf_seterr(err, errlen, "applying the update to the maps: %s", strerror(-ret));
+	return r2 ? r2 : ret;
+}
+
+int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id, char *err,
+		     size_t errlen)
+{
+	size_t nlive = 0, i;
+	__u32 nid;
+	int ret;
+
+	if (!c || !r)
+		return -EINVAL;
+	for (i = 0; i < c->set.n; i++)
+		nlive += c->live[i];
+	if (nlive >= c->max_rules) {
+		clf_seterr(err, errlen, "table full: %u rules (--max-rules)", c->max_rules);
+		return -ENOSPC;
+	}
+	if (c->set.n >= WC_ID_DEAD || c->seq == ~0U) {
+		clf_seterr(err, errlen, "rule ids exhausted: reload the rule set");
+		return -ENOSPC;
+	}
+	nid = c->set.n;
+	ret = set_reserve(c, nid + 1);
+	if (!ret)
+		ret = wcard_ruleset_add(&c->set, r);
+	if (ret)
+		return ret;
+	c->set.rules[nid].id = nid;
+	c->rank[nid] = ((__u64)r->prio << 32) | c->seq++;
+	c->live[nid] = true;
+	c->nloaded = c->set.n;
+	if (!c->tm) {
+		/* Brute force keeps its rules sorted: rebuild the spare generation. */
+		ret = clf_republish(c, err, errlen);
+	} else {
+		wc_tm_log_reset(&c->log);
+		ret = wc_tm_insert(c->tm, nid, c->rank[nid], &c->set.rules[nid], &c->log);
+		if (ret == -ENOSPC || ret == -ENOENT) {
+			clf_seterr(err, errlen, ret == -ENOSPC ?
+					   "no room for another Tuple Merge table (%u)" :
+					   "the rule fits no table of the static pool",
+				   WC_TM_MAX_TABLES);
+		} else if (!ret) {
+			return apply(c, nid, true, err, errlen) ?: (id ? (*id = nid, 0) : 0);
+		}
+	}
+	if (ret) {
+		/* Not applied: forget it (a failed replay was compacted away or reported). */
+		c->live[nid] = false;
+		return ret;
+	}
+	if (id)
+		*id = nid;
+	return 0;
+}
+
+int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!c)
+		return -EINVAL;
+	if (id >= c->set.n || !c->live[id]) {
+		clf_seterr(err, errlen, "no rule with id %u", id);
+		return -ENOENT;
+	}
+	c->live[id] = false;
+	if (!c->tm)
+		return clf_republish(c, err, errlen);
+	wc_tm_log_reset(&c->log);
+	ret = wc_tm_delete(c->tm, id, &c->log);
+	if (ret) {
+		c->live[id] = true;
+		return ret;
+	}
+	return apply(c, id, false, err, errlen);
+}
+
+int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u32 *new_id,
+		     char *err, size_t errlen)
+{
+	struct wcard_rule r;
+	__u32 nid;
+	int ret;
+
+	if (!c)
+		return -EINVAL;
+	if (id >= c->set.n || !c->live[id]) {
+		clf_seterr(err, errlen, "no rule with id %u", id);
+		return -ENOENT;
+	}
+	if (prio == c->set.rules[id].prio) {
+		/* Value only: one 8-byte store in the rule's slot. */
+		c->set.rules[id].value = value;
+		__atomic_store_n(&RULE(c, c->slot_of[id])->value, value, __ATOMIC_RELEASE);
+		if (new_id)
+			*new_id = id;
+		return 0;
+	}
+	/* A new priority is a new rank: insert the changed rule, then drop the old one. */
+	r = c->set.rules[id];
+	r.prio = prio;
+	r.value = value;
+	ret = wcard_clf_insert(c, &r, &nid, err, errlen);
+	if (ret)
+		return ret;
+	if (new_id)
+		*new_id = nid;
+	return wcard_clf_delete(c, id, err, errlen);
+}

@@ -548,8 +548,8 @@ static int build_tm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct 
 			nb += first;
 			next_rule++;
 		}
-		/* Load factor at most 1/4: room for online inserts before a rehash. */
-		while ((1u << lg) < 4 * nb)
+		/* Load factor at most 1/2 (the slot budget is 4 per rule, with rounding). */
+		while ((1u << lg) < 2 * nb)
 			lg++;
 		for (;;) {
 			if (next_slot + (1u << lg) > c->nslots) {

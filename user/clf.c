@@ -689,7 +689,7 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 	struct wcard_ruleset old_set;
 	bool *old_live, *live;
 	__u64 *old_rank, *rank;
-	size_t i, old_cap, old_seq;
+	size_t i, old_cap, old_seq, old_nlive;
 	int ret;
 
 	if (!c || !rs)
@@ -718,6 +718,7 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 	old_rank = c->rank;
 	old_cap = c->set_cap;
 	old_seq = c->seq;
+	old_nlive = c->nlive;
 	wcard_ruleset_init(&c->set, &c->layout);
 	for (i = 0; i < rs->n; i++) {
 		ret = wcard_ruleset_add(&c->set, &rs->rules[i]);
@@ -731,6 +732,7 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 	c->rank = rank;
 	c->set_cap = rs->n ? rs->n : 1;
 	c->seq = rs->n;
+	c->nlive = rs->n;
 	ret = clf_republish(c, err, errlen);
 	if (ret)
 		goto fail;
@@ -747,6 +749,7 @@ fail:
 	c->rank = old_rank;
 	c->set_cap = old_cap;
 	c->seq = old_seq;
+	c->nlive = old_nlive;
 	return ret;
 }
 

@@ -47,6 +47,7 @@ struct wcard_clf {
 	bool *live;
 	__u64 *rank;
 	size_t set_cap;
+	size_t nlive; /* live rules in the set */
 	__u32 seq; /* next insertion sequence: low half of a rank */
 
 	/* Online Tuple Merge updates of the live generation (update.c). */

@@ -557,15 +557,12 @@ static int apply(struct wcard_clf *c, __u32 id, bool now_live, char *err, size_t
 int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id, char *err,
 		     size_t errlen)
 {
-	size_t nlive = 0, i;
 	__u32 nid;
 	int ret;
 
 	if (!c || !r)
 		return -EINVAL;
-	for (i = 0; i < c->set.n; i++)
-		nlive += c->live[i];
-	if (nlive >= c->max_rules) {
+	if (c->nlive >= c->max_rules) {
 		clf_seterr(err, errlen, "table full: %u rules (--max-rules)", c->max_rules);
 		return -ENOSPC;
 	}
@@ -582,6 +579,7 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 	c->set.rules[nid].id = nid;
 	c->rank[nid] = ((__u64)r->prio << 32) | c->seq++;
 	c->live[nid] = true;
+	c->nlive++;
 	c->nloaded = c->set.n;
 	if (!c->tm) {
 		/* Brute force keeps its rules sorted: rebuild the spare generation. */
@@ -595,12 +593,20 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 					   "the rule fits no table of the static pool",
 				   WC_TM_MAX_TABLES);
 		} else if (!ret) {
-			return apply(c, nid, true, err, errlen) ?: (id ? (*id = nid, 0) : 0);
+			ret = apply(c, nid, true, err, errlen);
+			if (ret) {
+				c->nlive--;
+				return ret;
+			}
+			if (id)
+				*id = nid;
+			return 0;
 		}
 	}
 	if (ret) {
 		/* Not applied: forget it (a failed replay was compacted away or reported). */
 		c->live[nid] = false;
+		c->nlive--;
 		return ret;
 	}
 	if (id)
@@ -619,15 +625,20 @@ int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 		return -ENOENT;
 	}
 	c->live[id] = false;
-	if (!c->tm)
-		return clf_republish(c, err, errlen);
-	wc_tm_log_reset(&c->log);
-	ret = wc_tm_delete(c->tm, id, &c->log);
-	if (ret) {
-		c->live[id] = true;
-		return ret;
+	c->nlive--;
+	if (!c->tm) {
+		ret = clf_republish(c, err, errlen);
+	} else {
+		wc_tm_log_reset(&c->log);
+		ret = wc_tm_delete(c->tm, id, &c->log);
+		if (!ret)
+			ret = apply(c, id, false, err, errlen);
+		else
+			c->live[id] = true;
 	}
-	return apply(c, id, false, err, errlen);
+	if (ret && c->live[id])
+		c->nlive++;
+	return ret;
 }
 
 int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u32 *new_id,

@@ -663,47 +663,64 @@ static int pick_static(struct wc_tm *tm, struct tm_op *op, const __u8 *len, __u3
  * up so that a gap of one still moves; other fields only know 0 and all bits.
  * false when every gap is 0: the rules are indistinguishable here, keep them.
  */
+/*
+ * The tuple a colliding bucket splits into (DESIGN.md section 3). First
+ * choice: from the per-field minimum over its rules, on the field furthest
+ * above the table's length, move halfway up; every rule of the bucket fits
+ * that and moves. When the minimum is the table's own tuple on every field (a
+ * rule that fits nothing more specific, such as a /0 catch-all, sits in the
+ * bucket), split on the field where the rules' lengths spread the most
+ * instead, at the middle of the spread: the rules that fit move, the others
+ * stay. false when the rules differ in no tuple field: the bucket cannot split.
+ */
 static bool split_tuple(const struct wc_tm *tm, const struct wc_tm_mtable *tb,
 			const struct tm_bkt *b, __u8 *nl)
 {
 	const struct wcard_layout *l = tm->layout;
 	unsigned int f, bf = 0, gap = 0;
-	__u8 mn[WC_MAX_FIELDS];
+	__u8 mn[WC_MAX_FIELDS], mx[WC_MAX_FIELDS];
 	size_t i;
 
 	memcpy(mn, tm->rules[b->e[0].id].len, WC_MAX_FIELDS);
+	memcpy(mx, mn, WC_MAX_FIELDS);
 	for (i = 1; i < b->n; i++) {
 		const __u8 *rl = tm->rules[b->e[i].id].len;
 
-		for (f = 0; f < l->nfields; f++)
+		for (f = 0; f < l->nfields; f++) {
 			if (rl[f] < mn[f])
 				mn[f] = rl[f];
+			if (rl[f] > mx[f])
+				mx[f] = rl[f];
+		}
+	}
+	memcpy(nl, tb->len, WC_MAX_FIELDS);
+	for (f = 0; f < l->nfields; f++) {
+		if ((unsigned int)(mn[f] - tb->len[f]) > gap) {
+			gap = mn[f] - tb->len[f];
+			bf = f;
+		}
+	}
+	if (gap) {
+		nl[bf] = l->fields[bf].type == WC_FIELD_PREFIX ? tb->len[bf] + (gap + 1) / 2 :
+								  mn[bf];
+		return true;
 	}
 	for (f = 0; f < l->nfields; f++) {
-		if (mn[f] - tb->len[f] > (int)gap) {
-			gap = mn[f] - tb->len[f];
+		if ((unsigned int)(mx[f] - mn[f]) > gap) {
+			gap = mx[f] - mn[f];
 			bf = f;
 		}
 	}
 	if (!gap)
 		return false;
-	memcpy(nl, tb->len, WC_MAX_FIELDS);
-	if (l->fields[bf].type == WC_FIELD_PREFIX)
-		nl[bf] = tb->len[bf] + (gap + 1) / 2;
-	else
-		nl[bf] = mn[bf];
+	nl[bf] = l->fields[bf].type == WC_FIELD_PREFIX ? mn[bf] + (gap + 1) / 2 : mx[bf];
 	return true;
 }
 
-/*
- * Split the buckets that grew past the collision limit, starting from rule id's
- * bucket, until none can be split (each split moves rules to a strictly longer
- * tuple, so this ends). Splits only make lookups faster: when out of memory or
- * out of table slots they stop, leaving a consistent model and log.
- */
 static void split_from(struct wc_tm *tm, struct tm_op *op, __u32 id)
 {
-	size_t sn = 0, scap = 0, icap = 0, n, i;
+	size_t sn = 0, scap = 0, icap = 0, n, i, k;
+	__u32 stay = 0;
 	__u32 *stack = NULL, *ids = NULL;
 
 	if (grow((void **)&stack, &scap, 1, sizeof(*stack)))
@@ -733,21 +750,29 @@ static void split_from(struct wc_tm *tm, struct tm_op *op, __u32 id)
 			if (ret)
 				break;
 		}
-		for (i = 0; i < n; i++)
-			ids[i] = b->e[i].id;
-		/* b goes away with its last rule. */
-		for (i = 0; i < n; i++) {
+		/* Only the rules that fit the new tuple move; pinned ones stay. */
+		for (i = 0, k = 0; i < n; i++) {
+			if (tuple_fits(tm->layout->nfields, nl, tm->rules[b->e[i].id].len))
+				ids[k++] = b->e[i].id;
+			else
+				stay = b->e[i].id;
+		}
+		/* b may go away with its last rule. */
+		for (i = 0; i < k; i++) {
 			if (log_reserve(op, 5) || table_add(tm, op, t2, ids[i]))
 				break;
 			table_del(tm, op, t, ids[i]);
 			tm->rules[ids[i]].table = t2;
 			stack[sn++] = ids[i];
 		}
-		if (i < n) {
+		if (i < k) {
 			if (!tm->tables[t2].nrules)
 				table_drop(tm, op, t2);
 			break;
 		}
+		/* What stayed may still be over the limit and split another way. */
+		if (k && k < n)
+			stack[sn++] = stay;
 	}
 	free(stack);
 	free(ids);

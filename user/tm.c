@@ -222,7 +222,13 @@ static unsigned int relax_cut(unsigned int width, unsigned int len)
 		return b / 16;
 	if (len * 4 > b)
 		return b / 32;
-	return 0;
+	/*
+	 * DESIGN.md: "<= 8 -> 0". Read as the length dropping to 0: a prefix this
+	 * short is not worth a table of its own, so the rule shares one with the
+	 * wildcards (fw1_10k: 43 tables, 8.7 probed with the cut as 0 bits; the
+	 * native reference has 17 tables and 4.8 probed).
+	 */
+	return len;
 }
 
 /*

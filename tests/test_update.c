@@ -455,3 +455,98 @@ Test(update, concurrent_tm, .timeout = 900)
 {
 	concurrent(WC_ALGO_TM, 4000, stress_ops(20000, 200000), "concurrent tm");
 }
+
+/* ---- atomic bulk replace: every answer comes whole from the old or the new set ---- */
+
+struct swap {
+	struct lk t;
+	const struct wcard_layout *l;
+	struct wc_key *keys;
+	long *best[2]; /* per key: best rule index in set A, set B */
+	unsigned int nkeys;
+	volatile int stop;
+	__u64 lookups, violations, from[2];
+	char first[256];
+};
+
+static void *swap_reader(void *arg)
+{
+	struct swap *w = arg;
+	struct wt_rng r = { .s = 17 };
+
+	while (!w->stop) {
+		unsigned int ki = wt_below(&r, w->nkeys);
+		long got = lk_lookup(&w->t, &w->keys[ki]);
+		__u64 v = w->t.skel->bss->wc_test_res.value;
+		bool ok;
+
+		w->lookups++;
+		if (got < -1)
+			ok = false;
+		else if (got == -1)
+			ok = w->best[0][ki] == -1 || w->best[1][ki] == -1;
+		else if ((v >> 32) > 1)
+			ok = false;
+		else
+			ok = w->best[v >> 32][ki] == got;
+		if (got >= 0 && (v >> 32) <= 1)
+			w->from[v >> 32]++;
+		if (!ok && !w->violations++)
+			snprintf(w->first, sizeof(w->first),
+				 "key %u: got %ld (value %#llx), A %ld, B %ld", ki, got,
+				 (unsigned long long)v, w->best[0][ki], w->best[1][ki]);
+	}
+	return NULL;
+}
+
+Test(update, atomic_bulk_replace, .timeout = 300)
+{
+	struct swap *w = calloc(1, sizeof(*w));
+	struct wcard_ruleset set[2];
+	struct wt_rng r = { .s = 5 };
+	char err[256] = "";
+	unsigned int i, s, rounds = 40;
+	pthread_t th;
+
+	cr_assert_not_null(w, "calloc");
+	w->l = wcard_layout_ipv4();
+	/* Two different sets; each rule's value says which set it belongs to. */
+	for (s = 0; s < 2; s++) {
+		gen_rules(1500, 100 + s, &set[s]);
+		for (i = 0; i < set[s].n; i++)
+			set[s].rules[i].value = ((__u64)s << 32) | i;
+	}
+	w->nkeys = 2048;
+	w->keys = calloc(w->nkeys, sizeof(*w->keys));
+	w->best[0] = calloc(w->nkeys, sizeof(long));
+	w->best[1] = calloc(w->nkeys, sizeof(long));
+	cr_assert(w->keys && w->best[0] && w->best[1], "calloc");
+	for (i = 0; i < w->nkeys; i++) {
+		s = wt_below(&r, 2);
+		wt_key_near(&r, w->l, &set[s].rules[wt_below(&r, set[s].n)], 64, &w->keys[i]);
+		w->best[0][i] = wcard_ref_lookup(&set[0], &w->keys[i]);
+		w->best[1][i] = wcard_ref_lookup(&set[1], &w->keys[i]);
+	}
+	lk_open(&w->t, w->l, WC_DEFAULT_MAX_RULES, WC_ALGO_TM, "swap");
+	cr_assert_eq(wcard_clf_load(w->t.clf, &set[0], err, sizeof(err)), 0, "case swap: %s", err);
+	cr_assert_eq(pthread_create(&th, NULL, swap_reader, w), 0, "case swap: thread");
+	for (i = 1; i <= rounds; i++)
+		cr_assert_eq(wcard_clf_load(w->t.clf, &set[i & 1], err, sizeof(err)), 0,
+			     "case swap: round %u: %s", i, err);
+	w->stop = 1;
+	pthread_join(th, NULL);
+	cr_log_info("update: atomic bulk replace: %u replaces, %llu lookups (%llu from A, %llu "
+		    "from B), %llu violations\n",
+		    rounds, (unsigned long long)w->lookups, (unsigned long long)w->from[0],
+		    (unsigned long long)w->from[1], (unsigned long long)w->violations);
+	cr_assert_eq(w->violations, 0, "case swap: %llu violations; first: %s",
+		     (unsigned long long)w->violations, w->first);
+	cr_assert(w->from[0] && w->from[1], "case swap: lookups did not see both sets");
+	lk_close(&w->t);
+	wcard_ruleset_free(&set[0]);
+	wcard_ruleset_free(&set[1]);
+	free(w->keys);
+	free(w->best[0]);
+	free(w->best[1]);
+	free(w);
+}

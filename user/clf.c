@@ -88,14 +88,27 @@ int wcard_object_prepare(struct bpf_object *obj, __u32 max_rules)
 	return 0;
 }
 
-static int arr_map(struct mmap_arr *a, struct bpf_map *m)
+static int map_info(int fd, struct bpf_map_info *info)
+{
+	__u32 len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
+}
+
+static int arr_map(struct mmap_arr *a, int fd)
 {
 	size_t page = sysconf(_SC_PAGESIZE);
-	size_t esz = (bpf_map__value_size(m) + 7) & ~7UL;
+	struct bpf_map_info info;
+	int ret = map_info(fd, &info);
 
-	a->fd = bpf_map__fd(m);
-	a->len = (esz * bpf_map__max_entries(m) + page - 1) & ~(page - 1);
-	a->p = mmap(NULL, a->len, PROT_READ | PROT_WRITE, MAP_SHARED, a->fd, 0);
+	if (ret)
+		return ret;
+	if (info.type != BPF_MAP_TYPE_ARRAY || !(info.map_flags & BPF_F_MMAPABLE))
+		return -EINVAL;
+	a->fd = fd;
+	a->len = (((info.value_size + 7) & ~7UL) * info.max_entries + page - 1) & ~(page - 1);
+	a->p = mmap(NULL, a->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (a->p == MAP_FAILED) {
 		a->p = NULL;
 		return -errno;
@@ -163,40 +176,46 @@ static int clf_check_opts(const struct wcard_clf_opts *o, char *err, size_t errl
 }
 
 /* Maps found, sized and loaded: map them, write both generations' empty config. */
-static int clf_init(struct wcard_clf *c, struct bpf_object *obj, const struct wcard_clf_opts *o,
-		    char *err, size_t errlen)
+const char *const clf_map_names[CLF_NMAPS] = { "wc_root",	  "wc_config",
+						 "wc_rules",	  "wc_tm_tables",
+						 "wc_tm_slots", "wc_tm_order" };
+
+/* mmap the classifier's maps (fds[i] for clf_map_names[i]) and check their sizes. */
+int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size_t errlen)
 {
-	static const char *names[] = { "wc_root",      "wc_config",   "wc_rules",
-				       "wc_tm_tables", "wc_tm_slots", "wc_tm_order" };
-	struct mmap_arr *arrs[] = { &c->root, &c->config, &c->rules,
-				    &c->tables, &c->slots, &c->order };
+	static const __u32 vsz[CLF_NMAPS] = { sizeof(struct wc_root), sizeof(struct wc_config),
+					      sizeof(struct wc_rule), sizeof(struct wc_tm_table),
+					      sizeof(struct wc_tm_slot),
+					      sizeof(struct wc_tm_order) };
+	struct mmap_arr *arrs[CLF_NMAPS] = { &c->root,   &c->config, &c->rules,
+					     &c->tables, &c->slots,  &c->order };
 	struct bpf_prog_info info = {};
-	__u32 info_len = sizeof(info), i, g;
-	struct bpf_map *hits;
+	struct bpf_map_info mi[CLF_NMAPS];
+	__u32 info_len = sizeof(info), i;
 	int ret;
 
-	for (i = 0; i < 6; i++) {
-		struct bpf_map *m = bpf_object__find_map_by_name(obj, names[i]);
-
-		if (!m) {
-			clf_seterr(err, errlen, "BPF object has no map %s (include <wcard/classify.bpf.h>)",
-			       names[i]);
-			return -ENOENT;
+	for (i = 0; i < CLF_NMAPS; i++) {
+		ret = map_info(fds[i], &mi[i]);
+		if (ret || mi[i].value_size != vsz[i]) {
+			clf_seterr(err, errlen,
+				   "map %s: %s (built for another wcard version or layout?)",
+				   clf_map_names[i], ret ? strerror(-ret) : "unexpected value size");
+			return ret ? ret : -EPROTO;
 		}
-		ret = arr_map(arrs[i], m);
+		ret = arr_map(arrs[i], fds[i]);
 		if (ret) {
-			clf_seterr(err, errlen, "mmap of map %s: %s (is it BPF_F_MMAPABLE?)", names[i],
-			       strerror(-ret));
+			clf_seterr(err, errlen, "mmap of map %s: %s (is it BPF_F_MMAPABLE?)",
+				   clf_map_names[i], strerror(-ret));
 			return ret;
 		}
 	}
-	hits = bpf_object__find_map_by_name(obj, "wc_hits");
-	c->hits_fd = hits ? bpf_map__fd(hits) : -1;
-	c->max_rules = bpf_map__max_entries(bpf_object__find_map_by_name(obj, "wc_rules")) / WC_GENS;
+	c->hits_fd = hits_fd;
+	c->max_rules = mi[2].max_entries / WC_GENS;
 	c->nslots = slots_per_gen(c->max_rules);
-	if (bpf_map__max_entries(bpf_object__find_map_by_name(obj, "wc_tm_slots")) <
-	    WC_GENS * c->nslots) {
-		clf_seterr(err, errlen, "map wc_tm_slots too small: call wcard_object_prepare()");
+	if (mi[4].max_entries < WC_GENS * c->nslots || mi[1].max_entries < WC_GENS ||
+	    mi[3].max_entries < WC_GENS * WC_TM_MAX_TABLES ||
+	    mi[5].max_entries < WC_GENS * WC_TM_ORDER_RING) {
+		clf_seterr(err, errlen, "maps too small: call wcard_object_prepare() before load");
 		return -EINVAL;
 	}
 	ret = sync_create(c);
@@ -206,6 +225,31 @@ static int clf_init(struct wcard_clf *c, struct bpf_object *obj, const struct wc
 	}
 	if (c->prog_fd >= 0 && !bpf_obj_get_info_by_fd(c->prog_fd, &info, &info_len))
 		c->verified_insns = info.verified_insns;
+	return 0;
+}
+
+/* Maps found, sized and loaded: map them, write both generations' empty config. */
+static int clf_init(struct wcard_clf *c, struct bpf_object *obj, const struct wcard_clf_opts *o,
+		    char *err, size_t errlen)
+{
+	struct bpf_map *hits = bpf_object__find_map_by_name(obj, "wc_hits");
+	int fds[CLF_NMAPS], ret;
+	__u32 i, g;
+
+	for (i = 0; i < CLF_NMAPS; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, clf_map_names[i]);
+
+		if (!m) {
+			clf_seterr(err, errlen,
+				   "BPF object has no map %s (include <wcard/classify.bpf.h>)",
+				   clf_map_names[i]);
+			return -ENOENT;
+		}
+		fds[i] = bpf_map__fd(m);
+	}
+	ret = clf_attach(c, fds, hits ? bpf_map__fd(hits) : -1, err, errlen);
+	if (ret)
+		return ret;
 
 	c->layout = *o->layout;
 	wcard_ruleset_init(&c->set, &c->layout);
@@ -341,6 +385,13 @@ void wcard_clf_destroy(struct wcard_clf *c)
 	arr_unmap(&c->tables);
 	arr_unmap(&c->slots);
 	arr_unmap(&c->order);
+	if (c->own_fds) {
+		unsigned int i;
+
+		for (i = 0; i < CLF_NMAPS + 2; i++)
+			if (c->own_fd[i] >= 0)
+				close(c->own_fd[i]);
+	}
 	if (c->sync_outer >= 0)
 		close(c->sync_outer);
 	if (c->sync_inner >= 0)

@@ -8,6 +8,9 @@
 
 struct wcard_xdp;
 
+#define CLF_NMAPS 6 /* root, config, rules, tm tables, tm slots, tm order */
+extern const char *const clf_map_names[CLF_NMAPS];
+
 struct u32_stack {
 	__u32 *v;
 	size_t n, cap;
@@ -59,6 +62,10 @@ struct wcard_clf {
 	__u32 since_gp; /* order buffers published since the last grace period */
 	struct wc_tm_log log;
 	__u64 grace_periods; /* for stats */
+
+	/* Opened from pins: the map and program fds are ours to close. */
+	bool own_fds;
+	int own_fd[CLF_NMAPS + 2];
 };
 
 #define ROOT(c) ((struct wc_root *)(c)->root.p)
@@ -72,6 +79,8 @@ struct wcard_clf {
 void clf_seterr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Grace period: every BPF program running when it starts has finished when it returns. */
 int clf_sync(struct wcard_clf *c);
+/* mmap the maps (fds in the order root, config, rules, tm tables, slots, order); check sizes. */
+int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size_t errlen);
 /* Rebuild the whole rule set into the spare generation and switch to it. */
 int clf_republish(struct wcard_clf *c, char *err, size_t errlen);
 /* Reset the online-update state after a generation was built from scratch. */

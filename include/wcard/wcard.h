@@ -256,6 +256,24 @@ int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u
 		     char *err, size_t errlen);
 
 /*
+ * Pin the classifier's maps and its XDP program (as "prog") under dir, a
+ * directory on bpffs (created if missing). Nothing is left half-pinned.
+ */
+int wcard_clf_pin(struct wcard_clf *c, const char *dir, char *err, size_t errlen);
+/* Remove the pins under dir and dir itself. */
+int wcard_clf_unpin(const char *dir);
+/*
+ * Open a classifier pinned under dir, in this or another process. The maps are
+ * the source of truth: the magic, format version and layout are checked (o may
+ * be NULL, or give the layout it must have, the algorithm, c and the static
+ * pool), the rules lookups can reach are read back, and a fresh generation is
+ * built from them (which also reclaims what a killed writer left behind).
+ * Ids and priorities are kept; rule source lines are not.
+ */
+int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struct wcard_clf **out,
+			  char *err, size_t errlen);
+
+/*
  * Run one frame through the XDP filter with BPF_PROG_TEST_RUN. *meta gets the
  * verdict the program wrote in front of the frame; *xdp_action its return code.
  */

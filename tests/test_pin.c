@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+/* test_pin.c: pinned classifiers reopened from their maps, in this and in a new process (suite "pin"). */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "wctest.h"
+
+/* A fresh directory on bpffs, unique to this test process. */
+static void pin_dir(char *buf, size_t len, const char *tag)
+{
+	struct wt_rng r = { .s = (__u64)getpid() * 7919 + (__u64)time(NULL) };
+
+	snprintf(buf, len, "/sys/fs/bpf/wcard-test-%s-%d-%08x", tag, getpid(),
+		 (unsigned int)wt_rnd(&r));
+}
+
+/* Every key: the XDP filter's answer through frames equals the reference on rs. */
+static void check_frames(struct wcard_clf *c, const struct wcard_ruleset *rs,
+			 const __u32 *id_of, const struct wcard_trace *tr, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < tr->n; i++) {
+		struct wc_xdp_meta m;
+		struct wc_key k;
+		struct wc_pkt p;
+		__u8 frame[256];
+		long want;
+		int len;
+
+		wcard_key_from_tuple(&tr->t[i], &k);
+		wcard_pkt_from_tuple(&tr->t[i], &p);
+		want = wcard_ref_lookup(rs, &k);
+		len = wcard_frame_build(&p, NULL, frame, sizeof(frame));
+		cr_assert_eq(wcard_clf_run_frame(c, frame, len, &m, NULL, NULL), 0,
+			     "case %s: run frame %zu", name, i);
+		cr_assert_eq(m.id, want < 0 ? WC_ID_NONE : id_of[want],
+			     "case %s: packet %zu: id %u, expected %ld (id %u)", name, i, m.id, want,
+			     want < 0 ? WC_ID_NONE : id_of[want]);
+	}
+}
+
+static void make_set(unsigned int n, __u64 seed, struct wcard_ruleset *rs, struct wcard_trace *tr)
+{
+	char rp[] = "/tmp/wcard-pin-rXXXXXX", tp[] = "/tmp/wcard-pin-tXXXXXX", err[256];
+	struct wcard_gen_opts go = { .nrules = n, .npackets = 3000, .seed = seed };
+	int rfd = mkstemp(rp), tfd = mkstemp(tp);
+	FILE *rf = fdopen(rfd, "w"), *tf = fdopen(tfd, "w");
+
+	cr_assert(rf && tf, "temp files");
+	cr_assert_eq(wcard_gen_classbench(&go, rf, tf), 0, "gen");
+	fclose(rf);
+	fclose(tf);
+	wcard_ruleset_init(rs, wcard_layout_ipv4());
+	cr_assert_eq(wcard_rules_load(rp, WCARD_FMT_CLASSBENCH, NULL, rs, err, sizeof(err)), 0,
+		     "%s", err);
+	cr_assert_eq(wcard_trace_load(tp, tr, err, sizeof(err)), 0, "%s", err);
+	unlink(rp);
+	unlink(tp);
+}
+
+/*
+ * Create, pin, close; reopen in a child process and update there; reopen here
+ * and find the child's updates; answers always equal the reference.
+ */
+static void pin_roundtrip(enum wc_algo algo, const char *name)
+{
+	struct wcard_clf_opts o = { .layout = wcard_layout_ipv4(), .algo = algo };
+	struct wcard_ruleset rs, now;
+	struct wcard_trace tr = {};
+	struct wcard_clf *c = NULL;
+	__u32 *id_of;
+	char dir[256], err[512] = "";
+	size_t i;
+	pid_t pid;
+	int st;
+
+	make_set(algo == WC_ALGO_BF ? 12 : 800, 31, &rs, &tr);
+	pin_dir(dir, sizeof(dir), name);
+	id_of = calloc(rs.n + 8, sizeof(*id_of));
+	for (i = 0; i < rs.n; i++)
+		id_of[i] = i;
+	cr_assert_eq(wcard_clf_create(&o, &c, err, sizeof(err)), 0, "case %s: create: %s", name, err);
+	cr_assert_eq(wcard_clf_load(c, &rs, err, sizeof(err)), 0, "case %s: load: %s", name, err);
+	cr_assert_eq(wcard_clf_pin(c, dir, err, sizeof(err)), 0, "case %s: pin: %s", name, err);
+	cr_assert_eq(wcard_clf_pin(c, dir, err, sizeof(err)), -EEXIST, "case %s: pin twice", name);
+	wcard_clf_destroy(c);
+	c = NULL;
+
+	/* A new process: open, delete rule 0, insert a copy of rule 1 at prio 0. */
+	pid = fork();
+	cr_assert_geq(pid, 0, "fork");
+	if (!pid) {
+		struct wcard_rule r = rs.rules[1];
+		__u32 nid;
+
+		r.prio = 0;
+		if (wcard_clf_open_pinned(dir, NULL, &c, err, sizeof(err)) ||
+		    wcard_clf_delete(c, 0, err, sizeof(err)) ||
+		    wcard_clf_insert(c, &r, &nid, err, sizeof(err)) || nid != rs.n) {
+			fprintf(stderr, "child: %s (nid)\n", err);
+			_exit(1);
+		}
+		wcard_clf_destroy(c);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid, "waitpid");
+	cr_assert(WIFEXITED(st) && !WEXITSTATUS(st), "case %s: child failed", name);
+
+	/* The expected set now: rule 0 gone, the prio-0 copy of rule 1 first. */
+	wcard_ruleset_init(&now, rs.layout);
+	{
+		struct wcard_rule r = rs.rules[1];
+
+		r.prio = 0;
+		wcard_ruleset_add(&now, &r);
+		id_of[0] = rs.n;
+	}
+	for (i = 1; i < rs.n; i++) {
+		wcard_ruleset_add(&now, &rs.rules[i]);
+		id_of[i] = i;
+	}
+	cr_assert_eq(wcard_clf_open_pinned(dir, &o, &c, err, sizeof(err)), 0,
+		     "case %s: reopen: %s", name, err);
+	check_frames(c, &now, id_of, &tr, name);
+	cr_log_info("pin: %s: %zu rules pinned, updated by another process, reopened: all agree\n",
+		    name, rs.n);
+	wcard_clf_destroy(c);
+	cr_assert_eq(wcard_clf_unpin(dir), 0, "case %s: unpin", name);
+	free(id_of);
+	wcard_ruleset_free(&rs);
+	wcard_ruleset_free(&now);
+	wcard_trace_free(&tr);
+}
+
+Test(pin, roundtrip_tm, .timeout = 120)
+{
+	pin_roundtrip(WC_ALGO_TM, "tm");
+}
+
+Test(pin, roundtrip_bf, .timeout = 120)
+{
+	pin_roundtrip(WC_ALGO_BF, "bf");
+}
+
+/* Not a classifier, another format version, another layout: clear refusals. */
+Test(pin, refusals, .timeout = 120)
+{
+	struct wcard_clf_opts o = { .layout = wcard_layout_ipv4() };
+	struct wcard_clf_opts o6 = { .layout = wcard_layout_ipv6() };
+	struct wcard_clf *c = NULL, *c2 = NULL;
+	char dir[256], path[300], err[512] = "";
+	struct wc_root *root;
+	int fd;
+
+	pin_dir(dir, sizeof(dir), "refuse");
+	cr_assert_eq(wcard_clf_open_pinned(dir, NULL, &c2, err, sizeof(err)), -ENOENT,
+		     "case missing: must fail");
+	cr_assert(strstr(err, "no such classifier"), "case missing: '%s'", err);
+	cr_assert_eq(wcard_clf_create(&o, &c, err, sizeof(err)), 0, "case create: %s", err);
+	cr_assert_eq(wcard_clf_pin(c, dir, err, sizeof(err)), 0, "case pin: %s", err);
+	cr_assert_eq(wcard_clf_open_pinned(dir, &o6, &c2, err, sizeof(err)), -EPROTO,
+		     "case layout: must fail");
+	cr_assert(strstr(err, "layout ipv4-5tuple, not ipv6-5tuple"), "case layout: '%s'", err);
+	/* Another version in the root record. */
+	snprintf(path, sizeof(path), "%s/wc_root", dir);
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0, "case version: open root");
+	root = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	cr_assert_neq(root, MAP_FAILED, "case version: mmap");
+	root->version = WC_VERSION + 1;
+	cr_assert_eq(wcard_clf_open_pinned(dir, NULL, &c2, err, sizeof(err)), -EPROTO,
+		     "case version: must fail");
+	cr_assert(strstr(err, "format version"), "case version: '%s'", err);
+	root->magic = 0;
+	cr_assert_eq(wcard_clf_open_pinned(dir, NULL, &c2, err, sizeof(err)), -EPROTO,
+		     "case magic: must fail");
+	cr_assert(strstr(err, "not a wcard classifier"), "case magic: '%s'", err);
+	munmap(root, 4096);
+	close(fd);
+	wcard_clf_destroy(c);
+	cr_assert_eq(wcard_clf_unpin(dir), 0, "case unpin");
+}

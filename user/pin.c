@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: MIT
+/* pin.c: pinning a classifier under bpffs and reopening it from its maps in a new process. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <wcard/wcard.h>
+#include "clf_int.h"
+
+int wcard_clf_pin(struct wcard_clf *c, const char *dir, char *err, size_t errlen)
+{
+	int fds[CLF_NMAPS] = { c->root.fd, c->config.fd, c->rules.fd,
+			       c->tables.fd, c->slots.fd, c->order.fd };
+	char path[4096];
+	unsigned int i;
+
+	if (!c || !dir)
+		return -EINVAL;
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		int e = errno;
+
+		clf_seterr(err, errlen, "%s: %s (is it on a bpffs mount?)", dir, strerror(e));
+		return -e;
+	}
+	for (i = 0; i < CLF_NMAPS + 2; i++) {
+		int fd = i < CLF_NMAPS ? fds[i] : i == CLF_NMAPS ? c->hits_fd : c->prog_fd;
+		const char *name = i < CLF_NMAPS ? clf_map_names[i] : i == CLF_NMAPS ? "wc_hits" : "prog";
+
+		if (fd < 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		if (bpf_obj_pin(fd, path)) {
+			int e = errno;
+
+			clf_seterr(err, errlen, "pinning %s: %s%s", path, strerror(e),
+				   e == EEXIST ? " (a classifier is already pinned there)" : "");
+			/* Nothing half-pinned: take back what this call pinned. */
+			while (i-- > 0) {
+				name = i < CLF_NMAPS ? clf_map_names[i] : "wc_hits";
+				snprintf(path, sizeof(path), "%s/%s", dir, name);
+				unlink(path);
+			}
+			return -e;
+		}
+	}
+	return 0;
+}
+
+int wcard_clf_unpin(const char *dir)
+{
+	char path[4096];
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < CLF_NMAPS + 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir,
+			 i < CLF_NMAPS ? clf_map_names[i] : i == CLF_NMAPS ? "wc_hits" : "prog");
+		if (unlink(path) && errno != ENOENT)
+			ret = -errno;
+	}
+	if (rmdir(dir) && errno != ENOENT && !ret)
+		ret = -errno;
+	return ret;
+}
+
+/* ---- rebuilding the rule set from the maps --------------------------------- */
+
+/* The rule model of compiled rule r (the inverse of wcard_rule_compile). */
+static void decompile(const struct wcard_layout *l, const struct wc_rule *r, struct wcard_rule *out)
+{
+	unsigned int f;
+
+	memset(out, 0, sizeof(*out));
+	out->prio = r->rank >> 32;
+	out->value = r->value;
+	out->id = r->id & ~WC_ID_DEAD;
+	for (f = 0; f < l->nfields; f++) {
+		const struct wc_field_desc *d = &l->desc[f];
+		const struct wc_word_match *w = &r->w[d->word];
+		struct wcard_match *m = &out->f[f];
+
+		if (d->type == WC_FIELD_RANGE) {
+			m->lo = w->lo;
+			m->hi = w->lo + w->span;
+			continue;
+		}
+		if (d->nwords == 2) {
+			m->mask = ((wc_u128)w[0].mask << 64) | w[1].mask;
+			m->value = ((wc_u128)w[0].lo << 64) | w[1].lo;
+		} else {
+			m->mask = w->mask;
+			m->value = w->lo;
+		}
+		if (d->type == WC_FIELD_PREFIX)
+			m->plen = __builtin_popcountll((__u64)(m->mask >> 64)) +
+				  __builtin_popcountll((__u64)m->mask);
+		else if (d->type == WC_FIELD_EXACT)
+			m->plen = m->mask ? d->width * 8 : 0;
+	}
+}
+
+/* The layout recorded in a generation's config. */
+static int layout_from_config(const struct wc_config *cfg, struct wcard_layout *l, char *err,
+			      size_t errlen)
+{
+	struct wcard_field f[WC_MAX_FIELDS];
+	unsigned int i;
+	int ret;
+
+	if (cfg->layout_id == WC_LAYOUT_IPV4_5T) {
+		*l = *wcard_layout_ipv4();
+		return 0;
+	}
+	if (cfg->layout_id == WC_LAYOUT_IPV6_5T) {
+		*l = *wcard_layout_ipv6();
+		return 0;
+	}
+	if (!cfg->nfields || cfg->nfields > WC_MAX_FIELDS)
+		goto bad;
+	for (i = 0; i < cfg->nfields; i++) {
+		f[i].type = cfg->fields[i].type;
+		f[i].width = cfg->fields[i].width;
+		snprintf(f[i].name, sizeof(f[i].name), "f%u", i);
+	}
+	ret = wcard_layout_init(l, "custom", f, cfg->nfields, err, errlen);
+	if (ret)
+		return ret;
+	for (i = 0; i < cfg->nfields; i++)
+		if (l->desc[i].word != cfg->fields[i].word)
+			goto bad;
+	return 0;
+bad:
+	clf_seterr(err, errlen, "the pinned config holds no valid key layout");
+	return -EPROTO;
+}
+
+/* Add rule slot idx (absolute) to the set under its id, unless already there (a half-done move). */
+static int take_rule(struct wcard_clf *c, __u32 idx, __u32 *maxseq)
+{
+	const struct wc_rule *r = RULE(c, idx);
+	__u32 id = r->id & ~WC_ID_DEAD;
+	struct wcard_rule wr;
+	size_t n;
+
+	if (id >= WC_ID_DEAD)
+		return -EPROTO;
+	if (id < c->set.n && c->live[id])
+		return 0;
+	if (id >= c->set_cap) {
+		size_t cap = c->set_cap ? c->set_cap : 64;
+		bool *live;
+		__u64 *rank;
+
+		while (cap <= id)
+			cap *= 2;
+		live = realloc(c->live, cap * sizeof(*live));
+		if (live)
+			c->live = live;
+		rank = realloc(c->rank, cap * sizeof(*rank));
+		if (rank)
+			c->rank = rank;
+		if (!live || !rank)
+			return -ENOMEM;
+		memset(c->live + c->set_cap, 0, (cap - c->set_cap) * sizeof(*live));
+		c->set_cap = cap;
+	}
+	decompile(&c->layout, r, &wr);
+	/* Ids index the set: fill any gap with dead placeholders. */
+	for (n = c->set.n; n <= id; n++) {
+		struct wcard_rule blank;
+		int ret;
+
+		wcard_rule_any(&c->layout, &blank);
+		blank.id = n;
+		ret = wcard_ruleset_add(&c->set, n == id ? &wr : &blank);
+		if (ret)
+			return ret;
+	}
+	c->set.rules[id] = wr;
+	c->live[id] = true;
+	c->rank[id] = r->rank;
+	c->nlive++;
+	if ((__u32)r->rank >= *maxseq)
+		*maxseq = (__u32)r->rank + 1;
+	return 0;
+}
+
+/*
+ * The rules lookups can reach in the live generation: brute force's sorted
+ * array, or every chain of every table in the current order buffer. Slots a
+ * killed writer wrote but never linked are not reachable: they are garbage,
+ * and the republish that follows reclaims them.
+ */
+static int collect_rules(struct wcard_clf *c, const struct wc_config *cfg)
+{
+	__u32 maxseq = 0, i, k, hops;
+	int ret = 0;
+
+	if (cfg->algo == WC_ALGO_BF) {
+		for (i = 0; i < cfg->nrules && i < c->max_rules && !ret; i++)
+			ret = take_rule(c, cfg->rules_base + i, &maxseq);
+	} else {
+		const struct wc_tm_order *ob;
+
+		if (cfg->order >= WC_TM_ORDER_RING)
+			return -EPROTO;
+		ob = ORDER(c, cfg->order_base + cfg->order);
+		for (i = 0; i < ob->n && i < WC_TM_MAX_TABLES && !ret; i++) {
+			const struct wc_tm_table *tb = TABLE(c, cfg->tables_base + ob->e[i].table);
+			__u32 first = tb->slots >> 8, lg = tb->slots & 31;
+
+			if (ob->e[i].table >= WC_TM_MAX_TABLES || lg > 30 ||
+			    first + (1ull << lg) > (__u64)WC_GENS * c->nslots)
+				return -EPROTO;
+			for (k = 0; k < (1u << lg) && !ret; k++) {
+				__u32 h = SLOT(c, first + k)->head;
+
+				/* A chain longer than the rule slots would be a cycle. */
+				for (hops = 0; h && !ret && hops <= c->max_rules; hops++) {
+					if (h > c->max_rules)
+						return -EPROTO;
+					ret = take_rule(c, cfg->rules_base + h - 1, &maxseq);
+					h = RULE(c, cfg->rules_base + h - 1)->next;
+				}
+			}
+		}
+	}
+	c->seq = maxseq;
+	c->nloaded = c->set.n;
+	return ret;
+}
+
+int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struct wcard_clf **out,
+			  char *err, size_t errlen)
+{
+	int fds[CLF_NMAPS], hits_fd = -1, ret;
+	struct wcard_clf *c = NULL;
+	const struct wc_config *cfg;
+	char path[4096];
+	unsigned int i;
+
+	if (!dir || !out)
+		return -EINVAL;
+	wcard_set_verbose(false);
+	for (i = 0; i < CLF_NMAPS; i++)
+		fds[i] = -1;
+	for (i = 0; i < CLF_NMAPS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, clf_map_names[i]);
+		fds[i] = bpf_obj_get(path);
+		if (fds[i] < 0) {
+			ret = -errno;
+			clf_seterr(err, errlen, "%s: %s%s", path, strerror(-ret),
+				   ret == -ENOENT ? " (no such classifier)" :
+				   ret == -EPERM || ret == -EACCES ? " (needs root or CAP_BPF)" :
+								    "");
+			goto fail;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/wc_hits", dir);
+	hits_fd = bpf_obj_get(path);
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	c->sync_outer = c->sync_inner = -1;
+	snprintf(path, sizeof(path), "%s/prog", dir);
+	c->prog_fd = bpf_obj_get(path);
+	/* From here on the classifier owns (and closes) every fd. */
+	c->own_fds = true;
+	for (i = 0; i < CLF_NMAPS; i++)
+		c->own_fd[i] = fds[i];
+	c->own_fd[CLF_NMAPS] = hits_fd;
+	c->own_fd[CLF_NMAPS + 1] = c->prog_fd;
+	ret = clf_attach(c, fds, hits_fd, err, errlen);
+	for (i = 0; i < CLF_NMAPS; i++)
+		fds[i] = -1;
+	hits_fd = -1;
+	if (ret)
+		goto fail;
+	if (ROOT(c)->magic != WC_MAGIC) {
+		clf_seterr(err, errlen, "%s: not a wcard classifier (bad magic)", dir);
+		ret = -EPROTO;
+		goto fail;
+	}
+	if (ROOT(c)->version != WC_VERSION) {
+		clf_seterr(err, errlen, "%s: classifier format version %u, this wcard reads %u", dir,
+			   ROOT(c)->version, WC_VERSION);
+		ret = -EPROTO;
+		goto fail;
+	}
+	c->gen = ROOT(c)->gen & (WC_GENS - 1);
+	cfg = CFG(c, c->gen);
+	ret = layout_from_config(cfg, &c->layout, err, errlen);
+	if (ret)
+		goto fail;
+	if (o && o->layout && strcmp(o->layout->name, c->layout.name)) {
+		clf_seterr(err, errlen, "%s: layout %s, not %s", dir, c->layout.name,
+			   o->layout->name);
+		ret = -EPROTO;
+		goto fail;
+	}
+	wcard_ruleset_init(&c->set, &c->layout);
+	c->base_cfg = *cfg;
+	c->algo = cfg->algo;
+	c->algo_opt = o && o->algo ? o->algo : cfg->algo == WC_ALGO_BF ? 0 : cfg->algo;
+	c->collide = o && o->collide ? o->collide : WC_TM_DEFAULT_COLLIDE;
+	if (o && o->npool) {
+		c->pool = calloc(o->npool, sizeof(*c->pool));
+		if (!c->pool) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		memcpy(c->pool, o->pool, o->npool * sizeof(*c->pool));
+		c->npool = o->npool;
+	}
+	if (c->algo_opt == WC_ALGO_STM && !c->npool) {
+		clf_seterr(err, errlen, "%s: static Tuple Merge: give the table pool again", dir);
+		ret = -EINVAL;
+		goto fail;
+	}
+	ret = collect_rules(c, cfg);
+	if (ret) {
+		clf_seterr(err, errlen, "%s: the maps hold no consistent rule set (%s)", dir,
+			   strerror(-ret));
+		goto fail;
+	}
+	/* Rebuild model and maps into the spare generation: garbage is reclaimed. */
+	ret = clf_republish(c, err, errlen);
+	if (ret)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	for (i = 0; i < CLF_NMAPS; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (hits_fd >= 0)
+		close(hits_fd);
+	wcard_clf_destroy(c);
+	return ret;
+}

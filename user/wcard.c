@@ -231,6 +231,8 @@ struct trace_result {
 	long *best; /* per packet: index in the rule set, or -1 */
 	size_t matched;
 	double ns_per_pkt; /* BPF: test-run duration per frame */
+	enum wc_algo algo;
+	unsigned int tables;
 };
 
 /* Classifier options from the command line: algorithm, collision limit, pool. */
@@ -310,6 +312,8 @@ static int classify_bpf(const struct cli *c, const struct wcard_ruleset *rs,
 	ret = clf_open(c, rs, &clf, err, errlen);
 	if (ret)
 		return ret;
+	res->algo = wcard_clf_algo(clf);
+	res->tables = wcard_clf_ntables(clf);
 	if (verified)
 		*verified = wcard_clf_verified_insns(clf);
 	for (i = 0; i < tr->n; i++) {
@@ -620,13 +624,14 @@ static int cmd_demo(struct cli *c)
 	for (i = 0; i < tr.n; i++)
 		agree += bpf.best[i] == ref.best[i];
 	if (c->json) {
-		printf("{\"rules\":%zu,\"packets\":%zu,\"matched\":%zu,\"agree\":%zu,"
+		printf("{\"algo\":\"%s\",\"rules\":%zu,\"packets\":%zu,\"matched\":%zu,\"agree\":%zu,"
 		       "\"ns_per_packet\":%.1f,\"verified_insns\":%u,\"rules_file\":\"%s\","
 		       "\"trace_file\":\"%s\"}\n",
-		       rs.n, tr.n, bpf.matched, agree, bpf.ns_per_pkt, verified, rpath, tpath);
+		       algo_name(bpf.algo), rs.n, tr.n, bpf.matched, agree, bpf.ns_per_pkt, verified,
+		       rpath, tpath);
 	} else {
-		printf("wcard demo: brute-force classifier in XDP, checked against the userspace "
-		       "reference\n");
+		printf("wcard demo: %s classifier in XDP, checked against the userspace reference\n",
+		       bpf.algo == WC_ALGO_BF ? "brute-force" : "Tuple Merge");
 		printf("  rules         %zu (ipv4-5tuple, generated, seed %llu): %s\n", rs.n,
 		       go.seed, rpath);
 		printf("  packets       %zu real Ethernet/IPv4 frames via BPF_PROG_TEST_RUN: %s\n",
@@ -638,6 +643,8 @@ static int cmd_demo(struct cli *c)
 		printf("  time          %.0f ns/packet (parse + classify + count, one frame per "
 		       "test run, cold-ish cache)\n",
 		       bpf.ns_per_pkt);
+		if (bpf.tables)
+			printf("  tables        %u Tuple Merge tables\n", bpf.tables);
 		printf("  verifier      %u instructions processed for the XDP program\n", verified);
 		printf("  try it        build/wcard classify %s %s\n", rpath, tpath);
 	}

@@ -86,7 +86,7 @@ __noinline int wc_tm_probe(const struct wc_key *key, __u32 t, const struct wc_co
 			   struct wc_result *res)
 {
 	struct wc_tm_table *tb;
-	__u32 first, smask, pos, tag;
+	__u32 first, smask, pos, tag, head;
 	__u64 h, slots;
 	int p;
 
@@ -113,7 +113,10 @@ __noinline int wc_tm_probe(const struct wc_key *key, __u32 t, const struct wc_co
 			break;
 		if (s->tag != tag || !s->head || s->rank >= res->rank)
 			continue;
-		wc_tm_chain(key, s->head, cfg, res);
+		/* The bucket's first rule inline; a call only for longer chains. */
+		head = s->head;
+		if (!wc_tm_chain_step(key, &head, cfg->rules_base, cfg->max_rules, res))
+			wc_tm_chain(key, head, cfg, res);
 	}
 	return 0;
 }

@@ -156,12 +156,13 @@ static double floor_ns;
 
 static void print_head(void)
 {
-	printf("%-28s %-6s %7s %6s %7s %9s %9s %17s %7s %9s %8s\n", "case", "algo", "rules", "tables",
-	       "probed", "ns/lookup", "-floor", "[min - max]", "hits", "load ms", "native");
+	printf("%-28s %-6s %7s %6s %7s %9s %9s %17s %7s %9s %8s %14s\n", "case", "algo", "rules",
+	       "tables", "probed", "ns/lookup", "-floor", "[min - max]", "hits", "load ms", "mem KiB",
+	       "native");
 }
 
 static void print_row(const char *name, const char *algo, size_t rules, unsigned int tables,
-		      const struct result *r, double load_ms, double native)
+		      const struct result *r, double load_ms, size_t mem, double native)
 {
 	char nat[32] = "-", tb[16] = "-", pr[16] = "-";
 
@@ -171,9 +172,9 @@ static void print_row(const char *name, const char *algo, size_t rules, unsigned
 		snprintf(tb, sizeof(tb), "%u", tables);
 		snprintf(pr, sizeof(pr), "%.1f", r->tables);
 	}
-	printf("%-28s %-6s %7zu %6s %7s %9.1f %9.1f %8.1f - %-6.1f %6.1f%% %9.1f %8s\n", name, algo,
-	       rules, tb, pr, r->med, r->med - floor_ns, r->lo, r->hi, 100.0 * r->hits, load_ms,
-	       nat);
+	printf("%-28s %-6s %7zu %6s %7s %9.1f %9.1f %8.1f - %-6.1f %6.1f%% %9.1f %8zu %14s\n", name,
+	       algo, rules, tb, pr, r->med, r->med - floor_ns, r->lo, r->hi, 100.0 * r->hits,
+	       load_ms, mem / 1024, nat);
 	fflush(stdout);
 }
 
@@ -183,12 +184,24 @@ static int bench_case(struct wcard_bench *skel, const char *name, const struct w
 		      struct result *out)
 {
 	struct wcard_clf_opts co = { .layout = rs->layout, .algo = algo };
+	__u8(*pool)[WC_MAX_FIELDS] = NULL;
+	struct wcard_stats *st = calloc(1, sizeof(*st));
 	struct wcard_clf *clf = NULL;
 	char err[512] = "";
 	struct result r = {};
 	double t0, load_ms;
-	int ret;
+	int ret = -ENOMEM;
 
+	if (!st)
+		goto fail;
+	if (algo == WC_ALGO_STM) {
+		/* The CLI's default pool: src and dst lengths in steps of 8. */
+		ret = wcard_pool_parse(rs->layout, "src=0,8,16,24,32 dst=0,8,16,24,32", &pool,
+				       &co.npool, err, sizeof(err));
+		if (ret)
+			goto fail;
+		co.pool = (const __u8(*)[WC_MAX_FIELDS])pool;
+	}
 	ret = wcard_clf_from_object(skel->obj, NULL, &co, &clf, err, sizeof(err));
 	if (ret)
 		goto fail;
@@ -203,8 +216,9 @@ static int bench_case(struct wcard_bench *skel, const char *name, const struct w
 	ret = time_prog(skel, skel->progs.wc_bench_clf, &r);
 	if (ret)
 		goto fail;
-	print_row(name, algo == WC_ALGO_BF ? "bf" : "tm", rs->n, wcard_clf_ntables(clf), &r,
-		  load_ms, native);
+	wcard_clf_stats(clf, st);
+	print_row(name, algo == WC_ALGO_BF ? "bf" : algo == WC_ALGO_STM ? "static" : "tm", rs->n,
+		  wcard_clf_ntables(clf), &r, load_ms, st->used_bytes, native);
 	if (out)
 		*out = r;
 	goto out;
@@ -212,6 +226,8 @@ fail:
 	fprintf(stderr, "bench: %s: %s\n", name, *err ? err : strerror(-ret));
 out:
 	wcard_clf_destroy(clf);
+	free(pool);
+	free(st);
 	return ret;
 }
 
@@ -420,14 +436,16 @@ int main(int argc, char **argv)
 			if (time_prog(skel, skel->progs.wc_bench_floor, &fr))
 				goto out;
 			floor_ns = fr.med;
-			print_row("bare loop (floor)", "-", 0, 0, &fr, 0, 0);
+			print_row("bare loop (floor)", "-", 0, 0, &fr, 0, 0, 0);
 			if (time_prog(skel, skel->progs.wc_bench_hash_prog, &hr))
 				goto out;
-			print_row("kernel HASH, 1 probe", "-", 0, 0, &hr, 0, 0);
+			print_row("kernel HASH, 1 probe", "-", 0, 0, &hr, 0,
+				  (size_t)NKEYS * (sizeof(struct bench_hkey) + 8), 0);
 		}
 		snprintf(name, sizeof(name), "generated %u", sizes[s]);
 		if (bench_case(skel, name, &rs, keys, WC_ALGO_BF, 0, &bf) ||
-		    bench_case(skel, name, &rs, keys, WC_ALGO_TM, 0, &tm))
+		    bench_case(skel, name, &rs, keys, WC_ALGO_TM, 0, &tm) ||
+		    bench_case(skel, name, &rs, keys, WC_ALGO_STM, 0, NULL))
 			goto out;
 		if (sizes[s] == 10000)
 			printf("%-28s tm is %.0fx faster than bf\n", "", bf.med / tm.med);
@@ -451,7 +469,8 @@ int main(int argc, char **argv)
 		keys_from_trace(&tr, keys, 100 + s);
 		if (fill_keys(skel, keys))
 			goto out;
-		if (bench_case(skel, cb[s].set, &rs, keys, WC_ALGO_TM, cb[s].native_ns, &r))
+		if (bench_case(skel, cb[s].set, &rs, keys, WC_ALGO_TM, cb[s].native_ns, &r) ||
+		    bench_case(skel, cb[s].set, &rs, keys, WC_ALGO_STM, 0, &r))
 			goto out;
 		if (!strcmp(cb[s].set, "acl1_10k") &&
 		    (bench_case(skel, cb[s].set, &rs, keys, WC_ALGO_BF, 0, &r) ||

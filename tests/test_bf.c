@@ -234,8 +234,11 @@ Test(bf, max_rules, .timeout = 120)
 	cr_assert_eq(lk_lookup(&t, &k, NULL, "max"), (long)max - 1, "case max: last rule");
 	cr_log_info("bf: %u rules, verified_insns %u for the lookup test program\n", max,
 		    wcard_clf_verified_insns(t.clf));
-	/* Measured 6,730 on Linux 6.18: the lookup is verified once, not per rule. */
-	cr_assert_leq(wcard_clf_verified_insns(t.clf), 20000, "case max: verifier budget");
+	/*
+	 * Measured 19,469 on Linux 6.18 (brute force and Tuple Merge): each is
+	 * verified once, not per rule. The budget catches a state explosion.
+	 */
+	cr_assert_leq(wcard_clf_verified_insns(t.clf), 40000, "case max: verifier budget");
 
 	wcard_ruleset_add(&rs, &rule);
 	cr_assert_eq(wcard_clf_load(t.clf, &rs, err, sizeof(err)), -E2BIG,

@@ -77,18 +77,43 @@ __noinline int wc_tm_chain(const struct wc_key *key, __u32 head, const struct wc
 	return 0;
 }
 
+/* Slots of a probe checked with plain unrolled code before an iterator takes over. */
+#define WC_TM_PROBE_FAST 4
+
+/*
+ * One slot of a probe: 1 = the run ended (empty slot), 0 = go on. A bucket
+ * whose tag matches has its first rule checked inline; longer chains call the
+ * chain walker.
+ */
+static __always_inline int wc_tm_slot_step(const struct wc_key *key, __u32 idx, __u32 tag,
+					   const struct wc_config *cfg, struct wc_result *res)
+{
+	struct wc_tm_slot *s = bpf_map_lookup_elem(&wc_tm_slots, &idx);
+	__u32 head;
+
+	if (!s || !s->tag)
+		return 1;
+	if (s->tag != tag || !s->head || s->rank >= res->rank)
+		return 0;
+	head = s->head;
+	if (!wc_tm_chain_step(key, &head, cfg->rules_base, cfg->max_rules, res))
+		wc_tm_chain(key, head, cfg, res);
+	return 0;
+}
+
 /*
  * Probe table t (absolute index in wc_tm_tables): hash the masked key, walk the
  * slots from its home position to the first empty one, and check every bucket
- * whose tag matches. Global: verified once.
+ * whose tag matches. Inlined into the pass: as a global function its call cost
+ * ~10 ns per table probed.
  */
-__noinline int wc_tm_probe(const struct wc_key *key, __u32 t, const struct wc_config *cfg,
-			   struct wc_result *res)
+static __always_inline int wc_tm_probe(const struct wc_key *key, __u32 t,
+				       const struct wc_config *cfg, struct wc_result *res)
 {
 	struct wc_tm_table *tb;
-	__u32 first, smask, pos, tag, head;
+	__u32 first, smask, pos, tag;
 	__u64 h, slots;
-	int p;
+	int p, st;
 
 	if (!key || !cfg || !res)
 		return -22;
@@ -102,21 +127,21 @@ __noinline int wc_tm_probe(const struct wc_key *key, __u32 t, const struct wc_co
 	tag = wc_hash_tag(h);
 	pos = (__u32)h;
 	/*
-	 * A plain bounded loop (no iterator kfunc calls on the hot path): the
-	 * builder keeps every run of used slots shorter than WC_TM_MAX_PROBE.
+	 * The first WC_TM_PROBE_FAST slots with plain unrolled code (most probes
+	 * end there); an iterator takes the rest of the run. The builder keeps
+	 * every run of used slots shorter than WC_TM_MAX_PROBE.
 	 */
-	for (p = 0; p < WC_TM_MAX_PROBE; p++) {
-		__u32 idx = first + ((pos + p) & smask);
-		struct wc_tm_slot *s = bpf_map_lookup_elem(&wc_tm_slots, &idx);
-
-		if (!s || !s->tag)
+#pragma unroll
+	for (p = 0; p < WC_TM_PROBE_FAST; p++) {
+		st = wc_tm_slot_step(key, first + ((pos + p) & smask), tag, cfg, res);
+		if (st)
+			return 0;
+	}
+	wc_for(p, WC_TM_PROBE_FAST, WC_TM_MAX_PROBE)
+	{
+		st = wc_tm_slot_step(key, first + ((pos + p) & smask), tag, cfg, res);
+		if (st)
 			break;
-		if (s->tag != tag || !s->head || s->rank >= res->rank)
-			continue;
-		/* The bucket's first rule inline; a call only for longer chains. */
-		head = s->head;
-		if (!wc_tm_chain_step(key, &head, cfg->rules_base, cfg->max_rules, res))
-			wc_tm_chain(key, head, cfg, res);
 	}
 	return 0;
 }
@@ -124,14 +149,19 @@ __noinline int wc_tm_probe(const struct wc_key *key, __u32 t, const struct wc_co
 /* Lookup passes that may overlap rule moves before falling back to a scan. */
 #define WC_TM_PASSES 4
 
-/* One pass over the tables of the current order buffer. */
-static __always_inline int wc_tm_pass(const struct wc_key *key, struct wc_config *cfg,
-				      struct wc_result *res)
+/*
+ * One pass over the tables of the current order buffer, with the table probe
+ * inlined (a call per table cost ~10 ns). Global: verified once, and its big
+ * frame is not stacked under the lookup's callers.
+ */
+__noinline int wc_tm_pass(const struct wc_key *key, struct wc_config *cfg, struct wc_result *res)
 {
 	struct wc_tm_order *ob;
 	__u32 n, oi, tbase;
 	int i;
 
+	if (!key || !cfg || !res)
+		return -22;
 	wc_result_miss(res);
 	oi = cfg->order_base + cfg->order;
 	tbase = cfg->tables_base;
@@ -191,6 +221,34 @@ __noinline int wc_tm_scan(const struct wc_key *key, const struct wc_config *cfg,
 }
 
 /*
+ * The rare path: the first pass overlapped a rule move. Up to WC_TM_PASSES - 1
+ * more passes, then the exact scan. Global, so the common path stays small.
+ */
+__noinline int wc_tm_retry(const struct wc_key *key, struct wc_config *cfg, struct wc_result *res)
+{
+	__u32 moves, tables;
+	int pass;
+
+	if (!key || !cfg || !res)
+		return -22;
+	tables = res->tables;
+	for (pass = 1; pass < WC_TM_PASSES; pass++) {
+		moves = *(volatile __u32 *)&cfg->moves;
+		asm volatile("" ::: "memory");
+		wc_tm_pass(key, cfg, res);
+		tables += res->tables;
+		asm volatile("" ::: "memory");
+		if (*(volatile __u32 *)&cfg->moves == moves) {
+			res->tables = tables;
+			return 0;
+		}
+	}
+	wc_tm_scan(key, cfg, res);
+	res->tables = tables;
+	return 0;
+}
+
+/*
  * Tuple Merge lookup: tables in the order of the current order buffer, which
  * also holds each table's best rank; stop as soon as no remaining table can beat
  * the match found. A pass that overlapped a rule move (cfg->moves changed) is
@@ -200,8 +258,7 @@ __noinline int wc_tm_scan(const struct wc_key *key, const struct wc_config *cfg,
 __noinline int wc_tm_lookup(const struct wc_key *key, struct wc_result *res)
 {
 	struct wc_config *cfg;
-	__u32 moves, tables = 0;
-	int pass;
+	__u32 moves;
 
 	if (!key || !res)
 		return -22;
@@ -209,21 +266,13 @@ __noinline int wc_tm_lookup(const struct wc_key *key, struct wc_result *res)
 	cfg = wc_config_get();
 	if (!cfg)
 		return -2;
-#pragma unroll
-	for (pass = 0; pass < WC_TM_PASSES; pass++) {
-		moves = *(volatile __u32 *)&cfg->moves;
-		/* Keep the compiler from moving the pass's loads across the reads of moves. */
-		asm volatile("" ::: "memory");
-		wc_tm_pass(key, cfg, res);
-		tables += res->tables;
-		asm volatile("" ::: "memory");
-		if (*(volatile __u32 *)&cfg->moves == moves) {
-			res->tables = tables;
-			return res->id != WC_ID_NONE;
-		}
-	}
-	wc_tm_scan(key, cfg, res);
-	res->tables = tables;
+	moves = *(volatile __u32 *)&cfg->moves;
+	/* Keep the compiler from moving the pass's loads across the reads of moves. */
+	asm volatile("" ::: "memory");
+	wc_tm_pass(key, cfg, res);
+	asm volatile("" ::: "memory");
+	if (*(volatile __u32 *)&cfg->moves != moves)
+		wc_tm_retry(key, cfg, res);
 	return res->id != WC_ID_NONE;
 }
 

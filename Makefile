@@ -47,6 +47,7 @@ LIB_OBJS := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(patsubst tests/%.c,$(BUILD)/obj/tests/%.o,$(TEST_SRCS))
 HDRS := $(wildcard include/wcard/*.h)
+USER_HDRS := $(wildcard user/*.h)
 
 .PHONY: all deps test demo bench vmlinux clean format
 .DELETE_ON_ERROR:
@@ -80,11 +81,11 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
 
-$(BUILD)/obj/%.o: user/%.c $(HDRS) $(SKELS) | $(DEPS_STAMP)
+$(BUILD)/obj/%.o: user/%.c $(HDRS) $(USER_HDRS) $(SKELS) | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
-$(BUILD)/obj/tests/%.o: tests/%.c tests/*.h $(HDRS) $(SKELS) | $(DEPS_STAMP)
+$(BUILD)/obj/tests/%.o: tests/%.c tests/*.h $(HDRS) $(USER_HDRS) $(SKELS) | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) $(CRIT_CFLAGS) -Itests -c $< -o $@

@@ -730,6 +730,8 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
 	clf_online_reset(c);
 	/* Lookups that started before the switch finish before we return. */
 	ret = clf_sync(c);
+	if (!ret)
+		ret = clf_ids_reclaim(c);
 	if (ret)
 		clf_seterr(err, errlen, "waiting for running lookups: %s", strerror(-ret));
 	return ret;
@@ -784,6 +786,8 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 	c->set_cap = rs->n ? rs->n : 1;
 	c->seq = rs->n;
 	c->nlive = rs->n;
+	/* A new set: no old id is reusable or pending any more. */
+	c->id_free.n = c->id_deferred.n = 0;
 	ret = clf_republish(c, err, errlen);
 	if (ret)
 		goto fail;

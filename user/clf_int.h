@@ -56,6 +56,8 @@ struct wcard_clf {
 	/* Online Tuple Merge updates of the live generation (update.c). */
 	__u32 rules_hwm; /* rule slots ever used, relative to the generation */
 	struct u32_stack rule_free, rule_deferred;
+	/* Rule ids of deleted rules: reusable after a grace period. */
+	struct u32_stack id_free, id_deferred;
 	struct u32_stack region_free[32], region_deferred[32]; /* slot regions by log2 size */
 	__u32 live_entries[WC_TM_MAX_TABLES], tombs[WC_TM_MAX_TABLES];
 	__u64 pub_best[WC_TM_MAX_TABLES]; /* best rank each table has in the order buffer */
@@ -86,6 +88,8 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen);
 /* Reset the online-update state after a generation was built from scratch. */
 void clf_online_reset(struct wcard_clf *c);
 void clf_online_free(struct wcard_clf *c);
+/* After a grace period: deleted rules' ids may be handed out again. */
+int clf_ids_reclaim(struct wcard_clf *c);
 int u32_push(struct u32_stack *s, __u32 v);
 
 #endif /* WCARD_CLF_INT_H */

@@ -26,6 +26,9 @@
  * it is only taken when a ring of order buffers wraps or an allocator runs dry.
  */
 
+/* Deleted ids that wait for a grace period, at least (see wcard_clf_delete). */
+#define ID_REUSE_BATCH 4096
+
 int u32_push(struct u32_stack *s, __u32 v)
 {
 	if (s->n == s->cap) {
@@ -69,7 +72,9 @@ static int grace(struct wcard_clf *c)
 		return ret;
 	c->grace_periods++;
 	c->since_gp = 0;
-	ret = drain_deferred(&c->rule_deferred, &c->rule_free);
+	ret = clf_ids_reclaim(c);
+	if (!ret)
+		ret = drain_deferred(&c->rule_deferred, &c->rule_free);
 	for (i = 0; i < 32 && !ret; i++)
 		ret = drain_deferred(&c->region_deferred[i], &c->region_free[i]);
 	return ret;
@@ -101,10 +106,17 @@ void clf_online_reset(struct wcard_clf *c)
 	c->since_gp = 0;
 }
 
+int clf_ids_reclaim(struct wcard_clf *c)
+{
+	return drain_deferred(&c->id_deferred, &c->id_free);
+}
+
 void clf_online_free(struct wcard_clf *c)
 {
 	unsigned int i;
 
+	free(c->id_free.v);
+	free(c->id_deferred.v);
 	free(c->rule_free.v);
 	free(c->rule_deferred.v);
 	for (i = 0; i < 32; i++) {
@@ -566,16 +578,25 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 		clf_seterr(err, errlen, "table full: %u rules (--max-rules)", c->max_rules);
 		return -ENOSPC;
 	}
-	if (c->set.n >= WC_ID_DEAD || c->seq == ~0U) {
+	if (c->seq == ~0U || (!c->id_free.n && c->set.n >= WC_ID_DEAD)) {
 		clf_seterr(err, errlen, "rule ids exhausted: reload the rule set");
 		return -ENOSPC;
 	}
-	nid = c->set.n;
-	ret = set_reserve(c, nid + 1);
-	if (!ret)
-		ret = wcard_ruleset_add(&c->set, r);
-	if (ret)
-		return ret;
+	/*
+	 * A deleted rule's id, once a grace period has passed (no lookup can still
+	 * report it for the old rule), else a new one: memory stays bounded by the
+	 * largest rule set, not by the number of inserts.
+	 */
+	if (!u32_pop(&c->id_free, &nid)) {
+		nid = c->set.n;
+		ret = set_reserve(c, nid + 1);
+		if (!ret)
+			ret = wcard_ruleset_add(&c->set, r);
+		if (ret)
+			return ret;
+	} else {
+		c->set.rules[nid] = *r;
+	}
 	c->set.rules[nid].id = nid;
 	c->rank[nid] = ((__u64)r->prio << 32) | c->seq++;
 	c->live[nid] = true;
@@ -596,6 +617,7 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 			ret = apply(c, nid, true, err, errlen);
 			if (ret) {
 				c->nlive--;
+				u32_push(&c->id_deferred, nid);
 				return ret;
 			}
 			if (id)
@@ -607,6 +629,7 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 		/* Not applied: forget it (a failed replay was compacted away or reported). */
 		c->live[nid] = false;
 		c->nlive--;
+		u32_push(&c->id_deferred, nid);
 		return ret;
 	}
 	if (id)
@@ -638,6 +661,15 @@ int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 	}
 	if (ret && c->live[id])
 		c->nlive++;
+	if (!ret)
+		ret = u32_push(&c->id_deferred, id);
+	/*
+	 * Deleted ids wait for a grace period before reuse; take one when enough
+	 * have piled up, so ids (and the rule table behind them) stay within about
+	 * twice the live rules. One ~8 ms wait per max(4096, live rules) deletes.
+	 */
+	if (!ret && c->id_deferred.n > (c->nlive > ID_REUSE_BATCH ? c->nlive : ID_REUSE_BATCH))
+		ret = grace(c);
 	return ret;
 }
 

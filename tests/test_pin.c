@@ -10,6 +10,15 @@
 #include <bpf/bpf.h>
 #include "wctest.h"
 
+/* The test's pin directory, removed by pin_cleanup even when an assertion fails. */
+static char pinned[256];
+
+static void pin_cleanup(void)
+{
+	if (*pinned)
+		wcard_clf_unpin(pinned);
+}
+
 /* A fresh directory on bpffs, unique to this test process. */
 static void pin_dir(char *buf, size_t len, const char *tag)
 {
@@ -17,6 +26,7 @@ static void pin_dir(char *buf, size_t len, const char *tag)
 
 	snprintf(buf, len, "/sys/fs/bpf/wcard-test-%s-%d-%08x", tag, getpid(),
 		 (unsigned int)wt_rnd(&r));
+	snprintf(pinned, sizeof(pinned), "%s", buf);
 }
 
 /* Every key: the XDP filter's answer through frames equals the reference on rs. */
@@ -138,18 +148,18 @@ static void pin_roundtrip(enum wc_algo algo, const char *name)
 	wcard_trace_free(&tr);
 }
 
-Test(pin, roundtrip_tm, .timeout = 120)
+Test(pin, roundtrip_tm, .timeout = 120, .fini = pin_cleanup)
 {
 	pin_roundtrip(WC_ALGO_TM, "tm");
 }
 
-Test(pin, roundtrip_bf, .timeout = 120)
+Test(pin, roundtrip_bf, .timeout = 120, .fini = pin_cleanup)
 {
 	pin_roundtrip(WC_ALGO_BF, "bf");
 }
 
 /* Not a classifier, another format version, another layout: clear refusals. */
-Test(pin, refusals, .timeout = 120)
+Test(pin, refusals, .timeout = 120, .fini = pin_cleanup)
 {
 	struct wcard_clf_opts o = { .layout = wcard_layout_ipv4() };
 	struct wcard_clf_opts o6 = { .layout = wcard_layout_ipv6() };

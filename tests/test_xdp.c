@@ -345,3 +345,54 @@ Test(xdp, verified_insns, .timeout = 120)
 		      XDP_VERIFIED_INSNS_MAX);
 	wcard_clf_destroy(c);
 }
+
+/* Counters follow rules through online inserts, deletes and a reload, starting at zero. */
+Test(xdp, counters_online, .timeout = 120)
+{
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	struct wc_pkt p = { .family = 4, .proto = 17, .sport = 5, .dport = 53,
+			    .src = { 10, 0, 0, 1 }, .dst = { 10, 0, 0, 2 } };
+	struct wcard_ruleset rs;
+	struct wcard_rule r;
+	struct wc_counter cnt;
+	struct wcard_clf *c;
+	char err[256] = "";
+	__u32 id, id2, act;
+	int i, round;
+
+	wcard_ruleset_init(&rs, l);
+	for (i = 0; i < 40; i++) {
+		wcard_rule_any(l, &r);
+		wcard_rule_set_prefix(l, &r, WC_F_DST, 0xc0000000 + i, 32);
+		r.prio = 10 + i;
+		wcard_ruleset_add(&rs, &r);
+	}
+	/* Room for 48 rules: rule slots run out and get reused after grace periods. */
+	c = clf_algo(l, WC_ALGO_TM, 48, "counters online");
+	clf_load(c, &rs, "counters online");
+	wcard_rule_any(l, &r);
+	wcard_rule_set_range(l, &r, WC_F_DPORT, 53, 53);
+	r.prio = 1, r.value = WC_ACT_PASS;
+	for (round = 0; round < 50; round++) {
+		/* Insert, hit 3 times, delete: every incarnation counts from zero. */
+		cr_assert_eq(wcard_clf_insert(c, &r, &id, err, sizeof(err)), 0,
+			     "case counters online: insert: %s", err);
+		for (i = 0; i < 3; i++)
+			cr_assert_eq(run(c, &p, NULL, &act, "counters online"), (long)id,
+				     "case counters online: round %d: rule", round);
+		cr_assert_eq(wcard_clf_rule_hits(c, id, &cnt), 0, "case counters online: read");
+		cr_assert_eq(cnt.packets, 3, "case counters online: round %d: %llu packets", round,
+			     (unsigned long long)cnt.packets);
+		cr_assert_eq(wcard_clf_delete(c, id, err, sizeof(err)), 0,
+			     "case counters online: delete: %s", err);
+	}
+	/* A reload starts every rule at zero. */
+	wcard_ruleset_add(&rs, &r);
+	clf_load(c, &rs, "counters reload");
+	id2 = rs.n - 1;
+	cr_assert_eq(run(c, &p, NULL, &act, "counters reload"), (long)id2, "case reload: rule");
+	cr_assert_eq(wcard_clf_rule_hits(c, id2, &cnt), 0, "case reload: read");
+	cr_assert_eq(cnt.packets, 1, "case reload: %llu packets", (unsigned long long)cnt.packets);
+	wcard_clf_destroy(c);
+	wcard_ruleset_free(&rs);
+}

@@ -648,25 +648,38 @@ out:
 	return ret;
 }
 
-/* Zero the hit counters of generation g's first n rule slots before it goes live. */
+/*
+ * Zero the hit counters of generation g's rule slots [0, n) before it goes
+ * live, and of any slot a previous use of g left counts in.
+ */
 static int clear_hits(struct wcard_clf *c, unsigned int g, size_t n)
 {
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 	int ncpu = libbpf_num_possible_cpus();
-	struct wc_counter *zero;
-	__u32 i, idx;
+	size_t upto = n > c->gen_hwm[g] ? n : c->gen_hwm[g];
+	__u32 *keys, count, i;
+	void *zero;
 	int ret = 0;
 
-	if (c->hits_fd < 0 || ncpu <= 0)
-		return 0;
-	zero = calloc(ncpu, sizeof(*zero));
-	if (!zero)
+	if (c->hits_fd < 0 || ncpu <= 0 || !upto)
+		goto done;
+	keys = calloc(upto, sizeof(*keys));
+	zero = calloc(upto, (size_t)ncpu * sizeof(struct wc_counter));
+	if (!keys || !zero) {
+		free(keys);
+		free(zero);
 		return -ENOMEM;
-	for (i = 0; i < n && !ret; i++) {
-		idx = g * c->max_rules + i + 1;
-		if (bpf_map_update_elem(c->hits_fd, &idx, zero, 0))
-			ret = -errno;
 	}
+	for (i = 0; i < upto; i++)
+		keys[i] = g * c->max_rules + i + 1;
+	count = upto;
+	if (bpf_map_update_batch(c->hits_fd, keys, zero, &count, &bo))
+		ret = -errno;
+	free(keys);
 	free(zero);
+done:
+	if (!ret)
+		c->gen_hwm[g] = n;
 	return ret;
 }
 

@@ -55,6 +55,7 @@ struct wcard_clf {
 
 	/* Online Tuple Merge updates of the live generation (update.c). */
 	__u32 rules_hwm; /* rule slots ever used, relative to the generation */
+	size_t gen_hwm[WC_GENS]; /* per generation: slots whose hit counters may be non-zero */
 	struct u32_stack rule_free, rule_deferred;
 	/* Rule ids of deleted rules: reusable after a grace period. */
 	struct u32_stack id_free, id_deferred;

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <wcard/wcard.h>
 #include "clf_int.h"
 
@@ -63,6 +65,38 @@ static int drain_deferred(struct u32_stack *def, struct u32_stack *fr)
 	return 0;
 }
 
+/*
+ * Zero the per-CPU hit counters of rule slots about to be reused, so a new
+ * rule does not inherit its slot's old counts. One batch update per grace
+ * period; no lookup can be counting on these slots any more.
+ */
+static int clear_slot_hits(struct wcard_clf *c, const struct u32_stack *slots)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 *keys, count, i;
+	void *zero;
+	int ret = 0;
+
+	if (c->hits_fd < 0 || !slots->n || ncpu <= 0)
+		return 0;
+	keys = calloc(slots->n, sizeof(*keys));
+	zero = calloc(slots->n, (size_t)ncpu * sizeof(struct wc_counter));
+	if (!keys || !zero) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < slots->n; i++)
+		keys[i] = c->gen * c->max_rules + slots->v[i] + 1;
+	count = slots->n;
+	if (bpf_map_update_batch(c->hits_fd, keys, zero, &count, &bo))
+		ret = -errno;
+out:
+	free(keys);
+	free(zero);
+	return ret;
+}
+
 static int grace(struct wcard_clf *c)
 {
 	unsigned int i;
@@ -73,6 +107,8 @@ static int grace(struct wcard_clf *c)
 	c->grace_periods++;
 	c->since_gp = 0;
 	ret = clf_ids_reclaim(c);
+	if (!ret)
+		ret = clear_slot_hits(c, &c->rule_deferred);
 	if (!ret)
 		ret = drain_deferred(&c->rule_deferred, &c->rule_free);
 	for (i = 0; i < 32 && !ret; i++)
@@ -136,6 +172,8 @@ static int alloc_rule(struct wcard_clf *c, __u32 *slot)
 		return 0;
 	if (c->rules_hwm < c->max_rules) {
 		*slot = c->rules_hwm++;
+		if (c->rules_hwm > c->gen_hwm[c->gen])
+			c->gen_hwm[c->gen] = c->rules_hwm;
 		/* The exact scan's range grows before the slot can be reached. */
 		__atomic_store_n(&cfg->nrules, c->rules_hwm, __ATOMIC_RELEASE);
 		return 0;

@@ -89,6 +89,8 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen);
 /* Reset the online-update state after a generation was built from scratch. */
 void clf_online_reset(struct wcard_clf *c);
 void clf_online_free(struct wcard_clf *c);
+/* Grow the per-id arrays (live, rank, slot_of) to hold n ids. 0 or -ENOMEM. */
+int clf_set_reserve(struct wcard_clf *c, size_t n);
 /* After a grace period: deleted rules' ids may be handed out again. */
 int clf_ids_reclaim(struct wcard_clf *c);
 int u32_push(struct u32_stack *s, __u32 v);

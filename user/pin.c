@@ -149,24 +149,8 @@ static int take_rule(struct wcard_clf *c, __u32 idx, __u32 *maxseq)
 		return -EPROTO;
 	if (id < c->set.n && c->live[id])
 		return 0;
-	if (id >= c->set_cap) {
-		size_t cap = c->set_cap ? c->set_cap : 64;
-		bool *live;
-		__u64 *rank;
-
-		while (cap <= id)
-			cap *= 2;
-		live = realloc(c->live, cap * sizeof(*live));
-		if (live)
-			c->live = live;
-		rank = realloc(c->rank, cap * sizeof(*rank));
-		if (rank)
-			c->rank = rank;
-		if (!live || !rank)
-			return -ENOMEM;
-		memset(c->live + c->set_cap, 0, (cap - c->set_cap) * sizeof(*live));
-		c->set_cap = cap;
-	}
+	if (clf_set_reserve(c, (size_t)id + 1))
+		return -ENOMEM;
 	decompile(&c->layout, r, &wr);
 	/* Ids index the set: fill any gap with dead placeholders. */
 	for (n = c->set.n; n <= id; n++) {

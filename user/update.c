@@ -551,8 +551,8 @@ static int replay(struct wcard_clf *c)
 	return ret;
 }
 
-/* Grow the per-id arrays to hold id. */
-static int set_reserve(struct wcard_clf *c, size_t n)
+/* Grow the per-id arrays to hold n ids. */
+int clf_set_reserve(struct wcard_clf *c, size_t n)
 {
 	size_t cap = c->set_cap ? c->set_cap : 64;
 	bool *live;
@@ -627,7 +627,7 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 	 */
 	if (!u32_pop(&c->id_free, &nid)) {
 		nid = c->set.n;
-		ret = set_reserve(c, nid + 1);
+		ret = clf_set_reserve(c, nid + 1);
 		if (!ret)
 			ret = wcard_ruleset_add(&c->set, r);
 		if (ret)
@@ -675,16 +675,24 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 	return 0;
 }
 
+/* 0 if id names a live rule, else -ENOENT with a message. */
+static int check_id(const struct wcard_clf *c, __u32 id, char *err, size_t errlen)
+{
+	if (id < c->set.n && c->live[id])
+		return 0;
+	clf_seterr(err, errlen, "no rule with id %u", id);
+	return -ENOENT;
+}
+
 int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 {
 	int ret;
 
 	if (!c)
 		return -EINVAL;
-	if (id >= c->set.n || !c->live[id]) {
-		clf_seterr(err, errlen, "no rule with id %u", id);
-		return -ENOENT;
-	}
+	ret = check_id(c, id, err, errlen);
+	if (ret)
+		return ret;
 	c->live[id] = false;
 	c->nlive--;
 	if (!c->tm) {
@@ -720,10 +728,9 @@ int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u
 
 	if (!c)
 		return -EINVAL;
-	if (id >= c->set.n || !c->live[id]) {
-		clf_seterr(err, errlen, "no rule with id %u", id);
-		return -ENOENT;
-	}
+	ret = check_id(c, id, err, errlen);
+	if (ret)
+		return ret;
 	if (prio == c->set.rules[id].prio) {
 		/* Value only: one 8-byte store in the rule's slot. */
 		c->set.rules[id].value = value;

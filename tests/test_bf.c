@@ -249,3 +249,37 @@ Test(bf, max_rules, .timeout = 120)
 	lk_close(&t);
 	wcard_ruleset_free(&rs);
 }
+
+/* Malformed rules built by hand are refused whole by a load and by an insert. */
+Test(bf, malformed_rules_refused)
+{
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	struct wc_key k = { .w = { 0x0a000001, 0x0b000001, 1, 80, 6, 0 } };
+	struct wcard_ruleset rs;
+	struct wcard_rule good, bad;
+	char err[256] = "";
+	struct lk t;
+	__u32 id;
+
+	wcard_ruleset_init(&rs, l);
+	wcard_rule_any(l, &good);
+	good.prio = 3;
+	wcard_ruleset_add(&rs, &good);
+	lk_open_algo(&t, l, 64, WC_ALGO_TM, "malformed");
+	lk_load(&t, &rs, "malformed");
+	bad = good;
+	bad.f[WC_F_SRC].value = 0x0a000001; /* host bits beyond a /0 prefix */
+	cr_assert_eq(wcard_clf_insert(t.clf, &bad, &id, err, sizeof(err)), -EINVAL,
+		     "case insert prefix bits: accepted");
+	cr_assert(strstr(err, "field src: value has bits outside the prefix"),
+		  "case insert prefix bits: '%s'", err);
+	bad = good;
+	bad.f[WC_F_DPORT].lo = 90, bad.f[WC_F_DPORT].hi = 80;
+	wcard_ruleset_add(&rs, &bad);
+	cr_assert_eq(wcard_clf_load(t.clf, &rs, err, sizeof(err)), -EINVAL,
+		     "case load lo > hi: accepted");
+	cr_assert(strstr(err, "field dport: range lo > hi"), "case load lo > hi: '%s'", err);
+	cr_assert_eq(lk_lookup(&t, &k, NULL, "malformed"), 0, "case malformed: old set answers");
+	lk_close(&t);
+	wcard_ruleset_free(&rs);
+}

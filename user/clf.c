@@ -699,6 +699,15 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
 	unsigned int g;
 	int ret;
 
+	/* A switch whose wait failed earlier: lookups may still be in the spare half. */
+	if (c->sync_pending) {
+		ret = clf_sync(c);
+		if (ret) {
+			clf_seterr(err, errlen, "waiting for running lookups: %s", strerror(-ret));
+			return ret;
+		}
+		c->sync_pending = false;
+	}
 	for (i = 0; i < c->set.n; i++)
 		nlive += c->live[i];
 	slot_of = calloc(c->set_cap ? c->set_cap : 1, sizeof(*slot_of));
@@ -741,13 +750,16 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
 	c->nloaded = c->set.n;
 	c->rules_hwm = cfg.nrules;
 	clf_online_reset(c);
-	/* Lookups that started before the switch finish before we return. */
-	ret = clf_sync(c);
-	if (!ret)
-		ret = clf_ids_reclaim(c);
-	if (ret)
-		clf_seterr(err, errlen, "waiting for running lookups: %s", strerror(-ret));
-	return ret;
+	/*
+	 * Lookups that started before the switch finish before we return. The
+	 * switch is done whatever happens here: if the wait fails, the next
+	 * write to the spare half waits first (sync_pending).
+	 */
+	if (clf_sync(c)) {
+		c->sync_pending = true;
+		return 0;
+	}
+	return clf_ids_reclaim(c);
 }
 
 int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *err, size_t errlen)
@@ -770,6 +782,11 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 			   "%zu rules exceed the classifier's maximum of %u (--max-rules)", rs->n,
 			   c->max_rules);
 		return -E2BIG;
+	}
+	for (i = 0; i < rs->n; i++) {
+		ret = wcard_rule_check(&c->layout, &rs->rules[i], err, errlen);
+		if (ret)
+			return ret;
 	}
 	live = calloc(rs->n ? rs->n : 1, sizeof(*live));
 	rank = calloc(rs->n ? rs->n : 1, sizeof(*rank));
@@ -799,11 +816,12 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 	c->set_cap = rs->n ? rs->n : 1;
 	c->seq = rs->n;
 	c->nlive = rs->n;
-	/* A new set: no old id is reusable or pending any more. */
-	c->id_free.n = c->id_deferred.n = 0;
 	ret = clf_republish(c, err, errlen);
 	if (ret)
 		goto fail;
+	/* A new set: no old id is reusable or pending any more. */
+	c->id_free.n = c->id_deferred.n = 0;
+	c->broken = false;
 	wcard_ruleset_free(&old_set);
 	free(old_live);
 	free(old_rank);

@@ -57,6 +57,7 @@ struct wcard_clf {
 	__u32 rules_hwm; /* rule slots ever used, relative to the generation */
 	size_t gen_hwm[WC_GENS]; /* per generation: slots whose hit counters may be non-zero */
 	struct u32_stack rule_free, rule_deferred;
+	size_t moved_pending; /* deferred slots flagged WC_ID_MOVED */
 	/* Rule ids of deleted rules: reusable after a grace period. */
 	struct u32_stack id_free, id_deferred;
 	struct u32_stack region_free[32], region_deferred[32]; /* slot regions by log2 size */
@@ -65,6 +66,9 @@ struct wcard_clf {
 	__u32 since_gp; /* order buffers published since the last grace period */
 	struct wc_tm_log log;
 	__u64 grace_periods; /* for stats */
+
+	bool sync_pending; /* a generation switch whose grace period is still owed */
+	bool broken; /* maps and model disagree after a double failure: reload needed */
 
 	/* Opened from pins: the map and program fds are ours to close. */
 	bool own_fds;

@@ -233,3 +233,49 @@ int wcard_rule_set_mask(const struct wcard_layout *l, struct wcard_rule *r, unsi
 	r->f[field].value = value & mask;
 	return 0;
 }
+
+int wcard_rule_check(const struct wcard_layout *l, const struct wcard_rule *r, char *err,
+		     size_t errlen)
+{
+	unsigned int f;
+
+	for (f = 0; f < l->nfields; f++) {
+		const struct wcard_match *m = &r->f[f];
+		unsigned int w = l->fields[f].width;
+		const char *why = NULL;
+
+		switch (l->fields[f].type) {
+		case WC_FIELD_RANGE:
+			if (m->lo > m->hi)
+				why = "range lo > hi";
+			else if (m->hi > (__u64)field_ones(w))
+				why = "range beyond the field's width";
+			break;
+		case WC_FIELD_PREFIX:
+			if (m->plen > w * 8 || m->mask != prefix_mask(w, m->plen))
+				why = "prefix length and mask disagree";
+			else if (m->value & ~m->mask)
+				why = "value has bits outside the prefix";
+			break;
+		case WC_FIELD_EXACT:
+			if (m->mask && m->mask != field_ones(w))
+				why = "exact field with a partial mask";
+			else if (m->value & ~m->mask)
+				why = "value has bits outside the mask";
+			break;
+		case WC_FIELD_MASK:
+			if ((m->value | m->mask) & ~field_ones(w))
+				why = "value or mask beyond the field's width";
+			else if (m->value & ~m->mask)
+				why = "value has bits outside the mask";
+			break;
+		}
+		if (why) {
+			if (err && errlen)
+				snprintf(err, errlen, "rule %u (line %u): field %s: %s", r->id, r->line,
+					 l->fields[f].name, why);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}

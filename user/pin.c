@@ -10,15 +10,28 @@
 #include <wcard/wcard.h>
 #include "clf_int.h"
 
+static const char *pin_name(unsigned int i)
+{
+	return i < CLF_NMAPS ? clf_map_names[i] : i == CLF_NMAPS ? "wc_hits" : "prog";
+}
+
 int wcard_clf_pin(struct wcard_clf *c, const char *dir, char *err, size_t errlen)
 {
-	int fds[CLF_NMAPS] = { c->root.fd, c->config.fd, c->rules.fd,
-			       c->tables.fd, c->slots.fd, c->order.fd };
+	int fds[CLF_NMAPS + 2];
+	bool pinned[CLF_NMAPS + 2] = { false };
 	char path[4096];
 	unsigned int i;
 
 	if (!c || !dir)
 		return -EINVAL;
+	fds[0] = c->root.fd;
+	fds[1] = c->config.fd;
+	fds[2] = c->rules.fd;
+	fds[3] = c->tables.fd;
+	fds[4] = c->slots.fd;
+	fds[5] = c->order.fd;
+	fds[CLF_NMAPS] = c->hits_fd;
+	fds[CLF_NMAPS + 1] = c->prog_fd;
 	if (mkdir(dir, 0700) && errno != EEXIST) {
 		int e = errno;
 
@@ -26,25 +39,24 @@ int wcard_clf_pin(struct wcard_clf *c, const char *dir, char *err, size_t errlen
 		return -e;
 	}
 	for (i = 0; i < CLF_NMAPS + 2; i++) {
-		int fd = i < CLF_NMAPS ? fds[i] : i == CLF_NMAPS ? c->hits_fd : c->prog_fd;
-		const char *name = i < CLF_NMAPS ? clf_map_names[i] : i == CLF_NMAPS ? "wc_hits" : "prog";
-
-		if (fd < 0)
+		if (fds[i] < 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, name);
-		if (bpf_obj_pin(fd, path)) {
+		snprintf(path, sizeof(path), "%s/%s", dir, pin_name(i));
+		if (bpf_obj_pin(fds[i], path)) {
 			int e = errno;
 
 			clf_seterr(err, errlen, "pinning %s: %s%s", path, strerror(e),
 				   e == EEXIST ? " (a classifier is already pinned there)" : "");
-			/* Nothing half-pinned: take back what this call pinned. */
+			/* Nothing half-pinned: take back exactly what this call pinned. */
 			while (i-- > 0) {
-				name = i < CLF_NMAPS ? clf_map_names[i] : "wc_hits";
-				snprintf(path, sizeof(path), "%s/%s", dir, name);
+				if (!pinned[i])
+					continue;
+				snprintf(path, sizeof(path), "%s/%s", dir, pin_name(i));
 				unlink(path);
 			}
 			return -e;
 		}
+		pinned[i] = true;
 	}
 	return 0;
 }
@@ -56,8 +68,7 @@ int wcard_clf_unpin(const char *dir)
 	int ret = 0;
 
 	for (i = 0; i < CLF_NMAPS + 2; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir,
-			 i < CLF_NMAPS ? clf_map_names[i] : i == CLF_NMAPS ? "wc_hits" : "prog");
+		snprintf(path, sizeof(path), "%s/%s", dir, pin_name(i));
 		if (unlink(path) && errno != ENOENT)
 			ret = -errno;
 	}
@@ -76,7 +87,7 @@ static void decompile(const struct wcard_layout *l, const struct wc_rule *r, str
 	memset(out, 0, sizeof(*out));
 	out->prio = r->rank >> 32;
 	out->value = r->value;
-	out->id = r->id & ~WC_ID_DEAD;
+	out->id = r->id & ~WC_ID_FLAGS;
 	for (f = 0; f < l->nfields; f++) {
 		const struct wc_field_desc *d = &l->desc[f];
 		const struct wc_word_match *w = &r->w[d->word];
@@ -141,11 +152,12 @@ bad:
 static int take_rule(struct wcard_clf *c, __u32 idx, __u32 *maxseq)
 {
 	const struct wc_rule *r = RULE(c, idx);
-	__u32 id = r->id & ~WC_ID_DEAD;
+	__u32 id = r->id & ~WC_ID_FLAGS;
 	struct wcard_rule wr;
 	size_t n;
 
-	if (id >= WC_ID_DEAD)
+	/* Ids stay below live rules + deferred ones (see wcard_clf_delete). */
+	if (id >= 2 * (size_t)c->max_rules + 4096)
 		return -EPROTO;
 	if (id < c->set.n && c->live[id])
 		return 0;
@@ -183,6 +195,11 @@ static int collect_rules(struct wcard_clf *c, const struct wc_config *cfg)
 	__u32 maxseq = 0, i, k, hops;
 	int ret = 0;
 
+	/* The bases are where clf_init put them; anything else is not ours. */
+	if (cfg->rules_base != c->gen * c->max_rules ||
+	    cfg->tables_base != c->gen * WC_TM_MAX_TABLES ||
+	    cfg->order_base != c->gen * WC_TM_ORDER_RING || cfg->max_rules != c->max_rules)
+		return -EPROTO;
 	if (cfg->algo == WC_ALGO_BF) {
 		for (i = 0; i < cfg->nrules && i < c->max_rules && !ret; i++)
 			ret = take_rule(c, cfg->rules_base + i, &maxseq);
@@ -193,11 +210,15 @@ static int collect_rules(struct wcard_clf *c, const struct wc_config *cfg)
 			return -EPROTO;
 		ob = ORDER(c, cfg->order_base + cfg->order);
 		for (i = 0; i < ob->n && i < WC_TM_MAX_TABLES && !ret; i++) {
-			const struct wc_tm_table *tb = TABLE(c, cfg->tables_base + ob->e[i].table);
-			__u32 first = tb->slots >> 8, lg = tb->slots & 31;
+			const struct wc_tm_table *tb;
+			__u32 first, lg;
 
-			if (ob->e[i].table >= WC_TM_MAX_TABLES || lg > 30 ||
-			    first + (1ull << lg) > (__u64)WC_GENS * c->nslots)
+			if (ob->e[i].table >= WC_TM_MAX_TABLES)
+				return -EPROTO;
+			tb = TABLE(c, cfg->tables_base + ob->e[i].table);
+			first = tb->slots >> 8;
+			lg = tb->slots & 31;
+			if (lg > 30 || first + (1ull << lg) > (__u64)WC_GENS * c->nslots)
 				return -EPROTO;
 			for (k = 0; k < (1u << lg) && !ret; k++) {
 				__u32 h = SLOT(c, first + k)->head;
@@ -304,6 +325,15 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 	if (c->algo_opt == WC_ALGO_STM && !c->npool) {
 		clf_seterr(err, errlen, "%s: static Tuple Merge: give the table pool again", dir);
 		ret = -EINVAL;
+		goto fail;
+	}
+	/*
+	 * A writer killed between a generation switch and its grace period may
+	 * have left lookups in the spare half: wait before rebuilding it.
+	 */
+	ret = clf_sync(c);
+	if (ret) {
+		clf_seterr(err, errlen, "waiting for running lookups: %s", strerror(-ret));
 		goto fail;
 	}
 	ret = collect_rules(c, cfg);

@@ -109,8 +109,10 @@ static int grace(struct wcard_clf *c)
 	ret = clf_ids_reclaim(c);
 	if (!ret)
 		ret = clear_slot_hits(c, &c->rule_deferred);
-	if (!ret)
+	if (!ret) {
 		ret = drain_deferred(&c->rule_deferred, &c->rule_free);
+		c->moved_pending = 0;
+	}
 	for (i = 0; i < 32 && !ret; i++)
 		ret = drain_deferred(&c->region_deferred[i], &c->region_free[i]);
 	return ret;
@@ -122,6 +124,7 @@ void clf_online_reset(struct wcard_clf *c)
 	__u32 t;
 
 	c->rule_free.n = c->rule_deferred.n = 0;
+	c->moved_pending = 0;
 	for (i = 0; i < 32; i++)
 		c->region_free[i].n = c->region_deferred[i].n = 0;
 	memset(c->live_entries, 0, sizeof(c->live_entries));
@@ -164,17 +167,29 @@ void clf_online_free(struct wcard_clf *c)
 
 /* ---- allocators (generation-relative indexes) ---------------------------- */
 
+/* Mark a slot as holding no rule before anything else is written to it. */
+static void slot_kill(struct wcard_clf *c, __u32 slot)
+{
+	__atomic_store_n(&RULE(c, c->gen * c->max_rules + slot)->id, WC_ID_DEAD,
+			 __ATOMIC_RELEASE);
+}
+
 static int alloc_rule(struct wcard_clf *c, __u32 *slot)
 {
 	struct wc_config *cfg = CFG(c, c->gen);
 
-	if (u32_pop(&c->rule_free, slot))
+	if (u32_pop(&c->rule_free, slot)) {
+		/* A moved-from copy still reads as its rule to the scan: kill it first. */
+		slot_kill(c, *slot);
 		return 0;
+	}
 	if (c->rules_hwm < c->max_rules) {
-		*slot = c->rules_hwm++;
+		*slot = c->rules_hwm;
+		/* Dead before the exact scan's range grows over it. */
+		slot_kill(c, *slot);
+		c->rules_hwm++;
 		if (c->rules_hwm > c->gen_hwm[c->gen])
 			c->gen_hwm[c->gen] = c->rules_hwm;
-		/* The exact scan's range grows before the slot can be reached. */
 		__atomic_store_n(&cfg->nrules, c->rules_hwm, __ATOMIC_RELEASE);
 		return 0;
 	}
@@ -183,8 +198,10 @@ static int alloc_rule(struct wcard_clf *c, __u32 *slot)
 
 		if (ret)
 			return ret;
-		if (u32_pop(&c->rule_free, slot))
+		if (u32_pop(&c->rule_free, slot)) {
+			slot_kill(c, *slot);
 			return 0;
+		}
 	}
 	return -ENOSPC;
 }
@@ -409,7 +426,7 @@ static int ev_rule_add(struct wcard_clf *c, __u32 t, __u32 id, __u64 rank)
 {
 	struct wc_tm_table *tb = TABLE(c, c->gen * WC_TM_MAX_TABLES + t);
 	__u32 gbase = c->gen * c->max_rules, slot, head;
-	struct wc_rule *r;
+	struct wc_rule *r, tmp;
 	struct wc_key mk;
 	long e;
 	__u64 h;
@@ -418,9 +435,13 @@ static int ev_rule_add(struct wcard_clf *c, __u32 t, __u32 id, __u64 rank)
 	ret = alloc_rule(c, &slot);
 	if (ret)
 		return ret;
+	/* Compiled aside, copied in while the slot is dead; the id goes live last. */
 	r = RULE(c, gbase + slot);
-	wcard_rule_compile(&c->layout, &c->set.rules[id], rank, r);
-	r->id = id | WC_ID_DEAD;
+	wcard_rule_compile(&c->layout, &c->set.rules[id], rank, &tmp);
+	r->rank = tmp.rank;
+	r->value = tmp.value;
+	r->next = 0;
+	memcpy(r->w, tmp.w, sizeof(r->w));
 	slot_key(c, slot, tb, &mk);
 	h = wc_hash_masked(&mk, &tb->mask);
 	e = find_bucket(c, t, &mk, h);
@@ -474,6 +495,27 @@ static int ev_rule_add(struct wcard_clf *c, __u32 t, __u32 id, __u64 rank)
 	return 0;
 }
 
+/*
+ * The rule id is gone (or changes value): its old copies from moves, which
+ * wait on the deferred list, must stop answering for it in the exact scan.
+ */
+static void kill_moved_copies(struct wcard_clf *c, __u32 id)
+{
+	__u32 gbase = c->gen * c->max_rules;
+	size_t i;
+
+	if (!c->moved_pending)
+		return;
+	for (i = 0; i < c->rule_deferred.n; i++) {
+		struct wc_rule *r = RULE(c, gbase + c->rule_deferred.v[i]);
+
+		if (r->id == (id | WC_ID_MOVED)) {
+			__atomic_store_n(&r->id, id | WC_ID_DEAD, __ATOMIC_RELEASE);
+			c->moved_pending--;
+		}
+	}
+}
+
 static int ev_rule_del(struct wcard_clf *c, __u32 t, __u32 id)
 {
 	struct wc_tm_table *tb = TABLE(c, c->gen * WC_TM_MAX_TABLES + t);
@@ -482,6 +524,7 @@ static int ev_rule_del(struct wcard_clf *c, __u32 t, __u32 id)
 	struct wc_config *cfg = CFG(c, c->gen);
 	struct wc_tm_slot *s;
 	struct wc_key mk;
+	bool moved;
 	long e;
 
 	/* Any slot of the rule gives the bucket key: the rule is the same. */
@@ -498,7 +541,8 @@ static int ev_rule_del(struct wcard_clf *c, __u32 t, __u32 id)
 	if (!cur)
 		return -EIO;
 	/* Still in the model under another table: a move. Lookups must retry. */
-	if (mr->used && mr->table != t)
+	moved = mr->used && mr->table != t;
+	if (moved)
 		__atomic_store_n(&cfg->moves, cfg->moves + 1, __ATOMIC_RELEASE);
 	if (pred) {
 		__atomic_store_n(&RULE(c, gbase + pred - 1)->next, RULE(c, gbase + cur - 1)->next,
@@ -515,7 +559,17 @@ static int ev_rule_del(struct wcard_clf *c, __u32 t, __u32 id)
 			c->tombs[t]++;
 		}
 	}
-	__atomic_store_n(&RULE(c, gbase + cur - 1)->id, id | WC_ID_DEAD, __ATOMIC_RELEASE);
+	/*
+	 * A moved rule's old copy stays that rule for the exact scan (which may
+	 * have passed the new copy's slot already); a deleted one is dead.
+	 */
+	if (moved) {
+		__atomic_store_n(&RULE(c, gbase + cur - 1)->id, id | WC_ID_MOVED, __ATOMIC_RELEASE);
+		c->moved_pending++;
+	} else {
+		__atomic_store_n(&RULE(c, gbase + cur - 1)->id, id | WC_ID_DEAD, __ATOMIC_RELEASE);
+		kill_moved_copies(c, id);
+	}
 	tb->nrules--;
 	return u32_push(&c->rule_deferred, cur - 1);
 }
@@ -599,9 +653,27 @@ static int apply(struct wcard_clf *c, __u32 id, bool now_live, char *err, size_t
 	}
 	c->live[id] = !now_live;
 	r2 = clf_republish(c, NULL, 0);
+	if (r2) {
+		/* The live maps may hold half of this update: no more online updates. */
+		c->broken = true;
+		clf_seterr(err, errlen,
+			   "applying the update failed (%s) and so did the rebuild (%s): reload "
+			   "the rule set",
+			   strerror(-ret), strerror(-r2));
+		return r2;
+	}
 	if (err && !*err)
 		clf_seterr(err, errlen, "applying the update to the maps: %s", strerror(-ret));
-	return r2 ? r2 : ret;
+	return ret;
+}
+
+/* Online updates need maps and model in step. */
+static int check_usable(const struct wcard_clf *c, char *err, size_t errlen)
+{
+	if (!c->broken)
+		return 0;
+	clf_seterr(err, errlen, "an earlier update failed half-way: reload the rule set first");
+	return -EIO;
 }
 
 int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id, char *err,
@@ -612,11 +684,17 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 
 	if (!c || !r)
 		return -EINVAL;
+	ret = check_usable(c, err, errlen);
+	if (ret)
+		return ret;
+	ret = wcard_rule_check(&c->layout, r, err, errlen);
+	if (ret)
+		return ret;
 	if (c->nlive >= c->max_rules) {
 		clf_seterr(err, errlen, "table full: %u rules (--max-rules)", c->max_rules);
 		return -ENOSPC;
 	}
-	if (c->seq == ~0U || (!c->id_free.n && c->set.n >= WC_ID_DEAD)) {
+	if (c->seq == ~0U || (!c->id_free.n && c->set.n >= WC_ID_MOVED)) {
 		clf_seterr(err, errlen, "rule ids exhausted: reload the rule set");
 		return -ENOSPC;
 	}
@@ -690,7 +768,9 @@ int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 
 	if (!c)
 		return -EINVAL;
-	ret = check_id(c, id, err, errlen);
+	ret = check_usable(c, err, errlen);
+	if (!ret)
+		ret = check_id(c, id, err, errlen);
 	if (ret)
 		return ret;
 	c->live[id] = false;
@@ -734,6 +814,7 @@ int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u
 	if (prio == c->set.rules[id].prio) {
 		/* Value only: one 8-byte store in the rule's slot. */
 		c->set.rules[id].value = value;
+		kill_moved_copies(c, id);
 		__atomic_store_n(&RULE(c, c->slot_of[id])->value, value, __ATOMIC_RELEASE);
 		if (new_id)
 			*new_id = id;

@@ -35,7 +35,7 @@ static __always_inline int wc_tm_chain_step(const struct wc_key *key, __u32 *hea
 		res->rank = r->rank;
 		res->value = r->value;
 		/* A rule unlinked while we walked through it is still an answer. */
-		res->id = r->id & ~WC_ID_DEAD;
+		res->id = r->id & ~WC_ID_FLAGS;
 		res->slot = idx;
 		return 1;
 	}
@@ -207,14 +207,17 @@ __noinline int wc_tm_scan(const struct wc_key *key, const struct wc_config *cfg,
 	{
 		__u32 idx = base + i;
 		struct wc_rule *r = bpf_map_lookup_elem(&wc_rules, &idx);
+		__u32 id;
 
 		if (!r)
 			break;
-		if ((r->id & WC_ID_DEAD) || r->rank >= res->rank || !wc_rule_match(r, key))
+		/* Read once: the writer may flag the slot while we look at it. */
+		id = *(volatile __u32 *)&r->id;
+		if ((id & WC_ID_DEAD) || r->rank >= res->rank || !wc_rule_match(r, key))
 			continue;
 		res->rank = r->rank;
 		res->value = r->value;
-		res->id = r->id;
+		res->id = id & ~WC_ID_FLAGS;
 		res->slot = idx;
 	}
 	return 0;

@@ -93,6 +93,13 @@ int wcard_rule_set_exact(const struct wcard_layout *l, struct wcard_rule *r, uns
 int wcard_rule_set_mask(const struct wcard_layout *l, struct wcard_rule *r, unsigned int field,
 			wc_u128 value, wc_u128 mask);
 
+/*
+ * Is r well formed for l (what the wcard_rule_set_* helpers produce)? 0, or
+ * -EINVAL with the field and the reason in err. Loads and inserts check it.
+ */
+int wcard_rule_check(const struct wcard_layout *l, const struct wcard_rule *r, char *err,
+		     size_t errlen);
+
 /* ---- rule files (user/rules.c) ------------------------------------------ */
 
 enum wcard_rule_fmt {
@@ -251,7 +258,10 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id, char *err,
 		     size_t errlen);
 int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen);
-/* New value in place; a new priority re-inserts the rule under *new_id. */
+/*
+ * New value in place; a new priority re-inserts the rule under *new_id (an
+ * insert then a delete: a writer killed in between leaves both in the set).
+ */
 int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u32 *new_id,
 		     char *err, size_t errlen);
 

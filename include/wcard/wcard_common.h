@@ -92,11 +92,16 @@ WC_STATIC_ASSERT(sizeof(struct wc_rule) == 24 + 24 * WC_KEY_WORDS, "wc_rule has 
 #define WC_RANK_NONE (~0ULL)
 #define WC_ID_NONE (~0U)
 /*
- * wc_rule.id: set on a rule slot that was unlinked by an online delete; the
- * slot keeps its data (lookups may still be walking through it) until a grace
- * period lets user space reuse it. Rule ids are below WC_ID_DEAD.
+ * Flags in wc_rule.id (rule ids are below WC_ID_MOVED):
+ * WC_ID_DEAD   the slot holds no rule: never written yet, being written, or
+ *              unlinked by a delete. Its data stays readable (a lookup may be
+ *              walking through it) until a grace period lets user space reuse it.
+ * WC_ID_MOVED  the slot is the old copy of a rule that a split moved to another
+ *              table: unlinked, but still that live rule for an exact scan.
  */
 #define WC_ID_DEAD (1U << 31)
+#define WC_ID_MOVED (1U << 30)
+#define WC_ID_FLAGS (WC_ID_DEAD | WC_ID_MOVED)
 
 /* Field descriptor as stored in the config map. */
 struct wc_field_desc {

@@ -49,7 +49,7 @@ TEST_OBJS := $(patsubst tests/%.c,$(BUILD)/obj/tests/%.o,$(TEST_SRCS))
 HDRS := $(wildcard include/wcard/*.h)
 USER_HDRS := $(wildcard user/*.h)
 
-.PHONY: all deps test demo bench vmlinux clean format
+.PHONY: all deps test stress demo bench vmlinux clean format
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -115,7 +115,13 @@ $(BUILD)/wcard-bench: $(BUILD)/obj/bench/bench.o $(BUILD)/libwcard.a
 TEST_ARGS ?=
 test: all
 	$(Q)WCARD_BIN=$(abspath $(BUILD)/wcard) WCARD_DATA=$(abspath ../shared/data) \
+		LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
 		$(BUILD)/tests/wcard-tests --jobs 2 $(TEST_ARGS)
+
+# The full-size concurrency test (200K updates against concurrent lookups).
+stress: all
+	$(Q)WCARD_STRESS=1 WCARD_DATA=$(abspath ../shared/data) \
+		$(BUILD)/tests/wcard-tests --jobs 1 --filter 'update/*' $(TEST_ARGS)
 
 demo: $(BUILD)/wcard
 	$(Q)$(BUILD)/wcard demo --dir $(BUILD)/demo

@@ -502,7 +502,6 @@ static int place_buckets(struct wcard_clf *c, __u32 first, unsigned int lg,
 		s = SLOT(c, first + ((pos + i) & mask));
 		s->tag = wc_hash_tag(e[b].hash);
 		s->head = heads[b];
-		s->rank = e[b].rank;
 	}
 	/* Longest run of used slots, wrapping: every probe ends within it + 1. */
 	for (i = 0, run = 0; i < 2 * size; i++) {

@@ -314,7 +314,7 @@ static long find_bucket(struct wcard_clf *c, __u32 t, const struct wc_key *mk, _
  * -EAGAIN when the probe run would reach WC_TM_MAX_PROBE.
  */
 static int place_head(struct wcard_clf *c, __u32 first, unsigned int lg, __u64 h, __u32 head,
-		      __u64 rank, bool live_region, bool *was_tomb)
+		      bool live_region, bool *was_tomb)
 {
 	__u32 size = 1u << lg, i, run, pos = (__u32)h;
 	struct wc_tm_slot *s = NULL;
@@ -335,13 +335,11 @@ static int place_head(struct wcard_clf *c, __u32 first, unsigned int lg, __u64 h
 	*was_tomb = s->tag != 0;
 	if (!live_region) {
 		s->tag = wc_hash_tag(h);
-		s->rank = rank;
 		s->head = head;
 		return 0;
 	}
-	/* Tag first (head 0: lookups skip it), then rank, then the head goes live. */
+	/* Tag first (head 0: lookups skip it), then the head goes live. */
 	__atomic_store_n(&s->head, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&s->rank, rank, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->tag, wc_hash_tag(h), __ATOMIC_RELEASE);
 	__atomic_store_n(&s->head, head, __ATOMIC_RELEASE);
 	return 0;
@@ -374,7 +372,7 @@ static int rehash(struct wcard_clf *c, __u32 t, __u32 want)
 				continue;
 			slot_key(c, s->head - 1, tb, &mk);
 			ret = place_head(c, first, lg, wc_hash_masked(&mk, &tb->mask), s->head,
-					 s->rank, false, &tomb);
+					 false, &tomb);
 		}
 		if (!ret)
 			break;
@@ -459,8 +457,6 @@ static int ev_rule_add(struct wcard_clf *c, __u32 t, __u32 id, __u64 rank)
 		if (pred) {
 			__atomic_store_n(&RULE(c, gbase + pred - 1)->next, slot + 1, __ATOMIC_RELEASE);
 		} else {
-			/* New head: lower the bucket's rank first, so no lookup skips it. */
-			__atomic_store_n(&s->rank, rank, __ATOMIC_RELEASE);
 			__atomic_store_n(&s->head, slot + 1, __ATOMIC_RELEASE);
 		}
 	} else {
@@ -477,12 +473,12 @@ static int ev_rule_add(struct wcard_clf *c, __u32 t, __u32 id, __u64 rank)
 				return ret;
 			lg = tb->slots & 31;
 		}
-		ret = place_head(c, tb->slots >> 8, lg, h, head, rank, true, &tomb);
+		ret = place_head(c, tb->slots >> 8, lg, h, head, true, &tomb);
 		if (ret == -EAGAIN) {
 			ret = rehash(c, t, 2 * (c->live_entries[t] + 1));
 			if (!ret)
-				ret = place_head(c, tb->slots >> 8, tb->slots & 31, h, head, rank,
-						 true, &tomb);
+				ret = place_head(c, tb->slots >> 8, tb->slots & 31, h, head, true,
+						 &tomb);
 		}
 		if (ret)
 			return ret;
@@ -550,11 +546,9 @@ static int ev_rule_del(struct wcard_clf *c, __u32 t, __u32 id)
 	} else {
 		__u32 next = RULE(c, gbase + cur - 1)->next;
 
-		/* New head first, then its (higher) rank; head 0 leaves a tombstone. */
+		/* One store: the next rule becomes the head; 0 leaves a tombstone. */
 		__atomic_store_n(&s->head, next, __ATOMIC_RELEASE);
-		if (next) {
-			__atomic_store_n(&s->rank, RULE(c, gbase + next - 1)->rank, __ATOMIC_RELEASE);
-		} else {
+		if (!next) {
 			c->live_entries[t]--;
 			c->tombs[t]++;
 		}

@@ -93,7 +93,7 @@ static __always_inline int wc_tm_slot_step(const struct wc_key *key, __u32 idx, 
 
 	if (!s || !s->tag)
 		return 1;
-	if (s->tag != tag || !s->head || s->rank >= res->rank)
+	if (s->tag != tag || !s->head)
 		return 0;
 	head = s->head;
 	if (!wc_tm_chain_step(key, &head, cfg->rules_base, cfg->max_rules, res))

@@ -122,8 +122,9 @@ static void gen_rules(unsigned int n, __u64 seed, struct wcard_ruleset *rs)
  * rules and deletes of present ones; check BPF against the shadow on keys near
  * the rules after every `check` operations.
  */
-static void churn(const struct wcard_ruleset *all, const struct wcard_layout *l, enum wc_algo algo,
-		  unsigned int ops, unsigned int check, __u64 seed, const char *name)
+static void churn_trace(const struct wcard_ruleset *all, const struct wcard_layout *l,
+			enum wc_algo algo, unsigned int ops, unsigned int check, __u64 seed,
+			const struct wcard_trace *tr, const char *name)
 {
 	struct wt_rng r = { .s = seed };
 	struct wcard_ruleset half;
@@ -177,8 +178,19 @@ static void churn(const struct wcard_ruleset *all, const struct wcard_layout *l,
 				     name, i, k, got, want);
 		}
 	}
-	cr_log_info("update: %s: %u ops, %u tables at the end\n", name, ops,
-		    wcard_clf_ntables(t.clf));
+	/* At the end, the set's own trace (ClassBench), every line. */
+	for (k = 0; tr && k < tr->n; k++) {
+		struct wc_key key;
+		long want, got;
+
+		wcard_key_from_tuple(&tr->t[k], &key);
+		want = sh_lookup(&sh, l, &key);
+		got = lk_lookup(&t, &key);
+		cr_assert_eq(got, want, "case %s: trace line %u after %u ops: BPF %ld, expected %ld",
+			     name, k + 1, ops, got, want);
+	}
+	cr_log_info("update: %s: %u ops, %u tables at the end%s\n", name, ops,
+		    wcard_clf_ntables(t.clf), tr ? ", trace agrees" : "");
 	lk_close(&t);
 	/* Deleted ids come back after a grace period, taken every 4096 deletes at most. */
 	cr_assert_leq(sh.n, all->n + 4096 + 64,
@@ -187,6 +199,12 @@ static void churn(const struct wcard_ruleset *all, const struct wcard_layout *l,
 	sh_free(&sh);
 	free(id_of);
 	free(in);
+}
+
+static void churn(const struct wcard_ruleset *all, const struct wcard_layout *l, enum wc_algo algo,
+		  unsigned int ops, unsigned int check, __u64 seed, const char *name)
+{
+	churn_trace(all, l, algo, ops, check, seed, NULL, name);
 }
 
 Test(update, churn_generated_tm, .timeout = 300)
@@ -232,20 +250,27 @@ Test(update, churn_classbench, .timeout = 600)
 	unsigned int s, found = 0;
 
 	for (s = 0; s < 3; s++) {
-		char rel[64], path[512], err[256], name[64];
+		char rel[64], path[512], tpath[512], err[256], name[64];
 		struct wcard_ruleset all;
+		struct wcard_trace tr = {};
 
 		snprintf(rel, sizeof(rel), "classbench/%s.rules.gz", sets[s]);
 		if (!wt_data(rel, path, sizeof(path)))
+			continue;
+		snprintf(rel, sizeof(rel), "classbench/%s.trace.gz", sets[s]);
+		if (!wt_data(rel, tpath, sizeof(tpath)))
 			continue;
 		found++;
 		wcard_ruleset_init(&all, wcard_layout_ipv4());
 		cr_assert_eq(wcard_rules_load(path, WCARD_FMT_CLASSBENCH, wcard_layout_ipv4(), &all,
 					      err, sizeof(err)),
 			     0, "case %s: %s", sets[s], err);
+		cr_assert_eq(wcard_trace_load(tpath, &tr, err, sizeof(err)), 0, "case %s: %s",
+			     sets[s], err);
 		snprintf(name, sizeof(name), "%s tm", sets[s]);
-		churn(&all, wcard_layout_ipv4(), WC_ALGO_TM, 10000, 1000, 4 + s, name);
+		churn_trace(&all, wcard_layout_ipv4(), WC_ALGO_TM, 10000, 1000, 4 + s, &tr, name);
 		wcard_ruleset_free(&all);
+		wcard_trace_free(&tr);
 	}
 	if (!found)
 		cr_skip_test("ClassBench data not found (set WCARD_DATA to ../shared/data)");
@@ -482,7 +507,8 @@ static unsigned int stress_ops(unsigned int quick, unsigned int full)
 
 Test(update, concurrent_tm, .timeout = 900)
 {
-	concurrent(WC_ALGO_TM, 4000, stress_ops(20000, 200000), "concurrent tm");
+	/* The bar: >= 100K random inserts and deletes under concurrent lookups. */
+	concurrent(WC_ALGO_TM, 4000, stress_ops(100000, 1000000), "concurrent tm");
 }
 
 /* ---- atomic bulk replace: every answer comes whole from the old or the new set ---- */

@@ -8,10 +8,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "wctest.h"
-#include "wcard_lookup_test.skel.h"
+#include "wcard_key.skel.h"
 
 struct lk {
-	struct wcard_lookup_test *skel;
+	struct wcard_key *skel;
 	struct wcard_clf *clf;
 };
 
@@ -22,26 +22,26 @@ static void lk_open(struct lk *t, const struct wcard_layout *l, __u32 max_rules,
 	char err[256] = "";
 	int ret;
 
-	t->skel = wcard_lookup_test__open();
+	t->skel = wcard_key__open();
 	cr_assert_not_null(t->skel, "case %s: open", name);
 	cr_assert_eq(wcard_object_prepare(t->skel->obj, max_rules), 0, "case %s: prepare", name);
-	ret = wcard_lookup_test__load(t->skel);
+	ret = wcard_key__load(t->skel);
 	cr_assert_eq(ret, 0, "case %s: load: %d", name, ret);
-	ret = wcard_clf_from_object(t->skel->obj, "wc_lookup_test", &o, &t->clf, err, sizeof(err));
+	ret = wcard_clf_from_object(t->skel->obj, "wc_key_lookup", &o, &t->clf, err, sizeof(err));
 	cr_assert_eq(ret, 0, "case %s: clf: %s", name, err);
 }
 
 static void lk_close(struct lk *t)
 {
 	wcard_clf_destroy(t->clf);
-	wcard_lookup_test__destroy(t->skel);
+	wcard_key__destroy(t->skel);
 }
 
 static long lk_lookup(struct lk *t, const struct wc_key *k)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = k, .data_size_in = sizeof(*k), .repeat = 1);
 
-	if (bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.wc_lookup_test), &opts))
+	if (bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.wc_key_lookup), &opts))
 		return -2;
 	if (t->skel->bss->wc_test_ret < 0)
 		return -3;

@@ -1139,16 +1139,20 @@ static int trace_line(struct lsrc *s, char *p, struct wcard_tuple *t)
 	return 0;
 }
 
-int wcard_trace_load(const char *path, struct wcard_trace *tr, char *err, size_t errlen)
+/*
+ * Read a file of one record per line (blank and '#' lines skipped) into a
+ * new array: parse(s, line, record) fills one record or fails with lfail().
+ * All or nothing: on any error *out is untouched. empty names what a file
+ * without records lacks ("packets", "routes").
+ */
+static int load_records(const char *path, size_t size, int (*parse)(struct lsrc *, char *, void *),
+			const char *empty, void **out, size_t *nout, char *err, size_t errlen)
 {
-	struct wcard_tuple *tmp = NULL, *np = NULL;
 	size_t n = 0, cap = 0;
+	char *tmp = NULL, *np, *line, *p;
 	struct lsrc *s;
-	char *line, *p;
 	int ret;
 
-	if (!path || !tr)
-		return -EINVAL;
 	s = malloc(sizeof(*s));
 	if (!s) {
 		seterr(err, errlen, "%s: %s", path, strerror(ENOMEM));
@@ -1165,7 +1169,7 @@ int wcard_trace_load(const char *path, struct wcard_trace *tr, char *err, size_t
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 4096;
-			np = realloc(tmp, cap * sizeof(*np));
+			np = realloc(tmp, cap * size);
 			if (!np) {
 				ret = -ENOMEM;
 				seterr(err, errlen, "%s:%u: %s", path, s->lineno, strerror(ENOMEM));
@@ -1173,39 +1177,145 @@ int wcard_trace_load(const char *path, struct wcard_trace *tr, char *err, size_t
 			}
 			tmp = np;
 		}
-		ret = trace_line(s, p, &tmp[n]);
+		ret = parse(s, p, tmp + n * size);
 		if (ret)
 			break;
 		n++;
 	}
 	if (!ret && !n) {
-		seterr(err, errlen, "%s: no packets", path);
+		seterr(err, errlen, "%s: no %s", path, empty);
 		ret = -EINVAL;
 	}
-	if (!ret) {
-		if (!tr->n) {
-			free(tr->t);
-			tr->t = tmp;
-			tr->cap = cap;
-			tr->n = n;
-			tmp = NULL;
-		} else if (tr->cap - tr->n < n &&
-			   !(np = realloc(tr->t, (tr->n + n) * sizeof(*np)))) {
-			ret = -ENOMEM;
-			seterr(err, errlen, "%s: %s", path, strerror(ENOMEM));
-		} else {
-			if (tr->cap - tr->n < n) {
-				tr->t = np;
-				tr->cap = tr->n + n;
-			}
-			memcpy(tr->t + tr->n, tmp, n * sizeof(*np));
-			tr->n += n;
-		}
+	if (ret) {
+		free(tmp);
+	} else {
+		*out = tmp;
+		*nout = n;
 	}
-	free(tmp);
 	src_close(s);
 	free(s);
 	return ret;
+}
+
+static int trace_record(struct lsrc *s, char *p, void *rec)
+{
+	return trace_line(s, p, rec);
+}
+
+int wcard_trace_load(const char *path, struct wcard_trace *tr, char *err, size_t errlen)
+{
+	struct wcard_tuple *tmp = NULL, *np;
+	void *recs;
+	size_t n;
+	int ret;
+
+	if (!path || !tr)
+		return -EINVAL;
+	ret = load_records(path, sizeof(*tmp), trace_record, "packets", &recs, &n, err, errlen);
+	if (ret)
+		return ret;
+	tmp = recs;
+	if (!tr->n) {
+		free(tr->t);
+		tr->t = tmp;
+		tr->cap = tr->n = n;
+		return 0;
+	}
+	np = realloc(tr->t, (tr->n + n) * sizeof(*np));
+	if (!np) {
+		free(tmp);
+		seterr(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	memcpy(np + tr->n, tmp, n * sizeof(*np));
+	tr->t = np;
+	tr->n += n;
+	tr->cap = tr->n;
+	free(tmp);
+	return 0;
+}
+
+/* ---- routes: PREFIX/LEN [VALUE] [# comment] ------------------------------- */
+
+static int route_line(struct lsrc *s, char *p, void *rec)
+{
+	struct wcard_route *r = rec;
+	char addr[INET6_ADDRSTRLEN + 1], *q, *slash, *end;
+	unsigned long len;
+	__u8 buf[16];
+	size_t alen;
+	int v6, i;
+
+	memset(r, 0, sizeof(*r));
+	r->line = s->lineno;
+	r->value = s->lineno - 1;
+	for (q = p; *q && !is_ws(*q) && *q != '#'; q++)
+		;
+	slash = memchr(p, '/', q - p);
+	if (!slash)
+		return lfail(s, "'%.*s' is not PREFIX/LEN", (int)(q - p), p);
+	alen = slash - p;
+	if (alen >= sizeof(addr))
+		return lfail(s, "bad address '%.*s'", (int)alen, p);
+	memcpy(addr, p, alen);
+	addr[alen] = 0;
+	v6 = strchr(addr, ':') != NULL;
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, buf) != 1)
+		return lfail(s, "bad address '%s'", addr);
+	errno = 0;
+	len = strtoul(slash + 1, &end, 10);
+	if (end == slash + 1 || end != q || errno || slash[1] == '-' || slash[1] == '+')
+		return lfail(s, "bad prefix length '%.*s'", (int)(q - slash - 1), slash + 1);
+	if (len > (v6 ? 128u : 32u))
+		return lfail(s, "prefix length %lu longer than the address (%u)", len, v6 ? 128 : 32);
+	r->family = v6 ? 6 : 4;
+	r->len = len;
+	for (i = 0; i < (v6 ? 16 : 4); i++)
+		r->addr = (r->addr << 8) | buf[i];
+	/* Host bits past the length are cleared, as the kernel's LPM trie does. */
+	if (len < (v6 ? 128u : 32u))
+		r->addr &= ~(ones(v6 ? 16 : 4) >> len) & ones(v6 ? 16 : 4);
+	p = skip_ws(q);
+	if (*p && *p != '#') {
+		wc_u128 v;
+
+		for (q = p; *q && !is_ws(*q) && *q != '#'; q++)
+			;
+		if (parse_num(p, q - p, ~(__u64)0, false, &v))
+			return lfail(s, "bad value '%.*s'", (int)(q - p), p);
+		r->value = (__u64)v;
+		p = skip_ws(q);
+	}
+	if (*p && *p != '#')
+		return lfail(s, "trailing garbage '%s'", p);
+	return 0;
+}
+
+int wcard_routes_load(const char *path, struct wcard_routes *rt, char *err, size_t errlen)
+{
+	void *recs;
+	size_t n;
+	int ret;
+
+	if (!path || !rt)
+		return -EINVAL;
+	ret = load_records(path, sizeof(struct wcard_route), route_line, "routes", &recs, &n, err,
+			   errlen);
+	if (ret)
+		return ret;
+	free(rt->r);
+	rt->r = recs;
+	rt->n = n;
+	return 0;
+}
+
+void wcard_routes_free(struct wcard_routes *rt)
+{
+	if (!rt)
+		return;
+	free(rt->r);
+	rt->r = NULL;
+	rt->n = 0;
 }
 
 void wcard_trace_free(struct wcard_trace *tr)

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <zlib.h>
 #include <wcard/wcard.h>
 
 #define ERRLEN 512
@@ -62,6 +64,7 @@ static int cmd_stats(struct cli *c);
 static int cmd_gen(struct cli *c);
 static int cmd_demo(struct cli *c);
 static int cmd_help(struct cli *c);
+static int cmd_lpm(struct cli *c);
 
 static const int classify_opts[] = { O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, 0 };
 static const int stats_opts[] = { O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, 'j', 0 };
@@ -83,6 +86,11 @@ static const struct cmd_spec cmd_table[] = {
 	  gen_opts, 2, 2 },
 	{ "demo", "", "generate rules and a trace, classify them in BPF, check against the reference",
 	  cmd_demo, demo_opts, 0, 0 },
+	{ "lpm", "lookup ROUTES ADDRS",
+	  "longest-prefix match in BPF: for each address of ADDRS print 'ADDR PREFIX/LEN VALUE', "
+	  "or 'ADDR - -' on a miss; ROUTES has one 'PREFIX/LEN [VALUE]' per line (VALUE defaults "
+	  "to the line's 0-based index), IPv4 and IPv6 mixed",
+	  cmd_lpm, no_opts, 3, 3 },
 	{ "help", "[COMMAND]", "show help", cmd_help, no_opts, 0, 1 },
 	{ NULL, NULL, NULL, NULL, NULL, 0, 0 },
 };
@@ -655,6 +663,151 @@ out:
 	free(ref.best);
 	wcard_ruleset_free(&rs);
 	wcard_trace_free(&tr);
+	return ret ? 1 : 0;
+}
+
+/* Addresses, one per line ('#' comments, blank lines skipped); all or nothing. */
+struct addr_in {
+	char text[INET6_ADDRSTRLEN + 1];
+	unsigned int family;
+	wc_u128 addr;
+};
+
+static int load_addrs(const char *path, struct addr_in **out, size_t *n, char *err, size_t errlen)
+{
+	gzFile f = gzopen(path, "rb");
+	struct addr_in *a = NULL;
+	size_t cap = 0, cnt = 0;
+	unsigned int line = 0;
+	char buf[512];
+	int ret = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : ENOMEM));
+		return -ENOENT;
+	}
+	while (gzgets(f, buf, sizeof(buf))) {
+		char *p = buf, *e;
+		__u8 bin[16];
+		int i, v6;
+
+		line++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		for (e = p; *e && *e != '\n' && *e != '\r' && *e != ' ' && *e != '\t' && *e != '#'; e++)
+			;
+		if (e == p) {
+			if (*p && *p != '#' && *p != '\n' && *p != '\r') {
+				ret = -EINVAL;
+				snprintf(err, errlen, "%s:%u: bad line", path, line);
+				break;
+			}
+			continue;
+		}
+		if (cnt == cap) {
+			struct addr_in *na = realloc(a, (cap = cap ? 2 * cap : 1024) * sizeof(*a));
+
+			if (!na) {
+				ret = -ENOMEM;
+				break;
+			}
+			a = na;
+		}
+		if ((size_t)(e - p) >= sizeof(a[cnt].text)) {
+			ret = -EINVAL;
+			snprintf(err, errlen, "%s:%u: bad address '%.*s'", path, line, (int)(e - p), p);
+			break;
+		}
+		memcpy(a[cnt].text, p, e - p);
+		a[cnt].text[e - p] = 0;
+		v6 = strchr(a[cnt].text, ':') != NULL;
+		if (inet_pton(v6 ? AF_INET6 : AF_INET, a[cnt].text, bin) != 1) {
+			ret = -EINVAL;
+			snprintf(err, errlen, "%s:%u: bad address '%s'", path, line, a[cnt].text);
+			break;
+		}
+		p = e;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p && *p != '#' && *p != '\n' && *p != '\r') {
+			ret = -EINVAL;
+			snprintf(err, errlen, "%s:%u: trailing garbage after the address", path, line);
+			break;
+		}
+		a[cnt].family = v6 ? 6 : 4;
+		a[cnt].addr = 0;
+		for (i = 0; i < (v6 ? 16 : 4); i++)
+			a[cnt].addr = (a[cnt].addr << 8) | bin[i];
+		cnt++;
+	}
+	gzclose(f);
+	if (ret) {
+		free(a);
+		return ret;
+	}
+	*out = a;
+	*n = cnt;
+	return 0;
+}
+
+static void prefix_str(const struct wcard_route *r, char *buf, size_t len)
+{
+	__u8 bin[16];
+	int i, n = r->family == 6 ? 16 : 4;
+
+	for (i = 0; i < n; i++)
+		bin[i] = (__u8)(r->addr >> (8 * (n - 1 - i)));
+	inet_ntop(r->family == 6 ? AF_INET6 : AF_INET, bin, buf, len);
+}
+
+static int cmd_lpm(struct cli *c)
+{
+	struct wcard_routes rt = {};
+	struct wcard_lpm *l = NULL;
+	struct addr_in *a = NULL;
+	char err[ERRLEN] = "";
+	size_t n = 0, i, hits = 0;
+	int ret;
+
+	if (strcmp(c->argv[0], "lookup")) {
+		fprintf(stderr, "wcard lpm: unknown subcommand '%s' (lookup)\n", c->argv[0]);
+		return 2;
+	}
+	ret = wcard_routes_load(c->argv[1], &rt, err, sizeof(err));
+	if (!ret)
+		ret = load_addrs(c->argv[2], &a, &n, err, sizeof(err));
+	if (!ret)
+		ret = wcard_lpm_create(&rt, &l, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "wcard lpm: %s\n", *err ? err : strerror(-ret));
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		char pfx[INET6_ADDRSTRLEN];
+		long r;
+
+		ret = wcard_lpm_lookup(l, a[i].family, a[i].addr, &r);
+		if (ret) {
+			fprintf(stderr, "wcard lpm: %s: BPF_PROG_TEST_RUN: %s\n", a[i].text,
+				strerror(-ret));
+			goto out;
+		}
+		if (r < 0) {
+			printf("%s - -\n", a[i].text);
+			continue;
+		}
+		prefix_str(&rt.r[r], pfx, sizeof(pfx));
+		printf("%s %s/%u %llu\n", a[i].text, pfx, rt.r[r].len,
+		       (unsigned long long)rt.r[r].value);
+		hits++;
+	}
+	if (fflush(stdout))
+		ret = -errno;
+	fprintf(stderr, "wcard lpm: %zu routes, %zu addresses, %zu matched\n", rt.n, n, hits);
+out:
+	wcard_lpm_destroy(l);
+	wcard_routes_free(&rt);
+	free(a);
 	return ret ? 1 : 0;
 }
 

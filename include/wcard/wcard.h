@@ -145,6 +145,40 @@ struct wcard_trace {
 int wcard_trace_load(const char *path, struct wcard_trace *tr, char *err, size_t errlen);
 void wcard_trace_free(struct wcard_trace *tr);
 
+/* ---- routes (PREFIX/LEN [VALUE] per line, IPv4 and IPv6 mixed) ---------- */
+
+struct wcard_route {
+	wc_u128 addr; /* host order, host bits cleared; IPv4 in the low 32 bits */
+	__u8 family; /* 4 or 6 */
+	__u8 len;
+	__u64 value; /* given, or the route's 0-based line index */
+	unsigned int line;
+};
+
+struct wcard_routes {
+	struct wcard_route *r;
+	size_t n;
+};
+
+/*
+ * Load a route file (plain or gzip), replacing rt's routes. '#' starts a
+ * comment. All or nothing: -EINVAL with "FILE:LINE: reason" in err.
+ */
+int wcard_routes_load(const char *path, struct wcard_routes *rt, char *err, size_t errlen);
+void wcard_routes_free(struct wcard_routes *rt);
+
+/*
+ * Longest-prefix match in BPF over a route list (user/lpm.c). Duplicate
+ * prefixes: the last one wins. wcard_lpm_lookup runs one address through BPF
+ * (BPF_PROG_TEST_RUN); *route is the index in the list, or -1 on a miss.
+ * family 4 takes the address in the low 32 bits of addr.
+ */
+struct wcard_lpm;
+int wcard_lpm_create(const struct wcard_routes *rt, struct wcard_lpm **out, char *err,
+		     size_t errlen);
+int wcard_lpm_lookup(struct wcard_lpm *l, unsigned int family, wc_u128 addr, long *route);
+void wcard_lpm_destroy(struct wcard_lpm *l);
+
 /* ---- compiled form and reference ---------------------------------------- */
 
 /* Key words of a 5-tuple in ipv4-5tuple, with ports zeroed unless TCP/UDP/SCTP. */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* wcard_lookup_test.bpf.c: runs the classifier on a raw struct wc_key (the frame bytes) for tests. */
+/* wcard_key.bpf.c: runs the classifier on a raw struct wc_key given as the test-run data (tests, wcard lpm). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <wcard/classify.bpf.h>
@@ -9,7 +9,7 @@ struct wc_result wc_test_res;
 int wc_test_ret;
 
 SEC("xdp")
-int wc_lookup_test(struct xdp_md *ctx)
+int wc_key_lookup(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;

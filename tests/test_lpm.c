@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: MIT
+/* test_lpm.c: longest-prefix match in BPF against a reference and the kernel's LPM trie (suite "lpm"). */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <errno.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "wctest.h"
+
+/* Reference: the longest route covering addr (the last one listed among equal prefixes). */
+static long ref_lpm(const struct wcard_routes *rt, unsigned int fam, wc_u128 a)
+{
+	unsigned int bits = fam == 6 ? 128 : 32;
+	long best = -1;
+	size_t i;
+
+	for (i = 0; i < rt->n; i++) {
+		const struct wcard_route *r = &rt->r[i];
+		wc_u128 m = r->len ? ~(wc_u128)0 << (bits - r->len) : 0;
+
+		if (r->family != fam)
+			continue;
+		if (bits == 32)
+			m &= 0xffffffff;
+		if ((a & m) != r->addr)
+			continue;
+		if (best < 0 || r->len >= rt->r[best].len)
+			best = i;
+	}
+	return best;
+}
+
+/* The kernel's own LPM trie with the same routes (value = route index, last wins). */
+struct trie {
+	int fd[2];
+};
+
+struct trie_key4 {
+	__u32 len;
+	__u8 a[4];
+};
+
+struct trie_key6 {
+	__u32 len;
+	__u8 a[16];
+};
+
+static void trie_fill(struct trie *t, const struct wcard_routes *rt)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+	size_t i;
+
+	t->fd[0] = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "wc_t4", sizeof(struct trie_key4), 4,
+				  rt->n + 1, &o);
+	t->fd[1] = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "wc_t6", sizeof(struct trie_key6), 4,
+				  rt->n + 1, &o);
+	cr_assert(t->fd[0] >= 0 && t->fd[1] >= 0, "kernel LPM trie create: %d", errno);
+	for (i = 0; i < rt->n; i++) {
+		const struct wcard_route *r = &rt->r[i];
+		struct trie_key6 k = { .len = r->len };
+		unsigned int n = r->family == 6 ? 16 : 4, j;
+		__u32 v = i;
+
+		for (j = 0; j < n; j++)
+			k.a[j] = (__u8)(r->addr >> (8 * (n - 1 - j)));
+		cr_assert_eq(bpf_map_update_elem(t->fd[r->family == 6], &k, &v, BPF_ANY), 0,
+			     "kernel LPM trie insert %zu", i);
+	}
+}
+
+static long trie_lookup(const struct trie *t, unsigned int fam, wc_u128 a)
+{
+	struct trie_key6 k = { .len = fam == 6 ? 128 : 32 };
+	unsigned int n = fam == 6 ? 16 : 4, j;
+	__u32 v;
+
+	for (j = 0; j < n; j++)
+		k.a[j] = (__u8)(a >> (8 * (n - 1 - j)));
+	return bpf_map_lookup_elem(t->fd[fam == 6], &k, &v) ? -1 : (long)v;
+}
+
+/* Same answer from BPF, the reference and the trie (prefix-equal indexes count as equal). */
+static void check_addr(struct wcard_lpm *l, const struct trie *t, const struct wcard_routes *rt,
+		       unsigned int fam, wc_u128 a, const char *name)
+{
+	long want = ref_lpm(rt, fam, a), got, kern = trie_lookup(t, fam, a);
+	int ret = wcard_lpm_lookup(l, fam, a, &got);
+
+	cr_assert_eq(ret, 0, "case %s: lookup: %d", name, ret);
+	cr_assert_eq(got, want, "case %s: IPv%u %016llx%016llx: BPF route %ld, reference %ld", name,
+		     fam, (unsigned long long)(a >> 64), (unsigned long long)a, got, want);
+	cr_assert_eq(kern, want, "case %s: IPv%u: kernel trie route %ld, reference %ld", name, fam,
+		     kern, want);
+}
+
+static void random_routes(struct wt_rng *r, struct wcard_routes *rt, size_t n, unsigned int pool)
+{
+	size_t i;
+
+	rt->r = calloc(n, sizeof(*rt->r));
+	rt->n = n;
+	cr_assert_not_null(rt->r, "calloc");
+	for (i = 0; i < n; i++) {
+		struct wcard_route *x = &rt->r[i];
+		unsigned int fam = wt_below(r, 2) ? 6 : 4, bits = fam == 6 ? 128 : 32;
+		wc_u128 a = wt_pool_value(r, fam == 6 ? 16 : 4, pool);
+		unsigned int c = wt_below(r, 10);
+
+		x->family = fam;
+		/* /0, host routes and everything between, nested through the small pool. */
+		x->len = c == 0 ? 0 : c == 1 ? bits : wt_below(r, bits + 1);
+		x->addr = x->len ? a & (~(wc_u128)0 << (bits - x->len)) : 0;
+		if (fam == 4)
+			x->addr &= 0xffffffff;
+		x->value = wt_rnd(r);
+		x->line = i + 1;
+	}
+}
+
+Test(lpm, random_edges, .timeout = 300)
+{
+	struct wt_rng r = { .s = 3 };
+	struct wcard_routes rt = {};
+	struct wcard_lpm *l = NULL;
+	char err[256] = "";
+	struct trie t;
+	size_t i;
+
+	random_routes(&r, &rt, 3000, 200);
+	trie_fill(&t, &rt);
+	cr_assert_eq(wcard_lpm_create(&rt, &l, err, sizeof(err)), 0, "case create: %s", err);
+	for (i = 0; i < rt.n; i++) {
+		const struct wcard_route *x = &rt.r[i];
+		unsigned int bits = x->family == 6 ? 128 : 32;
+		wc_u128 span = x->len ? ((wc_u128)1 << (bits - x->len)) - 1 :
+					(bits == 32 ? 0xffffffff : ~(wc_u128)0);
+		wc_u128 full = bits == 32 ? 0xffffffff : ~(wc_u128)0;
+
+		/* First, last, one past the last and one before the first address. */
+		check_addr(l, &t, &rt, x->family, x->addr, "first");
+		check_addr(l, &t, &rt, x->family, x->addr + span, "last");
+		check_addr(l, &t, &rt, x->family, (x->addr + span + 1) & full, "one past");
+		check_addr(l, &t, &rt, x->family, (x->addr - 1) & full, "one before");
+		check_addr(l, &t, &rt, x->family,
+			   (x->addr | (((wc_u128)wt_rnd(&r) << 64 | wt_rnd(&r)) & span)) & full,
+			   "inside");
+	}
+	wcard_lpm_destroy(l);
+	close(t.fd[0]);
+	close(t.fd[1]);
+	wcard_routes_free(&rt);
+}
+
+/* The real BGP tables of ../shared/data/routes: random and edge addresses. */
+Test(lpm, real_tables, .timeout = 900)
+{
+	static const char *files[] = { "routes/ipv4.txt.gz", "routes/ipv6.txt.gz" };
+	unsigned int fi, found = 0;
+
+	for (fi = 0; fi < 2; fi++) {
+		struct wt_rng r = { .s = 11 + fi };
+		struct wcard_routes rt = {};
+		struct wcard_lpm *l = NULL;
+		char path[512], err[256] = "";
+		struct trie t;
+		size_t i;
+
+		if (!wt_data(files[fi], path, sizeof(path)))
+			continue;
+		found++;
+		cr_assert_eq(wcard_routes_load(path, &rt, err, sizeof(err)), 0, "case %s: %s",
+			     files[fi], err);
+		trie_fill(&t, &rt);
+		cr_assert_eq(wcard_lpm_create(&rt, &l, err, sizeof(err)), 0, "case %s: %s",
+			     files[fi], err);
+		/* The reference scans every route per address: 2000 addresses keep this short. */
+		for (i = 0; i < 2000; i++) {
+			const struct wcard_route *x = &rt.r[wt_below(&r, rt.n)];
+			unsigned int bits = x->family == 6 ? 128 : 32;
+			wc_u128 span = x->len ? ((wc_u128)1 << (bits - x->len)) - 1 : ~(wc_u128)0;
+			wc_u128 full = bits == 32 ? 0xffffffff : ~(wc_u128)0;
+			wc_u128 a = i & 1 ? x->addr + (span & full) + 1 :
+					    x->addr | (((wc_u128)wt_rnd(&r) << 64 | wt_rnd(&r)) & span);
+
+			check_addr(l, &t, &rt, x->family, a & full, files[fi]);
+		}
+		cr_log_info("lpm: %s: %zu routes, 2000 addresses agree with the reference and the "
+			    "kernel trie\n",
+			    files[fi], rt.n);
+		wcard_lpm_destroy(l);
+		close(t.fd[0]);
+		close(t.fd[1]);
+		wcard_routes_free(&rt);
+	}
+	if (!found)
+		cr_skip_test("route tables not found (set WCARD_DATA to ../shared/data)");
+}
+
+/* Route file errors name the file and line; nothing is loaded. */
+Test(lpm, bad_routes)
+{
+	static const struct {
+		const char *text, *why;
+	} c[] = {
+		{ "10.0.0.0/8\n10.0.0.0/33\n", ":2: prefix length 33" },
+		{ "10.0.0.0/8\n10.0.0.256/24\n", ":2: bad address" },
+		{ "2001:db8::/129\n", ":1: prefix length 129" },
+		{ "10.0.0.0\n", ":1: '10.0.0.0' is not PREFIX/LEN" },
+		{ "10.0.0.0/8 12 junk\n", ":1: trailing garbage" },
+		{ "10.0.0.0/8 -1\n", ":1: bad value" },
+		{ "10.0.0.0/x\n", ":1: bad prefix length" },
+		{ "# only a comment\n", ": no routes" },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		char path[] = "/tmp/wcard-lpm-XXXXXX", err[256] = "";
+		struct wcard_routes rt = {};
+		int fd = mkstemp(path);
+
+		cr_assert(fd >= 0, "mkstemp");
+		cr_assert_eq(write(fd, c[i].text, strlen(c[i].text)), (ssize_t)strlen(c[i].text),
+			     "write");
+		close(fd);
+		cr_assert_eq(wcard_routes_load(path, &rt, err, sizeof(err)), -EINVAL,
+			     "case %u '%s': accepted", i, c[i].text);
+		cr_assert(strstr(err, path) && strstr(err, c[i].why), "case %u: '%s' lacks '%s'", i,
+			  err, c[i].why);
+		cr_assert_eq(rt.n, 0, "case %u: routes loaded", i);
+		unlink(path);
+	}
+}
+
+/* The CLI contract: one line per address, PREFIX/LEN VALUE or '- -'; duplicates: last wins. */
+Test(lpm, cli_contract)
+{
+	char rp[] = "/tmp/wcard-lpm-rXXXXXX", ap[] = "/tmp/wcard-lpm-aXXXXXX", cmd[512], out[4096];
+	const char *bin = getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
+	int rfd = mkstemp(rp), afd = mkstemp(ap);
+	const char *routes = "# routes\n10.0.0.0/8\n10.1.0.0/16 77\n0.0.0.0/0\n2001:db8::/32\n"
+			     "2001:db8::/32 5\n192.168.1.1/32\n10.9.9.9/8 8\n";
+	const char *addrs = "10.1.2.3\n10.2.0.1\n8.8.8.8\n2001:db8::1\n2001:dead::1\n192.168.1.1\n";
+	const char *want = "10.1.2.3 10.1.0.0/16 77\n10.2.0.1 10.0.0.0/8 8\n8.8.8.8 0.0.0.0/0 3\n"
+			   "2001:db8::1 2001:db8::/32 5\n2001:dead::1 - -\n"
+			   "192.168.1.1 192.168.1.1/32 6\n";
+	FILE *p;
+	size_t n;
+
+	cr_assert(rfd >= 0 && afd >= 0, "mkstemp");
+	cr_assert_eq(write(rfd, routes, strlen(routes)), (ssize_t)strlen(routes), "write");
+	cr_assert_eq(write(afd, addrs, strlen(addrs)), (ssize_t)strlen(addrs), "write");
+	close(rfd);
+	close(afd);
+	snprintf(cmd, sizeof(cmd), "%s lpm lookup %s %s 2>/dev/null", bin, rp, ap);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p, "popen");
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = 0;
+	cr_assert_eq(pclose(p), 0, "case cli: exit status");
+	cr_assert_str_eq(out, want, "case cli: output\n%s", out);
+	unlink(rp);
+	unlink(ap);
+}

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: MIT
+#define _GNU_SOURCE /* qsort_r */
+/* lpm.c: longest-prefix match over the BPF Tuple Merge classifier (one prefix field per family). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <wcard/wcard.h>
+#include "wcard_key.skel.h"
+
+/*
+ * A route is a rule with one PREFIX field whose priority is the number of
+ * bits it leaves out, so the longest matching prefix wins. Tuple Merge then
+ * keeps one table per (relaxed) length, visited longest first with an early
+ * stop at the first match. This is the general path; a DIR-24-8 fast path for
+ * IPv4 is the next step (see the LPM issue).
+ */
+struct lpm_fam {
+	struct wcard_key *skel;
+	struct wcard_clf *clf;
+	struct wcard_layout layout;
+	__u32 *route_of; /* rule id -> index in the route list */
+	size_t n;
+};
+
+struct wcard_lpm {
+	struct lpm_fam f[2]; /* IPv4, IPv6 */
+};
+
+static int cmp_route(const void *a, const void *b, void *arg)
+{
+	const struct wcard_route *r = arg;
+	const struct wcard_route *x = &r[*(const __u32 *)a], *y = &r[*(const __u32 *)b];
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static int fam_open(struct lpm_fam *fm, unsigned int v6, size_t n, char *err, size_t errlen)
+{
+	static const struct wcard_field f4[] = { { WC_FIELD_PREFIX, 4, "dst" } };
+	static const struct wcard_field f6[] = { { WC_FIELD_PREFIX, 16, "dst" } };
+	struct wcard_clf_opts o = { .layout = &fm->layout, .algo = WC_ALGO_TM };
+	__u32 max = n < 64 ? 64 : n;
+	int ret;
+
+	ret = wcard_layout_init(&fm->layout, v6 ? "lpm6" : "lpm4", v6 ? f6 : f4, 1, err, errlen);
+	if (ret)
+		return ret;
+	if (max > WC_MAX_RULES) {
+		snprintf(err, errlen, "%zu IPv%d routes exceed the limit of %u", n, v6 ? 6 : 4,
+			 WC_MAX_RULES);
+		return -E2BIG;
+	}
+	fm->skel = wcard_key__open();
+	if (!fm->skel)
+		return -errno;
+	ret = wcard_object_prepare(fm->skel->obj, max);
+	if (!ret)
+		ret = wcard_key__load(fm->skel);
+	if (ret) {
+		snprintf(err, errlen, "loading the lookup program: %s (root or CAP_BPF needed)",
+			 strerror(-ret));
+		return ret;
+	}
+	return wcard_clf_from_object(fm->skel->obj, "wc_key_lookup", &o, &fm->clf, err, errlen);
+}
+
+void wcard_lpm_destroy(struct wcard_lpm *l)
+{
+	unsigned int i;
+
+	if (!l)
+		return;
+	for (i = 0; i < 2; i++) {
+		wcard_clf_destroy(l->f[i].clf);
+		wcard_key__destroy(l->f[i].skel);
+		free(l->f[i].route_of);
+	}
+	free(l);
+}
+
+int wcard_lpm_create(const struct wcard_routes *rt, struct wcard_lpm **out, char *err,
+		     size_t errlen)
+{
+	struct wcard_ruleset rs[2];
+	struct wcard_lpm *l = calloc(1, sizeof(*l));
+	__u32 *idx = calloc(rt->n ? rt->n : 1, sizeof(*idx));
+	size_t i, cnt[2] = { 0, 0 };
+	int ret = -ENOMEM;
+
+	wcard_ruleset_init(&rs[0], NULL);
+	wcard_ruleset_init(&rs[1], NULL);
+	if (!l || !idx)
+		goto out;
+	/* Duplicates: the last line wins. Sort, then keep each prefix's last copy. */
+	for (i = 0; i < rt->n; i++)
+		idx[i] = i;
+	qsort_r(idx, rt->n, sizeof(*idx), cmp_route, rt->r);
+	for (i = 0; i < rt->n; i++) {
+		const struct wcard_route *r = &rt->r[idx[i]], *nx = i + 1 < rt->n ? &rt->r[idx[i + 1]] : NULL;
+
+		if (!(nx && nx->family == r->family && nx->len == r->len && nx->addr == r->addr))
+			cnt[r->family == 6]++;
+	}
+	for (i = 0; i < 2; i++) {
+		ret = fam_open(&l->f[i], i, cnt[i], err, errlen);
+		if (ret)
+			goto out;
+		rs[i].layout = &l->f[i].layout;
+		l->f[i].route_of = calloc(cnt[i] ? cnt[i] : 1, sizeof(__u32));
+		if (!l->f[i].route_of) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	for (i = 0; i < rt->n; i++) {
+		const struct wcard_route *r = &rt->r[idx[i]], *nx = i + 1 < rt->n ? &rt->r[idx[i + 1]] : NULL;
+		unsigned int v6 = r->family == 6, bits = v6 ? 128 : 32;
+		struct lpm_fam *fm = &l->f[v6];
+		struct wcard_rule rule;
+
+		if (nx && nx->family == r->family && nx->len == r->len && nx->addr == r->addr)
+			continue;
+		wcard_rule_any(&fm->layout, &rule);
+		ret = wcard_rule_set_prefix(&fm->layout, &rule, 0, r->addr, r->len);
+		if (ret)
+			goto out;
+		/* Longer prefixes win: priority = bits left out. */
+		rule.prio = bits - r->len;
+		rule.value = r->value;
+		rule.line = r->line;
+		fm->route_of[rs[v6].n] = idx[i];
+		ret = wcard_ruleset_add(&rs[v6], &rule);
+		if (ret)
+			goto out;
+	}
+	for (i = 0; i < 2; i++) {
+		ret = wcard_clf_load(l->f[i].clf, &rs[i], err, errlen);
+		if (ret)
+			goto out;
+		l->f[i].n = rs[i].n;
+	}
+	*out = l;
+	l = NULL;
+out:
+	wcard_ruleset_free(&rs[0]);
+	wcard_ruleset_free(&rs[1]);
+	free(idx);
+	wcard_lpm_destroy(l);
+	return ret;
+}
+
+int wcard_lpm_lookup(struct wcard_lpm *l, unsigned int family, wc_u128 addr, long *route)
+{
+	struct lpm_fam *fm;
+	struct wc_key k = {};
+	int ret;
+
+	if (!l || !route || (family != 4 && family != 6))
+		return -EINVAL;
+	fm = &l->f[family == 6];
+	if (family == 6) {
+		k.w[0] = (__u64)(addr >> 64);
+		k.w[1] = (__u64)addr;
+	} else {
+		k.w[0] = (__u32)addr;
+	}
+	{
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = &k, .data_size_in = sizeof(k),
+			    .repeat = 1);
+
+		ret = bpf_prog_test_run_opts(bpf_program__fd(fm->skel->progs.wc_key_lookup), &o);
+		if (ret)
+			return -errno;
+	}
+	if (fm->skel->bss->wc_test_ret < 0)
+		return fm->skel->bss->wc_test_ret;
+	if (fm->skel->bss->wc_test_res.id == WC_ID_NONE || fm->skel->bss->wc_test_res.id >= fm->n) {
+		*route = -1;
+		return 0;
+	}
+	*route = fm->route_of[fm->skel->bss->wc_test_res.id];
+	return 0;
+}

@@ -2,6 +2,7 @@
 /* wcard_bench.bpf.c: trace-driven lookup benchmark programs (one bpf_loop over keys in an array). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 #include <wcard/classify.bpf.h>
 
 /*
@@ -27,6 +28,33 @@ struct {
 	__type(key, struct wc_bench_hkey);
 	__type(value, __u64);
 } wc_bench_hash SEC(".maps");
+
+/* The kernel's LPM trie with the same routes, IPv4 and IPv6 (value: route index). */
+struct wc_bench_tkey4 {
+	__u32 len;
+	__u32 addr; /* network order */
+};
+
+struct wc_bench_tkey6 {
+	__u32 len;
+	__u8 addr[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, struct wc_bench_tkey4);
+	__type(value, __u32);
+} wc_bench_trie4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, struct wc_bench_tkey6);
+	__type(value, __u32);
+} wc_bench_trie6 SEC(".maps");
 
 /* Per-key answers of a verification run (rule id), checked by user space. */
 struct {
@@ -107,6 +135,47 @@ static int wc_bench_clf_cb(__u32 i, struct wc_bench_ctx *c)
 	return 0;
 }
 
+/* Kernel trie lookups: IPv4 address in w[0], IPv6 in w[0] (high) and w[1]. */
+static int wc_bench_trie4_cb(__u32 i, struct wc_bench_ctx *c)
+{
+	struct wc_key *k = wc_bench_key(i);
+	struct wc_bench_tkey4 tk;
+	__u32 *v;
+
+	if (!k)
+		return 1;
+	tk.len = 32;
+	tk.addr = bpf_htonl((__u32)k->w[0]);
+	v = bpf_map_lookup_elem(&wc_bench_trie4, &tk);
+	if (v) {
+		c->acc += *v;
+		c->hits++;
+	}
+	return 0;
+}
+
+static int wc_bench_trie6_cb(__u32 i, struct wc_bench_ctx *c)
+{
+	struct wc_key *k = wc_bench_key(i);
+	struct wc_bench_tkey6 tk;
+	__u64 hi, lo;
+	__u32 *v;
+
+	if (!k)
+		return 1;
+	tk.len = 128;
+	hi = bpf_cpu_to_be64(k->w[0]);
+	lo = bpf_cpu_to_be64(k->w[1]);
+	__builtin_memcpy(tk.addr, &hi, 8);
+	__builtin_memcpy(tk.addr + 8, &lo, 8);
+	v = bpf_map_lookup_elem(&wc_bench_trie6, &tk);
+	if (v) {
+		c->acc += *v;
+		c->hits++;
+	}
+	return 0;
+}
+
 #define WC_BENCH_PROG(name, cb)                                                                    \
 	SEC("xdp") int name(struct xdp_md *ctx)                                                   \
 	{                                                                                          \
@@ -121,6 +190,8 @@ static int wc_bench_clf_cb(__u32 i, struct wc_bench_ctx *c)
 
 WC_BENCH_PROG(wc_bench_floor, wc_bench_floor_cb)
 WC_BENCH_PROG(wc_bench_hash_prog, wc_bench_hash_cb)
+WC_BENCH_PROG(wc_bench_trie4_prog, wc_bench_trie4_cb)
+WC_BENCH_PROG(wc_bench_trie6_prog, wc_bench_trie6_cb)
 /* Whatever algorithm the classifier's live generation uses. */
 WC_BENCH_PROG(wc_bench_clf, wc_bench_clf_cb)
 

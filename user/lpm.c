@@ -42,19 +42,15 @@ static int cmp_route(const void *a, const void *b, void *arg)
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
-static int fam_open(struct lpm_fam *fm, unsigned int v6, size_t n, char *err, size_t errlen)
+/* The lookup program and classifier of one family, sized for n routes. */
+static int fam_open(struct lpm_fam *fm, size_t n, char *err, size_t errlen)
 {
-	static const struct wcard_field f4[] = { { WC_FIELD_PREFIX, 4, "dst" } };
-	static const struct wcard_field f6[] = { { WC_FIELD_PREFIX, 16, "dst" } };
 	struct wcard_clf_opts o = { .layout = &fm->layout, .algo = WC_ALGO_TM };
 	__u32 max = n < 64 ? 64 : n;
 	int ret;
 
-	ret = wcard_layout_init(&fm->layout, v6 ? "lpm6" : "lpm4", v6 ? f6 : f4, 1, err, errlen);
-	if (ret)
-		return ret;
-	if (max > WC_MAX_RULES) {
-		snprintf(err, errlen, "%zu IPv%d routes exceed the limit of %u", n, v6 ? 6 : 4,
+	if (n > WC_MAX_RULES) {
+		snprintf(err, errlen, "%zu %s routes exceed the limit of %u", n, fm->layout.name,
 			 WC_MAX_RULES);
 		return -E2BIG;
 	}
@@ -86,63 +82,88 @@ void wcard_lpm_destroy(struct wcard_lpm *l)
 	free(l);
 }
 
-int wcard_lpm_create(const struct wcard_routes *rt, struct wcard_lpm **out, char *err,
-		     size_t errlen)
+static bool same_prefix(const struct wcard_route *a, const struct wcard_route *b)
 {
-	struct wcard_ruleset rs[2];
-	struct wcard_lpm *l = calloc(1, sizeof(*l));
-	__u32 *idx = calloc(rt->n ? rt->n : 1, sizeof(*idx));
-	size_t i, cnt[2] = { 0, 0 };
+	return b && a->family == b->family && a->len == b->len && a->addr == b->addr;
+}
+
+int wcard_lpm_layout(unsigned int family, struct wcard_layout *l)
+{
+	static const struct wcard_field f4[] = { { WC_FIELD_PREFIX, 4, "dst" } };
+	static const struct wcard_field f6[] = { { WC_FIELD_PREFIX, 16, "dst" } };
+
+	return wcard_layout_init(l, family == 6 ? "lpm6" : "lpm4", family == 6 ? f6 : f4, 1, NULL,
+				 0);
+}
+
+int wcard_lpm_ruleset(const struct wcard_routes *rt, unsigned int family,
+		      const struct wcard_layout *l, struct wcard_ruleset *rs, __u32 **route_of)
+{
+	__u32 *idx = calloc(rt->n ? rt->n : 1, sizeof(*idx)), *ro = NULL;
+	unsigned int bits = family == 6 ? 128 : 32;
+	size_t i, n = 0;
 	int ret = -ENOMEM;
 
-	wcard_ruleset_init(&rs[0], NULL);
-	wcard_ruleset_init(&rs[1], NULL);
-	if (!l || !idx)
+	wcard_ruleset_init(rs, l);
+	ro = calloc(rt->n ? rt->n : 1, sizeof(*ro));
+	if (!idx || !ro)
 		goto out;
 	/* Duplicates: the last line wins. Sort, then keep each prefix's last copy. */
 	for (i = 0; i < rt->n; i++)
 		idx[i] = i;
 	qsort_r(idx, rt->n, sizeof(*idx), cmp_route, rt->r);
 	for (i = 0; i < rt->n; i++) {
-		const struct wcard_route *r = &rt->r[idx[i]], *nx = i + 1 < rt->n ? &rt->r[idx[i + 1]] : NULL;
-
-		if (!(nx && nx->family == r->family && nx->len == r->len && nx->addr == r->addr))
-			cnt[r->family == 6]++;
-	}
-	for (i = 0; i < 2; i++) {
-		ret = fam_open(&l->f[i], i, cnt[i], err, errlen);
-		if (ret)
-			goto out;
-		rs[i].layout = &l->f[i].layout;
-		l->f[i].route_of = calloc(cnt[i] ? cnt[i] : 1, sizeof(__u32));
-		if (!l->f[i].route_of) {
-			ret = -ENOMEM;
-			goto out;
-		}
-	}
-	for (i = 0; i < rt->n; i++) {
-		const struct wcard_route *r = &rt->r[idx[i]], *nx = i + 1 < rt->n ? &rt->r[idx[i + 1]] : NULL;
-		unsigned int v6 = r->family == 6, bits = v6 ? 128 : 32;
-		struct lpm_fam *fm = &l->f[v6];
+		const struct wcard_route *r = &rt->r[idx[i]];
+		const struct wcard_route *nx = i + 1 < rt->n ? &rt->r[idx[i + 1]] : NULL;
 		struct wcard_rule rule;
 
-		if (nx && nx->family == r->family && nx->len == r->len && nx->addr == r->addr)
+		if (r->family != family || same_prefix(r, nx))
 			continue;
-		wcard_rule_any(&fm->layout, &rule);
-		ret = wcard_rule_set_prefix(&fm->layout, &rule, 0, r->addr, r->len);
+		wcard_rule_any(l, &rule);
+		ret = wcard_rule_set_prefix(l, &rule, 0, r->addr, r->len);
 		if (ret)
 			goto out;
 		/* Longer prefixes win: priority = bits left out. */
 		rule.prio = bits - r->len;
 		rule.value = r->value;
 		rule.line = r->line;
-		fm->route_of[rs[v6].n] = idx[i];
-		ret = wcard_ruleset_add(&rs[v6], &rule);
+		ro[n++] = idx[i];
+		ret = wcard_ruleset_add(rs, &rule);
 		if (ret)
 			goto out;
 	}
+	*route_of = ro;
+	ro = NULL;
+	ret = 0;
+out:
+	if (ret)
+		wcard_ruleset_free(rs);
+	free(ro);
+	free(idx);
+	return ret;
+}
+
+int wcard_lpm_create(const struct wcard_routes *rt, struct wcard_lpm **out, char *err,
+		     size_t errlen)
+{
+	struct wcard_ruleset rs[2];
+	struct wcard_lpm *l = calloc(1, sizeof(*l));
+	unsigned int i;
+	int ret = -ENOMEM;
+
+	wcard_ruleset_init(&rs[0], NULL);
+	wcard_ruleset_init(&rs[1], NULL);
+	if (!l)
+		goto out;
 	for (i = 0; i < 2; i++) {
-		ret = wcard_clf_load(l->f[i].clf, &rs[i], err, errlen);
+		ret = wcard_lpm_layout(i ? 6 : 4, &l->f[i].layout);
+		if (!ret)
+			ret = wcard_lpm_ruleset(rt, i ? 6 : 4, &l->f[i].layout, &rs[i],
+						&l->f[i].route_of);
+		if (!ret)
+			ret = fam_open(&l->f[i], rs[i].n, err, errlen);
+		if (!ret)
+			ret = wcard_clf_load(l->f[i].clf, &rs[i], err, errlen);
 		if (ret)
 			goto out;
 		l->f[i].n = rs[i].n;
@@ -152,7 +173,6 @@ int wcard_lpm_create(const struct wcard_routes *rt, struct wcard_lpm **out, char
 out:
 	wcard_ruleset_free(&rs[0]);
 	wcard_ruleset_free(&rs[1]);
-	free(idx);
 	wcard_lpm_destroy(l);
 	return ret;
 }

@@ -174,6 +174,11 @@ void wcard_routes_free(struct wcard_routes *rt);
  * family 4 takes the address in the low 32 bits of addr.
  */
 struct wcard_lpm;
+/* The one-field layout ("lpm4" or "lpm6") and rule set of one family's routes,
+ * for driving one's own BPF object; (*route_of)[rule id] = index in rt. */
+int wcard_lpm_layout(unsigned int family, struct wcard_layout *l);
+int wcard_lpm_ruleset(const struct wcard_routes *rt, unsigned int family,
+		      const struct wcard_layout *l, struct wcard_ruleset *rs, __u32 **route_of);
 int wcard_lpm_create(const struct wcard_routes *rt, struct wcard_lpm **out, char *err,
 		     size_t errlen);
 int wcard_lpm_lookup(struct wcard_lpm *l, unsigned int family, wc_u128 addr, long *route);

@@ -184,6 +184,23 @@ int wcard_lpm_create(const struct wcard_routes *rt, struct wcard_lpm **out, char
 int wcard_lpm_lookup(struct wcard_lpm *l, unsigned int family, wc_u128 addr, long *route);
 void wcard_lpm_destroy(struct wcard_lpm *l);
 
+/*
+ * DIR-24-8 IPv4 LPM (include/wcard/lpm.bpf.h) in one's BPF object:
+ * wcard_dir24_prepare between open and load (max routes, max /24 blocks that
+ * hold longer prefixes), wcard_dir24_open after load, then wcard_dir24_load
+ * paints the IPv4 routes of rt (route index = index in rt; duplicates: the
+ * last line wins). The load rewrites the maps in place: it is not atomic for
+ * concurrent lookups yet.
+ */
+struct bpf_object;
+struct wcard_dir24;
+int wcard_dir24_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_groups);
+int wcard_dir24_open(struct bpf_object *obj, struct wcard_dir24 **out, char *err, size_t errlen);
+int wcard_dir24_load(struct wcard_dir24 *d, const struct wcard_routes *rt, char *err,
+		     size_t errlen);
+size_t wcard_dir24_bytes(const struct wcard_dir24 *d);
+void wcard_dir24_close(struct wcard_dir24 *d);
+
 /* ---- compiled form and reference ---------------------------------------- */
 
 /* Key words of a 5-tuple in ipv4-5tuple, with ports zeroed unless TCP/UDP/SCTP. */

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+/* wcard_lpm.bpf.c: runs the DIR-24-8 IPv4 lookup on an address given as the test-run data. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <wcard/lpm.bpf.h>
+
+/* Last lookup, read through the skeleton's .bss. */
+__u32 wc_lpm_route;
+__u64 wc_lpm_value;
+int wc_lpm_ret;
+
+SEC("xdp")
+int wc_lpm4_run(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 route = 0, addr;
+	__u64 value = 0;
+
+	if (data + sizeof(addr) > data_end)
+		return XDP_ABORTED;
+	__builtin_memcpy(&addr, data, sizeof(addr));
+	wc_lpm_ret = wc_lpm4_lookup(addr, &route, &value);
+	wc_lpm_route = route;
+	wc_lpm_value = value;
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -1,0 +1,85 @@
+/* lpm.bpf.h: IPv4 longest-prefix match in DIR-24-8 form over ARRAY maps (maps and lookup); BPF only. */
+#ifndef WCARD_LPM_BPF_H
+#define WCARD_LPM_BPF_H
+
+#include <wcard/compat.bpf.h>
+#include <wcard/wcard_common.h>
+
+/*
+ * DIR-24-8 (Gupta et al.): the top 24 bits of the address index tbl24; an
+ * entry is 0 (no route), a route (index + 1), or, with WC_LPM_GROUP set, a
+ * 256-entry group in tbl8 indexed by the last 8 bits. A lookup is one or two
+ * inlined ARRAY reads (~33 ns each when they miss the cache) where the kernel
+ * trie walks a pointer per level. tbl24 is a fixed 64 MiB; groups are 1 KiB
+ * each, sized at load time. User space builds it (libwcard dir24.c).
+ *
+ * ARRAY elements take 8 bytes at least, so each u64 element holds two 32-bit
+ * entries: entry i is the low half of element i / 2 when i is even.
+ */
+#define WC_LPM_GROUP (1U << 31)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1 << 23);
+	__type(key, __u32);
+	__type(value, __u64);
+} wc_lpm4_tbl24 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 128 * 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+} wc_lpm4_tbl8 SEC(".maps");
+
+/* Entry i of a packed table. */
+static __always_inline int wc_lpm_entry(void *map, __u32 i, __u32 *out)
+{
+	__u32 half = i >> 1;
+	__u64 *e = bpf_map_lookup_elem(map, &half);
+
+	if (!e)
+		return -1;
+	*out = (i & 1) ? (__u32)(*e >> 32) : (__u32)*e;
+	return 0;
+}
+
+/* Value of each route, by route index. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1 << 20);
+	__type(key, __u32);
+	__type(value, __u64);
+} wc_lpm4_val SEC(".maps");
+
+/*
+ * Longest prefix covering addr (host order). Returns 1 and sets *route and
+ * *value, or 0 on a miss. Global: verified once.
+ */
+__noinline int wc_lpm4_lookup(__u32 addr, __u32 *route, __u64 *value)
+{
+	__u32 idx, v;
+	__u64 *val;
+
+	if (!route || !value)
+		return -22;
+	if (wc_lpm_entry(&wc_lpm4_tbl24, addr >> 8, &v))
+		return 0;
+	if ((v & WC_LPM_GROUP) &&
+	    wc_lpm_entry(&wc_lpm4_tbl8, ((v & ~WC_LPM_GROUP) << 8) | (addr & 0xff), &v))
+		return 0;
+	if (!v)
+		return 0;
+	idx = v - 1;
+	val = bpf_map_lookup_elem(&wc_lpm4_val, &idx);
+	if (!val)
+		return 0;
+	*route = idx;
+	*value = *val;
+	return 1;
+}
+
+#endif /* WCARD_LPM_BPF_H */

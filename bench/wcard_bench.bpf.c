@@ -4,6 +4,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include <wcard/classify.bpf.h>
+#include <wcard/lpm.bpf.h>
 
 /*
  * The trace: keys in random order in a big array, so that each lookup pays real
@@ -176,6 +177,28 @@ static int wc_bench_trie6_cb(__u32 i, struct wc_bench_ctx *c)
 	return 0;
 }
 
+/* wcard's DIR-24-8 IPv4 LPM. */
+static int wc_bench_dir24_cb(__u32 i, struct wc_bench_ctx *c)
+{
+	struct wc_key *k = wc_bench_key(i);
+	__u32 route;
+	__u64 value;
+
+	if (!k)
+		return 1;
+	if (wc_lpm4_lookup((__u32)k->w[0], &route, &value) > 0) {
+		c->acc += value;
+		c->hits++;
+	}
+	if (i < wc_bench_record) {
+		__u32 *o = bpf_map_lookup_elem(&wc_bench_out, &i);
+
+		if (o)
+			*o = route;
+	}
+	return 0;
+}
+
 #define WC_BENCH_PROG(name, cb)                                                                    \
 	SEC("xdp") int name(struct xdp_md *ctx)                                                   \
 	{                                                                                          \
@@ -192,6 +215,7 @@ WC_BENCH_PROG(wc_bench_floor, wc_bench_floor_cb)
 WC_BENCH_PROG(wc_bench_hash_prog, wc_bench_hash_cb)
 WC_BENCH_PROG(wc_bench_trie4_prog, wc_bench_trie4_cb)
 WC_BENCH_PROG(wc_bench_trie6_prog, wc_bench_trie6_cb)
+WC_BENCH_PROG(wc_bench_dir24_prog, wc_bench_dir24_cb)
 /* Whatever algorithm the classifier's live generation uses. */
 WC_BENCH_PROG(wc_bench_clf, wc_bench_clf_cb)
 

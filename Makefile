@@ -39,7 +39,7 @@ endif
 USER_CFLAGS = $(CFLAGS) $(WARN) -fPIC -std=gnu11 $(INCLUDES) $(PKG_CFLAGS)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
-BPF_PROGS := wcard_xdp wcard_parse_test wcard_key wcard_lpm
+BPF_PROGS := wcard_xdp wcard_parse_test wcard_key wcard_lpm4
 BENCH_BPF := wcard_bench
 SKELS := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS) $(BENCH_BPF))
 LIB_SRCS := $(filter-out user/wcard.c,$(wildcard user/*.c))

@@ -6,7 +6,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "wctest.h"
-#include "wcard_lpm.skel.h"
+#include "wcard_lpm4.skel.h"
 
 /* Reference: the longest route covering addr (the last one listed among equal prefixes). */
 static long ref_lpm(const struct wcard_routes *rt, unsigned int fam, wc_u128 a)
@@ -266,7 +266,7 @@ Test(lpm, cli_contract)
 /* ---- DIR-24-8 (IPv4) ------------------------------------------------------ */
 
 struct d24 {
-	struct wcard_lpm *skel;
+	struct wcard_lpm4 *skel;
 	struct wcard_dir24 *d;
 };
 
@@ -275,11 +275,11 @@ static void d24_open(struct d24 *t, const struct wcard_routes *rt, __u32 groups,
 	char err[256] = "";
 	int ret;
 
-	t->skel = wcard_lpm__open();
+	t->skel = wcard_lpm4__open();
 	cr_assert_not_null(t->skel, "case %s: open", name);
 	cr_assert_eq(wcard_dir24_prepare(t->skel->obj, rt->n, groups), 0, "case %s: prepare",
 		     name);
-	ret = wcard_lpm__load(t->skel);
+	ret = wcard_lpm4__load(t->skel);
 	cr_assert_eq(ret, 0, "case %s: load: %d", name, ret);
 	cr_assert_eq(wcard_dir24_open(t->skel->obj, &t->d, err, sizeof(err)), 0,
 		     "case %s: open maps: %s", name, err);
@@ -290,7 +290,7 @@ static void d24_open(struct d24 *t, const struct wcard_routes *rt, __u32 groups,
 static void d24_close(struct d24 *t)
 {
 	wcard_dir24_close(t->d);
-	wcard_lpm__destroy(t->skel);
+	wcard_lpm4__destroy(t->skel);
 }
 
 static long d24_lookup(struct d24 *t, __u32 a, __u64 *value)

@@ -8,13 +8,15 @@
 #include <bpf/libbpf.h>
 #include <wcard/wcard.h>
 #include "wcard_key.skel.h"
+#include "wcard_lpm4.skel.h"
 
 /*
- * A route is a rule with one PREFIX field whose priority is the number of
- * bits it leaves out, so the longest matching prefix wins. Tuple Merge then
- * keeps one table per (relaxed) length, visited longest first with an early
- * stop at the first match. This is the general path; a DIR-24-8 fast path for
- * IPv4 is the next step (see the LPM issue).
+ * IPv4 uses DIR-24-8 (lpm.bpf.h, dir24.c): one or two ARRAY reads. IPv6 uses
+ * the general path for now: a route is a rule with one PREFIX field whose
+ * priority is the number of bits it leaves out, so the longest matching
+ * prefix wins; Tuple Merge keeps one table per (relaxed) length, visited
+ * longest first with an early stop at the first match. A multibit IPv6
+ * structure is the next step (see the LPM issue).
  */
 struct lpm_fam {
 	struct wcard_key *skel;
@@ -25,7 +27,9 @@ struct lpm_fam {
 };
 
 struct wcard_lpm {
-	struct lpm_fam f[2]; /* IPv4, IPv6 */
+	struct lpm_fam f[2]; /* [1]: IPv6 (Tuple Merge); [0] unused */
+	struct wcard_lpm4 *skel4; /* IPv4: DIR-24-8 */
+	struct wcard_dir24 *d4;
 };
 
 static int cmp_route(const void *a, const void *b, void *arg)
@@ -79,6 +83,8 @@ void wcard_lpm_destroy(struct wcard_lpm *l)
 		wcard_key__destroy(l->f[i].skel);
 		free(l->f[i].route_of);
 	}
+	wcard_dir24_close(l->d4);
+	wcard_lpm4__destroy(l->skel4);
 	free(l);
 }
 
@@ -155,7 +161,31 @@ int wcard_lpm_create(const struct wcard_routes *rt, struct wcard_lpm **out, char
 	wcard_ruleset_init(&rs[1], NULL);
 	if (!l)
 		goto out;
-	for (i = 0; i < 2; i++) {
+	/* IPv4: DIR-24-8, groups for every /24 block that holds longer prefixes. */
+	{
+		size_t n4 = 0, k;
+
+		for (k = 0; k < rt->n; k++)
+			n4 += rt->r[k].family == 4 && rt->r[k].len > 24;
+		l->skel4 = wcard_lpm4__open();
+		if (!l->skel4)
+			goto out;
+		ret = wcard_dir24_prepare(l->skel4->obj, rt->n ? rt->n : 1, n4 ? n4 : 1);
+		if (!ret)
+			ret = wcard_lpm4__load(l->skel4);
+		if (ret) {
+			snprintf(err, errlen, "loading the IPv4 lookup program: %s (root or CAP_BPF "
+					      "needed)",
+				 strerror(-ret));
+			goto out;
+		}
+		ret = wcard_dir24_open(l->skel4->obj, &l->d4, err, errlen);
+		if (!ret)
+			ret = wcard_dir24_load(l->d4, rt, err, errlen);
+		if (ret)
+			goto out;
+	}
+	for (i = 1; i < 2; i++) {
 		ret = wcard_lpm_layout(i ? 6 : 4, &l->f[i].layout);
 		if (!ret)
 			ret = wcard_lpm_ruleset(rt, i ? 6 : 4, &l->f[i].layout, &rs[i],
@@ -185,7 +215,21 @@ int wcard_lpm_lookup(struct wcard_lpm *l, unsigned int family, wc_u128 addr, lon
 
 	if (!l || !route || (family != 4 && family != 6))
 		return -EINVAL;
-	fm = &l->f[family == 6];
+	if (family == 4) {
+		__u32 a = (__u32)addr;
+		__u8 pkt[64] = {};
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = sizeof(pkt),
+			    .repeat = 1);
+
+		memcpy(pkt, &a, sizeof(a));
+		if (bpf_prog_test_run_opts(bpf_program__fd(l->skel4->progs.wc_lpm4_run), &o))
+			return -errno;
+		if (l->skel4->bss->wc_lpm_ret < 0)
+			return l->skel4->bss->wc_lpm_ret;
+		*route = l->skel4->bss->wc_lpm_ret ? (long)l->skel4->bss->wc_lpm_route : -1;
+		return 0;
+	}
+	fm = &l->f[1];
 	if (family == 6) {
 		k.w[0] = (__u64)(addr >> 64);
 		k.w[1] = (__u64)addr;

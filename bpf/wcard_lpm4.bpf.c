@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* wcard_lpm.bpf.c: runs the DIR-24-8 IPv4 lookup on an address given as the test-run data. */
+/* wcard_lpm4.bpf.c: runs the DIR-24-8 IPv4 lookup on an address given as the test-run data. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <wcard/lpm.bpf.h>

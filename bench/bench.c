@@ -364,6 +364,9 @@ static int bench_lpm(const char *data, unsigned int family, struct wc_key *keys)
 	if (!ret)
 		ret = wcard_dir24_prepare(skel->obj, rt.n, 1 << 16);
 	if (!ret)
+		ret = wcard_lpm6_prepare(skel->obj, rt.n,
+					 family == 6 ? (__u32)wcard_lpm6_nodes_needed(&rt) + 1 : 1);
+	if (!ret)
 		ret = wcard_bench__load(skel);
 	if (!ret)
 		ret = wcard_clf_from_object(skel->obj, NULL, &co, &clf, err, sizeof(err));
@@ -458,46 +461,65 @@ static int bench_lpm(const char *data, unsigned int family, struct wc_key *keys)
 	snprintf(name, sizeof(name), "lpm ipv%u, real table", family);
 	print_row(name, "tm", rs.n, wcard_clf_ntables(clf), &w, load_ms, st->used_bytes, 0);
 	printf("%-28s kernel trie / wcard tm = %.2f\n", "", k.med / w.med);
-	if (family == 4) {
-		struct wcard_dir24 *d = NULL;
+	{
+		/* The fast structure of the family: DIR-24-8 or the multibit trie. */
+		struct bpf_program *fp = family == 4 ? skel->progs.wc_bench_dir24_prog :
+						       skel->progs.wc_bench_lpm6_prog;
+		struct wcard_dir24 *d4 = NULL;
+		struct wcard_lpm6 *d6 = NULL;
 		struct result dr = {};
+		size_t bytes = 0;
 		__u64 dd;
 
 		t0 = now_ns();
-		ret = wcard_dir24_open(skel->obj, &d, err, sizeof(err));
-		if (!ret)
-			ret = wcard_dir24_load(d, &rt, err, sizeof(err));
+		if (family == 4) {
+			ret = wcard_dir24_open(skel->obj, &d4, err, sizeof(err));
+			if (!ret)
+				ret = wcard_dir24_load(d4, &rt, err, sizeof(err));
+			bytes = wcard_dir24_bytes(d4);
+		} else {
+			ret = wcard_lpm6_open(skel->obj, &d6, err, sizeof(err));
+			if (!ret)
+				ret = wcard_lpm6_load(d6, &rt, err, sizeof(err));
+			bytes = wcard_lpm6_bytes(d6);
+		}
 		load_ms = (now_ns() - t0) / 1e6;
 		skel->bss->wc_bench_record = VERIFY;
 		if (!ret)
-			ret = run_once(skel, skel->progs.wc_bench_dir24_prog, VERIFY, &dd);
+			ret = run_once(skel, fp, VERIFY, &dd);
 		skel->bss->wc_bench_record = 0;
 		for (i = 0, bad = 0; !ret && i < VERIFY; i++) {
-			struct { __u32 len; __u8 a[16]; } tk = { .len = 32 };
+			struct { __u32 len; __u8 a[16]; } tk = { .len = family == 6 ? 128 : 32 };
+			unsigned int nb = family == 6 ? 16 : 4, j;
+			wc_u128 a = family == 6 ? ((wc_u128)keys[i].w[0] << 64) | keys[i].w[1] :
+						  keys[i].w[0];
 			__u32 kv, got;
 			long want;
-			unsigned int j;
 
-			for (j = 0; j < 4; j++)
-				tk.a[j] = (__u8)(keys[i].w[0] >> (8 * (3 - j)));
+			for (j = 0; j < nb; j++)
+				tk.a[j] = (__u8)(a >> (8 * (nb - 1 - j)));
 			want = bpf_map_lookup_elem(tfd, &tk, &kv) ? -1 : (long)kv;
 			bpf_map_lookup_elem(bpf_map__fd(skel->maps.wc_bench_out), &i, &got);
 			bad += want >= 0 && (rt.r[want].len != rt.r[got].len ||
 					     rt.r[want].addr != rt.r[got].addr);
 		}
 		if (!ret && bad) {
-			fprintf(stderr, "bench: DIR-24-8 disagrees with the kernel trie on %u keys\n",
-				bad);
+			fprintf(stderr, "bench: lpm ipv%u fast path disagrees with the kernel trie on %u "
+					"keys\n",
+				family, bad);
 			ret = -EIO;
 		}
 		if (!ret)
-			ret = time_prog(skel, skel->progs.wc_bench_dir24_prog, &dr);
+			ret = time_prog(skel, fp, &dr);
 		if (!ret) {
-			print_row("lpm ipv4, real table", "dir24", rs.n, 0, &dr, load_ms,
-				  wcard_dir24_bytes(d), 0);
-			printf("%-28s kernel trie / wcard DIR-24-8 = %.1f\n", "", k.med / dr.med);
+			snprintf(name, sizeof(name), "lpm ipv%u, real table", family);
+			print_row(name, family == 4 ? "dir24" : "trie8", rs.n, 0, &dr, load_ms, bytes,
+				  0);
+			printf("%-28s kernel trie / wcard %s = %.1f\n", "",
+			       family == 4 ? "DIR-24-8" : "multibit trie", k.med / dr.med);
 		}
-		wcard_dir24_close(d);
+		wcard_dir24_close(d4);
+		wcard_lpm6_close(d6);
 	}
 out:
 	if (ret)

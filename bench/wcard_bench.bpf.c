@@ -199,6 +199,28 @@ static int wc_bench_dir24_cb(__u32 i, struct wc_bench_ctx *c)
 	return 0;
 }
 
+/* wcard's multibit IPv6 LPM. */
+static int wc_bench_lpm6_cb(__u32 i, struct wc_bench_ctx *c)
+{
+	struct wc_key *k = wc_bench_key(i);
+	__u32 route;
+	__u64 value;
+
+	if (!k)
+		return 1;
+	if (wc_lpm6_lookup(k->w[0], k->w[1], &route, &value) > 0) {
+		c->acc += value;
+		c->hits++;
+	}
+	if (i < wc_bench_record) {
+		__u32 *o = bpf_map_lookup_elem(&wc_bench_out, &i);
+
+		if (o)
+			*o = route;
+	}
+	return 0;
+}
+
 #define WC_BENCH_PROG(name, cb)                                                                    \
 	SEC("xdp") int name(struct xdp_md *ctx)                                                   \
 	{                                                                                          \
@@ -216,6 +238,7 @@ WC_BENCH_PROG(wc_bench_hash_prog, wc_bench_hash_cb)
 WC_BENCH_PROG(wc_bench_trie4_prog, wc_bench_trie4_cb)
 WC_BENCH_PROG(wc_bench_trie6_prog, wc_bench_trie6_cb)
 WC_BENCH_PROG(wc_bench_dir24_prog, wc_bench_dir24_cb)
+WC_BENCH_PROG(wc_bench_lpm6_prog, wc_bench_lpm6_cb)
 /* Whatever algorithm the classifier's live generation uses. */
 WC_BENCH_PROG(wc_bench_clf, wc_bench_clf_cb)
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* wcard_lpm4.bpf.c: runs the DIR-24-8 IPv4 lookup on an address given as the test-run data. */
+/* wcard_lpm4.bpf.c: runs the IPv4 (DIR-24-8) and IPv6 (multibit) LPM lookups on an address given as test-run data. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <wcard/lpm.bpf.h>
@@ -21,6 +21,24 @@ int wc_lpm4_run(struct xdp_md *ctx)
 		return XDP_ABORTED;
 	__builtin_memcpy(&addr, data, sizeof(addr));
 	wc_lpm_ret = wc_lpm4_lookup(addr, &route, &value);
+	wc_lpm_route = route;
+	wc_lpm_value = value;
+	return XDP_PASS;
+}
+
+/* IPv6: the address as two host-order u64 halves, high first. */
+SEC("xdp")
+int wc_lpm6_run(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 a[2], value = 0;
+	__u32 route = 0;
+
+	if (data + sizeof(a) > data_end)
+		return XDP_ABORTED;
+	__builtin_memcpy(a, data, sizeof(a));
+	wc_lpm_ret = wc_lpm6_lookup(a[0], a[1], &route, &value);
 	wc_lpm_route = route;
 	wc_lpm_value = value;
 	return XDP_PASS;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #define _GNU_SOURCE /* qsort_r */
-/* dir24.c: builds the DIR-24-8 IPv4 LPM tables of include/wcard/lpm.bpf.h in their mmapped maps. */
+/* dir24.c: builds the LPM tables of include/wcard/lpm.bpf.h (IPv4 DIR-24-8, IPv6 multibit) in their mmapped maps. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 #include <wcard/wcard.h>
 
 #define LPM_GROUP (1U << 31)
+#define WC_LPM6_ROOT_ENTRIES (1u << 16)
 
 struct wcard_dir24 {
 	__u32 *tbl24, *tbl8;
@@ -159,4 +160,185 @@ size_t wcard_dir24_bytes(const struct wcard_dir24 *d)
 	return d ? ((size_t)1 << 24) * 4 + (size_t)d->groups_used * 1024 +
 			   (size_t)d->max_routes * 8 :
 		   0;
+}
+
+/* ---- IPv6: multibit trie, 16-bit root then 8-bit nodes (lpm.bpf.h) ------------ */
+
+struct wcard_lpm6 {
+	__u32 *root, *nodes;
+	__u64 *val;
+	size_t lenroot, lennodes, lenval;
+	__u32 max_nodes, max_routes, nodes_used;
+};
+
+int wcard_lpm6_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes)
+{
+	struct bpf_map *n = bpf_object__find_map_by_name(obj, "wc_lpm6_nodes");
+	struct bpf_map *v = bpf_object__find_map_by_name(obj, "wc_lpm6_val");
+
+	if (!n || !v || !max_routes || !max_nodes || max_nodes > (1u << 23))
+		return -EINVAL;
+	return bpf_map__set_max_entries(n, max_nodes * 128) ?:
+		       bpf_map__set_max_entries(v, max_routes);
+}
+
+void wcard_lpm6_close(struct wcard_lpm6 *d)
+{
+	if (!d)
+		return;
+	if (d->root)
+		munmap(d->root, d->lenroot);
+	if (d->nodes)
+		munmap(d->nodes, d->lennodes);
+	if (d->val)
+		munmap(d->val, d->lenval);
+	free(d);
+}
+
+int wcard_lpm6_open(struct bpf_object *obj, struct wcard_lpm6 **out, char *err, size_t errlen)
+{
+	struct bpf_map *r = bpf_object__find_map_by_name(obj, "wc_lpm6_root");
+	struct bpf_map *n = bpf_object__find_map_by_name(obj, "wc_lpm6_nodes");
+	struct bpf_map *v = bpf_object__find_map_by_name(obj, "wc_lpm6_val");
+	struct wcard_lpm6 *d;
+
+	if (!r || !n || !v) {
+		snprintf(err, errlen, "BPF object has no IPv6 LPM maps (include <wcard/lpm.bpf.h>)");
+		return -ENOENT;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->root = map_mmap(r, &d->lenroot);
+	d->nodes = map_mmap(n, &d->lennodes);
+	d->val = map_mmap(v, &d->lenval);
+	if (!d->root || !d->nodes || !d->val) {
+		int e = errno;
+
+		wcard_lpm6_close(d);
+		snprintf(err, errlen, "mmap of the IPv6 LPM maps: %s", strerror(e));
+		return -e;
+	}
+	d->max_nodes = bpf_map__max_entries(n) / 128;
+	d->max_routes = bpf_map__max_entries(v);
+	*out = d;
+	return 0;
+}
+
+/* Bits [start, start + width) of a, as an index. */
+static __u32 bits6(wc_u128 a, unsigned int start, unsigned int width)
+{
+	return (__u32)(a >> (128 - start - width)) & ((1u << width) - 1);
+}
+
+/*
+ * Paint the IPv6 routes of rt shortest first (so every node a route needs
+ * below its level is created by a longer route, later, and starts as the
+ * value of the entry it replaces: routes are pushed to the leaves).
+ */
+int wcard_lpm6_load(struct wcard_lpm6 *d, const struct wcard_routes *rt, char *err,
+		    size_t errlen)
+{
+	__u32 *idx, n = 0, i, used = 0;
+
+	if (!d || !rt)
+		return -EINVAL;
+	if (rt->n > d->max_routes) {
+		snprintf(err, errlen, "%zu routes exceed the %u the maps were sized for", rt->n,
+			 d->max_routes);
+		return -E2BIG;
+	}
+	idx = calloc(rt->n ? rt->n : 1, sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	for (i = 0; i < rt->n; i++)
+		if (rt->r[i].family == 6)
+			idx[n++] = i;
+	qsort_r(idx, n, sizeof(*idx), by_len_line, rt->r);
+	memset(d->root, 0, d->lenroot);
+	for (i = 0; i < n; i++) {
+		const struct wcard_route *r = &rt->r[idx[i]];
+		__u32 ent = idx[i] + 1, *tab = d->root, start = 0, width = 16, k, first, cnt;
+
+		d->val[idx[i]] = r->value;
+		/* Down to the level whose bits hold the prefix's last bit. */
+		while (r->len > start + width) {
+			__u32 *e = &tab[bits6(r->addr, start, width)];
+
+			if (!(*e & LPM_GROUP)) {
+				__u32 prev = *e, j;
+
+				if (used >= d->max_nodes) {
+					snprintf(err, errlen, "more than %u IPv6 trie nodes needed",
+						 d->max_nodes);
+					memset(d->root, 0, d->lenroot);
+					free(idx);
+					return -ENOSPC;
+				}
+				for (j = 0; j < 256; j++)
+					d->nodes[used * 256 + j] = prev;
+				*e = LPM_GROUP | used++;
+			}
+			tab = &d->nodes[(*e & ~LPM_GROUP) * 256];
+			start += width;
+			width = 8;
+		}
+		first = bits6(r->addr, start, width) & ~((1u << (start + width - r->len)) - 1);
+		cnt = 1u << (start + width - r->len);
+		for (k = 0; k < cnt; k++)
+			tab[first + k] = ent;
+	}
+	d->nodes_used = used;
+	free(idx);
+	return 0;
+}
+
+size_t wcard_lpm6_bytes(const struct wcard_lpm6 *d)
+{
+	return d ? (size_t)WC_LPM6_ROOT_ENTRIES * 4 + (size_t)d->nodes_used * 1024 +
+			   (size_t)d->max_routes * 8 :
+		   0;
+}
+
+static int cmp_u128(const void *a, const void *b)
+{
+	wc_u128 x = *(const wc_u128 *)a, y = *(const wc_u128 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Nodes the IPv6 trie of rt needs: one per distinct (level, address bits above
+ * the level) over every route longer than that level's start.
+ */
+long wcard_lpm6_nodes_needed(const struct wcard_routes *rt)
+{
+	size_t i, n = 0, cap = 0, uniq = 0;
+	wc_u128 *keys = NULL, *nk;
+
+	for (i = 0; i < rt->n; i++) {
+		const struct wcard_route *r = &rt->r[i];
+		unsigned int b;
+
+		if (r->family != 6)
+			continue;
+		for (b = 16; b < r->len; b += 8) {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 4096;
+				nk = realloc(keys, cap * sizeof(*keys));
+				if (!nk) {
+					free(keys);
+					return -ENOMEM;
+				}
+				keys = nk;
+			}
+			/* The level in the top byte, the address bits above it below. */
+			keys[n++] = ((wc_u128)b << 120) | ((r->addr >> (128 - b)) & ((wc_u128)~0 >> 8));
+		}
+	}
+	qsort(keys, n, sizeof(*keys), cmp_u128);
+	for (i = 0; i < n; i++)
+		uniq += !i || keys[i] != keys[i - 1];
+	free(keys);
+	return (long)uniq;
 }

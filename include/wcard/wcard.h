@@ -201,6 +201,17 @@ int wcard_dir24_load(struct wcard_dir24 *d, const struct wcard_routes *rt, char 
 size_t wcard_dir24_bytes(const struct wcard_dir24 *d);
 void wcard_dir24_close(struct wcard_dir24 *d);
 
+/* The same for IPv6 (16-bit root, 8-bit nodes; max_nodes sizes the node map). */
+struct wcard_lpm6;
+int wcard_lpm6_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes);
+int wcard_lpm6_open(struct bpf_object *obj, struct wcard_lpm6 **out, char *err, size_t errlen);
+int wcard_lpm6_load(struct wcard_lpm6 *d, const struct wcard_routes *rt, char *err,
+		    size_t errlen);
+size_t wcard_lpm6_bytes(const struct wcard_lpm6 *d);
+/* Nodes the IPv6 routes of rt need (for wcard_lpm6_prepare), or -ENOMEM. */
+long wcard_lpm6_nodes_needed(const struct wcard_routes *rt);
+void wcard_lpm6_close(struct wcard_lpm6 *d);
+
 /* ---- compiled form and reference ---------------------------------------- */
 
 /* Key words of a 5-tuple in ipv4-5tuple, with ports zeroed unless TCP/UDP/SCTP. */

@@ -389,3 +389,108 @@ Test(lpm, dir24_real_table, .timeout = 600)
 	close(t.fd[1]);
 	wcard_routes_free(&rt);
 }
+
+/*
+ * Online IPv4 changes: start from half of a random set, then random adds
+ * (new prefixes and value replacements) and deletes; after every batch each
+ * route's edge addresses agree with the reference over the live routes, so a
+ * deleted prefix's addresses went back to the route that covers it.
+ */
+Test(lpm, dir24_online, .timeout = 300)
+{
+	struct wt_rng r = { .s = 99 };
+	struct wcard_routes all = {}, live = {};
+	bool *in;
+	struct d24 d;
+	size_t i, op;
+
+	random_routes(&r, &all, 3000, 120);
+	/* All IPv4: fold IPv6 lengths into 0..32 and keep the address canonical. */
+	for (i = 0; i < all.n; i++) {
+		struct wcard_route *x = &all.r[i];
+
+		x->family = 4;
+		if (x->len > 32)
+			x->len %= 33;
+		x->addr &= x->len ? (wc_u128)(~0u << (32 - x->len)) : 0;
+	}
+	in = calloc(all.n, sizeof(*in));
+	live.r = calloc(all.n, sizeof(*live.r));
+	cr_assert(in && live.r, "calloc");
+	/* The starting half, as a bulk load. */
+	for (i = 0; i < all.n; i += 2) {
+		live.r[live.n++] = all.r[i];
+		in[i] = true;
+	}
+	d24_open(&d, &live, 4096, "dir24 online");
+	/*
+	 * The load saw duplicates (the last must win); the shadow keeps only that
+	 * last copy of each prefix, so its order never matters.
+	 */
+	for (i = 0; i < live.n; i++) {
+		size_t k;
+
+		for (k = i + 1; k < live.n; k++)
+			if (live.r[k].len == live.r[i].len && live.r[k].addr == live.r[i].addr)
+				break;
+		if (k < live.n) {
+			memmove(&live.r[i], &live.r[i + 1], (live.n - i - 1) * sizeof(live.r[0]));
+			live.n--;
+			i--;
+		}
+	}
+	for (op = 0; op < 6000; op++) {
+		size_t x = wt_below(&r, all.n), k;
+		const struct wcard_route *rt = &all.r[x];
+		long present = -1;
+
+		/* The shadow: live routes, the last of equal prefixes wins. */
+		for (k = 0; k < live.n; k++)
+			if (live.r[k].len == rt->len && live.r[k].addr == rt->addr)
+				present = k;
+		if (present >= 0 && wt_below(&r, 3)) {
+			cr_assert_eq(wcard_dir24_del(d.d, (__u32)rt->addr, rt->len), 0,
+				     "case online: op %zu: delete", op);
+			live.r[present] = live.r[--live.n];
+		} else {
+			__u32 route;
+
+			cr_assert_eq(wcard_dir24_add(d.d, (__u32)rt->addr, rt->len, rt->value, &route),
+				     0, "case online: op %zu: add", op);
+			if (present >= 0)
+				live.r[present].value = rt->value;
+			else
+				live.r[live.n++] = *rt;
+		}
+		if (op % 500)
+			continue;
+		for (k = 0; k < all.n; k++) {
+			const struct wcard_route *e = &all.r[k];
+			__u32 a = (__u32)e->addr, span = e->len ? (__u32)((1ull << (32 - e->len)) - 1) :
+								~0u;
+			__u32 probe[3] = { a, a + span, a + span + 1 };
+			unsigned int j;
+
+			for (j = 0; j < 3; j++) {
+				long want = ref_lpm(&live, 4, probe[j]), got;
+				__u64 v;
+
+				got = d24_lookup(&d, probe[j], &v);
+				cr_assert_eq(got >= 0, want >= 0,
+					     "case online: op %zu: %08x: found %ld, expected %ld", op,
+					     probe[j], got, want);
+				if (want >= 0)
+					cr_assert_eq(v, live.r[want].value,
+						     "case online: op %zu: %08x: value %llx, expected %llx "
+						     "(route %u/%u, got index %ld)",
+						     op, probe[j], (unsigned long long)v,
+						     (unsigned long long)live.r[want].value,
+						     (unsigned)live.r[want].addr, live.r[want].len, got);
+			}
+		}
+	}
+	d24_close(&d);
+	free(in);
+	free(live.r);
+	wcard_routes_free(&all);
+}

@@ -200,6 +200,17 @@ int wcard_dir24_load(struct wcard_dir24 *d, const struct wcard_routes *rt, char 
 		     size_t errlen);
 size_t wcard_dir24_bytes(const struct wcard_dir24 *d);
 void wcard_dir24_close(struct wcard_dir24 *d);
+/*
+ * Online IPv4 route changes after a wcard_dir24_load: add (or, for a prefix
+ * already present, replace its value) and delete, which gives the deleted
+ * prefix's addresses back to the longest route that covers it. Each table
+ * entry changes with one store. *route gets the route index (the value array
+ * slot). 0, -ENOENT (delete of an absent prefix) or -ENOSPC (no free route
+ * index or tbl8 group).
+ */
+int wcard_dir24_add(struct wcard_dir24 *d, __u32 addr, unsigned int len, __u64 value,
+		    __u32 *route);
+int wcard_dir24_del(struct wcard_dir24 *d, __u32 addr, unsigned int len);
 
 /* The same for IPv6 (16-bit root, 8-bit nodes; max_nodes sizes the node map). */
 struct wcard_lpm6;

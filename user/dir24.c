@@ -24,6 +24,13 @@ struct wcard_dir24 {
 	__u32 nroutes; /* indexes in use so far */
 	__u32 *hash; /* index + 1, open addressing */
 	__u32 hmask, ntomb;
+	/*
+	 * Deleted route indexes: a lookup may still be reading one, so they are
+	 * reused only after a grace period (an ARRAY_OF_MAPS update waits for
+	 * running programs); taken when no never-used index is left.
+	 */
+	__u32 *pending, npending, *freed, nfreed;
+	int sync_outer, sync_inner;
 };
 
 int wcard_dir24_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_groups)
@@ -61,7 +68,37 @@ void wcard_dir24_close(struct wcard_dir24 *d)
 	free(d->rlen);
 	free(d->raddr);
 	free(d->hash);
+	free(d->pending);
+	free(d->freed);
+	if (d->sync_outer >= 0)
+		close(d->sync_outer);
+	if (d->sync_inner >= 0)
+		close(d->sync_inner);
 	free(d);
+}
+
+/* Wait for running BPF programs, then the pending indexes become reusable. */
+static int d24_grace(struct wcard_dir24 *d)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o);
+	__u32 zero = 0;
+
+	if (d->sync_inner < 0) {
+		d->sync_inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "wc_d24_in", 4, 4, 1, NULL);
+		if (d->sync_inner < 0)
+			return -errno;
+		o.inner_map_fd = d->sync_inner;
+		d->sync_outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "wc_d24_gp", 4, 4, 1, &o);
+		if (d->sync_outer < 0)
+			return -errno;
+	}
+	if (bpf_map_update_elem(d->sync_outer, &zero, &d->sync_inner, 0))
+		return -errno;
+	/* Everything pending is free now (both lists hold at most max_routes). */
+	memcpy(d->freed + d->nfreed, d->pending, (size_t)d->npending * sizeof(*d->pending));
+	d->nfreed += d->npending;
+	d->npending = 0;
+	return 0;
 }
 
 int wcard_dir24_open(struct bpf_object *obj, struct wcard_dir24 **out, char *err, size_t errlen)
@@ -90,6 +127,7 @@ int wcard_dir24_open(struct bpf_object *obj, struct wcard_dir24 **out, char *err
 	}
 	d->max_groups = bpf_map__max_entries(t8) / 128;
 	d->max_routes = bpf_map__max_entries(v);
+	d->sync_outer = d->sync_inner = -1;
 	*out = d;
 	return 0;
 }
@@ -171,13 +209,18 @@ static int d24_index(struct wcard_dir24 *d, const struct wcard_routes *rt, char 
 	free(d->rlen);
 	free(d->raddr);
 	free(d->hash);
+	free(d->pending);
+	free(d->freed);
 	while (hs < 2 * d->max_routes)
 		hs <<= 1;
 	d->rlen = malloc(d->max_routes);
 	d->raddr = calloc(d->max_routes, sizeof(*d->raddr));
 	d->hash = calloc(hs, sizeof(*d->hash));
+	d->pending = calloc(d->max_routes, sizeof(*d->pending));
+	d->freed = calloc(d->max_routes, sizeof(*d->freed));
+	d->npending = d->nfreed = 0;
 	d->hmask = hs - 1;
-	if (!d->rlen || !d->raddr || !d->hash) {
+	if (!d->rlen || !d->raddr || !d->hash || !d->pending || !d->freed) {
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
@@ -193,6 +236,8 @@ static int d24_index(struct wcard_dir24 *d, const struct wcard_routes *rt, char 
 		/* Of equal prefixes the last line is the live one. */
 		old = d24_find_slot(d, (__u32)r->addr, r->len);
 		if (old >= 0) {
+			/* Overwritten at build time: no entry holds it, free at once. */
+			d->freed[d->nfreed++] = d->hash[old] - 1;
 			d->rlen[d->hash[old] - 1] = 0xff;
 			d->hash[old] = HASH_TOMB;
 			d->ntomb++;
@@ -510,12 +555,16 @@ int wcard_dir24_add(struct wcard_dir24 *d, __u32 addr, unsigned int len, __u64 v
 			*route = r;
 		return 0;
 	}
-	for (r = 0; r < d->nroutes && d->rlen[r] != 0xff; r++)
-		;
-	if (r == d->nroutes) {
-		if (d->nroutes == d->max_routes)
-			return -ENOSPC;
-		d->nroutes++;
+	if (d->nfreed) {
+		r = d->freed[--d->nfreed];
+	} else if (d->nroutes < d->max_routes) {
+		r = d->nroutes++;
+	} else {
+		int ret = d->npending ? d24_grace(d) : -ENOSPC;
+
+		if (ret)
+			return ret;
+		r = d->freed[--d->nfreed];
 	}
 	/* Value first: the route is reachable only once an entry holds it. */
 	__atomic_store_n(&d->val[r], value, __ATOMIC_RELEASE);
@@ -534,6 +583,7 @@ int wcard_dir24_add(struct wcard_dir24 *d, __u32 addr, unsigned int len, __u64 v
 			if (g >= d->max_groups) {
 				d24_hash_del(d, d24_find_slot_idx(d, r));
 				d->rlen[r] = 0xff;
+				d->freed[d->nfreed++] = r; /* never reachable: free at once */
 				return -ENOSPC;
 			}
 			/* The group is complete before the tbl24 entry points at it. */
@@ -570,8 +620,9 @@ int wcard_dir24_del(struct wcard_dir24 *d, __u32 addr, unsigned int len)
 	else if (d->tbl24[addr >> 8] & LPM_GROUP)
 		d24_paint(d, &d->tbl8[(d->tbl24[addr >> 8] & ~LPM_GROUP) * 256], addr & 0xff,
 			  1u << (32 - len), cover + 1, len, r + 1, false);
-	/* The index is free for a later add (lookups in flight may still report it). */
+	/* Reusable after a grace period: lookups in flight may still report it. */
 	d24_hash_del(d, d24_find_slot(d, addr, len));
 	d->rlen[r] = 0xff;
+	d->pending[d->npending++] = r;
 	return 0;
 }

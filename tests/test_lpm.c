@@ -494,3 +494,180 @@ Test(lpm, dir24_online, .timeout = 300)
 	free(live.r);
 	wcard_routes_free(&all);
 }
+
+/* ---- concurrency: lookups on another thread during route churn ------------- */
+
+#include <pthread.h>
+
+struct rchurn {
+	struct d24 d;
+	struct wcard_route *inc; /* incarnations: value = index here */
+	volatile __u64 ninc;
+	__u64 *del_done; /* per incarnation: ops counter when its delete returned */
+	__u32 *probe;
+	long *stable; /* per probe: best stable incarnation, -1 */
+	unsigned int nprobe;
+	volatile __u64 done_ops;
+	volatile int stop;
+	__u64 lookups, violations;
+	char first[256];
+};
+
+static bool covers(const struct wcard_route *r, __u32 a)
+{
+	return ((a & (r->len ? ~0u << (32 - r->len) : 0)) == (__u32)r->addr);
+}
+
+static void *rchurn_reader(void *arg)
+{
+	struct rchurn *c = arg;
+	struct wt_rng r = { .s = 5150 };
+
+	while (!c->stop) {
+		unsigned int pi = wt_below(&r, c->nprobe);
+		__u64 start = __atomic_load_n(&c->done_ops, __ATOMIC_ACQUIRE), v = 0;
+		long got = d24_lookup(&c->d, c->probe[pi], &v), sb = c->stable[pi];
+		const char *why = NULL;
+
+		c->lookups++;
+		if (got >= 0 && v >= __atomic_load_n(&c->ninc, __ATOMIC_ACQUIRE))
+			why = "value of no route ever added";
+		else if (sb >= 0 && got < 0)
+			why = "stable route missed (no match)";
+		else if (got >= 0 && !covers(&c->inc[v], c->probe[pi]))
+			why = "returned route does not cover the address";
+		else if (got >= 0 && sb >= 0 && c->inc[v].len < c->inc[sb].len)
+			why = "stable route missed (shorter route returned)";
+		else if (got >= 0 && c->del_done[v] && c->del_done[v] <= start)
+			why = "route returned after its delete returned";
+		if (why && !c->violations++)
+			snprintf(c->first, sizeof(c->first), "probe %08x: value %llu, stable %ld: %s",
+				 c->probe[pi], (unsigned long long)v, sb, why);
+	}
+	return NULL;
+}
+
+static void route_churn(unsigned int ops, const char *name)
+{
+	struct rchurn *c = calloc(1, sizeof(*c));
+	struct wt_rng r = { .s = 404 };
+	struct wcard_routes stable = {}, pool = {};
+	bool *in;
+	__u32 *cur;
+	size_t i, nst;
+	pthread_t th;
+
+	cr_assert_not_null(c, "calloc");
+	random_routes(&r, &pool, 4000, 150);
+	for (i = 0; i < pool.n; i++) {
+		struct wcard_route *x = &pool.r[i];
+
+		x->family = 4;
+		if (x->len > 32)
+			x->len %= 33;
+		x->addr &= x->len ? (wc_u128)(~0u << (32 - x->len)) : 0;
+	}
+	/* Unique prefixes: the first half stable, the rest churns. */
+	for (i = 0; i < pool.n; i++) {
+		size_t k;
+
+		for (k = 0; k < i; k++)
+			if (pool.r[k].len == pool.r[i].len && pool.r[k].addr == pool.r[i].addr)
+				break;
+		if (k < i)
+			pool.r[i--] = pool.r[--pool.n];
+	}
+	nst = pool.n / 2;
+	c->inc = calloc(pool.n + ops + 1, sizeof(*c->inc));
+	c->del_done = calloc(pool.n + ops + 1, sizeof(*c->del_done));
+	in = calloc(pool.n, sizeof(*in));
+	cur = calloc(pool.n, sizeof(*cur));
+	stable.r = calloc(nst, sizeof(*stable.r));
+	cr_assert(c->inc && c->del_done && in && cur && stable.r, "calloc");
+	for (i = 0; i < nst; i++) {
+		c->inc[i] = pool.r[i];
+		c->inc[i].value = i;
+		c->inc[i].line = i + 1;
+		stable.r[stable.n++] = c->inc[i];
+	}
+	c->ninc = nst;
+	c->nprobe = 8192;
+	c->probe = calloc(c->nprobe, sizeof(*c->probe));
+	c->stable = calloc(c->nprobe, sizeof(*c->stable));
+	cr_assert(c->probe && c->stable, "calloc");
+	for (i = 0; i < c->nprobe; i++) {
+		const struct wcard_route *x = &pool.r[wt_below(&r, pool.n)];
+		__u32 span = x->len ? (__u32)((1ull << (32 - x->len)) - 1) : ~0u;
+		size_t k;
+
+		c->probe[i] = (__u32)x->addr | ((__u32)wt_rnd(&r) & span);
+		c->stable[i] = -1;
+		for (k = 0; k < nst; k++)
+			if (covers(&c->inc[k], c->probe[i]) &&
+			    (c->stable[i] < 0 || c->inc[k].len > c->inc[c->stable[i]].len))
+				c->stable[i] = k;
+	}
+	/* Room for every churn route at once, and no more: deletes must be recycled. */
+	stable.n = nst;
+	{
+		struct wcard_routes sized = stable;
+
+		sized.n = pool.n;
+		sized.r = calloc(pool.n, sizeof(*sized.r));
+		cr_assert_not_null(sized.r, "calloc");
+		memcpy(sized.r, stable.r, nst * sizeof(*sized.r));
+		/* Slots past the stable routes: IPv6 placeholders the IPv4 build skips. */
+		for (i = nst; i < pool.n; i++)
+			sized.r[i].family = 6;
+		d24_open(&c->d, &sized, 4096, name);
+		free(sized.r);
+	}
+	cr_assert_eq(pthread_create(&th, NULL, rchurn_reader, c), 0, "case %s: thread", name);
+	for (i = 0; i < ops; i++) {
+		size_t x = nst + wt_below(&r, pool.n - nst);
+		const struct wcard_route *rt = &pool.r[x];
+		__u32 route;
+
+		if (in[x]) {
+			cr_assert_eq(wcard_dir24_del(c->d.d, (__u32)rt->addr, rt->len), 0,
+				     "case %s: op %zu: delete", name, i);
+			__atomic_store_n(&c->del_done[cur[x]], c->done_ops + 1, __ATOMIC_RELEASE);
+		} else {
+			__u64 n = c->ninc;
+
+			c->inc[n] = *rt;
+			c->inc[n].value = n;
+			cur[x] = n;
+			__atomic_store_n(&c->ninc, n + 1, __ATOMIC_RELEASE);
+			cr_assert_eq(wcard_dir24_add(c->d.d, (__u32)rt->addr, rt->len, n, &route), 0,
+				     "case %s: op %zu: add", name, i);
+		}
+		in[x] = !in[x];
+		__atomic_store_n(&c->done_ops, c->done_ops + 1, __ATOMIC_RELEASE);
+	}
+	c->stop = 1;
+	pthread_join(th, NULL);
+	cr_log_info("lpm: %s: %u route adds/deletes, %llu concurrent lookups, %llu violations\n",
+		    name, ops, (unsigned long long)c->lookups, (unsigned long long)c->violations);
+	cr_assert_eq(c->violations, 0, "case %s: %llu violations; first: %s", name,
+		     (unsigned long long)c->violations, c->first);
+	cr_assert_gt(c->lookups, 1000, "case %s: only %llu lookups", name,
+		     (unsigned long long)c->lookups);
+	d24_close(&c->d);
+	free(c->inc);
+	free(c->del_done);
+	free(c->probe);
+	free(c->stable);
+	free(in);
+	free(cur);
+	free(stable.r);
+	wcard_routes_free(&pool);
+	free(c);
+}
+
+Test(lpm, dir24_concurrent_churn, .timeout = 900)
+{
+	const char *s = getenv("WCARD_STRESS");
+
+	route_churn(s && *s && strcmp(s, "0") ? 1000000 : 100000, "dir24 churn");
+}

@@ -231,8 +231,11 @@ static int d24_index(struct wcard_dir24 *d, const struct wcard_routes *rt, char 
 		const struct wcard_route *r = &rt->r[i];
 		long old;
 
-		if (r->family != 4)
+		/* Not an IPv4 route: its index is free for adds. */
+		if (r->family != 4) {
+			d->freed[d->nfreed++] = i;
 			continue;
+		}
 		/* Of equal prefixes the last line is the live one. */
 		old = d24_find_slot(d, (__u32)r->addr, r->len);
 		if (old >= 0) {

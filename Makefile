@@ -118,10 +118,12 @@ test: all
 		LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
 		$(BUILD)/tests/wcard-tests --jobs 2 $(TEST_ARGS)
 
-# The full-size concurrency test (200K updates against concurrent lookups).
+# The concurrency tests at full size: 1M rule updates, 1M route changes.
 stress: all
 	$(Q)WCARD_STRESS=1 WCARD_DATA=$(abspath ../shared/data) \
 		$(BUILD)/tests/wcard-tests --jobs 1 --filter 'update/*' $(TEST_ARGS)
+	$(Q)WCARD_STRESS=1 WCARD_DATA=$(abspath ../shared/data) \
+		$(BUILD)/tests/wcard-tests --jobs 1 --filter 'lpm/*concurrent*' $(TEST_ARGS)
 
 demo: $(BUILD)/wcard
 	$(Q)$(BUILD)/wcard demo --dir $(BUILD)/demo

@@ -123,32 +123,10 @@ static void arr_unmap(struct mmap_arr *a)
 	a->p = NULL;
 }
 
-/*
- * Grace period: an update of an ARRAY_OF_MAPS element returns only after every
- * BPF program that was running has finished (synchronize_rcu). After it, no
- * lookup can still be reading the generation that was live before.
- */
+/* Grace period: no lookup that began before this is still running (gp.h). */
 int clf_sync(struct wcard_clf *c)
 {
-	__u32 zero = 0;
-
-	if (bpf_map_update_elem(c->sync_outer, &zero, &c->sync_inner, 0))
-		return -errno;
-	return 0;
-}
-
-static int sync_create(struct wcard_clf *c)
-{
-	LIBBPF_OPTS(bpf_map_create_opts, o);
-
-	c->sync_inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "wc_sync_in", 4, 4, 1, NULL);
-	if (c->sync_inner < 0)
-		return -errno;
-	o.inner_map_fd = c->sync_inner;
-	c->sync_outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "wc_sync", 4, 4, 1, &o);
-	if (c->sync_outer < 0)
-		return -errno;
-	return 0;
+	return gp_wait(&c->gp);
 }
 
 static int clf_check_opts(const struct wcard_clf_opts *o, char *err, size_t errlen)
@@ -218,7 +196,8 @@ int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size
 		clf_seterr(err, errlen, "maps too small: call wcard_object_prepare() before load");
 		return -EINVAL;
 	}
-	ret = sync_create(c);
+	/* Create the grace-period maps now: a missing privilege shows here, not mid-update. */
+	ret = gp_wait(&c->gp);
 	if (ret) {
 		clf_seterr(err, errlen, "creating the grace-period map: %s", strerror(-ret));
 		return ret;
@@ -298,7 +277,8 @@ static struct wcard_clf *clf_alloc(void)
 
 	if (!c)
 		return NULL;
-	c->prog_fd = c->hits_fd = c->sync_outer = c->sync_inner = -1;
+	c->prog_fd = c->hits_fd = -1;
+	gp_init(&c->gp);
 	return c;
 }
 
@@ -392,10 +372,7 @@ void wcard_clf_destroy(struct wcard_clf *c)
 			if (c->own_fd[i] >= 0)
 				close(c->own_fd[i]);
 	}
-	if (c->sync_outer >= 0)
-		close(c->sync_outer);
-	if (c->sync_inner >= 0)
-		close(c->sync_inner);
+	gp_free(&c->gp);
 	if (c->skel)
 		wcard_xdp__destroy(c->skel);
 	free(c->pool);

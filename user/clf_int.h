@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <wcard/wcard.h>
+#include "gp.h"
 #include "tm.h"
 
 struct wcard_xdp;
@@ -25,7 +26,8 @@ struct mmap_arr {
 
 struct wcard_clf {
 	struct wcard_xdp *skel; /* NULL when driving a caller's object */
-	int prog_fd, hits_fd, sync_outer, sync_inner;
+	int prog_fd, hits_fd;
+	struct gp gp;
 	struct mmap_arr root, config, rules, tables, slots, order;
 	struct wcard_layout layout;
 	struct wc_config base_cfg; /* the parts every generation shares */

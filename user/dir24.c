@@ -9,14 +9,61 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <wcard/wcard.h>
+#include "gp.h"
 
 #define LPM_GROUP (1U << 31)
 #define WC_LPM6_ROOT_ENTRIES (1u << 16)
 
+/* The three mmapped maps of one LPM structure: table, second level, values. */
+struct lpm_maps {
+	void *p[3];
+	size_t len[3];
+	__u32 max[3]; /* max_entries */
+};
+
+static int lpm_maps_open(struct bpf_object *obj, const char *const names[3], struct lpm_maps *m,
+			 const char *what, char *err, size_t errlen)
+{
+	size_t page = sysconf(_SC_PAGESIZE);
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		struct bpf_map *map = bpf_object__find_map_by_name(obj, names[i]);
+
+		if (!map) {
+			snprintf(err, errlen, "BPF object has no %s map %s (include <wcard/lpm.bpf.h>)",
+				 what, names[i]);
+			return -ENOENT;
+		}
+		m->max[i] = bpf_map__max_entries(map);
+		m->len[i] = ((size_t)bpf_map__value_size(map) * m->max[i] + page - 1) & ~(page - 1);
+		m->p[i] = mmap(NULL, m->len[i], PROT_READ | PROT_WRITE, MAP_SHARED,
+			       bpf_map__fd(map), 0);
+		if (m->p[i] == MAP_FAILED) {
+			int e = errno;
+
+			m->p[i] = NULL;
+			snprintf(err, errlen, "mmap of %s: %s", names[i], strerror(e));
+			return -e;
+		}
+	}
+	return 0;
+}
+
+static void lpm_maps_close(struct lpm_maps *m)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (m->p[i])
+			munmap(m->p[i], m->len[i]);
+}
+
 struct wcard_dir24 {
+	struct lpm_maps m;
 	__u32 *tbl24, *tbl8;
 	__u64 *val;
-	size_t len24, len8, lenval;
+	size_t len24;
 	__u32 max_groups, max_routes, groups_used;
 	/* Online updates: every route index's prefix, and (len, addr) -> index. */
 	__u8 *rlen; /* 0xff: free index */
@@ -30,7 +77,7 @@ struct wcard_dir24 {
 	 * running programs); taken when no never-used index is left.
 	 */
 	__u32 *pending, npending, *freed, nfreed;
-	int sync_outer, sync_inner;
+	struct gp gp;
 };
 
 int wcard_dir24_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_groups)
@@ -45,55 +92,27 @@ int wcard_dir24_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_grou
 		       bpf_map__set_max_entries(v, max_routes);
 }
 
-static void *map_mmap(struct bpf_map *m, size_t *len)
-{
-	size_t page = sysconf(_SC_PAGESIZE);
-	void *p;
-
-	*len = ((size_t)bpf_map__value_size(m) * bpf_map__max_entries(m) + page - 1) & ~(page - 1);
-	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
 void wcard_dir24_close(struct wcard_dir24 *d)
 {
 	if (!d)
 		return;
-	if (d->tbl24)
-		munmap(d->tbl24, d->len24);
-	if (d->tbl8)
-		munmap(d->tbl8, d->len8);
-	if (d->val)
-		munmap(d->val, d->lenval);
+	lpm_maps_close(&d->m);
 	free(d->rlen);
 	free(d->raddr);
 	free(d->hash);
 	free(d->pending);
 	free(d->freed);
-	if (d->sync_outer >= 0)
-		close(d->sync_outer);
-	if (d->sync_inner >= 0)
-		close(d->sync_inner);
+	gp_free(&d->gp);
 	free(d);
 }
 
 /* Wait for running BPF programs, then the pending indexes become reusable. */
 static int d24_grace(struct wcard_dir24 *d)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, o);
-	__u32 zero = 0;
+	int ret = gp_wait(&d->gp);
 
-	if (d->sync_inner < 0) {
-		d->sync_inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "wc_d24_in", 4, 4, 1, NULL);
-		if (d->sync_inner < 0)
-			return -errno;
-		o.inner_map_fd = d->sync_inner;
-		d->sync_outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "wc_d24_gp", 4, 4, 1, &o);
-		if (d->sync_outer < 0)
-			return -errno;
-	}
-	if (bpf_map_update_elem(d->sync_outer, &zero, &d->sync_inner, 0))
-		return -errno;
+	if (ret)
+		return ret;
 	/* Everything pending is free now (both lists hold at most max_routes). */
 	memcpy(d->freed + d->nfreed, d->pending, (size_t)d->npending * sizeof(*d->pending));
 	d->nfreed += d->npending;
@@ -103,31 +122,25 @@ static int d24_grace(struct wcard_dir24 *d)
 
 int wcard_dir24_open(struct bpf_object *obj, struct wcard_dir24 **out, char *err, size_t errlen)
 {
-	struct bpf_map *t24 = bpf_object__find_map_by_name(obj, "wc_lpm4_tbl24");
-	struct bpf_map *t8 = bpf_object__find_map_by_name(obj, "wc_lpm4_tbl8");
-	struct bpf_map *v = bpf_object__find_map_by_name(obj, "wc_lpm4_val");
-	struct wcard_dir24 *d;
+	static const char *const names[3] = { "wc_lpm4_tbl24", "wc_lpm4_tbl8", "wc_lpm4_val" };
+	struct wcard_dir24 *d = calloc(1, sizeof(*d));
+	int ret;
 
-	if (!t24 || !t8 || !v) {
-		snprintf(err, errlen, "BPF object has no DIR-24-8 maps (include <wcard/lpm.bpf.h>)");
-		return -ENOENT;
-	}
-	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	d->tbl24 = map_mmap(t24, &d->len24);
-	d->tbl8 = map_mmap(t8, &d->len8);
-	d->val = map_mmap(v, &d->lenval);
-	if (!d->tbl24 || !d->tbl8 || !d->val) {
-		int e = errno;
-
+	gp_init(&d->gp);
+	ret = lpm_maps_open(obj, names, &d->m, "DIR-24-8", err, errlen);
+	if (ret) {
 		wcard_dir24_close(d);
-		snprintf(err, errlen, "mmap of the DIR-24-8 maps: %s", strerror(e));
-		return -e;
+		return ret;
 	}
-	d->max_groups = bpf_map__max_entries(t8) / 128;
-	d->max_routes = bpf_map__max_entries(v);
-	d->sync_outer = d->sync_inner = -1;
+	d->tbl24 = d->m.p[0];
+	d->tbl8 = d->m.p[1];
+	d->val = d->m.p[2];
+	d->len24 = d->m.len[0];
+	/* Two 32-bit entries per 8-byte element: 128 elements a group. */
+	d->max_groups = d->m.max[1] / 128;
+	d->max_routes = d->m.max[2];
 	*out = d;
 	return 0;
 }
@@ -332,9 +345,10 @@ size_t wcard_dir24_bytes(const struct wcard_dir24 *d)
 /* ---- IPv6: multibit trie, 16-bit root then 8-bit nodes (lpm.bpf.h) ------------ */
 
 struct wcard_lpm6 {
+	struct lpm_maps m;
 	__u32 *root, *nodes;
 	__u64 *val;
-	size_t lenroot, lennodes, lenval;
+	size_t lenroot;
 	__u32 max_nodes, max_routes, nodes_used;
 };
 
@@ -353,41 +367,29 @@ void wcard_lpm6_close(struct wcard_lpm6 *d)
 {
 	if (!d)
 		return;
-	if (d->root)
-		munmap(d->root, d->lenroot);
-	if (d->nodes)
-		munmap(d->nodes, d->lennodes);
-	if (d->val)
-		munmap(d->val, d->lenval);
+	lpm_maps_close(&d->m);
 	free(d);
 }
 
 int wcard_lpm6_open(struct bpf_object *obj, struct wcard_lpm6 **out, char *err, size_t errlen)
 {
-	struct bpf_map *r = bpf_object__find_map_by_name(obj, "wc_lpm6_root");
-	struct bpf_map *n = bpf_object__find_map_by_name(obj, "wc_lpm6_nodes");
-	struct bpf_map *v = bpf_object__find_map_by_name(obj, "wc_lpm6_val");
-	struct wcard_lpm6 *d;
+	static const char *const names[3] = { "wc_lpm6_root", "wc_lpm6_nodes", "wc_lpm6_val" };
+	struct wcard_lpm6 *d = calloc(1, sizeof(*d));
+	int ret;
 
-	if (!r || !n || !v) {
-		snprintf(err, errlen, "BPF object has no IPv6 LPM maps (include <wcard/lpm.bpf.h>)");
-		return -ENOENT;
-	}
-	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	d->root = map_mmap(r, &d->lenroot);
-	d->nodes = map_mmap(n, &d->lennodes);
-	d->val = map_mmap(v, &d->lenval);
-	if (!d->root || !d->nodes || !d->val) {
-		int e = errno;
-
+	ret = lpm_maps_open(obj, names, &d->m, "IPv6 LPM", err, errlen);
+	if (ret) {
 		wcard_lpm6_close(d);
-		snprintf(err, errlen, "mmap of the IPv6 LPM maps: %s", strerror(e));
-		return -e;
+		return ret;
 	}
-	d->max_nodes = bpf_map__max_entries(n) / 128;
-	d->max_routes = bpf_map__max_entries(v);
+	d->root = d->m.p[0];
+	d->nodes = d->m.p[1];
+	d->val = d->m.p[2];
+	d->lenroot = d->m.len[0];
+	d->max_nodes = d->m.max[1] / 128;
+	d->max_routes = d->m.max[2];
 	*out = d;
 	return 0;
 }

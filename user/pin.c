@@ -271,7 +271,7 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 		ret = -ENOMEM;
 		goto fail;
 	}
-	c->sync_outer = c->sync_inner = -1;
+	gp_init(&c->gp);
 	snprintf(path, sizeof(path), "%s/prog", dir);
 	c->prog_fd = bpf_obj_get(path);
 	/* From here on the classifier owns (and closes) every fd. */

@@ -9,7 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <wcard/wcard.h>
-#include "gp.h"
+#include "lpmidx.h"
 
 #define LPM_GROUP (1U << 31)
 #define WC_LPM6_ROOT_ENTRIES (1u << 16)
@@ -65,19 +65,7 @@ struct wcard_dir24 {
 	__u64 *val;
 	size_t len24;
 	__u32 max_groups, max_routes, groups_used;
-	/* Online updates: every route index's prefix, and (len, addr) -> index. */
-	__u8 *rlen; /* 0xff: free index */
-	__u32 *raddr;
-	__u32 nroutes; /* indexes in use so far */
-	__u32 *hash; /* index + 1, open addressing */
-	__u32 hmask, ntomb;
-	/*
-	 * Deleted route indexes: a lookup may still be reading one, so they are
-	 * reused only after a grace period (an ARRAY_OF_MAPS update waits for
-	 * running programs); taken when no never-used index is left.
-	 */
-	__u32 *pending, npending, *freed, nfreed;
-	struct gp gp;
+	struct lpm_index ix; /* for online changes */
 };
 
 int wcard_dir24_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_groups)
@@ -97,27 +85,8 @@ void wcard_dir24_close(struct wcard_dir24 *d)
 	if (!d)
 		return;
 	lpm_maps_close(&d->m);
-	free(d->rlen);
-	free(d->raddr);
-	free(d->hash);
-	free(d->pending);
-	free(d->freed);
-	gp_free(&d->gp);
+	idx_free(&d->ix);
 	free(d);
-}
-
-/* Wait for running BPF programs, then the pending indexes become reusable. */
-static int d24_grace(struct wcard_dir24 *d)
-{
-	int ret = gp_wait(&d->gp);
-
-	if (ret)
-		return ret;
-	/* Everything pending is free now (both lists hold at most max_routes). */
-	memcpy(d->freed + d->nfreed, d->pending, (size_t)d->npending * sizeof(*d->pending));
-	d->nfreed += d->npending;
-	d->npending = 0;
-	return 0;
 }
 
 int wcard_dir24_open(struct bpf_object *obj, struct wcard_dir24 **out, char *err, size_t errlen)
@@ -128,7 +97,7 @@ int wcard_dir24_open(struct bpf_object *obj, struct wcard_dir24 **out, char *err
 
 	if (!d)
 		return -ENOMEM;
-	gp_init(&d->gp);
+	idx_init(&d->ix);
 	ret = lpm_maps_open(obj, names, &d->m, "DIR-24-8", err, errlen);
 	if (ret) {
 		wcard_dir24_close(d);
@@ -142,126 +111,6 @@ int wcard_dir24_open(struct bpf_object *obj, struct wcard_dir24 **out, char *err
 	d->max_groups = d->m.max[1] / 128;
 	d->max_routes = d->m.max[2];
 	*out = d;
-	return 0;
-}
-
-static __u32 d24_slot(const struct wcard_dir24 *d, __u32 addr, __u8 len)
-{
-	__u64 h = ((__u64)addr << 8 | len) * 0x9e3779b97f4a7c15ULL;
-
-	return (__u32)(h >> 32) & d->hmask;
-}
-
-#define HASH_TOMB (~0u) /* a deleted entry: lookups go on past it */
-
-/* Hash slot of live prefix addr/len, or -1. */
-static long d24_find_slot(const struct wcard_dir24 *d, __u32 addr, __u8 len)
-{
-	__u32 i = d24_slot(d, addr, len);
-
-	for (; d->hash[i]; i = (i + 1) & d->hmask) {
-		__u32 r = d->hash[i] - 1;
-
-		if (d->hash[i] != HASH_TOMB && d->rlen[r] == len && d->raddr[r] == addr)
-			return i;
-	}
-	return -1;
-}
-
-/* Route index of live prefix addr/len, or -1. */
-static long d24_find(const struct wcard_dir24 *d, __u32 addr, __u8 len)
-{
-	long i = d24_find_slot(d, addr, len);
-
-	return i < 0 ? -1 : (long)d->hash[i] - 1;
-}
-
-/* Hash slot holding route index r. */
-static long d24_find_slot_idx(const struct wcard_dir24 *d, __u32 r)
-{
-	__u32 i = d24_slot(d, d->raddr[r], d->rlen[r]);
-
-	for (; d->hash[i]; i = (i + 1) & d->hmask)
-		if (d->hash[i] == r + 1)
-			return i;
-	return -1;
-}
-
-static void d24_hash_put(struct wcard_dir24 *d, __u32 r)
-{
-	__u32 i = d24_slot(d, d->raddr[r], d->rlen[r]);
-
-	while (d->hash[i] && d->hash[i] != HASH_TOMB)
-		i = (i + 1) & d->hmask;
-	d->hash[i] = r + 1;
-}
-
-/* Drop a prefix from the hash; rebuild it once tombstones fill a quarter. */
-static void d24_hash_del(struct wcard_dir24 *d, long slot)
-{
-	__u32 r;
-
-	d->hash[slot] = HASH_TOMB;
-	if (++d->ntomb <= (d->hmask + 1) / 4)
-		return;
-	memset(d->hash, 0, (size_t)(d->hmask + 1) * sizeof(*d->hash));
-	d->ntomb = 0;
-	for (r = 0; r < d->nroutes; r++)
-		if (d->rlen[r] != 0xff)
-			d24_hash_put(d, r);
-}
-
-static int by_len_line(const void *a, const void *b, void *arg);
-
-/* The prefix of every route index the tables hold, for online updates. */
-static int d24_index(struct wcard_dir24 *d, const struct wcard_routes *rt, char *err,
-		     size_t errlen)
-{
-	__u32 i, hs = 16;
-
-	free(d->rlen);
-	free(d->raddr);
-	free(d->hash);
-	free(d->pending);
-	free(d->freed);
-	while (hs < 2 * d->max_routes)
-		hs <<= 1;
-	d->rlen = malloc(d->max_routes);
-	d->raddr = calloc(d->max_routes, sizeof(*d->raddr));
-	d->hash = calloc(hs, sizeof(*d->hash));
-	d->pending = calloc(d->max_routes, sizeof(*d->pending));
-	d->freed = calloc(d->max_routes, sizeof(*d->freed));
-	d->npending = d->nfreed = 0;
-	d->hmask = hs - 1;
-	if (!d->rlen || !d->raddr || !d->hash || !d->pending || !d->freed) {
-		snprintf(err, errlen, "%s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	memset(d->rlen, 0xff, d->max_routes);
-	d->nroutes = rt->n;
-	d->ntomb = 0;
-	for (i = 0; i < rt->n; i++) {
-		const struct wcard_route *r = &rt->r[i];
-		long old;
-
-		/* Not an IPv4 route: its index is free for adds. */
-		if (r->family != 4) {
-			d->freed[d->nfreed++] = i;
-			continue;
-		}
-		/* Of equal prefixes the last line is the live one. */
-		old = d24_find_slot(d, (__u32)r->addr, r->len);
-		if (old >= 0) {
-			/* Overwritten at build time: no entry holds it, free at once. */
-			d->freed[d->nfreed++] = d->hash[old] - 1;
-			d->rlen[d->hash[old] - 1] = 0xff;
-			d->hash[old] = HASH_TOMB;
-			d->ntomb++;
-		}
-		d->rlen[i] = r->len;
-		d->raddr[i] = (__u32)r->addr;
-		d24_hash_put(d, i);
-	}
 	return 0;
 }
 
@@ -332,7 +181,11 @@ int wcard_dir24_load(struct wcard_dir24 *d, const struct wcard_routes *rt, char 
 	}
 	d->groups_used = groups;
 	free(idx);
-	return d24_index(d, rt, err, errlen);
+	if (idx_build(&d->ix, rt, 4, d->max_routes)) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 size_t wcard_dir24_bytes(const struct wcard_dir24 *d)
@@ -514,17 +367,11 @@ long wcard_lpm6_nodes_needed(const struct wcard_routes *rt)
 
 /* ---- online IPv4 updates ---------------------------------------------------- */
 
-/* Length of the route an entry holds (-1 for none). */
-static int ent_len(const struct wcard_dir24 *d, __u32 e)
-{
-	return e ? d->rlen[e - 1] : -1;
-}
-
 /*
  * Set every entry of [first, first + cnt) of tab that holds no route or one no
- * longer than len to ent; for add, entries of longer routes keep them. For
- * delete (old != 0), only the entries that hold old change. Groups inside a
- * tbl24 range are painted entry by entry. Every write is one 4-byte store.
+ * longer than len to ent (entries of longer routes keep them); for a delete
+ * (old != 0) only the entries that hold old change. Groups inside a tbl24
+ * range are painted entry by entry. Every write is one 4-byte store.
  */
 static void d24_paint(struct wcard_dir24 *d, __u32 *tab, __u32 first, __u32 cnt, __u32 ent,
 		      int len, __u32 old, bool top)
@@ -538,7 +385,7 @@ static void d24_paint(struct wcard_dir24 *d, __u32 *tab, __u32 first, __u32 cnt,
 			d24_paint(d, &d->tbl8[(e & ~LPM_GROUP) * 256], 0, 256, ent, len, old, false);
 			continue;
 		}
-		if (old ? e == old : ent_len(d, e) <= len)
+		if (old ? e == old : idx_len(&d->ix, e) <= len)
 			__atomic_store_n(&tab[k], ent, __ATOMIC_RELEASE);
 	}
 }
@@ -546,36 +393,27 @@ static void d24_paint(struct wcard_dir24 *d, __u32 *tab, __u32 first, __u32 cnt,
 int wcard_dir24_add(struct wcard_dir24 *d, __u32 addr, unsigned int len, __u64 value,
 		    __u32 *route)
 {
-	long r;
-	__u32 ent;
+	__u32 r, ent;
+	long old;
+	int ret;
 
-	if (!d || !d->rlen || len > 32)
+	if (!d || !d->ix.len || len > 32)
 		return -EINVAL;
 	addr &= len ? ~0u << (32 - len) : 0;
-	r = d24_find(d, addr, len);
-	if (r >= 0) {
+	old = idx_find(&d->ix, addr, len);
+	if (old >= 0) {
 		/* The same prefix again: the last one wins, in place. */
-		__atomic_store_n(&d->val[r], value, __ATOMIC_RELEASE);
+		__atomic_store_n(&d->val[old], value, __ATOMIC_RELEASE);
 		if (route)
-			*route = r;
+			*route = old;
 		return 0;
 	}
-	if (d->nfreed) {
-		r = d->freed[--d->nfreed];
-	} else if (d->nroutes < d->max_routes) {
-		r = d->nroutes++;
-	} else {
-		int ret = d->npending ? d24_grace(d) : -ENOSPC;
-
-		if (ret)
-			return ret;
-		r = d->freed[--d->nfreed];
-	}
+	ret = idx_alloc(&d->ix, &r);
+	if (ret)
+		return ret;
 	/* Value first: the route is reachable only once an entry holds it. */
 	__atomic_store_n(&d->val[r], value, __ATOMIC_RELEASE);
-	d->rlen[r] = len;
-	d->raddr[r] = addr;
-	d24_hash_put(d, r);
+	idx_set(&d->ix, r, addr, len);
 	ent = r + 1;
 	if (len <= 24) {
 		d24_paint(d, d->tbl24, addr >> 8, 1u << (24 - len), ent, len, 0, true);
@@ -586,9 +424,7 @@ int wcard_dir24_add(struct wcard_dir24 *d, __u32 addr, unsigned int len, __u64 v
 			__u32 g = d->groups_used, k;
 
 			if (g >= d->max_groups) {
-				d24_hash_del(d, d24_find_slot_idx(d, r));
-				d->rlen[r] = 0xff;
-				d->freed[d->nfreed++] = r; /* never reachable: free at once */
+				idx_drop(&d->ix, r, true); /* never reachable */
 				return -ENOSPC;
 			}
 			/* The group is complete before the tbl24 entry points at it. */
@@ -611,23 +447,22 @@ int wcard_dir24_del(struct wcard_dir24 *d, __u32 addr, unsigned int len)
 	long r, cover = -1;
 	int l;
 
-	if (!d || !d->rlen || len > 32)
+	if (!d || !d->ix.len || len > 32)
 		return -EINVAL;
 	addr &= len ? ~0u << (32 - len) : 0;
-	r = d24_find(d, addr, len);
+	r = idx_find(&d->ix, addr, len);
 	if (r < 0)
 		return -ENOENT;
 	/* The covering route takes the deleted one's entries back. */
 	for (l = (int)len - 1; l >= 0 && cover < 0; l--)
-		cover = d24_find(d, addr & (l ? ~0u << (32 - l) : 0), l);
+		cover = idx_find(&d->ix, addr & (l ? ~0u << (32 - l) : 0), l);
 	if (len <= 24)
 		d24_paint(d, d->tbl24, addr >> 8, 1u << (24 - len), cover + 1, len, r + 1, true);
 	else if (d->tbl24[addr >> 8] & LPM_GROUP)
 		d24_paint(d, &d->tbl8[(d->tbl24[addr >> 8] & ~LPM_GROUP) * 256], addr & 0xff,
 			  1u << (32 - len), cover + 1, len, r + 1, false);
 	/* Reusable after a grace period: lookups in flight may still report it. */
-	d24_hash_del(d, d24_find_slot(d, addr, len));
-	d->rlen[r] = 0xff;
-	d->pending[d->npending++] = r;
+	idx_drop(&d->ix, r, false);
 	return 0;
 }
+

@@ -1,0 +1,45 @@
+/* lpmidx.h: the route index of the LPM structures (prefix -> route slot, free slots); libwcard internal. */
+#ifndef WCARD_LPMIDX_H
+#define WCARD_LPMIDX_H
+
+#include <wcard/wcard.h>
+#include "gp.h"
+
+/*
+ * Which route each slot of an LPM structure's value array holds, and the
+ * reverse (prefix -> slot) for online changes. A deleted route's slot may still
+ * be read by a lookup in flight, so it is reused only after a grace period,
+ * taken when no never-used slot is left.
+ */
+struct lpm_index {
+	__u8 *len; /* per slot; 0xff: free */
+	wc_u128 *addr;
+	__u32 nslots; /* slots handed out so far */
+	__u32 max;
+	__u32 *hash; /* slot + 1, open addressing */
+	__u32 hmask, ntomb;
+	__u32 *pending, npending, *freed, nfreed;
+	struct gp gp;
+};
+
+#define LPM_FREE 0xff
+
+void idx_init(struct lpm_index *ix);
+void idx_free(struct lpm_index *ix);
+/* Index the routes of family fam in rt (slot = index in rt; of equal prefixes the last wins). */
+int idx_build(struct lpm_index *ix, const struct wcard_routes *rt, unsigned int fam, __u32 max);
+/* Slot of live prefix addr/len, or -1. */
+long idx_find(const struct lpm_index *ix, wc_u128 addr, unsigned int len);
+/* A free slot for a new route (may wait for a grace period). 0, -ENOSPC or -errno. */
+int idx_alloc(struct lpm_index *ix, __u32 *slot);
+/* Record slot as prefix addr/len. */
+void idx_set(struct lpm_index *ix, __u32 slot, wc_u128 addr, unsigned int len);
+/* Forget slot's prefix; now: the slot is free at once (never reachable), else after a GP. */
+void idx_drop(struct lpm_index *ix, __u32 slot, bool now);
+
+static inline int idx_len(const struct lpm_index *ix, __u32 ent)
+{
+	return ent ? ix->len[ent - 1] : -1;
+}
+
+#endif /* WCARD_LPMIDX_H */

@@ -671,3 +671,117 @@ Test(lpm, dir24_concurrent_churn, .timeout = 900)
 
 	route_churn(s && *s && strcmp(s, "0") ? 1000000 : 100000, "dir24 churn");
 }
+
+/* ---- IPv6 multibit trie: online changes ------------------------------------- */
+
+struct t6 {
+	struct wcard_lpm4 *skel;
+	struct wcard_lpm6 *d;
+};
+
+static long t6_lookup(struct t6 *t, wc_u128 a, __u64 *value)
+{
+	__u64 w[2] = { (__u64)(a >> 64), (__u64)a };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .repeat = 1);
+	__u8 pkt[64] = {};
+
+	memcpy(pkt, w, sizeof(w));
+	o.data_in = pkt;
+	o.data_size_in = sizeof(pkt);
+	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.wc_lpm6_run), &o), 0,
+		     "test run");
+	cr_assert_geq(t->skel->bss->wc_lpm_ret, 0, "lookup error");
+	*value = t->skel->bss->wc_lpm_value;
+	return t->skel->bss->wc_lpm_ret ? (long)t->skel->bss->wc_lpm_route : -1;
+}
+
+Test(lpm, trie6_online, .timeout = 300)
+{
+	struct wt_rng r = { .s = 66 };
+	struct wcard_routes all = {}, live = {};
+	char err[256] = "";
+	struct t6 t;
+	size_t i, op;
+	long nodes;
+
+	random_routes(&r, &all, 3000, 120);
+	for (i = 0; i < all.n; i++) {
+		struct wcard_route *x = &all.r[i];
+
+		/* All IPv6: widen IPv4 ones into the top of the address. */
+		if (x->family == 4) {
+			x->family = 6;
+			x->addr <<= 96;
+		}
+	}
+	live.r = calloc(all.n, sizeof(*live.r));
+	cr_assert_not_null(live.r, "calloc");
+	for (i = 0; i < all.n; i += 2)
+		live.r[live.n++] = all.r[i];
+	nodes = wcard_lpm6_nodes_needed(&all);
+	t.skel = wcard_lpm4__open();
+	cr_assert_not_null(t.skel, "case trie6: open");
+	cr_assert_eq(wcard_lpm6_prepare(t.skel->obj, all.n, nodes + 1), 0, "case trie6: prepare");
+	cr_assert_eq(wcard_lpm4__load(t.skel), 0, "case trie6: load");
+	cr_assert_eq(wcard_lpm6_open(t.skel->obj, &t.d, err, sizeof(err)), 0, "case trie6: %s", err);
+	cr_assert_eq(wcard_lpm6_load(t.d, &live, err, sizeof(err)), 0, "case trie6: %s", err);
+	/* The shadow keeps only the last copy of each prefix (the load saw them all). */
+	for (i = 0; i < live.n; i++) {
+		size_t k;
+
+		for (k = i + 1; k < live.n; k++)
+			if (live.r[k].len == live.r[i].len && live.r[k].addr == live.r[i].addr)
+				break;
+		if (k < live.n) {
+			memmove(&live.r[i], &live.r[i + 1], (live.n - i - 1) * sizeof(live.r[0]));
+			live.n--;
+			i--;
+		}
+	}
+	for (op = 0; op < 4000; op++) {
+		size_t x = wt_below(&r, all.n), k;
+		const struct wcard_route *rt = &all.r[x];
+		long present = -1;
+
+		for (k = 0; k < live.n; k++)
+			if (live.r[k].len == rt->len && live.r[k].addr == rt->addr)
+				present = k;
+		if (present >= 0 && wt_below(&r, 3)) {
+			cr_assert_eq(wcard_lpm6_del(t.d, rt->addr, rt->len), 0,
+				     "case trie6: op %zu: delete", op);
+			live.r[present] = live.r[--live.n];
+		} else {
+			__u32 route;
+
+			cr_assert_eq(wcard_lpm6_add(t.d, rt->addr, rt->len, rt->value, &route), 0,
+				     "case trie6: op %zu: add", op);
+			if (present >= 0)
+				live.r[present].value = rt->value;
+			else
+				live.r[live.n++] = *rt;
+		}
+		if (op % 500)
+			continue;
+		for (k = 0; k < all.n; k++) {
+			const struct wcard_route *e = &all.r[k];
+			wc_u128 span = e->len ? ((wc_u128)1 << (128 - e->len)) - 1 : ~(wc_u128)0;
+			wc_u128 probe[3] = { e->addr, e->addr + span, e->addr + span + 1 };
+			unsigned int j;
+
+			for (j = 0; j < 3; j++) {
+				long want = ref_lpm(&live, 6, probe[j]), got;
+				__u64 v;
+
+				got = t6_lookup(&t, probe[j], &v);
+				cr_assert_eq(got >= 0, want >= 0, "case trie6: op %zu: found %ld, expected %ld",
+					     op, got, want);
+				if (want >= 0)
+					cr_assert_eq(v, live.r[want].value, "case trie6: op %zu: value", op);
+			}
+		}
+	}
+	wcard_lpm6_close(t.d);
+	wcard_lpm4__destroy(t.skel);
+	free(live.r);
+	wcard_routes_free(&all);
+}

@@ -202,6 +202,7 @@ struct wcard_lpm6 {
 	__u32 *root, *nodes;
 	__u64 *val;
 	size_t lenroot;
+	struct lpm_index ix; /* for online changes */
 	__u32 max_nodes, max_routes, nodes_used;
 };
 
@@ -221,6 +222,7 @@ void wcard_lpm6_close(struct wcard_lpm6 *d)
 	if (!d)
 		return;
 	lpm_maps_close(&d->m);
+	idx_free(&d->ix);
 	free(d);
 }
 
@@ -232,6 +234,7 @@ int wcard_lpm6_open(struct bpf_object *obj, struct wcard_lpm6 **out, char *err, 
 
 	if (!d)
 		return -ENOMEM;
+	idx_init(&d->ix);
 	ret = lpm_maps_open(obj, names, &d->m, "IPv6 LPM", err, errlen);
 	if (ret) {
 		wcard_lpm6_close(d);
@@ -312,6 +315,10 @@ int wcard_lpm6_load(struct wcard_lpm6 *d, const struct wcard_routes *rt, char *e
 	}
 	d->nodes_used = used;
 	free(idx);
+	if (idx_build(&d->ix, rt, 6, d->max_routes)) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -466,3 +473,117 @@ int wcard_dir24_del(struct wcard_dir24 *d, __u32 addr, unsigned int len)
 	return 0;
 }
 
+
+/* ---- online IPv6 updates ---------------------------------------------------- */
+
+static wc_u128 mask6(unsigned int len)
+{
+	return len ? ~(wc_u128)0 << (128 - len) : 0;
+}
+
+/* As d24_paint, through every node below the range (routes are pushed to leaves). */
+static void t6_paint(struct wcard_lpm6 *d, __u32 *tab, __u32 first, __u32 cnt, __u32 ent,
+		     int len, __u32 old)
+{
+	__u32 k;
+
+	for (k = first; k < first + cnt; k++) {
+		__u32 e = __atomic_load_n(&tab[k], __ATOMIC_RELAXED);
+
+		if (e & LPM_GROUP) {
+			t6_paint(d, &d->nodes[(e & ~LPM_GROUP) * 256], 0, 256, ent, len, old);
+			continue;
+		}
+		if (old ? e == old : idx_len(&d->ix, e) <= len)
+			__atomic_store_n(&tab[k], ent, __ATOMIC_RELEASE);
+	}
+}
+
+/*
+ * The table holding addr's entries at the level where a /len prefix ends, and
+ * the level's first bit and width. With create, missing nodes are made, each
+ * complete (a copy of the entry it replaces) before its parent points at it.
+ */
+static __u32 *t6_level(struct wcard_lpm6 *d, wc_u128 addr, unsigned int len, bool create,
+		       __u32 *start, __u32 *width)
+{
+	__u32 *tab = d->root, st = 0, w = 16;
+
+	while (len > st + w) {
+		__u32 *e = &tab[bits6(addr, st, w)];
+
+		if (!(*e & LPM_GROUP)) {
+			__u32 n = d->nodes_used, j;
+
+			if (!create || n >= d->max_nodes)
+				return NULL;
+			for (j = 0; j < 256; j++)
+				d->nodes[n * 256 + j] = *e;
+			d->nodes_used++;
+			__atomic_store_n(e, LPM_GROUP | n, __ATOMIC_RELEASE);
+		}
+		tab = &d->nodes[(*e & ~LPM_GROUP) * 256];
+		st += w;
+		w = 8;
+	}
+	*start = st;
+	*width = w;
+	return tab;
+}
+
+int wcard_lpm6_add(struct wcard_lpm6 *d, wc_u128 addr, unsigned int len, __u64 value,
+		   __u32 *route)
+{
+	__u32 r, st, w, *tab;
+	long old;
+	int ret;
+
+	if (!d || !d->ix.len || len > 128)
+		return -EINVAL;
+	addr &= mask6(len);
+	old = idx_find(&d->ix, addr, len);
+	if (old >= 0) {
+		__atomic_store_n(&d->val[old], value, __ATOMIC_RELEASE);
+		if (route)
+			*route = old;
+		return 0;
+	}
+	ret = idx_alloc(&d->ix, &r);
+	if (ret)
+		return ret;
+	tab = t6_level(d, addr, len, true, &st, &w);
+	if (!tab) {
+		/* Nodes made on the way stay (copies of their parents): harmless. */
+		d->ix.freed[d->ix.nfreed++] = r;
+		return -ENOSPC;
+	}
+	__atomic_store_n(&d->val[r], value, __ATOMIC_RELEASE);
+	idx_set(&d->ix, r, addr, len);
+	t6_paint(d, tab, bits6(addr, st, w) & ~((1u << (st + w - len)) - 1), 1u << (st + w - len),
+		 r + 1, len, 0);
+	if (route)
+		*route = r;
+	return 0;
+}
+
+int wcard_lpm6_del(struct wcard_lpm6 *d, wc_u128 addr, unsigned int len)
+{
+	__u32 st, w, *tab;
+	long r, cover = -1;
+	int l;
+
+	if (!d || !d->ix.len || len > 128)
+		return -EINVAL;
+	addr &= mask6(len);
+	r = idx_find(&d->ix, addr, len);
+	if (r < 0)
+		return -ENOENT;
+	for (l = (int)len - 1; l >= 0 && cover < 0; l--)
+		cover = idx_find(&d->ix, addr & mask6(l), l);
+	tab = t6_level(d, addr, len, false, &st, &w);
+	if (tab)
+		t6_paint(d, tab, bits6(addr, st, w) & ~((1u << (st + w - len)) - 1),
+			 1u << (st + w - len), cover + 1, len, r + 1);
+	idx_drop(&d->ix, r, false);
+	return 0;
+}

@@ -221,6 +221,10 @@ int wcard_lpm6_load(struct wcard_lpm6 *d, const struct wcard_routes *rt, char *e
 size_t wcard_lpm6_bytes(const struct wcard_lpm6 *d);
 /* Nodes the IPv6 routes of rt need (for wcard_lpm6_prepare), or -ENOMEM. */
 long wcard_lpm6_nodes_needed(const struct wcard_routes *rt);
+/* Online IPv6 route changes, as wcard_dir24_add/del (-ENOSPC: no free node). */
+int wcard_lpm6_add(struct wcard_lpm6 *d, wc_u128 addr, unsigned int len, __u64 value,
+		   __u32 *route);
+int wcard_lpm6_del(struct wcard_lpm6 *d, wc_u128 addr, unsigned int len);
 void wcard_lpm6_close(struct wcard_lpm6 *d);
 
 /* ---- compiled form and reference ---------------------------------------- */

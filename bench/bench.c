@@ -361,10 +361,11 @@ static int bench_lpm(const char *data, unsigned int family, struct wc_key *keys)
 	bpf_map__set_max_entries(skel->maps.wc_bench_trie4, family == 4 ? rt.n + 1 : 1);
 	bpf_map__set_max_entries(skel->maps.wc_bench_trie6, family == 6 ? rt.n + 1 : 1);
 	ret = wcard_object_prepare(skel->obj, rs.n);
+	/* Spare route slots: a deleted one is reused only after a grace period. */
 	if (!ret)
-		ret = wcard_dir24_prepare(skel->obj, rt.n, 1 << 16);
+		ret = wcard_dir24_prepare(skel->obj, rt.n + 65536, 1 << 16);
 	if (!ret)
-		ret = wcard_lpm6_prepare(skel->obj, rt.n,
+		ret = wcard_lpm6_prepare(skel->obj, rt.n + 65536,
 					 family == 6 ? (__u32)wcard_lpm6_nodes_needed(&rt) + 1 : 1);
 	if (!ret)
 		ret = wcard_bench__load(skel);
@@ -517,6 +518,43 @@ static int bench_lpm(const char *data, unsigned int family, struct wc_key *keys)
 				  0);
 			printf("%-28s kernel trie / wcard %s = %.1f\n", "",
 			       family == 4 ? "DIR-24-8" : "multibit trie", k.med / dr.med);
+		}
+		/*
+		 * Online changes: delete a random route and add it back, 2 x 50K times;
+		 * latency per change (the addresses it covered go to its cover and back).
+		 */
+		if (!ret) {
+			unsigned int nops = runs == 3 ? 20000 : 50000, u;
+			__u64 *lat = calloc(2 * nops, sizeof(*lat));
+			double tt0 = now_ns();
+
+			for (u = 0; lat && !ret && u < nops; u++) {
+				const struct wcard_route *x = &rt.r[route_of[(s >> 33) % rs.n]];
+				double a;
+
+				s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+				a = now_ns();
+				ret = family == 4 ? wcard_dir24_del(d4, (__u32)x->addr, x->len) :
+						    wcard_lpm6_del(d6, x->addr, x->len);
+				lat[2 * u] = (__u64)(now_ns() - a);
+				a = now_ns();
+				if (!ret)
+					ret = family == 4 ?
+						      wcard_dir24_add(d4, (__u32)x->addr, x->len, x->value,
+								      NULL) :
+						      wcard_lpm6_add(d6, x->addr, x->len, x->value, NULL);
+				lat[2 * u + 1] = (__u64)(now_ns() - a);
+			}
+			if (lat && !ret) {
+				double tot = now_ns() - tt0;
+
+				qsort(lat, 2 * nops, sizeof(*lat), cmp_u64);
+				printf("%-28s %u route deletes + re-adds: %.2f us each, p50 %.2f us, "
+				       "p99 %.2f us, max %.0f us\n",
+				       "", nops, tot / (2.0 * nops) / 1e3, lat[nops] / 1e3,
+				       lat[(size_t)(2 * nops * 0.99)] / 1e3, lat[2 * nops - 1] / 1e3);
+			}
+			free(lat);
 		}
 		wcard_dir24_close(d4);
 		wcard_lpm6_close(d6);

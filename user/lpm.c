@@ -111,7 +111,7 @@ int wcard_lpm_create(const struct wcard_routes *rt, struct wcard_lpm **out, char
 {
 	struct wcard_lpm *l = calloc(1, sizeof(*l));
 	long n6 = wcard_lpm6_nodes_needed(rt);
-	size_t n4 = 0, k;
+	size_t n4 = 0, k, spare;
 	int ret = -ENOMEM;
 
 	if (!l || n6 < 0)
@@ -125,9 +125,11 @@ int wcard_lpm_create(const struct wcard_routes *rt, struct wcard_lpm **out, char
 	l->skel = wcard_lpm4__open();
 	if (!l->skel)
 		goto out;
-	ret = wcard_dir24_prepare(l->skel->obj, rt->n ? rt->n : 1, n4 ? n4 : 1);
+	/* Spare route slots: a deleted one is reused only after a grace period. */
+	spare = rt->n / 8 > 1024 ? rt->n / 8 : 1024;
+	ret = wcard_dir24_prepare(l->skel->obj, rt->n + spare, n4 ? n4 : 1);
 	if (!ret)
-		ret = wcard_lpm6_prepare(l->skel->obj, rt->n ? rt->n : 1, n6 ? n6 : 1);
+		ret = wcard_lpm6_prepare(l->skel->obj, rt->n + spare, n6 ? n6 : 1);
 	if (!ret)
 		ret = wcard_lpm4__load(l->skel);
 	if (ret) {

@@ -9,7 +9,8 @@
  * Which route each slot of an LPM structure's value array holds, and the
  * reverse (prefix -> slot) for online changes. A deleted route's slot may still
  * be read by a lookup in flight, so it is reused only after a grace period,
- * taken when no never-used slot is left.
+ * taken when no never-used slot is left: size the value map with spare slots
+ * (one ~8 ms wait per spare slots' worth of deletes).
  */
 struct lpm_index {
 	__u8 *len; /* per slot; 0xff: free */

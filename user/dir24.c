@@ -59,33 +59,73 @@ static void lpm_maps_close(struct lpm_maps *m)
 			munmap(m->p[i], m->len[i]);
 }
 
-struct wcard_dir24 {
+/*
+ * One LPM structure: a top table (tbl24, or the IPv6 root), blocks of 256
+ * entries below it (tbl8 groups, or trie nodes), and a value per route slot.
+ */
+struct lpm_tab {
 	struct lpm_maps m;
-	__u32 *tbl24, *tbl8;
+	__u32 *top, *sub;
 	__u64 *val;
-	size_t len24;
-	__u32 max_groups, max_routes, groups_used;
+	size_t toplen;
+	__u32 max_sub, max_routes, sub_used;
 	struct lpm_index ix; /* for online changes */
 };
 
+struct wcard_dir24 {
+	struct lpm_tab t;
+};
+
+struct wcard_lpm6 {
+	struct lpm_tab t;
+};
+
+static int tab_prepare(struct bpf_object *obj, const char *sub, const char *val, __u32 max_routes,
+		       __u32 max_sub)
+{
+	struct bpf_map *n = bpf_object__find_map_by_name(obj, sub);
+	struct bpf_map *v = bpf_object__find_map_by_name(obj, val);
+
+	if (!n || !v || !max_routes || !max_sub || max_sub > (1u << 23))
+		return -EINVAL;
+	/* Two 32-bit entries per 8-byte ARRAY element (lpm.bpf.h): 128 a block. */
+	return bpf_map__set_max_entries(n, max_sub * 128) ?: bpf_map__set_max_entries(v, max_routes);
+}
+
+static void tab_close(struct lpm_tab *t)
+{
+	lpm_maps_close(&t->m);
+	idx_free(&t->ix);
+}
+
+static int tab_open(struct bpf_object *obj, const char *const names[3], const char *what,
+		    struct lpm_tab *t, char *err, size_t errlen)
+{
+	int ret;
+
+	idx_init(&t->ix);
+	ret = lpm_maps_open(obj, names, &t->m, what, err, errlen);
+	if (ret)
+		return ret;
+	t->top = t->m.p[0];
+	t->sub = t->m.p[1];
+	t->val = t->m.p[2];
+	t->toplen = t->m.len[0];
+	t->max_sub = t->m.max[1] / 128;
+	t->max_routes = t->m.max[2];
+	return 0;
+}
+
 int wcard_dir24_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_groups)
 {
-	struct bpf_map *t8 = bpf_object__find_map_by_name(obj, "wc_lpm4_tbl8");
-	struct bpf_map *v = bpf_object__find_map_by_name(obj, "wc_lpm4_val");
-
-	if (!t8 || !v || !max_routes || !max_groups || max_groups > (1u << 23))
-		return -EINVAL;
-	/* Two 32-bit entries per 8-byte ARRAY element (lpm.bpf.h). */
-	return bpf_map__set_max_entries(t8, max_groups * 128) ?:
-		       bpf_map__set_max_entries(v, max_routes);
+	return tab_prepare(obj, "wc_lpm4_tbl8", "wc_lpm4_val", max_routes, max_groups);
 }
 
 void wcard_dir24_close(struct wcard_dir24 *d)
 {
 	if (!d)
 		return;
-	lpm_maps_close(&d->m);
-	idx_free(&d->ix);
+	tab_close(&d->t);
 	free(d);
 }
 
@@ -97,19 +137,11 @@ int wcard_dir24_open(struct bpf_object *obj, struct wcard_dir24 **out, char *err
 
 	if (!d)
 		return -ENOMEM;
-	idx_init(&d->ix);
-	ret = lpm_maps_open(obj, names, &d->m, "DIR-24-8", err, errlen);
+	ret = tab_open(obj, names, "DIR-24-8", &d->t, err, errlen);
 	if (ret) {
 		wcard_dir24_close(d);
 		return ret;
 	}
-	d->tbl24 = d->m.p[0];
-	d->tbl8 = d->m.p[1];
-	d->val = d->m.p[2];
-	d->len24 = d->m.len[0];
-	/* Two 32-bit entries per 8-byte element: 128 elements a group. */
-	d->max_groups = d->m.max[1] / 128;
-	d->max_routes = d->m.max[2];
 	*out = d;
 	return 0;
 }
@@ -136,9 +168,9 @@ int wcard_dir24_load(struct wcard_dir24 *d, const struct wcard_routes *rt, char 
 
 	if (!d || !rt)
 		return -EINVAL;
-	if (rt->n > d->max_routes) {
+	if (rt->n > d->t.max_routes) {
 		snprintf(err, errlen, "%zu routes exceed the %u the maps were sized for", rt->n,
-			 d->max_routes);
+			 d->t.max_routes);
 		return -E2BIG;
 	}
 	idx = calloc(rt->n ? rt->n : 1, sizeof(*idx));
@@ -148,81 +180,69 @@ int wcard_dir24_load(struct wcard_dir24 *d, const struct wcard_routes *rt, char 
 		if (rt->r[i].family == 4)
 			idx[n++] = i;
 	qsort_r(idx, n, sizeof(*idx), by_len_line, rt->r);
-	memset(d->tbl24, 0, d->len24);
+	memset(d->t.top, 0, d->t.toplen);
 	for (i = 0; i < n; i++) {
 		const struct wcard_route *r = &rt->r[idx[i]];
 		__u32 ent = idx[i] + 1, a = (__u32)r->addr, k, cnt;
 
-		d->val[idx[i]] = r->value;
+		d->t.val[idx[i]] = r->value;
 		if (r->len <= 24) {
 			cnt = 1u << (24 - r->len);
 			for (k = 0; k < cnt; k++)
-				d->tbl24[(a >> 8) + k] = ent;
+				d->t.top[(a >> 8) + k] = ent;
 			continue;
 		}
-		if (!(d->tbl24[a >> 8] & LPM_GROUP)) {
-			__u32 g = groups++, prev = d->tbl24[a >> 8];
+		if (!(d->t.top[a >> 8] & LPM_GROUP)) {
+			__u32 g = groups++, prev = d->t.top[a >> 8];
 
-			if (g >= d->max_groups) {
+			if (g >= d->t.max_sub) {
 				snprintf(err, errlen,
 					 "more than %u /24 blocks hold longer prefixes (tbl8 groups)",
-					 d->max_groups);
-				memset(d->tbl24, 0, d->len24);
+					 d->t.max_sub);
+				memset(d->t.top, 0, d->t.toplen);
 				free(idx);
 				return -ENOSPC;
 			}
 			for (k = 0; k < 256; k++)
-				d->tbl8[g * 256 + k] = prev;
-			d->tbl24[a >> 8] = LPM_GROUP | g;
+				d->t.sub[g * 256 + k] = prev;
+			d->t.top[a >> 8] = LPM_GROUP | g;
 		}
 		cnt = 1u << (32 - r->len);
 		for (k = 0; k < cnt; k++)
-			d->tbl8[(d->tbl24[a >> 8] & ~LPM_GROUP) * 256 + (a & 0xff) + k] = ent;
+			d->t.sub[(d->t.top[a >> 8] & ~LPM_GROUP) * 256 + (a & 0xff) + k] = ent;
 	}
-	d->groups_used = groups;
+	d->t.sub_used = groups;
 	free(idx);
-	if (idx_build(&d->ix, rt, 4, d->max_routes)) {
+	if (idx_build(&d->t.ix, rt, 4, d->t.max_routes)) {
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	return 0;
 }
 
+/* Map bytes in use: the top table, the 1 KiB blocks handed out, the value slots. */
+static size_t tab_bytes(const struct lpm_tab *t, size_t top_entries)
+{
+	return top_entries * 4 + (size_t)t->sub_used * 1024 + (size_t)t->max_routes * 8;
+}
+
 size_t wcard_dir24_bytes(const struct wcard_dir24 *d)
 {
-	return d ? ((size_t)1 << 24) * 4 + (size_t)d->groups_used * 1024 +
-			   (size_t)d->max_routes * 8 :
-		   0;
+	return d ? tab_bytes(&d->t, (size_t)1 << 24) : 0;
 }
 
 /* ---- IPv6: multibit trie, 16-bit root then 8-bit nodes (lpm.bpf.h) ------------ */
 
-struct wcard_lpm6 {
-	struct lpm_maps m;
-	__u32 *root, *nodes;
-	__u64 *val;
-	size_t lenroot;
-	struct lpm_index ix; /* for online changes */
-	__u32 max_nodes, max_routes, nodes_used;
-};
-
 int wcard_lpm6_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes)
 {
-	struct bpf_map *n = bpf_object__find_map_by_name(obj, "wc_lpm6_nodes");
-	struct bpf_map *v = bpf_object__find_map_by_name(obj, "wc_lpm6_val");
-
-	if (!n || !v || !max_routes || !max_nodes || max_nodes > (1u << 23))
-		return -EINVAL;
-	return bpf_map__set_max_entries(n, max_nodes * 128) ?:
-		       bpf_map__set_max_entries(v, max_routes);
+	return tab_prepare(obj, "wc_lpm6_nodes", "wc_lpm6_val", max_routes, max_nodes);
 }
 
 void wcard_lpm6_close(struct wcard_lpm6 *d)
 {
 	if (!d)
 		return;
-	lpm_maps_close(&d->m);
-	idx_free(&d->ix);
+	tab_close(&d->t);
 	free(d);
 }
 
@@ -234,18 +254,11 @@ int wcard_lpm6_open(struct bpf_object *obj, struct wcard_lpm6 **out, char *err, 
 
 	if (!d)
 		return -ENOMEM;
-	idx_init(&d->ix);
-	ret = lpm_maps_open(obj, names, &d->m, "IPv6 LPM", err, errlen);
+	ret = tab_open(obj, names, "IPv6 LPM", &d->t, err, errlen);
 	if (ret) {
 		wcard_lpm6_close(d);
 		return ret;
 	}
-	d->root = d->m.p[0];
-	d->nodes = d->m.p[1];
-	d->val = d->m.p[2];
-	d->lenroot = d->m.len[0];
-	d->max_nodes = d->m.max[1] / 128;
-	d->max_routes = d->m.max[2];
 	*out = d;
 	return 0;
 }
@@ -268,9 +281,9 @@ int wcard_lpm6_load(struct wcard_lpm6 *d, const struct wcard_routes *rt, char *e
 
 	if (!d || !rt)
 		return -EINVAL;
-	if (rt->n > d->max_routes) {
+	if (rt->n > d->t.max_routes) {
 		snprintf(err, errlen, "%zu routes exceed the %u the maps were sized for", rt->n,
-			 d->max_routes);
+			 d->t.max_routes);
 		return -E2BIG;
 	}
 	idx = calloc(rt->n ? rt->n : 1, sizeof(*idx));
@@ -280,12 +293,12 @@ int wcard_lpm6_load(struct wcard_lpm6 *d, const struct wcard_routes *rt, char *e
 		if (rt->r[i].family == 6)
 			idx[n++] = i;
 	qsort_r(idx, n, sizeof(*idx), by_len_line, rt->r);
-	memset(d->root, 0, d->lenroot);
+	memset(d->t.top, 0, d->t.toplen);
 	for (i = 0; i < n; i++) {
 		const struct wcard_route *r = &rt->r[idx[i]];
-		__u32 ent = idx[i] + 1, *tab = d->root, start = 0, width = 16, k, first, cnt;
+		__u32 ent = idx[i] + 1, *tab = d->t.top, start = 0, width = 16, k, first, cnt;
 
-		d->val[idx[i]] = r->value;
+		d->t.val[idx[i]] = r->value;
 		/* Down to the level whose bits hold the prefix's last bit. */
 		while (r->len > start + width) {
 			__u32 *e = &tab[bits6(r->addr, start, width)];
@@ -293,18 +306,18 @@ int wcard_lpm6_load(struct wcard_lpm6 *d, const struct wcard_routes *rt, char *e
 			if (!(*e & LPM_GROUP)) {
 				__u32 prev = *e, j;
 
-				if (used >= d->max_nodes) {
+				if (used >= d->t.max_sub) {
 					snprintf(err, errlen, "more than %u IPv6 trie nodes needed",
-						 d->max_nodes);
-					memset(d->root, 0, d->lenroot);
+						 d->t.max_sub);
+					memset(d->t.top, 0, d->t.toplen);
 					free(idx);
 					return -ENOSPC;
 				}
 				for (j = 0; j < 256; j++)
-					d->nodes[used * 256 + j] = prev;
+					d->t.sub[used * 256 + j] = prev;
 				*e = LPM_GROUP | used++;
 			}
-			tab = &d->nodes[(*e & ~LPM_GROUP) * 256];
+			tab = &d->t.sub[(*e & ~LPM_GROUP) * 256];
 			start += width;
 			width = 8;
 		}
@@ -313,9 +326,9 @@ int wcard_lpm6_load(struct wcard_lpm6 *d, const struct wcard_routes *rt, char *e
 		for (k = 0; k < cnt; k++)
 			tab[first + k] = ent;
 	}
-	d->nodes_used = used;
+	d->t.sub_used = used;
 	free(idx);
-	if (idx_build(&d->ix, rt, 6, d->max_routes)) {
+	if (idx_build(&d->t.ix, rt, 6, d->t.max_routes)) {
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
@@ -324,9 +337,7 @@ int wcard_lpm6_load(struct wcard_lpm6 *d, const struct wcard_routes *rt, char *e
 
 size_t wcard_lpm6_bytes(const struct wcard_lpm6 *d)
 {
-	return d ? (size_t)WC_LPM6_ROOT_ENTRIES * 4 + (size_t)d->nodes_used * 1024 +
-			   (size_t)d->max_routes * 8 :
-		   0;
+	return d ? tab_bytes(&d->t, WC_LPM6_ROOT_ENTRIES) : 0;
 }
 
 static int cmp_u128(const void *a, const void *b)
@@ -389,10 +400,10 @@ static void d24_paint(struct wcard_dir24 *d, __u32 *tab, __u32 first, __u32 cnt,
 		__u32 e = __atomic_load_n(&tab[k], __ATOMIC_RELAXED);
 
 		if (top && (e & LPM_GROUP)) {
-			d24_paint(d, &d->tbl8[(e & ~LPM_GROUP) * 256], 0, 256, ent, len, old, false);
+			d24_paint(d, &d->t.sub[(e & ~LPM_GROUP) * 256], 0, 256, ent, len, old, false);
 			continue;
 		}
-		if (old ? e == old : idx_len(&d->ix, e) <= len)
+		if (old ? e == old : idx_len(&d->t.ix, e) <= len)
 			__atomic_store_n(&tab[k], ent, __ATOMIC_RELEASE);
 	}
 }
@@ -404,44 +415,44 @@ int wcard_dir24_add(struct wcard_dir24 *d, __u32 addr, unsigned int len, __u64 v
 	long old;
 	int ret;
 
-	if (!d || !d->ix.len || len > 32)
+	if (!d || !d->t.ix.len || len > 32)
 		return -EINVAL;
 	addr &= len ? ~0u << (32 - len) : 0;
-	old = idx_find(&d->ix, addr, len);
+	old = idx_find(&d->t.ix, addr, len);
 	if (old >= 0) {
 		/* The same prefix again: the last one wins, in place. */
-		__atomic_store_n(&d->val[old], value, __ATOMIC_RELEASE);
+		__atomic_store_n(&d->t.val[old], value, __ATOMIC_RELEASE);
 		if (route)
 			*route = old;
 		return 0;
 	}
-	ret = idx_alloc(&d->ix, &r);
+	ret = idx_alloc(&d->t.ix, &r);
 	if (ret)
 		return ret;
 	/* Value first: the route is reachable only once an entry holds it. */
-	__atomic_store_n(&d->val[r], value, __ATOMIC_RELEASE);
-	idx_set(&d->ix, r, addr, len);
+	__atomic_store_n(&d->t.val[r], value, __ATOMIC_RELEASE);
+	idx_set(&d->t.ix, r, addr, len);
 	ent = r + 1;
 	if (len <= 24) {
-		d24_paint(d, d->tbl24, addr >> 8, 1u << (24 - len), ent, len, 0, true);
+		d24_paint(d, d->t.top, addr >> 8, 1u << (24 - len), ent, len, 0, true);
 	} else {
-		__u32 t = addr >> 8, e = d->tbl24[t];
+		__u32 t = addr >> 8, e = d->t.top[t];
 
 		if (!(e & LPM_GROUP)) {
-			__u32 g = d->groups_used, k;
+			__u32 g = d->t.sub_used, k;
 
-			if (g >= d->max_groups) {
-				idx_drop(&d->ix, r, true); /* never reachable */
+			if (g >= d->t.max_sub) {
+				idx_drop(&d->t.ix, r, true); /* never reachable */
 				return -ENOSPC;
 			}
 			/* The group is complete before the tbl24 entry points at it. */
 			for (k = 0; k < 256; k++)
-				d->tbl8[g * 256 + k] = e;
-			d->groups_used++;
-			__atomic_store_n(&d->tbl24[t], LPM_GROUP | g, __ATOMIC_RELEASE);
+				d->t.sub[g * 256 + k] = e;
+			d->t.sub_used++;
+			__atomic_store_n(&d->t.top[t], LPM_GROUP | g, __ATOMIC_RELEASE);
 			e = LPM_GROUP | g;
 		}
-		d24_paint(d, &d->tbl8[(e & ~LPM_GROUP) * 256], addr & 0xff, 1u << (32 - len), ent,
+		d24_paint(d, &d->t.sub[(e & ~LPM_GROUP) * 256], addr & 0xff, 1u << (32 - len), ent,
 			  len, 0, false);
 	}
 	if (route)
@@ -454,22 +465,22 @@ int wcard_dir24_del(struct wcard_dir24 *d, __u32 addr, unsigned int len)
 	long r, cover = -1;
 	int l;
 
-	if (!d || !d->ix.len || len > 32)
+	if (!d || !d->t.ix.len || len > 32)
 		return -EINVAL;
 	addr &= len ? ~0u << (32 - len) : 0;
-	r = idx_find(&d->ix, addr, len);
+	r = idx_find(&d->t.ix, addr, len);
 	if (r < 0)
 		return -ENOENT;
 	/* The covering route takes the deleted one's entries back. */
 	for (l = (int)len - 1; l >= 0 && cover < 0; l--)
-		cover = idx_find(&d->ix, addr & (l ? ~0u << (32 - l) : 0), l);
+		cover = idx_find(&d->t.ix, addr & (l ? ~0u << (32 - l) : 0), l);
 	if (len <= 24)
-		d24_paint(d, d->tbl24, addr >> 8, 1u << (24 - len), cover + 1, len, r + 1, true);
-	else if (d->tbl24[addr >> 8] & LPM_GROUP)
-		d24_paint(d, &d->tbl8[(d->tbl24[addr >> 8] & ~LPM_GROUP) * 256], addr & 0xff,
+		d24_paint(d, d->t.top, addr >> 8, 1u << (24 - len), cover + 1, len, r + 1, true);
+	else if (d->t.top[addr >> 8] & LPM_GROUP)
+		d24_paint(d, &d->t.sub[(d->t.top[addr >> 8] & ~LPM_GROUP) * 256], addr & 0xff,
 			  1u << (32 - len), cover + 1, len, r + 1, false);
 	/* Reusable after a grace period: lookups in flight may still report it. */
-	idx_drop(&d->ix, r, false);
+	idx_drop(&d->t.ix, r, false);
 	return 0;
 }
 
@@ -491,10 +502,10 @@ static void t6_paint(struct wcard_lpm6 *d, __u32 *tab, __u32 first, __u32 cnt, _
 		__u32 e = __atomic_load_n(&tab[k], __ATOMIC_RELAXED);
 
 		if (e & LPM_GROUP) {
-			t6_paint(d, &d->nodes[(e & ~LPM_GROUP) * 256], 0, 256, ent, len, old);
+			t6_paint(d, &d->t.sub[(e & ~LPM_GROUP) * 256], 0, 256, ent, len, old);
 			continue;
 		}
-		if (old ? e == old : idx_len(&d->ix, e) <= len)
+		if (old ? e == old : idx_len(&d->t.ix, e) <= len)
 			__atomic_store_n(&tab[k], ent, __ATOMIC_RELEASE);
 	}
 }
@@ -507,22 +518,22 @@ static void t6_paint(struct wcard_lpm6 *d, __u32 *tab, __u32 first, __u32 cnt, _
 static __u32 *t6_level(struct wcard_lpm6 *d, wc_u128 addr, unsigned int len, bool create,
 		       __u32 *start, __u32 *width)
 {
-	__u32 *tab = d->root, st = 0, w = 16;
+	__u32 *tab = d->t.top, st = 0, w = 16;
 
 	while (len > st + w) {
 		__u32 *e = &tab[bits6(addr, st, w)];
 
 		if (!(*e & LPM_GROUP)) {
-			__u32 n = d->nodes_used, j;
+			__u32 n = d->t.sub_used, j;
 
-			if (!create || n >= d->max_nodes)
+			if (!create || n >= d->t.max_sub)
 				return NULL;
 			for (j = 0; j < 256; j++)
-				d->nodes[n * 256 + j] = *e;
-			d->nodes_used++;
+				d->t.sub[n * 256 + j] = *e;
+			d->t.sub_used++;
 			__atomic_store_n(e, LPM_GROUP | n, __ATOMIC_RELEASE);
 		}
-		tab = &d->nodes[(*e & ~LPM_GROUP) * 256];
+		tab = &d->t.sub[(*e & ~LPM_GROUP) * 256];
 		st += w;
 		w = 8;
 	}
@@ -538,27 +549,27 @@ int wcard_lpm6_add(struct wcard_lpm6 *d, wc_u128 addr, unsigned int len, __u64 v
 	long old;
 	int ret;
 
-	if (!d || !d->ix.len || len > 128)
+	if (!d || !d->t.ix.len || len > 128)
 		return -EINVAL;
 	addr &= mask6(len);
-	old = idx_find(&d->ix, addr, len);
+	old = idx_find(&d->t.ix, addr, len);
 	if (old >= 0) {
-		__atomic_store_n(&d->val[old], value, __ATOMIC_RELEASE);
+		__atomic_store_n(&d->t.val[old], value, __ATOMIC_RELEASE);
 		if (route)
 			*route = old;
 		return 0;
 	}
-	ret = idx_alloc(&d->ix, &r);
+	ret = idx_alloc(&d->t.ix, &r);
 	if (ret)
 		return ret;
 	tab = t6_level(d, addr, len, true, &st, &w);
 	if (!tab) {
 		/* Nodes made on the way stay (copies of their parents): harmless. */
-		d->ix.freed[d->ix.nfreed++] = r;
+		d->t.ix.freed[d->t.ix.nfreed++] = r;
 		return -ENOSPC;
 	}
-	__atomic_store_n(&d->val[r], value, __ATOMIC_RELEASE);
-	idx_set(&d->ix, r, addr, len);
+	__atomic_store_n(&d->t.val[r], value, __ATOMIC_RELEASE);
+	idx_set(&d->t.ix, r, addr, len);
 	t6_paint(d, tab, bits6(addr, st, w) & ~((1u << (st + w - len)) - 1), 1u << (st + w - len),
 		 r + 1, len, 0);
 	if (route)
@@ -572,18 +583,18 @@ int wcard_lpm6_del(struct wcard_lpm6 *d, wc_u128 addr, unsigned int len)
 	long r, cover = -1;
 	int l;
 
-	if (!d || !d->ix.len || len > 128)
+	if (!d || !d->t.ix.len || len > 128)
 		return -EINVAL;
 	addr &= mask6(len);
-	r = idx_find(&d->ix, addr, len);
+	r = idx_find(&d->t.ix, addr, len);
 	if (r < 0)
 		return -ENOENT;
 	for (l = (int)len - 1; l >= 0 && cover < 0; l--)
-		cover = idx_find(&d->ix, addr & mask6(l), l);
+		cover = idx_find(&d->t.ix, addr & mask6(l), l);
 	tab = t6_level(d, addr, len, false, &st, &w);
 	if (tab)
 		t6_paint(d, tab, bits6(addr, st, w) & ~((1u << (st + w - len)) - 1),
 			 1u << (st + w - len), cover + 1, len, r + 1);
-	idx_drop(&d->ix, r, false);
+	idx_drop(&d->t.ix, r, false);
 	return 0;
 }

@@ -34,6 +34,22 @@ struct {
 	__type(value, __u64);
 } wc_lpm4_tbl8 SEC(".maps");
 
+/* The route an entry names (index + 1; 0: none) and its value. 1 or 0. */
+static __always_inline int wc_lpm_result(void *vals, __u32 ent, __u32 *route, __u64 *value)
+{
+	__u32 idx = ent - 1;
+	__u64 *val;
+
+	if (!ent)
+		return 0;
+	val = bpf_map_lookup_elem(vals, &idx);
+	if (!val)
+		return 0;
+	*route = idx;
+	*value = *val;
+	return 1;
+}
+
 /* Entry i of a packed table. */
 static __always_inline int wc_lpm_entry(void *map, __u32 i, __u32 *out)
 {
@@ -61,8 +77,7 @@ struct {
  */
 __noinline int wc_lpm4_lookup(__u32 addr, __u32 *route, __u64 *value)
 {
-	__u32 idx, v;
-	__u64 *val;
+	__u32 v;
 
 	if (!route || !value)
 		return -22;
@@ -71,15 +86,7 @@ __noinline int wc_lpm4_lookup(__u32 addr, __u32 *route, __u64 *value)
 	if ((v & WC_LPM_GROUP) &&
 	    wc_lpm_entry(&wc_lpm4_tbl8, ((v & ~WC_LPM_GROUP) << 8) | (addr & 0xff), &v))
 		return 0;
-	if (!v)
-		return 0;
-	idx = v - 1;
-	val = bpf_map_lookup_elem(&wc_lpm4_val, &idx);
-	if (!val)
-		return 0;
-	*route = idx;
-	*value = *val;
-	return 1;
+	return wc_lpm_result(&wc_lpm4_val, v, route, value);
 }
 
 /*
@@ -130,8 +137,7 @@ static __always_inline __u32 wc_lpm6_byte(__u64 hi, __u64 lo, int i)
  */
 __noinline int wc_lpm6_lookup(__u64 hi, __u64 lo, __u32 *route, __u64 *value)
 {
-	__u32 v, idx;
-	__u64 *val;
+	__u32 v;
 	int i;
 
 	if (!route || !value)
@@ -145,15 +151,9 @@ __noinline int wc_lpm6_lookup(__u64 hi, __u64 lo, __u32 *route, __u64 *value)
 				 &v))
 			return 0;
 	}
-	if (!v || (v & WC_LPM_GROUP))
+	if (v & WC_LPM_GROUP)
 		return 0;
-	idx = v - 1;
-	val = bpf_map_lookup_elem(&wc_lpm6_val, &idx);
-	if (!val)
-		return 0;
-	*route = idx;
-	*value = *val;
-	return 1;
+	return wc_lpm_result(&wc_lpm6_val, v, route, value);
 }
 
 #endif /* WCARD_LPM_BPF_H */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* wcard_key.bpf.c: runs the classifier on a raw struct wc_key given as the test-run data (tests, wcard lpm). */
+/* wcard_key.bpf.c: runs the classifier on a raw struct wc_key given as the test-run data (tests). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <wcard/classify.bpf.h>

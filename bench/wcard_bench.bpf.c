@@ -79,6 +79,18 @@ struct wc_bench_ctx {
 
 __u64 wc_bench_tables; /* Tuple Merge tables probed, summed over the run */
 
+/* In a verification run, keep the answer for key i (user space checks it). */
+static __always_inline void wc_bench_answer(__u32 i, __u32 answer)
+{
+	__u32 *o;
+
+	if (i >= wc_bench_record)
+		return;
+	o = bpf_map_lookup_elem(&wc_bench_out, &i);
+	if (o)
+		*o = answer;
+}
+
 static __always_inline struct wc_key *wc_bench_key(__u32 i)
 {
 	return bpf_map_lookup_elem(&wc_bench_keys, &i);
@@ -127,12 +139,7 @@ static int wc_bench_clf_cb(__u32 i, struct wc_bench_ctx *c)
 		c->hits++;
 	}
 	c->tables += res.tables;
-	if (i < wc_bench_record) {
-		__u32 *o = bpf_map_lookup_elem(&wc_bench_out, &i);
-
-		if (o)
-			*o = res.id;
-	}
+	wc_bench_answer(i, res.id);
 	return 0;
 }
 
@@ -190,12 +197,7 @@ static int wc_bench_dir24_cb(__u32 i, struct wc_bench_ctx *c)
 		c->acc += value;
 		c->hits++;
 	}
-	if (i < wc_bench_record) {
-		__u32 *o = bpf_map_lookup_elem(&wc_bench_out, &i);
-
-		if (o)
-			*o = route;
-	}
+	wc_bench_answer(i, route);
 	return 0;
 }
 
@@ -212,12 +214,7 @@ static int wc_bench_lpm6_cb(__u32 i, struct wc_bench_ctx *c)
 		c->acc += value;
 		c->hits++;
 	}
-	if (i < wc_bench_record) {
-		__u32 *o = bpf_map_lookup_elem(&wc_bench_out, &i);
-
-		if (o)
-			*o = route;
-	}
+	wc_bench_answer(i, route);
 	return 0;
 }
 

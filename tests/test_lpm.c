@@ -263,6 +263,36 @@ Test(lpm, cli_contract)
 	unlink(ap);
 }
 
+/* ---- shadows of online route sets (unique prefixes, order free) ------------- */
+
+/* Keep only the last copy of each prefix. */
+static void shadow_dedupe(struct wcard_routes *live)
+{
+	size_t i, k;
+
+	for (i = 0; i < live->n; i++) {
+		for (k = i + 1; k < live->n; k++)
+			if (live->r[k].len == live->r[i].len && live->r[k].addr == live->r[i].addr)
+				break;
+		if (k < live->n) {
+			memmove(&live->r[i], &live->r[i + 1], (live->n - i - 1) * sizeof(live->r[0]));
+			live->n--;
+			i--;
+		}
+	}
+}
+
+/* Index of rt's prefix in the shadow, or -1. */
+static long shadow_find(const struct wcard_routes *live, const struct wcard_route *rt)
+{
+	size_t k;
+
+	for (k = 0; k < live->n; k++)
+		if (live->r[k].len == rt->len && live->r[k].addr == rt->addr)
+			return k;
+	return -1;
+}
+
 /* ---- DIR-24-8 (IPv4) ------------------------------------------------------ */
 
 struct d24 {
@@ -423,31 +453,14 @@ Test(lpm, dir24_online, .timeout = 300)
 		in[i] = true;
 	}
 	d24_open(&d, &live, 4096, "dir24 online");
-	/*
-	 * The load saw duplicates (the last must win); the shadow keeps only that
-	 * last copy of each prefix, so its order never matters.
-	 */
-	for (i = 0; i < live.n; i++) {
-		size_t k;
-
-		for (k = i + 1; k < live.n; k++)
-			if (live.r[k].len == live.r[i].len && live.r[k].addr == live.r[i].addr)
-				break;
-		if (k < live.n) {
-			memmove(&live.r[i], &live.r[i + 1], (live.n - i - 1) * sizeof(live.r[0]));
-			live.n--;
-			i--;
-		}
-	}
+	/* The load saw duplicates (the last must win); the shadow keeps only that copy. */
+	shadow_dedupe(&live);
 	for (op = 0; op < 6000; op++) {
 		size_t x = wt_below(&r, all.n), k;
 		const struct wcard_route *rt = &all.r[x];
 		long present = -1;
 
-		/* The shadow: live routes, the last of equal prefixes wins. */
-		for (k = 0; k < live.n; k++)
-			if (live.r[k].len == rt->len && live.r[k].addr == rt->addr)
-				present = k;
+		present = shadow_find(&live, rt);
 		if (present >= 0 && wt_below(&r, 3)) {
 			cr_assert_eq(wcard_dir24_del(d.d, (__u32)rt->addr, rt->len), 0,
 				     "case online: op %zu: delete", op);
@@ -725,27 +738,14 @@ Test(lpm, trie6_online, .timeout = 300)
 	cr_assert_eq(wcard_lpm4__load(t.skel), 0, "case trie6: load");
 	cr_assert_eq(wcard_lpm6_open(t.skel->obj, &t.d, err, sizeof(err)), 0, "case trie6: %s", err);
 	cr_assert_eq(wcard_lpm6_load(t.d, &live, err, sizeof(err)), 0, "case trie6: %s", err);
-	/* The shadow keeps only the last copy of each prefix (the load saw them all). */
-	for (i = 0; i < live.n; i++) {
-		size_t k;
-
-		for (k = i + 1; k < live.n; k++)
-			if (live.r[k].len == live.r[i].len && live.r[k].addr == live.r[i].addr)
-				break;
-		if (k < live.n) {
-			memmove(&live.r[i], &live.r[i + 1], (live.n - i - 1) * sizeof(live.r[0]));
-			live.n--;
-			i--;
-		}
-	}
+	/* The load saw duplicates (the last must win); the shadow keeps only that copy. */
+	shadow_dedupe(&live);
 	for (op = 0; op < 4000; op++) {
 		size_t x = wt_below(&r, all.n), k;
 		const struct wcard_route *rt = &all.r[x];
 		long present = -1;
 
-		for (k = 0; k < live.n; k++)
-			if (live.r[k].len == rt->len && live.r[k].addr == rt->addr)
-				present = k;
+		present = shadow_find(&live, rt);
 		if (present >= 0 && wt_below(&r, 3)) {
 			cr_assert_eq(wcard_lpm6_del(t.d, rt->addr, rt->len), 0,
 				     "case trie6: op %zu: delete", op);

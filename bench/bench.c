@@ -467,7 +467,7 @@ static int bench_lpm(const char *data, unsigned int family, struct wc_key *keys)
 		struct bpf_program *fp = family == 4 ? skel->progs.wc_bench_dir24_prog :
 						       skel->progs.wc_bench_lpm6_prog;
 		struct wcard_dir24 *d4 = NULL;
-		struct wcard_lpm6 *d6 = NULL;
+		struct wcard_trie *d6 = NULL;
 		struct result dr = {};
 		size_t bytes = 0;
 		__u64 dd;
@@ -481,8 +481,8 @@ static int bench_lpm(const char *data, unsigned int family, struct wc_key *keys)
 		} else {
 			ret = wcard_lpm6_open(skel->obj, &d6, err, sizeof(err));
 			if (!ret)
-				ret = wcard_lpm6_load(d6, &rt, err, sizeof(err));
-			bytes = wcard_lpm6_bytes(d6);
+				ret = wcard_trie_load(d6, &rt, err, sizeof(err));
+			bytes = wcard_trie_bytes(d6);
 		}
 		load_ms = (now_ns() - t0) / 1e6;
 		skel->bss->wc_bench_record = VERIFY;
@@ -535,14 +535,14 @@ static int bench_lpm(const char *data, unsigned int family, struct wc_key *keys)
 				s = s * 6364136223846793005ULL + 1442695040888963407ULL;
 				a = now_ns();
 				ret = family == 4 ? wcard_dir24_del(d4, (__u32)x->addr, x->len) :
-						    wcard_lpm6_del(d6, x->addr, x->len);
+						    wcard_trie_del(d6, x->addr, x->len);
 				lat[2 * u] = (__u64)(now_ns() - a);
 				a = now_ns();
 				if (!ret)
 					ret = family == 4 ?
 						      wcard_dir24_add(d4, (__u32)x->addr, x->len, x->value,
 								      NULL) :
-						      wcard_lpm6_add(d6, x->addr, x->len, x->value, NULL);
+						      wcard_trie_add(d6, x->addr, x->len, x->value, NULL);
 				lat[2 * u + 1] = (__u64)(now_ns() - a);
 			}
 			if (lat && !ret) {
@@ -557,7 +557,7 @@ static int bench_lpm(const char *data, unsigned int family, struct wc_key *keys)
 			free(lat);
 		}
 		wcard_dir24_close(d4);
-		wcard_lpm6_close(d6);
+		wcard_trie_close(d6);
 	}
 out:
 	if (ret)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* wcard_lpm4.bpf.c: runs the IPv4 (DIR-24-8) and IPv6 (multibit) LPM lookups on an address given as test-run data. */
+/* wcard_lpm4.bpf.c: runs the IPv4 (DIR-24-8 or small trie) and IPv6 (multibit) LPM lookups on an address given as test-run data. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <wcard/lpm.bpf.h>
@@ -8,6 +8,12 @@
 __u32 wc_lpm_route;
 __u64 wc_lpm_value;
 int wc_lpm_ret;
+
+/*
+ * IPv4 structure, set before load: 0 = DIR-24-8, 1 = the small trie. A
+ * load-time constant, so the verifier prunes the branch not taken.
+ */
+const volatile __u32 wc_lpm4_trie;
 
 SEC("xdp")
 int wc_lpm4_run(struct xdp_md *ctx)
@@ -20,7 +26,10 @@ int wc_lpm4_run(struct xdp_md *ctx)
 	if (data + sizeof(addr) > data_end)
 		return XDP_ABORTED;
 	__builtin_memcpy(&addr, data, sizeof(addr));
-	wc_lpm_ret = wc_lpm4_lookup(addr, &route, &value);
+	if (wc_lpm4_trie)
+		wc_lpm_ret = wc_trie4_lookup(addr, &route, &value);
+	else
+		wc_lpm_ret = wc_lpm4_lookup(addr, &route, &value);
 	wc_lpm_route = route;
 	wc_lpm_value = value;
 	return XDP_PASS;

@@ -82,16 +82,16 @@ static long trie_lookup(const struct trie *t, unsigned int fam, wc_u128 a)
 
 /* Same answer from BPF, the reference and the trie (prefix-equal indexes count as equal). */
 static void check_addr(struct wcard_lpm *l, const struct trie *t, const struct wcard_routes *rt,
-		       unsigned int fam, wc_u128 a, const char *name)
+		       unsigned int fam, wc_u128 a, const char *mode, const char *name)
 {
 	long want = ref_lpm(rt, fam, a), got, kern = trie_lookup(t, fam, a);
 	int ret = wcard_lpm_lookup(l, fam, a, &got);
 
-	cr_assert_eq(ret, 0, "case %s: lookup: %d", name, ret);
-	cr_assert_eq(got, want, "case %s: IPv%u %016llx%016llx: BPF route %ld, reference %ld", name,
-		     fam, (unsigned long long)(a >> 64), (unsigned long long)a, got, want);
-	cr_assert_eq(kern, want, "case %s: IPv%u: kernel trie route %ld, reference %ld", name, fam,
-		     kern, want);
+	cr_assert_eq(ret, 0, "case %s %s: lookup: %d", mode, name, ret);
+	cr_assert_eq(got, want, "case %s %s: IPv%u %016llx%016llx: BPF route %ld, reference %ld",
+		     mode, name, fam, (unsigned long long)(a >> 64), (unsigned long long)a, got, want);
+	cr_assert_eq(kern, want, "case %s %s: IPv%u: kernel trie route %ld, reference %ld", mode,
+		     name, fam, kern, want);
 }
 
 static void random_routes(struct wt_rng *r, struct wcard_routes *rt, size_t n, unsigned int pool)
@@ -118,7 +118,7 @@ static void random_routes(struct wt_rng *r, struct wcard_routes *rt, size_t n, u
 	}
 }
 
-Test(lpm, random_edges, .timeout = 300)
+static void random_edges(const struct wcard_lpm_opts *o, const char *mode)
 {
 	struct wt_rng r = { .s = 3 };
 	struct wcard_routes rt = {};
@@ -129,7 +129,8 @@ Test(lpm, random_edges, .timeout = 300)
 
 	random_routes(&r, &rt, 3000, 200);
 	trie_fill(&t, &rt);
-	cr_assert_eq(wcard_lpm_create(&rt, &l, err, sizeof(err)), 0, "case create: %s", err);
+	cr_assert_eq(wcard_lpm_create(&rt, o, &l, err, sizeof(err)), 0, "case %s: create: %s", mode,
+		     err);
 	for (i = 0; i < rt.n; i++) {
 		const struct wcard_route *x = &rt.r[i];
 		unsigned int bits = x->family == 6 ? 128 : 32;
@@ -138,13 +139,13 @@ Test(lpm, random_edges, .timeout = 300)
 		wc_u128 full = bits == 32 ? 0xffffffff : ~(wc_u128)0;
 
 		/* First, last, one past the last and one before the first address. */
-		check_addr(l, &t, &rt, x->family, x->addr, "first");
-		check_addr(l, &t, &rt, x->family, x->addr + span, "last");
-		check_addr(l, &t, &rt, x->family, (x->addr + span + 1) & full, "one past");
-		check_addr(l, &t, &rt, x->family, (x->addr - 1) & full, "one before");
+		check_addr(l, &t, &rt, x->family, x->addr, mode, "first");
+		check_addr(l, &t, &rt, x->family, x->addr + span, mode, "last");
+		check_addr(l, &t, &rt, x->family, (x->addr + span + 1) & full, mode, "one past");
+		check_addr(l, &t, &rt, x->family, (x->addr - 1) & full, mode, "one before");
 		check_addr(l, &t, &rt, x->family,
 			   (x->addr | (((wc_u128)wt_rnd(&r) << 64 | wt_rnd(&r)) & span)) & full,
-			   "inside");
+			   mode, "inside");
 	}
 	wcard_lpm_destroy(l);
 	close(t.fd[0]);
@@ -152,46 +153,69 @@ Test(lpm, random_edges, .timeout = 300)
 	wcard_routes_free(&rt);
 }
 
-/* The real BGP tables of ../shared/data/routes: random and edge addresses. */
+/* Each route's edges and an inside address, in both IPv4 structures. */
+Test(lpm, random_edges, .timeout = 300)
+{
+	static const struct {
+		struct wcard_lpm_opts o;
+		const char *name;
+	} modes[] = { { { WCARD_LPM4_DIR24 }, "dir24" }, { { WCARD_LPM4_TRIE }, "trie4" } };
+	unsigned int m;
+
+	for (m = 0; m < 2; m++)
+		random_edges(&modes[m].o, modes[m].name);
+}
+
+/* One real BGP table of ../shared/data/routes: random and edge addresses. */
+static void real_table(const char *path, const char *file, const struct wcard_lpm_opts *o,
+		       const char *mode, __u64 seed)
+{
+	struct wt_rng r = { .s = seed };
+	struct wcard_routes rt = {};
+	struct wcard_lpm *l = NULL;
+	char err[256] = "";
+	struct trie t;
+	size_t i;
+
+	cr_assert_eq(wcard_routes_load(path, &rt, err, sizeof(err)), 0, "case %s: %s", file, err);
+	trie_fill(&t, &rt);
+	cr_assert_eq(wcard_lpm_create(&rt, o, &l, err, sizeof(err)), 0, "case %s %s: %s", mode,
+		     file, err);
+	/* The reference scans every route per address: 2000 addresses keep this short. */
+	for (i = 0; i < 2000; i++) {
+		const struct wcard_route *x = &rt.r[wt_below(&r, rt.n)];
+		unsigned int bits = x->family == 6 ? 128 : 32;
+		wc_u128 span = x->len ? ((wc_u128)1 << (bits - x->len)) - 1 : ~(wc_u128)0;
+		wc_u128 full = bits == 32 ? 0xffffffff : ~(wc_u128)0;
+		wc_u128 a = i & 1 ? x->addr + (span & full) + 1 :
+				    x->addr | (((wc_u128)wt_rnd(&r) << 64 | wt_rnd(&r)) & span);
+
+		check_addr(l, &t, &rt, x->family, a & full, mode, file);
+	}
+	cr_log_info("lpm: %s (%s): %zu routes, %zu bytes of maps, 2000 addresses agree with the "
+		    "reference and the kernel trie\n",
+		    file, mode, rt.n, wcard_lpm_bytes(l));
+	wcard_lpm_destroy(l);
+	close(t.fd[0]);
+	close(t.fd[1]);
+	wcard_routes_free(&rt);
+}
+
+/* The real tables; IPv4 in both structures. */
 Test(lpm, real_tables, .timeout = 900)
 {
-	static const char *files[] = { "routes/ipv4.txt.gz", "routes/ipv6.txt.gz" };
-	unsigned int fi, found = 0;
+	static const struct wcard_lpm_opts dir24 = { WCARD_LPM4_DIR24 }, trie4 = { WCARD_LPM4_TRIE };
+	char path[512];
+	unsigned int found = 0;
 
-	for (fi = 0; fi < 2; fi++) {
-		struct wt_rng r = { .s = 11 + fi };
-		struct wcard_routes rt = {};
-		struct wcard_lpm *l = NULL;
-		char path[512], err[256] = "";
-		struct trie t;
-		size_t i;
-
-		if (!wt_data(files[fi], path, sizeof(path)))
-			continue;
+	if (wt_data("routes/ipv4.txt.gz", path, sizeof(path))) {
 		found++;
-		cr_assert_eq(wcard_routes_load(path, &rt, err, sizeof(err)), 0, "case %s: %s",
-			     files[fi], err);
-		trie_fill(&t, &rt);
-		cr_assert_eq(wcard_lpm_create(&rt, &l, err, sizeof(err)), 0, "case %s: %s",
-			     files[fi], err);
-		/* The reference scans every route per address: 2000 addresses keep this short. */
-		for (i = 0; i < 2000; i++) {
-			const struct wcard_route *x = &rt.r[wt_below(&r, rt.n)];
-			unsigned int bits = x->family == 6 ? 128 : 32;
-			wc_u128 span = x->len ? ((wc_u128)1 << (bits - x->len)) - 1 : ~(wc_u128)0;
-			wc_u128 full = bits == 32 ? 0xffffffff : ~(wc_u128)0;
-			wc_u128 a = i & 1 ? x->addr + (span & full) + 1 :
-					    x->addr | (((wc_u128)wt_rnd(&r) << 64 | wt_rnd(&r)) & span);
-
-			check_addr(l, &t, &rt, x->family, a & full, files[fi]);
-		}
-		cr_log_info("lpm: %s: %zu routes, 2000 addresses agree with the reference and the "
-			    "kernel trie\n",
-			    files[fi], rt.n);
-		wcard_lpm_destroy(l);
-		close(t.fd[0]);
-		close(t.fd[1]);
-		wcard_routes_free(&rt);
+		real_table(path, "ipv4.txt.gz", &dir24, "dir24", 11);
+		real_table(path, "ipv4.txt.gz", &trie4, "trie4", 13);
+	}
+	if (wt_data("routes/ipv6.txt.gz", path, sizeof(path))) {
+		found++;
+		real_table(path, "ipv6.txt.gz", NULL, "trie6", 12);
 	}
 	if (!found)
 		cr_skip_test("route tables not found (set WCARD_DATA to ../shared/data)");
@@ -685,35 +709,49 @@ Test(lpm, dir24_concurrent_churn, .timeout = 900)
 	route_churn(s && *s && strcmp(s, "0") ? 1000000 : 100000, "dir24 churn");
 }
 
-/* ---- IPv6 multibit trie: online changes ------------------------------------- */
+/* ---- multibit tries (IPv6, small IPv4): online changes ------------------------ */
 
 struct t6 {
 	struct wcard_lpm4 *skel;
-	struct wcard_lpm6 *d;
+	struct wcard_trie *d;
+	unsigned int fam;
 };
 
 static long t6_lookup(struct t6 *t, wc_u128 a, __u64 *value)
 {
 	__u64 w[2] = { (__u64)(a >> 64), (__u64)a };
+	__u32 a4 = (__u32)a;
 	LIBBPF_OPTS(bpf_test_run_opts, o, .repeat = 1);
 	__u8 pkt[64] = {};
 
-	memcpy(pkt, w, sizeof(w));
+	if (t->fam == 4)
+		memcpy(pkt, &a4, sizeof(a4));
+	else
+		memcpy(pkt, w, sizeof(w));
 	o.data_in = pkt;
 	o.data_size_in = sizeof(pkt);
-	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.wc_lpm6_run), &o), 0,
-		     "test run");
+	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(t->fam == 4 ? t->skel->progs.wc_lpm4_run :
+									   t->skel->progs.wc_lpm6_run),
+					    &o),
+		     0, "test run");
 	cr_assert_geq(t->skel->bss->wc_lpm_ret, 0, "lookup error");
 	*value = t->skel->bss->wc_lpm_value;
 	return t->skel->bss->wc_lpm_ret ? (long)t->skel->bss->wc_lpm_route : -1;
 }
 
-Test(lpm, trie6_online, .timeout = 300)
+/*
+ * Random adds, replaces and deletes on a trie of family fam; every 500 changes,
+ * the first, last and one-past-last address of every route agree with the
+ * reference over the live routes.
+ */
+static void trie_online(unsigned int fam, const char *name)
 {
-	struct wt_rng r = { .s = 66 };
+	unsigned int bits = fam == 4 ? 32 : 128;
+	struct wt_rng r = { .s = fam == 6 ? 66 : 67 };
 	struct wcard_routes all = {}, live = {};
+	wc_u128 full = fam == 4 ? 0xffffffff : ~(wc_u128)0;
 	char err[256] = "";
-	struct t6 t;
+	struct t6 t = { .fam = fam };
 	size_t i, op;
 	long nodes;
 
@@ -721,23 +759,31 @@ Test(lpm, trie6_online, .timeout = 300)
 	for (i = 0; i < all.n; i++) {
 		struct wcard_route *x = &all.r[i];
 
-		/* All IPv6: widen IPv4 ones into the top of the address. */
-		if (x->family == 4) {
-			x->family = 6;
+		/* All of one family: move the others' top bits over. */
+		if (x->family == 4 && fam == 6) {
 			x->addr <<= 96;
+		} else if (x->family == 6 && fam == 4) {
+			x->addr >>= 96;
+			x->len = x->len > 32 ? 32 : x->len;
 		}
+		x->family = fam;
 	}
 	live.r = calloc(all.n, sizeof(*live.r));
 	cr_assert_not_null(live.r, "calloc");
 	for (i = 0; i < all.n; i += 2)
 		live.r[live.n++] = all.r[i];
-	nodes = wcard_lpm6_nodes_needed(&all);
+	nodes = fam == 4 ? wcard_trie4_nodes_needed(&all) : wcard_lpm6_nodes_needed(&all);
 	t.skel = wcard_lpm4__open();
-	cr_assert_not_null(t.skel, "case trie6: open");
-	cr_assert_eq(wcard_lpm6_prepare(t.skel->obj, all.n, nodes + 1), 0, "case trie6: prepare");
-	cr_assert_eq(wcard_lpm4__load(t.skel), 0, "case trie6: load");
-	cr_assert_eq(wcard_lpm6_open(t.skel->obj, &t.d, err, sizeof(err)), 0, "case trie6: %s", err);
-	cr_assert_eq(wcard_lpm6_load(t.d, &live, err, sizeof(err)), 0, "case trie6: %s", err);
+	cr_assert_not_null(t.skel, "case %s: open", name);
+	t.skel->rodata->wc_lpm4_trie = fam == 4;
+	cr_assert_eq(fam == 4 ? wcard_trie4_prepare(t.skel->obj, all.n, nodes + 1) :
+				wcard_lpm6_prepare(t.skel->obj, all.n, nodes + 1),
+		     0, "case %s: prepare", name);
+	cr_assert_eq(wcard_lpm4__load(t.skel), 0, "case %s: load", name);
+	cr_assert_eq(fam == 4 ? wcard_trie4_open(t.skel->obj, &t.d, err, sizeof(err)) :
+				wcard_lpm6_open(t.skel->obj, &t.d, err, sizeof(err)),
+		     0, "case %s: %s", name, err);
+	cr_assert_eq(wcard_trie_load(t.d, &live, err, sizeof(err)), 0, "case %s: %s", name, err);
 	/* The load saw duplicates (the last must win); the shadow keeps only that copy. */
 	shadow_dedupe(&live);
 	for (op = 0; op < 4000; op++) {
@@ -747,14 +793,14 @@ Test(lpm, trie6_online, .timeout = 300)
 
 		present = shadow_find(&live, rt);
 		if (present >= 0 && wt_below(&r, 3)) {
-			cr_assert_eq(wcard_lpm6_del(t.d, rt->addr, rt->len), 0,
-				     "case trie6: op %zu: delete", op);
+			cr_assert_eq(wcard_trie_del(t.d, rt->addr, rt->len), 0,
+				     "case %s: op %zu: delete", name, op);
 			live.r[present] = live.r[--live.n];
 		} else {
 			__u32 route;
 
-			cr_assert_eq(wcard_lpm6_add(t.d, rt->addr, rt->len, rt->value, &route), 0,
-				     "case trie6: op %zu: add", op);
+			cr_assert_eq(wcard_trie_add(t.d, rt->addr, rt->len, rt->value, &route), 0,
+				     "case %s: op %zu: add", name, op);
 			if (present >= 0)
 				live.r[present].value = rt->value;
 			else
@@ -764,24 +810,36 @@ Test(lpm, trie6_online, .timeout = 300)
 			continue;
 		for (k = 0; k < all.n; k++) {
 			const struct wcard_route *e = &all.r[k];
-			wc_u128 span = e->len ? ((wc_u128)1 << (128 - e->len)) - 1 : ~(wc_u128)0;
-			wc_u128 probe[3] = { e->addr, e->addr + span, e->addr + span + 1 };
+			wc_u128 span = e->len ? ((wc_u128)1 << (bits - e->len)) - 1 : full;
+			wc_u128 probe[3] = { e->addr, e->addr + span, (e->addr + span + 1) & full };
 			unsigned int j;
 
 			for (j = 0; j < 3; j++) {
-				long want = ref_lpm(&live, 6, probe[j]), got;
+				long want = ref_lpm(&live, fam, probe[j]), got;
 				__u64 v;
 
 				got = t6_lookup(&t, probe[j], &v);
-				cr_assert_eq(got >= 0, want >= 0, "case trie6: op %zu: found %ld, expected %ld",
-					     op, got, want);
+				cr_assert_eq(got >= 0, want >= 0,
+					     "case %s: op %zu: found %ld, expected %ld", name, op,
+					     got, want);
 				if (want >= 0)
-					cr_assert_eq(v, live.r[want].value, "case trie6: op %zu: value", op);
+					cr_assert_eq(v, live.r[want].value, "case %s: op %zu: value",
+						     name, op);
 			}
 		}
 	}
-	wcard_lpm6_close(t.d);
+	wcard_trie_close(t.d);
 	wcard_lpm4__destroy(t.skel);
 	free(live.r);
 	wcard_routes_free(&all);
+}
+
+Test(lpm, trie6_online, .timeout = 300)
+{
+	trie_online(6, "trie6");
+}
+
+Test(lpm, trie4_online, .timeout = 300)
+{
+	trie_online(4, "trie4");
 }

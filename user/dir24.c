@@ -76,8 +76,10 @@ struct wcard_dir24 {
 	struct lpm_tab t;
 };
 
-struct wcard_lpm6 {
+/* A multibit trie: IPv6, or IPv4 in the small-memory mode (addresses moved to the top bits). */
+struct wcard_trie {
 	struct lpm_tab t;
+	unsigned int bits; /* 128 or 32 */
 };
 
 static int tab_prepare(struct bpf_object *obj, const char *sub, const char *val, __u32 max_routes,
@@ -238,7 +240,18 @@ int wcard_lpm6_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes
 	return tab_prepare(obj, "wc_lpm6_nodes", "wc_lpm6_val", max_routes, max_nodes);
 }
 
-void wcard_lpm6_close(struct wcard_lpm6 *d)
+int wcard_trie4_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, "wc_lpm4_tbl24");
+	struct bpf_map *g = bpf_object__find_map_by_name(obj, "wc_lpm4_tbl8");
+
+	/* DIR-24-8 unused: its fixed 64 MiB shrinks to one element. */
+	if (!m || !g || bpf_map__set_max_entries(m, 1) || bpf_map__set_max_entries(g, 1))
+		return -EINVAL;
+	return tab_prepare(obj, "wc_trie4_nodes", "wc_trie4_val", max_routes, max_nodes);
+}
+
+void wcard_trie_close(struct wcard_trie *d)
 {
 	if (!d)
 		return;
@@ -246,21 +259,47 @@ void wcard_lpm6_close(struct wcard_lpm6 *d)
 	free(d);
 }
 
-int wcard_lpm6_open(struct bpf_object *obj, struct wcard_lpm6 **out, char *err, size_t errlen)
+static int trie_open(struct bpf_object *obj, const char *const names[3], unsigned int bits,
+		     struct wcard_trie **out, char *err, size_t errlen)
 {
-	static const char *const names[3] = { "wc_lpm6_root", "wc_lpm6_nodes", "wc_lpm6_val" };
-	struct wcard_lpm6 *d = calloc(1, sizeof(*d));
+	struct wcard_trie *d = calloc(1, sizeof(*d));
 	int ret;
 
 	if (!d)
 		return -ENOMEM;
-	ret = tab_open(obj, names, "IPv6 LPM", &d->t, err, errlen);
+	d->bits = bits;
+	ret = tab_open(obj, names, bits == 32 ? "IPv4 trie" : "IPv6 LPM", &d->t, err, errlen);
 	if (ret) {
-		wcard_lpm6_close(d);
+		wcard_trie_close(d);
 		return ret;
 	}
 	*out = d;
 	return 0;
+}
+
+int wcard_lpm6_open(struct bpf_object *obj, struct wcard_trie **out, char *err, size_t errlen)
+{
+	static const char *const names[3] = { "wc_lpm6_root", "wc_lpm6_nodes", "wc_lpm6_val" };
+
+	return trie_open(obj, names, 128, out, err, errlen);
+}
+
+int wcard_trie4_open(struct bpf_object *obj, struct wcard_trie **out, char *err, size_t errlen)
+{
+	static const char *const names[3] = { "wc_trie4_root", "wc_trie4_nodes", "wc_trie4_val" };
+
+	return trie_open(obj, names, 32, out, err, errlen);
+}
+
+static unsigned int trie_family(const struct wcard_trie *d)
+{
+	return d->bits == 32 ? 4 : 6;
+}
+
+/* Where an address of a bits-wide family sits in the trie: its top bits. */
+static wc_u128 trie_pos(unsigned int bits, wc_u128 addr)
+{
+	return addr << (128 - bits);
 }
 
 /* Bits [start, start + width) of a, as an index. */
@@ -270,11 +309,11 @@ static __u32 bits6(wc_u128 a, unsigned int start, unsigned int width)
 }
 
 /*
- * Paint the IPv6 routes of rt shortest first (so every node a route needs
- * below its level is created by a longer route, later, and starts as the
+ * Paint the trie's family's routes of rt shortest first (so every node a route
+ * needs below its level is created by a longer route, later, and starts as the
  * value of the entry it replaces: routes are pushed to the leaves).
  */
-int wcard_lpm6_load(struct wcard_lpm6 *d, const struct wcard_routes *rt, char *err,
+int wcard_trie_load(struct wcard_trie *d, const struct wcard_routes *rt, char *err,
 		    size_t errlen)
 {
 	__u32 *idx, n = 0, i, used = 0;
@@ -290,25 +329,26 @@ int wcard_lpm6_load(struct wcard_lpm6 *d, const struct wcard_routes *rt, char *e
 	if (!idx)
 		return -ENOMEM;
 	for (i = 0; i < rt->n; i++)
-		if (rt->r[i].family == 6)
+		if (rt->r[i].family == trie_family(d))
 			idx[n++] = i;
 	qsort_r(idx, n, sizeof(*idx), by_len_line, rt->r);
 	memset(d->t.top, 0, d->t.toplen);
 	for (i = 0; i < n; i++) {
 		const struct wcard_route *r = &rt->r[idx[i]];
 		__u32 ent = idx[i] + 1, *tab = d->t.top, start = 0, width = 16, k, first, cnt;
+		wc_u128 pos = trie_pos(d->bits, r->addr);
 
 		d->t.val[idx[i]] = r->value;
 		/* Down to the level whose bits hold the prefix's last bit. */
 		while (r->len > start + width) {
-			__u32 *e = &tab[bits6(r->addr, start, width)];
+			__u32 *e = &tab[bits6(pos, start, width)];
 
 			if (!(*e & LPM_GROUP)) {
 				__u32 prev = *e, j;
 
 				if (used >= d->t.max_sub) {
-					snprintf(err, errlen, "more than %u IPv6 trie nodes needed",
-						 d->t.max_sub);
+					snprintf(err, errlen, "more than %u IPv%u trie nodes needed",
+						 d->t.max_sub, trie_family(d));
 					memset(d->t.top, 0, d->t.toplen);
 					free(idx);
 					return -ENOSPC;
@@ -321,21 +361,21 @@ int wcard_lpm6_load(struct wcard_lpm6 *d, const struct wcard_routes *rt, char *e
 			start += width;
 			width = 8;
 		}
-		first = bits6(r->addr, start, width) & ~((1u << (start + width - r->len)) - 1);
+		first = bits6(pos, start, width) & ~((1u << (start + width - r->len)) - 1);
 		cnt = 1u << (start + width - r->len);
 		for (k = 0; k < cnt; k++)
 			tab[first + k] = ent;
 	}
 	d->t.sub_used = used;
 	free(idx);
-	if (idx_build(&d->t.ix, rt, 6, d->t.max_routes)) {
+	if (idx_build(&d->t.ix, rt, trie_family(d), d->t.max_routes)) {
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-size_t wcard_lpm6_bytes(const struct wcard_lpm6 *d)
+size_t wcard_trie_bytes(const struct wcard_trie *d)
 {
 	return d ? tab_bytes(&d->t, WC_LPM6_ROOT_ENTRIES) : 0;
 }
@@ -348,11 +388,12 @@ static int cmp_u128(const void *a, const void *b)
 }
 
 /*
- * Nodes the IPv6 trie of rt needs: one per distinct (level, address bits above
- * the level) over every route longer than that level's start.
+ * Nodes the trie of rt's family fam routes needs: one per distinct (level,
+ * address bits above the level) over every route longer than that level's start.
  */
-long wcard_lpm6_nodes_needed(const struct wcard_routes *rt)
+static long nodes_needed(const struct wcard_routes *rt, unsigned int fam)
 {
+	unsigned int bits = fam == 4 ? 32 : 128;
 	size_t i, n = 0, cap = 0, uniq = 0;
 	wc_u128 *keys = NULL, *nk;
 
@@ -360,7 +401,7 @@ long wcard_lpm6_nodes_needed(const struct wcard_routes *rt)
 		const struct wcard_route *r = &rt->r[i];
 		unsigned int b;
 
-		if (r->family != 6)
+		if (r->family != fam)
 			continue;
 		for (b = 16; b < r->len; b += 8) {
 			if (n == cap) {
@@ -373,7 +414,8 @@ long wcard_lpm6_nodes_needed(const struct wcard_routes *rt)
 				keys = nk;
 			}
 			/* The level in the top byte, the address bits above it below. */
-			keys[n++] = ((wc_u128)b << 120) | ((r->addr >> (128 - b)) & ((wc_u128)~0 >> 8));
+			keys[n++] = ((wc_u128)b << 120) |
+				    ((trie_pos(bits, r->addr) >> (128 - b)) & ((wc_u128)~0 >> 8));
 		}
 	}
 	qsort(keys, n, sizeof(*keys), cmp_u128);
@@ -381,6 +423,16 @@ long wcard_lpm6_nodes_needed(const struct wcard_routes *rt)
 		uniq += !i || keys[i] != keys[i - 1];
 	free(keys);
 	return (long)uniq;
+}
+
+long wcard_lpm6_nodes_needed(const struct wcard_routes *rt)
+{
+	return nodes_needed(rt, 6);
+}
+
+long wcard_trie4_nodes_needed(const struct wcard_routes *rt)
+{
+	return nodes_needed(rt, 4);
 }
 
 /* ---- online IPv4 updates ---------------------------------------------------- */
@@ -485,15 +537,16 @@ int wcard_dir24_del(struct wcard_dir24 *d, __u32 addr, unsigned int len)
 }
 
 
-/* ---- online IPv6 updates ---------------------------------------------------- */
+/* ---- online trie updates (IPv6, small IPv4) ---------------------------------- */
 
-static wc_u128 mask6(unsigned int len)
+/* The first len bits of a bits-wide address. */
+static wc_u128 trie_mask(unsigned int bits, unsigned int len)
 {
-	return len ? ~(wc_u128)0 << (128 - len) : 0;
+	return len ? (~(wc_u128)0 << (128 - len)) >> (128 - bits) : 0;
 }
 
 /* As d24_paint, through every node below the range (routes are pushed to leaves). */
-static void t6_paint(struct wcard_lpm6 *d, __u32 *tab, __u32 first, __u32 cnt, __u32 ent,
+static void t6_paint(struct wcard_trie *d, __u32 *tab, __u32 first, __u32 cnt, __u32 ent,
 		     int len, __u32 old)
 {
 	__u32 k;
@@ -511,17 +564,18 @@ static void t6_paint(struct wcard_lpm6 *d, __u32 *tab, __u32 first, __u32 cnt, _
 }
 
 /*
- * The table holding addr's entries at the level where a /len prefix ends, and
- * the level's first bit and width. With create, missing nodes are made, each
- * complete (a copy of the entry it replaces) before its parent points at it.
+ * The table holding the entries of trie position pos (trie_pos) at the level
+ * where a /len prefix ends, and the level's first bit and width. With create,
+ * missing nodes are made, each complete (a copy of the entry it replaces)
+ * before its parent points at it.
  */
-static __u32 *t6_level(struct wcard_lpm6 *d, wc_u128 addr, unsigned int len, bool create,
+static __u32 *t6_level(struct wcard_trie *d, wc_u128 pos, unsigned int len, bool create,
 		       __u32 *start, __u32 *width)
 {
 	__u32 *tab = d->t.top, st = 0, w = 16;
 
 	while (len > st + w) {
-		__u32 *e = &tab[bits6(addr, st, w)];
+		__u32 *e = &tab[bits6(pos, st, w)];
 
 		if (!(*e & LPM_GROUP)) {
 			__u32 n = d->t.sub_used, j;
@@ -542,16 +596,18 @@ static __u32 *t6_level(struct wcard_lpm6 *d, wc_u128 addr, unsigned int len, boo
 	return tab;
 }
 
-int wcard_lpm6_add(struct wcard_lpm6 *d, wc_u128 addr, unsigned int len, __u64 value,
+int wcard_trie_add(struct wcard_trie *d, wc_u128 addr, unsigned int len, __u64 value,
 		   __u32 *route)
 {
 	__u32 r, st, w, *tab;
+	wc_u128 pos;
 	long old;
 	int ret;
 
-	if (!d || !d->t.ix.len || len > 128)
+	if (!d || !d->t.ix.len || len > d->bits)
 		return -EINVAL;
-	addr &= mask6(len);
+	addr &= trie_mask(d->bits, len);
+	pos = trie_pos(d->bits, addr);
 	old = idx_find(&d->t.ix, addr, len);
 	if (old >= 0) {
 		__atomic_store_n(&d->t.val[old], value, __ATOMIC_RELEASE);
@@ -562,7 +618,7 @@ int wcard_lpm6_add(struct wcard_lpm6 *d, wc_u128 addr, unsigned int len, __u64 v
 	ret = idx_alloc(&d->t.ix, &r);
 	if (ret)
 		return ret;
-	tab = t6_level(d, addr, len, true, &st, &w);
+	tab = t6_level(d, pos, len, true, &st, &w);
 	if (!tab) {
 		/* Nodes made on the way stay (copies of their parents): harmless. */
 		d->t.ix.freed[d->t.ix.nfreed++] = r;
@@ -570,30 +626,32 @@ int wcard_lpm6_add(struct wcard_lpm6 *d, wc_u128 addr, unsigned int len, __u64 v
 	}
 	__atomic_store_n(&d->t.val[r], value, __ATOMIC_RELEASE);
 	idx_set(&d->t.ix, r, addr, len);
-	t6_paint(d, tab, bits6(addr, st, w) & ~((1u << (st + w - len)) - 1), 1u << (st + w - len),
+	t6_paint(d, tab, bits6(pos, st, w) & ~((1u << (st + w - len)) - 1), 1u << (st + w - len),
 		 r + 1, len, 0);
 	if (route)
 		*route = r;
 	return 0;
 }
 
-int wcard_lpm6_del(struct wcard_lpm6 *d, wc_u128 addr, unsigned int len)
+int wcard_trie_del(struct wcard_trie *d, wc_u128 addr, unsigned int len)
 {
 	__u32 st, w, *tab;
 	long r, cover = -1;
+	wc_u128 pos;
 	int l;
 
-	if (!d || !d->t.ix.len || len > 128)
+	if (!d || !d->t.ix.len || len > d->bits)
 		return -EINVAL;
-	addr &= mask6(len);
+	addr &= trie_mask(d->bits, len);
+	pos = trie_pos(d->bits, addr);
 	r = idx_find(&d->t.ix, addr, len);
 	if (r < 0)
 		return -ENOENT;
 	for (l = (int)len - 1; l >= 0 && cover < 0; l--)
-		cover = idx_find(&d->t.ix, addr & mask6(l), l);
-	tab = t6_level(d, addr, len, false, &st, &w);
+		cover = idx_find(&d->t.ix, addr & trie_mask(d->bits, l), l);
+	tab = t6_level(d, pos, len, false, &st, &w);
 	if (tab)
-		t6_paint(d, tab, bits6(addr, st, w) & ~((1u << (st + w - len)) - 1),
+		t6_paint(d, tab, bits6(pos, st, w) & ~((1u << (st + w - len)) - 1),
 			 1u << (st + w - len), cover + 1, len, r + 1);
 	idx_drop(&d->t.ix, r, false);
 	return 0;

@@ -17,8 +17,9 @@
  */
 struct wcard_lpm {
 	struct wcard_lpm4 *skel;
-	struct wcard_dir24 *d4;
-	struct wcard_lpm6 *d6;
+	struct wcard_dir24 *d4; /* IPv4, DIR-24-8 */
+	struct wcard_trie *t4; /* IPv4, small trie */
+	struct wcard_trie *d6;
 };
 
 static int cmp_route(const void *a, const void *b, void *arg)
@@ -40,7 +41,8 @@ void wcard_lpm_destroy(struct wcard_lpm *l)
 	if (!l)
 		return;
 	wcard_dir24_close(l->d4);
-	wcard_lpm6_close(l->d6);
+	wcard_trie_close(l->t4);
+	wcard_trie_close(l->d6);
 	wcard_lpm4__destroy(l->skel);
 	free(l);
 }
@@ -106,28 +108,38 @@ out:
 	return ret;
 }
 
-int wcard_lpm_create(const struct wcard_routes *rt, struct wcard_lpm **out, char *err,
-		     size_t errlen)
+int wcard_lpm_create(const struct wcard_routes *rt, const struct wcard_lpm_opts *opts,
+		     struct wcard_lpm **out, char *err, size_t errlen)
 {
+	bool trie4 = opts && opts->v4 == WCARD_LPM4_TRIE;
 	struct wcard_lpm *l = calloc(1, sizeof(*l));
-	long n6 = wcard_lpm6_nodes_needed(rt);
+	long n6 = wcard_lpm6_nodes_needed(rt), n4t = trie4 ? wcard_trie4_nodes_needed(rt) : 0;
 	size_t n4 = 0, k, spare;
 	int ret = -ENOMEM;
 
-	if (!l || n6 < 0)
+	if (!l || n6 < 0 || n4t < 0)
 		goto out;
+	if (opts && opts->v4 != WCARD_LPM4_DIR24 && !trie4) {
+		snprintf(err, errlen, "unknown IPv4 LPM structure %d", opts->v4);
+		ret = -EINVAL;
+		goto out;
+	}
 	/*
 	 * IPv4: a group per /24 block that holds longer prefixes (at most one per
-	 * such route). IPv6: as many trie nodes as the routes need.
+	 * such route), or as many trie nodes as the routes need. IPv6: trie nodes.
 	 */
 	for (k = 0; k < rt->n; k++)
 		n4 += rt->r[k].family == 4 && rt->r[k].len > 24;
 	l->skel = wcard_lpm4__open();
 	if (!l->skel)
 		goto out;
+	l->skel->rodata->wc_lpm4_trie = trie4;
 	/* Spare route slots: a deleted one is reused only after a grace period. */
 	spare = rt->n / 8 > 1024 ? rt->n / 8 : 1024;
-	ret = wcard_dir24_prepare(l->skel->obj, rt->n + spare, n4 ? n4 : 1);
+	if (trie4)
+		ret = wcard_trie4_prepare(l->skel->obj, rt->n + spare, n4t ? n4t : 1);
+	else
+		ret = wcard_dir24_prepare(l->skel->obj, rt->n + spare, n4 ? n4 : 1);
 	if (!ret)
 		ret = wcard_lpm6_prepare(l->skel->obj, rt->n + spare, n6 ? n6 : 1);
 	if (!ret)
@@ -137,13 +149,19 @@ int wcard_lpm_create(const struct wcard_routes *rt, struct wcard_lpm **out, char
 			 strerror(-ret));
 		goto out;
 	}
-	ret = wcard_dir24_open(l->skel->obj, &l->d4, err, errlen);
-	if (!ret)
-		ret = wcard_dir24_load(l->d4, rt, err, errlen);
+	if (trie4) {
+		ret = wcard_trie4_open(l->skel->obj, &l->t4, err, errlen);
+		if (!ret)
+			ret = wcard_trie_load(l->t4, rt, err, errlen);
+	} else {
+		ret = wcard_dir24_open(l->skel->obj, &l->d4, err, errlen);
+		if (!ret)
+			ret = wcard_dir24_load(l->d4, rt, err, errlen);
+	}
 	if (!ret)
 		ret = wcard_lpm6_open(l->skel->obj, &l->d6, err, errlen);
 	if (!ret)
-		ret = wcard_lpm6_load(l->d6, rt, err, errlen);
+		ret = wcard_trie_load(l->d6, rt, err, errlen);
 	if (ret)
 		goto out;
 	*out = l;
@@ -151,6 +169,11 @@ int wcard_lpm_create(const struct wcard_routes *rt, struct wcard_lpm **out, char
 out:
 	wcard_lpm_destroy(l);
 	return ret;
+}
+
+size_t wcard_lpm_bytes(const struct wcard_lpm *l)
+{
+	return l ? wcard_dir24_bytes(l->d4) + wcard_trie_bytes(l->t4) + wcard_trie_bytes(l->d6) : 0;
 }
 
 int wcard_lpm_lookup(struct wcard_lpm *l, unsigned int family, wc_u128 addr, long *route)

@@ -23,7 +23,7 @@ struct opt_spec {
 
 struct cli {
 	bool verbose, json;
-	const char *algo, *format, *dir, *pool;
+	const char *algo, *format, *dir, *pool, *v4;
 	unsigned long rules, packets, seed, collide;
 	int argc;
 	char **argv;
@@ -38,7 +38,7 @@ struct cmd_spec {
 	int min_args, max_args;
 };
 
-enum { O_ALGO = 256, O_FORMAT, O_DIR, O_RULES, O_PACKETS, O_SEED, O_COLLIDE, O_POOL };
+enum { O_ALGO = 256, O_FORMAT, O_DIR, O_RULES, O_PACKETS, O_SEED, O_COLLIDE, O_POOL, O_V4 };
 
 static const struct opt_spec opt_table[] = {
 	{ "help", 'h', NULL, "show help for the command" },
@@ -52,6 +52,9 @@ static const struct opt_spec opt_table[] = {
 	  "static pool: 'src=0,16,24,32 dst=0,16,32 dport=0,16' (product) or "
 	  "'32,32,0,16,8,0;24,24,0,0,8,0' (list)" },
 	{ "format", O_FORMAT, "FMT", "rule file format: auto, classbench or wcard" },
+	{ "v4", O_V4, "ALGO",
+	  "IPv4 LPM structure: dir24 (default; DIR-24-8, fastest, a fixed 64 MiB) or trie "
+	  "(memory grows with the routes, a read more per lookup)" },
 	{ "dir", O_DIR, "DIR", "directory for generated files" },
 	{ "rules", O_RULES, "N", "number of rules to generate" },
 	{ "packets", O_PACKETS, "N", "number of trace packets to generate" },
@@ -70,6 +73,7 @@ static const int classify_opts[] = { O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, 0 };
 static const int stats_opts[] = { O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, 'j', 0 };
 static const int gen_opts[] = { O_RULES, O_PACKETS, O_SEED, 0 };
 static const int demo_opts[] = { O_DIR, O_RULES, O_PACKETS, O_SEED, 'j', 0 };
+static const int lpm_opts[] = { O_V4, 0 };
 static const int no_opts[] = { 0 };
 
 static const struct cmd_spec cmd_table[] = {
@@ -90,7 +94,7 @@ static const struct cmd_spec cmd_table[] = {
 	  "longest-prefix match in BPF: for each address of ADDRS print 'ADDR PREFIX/LEN VALUE', "
 	  "or 'ADDR - -' on a miss; ROUTES has one 'PREFIX/LEN [VALUE]' per line (VALUE defaults "
 	  "to the line's 0-based index), IPv4 and IPv6 mixed",
-	  cmd_lpm, no_opts, 3, 3 },
+	  cmd_lpm, lpm_opts, 3, 3 },
 	{ "help", "[COMMAND]", "show help", cmd_help, no_opts, 0, 1 },
 	{ NULL, NULL, NULL, NULL, NULL, 0, 0 },
 };
@@ -211,6 +215,14 @@ static int parse_args(const struct cmd_spec *cmd, int argc, char **argv, struct 
 			break;
 		case O_POOL:
 			c->pool = optarg;
+			break;
+		case O_V4:
+			c->v4 = optarg;
+			if (strcmp(optarg, "dir24") && strcmp(optarg, "trie")) {
+				fprintf(stderr, "wcard: --v4 must be dir24 or trie, not '%s'\n",
+					optarg);
+				ret = -EINVAL;
+			}
 			break;
 		default:
 			fprintf(stderr, "wcard %s: unknown or incomplete option '%s'\n", cmd->name,
@@ -762,6 +774,8 @@ static void prefix_str(const struct wcard_route *r, char *buf, size_t len)
 
 static int cmd_lpm(struct cli *c)
 {
+	struct wcard_lpm_opts lo = { .v4 = c->v4 && !strcmp(c->v4, "trie") ? WCARD_LPM4_TRIE :
+									      WCARD_LPM4_DIR24 };
 	struct wcard_routes rt = {};
 	struct wcard_lpm *l = NULL;
 	struct addr_in *a = NULL;
@@ -777,7 +791,7 @@ static int cmd_lpm(struct cli *c)
 	if (!ret)
 		ret = load_addrs(c->argv[2], &a, &n, err, sizeof(err));
 	if (!ret)
-		ret = wcard_lpm_create(&rt, &l, err, sizeof(err));
+		ret = wcard_lpm_create(&rt, &lo, &l, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "wcard lpm: %s\n", *err ? err : strerror(-ret));
 		goto out;

@@ -1,4 +1,4 @@
-/* lpm.bpf.h: IPv4 longest-prefix match in DIR-24-8 form over ARRAY maps (maps and lookup); BPF only. */
+/* lpm.bpf.h: longest-prefix match over ARRAY maps (IPv4 DIR-24-8 or small trie, IPv6 trie): maps and lookups; BPF only. */
 #ifndef WCARD_LPM_BPF_H
 #define WCARD_LPM_BPF_H
 
@@ -131,29 +131,83 @@ static __always_inline __u32 wc_lpm6_byte(__u64 hi, __u64 lo, int i)
 }
 
 /*
+ * The trie walk shared by IPv6 and the small IPv4 trie: the root entry for the
+ * first 16 bits, then one node per further byte of hi:lo, for at most levels
+ * reads in all. Inlined into each family's global function, because maps cannot
+ * be passed to a global function.
+ */
+static __always_inline int wc_trie_walk(void *root, void *nodes, void *vals, __u64 hi, __u64 lo,
+					int levels, __u32 *route, __u64 *value)
+{
+	__u32 v;
+	int i;
+
+	if (wc_lpm_entry(root, (__u32)(hi >> 48), &v))
+		return 0;
+	for (i = 2; i < 2 + levels - 1; i++) {
+		if (!(v & WC_LPM_GROUP))
+			break;
+		if (wc_lpm_entry(nodes, ((v & ~WC_LPM_GROUP) << 8) | wc_lpm6_byte(hi, lo, i), &v))
+			return 0;
+	}
+	if (v & WC_LPM_GROUP)
+		return 0;
+	return wc_lpm_result(vals, v, route, value);
+}
+
+/*
  * Longest prefix covering hi:lo (host order halves). Returns 1 and sets
  * *route and *value, or 0 on a miss. Global: verified once; the walk is a
  * bounded loop of at most WC_LPM6_LEVELS steps.
  */
 __noinline int wc_lpm6_lookup(__u64 hi, __u64 lo, __u32 *route, __u64 *value)
 {
-	__u32 v;
-	int i;
-
 	if (!route || !value)
 		return -22;
-	if (wc_lpm_entry(&wc_lpm6_root, (__u32)(hi >> 48), &v))
-		return 0;
-	for (i = 2; i < 2 + WC_LPM6_LEVELS - 1; i++) {
-		if (!(v & WC_LPM_GROUP))
-			break;
-		if (wc_lpm_entry(&wc_lpm6_nodes, ((v & ~WC_LPM_GROUP) << 8) | wc_lpm6_byte(hi, lo, i),
-				 &v))
-			return 0;
-	}
-	if (v & WC_LPM_GROUP)
-		return 0;
-	return wc_lpm_result(&wc_lpm6_val, v, route, value);
+	return wc_trie_walk(&wc_lpm6_root, &wc_lpm6_nodes, &wc_lpm6_val, hi, lo, WC_LPM6_LEVELS,
+			    route, value);
+}
+
+/*
+ * IPv4, small-memory mode: the IPv6 trie's shape over 32 bits (16-bit root,
+ * then at most two 8-bit nodes: 3 reads for a /32). Memory grows with the
+ * routes (256 KiB root + 1 KiB per node) where tbl24 is a fixed 64 MiB; the
+ * extra reads cost more per lookup (see make bench). User space picks it
+ * (wcard_lpm_opts, `wcard lpm --v4 trie`) and sizes tbl24 down to nothing.
+ */
+#define WC_TRIE4_LEVELS 3 /* root + (32 - 16) / 8 */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, WC_LPM6_ROOT / 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} wc_trie4_root SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 128);
+	__type(key, __u32);
+	__type(value, __u64);
+} wc_trie4_nodes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} wc_trie4_val SEC(".maps");
+
+/* Longest prefix covering addr (host order) in the small IPv4 trie; as wc_lpm4_lookup. */
+__noinline int wc_trie4_lookup(__u32 addr, __u32 *route, __u64 *value)
+{
+	if (!route || !value)
+		return -22;
+	return wc_trie_walk(&wc_trie4_root, &wc_trie4_nodes, &wc_trie4_val, (__u64)addr << 32, 0,
+			    WC_TRIE4_LEVELS, route, value);
 }
 
 #endif /* WCARD_LPM_BPF_H */

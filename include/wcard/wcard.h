@@ -179,8 +179,16 @@ struct wcard_lpm;
 int wcard_lpm_layout(unsigned int family, struct wcard_layout *l);
 int wcard_lpm_ruleset(const struct wcard_routes *rt, unsigned int family,
 		      const struct wcard_layout *l, struct wcard_ruleset *rs, __u32 **route_of);
-int wcard_lpm_create(const struct wcard_routes *rt, struct wcard_lpm **out, char *err,
-		     size_t errlen);
+/* IPv4 structure: DIR-24-8 (fastest, a fixed 64 MiB) or the small trie (memory per route). */
+enum wcard_lpm4_algo { WCARD_LPM4_DIR24 = 0, WCARD_LPM4_TRIE = 1 };
+struct wcard_lpm_opts {
+	enum wcard_lpm4_algo v4;
+};
+/* opts NULL: the defaults (DIR-24-8). */
+int wcard_lpm_create(const struct wcard_routes *rt, const struct wcard_lpm_opts *opts,
+		     struct wcard_lpm **out, char *err, size_t errlen);
+/* Bytes of the maps in use (tables, nodes handed out, value slots), both families. */
+size_t wcard_lpm_bytes(const struct wcard_lpm *l);
 int wcard_lpm_lookup(struct wcard_lpm *l, unsigned int family, wc_u128 addr, long *route);
 void wcard_lpm_destroy(struct wcard_lpm *l);
 
@@ -212,20 +220,30 @@ int wcard_dir24_add(struct wcard_dir24 *d, __u32 addr, unsigned int len, __u64 v
 		    __u32 *route);
 int wcard_dir24_del(struct wcard_dir24 *d, __u32 addr, unsigned int len);
 
-/* The same for IPv6 (16-bit root, 8-bit nodes; max_nodes sizes the node map). */
-struct wcard_lpm6;
+/*
+ * Multibit tries (16-bit root, 8-bit nodes; max_nodes sizes the node map), used
+ * as wcard_dir24_*: IPv6 (wcard_lpm6_*), and IPv4 in the small-memory mode
+ * (wcard_trie4_*: memory grows with the routes instead of DIR-24-8's fixed 64
+ * MiB; wcard_trie4_prepare also shrinks the DIR-24-8 maps to nothing). One trie
+ * holds one family: load takes that family's routes of rt, add and del take
+ * addresses as in struct wcard_route (IPv4 in the low 32 bits).
+ */
+struct wcard_trie;
 int wcard_lpm6_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes);
-int wcard_lpm6_open(struct bpf_object *obj, struct wcard_lpm6 **out, char *err, size_t errlen);
-int wcard_lpm6_load(struct wcard_lpm6 *d, const struct wcard_routes *rt, char *err,
-		    size_t errlen);
-size_t wcard_lpm6_bytes(const struct wcard_lpm6 *d);
-/* Nodes the IPv6 routes of rt need (for wcard_lpm6_prepare), or -ENOMEM. */
+int wcard_lpm6_open(struct bpf_object *obj, struct wcard_trie **out, char *err, size_t errlen);
+int wcard_trie4_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes);
+int wcard_trie4_open(struct bpf_object *obj, struct wcard_trie **out, char *err, size_t errlen);
+/* Nodes the IPv6 (IPv4) routes of rt need (for the prepare call), or -ENOMEM. */
 long wcard_lpm6_nodes_needed(const struct wcard_routes *rt);
-/* Online IPv6 route changes, as wcard_dir24_add/del (-ENOSPC: no free node). */
-int wcard_lpm6_add(struct wcard_lpm6 *d, wc_u128 addr, unsigned int len, __u64 value,
+long wcard_trie4_nodes_needed(const struct wcard_routes *rt);
+int wcard_trie_load(struct wcard_trie *d, const struct wcard_routes *rt, char *err,
+		    size_t errlen);
+size_t wcard_trie_bytes(const struct wcard_trie *d);
+/* Online route changes, as wcard_dir24_add/del (-ENOSPC: no free node or route slot). */
+int wcard_trie_add(struct wcard_trie *d, wc_u128 addr, unsigned int len, __u64 value,
 		   __u32 *route);
-int wcard_lpm6_del(struct wcard_lpm6 *d, wc_u128 addr, unsigned int len);
-void wcard_lpm6_close(struct wcard_lpm6 *d);
+int wcard_trie_del(struct wcard_trie *d, wc_u128 addr, unsigned int len);
+void wcard_trie_close(struct wcard_trie *d);
 
 /* ---- compiled form and reference ---------------------------------------- */
 

@@ -314,6 +314,121 @@ out:
 	return ret;
 }
 
+/* The kernel trie's route for key i (tfd: the trie of the family), or -1. */
+static long ktrie_route(int tfd, unsigned int family, const struct wc_key *key)
+{
+	struct { __u32 len; __u8 a[16]; } tk = { .len = family == 6 ? 128 : 32 };
+	unsigned int nb = family == 6 ? 16 : 4, j;
+	wc_u128 a = family == 6 ? ((wc_u128)key->w[0] << 64) | key->w[1] : key->w[0];
+	__u32 kv;
+
+	for (j = 0; j < nb; j++)
+		tk.a[j] = (__u8)(a >> (8 * (nb - 1 - j)));
+	return bpf_map_lookup_elem(tfd, &tk, &kv) ? -1 : (long)kv;
+}
+
+/*
+ * One of wcard's LPM structures on the real table (kind 0: DIR-24-8, 1: the
+ * small IPv4 trie, 2: the IPv6 trie): build time, memory, ns per lookup next
+ * to the kernel trie's kmed, then nops deletes and re-adds of random routes
+ * with their latency. Checked against the kernel trie on VERIFY keys first.
+ */
+static int bench_lpm_fast(struct wcard_bench *skel, const struct wcard_routes *rt,
+			  const __u32 *route_of, size_t nr, const struct wc_key *keys, int tfd,
+			  int kind, double kmed, unsigned int nops, __u64 *s)
+{
+	static const char *const algo[] = { "dir24", "trie4", "trie8" };
+	static const char *const what[] = { "DIR-24-8", "small IPv4 trie", "multibit trie" };
+	struct bpf_program *fp = kind == 0 ? skel->progs.wc_bench_dir24_prog :
+				 kind == 1 ? skel->progs.wc_bench_trie4s_prog :
+					     skel->progs.wc_bench_lpm6_prog;
+	unsigned int family = kind == 2 ? 6 : 4, bad = 0, i, u;
+	struct wcard_dir24 *d4 = NULL;
+	struct wcard_trie *tr = NULL;
+	char err[512] = "", name[64];
+	struct result dr = {};
+	__u64 *lat = NULL, dd;
+	double t0, load_ms, tt0;
+	size_t bytes;
+	int ret;
+
+	t0 = now_ns();
+	if (kind == 0) {
+		ret = wcard_dir24_open(skel->obj, &d4, err, sizeof(err));
+		if (!ret)
+			ret = wcard_dir24_load(d4, rt, err, sizeof(err));
+	} else {
+		ret = kind == 1 ? wcard_trie4_open(skel->obj, &tr, err, sizeof(err)) :
+				  wcard_lpm6_open(skel->obj, &tr, err, sizeof(err));
+		if (!ret)
+			ret = wcard_trie_load(tr, rt, err, sizeof(err));
+	}
+	load_ms = (now_ns() - t0) / 1e6;
+	bytes = wcard_dir24_bytes(d4) + wcard_trie_bytes(tr);
+	skel->bss->wc_bench_record = VERIFY;
+	if (!ret)
+		ret = run_once(skel, fp, VERIFY, &dd);
+	skel->bss->wc_bench_record = 0;
+	for (i = 0; !ret && i < VERIFY; i++) {
+		long want = ktrie_route(tfd, family, &keys[i]), got;
+		__u32 id;
+
+		bpf_map_lookup_elem(bpf_map__fd(skel->maps.wc_bench_out), &i, &id);
+		got = id == WC_ID_NONE ? -1 : (long)id;
+		/* Equal prefixes listed twice: compare the prefixes, not the lines. */
+		bad += (want < 0) != (got < 0) ||
+		       (want >= 0 && (got >= (long)rt->n || rt->r[want].len != rt->r[got].len ||
+				      rt->r[want].addr != rt->r[got].addr));
+	}
+	if (!ret && bad) {
+		fprintf(stderr, "bench: lpm ipv%u %s disagrees with the kernel trie on %u keys; "
+				"refusing to report\n",
+			family, what[kind], bad);
+		ret = -EIO;
+	}
+	if (!ret)
+		ret = time_prog(skel, fp, &dr);
+	if (!ret) {
+		snprintf(name, sizeof(name), "lpm ipv%u, real table", family);
+		print_row(name, algo[kind], nr, 0, &dr, load_ms, bytes, 0);
+		printf("%-28s kernel trie / wcard %s = %.1f\n", "", what[kind], kmed / dr.med);
+	}
+	/* Online changes: delete a random route and add it back; latency per change. */
+	if (!ret)
+		lat = calloc(2 * nops, sizeof(*lat));
+	tt0 = now_ns();
+	for (u = 0; lat && !ret && u < nops; u++) {
+		const struct wcard_route *x = &rt->r[route_of[(*s >> 33) % nr]];
+		double a;
+
+		*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+		a = now_ns();
+		ret = d4 ? wcard_dir24_del(d4, (__u32)x->addr, x->len) :
+			   wcard_trie_del(tr, x->addr, x->len);
+		lat[2 * u] = (__u64)(now_ns() - a);
+		a = now_ns();
+		if (!ret)
+			ret = d4 ? wcard_dir24_add(d4, (__u32)x->addr, x->len, x->value, NULL) :
+				   wcard_trie_add(tr, x->addr, x->len, x->value, NULL);
+		lat[2 * u + 1] = (__u64)(now_ns() - a);
+	}
+	if (lat && !ret) {
+		double tot = now_ns() - tt0;
+
+		qsort(lat, 2 * nops, sizeof(*lat), cmp_u64);
+		printf("%-28s %u route deletes + re-adds: %.2f us each, p50 %.2f us, p99 %.2f us, "
+		       "max %.0f us\n",
+		       "", nops, tot / (2.0 * nops) / 1e3, lat[nops] / 1e3,
+		       lat[(size_t)(2 * nops * 0.99)] / 1e3, lat[2 * nops - 1] / 1e3);
+	}
+	if (ret && *err)
+		fprintf(stderr, "bench: lpm ipv%u %s: %s\n", family, what[kind], err);
+	free(lat);
+	wcard_dir24_close(d4);
+	wcard_trie_close(tr);
+	return ret;
+}
+
 /*
  * LPM on a route table: wcard (routes as one-field Tuple Merge rules) beside
  * the kernel's LPM trie holding the same routes, on NKEYS random addresses
@@ -367,6 +482,9 @@ static int bench_lpm(const char *data, unsigned int family, struct wc_key *keys)
 	if (!ret)
 		ret = wcard_lpm6_prepare(skel->obj, rt.n + 65536,
 					 family == 6 ? (__u32)wcard_lpm6_nodes_needed(&rt) + 1 : 1);
+	if (!ret)
+		ret = wcard_trie4_prepare(skel->obj, rt.n + 65536,
+					  family == 4 ? (__u32)wcard_trie4_nodes_needed(&rt) + 1 : 1);
 	if (!ret)
 		ret = wcard_bench__load(skel);
 	if (!ret)
@@ -427,15 +545,9 @@ static int bench_lpm(const char *data, unsigned int family, struct wc_key *keys)
 	if (ret)
 		goto out;
 	for (i = 0; i < VERIFY; i++) {
-		struct { __u32 len; __u8 a[16]; } tk = { .len = family == 6 ? 128 : 32 };
-		unsigned int nb = family == 6 ? 16 : 4, j;
-		wc_u128 a = family == 6 ? ((wc_u128)keys[i].w[0] << 64) | keys[i].w[1] : keys[i].w[0];
-		__u32 id, kv;
-		long want, got;
+		long want = ktrie_route(tfd, family, &keys[i]), got;
+		__u32 id;
 
-		for (j = 0; j < nb; j++)
-			tk.a[j] = (__u8)(a >> (8 * (nb - 1 - j)));
-		want = bpf_map_lookup_elem(tfd, &tk, &kv) ? -1 : (long)kv;
 		bpf_map_lookup_elem(bpf_map__fd(skel->maps.wc_bench_out), &i, &id);
 		got = id == WC_ID_NONE ? -1 : (long)route_of[id];
 		/* Equal prefixes listed twice: compare the prefixes, not the lines. */
@@ -462,103 +574,11 @@ static int bench_lpm(const char *data, unsigned int family, struct wc_key *keys)
 	snprintf(name, sizeof(name), "lpm ipv%u, real table", family);
 	print_row(name, "tm", rs.n, wcard_clf_ntables(clf), &w, load_ms, st->used_bytes, 0);
 	printf("%-28s kernel trie / wcard tm = %.2f\n", "", k.med / w.med);
-	{
-		/* The fast structure of the family: DIR-24-8 or the multibit trie. */
-		struct bpf_program *fp = family == 4 ? skel->progs.wc_bench_dir24_prog :
-						       skel->progs.wc_bench_lpm6_prog;
-		struct wcard_dir24 *d4 = NULL;
-		struct wcard_trie *d6 = NULL;
-		struct result dr = {};
-		size_t bytes = 0;
-		__u64 dd;
-
-		t0 = now_ns();
-		if (family == 4) {
-			ret = wcard_dir24_open(skel->obj, &d4, err, sizeof(err));
-			if (!ret)
-				ret = wcard_dir24_load(d4, &rt, err, sizeof(err));
-			bytes = wcard_dir24_bytes(d4);
-		} else {
-			ret = wcard_lpm6_open(skel->obj, &d6, err, sizeof(err));
-			if (!ret)
-				ret = wcard_trie_load(d6, &rt, err, sizeof(err));
-			bytes = wcard_trie_bytes(d6);
-		}
-		load_ms = (now_ns() - t0) / 1e6;
-		skel->bss->wc_bench_record = VERIFY;
-		if (!ret)
-			ret = run_once(skel, fp, VERIFY, &dd);
-		skel->bss->wc_bench_record = 0;
-		for (i = 0, bad = 0; !ret && i < VERIFY; i++) {
-			struct { __u32 len; __u8 a[16]; } tk = { .len = family == 6 ? 128 : 32 };
-			unsigned int nb = family == 6 ? 16 : 4, j;
-			wc_u128 a = family == 6 ? ((wc_u128)keys[i].w[0] << 64) | keys[i].w[1] :
-						  keys[i].w[0];
-			__u32 kv, got;
-			long want;
-
-			for (j = 0; j < nb; j++)
-				tk.a[j] = (__u8)(a >> (8 * (nb - 1 - j)));
-			want = bpf_map_lookup_elem(tfd, &tk, &kv) ? -1 : (long)kv;
-			bpf_map_lookup_elem(bpf_map__fd(skel->maps.wc_bench_out), &i, &got);
-			bad += want >= 0 && (rt.r[want].len != rt.r[got].len ||
-					     rt.r[want].addr != rt.r[got].addr);
-		}
-		if (!ret && bad) {
-			fprintf(stderr, "bench: lpm ipv%u fast path disagrees with the kernel trie on %u "
-					"keys\n",
-				family, bad);
-			ret = -EIO;
-		}
-		if (!ret)
-			ret = time_prog(skel, fp, &dr);
-		if (!ret) {
-			snprintf(name, sizeof(name), "lpm ipv%u, real table", family);
-			print_row(name, family == 4 ? "dir24" : "trie8", rs.n, 0, &dr, load_ms, bytes,
-				  0);
-			printf("%-28s kernel trie / wcard %s = %.1f\n", "",
-			       family == 4 ? "DIR-24-8" : "multibit trie", k.med / dr.med);
-		}
-		/*
-		 * Online changes: delete a random route and add it back, 2 x 50K times;
-		 * latency per change (the addresses it covered go to its cover and back).
-		 */
-		if (!ret) {
-			unsigned int nops = runs == 3 ? 20000 : 50000, u;
-			__u64 *lat = calloc(2 * nops, sizeof(*lat));
-			double tt0 = now_ns();
-
-			for (u = 0; lat && !ret && u < nops; u++) {
-				const struct wcard_route *x = &rt.r[route_of[(s >> 33) % rs.n]];
-				double a;
-
-				s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-				a = now_ns();
-				ret = family == 4 ? wcard_dir24_del(d4, (__u32)x->addr, x->len) :
-						    wcard_trie_del(d6, x->addr, x->len);
-				lat[2 * u] = (__u64)(now_ns() - a);
-				a = now_ns();
-				if (!ret)
-					ret = family == 4 ?
-						      wcard_dir24_add(d4, (__u32)x->addr, x->len, x->value,
-								      NULL) :
-						      wcard_trie_add(d6, x->addr, x->len, x->value, NULL);
-				lat[2 * u + 1] = (__u64)(now_ns() - a);
-			}
-			if (lat && !ret) {
-				double tot = now_ns() - tt0;
-
-				qsort(lat, 2 * nops, sizeof(*lat), cmp_u64);
-				printf("%-28s %u route deletes + re-adds: %.2f us each, p50 %.2f us, "
-				       "p99 %.2f us, max %.0f us\n",
-				       "", nops, tot / (2.0 * nops) / 1e3, lat[nops] / 1e3,
-				       lat[(size_t)(2 * nops * 0.99)] / 1e3, lat[2 * nops - 1] / 1e3);
-			}
-			free(lat);
-		}
-		wcard_dir24_close(d4);
-		wcard_trie_close(d6);
-	}
+	ret = bench_lpm_fast(skel, &rt, route_of, rs.n, keys, tfd, family == 4 ? 0 : 2, k.med,
+			     runs == 3 ? 20000 : 50000, &s);
+	if (!ret && family == 4)
+		ret = bench_lpm_fast(skel, &rt, route_of, rs.n, keys, tfd, 1, k.med,
+				     runs == 3 ? 20000 : 50000, &s);
 out:
 	if (ret)
 		fprintf(stderr, "bench: lpm ipv%u: %s\n", family, *err ? err : strerror(-ret));

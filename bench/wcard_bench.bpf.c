@@ -184,38 +184,45 @@ static int wc_bench_trie6_cb(__u32 i, struct wc_bench_ctx *c)
 	return 0;
 }
 
-/* wcard's DIR-24-8 IPv4 LPM. */
-static int wc_bench_dir24_cb(__u32 i, struct wc_bench_ctx *c)
+/* wcard's LPM structures, one body: kind is a constant in each callback below. */
+enum { WC_BENCH_DIR24, WC_BENCH_TRIE4, WC_BENCH_LPM6 };
+
+static __always_inline int wc_bench_lpm(__u32 i, struct wc_bench_ctx *c, int kind)
 {
 	struct wc_key *k = wc_bench_key(i);
-	__u32 route;
+	__u32 route = 0;
 	__u64 value;
+	int hit;
 
 	if (!k)
 		return 1;
-	if (wc_lpm4_lookup((__u32)k->w[0], &route, &value) > 0) {
+	if (kind == WC_BENCH_DIR24)
+		hit = wc_lpm4_lookup((__u32)k->w[0], &route, &value);
+	else if (kind == WC_BENCH_TRIE4)
+		hit = wc_trie4_lookup((__u32)k->w[0], &route, &value);
+	else
+		hit = wc_lpm6_lookup(k->w[0], k->w[1], &route, &value);
+	if (hit > 0) {
 		c->acc += value;
 		c->hits++;
 	}
-	wc_bench_answer(i, route);
+	wc_bench_answer(i, hit > 0 ? route : WC_ID_NONE);
 	return 0;
 }
 
-/* wcard's multibit IPv6 LPM. */
+static int wc_bench_dir24_cb(__u32 i, struct wc_bench_ctx *c)
+{
+	return wc_bench_lpm(i, c, WC_BENCH_DIR24);
+}
+
+static int wc_bench_trie4s_cb(__u32 i, struct wc_bench_ctx *c)
+{
+	return wc_bench_lpm(i, c, WC_BENCH_TRIE4);
+}
+
 static int wc_bench_lpm6_cb(__u32 i, struct wc_bench_ctx *c)
 {
-	struct wc_key *k = wc_bench_key(i);
-	__u32 route;
-	__u64 value;
-
-	if (!k)
-		return 1;
-	if (wc_lpm6_lookup(k->w[0], k->w[1], &route, &value) > 0) {
-		c->acc += value;
-		c->hits++;
-	}
-	wc_bench_answer(i, route);
-	return 0;
+	return wc_bench_lpm(i, c, WC_BENCH_LPM6);
 }
 
 #define WC_BENCH_PROG(name, cb)                                                                    \
@@ -235,6 +242,7 @@ WC_BENCH_PROG(wc_bench_hash_prog, wc_bench_hash_cb)
 WC_BENCH_PROG(wc_bench_trie4_prog, wc_bench_trie4_cb)
 WC_BENCH_PROG(wc_bench_trie6_prog, wc_bench_trie6_cb)
 WC_BENCH_PROG(wc_bench_dir24_prog, wc_bench_dir24_cb)
+WC_BENCH_PROG(wc_bench_trie4s_prog, wc_bench_trie4s_cb)
 WC_BENCH_PROG(wc_bench_lpm6_prog, wc_bench_lpm6_cb)
 /* Whatever algorithm the classifier's live generation uses. */
 WC_BENCH_PROG(wc_bench_clf, wc_bench_clf_cb)

@@ -242,13 +242,17 @@ int wcard_lpm6_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes
 
 int wcard_trie4_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes)
 {
+	return tab_prepare(obj, "wc_trie4_nodes", "wc_trie4_val", max_routes, max_nodes);
+}
+
+int wcard_dir24_unused(struct bpf_object *obj)
+{
 	struct bpf_map *m = bpf_object__find_map_by_name(obj, "wc_lpm4_tbl24");
 	struct bpf_map *g = bpf_object__find_map_by_name(obj, "wc_lpm4_tbl8");
 
-	/* DIR-24-8 unused: its fixed 64 MiB shrinks to one element. */
-	if (!m || !g || bpf_map__set_max_entries(m, 1) || bpf_map__set_max_entries(g, 1))
+	if (!m || !g)
 		return -EINVAL;
-	return tab_prepare(obj, "wc_trie4_nodes", "wc_trie4_val", max_routes, max_nodes);
+	return bpf_map__set_max_entries(m, 1) ?: bpf_map__set_max_entries(g, 1);
 }
 
 void wcard_trie_close(struct wcard_trie *d)

@@ -224,7 +224,8 @@ int wcard_dir24_del(struct wcard_dir24 *d, __u32 addr, unsigned int len);
  * Multibit tries (16-bit root, 8-bit nodes; max_nodes sizes the node map), used
  * as wcard_dir24_*: IPv6 (wcard_lpm6_*), and IPv4 in the small-memory mode
  * (wcard_trie4_*: memory grows with the routes instead of DIR-24-8's fixed 64
- * MiB; wcard_trie4_prepare also shrinks the DIR-24-8 maps to nothing). One trie
+ * MiB; wcard_dir24_unused, between open and load, shrinks the DIR-24-8 maps of
+ * an object that does not use them to one element each). One trie
  * holds one family: load takes that family's routes of rt, add and del take
  * addresses as in struct wcard_route (IPv4 in the low 32 bits).
  */
@@ -233,6 +234,7 @@ int wcard_lpm6_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes
 int wcard_lpm6_open(struct bpf_object *obj, struct wcard_trie **out, char *err, size_t errlen);
 int wcard_trie4_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes);
 int wcard_trie4_open(struct bpf_object *obj, struct wcard_trie **out, char *err, size_t errlen);
+int wcard_dir24_unused(struct bpf_object *obj);
 /* Nodes the IPv6 (IPv4) routes of rt need (for the prepare call), or -ENOMEM. */
 long wcard_lpm6_nodes_needed(const struct wcard_routes *rt);
 long wcard_trie4_nodes_needed(const struct wcard_routes *rt);

@@ -421,6 +421,46 @@ static int bench_lpm_fast(struct wcard_bench *skel, const struct wcard_routes *r
 		       "", nops, tot / (2.0 * nops) / 1e3, lat[nops] / 1e3,
 		       lat[(size_t)(2 * nops * 0.99)] / 1e3, lat[2 * nops - 1] / 1e3);
 	}
+	/* By prefix length: delete and re-add routes of one length, p50/p99 of each. */
+	for (i = 0; !ret && lat && i < 3; i++) {
+		static const unsigned int lens[2][3] = { { 24, 16, 8 }, { 48, 32, 0 } };
+		unsigned int len = lens[family == 6][i], n = 0, want = nops / 10;
+		__u64 *dl = lat, *al = lat + want;
+		size_t *pick;
+		size_t j, m = 0;
+
+		if (!len)
+			break;
+		pick = calloc(rt->n, sizeof(*pick));
+		for (j = 0; pick && j < rt->n; j++)
+			if (rt->r[j].family == family && rt->r[j].len == len)
+				pick[m++] = j;
+		for (n = 0; pick && m && !ret && n < want; n++) {
+			const struct wcard_route *x = &rt->r[pick[(*s >> 33) % m]];
+			double a;
+
+			*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+			a = now_ns();
+			ret = d4 ? wcard_dir24_del(d4, (__u32)x->addr, x->len) :
+				   wcard_trie_del(tr, x->addr, x->len);
+			dl[n] = (__u64)(now_ns() - a);
+			a = now_ns();
+			if (!ret)
+				ret = d4 ? wcard_dir24_add(d4, (__u32)x->addr, x->len, x->value,
+							   NULL) :
+					   wcard_trie_add(tr, x->addr, x->len, x->value, NULL);
+			al[n] = (__u64)(now_ns() - a);
+		}
+		free(pick);
+		if (ret || !n)
+			continue;
+		qsort(dl, n, sizeof(*dl), cmp_u64);
+		qsort(al, n, sizeof(*al), cmp_u64);
+		printf("%-28s /%u (%zu in the table, %u changes): delete p50 %.2f p99 %.2f us, "
+		       "add p50 %.2f p99 %.2f us\n",
+		       "", len, m, n, dl[n / 2] / 1e3, dl[(size_t)(n * 0.99)] / 1e3, al[n / 2] / 1e3,
+		       al[(size_t)(n * 0.99)] / 1e3);
+	}
 	if (ret && *err)
 		fprintf(stderr, "bench: lpm ipv%u %s: %s\n", family, what[kind], err);
 	free(lat);

@@ -268,6 +268,8 @@ Test(lpm, cli_contract)
 	const char *want = "10.1.2.3 10.1.0.0/16 77\n10.2.0.1 10.0.0.0/8 8\n8.8.8.8 0.0.0.0/0 3\n"
 			   "2001:db8::1 2001:db8::/32 5\n2001:dead::1 - -\n"
 			   "192.168.1.1 192.168.1.1/32 6\n";
+	static const char *const v4[] = { "", "--v4 dir24", "--v4 trie" };
+	unsigned int m;
 	FILE *p;
 	size_t n;
 
@@ -276,13 +278,16 @@ Test(lpm, cli_contract)
 	cr_assert_eq(write(afd, addrs, strlen(addrs)), (ssize_t)strlen(addrs), "write");
 	close(rfd);
 	close(afd);
-	snprintf(cmd, sizeof(cmd), "%s lpm lookup %s %s 2>/dev/null", bin, rp, ap);
-	p = popen(cmd, "r");
-	cr_assert_not_null(p, "popen");
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = 0;
-	cr_assert_eq(pclose(p), 0, "case cli: exit status");
-	cr_assert_str_eq(out, want, "case cli: output\n%s", out);
+	/* The same contract with either IPv4 structure. */
+	for (m = 0; m < 3; m++) {
+		snprintf(cmd, sizeof(cmd), "%s lpm %s lookup %s %s 2>/dev/null", bin, v4[m], rp, ap);
+		p = popen(cmd, "r");
+		cr_assert_not_null(p, "popen");
+		n = fread(out, 1, sizeof(out) - 1, p);
+		out[n] = 0;
+		cr_assert_eq(pclose(p), 0, "case cli '%s': exit status", v4[m]);
+		cr_assert_str_eq(out, want, "case cli '%s': output\n%s", v4[m], out);
+	}
 	unlink(rp);
 	unlink(ap);
 }
@@ -843,4 +848,45 @@ Test(lpm, trie6_online, .timeout = 300)
 Test(lpm, trie4_online, .timeout = 300)
 {
 	trie_online(4, "trie4");
+}
+
+/* ---- verifier ---------------------------------------------------------------- */
+
+static __u32 prog_insns(struct bpf_program *prog)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	cr_assert_eq(bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len), 0, "prog info");
+	return info.verified_insns;
+}
+
+/*
+ * The LPM programs' verified instructions in both IPv4 modes. The walks are
+ * bounded loops over global subprograms, so the count does not depend on the
+ * map sizes; the budget catches a lookup that stops being a small function.
+ */
+Test(lpm, verified_insns)
+{
+	unsigned int trie;
+
+	for (trie = 0; trie < 2; trie++) {
+		struct wcard_lpm4 *skel = wcard_lpm4__open();
+		__u32 n4, n6;
+
+		cr_assert_not_null(skel, "case verified %u: open", trie);
+		skel->rodata->wc_lpm4_trie = trie;
+		if (trie)
+			cr_assert_eq(wcard_dir24_unused(skel->obj), 0, "case verified trie4: shrink");
+		cr_assert_eq(wcard_lpm4__load(skel), 0, "case verified %u: load", trie);
+		n4 = prog_insns(skel->progs.wc_lpm4_run);
+		n6 = prog_insns(skel->progs.wc_lpm6_run);
+		cr_log_info("lpm: verified_insns: IPv4 (%s) %u, IPv6 %u\n",
+			    trie ? "small trie" : "DIR-24-8", n4, n6);
+		cr_assert(n4 > 0 && n4 <= 2000, "case verified %s: IPv4 %u instructions",
+			  trie ? "trie4" : "dir24", n4);
+		cr_assert(n6 > 0 && n6 <= 4000, "case verified: IPv6 %u instructions", n6);
+		wcard_lpm4__destroy(skel);
+	}
 }

@@ -689,13 +689,6 @@ static int pick_static(struct wc_tm *tm, struct tm_op *op, const __u8 *len, __u3
 }
 
 /*
- * Tuple a too-big bucket moves to: the table's tuple with one field lengthened
- * towards the per-field minimum of the bucket's rule tuples, on the field where
- * that gap is largest (lowest field on ties). PREFIX fields go half way, rounded
- * up so that a gap of one still moves; other fields only know 0 and all bits.
- * false when every gap is 0: the rules are indistinguishable here, keep them.
- */
-/*
  * The tuple a colliding bucket splits into (DESIGN.md section 3). First
  * choice: from the per-field minimum over its rules, on the field furthest
  * above the table's length, move halfway up; every rule of the bucket fits
@@ -703,7 +696,9 @@ static int pick_static(struct wc_tm *tm, struct tm_op *op, const __u8 *len, __u3
  * rule that fits nothing more specific, such as a /0 catch-all, sits in the
  * bucket), split on the field where the rules' lengths spread the most
  * instead, at the middle of the spread: the rules that fit move, the others
- * stay. false when the rules differ in no tuple field: the bucket cannot split.
+ * stay. PREFIX fields move by half the gap rounded up (a gap of one still
+ * moves); other fields only know 0 and all bits. false when the rules differ
+ * in no tuple field: the bucket cannot split.
  */
 static bool split_tuple(const struct wc_tm *tm, const struct wc_tm_mtable *tb,
 			const struct tm_bkt *b, __u8 *nl)

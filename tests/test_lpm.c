@@ -324,31 +324,59 @@ static long shadow_find(const struct wcard_routes *live, const struct wcard_rout
 
 /* ---- DIR-24-8 (IPv4) ------------------------------------------------------ */
 
+/* An IPv4 structure under test: DIR-24-8 (d), or the small trie (t) when trie is set. */
 struct d24 {
 	struct wcard_lpm4 *skel;
 	struct wcard_dir24 *d;
+	struct wcard_trie *t;
+	bool trie;
 };
 
-static void d24_open(struct d24 *t, const struct wcard_routes *rt, __u32 groups, const char *name)
+/* sub: tbl8 groups, or trie nodes. */
+static void v4_open(struct d24 *t, const struct wcard_routes *rt, __u32 sub, bool trie,
+		    const char *name)
 {
 	char err[256] = "";
 	int ret;
 
+	t->trie = trie;
 	t->skel = wcard_lpm4__open();
 	cr_assert_not_null(t->skel, "case %s: open", name);
-	cr_assert_eq(wcard_dir24_prepare(t->skel->obj, rt->n, groups), 0, "case %s: prepare",
-		     name);
+	t->skel->rodata->wc_lpm4_trie = trie;
+	ret = trie ? wcard_dir24_unused(t->skel->obj) ?:
+		     wcard_trie4_prepare(t->skel->obj, rt->n, sub) :
+		     wcard_dir24_prepare(t->skel->obj, rt->n, sub);
+	cr_assert_eq(ret, 0, "case %s: prepare", name);
 	ret = wcard_lpm4__load(t->skel);
 	cr_assert_eq(ret, 0, "case %s: load: %d", name, ret);
-	cr_assert_eq(wcard_dir24_open(t->skel->obj, &t->d, err, sizeof(err)), 0,
-		     "case %s: open maps: %s", name, err);
-	cr_assert_eq(wcard_dir24_load(t->d, rt, err, sizeof(err)), 0, "case %s: build: %s", name,
-		     err);
+	ret = trie ? wcard_trie4_open(t->skel->obj, &t->t, err, sizeof(err)) :
+		     wcard_dir24_open(t->skel->obj, &t->d, err, sizeof(err));
+	cr_assert_eq(ret, 0, "case %s: open maps: %s", name, err);
+	ret = trie ? wcard_trie_load(t->t, rt, err, sizeof(err)) :
+		     wcard_dir24_load(t->d, rt, err, sizeof(err));
+	cr_assert_eq(ret, 0, "case %s: build: %s", name, err);
+}
+
+static void d24_open(struct d24 *t, const struct wcard_routes *rt, __u32 groups, const char *name)
+{
+	v4_open(t, rt, groups, false, name);
+}
+
+static int v4_add(struct d24 *t, __u32 addr, unsigned int len, __u64 value, __u32 *route)
+{
+	return t->trie ? wcard_trie_add(t->t, addr, len, value, route) :
+			 wcard_dir24_add(t->d, addr, len, value, route);
+}
+
+static int v4_del(struct d24 *t, __u32 addr, unsigned int len)
+{
+	return t->trie ? wcard_trie_del(t->t, addr, len) : wcard_dir24_del(t->d, addr, len);
 }
 
 static void d24_close(struct d24 *t)
 {
 	wcard_dir24_close(t->d);
+	wcard_trie_close(t->t);
 	wcard_lpm4__destroy(t->skel);
 }
 
@@ -589,7 +617,7 @@ static void *rchurn_reader(void *arg)
 	return NULL;
 }
 
-static void route_churn(unsigned int ops, const char *name)
+static void route_churn(unsigned int ops, bool trie, const char *name)
 {
 	struct rchurn *c = calloc(1, sizeof(*c));
 	struct wt_rng r = { .s = 404 };
@@ -661,7 +689,8 @@ static void route_churn(unsigned int ops, const char *name)
 		/* Slots past the stable routes: IPv6 placeholders the IPv4 build skips. */
 		for (i = nst; i < pool.n; i++)
 			sized.r[i].family = 6;
-		d24_open(&c->d, &sized, 4096, name);
+		v4_open(&c->d, &sized, trie ? (__u32)wcard_trie4_nodes_needed(&pool) + 1 : 4096, trie,
+			name);
 		free(sized.r);
 	}
 	cr_assert_eq(pthread_create(&th, NULL, rchurn_reader, c), 0, "case %s: thread", name);
@@ -671,7 +700,7 @@ static void route_churn(unsigned int ops, const char *name)
 		__u32 route;
 
 		if (in[x]) {
-			cr_assert_eq(wcard_dir24_del(c->d.d, (__u32)rt->addr, rt->len), 0,
+			cr_assert_eq(v4_del(&c->d, (__u32)rt->addr, rt->len), 0,
 				     "case %s: op %zu: delete", name, i);
 			__atomic_store_n(&c->del_done[cur[x]], c->done_ops + 1, __ATOMIC_RELEASE);
 		} else {
@@ -681,7 +710,7 @@ static void route_churn(unsigned int ops, const char *name)
 			c->inc[n].value = n;
 			cur[x] = n;
 			__atomic_store_n(&c->ninc, n + 1, __ATOMIC_RELEASE);
-			cr_assert_eq(wcard_dir24_add(c->d.d, (__u32)rt->addr, rt->len, n, &route), 0,
+			cr_assert_eq(v4_add(&c->d, (__u32)rt->addr, rt->len, n, &route), 0,
 				     "case %s: op %zu: add", name, i);
 		}
 		in[x] = !in[x];
@@ -711,7 +740,14 @@ Test(lpm, dir24_concurrent_churn, .timeout = 900)
 {
 	const char *s = getenv("WCARD_STRESS");
 
-	route_churn(s && *s && strcmp(s, "0") ? 1000000 : 100000, "dir24 churn");
+	route_churn(s && *s && strcmp(s, "0") ? 1000000 : 100000, false, "dir24 churn");
+}
+
+Test(lpm, trie4_concurrent_churn, .timeout = 900)
+{
+	const char *s = getenv("WCARD_STRESS");
+
+	route_churn(s && *s && strcmp(s, "0") ? 1000000 : 100000, true, "trie4 churn");
 }
 
 /* ---- multibit tries (IPv6, small IPv4): online changes ------------------------ */

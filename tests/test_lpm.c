@@ -339,6 +339,7 @@ static void v4_open(struct d24 *t, const struct wcard_routes *rt, __u32 sub, boo
 	char err[256] = "";
 	int ret;
 
+	memset(t, 0, sizeof(*t));
 	t->trie = trie;
 	t->skel = wcard_lpm4__open();
 	cr_assert_not_null(t->skel, "case %s: open", name);

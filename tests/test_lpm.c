@@ -17,10 +17,11 @@ static long ref_lpm(const struct wcard_routes *rt, unsigned int fam, wc_u128 a)
 
 	for (i = 0; i < rt->n; i++) {
 		const struct wcard_route *r = &rt->r[i];
-		wc_u128 m = r->len ? ~(wc_u128)0 << (bits - r->len) : 0;
+		wc_u128 m;
 
 		if (r->family != fam)
 			continue;
+		m = r->len ? ~(wc_u128)0 << (bits - r->len) : 0;
 		if (bits == 32)
 			m &= 0xffffffff;
 		if ((a & m) != r->addr)
@@ -431,10 +432,11 @@ Test(lpm, dir24_random_edges, .timeout = 300)
 	d24_open(&d, &rt, 4096, "dir24 random");
 	for (i = 0; i < rt.n; i++) {
 		const struct wcard_route *x = &rt.r[i];
-		__u32 a = (__u32)x->addr, span = x->len ? (__u32)((1ull << (32 - x->len)) - 1) : ~0u;
+		__u32 a = (__u32)x->addr, span;
 
 		if (x->family != 4)
 			continue;
+		span = x->len ? (__u32)((1ull << (32 - x->len)) - 1) : ~0u;
 		d24_check(&d, &t, &rt, a, true, "first");
 		d24_check(&d, &t, &rt, a + span, true, "last");
 		d24_check(&d, &t, &rt, a + span + 1, true, "one past");

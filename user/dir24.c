@@ -422,7 +422,8 @@ static long nodes_needed(const struct wcard_routes *rt, unsigned int fam)
 				    ((trie_pos(bits, r->addr) >> (128 - b)) & ((wc_u128)~0 >> 8));
 		}
 	}
-	qsort(keys, n, sizeof(*keys), cmp_u128);
+	if (n)
+		qsort(keys, n, sizeof(*keys), cmp_u128);
 	for (i = 0; i < n; i++)
 		uniq += !i || keys[i] != keys[i - 1];
 	free(keys);

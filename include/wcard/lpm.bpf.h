@@ -1,4 +1,4 @@
-/* lpm.bpf.h: longest-prefix match over ARRAY maps (IPv4 DIR-24-8 or small trie, IPv6 trie): maps and lookups; BPF only. */
+/* lpm.bpf.h: LPM over ARRAY maps (IPv4 DIR-24-8 or trie, IPv6 trie): maps, lookups; BPF only. */
 #ifndef WCARD_LPM_BPF_H
 #define WCARD_LPM_BPF_H
 

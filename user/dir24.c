@@ -158,6 +158,34 @@ static int by_len_line(const void *a, const void *b, void *arg)
 }
 
 /*
+ * The routes of family fam in rt, as indexes shortest first (equal lengths in
+ * line order), for a full load into t; t's top table is cleared. 0, -E2BIG
+ * (more routes than the maps were sized for) or -ENOMEM.
+ */
+static int tab_order(struct lpm_tab *t, const struct wcard_routes *rt, unsigned int fam,
+		     __u32 **out, __u32 *nout, char *err, size_t errlen)
+{
+	__u32 *idx, n = 0, i;
+
+	if (rt->n > t->max_routes) {
+		snprintf(err, errlen, "%zu routes exceed the %u the maps were sized for", rt->n,
+			 t->max_routes);
+		return -E2BIG;
+	}
+	idx = calloc(rt->n ? rt->n : 1, sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	for (i = 0; i < rt->n; i++)
+		if (rt->r[i].family == fam)
+			idx[n++] = i;
+	qsort_r(idx, n, sizeof(*idx), by_len_line, rt->r);
+	memset(t->top, 0, t->toplen);
+	*out = idx;
+	*nout = n;
+	return 0;
+}
+
+/*
  * Paint the IPv4 routes of rt, shortest first, so a longer prefix overwrites
  * the shorter ones it refines and, among equal prefixes, the last line wins.
  * A route longer than /24 turns its tbl24 entry into a group that starts as
@@ -166,23 +194,14 @@ static int by_len_line(const void *a, const void *b, void *arg)
 int wcard_dir24_load(struct wcard_dir24 *d, const struct wcard_routes *rt, char *err,
 		     size_t errlen)
 {
-	__u32 *idx, n = 0, i, groups = 0;
+	__u32 *idx, n, i, groups = 0;
+	int ret;
 
 	if (!d || !rt)
 		return -EINVAL;
-	if (rt->n > d->t.max_routes) {
-		snprintf(err, errlen, "%zu routes exceed the %u the maps were sized for", rt->n,
-			 d->t.max_routes);
-		return -E2BIG;
-	}
-	idx = calloc(rt->n ? rt->n : 1, sizeof(*idx));
-	if (!idx)
-		return -ENOMEM;
-	for (i = 0; i < rt->n; i++)
-		if (rt->r[i].family == 4)
-			idx[n++] = i;
-	qsort_r(idx, n, sizeof(*idx), by_len_line, rt->r);
-	memset(d->t.top, 0, d->t.toplen);
+	ret = tab_order(&d->t, rt, 4, &idx, &n, err, errlen);
+	if (ret)
+		return ret;
 	for (i = 0; i < n; i++) {
 		const struct wcard_route *r = &rt->r[idx[i]];
 		__u32 ent = idx[i] + 1, a = (__u32)r->addr, k, cnt;
@@ -320,23 +339,14 @@ static __u32 bits6(wc_u128 a, unsigned int start, unsigned int width)
 int wcard_trie_load(struct wcard_trie *d, const struct wcard_routes *rt, char *err,
 		    size_t errlen)
 {
-	__u32 *idx, n = 0, i, used = 0;
+	__u32 *idx, n, i, used = 0;
+	int ret;
 
 	if (!d || !rt)
 		return -EINVAL;
-	if (rt->n > d->t.max_routes) {
-		snprintf(err, errlen, "%zu routes exceed the %u the maps were sized for", rt->n,
-			 d->t.max_routes);
-		return -E2BIG;
-	}
-	idx = calloc(rt->n ? rt->n : 1, sizeof(*idx));
-	if (!idx)
-		return -ENOMEM;
-	for (i = 0; i < rt->n; i++)
-		if (rt->r[i].family == trie_family(d))
-			idx[n++] = i;
-	qsort_r(idx, n, sizeof(*idx), by_len_line, rt->r);
-	memset(d->t.top, 0, d->t.toplen);
+	ret = tab_order(&d->t, rt, trie_family(d), &idx, &n, err, errlen);
+	if (ret)
+		return ret;
 	for (i = 0; i < n; i++) {
 		const struct wcard_route *r = &rt->r[idx[i]];
 		__u32 ent = idx[i] + 1, *tab = d->t.top, start = 0, width = 16, k, first, cnt;

@@ -345,8 +345,7 @@ static void v4_open(struct d24 *t, const struct wcard_routes *rt, __u32 sub, boo
 	t->skel = wcard_lpm4__open();
 	cr_assert_not_null(t->skel, "case %s: open", name);
 	t->skel->rodata->wc_lpm4_trie = trie;
-	ret = trie ? wcard_dir24_unused(t->skel->obj) ?:
-		     wcard_trie4_prepare(t->skel->obj, rt->n, sub) :
+	ret = trie ? wcard_trie4_prepare(t->skel->obj, rt->n, sub) :
 		     wcard_dir24_prepare(t->skel->obj, rt->n, sub);
 	cr_assert_eq(ret, 0, "case %s: prepare", name);
 	ret = wcard_lpm4__load(t->skel);
@@ -820,8 +819,7 @@ static void trie_online(unsigned int fam, const char *name)
 	t.skel = wcard_lpm4__open();
 	cr_assert_not_null(t.skel, "case %s: open", name);
 	t.skel->rodata->wc_lpm4_trie = fam == 4;
-	cr_assert_eq(fam == 4 ? wcard_dir24_unused(t.skel->obj) ?:
-					wcard_trie4_prepare(t.skel->obj, all.n, nodes + 1) :
+	cr_assert_eq(fam == 4 ? wcard_trie4_prepare(t.skel->obj, all.n, nodes + 1) :
 				wcard_lpm6_prepare(t.skel->obj, all.n, nodes + 1),
 		     0, "case %s: prepare", name);
 	cr_assert_eq(wcard_lpm4__load(t.skel), 0, "case %s: load", name);
@@ -916,8 +914,6 @@ Test(lpm, verified_insns)
 
 		cr_assert_not_null(skel, "case verified %u: open", trie);
 		skel->rodata->wc_lpm4_trie = trie;
-		if (trie)
-			cr_assert_eq(wcard_dir24_unused(skel->obj), 0, "case verified trie4: shrink");
 		cr_assert_eq(wcard_lpm4__load(skel), 0, "case verified %u: load", trie);
 		n4 = prog_insns(skel->progs.wc_lpm4_run);
 		n6 = prog_insns(skel->progs.wc_lpm6_run);
@@ -928,4 +924,188 @@ Test(lpm, verified_insns)
 		cr_assert(n6 > 0 && n6 <= 4000, "case verified: IPv6 %u instructions", n6);
 		wcard_lpm4__destroy(skel);
 	}
+}
+
+/* ---- atomic bulk loads ---------------------------------------------------------- */
+
+/*
+ * Lookups in a loop while the writer bulk-loads route set A, then B, then A...
+ * Each answer must be the longest match in A or in B (a lookup that saw a
+ * half-built table would find a shorter route, or none), and exactly the one
+ * of the last set loaded when no load overlapped the lookup.
+ */
+struct swap {
+	int kind; /* 0 DIR-24-8, 1 small IPv4 trie, 2 IPv6 trie */
+	struct d24 d4;
+	struct t6 t6;
+	wc_u128 *probe;
+	size_t nprobe;
+	__u64 *want[2]; /* per probe, the value in set A / B, or WC_RANK_NONE on a miss */
+	unsigned int started, done;
+	int stop;
+	unsigned long long lookups, strict, violations;
+	char first[256];
+};
+
+static __u64 swap_lookup(struct swap *c, wc_u128 a)
+{
+	__u64 v = 0;
+	long r = c->kind == 2 ? t6_lookup(&c->t6, a, &v) : d24_lookup(&c->d4, (__u32)a, &v);
+
+	return r < 0 ? WC_RANK_NONE : v;
+}
+
+static void *swap_reader(void *arg)
+{
+	struct swap *c = arg;
+	struct wt_rng r = { .s = 77 };
+
+	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+		size_t p = wt_below(&r, c->nprobe);
+		unsigned int d0 = __atomic_load_n(&c->done, __ATOMIC_ACQUIRE), s1;
+		__u64 v = swap_lookup(c, c->probe[p]);
+		const char *why = NULL;
+
+		s1 = __atomic_load_n(&c->started, __ATOMIC_ACQUIRE);
+		c->lookups++;
+		if (v != c->want[0][p] && v != c->want[1][p])
+			why = "answer of neither route set";
+		else if (s1 == d0 && (c->strict++, v != c->want[(d0 - 1) % 2][p]))
+			why = "answer of the set replaced before the lookup";
+		if (why && !c->violations++)
+			snprintf(c->first, sizeof(c->first),
+				 "probe %zu after %u loads: %llx, A %llx, B %llx: %s", p, d0,
+				 (unsigned long long)v, (unsigned long long)c->want[0][p],
+				 (unsigned long long)c->want[1][p], why);
+	}
+	return NULL;
+}
+
+static int swap_load(struct swap *c, const struct wcard_routes *rt, char *err, size_t len)
+{
+	if (c->kind == 0)
+		return wcard_dir24_load(c->d4.d, rt, err, len);
+	return wcard_trie_load(c->kind == 1 ? c->d4.t : c->t6.d, rt, err, len);
+}
+
+static void bulk_swap(int kind, unsigned int loads, const char *name)
+{
+	unsigned int fam = kind == 2 ? 6 : 4, bits = fam == 6 ? 128 : 32, k;
+	wc_u128 full = fam == 4 ? 0xffffffff : ~(wc_u128)0;
+	struct wcard_routes set[2] = {}, all = {};
+	struct wt_rng r = { .s = 900 + kind };
+	struct swap *c = calloc(1, sizeof(*c));
+	char err[256] = "";
+	pthread_t th;
+	size_t i, s;
+
+	cr_assert_not_null(c, "calloc");
+	c->kind = kind;
+	for (s = 0; s < 2; s++) {
+		struct wcard_routes mixed = {};
+
+		random_routes(&r, &mixed, 4000, 150);
+		set[s].r = calloc(mixed.n, sizeof(*set[s].r));
+		cr_assert_not_null(set[s].r, "calloc");
+		for (i = 0; i < mixed.n; i++) {
+			if (mixed.r[i].family != fam)
+				continue;
+			set[s].r[set[s].n] = mixed.r[i];
+			/* The value says which set a route came from. */
+			set[s].r[set[s].n].value = ((__u64)s << 32) | set[s].n;
+			set[s].n++;
+		}
+		wcard_routes_free(&mixed);
+	}
+	/* Sized for either set; the trie's nodes for both at once. */
+	all.r = calloc(set[0].n + set[1].n, sizeof(*all.r));
+	cr_assert_not_null(all.r, "calloc");
+	memcpy(all.r, set[0].r, set[0].n * sizeof(*all.r));
+	memcpy(all.r + set[0].n, set[1].r, set[1].n * sizeof(*all.r));
+	all.n = set[0].n + set[1].n;
+	if (kind == 2) {
+		c->t6.fam = 6;
+		c->t6.skel = wcard_lpm4__open();
+		cr_assert_not_null(c->t6.skel, "case %s: open", name);
+		cr_assert_eq(wcard_lpm6_prepare(c->t6.skel->obj, all.n,
+						(__u32)wcard_lpm6_nodes_needed(&all) + 1),
+			     0, "case %s: prepare", name);
+		cr_assert_eq(wcard_lpm4__load(c->t6.skel), 0, "case %s: load", name);
+		cr_assert_eq(wcard_lpm6_open(c->t6.skel->obj, &c->t6.d, err, sizeof(err)), 0,
+			     "case %s: %s", name, err);
+	} else {
+		/* Every line a placeholder of the other family: sizes, but no routes. */
+		struct wcard_routes sized = { .r = calloc(all.n, sizeof(*all.r)), .n = all.n };
+
+		cr_assert_not_null(sized.r, "calloc");
+		for (i = 0; i < all.n; i++)
+			sized.r[i].family = 6;
+		v4_open(&c->d4, &sized, kind ? (__u32)wcard_trie4_nodes_needed(&all) + 1 : 4096,
+			kind == 1, name);
+		free(sized.r);
+	}
+	c->nprobe = 4096;
+	c->probe = calloc(c->nprobe, sizeof(*c->probe));
+	c->want[0] = calloc(c->nprobe, sizeof(__u64));
+	c->want[1] = calloc(c->nprobe, sizeof(__u64));
+	cr_assert(c->probe && c->want[0] && c->want[1], "calloc");
+	for (i = 0; i < c->nprobe; i++) {
+		const struct wcard_route *x = &all.r[wt_below(&r, all.n)];
+		wc_u128 span = x->len ? ((wc_u128)1 << (bits - x->len)) - 1 : full;
+
+		c->probe[i] = (x->addr | (((wc_u128)wt_rnd(&r) << 64 | wt_rnd(&r)) & span)) & full;
+		for (s = 0; s < 2; s++) {
+			long w = ref_lpm(&set[s], fam, c->probe[i]);
+
+			c->want[s][i] = w < 0 ? WC_RANK_NONE : set[s].r[w].value;
+		}
+	}
+	cr_assert_eq(swap_load(c, &set[0], err, sizeof(err)), 0, "case %s: load A: %s", name, err);
+	c->started = c->done = 1;
+	cr_assert_eq(pthread_create(&th, NULL, swap_reader, c), 0, "case %s: thread", name);
+	for (k = 1; k < loads; k++) {
+		__atomic_store_n(&c->started, k + 1, __ATOMIC_RELEASE);
+		cr_assert_eq(swap_load(c, &set[k % 2], err, sizeof(err)), 0, "case %s: load %u: %s",
+			     name, k, err);
+		__atomic_store_n(&c->done, k + 1, __ATOMIC_RELEASE);
+		/* Let some lookups see each set whole. */
+		usleep(2000);
+	}
+	__atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	cr_log_info("lpm: %s: %u bulk loads of %zu/%zu routes, %llu concurrent lookups (%llu with no "
+		    "load in flight), %llu violations\n",
+		    name, loads, set[0].n, set[1].n, c->lookups, c->strict, c->violations);
+	cr_assert_eq(c->violations, 0, "case %s: %llu violations; first: %s", name, c->violations,
+		     c->first);
+	cr_assert_gt(c->strict, 100, "case %s: only %llu lookups between loads", name, c->strict);
+	if (kind == 2) {
+		wcard_trie_close(c->t6.d);
+		wcard_lpm4__destroy(c->t6.skel);
+	} else {
+		d24_close(&c->d4);
+	}
+	free(c->probe);
+	free(c->want[0]);
+	free(c->want[1]);
+	free(all.r);
+	wcard_routes_free(&set[0]);
+	wcard_routes_free(&set[1]);
+	free(c);
+}
+
+Test(lpm, bulk_load_atomic_dir24, .timeout = 300)
+{
+	/* Few loads: painting random short prefixes into tbl24 takes ~1.4 s a load. */
+	bulk_swap(0, 8, "dir24 swap");
+}
+
+Test(lpm, bulk_load_atomic_trie4, .timeout = 300)
+{
+	bulk_swap(1, 60, "trie4 swap");
+}
+
+Test(lpm, bulk_load_atomic_trie6, .timeout = 300)
+{
+	bulk_swap(2, 60, "trie6 swap");
 }

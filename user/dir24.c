@@ -2,72 +2,87 @@
 #define _GNU_SOURCE /* qsort_r */
 /* dir24.c: builds the LPM tables of include/wcard/lpm.bpf.h (IPv4 DIR-24-8, IPv6 multibit) in their mmapped maps. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <wcard/wcard.h>
 #include "lpmidx.h"
 
 #define LPM_GROUP (1U << 31)
-#define WC_LPM6_ROOT_ENTRIES (1u << 16)
 
-/* The three mmapped maps of one LPM structure: table, second level, values. */
-struct lpm_maps {
-	void *p[3];
-	size_t len[3];
-	__u32 max[3]; /* max_entries */
-};
-
-static int lpm_maps_open(struct bpf_object *obj, const char *const names[3], struct lpm_maps *m,
-			 const char *what, char *err, size_t errlen)
+/*
+ * .rodata of obj: element i of the u32 array var, read into *get or (before
+ * load) written from *set.
+ */
+static int rodata_u32(struct bpf_object *obj, const char *var, unsigned int i, __u32 *get,
+		      const __u32 *set)
 {
-	size_t page = sysconf(_SC_PAGESIZE);
-	int i;
+	const struct btf *btf = bpf_object__btf(obj);
+	const struct btf_var_secinfo *vs;
+	const struct btf_type *sec;
+	struct bpf_map *map;
+	const char *data;
+	size_t size = 0;
+	int id, k, ret;
+	char *copy;
 
-	for (i = 0; i < 3; i++) {
-		struct bpf_map *map = bpf_object__find_map_by_name(obj, names[i]);
+	bpf_object__for_each_map(map, obj) {
+		const char *n = bpf_map__name(map);
+		size_t nl = strlen(n);
 
-		if (!map) {
-			snprintf(err, errlen, "BPF object has no %s map %s (include <wcard/lpm.bpf.h>)",
-				 what, names[i]);
-			return -ENOENT;
-		}
-		m->max[i] = bpf_map__max_entries(map);
-		m->len[i] = ((size_t)bpf_map__value_size(map) * m->max[i] + page - 1) & ~(page - 1);
-		m->p[i] = mmap(NULL, m->len[i], PROT_READ | PROT_WRITE, MAP_SHARED,
-			       bpf_map__fd(map), 0);
-		if (m->p[i] == MAP_FAILED) {
-			int e = errno;
-
-			m->p[i] = NULL;
-			snprintf(err, errlen, "mmap of %s: %s", names[i], strerror(e));
-			return -e;
-		}
+		if (nl >= 7 && !strcmp(n + nl - 7, ".rodata"))
+			break;
 	}
-	return 0;
-}
+	id = btf ? btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC) : -ENOENT;
+	data = map ? bpf_map__initial_value(map, &size) : NULL;
+	if (!data || id < 0)
+		return -ENOENT;
+	sec = btf__type_by_id(btf, id);
+	for (k = 0, vs = btf_var_secinfos(sec); k < btf_vlen(sec); k++, vs++) {
+		const struct btf_type *v = btf__type_by_id(btf, vs->type);
+		size_t off = vs->offset + i * sizeof(__u32);
 
-static void lpm_maps_close(struct lpm_maps *m)
-{
-	int i;
-
-	for (i = 0; i < 3; i++)
-		if (m->p[i])
-			munmap(m->p[i], m->len[i]);
+		if (strcmp(btf__name_by_offset(btf, v->name_off), var))
+			continue;
+		if ((i + 1) * sizeof(__u32) > vs->size || vs->offset + vs->size > size)
+			return -EINVAL;
+		if (get) {
+			memcpy(get, data + off, sizeof(*get));
+			return 0;
+		}
+		copy = malloc(size);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, data, size);
+		memcpy(copy + off, set, sizeof(*set));
+		ret = bpf_map__set_initial_value(map, copy, size);
+		free(copy);
+		return ret;
+	}
+	return -ENOENT;
 }
 
 /*
- * One LPM structure: a top table (tbl24, or the IPv6 root), blocks of 256
- * entries below it (tbl8 groups, or trie nodes), and a value per route slot.
+ * One LPM structure (lpm.bpf.h): its one-slot ARRAY_OF_MAPS and the live image,
+ * an mmapped ARRAY of u64 holding the top table (tbl24, or the trie root),
+ * blocks of 256 entries below it (tbl8 groups, or trie nodes) and a value per
+ * route slot. A bulk load builds a new image and swaps it in.
  */
 struct lpm_tab {
-	struct lpm_maps m;
+	const struct bpf_object *obj;
+	int slot; /* fd of the ARRAY_OF_MAPS */
+	int fd; /* live image, -1 before the first load */
+	void *img;
+	int spare_fd; /* a fresh image for the next load (the template), or -1 */
+	void *spare_img;
 	__u32 *top, *sub;
 	__u64 *val;
-	size_t toplen;
+	__u32 top_entries, elems, val_base; /* image layout, fixed at load */
 	__u32 max_sub, max_routes, sub_used;
 	struct lpm_index ix; /* for online changes */
 };
@@ -82,45 +97,272 @@ struct wcard_trie {
 	unsigned int bits; /* 128 or 32 */
 };
 
-static int tab_prepare(struct bpf_object *obj, const char *sub, const char *val, __u32 max_routes,
-		       __u32 max_sub)
-{
-	struct bpf_map *n = bpf_object__find_map_by_name(obj, sub);
-	struct bpf_map *v = bpf_object__find_map_by_name(obj, val);
+enum { KIND_DIR24, KIND_TRIE4, KIND_TRIE6 }; /* lpm.bpf.h WC_LPM_* */
 
-	if (!n || !v || !max_routes || !max_sub || max_sub > (1u << 23))
+static const char *const slot_name[] = { "wc_lpm4_image", "wc_trie4_image", "wc_lpm6_image" };
+static const __u32 top_entries[] = { 1u << 24, 1u << 16, 1u << 16 };
+
+/*
+ * Image templates made by tab_prepare, by object and structure. libbpf takes
+ * an inner map template by fd and never closes it, and a template is a whole
+ * image's worth of memory, so tab_open claims it as the first image to build
+ * in. A structure prepared but never opened keeps its template until the
+ * process exits; one never prepared keeps lpm.bpf.h's one-element template,
+ * which libbpf makes and frees itself, and costs nothing.
+ */
+struct template {
+	const struct bpf_object *obj;
+	int kind, fd;
+};
+static struct template *templates;
+static size_t ntemplates, templates_cap;
+static pthread_mutex_t templates_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int template_put(const struct bpf_object *obj, int kind, int fd)
+{
+	struct template *nt;
+	int ret = 0;
+
+	pthread_mutex_lock(&templates_lock);
+	if (ntemplates == templates_cap) {
+		nt = realloc(templates, (templates_cap ? 2 * templates_cap : 8) * sizeof(*nt));
+		if (nt) {
+			templates = nt;
+			templates_cap = templates_cap ? 2 * templates_cap : 8;
+		} else {
+			ret = -ENOMEM;
+		}
+	}
+	if (!ret)
+		templates[ntemplates++] = (struct template){ obj, kind, fd };
+	pthread_mutex_unlock(&templates_lock);
+	return ret;
+}
+
+/* The template of (obj, kind), now the caller's, or -1. */
+static int template_take(const struct bpf_object *obj, int kind)
+{
+	size_t i;
+	int fd = -1;
+
+	pthread_mutex_lock(&templates_lock);
+	for (i = 0; i < ntemplates; i++) {
+		if (templates[i].obj == obj && templates[i].kind == kind) {
+			fd = templates[i].fd;
+			templates[i] = templates[--ntemplates];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&templates_lock);
+	return fd;
+}
+
+/*
+ * Size every image of structure kind in obj (between open and load): the
+ * inner map template of its slot, and wc_lpm_val_base. (libbpf 1.1 cannot
+ * resize a declared inner map, so the template is made here.)
+ */
+static int tab_prepare(struct bpf_object *obj, int kind, __u32 max_routes, __u32 max_sub)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_MMAPABLE);
+	struct bpf_map *slot = bpf_object__find_map_by_name(obj, slot_name[kind]);
+	__u64 base = top_entries[kind] / 2 + (__u64)max_sub * 128;
+	int fd, ret;
+
+	if (!slot || !max_routes || !max_sub || base + max_routes > UINT32_MAX)
 		return -EINVAL;
-	/* Two 32-bit entries per 8-byte ARRAY element (lpm.bpf.h): 128 a block. */
-	return bpf_map__set_max_entries(n, max_sub * 128) ?: bpf_map__set_max_entries(v, max_routes);
+	/* Two 32-bit entries per u64 element: 128 elements a block. */
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "wc_lpm_img", 4, 8, (__u32)(base + max_routes), &o);
+	if (fd < 0)
+		return -errno;
+	ret = rodata_u32(obj, "wc_lpm_val_base", kind, NULL, &(__u32){ (__u32)base }) ?:
+		      bpf_map__set_inner_map_fd(slot, fd) ?: template_put(obj, kind, fd);
+	if (ret)
+		close(fd);
+	return ret;
+}
+
+/* Point the tab at image img (NULL: none). */
+static void tab_attach(struct lpm_tab *t, int fd, void *img)
+{
+	t->fd = fd;
+	t->img = img;
+	t->top = img;
+	t->sub = img ? (__u32 *)img + t->top_entries : NULL;
+	t->val = img ? (__u64 *)img + t->val_base : NULL;
+}
+
+static size_t tab_len(const struct lpm_tab *t)
+{
+	size_t page = sysconf(_SC_PAGESIZE);
+
+	return ((size_t)t->elems * 8 + page - 1) & ~(page - 1);
+}
+
+static void image_free(const struct lpm_tab *t, int fd, void *img)
+{
+	if (img)
+		munmap(img, tab_len(t));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Map the image fd (of the tab's size) into *img. */
+static int image_map(const struct lpm_tab *t, int fd, void **img)
+{
+	*img = mmap(NULL, tab_len(t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (*img == MAP_FAILED) {
+		*img = NULL;
+		return -errno;
+	}
+	return 0;
+}
+
+/* A new, zeroed image of the tab's size, mmapped: the spare if there is one. */
+static int image_new(struct lpm_tab *t, int *fd, void **img)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_MMAPABLE);
+	int ret;
+
+	*img = NULL;
+	if (t->spare_fd >= 0) {
+		*fd = t->spare_fd;
+		*img = t->spare_img;
+		t->spare_fd = -1;
+		t->spare_img = NULL;
+		return 0;
+	}
+	*fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "wc_lpm_img", 4, 8, t->elems, &o);
+	if (*fd < 0)
+		return -errno;
+	ret = image_map(t, *fd, img);
+	if (ret) {
+		close(*fd);
+		*fd = -1;
+	}
+	return ret;
+}
+
+/*
+ * Make the attached image the live one: one update of the slot. A lookup reads
+ * the slot once, so it sees the old image or this one; the kernel frees the old
+ * map after a grace period, so closing it here is safe for lookups in flight.
+ */
+static int tab_publish(struct lpm_tab *t, int old_fd, void *old_img)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(t->slot, &zero, &t->fd, BPF_ANY))
+		return -errno;
+	image_free(t, old_fd, old_img);
+	return 0;
 }
 
 static void tab_close(struct lpm_tab *t)
 {
-	lpm_maps_close(&t->m);
+	image_free(t, t->fd, t->img);
+	image_free(t, t->spare_fd, t->spare_img);
+	tab_attach(t, -1, NULL);
+	t->spare_fd = -1;
+	t->spare_img = NULL;
 	idx_free(&t->ix);
 }
 
-static int tab_open(struct bpf_object *obj, const char *const names[3], const char *what,
-		    struct lpm_tab *t, char *err, size_t errlen)
+static int tab_open(struct bpf_object *obj, int kind, const char *what, struct lpm_tab *t,
+		    char *err, size_t errlen)
 {
+	struct bpf_map *slot = bpf_object__find_map_by_name(obj, slot_name[kind]);
+	struct bpf_map_info info;
+	__u32 ilen = sizeof(info);
 	int ret;
 
 	idx_init(&t->ix);
-	ret = lpm_maps_open(obj, names, &t->m, what, err, errlen);
+	tab_attach(t, -1, NULL);
+	t->obj = obj;
+	t->top_entries = top_entries[kind];
+	t->spare_fd = template_take(obj, kind);
+	t->spare_img = NULL;
+	if (!slot || bpf_map__fd(slot) < 0 || t->spare_fd < 0) {
+		snprintf(err, errlen,
+			 "BPF object has no loaded %s map %s (include <wcard/lpm.bpf.h>, and "
+			 "prepare it before load)",
+			 what, slot_name[kind]);
+		return -ENOENT;
+	}
+	t->slot = bpf_map__fd(slot);
+	memset(&info, 0, sizeof(info));
+	ret = bpf_obj_get_info_by_fd(t->spare_fd, &info, &ilen) ? -errno : 0;
+	t->elems = info.max_entries;
+	if (!ret)
+		ret = rodata_u32(obj, "wc_lpm_val_base", kind, &t->val_base, NULL);
+	if (ret || t->val_base < t->top_entries / 2 || t->val_base >= t->elems) {
+		snprintf(err, errlen, "%s: image layout unknown: %s", what,
+			 strerror(ret ? -ret : EINVAL));
+		return ret ? ret : -EINVAL;
+	}
+	t->max_sub = (t->val_base - t->top_entries / 2) / 128;
+	t->max_routes = t->elems - t->val_base;
+	ret = image_map(t, t->spare_fd, &t->spare_img);
+	if (ret)
+		snprintf(err, errlen, "%s: mmap of the image: %s", what, strerror(-ret));
+	return ret;
+}
+
+/*
+ * A bulk load: a new image is attached while build fills it; then it goes
+ * live with the index ix built for it. On failure the old image stays live
+ * and attached, and nothing changed.
+ */
+struct tab_load {
+	int fd;
+	void *img;
+	__u32 sub_used;
+};
+
+static int load_begin(struct lpm_tab *t, struct tab_load *old)
+{
+	int fd, ret;
+	void *img;
+
+	*old = (struct tab_load){ .fd = t->fd, .img = t->img, .sub_used = t->sub_used };
+	ret = image_new(t, &fd, &img);
 	if (ret)
 		return ret;
-	t->top = t->m.p[0];
-	t->sub = t->m.p[1];
-	t->val = t->m.p[2];
-	t->toplen = t->m.len[0];
-	t->max_sub = t->m.max[1] / 128;
-	t->max_routes = t->m.max[2];
+	tab_attach(t, fd, img);
+	t->sub_used = 0;
+	return 0;
+}
+
+static int load_end(struct lpm_tab *t, struct tab_load *old, int ret,
+		    const struct wcard_routes *rt, unsigned int fam, char *err, size_t errlen)
+{
+	struct lpm_index ix;
+
+	idx_init(&ix);
+	if (!ret && idx_build(&ix, rt, fam, t->max_routes)) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		ret = -ENOMEM;
+	}
+	if (!ret) {
+		ret = tab_publish(t, old->fd, old->img);
+		if (ret)
+			snprintf(err, errlen, "swapping in the new LPM image: %s", strerror(-ret));
+	}
+	if (ret) {
+		idx_free(&ix);
+		image_free(t, t->fd, t->img);
+		tab_attach(t, old->fd, old->img);
+		t->sub_used = old->sub_used;
+		return ret;
+	}
+	idx_free(&t->ix);
+	t->ix = ix;
 	return 0;
 }
 
 int wcard_dir24_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_groups)
 {
-	return tab_prepare(obj, "wc_lpm4_tbl8", "wc_lpm4_val", max_routes, max_groups);
+	return tab_prepare(obj, KIND_DIR24, max_routes, max_groups);
 }
 
 void wcard_dir24_close(struct wcard_dir24 *d)
@@ -133,13 +375,12 @@ void wcard_dir24_close(struct wcard_dir24 *d)
 
 int wcard_dir24_open(struct bpf_object *obj, struct wcard_dir24 **out, char *err, size_t errlen)
 {
-	static const char *const names[3] = { "wc_lpm4_tbl24", "wc_lpm4_tbl8", "wc_lpm4_val" };
 	struct wcard_dir24 *d = calloc(1, sizeof(*d));
 	int ret;
 
 	if (!d)
 		return -ENOMEM;
-	ret = tab_open(obj, names, "DIR-24-8", &d->t, err, errlen);
+	ret = tab_open(obj, KIND_DIR24, "DIR-24-8", &d->t, err, errlen);
 	if (ret) {
 		wcard_dir24_close(d);
 		return ret;
@@ -159,13 +400,15 @@ static int by_len_line(const void *a, const void *b, void *arg)
 
 /*
  * The routes of family fam in rt, as indexes shortest first (equal lengths in
- * line order), for a full load into t; t's top table is cleared. 0, -E2BIG
- * (more routes than the maps were sized for) or -ENOMEM.
+ * line order), for a bulk load into t, and a new image attached to t to build
+ * them in (load_begin). 0, -E2BIG (more routes than the maps were sized for)
+ * or -errno, with err set; nothing changed then.
  */
 static int tab_order(struct lpm_tab *t, const struct wcard_routes *rt, unsigned int fam,
-		     __u32 **out, __u32 *nout, char *err, size_t errlen)
+		     struct tab_load *old, __u32 **out, __u32 *nout, char *err, size_t errlen)
 {
 	__u32 *idx, n = 0, i;
+	int ret;
 
 	if (rt->n > t->max_routes) {
 		snprintf(err, errlen, "%zu routes exceed the %u the maps were sized for", rt->n,
@@ -179,7 +422,13 @@ static int tab_order(struct lpm_tab *t, const struct wcard_routes *rt, unsigned 
 		if (rt->r[i].family == fam)
 			idx[n++] = i;
 	qsort_r(idx, n, sizeof(*idx), by_len_line, rt->r);
-	memset(t->top, 0, t->toplen);
+	ret = load_begin(t, old);
+	if (ret) {
+		snprintf(err, errlen, "a new LPM image of %u elements: %s", t->elems,
+			 strerror(-ret));
+		free(idx);
+		return ret;
+	}
 	*out = idx;
 	*nout = n;
 	return 0;
@@ -195,14 +444,15 @@ int wcard_dir24_load(struct wcard_dir24 *d, const struct wcard_routes *rt, char 
 		     size_t errlen)
 {
 	__u32 *idx, n, i, groups = 0;
+	struct tab_load old;
 	int ret;
 
 	if (!d || !rt)
 		return -EINVAL;
-	ret = tab_order(&d->t, rt, 4, &idx, &n, err, errlen);
+	ret = tab_order(&d->t, rt, 4, &old, &idx, &n, err, errlen);
 	if (ret)
 		return ret;
-	for (i = 0; i < n; i++) {
+	for (i = 0; !ret && i < n; i++) {
 		const struct wcard_route *r = &rt->r[idx[i]];
 		__u32 ent = idx[i] + 1, a = (__u32)r->addr, k, cnt;
 
@@ -220,9 +470,8 @@ int wcard_dir24_load(struct wcard_dir24 *d, const struct wcard_routes *rt, char 
 				snprintf(err, errlen,
 					 "more than %u /24 blocks hold longer prefixes (tbl8 groups)",
 					 d->t.max_sub);
-				memset(d->t.top, 0, d->t.toplen);
-				free(idx);
-				return -ENOSPC;
+				ret = -ENOSPC;
+				break;
 			}
 			for (k = 0; k < 256; k++)
 				d->t.sub[g * 256 + k] = prev;
@@ -234,44 +483,30 @@ int wcard_dir24_load(struct wcard_dir24 *d, const struct wcard_routes *rt, char 
 	}
 	d->t.sub_used = groups;
 	free(idx);
-	if (idx_build(&d->t.ix, rt, 4, d->t.max_routes)) {
-		snprintf(err, errlen, "%s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	return 0;
+	return load_end(&d->t, &old, ret, rt, 4, err, errlen);
 }
 
-/* Map bytes in use: the top table, the 1 KiB blocks handed out, the value slots. */
-static size_t tab_bytes(const struct lpm_tab *t, size_t top_entries)
+/* Image bytes in use: the top table, the 1 KiB blocks handed out, the value slots. */
+static size_t tab_bytes(const struct lpm_tab *t)
 {
-	return top_entries * 4 + (size_t)t->sub_used * 1024 + (size_t)t->max_routes * 8;
+	return (size_t)t->top_entries * 4 + (size_t)t->sub_used * 1024 + (size_t)t->max_routes * 8;
 }
 
 size_t wcard_dir24_bytes(const struct wcard_dir24 *d)
 {
-	return d ? tab_bytes(&d->t, (size_t)1 << 24) : 0;
+	return d ? tab_bytes(&d->t) : 0;
 }
 
 /* ---- IPv6: multibit trie, 16-bit root then 8-bit nodes (lpm.bpf.h) ------------ */
 
 int wcard_lpm6_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes)
 {
-	return tab_prepare(obj, "wc_lpm6_nodes", "wc_lpm6_val", max_routes, max_nodes);
+	return tab_prepare(obj, KIND_TRIE6, max_routes, max_nodes);
 }
 
 int wcard_trie4_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes)
 {
-	return tab_prepare(obj, "wc_trie4_nodes", "wc_trie4_val", max_routes, max_nodes);
-}
-
-int wcard_dir24_unused(struct bpf_object *obj)
-{
-	struct bpf_map *m = bpf_object__find_map_by_name(obj, "wc_lpm4_tbl24");
-	struct bpf_map *g = bpf_object__find_map_by_name(obj, "wc_lpm4_tbl8");
-
-	if (!m || !g)
-		return -EINVAL;
-	return bpf_map__set_max_entries(m, 1) ?: bpf_map__set_max_entries(g, 1);
+	return tab_prepare(obj, KIND_TRIE4, max_routes, max_nodes);
 }
 
 void wcard_trie_close(struct wcard_trie *d)
@@ -282,8 +517,8 @@ void wcard_trie_close(struct wcard_trie *d)
 	free(d);
 }
 
-static int trie_open(struct bpf_object *obj, const char *const names[3], unsigned int bits,
-		     struct wcard_trie **out, char *err, size_t errlen)
+static int trie_open(struct bpf_object *obj, int kind, unsigned int bits, struct wcard_trie **out,
+		     char *err, size_t errlen)
 {
 	struct wcard_trie *d = calloc(1, sizeof(*d));
 	int ret;
@@ -291,7 +526,7 @@ static int trie_open(struct bpf_object *obj, const char *const names[3], unsigne
 	if (!d)
 		return -ENOMEM;
 	d->bits = bits;
-	ret = tab_open(obj, names, bits == 32 ? "IPv4 trie" : "IPv6 LPM", &d->t, err, errlen);
+	ret = tab_open(obj, kind, bits == 32 ? "IPv4 trie" : "IPv6 LPM", &d->t, err, errlen);
 	if (ret) {
 		wcard_trie_close(d);
 		return ret;
@@ -302,16 +537,12 @@ static int trie_open(struct bpf_object *obj, const char *const names[3], unsigne
 
 int wcard_lpm6_open(struct bpf_object *obj, struct wcard_trie **out, char *err, size_t errlen)
 {
-	static const char *const names[3] = { "wc_lpm6_root", "wc_lpm6_nodes", "wc_lpm6_val" };
-
-	return trie_open(obj, names, 128, out, err, errlen);
+	return trie_open(obj, KIND_TRIE6, 128, out, err, errlen);
 }
 
 int wcard_trie4_open(struct bpf_object *obj, struct wcard_trie **out, char *err, size_t errlen)
 {
-	static const char *const names[3] = { "wc_trie4_root", "wc_trie4_nodes", "wc_trie4_val" };
-
-	return trie_open(obj, names, 32, out, err, errlen);
+	return trie_open(obj, KIND_TRIE4, 32, out, err, errlen);
 }
 
 static unsigned int trie_family(const struct wcard_trie *d)
@@ -340,14 +571,15 @@ int wcard_trie_load(struct wcard_trie *d, const struct wcard_routes *rt, char *e
 		    size_t errlen)
 {
 	__u32 *idx, n, i, used = 0;
+	struct tab_load old;
 	int ret;
 
 	if (!d || !rt)
 		return -EINVAL;
-	ret = tab_order(&d->t, rt, trie_family(d), &idx, &n, err, errlen);
+	ret = tab_order(&d->t, rt, trie_family(d), &old, &idx, &n, err, errlen);
 	if (ret)
 		return ret;
-	for (i = 0; i < n; i++) {
+	for (i = 0; !ret && i < n; i++) {
 		const struct wcard_route *r = &rt->r[idx[i]];
 		__u32 ent = idx[i] + 1, *tab = d->t.top, start = 0, width = 16, k, first, cnt;
 		wc_u128 pos = trie_pos(d->bits, r->addr);
@@ -363,9 +595,8 @@ int wcard_trie_load(struct wcard_trie *d, const struct wcard_routes *rt, char *e
 				if (used >= d->t.max_sub) {
 					snprintf(err, errlen, "more than %u IPv%u trie nodes needed",
 						 d->t.max_sub, trie_family(d));
-					memset(d->t.top, 0, d->t.toplen);
-					free(idx);
-					return -ENOSPC;
+					ret = -ENOSPC;
+					break;
 				}
 				for (j = 0; j < 256; j++)
 					d->t.sub[used * 256 + j] = prev;
@@ -375,6 +606,8 @@ int wcard_trie_load(struct wcard_trie *d, const struct wcard_routes *rt, char *e
 			start += width;
 			width = 8;
 		}
+		if (ret)
+			break;
 		first = bits6(pos, start, width) & ~((1u << (start + width - r->len)) - 1);
 		cnt = 1u << (start + width - r->len);
 		for (k = 0; k < cnt; k++)
@@ -382,16 +615,12 @@ int wcard_trie_load(struct wcard_trie *d, const struct wcard_routes *rt, char *e
 	}
 	d->t.sub_used = used;
 	free(idx);
-	if (idx_build(&d->t.ix, rt, trie_family(d), d->t.max_routes)) {
-		snprintf(err, errlen, "%s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	return 0;
+	return load_end(&d->t, &old, ret, rt, trie_family(d), err, errlen);
 }
 
 size_t wcard_trie_bytes(const struct wcard_trie *d)
 {
-	return d ? tab_bytes(&d->t, WC_LPM6_ROOT_ENTRIES) : 0;
+	return d ? tab_bytes(&d->t) : 0;
 }
 
 static int cmp_u128(const void *a, const void *b)

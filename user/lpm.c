@@ -137,8 +137,7 @@ int wcard_lpm_create(const struct wcard_routes *rt, const struct wcard_lpm_opts 
 	/* Spare route slots: a deleted one is reused only after a grace period. */
 	spare = rt->n / 8 > 1024 ? rt->n / 8 : 1024;
 	if (trie4)
-		ret = wcard_dir24_unused(l->skel->obj) ?:
-			      wcard_trie4_prepare(l->skel->obj, rt->n + spare, n4t ? n4t : 1);
+		ret = wcard_trie4_prepare(l->skel->obj, rt->n + spare, n4t ? n4t : 1);
 	else
 		ret = wcard_dir24_prepare(l->skel->obj, rt->n + spare, n4 ? n4 : 1);
 	if (!ret)

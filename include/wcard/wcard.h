@@ -195,10 +195,13 @@ void wcard_lpm_destroy(struct wcard_lpm *l);
 /*
  * DIR-24-8 IPv4 LPM (include/wcard/lpm.bpf.h) in one's BPF object:
  * wcard_dir24_prepare between open and load (max routes, max /24 blocks that
- * hold longer prefixes), wcard_dir24_open after load, then wcard_dir24_load
- * paints the IPv4 routes of rt (route index = index in rt; duplicates: the
- * last line wins). The load rewrites the maps in place: it is not atomic for
- * concurrent lookups yet.
+ * hold longer prefixes; a structure never prepared costs no memory and always
+ * misses), wcard_dir24_open after load, then wcard_dir24_load paints the IPv4
+ * routes of rt (route index = index in rt; duplicates: the last line wins).
+ * A load is atomic for concurrent lookups: it builds a new image of the
+ * structure and swaps it in with one map update, so a lookup sees the old
+ * routes or the new ones; while it builds, the old and new images both take
+ * memory. On error the old routes stay, unchanged.
  */
 struct bpf_object;
 struct wcard_dir24;
@@ -221,20 +224,18 @@ int wcard_dir24_add(struct wcard_dir24 *d, __u32 addr, unsigned int len, __u64 v
 int wcard_dir24_del(struct wcard_dir24 *d, __u32 addr, unsigned int len);
 
 /*
- * Multibit tries (16-bit root, 8-bit nodes; max_nodes sizes the node map), used
- * as wcard_dir24_*: IPv6 (wcard_lpm6_*), and IPv4 in the small-memory mode
- * (wcard_trie4_*: memory grows with the routes instead of DIR-24-8's fixed 64
- * MiB; wcard_dir24_unused, between open and load, shrinks the DIR-24-8 maps of
- * an object that does not use them to one element each). One trie
- * holds one family: load takes that family's routes of rt, add and del take
- * addresses as in struct wcard_route (IPv4 in the low 32 bits).
+ * Multibit tries (16-bit root, 8-bit nodes; max_nodes sizes the node pool),
+ * used as wcard_dir24_*: IPv6 (wcard_lpm6_*), and IPv4 in the small-memory
+ * mode (wcard_trie4_*: memory grows with the routes instead of DIR-24-8's
+ * fixed 64 MiB). One trie holds one family: load takes that family's routes of
+ * rt, add and del take addresses as in struct wcard_route (IPv4 in the low 32
+ * bits).
  */
 struct wcard_trie;
 int wcard_lpm6_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes);
 int wcard_lpm6_open(struct bpf_object *obj, struct wcard_trie **out, char *err, size_t errlen);
 int wcard_trie4_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes);
 int wcard_trie4_open(struct bpf_object *obj, struct wcard_trie **out, char *err, size_t errlen);
-int wcard_dir24_unused(struct bpf_object *obj);
 /* Nodes the IPv6 (IPv4) routes of rt need (for the prepare call), or -ENOMEM. */
 long wcard_lpm6_nodes_needed(const struct wcard_routes *rt);
 long wcard_trie4_nodes_needed(const struct wcard_routes *rt);

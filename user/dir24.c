@@ -81,7 +81,8 @@ struct lpm_tab {
 	int spare_fd; /* a fresh image for the next load (the template), or -1 */
 	void *spare_img;
 	__u32 *top, *sub;
-	__u64 *val;
+	__u64 *val, *pfx; /* values, and each route slot's prefix (lpmidx.h) */
+	unsigned int pfx_words;
 	__u32 top_entries, elems, val_base; /* image layout, fixed at load */
 	__u32 max_sub, max_routes, sub_used;
 	struct lpm_index ix; /* for online changes */
@@ -101,6 +102,8 @@ enum { KIND_DIR24, KIND_TRIE4, KIND_TRIE6 }; /* lpm.bpf.h WC_LPM_* */
 
 static const char *const slot_name[] = { "wc_lpm4_image", "wc_trie4_image", "wc_lpm6_image" };
 static const __u32 top_entries[] = { 1u << 24, 1u << 16, 1u << 16 };
+/* u64 words of prefix a route slot takes after the values (lpmidx.h). */
+static const unsigned int pfx_words[] = { 1, 1, 3 };
 
 /*
  * Image templates made by tab_prepare, by object and structure. libbpf takes
@@ -167,12 +170,13 @@ static int tab_prepare(struct bpf_object *obj, int kind, __u32 max_routes, __u32
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_MMAPABLE);
 	struct bpf_map *slot = bpf_object__find_map_by_name(obj, slot_name[kind]);
 	__u64 base = top_entries[kind] / 2 + (__u64)max_sub * 128;
+	__u64 elems = base + (__u64)max_routes * (1 + pfx_words[kind]);
 	int fd, ret;
 
-	if (!slot || !max_routes || !max_sub || base + max_routes > UINT32_MAX)
+	if (!slot || !max_routes || !max_sub || elems > UINT32_MAX)
 		return -EINVAL;
 	/* Two 32-bit entries per u64 element: 128 elements a block. */
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "wc_lpm_img", 4, 8, (__u32)(base + max_routes), &o);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "wc_lpm_img", 4, 8, (__u32)elems, &o);
 	if (fd < 0)
 		return -errno;
 	ret = rodata_u32(obj, "wc_lpm_val_base", kind, NULL, &(__u32){ (__u32)base }) ?:
@@ -190,6 +194,7 @@ static void tab_attach(struct lpm_tab *t, int fd, void *img)
 	t->top = img;
 	t->sub = img ? (__u32 *)img + t->top_entries : NULL;
 	t->val = img ? (__u64 *)img + t->val_base : NULL;
+	t->pfx = img ? t->val + t->max_routes : NULL;
 }
 
 static size_t tab_len(const struct lpm_tab *t)
@@ -268,13 +273,44 @@ static void tab_close(struct lpm_tab *t)
 	idx_free(&t->ix);
 }
 
+/* The image live in slot fd, or -1 (none yet) with 0, or -errno. */
+static int slot_image(int slot, int *fd)
+{
+	__u32 zero = 0, id;
+
+	*fd = -1;
+	if (bpf_map_lookup_elem(slot, &zero, &id))
+		return errno == ENOENT ? 0 : -errno;
+	*fd = bpf_map_get_fd_by_id(id);
+	return *fd < 0 ? -errno : 0;
+}
+
+/* Blocks handed out: one past the highest block any entry points at. */
+static __u32 tab_blocks_used(const struct lpm_tab *t)
+{
+	size_t n = (size_t)t->top_entries + (size_t)t->max_sub * 256, i;
+	__u32 used = 0;
+
+	for (i = 0; i < n; i++)
+		if ((t->top[i] & LPM_GROUP) && (t->top[i] & ~LPM_GROUP) >= used)
+			used = (t->top[i] & ~LPM_GROUP) + 1;
+	return used;
+}
+
+/*
+ * Open structure kind of a loaded obj. Prepared in this process: the template
+ * becomes the spare image the first load builds in. Reused from pinned maps
+ * (lpm_tab_reuse): the live image is mapped, and the route index and the
+ * blocks in use are rebuilt from it.
+ */
 static int tab_open(struct bpf_object *obj, int kind, const char *what, struct lpm_tab *t,
 		    char *err, size_t errlen)
 {
 	struct bpf_map *slot = bpf_object__find_map_by_name(obj, slot_name[kind]);
 	struct bpf_map_info info;
 	__u32 ilen = sizeof(info);
-	int ret;
+	int ret, fd = -1;
+	void *img = NULL;
 
 	idx_init(&t->ix);
 	tab_attach(t, -1, NULL);
@@ -282,30 +318,68 @@ static int tab_open(struct bpf_object *obj, int kind, const char *what, struct l
 	t->top_entries = top_entries[kind];
 	t->spare_fd = template_take(obj, kind);
 	t->spare_img = NULL;
-	if (!slot || bpf_map__fd(slot) < 0 || t->spare_fd < 0) {
+	t->slot = slot ? bpf_map__fd(slot) : -1;
+	if (t->slot >= 0 && t->spare_fd < 0) {
+		ret = slot_image(t->slot, &fd);
+		if (ret || fd < 0) {
+			snprintf(err, errlen, "%s: no image in %s: %s", what, slot_name[kind],
+				 ret ? strerror(-ret) : "prepare the structure before load");
+			return ret ? ret : -ENOENT;
+		}
+	}
+	if (t->slot < 0 || (t->spare_fd < 0 && fd < 0)) {
 		snprintf(err, errlen,
 			 "BPF object has no loaded %s map %s (include <wcard/lpm.bpf.h>, and "
 			 "prepare it before load)",
 			 what, slot_name[kind]);
 		return -ENOENT;
 	}
-	t->slot = bpf_map__fd(slot);
 	memset(&info, 0, sizeof(info));
-	ret = bpf_obj_get_info_by_fd(t->spare_fd, &info, &ilen) ? -errno : 0;
+	ret = bpf_obj_get_info_by_fd(fd >= 0 ? fd : t->spare_fd, &info, &ilen) ? -errno : 0;
 	t->elems = info.max_entries;
 	if (!ret)
 		ret = rodata_u32(obj, "wc_lpm_val_base", kind, &t->val_base, NULL);
 	if (ret || t->val_base < t->top_entries / 2 || t->val_base >= t->elems) {
 		snprintf(err, errlen, "%s: image layout unknown: %s", what,
 			 strerror(ret ? -ret : EINVAL));
+		if (fd >= 0)
+			close(fd);
 		return ret ? ret : -EINVAL;
 	}
+	t->pfx_words = pfx_words[kind];
 	t->max_sub = (t->val_base - t->top_entries / 2) / 128;
-	t->max_routes = t->elems - t->val_base;
-	ret = image_map(t, t->spare_fd, &t->spare_img);
-	if (ret)
+	t->max_routes = (t->elems - t->val_base) / (1 + t->pfx_words);
+	if (fd < 0) {
+		ret = image_map(t, t->spare_fd, &t->spare_img);
+		if (ret)
+			snprintf(err, errlen, "%s: mmap of the image: %s", what, strerror(-ret));
+		return ret;
+	}
+	ret = image_map(t, fd, &img);
+	if (ret) {
 		snprintf(err, errlen, "%s: mmap of the image: %s", what, strerror(-ret));
+		close(fd);
+		return ret;
+	}
+	tab_attach(t, fd, img);
+	t->sub_used = tab_blocks_used(t);
+	ret = idx_from_pfx(&t->ix, t->max_routes, t->pfx, t->pfx_words);
+	if (ret)
+		snprintf(err, errlen, "%s: %s", what, strerror(-ret));
 	return ret;
+}
+
+int lpm_tab_reuse(struct bpf_object *obj, int kind, int slot_fd, __u32 max_routes, __u32 max_sub)
+{
+	struct bpf_map *slot = kind >= 0 && kind < 3 ?
+				       bpf_object__find_map_by_name(obj, slot_name[kind]) :
+				       NULL;
+	__u64 base = top_entries[kind] / 2 + (__u64)max_sub * 128;
+
+	if (!slot || !max_routes || !max_sub || base > UINT32_MAX)
+		return -EINVAL;
+	return bpf_map__reuse_fd(slot, slot_fd) ?:
+		       rodata_u32(obj, "wc_lpm_val_base", kind, NULL, &(__u32){ (__u32)base });
 }
 
 /*
@@ -339,7 +413,7 @@ static int load_end(struct lpm_tab *t, struct tab_load *old, int ret,
 	struct lpm_index ix;
 
 	idx_init(&ix);
-	if (!ret && idx_build(&ix, rt, fam, t->max_routes)) {
+	if (!ret && idx_build(&ix, rt, fam, t->max_routes, t->pfx, t->pfx_words)) {
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		ret = -ENOMEM;
 	}
@@ -486,10 +560,55 @@ int wcard_dir24_load(struct wcard_dir24 *d, const struct wcard_routes *rt, char 
 	return load_end(&d->t, &old, ret, rt, 4, err, errlen);
 }
 
-/* Image bytes in use: the top table, the 1 KiB blocks handed out, the value slots. */
+/* Image bytes in use: the top table, the 1 KiB blocks handed out, the route slots. */
 static size_t tab_bytes(const struct lpm_tab *t)
 {
-	return (size_t)t->top_entries * 4 + (size_t)t->sub_used * 1024 + (size_t)t->max_routes * 8;
+	return (size_t)t->top_entries * 4 + (size_t)t->sub_used * 1024 +
+	       (size_t)t->max_routes * 8 * (1 + t->pfx_words);
+}
+
+/* Append the live routes of t (family fam) to out, in slot order; line = slot + 1. */
+static int tab_dump(const struct lpm_tab *t, unsigned int fam, struct wcard_routes *out)
+{
+	struct wcard_route *nr;
+	size_t live = 0;
+	__u32 i;
+
+	for (i = 0; i < t->ix.nslots; i++)
+		live += t->ix.len[i] != LPM_FREE;
+	if (!live)
+		return 0;
+	nr = realloc(out->r, (out->n + live) * sizeof(*nr));
+	if (!nr)
+		return -ENOMEM;
+	out->r = nr;
+	for (i = 0; i < t->ix.nslots; i++) {
+		if (t->ix.len[i] == LPM_FREE)
+			continue;
+		out->r[out->n++] = (struct wcard_route){ .addr = t->ix.addr[i],
+							 .family = (__u8)fam,
+							 .len = t->ix.len[i],
+							 .value = t->val[i],
+							 .line = i + 1 };
+	}
+	return 0;
+}
+
+bool lpm_route_prefix(const void *structure, __u32 slot, wc_u128 *addr, unsigned int *len)
+{
+	/* struct wcard_dir24 and struct wcard_trie both start with their tab. */
+	const struct lpm_tab *t = structure;
+
+	if (!t || slot >= t->ix.nslots || t->ix.len[slot] == LPM_FREE)
+		return false;
+	*addr = t->ix.addr[slot];
+	*len = t->ix.len[slot];
+	return true;
+}
+
+int wcard_dir24_dump(const struct wcard_dir24 *d, struct wcard_routes *out)
+{
+	return d && out ? tab_dump(&d->t, 4, out) : -EINVAL;
 }
 
 size_t wcard_dir24_bytes(const struct wcard_dir24 *d)
@@ -616,6 +735,11 @@ int wcard_trie_load(struct wcard_trie *d, const struct wcard_routes *rt, char *e
 	d->t.sub_used = used;
 	free(idx);
 	return load_end(&d->t, &old, ret, rt, trie_family(d), err, errlen);
+}
+
+int wcard_trie_dump(const struct wcard_trie *d, struct wcard_routes *out)
+{
+	return d && out ? tab_dump(&d->t, trie_family(d), out) : -EINVAL;
 }
 
 size_t wcard_trie_bytes(const struct wcard_trie *d)

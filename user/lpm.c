@@ -4,22 +4,46 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <wcard/wcard.h>
+#include "lpmidx.h"
 #include "wcard_lpm4.skel.h"
 
 /*
- * The fast path: IPv4 DIR-24-8 and an IPv6 multibit trie (lpm.bpf.h, dir24.c),
- * both in one BPF object. wcard_lpm_layout/ruleset express routes as one-field
- * Tuple Merge rules instead (longest first by priority), the general path the
- * bench compares against.
+ * The fast path: IPv4 DIR-24-8 or the small trie, and the IPv6 trie
+ * (lpm.bpf.h, dir24.c), in one BPF object. A meta record (a one-element ARRAY,
+ * pinned beside the structures' slot maps) says which structures exist and how
+ * their images are sized, so another process can reuse the pinned maps.
+ * wcard_lpm_layout/ruleset express routes as one-field Tuple Merge rules
+ * instead (longest first by priority), the general path the bench compares
+ * against.
  */
+#define LPM_MAGIC 0x77634c50u /* "wcLP" */
+#define LPM_VERSION 1
+enum { K_DIR24, K_TRIE4, K_TRIE6, K_N };
+
+struct lpm_meta {
+	__u32 magic;
+	__u32 version;
+	__u32 v4; /* enum wcard_lpm4_algo */
+	__u32 _pad;
+	__u32 max_routes[K_N]; /* 0: structure not in use */
+	__u32 max_sub[K_N];
+};
+_Static_assert(sizeof(struct lpm_meta) == 40, "lpm_meta is the pinned format");
+
+static const char *const slot_pin[K_N] = { "wc_lpm4_image", "wc_trie4_image", "wc_lpm6_image" };
+
 struct wcard_lpm {
 	struct wcard_lpm4 *skel;
 	struct wcard_dir24 *d4; /* IPv4, DIR-24-8 */
 	struct wcard_trie *t4; /* IPv4, small trie */
 	struct wcard_trie *d6;
+	struct lpm_meta meta;
+	int meta_fd;
 };
 
 static int cmp_route(const void *a, const void *b, void *arg)
@@ -44,6 +68,8 @@ void wcard_lpm_destroy(struct wcard_lpm *l)
 	wcard_trie_close(l->t4);
 	wcard_trie_close(l->d6);
 	wcard_lpm4__destroy(l->skel);
+	if (l->meta_fd >= 0)
+		close(l->meta_fd);
 	free(l);
 }
 
@@ -108,62 +134,100 @@ out:
 	return ret;
 }
 
-int wcard_lpm_create(const struct wcard_routes *rt, const struct wcard_lpm_opts *opts,
-		     struct wcard_lpm **out, char *err, size_t errlen)
+static int cmp_u32(const void *a, const void *b)
 {
-	bool trie4 = opts && opts->v4 == WCARD_LPM4_TRIE;
-	struct wcard_lpm *l = calloc(1, sizeof(*l));
-	long n6 = wcard_lpm6_nodes_needed(rt), n4t = trie4 ? wcard_trie4_nodes_needed(rt) : 0;
-	size_t n4 = 0, k, spare;
-	int ret = -ENOMEM;
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
 
-	if (!l || n6 < 0 || n4t < 0)
-		goto out;
-	if (opts && opts->v4 != WCARD_LPM4_DIR24 && !trie4) {
-		snprintf(err, errlen, "unknown IPv4 LPM structure %d", opts->v4);
-		ret = -EINVAL;
-		goto out;
-	}
-	/*
-	 * IPv4: a group per /24 block that holds longer prefixes (at most one per
-	 * such route), or as many trie nodes as the routes need. IPv6: trie nodes.
-	 */
-	for (k = 0; k < rt->n; k++)
-		n4 += rt->r[k].family == 4 && rt->r[k].len > 24;
+	return x < y ? -1 : x > y;
+}
+
+/* Distinct /24 blocks holding IPv4 routes longer than /24: the DIR-24-8 groups rt needs. */
+static long dir24_groups_needed(const struct wcard_routes *rt)
+{
+	__u32 *k = calloc(rt->n ? rt->n : 1, sizeof(*k)), n = 0, i, uniq = 0;
+
+	if (!k)
+		return -ENOMEM;
+	for (i = 0; i < rt->n; i++)
+		if (rt->r[i].family == 4 && rt->r[i].len > 24)
+			k[n++] = (__u32)rt->r[i].addr >> 8;
+	qsort(k, n, sizeof(*k), cmp_u32);
+	for (i = 0; i < n; i++)
+		uniq += !i || k[i] != k[i - 1];
+	free(k);
+	return uniq;
+}
+
+/*
+ * Build the object of meta m: a fresh one (pin_dir NULL: structures prepared,
+ * a new meta map), or one over the maps pinned under pin_dir.
+ */
+static int lpm_build(const struct lpm_meta *m, const char *pin_dir, struct wcard_lpm **out,
+		     char *err, size_t errlen)
+{
+	struct wcard_lpm *l = calloc(1, sizeof(*l));
+	char path[4096];
+	__u32 zero = 0;
+	int ret = -ENOMEM, k, fd;
+
+	if (!l)
+		return -ENOMEM;
+	l->meta_fd = -1;
+	l->meta = *m;
 	l->skel = wcard_lpm4__open();
 	if (!l->skel)
 		goto out;
-	l->skel->rodata->wc_lpm4_trie = trie4;
-	/* Spare route slots: a deleted one is reused only after a grace period. */
-	spare = rt->n / 8 > 1024 ? rt->n / 8 : 1024;
-	if (trie4)
-		ret = wcard_trie4_prepare(l->skel->obj, rt->n + spare, n4t ? n4t : 1);
-	else
-		ret = wcard_dir24_prepare(l->skel->obj, rt->n + spare, n4 ? n4 : 1);
-	if (!ret)
-		ret = wcard_lpm6_prepare(l->skel->obj, rt->n + spare, n6 ? n6 : 1);
+	l->skel->rodata->wc_lpm4_trie = m->v4 == WCARD_LPM4_TRIE;
+	for (k = 0, ret = 0; k < K_N && !ret; k++) {
+		if (!m->max_routes[k])
+			continue;
+		if (!pin_dir) {
+			ret = k == K_DIR24 ? wcard_dir24_prepare(l->skel->obj, m->max_routes[k], m->max_sub[k]) :
+			      k == K_TRIE4 ? wcard_trie4_prepare(l->skel->obj, m->max_routes[k], m->max_sub[k]) :
+					     wcard_lpm6_prepare(l->skel->obj, m->max_routes[k], m->max_sub[k]);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, slot_pin[k]);
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		ret = lpm_tab_reuse(l->skel->obj, k, fd, m->max_routes[k], m->max_sub[k]);
+		close(fd); /* libbpf holds its own copy */
+	}
 	if (!ret)
 		ret = wcard_lpm4__load(l->skel);
 	if (ret) {
-		snprintf(err, errlen, "loading the LPM programs: %s (root or CAP_BPF needed)",
-			 strerror(-ret));
+		if (!*err)
+			snprintf(err, errlen, "loading the LPM programs: %s (root or CAP_BPF needed)",
+				 strerror(-ret));
 		goto out;
 	}
-	if (trie4) {
-		ret = wcard_trie4_open(l->skel->obj, &l->t4, err, errlen);
-		if (!ret)
-			ret = wcard_trie_load(l->t4, rt, err, errlen);
-	} else {
+	if (m->max_routes[K_DIR24])
 		ret = wcard_dir24_open(l->skel->obj, &l->d4, err, errlen);
-		if (!ret)
-			ret = wcard_dir24_load(l->d4, rt, err, errlen);
-	}
-	if (!ret)
+	if (!ret && m->max_routes[K_TRIE4])
+		ret = wcard_trie4_open(l->skel->obj, &l->t4, err, errlen);
+	if (!ret && m->max_routes[K_TRIE6])
 		ret = wcard_lpm6_open(l->skel->obj, &l->d6, err, errlen);
-	if (!ret)
-		ret = wcard_trie_load(l->d6, rt, err, errlen);
 	if (ret)
 		goto out;
+	if (pin_dir) {
+		snprintf(path, sizeof(path), "%s/meta", pin_dir);
+		l->meta_fd = bpf_obj_get(path);
+	} else {
+		l->meta_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "wc_lpm_meta", 4, sizeof(*m), 1, NULL);
+		if (l->meta_fd >= 0 && bpf_map_update_elem(l->meta_fd, &zero, m, BPF_ANY)) {
+			close(l->meta_fd);
+			l->meta_fd = -1;
+		}
+	}
+	if (l->meta_fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "LPM meta record: %s", strerror(errno));
+		goto out;
+	}
 	*out = l;
 	l = NULL;
 out:
@@ -171,9 +235,246 @@ out:
 	return ret;
 }
 
+/*
+ * Check that rt fits l's structures before anything changes: the route slots
+ * and blocks each family needs. 0 or -E2BIG/-ENOSPC with err set.
+ */
+static int lpm_fits(const struct wcard_lpm *l, const struct wcard_routes *rt, char *err,
+		    size_t errlen)
+{
+	const struct lpm_meta *m = &l->meta;
+	int k4 = m->v4 == WCARD_LPM4_TRIE ? K_TRIE4 : K_DIR24;
+	long need[K_N] = { 0 };
+
+	need[k4] = k4 == K_TRIE4 ? wcard_trie4_nodes_needed(rt) : dir24_groups_needed(rt);
+	need[K_TRIE6] = wcard_lpm6_nodes_needed(rt);
+	if (need[k4] < 0 || need[K_TRIE6] < 0)
+		return -ENOMEM;
+	if (rt->n > m->max_routes[k4] || rt->n > m->max_routes[K_TRIE6]) {
+		snprintf(err, errlen, "%zu routes exceed the %u this LPM was created for", rt->n,
+			 m->max_routes[k4] < m->max_routes[K_TRIE6] ? m->max_routes[k4] :
+								      m->max_routes[K_TRIE6]);
+		return -E2BIG;
+	}
+	if (need[k4] > m->max_sub[k4] || need[K_TRIE6] > m->max_sub[K_TRIE6]) {
+		snprintf(err, errlen,
+			 "the routes need %ld IPv4 %s and %ld IPv6 trie nodes; this LPM has room for "
+			 "%u and %u",
+			 need[k4], k4 == K_TRIE4 ? "trie nodes" : "tbl8 groups", need[K_TRIE6],
+			 m->max_sub[k4], m->max_sub[K_TRIE6]);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+int wcard_lpm_load(struct wcard_lpm *l, const struct wcard_routes *rt, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!l || !rt)
+		return -EINVAL;
+	ret = lpm_fits(l, rt, err, errlen);
+	if (ret)
+		return ret;
+	ret = l->t4 ? wcard_trie_load(l->t4, rt, err, errlen) : wcard_dir24_load(l->d4, rt, err, errlen);
+	return ret ?: wcard_trie_load(l->d6, rt, err, errlen);
+}
+
+static __u32 with_spare(size_t n, size_t minimum)
+{
+	size_t s = n + (n / 4 > minimum ? n / 4 : minimum);
+
+	return s > (1u << 30) ? 1u << 30 : (__u32)s;
+}
+
+int wcard_lpm_create(const struct wcard_routes *rt, const struct wcard_lpm_opts *opts,
+		     struct wcard_lpm **out, char *err, size_t errlen)
+{
+	struct wcard_lpm_opts o = opts ? *opts : (struct wcard_lpm_opts){ 0 };
+	struct lpm_meta m = { .magic = LPM_MAGIC, .version = LPM_VERSION, .v4 = o.v4 };
+	static const struct wcard_routes none;
+	int k4 = o.v4 == WCARD_LPM4_TRIE ? K_TRIE4 : K_DIR24, ret;
+	long n4, n6;
+
+	if (!out || (o.v4 != WCARD_LPM4_DIR24 && o.v4 != WCARD_LPM4_TRIE)) {
+		snprintf(err, errlen, "unknown IPv4 LPM structure %d", o.v4);
+		return -EINVAL;
+	}
+	if (!rt)
+		rt = &none;
+	n4 = k4 == K_TRIE4 ? wcard_trie4_nodes_needed(rt) : dir24_groups_needed(rt);
+	n6 = wcard_lpm6_nodes_needed(rt);
+	if (n4 < 0 || n6 < 0)
+		return -ENOMEM;
+	/*
+	 * Room for online changes: spare route slots (a deleted one is reused only
+	 * after a grace period) and blocks; 1 KiB each.
+	 */
+	m.max_routes[k4] = m.max_routes[K_TRIE6] =
+		o.max_routes ? o.max_routes : with_spare(rt->n, 1024);
+	m.max_sub[k4] = o.max_blocks ? o.max_blocks : with_spare((size_t)n4, 1024);
+	m.max_sub[K_TRIE6] = o.max_blocks ? o.max_blocks : with_spare((size_t)n6, 1024);
+	ret = lpm_build(&m, NULL, out, err, errlen);
+	if (!ret) {
+		ret = wcard_lpm_load(*out, rt, err, errlen);
+		if (ret) {
+			wcard_lpm_destroy(*out);
+			*out = NULL;
+		}
+	}
+	return ret;
+}
+
+int wcard_lpm_pin(struct wcard_lpm *l, const char *dir, char *err, size_t errlen)
+{
+	struct bpf_map *maps[K_N] = { l ? l->skel->maps.wc_lpm4_image : NULL,
+				      l ? l->skel->maps.wc_trie4_image : NULL,
+				      l ? l->skel->maps.wc_lpm6_image : NULL };
+	char path[4096];
+	int k, ret = 0;
+
+	if (!l || !dir)
+		return -EINVAL;
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s (is it on a bpffs mount?)", dir, strerror(errno));
+		return ret;
+	}
+	snprintf(path, sizeof(path), "%s/meta", dir);
+	if (bpf_obj_pin(l->meta_fd, path)) {
+		ret = -errno;
+		snprintf(err, errlen, "pinning %s: %s%s", path, strerror(errno),
+			 errno == EEXIST ? " (an LPM is already pinned there)" : "");
+		return ret;
+	}
+	for (k = 0; k < K_N && !ret; k++) {
+		if (!l->meta.max_routes[k])
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, slot_pin[k]);
+		if (bpf_obj_pin(bpf_map__fd(maps[k]), path)) {
+			ret = -errno;
+			snprintf(err, errlen, "pinning %s: %s", path, strerror(errno));
+		}
+	}
+	/* Nothing half-pinned. */
+	if (ret)
+		wcard_lpm_unpin(dir);
+	return ret;
+}
+
+int wcard_lpm_unpin(const char *dir)
+{
+	char path[4096];
+	int k, ret = 0;
+
+	for (k = -1; k < K_N; k++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, k < 0 ? "meta" : slot_pin[k]);
+		if (unlink(path) && errno != ENOENT)
+			ret = -errno;
+	}
+	if (rmdir(dir) && errno != ENOENT && !ret)
+		ret = -errno;
+	return ret;
+}
+
+int wcard_lpm_open_pinned(const char *dir, struct wcard_lpm **out, char *err, size_t errlen)
+{
+	struct lpm_meta m;
+	char path[4096];
+	__u32 zero = 0;
+	int fd, ret = 0, k;
+
+	if (!dir || !out)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "%s/meta", dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
+			 errno == ENOENT ? " (no LPM pinned there)" : "");
+		return ret;
+	}
+	memset(&m, 0, sizeof(m));
+	if (bpf_map_lookup_elem(fd, &zero, &m))
+		ret = -errno;
+	close(fd);
+	if (ret) {
+		snprintf(err, errlen, "%s: %s (not an LPM meta record)", path, strerror(-ret));
+		return ret;
+	}
+	if (m.magic != LPM_MAGIC || m.version != LPM_VERSION ||
+	    (m.v4 != WCARD_LPM4_DIR24 && m.v4 != WCARD_LPM4_TRIE)) {
+		snprintf(err, errlen,
+			 "%s: not a wcard LPM of this version (magic %08x version %u, want %08x "
+			 "version %u)",
+			 dir, m.magic, m.version, LPM_MAGIC, LPM_VERSION);
+		return -EPROTO;
+	}
+	for (k = 0; k < K_N; k++)
+		if (m.max_routes[k] && !m.max_sub[k]) {
+			snprintf(err, errlen, "%s: corrupt meta record", dir);
+			return -EPROTO;
+		}
+	return lpm_build(&m, dir, out, err, errlen);
+}
+
+int wcard_lpm_add(struct wcard_lpm *l, unsigned int family, wc_u128 addr, unsigned int len,
+		  __u64 value)
+{
+	if (!l || (family != 4 && family != 6))
+		return -EINVAL;
+	if (family == 6)
+		return wcard_trie_add(l->d6, addr, len, value, NULL);
+	return l->t4 ? wcard_trie_add(l->t4, addr, len, value, NULL) :
+		       wcard_dir24_add(l->d4, (__u32)addr, len, value, NULL);
+}
+
+int wcard_lpm_del(struct wcard_lpm *l, unsigned int family, wc_u128 addr, unsigned int len)
+{
+	if (!l || (family != 4 && family != 6))
+		return -EINVAL;
+	if (family == 6)
+		return wcard_trie_del(l->d6, addr, len);
+	return l->t4 ? wcard_trie_del(l->t4, addr, len) : wcard_dir24_del(l->d4, (__u32)addr, len);
+}
+
+int wcard_lpm_dump(const struct wcard_lpm *l, struct wcard_routes *out)
+{
+	int ret;
+
+	if (!l || !out)
+		return -EINVAL;
+	ret = l->t4 ? wcard_trie_dump(l->t4, out) : wcard_dir24_dump(l->d4, out);
+	return ret ?: wcard_trie_dump(l->d6, out);
+}
+
 size_t wcard_lpm_bytes(const struct wcard_lpm *l)
 {
 	return l ? wcard_dir24_bytes(l->d4) + wcard_trie_bytes(l->t4) + wcard_trie_bytes(l->d6) : 0;
+}
+
+int wcard_lpm_query(struct wcard_lpm *l, unsigned int family, wc_u128 addr,
+		    struct wcard_route *match)
+{
+	const void *s = family == 6 ? (const void *)l->d6 :
+			l->t4	    ? (const void *)l->t4 :
+				      (const void *)l->d4;
+	unsigned int len;
+	long route;
+	int ret;
+
+	if (!match)
+		return -EINVAL;
+	ret = wcard_lpm_lookup(l, family, addr, &route);
+	if (ret || route < 0)
+		return ret ? ret : 0;
+	if (!lpm_route_prefix(s, (__u32)route, &match->addr, &len))
+		return -ESTALE; /* deleted while we looked: the caller may retry */
+	match->family = (__u8)family;
+	match->len = (__u8)len;
+	match->value = l->skel->bss->wc_lpm_value;
+	match->line = (unsigned int)route + 1;
+	return 1;
 }
 
 int wcard_lpm_lookup(struct wcard_lpm *l, unsigned int family, wc_u128 addr, long *route)

@@ -81,9 +81,47 @@ static void hdel(struct lpm_index *ix, __u32 s)
 			hput(ix, i);
 }
 
-int idx_build(struct lpm_index *ix, const struct wcard_routes *rt, unsigned int fam, __u32 max)
+/* The image's copy of slot s: the prefix, or unused (len LPM_FREE). */
+static void pfx_put(struct lpm_index *ix, __u32 s, wc_u128 addr, unsigned int len)
 {
-	__u32 i, hs = 16;
+	__u64 *w;
+
+	if (!ix->pfx)
+		return;
+	w = &ix->pfx[(size_t)s * ix->pfx_words];
+	if (len == LPM_FREE) {
+		w[0] = 0;
+		return;
+	}
+	if (ix->pfx_words == 1) {
+		w[0] = LPM_PFX_USED | (__u64)len << 32 | (__u32)addr;
+		return;
+	}
+	w[1] = (__u64)(addr >> 64);
+	w[2] = (__u64)addr;
+	w[0] = LPM_PFX_USED | len;
+}
+
+bool idx_pfx_get(const __u64 *pfx, unsigned int pfx_words, __u32 s, wc_u128 *addr,
+		 unsigned int *len)
+{
+	const __u64 *w = &pfx[(size_t)s * pfx_words];
+
+	if (!(w[0] & LPM_PFX_USED))
+		return false;
+	if (pfx_words == 1) {
+		*len = (w[0] >> 32) & 0xff;
+		*addr = (__u32)w[0];
+	} else {
+		*len = w[0] & 0xff;
+		*addr = (wc_u128)w[1] << 64 | w[2];
+	}
+	return true;
+}
+
+static int idx_alloc_arrays(struct lpm_index *ix, __u32 max, __u64 *pfx, unsigned int pfx_words)
+{
+	__u32 hs = 16;
 
 	idx_free(ix);
 	while (hs < 2 * max)
@@ -98,6 +136,18 @@ int idx_build(struct lpm_index *ix, const struct wcard_routes *rt, unsigned int 
 	if (!ix->len || !ix->addr || !ix->hash || !ix->pending || !ix->freed)
 		return -ENOMEM;
 	memset(ix->len, LPM_FREE, max);
+	ix->pfx = pfx;
+	ix->pfx_words = pfx_words;
+	return 0;
+}
+
+int idx_build(struct lpm_index *ix, const struct wcard_routes *rt, unsigned int fam, __u32 max,
+	      __u64 *pfx, unsigned int pfx_words)
+{
+	__u32 i;
+
+	if (idx_alloc_arrays(ix, max, pfx, pfx_words))
+		return -ENOMEM;
 	ix->nslots = rt->n;
 	for (i = 0; i < rt->n; i++) {
 		const struct wcard_route *r = &rt->r[i];
@@ -117,17 +167,43 @@ int idx_build(struct lpm_index *ix, const struct wcard_routes *rt, unsigned int 
 	return 0;
 }
 
+int idx_from_pfx(struct lpm_index *ix, __u32 max, __u64 *pfx, unsigned int pfx_words)
+{
+	unsigned int len;
+	wc_u128 addr;
+	__u32 i;
+
+	if (idx_alloc_arrays(ix, max, pfx, pfx_words))
+		return -ENOMEM;
+	for (i = 0; i < max; i++)
+		if (pfx[(size_t)i * pfx_words] & LPM_PFX_USED)
+			ix->nslots = i + 1;
+	for (i = 0; i < ix->nslots; i++) {
+		if (idx_pfx_get(pfx, pfx_words, i, &addr, &len)) {
+			ix->len[i] = len;
+			ix->addr[i] = addr;
+			hput(ix, i);
+		} else {
+			/* Deleted by an earlier writer: lookups may still be reading it. */
+			ix->pending[ix->npending++] = i;
+		}
+	}
+	return 0;
+}
+
 void idx_set(struct lpm_index *ix, __u32 s, wc_u128 addr, unsigned int len)
 {
 	ix->len[s] = len;
 	ix->addr[s] = addr;
 	hput(ix, s);
+	pfx_put(ix, s, addr, len);
 }
 
 void idx_drop(struct lpm_index *ix, __u32 s, bool now)
 {
 	hdel(ix, s);
 	ix->len[s] = LPM_FREE;
+	pfx_put(ix, s, 0, LPM_FREE);
 	if (now)
 		ix->freed[ix->nfreed++] = s;
 	else

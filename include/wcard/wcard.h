@@ -183,10 +183,40 @@ int wcard_lpm_ruleset(const struct wcard_routes *rt, unsigned int family,
 enum wcard_lpm4_algo { WCARD_LPM4_DIR24 = 0, WCARD_LPM4_TRIE = 1 };
 struct wcard_lpm_opts {
 	enum wcard_lpm4_algo v4;
+	__u32 max_routes; /* per family; 0: the routes given plus a quarter, at least 1024 more */
+	__u32 max_blocks; /* tbl8 groups / trie nodes (1 KiB each) per family; 0: as needed, plus spare */
 };
-/* opts NULL: the defaults (DIR-24-8). */
+/*
+ * Create an LPM holding rt (may be NULL: empty); opts NULL: the defaults
+ * (DIR-24-8). The maps are sized once, here: later loads and adds beyond
+ * max_routes or max_blocks fail with -E2BIG / -ENOSPC and change nothing.
+ */
 int wcard_lpm_create(const struct wcard_routes *rt, const struct wcard_lpm_opts *opts,
 		     struct wcard_lpm **out, char *err, size_t errlen);
+/*
+ * Replace every route with rt's: each family's structure is rebuilt off to the
+ * side and swapped in, so a lookup sees the old routes or the new ones. The
+ * sizes are checked first; on error nothing changed.
+ */
+int wcard_lpm_load(struct wcard_lpm *l, const struct wcard_routes *rt, char *err, size_t errlen);
+/* One route: add (or replace the value of an equal prefix), delete (-ENOENT if absent). */
+int wcard_lpm_add(struct wcard_lpm *l, unsigned int family, wc_u128 addr, unsigned int len,
+		  __u64 value);
+int wcard_lpm_del(struct wcard_lpm *l, unsigned int family, wc_u128 addr, unsigned int len);
+/* Append the live routes to out (IPv4, then IPv6; line = route slot + 1). */
+int wcard_lpm_dump(const struct wcard_lpm *l, struct wcard_routes *out);
+/* Longest match of addr through BPF: 1 with *match set, 0 on a miss, or -errno. */
+int wcard_lpm_query(struct wcard_lpm *l, unsigned int family, wc_u128 addr,
+		    struct wcard_route *match);
+/*
+ * Pin the LPM's maps under dir on bpffs (created if missing; nothing is left
+ * half-pinned), and open one pinned there, in this or another process: the
+ * maps are the source of truth, the route index is rebuilt from them. A
+ * meta record guards against another layout or version (-EPROTO).
+ */
+int wcard_lpm_pin(struct wcard_lpm *l, const char *dir, char *err, size_t errlen);
+int wcard_lpm_unpin(const char *dir);
+int wcard_lpm_open_pinned(const char *dir, struct wcard_lpm **out, char *err, size_t errlen);
 /* Bytes of the maps in use (tables, nodes handed out, value slots), both families. */
 size_t wcard_lpm_bytes(const struct wcard_lpm *l);
 int wcard_lpm_lookup(struct wcard_lpm *l, unsigned int family, wc_u128 addr, long *route);
@@ -210,6 +240,8 @@ int wcard_dir24_open(struct bpf_object *obj, struct wcard_dir24 **out, char *err
 int wcard_dir24_load(struct wcard_dir24 *d, const struct wcard_routes *rt, char *err,
 		     size_t errlen);
 size_t wcard_dir24_bytes(const struct wcard_dir24 *d);
+/* Append the live routes to out (line = route slot + 1), for dumps. */
+int wcard_dir24_dump(const struct wcard_dir24 *d, struct wcard_routes *out);
 void wcard_dir24_close(struct wcard_dir24 *d);
 /*
  * Online IPv4 route changes after a wcard_dir24_load: add (or, for a prefix
@@ -242,6 +274,7 @@ long wcard_trie4_nodes_needed(const struct wcard_routes *rt);
 int wcard_trie_load(struct wcard_trie *d, const struct wcard_routes *rt, char *err,
 		    size_t errlen);
 size_t wcard_trie_bytes(const struct wcard_trie *d);
+int wcard_trie_dump(const struct wcard_trie *d, struct wcard_routes *out);
 /* Online route changes, as wcard_dir24_add/del (-ENOSPC: no free node or route slot). */
 int wcard_trie_add(struct wcard_trie *d, wc_u128 addr, unsigned int len, __u64 value,
 		   __u32 *route);

@@ -3,7 +3,9 @@
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include "wctest.h"
 #include "wcard_lpm4.skel.h"
@@ -302,7 +304,8 @@ static void shadow_dedupe(struct wcard_routes *live)
 
 	for (i = 0; i < live->n; i++) {
 		for (k = i + 1; k < live->n; k++)
-			if (live->r[k].len == live->r[i].len && live->r[k].addr == live->r[i].addr)
+			if (live->r[k].family == live->r[i].family &&
+			    live->r[k].len == live->r[i].len && live->r[k].addr == live->r[i].addr)
 				break;
 		if (k < live->n) {
 			memmove(&live->r[i], &live->r[i + 1], (live->n - i - 1) * sizeof(live->r[0]));
@@ -318,7 +321,8 @@ static long shadow_find(const struct wcard_routes *live, const struct wcard_rout
 	size_t k;
 
 	for (k = 0; k < live->n; k++)
-		if (live->r[k].len == rt->len && live->r[k].addr == rt->addr)
+		if (live->r[k].family == rt->family && live->r[k].len == rt->len &&
+		    live->r[k].addr == rt->addr)
 			return k;
 	return -1;
 }
@@ -1108,4 +1112,181 @@ Test(lpm, bulk_load_atomic_trie4, .timeout = 300)
 Test(lpm, bulk_load_atomic_trie6, .timeout = 300)
 {
 	bulk_swap(2, 60, "trie6 swap");
+}
+
+/* ---- pinned LPMs: the maps are the source of truth ------------------------------ */
+
+static void lpm_pin_dir(char *buf, size_t len, const char *tag)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(buf, len, "/sys/fs/bpf/wcard-test-lpm-%s-%d-%08lx", tag, getpid(),
+		 (unsigned long)ts.tv_nsec);
+}
+
+static int route_cmp(const void *a, const void *b)
+{
+	const struct wcard_route *x = a, *y = b;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->value < y->value ? -1 : x->value > y->value;
+}
+
+/* The dump holds exactly the shadow's routes and values. */
+static void dump_equals(const struct wcard_routes *dump, const struct wcard_routes *shadow,
+			const char *name)
+{
+	struct wcard_route *a = calloc(dump->n + 1, sizeof(*a)), *b = calloc(shadow->n + 1, sizeof(*b));
+	size_t i;
+
+	cr_assert(a && b, "calloc");
+	memcpy(a, dump->r, dump->n * sizeof(*a));
+	memcpy(b, shadow->r, shadow->n * sizeof(*b));
+	qsort(a, dump->n, sizeof(*a), route_cmp);
+	qsort(b, shadow->n, sizeof(*b), route_cmp);
+	cr_assert_eq(dump->n, shadow->n, "case %s: dump has %zu routes, expected %zu", name, dump->n,
+		     shadow->n);
+	for (i = 0; i < dump->n; i++)
+		cr_assert(a[i].family == b[i].family && a[i].len == b[i].len &&
+				  a[i].addr == b[i].addr && a[i].value == b[i].value,
+			  "case %s: dump route %zu differs (/%u value %llu, expected /%u value %llu)",
+			  name, i, a[i].len, (unsigned long long)a[i].value, b[i].len,
+			  (unsigned long long)b[i].value);
+	free(a);
+	free(b);
+}
+
+/* Longest match over the shadow (unique prefixes), as query reports it. */
+static void query_agrees(struct wcard_lpm *l, const struct wcard_routes *shadow, unsigned int fam,
+			 wc_u128 a, const char *name)
+{
+	long want = ref_lpm(shadow, fam, a);
+	struct wcard_route m;
+	int hit = wcard_lpm_query(l, fam, a, &m);
+
+	cr_assert_geq(hit, 0, "case %s: query: %d", name, hit);
+	cr_assert_eq(hit, want >= 0, "case %s: IPv%u hit %d, expected %d", name, fam, hit, want >= 0);
+	if (hit)
+		cr_assert(m.len == shadow->r[want].len && m.addr == shadow->r[want].addr &&
+				  m.value == shadow->r[want].value,
+			  "case %s: IPv%u matched /%u value %llu, expected /%u value %llu", name, fam,
+			  m.len, (unsigned long long)m.value, shadow->r[want].len,
+			  (unsigned long long)shadow->r[want].value);
+}
+
+/*
+ * Create and pin, reopen as a second handle (as another process would) and
+ * change routes through it; the first handle's lookups see every change, and a
+ * third open rebuilds the same routes from the maps alone.
+ */
+static void pinned_library(enum wcard_lpm4_algo v4, const char *name)
+{
+	struct wcard_lpm_opts o = { .v4 = v4 };
+	struct wcard_routes all = {}, live = {}, dump = {};
+	struct wcard_lpm *l1 = NULL, *l2 = NULL, *l3 = NULL;
+	struct wt_rng r = { .s = 31 + v4 };
+	char dir[256], err[256] = "";
+	size_t i, op;
+
+	lpm_pin_dir(dir, sizeof(dir), name);
+	random_routes(&r, &all, 600, 60);
+	live.r = calloc(all.n, sizeof(*live.r));
+	cr_assert_not_null(live.r, "calloc");
+	for (i = 0; i < all.n; i += 2)
+		live.r[live.n++] = all.r[i];
+	cr_assert_eq(wcard_lpm_create(&live, &o, &l1, err, sizeof(err)), 0, "case %s: create: %s",
+		     name, err);
+	shadow_dedupe(&live);
+	cr_assert_eq(wcard_lpm_pin(l1, dir, err, sizeof(err)), 0, "case %s: pin: %s", name, err);
+	cr_assert_eq(wcard_lpm_open_pinned(dir, &l2, err, sizeof(err)), 0, "case %s: reopen: %s",
+		     name, err);
+	for (op = 0; op < 1500; op++) {
+		const struct wcard_route *x = &all.r[wt_below(&r, all.n)];
+		long present = shadow_find(&live, x);
+
+		if (present >= 0 && wt_below(&r, 3)) {
+			cr_assert_eq(wcard_lpm_del(l2, x->family, x->addr, x->len), 0,
+				     "case %s: op %zu: del", name, op);
+			live.r[present] = live.r[--live.n];
+		} else {
+			__u64 v = wt_rnd(&r) >> 1;
+
+			cr_assert_eq(wcard_lpm_add(l2, x->family, x->addr, x->len, v), 0,
+				     "case %s: op %zu: add", name, op);
+			if (present >= 0) {
+				live.r[present].value = v;
+			} else {
+				live.r[live.n] = *x;
+				live.r[live.n++].value = v;
+			}
+		}
+		if (op % 300 == 299)
+			for (i = 0; i < 200; i++) {
+				const struct wcard_route *e = &all.r[wt_below(&r, all.n)];
+				unsigned int bits = e->family == 6 ? 128 : 32;
+				wc_u128 span = e->len ? ((wc_u128)1 << (bits - e->len)) - 1 :
+							(bits == 32 ? 0xffffffff : ~(wc_u128)0);
+
+				query_agrees(l1, &live, e->family, e->addr | (wt_rnd(&r) & span), name);
+			}
+	}
+	cr_assert_eq(wcard_lpm_open_pinned(dir, &l3, err, sizeof(err)), 0, "case %s: reopen: %s",
+		     name, err);
+	cr_assert_eq(wcard_lpm_dump(l3, &dump), 0, "case %s: dump", name);
+	dump_equals(&dump, &live, name);
+	/* And the reopened index works: delete everything through it. */
+	for (i = 0; i < live.n; i++)
+		cr_assert_eq(wcard_lpm_del(l3, live.r[i].family, live.r[i].addr, live.r[i].len), 0,
+			     "case %s: del %zu after reopen", name, i);
+	for (i = 0; i < 100; i++)
+		query_agrees(l1, &(struct wcard_routes){ 0 }, all.r[i].family, all.r[i].addr, name);
+	wcard_lpm_destroy(l1);
+	wcard_lpm_destroy(l2);
+	wcard_lpm_destroy(l3);
+	cr_assert_eq(wcard_lpm_unpin(dir), 0, "case %s: unpin", name);
+	wcard_routes_free(&dump);
+	free(live.r);
+	wcard_routes_free(&all);
+}
+
+Test(lpm, pinned_reopen_dir24, .timeout = 300)
+{
+	pinned_library(WCARD_LPM4_DIR24, "dir24");
+}
+
+Test(lpm, pinned_reopen_trie4, .timeout = 300)
+{
+	pinned_library(WCARD_LPM4_TRIE, "trie4");
+}
+
+/* A pinned meta record of another version or of something else is refused by name. */
+Test(lpm, pinned_refuses_other_version)
+{
+	struct { __u32 magic, version, v4, pad, sizes[6]; } meta = { 0x77634c50u, 99 };
+	struct wcard_lpm *l = NULL;
+	char dir[256], path[512], err[512] = "";
+	__u32 zero = 0;
+	int fd, ret;
+
+	lpm_pin_dir(dir, sizeof(dir), "version");
+	cr_assert_eq(mkdir(dir, 0700), 0, "mkdir %s", dir);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "wc_lpm_meta", 4, sizeof(meta), 1, NULL);
+	cr_assert_geq(fd, 0, "map");
+	cr_assert_eq(bpf_map_update_elem(fd, &zero, &meta, 0), 0, "update");
+	snprintf(path, sizeof(path), "%s/meta", dir);
+	cr_assert_eq(bpf_obj_pin(fd, path), 0, "pin");
+	close(fd);
+	ret = wcard_lpm_open_pinned(dir, &l, err, sizeof(err));
+	cr_assert_eq(ret, -EPROTO, "case version: %d", ret);
+	cr_assert_not_null(strstr(err, "version 99"), "case version: message '%s'", err);
+	ret = wcard_lpm_open_pinned("/sys/fs/bpf/wcard-no-such-lpm", &l, err, sizeof(err));
+	cr_assert_eq(ret, -ENOENT, "case missing: %d", ret);
+	cr_assert_not_null(strstr(err, "no LPM pinned there"), "case missing: message '%s'", err);
+	cr_assert_eq(wcard_lpm_unpin(dir), 0, "unpin");
 }

@@ -599,11 +599,9 @@ bool lpm_route_prefix(const void *structure, __u32 slot, wc_u128 *addr, unsigned
 	/* struct wcard_dir24 and struct wcard_trie both start with their tab. */
 	const struct lpm_tab *t = structure;
 
-	if (!t || slot >= t->ix.nslots || t->ix.len[slot] == LPM_FREE)
-		return false;
-	*addr = t->ix.addr[slot];
-	*len = t->ix.len[slot];
-	return true;
+	/* From the image, not this process's index: another writer may have added it. */
+	return t && t->pfx && slot < t->max_routes &&
+	       idx_pfx_get(t->pfx, t->pfx_words, slot, addr, len);
 }
 
 int wcard_dir24_dump(const struct wcard_dir24 *d, struct wcard_routes *out)

@@ -1291,6 +1291,33 @@ static int route_line(struct lsrc *s, char *p, void *rec)
 	return 0;
 }
 
+int wcard_route_parse(const char *text, const char *what, struct wcard_route *r, char *err,
+		      size_t errlen)
+{
+	struct lsrc *s;
+	size_t n;
+	int ret;
+
+	if (!text || !r)
+		return -EINVAL;
+	n = strlen(text);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->name = what ? what : "route";
+	s->lineno = 1; /* so the value defaults to 0 */
+	s->err = err;
+	s->errlen = errlen;
+	if (n > WC_LINE_MAX) {
+		ret = lfail(s, "longer than %u bytes", WC_LINE_MAX);
+	} else {
+		memcpy(s->buf, text, n + 1);
+		ret = route_line(s, skip_ws(s->buf), r);
+	}
+	free(s);
+	return ret;
+}
+
 int wcard_routes_load(const char *path, struct wcard_routes *rt, char *err, size_t errlen)
 {
 	void *recs;

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 /* wcard.c: the wcard CLI, driven by one command/option table that also produces --help. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <zlib.h>
 #include <wcard/wcard.h>
@@ -23,10 +26,19 @@ struct opt_spec {
 
 struct cli {
 	bool verbose, json;
-	const char *algo, *format, *dir, *pool, *v4;
-	unsigned long rules, packets, seed, collide;
+	const char *algo, *format, *dir, *pool, *v4, *pin_dir;
+	unsigned long rules, packets, seed, collide, max_routes;
 	int argc;
 	char **argv;
+};
+
+/* A subcommand (wcard lpm SUB ...): its own arguments, the command's options. */
+struct sub_spec {
+	const char *name;
+	const char *args;
+	const char *summary;
+	int (*run)(struct cli *c);
+	int min_args, max_args; /* after the subcommand; max -1: no limit */
 };
 
 struct cmd_spec {
@@ -36,9 +48,24 @@ struct cmd_spec {
 	int (*run)(struct cli *c);
 	const int *opts; /* keys of the options it takes, 0-terminated */
 	int min_args, max_args;
+	const struct sub_spec *subs; /* NULL, or its subcommands (run dispatches) */
 };
 
-enum { O_ALGO = 256, O_FORMAT, O_DIR, O_RULES, O_PACKETS, O_SEED, O_COLLIDE, O_POOL, O_V4 };
+enum {
+	O_ALGO = 256,
+	O_FORMAT,
+	O_DIR,
+	O_RULES,
+	O_PACKETS,
+	O_SEED,
+	O_COLLIDE,
+	O_POOL,
+	O_V4,
+	O_PIN_DIR,
+	O_MAX_ROUTES
+};
+
+#define PIN_DIR_DEFAULT "/sys/fs/bpf/wcard"
 
 static const struct opt_spec opt_table[] = {
 	{ "help", 'h', NULL, "show help for the command" },
@@ -55,6 +82,12 @@ static const struct opt_spec opt_table[] = {
 	{ "v4", O_V4, "ALGO",
 	  "IPv4 LPM structure: dir24 (default; DIR-24-8, fastest, a fixed 64 MiB) or trie "
 	  "(memory grows with the routes, a read more per lookup)" },
+	{ "pin-dir", O_PIN_DIR, "DIR",
+	  "bpffs directory of pinned objects (default " PIN_DIR_DEFAULT "); NAME is pinned "
+	  "under DIR/NAME" },
+	{ "max-routes", O_MAX_ROUTES, "N",
+	  "route slots per family (default: the routes given plus a quarter, at least 1024 "
+	  "more)" },
 	{ "dir", O_DIR, "DIR", "directory for generated files" },
 	{ "rules", O_RULES, "N", "number of rules to generate" },
 	{ "packets", O_PACKETS, "N", "number of trace packets to generate" },
@@ -73,7 +106,38 @@ static const int classify_opts[] = { O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, 0 };
 static const int stats_opts[] = { O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, 'j', 0 };
 static const int gen_opts[] = { O_RULES, O_PACKETS, O_SEED, 0 };
 static const int demo_opts[] = { O_DIR, O_RULES, O_PACKETS, O_SEED, 'j', 0 };
-static const int lpm_opts[] = { O_V4, 0 };
+static const int lpm_opts[] = { O_V4, O_PIN_DIR, O_MAX_ROUTES, 'j', 0 };
+
+static int lpm_lookup(struct cli *c);
+static int lpm_create(struct cli *c);
+static int lpm_add(struct cli *c);
+static int lpm_del(struct cli *c);
+static int lpm_load(struct cli *c);
+static int lpm_dump(struct cli *c);
+static int lpm_get(struct cli *c);
+static int lpm_destroy(struct cli *c);
+
+static const struct sub_spec lpm_subs[] = {
+	{ "lookup", "ROUTES ADDRS",
+	  "for each address of ADDRS print 'ADDR PREFIX/LEN VALUE', or 'ADDR - -' on a miss; "
+	  "ROUTES has one 'PREFIX/LEN [VALUE]' per line (VALUE defaults to the line's 0-based "
+	  "index), IPv4 and IPv6 mixed",
+	  lpm_lookup, 2, 2 },
+	{ "create", "NAME [ROUTES]", "create an LPM pinned as NAME, with the routes of ROUTES",
+	  lpm_create, 1, 2 },
+	{ "add", "NAME PREFIX/LEN [VALUE]",
+	  "add a route (VALUE 0 if absent), or change the value of an equal prefix", lpm_add, 2,
+	  3 },
+	{ "del", "NAME PREFIX/LEN", "delete a route", lpm_del, 2, 2 },
+	{ "load", "NAME ROUTES",
+	  "replace every route with ROUTES, atomically for lookups (nothing changes on error)",
+	  lpm_load, 2, 2 },
+	{ "dump", "NAME", "print the routes, one 'PREFIX/LEN VALUE' a line (load takes it back)",
+	  lpm_dump, 1, 1 },
+	{ "get", "NAME ADDR...", "longest match of each address, through BPF", lpm_get, 2, -1 },
+	{ "destroy", "NAME", "unpin NAME (its maps go with the last user)", lpm_destroy, 1, 1 },
+	{ NULL, NULL, NULL, NULL, 0, 0 },
+};
 static const int no_opts[] = { 0 };
 
 static const struct cmd_spec cmd_table[] = {
@@ -90,13 +154,11 @@ static const struct cmd_spec cmd_table[] = {
 	  gen_opts, 2, 2 },
 	{ "demo", "", "generate rules and a trace, classify them in BPF, check against the reference",
 	  cmd_demo, demo_opts, 0, 0 },
-	{ "lpm", "lookup ROUTES ADDRS",
-	  "longest-prefix match in BPF: for each address of ADDRS print 'ADDR PREFIX/LEN VALUE', "
-	  "or 'ADDR - -' on a miss; ROUTES has one 'PREFIX/LEN [VALUE]' per line (VALUE defaults "
-	  "to the line's 0-based index), IPv4 and IPv6 mixed",
-	  cmd_lpm, lpm_opts, 3, 3 },
+	{ "lpm", "SUBCOMMAND ARGS...",
+	  "longest-prefix match in BPF, on a route file or on LPMs pinned under --pin-dir",
+	  cmd_lpm, lpm_opts, 1, 1 << 20, lpm_subs },
 	{ "help", "[COMMAND]", "show help", cmd_help, no_opts, 0, 1 },
-	{ NULL, NULL, NULL, NULL, NULL, 0, 0 },
+	{ NULL, NULL, NULL, NULL, NULL, 0, 0, NULL },
 };
 
 static bool cmd_takes(const struct cmd_spec *cmd, int key)
@@ -132,6 +194,14 @@ static void usage(FILE *f, const struct cmd_spec *cmd)
 		for (o = opt_table; o->name; o++)
 			if (cmd_takes(cmd, o->key))
 				print_opt(f, o);
+		if (cmd->subs) {
+			const struct sub_spec *sc;
+
+			fprintf(f, "\nSubcommands:\n");
+			for (sc = cmd->subs; sc->name; sc++)
+				fprintf(f, "  %s %s %s\n      %s\n", cmd->name, sc->name, sc->args,
+					sc->summary);
+		}
 		return;
 	}
 	fprintf(f, "Usage: wcard COMMAND [options] ARGS...\n\n"
@@ -215,6 +285,16 @@ static int parse_args(const struct cmd_spec *cmd, int argc, char **argv, struct 
 			break;
 		case O_POOL:
 			c->pool = optarg;
+			break;
+		case O_PIN_DIR:
+			c->pin_dir = optarg;
+			break;
+		case O_MAX_ROUTES:
+			ret = parse_ulong("max-routes", optarg, &c->max_routes);
+			if (!ret && (c->max_routes < 1 || c->max_routes > (1ul << 30))) {
+				fprintf(stderr, "wcard: --max-routes must be 1..%lu\n", 1ul << 30);
+				ret = -EINVAL;
+			}
 			break;
 		case O_V4:
 			c->v4 = optarg;
@@ -772,7 +852,7 @@ static void prefix_str(const struct wcard_route *r, char *buf, size_t len)
 	inet_ntop(r->family == 6 ? AF_INET6 : AF_INET, bin, buf, len);
 }
 
-static int cmd_lpm(struct cli *c)
+static int lpm_lookup(struct cli *c)
 {
 	struct wcard_lpm_opts lo = { .v4 = c->v4 && !strcmp(c->v4, "trie") ? WCARD_LPM4_TRIE :
 									      WCARD_LPM4_DIR24 };
@@ -783,13 +863,9 @@ static int cmd_lpm(struct cli *c)
 	size_t n = 0, i, hits = 0;
 	int ret;
 
-	if (strcmp(c->argv[0], "lookup")) {
-		fprintf(stderr, "wcard lpm: unknown subcommand '%s' (lookup)\n", c->argv[0]);
-		return 2;
-	}
-	ret = wcard_routes_load(c->argv[1], &rt, err, sizeof(err));
+	ret = wcard_routes_load(c->argv[0], &rt, err, sizeof(err));
 	if (!ret)
-		ret = load_addrs(c->argv[2], &a, &n, err, sizeof(err));
+		ret = load_addrs(c->argv[1], &a, &n, err, sizeof(err));
 	if (!ret)
 		ret = wcard_lpm_create(&rt, &lo, &l, err, sizeof(err));
 	if (ret) {
@@ -823,6 +899,299 @@ out:
 	wcard_routes_free(&rt);
 	free(a);
 	return ret ? 1 : 0;
+}
+
+/* DIR/NAME of a pinned object, or an error for a NAME that is not one path component. */
+static int pin_path(const struct cli *c, const char *name, char *buf, size_t len)
+{
+	const char *dir = c->pin_dir ? c->pin_dir : PIN_DIR_DEFAULT;
+
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
+		fprintf(stderr, "wcard: bad name '%s' (one path component, no '/')\n", name);
+		return -EINVAL;
+	}
+	if ((size_t)snprintf(buf, len, "%s/%s", dir, name) >= len) {
+		fprintf(stderr, "wcard: pin path too long\n");
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+/*
+ * Open the LPM pinned as NAME (argv[0]) for a command. Writers hold an
+ * exclusive lock on its directory for the whole command, so two CLI writers
+ * are serialized and neither loses an update.
+ */
+static int lpm_pinned(struct cli *c, bool write, struct wcard_lpm **l, int *lock)
+{
+	char path[4096], err[ERRLEN] = "";
+	int ret;
+
+	*lock = -1;
+	ret = pin_path(c, c->argv[0], path, sizeof(path));
+	if (ret)
+		return ret;
+	if (write) {
+		*lock = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (*lock < 0 || flock(*lock, LOCK_EX)) {
+			ret = -errno;
+			fprintf(stderr, "wcard lpm: %s: %s%s\n", path, strerror(errno),
+				errno == ENOENT ? " (no LPM of that name; wcard lpm create)" : "");
+			return ret;
+		}
+	}
+	ret = wcard_lpm_open_pinned(path, l, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "wcard lpm: %s\n", *err ? err : strerror(-ret));
+	return ret;
+}
+
+static void lpm_unlock(struct wcard_lpm *l, int lock)
+{
+	wcard_lpm_destroy(l);
+	if (lock >= 0)
+		close(lock);
+}
+
+static int lpm_create(struct cli *c)
+{
+	struct wcard_lpm_opts lo = {
+		.v4 = c->v4 && !strcmp(c->v4, "trie") ? WCARD_LPM4_TRIE : WCARD_LPM4_DIR24,
+		.max_routes = (__u32)c->max_routes,
+	};
+	const char *dir = c->pin_dir ? c->pin_dir : PIN_DIR_DEFAULT;
+	char path[4096], err[2 * 4096 + ERRLEN] = ""; /* room for the paths it names */
+	struct wcard_routes rt = {};
+	struct wcard_lpm *l = NULL;
+	int ret;
+
+	ret = pin_path(c, c->argv[0], path, sizeof(path));
+	if (ret)
+		return 2;
+	if (c->argc > 1)
+		ret = wcard_routes_load(c->argv[1], &rt, err, sizeof(err));
+	if (!ret && mkdir(dir, 0700) && errno != EEXIST) {
+		ret = -errno;
+		snprintf(err, sizeof(err), "%s: %s (is bpffs mounted?)", dir, strerror(errno));
+	}
+	if (!ret && !access(path, F_OK)) {
+		ret = -EEXIST;
+		snprintf(err, sizeof(err), "%s: already exists (wcard lpm destroy %s)", path,
+			 c->argv[0]);
+	}
+	if (!ret)
+		ret = wcard_lpm_create(&rt, &lo, &l, err, sizeof(err));
+	if (!ret)
+		ret = wcard_lpm_pin(l, path, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "wcard lpm create: %s\n", *err ? err : strerror(-ret));
+	else
+		fprintf(stderr, "wcard lpm: %s created with %zu routes\n", path, rt.n);
+	wcard_lpm_destroy(l);
+	wcard_routes_free(&rt);
+	return ret ? 1 : 0;
+}
+
+/* The route given as arguments (PREFIX/LEN [VALUE]) of a command. */
+static int lpm_arg_route(struct cli *c, const char *cmd, struct wcard_route *r)
+{
+	char text[512], err[ERRLEN] = "";
+	int ret;
+
+	snprintf(text, sizeof(text), "%s %s", c->argv[1], c->argc > 2 ? c->argv[2] : "");
+	ret = wcard_route_parse(text, "argument", r, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "wcard lpm %s: %s\n", cmd, err);
+	return ret;
+}
+
+static int lpm_add(struct cli *c)
+{
+	struct wcard_lpm *l = NULL;
+	struct wcard_route r;
+	int ret, lock = -1;
+
+	if (lpm_arg_route(c, "add", &r))
+		return 2;
+	ret = lpm_pinned(c, true, &l, &lock);
+	if (!ret) {
+		ret = wcard_lpm_add(l, r.family, r.addr, r.len, r.value);
+		if (ret)
+			fprintf(stderr, "wcard lpm add: %s: %s%s\n", c->argv[1], strerror(-ret),
+				ret == -ENOSPC ? " (the LPM is full: create it with more room)" : "");
+	}
+	lpm_unlock(l, lock);
+	return ret ? 1 : 0;
+}
+
+static int lpm_del(struct cli *c)
+{
+	struct wcard_lpm *l = NULL;
+	struct wcard_route r;
+	int ret, lock = -1;
+
+	if (lpm_arg_route(c, "del", &r))
+		return 2;
+	ret = lpm_pinned(c, true, &l, &lock);
+	if (!ret) {
+		ret = wcard_lpm_del(l, r.family, r.addr, r.len);
+		if (ret)
+			fprintf(stderr, "wcard lpm del: %s: %s\n", c->argv[1],
+				ret == -ENOENT ? "no such route" : strerror(-ret));
+	}
+	lpm_unlock(l, lock);
+	return ret ? 1 : 0;
+}
+
+static int lpm_load(struct cli *c)
+{
+	char err[ERRLEN] = "";
+	struct wcard_routes rt = {};
+	struct wcard_lpm *l = NULL;
+	int ret, lock = -1;
+
+	/* Parse everything before touching the LPM: a bad line changes nothing. */
+	ret = wcard_routes_load(c->argv[1], &rt, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "wcard lpm load: %s\n", err);
+	else
+		ret = lpm_pinned(c, true, &l, &lock);
+	if (!ret) {
+		ret = wcard_lpm_load(l, &rt, err, sizeof(err));
+		if (ret)
+			fprintf(stderr, "wcard lpm load: %s\n", *err ? err : strerror(-ret));
+		else
+			fprintf(stderr, "wcard lpm: %zu routes loaded\n", rt.n);
+	}
+	lpm_unlock(l, lock);
+	wcard_routes_free(&rt);
+	return ret ? 1 : 0;
+}
+
+static int lpm_dump(struct cli *c)
+{
+	struct wcard_routes rt = {};
+	struct wcard_lpm *l = NULL;
+	char pfx[INET6_ADDRSTRLEN];
+	int ret, lock = -1;
+	size_t i;
+
+	ret = lpm_pinned(c, false, &l, &lock);
+	if (ret)
+		goto out;
+	ret = wcard_lpm_dump(l, &rt);
+	if (ret) {
+		fprintf(stderr, "wcard lpm dump: %s\n", strerror(-ret));
+		goto out;
+	}
+	if (c->json)
+		printf("{\"routes\":[");
+	for (i = 0; i < rt.n; i++) {
+		prefix_str(&rt.r[i], pfx, sizeof(pfx));
+		if (c->json)
+			printf("%s{\"prefix\":\"%s/%u\",\"value\":%llu}", i ? "," : "", pfx,
+			       rt.r[i].len, (unsigned long long)rt.r[i].value);
+		else
+			printf("%s/%u %llu\n", pfx, rt.r[i].len, (unsigned long long)rt.r[i].value);
+	}
+	if (c->json)
+		printf("]}\n");
+	if (fflush(stdout))
+		ret = -errno;
+out:
+	lpm_unlock(l, lock);
+	wcard_routes_free(&rt);
+	return ret ? 1 : 0;
+}
+
+static int lpm_get(struct cli *c)
+{
+	struct wcard_lpm *l = NULL;
+	int ret, lock = -1, i;
+
+	ret = lpm_pinned(c, false, &l, &lock);
+	if (ret)
+		goto out;
+	if (c->json)
+		printf("[");
+	for (i = 1; i < c->argc; i++) {
+		unsigned int fam = strchr(c->argv[i], ':') ? 6 : 4;
+		char pfx[INET6_ADDRSTRLEN] = "";
+		struct wcard_route m;
+		__u8 bin[16];
+		wc_u128 a = 0;
+		int k, hit;
+
+		if (inet_pton(fam == 6 ? AF_INET6 : AF_INET, c->argv[i], bin) != 1) {
+			fprintf(stderr, "wcard lpm get: bad address '%s'\n", c->argv[i]);
+			ret = -EINVAL;
+			break;
+		}
+		for (k = 0; k < (fam == 6 ? 16 : 4); k++)
+			a = a << 8 | bin[k];
+		hit = wcard_lpm_query(l, fam, a, &m);
+		if (hit < 0) {
+			fprintf(stderr, "wcard lpm get: %s: %s\n", c->argv[i], strerror(-hit));
+			ret = hit;
+			break;
+		}
+		if (hit)
+			prefix_str(&m, pfx, sizeof(pfx));
+		if (c->json && hit)
+			printf("%s{\"addr\":\"%s\",\"prefix\":\"%s/%u\",\"value\":%llu}",
+			       i > 1 ? "," : "", c->argv[i], pfx, m.len, (unsigned long long)m.value);
+		else if (c->json)
+			printf("%s{\"addr\":\"%s\",\"prefix\":null,\"value\":null}", i > 1 ? "," : "",
+			       c->argv[i]);
+		else if (hit)
+			printf("%s %s/%u %llu\n", c->argv[i], pfx, m.len, (unsigned long long)m.value);
+		else
+			printf("%s - -\n", c->argv[i]);
+	}
+	if (c->json && !ret)
+		printf("]\n");
+	if (fflush(stdout) && !ret)
+		ret = -errno;
+out:
+	lpm_unlock(l, lock);
+	return ret ? 1 : 0;
+}
+
+static int lpm_destroy(struct cli *c)
+{
+	char path[4096];
+	int ret;
+
+	ret = pin_path(c, c->argv[0], path, sizeof(path));
+	if (ret)
+		return 2;
+	if (access(path, F_OK)) {
+		fprintf(stderr, "wcard lpm destroy: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	ret = wcard_lpm_unpin(path);
+	if (ret)
+		fprintf(stderr, "wcard lpm destroy: %s: %s\n", path, strerror(-ret));
+	return ret ? 1 : 0;
+}
+
+static int cmd_lpm(struct cli *c)
+{
+	const struct sub_spec *sc;
+
+	for (sc = lpm_subs; sc->name; sc++) {
+		if (strcmp(sc->name, c->argv[0]))
+			continue;
+		c->argc--;
+		c->argv++;
+		if (c->argc < sc->min_args || (sc->max_args >= 0 && c->argc > sc->max_args)) {
+			fprintf(stderr, "Usage: wcard lpm %s %s\n", sc->name, sc->args);
+			return 2;
+		}
+		return sc->run(c);
+	}
+	fprintf(stderr, "wcard lpm: unknown subcommand '%s' (wcard lpm --help)\n", c->argv[0]);
+	return 2;
 }
 
 static int cmd_help(struct cli *c)

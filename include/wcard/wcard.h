@@ -165,6 +165,9 @@ struct wcard_routes {
  * comment. All or nothing: -EINVAL with "FILE:LINE: reason" in err.
  */
 int wcard_routes_load(const char *path, struct wcard_routes *rt, char *err, size_t errlen);
+/* One route from text ("PREFIX/LEN [VALUE]", value 0 if absent); errors say "what:1: reason". */
+int wcard_route_parse(const char *text, const char *what, struct wcard_route *r, char *err,
+		      size_t errlen);
 void wcard_routes_free(struct wcard_routes *rt);
 
 /*
@@ -212,7 +215,9 @@ int wcard_lpm_query(struct wcard_lpm *l, unsigned int family, wc_u128 addr,
  * Pin the LPM's maps under dir on bpffs (created if missing; nothing is left
  * half-pinned), and open one pinned there, in this or another process: the
  * maps are the source of truth, the route index is rebuilt from them. A
- * meta record guards against another layout or version (-EPROTO).
+ * meta record guards against another layout or version (-EPROTO). Writers
+ * must take turns (the CLI locks the directory): a handle sees the routes other
+ * handles add or delete, but not another handle's bulk load; reopen after one.
  */
 int wcard_lpm_pin(struct wcard_lpm *l, const char *dir, char *err, size_t errlen);
 int wcard_lpm_unpin(const char *dir);

@@ -6,6 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include "wctest.h"
 #include "wcard_lpm4.skel.h"
@@ -1289,4 +1291,218 @@ Test(lpm, pinned_refuses_other_version)
 	cr_assert_eq(ret, -ENOENT, "case missing: %d", ret);
 	cr_assert_not_null(strstr(err, "no LPM pinned there"), "case missing: message '%s'", err);
 	cr_assert_eq(wcard_lpm_unpin(dir), 0, "unpin");
+}
+
+/* ---- the pinned LPM through the CLI, one process per command --------------------- */
+
+static const char *lpm_bin(void)
+{
+	return getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
+}
+
+/* Run `wcard lpm --pin-dir DIR ARGS`; stdout to out (a path), stderr into err. Exit code. */
+static int lpm_cli(const char *dir, const char *args, const char *out, char *err, size_t errlen)
+{
+	char cmd[8192], epath[] = "/tmp/wcard-lpm-eXXXXXX";
+	int efd = mkstemp(epath), st;
+	ssize_t n;
+
+	cr_assert_geq(efd, 0, "mkstemp");
+	snprintf(cmd, sizeof(cmd), "%s lpm --pin-dir %s %s >%s 2>%s", lpm_bin(), dir, args,
+		 out ? out : "/dev/null", epath);
+	st = system(cmd);
+	n = pread(efd, err, errlen - 1, 0);
+	err[n > 0 ? n : 0] = 0;
+	close(efd);
+	unlink(epath);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void route_text(const struct wcard_route *x, char *buf, size_t len)
+{
+	__u8 b[16];
+	char a[64];
+	int i, n = x->family == 6 ? 16 : 4;
+
+	for (i = 0; i < n; i++)
+		b[i] = (__u8)(x->addr >> (8 * (n - 1 - i)));
+	inet_ntop(x->family == 6 ? AF_INET6 : AF_INET, b, a, sizeof(a));
+	snprintf(buf, len, "%s/%u", a, x->len);
+}
+
+static void write_routes(const char *path, const struct wcard_routes *rt)
+{
+	FILE *f = fopen(path, "w");
+	char t[80];
+	size_t i;
+
+	cr_assert_not_null(f, "fopen %s", path);
+	for (i = 0; i < rt->n; i++) {
+		route_text(&rt->r[i], t, sizeof(t));
+		fprintf(f, "%s %llu\n", t, (unsigned long long)rt->r[i].value);
+	}
+	fclose(f);
+}
+
+/* `wcard lpm dump` equals the shadow: its output loads back as a route file. */
+static void cli_dump_equals(const char *dir, const char *name, const struct wcard_routes *shadow,
+			    const char *what)
+{
+	char out[] = "/tmp/wcard-lpm-dXXXXXX", args[512], err[1024];
+	struct wcard_routes d = {};
+	int fd = mkstemp(out);
+
+	cr_assert_geq(fd, 0, "mkstemp");
+	close(fd);
+	snprintf(args, sizeof(args), "dump %s", name);
+	cr_assert_eq(lpm_cli(dir, args, out, err, sizeof(err)), 0, "case %s: dump: %s", what, err);
+	if (shadow->n)
+		cr_assert_eq(wcard_routes_load(out, &d, err, sizeof(err)), 0,
+			     "case %s: the dump does not load back: %s", what, err);
+	dump_equals(&d, shadow, what);
+	wcard_routes_free(&d);
+	unlink(out);
+}
+
+Test(lpm, cli_pinned, .timeout = 300)
+{
+	char dir[256], file[] = "/tmp/wcard-lpm-rXXXXXX", out[] = "/tmp/wcard-lpm-oXXXXXX";
+	char args[1024], err[4096], t[80];
+	struct wcard_routes all = {}, live = {};
+	struct wt_rng r = { .s = 4242 };
+	size_t i, op;
+	FILE *f;
+
+	lpm_pin_dir(dir, sizeof(dir), "cli");
+	cr_assert(mkstemp(file) >= 0 && mkstemp(out) >= 0, "mkstemp");
+	random_routes(&r, &all, 200, 40);
+	live.r = calloc(all.n + 1, sizeof(*live.r));
+	cr_assert_not_null(live.r, "calloc");
+	for (i = 0; i < all.n; i += 3)
+		live.r[live.n++] = all.r[i];
+	write_routes(file, &live);
+	shadow_dedupe(&live);
+	snprintf(args, sizeof(args), "create n %s", file);
+	cr_assert_eq(lpm_cli(dir, args, NULL, err, sizeof(err)), 0, "case create: %s", err);
+	cr_assert_neq(lpm_cli(dir, args, NULL, err, sizeof(err)), 0, "case create twice");
+	cr_assert_not_null(strstr(err, "already exists"), "case create twice: '%s'", err);
+	/* Random adds and deletes, each command a new process reopening the maps. */
+	for (op = 0; op < 60; op++) {
+		const struct wcard_route *x = &all.r[wt_below(&r, all.n)];
+		long present = shadow_find(&live, x);
+
+		route_text(x, t, sizeof(t));
+		if (present >= 0 && wt_below(&r, 2)) {
+			snprintf(args, sizeof(args), "del n %s", t);
+			live.r[present] = live.r[--live.n];
+		} else {
+			__u64 v = wt_below(&r, 1000000);
+
+			snprintf(args, sizeof(args), "add n %s %llu", t, (unsigned long long)v);
+			if (present >= 0) {
+				live.r[present].value = v;
+			} else {
+				live.r[live.n] = *x;
+				live.r[live.n++].value = v;
+			}
+		}
+		cr_assert_eq(lpm_cli(dir, args, NULL, err, sizeof(err)), 0, "case op %zu '%s': %s",
+			     op, args, err);
+	}
+	cli_dump_equals(dir, "n", &live, "after adds and deletes");
+	/* get: the longest match of each address, through BPF. */
+	snprintf(args, sizeof(args), "get n");
+	for (i = 0; i < 40; i++) {
+		const struct wcard_route *x = &all.r[wt_below(&r, all.n)];
+
+		route_text(x, t, sizeof(t));
+		*strchr(t, '/') = 0;
+		snprintf(args + strlen(args), sizeof(args) - strlen(args), " %s", t);
+	}
+	cr_assert_eq(lpm_cli(dir, args, out, err, sizeof(err)), 0, "case get: %s", err);
+	f = fopen(out, "r");
+	cr_assert_not_null(f, "fopen");
+	for (i = 0; i < 40; i++) {
+		char addr[64], pfx[80], val[32], want[80];
+		struct wcard_route a;
+		long w;
+
+		cr_assert_eq(fscanf(f, "%63s %79s %31s", addr, pfx, val), 3, "case get: line %zu", i);
+		snprintf(want, sizeof(want), "%s/%u", addr, strchr(addr, ':') ? 128 : 32);
+		cr_assert_eq(wcard_route_parse(want, "test", &a, err, sizeof(err)), 0, "parse");
+		w = ref_lpm(&live, a.family, a.addr);
+		if (w < 0) {
+			cr_assert_str_eq(pfx, "-", "case get %s: matched %s, expected a miss", addr, pfx);
+			continue;
+		}
+		route_text(&live.r[w], t, sizeof(t));
+		cr_assert_str_eq(pfx, t, "case get %s: %s, expected %s", addr, pfx, t);
+		cr_assert_eq(strtoull(val, NULL, 10), live.r[w].value, "case get %s: value %s", addr,
+			     val);
+	}
+	fclose(f);
+	/* load: an atomic replace; a bad line changes nothing and names the line. */
+	f = fopen(file, "w");
+	cr_assert_not_null(f, "fopen");
+	fprintf(f, "10.0.0.0/8 1\n10.1.0.0/16 2\n2001:db8::/32 3\n");
+	fclose(f);
+	f = fopen(out, "w");
+	fprintf(f, "10.0.0.0/8 1\n10.1.0.0/33 2\n");
+	fclose(f);
+	snprintf(args, sizeof(args), "load n %s", out);
+	cr_assert_neq(lpm_cli(dir, args, NULL, err, sizeof(err)), 0, "case bad load");
+	cr_assert_not_null(strstr(err, ":2: prefix length 33"), "case bad load: '%s'", err);
+	cli_dump_equals(dir, "n", &live, "after a refused load");
+	snprintf(args, sizeof(args), "load n %s", file);
+	cr_assert_eq(lpm_cli(dir, args, NULL, err, sizeof(err)), 0, "case load: %s", err);
+	cr_assert_eq(wcard_routes_load(file, &all, err, sizeof(err)), 0, "reload");
+	cli_dump_equals(dir, "n", &all, "after load");
+	cr_assert_neq(lpm_cli(dir, "del n 99.0.0.0/8", NULL, err, sizeof(err)), 0, "case del absent");
+	cr_assert_not_null(strstr(err, "no such route"), "case del absent: '%s'", err);
+	cr_assert_neq(lpm_cli(dir, "add nope 10.0.0.0/8", NULL, err, sizeof(err)), 0, "case no LPM");
+	cr_assert_not_null(strstr(err, "no LPM of that name"), "case no LPM: '%s'", err);
+	cr_assert_neq(lpm_cli(dir, "add n 10.0.0.0/8 x", NULL, err, sizeof(err)), 0, "case bad value");
+	cr_assert_not_null(strstr(err, "argument:1: bad value 'x'"), "case bad value: '%s'", err);
+	cr_assert_eq(lpm_cli(dir, "dump n --json", out, err, sizeof(err)), 0, "case json: %s", err);
+	f = fopen(out, "r");
+	cr_assert(f && fgets(args, sizeof(args), f), "read json");
+	fclose(f);
+	cr_assert_str_eq(args,
+			 "{\"routes\":[{\"prefix\":\"10.0.0.0/8\",\"value\":1},{\"prefix\":"
+			 "\"10.1.0.0/16\",\"value\":2},{\"prefix\":\"2001:db8::/32\",\"value\":3}]}\n",
+			 "case json: %s", args);
+	cr_assert_eq(lpm_cli(dir, "destroy n", NULL, err, sizeof(err)), 0, "case destroy: %s", err);
+	cr_assert_neq(lpm_cli(dir, "dump n", NULL, err, sizeof(err)), 0, "case dump destroyed");
+	rmdir(dir);
+	unlink(file);
+	unlink(out);
+	free(live.r);
+	wcard_routes_free(&all);
+}
+
+/* Two CLI writers at once take turns: no add is lost. */
+Test(lpm, cli_concurrent_writers, .timeout = 300)
+{
+	char dir[256], cmd[8192], err[1024];
+	struct wcard_routes want = { .r = calloc(80, sizeof(struct wcard_route)) };
+	unsigned int w, i;
+
+	cr_assert_not_null(want.r, "calloc");
+	lpm_pin_dir(dir, sizeof(dir), "writers");
+	cr_assert_eq(lpm_cli(dir, "create w", NULL, err, sizeof(err)), 0, "case create: %s", err);
+	/* Each writer adds 40 routes of its own, interleaved with the other's. */
+	snprintf(cmd, sizeof(cmd), "for w in 1 2; do (for i in $(seq 0 39); do %s lpm --pin-dir %s "
+		 "add w 10.$w.$i.0/24 $((w * 100 + i)) || exit 1; done) & done; wait",
+		 lpm_bin(), dir);
+	cr_assert_eq(system(cmd), 0, "case writers: %s", cmd);
+	for (w = 1; w <= 2; w++)
+		for (i = 0; i < 40; i++)
+			want.r[want.n++] = (struct wcard_route){ .family = 4,
+								 .len = 24,
+								 .addr = 0x0a000000u | w << 16 | i << 8,
+								 .value = w * 100 + i };
+	cli_dump_equals(dir, "w", &want, "two writers");
+	cr_assert_eq(lpm_cli(dir, "destroy w", NULL, err, sizeof(err)), 0, "destroy: %s", err);
+	rmdir(dir);
+	free(want.r);
 }

@@ -458,8 +458,8 @@ static int bench_lpm_fast(struct wcard_bench *skel, const struct wcard_routes *r
 		qsort(al, n, sizeof(*al), cmp_u64);
 		printf("%-28s /%u (%zu in the table, %u changes): delete p50 %.2f p99 %.2f us, "
 		       "add p50 %.2f p99 %.2f us\n",
-		       "", len, m, n, dl[n / 2] / 1e3, dl[(size_t)(n * 0.99)] / 1e3, al[n / 2] / 1e3,
-		       al[(size_t)(n * 0.99)] / 1e3);
+		       "", len, m, n, dl[n / 2] / 1e3, dl[(size_t)(n * 0.99)] / 1e3,
+		       al[n / 2] / 1e3, al[(size_t)(n * 0.99)] / 1e3);
 	}
 	if (ret && *err)
 		fprintf(stderr, "bench: lpm ipv%u %s: %s\n", family, what[kind], err);
@@ -524,7 +524,8 @@ static int bench_lpm(const char *data, unsigned int family, struct wc_key *keys)
 					 family == 6 ? (__u32)wcard_lpm6_nodes_needed(&rt) + 1 : 1);
 	if (!ret)
 		ret = wcard_trie4_prepare(skel->obj, rt.n + 65536,
-					  family == 4 ? (__u32)wcard_trie4_nodes_needed(&rt) + 1 : 1);
+					  family == 4 ? (__u32)wcard_trie4_nodes_needed(&rt) + 1 :
+							1);
 	if (!ret)
 		ret = wcard_bench__load(skel);
 	if (!ret)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #define _GNU_SOURCE /* qsort_r */
-/* dir24.c: builds the LPM tables of include/wcard/lpm.bpf.h (IPv4 DIR-24-8, IPv6 multibit) in their mmapped maps. */
+/* dir24.c: builds the LPM images of include/wcard/lpm.bpf.h (DIR-24-8, tries); libwcard. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>

@@ -182,9 +182,11 @@ static int lpm_build(const struct lpm_meta *m, const char *pin_dir, struct wcard
 		if (!m->max_routes[k])
 			continue;
 		if (!pin_dir) {
-			ret = k == K_DIR24 ? wcard_dir24_prepare(l->skel->obj, m->max_routes[k], m->max_sub[k]) :
-			      k == K_TRIE4 ? wcard_trie4_prepare(l->skel->obj, m->max_routes[k], m->max_sub[k]) :
-					     wcard_lpm6_prepare(l->skel->obj, m->max_routes[k], m->max_sub[k]);
+			static int (*const prepare[K_N])(struct bpf_object *, __u32, __u32) = {
+				wcard_dir24_prepare, wcard_trie4_prepare, wcard_lpm6_prepare
+			};
+
+			ret = prepare[k](l->skel->obj, m->max_routes[k], m->max_sub[k]);
 			continue;
 		}
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, slot_pin[k]);
@@ -217,7 +219,8 @@ static int lpm_build(const struct lpm_meta *m, const char *pin_dir, struct wcard
 		snprintf(path, sizeof(path), "%s/meta", pin_dir);
 		l->meta_fd = bpf_obj_get(path);
 	} else {
-		l->meta_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "wc_lpm_meta", 4, sizeof(*m), 1, NULL);
+		l->meta_fd =
+			bpf_map_create(BPF_MAP_TYPE_ARRAY, "wc_lpm_meta", 4, sizeof(*m), 1, NULL);
 		if (l->meta_fd >= 0 && bpf_map_update_elem(l->meta_fd, &zero, m, BPF_ANY)) {
 			close(l->meta_fd);
 			l->meta_fd = -1;
@@ -276,7 +279,8 @@ int wcard_lpm_load(struct wcard_lpm *l, const struct wcard_routes *rt, char *err
 	ret = lpm_fits(l, rt, err, errlen);
 	if (ret)
 		return ret;
-	ret = l->t4 ? wcard_trie_load(l->t4, rt, err, errlen) : wcard_dir24_load(l->d4, rt, err, errlen);
+	ret = l->t4 ? wcard_trie_load(l->t4, rt, err, errlen) :
+		      wcard_dir24_load(l->d4, rt, err, errlen);
 	return ret ?: wcard_trie_load(l->d6, rt, err, errlen);
 }
 

@@ -69,7 +69,7 @@ void idx_drop(struct lpm_index *ix, __u32 slot, bool now);
  */
 int lpm_tab_reuse(struct bpf_object *obj, int kind, int slot_fd, __u32 max_routes, __u32 max_sub);
 
-/* The prefix of a route slot of an open struct wcard_dir24 or wcard_trie, per its image; false if free. */
+/* Prefix of a route slot of an open wcard_dir24 or wcard_trie, per its image; false if free. */
 bool lpm_route_prefix(const void *structure, __u32 slot, wc_u128 *addr, unsigned int *len);
 
 static inline int idx_len(const struct lpm_index *ix, __u32 ent)

@@ -150,9 +150,9 @@ static __always_inline int wc_trie_walk(void *slot, int kind, __u64 hi, __u64 lo
 	for (i = 2; i < 2 + levels - 1; i++) {
 		if (!(v & WC_LPM_GROUP))
 			break;
-		if (wc_lpm_entry(img,
-				 WC_LPM6_ROOT + (((v & ~WC_LPM_GROUP) << 8) | wc_lpm6_byte(hi, lo, i)),
-				 &v))
+		__u32 e = ((v & ~WC_LPM_GROUP) << 8) | wc_lpm6_byte(hi, lo, i);
+
+		if (wc_lpm_entry(img, WC_LPM6_ROOT + e, &v))
 			return 0;
 	}
 	if (v & WC_LPM_GROUP)

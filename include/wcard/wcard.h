@@ -187,7 +187,7 @@ enum wcard_lpm4_algo { WCARD_LPM4_DIR24 = 0, WCARD_LPM4_TRIE = 1 };
 struct wcard_lpm_opts {
 	enum wcard_lpm4_algo v4;
 	__u32 max_routes; /* per family; 0: the routes given plus a quarter, at least 1024 more */
-	__u32 max_blocks; /* tbl8 groups / trie nodes (1 KiB each) per family; 0: as needed, plus spare */
+	__u32 max_blocks; /* tbl8 groups / trie nodes (1 KiB each) a family; 0: as needed + spare */
 };
 /*
  * Create an LPM holding rt (may be NULL: empty); opts NULL: the defaults

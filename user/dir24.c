@@ -508,16 +508,83 @@ static int tab_order(struct lpm_tab *t, const struct wcard_routes *rt, unsigned 
 	return 0;
 }
 
+static int by_start_len_line(const void *a, const void *b, void *arg)
+{
+	const struct wcard_route *r = arg, *x = &r[*(const __u32 *)a], *y = &r[*(const __u32 *)b];
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return by_len_line(a, b, arg);
+}
+
+static void d24_fill(__u32 *top, __u32 from, __u32 to, __u32 ent)
+{
+	/* A fresh image is zero: entries of no route are never touched. */
+	for (; ent && from < to; from++)
+		top[from] = ent;
+}
+
 /*
- * Paint the IPv4 routes of rt, shortest first, so a longer prefix overwrites
- * the shorter ones it refines and, among equal prefixes, the last line wins.
- * A route longer than /24 turns its tbl24 entry into a group that starts as
- * the entry's previous route. Route index = index in rt.
+ * tbl24 from the n routes of /24 or shorter (idx into rt), writing each entry
+ * once: prefixes nest or are disjoint, so a sweep in address order with a
+ * stack of the prefixes around the current position (at most 25 deep) knows
+ * the longest one everywhere. Painting shortest first instead wrote a /0's 16M
+ * entries, then a /1's 8M over them, and so on (1.4 s for 2000 random routes).
+ */
+static int d24_sweep(struct wcard_dir24 *d, const struct wcard_routes *rt, const __u32 *idx,
+		     __u32 n)
+{
+	__u32 *o = malloc((n ? n : 1) * sizeof(*o)), st[25], sp = 0, pos = 0, i;
+
+	if (!o)
+		return -ENOMEM;
+	memcpy(o, idx, n * sizeof(*o));
+	qsort_r(o, n, sizeof(*o), by_start_len_line, rt->r);
+	for (i = 0; i < n; i++) {
+		const struct wcard_route *r = &rt->r[o[i]];
+		__u32 s = (__u32)r->addr >> 8;
+
+		while (sp) {
+			const struct wcard_route *t = &rt->r[st[sp - 1]];
+			__u32 te = ((__u32)t->addr >> 8) + (1u << (24 - t->len));
+
+			if (te > s)
+				break;
+			d24_fill(d->t.top, pos, te, st[sp - 1] + 1);
+			pos = te;
+			sp--;
+		}
+		if (sp)
+			d24_fill(d->t.top, pos, s, st[sp - 1] + 1);
+		pos = s;
+		/* The same prefix again (sorted by line): the last one wins. */
+		if (sp && rt->r[st[sp - 1]].len == r->len && rt->r[st[sp - 1]].addr == r->addr)
+			st[sp - 1] = o[i];
+		else if (sp < 25)
+			st[sp++] = o[i]; /* always: 25 nested lengths /0-/24 at most */
+	}
+	while (sp) {
+		const struct wcard_route *t = &rt->r[st[sp - 1]];
+		__u32 te = ((__u32)t->addr >> 8) + (1u << (24 - t->len));
+
+		d24_fill(d->t.top, pos, te, st[sp - 1] + 1);
+		pos = te;
+		sp--;
+	}
+	free(o);
+	return 0;
+}
+
+/*
+ * Build the IPv4 routes of rt into a new image: tbl24 in one sweep, then each
+ * route longer than /24, shortest first, turns its tbl24 entry into a group
+ * that starts as the entry's route and paints its part (among equal prefixes
+ * the last line wins). Route index = index in rt.
  */
 int wcard_dir24_load(struct wcard_dir24 *d, const struct wcard_routes *rt, char *err,
 		     size_t errlen)
 {
-	__u32 *idx, n, i, groups = 0;
+	__u32 *idx, n, i, short_n = 0, groups = 0;
 	struct tab_load old;
 	int ret;
 
@@ -526,17 +593,18 @@ int wcard_dir24_load(struct wcard_dir24 *d, const struct wcard_routes *rt, char 
 	ret = tab_order(&d->t, rt, 4, &old, &idx, &n, err, errlen);
 	if (ret)
 		return ret;
-	for (i = 0; !ret && i < n; i++) {
+	for (i = 0; i < n; i++) {
+		d->t.val[idx[i]] = rt->r[idx[i]].value;
+		short_n += rt->r[idx[i]].len <= 24;
+	}
+	/* idx is by length: the /24-or-shorter routes come first. */
+	ret = d24_sweep(d, rt, idx, short_n);
+	if (ret)
+		snprintf(err, errlen, "%s", strerror(-ret));
+	for (i = short_n; !ret && i < n; i++) {
 		const struct wcard_route *r = &rt->r[idx[i]];
 		__u32 ent = idx[i] + 1, a = (__u32)r->addr, k, cnt;
 
-		d->t.val[idx[i]] = r->value;
-		if (r->len <= 24) {
-			cnt = 1u << (24 - r->len);
-			for (k = 0; k < cnt; k++)
-				d->t.top[(a >> 8) + k] = ent;
-			continue;
-		}
 		if (!(d->t.top[a >> 8] & LPM_GROUP)) {
 			__u32 g = groups++, prev = d->t.top[a >> 8];
 

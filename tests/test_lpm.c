@@ -577,12 +577,42 @@ Test(lpm, dir24_online, .timeout = 300)
 
 #include <pthread.h>
 
+struct t6 {
+	struct wcard_lpm4 *skel;
+	struct wcard_trie *d;
+	unsigned int fam;
+};
+
+static long t6_lookup(struct t6 *t, wc_u128 a, __u64 *value)
+{
+	__u64 w[2] = { (__u64)(a >> 64), (__u64)a };
+	__u32 a4 = (__u32)a;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .repeat = 1);
+	__u8 pkt[64] = {};
+
+	if (t->fam == 4)
+		memcpy(pkt, &a4, sizeof(a4));
+	else
+		memcpy(pkt, w, sizeof(w));
+	o.data_in = pkt;
+	o.data_size_in = sizeof(pkt);
+	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(t->fam == 4 ? t->skel->progs.wc_lpm4_run :
+									   t->skel->progs.wc_lpm6_run),
+					    &o),
+		     0, "test run");
+	cr_assert_geq(t->skel->bss->wc_lpm_ret, 0, "lookup error");
+	*value = t->skel->bss->wc_lpm_value;
+	return t->skel->bss->wc_lpm_ret ? (long)t->skel->bss->wc_lpm_route : -1;
+}
+
 struct rchurn {
-	struct d24 d;
+	unsigned int fam, bits;
+	struct d24 d; /* IPv4: DIR-24-8 or the small trie */
+	struct t6 t6; /* IPv6 */
 	struct wcard_route *inc; /* incarnations: value = index here */
 	volatile __u64 ninc;
 	__u64 *del_done; /* per incarnation: ops counter when its delete returned */
-	__u32 *probe;
+	wc_u128 *probe;
 	long *stable; /* per probe: best stable incarnation, -1 */
 	unsigned int nprobe;
 	volatile __u64 done_ops;
@@ -591,9 +621,16 @@ struct rchurn {
 	char first[256];
 };
 
-static bool covers(const struct wcard_route *r, __u32 a)
+static bool covers(const struct wcard_route *r, unsigned int bits, wc_u128 a)
 {
-	return ((a & (r->len ? ~0u << (32 - r->len) : 0)) == (__u32)r->addr);
+	wc_u128 m = r->len ? (~(wc_u128)0 << (128 - r->len)) >> (128 - bits) : 0;
+
+	return (a & m) == r->addr;
+}
+
+static long churn_lookup(struct rchurn *c, wc_u128 a, __u64 *v)
+{
+	return c->fam == 6 ? t6_lookup(&c->t6, a, v) : d24_lookup(&c->d, (__u32)a, v);
 }
 
 static void *rchurn_reader(void *arg)
@@ -604,7 +641,7 @@ static void *rchurn_reader(void *arg)
 	while (!c->stop) {
 		unsigned int pi = wt_below(&r, c->nprobe);
 		__u64 start = __atomic_load_n(&c->done_ops, __ATOMIC_ACQUIRE), v = 0;
-		long got = d24_lookup(&c->d, c->probe[pi], &v), sb = c->stable[pi];
+		long got = churn_lookup(c, c->probe[pi], &v), sb = c->stable[pi];
 		const char *why = NULL;
 
 		c->lookups++;
@@ -612,22 +649,25 @@ static void *rchurn_reader(void *arg)
 			why = "value of no route ever added";
 		else if (sb >= 0 && got < 0)
 			why = "stable route missed (no match)";
-		else if (got >= 0 && !covers(&c->inc[v], c->probe[pi]))
+		else if (got >= 0 && !covers(&c->inc[v], c->bits, c->probe[pi]))
 			why = "returned route does not cover the address";
 		else if (got >= 0 && sb >= 0 && c->inc[v].len < c->inc[sb].len)
 			why = "stable route missed (shorter route returned)";
 		else if (got >= 0 && c->del_done[v] && c->del_done[v] <= start)
 			why = "route returned after its delete returned";
 		if (why && !c->violations++)
-			snprintf(c->first, sizeof(c->first), "probe %08x: value %llu, stable %ld: %s",
-				 c->probe[pi], (unsigned long long)v, sb, why);
+			snprintf(c->first, sizeof(c->first), "probe %zu: value %llu, stable %ld: %s",
+				 (size_t)pi, (unsigned long long)v, sb, why);
 	}
 	return NULL;
 }
 
-static void route_churn(unsigned int ops, bool trie, const char *name)
+/* kind: 0 DIR-24-8, 1 small IPv4 trie, 2 IPv6 trie. */
+static void route_churn(unsigned int ops, int kind, const char *name)
 {
 	struct rchurn *c = calloc(1, sizeof(*c));
+	unsigned int fam = kind == 2 ? 6 : 4, bits = fam == 6 ? 128 : 32;
+	wc_u128 full = fam == 4 ? 0xffffffff : ~(wc_u128)0;
 	struct wt_rng r = { .s = 404 };
 	struct wcard_routes stable = {}, pool = {};
 	bool *in;
@@ -636,14 +676,21 @@ static void route_churn(unsigned int ops, bool trie, const char *name)
 	pthread_t th;
 
 	cr_assert_not_null(c, "calloc");
+	c->fam = fam;
+	c->bits = bits;
 	random_routes(&r, &pool, 4000, 150);
 	for (i = 0; i < pool.n; i++) {
 		struct wcard_route *x = &pool.r[i];
 
-		x->family = 4;
-		if (x->len > 32)
-			x->len %= 33;
-		x->addr &= x->len ? (wc_u128)(~0u << (32 - x->len)) : 0;
+		/* All of the family: the other family's lengths folded, addresses masked. */
+		if (x->family != fam && fam == 4)
+			x->addr >>= 96;
+		else if (x->family != fam)
+			x->addr <<= 96;
+		x->family = fam;
+		if (x->len > bits)
+			x->len %= bits + 1;
+		x->addr &= x->len ? (~(wc_u128)0 << (128 - x->len)) >> (128 - bits) : 0;
 	}
 	/* Unique prefixes: the first half stable, the rest churns. */
 	for (i = 0; i < pool.n; i++) {
@@ -675,13 +722,13 @@ static void route_churn(unsigned int ops, bool trie, const char *name)
 	cr_assert(c->probe && c->stable, "calloc");
 	for (i = 0; i < c->nprobe; i++) {
 		const struct wcard_route *x = &pool.r[wt_below(&r, pool.n)];
-		__u32 span = x->len ? (__u32)((1ull << (32 - x->len)) - 1) : ~0u;
+		wc_u128 span = x->len ? ((wc_u128)1 << (bits - x->len)) - 1 : full;
 		size_t k;
 
-		c->probe[i] = (__u32)x->addr | ((__u32)wt_rnd(&r) & span);
+		c->probe[i] = (x->addr | (((wc_u128)wt_rnd(&r) << 64 | wt_rnd(&r)) & span)) & full;
 		c->stable[i] = -1;
 		for (k = 0; k < nst; k++)
-			if (covers(&c->inc[k], c->probe[i]) &&
+			if (covers(&c->inc[k], bits, c->probe[i]) &&
 			    (c->stable[i] < 0 || c->inc[k].len > c->inc[c->stable[i]].len))
 				c->stable[i] = k;
 	}
@@ -694,11 +741,28 @@ static void route_churn(unsigned int ops, bool trie, const char *name)
 		sized.r = calloc(pool.n, sizeof(*sized.r));
 		cr_assert_not_null(sized.r, "calloc");
 		memcpy(sized.r, stable.r, nst * sizeof(*sized.r));
-		/* Slots past the stable routes: IPv6 placeholders the IPv4 build skips. */
+		/* Slots past the stable routes: other-family placeholders the build skips. */
 		for (i = nst; i < pool.n; i++)
-			sized.r[i].family = 6;
-		v4_open(&c->d, &sized, trie ? (__u32)wcard_trie4_nodes_needed(&pool) + 1 : 4096, trie,
-			name);
+			sized.r[i].family = fam == 4 ? 6 : 4;
+		if (fam == 4) {
+			v4_open(&c->d, &sized,
+				kind ? (__u32)wcard_trie4_nodes_needed(&pool) + 1 : 4096, kind == 1,
+				name);
+		} else {
+			char err[256] = "";
+
+			c->t6.fam = 6;
+			c->t6.skel = wcard_lpm4__open();
+			cr_assert_not_null(c->t6.skel, "case %s: open", name);
+			cr_assert_eq(wcard_lpm6_prepare(c->t6.skel->obj, pool.n,
+							(__u32)wcard_lpm6_nodes_needed(&pool) + 1),
+				     0, "case %s: prepare", name);
+			cr_assert_eq(wcard_lpm4__load(c->t6.skel), 0, "case %s: load", name);
+			cr_assert_eq(wcard_lpm6_open(c->t6.skel->obj, &c->t6.d, err, sizeof(err)),
+				     0, "case %s: %s", name, err);
+			cr_assert_eq(wcard_trie_load(c->t6.d, &sized, err, sizeof(err)), 0,
+				     "case %s: %s", name, err);
+		}
 		free(sized.r);
 	}
 	cr_assert_eq(pthread_create(&th, NULL, rchurn_reader, c), 0, "case %s: thread", name);
@@ -708,8 +772,9 @@ static void route_churn(unsigned int ops, bool trie, const char *name)
 		__u32 route;
 
 		if (in[x]) {
-			cr_assert_eq(v4_del(&c->d, (__u32)rt->addr, rt->len), 0,
-				     "case %s: op %zu: delete", name, i);
+			cr_assert_eq(fam == 6 ? wcard_trie_del(c->t6.d, rt->addr, rt->len) :
+						v4_del(&c->d, (__u32)rt->addr, rt->len),
+				     0, "case %s: op %zu: delete", name, i);
 			__atomic_store_n(&c->del_done[cur[x]], c->done_ops + 1, __ATOMIC_RELEASE);
 		} else {
 			__u64 n = c->ninc;
@@ -718,8 +783,9 @@ static void route_churn(unsigned int ops, bool trie, const char *name)
 			c->inc[n].value = n;
 			cur[x] = n;
 			__atomic_store_n(&c->ninc, n + 1, __ATOMIC_RELEASE);
-			cr_assert_eq(v4_add(&c->d, (__u32)rt->addr, rt->len, n, &route), 0,
-				     "case %s: op %zu: add", name, i);
+			cr_assert_eq(fam == 6 ? wcard_trie_add(c->t6.d, rt->addr, rt->len, n, &route) :
+						v4_add(&c->d, (__u32)rt->addr, rt->len, n, &route),
+				     0, "case %s: op %zu: add", name, i);
 		}
 		in[x] = !in[x];
 		__atomic_store_n(&c->done_ops, c->done_ops + 1, __ATOMIC_RELEASE);
@@ -732,7 +798,12 @@ static void route_churn(unsigned int ops, bool trie, const char *name)
 		     (unsigned long long)c->violations, c->first);
 	cr_assert_gt(c->lookups, 1000, "case %s: only %llu lookups", name,
 		     (unsigned long long)c->lookups);
-	d24_close(&c->d);
+	if (fam == 6) {
+		wcard_trie_close(c->t6.d);
+		wcard_lpm4__destroy(c->t6.skel);
+	} else {
+		d24_close(&c->d);
+	}
 	free(c->inc);
 	free(c->del_done);
 	free(c->probe);
@@ -748,45 +819,24 @@ Test(lpm, dir24_concurrent_churn, .timeout = 900)
 {
 	const char *s = getenv("WCARD_STRESS");
 
-	route_churn(s && *s && strcmp(s, "0") ? 1000000 : 100000, false, "dir24 churn");
+	route_churn(s && *s && strcmp(s, "0") ? 1000000 : 100000, 0, "dir24 churn");
 }
 
 Test(lpm, trie4_concurrent_churn, .timeout = 900)
 {
 	const char *s = getenv("WCARD_STRESS");
 
-	route_churn(s && *s && strcmp(s, "0") ? 1000000 : 100000, true, "trie4 churn");
+	route_churn(s && *s && strcmp(s, "0") ? 1000000 : 100000, 1, "trie4 churn");
+}
+
+Test(lpm, trie6_concurrent_churn, .timeout = 900)
+{
+	const char *s = getenv("WCARD_STRESS");
+
+	route_churn(s && *s && strcmp(s, "0") ? 1000000 : 100000, 2, "trie6 churn");
 }
 
 /* ---- multibit tries (IPv6, small IPv4): online changes ------------------------ */
-
-struct t6 {
-	struct wcard_lpm4 *skel;
-	struct wcard_trie *d;
-	unsigned int fam;
-};
-
-static long t6_lookup(struct t6 *t, wc_u128 a, __u64 *value)
-{
-	__u64 w[2] = { (__u64)(a >> 64), (__u64)a };
-	__u32 a4 = (__u32)a;
-	LIBBPF_OPTS(bpf_test_run_opts, o, .repeat = 1);
-	__u8 pkt[64] = {};
-
-	if (t->fam == 4)
-		memcpy(pkt, &a4, sizeof(a4));
-	else
-		memcpy(pkt, w, sizeof(w));
-	o.data_in = pkt;
-	o.data_size_in = sizeof(pkt);
-	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(t->fam == 4 ? t->skel->progs.wc_lpm4_run :
-									   t->skel->progs.wc_lpm6_run),
-					    &o),
-		     0, "test run");
-	cr_assert_geq(t->skel->bss->wc_lpm_ret, 0, "lookup error");
-	*value = t->skel->bss->wc_lpm_value;
-	return t->skel->bss->wc_lpm_ret ? (long)t->skel->bss->wc_lpm_route : -1;
-}
 
 /*
  * Random adds, replaces and deletes on a trie of family fam; every 500 changes,

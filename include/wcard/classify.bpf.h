@@ -5,6 +5,7 @@
 #include <wcard/wcard_common.h>
 #include <wcard/bf.bpf.h>
 #include <wcard/tm.bpf.h>
+#include <wcard/lpm.bpf.h>
 
 static __always_inline __u64 wc_be64(const __u8 *p)
 {
@@ -50,6 +51,48 @@ static __always_inline int wc_key_from_pkt(__u32 layout_id, const struct wc_pkt 
 }
 
 /*
+ * WC_ALGO_LPM: the longest prefix of the key's one matched field names the
+ * winning rule's index in wc_rules (user space builds the trie so that the
+ * longest prefix is always the best-ranked match); the rule gives the result.
+ * Global: verified once.
+ */
+__noinline int wc_lpm_classify(const struct wc_key *key, const struct wc_config *cfg,
+			       struct wc_result *res)
+{
+	__u32 f, word, route = 0, idx;
+	struct wc_rule *r;
+	__u64 slot = 0;
+	int hit;
+
+	if (!key || !cfg || !res)
+		return -22;
+	wc_result_miss(res);
+	f = cfg->lpm_field;
+	if (f >= WC_MAX_FIELDS)
+		return -22;
+	/* A variable index into the key: bounded for the verifier. */
+	word = cfg->fields[f].word & (WC_KEY_WORDS - 1);
+	if (cfg->fields[f].width == 16) {
+		if (word >= WC_KEY_WORDS - 1)
+			return -22;
+		hit = wc_lpm6_lookup(key->w[word], key->w[word + 1], &route, &slot);
+	} else {
+		hit = wc_trie4_lookup((__u32)key->w[word], &route, &slot);
+	}
+	if (hit <= 0)
+		return hit;
+	idx = (__u32)slot;
+	r = bpf_map_lookup_elem(&wc_rules, &idx);
+	if (!r)
+		return 0;
+	res->rank = r->rank;
+	res->value = r->value;
+	res->id = r->id;
+	res->slot = idx;
+	return 1;
+}
+
+/*
  * Classify key with the live generation's algorithm. 1 match, 0 miss, <0 error.
  * Inline: a call frame less on the 512-byte combined stack.
  */
@@ -64,6 +107,8 @@ static __always_inline int wc_classify(const struct wc_key *key, struct wc_resul
 	}
 	if (cfg->algo == WC_ALGO_TM || cfg->algo == WC_ALGO_STM)
 		return wc_tm_lookup(key, res);
+	if (cfg->algo == WC_ALGO_LPM)
+		return wc_lpm_classify(key, cfg, res);
 	return wc_bf_lookup(key, res);
 }
 

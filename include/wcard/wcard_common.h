@@ -32,7 +32,7 @@
 #define WC_DEFAULT_MAX_RULES 65536u
 
 #define WC_MAGIC 0x77636172u /* "wcar" */
-#define WC_VERSION 1u
+#define WC_VERSION 2u /* 2: wc_config.lpm_field */
 
 /* Field types of a key layout (DESIGN.md section 2). */
 enum wc_field_type {
@@ -116,6 +116,7 @@ enum wc_algo {
 	WC_ALGO_BF = 1, /* brute force over wc_rules */
 	WC_ALGO_TM = 2, /* Tuple Merge (dynamic) */
 	WC_ALGO_STM = 3, /* static Tuple Merge: a user-given table pool */
+	WC_ALGO_LPM = 4, /* one prefix field: longest-prefix match (lpm.bpf.h) to the rule */
 };
 
 /*
@@ -241,8 +242,16 @@ struct wc_config {
 	 * one after it left).
 	 */
 	__u32 moves;
+	/*
+	 * WC_ALGO_LPM: the one field rules match on. The LPM structure of its
+	 * width (the IPv4 or IPv6 trie) maps each prefix to the index in wc_rules
+	 * of the rule that wins there.
+	 */
+	__u32 lpm_field;
+	__u32 _pad; /* a multiple of 8 bytes: mmapped ARRAY elements are 8-aligned */
 };
-WC_STATIC_ASSERT(sizeof(struct wc_config) == 72 + 4 * WC_MAX_FIELDS, "wc_config has no hidden padding");
+WC_STATIC_ASSERT(sizeof(struct wc_config) == 80 + 4 * WC_MAX_FIELDS, "wc_config has no hidden padding");
+WC_STATIC_ASSERT(sizeof(struct wc_config) % 8 == 0, "wc_config is a whole ARRAY element");
 
 /* Result of a classifier lookup. */
 struct wc_result {

@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 #include <wcard/wcard.h>
 #include "clf_int.h"
+#include "lpmidx.h"
 #include "wcard_xdp.skel.h"
 
 static bool verbose;
@@ -129,6 +130,41 @@ int clf_sync(struct wcard_clf *c)
 	return gp_wait(&c->gp);
 }
 
+/*
+ * The LPM fast path's tries, sized before load for a layout's PREFIX fields of
+ * 4 and 16 bytes: a route slot per rule, and trie nodes (1 KiB each) for a
+ * quarter of the rules, between 1024 and 16384. A rule set needing more nodes
+ * stays with Tuple Merge.
+ */
+static int lpm_prepare(struct bpf_object *obj, const struct wcard_layout *l, __u32 max_rules)
+{
+	__u32 nodes = max_rules / 4 < 1024 ? 1024 : max_rules / 4 > 16384 ? 16384 : max_rules / 4;
+	bool w4 = false, w16 = false;
+	unsigned int f;
+	int ret = 0;
+
+	for (f = 0; f < l->nfields; f++) {
+		w4 |= l->fields[f].type == WC_FIELD_PREFIX && l->fields[f].width == 4;
+		w16 |= l->fields[f].type == WC_FIELD_PREFIX && l->fields[f].width == 16;
+	}
+	if (w4)
+		ret = wcard_trie4_prepare(obj, max_rules, nodes);
+	if (w16 && !ret)
+		ret = wcard_lpm6_prepare(obj, max_rules, nodes);
+	return ret;
+}
+
+/* Open the tries lpm_prepare made (none, if the object's owner did not prepare them). */
+static void lpm_open(struct wcard_clf *c, struct bpf_object *obj)
+{
+	char err[256];
+
+	if (wcard_trie4_open(obj, &c->lpm4, err, sizeof(err)))
+		c->lpm4 = NULL;
+	if (wcard_lpm6_open(obj, &c->lpm6, err, sizeof(err)))
+		c->lpm6 = NULL;
+}
+
 static int clf_check_opts(const struct wcard_clf_opts *o, char *err, size_t errlen)
 {
 	if (!o || !o->layout)
@@ -137,7 +173,8 @@ static int clf_check_opts(const struct wcard_clf_opts *o, char *err, size_t errl
 		clf_seterr(err, errlen, "max rules %u exceeds the limit %u", o->max_rules, WC_MAX_RULES);
 		return -E2BIG;
 	}
-	if (o->algo && o->algo != WC_ALGO_BF && o->algo != WC_ALGO_TM && o->algo != WC_ALGO_STM) {
+	if (o->algo && o->algo != WC_ALGO_BF && o->algo != WC_ALGO_TM && o->algo != WC_ALGO_STM &&
+	    o->algo != WC_ALGO_LPM) {
 		clf_seterr(err, errlen, "algorithm %d is not supported", o->algo);
 		return -EOPNOTSUPP;
 	}
@@ -339,6 +376,9 @@ int wcard_clf_create(const struct wcard_clf_opts *o, struct wcard_clf **out, cha
 	}
 	ret = wcard_object_prepare(c->skel->obj, o->max_rules ? o->max_rules : WC_DEFAULT_MAX_RULES);
 	if (!ret)
+		ret = lpm_prepare(c->skel->obj, o->layout,
+				  o->max_rules ? o->max_rules : WC_DEFAULT_MAX_RULES);
+	if (!ret)
 		ret = wcard_xdp__load(c->skel);
 	if (ret) {
 		clf_seterr(err, errlen, "loading the XDP filter: %s%s", strerror(-ret), load_hint(-ret));
@@ -348,6 +388,7 @@ int wcard_clf_create(const struct wcard_clf_opts *o, struct wcard_clf **out, cha
 	ret = clf_init(c, c->skel->obj, o, err, errlen);
 	if (ret)
 		goto fail;
+	lpm_open(c, c->skel->obj);
 	*out = c;
 	return 0;
 fail:
@@ -373,6 +414,8 @@ void wcard_clf_destroy(struct wcard_clf *c)
 				close(c->own_fd[i]);
 	}
 	gp_free(&c->gp);
+	wcard_trie_close(c->lpm4);
+	wcard_trie_close(c->lpm6);
 	if (c->skel)
 		wcard_xdp__destroy(c->skel);
 	free(c->pool);
@@ -429,6 +472,162 @@ static int build_bf(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct 
 	cfg->nrules = n;
 	cfg->flags = WC_CFG_SORTED;
 	cfg->moves = 0;
+	return 0;
+}
+
+/* ---- the LPM fast path ----------------------------------------------------- */
+
+/* Field f of rule r matches every value. */
+static bool field_any(const struct wcard_layout *l, const struct wcard_rule *r, unsigned int f)
+{
+	const struct wcard_match *m = &r->f[f];
+	__u64 top = l->fields[f].width >= 8 ? ~0ULL : (1ULL << (8 * l->fields[f].width)) - 1;
+
+	switch (l->fields[f].type) {
+	case WC_FIELD_PREFIX:
+		return m->plen == 0;
+	case WC_FIELD_RANGE:
+		return m->lo == 0 && m->hi == top;
+	default:
+		return m->mask == 0;
+	}
+}
+
+struct lpm_pfx {
+	wc_u128 addr;
+	__u64 rank;
+	__u32 id;
+	__u8 len;
+};
+
+static int lpm_pfx_cmp(const void *a, const void *b)
+{
+	const struct lpm_pfx *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+/*
+ * The rules as longest-prefix routes, if they are such a set: every live rule
+ * matches on one PREFIX field f of 4 or 16 bytes only, and wherever one
+ * rule's prefix contains another's, the longer ranks better, so the longest
+ * matching prefix always holds the best-ranked match. Of equal prefixes only
+ * the best-ranked rule can ever win. Returns f, with *out and *n the distinct
+ * prefixes (malloc'ed, sorted), -1 if the set is not one, or -ENOMEM.
+ */
+static int lpm_routes(const struct wcard_clf *c, struct lpm_pfx **out, size_t *n)
+{
+	const struct wcard_layout *l = &c->layout;
+	struct lpm_pfx *p = NULL;
+	size_t i, k = 0, sp = 0, *st = NULL;
+	int f = -1;
+	unsigned int g;
+
+	for (i = 0; i < c->set.n && f != -2; i++) {
+		if (!c->live[i])
+			continue;
+		for (g = 0; g < l->nfields; g++) {
+			if (field_any(l, &c->set.rules[i], g))
+				continue;
+			/* A second matched field, or another one than the other rules'. */
+			if ((f >= 0 && (int)g != f) || l->fields[g].type != WC_FIELD_PREFIX ||
+			    (l->fields[g].width != 4 && l->fields[g].width != 16)) {
+				f = -2;
+				break;
+			}
+			f = (int)g;
+		}
+	}
+	/* All wildcards: any one PREFIX field of 4 or 16 bytes will do. */
+	for (g = 0; f == -1 && g < l->nfields; g++)
+		if (l->fields[g].type == WC_FIELD_PREFIX &&
+		    (l->fields[g].width == 4 || l->fields[g].width == 16))
+			f = (int)g;
+	if (f < 0 || !c->nlive)
+		return -1;
+	p = calloc(c->nlive, sizeof(*p));
+	st = calloc(c->nlive, sizeof(*st));
+	if (!p || !st) {
+		free(p);
+		free(st);
+		return -ENOMEM;
+	}
+	for (i = 0; i < c->set.n; i++) {
+		const struct wcard_match *m = &c->set.rules[i].f[f];
+
+		if (!c->live[i])
+			continue;
+		p[k++] = (struct lpm_pfx){ .addr = m->plen ? m->value : 0, .rank = c->rank[i],
+					   .id = (__u32)i, .len = (__u8)m->plen };
+	}
+	qsort(p, k, sizeof(*p), lpm_pfx_cmp);
+	/* Keep the best-ranked of equal prefixes (sorted first). */
+	for (i = 0, *n = 0; i < k; i++)
+		if (!*n || p[*n - 1].addr != p[i].addr || p[*n - 1].len != p[i].len)
+			p[(*n)++] = p[i];
+	/*
+	 * Prefixes nest or are disjoint: in address order, a stack holds the ones
+	 * around the current prefix, and each must rank better than its parent.
+	 */
+	for (i = 0; i < *n && f >= 0; i++) {
+		unsigned int bits = l->fields[f].width * 8;
+
+		while (sp) {
+			const struct lpm_pfx *t = &p[st[sp - 1]];
+			wc_u128 m = t->len ? (~(wc_u128)0 << (128 - t->len)) >> (128 - bits) : 0;
+
+			if ((p[i].addr & m) == t->addr)
+				break;
+			sp--;
+		}
+		if (sp && p[i].rank > p[st[sp - 1]].rank)
+			f = -1;
+		st[sp++] = i;
+	}
+	free(st);
+	if (f < 0) {
+		free(p);
+		return -1;
+	}
+	*out = p;
+	return f;
+}
+
+/*
+ * WC_ALGO_LPM: the rules go into generation g as for brute force (sorted by
+ * rank), and the trie of field f's width gets one route per prefix whose value
+ * is the index in wc_rules of the rule that wins there, swapped in atomically.
+ * A reader on the old generation meanwhile finds rules of the new one, which
+ * are complete: an answer of the new set.
+ */
+static int build_lpm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct wc_config *cfg,
+		     int f, const struct lpm_pfx *p, size_t n, char *err, size_t errlen)
+{
+	struct wcard_trie *t = c->layout.fields[f].width == 16 ? c->lpm6 : c->lpm4;
+	struct wcard_routes rt = { .r = calloc(n ? n : 1, sizeof(*rt.r)), .n = n };
+	size_t i;
+	int ret;
+
+	if (!rt.r)
+		return -ENOMEM;
+	ret = build_bf(c, g, slot_of, cfg);
+	for (i = 0; i < n && !ret; i++)
+		rt.r[i] = (struct wcard_route){ .addr = p[i].addr,
+						.family = c->layout.fields[f].width == 16 ? 6 : 4,
+						.len = p[i].len,
+						.value = slot_of[p[i].id],
+						.line = (unsigned int)i + 1 };
+	if (!ret)
+		ret = wcard_trie_load(t, &rt, err, errlen);
+	free(rt.r);
+	if (ret)
+		return ret;
+	cfg->algo = WC_ALGO_LPM;
+	cfg->lpm_field = (__u32)f;
 	return 0;
 }
 
@@ -670,10 +869,12 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
 {
 	__u32 tslots[WC_TM_MAX_TABLES] = { 0 }, slots_used = 0, *slot_of;
 	struct wc_tm *model = NULL;
-	size_t i, nlive = 0;
+	struct lpm_pfx *pfx = NULL;
+	size_t i, nlive = 0, npfx = 0;
 	struct wc_config cfg;
+	enum wc_algo algo;
 	unsigned int g;
-	int ret;
+	int ret = 0, lf = -1;
 
 	/* A switch whose wait failed earlier: lookups may still be in the spare half. */
 	if (c->sync_pending) {
@@ -692,10 +893,35 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
 	/* Build the spare generation; lookups keep using the live one meanwhile. */
 	g = c->gen ^ 1;
 	cfg = *CFG(c, g);
-	if (pick_algo(c, nlive) == WC_ALGO_BF)
-		ret = build_bf(c, g, slot_of, &cfg);
-	else
-		ret = build_tm(c, g, slot_of, &cfg, &model, tslots, &slots_used, err, errlen);
+	algo = pick_algo(c, nlive);
+	if (algo == WC_ALGO_LPM || (!c->algo_opt && algo == WC_ALGO_TM && (c->lpm4 || c->lpm6))) {
+		lf = lpm_routes(c, &pfx, &npfx);
+		if (lf >= 0 && !(c->layout.fields[lf].width == 16 ? c->lpm6 : c->lpm4))
+			lf = -1;
+		if (lf >= 0) {
+			ret = build_lpm(c, g, slot_of, &cfg, lf, pfx, npfx, err, errlen);
+			/* Too many routes or nodes for the trie: Tuple Merge, unless asked for. */
+			if (ret && algo != WC_ALGO_LPM && (ret == -ENOSPC || ret == -E2BIG)) {
+				ret = 0;
+				if (err)
+					*err = 0;
+				lf = -1;
+			}
+		} else if (algo == WC_ALGO_LPM) {
+			clf_seterr(err, errlen, lf == -ENOMEM ? "%s" :
+				   "--algo lpm: the rules must match on one IPv4/IPv6 prefix field "
+				   "only, longer prefixes ranking better%s",
+				   lf == -ENOMEM ? strerror(ENOMEM) :
+				   c->lpm4 || c->lpm6 ? "" : " (and the object has no LPM trie)");
+			ret = lf == -ENOMEM ? -ENOMEM : -EINVAL;
+		}
+		free(pfx);
+	}
+	/* Not as LPM: the algorithm picked. */
+	if (!ret && lf < 0)
+		ret = algo == WC_ALGO_BF ?
+			      build_bf(c, g, slot_of, &cfg) :
+			      build_tm(c, g, slot_of, &cfg, &model, tslots, &slots_used, err, errlen);
 	if (!ret)
 		ret = clear_hits(c, g, cfg.nrules);
 	if (ret) {
@@ -914,8 +1140,15 @@ int wcard_clf_stats(const struct wcard_clf *c, struct wcard_stats *st)
 	st->grace_periods = c->grace_periods;
 	st->map_bytes = c->root.len + c->config.len + c->rules.len + c->tables.len + c->slots.len +
 			c->order.len;
+	st->map_bytes += lpm_image_bytes(c->lpm4) + lpm_image_bytes(c->lpm6);
 	st->used_bytes = sizeof(struct wc_root) + WC_GENS * sizeof(struct wc_config) +
 			 (size_t)c->rules_hwm * sizeof(struct wc_rule);
+	if (c->algo == WC_ALGO_LPM) {
+		const struct wc_config *cf = CFG(c, c->gen);
+		bool v6 = cf->fields[cf->lpm_field % WC_MAX_FIELDS].width == 16;
+
+		st->used_bytes += wcard_trie_bytes(v6 ? c->lpm6 : c->lpm4);
+	}
 	if (!c->tm)
 		return 0;
 	ids = calloc(WC_TM_MAX_TABLES, sizeof(*ids));

@@ -44,6 +44,8 @@ struct wcard_clf {
 	__u32 *slot_of; /* rule index in the loaded set -> absolute index in wc_rules */
 	size_t nloaded;
 	struct wc_tm *tm; /* model of the live generation (Tuple Merge), or NULL */
+	/* The LPM fast path's tries (prepared in the object), by prefix width: 4, 16. */
+	struct wcard_trie *lpm4, *lpm6;
 	__u32 slots_used; /* bucket slots of the live generation (bump allocator) */
 	__u32 tslots[WC_TM_MAX_TABLES]; /* slots per table */
 

@@ -672,6 +672,14 @@ bool lpm_route_prefix(const void *structure, __u32 slot, wc_u128 *addr, unsigned
 	       idx_pfx_get(t->pfx, t->pfx_words, slot, addr, len);
 }
 
+size_t lpm_image_bytes(const void *structure)
+{
+	const struct lpm_tab *t = structure;
+
+	/* The live image, and the spare one a first load builds in. */
+	return t ? (size_t)t->elems * 8 * ((t->fd >= 0) + (t->spare_fd >= 0)) : 0;
+}
+
 int wcard_dir24_dump(const struct wcard_dir24 *d, struct wcard_routes *out)
 {
 	return d && out ? tab_dump(&d->t, 4, out) : -EINVAL;

@@ -200,7 +200,8 @@ static int collect_rules(struct wcard_clf *c, const struct wc_config *cfg)
 	    cfg->tables_base != c->gen * WC_TM_MAX_TABLES ||
 	    cfg->order_base != c->gen * WC_TM_ORDER_RING || cfg->max_rules != c->max_rules)
 		return -EPROTO;
-	if (cfg->algo == WC_ALGO_BF) {
+	/* The LPM fast path keeps its rules as brute force does (sorted, in a row). */
+	if (cfg->algo == WC_ALGO_BF || cfg->algo == WC_ALGO_LPM) {
 		for (i = 0; i < cfg->nrules && i < c->max_rules && !ret; i++)
 			ret = take_rule(c, cfg->rules_base + i, &maxseq);
 	} else {
@@ -311,7 +312,9 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 	wcard_ruleset_init(&c->set, &c->layout);
 	c->base_cfg = *cfg;
 	c->algo = cfg->algo;
-	c->algo_opt = o && o->algo ? o->algo : cfg->algo == WC_ALGO_BF ? 0 : cfg->algo;
+	/* The LPM trie is not pinned: a reopened LPM classifier rebuilds as auto. */
+	c->algo_opt = o && o->algo ? o->algo :
+		      cfg->algo == WC_ALGO_BF || cfg->algo == WC_ALGO_LPM ? 0 : cfg->algo;
 	c->collide = o && o->collide ? o->collide : WC_TM_DEFAULT_COLLIDE;
 	if (o && o->npool) {
 		c->pool = calloc(o->npool, sizeof(*c->pool));

@@ -72,8 +72,9 @@ static const struct opt_spec opt_table[] = {
 	{ "verbose", 'v', NULL, "libbpf debug output and the verifier log on failure" },
 	{ "json", 'j', NULL, "machine-readable output where the output is data" },
 	{ "algo", O_ALGO, "ALGO",
-	  "auto (default), tm (Tuple Merge), static (static Tuple Merge), bf (brute force), "
-	  "ref (userspace reference, classify only)" },
+	  "auto (default), tm (Tuple Merge), static (static Tuple Merge), lpm (longest-prefix "
+	  "match, for rules on one address prefix only), bf (brute force), ref (userspace "
+	  "reference, classify only)" },
 	{ "collide", O_COLLIDE, "N", "Tuple Merge collision limit c (default 10)" },
 	{ "pool", O_POOL, "SPEC",
 	  "static pool: 'src=0,16,24,32 dst=0,16,32 dport=0,16' (product) or "
@@ -356,8 +357,10 @@ static int clf_opts(const struct cli *c, const struct wcard_ruleset *rs, struct 
 		co->algo = WC_ALGO_TM;
 	else if (!strcmp(a, "static"))
 		co->algo = WC_ALGO_STM;
+	else if (!strcmp(a, "lpm"))
+		co->algo = WC_ALGO_LPM;
 	else {
-		snprintf(err, errlen, "unknown --algo '%s' (auto, tm, static, bf%s)", a,
+		snprintf(err, errlen, "unknown --algo '%s' (auto, tm, static, lpm, bf%s)", a,
 			 c->argc == 2 ? ", ref" : "");
 		return -EINVAL;
 	}
@@ -543,7 +546,7 @@ out:
 
 static const char *algo_name(enum wc_algo a)
 {
-	return a == WC_ALGO_TM ? "tm" : a == WC_ALGO_STM ? "static" : "bf";
+	return a == WC_ALGO_TM ? "tm" : a == WC_ALGO_STM ? "static" : a == WC_ALGO_LPM ? "lpm" : "bf";
 }
 
 static int cmd_stats(struct cli *c)

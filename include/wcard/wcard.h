@@ -351,7 +351,12 @@ struct wcard_clf;
 struct wcard_clf_opts {
 	const struct wcard_layout *layout;
 	__u32 max_rules; /* 0: WC_DEFAULT_MAX_RULES */
-	enum wc_algo algo; /* 0: auto (brute force up to WCARD_AUTO_BF_MAX rules, else TM) */
+	/*
+	 * 0: auto: brute force up to WCARD_AUTO_BF_MAX rules; above, the LPM fast
+	 * path when the rules match on one IPv4/IPv6 prefix field only with longer
+	 * prefixes ranking better (and the trie has room), else Tuple Merge.
+	 */
+	enum wc_algo algo;
 	__u32 default_action; /* 0: WC_ACT_PASS */
 	unsigned int collide; /* Tuple Merge collision limit c; 0: 10 */
 	/* Static Tuple Merge: the table pool, npool tuples of bits per field. */

@@ -157,6 +157,37 @@ Test(cli, classify_human_rules)
 	unlink(tp);
 }
 
+/* A source-CIDR blocklist: --algo lpm (and auto, above 16 rules) through the LPM path. */
+Test(cli, classify_cidr_blocklist_lpm)
+{
+	char rp[] = "/tmp/wcard-cli-rXXXXXX", tp[] = "/tmp/wcard-cli-tXXXXXX", args[256];
+	char rules[4096] = "", *out, *sout;
+	size_t n = 0;
+	int rc, i;
+
+	/* 20 /24s in 10.0.0.0/8, longer prefixes ranking better, and a /8 and a /0 under them. */
+	for (i = 0; i < 20; i++)
+		n += snprintf(rules + n, sizeof(rules) - n, "src 10.%d.%d.0/24 prio 1 drop\n", i, i);
+	snprintf(rules + n, sizeof(rules) - n, "src 10.0.0.0/8 prio 2 pass\nsrc any prio 3 drop\n");
+	write_file(rp, rules);
+	/* 10.3.3.7, 10.3.4.7, 11.0.0.1 */
+	write_file(tp, "167969543\t0\t1\t2\t6\t0\t0\n"
+		       "167969799\t0\t1\t2\t6\t0\t0\n"
+		       "184549377\t0\t1\t2\t6\t0\t0\n");
+	snprintf(args, sizeof(args), "classify --algo lpm %s %s", rp, tp);
+	rc = run_cli(args, &out, NULL, NULL, 0);
+	cr_assert_eq(rc, 0, "case lpm: exit %d", rc);
+	cr_assert_str_eq(out, "3\n20\n21\n", "case lpm: output '%s'", out);
+	free(out);
+	snprintf(args, sizeof(args), "stats %s", rp);
+	rc = run_cli(args, &sout, NULL, NULL, 0);
+	cr_assert_eq(rc, 0, "case lpm stats: exit %d", rc);
+	cr_assert_not_null(strstr(sout, "algorithm     lpm"), "case auto picks lpm: '%s'", sout);
+	free(sout);
+	unlink(rp);
+	unlink(tp);
+}
+
 /* A bad line: FILE:LINE: reason on stderr, nothing on stdout, non-zero exit. */
 Test(cli, classify_bad_input)
 {

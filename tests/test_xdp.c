@@ -396,3 +396,107 @@ Test(xdp, counters_online, .timeout = 120)
 	wcard_clf_destroy(c);
 	wcard_ruleset_free(&rs);
 }
+
+/* ---- the LPM fast path ------------------------------------------------------ */
+
+/* Frames near the rules of rs through c: rule and action as the reference says. */
+static void check_frames(struct wcard_clf *c, const struct wcard_layout *l,
+			 const struct wcard_ruleset *rs, struct wt_rng *r, unsigned int n,
+			 const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct wcard_frame_opts fo = {};
+		struct wc_key k;
+		struct wc_pkt p;
+		long want, got;
+		__u32 act;
+
+		wt_key_near(r, l, &rs->rules[wt_below(r, rs->n)], 16, &k);
+		pkt_from_key(l, &k, &p);
+		want = wcard_ref_lookup(rs, &k);
+		got = run(c, &p, &fo, &act, name);
+		cr_assert_eq(got, want, "case %s: packet %u: BPF rule %ld, reference %ld", name, i,
+			     got, want);
+		cr_assert_eq(act, want >= 0 && WC_VALUE_ACTION(rs->rules[want].value) == WC_ACT_DROP ?
+					  WC_ACT_DROP : WC_ACT_PASS,
+			     "case %s: packet %u: action %u", name, i, act);
+	}
+}
+
+/*
+ * A CIDR list on one field (IPv4 source, IPv6 destination), longer prefixes
+ * ranking better: auto takes the LPM fast path and agrees with the reference.
+ * A rule that breaks the longest-prefix order sends it to Tuple Merge (online
+ * changes stay there; a bulk load picks again); --algo lpm refuses such a set.
+ */
+static void lpm_path(const struct wcard_layout *l, unsigned int field, const char *name)
+{
+	unsigned int bits = l->fields[field].width * 8, i, nr = 2000;
+	struct wt_rng r = { .s = 77 + bits };
+	struct wcard_clf_opts o = { .layout = l, .algo = WC_ALGO_LPM };
+	struct wcard_ruleset rs;
+	struct wcard_clf *c, *strict = NULL;
+	struct wcard_rule bad;
+	char err[256] = "";
+	__u32 id;
+
+	wcard_ruleset_init(&rs, l);
+	for (i = 0; i < nr; i++) {
+		struct wcard_rule rule;
+		unsigned int len = i == 0 ? 0 : 4 + wt_below(&r, bits - 3);
+		wc_u128 a = wt_pool_value(&r, l->fields[field].width, 300);
+
+		wcard_rule_any(l, &rule);
+		wcard_rule_set_prefix(l, &rule, field, len ? a & ~(wt_ones(16) >> len) >> (128 - bits) : 0,
+				      len);
+		rule.prio = bits - len;
+		rule.value = wt_below(&r, 2) ? WC_ACT_DROP : WC_ACT_PASS;
+		rule.id = i;
+		cr_assert_eq(wcard_ruleset_add(&rs, &rule), 0, "case %s: add", name);
+	}
+	c = clf_new(l, WC_ACT_PASS, name);
+	clf_load(c, &rs, name);
+	cr_assert_eq(wcard_clf_algo(c), WC_ALGO_LPM, "case %s: auto picked %d", name,
+		     wcard_clf_algo(c));
+	check_frames(c, l, &rs, &r, 3000, name);
+	/* A /4 that outranks every longer prefix inside it. */
+	bad = rs.rules[1 + wt_below(&r, nr - 1)];
+	wcard_rule_set_prefix(l, &bad, field, bad.f[field].value & ~(wt_ones(16) >> 4) >> (128 - bits),
+			      4);
+	bad.prio = 0;
+	bad.value = WC_ACT_DROP;
+	cr_assert_eq(wcard_clf_insert(c, &bad, &id, err, sizeof(err)), 0, "case %s: insert: %s",
+		     name, err);
+	cr_assert_eq(id, rs.n, "case %s: id %u", name, id);
+	bad.id = id;
+	cr_assert_eq(wcard_ruleset_add(&rs, &bad), 0, "case %s: add", name);
+	cr_assert_neq(wcard_clf_algo(c), WC_ALGO_LPM, "case %s: still LPM", name);
+	check_frames(c, l, &rs, &r, 1000, name);
+	/* Tuple Merge takes the delete online; the next bulk load is LPM again. */
+	cr_assert_eq(wcard_clf_delete(c, id, err, sizeof(err)), 0, "case %s: delete: %s", name, err);
+	rs.n--;
+	check_frames(c, l, &rs, &r, 1000, name);
+	clf_load(c, &rs, name);
+	cr_assert_eq(wcard_clf_algo(c), WC_ALGO_LPM, "case %s: LPM after a reload", name);
+	check_frames(c, l, &rs, &r, 1000, name);
+	/* Asked for explicitly, a set that is not a longest-prefix set is refused. */
+	cr_assert_eq(wcard_clf_create(&o, &strict, err, sizeof(err)), 0, "case %s: %s", name, err);
+	cr_assert_eq(wcard_ruleset_add(&rs, &bad), 0, "case %s: add", name);
+	cr_assert_eq(wcard_clf_load(strict, &rs, err, sizeof(err)), -EINVAL, "case %s: strict", name);
+	cr_assert_not_null(strstr(err, "one IPv4/IPv6 prefix field"), "case %s: '%s'", name, err);
+	wcard_clf_destroy(strict);
+	wcard_clf_destroy(c);
+	wcard_ruleset_free(&rs);
+}
+
+Test(xdp, lpm_fast_path_ipv4_src, .timeout = 120)
+{
+	lpm_path(wcard_layout_ipv4(), WC_F_SRC, "ipv4 src");
+}
+
+Test(xdp, lpm_fast_path_ipv6_dst, .timeout = 120)
+{
+	lpm_path(wcard_layout_ipv6(), WC_F_DST, "ipv6 dst");
+}

@@ -416,8 +416,10 @@ void wcard_clf_destroy(struct wcard_clf *c)
 	gp_free(&c->gp);
 	wcard_trie_close(c->lpm4);
 	wcard_trie_close(c->lpm6);
-	if (c->skel)
+	if (c->skel) {
+		lpm_templates_drop(c->skel->obj);
 		wcard_xdp__destroy(c->skel);
+	}
 	free(c->pool);
 	free(c->slot_of);
 	wcard_ruleset_free(&c->set);

@@ -109,9 +109,9 @@ static const unsigned int pfx_words[] = { 1, 1, 3 };
  * Image templates made by tab_prepare, by object and structure. libbpf takes
  * an inner map template by fd and never closes it, and a template is a whole
  * image's worth of memory, so tab_open claims it as the first image to build
- * in. A structure prepared but never opened keeps its template until the
- * process exits; one never prepared keeps lpm.bpf.h's one-element template,
- * which libbpf makes and frees itself, and costs nothing.
+ * in. lpm_templates_drop closes those of a structure prepared but never
+ * opened; one never prepared keeps lpm.bpf.h's one-element template, which
+ * libbpf makes and frees itself, and costs nothing.
  */
 struct template {
 	const struct bpf_object *obj;
@@ -124,9 +124,20 @@ static pthread_mutex_t templates_lock = PTHREAD_MUTEX_INITIALIZER;
 static int template_put(const struct bpf_object *obj, int kind, int fd)
 {
 	struct template *nt;
+	size_t i;
 	int ret = 0;
 
 	pthread_mutex_lock(&templates_lock);
+	/*
+	 * libbpf takes one template per map, so an entry for (obj, kind) is left
+	 * from an object closed unopened whose address obj now reuses: drop it.
+	 */
+	for (i = 0; i < ntemplates; i++) {
+		if (templates[i].obj == obj && templates[i].kind == kind) {
+			close(templates[i].fd);
+			templates[i--] = templates[--ntemplates];
+		}
+	}
 	if (ntemplates == templates_cap) {
 		nt = realloc(templates, (templates_cap ? 2 * templates_cap : 8) * sizeof(*nt));
 		if (nt) {
@@ -158,6 +169,20 @@ static int template_take(const struct bpf_object *obj, int kind)
 	}
 	pthread_mutex_unlock(&templates_lock);
 	return fd;
+}
+
+void lpm_templates_drop(const struct bpf_object *obj)
+{
+	size_t i;
+
+	pthread_mutex_lock(&templates_lock);
+	for (i = 0; i < ntemplates; i++) {
+		if (templates[i].obj == obj) {
+			close(templates[i].fd);
+			templates[i--] = templates[--ntemplates];
+		}
+	}
+	pthread_mutex_unlock(&templates_lock);
 }
 
 /*

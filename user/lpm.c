@@ -67,6 +67,8 @@ void wcard_lpm_destroy(struct wcard_lpm *l)
 	wcard_dir24_close(l->d4);
 	wcard_trie_close(l->t4);
 	wcard_trie_close(l->d6);
+	if (l->skel)
+		lpm_templates_drop(l->skel->obj);
 	wcard_lpm4__destroy(l->skel);
 	if (l->meta_fd >= 0)
 		close(l->meta_fd);

@@ -69,6 +69,8 @@ void idx_drop(struct lpm_index *ix, __u32 slot, bool now);
  */
 int lpm_tab_reuse(struct bpf_object *obj, int kind, int slot_fd, __u32 max_routes, __u32 max_sub);
 
+/* Close the image templates prepared for obj and never opened (before closing obj). */
+void lpm_templates_drop(const struct bpf_object *obj);
 /* Bytes of the images an open wcard_dir24 or wcard_trie holds (allocated whole). */
 size_t lpm_image_bytes(const void *structure);
 /* Prefix of a route slot of an open wcard_dir24 or wcard_trie, per its image; false if free. */

@@ -231,7 +231,8 @@ void wcard_lpm_destroy(struct wcard_lpm *l);
  * DIR-24-8 IPv4 LPM (include/wcard/lpm.bpf.h) in one's BPF object:
  * wcard_dir24_prepare between open and load (max routes, max /24 blocks that
  * hold longer prefixes; a structure never prepared costs no memory and always
- * misses), wcard_dir24_open after load, then wcard_dir24_load paints the IPv4
+ * misses; prepare makes the first image, which open takes over, so open what
+ * you prepare), wcard_dir24_open after load, then wcard_dir24_load paints the IPv4
  * routes of rt (route index = index in rt; duplicates: the last line wins).
  * A load is atomic for concurrent lookups: it builds a new image of the
  * structure and swaps it in with one map update, so a lookup sees the old

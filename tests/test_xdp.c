@@ -447,10 +447,11 @@ static void lpm_path(const struct wcard_layout *l, unsigned int field, const cha
 		struct wcard_rule rule;
 		unsigned int len = i == 0 ? 0 : 4 + wt_below(&r, bits - 3);
 		wc_u128 a = wt_pool_value(&r, l->fields[field].width, 300);
+		/* The top len bits of a bits-wide field. */
+		wc_u128 m = len ? ~(len < 128 ? wt_ones(16) >> len : 0) >> (128 - bits) : 0;
 
 		wcard_rule_any(l, &rule);
-		wcard_rule_set_prefix(l, &rule, field, len ? a & ~(wt_ones(16) >> len) >> (128 - bits) : 0,
-				      len);
+		wcard_rule_set_prefix(l, &rule, field, a & m, len);
 		rule.prio = bits - len;
 		rule.value = wt_below(&r, 2) ? WC_ACT_DROP : WC_ACT_PASS;
 		rule.id = i;

@@ -470,6 +470,40 @@ static int bench_lpm_fast(struct wcard_bench *skel, const struct wcard_routes *r
 }
 
 /*
+ * Honesty check of the classifier program on a route table: its rule (as a
+ * route) = the kernel trie's route on the first VERIFY keys, else -EIO.
+ */
+static int clf_vs_trie(struct wcard_bench *skel, int tfd, unsigned int family,
+		       const struct wc_key *keys, const struct wcard_routes *rt,
+		       const __u32 *route_of, const char *what)
+{
+	unsigned int i, bad = 0;
+	__u64 d;
+	int ret;
+
+	skel->bss->wc_bench_record = VERIFY;
+	ret = run_once(skel, skel->progs.wc_bench_clf, VERIFY, &d);
+	skel->bss->wc_bench_record = 0;
+	for (i = 0; !ret && i < VERIFY; i++) {
+		long want = ktrie_route(tfd, family, &keys[i]), got;
+		__u32 id;
+
+		bpf_map_lookup_elem(bpf_map__fd(skel->maps.wc_bench_out), &i, &id);
+		got = id == WC_ID_NONE ? -1 : (long)route_of[id];
+		/* Equal prefixes listed twice: compare the prefixes, not the lines. */
+		bad += want != got && !(want >= 0 && got >= 0 && rt->r[want].len == rt->r[got].len &&
+					rt->r[want].addr == rt->r[got].addr);
+	}
+	if (!ret && bad) {
+		fprintf(stderr, "bench: lpm ipv%u %s disagrees with the kernel trie on %u of %u keys; "
+				"refusing to report\n",
+			family, what, bad, VERIFY);
+		ret = -EIO;
+	}
+	return ret;
+}
+
+/*
  * LPM on a route table: wcard (routes as one-field Tuple Merge rules) beside
  * the kernel's LPM trie holding the same routes, on NKEYS random addresses
  * inside random routes. Checked against the trie on VERIFY keys first.
@@ -485,7 +519,7 @@ static int bench_lpm(const char *data, unsigned int family, struct wc_key *keys)
 	struct wcard_bench *skel = NULL;
 	struct wcard_stats *st = calloc(1, sizeof(*st));
 	struct result w = {}, k = {};
-	__u32 *route_of = NULL, i, bad = 0;
+	__u32 *route_of = NULL, i;
 	double t0, load_ms, tload_ms;
 	__u64 s = 77 + family;
 	int ret = -ENOMEM, tfd;
@@ -575,33 +609,9 @@ static int bench_lpm(const char *data, unsigned int family, struct wc_key *keys)
 	ret = fill_keys(skel, keys);
 	if (ret)
 		goto out;
-	/* Honesty check: wcard's route = the kernel trie's route on VERIFY keys. */
-	skel->bss->wc_bench_record = VERIFY;
-	{
-		__u64 d;
-
-		ret = run_once(skel, skel->progs.wc_bench_clf, VERIFY, &d);
-	}
-	skel->bss->wc_bench_record = 0;
+	ret = clf_vs_trie(skel, tfd, family, keys, &rt, route_of, "Tuple Merge");
 	if (ret)
 		goto out;
-	for (i = 0; i < VERIFY; i++) {
-		long want = ktrie_route(tfd, family, &keys[i]), got;
-		__u32 id;
-
-		bpf_map_lookup_elem(bpf_map__fd(skel->maps.wc_bench_out), &i, &id);
-		got = id == WC_ID_NONE ? -1 : (long)route_of[id];
-		/* Equal prefixes listed twice: compare the prefixes, not the lines. */
-		bad += want != got && !(want >= 0 && got >= 0 && rt.r[want].len == rt.r[got].len &&
-					rt.r[want].addr == rt.r[got].addr);
-	}
-	if (bad) {
-		fprintf(stderr, "bench: lpm ipv%u disagrees with the kernel trie on %u of %u keys; "
-				"refusing to report\n",
-			family, bad, VERIFY);
-		ret = -EIO;
-		goto out;
-	}
 	ret = time_prog(skel, skel->progs.wc_bench_clf, &w);
 	if (!ret)
 		ret = time_prog(skel, family == 4 ? skel->progs.wc_bench_trie4_prog :
@@ -620,6 +630,30 @@ static int bench_lpm(const char *data, unsigned int family, struct wc_key *keys)
 	if (!ret && family == 4)
 		ret = bench_lpm_fast(skel, &rt, route_of, rs.n, keys, tfd, 1, k.med,
 				     runs == 3 ? 20000 : 50000, &s);
+	/* The classifier's LPM fast path, what the XDP filter runs, on the same routes. */
+	if (!ret) {
+		struct wcard_clf_opts lo = { .layout = &l, .algo = WC_ALGO_LPM, .lpm = true };
+		struct result lr = {};
+
+		wcard_clf_destroy(clf);
+		clf = NULL;
+		ret = wcard_clf_from_object(skel->obj, NULL, &lo, &clf, err, sizeof(err));
+		t0 = now_ns();
+		if (!ret)
+			ret = wcard_clf_load(clf, &rs, err, sizeof(err));
+		load_ms = (now_ns() - t0) / 1e6;
+		if (!ret)
+			ret = clf_vs_trie(skel, tfd, family, keys, &rt, route_of, "LPM classifier");
+		if (!ret)
+			ret = time_prog(skel, skel->progs.wc_bench_clf, &lr);
+		if (!ret) {
+			wcard_clf_stats(clf, st);
+			snprintf(name, sizeof(name), "lpm ipv%u, real table", family);
+			print_row(name, "clf-lpm", rs.n, 0, &lr, load_ms, st->used_bytes, 0);
+			printf("%-28s kernel trie / wcard classifier, LPM path = %.1f\n", "",
+			       k.med / lr.med);
+		}
+	}
 out:
 	if (ret)
 		fprintf(stderr, "bench: lpm ipv%u: %s\n", family, *err ? err : strerror(-ret));

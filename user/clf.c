@@ -348,6 +348,8 @@ int wcard_clf_from_object(struct bpf_object *obj, const char *prog,
 		wcard_clf_destroy(c);
 		return ret;
 	}
+	if (o->lpm)
+		lpm_open(c, obj);
 	*out = c;
 	return 0;
 }

@@ -363,6 +363,12 @@ struct wcard_clf_opts {
 	/* Static Tuple Merge: the table pool, npool tuples of bits per field. */
 	const __u8 (*pool)[WC_MAX_FIELDS];
 	unsigned int npool;
+	/*
+	 * wcard_clf_from_object: use the LPM tries the caller prepared in the
+	 * object (wcard_trie4_prepare, wcard_lpm6_prepare) for the LPM fast path.
+	 * wcard_clf_create prepares and uses its own.
+	 */
+	bool lpm;
 };
 
 /*

@@ -603,30 +603,43 @@ static int lpm_routes(const struct wcard_clf *c, struct lpm_pfx **out, size_t *n
 
 /*
  * WC_ALGO_LPM: the rules go into generation g as for brute force (sorted by
- * rank), and the trie of field f's width gets one route per prefix whose value
- * is the index in wc_rules of the rule that wins there, swapped in atomically.
- * A reader on the old generation meanwhile finds rules of the new one, which
- * are complete: an answer of the new set.
+ * rank), and the trie of field f's width gets the winning rule of each prefix
+ * as a route: route index = the rule's place in rank order (so its slot is
+ * rules_base + index), value = the rule's value, aux = its id, swapped in
+ * atomically (wc_lpm_classify reads no rule). Routes of rules that never win
+ * are placeholders of the other family. A reader on the old generation
+ * meanwhile finds rules of the new one, which are complete: an answer of the
+ * new set.
  */
 static int build_lpm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct wc_config *cfg,
 		     int f, const struct lpm_pfx *p, size_t n, char *err, size_t errlen)
 {
-	struct wcard_trie *t = c->layout.fields[f].width == 16 ? c->lpm6 : c->lpm4;
-	struct wcard_routes rt = { .r = calloc(n ? n : 1, sizeof(*rt.r)), .n = n };
+	bool v6 = c->layout.fields[f].width == 16;
+	struct wcard_trie *t = v6 ? c->lpm6 : c->lpm4;
+	struct wcard_routes rt = { 0 };
+	__u32 base = g * c->max_rules;
 	size_t i;
 	int ret;
 
+	ret = build_bf(c, g, slot_of, cfg);
+	if (ret)
+		return ret;
+	rt.n = cfg->nrules;
+	rt.r = calloc(rt.n ? rt.n : 1, sizeof(*rt.r));
 	if (!rt.r)
 		return -ENOMEM;
-	ret = build_bf(c, g, slot_of, cfg);
-	for (i = 0; i < n && !ret; i++)
-		rt.r[i] = (struct wcard_route){ .addr = p[i].addr,
-						.family = c->layout.fields[f].width == 16 ? 6 : 4,
+	for (i = 0; i < rt.n; i++)
+		rt.r[i].family = v6 ? 4 : 6; /* placeholder: the trie skips it */
+	for (i = 0; i < n; i++) {
+		__u32 k = slot_of[p[i].id] - base;
+
+		rt.r[k] = (struct wcard_route){ .addr = p[i].addr,
+						.family = v6 ? 6 : 4,
 						.len = p[i].len,
-						.value = slot_of[p[i].id],
-						.line = (unsigned int)i + 1 };
-	if (!ret)
-		ret = wcard_trie_load(t, &rt, err, errlen);
+						.value = c->set.rules[p[i].id].value,
+						.line = p[i].id };
+	}
+	ret = wcard_trie_load(t, &rt, err, errlen);
 	free(rt.r);
 	if (ret)
 		return ret;

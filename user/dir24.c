@@ -82,8 +82,9 @@ struct lpm_tab {
 	void *spare_img;
 	__u32 *top, *sub;
 	__u64 *val, *pfx; /* values, and each route slot's prefix (lpmidx.h) */
+	__u32 *aux; /* each route slot's line (wc_lpm_aux_base) */
 	unsigned int pfx_words;
-	__u32 top_entries, elems, val_base; /* image layout, fixed at load */
+	__u32 top_entries, elems, val_base, aux_base; /* image layout, fixed at load */
 	__u32 max_sub, max_routes, sub_used;
 	struct lpm_index ix; /* for online changes */
 };
@@ -195,7 +196,8 @@ static int tab_prepare(struct bpf_object *obj, int kind, __u32 max_routes, __u32
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_MMAPABLE);
 	struct bpf_map *slot = bpf_object__find_map_by_name(obj, slot_name[kind]);
 	__u64 base = top_entries[kind] / 2 + (__u64)max_sub * 128;
-	__u64 elems = base + (__u64)max_routes * (1 + pfx_words[kind]);
+	__u64 aux = base + (__u64)max_routes * (1 + pfx_words[kind]);
+	__u64 elems = aux + ((__u64)max_routes + 1) / 2;
 	int fd, ret;
 
 	if (!slot || !max_routes || !max_sub || elems > UINT32_MAX)
@@ -205,6 +207,7 @@ static int tab_prepare(struct bpf_object *obj, int kind, __u32 max_routes, __u32
 	if (fd < 0)
 		return -errno;
 	ret = rodata_u32(obj, "wc_lpm_val_base", kind, NULL, &(__u32){ (__u32)base }) ?:
+		      rodata_u32(obj, "wc_lpm_aux_base", kind, NULL, &(__u32){ (__u32)aux }) ?:
 		      bpf_map__set_inner_map_fd(slot, fd) ?: template_put(obj, kind, fd);
 	if (ret)
 		close(fd);
@@ -220,6 +223,7 @@ static void tab_attach(struct lpm_tab *t, int fd, void *img)
 	t->sub = img ? (__u32 *)img + t->top_entries : NULL;
 	t->val = img ? (__u64 *)img + t->val_base : NULL;
 	t->pfx = img ? t->val + t->max_routes : NULL;
+	t->aux = img ? (__u32 *)((__u64 *)img + t->aux_base) : NULL;
 }
 
 static size_t tab_len(const struct lpm_tab *t)
@@ -364,7 +368,10 @@ static int tab_open(struct bpf_object *obj, int kind, const char *what, struct l
 	t->elems = info.max_entries;
 	if (!ret)
 		ret = rodata_u32(obj, "wc_lpm_val_base", kind, &t->val_base, NULL);
-	if (ret || t->val_base < t->top_entries / 2 || t->val_base >= t->elems) {
+	if (!ret)
+		ret = rodata_u32(obj, "wc_lpm_aux_base", kind, &t->aux_base, NULL);
+	if (ret || t->val_base < t->top_entries / 2 || t->aux_base <= t->val_base ||
+	    t->aux_base >= t->elems) {
 		snprintf(err, errlen, "%s: image layout unknown: %s", what,
 			 strerror(ret ? -ret : EINVAL));
 		if (fd >= 0)
@@ -373,7 +380,7 @@ static int tab_open(struct bpf_object *obj, int kind, const char *what, struct l
 	}
 	t->pfx_words = pfx_words[kind];
 	t->max_sub = (t->val_base - t->top_entries / 2) / 128;
-	t->max_routes = (t->elems - t->val_base) / (1 + t->pfx_words);
+	t->max_routes = (t->aux_base - t->val_base) / (1 + t->pfx_words);
 	if (fd < 0) {
 		ret = image_map(t, t->spare_fd, &t->spare_img);
 		if (ret)
@@ -400,11 +407,13 @@ int lpm_tab_reuse(struct bpf_object *obj, int kind, int slot_fd, __u32 max_route
 				       bpf_object__find_map_by_name(obj, slot_name[kind]) :
 				       NULL;
 	__u64 base = top_entries[kind] / 2 + (__u64)max_sub * 128;
+	__u64 aux = base + (__u64)max_routes * (1 + pfx_words[kind]);
 
-	if (!slot || !max_routes || !max_sub || base > UINT32_MAX)
+	if (!slot || !max_routes || !max_sub || aux > UINT32_MAX)
 		return -EINVAL;
 	return bpf_map__reuse_fd(slot, slot_fd) ?:
-		       rodata_u32(obj, "wc_lpm_val_base", kind, NULL, &(__u32){ (__u32)base });
+		       rodata_u32(obj, "wc_lpm_val_base", kind, NULL, &(__u32){ (__u32)base }) ?:
+		       rodata_u32(obj, "wc_lpm_aux_base", kind, NULL, &(__u32){ (__u32)aux });
 }
 
 /*
@@ -620,6 +629,7 @@ int wcard_dir24_load(struct wcard_dir24 *d, const struct wcard_routes *rt, char 
 		return ret;
 	for (i = 0; i < n; i++) {
 		d->t.val[idx[i]] = rt->r[idx[i]].value;
+		d->t.aux[idx[i]] = rt->r[idx[i]].line;
 		short_n += rt->r[idx[i]].len <= 24;
 	}
 	/* idx is by length: the /24-or-shorter routes come first. */
@@ -657,7 +667,7 @@ int wcard_dir24_load(struct wcard_dir24 *d, const struct wcard_routes *rt, char 
 static size_t tab_bytes(const struct lpm_tab *t)
 {
 	return (size_t)t->top_entries * 4 + (size_t)t->sub_used * 1024 +
-	       (size_t)t->max_routes * 8 * (1 + t->pfx_words);
+	       (size_t)t->max_routes * (8 * (1 + t->pfx_words) + 4);
 }
 
 /* Append the live routes of t (family fam) to out, in slot order; line = slot + 1. */
@@ -803,6 +813,7 @@ int wcard_trie_load(struct wcard_trie *d, const struct wcard_routes *rt, char *e
 		wc_u128 pos = trie_pos(d->bits, r->addr);
 
 		d->t.val[idx[i]] = r->value;
+		d->t.aux[idx[i]] = r->line;
 		/* Down to the level whose bits hold the prefix's last bit. */
 		while (r->len > start + width) {
 			__u32 *e = &tab[bits6(pos, start, width)];
@@ -949,6 +960,7 @@ int wcard_dir24_add(struct wcard_dir24 *d, __u32 addr, unsigned int len, __u64 v
 	if (ret)
 		return ret;
 	/* Value first: the route is reachable only once an entry holds it. */
+	d->t.aux[r] = 0; /* a line is known only to bulk loads */
 	__atomic_store_n(&d->t.val[r], value, __ATOMIC_RELEASE);
 	idx_set(&d->t.ix, r, addr, len);
 	ent = r + 1;
@@ -1091,6 +1103,7 @@ int wcard_trie_add(struct wcard_trie *d, wc_u128 addr, unsigned int len, __u64 v
 		d->t.ix.freed[d->t.ix.nfreed++] = r;
 		return -ENOSPC;
 	}
+	d->t.aux[r] = 0; /* a line is known only to bulk loads */
 	__atomic_store_n(&d->t.val[r], value, __ATOMIC_RELEASE);
 	idx_set(&d->t.ix, r, addr, len);
 	t6_paint(d, tab, bits6(pos, st, w) & ~((1u << (st + w - len)) - 1), 1u << (st + w - len),

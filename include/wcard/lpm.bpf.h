@@ -18,8 +18,10 @@
  * of element i / 2 when i is even):
  *   [0, WC_*_TOP)                    the top table (tbl24, or the trie root)
  *   [WC_*_TOP, ...)                  blocks of 256 entries (tbl8 groups, nodes)
- * and from u64 element wc_lpm_val_base[kind] on, the value of each route. An
- * entry is 0 (no route), a route (index + 1), or WC_LPM_GROUP | block.
+ * and from u64 element wc_lpm_val_base[kind] on, the value of each route, then
+ * each route's prefix (user space only), then from wc_lpm_aux_base[kind] on a
+ * 32-bit word per route, two per element: its line (the classifier's rule id).
+ * An entry is 0 (no route), a route (index + 1), or WC_LPM_GROUP | block.
  * User space (libwcard dir24.c) sizes the image before load, which also fixes
  * wc_lpm_val_base, and builds it.
  */
@@ -29,6 +31,7 @@ enum { WC_LPM_DIR24 = 0, WC_LPM_TRIE4 = 1, WC_LPM_TRIE6 = 2, WC_LPM_KINDS = 3 };
 
 /* First value element of each structure's image (set at load from the sizes). */
 const volatile __u32 wc_lpm_val_base[WC_LPM_KINDS] = { 1u << 23, 1u << 15, 1u << 15 };
+const volatile __u32 wc_lpm_aux_base[WC_LPM_KINDS] = { 1u << 23, 1u << 15, 1u << 15 };
 
 /* Image template: its max_entries is set before load, the same for every image. */
 struct wc_lpm_image {
@@ -136,10 +139,10 @@ static __always_inline __u32 wc_lpm6_byte(__u64 hi, __u64 lo, int i)
  * The trie walk shared by IPv6 and the small IPv4 trie: the root entry for the
  * first 16 bits, then one node per further byte of hi:lo, for at most levels
  * reads in all. Inlined into each family's global function, because maps cannot
- * be passed to a global function.
+ * be passed to a global function. With aux, also the route's 32-bit aux word.
  */
 static __always_inline int wc_trie_walk(void *slot, int kind, __u64 hi, __u64 lo, int levels,
-					__u32 *route, __u64 *value)
+					__u32 *route, __u64 *value, __u32 *aux)
 {
 	void *img = wc_lpm_image(slot);
 	__u32 v;
@@ -157,6 +160,8 @@ static __always_inline int wc_trie_walk(void *slot, int kind, __u64 hi, __u64 lo
 	}
 	if (v & WC_LPM_GROUP)
 		return 0;
+	if (aux && v && wc_lpm_entry(img, 2 * wc_lpm_aux_base[kind] + v - 1, aux))
+		return 0;
 	return wc_lpm_result(img, kind, v, route, value);
 }
 
@@ -169,7 +174,8 @@ __noinline int wc_lpm6_lookup(__u64 hi, __u64 lo, __u32 *route, __u64 *value)
 {
 	if (!route || !value)
 		return -22;
-	return wc_trie_walk(&wc_lpm6_image, WC_LPM_TRIE6, hi, lo, WC_LPM6_LEVELS, route, value);
+	return wc_trie_walk(&wc_lpm6_image, WC_LPM_TRIE6, hi, lo, WC_LPM6_LEVELS, route, value,
+			    NULL);
 }
 
 /*
@@ -187,7 +193,7 @@ __noinline int wc_trie4_lookup(__u32 addr, __u32 *route, __u64 *value)
 	if (!route || !value)
 		return -22;
 	return wc_trie_walk(&wc_trie4_image, WC_LPM_TRIE4, (__u64)addr << 32, 0, WC_TRIE4_LEVELS,
-			    route, value);
+			    route, value, NULL);
 }
 
 #endif /* WCARD_LPM_BPF_H */

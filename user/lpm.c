@@ -272,18 +272,32 @@ static int lpm_fits(const struct wcard_lpm *l, const struct wcard_routes *rt, ch
 	return 0;
 }
 
+static int lpm_load4(struct wcard_lpm *l, const struct wcard_routes *rt, char *err, size_t errlen)
+{
+	return l->t4 ? wcard_trie_load(l->t4, rt, err, errlen) :
+		       wcard_dir24_load(l->d4, rt, err, errlen);
+}
+
 int wcard_lpm_load(struct wcard_lpm *l, const struct wcard_routes *rt, char *err, size_t errlen)
 {
+	struct wcard_routes old4 = { 0 };
 	int ret;
 
 	if (!l || !rt)
 		return -EINVAL;
 	ret = lpm_fits(l, rt, err, errlen);
-	if (ret)
-		return ret;
-	ret = l->t4 ? wcard_trie_load(l->t4, rt, err, errlen) :
-		      wcard_dir24_load(l->d4, rt, err, errlen);
-	return ret ?: wcard_trie_load(l->d6, rt, err, errlen);
+	/* The IPv4 routes now, to put back if IPv6 fails after IPv4 was swapped. */
+	if (!ret)
+		ret = l->t4 ? wcard_trie_dump(l->t4, &old4) : wcard_dir24_dump(l->d4, &old4);
+	if (!ret)
+		ret = lpm_load4(l, rt, err, errlen);
+	if (!ret) {
+		ret = wcard_trie_load(l->d6, rt, err, errlen);
+		if (ret)
+			lpm_load4(l, &old4, NULL, 0);
+	}
+	wcard_routes_free(&old4);
+	return ret;
 }
 
 static __u32 with_spare(size_t n, size_t minimum)

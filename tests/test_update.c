@@ -18,13 +18,17 @@ struct lk {
 static void lk_open(struct lk *t, const struct wcard_layout *l, __u32 max_rules, enum wc_algo algo,
 		    const char *name)
 {
-	struct wcard_clf_opts o = { .layout = l, .algo = algo };
+	/* The LPM fast path needs the IPv4 trie prepared in the object. */
+	struct wcard_clf_opts o = { .layout = l, .algo = algo, .lpm = algo == WC_ALGO_LPM };
 	char err[256] = "";
 	int ret;
 
 	t->skel = wcard_key__open();
 	cr_assert_not_null(t->skel, "case %s: open", name);
 	cr_assert_eq(wcard_object_prepare(t->skel->obj, max_rules), 0, "case %s: prepare", name);
+	if (o.lpm)
+		cr_assert_eq(wcard_trie4_prepare(t->skel->obj, max_rules, 4096), 0,
+			     "case %s: prepare the trie", name);
 	ret = wcard_key__load(t->skel);
 	cr_assert_eq(ret, 0, "case %s: load: %d", name, ret);
 	ret = wcard_clf_from_object(t->skel->obj, "wc_key_lookup", &o, &t->clf, err, sizeof(err));
@@ -402,6 +406,30 @@ static void *lookup_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * A source-CIDR list, longer prefixes ranking better: a set the LPM fast path
+ * takes, however its rules come and go.
+ */
+static void gen_cidr_rules(unsigned int n, __u64 seed, struct wcard_ruleset *rs)
+{
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	struct wt_rng r = { .s = seed };
+	unsigned int i;
+
+	wcard_ruleset_init(rs, l);
+	for (i = 0; i < n; i++) {
+		unsigned int len = 4 + wt_below(&r, 29);
+		struct wcard_rule rule;
+
+		wcard_rule_any(l, &rule);
+		wcard_rule_set_prefix(l, &rule, WC_F_SRC,
+				      (__u32)wt_pool_value(&r, 4, 200) & ~(0xffffffffu >> len), len);
+		rule.prio = 32 - len;
+		rule.id = i;
+		cr_assert_eq(wcard_ruleset_add(rs, &rule), 0, "add");
+	}
+}
+
 static void concurrent(enum wc_algo algo, unsigned int nrules, unsigned int ops, const char *name)
 {
 	const struct wcard_layout *l = wcard_layout_ipv4();
@@ -414,7 +442,10 @@ static void concurrent(enum wc_algo algo, unsigned int nrules, unsigned int ops,
 	pthread_t th;
 
 	cr_assert_not_null(c, "calloc");
-	gen_rules(nrules, 21, &all);
+	if (algo == WC_ALGO_LPM)
+		gen_cidr_rules(nrules, 21, &all);
+	else
+		gen_rules(nrules, 21, &all);
 	c->l = l;
 	wcard_ruleset_init(&stable, l);
 	churn_id = calloc(all.n, sizeof(*churn_id));
@@ -443,6 +474,8 @@ static void concurrent(enum wc_algo algo, unsigned int nrules, unsigned int ops,
 	lk_open(&c->t, l, WC_DEFAULT_MAX_RULES, algo, name);
 	cr_assert_eq(wcard_clf_load(c->t.clf, &stable, err, sizeof(err)), 0, "case %s: load: %s",
 		     name, err);
+	cr_assert_eq(wcard_clf_algo(c->t.clf), algo, "case %s: algorithm %d", name,
+		     wcard_clf_algo(c->t.clf));
 	cr_assert_eq(pthread_create(&th, NULL, lookup_thread, c), 0, "case %s: thread", name);
 	for (i = 0; i < ops; i++) {
 		__u32 x = 1 + 2 * wt_below(&r, all.n / 2);
@@ -470,6 +503,8 @@ static void concurrent(enum wc_algo algo, unsigned int nrules, unsigned int ops,
 	}
 	c->stop = 1;
 	pthread_join(th, NULL);
+	cr_assert_eq(wcard_clf_algo(c->t.clf), algo, "case %s: algorithm %d after the changes",
+		     name, wcard_clf_algo(c->t.clf));
 	{
 		struct wcard_stats *st = calloc(1, sizeof(*st));
 
@@ -509,6 +544,17 @@ Test(update, concurrent_tm, .timeout = 900)
 {
 	/* The bar: >= 100K random inserts and deletes under concurrent lookups. */
 	concurrent(WC_ALGO_TM, 4000, stress_ops(100000, 1000000), "concurrent tm");
+}
+
+/*
+ * The LPM fast path: each change rebuilds the spare generation and swaps the
+ * trie image (whose routes point into that generation) before the generation
+ * flips; lookups in between must still see a whole rule set.
+ */
+Test(update, concurrent_lpm, .timeout = 900)
+{
+	/* Each change rebuilds (~30 ms): fewer changes than Tuple Merge's 100K. */
+	concurrent(WC_ALGO_LPM, 1000, stress_ops(300, 5000), "concurrent lpm");
 }
 
 /* ---- atomic bulk replace: every answer comes whole from the old or the new set ---- */

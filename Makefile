@@ -42,7 +42,10 @@ USER_CFLAGS = $(CFLAGS) $(WARN) -fPIC -std=gnu11 $(INCLUDES) $(PKG_CFLAGS)
 DEPS_STAMP := $(BUILD)/.deps-ok
 BPF_PROGS := wcard_xdp wcard_parse_test wcard_key wcard_lpm4
 BENCH_BPF := wcard_bench
-SKELS := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS) $(BENCH_BPF))
+SKELS := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS) $(BENCH_BPF)) $(BUILD)/libwcard.subskel.h
+# The BPF library for static linking, and the example built both ways with it.
+EXAMPLES := $(BUILD)/libwcard.bpf.o $(BUILD)/examples/blocklist_hdr.bpf.o \
+	$(BUILD)/examples/blocklist_link.bpf.o
 LIB_SRCS := $(filter-out user/wcard.c,$(wildcard user/*.c))
 LIB_OBJS := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 TEST_SRCS := $(wildcard tests/*.c)
@@ -55,7 +58,7 @@ USER_HDRS := $(wildcard user/*.h)
 .SECONDARY:
 
 all: $(BUILD)/wcard $(BUILD)/libwcard.a $(BUILD)/libwcard.so $(BUILD)/tests/wcard-tests \
-	$(BUILD)/wcard-bench
+	$(BUILD)/wcard-bench $(EXAMPLES)
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): scripts/deps.sh
@@ -81,6 +84,27 @@ $(BUILD)/%.bpf.o: $(BUILD)/%.tmp.bpf.o
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+# libwcard.bpf.o's maps and constants inside whatever object links it.
+$(BUILD)/libwcard.subskel.h: $(BUILD)/libwcard.bpf.o
+	$(call msg,GEN-SUB,$@)
+	$(Q)$(BPFTOOL) gen subskeleton $< name wcard > $@
+
+# One source, two builds: the headers alone, and statically linked with libwcard.bpf.o
+# (WCARD_LINK_LIB: the headers only declare wcard's global subprograms).
+$(BUILD)/examples/%.hdr.tmp.bpf.o: examples/*/%.bpf.c $(HDRS) | $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/examples/%.link.tmp.bpf.o: examples/*/%.bpf.c $(HDRS) | $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DWCARD_LINK_LIB -c $< -o $@
+$(BUILD)/examples/%_hdr.bpf.o: $(BUILD)/examples/%.hdr.tmp.bpf.o
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+$(BUILD)/examples/%_link.bpf.o: $(BUILD)/examples/%.link.tmp.bpf.o $(BUILD)/libwcard.bpf.o
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
 
 $(BUILD)/obj/%.o: user/%.c $(HDRS) $(USER_HDRS) $(SKELS) | $(DEPS_STAMP)
 	$(call msg,CC,$@)
@@ -116,7 +140,7 @@ $(BUILD)/wcard-bench: $(BUILD)/obj/bench/bench.o $(BUILD)/libwcard.a
 TEST_ARGS ?=
 test: all
 	$(Q)WCARD_BIN=$(abspath $(BUILD)/wcard) WCARD_DATA=$(abspath ../shared/data) \
-		LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
+		WCARD_BUILD=$(abspath $(BUILD)) LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
 		$(BUILD)/tests/wcard-tests --jobs 2 $(TEST_ARGS)
 
 # The concurrency tests at full size: 1M rule updates, 1M route changes.

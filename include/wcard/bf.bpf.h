@@ -14,7 +14,8 @@
  *
  * Global and __noinline: verified once, whatever the number of callers.
  */
-__noinline int wc_bf_lookup(const struct wc_key *key, struct wc_result *res)
+#ifndef WCARD_LINK_LIB
+WC_WEAK __noinline int wc_bf_lookup(const struct wc_key *key, struct wc_result *res)
 {
 	struct wc_config *cfg;
 	__u32 n, base;
@@ -69,5 +70,8 @@ __noinline int wc_bf_lookup(const struct wc_key *key, struct wc_result *res)
 	}
 	return res->id != WC_ID_NONE;
 }
+#else
+int wc_bf_lookup(const struct wc_key *key, struct wc_result *res);
+#endif
 
 #endif /* WCARD_BF_BPF_H */

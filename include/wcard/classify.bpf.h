@@ -59,7 +59,8 @@ static __always_inline int wc_key_from_pkt(__u32 layout_id, const struct wc_pkt 
  * that read was a cache and TLB miss, ~130-180 ns (make bench). Global:
  * verified once.
  */
-__noinline int wc_lpm_classify(const struct wc_key *key, const struct wc_config *cfg,
+#ifndef WCARD_LINK_LIB
+WC_WEAK __noinline int wc_lpm_classify(const struct wc_key *key, const struct wc_config *cfg,
 			       struct wc_result *res)
 {
 	__u32 f, word, route = 0, id = 0;
@@ -91,6 +92,10 @@ __noinline int wc_lpm_classify(const struct wc_key *key, const struct wc_config 
 	res->slot = cfg->rules_base + route;
 	return 1;
 }
+#else
+int wc_lpm_classify(const struct wc_key *key, const struct wc_config *cfg,
+			       struct wc_result *res);
+#endif
 
 /*
  * Classify key with the live generation's algorithm. 1 match, 0 miss, <0 error.

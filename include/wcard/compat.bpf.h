@@ -5,6 +5,21 @@
 #include <bpf/bpf_helpers.h>
 
 /*
+ * Every global the wcard headers define (maps, global subprograms, load-time
+ * constants) is weak: a program that includes the headers and is also linked
+ * with libwcard.bpf.o (bpftool gen object) ends up with one copy of each
+ * instead of a duplicate-symbol error. Static linking shares one namespace,
+ * which is also why they all start with wc_.
+ */
+#define WC_WEAK __attribute__((weak))
+/*
+ * A program to be linked with libwcard.bpf.o defines WCARD_LINK_LIB before
+ * including the wcard headers: the global subprograms are then only declared,
+ * and their bodies (and the iterator kfuncs they use, which libbpf 1.1's
+ * linker cannot merge across objects) come from libwcard.bpf.o alone.
+ */
+
+/*
  * Open-coded numeric iterator (kfuncs bpf_iter_num_*, kernel >= 6.4). libbpf
  * >= 1.2 ships bpf_for(); libbpf 1.1 (Debian 12) does not, so wcard carries its
  * own wc_for(). The verifier checks the loop body once per distinct state

@@ -30,8 +30,8 @@
 enum { WC_LPM_DIR24 = 0, WC_LPM_TRIE4 = 1, WC_LPM_TRIE6 = 2, WC_LPM_KINDS = 3 };
 
 /* First value element of each structure's image (set at load from the sizes). */
-const volatile __u32 wc_lpm_val_base[WC_LPM_KINDS] = { 1u << 23, 1u << 15, 1u << 15 };
-const volatile __u32 wc_lpm_aux_base[WC_LPM_KINDS] = { 1u << 23, 1u << 15, 1u << 15 };
+WC_WEAK const volatile __u32 wc_lpm_val_base[WC_LPM_KINDS] = { 1u << 23, 1u << 15, 1u << 15 };
+WC_WEAK const volatile __u32 wc_lpm_aux_base[WC_LPM_KINDS] = { 1u << 23, 1u << 15, 1u << 15 };
 
 /* Image template: its max_entries is set before load, the same for every image. */
 struct wc_lpm_image {
@@ -48,7 +48,7 @@ struct wc_lpm_image {
 		__uint(max_entries, 1);                                                            \
 		__type(key, __u32);                                                                \
 		__array(values, struct wc_lpm_image);                                              \
-	} name SEC(".maps")
+	} name SEC(".maps") WC_WEAK
 
 WC_LPM_SLOT_MAP(wc_lpm4_image); /* IPv4 DIR-24-8 */
 WC_LPM_SLOT_MAP(wc_trie4_image); /* IPv4 small trie */
@@ -104,7 +104,8 @@ static __always_inline int wc_lpm_result(void *img, int kind, __u32 ent, __u32 *
  * Longest prefix covering addr (host order). Returns 1 and sets *route and
  * *value, or 0 on a miss. Global: verified once.
  */
-__noinline int wc_lpm4_lookup(__u32 addr, __u32 *route, __u64 *value)
+#ifndef WCARD_LINK_LIB
+WC_WEAK __noinline int wc_lpm4_lookup(__u32 addr, __u32 *route, __u64 *value)
 {
 	void *img;
 	__u32 v;
@@ -119,6 +120,9 @@ __noinline int wc_lpm4_lookup(__u32 addr, __u32 *route, __u64 *value)
 		return 0;
 	return wc_lpm_result(img, WC_LPM_DIR24, v, route, value);
 }
+#else
+int wc_lpm4_lookup(__u32 addr, __u32 *route, __u64 *value);
+#endif
 
 /*
  * IPv6: a multibit trie. The root takes the first 16 bits (65,536 entries,
@@ -170,13 +174,17 @@ static __always_inline int wc_trie_walk(void *slot, int kind, __u64 hi, __u64 lo
  * *route and *value, or 0 on a miss. Global: verified once; the walk is a
  * bounded loop of at most WC_LPM6_LEVELS steps.
  */
-__noinline int wc_lpm6_lookup(__u64 hi, __u64 lo, __u32 *route, __u64 *value)
+#ifndef WCARD_LINK_LIB
+WC_WEAK __noinline int wc_lpm6_lookup(__u64 hi, __u64 lo, __u32 *route, __u64 *value)
 {
 	if (!route || !value)
 		return -22;
 	return wc_trie_walk(&wc_lpm6_image, WC_LPM_TRIE6, hi, lo, WC_LPM6_LEVELS, route, value,
 			    NULL);
 }
+#else
+int wc_lpm6_lookup(__u64 hi, __u64 lo, __u32 *route, __u64 *value);
+#endif
 
 /*
  * IPv4, small-memory mode: the IPv6 trie's shape over 32 bits (16-bit root,
@@ -188,12 +196,16 @@ __noinline int wc_lpm6_lookup(__u64 hi, __u64 lo, __u32 *route, __u64 *value)
 #define WC_TRIE4_LEVELS 3 /* root + (32 - 16) / 8 */
 
 /* Longest prefix covering addr (host order) in the small IPv4 trie; as wc_lpm4_lookup. */
-__noinline int wc_trie4_lookup(__u32 addr, __u32 *route, __u64 *value)
+#ifndef WCARD_LINK_LIB
+WC_WEAK __noinline int wc_trie4_lookup(__u32 addr, __u32 *route, __u64 *value)
 {
 	if (!route || !value)
 		return -22;
 	return wc_trie_walk(&wc_trie4_image, WC_LPM_TRIE4, (__u64)addr << 32, 0, WC_TRIE4_LEVELS,
 			    route, value, NULL);
 }
+#else
+int wc_trie4_lookup(__u32 addr, __u32 *route, __u64 *value);
+#endif
 
 #endif /* WCARD_LPM_BPF_H */

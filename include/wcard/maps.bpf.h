@@ -18,7 +18,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct wc_root);
-} wc_root SEC(".maps");
+} wc_root SEC(".maps") WC_WEAK;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -26,7 +26,7 @@ struct {
 	__uint(max_entries, WC_GENS);
 	__type(key, __u32);
 	__type(value, struct wc_config);
-} wc_config SEC(".maps");
+} wc_config SEC(".maps") WC_WEAK;
 
 /* Compiled rules: WC_GENS * max rules. */
 struct {
@@ -35,7 +35,7 @@ struct {
 	__uint(max_entries, WC_GENS * WC_DEFAULT_MAX_RULES);
 	__type(key, __u32);
 	__type(value, struct wc_rule);
-} wc_rules SEC(".maps");
+} wc_rules SEC(".maps") WC_WEAK;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -43,7 +43,7 @@ struct {
 	__uint(max_entries, WC_GENS * WC_TM_MAX_TABLES);
 	__type(key, __u32);
 	__type(value, struct wc_tm_table);
-} wc_tm_tables SEC(".maps");
+} wc_tm_tables SEC(".maps") WC_WEAK;
 
 /* Bucket heads of all tables: WC_GENS * 4 * max rules. */
 struct {
@@ -52,7 +52,7 @@ struct {
 	__uint(max_entries, WC_GENS * 4 * WC_DEFAULT_MAX_RULES);
 	__type(key, __u32);
 	__type(value, struct wc_tm_slot);
-} wc_tm_slots SEC(".maps");
+} wc_tm_slots SEC(".maps") WC_WEAK;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -60,7 +60,7 @@ struct {
 	__uint(max_entries, WC_GENS * WC_TM_ORDER_RING);
 	__type(key, __u32);
 	__type(value, struct wc_tm_order);
-} wc_tm_order SEC(".maps");
+} wc_tm_order SEC(".maps") WC_WEAK;
 
 /*
  * The live generation's config. The generation number is read once per

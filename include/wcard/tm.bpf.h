@@ -50,7 +50,8 @@ static __always_inline int wc_tm_chain_step(const struct wc_key *key, __u32 *hea
  * takes the rest, however long the builder had to make the chain.
  * Global: verified once. Returns 1 if res improved.
  */
-__noinline int wc_tm_chain(const struct wc_key *key, __u32 head, const struct wc_config *cfg,
+#ifndef WCARD_LINK_LIB
+WC_WEAK __noinline int wc_tm_chain(const struct wc_key *key, __u32 head, const struct wc_config *cfg,
 			   struct wc_result *res)
 {
 	__u32 rules_base, max_rules;
@@ -76,6 +77,10 @@ __noinline int wc_tm_chain(const struct wc_key *key, __u32 head, const struct wc
 	}
 	return 0;
 }
+#else
+int wc_tm_chain(const struct wc_key *key, __u32 head, const struct wc_config *cfg,
+			   struct wc_result *res);
+#endif
 
 /* Slots of a probe checked with plain unrolled code before an iterator takes over. */
 #define WC_TM_PROBE_FAST 4
@@ -154,7 +159,8 @@ static __always_inline int wc_tm_probe(const struct wc_key *key, __u32 t,
  * inlined (a call per table cost ~10 ns). Global: verified once, and its big
  * frame is not stacked under the lookup's callers.
  */
-__noinline int wc_tm_pass(const struct wc_key *key, struct wc_config *cfg, struct wc_result *res)
+#ifndef WCARD_LINK_LIB
+WC_WEAK __noinline int wc_tm_pass(const struct wc_key *key, struct wc_config *cfg, struct wc_result *res)
 {
 	struct wc_tm_order *ob;
 	__u32 n, oi, tbase;
@@ -182,13 +188,17 @@ __noinline int wc_tm_pass(const struct wc_key *key, struct wc_config *cfg, struc
 	}
 	return 0;
 }
+#else
+int wc_tm_pass(const struct wc_key *key, struct wc_config *cfg, struct wc_result *res);
+#endif
 
 /*
  * Exact scan of every rule slot ever used in this generation, skipping unlinked
  * ones. Only taken when online updates moved rules during every pass, so its
  * cost does not matter; its correctness does.
  */
-__noinline int wc_tm_scan(const struct wc_key *key, const struct wc_config *cfg,
+#ifndef WCARD_LINK_LIB
+WC_WEAK __noinline int wc_tm_scan(const struct wc_key *key, const struct wc_config *cfg,
 			  struct wc_result *res)
 {
 	__u32 n, base;
@@ -222,12 +232,17 @@ __noinline int wc_tm_scan(const struct wc_key *key, const struct wc_config *cfg,
 	}
 	return 0;
 }
+#else
+int wc_tm_scan(const struct wc_key *key, const struct wc_config *cfg,
+			  struct wc_result *res);
+#endif
 
 /*
  * The rare path: the first pass overlapped a rule move. Up to WC_TM_PASSES - 1
  * more passes, then the exact scan. Global, so the common path stays small.
  */
-__noinline int wc_tm_retry(const struct wc_key *key, struct wc_config *cfg, struct wc_result *res)
+#ifndef WCARD_LINK_LIB
+WC_WEAK __noinline int wc_tm_retry(const struct wc_key *key, struct wc_config *cfg, struct wc_result *res)
 {
 	__u32 moves, tables;
 	int pass;
@@ -250,6 +265,9 @@ __noinline int wc_tm_retry(const struct wc_key *key, struct wc_config *cfg, stru
 	res->tables = tables;
 	return 0;
 }
+#else
+int wc_tm_retry(const struct wc_key *key, struct wc_config *cfg, struct wc_result *res);
+#endif
 
 /*
  * Tuple Merge lookup: tables in the order of the current order buffer, which
@@ -258,7 +276,8 @@ __noinline int wc_tm_retry(const struct wc_key *key, struct wc_config *cfg, stru
  * repeated; after WC_TM_PASSES such passes an exact scan answers.
  * Returns 1 on a match, 0 on a miss, <0 on error.
  */
-__noinline int wc_tm_lookup(const struct wc_key *key, struct wc_result *res)
+#ifndef WCARD_LINK_LIB
+WC_WEAK __noinline int wc_tm_lookup(const struct wc_key *key, struct wc_result *res)
 {
 	struct wc_config *cfg;
 	__u32 moves;
@@ -278,5 +297,8 @@ __noinline int wc_tm_lookup(const struct wc_key *key, struct wc_result *res)
 		wc_tm_retry(key, cfg, res);
 	return res->id != WC_ID_NONE;
 }
+#else
+int wc_tm_lookup(const struct wc_key *key, struct wc_result *res);
+#endif
 
 #endif /* WCARD_TM_BPF_H */

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+/*
+ * blocklist.bpf.c: an XDP program of one's own that classifies with wcard.
+ * It uses the wcard headers, and builds two ways from this one source:
+ *   header-only    clang ... -c blocklist.bpf.c -o blocklist.tmp.o
+ *                  bpftool gen object blocklist.bpf.o blocklist.tmp.o
+ *   static link    clang ... -DWCARD_LINK_LIB -c blocklist.bpf.c -o blocklist.tmp.o
+ *                  bpftool gen object blocklist.bpf.o blocklist.tmp.o libwcard.bpf.o
+ * User space fills the classifier with libwcard (wcard_clf_from_object on
+ * program "blocklist"); this program keeps its own counters on top.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <wcard/parse.bpf.h>
+#include <wcard/classify.bpf.h>
+
+/* The application's own map: frames passed [0] and dropped [1]. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} app_verdicts SEC(".maps");
+
+/* Parse in a global subprogram: its stack frame is not added to the classifier's. */
+__noinline int app_parse(struct xdp_md *ctx, struct wc_pkt *pkt)
+{
+	if (!ctx || !pkt)
+		return WC_PARSE_MALFORMED;
+	return wc_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, pkt);
+}
+
+SEC("xdp")
+int blocklist(struct xdp_md *ctx)
+{
+	struct wc_config *cfg = wc_config_get();
+	struct wc_result res;
+	struct wc_pkt pkt;
+	struct wc_key key;
+	__u32 verdict = XDP_PASS, slot;
+	__u64 *n;
+
+	if (cfg && app_parse(ctx, &pkt) == WC_PARSE_OK &&
+	    !wc_key_from_pkt(cfg->layout_id, &pkt, &key) && wc_classify(&key, &res) > 0 &&
+	    WC_VALUE_ACTION(res.value) == WC_ACT_DROP)
+		verdict = XDP_DROP;
+	slot = verdict == XDP_DROP;
+	n = bpf_map_lookup_elem(&app_verdicts, &slot);
+	if (n)
+		(*n)++;
+	return verdict;
+}
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -423,7 +423,9 @@ static void gen_cidr_rules(unsigned int n, __u64 seed, struct wcard_ruleset *rs)
 
 		wcard_rule_any(l, &rule);
 		wcard_rule_set_prefix(l, &rule, WC_F_SRC,
-				      (__u32)wt_pool_value(&r, 4, 200) & ~(0xffffffffu >> len), len);
+				      (__u32)wt_pool_value(&r, 4, 200) &
+					      (len < 32 ? ~(0xffffffffu >> len) : 0xffffffffu),
+				      len);
 		rule.prio = 32 - len;
 		rule.id = i;
 		cr_assert_eq(wcard_ruleset_add(rs, &rule), 0, "add");

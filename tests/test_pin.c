@@ -4,6 +4,7 @@
 #include <criterion/logging.h>
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -195,4 +196,83 @@ Test(pin, refusals, .timeout = 120, .fini = pin_cleanup)
 	close(fd);
 	wcard_clf_destroy(c);
 	cr_assert_eq(wcard_clf_unpin(dir), 0, "case unpin");
+}
+
+/* ---- bpftool prog load ... pinmaps, then the CLI fills the maps ------------------ */
+
+/* XDP verdict of the pinned program for an IPv4 TCP frame. */
+static __u32 pinned_verdict(int prog, __u32 src, __u32 dst, __u16 dport, const char *name)
+{
+	struct wcard_frame_opts fo = {};
+	struct wc_pkt p = { .family = 4, .proto = 6, .sport = 40000, .dport = dport };
+	__u8 frame[128];
+	int len, i;
+	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = frame, .repeat = 1);
+
+	for (i = 0; i < 4; i++) {
+		p.src[i] = src >> (24 - 8 * i);
+		p.dst[i] = dst >> (24 - 8 * i);
+	}
+	len = wcard_frame_build(&p, &fo, frame, sizeof(frame));
+	cr_assert_gt(len, 0, "case %s: frame", name);
+	t.data_size_in = len;
+	cr_assert_eq(bpf_prog_test_run_opts(prog, &t), 0, "case %s: test run", name);
+	return t.retval;
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f, "fopen %s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
+/*
+ * The README's flow: the ready XDP filter loaded by plain bpftool with its
+ * maps pinned, then `wcard rules load` turns those maps into a classifier and
+ * replaces its rules; the pinned program answers by them.
+ */
+Test(pin, bpftool_prog_load_then_cli)
+{
+	const char *b = getenv("WCARD_BUILD") ? getenv("WCARD_BUILD") : "build";
+	const char *bin = getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
+	char dir[256], cls[300], cmd[2048], rules[] = "/tmp/wcard-pin-rXXXXXX";
+	int prog, fd = mkstemp(rules);
+
+	cr_assert_geq(fd, 0, "mkstemp");
+	close(fd);
+	pin_dir(dir, sizeof(dir), "bpftool");
+	cr_assert_eq(mkdir(dir, 0700), 0, "mkdir %s", dir);
+	snprintf(cls, sizeof(cls), "%s/f", dir);
+	cr_assert_eq(mkdir(cls, 0700), 0, "mkdir %s", cls);
+	snprintf(cmd, sizeof(cmd), "bpftool prog load %s/wcard_xdp.bpf.o %s/prog pinmaps %s", b, cls,
+		 cls);
+	cr_assert_eq(system(cmd), 0, "case bpftool: %s", cmd);
+	write_text(rules, "src 10.0.0.0/8 prio 5 drop\n"
+			  "dst 192.168.1.0/24 tcp dport 22 prio 5 drop\n"
+			  "src 10.1.0.0/16 prio 1 pass\n");
+	snprintf(cmd, sizeof(cmd), "%s rules --pin-dir %s load f %s 2>/dev/null", bin, dir, rules);
+	cr_assert_eq(system(cmd), 0, "case first load: %s", cmd);
+	snprintf(cmd, sizeof(cmd), "%s/prog", cls);
+	prog = bpf_obj_get(cmd);
+	cr_assert_geq(prog, 0, "case pinned prog");
+	cr_assert_eq(pinned_verdict(prog, 0x0a020304, 0x01010101, 80, "10.2.3.4"), XDP_DROP,
+		     "case 10.2.3.4");
+	cr_assert_eq(pinned_verdict(prog, 0x0a010203, 0x01010101, 80, "10.1.2.3"), XDP_PASS,
+		     "case 10.1.2.3 (prio 1 pass)");
+	cr_assert_eq(pinned_verdict(prog, 0x01020304, 0xc0a80105, 22, "ssh"), XDP_DROP, "case ssh");
+	cr_assert_eq(pinned_verdict(prog, 0x01020304, 0xc0a80105, 80, "http"), XDP_PASS, "case http");
+	/* Replace the rules: the pinned program follows. */
+	write_text(rules, "src 8.8.8.0/24 drop\n");
+	snprintf(cmd, sizeof(cmd), "%s rules --pin-dir %s load f %s 2>/dev/null", bin, dir, rules);
+	cr_assert_eq(system(cmd), 0, "case second load: %s", cmd);
+	cr_assert_eq(pinned_verdict(prog, 0x0a020304, 0x01010101, 80, "10.2.3.4"), XDP_PASS,
+		     "case 10.2.3.4 after the replace");
+	cr_assert_eq(pinned_verdict(prog, 0x08080808, 0x01010101, 80, "8.8.8.8"), XDP_DROP,
+		     "case 8.8.8.8 after the replace");
+	close(prog);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, rules);
+	cr_assert_eq(system(cmd), 0, "cleanup");
 }

@@ -165,7 +165,7 @@ static void lpm_open(struct wcard_clf *c, struct bpf_object *obj)
 		c->lpm6 = NULL;
 }
 
-static int clf_check_opts(const struct wcard_clf_opts *o, char *err, size_t errlen)
+int clf_check_opts(const struct wcard_clf_opts *o, char *err, size_t errlen)
 {
 	if (!o || !o->layout)
 		return -EINVAL;
@@ -250,7 +250,7 @@ static int clf_init(struct wcard_clf *c, struct bpf_object *obj, const struct wc
 {
 	struct bpf_map *hits = bpf_object__find_map_by_name(obj, "wc_hits");
 	int fds[CLF_NMAPS], ret;
-	__u32 i, g;
+	__u32 i;
 
 	for (i = 0; i < CLF_NMAPS; i++) {
 		struct bpf_map *m = bpf_object__find_map_by_name(obj, clf_map_names[i]);
@@ -264,8 +264,13 @@ static int clf_init(struct wcard_clf *c, struct bpf_object *obj, const struct wc
 		fds[i] = bpf_map__fd(m);
 	}
 	ret = clf_attach(c, fds, hits ? bpf_map__fd(hits) : -1, err, errlen);
-	if (ret)
-		return ret;
+	return ret ? ret : clf_setup(c, o);
+}
+
+/* A new, empty classifier of o's layout over attached maps (every generation set up). */
+int clf_setup(struct wcard_clf *c, const struct wcard_clf_opts *o)
+{
+	__u32 i, g;
 
 	c->layout = *o->layout;
 	wcard_ruleset_init(&c->set, &c->layout);

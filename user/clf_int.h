@@ -91,6 +91,9 @@ void clf_seterr(char *err, size_t len, const char *fmt, ...) __attribute__((form
 /* Grace period: every BPF program running when it starts has finished when it returns. */
 int clf_sync(struct wcard_clf *c);
 /* mmap the maps (fds in the order root, config, rules, tm tables, slots, order); check sizes. */
+/* Check options; a new, empty classifier of o's layout over attached maps. */
+int clf_check_opts(const struct wcard_clf_opts *o, char *err, size_t errlen);
+int clf_setup(struct wcard_clf *c, const struct wcard_clf_opts *o);
 int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size_t errlen);
 /* Rebuild the whole rule set into the spare generation and switch to it. */
 int clf_republish(struct wcard_clf *c, char *err, size_t errlen);

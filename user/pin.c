@@ -287,6 +287,25 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 	hits_fd = -1;
 	if (ret)
 		goto fail;
+	/*
+	 * Maps pinned straight from a load (bpftool prog load ... pinmaps DIR)
+	 * are all zero: set up a new, empty classifier of the given layout.
+	 */
+	if (ROOT(c)->magic == 0 && ROOT(c)->version == 0 && CFG(c, 0)->magic == 0 &&
+	    CFG(c, 1)->magic == 0) {
+		if (!o || !o->layout) {
+			clf_seterr(err, errlen, "%s: maps of a new classifier: give its layout", dir);
+			ret = -EINVAL;
+			goto fail;
+		}
+		ret = clf_check_opts(o, err, errlen);
+		if (!ret)
+			ret = clf_setup(c, o);
+		if (ret)
+			goto fail;
+		*out = c;
+		return 0;
+	}
 	if (ROOT(c)->magic != WC_MAGIC) {
 		clf_seterr(err, errlen, "%s: not a wcard classifier (bad magic)", dir);
 		ret = -EPROTO;

@@ -102,12 +102,26 @@ static int cmd_gen(struct cli *c);
 static int cmd_demo(struct cli *c);
 static int cmd_help(struct cli *c);
 static int cmd_lpm(struct cli *c);
+static int cmd_rules(struct cli *c);
 
 static const int classify_opts[] = { O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, 0 };
 static const int stats_opts[] = { O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, 'j', 0 };
 static const int gen_opts[] = { O_RULES, O_PACKETS, O_SEED, 0 };
 static const int demo_opts[] = { O_DIR, O_RULES, O_PACKETS, O_SEED, 'j', 0 };
 static const int lpm_opts[] = { O_V4, O_PIN_DIR, O_MAX_ROUTES, 'j', 0 };
+
+static const int rules_opts[] = { O_PIN_DIR, O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, 0 };
+
+static int rules_load(struct cli *c);
+
+static const struct sub_spec rules_subs[] = {
+	{ "load", "NAME RULES",
+	  "replace every rule of the classifier pinned as NAME with RULES, atomically for "
+	  "lookups; the maps of a program just loaded with 'bpftool prog load ... pinmaps "
+	  "DIR/NAME' become a new classifier of RULES' layout",
+	  rules_load, 2, 2 },
+	{ NULL, NULL, NULL, NULL, 0, 0 },
+};
 
 static int lpm_lookup(struct cli *c);
 static int lpm_create(struct cli *c);
@@ -158,6 +172,8 @@ static const struct cmd_spec cmd_table[] = {
 	{ "lpm", "SUBCOMMAND ARGS...",
 	  "longest-prefix match in BPF, on a route file or on LPMs pinned under --pin-dir",
 	  cmd_lpm, lpm_opts, 1, 1 << 20, lpm_subs },
+	{ "rules", "SUBCOMMAND ARGS...", "rules of a classifier pinned under --pin-dir", cmd_rules,
+	  rules_opts, 1, 1 << 20, rules_subs },
 	{ "help", "[COMMAND]", "show help", cmd_help, no_opts, 0, 1 },
 	{ NULL, NULL, NULL, NULL, NULL, 0, 0, NULL },
 };
@@ -1178,23 +1194,80 @@ static int lpm_destroy(struct cli *c)
 	return ret ? 1 : 0;
 }
 
-static int cmd_lpm(struct cli *c)
+/* Run the subcommand argv[0] of command cmd from its table. */
+static int run_sub(struct cli *c, const char *cmd, const struct sub_spec *subs)
 {
 	const struct sub_spec *sc;
 
-	for (sc = lpm_subs; sc->name; sc++) {
+	for (sc = subs; sc->name; sc++) {
 		if (strcmp(sc->name, c->argv[0]))
 			continue;
 		c->argc--;
 		c->argv++;
 		if (c->argc < sc->min_args || (sc->max_args >= 0 && c->argc > sc->max_args)) {
-			fprintf(stderr, "Usage: wcard lpm %s %s\n", sc->name, sc->args);
+			fprintf(stderr, "Usage: wcard %s %s %s\n", cmd, sc->name, sc->args);
 			return 2;
 		}
 		return sc->run(c);
 	}
-	fprintf(stderr, "wcard lpm: unknown subcommand '%s' (wcard lpm --help)\n", c->argv[0]);
+	fprintf(stderr, "wcard %s: unknown subcommand '%s' (wcard %s --help)\n", cmd, c->argv[0],
+		cmd);
 	return 2;
+}
+
+static int cmd_lpm(struct cli *c)
+{
+	return run_sub(c, "lpm", lpm_subs);
+}
+
+static int rules_load(struct cli *c)
+{
+	char path[4096], err[4096 + ERRLEN] = ""; /* room for the path it names */
+	struct wcard_clf_opts co = { 0 };
+	struct wcard_clf *clf = NULL;
+	enum wcard_rule_fmt fmt;
+	struct wcard_ruleset rs;
+	int ret, lock = -1;
+
+	wcard_ruleset_init(&rs, NULL);
+	if (pin_path(c, c->argv[0], path, sizeof(path)))
+		return 2;
+	if (parse_format(c->format, &fmt)) {
+		fprintf(stderr, "wcard rules: unknown --format '%s'\n", c->format);
+		return 2;
+	}
+	/* Parse everything first: a bad line changes nothing. */
+	ret = wcard_rules_load(c->argv[1], fmt, NULL, &rs, err, sizeof(err));
+	if (!ret)
+		ret = clf_opts(c, &rs, &co, err, sizeof(err));
+	if (!ret) {
+		/* Writers take turns: the lock on the directory is held to the end. */
+		lock = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (lock < 0 || flock(lock, LOCK_EX)) {
+			ret = -errno;
+			snprintf(err, sizeof(err), "%s: %s", path, strerror(errno));
+		}
+	}
+	if (!ret)
+		ret = wcard_clf_open_pinned(path, &co, &clf, err, sizeof(err));
+	if (!ret)
+		ret = wcard_clf_load(clf, &rs, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "wcard rules load: %s\n", *err ? err : strerror(-ret));
+	else
+		fprintf(stderr, "wcard rules: %zu rules loaded into %s (%s)\n", rs.n, path,
+			algo_name(wcard_clf_algo(clf)));
+	wcard_clf_destroy(clf);
+	if (lock >= 0)
+		close(lock);
+	free((void *)co.pool);
+	wcard_ruleset_free(&rs);
+	return ret ? 1 : 0;
+}
+
+static int cmd_rules(struct cli *c)
+{
+	return run_sub(c, "rules", rules_subs);
 }
 
 static int cmd_help(struct cli *c)

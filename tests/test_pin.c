@@ -264,6 +264,17 @@ Test(pin, bpftool_prog_load_then_cli)
 		     "case 10.1.2.3 (prio 1 pass)");
 	cr_assert_eq(pinned_verdict(prog, 0x01020304, 0xc0a80105, 22, "ssh"), XDP_DROP, "case ssh");
 	cr_assert_eq(pinned_verdict(prog, 0x01020304, 0xc0a80105, 80, "http"), XDP_PASS, "case http");
+	/* dump loads back as the same rules: same verdicts, the same dump again. */
+	snprintf(cmd, sizeof(cmd),
+		 "%s rules --pin-dir %s dump f > %s.d1 && %s rules --pin-dir %s load f %s.d1 "
+		 "2>/dev/null && %s rules --pin-dir %s dump f > %s.d2 && cmp -s %s.d1 %s.d2 && "
+		 "test $(wc -l < %s.d1) = 3",
+		 bin, dir, rules, bin, dir, rules, bin, dir, rules, rules, rules, rules);
+	cr_assert_eq(system(cmd), 0, "case dump and load back: %s", cmd);
+	cr_assert_eq(pinned_verdict(prog, 0x0a010203, 0x01010101, 80, "10.1.2.3"), XDP_PASS,
+		     "case 10.1.2.3 after the dump was loaded back");
+	cr_assert_eq(pinned_verdict(prog, 0x01020304, 0xc0a80105, 22, "ssh"), XDP_DROP,
+		     "case ssh after the dump was loaded back");
 	/* Replace the rules: the pinned program follows. */
 	write_text(rules, "src 8.8.8.0/24 drop\n");
 	snprintf(cmd, sizeof(cmd), "%s rules --pin-dir %s load f %s 2>/dev/null", bin, dir, rules);
@@ -273,6 +284,6 @@ Test(pin, bpftool_prog_load_then_cli)
 	cr_assert_eq(pinned_verdict(prog, 0x08080808, 0x01010101, 80, "8.8.8.8"), XDP_DROP,
 		     "case 8.8.8.8 after the replace");
 	close(prog);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, rules);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s %s.d1 %s.d2", dir, rules, rules, rules);
 	cr_assert_eq(system(cmd), 0, "cleanup");
 }

@@ -1126,6 +1126,45 @@ out:
 	return ret;
 }
 
+struct rank_id {
+	__u64 rank;
+	__u32 id;
+};
+
+static int rank_id_cmp(const void *a, const void *b)
+{
+	const struct rank_id *x = a, *y = b;
+
+	return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+int wcard_clf_rules(const struct wcard_clf *c, struct wcard_ruleset *rs)
+{
+	struct rank_id *o;
+	size_t i, n = 0;
+	int ret = 0;
+
+	if (!c || !rs)
+		return -EINVAL;
+	wcard_ruleset_init(rs, &c->layout);
+	o = calloc(c->set.n ? c->set.n : 1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	for (i = 0; i < c->set.n; i++)
+		if (c->live[i])
+			o[n++] = (struct rank_id){ .rank = c->rank[i], .id = (__u32)i };
+	qsort(o, n, sizeof(*o), rank_id_cmp);
+	for (i = 0; i < n && !ret; i++) {
+		ret = wcard_ruleset_add(rs, &c->set.rules[o[i].id]);
+		if (!ret)
+			rs->rules[rs->n - 1].id = o[i].id;
+	}
+	free(o);
+	if (ret)
+		wcard_ruleset_free(rs);
+	return ret;
+}
+
 enum wc_algo wcard_clf_algo(const struct wcard_clf *c)
 {
 	return c ? c->algo : 0;

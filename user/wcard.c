@@ -110,9 +110,10 @@ static const int gen_opts[] = { O_RULES, O_PACKETS, O_SEED, 0 };
 static const int demo_opts[] = { O_DIR, O_RULES, O_PACKETS, O_SEED, 'j', 0 };
 static const int lpm_opts[] = { O_V4, O_PIN_DIR, O_MAX_ROUTES, 'j', 0 };
 
-static const int rules_opts[] = { O_PIN_DIR, O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, 0 };
+static const int rules_opts[] = { O_PIN_DIR, O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, 'j', 0 };
 
 static int rules_load(struct cli *c);
+static int rules_dump(struct cli *c);
 
 static const struct sub_spec rules_subs[] = {
 	{ "load", "NAME RULES",
@@ -120,6 +121,10 @@ static const struct sub_spec rules_subs[] = {
 	  "lookups; the maps of a program just loaded with 'bpftool prog load ... pinmaps "
 	  "DIR/NAME' become a new classifier of RULES' layout",
 	  rules_load, 2, 2 },
+	{ "dump", "NAME",
+	  "print the rules best first, one a line in the human syntax with its priority ('rules "
+	  "load' takes it back); --json adds the ids lookups report",
+	  rules_dump, 1, 1 },
 	{ NULL, NULL, NULL, NULL, 0, 0 },
 };
 
@@ -1261,6 +1266,59 @@ static int rules_load(struct cli *c)
 	if (lock >= 0)
 		close(lock);
 	free((void *)co.pool);
+	wcard_ruleset_free(&rs);
+	return ret ? 1 : 0;
+}
+
+/* Print s as a JSON string (it holds no control characters). */
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static int rules_dump(struct cli *c)
+{
+	char path[4096], err[4096 + ERRLEN] = "", line[1024];
+	struct wcard_clf *clf = NULL;
+	struct wcard_ruleset rs;
+	size_t i;
+	int ret;
+
+	wcard_ruleset_init(&rs, NULL);
+	if (pin_path(c, c->argv[0], path, sizeof(path)))
+		return 2;
+	ret = wcard_clf_open_pinned(path, NULL, &clf, err, sizeof(err));
+	if (!ret)
+		ret = wcard_clf_rules(clf, &rs);
+	if (ret) {
+		fprintf(stderr, "wcard rules dump: %s\n", *err ? err : strerror(-ret));
+		goto out;
+	}
+	if (c->json)
+		printf("{\"layout\":\"%s\",\"rules\":[", rs.layout->name);
+	for (i = 0; i < rs.n; i++) {
+		wcard_rule_format(rs.layout, &rs.rules[i], line, sizeof(line));
+		if (c->json) {
+			printf("%s{\"id\":%u,\"prio\":%u,\"rule\":", i ? "," : "", rs.rules[i].id,
+			       rs.rules[i].prio);
+			json_str(line);
+			putchar('}');
+		} else {
+			printf("%s\n", line);
+		}
+	}
+	if (c->json)
+		printf("]}\n");
+	if (fflush(stdout))
+		ret = -errno;
+out:
+	wcard_clf_destroy(clf);
 	wcard_ruleset_free(&rs);
 	return ret ? 1 : 0;
 }

@@ -481,6 +481,12 @@ long wcard_clf_model_lookup(const struct wcard_clf *c, const struct wc_key *k,
 
 /* Algorithm of the live generation, and its Tuple Merge tables (0 for brute force). */
 enum wc_algo wcard_clf_algo(const struct wcard_clf *c);
+/*
+ * The live rules, best first (priority, then the order they were added), into
+ * rs (initialized here; its layout is the classifier's): each rule's id is the
+ * one lookups report. 0 or -ENOMEM.
+ */
+int wcard_clf_rules(const struct wcard_clf *c, struct wcard_ruleset *rs);
 unsigned int wcard_clf_ntables(const struct wcard_clf *c);
 /* The XDP program's fd and its verified instruction count (0 if unknown). */
 int wcard_clf_prog_fd(const struct wcard_clf *c);

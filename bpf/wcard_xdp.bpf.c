@@ -13,13 +13,15 @@
 const volatile bool wc_export_meta = true;
 
 /*
- * Hit counters per rule slot, per CPU. Index 0 counts frames that matched no
- * rule (or were not classified); rule index s (in wc_rules, either generation)
- * counts at s + 1. User space sizes the map to WC_GENS * max rules + 1.
+ * Hit counters per rule id, per CPU, in one half per generation (index
+ * WC_HITS_INDEX): a rule keeps its id, and so its counts, when a rebuild or a
+ * Tuple Merge split moves it to another slot, and user space sums the two
+ * halves. Index 0 counts frames that matched no rule (or were not
+ * classified). User space sizes the map with wcard_object_prepare().
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, WC_GENS * WC_DEFAULT_MAX_RULES + 1);
+	__uint(max_entries, WC_HITS_ENTRIES(WC_DEFAULT_MAX_RULES));
 	__type(key, __u32);
 	__type(value, struct wc_counter);
 } wc_hits SEC(".maps");
@@ -77,7 +79,10 @@ int wc_xdp_filter(struct xdp_md *ctx)
 		action = cfg->bad_action;
 	}
 	action = wc_xdp_action(action);
-	wc_count(res.slot == WC_ID_NONE ? 0 : res.slot + 1, bpf_xdp_get_buff_len(ctx));
+	/* The slot says which generation's half the rule was found in. */
+	wc_count(res.id == WC_ID_NONE ? 0 : WC_HITS_INDEX(res.slot >= cfg->max_rules, cfg->max_rules,
+							 res.id),
+		 bpf_xdp_get_buff_len(ctx));
 
 	if (wc_export_meta && !bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct wc_xdp_meta))) {
 		struct wc_xdp_meta *m = (void *)(long)ctx->data_meta;

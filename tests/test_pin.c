@@ -149,6 +149,90 @@ static void pin_roundtrip(enum wc_algo algo, const char *name)
 	wcard_trace_free(&tr);
 }
 
+/*
+ * Hit counters belong to the rule, not to its slot: a reopen rebuilds the
+ * classifier into the other generation (every rule moves), and each rule's
+ * count goes on from where it was, in packets and bytes.
+ */
+Test(pin, counters_survive_reopen, .timeout = 120, .fini = pin_cleanup)
+{
+	struct wcard_clf_opts o = { .layout = wcard_layout_ipv4(), .algo = WC_ALGO_TM };
+	struct wcard_ruleset rs;
+	struct wcard_trace tr = {};
+	struct wcard_clf *c = NULL;
+	struct wc_counter cnt;
+	unsigned long long *want, misses = 0;
+	__u32 *id_of;
+	char dir[256], err[512] = "";
+	size_t i;
+	int round, len;
+
+	make_set(600, 77, &rs, &tr);
+	pin_dir(dir, sizeof(dir), "counters");
+	id_of = calloc(rs.n, sizeof(*id_of));
+	want = calloc(rs.n, sizeof(*want));
+	for (i = 0; i < rs.n; i++)
+		id_of[i] = i;
+	cr_assert_eq(wcard_clf_create(&o, &c, err, sizeof(err)), 0, "case counters: create: %s",
+		     err);
+	cr_assert_eq(wcard_clf_load(c, &rs, err, sizeof(err)), 0, "case counters: load: %s", err);
+	cr_assert_eq(wcard_clf_pin(c, dir, err, sizeof(err)), 0, "case counters: pin: %s", err);
+	for (round = 0; round < 2; round++) {
+		check_frames(c, &rs, id_of, &tr, "counters");
+		for (i = 0; i < tr.n; i++) {
+			struct wc_key k;
+			long w;
+
+			wcard_key_from_tuple(&tr.t[i], &k);
+			w = wcard_ref_lookup(&rs, &k);
+			if (w < 0)
+				misses++;
+			else
+				want[w]++;
+		}
+		/* Reopen: a new generation, every rule in a new slot. */
+		wcard_clf_destroy(c);
+		c = NULL;
+		cr_assert_eq(wcard_clf_open_pinned(dir, &o, &c, err, sizeof(err)), 0,
+			     "case counters: reopen: %s", err);
+	}
+	for (i = 0; i < rs.n; i++) {
+		cr_assert_eq(wcard_clf_rule_hits(c, i, &cnt), 0, "case counters: read rule %zu", i);
+		cr_assert_eq(cnt.packets, want[i], "case counters: rule %zu: %llu packets, expected %llu",
+			     i, (unsigned long long)cnt.packets, want[i]);
+	}
+	cr_assert_eq(wcard_clf_rule_hits(c, -1, &cnt), 0, "case counters: read misses");
+	cr_assert_eq(cnt.packets, misses, "case counters: %llu misses, expected %llu",
+		     (unsigned long long)cnt.packets, misses);
+	/* Bytes: one more frame of a known length on the best-hit rule. */
+	{
+		struct wc_pkt p;
+		struct wc_xdp_meta m;
+		struct wc_counter before;
+		__u8 frame[256];
+
+		wcard_pkt_from_tuple(&tr.t[0], &p);
+		len = wcard_frame_build(&p, NULL, frame, sizeof(frame));
+		cr_assert_eq(wcard_clf_run_frame(c, frame, len, &m, NULL, NULL), 0,
+			     "case counters: frame");
+		if (m.id != WC_ID_NONE) {
+			cr_assert_eq(wcard_clf_rule_hits(c, m.id, &before), 0, "case counters: read");
+			cr_assert_eq(wcard_clf_run_frame(c, frame, len, &m, NULL, NULL), 0,
+				     "case counters: frame");
+			cr_assert_eq(wcard_clf_rule_hits(c, m.id, &cnt), 0, "case counters: read");
+			cr_assert_eq(cnt.bytes - before.bytes, (__u64)len,
+				     "case counters: %llu bytes for a %d-byte frame",
+				     (unsigned long long)(cnt.bytes - before.bytes), len);
+		}
+	}
+	wcard_clf_destroy(c);
+	cr_assert_eq(wcard_clf_unpin(dir), 0, "case counters: unpin");
+	free(id_of);
+	free(want);
+	wcard_ruleset_free(&rs);
+	wcard_trace_free(&tr);
+}
+
 Test(pin, roundtrip_tm, .timeout = 120, .fini = pin_cleanup)
 {
 	pin_roundtrip(WC_ALGO_TM, "tm");

@@ -70,7 +70,7 @@ int wcard_object_prepare(struct bpf_object *obj, __u32 max_rules)
 	} sz[] = {
 		{ "wc_rules", 1, 0 },
 		{ "wc_tm_slots", 4, 0 },
-		{ "wc_hits", 1, 1 },
+		{ "wc_hits", WC_ID_LIMIT(1), 1 },
 	};
 	unsigned int i;
 	int ret;
@@ -224,8 +224,19 @@ int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size
 			return ret;
 		}
 	}
-	c->hits_fd = hits_fd;
 	c->max_rules = mi[2].max_entries / WC_GENS;
+	if (hits_fd >= 0) {
+		struct bpf_map_info hi;
+
+		ret = map_info(hits_fd, &hi);
+		if (ret || hi.max_entries < WC_HITS_ENTRIES(c->max_rules) ||
+		    hi.value_size != sizeof(struct wc_counter)) {
+			clf_seterr(err, errlen, "map wc_hits: %s", ret ? strerror(-ret) :
+				   "too small or of another layout (wcard_object_prepare())");
+			return ret ? ret : -EPROTO;
+		}
+	}
+	c->hits_fd = hits_fd;
 	c->nslots = slots_per_gen(c->max_rules);
 	if (mi[4].max_entries < WC_GENS * c->nslots || mi[1].max_entries < WC_GENS ||
 	    mi[3].max_entries < WC_GENS * WC_TM_MAX_TABLES ||
@@ -846,37 +857,36 @@ out:
 }
 
 /*
- * Zero the hit counters of generation g's rule slots [0, n) before it goes
- * live, and of any slot a previous use of g left counts in.
+ * Zero hit counters of generation g's half: the ids in ids[0..n), or every id
+ * when all is set. Callers make sure no lookup counts there meanwhile (the
+ * half is not live, or the ids are out of use), so no increment is lost.
  */
-static int clear_hits(struct wcard_clf *c, unsigned int g, size_t n)
+int clf_hits_zero(struct wcard_clf *c, unsigned int g, bool all, const __u32 *ids, size_t n)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 	int ncpu = libbpf_num_possible_cpus();
-	size_t upto = n > c->gen_hwm[g] ? n : c->gen_hwm[g];
 	__u32 *keys, count, i;
 	void *zero;
 	int ret = 0;
 
-	if (c->hits_fd < 0 || ncpu <= 0 || !upto)
-		goto done;
-	keys = calloc(upto, sizeof(*keys));
-	zero = calloc(upto, (size_t)ncpu * sizeof(struct wc_counter));
+	if (all)
+		n = WC_ID_LIMIT(c->max_rules);
+	if (c->hits_fd < 0 || ncpu <= 0 || !n)
+		return 0;
+	keys = calloc(n, sizeof(*keys));
+	zero = calloc(n, (size_t)ncpu * sizeof(struct wc_counter));
 	if (!keys || !zero) {
-		free(keys);
-		free(zero);
-		return -ENOMEM;
+		ret = -ENOMEM;
+		goto out;
 	}
-	for (i = 0; i < upto; i++)
-		keys[i] = g * c->max_rules + i + 1;
-	count = upto;
+	for (i = 0; i < n; i++)
+		keys[i] = WC_HITS_INDEX(g, c->max_rules, all ? i : ids[i]);
+	count = n;
 	if (bpf_map_update_batch(c->hits_fd, keys, zero, &count, &bo))
 		ret = -errno;
+out:
 	free(keys);
 	free(zero);
-done:
-	if (!ret)
-		c->gen_hwm[g] = n;
 	return ret;
 }
 
@@ -944,8 +954,6 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
 		ret = algo == WC_ALGO_BF ?
 			      build_bf(c, g, slot_of, &cfg) :
 			      build_tm(c, g, slot_of, &cfg, &model, tslots, &slots_used, err, errlen);
-	if (!ret)
-		ret = clear_hits(c, g, cfg.nrules);
 	if (ret) {
 		if (err && !*err)
 			clf_seterr(err, errlen, "building the rule set: %s", strerror(-ret));
@@ -1040,9 +1048,16 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 	c->set_cap = rs->n ? rs->n : 1;
 	c->seq = rs->n;
 	c->nlive = rs->n;
-	ret = clf_republish(c, err, errlen);
+	/*
+	 * Ids are handed out afresh: the new rules count from zero. The spare
+	 * half is cleared before the switch, the old one once no lookup uses it.
+	 */
+	ret = clf_hits_zero(c, c->gen ^ 1, true, NULL, 0);
+	if (!ret)
+		ret = clf_republish(c, err, errlen);
 	if (ret)
 		goto fail;
+	clf_hits_zero(c, c->gen ^ 1, true, NULL, 0);
 	/* A new set: no old id is reusable or pending any more. */
 	c->id_free.n = c->id_deferred.n = 0;
 	c->broken = false;
@@ -1101,25 +1116,29 @@ int wcard_clf_rule_hits(const struct wcard_clf *c, long rule, struct wc_counter 
 {
 	int ncpu = libbpf_num_possible_cpus(), i, ret = 0;
 	struct wc_counter *pc;
+	unsigned int g;
 	__u32 idx;
 
-	if (!c || !out || ncpu <= 0 || rule < -1 || (rule >= 0 && (size_t)rule >= c->nloaded) ||
+	if (!c || !out || ncpu <= 0 || rule < -1 || (rule >= 0 && (size_t)rule >= c->set.n) ||
 	    (rule >= 0 && !c->live[rule]))
 		return -EINVAL;
 	if (c->hits_fd < 0)
 		return -ENOENT;
-	idx = rule < 0 ? 0 : c->slot_of[rule] + 1;
 	pc = calloc(ncpu, sizeof(*pc));
 	if (!pc)
 		return -ENOMEM;
 	memset(out, 0, sizeof(*out));
-	if (bpf_map_lookup_elem(c->hits_fd, &idx, pc)) {
-		ret = -errno;
-		goto out;
-	}
-	for (i = 0; i < ncpu; i++) {
-		out->packets += pc[i].packets;
-		out->bytes += pc[i].bytes;
+	/* A rule counts in the half of each generation it was found in. */
+	for (g = 0; g < (rule < 0 ? 1 : WC_GENS); g++) {
+		idx = rule < 0 ? 0 : WC_HITS_INDEX(g, c->max_rules, (__u32)rule);
+		if (bpf_map_lookup_elem(c->hits_fd, &idx, pc)) {
+			ret = -errno;
+			goto out;
+		}
+		for (i = 0; i < ncpu; i++) {
+			out->packets += pc[i].packets;
+			out->bytes += pc[i].bytes;
+		}
 	}
 out:
 	free(pc);

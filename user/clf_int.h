@@ -59,7 +59,6 @@ struct wcard_clf {
 
 	/* Online Tuple Merge updates of the live generation (update.c). */
 	__u32 rules_hwm; /* rule slots ever used, relative to the generation */
-	size_t gen_hwm[WC_GENS]; /* per generation: slots whose hit counters may be non-zero */
 	struct u32_stack rule_free, rule_deferred;
 	size_t moved_pending; /* deferred slots flagged WC_ID_MOVED */
 	/* Rule ids of deleted rules: reusable after a grace period. */
@@ -102,8 +101,10 @@ void clf_online_reset(struct wcard_clf *c);
 void clf_online_free(struct wcard_clf *c);
 /* Grow the per-id arrays (live, rank, slot_of) to hold n ids. 0 or -ENOMEM. */
 int clf_set_reserve(struct wcard_clf *c, size_t n);
-/* After a grace period: deleted rules' ids may be handed out again. */
+/* After a grace period: deleted rules' ids may be handed out again (counters zeroed). */
 int clf_ids_reclaim(struct wcard_clf *c);
+/* Zero the hit counters of generation g's half: ids[0..n), or all of it. */
+int clf_hits_zero(struct wcard_clf *c, unsigned int g, bool all, const __u32 *ids, size_t n);
 int u32_push(struct u32_stack *s, __u32 v);
 
 #endif /* WCARD_CLF_INT_H */

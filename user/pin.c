@@ -156,8 +156,8 @@ static int take_rule(struct wcard_clf *c, __u32 idx, __u32 *maxseq)
 	struct wcard_rule wr;
 	size_t n;
 
-	/* Ids stay below live rules + deferred ones (see wcard_clf_delete). */
-	if (id >= 2 * (size_t)c->max_rules + 4096)
+	/* Ids stay below WC_ID_LIMIT (see wcard_clf_insert). */
+	if (id >= WC_ID_LIMIT((size_t)c->max_rules))
 		return -EPROTO;
 	if (id < c->set.n && c->live[id])
 		return 0;

@@ -65,38 +65,6 @@ static int drain_deferred(struct u32_stack *def, struct u32_stack *fr)
 	return 0;
 }
 
-/*
- * Zero the per-CPU hit counters of rule slots about to be reused, so a new
- * rule does not inherit its slot's old counts. One batch update per grace
- * period; no lookup can be counting on these slots any more.
- */
-static int clear_slot_hits(struct wcard_clf *c, const struct u32_stack *slots)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, bo);
-	int ncpu = libbpf_num_possible_cpus();
-	__u32 *keys, count, i;
-	void *zero;
-	int ret = 0;
-
-	if (c->hits_fd < 0 || !slots->n || ncpu <= 0)
-		return 0;
-	keys = calloc(slots->n, sizeof(*keys));
-	zero = calloc(slots->n, (size_t)ncpu * sizeof(struct wc_counter));
-	if (!keys || !zero) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < slots->n; i++)
-		keys[i] = c->gen * c->max_rules + slots->v[i] + 1;
-	count = slots->n;
-	if (bpf_map_update_batch(c->hits_fd, keys, zero, &count, &bo))
-		ret = -errno;
-out:
-	free(keys);
-	free(zero);
-	return ret;
-}
-
 static int grace(struct wcard_clf *c)
 {
 	unsigned int i;
@@ -107,8 +75,6 @@ static int grace(struct wcard_clf *c)
 	c->grace_periods++;
 	c->since_gp = 0;
 	ret = clf_ids_reclaim(c);
-	if (!ret)
-		ret = clear_slot_hits(c, &c->rule_deferred);
 	if (!ret) {
 		ret = drain_deferred(&c->rule_deferred, &c->rule_free);
 		c->moved_pending = 0;
@@ -145,9 +111,18 @@ void clf_online_reset(struct wcard_clf *c)
 	c->since_gp = 0;
 }
 
+/*
+ * After a grace period: deleted rules' ids may be handed out again, each with
+ * its hit counters zeroed in both halves (no lookup reports those ids now).
+ */
 int clf_ids_reclaim(struct wcard_clf *c)
 {
-	return drain_deferred(&c->id_deferred, &c->id_free);
+	unsigned int g;
+	int ret = 0;
+
+	for (g = 0; g < WC_GENS && !ret; g++)
+		ret = clf_hits_zero(c, g, false, c->id_deferred.v, c->id_deferred.n);
+	return ret ? ret : drain_deferred(&c->id_deferred, &c->id_free);
 }
 
 void clf_online_free(struct wcard_clf *c)
@@ -188,8 +163,6 @@ static int alloc_rule(struct wcard_clf *c, __u32 *slot)
 		/* Dead before the exact scan's range grows over it. */
 		slot_kill(c, *slot);
 		c->rules_hwm++;
-		if (c->rules_hwm > c->gen_hwm[c->gen])
-			c->gen_hwm[c->gen] = c->rules_hwm;
 		__atomic_store_n(&cfg->nrules, c->rules_hwm, __ATOMIC_RELEASE);
 		return 0;
 	}
@@ -688,7 +661,13 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 		clf_seterr(err, errlen, "table full: %u rules (--max-rules)", c->max_rules);
 		return -ENOSPC;
 	}
-	if (c->seq == ~0U || (!c->id_free.n && c->set.n >= WC_ID_MOVED)) {
+	/* Ids stay below WC_ID_LIMIT, where the hit counters are: reclaim first. */
+	if (!c->id_free.n && c->set.n >= WC_ID_LIMIT(c->max_rules) && c->id_deferred.n) {
+		ret = grace(c);
+		if (ret)
+			return ret;
+	}
+	if (c->seq == ~0U || (!c->id_free.n && c->set.n >= WC_ID_LIMIT(c->max_rules))) {
 		clf_seterr(err, errlen, "rule ids exhausted: reload the rule set");
 		return -ENOSPC;
 	}

@@ -32,7 +32,7 @@
 #define WC_DEFAULT_MAX_RULES 65536u
 
 #define WC_MAGIC 0x77636172u /* "wcar" */
-#define WC_VERSION 2u /* 2: wc_config.lpm_field */
+#define WC_VERSION 3u /* 2: wc_config.lpm_field; 3: hit counters by rule id */
 
 /* Field types of a key layout (DESIGN.md section 2). */
 enum wc_field_type {
@@ -323,7 +323,15 @@ struct wc_xdp_meta {
 };
 WC_STATIC_ASSERT(sizeof(struct wc_xdp_meta) == 24, "wc_xdp_meta is 24 bytes (a multiple of 4)");
 
-/* Per-rule hit counter (per-CPU array indexed by slot; slot max_rules counts misses). */
+/*
+ * Per-rule hit counters (the XDP filter's per-CPU wc_hits array). Rule ids stay
+ * below WC_ID_LIMIT(max_rules); each generation has a half of that many
+ * counters, and index 0 counts frames that matched no rule.
+ */
+#define WC_ID_LIMIT(max_rules) (2 * (max_rules))
+#define WC_HITS_INDEX(gen, max_rules, id) ((gen) * WC_ID_LIMIT(max_rules) + (id) + 1)
+#define WC_HITS_ENTRIES(max_rules) (WC_GENS * WC_ID_LIMIT(max_rules) + 1)
+
 struct wc_counter {
 	__u64 packets;
 	__u64 bytes;

@@ -51,7 +51,7 @@ __noinline int wc_xdp_parse(struct xdp_md *ctx, struct wc_pkt *pkt)
 static __always_inline __u32 wc_xdp_action(__u32 a)
 {
 	/* Only actions that make sense without extra setup; anything else passes. */
-	return (a == XDP_DROP || a == XDP_PASS) ? a : XDP_PASS;
+	return (a == XDP_DROP || a == XDP_PASS || a == XDP_REDIRECT) ? a : XDP_PASS;
 }
 
 SEC("xdp")
@@ -61,7 +61,7 @@ int wc_xdp_filter(struct xdp_md *ctx)
 	struct wc_config *cfg;
 	struct wc_pkt pkt;
 	struct wc_key key;
-	__u32 action;
+	__u32 action, ifindex = 0;
 	int status;
 
 	cfg = wc_config_get();
@@ -71,14 +71,19 @@ int wc_xdp_filter(struct xdp_md *ctx)
 	status = wc_xdp_parse(ctx, &pkt);
 	if (status == WC_PARSE_OK) {
 		action = cfg->default_action;
-		if (!wc_key_from_pkt(cfg->layout_id, &pkt, &key) && wc_classify(&key, &res) > 0)
+		if (!wc_key_from_pkt(cfg->layout_id, &pkt, &key) && wc_classify(&key, &res) > 0) {
 			action = WC_VALUE_ACTION(res.value);
+			ifindex = WC_VALUE_IFINDEX(res.value);
+		}
 	} else if (status == WC_PARSE_NOT_IP) {
 		action = cfg->nonip_action;
 	} else {
 		action = cfg->bad_action;
 	}
 	action = wc_xdp_action(action);
+	/* XDP_REDIRECT; the kernel drops the frame if no device has that ifindex. */
+	if (action == XDP_REDIRECT)
+		action = bpf_redirect(ifindex, 0);
 	/* The slot says which generation's half the rule was found in. */
 	wc_count(res.id == WC_ID_NONE ? 0 : WC_HITS_INDEX(res.slot >= cfg->max_rules, cfg->max_rules,
 							 res.id),

@@ -374,6 +374,9 @@ Test(rules, human_values)
 		  12345678901234567890ULL },
 		{ "value_max", "value 0xffffffffffffffff", WC_F_DPORT, 0, 0, 0, 65535, ~0ULL },
 		{ "value_zero", "value 0", WC_F_DPORT, 0, 0, 0, 65535, 0 },
+		{ "redirect_lo", "redirect lo", WC_F_DPORT, 0, 0, 0, 65535, WC_VALUE_REDIRECT(1) },
+		{ "redirect_index", "redirect 7", WC_F_DPORT, 0, 0, 0, 65535,
+		  WC_VALUE_REDIRECT(7) },
 	};
 	unsigned int i;
 
@@ -859,6 +862,11 @@ static const struct bad_case {
 	  "destination port" },
 	{ "human_at", "@1.2.3.4/32\t1.2.3.4/32" CB_TAIL, WCARD_FMT_WCARD, 1, "unknown keyword" },
 	{ "missing_action", "src 1.2.3.4\n", WCARD_FMT_AUTO, 1, "missing action" },
+	{ "redirect_nowhere", "src 1.2.3.4 redirect wc-no-such-if\n", WCARD_FMT_AUTO, 1,
+	  "redirect: no interface 'wc-no-such-if'" },
+	{ "redirect_zero", "redirect 0\n", WCARD_FMT_AUTO, 1, "redirect: no interface '0'" },
+	{ "redirect_bare", "dst 1.2.3.4 redirect\n", WCARD_FMT_AUTO, 1,
+	  "missing argument after 'redirect'" },
 	{ "two_actions", "pass drop", WCARD_FMT_AUTO, 1, "more than one action" },
 	{ "duplicate_dport", "tcp pass\n\ndport 1 sport 2 dport 3 drop", WCARD_FMT_AUTO, 3,
 	  "duplicate 'dport'" },

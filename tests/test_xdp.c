@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>
+#include <linux/bpf.h>
 #include "wctest.h"
 
 static struct wcard_clf *clf_new(const struct wcard_layout *l, __u32 def, const char *name)
@@ -175,6 +176,14 @@ Test(xdp, actions_and_counters)
 	cr_assert_eq(wcard_clf_rule_hits(c, -1, &cnt), 0, "case counters: read misses");
 	cr_assert_eq(cnt.packets, 2, "case counters: misses %llu", cnt.packets);
 	cr_assert_eq(wcard_clf_rule_hits(c, 2, &cnt), -EINVAL, "case counters: no rule 2");
+
+	/* Redirect: XDP_REDIRECT, to the ifindex in the value. */
+	rs.rules[0].value = WC_VALUE_REDIRECT(1);
+	clf_load(c, &rs, "redirect");
+	p.dport = 22;
+	p.dst[2] = 1;
+	cr_assert_eq(run(c, &p, NULL, &act, "redirect"), 0, "case redirect: id");
+	cr_assert_eq(act, XDP_REDIRECT, "case redirect: action %u", act);
 	wcard_clf_destroy(c);
 	wcard_ruleset_free(&rs);
 }

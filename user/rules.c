@@ -2,6 +2,7 @@
 /* rules.c: rule file parsers (ClassBench and the human syntax), rule formatter, trace loader. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -684,7 +685,7 @@ static int h_field(struct pctx *c, struct wcard_rule *r, unsigned int f, const c
 	return 0;
 }
 
-enum kw { KW_PASS, KW_DROP, KW_VALUE, KW_PRIO, KW_SHORT, KW_FIELD };
+enum kw { KW_PASS, KW_DROP, KW_REDIRECT, KW_VALUE, KW_PRIO, KW_SHORT, KW_FIELD };
 
 /* What tok is in layout l; -1 if unknown. *arg: the value of a shorthand or the field index. */
 static int h_keyword(const struct wcard_layout *l, const char *tok, int *arg)
@@ -695,6 +696,8 @@ static int h_keyword(const struct wcard_layout *l, const char *tok, int *arg)
 		return KW_PASS;
 	if (!strcmp(tok, "drop"))
 		return KW_DROP;
+	if (!strcmp(tok, "redirect"))
+		return KW_REDIRECT;
 	if (!strcmp(tok, "value"))
 		return KW_VALUE;
 	if (!strcmp(tok, "prio"))
@@ -738,6 +741,7 @@ static int h_line(struct pctx *c, char *line, __u32 ordinal, struct wcard_rule *
 		switch (kw) {
 		case KW_PASS:
 		case KW_DROP:
+		case KW_REDIRECT:
 		case KW_VALUE:
 			bit = SEEN_ACTION;
 			break;
@@ -762,7 +766,7 @@ static int h_line(struct pctx *c, char *line, __u32 ordinal, struct wcard_rule *
 			return lfail(c->s, "duplicate '%s'", tok);
 		}
 		seen |= bit;
-		if (kw == KW_VALUE || kw == KW_PRIO || kw == KW_FIELD) {
+		if (kw == KW_VALUE || kw == KW_PRIO || kw == KW_FIELD || kw == KW_REDIRECT) {
 			arg = lex_next(&x);
 			if (!arg || !strcmp(arg, ","))
 				return lfail(c->s, "missing argument after '%.64s'", tok);
@@ -774,6 +778,16 @@ static int h_line(struct pctx *c, char *line, __u32 ordinal, struct wcard_rule *
 			break;
 		case KW_DROP:
 			r->value = WC_ACT_DROP;
+			action = tok;
+			break;
+		case KW_REDIRECT:
+			/* An interface of this host (network namespace) by name, or an ifindex. */
+			ret = parse_u64(arg, UINT32_MAX, &n);
+			if (ret)
+				n = if_nametoindex(arg);
+			if (!n)
+				return lfail(c->s, "redirect: no interface '%.64s'", arg);
+			r->value = WC_VALUE_REDIRECT((__u32)n);
 			action = tok;
 			break;
 		case KW_VALUE:
@@ -811,7 +825,7 @@ static int h_line(struct pctx *c, char *line, __u32 ordinal, struct wcard_rule *
 			x.p = skip_ws(x.p) + 1;
 	}
 	if (!(seen & SEEN_ACTION))
-		return lfail(c->s, "missing action (pass, drop or value N)");
+		return lfail(c->s, "missing action (pass, drop, redirect IFACE or value N)");
 	return 1;
 }
 
@@ -1076,6 +1090,9 @@ int wcard_rule_format(const struct wcard_layout *l, const struct wcard_rule *r, 
 		out(&o, " pass");
 	else if (r->value == WC_ACT_DROP)
 		out(&o, " drop");
+	else if (WC_VALUE_ACTION(r->value) == WC_ACT_REDIRECT && !(r->value >> 40) &&
+		 WC_VALUE_IFINDEX(r->value))
+		out(&o, " redirect %u", WC_VALUE_IFINDEX(r->value));
 	else
 		out(&o, " value 0x%llx", (unsigned long long)r->value);
 	return o.off > INT32_MAX ? INT32_MAX : (int)o.off;

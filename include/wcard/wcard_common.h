@@ -266,11 +266,16 @@ WC_STATIC_ASSERT(sizeof(struct wc_result) == 32, "wc_result is 32 bytes");
 
 /*
  * Rule values as the XDP filter reads them: the low 8 bits are the action, the
- * rest is free for user data. `pass` and `drop` in a rule file set exactly these.
+ * rest is free for user data, except that a redirect keeps the target ifindex
+ * in bits 8..39. `pass`, `drop` and `redirect IFACE` in a rule file set exactly
+ * these values.
  */
 #define WC_VALUE_ACTION(v) ((__u32)((v) & 0xff))
 #define WC_ACT_DROP 1u /* XDP_DROP */
 #define WC_ACT_PASS 2u /* XDP_PASS */
+#define WC_ACT_REDIRECT 4u /* XDP_REDIRECT to the ifindex in bits 8..39 */
+#define WC_VALUE_IFINDEX(v) ((__u32)((v) >> 8))
+#define WC_VALUE_REDIRECT(ifindex) (WC_ACT_REDIRECT | ((__u64)(ifindex) << 8))
 
 /* Packet parser verdicts (include/wcard/parse.bpf.h). */
 enum wc_parse_status {

@@ -28,6 +28,8 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(INCLUDES) -I
 # Recursive (=) so pkg-config runs after `deps` has installed it.
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags libbpf zlib)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs libbpf zlib)
+XDP_CFLAGS = $(shell $(PKG_CONFIG) --cflags libxdp)
+XDP_LIBS = $(shell $(PKG_CONFIG) --libs libxdp)
 CRIT_CFLAGS = $(shell $(PKG_CONFIG) --cflags criterion)
 CRIT_LIBS = $(shell $(PKG_CONFIG) --libs criterion)
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
@@ -46,12 +48,15 @@ SKELS := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS) $(BENCH_BPF)) $(BUILD)/libw
 # The BPF library for static linking, and the example built both ways with it.
 EXAMPLES := $(BUILD)/libwcard.bpf.o $(BUILD)/examples/blocklist_hdr.bpf.o \
 	$(BUILD)/examples/blocklist_link.bpf.o
-LIB_SRCS := $(filter-out user/wcard.c,$(wildcard user/*.c))
+LIB_SRCS := $(wildcard user/*.c)
 LIB_OBJS := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+CLI_SRCS := $(wildcard user/cli/*.c)
+CLI_OBJS := $(patsubst user/cli/%.c,$(BUILD)/obj/cli/%.o,$(CLI_SRCS))
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(patsubst tests/%.c,$(BUILD)/obj/tests/%.o,$(TEST_SRCS))
 HDRS := $(wildcard include/wcard/*.h)
 USER_HDRS := $(wildcard user/*.h)
+CLI_HDRS := $(wildcard user/cli/*.h)
 
 .PHONY: all deps test stress demo bench vmlinux clean format
 .DELETE_ON_ERROR:
@@ -110,6 +115,10 @@ $(BUILD)/obj/%.o: user/%.c $(HDRS) $(USER_HDRS) $(SKELS) | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+$(BUILD)/obj/cli/%.o: user/cli/%.c $(HDRS) $(CLI_HDRS) | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) $(XDP_CFLAGS) -c $< -o $@
 $(BUILD)/obj/tests/%.o: tests/%.c tests/*.h $(HDRS) $(USER_HDRS) $(SKELS) | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -125,9 +134,9 @@ $(BUILD)/libwcard.a: $(LIB_OBJS)
 $(BUILD)/libwcard.so: $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -shared $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
-$(BUILD)/wcard: $(BUILD)/obj/wcard.o $(BUILD)/libwcard.a
+$(BUILD)/wcard: $(CLI_OBJS) $(BUILD)/libwcard.a
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(XDP_LIBS) $(PKG_LIBS) -lpthread
 $(BUILD)/tests/wcard-tests: $(TEST_OBJS) $(BUILD)/libwcard.a
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)

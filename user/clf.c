@@ -28,6 +28,13 @@ void wcard_set_verbose(bool on)
 	libbpf_set_print(libbpf_print);
 }
 
+/* libbpf's messages through ours (warnings only, unless verbose): a no-op once set. */
+void clf_print_init(void)
+{
+	if (!verbose)
+		wcard_set_verbose(false);
+}
+
 void clf_seterr(char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;
@@ -324,6 +331,16 @@ int clf_setup(struct wcard_clf *c, const struct wcard_clf_opts *o)
 	return 0;
 }
 
+struct bpf_object *clf_object(const struct wcard_clf *c)
+{
+	return c && c->skel ? c->skel->obj : NULL;
+}
+
+const void *wcard_xdp_object(size_t *size)
+{
+	return wcard_xdp__elf_bytes(size);
+}
+
 static struct wcard_clf *clf_alloc(void)
 {
 	struct wcard_clf *c = calloc(1, sizeof(*c));
@@ -381,8 +398,7 @@ int wcard_clf_create(const struct wcard_clf_opts *o, struct wcard_clf **out, cha
 		return ret;
 	if (!out)
 		return -EINVAL;
-	if (!verbose)
-		wcard_set_verbose(false);
+	clf_print_init();
 	c = clf_alloc();
 	if (!c)
 		return -ENOMEM;

@@ -86,6 +86,10 @@ struct wcard_clf {
 #define ORDER(c, i) ((struct wc_tm_order *)(c)->order.p + (i))
 
 
+/* The classifier's own BPF object (wcard_clf_create), or NULL. */
+struct bpf_object *clf_object(const struct wcard_clf *c);
+/* Route libbpf's output through wcard's printer (warnings only unless verbose). */
+void clf_print_init(void);
 void clf_seterr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Grace period: every BPF program running when it starts has finished when it returns. */
 int clf_sync(struct wcard_clf *c);

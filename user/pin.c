@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* pin.c: pinning a classifier under bpffs and reopening it from its maps in a new process. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,68 +11,98 @@
 #include <wcard/wcard.h>
 #include "clf_int.h"
 
-static const char *pin_name(unsigned int i)
-{
-	return i < CLF_NMAPS ? clf_map_names[i] : i == CLF_NMAPS ? "wc_hits" : "prog";
-}
+/*
+ * The LPM fast path's structures (outer maps of the tries' images): pinned
+ * too, so that a program loaded later from the same object over the pinned
+ * maps (wcard attach) sees every map the pinned program sees.
+ */
+static const char *const lpm_maps[] = { "wc_lpm4_image", "wc_trie4_image", "wc_lpm6_image" };
+#define NLPM_MAPS (sizeof(lpm_maps) / sizeof(lpm_maps[0]))
 
 int wcard_clf_pin(struct wcard_clf *c, const char *dir, char *err, size_t errlen)
 {
-	int fds[CLF_NMAPS + 2];
-	bool pinned[CLF_NMAPS + 2] = { false };
+	const char *names[CLF_NMAPS + 2 + NLPM_MAPS];
+	int fds[CLF_NMAPS + 2 + NLPM_MAPS];
+	unsigned int i, n = 0, done;
 	char path[4096];
-	unsigned int i;
 
 	if (!c || !dir)
 		return -EINVAL;
+	for (i = 0; i < CLF_NMAPS; i++)
+		names[n++] = clf_map_names[i];
 	fds[0] = c->root.fd;
 	fds[1] = c->config.fd;
 	fds[2] = c->rules.fd;
 	fds[3] = c->tables.fd;
 	fds[4] = c->slots.fd;
 	fds[5] = c->order.fd;
-	fds[CLF_NMAPS] = c->hits_fd;
-	fds[CLF_NMAPS + 1] = c->prog_fd;
+	names[n] = "wc_hits";
+	fds[n++] = c->hits_fd;
+	names[n] = "prog";
+	fds[n++] = c->prog_fd;
+	for (i = 0; i < NLPM_MAPS && clf_object(c); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(clf_object(c), lpm_maps[i]);
+
+		names[n] = lpm_maps[i];
+		fds[n++] = m ? bpf_map__fd(m) : -1;
+	}
 	if (mkdir(dir, 0700) && errno != EEXIST) {
 		int e = errno;
 
 		clf_seterr(err, errlen, "%s: %s (is it on a bpffs mount?)", dir, strerror(e));
 		return -e;
 	}
-	for (i = 0; i < CLF_NMAPS + 2; i++) {
-		if (fds[i] < 0)
+	for (done = 0; done < n; done++) {
+		if (fds[done] < 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, pin_name(i));
-		if (bpf_obj_pin(fds[i], path)) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[done]);
+		if (bpf_obj_pin(fds[done], path)) {
 			int e = errno;
 
 			clf_seterr(err, errlen, "pinning %s: %s%s", path, strerror(e),
 				   e == EEXIST ? " (a classifier is already pinned there)" : "");
 			/* Nothing half-pinned: take back exactly what this call pinned. */
-			while (i-- > 0) {
-				if (!pinned[i])
+			for (i = 0; i < done; i++) {
+				if (fds[i] < 0)
 					continue;
-				snprintf(path, sizeof(path), "%s/%s", dir, pin_name(i));
+				snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 				unlink(path);
 			}
 			return -e;
 		}
-		pinned[i] = true;
 	}
 	return 0;
 }
 
+/*
+ * Every pin in dir goes (maps pinned by 'bpftool prog load ... pinmaps' have
+ * more names than wcard's own), then dir. A directory without wc_config is
+ * not a classifier and is left alone.
+ */
 int wcard_clf_unpin(const char *dir)
 {
 	char path[4096];
-	unsigned int i;
+	struct dirent *e;
 	int ret = 0;
+	DIR *d;
 
-	for (i = 0; i < CLF_NMAPS + 2; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, pin_name(i));
-		if (unlink(path) && errno != ENOENT)
+	snprintf(path, sizeof(path), "%s/wc_config", dir);
+	if (access(path, F_OK)) {
+		ret = -errno;
+		/* There, but not a classifier: not ours to empty. */
+		return ret == -ENOENT && !access(dir, F_OK) ? -EPROTO : ret;
+	}
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (unlink(path) && errno != ENOENT && !ret)
 			ret = -errno;
 	}
+	closedir(d);
 	if (rmdir(dir) && errno != ENOENT && !ret)
 		ret = -errno;
 	return ret;
@@ -250,7 +281,7 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 
 	if (!dir || !out)
 		return -EINVAL;
-	wcard_set_verbose(false);
+	clf_print_init();
 	for (i = 0; i < CLF_NMAPS; i++)
 		fds[i] = -1;
 	for (i = 0; i < CLF_NMAPS; i++) {

@@ -423,7 +423,10 @@ int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u
  * directory on bpffs (created if missing). Nothing is left half-pinned.
  */
 int wcard_clf_pin(struct wcard_clf *c, const char *dir, char *err, size_t errlen);
-/* Remove the pins under dir and dir itself. */
+/*
+ * Remove every pin under dir (a classifier's directory: it holds wc_config;
+ * -EPROTO otherwise, and nothing is removed), then dir itself.
+ */
 int wcard_clf_unpin(const char *dir);
 /*
  * Open a classifier pinned under dir, in this or another process. The maps are
@@ -491,6 +494,12 @@ unsigned int wcard_clf_ntables(const struct wcard_clf *c);
 /* The XDP program's fd and its verified instruction count (0 if unknown). */
 int wcard_clf_prog_fd(const struct wcard_clf *c);
 __u32 wcard_clf_verified_insns(const struct wcard_clf *c);
+
+/*
+ * The ready XDP filter's BPF object as built into libwcard (ELF bytes), for
+ * loading more instances of it over a pinned classifier's maps (wcard attach).
+ */
+const void *wcard_xdp_object(size_t *size);
 
 /* libbpf output goes to stderr only when enabled (-v). */
 void wcard_set_verbose(bool on);

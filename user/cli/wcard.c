@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -12,8 +14,7 @@
 #include <arpa/inet.h>
 #include <zlib.h>
 #include <wcard/wcard.h>
-
-#define ERRLEN 512
+#include "cli.h"
 
 /* ---- the command/option table ------------------------------------------- */
 
@@ -22,23 +23,6 @@ struct opt_spec {
 	int key; /* short letter, or a value > 255 for long-only options */
 	const char *arg; /* argument name, NULL for a flag */
 	const char *help;
-};
-
-struct cli {
-	bool verbose, json;
-	const char *algo, *format, *dir, *pool, *v4, *pin_dir;
-	unsigned long rules, packets, seed, collide, max_routes;
-	int argc;
-	char **argv;
-};
-
-/* A subcommand (wcard lpm SUB ...): its own arguments, the command's options. */
-struct sub_spec {
-	const char *name;
-	const char *args;
-	const char *summary;
-	int (*run)(struct cli *c);
-	int min_args, max_args; /* after the subcommand; max -1: no limit */
 };
 
 struct cmd_spec {
@@ -50,22 +34,6 @@ struct cmd_spec {
 	int min_args, max_args;
 	const struct sub_spec *subs; /* NULL, or its subcommands (run dispatches) */
 };
-
-enum {
-	O_ALGO = 256,
-	O_FORMAT,
-	O_DIR,
-	O_RULES,
-	O_PACKETS,
-	O_SEED,
-	O_COLLIDE,
-	O_POOL,
-	O_V4,
-	O_PIN_DIR,
-	O_MAX_ROUTES
-};
-
-#define PIN_DIR_DEFAULT "/sys/fs/bpf/wcard"
 
 static const struct opt_spec opt_table[] = {
 	{ "help", 'h', NULL, "show help for the command" },
@@ -89,6 +57,12 @@ static const struct opt_spec opt_table[] = {
 	{ "max-routes", O_MAX_ROUTES, "N",
 	  "route slots per family (default: the routes given plus a quarter, at least 1024 "
 	  "more)" },
+	{ "layout", O_LAYOUT, "LAYOUT", "key layout: ipv4-5tuple (default) or ipv6-5tuple" },
+	{ "max-rules", O_MAX_RULES, "N",
+	  "rule capacity, fixed at create (default 65536, or the rules given if more)" },
+	{ "default", O_DEFAULT, "ACTION", "action for frames no rule matches: pass (default) or drop" },
+	{ "mode", O_MODE, "MODE",
+	  "XDP mode: native or skb (default: native where the driver supports it, else skb)" },
 	{ "dir", O_DIR, "DIR", "directory for generated files" },
 	{ "rules", O_RULES, "N", "number of rules to generate" },
 	{ "packets", O_PACKETS, "N", "number of trace packets to generate" },
@@ -103,17 +77,21 @@ static int cmd_demo(struct cli *c);
 static int cmd_help(struct cli *c);
 static int cmd_lpm(struct cli *c);
 static int cmd_rules(struct cli *c);
+static int cmd_rule(struct cli *c);
 
 static const int classify_opts[] = { O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, 0 };
-static const int stats_opts[] = { O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, 'j', 0 };
+static const int stats_opts[] = { O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, O_PIN_DIR, 'j', 0 };
 static const int gen_opts[] = { O_RULES, O_PACKETS, O_SEED, 0 };
 static const int demo_opts[] = { O_DIR, O_RULES, O_PACKETS, O_SEED, 'j', 0 };
 static const int lpm_opts[] = { O_V4, O_PIN_DIR, O_MAX_ROUTES, 'j', 0 };
 
 static const int rules_opts[] = { O_PIN_DIR, O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, 'j', 0 };
+static const int rule_opts[] = { O_PIN_DIR, 'j', 0 };
+static const int create_opts[] = { O_PIN_DIR, O_LAYOUT, O_ALGO, O_MAX_RULES, O_DEFAULT, O_FORMAT,
+				   O_COLLIDE, O_POOL, 0 };
+static const int pin_opts[] = { O_PIN_DIR, 0 };
+static const int attach_opts[] = { O_PIN_DIR, O_MODE, 0 };
 
-static int rules_load(struct cli *c);
-static int rules_dump(struct cli *c);
 
 static const struct sub_spec rules_subs[] = {
 	{ "load", "NAME RULES",
@@ -125,17 +103,26 @@ static const struct sub_spec rules_subs[] = {
 	  "print the rules best first, one a line in the human syntax with its priority ('rules "
 	  "load' takes it back); --json adds the ids lookups report",
 	  rules_dump, 1, 1 },
+	{ "list", "NAME",
+	  "print the rules best first with their ids and hit counters (packets and bytes, summed "
+	  "over CPUs), and the frames no rule matched",
+	  rules_list, 1, 1 },
 	{ NULL, NULL, NULL, NULL, 0, 0 },
 };
 
-static int lpm_lookup(struct cli *c);
-static int lpm_create(struct cli *c);
-static int lpm_add(struct cli *c);
-static int lpm_del(struct cli *c);
-static int lpm_load(struct cli *c);
-static int lpm_dump(struct cli *c);
-static int lpm_get(struct cli *c);
-static int lpm_destroy(struct cli *c);
+static const struct sub_spec rule_subs[] = {
+	{ "add", "NAME RULE...",
+	  "add one rule, given in the rule syntax (without prio: after every rule there is); "
+	  "prints its id",
+	  rule_add, 2, -1 },
+	{ "del", "NAME ID...", "delete rules by id (all or none)", rule_del, 2, -1 },
+	{ "update", "NAME ID [prio N] [ACTION]",
+	  "change a rule's priority or action (pass, drop, redirect IFACE, value N); prints its "
+	  "id, a new one when the priority changed",
+	  rule_update, 3, -1 },
+	{ NULL, NULL, NULL, NULL, 0, 0 },
+};
+
 
 static const struct sub_spec lpm_subs[] = {
 	{ "lookup", "ROUTES ADDRS",
@@ -165,9 +152,10 @@ static const struct cmd_spec cmd_table[] = {
 	  "classify a ClassBench trace through the XDP filter (BPF_PROG_TEST_RUN); prints the "
 	  "0-based line in RULES of the best match, or -1, per trace line",
 	  cmd_classify, classify_opts, 2, 2 },
-	{ "stats", "RULES [TRACE]",
+	{ "stats", "RULES [TRACE] | NAME",
 	  "load RULES into a classifier and show its tables, largest bucket and memory; with a "
-	  "trace, also the average number of tables probed",
+	  "trace, also the average number of tables probed; NAME (no such file, and a classifier "
+	  "pinned under --pin-dir): the same for that classifier, with its hit counters",
 	  cmd_stats, stats_opts, 1, 2 },
 	{ "gen", "RULES_OUT TRACE_OUT",
 	  "generate an overlapping rule set (ClassBench format) and a trace drawn from it", cmd_gen,
@@ -177,8 +165,24 @@ static const struct cmd_spec cmd_table[] = {
 	{ "lpm", "SUBCOMMAND ARGS...",
 	  "longest-prefix match in BPF, on a route file or on LPMs pinned under --pin-dir",
 	  cmd_lpm, lpm_opts, 1, 1 << 20, lpm_subs },
-	{ "rules", "SUBCOMMAND ARGS...", "rules of a classifier pinned under --pin-dir", cmd_rules,
-	  rules_opts, 1, 1 << 20, rules_subs },
+	{ "create", "NAME [RULES]",
+	  "create a classifier pinned as NAME under --pin-dir (its maps and the XDP filter, as "
+	  "'prog'), empty or with the rules of RULES",
+	  clf_create, create_opts, 1, 2 },
+	{ "rules", "SUBCOMMAND ARGS...", "rule sets of a classifier pinned under --pin-dir",
+	  cmd_rules, rules_opts, 1, 1 << 20, rules_subs },
+	{ "rule", "SUBCOMMAND ARGS...",
+	  "single rules of a classifier pinned under --pin-dir, changed while traffic flows",
+	  cmd_rule, rule_opts, 1, 1 << 20, rule_subs },
+	{ "attach", "NAME IFACE",
+	  "run NAME's XDP filter on IFACE, through a libxdp dispatcher so that other XDP "
+	  "programs can share it (or alone, if libxdp cannot)",
+	  clf_attach_cmd, attach_opts, 2, 2 },
+	{ "detach", "NAME IFACE", "take NAME's XDP filter off IFACE", clf_detach_cmd, pin_opts, 2,
+	  2 },
+	{ "destroy", "NAME",
+	  "unpin the classifier NAME (refused while it is attached to an interface)", clf_destroy,
+	  pin_opts, 1, 1 },
 	{ "help", "[COMMAND]", "show help", cmd_help, no_opts, 0, 1 },
 	{ NULL, NULL, NULL, NULL, NULL, 0, 0, NULL },
 };
@@ -311,6 +315,30 @@ static int parse_args(const struct cmd_spec *cmd, int argc, char **argv, struct 
 		case O_PIN_DIR:
 			c->pin_dir = optarg;
 			break;
+		case O_LAYOUT:
+			c->layout = optarg;
+			break;
+		case O_MODE:
+			c->mode = optarg;
+			break;
+		case O_MAX_RULES:
+			ret = parse_ulong("max-rules", optarg, &c->max_rules);
+			if (!ret && (c->max_rules < 1 || c->max_rules > WC_MAX_RULES)) {
+				fprintf(stderr, "wcard: --max-rules must be 1..%u\n", WC_MAX_RULES);
+				ret = -EINVAL;
+			}
+			break;
+		case O_DEFAULT:
+			if (!strcmp(optarg, "pass")) {
+				c->dflt = WC_ACT_PASS;
+			} else if (!strcmp(optarg, "drop")) {
+				c->dflt = WC_ACT_DROP;
+			} else {
+				fprintf(stderr, "wcard: --default must be pass or drop, not '%s'\n",
+					optarg);
+				ret = -EINVAL;
+			}
+			break;
 		case O_MAX_ROUTES:
 			ret = parse_ulong("max-routes", optarg, &c->max_routes);
 			if (!ret && (c->max_routes < 1 || c->max_routes > (1ul << 30))) {
@@ -347,6 +375,89 @@ static int parse_args(const struct cmd_spec *cmd, int argc, char **argv, struct 
 	return 0;
 }
 
+/* ---- progress on a TTY ---------------------------------------------------- */
+
+/*
+ * A command that runs longer than a second says on stderr what it is doing,
+ * once a second, when stderr is a terminal. A thread, not SIGALRM: a signal
+ * would interrupt the verifier (-EAGAIN) and other BPF system calls.
+ */
+static struct {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool running, stop, shown;
+	char msg[256];
+	struct timespec t0;
+} prog = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static void *progress_thread(void *arg)
+{
+	struct timespec t;
+
+	pthread_mutex_lock(&prog.lock);
+	clock_gettime(CLOCK_REALTIME, &t);
+	while (!prog.stop) {
+		t.tv_sec++;
+		if (pthread_cond_timedwait(&prog.cond, &prog.lock, &t) == ETIMEDOUT && !prog.stop) {
+			struct timespec now;
+
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			fprintf(stderr, "\rwcard: %s... %lds\033[K", prog.msg,
+				(long)(now.tv_sec - prog.t0.tv_sec));
+			prog.shown = true;
+		}
+	}
+	if (prog.shown)
+		fprintf(stderr, "\r\033[K");
+	pthread_mutex_unlock(&prog.lock);
+	return arg;
+}
+
+static void progress_vset(const char *fmt, va_list ap)
+{
+	pthread_mutex_lock(&prog.lock);
+	vsnprintf(prog.msg, sizeof(prog.msg), fmt, ap);
+	pthread_mutex_unlock(&prog.lock);
+}
+
+void progress_start(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (prog.running || !isatty(STDERR_FILENO))
+		return;
+	va_start(ap, fmt);
+	progress_vset(fmt, ap);
+	va_end(ap);
+	clock_gettime(CLOCK_MONOTONIC, &prog.t0);
+	prog.stop = prog.shown = false;
+	prog.running = !pthread_create(&prog.thread, NULL, progress_thread, NULL);
+}
+
+void progress_phase(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!prog.running)
+		return;
+	va_start(ap, fmt);
+	progress_vset(fmt, ap);
+	va_end(ap);
+}
+
+void progress_end(void)
+{
+	if (!prog.running)
+		return;
+	pthread_mutex_lock(&prog.lock);
+	prog.stop = true;
+	pthread_cond_signal(&prog.cond);
+	pthread_mutex_unlock(&prog.lock);
+	pthread_join(prog.thread, NULL);
+	prog.running = false;
+}
+
 /* ---- classification of a trace ------------------------------------------ */
 
 struct trace_result {
@@ -358,7 +469,7 @@ struct trace_result {
 };
 
 /* Classifier options from the command line: algorithm, collision limit, pool. */
-static int clf_opts(const struct cli *c, const struct wcard_ruleset *rs, struct wcard_clf_opts *co,
+int clf_opts(const struct cli *c, const struct wcard_ruleset *rs, struct wcard_clf_opts *co,
 		    char *err, size_t errlen)
 {
 	const char *a = c->algo ? c->algo : "auto";
@@ -494,7 +605,7 @@ static void classify_ref(const struct wcard_ruleset *rs, const struct wcard_trac
 	}
 }
 
-static int parse_format(const char *s, enum wcard_rule_fmt *fmt)
+int parse_format(const char *s, enum wcard_rule_fmt *fmt)
 {
 	if (!s || !strcmp(s, "auto"))
 		*fmt = WCARD_FMT_AUTO;
@@ -565,9 +676,21 @@ out:
 	return ret ? 1 : 0;
 }
 
-static const char *algo_name(enum wc_algo a)
+const char *algo_name(enum wc_algo a)
 {
 	return a == WC_ALGO_TM ? "tm" : a == WC_ALGO_STM ? "static" : a == WC_ALGO_LPM ? "lpm" : "bf";
+}
+
+/* NAME names a classifier pinned under --pin-dir, and no file: stats on it. */
+static bool is_pinned(const struct cli *c, const char *name)
+{
+	const char *dir = c->pin_dir ? c->pin_dir : PIN_DIR_DEFAULT;
+	char path[4096];
+
+	if (strchr(name, '/') || !access(name, F_OK))
+		return false;
+	snprintf(path, sizeof(path), "%s/%s/wc_config", dir, name);
+	return !access(path, F_OK);
 }
 
 static int cmd_stats(struct cli *c)
@@ -578,10 +701,12 @@ static int cmd_stats(struct cli *c)
 	struct wcard_clf *clf = NULL;
 	enum wcard_rule_fmt fmt;
 	char err[ERRLEN] = "";
+	struct wc_counter cnt, hit = { 0 }, miss = { 0 };
 	double probed = 0;
 	size_t matched = 0, i;
 	unsigned int t, f;
-	int ret;
+	int ret, lock = -1;
+	bool pinned;
 
 	wcard_ruleset_init(&rs, NULL);
 	if (!st)
@@ -591,13 +716,31 @@ static int cmd_stats(struct cli *c)
 		free(st);
 		return 2;
 	}
-	ret = wcard_rules_load(c->argv[0], fmt, NULL, &rs, err, sizeof(err));
-	if (!ret && c->argc > 1)
-		ret = wcard_trace_load(c->argv[1], &tr, err, sizeof(err));
-	if (!ret)
-		ret = clf_open(c, &rs, &clf, err, sizeof(err));
+	pinned = c->argc == 1 && is_pinned(c, c->argv[0]);
+	if (pinned) {
+		ret = clf_pinned(c, "stats", NULL, &clf, &lock);
+		if (ret)
+			goto out;
+		ret = wcard_clf_rules(clf, &rs);
+	} else {
+		ret = wcard_rules_load(c->argv[0], fmt, NULL, &rs, err, sizeof(err));
+		if (!ret && c->argc > 1)
+			ret = wcard_trace_load(c->argv[1], &tr, err, sizeof(err));
+		if (!ret)
+			ret = clf_open(c, &rs, &clf, err, sizeof(err));
+	}
 	if (!ret)
 		ret = wcard_clf_stats(clf, st);
+	/* A pinned classifier's counters: every rule's, summed, and the misses. */
+	for (i = 0; pinned && !ret && i < rs.n; i++) {
+		ret = wcard_clf_rule_hits(clf, rs.rules[i].id, &cnt);
+		hit.packets += cnt.packets;
+		hit.bytes += cnt.bytes;
+	}
+	if (pinned && !ret)
+		ret = wcard_clf_rule_hits(clf, -1, &miss);
+	if (ret == -ENOENT && pinned) /* a program without counters */
+		ret = 0;
 	if (ret) {
 		fprintf(stderr, "wcard stats: %s\n", *err ? err : strerror(-ret));
 		goto out;
@@ -619,6 +762,12 @@ static int cmd_stats(struct cli *c)
 		       st->map_bytes, wcard_clf_verified_insns(clf));
 		if (tr.n && st->ntables)
 			printf(",\"trace_packets\":%zu,\"avg_tables_probed\":%.2f", tr.n, probed);
+		if (pinned)
+			printf(",\"layout\":\"%s\",\"matched\":{\"packets\":%llu,\"bytes\":%llu},"
+			       "\"no_match\":{\"packets\":%llu,\"bytes\":%llu}",
+			       rs.layout->name, (unsigned long long)hit.packets,
+			       (unsigned long long)hit.bytes, (unsigned long long)miss.packets,
+			       (unsigned long long)miss.bytes);
 		printf(",\"table_list\":[");
 		for (t = 0; t < st->ntables; t++) {
 			const struct wcard_table_stats *ts = &st->tables[t];
@@ -644,6 +793,11 @@ static int cmd_stats(struct cli *c)
 	if (tr.n && st->ntables)
 		printf("trace         %zu packets, %zu matched, %.2f tables probed on average\n",
 		       tr.n, matched, probed);
+	if (pinned)
+		printf("traffic       %llu packets (%llu bytes) matched a rule, %llu (%llu bytes) "
+		       "none ('wcard rules list' per rule)\n",
+		       (unsigned long long)hit.packets, (unsigned long long)hit.bytes,
+		       (unsigned long long)miss.packets, (unsigned long long)miss.bytes);
 	if (st->ntables) {
 		printf("\n%5s %-44s %8s %10s %8s %10s\n", "table", "tuple (bits per field)", "rules",
 		       "max bucket", "slots", "best prio");
@@ -660,7 +814,7 @@ static int cmd_stats(struct cli *c)
 		}
 	}
 out:
-	wcard_clf_destroy(clf);
+	clf_release(clf, lock);
 	wcard_ruleset_free(&rs);
 	wcard_trace_free(&tr);
 	free(st);
@@ -782,151 +936,8 @@ out:
 	return ret ? 1 : 0;
 }
 
-/* Addresses, one per line ('#' comments, blank lines skipped); all or nothing. */
-struct addr_in {
-	char text[INET6_ADDRSTRLEN + 1];
-	unsigned int family;
-	wc_u128 addr;
-};
-
-static int load_addrs(const char *path, struct addr_in **out, size_t *n, char *err, size_t errlen)
-{
-	gzFile f = gzopen(path, "rb");
-	struct addr_in *a = NULL;
-	size_t cap = 0, cnt = 0;
-	unsigned int line = 0;
-	char buf[512];
-	int ret = 0;
-
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : ENOMEM));
-		return -ENOENT;
-	}
-	while (gzgets(f, buf, sizeof(buf))) {
-		char *p = buf, *e;
-		__u8 bin[16];
-		int i, v6;
-
-		line++;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		for (e = p; *e && *e != '\n' && *e != '\r' && *e != ' ' && *e != '\t' && *e != '#'; e++)
-			;
-		if (e == p) {
-			if (*p && *p != '#' && *p != '\n' && *p != '\r') {
-				ret = -EINVAL;
-				snprintf(err, errlen, "%s:%u: bad line", path, line);
-				break;
-			}
-			continue;
-		}
-		if (cnt == cap) {
-			struct addr_in *na = realloc(a, (cap = cap ? 2 * cap : 1024) * sizeof(*a));
-
-			if (!na) {
-				ret = -ENOMEM;
-				break;
-			}
-			a = na;
-		}
-		if ((size_t)(e - p) >= sizeof(a[cnt].text)) {
-			ret = -EINVAL;
-			snprintf(err, errlen, "%s:%u: bad address '%.*s'", path, line, (int)(e - p), p);
-			break;
-		}
-		memcpy(a[cnt].text, p, e - p);
-		a[cnt].text[e - p] = 0;
-		v6 = strchr(a[cnt].text, ':') != NULL;
-		if (inet_pton(v6 ? AF_INET6 : AF_INET, a[cnt].text, bin) != 1) {
-			ret = -EINVAL;
-			snprintf(err, errlen, "%s:%u: bad address '%s'", path, line, a[cnt].text);
-			break;
-		}
-		p = e;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p && *p != '#' && *p != '\n' && *p != '\r') {
-			ret = -EINVAL;
-			snprintf(err, errlen, "%s:%u: trailing garbage after the address", path, line);
-			break;
-		}
-		a[cnt].family = v6 ? 6 : 4;
-		a[cnt].addr = 0;
-		for (i = 0; i < (v6 ? 16 : 4); i++)
-			a[cnt].addr = (a[cnt].addr << 8) | bin[i];
-		cnt++;
-	}
-	gzclose(f);
-	if (ret) {
-		free(a);
-		return ret;
-	}
-	*out = a;
-	*n = cnt;
-	return 0;
-}
-
-static void prefix_str(const struct wcard_route *r, char *buf, size_t len)
-{
-	__u8 bin[16];
-	int i, n = r->family == 6 ? 16 : 4;
-
-	for (i = 0; i < n; i++)
-		bin[i] = (__u8)(r->addr >> (8 * (n - 1 - i)));
-	inet_ntop(r->family == 6 ? AF_INET6 : AF_INET, bin, buf, len);
-}
-
-static int lpm_lookup(struct cli *c)
-{
-	struct wcard_lpm_opts lo = { .v4 = c->v4 && !strcmp(c->v4, "trie") ? WCARD_LPM4_TRIE :
-									      WCARD_LPM4_DIR24 };
-	struct wcard_routes rt = {};
-	struct wcard_lpm *l = NULL;
-	struct addr_in *a = NULL;
-	char err[ERRLEN] = "";
-	size_t n = 0, i, hits = 0;
-	int ret;
-
-	ret = wcard_routes_load(c->argv[0], &rt, err, sizeof(err));
-	if (!ret)
-		ret = load_addrs(c->argv[1], &a, &n, err, sizeof(err));
-	if (!ret)
-		ret = wcard_lpm_create(&rt, &lo, &l, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "wcard lpm: %s\n", *err ? err : strerror(-ret));
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		char pfx[INET6_ADDRSTRLEN];
-		long r;
-
-		ret = wcard_lpm_lookup(l, a[i].family, a[i].addr, &r);
-		if (ret) {
-			fprintf(stderr, "wcard lpm: %s: BPF_PROG_TEST_RUN: %s\n", a[i].text,
-				strerror(-ret));
-			goto out;
-		}
-		if (r < 0) {
-			printf("%s - -\n", a[i].text);
-			continue;
-		}
-		prefix_str(&rt.r[r], pfx, sizeof(pfx));
-		printf("%s %s/%u %llu\n", a[i].text, pfx, rt.r[r].len,
-		       (unsigned long long)rt.r[r].value);
-		hits++;
-	}
-	if (fflush(stdout))
-		ret = -errno;
-	fprintf(stderr, "wcard lpm: %zu routes, %zu addresses, %zu matched\n", rt.n, n, hits);
-out:
-	wcard_lpm_destroy(l);
-	wcard_routes_free(&rt);
-	free(a);
-	return ret ? 1 : 0;
-}
-
 /* DIR/NAME of a pinned object, or an error for a NAME that is not one path component. */
-static int pin_path(const struct cli *c, const char *name, char *buf, size_t len)
+int pin_path(const struct cli *c, const char *name, char *buf, size_t len)
 {
 	const char *dir = c->pin_dir ? c->pin_dir : PIN_DIR_DEFAULT;
 
@@ -941,262 +952,29 @@ static int pin_path(const struct cli *c, const char *name, char *buf, size_t len
 	return 0;
 }
 
-/*
- * Open the LPM pinned as NAME (argv[0]) for a command. Writers hold an
- * exclusive lock on its directory for the whole command, so two CLI writers
- * are serialized and neither loses an update.
- */
-static int lpm_pinned(struct cli *c, bool write, struct wcard_lpm **l, int *lock)
+int pin_lock(const char *path)
 {
-	char path[4096], err[ERRLEN] = "";
-	int ret;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret;
 
-	*lock = -1;
-	ret = pin_path(c, c->argv[0], path, sizeof(path));
-	if (ret)
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX)) {
+		ret = -errno;
+		close(fd);
 		return ret;
-	if (write) {
-		*lock = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (*lock < 0 || flock(*lock, LOCK_EX)) {
-			ret = -errno;
-			fprintf(stderr, "wcard lpm: %s: %s%s\n", path, strerror(errno),
-				errno == ENOENT ? " (no LPM of that name; wcard lpm create)" : "");
-			return ret;
-		}
 	}
-	ret = wcard_lpm_open_pinned(path, l, err, sizeof(err));
-	if (ret)
-		fprintf(stderr, "wcard lpm: %s\n", *err ? err : strerror(-ret));
-	return ret;
+	return fd;
 }
 
-static void lpm_unlock(struct wcard_lpm *l, int lock)
+void json_str(const char *s)
 {
-	wcard_lpm_destroy(l);
-	if (lock >= 0)
-		close(lock);
-}
-
-static int lpm_create(struct cli *c)
-{
-	struct wcard_lpm_opts lo = {
-		.v4 = c->v4 && !strcmp(c->v4, "trie") ? WCARD_LPM4_TRIE : WCARD_LPM4_DIR24,
-		.max_routes = (__u32)c->max_routes,
-	};
-	const char *dir = c->pin_dir ? c->pin_dir : PIN_DIR_DEFAULT;
-	char path[4096], err[2 * 4096 + ERRLEN] = ""; /* room for the paths it names */
-	struct wcard_routes rt = {};
-	struct wcard_lpm *l = NULL;
-	int ret;
-
-	ret = pin_path(c, c->argv[0], path, sizeof(path));
-	if (ret)
-		return 2;
-	if (c->argc > 1)
-		ret = wcard_routes_load(c->argv[1], &rt, err, sizeof(err));
-	if (!ret && mkdir(dir, 0700) && errno != EEXIST) {
-		ret = -errno;
-		snprintf(err, sizeof(err), "%s: %s (is bpffs mounted?)", dir, strerror(errno));
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		putchar(*s);
 	}
-	if (!ret && !access(path, F_OK)) {
-		ret = -EEXIST;
-		snprintf(err, sizeof(err), "%s: already exists (wcard lpm destroy %s)", path,
-			 c->argv[0]);
-	}
-	if (!ret)
-		ret = wcard_lpm_create(&rt, &lo, &l, err, sizeof(err));
-	if (!ret)
-		ret = wcard_lpm_pin(l, path, err, sizeof(err));
-	if (ret)
-		fprintf(stderr, "wcard lpm create: %s\n", *err ? err : strerror(-ret));
-	else
-		fprintf(stderr, "wcard lpm: %s created with %zu routes\n", path, rt.n);
-	wcard_lpm_destroy(l);
-	wcard_routes_free(&rt);
-	return ret ? 1 : 0;
-}
-
-/* The route given as arguments (PREFIX/LEN [VALUE]) of a command. */
-static int lpm_arg_route(struct cli *c, const char *cmd, struct wcard_route *r)
-{
-	char text[512], err[ERRLEN] = "";
-	int ret;
-
-	snprintf(text, sizeof(text), "%s %s", c->argv[1], c->argc > 2 ? c->argv[2] : "");
-	ret = wcard_route_parse(text, "argument", r, err, sizeof(err));
-	if (ret)
-		fprintf(stderr, "wcard lpm %s: %s\n", cmd, err);
-	return ret;
-}
-
-static int lpm_add(struct cli *c)
-{
-	struct wcard_lpm *l = NULL;
-	struct wcard_route r;
-	int ret, lock = -1;
-
-	if (lpm_arg_route(c, "add", &r))
-		return 2;
-	ret = lpm_pinned(c, true, &l, &lock);
-	if (!ret) {
-		ret = wcard_lpm_add(l, r.family, r.addr, r.len, r.value);
-		if (ret)
-			fprintf(stderr, "wcard lpm add: %s: %s%s\n", c->argv[1], strerror(-ret),
-				ret == -ENOSPC ? " (the LPM is full: create it with more room)" : "");
-	}
-	lpm_unlock(l, lock);
-	return ret ? 1 : 0;
-}
-
-static int lpm_del(struct cli *c)
-{
-	struct wcard_lpm *l = NULL;
-	struct wcard_route r;
-	int ret, lock = -1;
-
-	if (lpm_arg_route(c, "del", &r))
-		return 2;
-	ret = lpm_pinned(c, true, &l, &lock);
-	if (!ret) {
-		ret = wcard_lpm_del(l, r.family, r.addr, r.len);
-		if (ret)
-			fprintf(stderr, "wcard lpm del: %s: %s\n", c->argv[1],
-				ret == -ENOENT ? "no such route" : strerror(-ret));
-	}
-	lpm_unlock(l, lock);
-	return ret ? 1 : 0;
-}
-
-static int lpm_load(struct cli *c)
-{
-	char err[ERRLEN] = "";
-	struct wcard_routes rt = {};
-	struct wcard_lpm *l = NULL;
-	int ret, lock = -1;
-
-	/* Parse everything before touching the LPM: a bad line changes nothing. */
-	ret = wcard_routes_load(c->argv[1], &rt, err, sizeof(err));
-	if (ret)
-		fprintf(stderr, "wcard lpm load: %s\n", err);
-	else
-		ret = lpm_pinned(c, true, &l, &lock);
-	if (!ret) {
-		ret = wcard_lpm_load(l, &rt, err, sizeof(err));
-		if (ret)
-			fprintf(stderr, "wcard lpm load: %s\n", *err ? err : strerror(-ret));
-		else
-			fprintf(stderr, "wcard lpm: %zu routes loaded\n", rt.n);
-	}
-	lpm_unlock(l, lock);
-	wcard_routes_free(&rt);
-	return ret ? 1 : 0;
-}
-
-static int lpm_dump(struct cli *c)
-{
-	struct wcard_routes rt = {};
-	struct wcard_lpm *l = NULL;
-	char pfx[INET6_ADDRSTRLEN];
-	int ret, lock = -1;
-	size_t i;
-
-	ret = lpm_pinned(c, false, &l, &lock);
-	if (ret)
-		goto out;
-	ret = wcard_lpm_dump(l, &rt);
-	if (ret) {
-		fprintf(stderr, "wcard lpm dump: %s\n", strerror(-ret));
-		goto out;
-	}
-	if (c->json)
-		printf("{\"routes\":[");
-	for (i = 0; i < rt.n; i++) {
-		prefix_str(&rt.r[i], pfx, sizeof(pfx));
-		if (c->json)
-			printf("%s{\"prefix\":\"%s/%u\",\"value\":%llu}", i ? "," : "", pfx,
-			       rt.r[i].len, (unsigned long long)rt.r[i].value);
-		else
-			printf("%s/%u %llu\n", pfx, rt.r[i].len, (unsigned long long)rt.r[i].value);
-	}
-	if (c->json)
-		printf("]}\n");
-	if (fflush(stdout))
-		ret = -errno;
-out:
-	lpm_unlock(l, lock);
-	wcard_routes_free(&rt);
-	return ret ? 1 : 0;
-}
-
-static int lpm_get(struct cli *c)
-{
-	struct wcard_lpm *l = NULL;
-	int ret, lock = -1, i;
-
-	ret = lpm_pinned(c, false, &l, &lock);
-	if (ret)
-		goto out;
-	if (c->json)
-		printf("[");
-	for (i = 1; i < c->argc; i++) {
-		unsigned int fam = strchr(c->argv[i], ':') ? 6 : 4;
-		char pfx[INET6_ADDRSTRLEN] = "";
-		struct wcard_route m;
-		__u8 bin[16];
-		wc_u128 a = 0;
-		int k, hit;
-
-		if (inet_pton(fam == 6 ? AF_INET6 : AF_INET, c->argv[i], bin) != 1) {
-			fprintf(stderr, "wcard lpm get: bad address '%s'\n", c->argv[i]);
-			ret = -EINVAL;
-			break;
-		}
-		for (k = 0; k < (fam == 6 ? 16 : 4); k++)
-			a = a << 8 | bin[k];
-		hit = wcard_lpm_query(l, fam, a, &m);
-		if (hit < 0) {
-			fprintf(stderr, "wcard lpm get: %s: %s\n", c->argv[i], strerror(-hit));
-			ret = hit;
-			break;
-		}
-		if (hit)
-			prefix_str(&m, pfx, sizeof(pfx));
-		if (c->json && hit)
-			printf("%s{\"addr\":\"%s\",\"prefix\":\"%s/%u\",\"value\":%llu}",
-			       i > 1 ? "," : "", c->argv[i], pfx, m.len, (unsigned long long)m.value);
-		else if (c->json)
-			printf("%s{\"addr\":\"%s\",\"prefix\":null,\"value\":null}", i > 1 ? "," : "",
-			       c->argv[i]);
-		else if (hit)
-			printf("%s %s/%u %llu\n", c->argv[i], pfx, m.len, (unsigned long long)m.value);
-		else
-			printf("%s - -\n", c->argv[i]);
-	}
-	if (c->json && !ret)
-		printf("]\n");
-	if (fflush(stdout) && !ret)
-		ret = -errno;
-out:
-	lpm_unlock(l, lock);
-	return ret ? 1 : 0;
-}
-
-static int lpm_destroy(struct cli *c)
-{
-	char path[4096];
-	int ret;
-
-	ret = pin_path(c, c->argv[0], path, sizeof(path));
-	if (ret)
-		return 2;
-	if (access(path, F_OK)) {
-		fprintf(stderr, "wcard lpm destroy: %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	ret = wcard_lpm_unpin(path);
-	if (ret)
-		fprintf(stderr, "wcard lpm destroy: %s: %s\n", path, strerror(-ret));
-	return ret ? 1 : 0;
+	putchar('"');
 }
 
 /* Run the subcommand argv[0] of command cmd from its table. */
@@ -1225,107 +1003,14 @@ static int cmd_lpm(struct cli *c)
 	return run_sub(c, "lpm", lpm_subs);
 }
 
-static int rules_load(struct cli *c)
-{
-	char path[4096], err[4096 + ERRLEN] = ""; /* room for the path it names */
-	struct wcard_clf_opts co = { 0 };
-	struct wcard_clf *clf = NULL;
-	enum wcard_rule_fmt fmt;
-	struct wcard_ruleset rs;
-	int ret, lock = -1;
-
-	wcard_ruleset_init(&rs, NULL);
-	if (pin_path(c, c->argv[0], path, sizeof(path)))
-		return 2;
-	if (parse_format(c->format, &fmt)) {
-		fprintf(stderr, "wcard rules: unknown --format '%s'\n", c->format);
-		return 2;
-	}
-	/* Parse everything first: a bad line changes nothing. */
-	ret = wcard_rules_load(c->argv[1], fmt, NULL, &rs, err, sizeof(err));
-	if (!ret)
-		ret = clf_opts(c, &rs, &co, err, sizeof(err));
-	if (!ret) {
-		/* Writers take turns: the lock on the directory is held to the end. */
-		lock = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (lock < 0 || flock(lock, LOCK_EX)) {
-			ret = -errno;
-			snprintf(err, sizeof(err), "%s: %s", path, strerror(errno));
-		}
-	}
-	if (!ret)
-		ret = wcard_clf_open_pinned(path, &co, &clf, err, sizeof(err));
-	if (!ret)
-		ret = wcard_clf_load(clf, &rs, err, sizeof(err));
-	if (ret)
-		fprintf(stderr, "wcard rules load: %s\n", *err ? err : strerror(-ret));
-	else
-		fprintf(stderr, "wcard rules: %zu rules loaded into %s (%s)\n", rs.n, path,
-			algo_name(wcard_clf_algo(clf)));
-	wcard_clf_destroy(clf);
-	if (lock >= 0)
-		close(lock);
-	free((void *)co.pool);
-	wcard_ruleset_free(&rs);
-	return ret ? 1 : 0;
-}
-
-/* Print s as a JSON string (it holds no control characters). */
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			putchar('\\');
-		putchar(*s);
-	}
-	putchar('"');
-}
-
-static int rules_dump(struct cli *c)
-{
-	char path[4096], err[4096 + ERRLEN] = "", line[1024];
-	struct wcard_clf *clf = NULL;
-	struct wcard_ruleset rs;
-	size_t i;
-	int ret;
-
-	wcard_ruleset_init(&rs, NULL);
-	if (pin_path(c, c->argv[0], path, sizeof(path)))
-		return 2;
-	ret = wcard_clf_open_pinned(path, NULL, &clf, err, sizeof(err));
-	if (!ret)
-		ret = wcard_clf_rules(clf, &rs);
-	if (ret) {
-		fprintf(stderr, "wcard rules dump: %s\n", *err ? err : strerror(-ret));
-		goto out;
-	}
-	if (c->json)
-		printf("{\"layout\":\"%s\",\"rules\":[", rs.layout->name);
-	for (i = 0; i < rs.n; i++) {
-		wcard_rule_format(rs.layout, &rs.rules[i], line, sizeof(line));
-		if (c->json) {
-			printf("%s{\"id\":%u,\"prio\":%u,\"rule\":", i ? "," : "", rs.rules[i].id,
-			       rs.rules[i].prio);
-			json_str(line);
-			putchar('}');
-		} else {
-			printf("%s\n", line);
-		}
-	}
-	if (c->json)
-		printf("]}\n");
-	if (fflush(stdout))
-		ret = -errno;
-out:
-	wcard_clf_destroy(clf);
-	wcard_ruleset_free(&rs);
-	return ret ? 1 : 0;
-}
-
 static int cmd_rules(struct cli *c)
 {
 	return run_sub(c, "rules", rules_subs);
+}
+
+static int cmd_rule(struct cli *c)
+{
+	return run_sub(c, "rule", rule_subs);
 }
 
 static int cmd_help(struct cli *c)

@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: MIT
+/* clf.c: wcard commands on classifiers pinned on bpffs: create, rules, rule, stats, destroy. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cli.h"
+
+/*
+ * Open the classifier pinned as NAME (argv[0]) for a command. Every command
+ * holds the lock on its directory to the end: opening rebuilds a generation
+ * from the maps, so even readers must not overlap a writer.
+ */
+int clf_pinned(struct cli *c, const char *cmd, const struct wcard_clf_opts *o,
+	       struct wcard_clf **clf, int *lock)
+{
+	char path[4096], err[4096 + ERRLEN] = "";
+	int ret;
+
+	*clf = NULL;
+	*lock = -1;
+	ret = pin_path(c, c->argv[0], path, sizeof(path));
+	if (ret)
+		return ret;
+	*lock = pin_lock(path);
+	if (*lock < 0) {
+		ret = *lock;
+		*lock = -1;
+		fprintf(stderr, "wcard %s: %s: %s%s\n", cmd, path, strerror(-ret),
+			ret == -ENOENT ? " (no classifier of that name; wcard create NAME)" :
+			ret == -EACCES || ret == -EPERM ? " (needs root, or CAP_BPF and access "
+							  "to bpffs)" : "");
+		return ret;
+	}
+	ret = wcard_clf_open_pinned(path, o, clf, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "wcard %s: %s\n", cmd, *err ? err : strerror(-ret));
+	return ret;
+}
+
+void clf_release(struct wcard_clf *clf, int lock)
+{
+	wcard_clf_destroy(clf);
+	if (lock >= 0)
+		close(lock);
+}
+
+int clf_create(struct cli *c)
+{
+	const char *dir = c->pin_dir ? c->pin_dir : PIN_DIR_DEFAULT;
+	const struct wcard_layout *l = wcard_layout_builtin(c->layout ? c->layout : "ipv4-5tuple");
+	char path[4096], err[2 * 4096 + ERRLEN] = ""; /* room for the paths it names */
+	struct wcard_clf_opts co = { 0 };
+	struct wcard_clf *clf = NULL;
+	enum wcard_rule_fmt fmt;
+	struct wcard_ruleset rs;
+	int ret = 0;
+
+	wcard_ruleset_init(&rs, l);
+	if (pin_path(c, c->argv[0], path, sizeof(path)))
+		return 2;
+	if (!l) {
+		fprintf(stderr, "wcard create: unknown --layout '%s' (ipv4-5tuple, ipv6-5tuple)\n",
+			c->layout);
+		return 2;
+	}
+	if (parse_format(c->format, &fmt)) {
+		fprintf(stderr, "wcard create: unknown --format '%s'\n", c->format);
+		return 2;
+	}
+	if (c->argc > 1) {
+		progress_start("parsing %s", c->argv[1]);
+		ret = wcard_rules_load(c->argv[1], fmt, l, &rs, err, sizeof(err));
+	}
+	if (!ret)
+		ret = clf_opts(c, &rs, &co, err, sizeof(err));
+	if (!ret && c->max_rules) {
+		co.max_rules = (__u32)c->max_rules;
+		if (rs.n > co.max_rules) {
+			snprintf(err, sizeof(err), "%s: %zu rules exceed --max-rules %lu", c->argv[1],
+				 rs.n, c->max_rules);
+			ret = -E2BIG;
+		}
+	}
+	co.default_action = c->dflt;
+	if (!ret && mkdir(dir, 0700) && errno != EEXIST) {
+		ret = -errno;
+		snprintf(err, sizeof(err), "%s: %s (is bpffs mounted?)", dir, strerror(errno));
+	}
+	if (!ret && !access(path, F_OK)) {
+		ret = -EEXIST;
+		snprintf(err, sizeof(err), "%s: already exists (wcard destroy %s)", path, c->argv[0]);
+	}
+	if (!ret) {
+		progress_phase("creating the classifier (%zu rules)", rs.n);
+		ret = wcard_clf_create(&co, &clf, err, sizeof(err));
+	}
+	if (!ret && rs.n)
+		ret = wcard_clf_load(clf, &rs, err, sizeof(err));
+	/* Pinned last: a classifier that is there is complete. */
+	if (!ret)
+		ret = wcard_clf_pin(clf, path, err, sizeof(err));
+	progress_end();
+	if (ret)
+		fprintf(stderr, "wcard create: %s\n", *err ? err : strerror(-ret));
+	else
+		fprintf(stderr, "wcard: %s created (%s, %zu rules, max %u, %s)\n", path, l->name,
+			rs.n, co.max_rules, algo_name(wcard_clf_algo(clf)));
+	wcard_clf_destroy(clf);
+	free((void *)co.pool);
+	wcard_ruleset_free(&rs);
+	return ret ? 1 : 0;
+}
+
+int clf_destroy(struct cli *c)
+{
+	char path[4096];
+	int ret, lock;
+
+	if (pin_path(c, c->argv[0], path, sizeof(path)))
+		return 2;
+	lock = pin_lock(path);
+	if (lock < 0) {
+		fprintf(stderr, "wcard destroy: %s: %s\n", path, strerror(-lock));
+		return 1;
+	}
+	ret = clf_attached_check(c, path);
+	if (!ret) {
+		ret = wcard_clf_unpin(path);
+		if (ret)
+			fprintf(stderr, "wcard destroy: %s: %s\n", path, strerror(-ret));
+	}
+	close(lock);
+	return ret ? 1 : 0;
+}
+
+int rules_load(struct cli *c)
+{
+	char path[4096], err[4096 + ERRLEN] = ""; /* room for the path it names */
+	struct wcard_clf_opts co = { 0 };
+	struct wcard_clf *clf = NULL;
+	enum wcard_rule_fmt fmt;
+	struct wcard_ruleset rs;
+	int ret, lock = -1;
+
+	wcard_ruleset_init(&rs, NULL);
+	if (pin_path(c, c->argv[0], path, sizeof(path)))
+		return 2;
+	if (parse_format(c->format, &fmt)) {
+		fprintf(stderr, "wcard rules: unknown --format '%s'\n", c->format);
+		return 2;
+	}
+	/* Parse everything first: a bad line changes nothing. */
+	progress_start("parsing %s", c->argv[1]);
+	ret = wcard_rules_load(c->argv[1], fmt, NULL, &rs, err, sizeof(err));
+	if (!ret)
+		ret = clf_opts(c, &rs, &co, err, sizeof(err));
+	if (ret) {
+		progress_end();
+		fprintf(stderr, "wcard rules load: %s\n", err);
+		goto out;
+	}
+	progress_phase("opening %s", path);
+	ret = clf_pinned(c, "rules load", &co, &clf, &lock);
+	if (!ret) {
+		progress_phase("loading %zu rules", rs.n);
+		ret = wcard_clf_load(clf, &rs, err, sizeof(err));
+		progress_end();
+		if (ret)
+			fprintf(stderr, "wcard rules load: %s\n", *err ? err : strerror(-ret));
+		else
+			fprintf(stderr, "wcard rules: %zu rules loaded into %s (%s)\n", rs.n, path,
+				algo_name(wcard_clf_algo(clf)));
+	}
+	progress_end();
+out:
+	clf_release(clf, lock);
+	free((void *)co.pool);
+	wcard_ruleset_free(&rs);
+	return ret ? 1 : 0;
+}
+
+/* The live rules of the pinned classifier NAME, best first. */
+static int pinned_rules(struct cli *c, const char *cmd, struct wcard_clf **clf, int *lock,
+			struct wcard_ruleset *rs)
+{
+	int ret = clf_pinned(c, cmd, NULL, clf, lock);
+
+	if (!ret) {
+		ret = wcard_clf_rules(*clf, rs);
+		if (ret)
+			fprintf(stderr, "wcard %s: %s\n", cmd, strerror(-ret));
+	}
+	return ret;
+}
+
+int rules_dump(struct cli *c)
+{
+	struct wcard_clf *clf = NULL;
+	struct wcard_ruleset rs;
+	char line[1024];
+	int ret, lock;
+	size_t i;
+
+	wcard_ruleset_init(&rs, NULL);
+	ret = pinned_rules(c, "rules dump", &clf, &lock, &rs);
+	if (ret)
+		goto out;
+	if (c->json)
+		printf("{\"layout\":\"%s\",\"rules\":[", rs.layout->name);
+	for (i = 0; i < rs.n; i++) {
+		wcard_rule_format(rs.layout, &rs.rules[i], line, sizeof(line));
+		if (c->json) {
+			printf("%s{\"id\":%u,\"prio\":%u,\"rule\":", i ? "," : "", rs.rules[i].id,
+			       rs.rules[i].prio);
+			json_str(line);
+			putchar('}');
+		} else {
+			printf("%s\n", line);
+		}
+	}
+	if (c->json)
+		printf("]}\n");
+	if (fflush(stdout))
+		ret = -errno;
+out:
+	clf_release(clf, lock);
+	wcard_ruleset_free(&rs);
+	return ret ? 1 : 0;
+}
+
+int rules_list(struct cli *c)
+{
+	struct wcard_clf *clf = NULL;
+	struct wcard_ruleset rs;
+	struct wc_counter cnt;
+	char line[1024];
+	int ret, lock;
+	size_t i;
+
+	wcard_ruleset_init(&rs, NULL);
+	ret = pinned_rules(c, "rules list", &clf, &lock, &rs);
+	if (ret)
+		goto out;
+	if (c->json)
+		printf("{\"layout\":\"%s\",\"rules\":[", rs.layout->name);
+	else
+		printf("%8s %10s %12s %14s  %s\n", "id", "prio", "packets", "bytes", "rule");
+	for (i = 0; i < rs.n; i++) {
+		const struct wcard_rule *r = &rs.rules[i];
+
+		ret = wcard_clf_rule_hits(clf, r->id, &cnt);
+		if (ret == -ENOENT) /* a program without counters */
+			memset(&cnt, 0, sizeof(cnt));
+		else if (ret)
+			break;
+		ret = 0;
+		wcard_rule_format(rs.layout, r, line, sizeof(line));
+		if (c->json) {
+			printf("%s{\"id\":%u,\"prio\":%u,\"packets\":%llu,\"bytes\":%llu,\"rule\":",
+			       i ? "," : "", r->id, r->prio, (unsigned long long)cnt.packets,
+			       (unsigned long long)cnt.bytes);
+			json_str(line);
+			putchar('}');
+		} else {
+			printf("%8u %10u %12llu %14llu  %s\n", r->id, r->prio,
+			       (unsigned long long)cnt.packets, (unsigned long long)cnt.bytes, line);
+		}
+	}
+	if (ret) {
+		fprintf(stderr, "wcard rules list: reading counters: %s\n", strerror(-ret));
+		goto out;
+	}
+	if (!wcard_clf_rule_hits(clf, -1, &cnt)) {
+		if (c->json)
+			printf("],\"no_match\":{\"packets\":%llu,\"bytes\":%llu}}\n",
+			       (unsigned long long)cnt.packets, (unsigned long long)cnt.bytes);
+		else
+			printf("%8s %10s %12llu %14llu  (no rule matched)\n", "-", "-",
+			       (unsigned long long)cnt.packets, (unsigned long long)cnt.bytes);
+	} else if (c->json) {
+		printf("]}\n");
+	}
+	if (fflush(stdout))
+		ret = -errno;
+out:
+	clf_release(clf, lock);
+	wcard_ruleset_free(&rs);
+	return ret ? 1 : 0;
+}
+
+/* Arguments from..argc joined by spaces into buf. */
+static int join_args(const struct cli *c, int from, char *buf, size_t len)
+{
+	size_t off = 0;
+	int i;
+
+	buf[0] = 0;
+	for (i = from; i < c->argc; i++) {
+		int n = snprintf(buf + off, len - off, "%s%s", i > from ? " " : "", c->argv[i]);
+
+		if (n < 0 || (size_t)n >= len - off)
+			return -E2BIG;
+		off += n;
+	}
+	return 0;
+}
+
+static bool has_word(const struct cli *c, int from, const char *w)
+{
+	int i;
+
+	for (i = from; i < c->argc; i++)
+		if (!strcmp(c->argv[i], w))
+			return true;
+	return false;
+}
+
+/* A rule given as arguments from argv[from] (then suffix), in the classifier's layout. */
+static int arg_rule(struct cli *c, const char *cmd, int from, const char *suffix,
+		    const struct wcard_layout *l, struct wcard_rule *r)
+{
+	char text[2048], err[ERRLEN] = "";
+	struct wcard_ruleset rs;
+	int ret;
+
+	wcard_ruleset_init(&rs, l);
+	ret = join_args(c, from, text, sizeof(text));
+	if (!ret && strlen(text) + strlen(suffix) + 1 < sizeof(text))
+		strcat(strcat(text, " "), suffix);
+	else if (!ret)
+		ret = -E2BIG;
+	if (ret) {
+		fprintf(stderr, "wcard %s: rule text too long\n", cmd);
+		return ret;
+	}
+	ret = wcard_rules_parse("argument", text, WCARD_FMT_WCARD, l, &rs, err, sizeof(err));
+	if (!ret && rs.n != 1) {
+		snprintf(err, sizeof(err), "argument: expected one rule");
+		ret = -EINVAL;
+	}
+	if (ret)
+		fprintf(stderr, "wcard %s: %s\n", cmd, err);
+	else
+		*r = rs.rules[0];
+	wcard_ruleset_free(&rs);
+	return ret;
+}
+
+static int parse_id(const char *cmd, const char *s, __u32 *id)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || end == s || *end || *s == '-' || v >= WC_ID_MOVED) {
+		fprintf(stderr, "wcard %s: '%s' is not a rule id\n", cmd, s);
+		return -EINVAL;
+	}
+	*id = (__u32)v;
+	return 0;
+}
+
+int rule_add(struct cli *c)
+{
+	char err[ERRLEN] = "";
+	struct wcard_clf *clf = NULL;
+	struct wcard_ruleset rs;
+	struct wcard_rule r;
+	int ret, lock;
+	__u32 id;
+
+	wcard_ruleset_init(&rs, NULL);
+	ret = pinned_rules(c, "rule add", &clf, &lock, &rs);
+	if (!ret)
+		ret = arg_rule(c, "rule add", 1, "", rs.layout, &r);
+	if (ret)
+		goto out;
+	/* Without a prio the rule goes last: after the worst rule there is. */
+	if (!has_word(c, 1, "prio"))
+		r.prio = !rs.n ? 0 : rs.rules[rs.n - 1].prio < UINT32_MAX ?
+			rs.rules[rs.n - 1].prio + 1 : UINT32_MAX;
+	ret = wcard_clf_insert(clf, &r, &id, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "wcard rule add: %s\n", *err ? err : strerror(-ret));
+		goto out;
+	}
+	if (c->json)
+		printf("{\"id\":%u,\"prio\":%u}\n", id, r.prio);
+	else
+		printf("%u\n", id);
+	if (fflush(stdout))
+		ret = -errno;
+out:
+	clf_release(clf, lock);
+	wcard_ruleset_free(&rs);
+	return ret ? 1 : 0;
+}
+
+int rule_del(struct cli *c)
+{
+	char err[ERRLEN] = "";
+	struct wcard_clf *clf = NULL;
+	struct wcard_ruleset rs;
+	__u32 *ids;
+	int ret = 0, lock = -1, i, n = c->argc - 1;
+	size_t k;
+
+	wcard_ruleset_init(&rs, NULL);
+	ids = calloc(n, sizeof(*ids));
+	if (!ids)
+		return 1;
+	for (i = 0; i < n && !ret; i++)
+		ret = parse_id("rule del", c->argv[i + 1], &ids[i]);
+	if (ret) {
+		free(ids);
+		return 2;
+	}
+	ret = pinned_rules(c, "rule del", &clf, &lock, &rs);
+	/* Every id must name a live rule before any is deleted: all or nothing. */
+	for (i = 0; i < n && !ret; i++) {
+		for (k = 0; k < rs.n && rs.rules[k].id != ids[i]; k++)
+			;
+		if (k == rs.n) {
+			fprintf(stderr, "wcard rule del: no rule with id %u\n", ids[i]);
+			ret = -ENOENT;
+		}
+	}
+	for (i = 0; i < n && !ret; i++) {
+		ret = wcard_clf_delete(clf, ids[i], err, sizeof(err));
+		if (ret == -ENOENT && i) /* the same id twice */
+			ret = 0;
+		else if (ret)
+			fprintf(stderr, "wcard rule del: %u: %s\n", ids[i],
+				*err ? err : strerror(-ret));
+	}
+	clf_release(clf, lock);
+	wcard_ruleset_free(&rs);
+	free(ids);
+	return ret ? 1 : 0;
+}
+
+/*
+ * rule update NAME ID [prio N] [ACTION]: the words of a rule line, without
+ * fields. The id changes when the priority does (the rule is re-inserted).
+ */
+int rule_update(struct cli *c)
+{
+	static const char *const actions[] = { "pass", "drop", "redirect", "value" };
+	char err[ERRLEN] = "";
+	struct wcard_clf *clf = NULL;
+	struct wcard_ruleset rs;
+	struct wcard_rule r, any;
+	bool has_action = false;
+	int ret, lock = -1, i;
+	unsigned int f;
+	size_t k;
+	__u32 id, nid;
+
+	wcard_ruleset_init(&rs, NULL);
+	if (parse_id("rule update", c->argv[1], &id))
+		return 2;
+	for (i = 0; i < 4; i++)
+		has_action |= has_word(c, 2, actions[i]);
+	if (!has_action && !has_word(c, 2, "prio")) {
+		fprintf(stderr, "wcard rule update: nothing to change (prio N, or an action)\n");
+		return 2;
+	}
+	ret = pinned_rules(c, "rule update", &clf, &lock, &rs);
+	if (ret)
+		goto out;
+	for (k = 0; k < rs.n && rs.rules[k].id != id; k++)
+		;
+	if (k == rs.n) {
+		fprintf(stderr, "wcard rule update: no rule with id %u\n", id);
+		ret = -ENOENT;
+		goto out;
+	}
+	/* Parsed as a rule line; a missing action keeps the rule's value. */
+	ret = arg_rule(c, "rule update", 2, has_action ? "" : "pass", rs.layout, &r);
+	if (ret)
+		goto out;
+	wcard_rule_any(rs.layout, &any);
+	for (f = 0; f < rs.layout->nfields; f++) {
+		if (memcmp(&r.f[f], &any.f[f], sizeof(r.f[f]))) {
+			fprintf(stderr, "wcard rule update: only prio and the action change; to "
+					"change fields, delete the rule and add a new one\n");
+			ret = -EINVAL;
+			goto out;
+		}
+	}
+	ret = wcard_clf_update(clf, id, has_word(c, 2, "prio") ? r.prio : rs.rules[k].prio,
+			       has_action ? r.value : rs.rules[k].value, &nid, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "wcard rule update: %s\n", *err ? err : strerror(-ret));
+		goto out;
+	}
+	if (c->json)
+		printf("{\"id\":%u}\n", nid);
+	else
+		printf("%u\n", nid);
+	if (fflush(stdout))
+		ret = -errno;
+out:
+	clf_release(clf, lock);
+	wcard_ruleset_free(&rs);
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,101 @@
+/* cli.h: what the wcard CLI's source files share (options, helpers, subcommands); CLI only. */
+#ifndef WCARD_CLI_H
+#define WCARD_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <wcard/wcard.h>
+
+#define ERRLEN 512
+
+#define PIN_DIR_DEFAULT "/sys/fs/bpf/wcard"
+
+/* The parsed command line: options of the command's table, then its arguments. */
+struct cli {
+	bool verbose, json;
+	const char *algo, *format, *dir, *pool, *v4, *pin_dir, *layout, *mode;
+	unsigned long rules, packets, seed, collide, max_routes, max_rules;
+	__u32 dflt; /* --default: WC_ACT_*, 0 if not given */
+	int argc;
+	char **argv;
+};
+
+enum {
+	O_ALGO = 256,
+	O_FORMAT,
+	O_DIR,
+	O_RULES,
+	O_PACKETS,
+	O_SEED,
+	O_COLLIDE,
+	O_POOL,
+	O_V4,
+	O_PIN_DIR,
+	O_MAX_ROUTES,
+	O_LAYOUT,
+	O_MAX_RULES,
+	O_DEFAULT,
+	O_MODE
+};
+
+/* A subcommand (wcard lpm SUB ...): its own arguments, the command's options. */
+struct sub_spec {
+	const char *name;
+	const char *args;
+	const char *summary;
+	int (*run)(struct cli *c);
+	int min_args, max_args; /* after the subcommand; max -1: no limit */
+};
+
+/* Shared helpers (wcard.c). */
+int parse_format(const char *s, enum wcard_rule_fmt *fmt);
+const char *algo_name(enum wc_algo a);
+/* Classifier options from the command line (--algo, --collide, --pool, ...) for rs. */
+int clf_opts(const struct cli *c, const struct wcard_ruleset *rs, struct wcard_clf_opts *co,
+	     char *err, size_t errlen);
+/* DIR/NAME of a pinned object, or an error for a NAME that is not one path component. */
+int pin_path(const struct cli *c, const char *name, char *buf, size_t len);
+/* Exclusive lock on a pinned object's directory: CLI writers take turns. fd or -errno. */
+int pin_lock(const char *path);
+/*
+ * Progress for long commands, shown on a TTY once they pass a second:
+ * start (a no-op when already started), change the phase, end (clears it).
+ */
+void progress_start(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void progress_phase(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void progress_end(void);
+/* Print s as a JSON string. */
+void json_str(const char *s);
+
+/* wcard lpm ... (lpm.c) */
+int lpm_lookup(struct cli *c);
+int lpm_create(struct cli *c);
+int lpm_add(struct cli *c);
+int lpm_del(struct cli *c);
+int lpm_load(struct cli *c);
+int lpm_dump(struct cli *c);
+int lpm_get(struct cli *c);
+int lpm_destroy(struct cli *c);
+
+/*
+ * Pinned classifiers (clf.c). clf_pinned opens NAME (argv[0]) under its lock
+ * for a command, printing why not; clf_release closes and unlocks.
+ */
+int clf_pinned(struct cli *c, const char *cmd, const struct wcard_clf_opts *o,
+	       struct wcard_clf **clf, int *lock);
+void clf_release(struct wcard_clf *clf, int lock);
+int clf_create(struct cli *c);
+int clf_destroy(struct cli *c);
+int clf_stats_pinned(struct cli *c);
+int rules_load(struct cli *c);
+int rules_dump(struct cli *c);
+int rules_list(struct cli *c);
+int rule_add(struct cli *c);
+int rule_del(struct cli *c);
+int rule_update(struct cli *c);
+/* xdp.c: attach, detach; -EBUSY (with a message) if the classifier at path is attached. */
+int clf_attach_cmd(struct cli *c);
+int clf_detach_cmd(struct cli *c);
+int clf_attached_check(struct cli *c, const char *path);
+
+#endif /* WCARD_CLI_H */

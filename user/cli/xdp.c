@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: MIT
+/* xdp.c: wcard attach and detach: a pinned classifier's XDP filter on an interface, via libxdp. */
+#include <errno.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+#include "cli.h"
+
+static bool xdp_verbose;
+
+static int xdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
+{
+	return xdp_verbose ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+static int bpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return 0;
+}
+
+/*
+ * libxdp probes what the kernel supports by loading programs that may fail
+ * (its dispatcher, then a fallback), and libbpf warns about each failure:
+ * without -v, only our own summary speaks.
+ */
+static void xdp_quiet(const struct cli *c)
+{
+	xdp_verbose = c->verbose;
+	libxdp_set_print(xdp_print);
+	if (!c->verbose)
+		libbpf_set_print(bpf_quiet);
+}
+
+/* Id of the wc_config map pinned under path: the mark of the classifier's programs. */
+static int config_map_id(const char *path, __u32 *id)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char p[4200];
+	int fd, ret = 0;
+
+	snprintf(p, sizeof(p), "%s/wc_config", path);
+	fd = bpf_obj_get(p);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		ret = -errno;
+	*id = info.id;
+	close(fd);
+	return ret;
+}
+
+/* Does the program (fd) use the map map_id? */
+static bool prog_uses_map(int fd, __u32 map_id)
+{
+	struct bpf_prog_info info = {};
+	__u32 ids[64], len = sizeof(info), i;
+
+	info.nr_map_ids = 64;
+	info.map_ids = (__u64)(unsigned long)ids;
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return false;
+	for (i = 0; i < info.nr_map_ids && i < 64; i++)
+		if (ids[i] == map_id)
+			return true;
+	return false;
+}
+
+/* The classifier's program among those attached (dispatcher or single program), or NULL. */
+static struct xdp_program *find_ours(const struct xdp_multiprog *mp, __u32 map_id)
+{
+	struct xdp_program *p = NULL;
+
+	if (xdp_multiprog__is_legacy(mp)) {
+		p = xdp_multiprog__main_prog(mp);
+		return p && prog_uses_map(xdp_program__fd(p), map_id) ? p : NULL;
+	}
+	while ((p = xdp_multiprog__next_prog(p, mp)))
+		if (prog_uses_map(xdp_program__fd(p), map_id))
+			return p;
+	return NULL;
+}
+
+/* Is the classifier with wc_config map map_id attached to ifindex? */
+static bool attached_to(int ifindex, __u32 map_id)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	bool found;
+
+	if (libxdp_get_error(mp))
+		return false;
+	found = find_ours(mp, map_id) != NULL;
+	xdp_multiprog__close(mp);
+	return found;
+}
+
+int clf_attached_check(struct cli *c, const char *path)
+{
+	struct if_nameindex *ifs, *i;
+	__u32 id;
+	int ret = 0;
+
+	xdp_quiet(c);
+	if (config_map_id(path, &id))
+		return 0; /* not a classifier: destroy says so */
+	ifs = if_nameindex();
+	for (i = ifs; i && i->if_index && !ret; i++) {
+		if (attached_to(i->if_index, id)) {
+			fprintf(stderr, "wcard destroy: %s is attached to %s (wcard detach %s %s)\n",
+				c->argv[0], i->if_name, c->argv[0], i->if_name);
+			ret = -EBUSY;
+		}
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	return ret;
+}
+
+static int parse_mode(const char *s, enum xdp_attach_mode *mode)
+{
+	if (!s)
+		*mode = XDP_MODE_UNSPEC; /* native where the driver has it, else skb */
+	else if (!strcmp(s, "native"))
+		*mode = XDP_MODE_NATIVE;
+	else if (!strcmp(s, "skb"))
+		*mode = XDP_MODE_SKB;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static const char *mode_name(enum xdp_attach_mode m)
+{
+	return m == XDP_MODE_NATIVE ? "native" : m == XDP_MODE_SKB ? "skb" :
+	       m == XDP_MODE_HW ? "hw" : "unspecified";
+}
+
+/*
+ * A new instance of the XDP filter over the maps pinned under path: its own
+ * maps are replaced by the pinned ones of the same name, so it classifies
+ * with the classifier's rules and counts into its counters.
+ */
+static int open_over_pins(const char *path, struct bpf_object **out, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "wcard_xdp");
+	struct bpf_object *obj;
+	struct bpf_map *m;
+	const void *elf;
+	size_t sz;
+	int ret = 0;
+
+	elf = wcard_xdp_object(&sz);
+	obj = bpf_object__open_mem(elf, sz, &oo);
+	if (!obj)
+		return -errno;
+	bpf_object__for_each_map(m, obj) {
+		const char *name = bpf_map__name(m);
+		char p[4200];
+		int fd;
+
+		if (strchr(name, '.')) /* .rodata: the program's own constants */
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", path, name);
+		fd = bpf_obj_get(p);
+		if (fd < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "%s: %s (the classifier was made by another wcard?)", p,
+				 strerror(errno));
+			break;
+		}
+		ret = bpf_map__reuse_fd(m, fd);
+		close(fd);
+		if (ret) {
+			snprintf(err, errlen, "%s: %s", p, strerror(-ret));
+			break;
+		}
+	}
+	if (ret) {
+		bpf_object__close(obj);
+		return ret;
+	}
+	*out = obj;
+	return 0;
+}
+
+int clf_attach_cmd(struct cli *c)
+{
+	char path[4096], err[4096 + ERRLEN] = "";
+	struct xdp_program *xp = NULL;
+	struct bpf_object *obj = NULL;
+	struct wcard_clf *clf = NULL;
+	enum xdp_attach_mode mode;
+	int ret, lock = -1, ifindex;
+	__u32 id;
+
+	xdp_quiet(c);
+	if (pin_path(c, c->argv[0], path, sizeof(path)))
+		return 2;
+	if (parse_mode(c->mode, &mode)) {
+		fprintf(stderr, "wcard attach: --mode must be native or skb, not '%s'\n", c->mode);
+		return 2;
+	}
+	ifindex = if_nametoindex(c->argv[1]);
+	if (!ifindex) {
+		fprintf(stderr, "wcard attach: no interface '%s'\n", c->argv[1]);
+		return 1;
+	}
+	/* Opening checks magic, version and layout (and rebuilds from the maps). */
+	ret = clf_pinned(c, "attach", NULL, &clf, &lock);
+	if (ret)
+		goto out;
+	xdp_quiet(c);
+	ret = config_map_id(path, &id);
+	if (!ret && attached_to(ifindex, id)) {
+		fprintf(stderr, "wcard attach: %s is already attached to %s\n", c->argv[0],
+			c->argv[1]);
+		ret = -EEXIST;
+		goto out;
+	}
+	if (!ret)
+		ret = open_over_pins(path, &obj, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "wcard attach: %s\n", *err ? err : strerror(-ret));
+		goto out;
+	}
+	xp = xdp_program__from_bpf_obj(obj, "xdp");
+	ret = libxdp_get_error(xp);
+	if (ret) {
+		xp = NULL;
+	} else {
+		/* libxdp: a dispatcher, so other XDP programs can share the interface. */
+		ret = xdp_program__attach(xp, ifindex, mode, 0);
+	}
+	if (!ret) {
+		struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+		bool ok = !libxdp_get_error(mp), alone = !ok || xdp_multiprog__is_legacy(mp);
+
+		fprintf(stderr, "wcard: %s attached to %s (%s mode, %s)\n", c->argv[0], c->argv[1],
+			mode_name(ok ? xdp_multiprog__attach_mode(mp) : mode),
+			alone ? "alone: libxdp could not use its dispatcher on this kernel (-v "
+				"says why), so no other XDP program can share the interface" :
+				"through the libxdp dispatcher");
+		if (ok)
+			xdp_multiprog__close(mp);
+		goto out;
+	}
+	/* No dispatcher here: the pinned program itself, alone on the interface. */
+	{
+		char p[4200], why[128];
+		__u32 flags = XDP_FLAGS_UPDATE_IF_NOEXIST |
+			      (mode == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE :
+			       mode == XDP_MODE_NATIVE ? XDP_FLAGS_DRV_MODE : 0);
+		int fd;
+
+		libxdp_strerror(ret, why, sizeof(why));
+		snprintf(p, sizeof(p), "%s/prog", path);
+		fd = bpf_obj_get(p);
+		if (fd < 0) {
+			fprintf(stderr, "wcard attach: libxdp: %s; and %s: %s\n", why, p,
+				strerror(errno));
+			ret = -errno;
+			goto out;
+		}
+		ret = bpf_xdp_attach(ifindex, fd, flags, NULL);
+		close(fd);
+		if (ret) {
+			fprintf(stderr, "wcard attach: %s: libxdp: %s; plain attach: %s%s\n",
+				c->argv[1], why, strerror(-ret),
+				ret == -EBUSY || ret == -EEXIST ?
+					" (another XDP program is attached)" : "");
+			goto out;
+		}
+		fprintf(stderr, "wcard: libxdp could not attach (%s): %s attached to %s directly "
+				"(%s mode); no other XDP program can share the interface\n",
+			why, c->argv[0], c->argv[1], mode_name(mode));
+	}
+out:
+	xdp_program__close(xp);
+	bpf_object__close(obj);
+	clf_release(clf, lock);
+	return ret ? 1 : 0;
+}
+
+int clf_detach_cmd(struct cli *c)
+{
+	struct xdp_multiprog *mp = NULL;
+	struct xdp_program *p;
+	char path[4096];
+	int ret, lock, ifindex;
+	__u32 id;
+
+	xdp_quiet(c);
+	if (pin_path(c, c->argv[0], path, sizeof(path)))
+		return 2;
+	ifindex = if_nametoindex(c->argv[1]);
+	if (!ifindex) {
+		fprintf(stderr, "wcard detach: no interface '%s'\n", c->argv[1]);
+		return 1;
+	}
+	lock = pin_lock(path);
+	if (lock < 0) {
+		fprintf(stderr, "wcard detach: %s: %s\n", path, strerror(-lock));
+		return 1;
+	}
+	ret = config_map_id(path, &id);
+	if (ret) {
+		fprintf(stderr, "wcard detach: %s: not a classifier (%s)\n", path, strerror(-ret));
+		goto out;
+	}
+	mp = xdp_multiprog__get_from_ifindex(ifindex);
+	p = libxdp_get_error(mp) ? NULL : find_ours(mp, id);
+	if (!p) {
+		fprintf(stderr, "wcard detach: %s is not attached to %s\n", c->argv[0], c->argv[1]);
+		ret = -ENOENT;
+		goto out;
+	}
+	if (xdp_multiprog__is_legacy(mp))
+		ret = xdp_multiprog__detach(mp);
+	else
+		ret = xdp_program__detach(p, ifindex, xdp_multiprog__attach_mode(mp), 0);
+	if (ret)
+		fprintf(stderr, "wcard detach: %s: %s\n", c->argv[1], strerror(-ret));
+	else
+		fprintf(stderr, "wcard: %s detached from %s\n", c->argv[0], c->argv[1]);
+out:
+	if (mp && !libxdp_get_error(mp))
+		xdp_multiprog__close(mp);
+	close(lock);
+	return ret ? 1 : 0;
+}

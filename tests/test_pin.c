@@ -16,8 +16,15 @@ static char pinned[256];
 
 static void pin_cleanup(void)
 {
-	if (*pinned)
-		wcard_clf_unpin(pinned);
+	char sub[300];
+
+	if (!*pinned)
+		return;
+	/* The classifier itself, or the CLI tests' classifier "f" in it. */
+	snprintf(sub, sizeof(sub), "%s/f", pinned);
+	wcard_clf_unpin(sub);
+	wcard_clf_unpin(pinned);
+	rmdir(pinned);
 }
 
 /* A fresh directory on bpffs, unique to this test process. */
@@ -370,4 +377,153 @@ Test(pin, bpftool_prog_load_then_cli)
 	close(prog);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s %s %s.d1 %s.d2", dir, rules, rules, rules);
 	cr_assert_eq(system(cmd), 0, "cleanup");
+}
+
+/* Run a shell command, its stdout into out (NUL-terminated); returns the exit code. */
+static int sh_out(const char *cmd, char *out, size_t len)
+{
+	FILE *p = popen(cmd, "r");
+	size_t n = 0;
+	int st;
+
+	cr_assert_not_null(p, "popen %s", cmd);
+	while (n + 1 < len) {
+		size_t r = fread(out + n, 1, len - 1 - n, p);
+
+		if (!r)
+			break;
+		n += r;
+	}
+	out[n] = 0;
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Packets the rule with this id counted, from `wcard rules list --json`. */
+static long long listed_packets(const char *json, unsigned int id)
+{
+	char key[32];
+	const char *p;
+
+	snprintf(key, sizeof(key), "{\"id\":%u,", id);
+	p = strstr(json, key);
+	p = p ? strstr(p, "\"packets\":") : NULL;
+	return p ? atoll(p + 10) : -1;
+}
+
+/*
+ * The CLI's life cycle of a pinned classifier: create (default drop), single
+ * rule add / update / del with the verdicts of the pinned program following
+ * each, per-rule counters that survive updates, stats, bad input, destroy.
+ */
+Test(pin, cli_lifecycle, .timeout = 120, .fini = pin_cleanup)
+{
+	const char *bin = getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
+	char dir[256], cls[300], cmd[2048], out[65536];
+	int prog, i;
+
+	pin_dir(dir, sizeof(dir), "cli");
+	snprintf(cls, sizeof(cls), "%s/f", dir);
+#define W(fmt, ...)                                                                     \
+	(snprintf(cmd, sizeof(cmd), "%s " fmt " --pin-dir %s 2>&1", bin, ##__VA_ARGS__, dir), \
+	 sh_out(cmd, out, sizeof(out)))
+	cr_assert_eq(W("create f --default drop"), 0, "case create: %s", out);
+	cr_assert_neq(W("create f"), 0, "case create twice");
+	cr_assert(strstr(out, "already exists"), "case create twice: message '%s'", out);
+	cr_assert_neq(W("create g --layout ipv5"), 0, "case bad layout");
+	cr_assert(strstr(out, "unknown --layout 'ipv5'"), "case bad layout: message '%s'", out);
+	snprintf(cmd, sizeof(cmd), "%s/prog", cls);
+	prog = bpf_obj_get(cmd);
+	cr_assert_geq(prog, 0, "case pinned prog");
+	cr_assert_eq(pinned_verdict(prog, 0x0a020304, 0x01010101, 80, "empty"), XDP_DROP,
+		     "case empty classifier: the default (drop)");
+
+	cr_assert_eq(W("rule add f src 10.0.0.0/8 value 0x101"), 0, "case add 0: %s", out);
+	cr_assert_eq(atoi(out), 0, "case add 0: id '%s'", out);
+	cr_assert_eq(W("rule add f dst 192.168.1.0/24 tcp dport 22 pass"), 0, "case add 1: %s", out);
+	cr_assert_eq(atoi(out), 1, "case add 1: id '%s'", out);
+	for (i = 0; i < 3; i++)
+		cr_assert_eq(pinned_verdict(prog, 0x0a020304, 0x01010101, 80, "10/8"), XDP_DROP,
+			     "case rule 0 drops (0x101)");
+	cr_assert_eq(pinned_verdict(prog, 0x01020304, 0xc0a80105, 22, "ssh"), XDP_PASS,
+		     "case rule 1 passes ssh");
+	cr_assert_eq(pinned_verdict(prog, 0x01020304, 0xc0a80105, 80, "http"), XDP_DROP,
+		     "case http: no rule, default drop");
+	cr_assert_eq(W("rules list f --json"), 0, "case list: %s", out);
+	cr_assert_eq(listed_packets(out, 0), 3, "case list: rule 0 counted 3: %s", out);
+	cr_assert_eq(listed_packets(out, 1), 1, "case list: rule 1 counted 1: %s", out);
+	cr_assert(strstr(out, "\"no_match\":{\"packets\":2,"), "case list: 2 misses: %s", out);
+
+	/* A new action keeps the id and the counts; a new priority makes a new id. */
+	cr_assert_eq(W("rule update f 0 pass"), 0, "case update action: %s", out);
+	cr_assert_eq(atoi(out), 0, "case update action: id '%s'", out);
+	cr_assert_eq(pinned_verdict(prog, 0x0a020304, 0x01010101, 80, "10/8 pass"), XDP_PASS,
+		     "case rule 0 passes now");
+	cr_assert_eq(W("rules list f --json"), 0, "case list 2: %s", out);
+	cr_assert_eq(listed_packets(out, 0), 4, "case list 2: rule 0 counted on: %s", out);
+	cr_assert_eq(W("rule update f 0 prio 9"), 0, "case update prio: %s", out);
+	cr_assert_eq(atoi(out), 2, "case update prio: new id '%s'", out);
+	cr_assert_eq(W("rule del f 1"), 0, "case del 1: %s", out);
+	cr_assert_eq(pinned_verdict(prog, 0x01020304, 0xc0a80105, 22, "ssh gone"), XDP_DROP,
+		     "case ssh after its rule went: default drop");
+	cr_assert_eq(pinned_verdict(prog, 0x0a020304, 0x01010101, 80, "10/8 id 2"), XDP_PASS,
+		     "case 10/8 under its new id");
+
+	/* Bad input changes nothing and says why. */
+	cr_assert_eq(W("rule del f 1 2"), 1, "case del unknown id");
+	cr_assert(strstr(out, "no rule with id 1"), "case del unknown id: '%s'", out);
+	cr_assert_eq(W("rule add f src 1.2.3.300 drop"), 1, "case bad rule");
+	cr_assert(strstr(out, "argument:1: bad address '1.2.3.300'"), "case bad rule: '%s'", out);
+	cr_assert_eq(W("rule update f 2 src 1.2.3.4"), 2, "case update with a field");
+	cr_assert_eq(W("rule update f 2 src 1.2.3.4 drop"), 1, "case update with a field");
+	cr_assert(strstr(out, "only prio and the action change"), "case update field: '%s'", out);
+	cr_assert_eq(W("rules dump f"), 0, "case dump: %s", out);
+	cr_assert_str_eq(out, "src 10.0.0.0/8 prio 9 pass\n", "case dump after bad input");
+	cr_assert_eq(W("stats f --json"), 0, "case stats: %s", out);
+	cr_assert(strstr(out, "\"rules\":1,") && strstr(out, "\"matched\":{\"packets\":"),
+		  "case stats json: %s", out);
+	cr_assert_eq(W("rule add nosuch src 1.2.3.4 drop"), 1, "case no such classifier");
+	cr_assert(strstr(out, "no classifier of that name"), "case no such: '%s'", out);
+
+	close(prog);
+	cr_assert_eq(W("destroy f"), 0, "case destroy: %s", out);
+	cr_assert_neq(access(cls, F_OK), 0, "case destroy: %s is gone", cls);
+	cr_assert_neq(W("destroy f"), 0, "case destroy twice");
+#undef W
+	rmdir(dir);
+}
+
+/* Two CLI writers at once take turns: every rule each added is there, ids distinct. */
+Test(pin, cli_concurrent_writers, .timeout = 300, .fini = pin_cleanup)
+{
+	const char *bin = getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
+	char dir[256], cmd[4096], out[1 << 16];
+	unsigned int ids[64], n = 0, i, j;
+	char *p;
+
+	pin_dir(dir, sizeof(dir), "writers");
+	snprintf(cmd, sizeof(cmd), "%s create f --pin-dir %s 2>&1", bin, dir);
+	cr_assert_eq(sh_out(cmd, out, sizeof(out)), 0, "case create: %s", out);
+	snprintf(cmd, sizeof(cmd),
+		 "for w in 1 2; do (for i in $(seq 1 25); do %s rule add f --pin-dir %s "
+		 "src 10.$w.$i.0/24 drop >/dev/null || echo FAIL; done) & done; wait", bin, dir);
+	cr_assert_eq(sh_out(cmd, out, sizeof(out)), 0, "case writers");
+	cr_assert_null(strstr(out, "FAIL"), "case writers: an add failed: %s", out);
+	snprintf(cmd, sizeof(cmd), "%s rules list f --json --pin-dir %s", bin, dir);
+	cr_assert_eq(sh_out(cmd, out, sizeof(out)), 0, "case list");
+	for (p = out; (p = strstr(p, "{\"id\":")) && n < 64; p++)
+		ids[n++] = atoi(p + 6);
+	cr_assert_eq(n, 50, "case writers: %u rules listed, expected 50", n);
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			cr_assert_neq(ids[i], ids[j], "case writers: id %u twice", ids[i]);
+	for (i = 1; i <= 2; i++)
+		for (j = 1; j <= 25; j++) {
+			char pfx[32];
+
+			snprintf(pfx, sizeof(pfx), "src 10.%u.%u.0/24 ", i, j);
+			cr_assert_not_null(strstr(out, pfx), "case writers: %s missing", pfx);
+		}
+	snprintf(cmd, sizeof(cmd), "%s destroy f --pin-dir %s && rmdir %s", bin, dir, dir);
+	cr_assert_eq(system(cmd), 0, "case destroy");
 }

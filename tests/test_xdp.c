@@ -491,6 +491,17 @@ static void lpm_path(const struct wcard_layout *l, unsigned int field, const cha
 	clf_load(c, &rs, name);
 	cr_assert_eq(wcard_clf_algo(c), WC_ALGO_LPM, "case %s: LPM after a reload", name);
 	check_frames(c, l, &rs, &r, 1000, name);
+	/* A new value for some rules: the LPM path answers with it at once. */
+	for (i = 0; i < 20; i++) {
+		__u32 k = wt_below(&r, nr), nid;
+
+		rs.rules[k].value = rs.rules[k].value == WC_ACT_DROP ? WC_ACT_PASS : WC_ACT_DROP;
+		cr_assert_eq(wcard_clf_update(c, k, rs.rules[k].prio, rs.rules[k].value, &nid, err,
+					      sizeof(err)), 0, "case %s: update value: %s", name, err);
+		cr_assert_eq(nid, k, "case %s: a value update keeps the id", name);
+	}
+	cr_assert_eq(wcard_clf_algo(c), WC_ALGO_LPM, "case %s: LPM after value updates", name);
+	check_frames(c, l, &rs, &r, 1000, name);
 	/* Asked for explicitly, a set that is not a longest-prefix set is refused. */
 	cr_assert_eq(wcard_clf_create(&o, &strict, err, sizeof(err)), 0, "case %s: %s", name, err);
 	cr_assert_eq(wcard_ruleset_add(&rs, &bad), 0, "case %s: add", name);

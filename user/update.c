@@ -784,6 +784,18 @@ int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u
 	ret = check_id(c, id, err, errlen);
 	if (ret)
 		return ret;
+	if (prio == c->set.rules[id].prio && c->algo == WC_ALGO_LPM) {
+		/* The LPM fast path reads values from its trie: rebuild the spare generation. */
+		__u64 old = c->set.rules[id].value;
+
+		c->set.rules[id].value = value;
+		ret = clf_republish(c, err, errlen);
+		if (ret)
+			c->set.rules[id].value = old;
+		else if (new_id)
+			*new_id = id;
+		return ret;
+	}
 	if (prio == c->set.rules[id].prio) {
 		/* Value only: one 8-byte store in the rule's slot. */
 		c->set.rules[id].value = value;

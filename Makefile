@@ -5,9 +5,19 @@
 #   make bench      trace-driven lookup benchmark
 #   make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel's BTF
 #   make deps       install the Debian packages the project needs (only missing ones)
+#   make install    CLI, libwcard (.a, .so), headers, BPF objects, wcard.pc, man page
+#                   (PREFIX=/usr/local, DESTDIR= for staging)
 # V=1 shows full commands.
 
 BUILD ?= build
+VERSION := 0.1.0
+SOVERSION := 0
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCDIR ?= $(PREFIX)/include
+BPFDIR ?= $(PREFIX)/share/wcard/bpf
+MANDIR ?= $(PREFIX)/share/man
 ARCH ?= x86
 CLANG ?= clang-19
 BPFTOOL ?= bpftool
@@ -22,9 +32,14 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-INCLUDES := -Iinclude -I$(BUILD)
+INCLUDES := -Iinclude -I$(BUILD) -I$(BUILD)/include
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(INCLUDES) -Ivmlinux/$(ARCH) \
 	-Wall -Wno-unused-function -Werror
+# The examples build on the UAPI <linux/bpf.h> instead of vmlinux.h: the public
+# headers must work with either. Debian keeps <asm/types.h> under the multiarch dir.
+UAPI_INC := $(addprefix -I,$(wildcard /usr/include/$(shell uname -m)-linux-gnu))
+EXAMPLE_BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 $(INCLUDES) $(UAPI_INC) -Wall \
+	-Wno-unused-function -Werror
 # Recursive (=) so pkg-config runs after `deps` has installed it.
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags libbpf zlib)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs libbpf zlib)
@@ -44,10 +59,10 @@ USER_CFLAGS = $(CFLAGS) $(WARN) -fPIC -std=gnu11 $(INCLUDES) $(PKG_CFLAGS)
 DEPS_STAMP := $(BUILD)/.deps-ok
 BPF_PROGS := wcard_xdp wcard_parse_test wcard_key wcard_lpm4
 BENCH_BPF := wcard_bench
-SKELS := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS) $(BENCH_BPF)) $(BUILD)/libwcard.subskel.h
+SKELS := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS) $(BENCH_BPF)) $(BUILD)/include/wcard/libwcard.subskel.h
 # The BPF library for static linking, and the example built both ways with it.
 EXAMPLES := $(BUILD)/libwcard.bpf.o $(BUILD)/examples/blocklist_hdr.bpf.o \
-	$(BUILD)/examples/blocklist_link.bpf.o
+	$(BUILD)/examples/blocklist_link.bpf.o $(BUILD)/examples/blocklist
 LIB_SRCS := $(wildcard user/*.c)
 LIB_OBJS := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 CLI_SRCS := $(wildcard user/cli/*.c)
@@ -58,11 +73,12 @@ HDRS := $(wildcard include/wcard/*.h)
 USER_HDRS := $(wildcard user/*.h)
 CLI_HDRS := $(wildcard user/cli/*.h)
 
-.PHONY: all deps test stress demo bench vmlinux clean format
+.PHONY: all deps test stress demo bench vmlinux clean format install uninstall
 .DELETE_ON_ERROR:
 .SECONDARY:
 
 all: $(BUILD)/wcard $(BUILD)/libwcard.a $(BUILD)/libwcard.so $(BUILD)/tests/wcard-tests \
+	$(BUILD)/wcard.1 \
 	$(BUILD)/wcard-bench $(EXAMPLES)
 
 deps: $(DEPS_STAMP)
@@ -90,8 +106,9 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
 # libwcard.bpf.o's maps and constants inside whatever object links it.
-$(BUILD)/libwcard.subskel.h: $(BUILD)/libwcard.bpf.o
+$(BUILD)/include/wcard/libwcard.subskel.h: $(BUILD)/libwcard.bpf.o
 	$(call msg,GEN-SUB,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(BPFTOOL) gen subskeleton $< name wcard > $@
 
 # One source, two builds: the headers alone, and statically linked with libwcard.bpf.o
@@ -99,11 +116,11 @@ $(BUILD)/libwcard.subskel.h: $(BUILD)/libwcard.bpf.o
 $(BUILD)/examples/%.hdr.tmp.bpf.o: examples/*/%.bpf.c $(HDRS) | $(DEPS_STAMP)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(EXAMPLE_BPF_CFLAGS) -c $< -o $@
 $(BUILD)/examples/%.link.tmp.bpf.o: examples/*/%.bpf.c $(HDRS) | $(DEPS_STAMP)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -DWCARD_LINK_LIB -c $< -o $@
+	$(Q)$(CLANG) $(EXAMPLE_BPF_CFLAGS) -DWCARD_LINK_LIB -c $< -o $@
 $(BUILD)/examples/%_hdr.bpf.o: $(BUILD)/examples/%.hdr.tmp.bpf.o
 	$(call msg,GEN-OBJ,$@)
 	$(Q)$(BPFTOOL) gen object $@ $<
@@ -133,10 +150,19 @@ $(BUILD)/libwcard.a: $(LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 $(BUILD)/libwcard.so: $(LIB_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -shared $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) -shared $(LDFLAGS) -Wl,-soname,libwcard.so.$(SOVERSION) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/wcard: $(CLI_OBJS) $(BUILD)/libwcard.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(XDP_LIBS) $(PKG_LIBS) -lpthread
+# The example's user half: loads either build of blocklist.bpf.o and fills it.
+$(BUILD)/examples/blocklist: examples/blocklist/blocklist.c $(HDRS) $(SKELS) $(BUILD)/libwcard.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libwcard.a $(PKG_LIBS)
+# The manual page comes from the CLI's own command table (wcard help --man).
+$(BUILD)/wcard.1: $(BUILD)/wcard
+	$(call msg,GEN,$@)
+	$(Q)$(BUILD)/wcard help --man > $@
 $(BUILD)/tests/wcard-tests: $(TEST_OBJS) $(BUILD)/libwcard.a
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
@@ -149,7 +175,7 @@ $(BUILD)/wcard-bench: $(BUILD)/obj/bench/bench.o $(BUILD)/libwcard.a
 TEST_ARGS ?=
 test: all
 	$(Q)WCARD_BIN=$(abspath $(BUILD)/wcard) WCARD_DATA=$(abspath ../shared/data) \
-		WCARD_BUILD=$(abspath $(BUILD)) LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
+		WCARD_BUILD=$(abspath $(BUILD)) WCARD_SRC=$(CURDIR) LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
 		$(BUILD)/tests/wcard-tests --jobs 2 $(TEST_ARGS)
 
 # The concurrency tests at full size: 1M rule updates, 1M route changes.
@@ -167,6 +193,30 @@ bench: $(BUILD)/wcard-bench
 
 format:
 	clang-format -i $(wildcard bpf/*.c bench/*.c user/*.c tests/*.c tests/*.h include/wcard/*.h)
+
+# Everything a user of the CLI, of libwcard and of the BPF library needs.
+install: all
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/wcard \
+		$(DESTDIR)$(BPFDIR) $(DESTDIR)$(MANDIR)/man1
+	$(Q)install -m 755 $(BUILD)/wcard $(DESTDIR)$(BINDIR)/wcard
+	$(Q)install -m 644 $(BUILD)/libwcard.a $(DESTDIR)$(LIBDIR)/libwcard.a
+	$(Q)install -m 755 $(BUILD)/libwcard.so $(DESTDIR)$(LIBDIR)/libwcard.so.$(VERSION)
+	$(Q)ln -sf libwcard.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libwcard.so.$(SOVERSION)
+	$(Q)ln -sf libwcard.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libwcard.so
+	$(Q)install -m 644 $(HDRS) $(BUILD)/include/wcard/libwcard.subskel.h $(DESTDIR)$(INCDIR)/wcard/
+	$(Q)install -m 644 $(BUILD)/wcard_xdp.bpf.o $(BUILD)/libwcard.bpf.o $(DESTDIR)$(BPFDIR)/
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+		-e 's|@BPFDIR@|$(BPFDIR)|' -e 's|@VERSION@|$(VERSION)|' wcard.pc.in \
+		> $(DESTDIR)$(LIBDIR)/pkgconfig/wcard.pc
+	$(Q)install -m 644 $(BUILD)/wcard.1 $(DESTDIR)$(MANDIR)/man1/wcard.1
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(BINDIR)/wcard $(DESTDIR)$(LIBDIR)/libwcard.a \
+		$(DESTDIR)$(LIBDIR)/libwcard.so* $(DESTDIR)$(LIBDIR)/pkgconfig/wcard.pc \
+		$(DESTDIR)$(MANDIR)/man1/wcard.1
+	$(Q)rm -rf $(DESTDIR)$(INCDIR)/wcard $(DESTDIR)$(BPFDIR)
 
 clean:
 	$(call msg,CLEAN,$(BUILD))

@@ -6,7 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "wctest.h"
-#include "libwcard.subskel.h"
+#include <wcard/libwcard.subskel.h>
 
 static void example_path(const char *variant, char *buf, size_t len)
 {

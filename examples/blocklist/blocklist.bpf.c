@@ -8,8 +8,10 @@
  *                  bpftool gen object blocklist.bpf.o blocklist.tmp.o libwcard.bpf.o
  * User space fills the classifier with libwcard (wcard_clf_from_object on
  * program "blocklist"); this program keeps its own counters on top.
+ * It builds on the kernel's UAPI header <linux/bpf.h> (add
+ * -I/usr/include/$(uname -m)-linux-gnu on Debian); "vmlinux.h" works as well.
  */
-#include "vmlinux.h"
+#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <wcard/parse.bpf.h>
 #include <wcard/classify.bpf.h>

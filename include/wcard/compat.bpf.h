@@ -2,6 +2,14 @@
 #ifndef WCARD_COMPAT_BPF_H
 #define WCARD_COMPAT_BPF_H
 
+/*
+ * Without vmlinux.h (a program built on <linux/bpf.h>): bool from the
+ * compiler, and the UAPI headers' version for what older ones lack.
+ */
+#ifndef __VMLINUX_H__
+#include <stdbool.h>
+#include <linux/version.h>
+#endif
 #include <bpf/bpf_helpers.h>
 
 /*
@@ -25,10 +33,11 @@
  * own wc_for(). The verifier checks the loop body once per distinct state
  * instead of unrolling it, and the iterator itself bounds the trip count.
  *
- * vmlinux.h declares struct bpf_iter_num. With <linux/bpf.h> from older UAPI
- * headers, define WC_NEED_BPF_ITER_NUM before including this file.
+ * vmlinux.h declares struct bpf_iter_num, and so does <linux/bpf.h> from
+ * kernel 6.4 on; with older UAPI headers wcard declares it (the verifier
+ * matches the kfunc argument by this name and size).
  */
-#ifdef WC_NEED_BPF_ITER_NUM
+#if !defined(__VMLINUX_H__) && LINUX_VERSION_CODE < KERNEL_VERSION(6, 4, 0)
 struct bpf_iter_num {
 	__u64 __opaque[1];
 } __attribute__((aligned(8)));

@@ -12,7 +12,7 @@
 
 /* The parsed command line: options of the command's table, then its arguments. */
 struct cli {
-	bool verbose, json;
+	bool verbose, json, man;
 	const char *algo, *format, *dir, *pool, *v4, *pin_dir, *layout, *mode;
 	unsigned long rules, packets, seed, collide, max_routes, max_rules;
 	__u32 dflt; /* --default: WC_ACT_*, 0 if not given */
@@ -35,7 +35,8 @@ enum {
 	O_LAYOUT,
 	O_MAX_RULES,
 	O_DEFAULT,
-	O_MODE
+	O_MODE,
+	O_MAN
 };
 
 /* A subcommand (wcard lpm SUB ...): its own arguments, the command's options. */

@@ -63,6 +63,7 @@ static const struct opt_spec opt_table[] = {
 	{ "default", O_DEFAULT, "ACTION", "action for frames no rule matches: pass (default) or drop" },
 	{ "mode", O_MODE, "MODE",
 	  "XDP mode: native or skb (default: native where the driver supports it, else skb)" },
+	{ "man", O_MAN, NULL, "print the manual page (roff) made from the command tables" },
 	{ "dir", O_DIR, "DIR", "directory for generated files" },
 	{ "rules", O_RULES, "N", "number of rules to generate" },
 	{ "packets", O_PACKETS, "N", "number of trace packets to generate" },
@@ -91,7 +92,7 @@ static const int create_opts[] = { O_PIN_DIR, O_LAYOUT, O_ALGO, O_MAX_RULES, O_D
 				   O_COLLIDE, O_POOL, 0 };
 static const int pin_opts[] = { O_PIN_DIR, 0 };
 static const int attach_opts[] = { O_PIN_DIR, O_MODE, 0 };
-
+static const int help_opts[] = { O_MAN, 0 };
 
 static const struct sub_spec rules_subs[] = {
 	{ "load", "NAME RULES",
@@ -145,7 +146,6 @@ static const struct sub_spec lpm_subs[] = {
 	{ "destroy", "NAME", "unpin NAME (its maps go with the last user)", lpm_destroy, 1, 1 },
 	{ NULL, NULL, NULL, NULL, 0, 0 },
 };
-static const int no_opts[] = { 0 };
 
 static const struct cmd_spec cmd_table[] = {
 	{ "classify", "RULES TRACE",
@@ -183,7 +183,8 @@ static const struct cmd_spec cmd_table[] = {
 	{ "destroy", "NAME",
 	  "unpin the classifier NAME (refused while it is attached to an interface)", clf_destroy,
 	  pin_opts, 1, 1 },
-	{ "help", "[COMMAND]", "show help", cmd_help, no_opts, 0, 1 },
+	{ "help", "[COMMAND]", "show help (--man: the manual page, in roff, from these tables)",
+	  cmd_help, help_opts, 0, 1 },
 	{ NULL, NULL, NULL, NULL, NULL, 0, 0, NULL },
 };
 
@@ -320,6 +321,9 @@ static int parse_args(const struct cmd_spec *cmd, int argc, char **argv, struct 
 			break;
 		case O_MODE:
 			c->mode = optarg;
+			break;
+		case O_MAN:
+			c->man = true;
 			break;
 		case O_MAX_RULES:
 			ret = parse_ulong("max-rules", optarg, &c->max_rules);
@@ -1013,10 +1017,96 @@ static int cmd_rule(struct cli *c)
 	return run_sub(c, "rule", rule_subs);
 }
 
+/* Text for roff: backslashes and dashes escaped, no control character at a line start. */
+static void roff(FILE *f, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", f);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", f);
+		else if (*s == '-')
+			fputs("\\-", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+static void man_opt(FILE *f, const struct opt_spec *o)
+{
+	fputs(".TP\n", f);
+	if (o->key < 256)
+		fprintf(f, "\\fB\\-%c\\fR, ", o->key);
+	fputs("\\fB", f);
+	roff(f, "--");
+	roff(f, o->name);
+	fputs("\\fR", f);
+	if (o->arg) {
+		fputs(" \\fI", f);
+		roff(f, o->arg);
+		fputs("\\fR", f);
+	}
+	fputc('\n', f);
+	roff(f, o->help);
+	fputc('\n', f);
+}
+
+/* The manual page, from the same tables as --help: nothing to keep in sync by hand. */
+static void man_page(FILE *f)
+{
+	const struct cmd_spec *cmd;
+	const struct sub_spec *sc;
+	const struct opt_spec *o;
+
+	fprintf(f, ".TH WCARD 1 \"\" \"wcard\" \"User Commands\"\n"
+		   ".SH NAME\nwcard \\- multi\\-field packet classification in eBPF\n"
+		   ".SH SYNOPSIS\n.B wcard\n.I COMMAND\n[\\fIoptions\\fR] \\fIARGS\\fR...\n"
+		   ".SH DESCRIPTION\n"
+		   "wcard classifies packets on wildcard rules (prefixes, port ranges, masks) in "
+		   "BPF: Tuple Merge, brute force and longest\\-prefix match over stock BPF maps. "
+		   "Classifiers and LPMs live in maps pinned on bpffs, under \\fB\\-\\-pin\\-dir\\fR "
+		   "(default \\fI" PIN_DIR_DEFAULT "\\fR), and are changed while traffic flows.\n"
+		   ".SH COMMANDS\n");
+	for (cmd = cmd_table; cmd->name; cmd++) {
+		const int *k;
+
+		fprintf(f, ".SS \"wcard %s\" ", cmd->name);
+		roff(f, cmd->args);
+		fputc('\n', f);
+		roff(f, cmd->summary);
+		fputs(".\n", f);
+		for (sc = cmd->subs; sc && sc->name; sc++) {
+			fprintf(f, ".TP\n\\fBwcard %s %s\\fR ", cmd->name, sc->name);
+			roff(f, sc->args);
+			fputc('\n', f);
+			roff(f, sc->summary);
+			fputc('\n', f);
+		}
+		if (*cmd->opts) {
+			fputs(".PP\nOptions:\n", f);
+			for (k = cmd->opts; *k; k++)
+				for (o = opt_table; o->name; o++)
+					if (o->key == *k)
+						fprintf(f, "\\fB\\-\\-%s\\fR ", o->name);
+			fputc('\n', f);
+		}
+	}
+	fputs(".SH OPTIONS\n", f);
+	for (o = opt_table; o->name; o++)
+		man_opt(f, o);
+	fputs(".SH EXIT STATUS\n0 on success, 1 when the command failed (the message names the "
+	      "file, line or object and the reason), 2 for a usage error.\n"
+	      ".SH SEE ALSO\n.BR bpftool (8),\n.BR xdp\\-loader (8)\n", f);
+}
+
 static int cmd_help(struct cli *c)
 {
 	const struct cmd_spec *cmd;
 
+	if (c->man) {
+		man_page(stdout);
+		return fflush(stdout) ? 1 : 0;
+	}
 	if (c->argc == 0) {
 		usage(stdout, NULL);
 		return 0;

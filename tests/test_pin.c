@@ -485,6 +485,26 @@ Test(pin, cli_lifecycle, .timeout = 120, .fini = pin_cleanup)
 	cr_assert_eq(W("rule add nosuch src 1.2.3.4 drop"), 1, "case no such classifier");
 	cr_assert(strstr(out, "no classifier of that name"), "case no such: '%s'", out);
 
+	/* A full table, a directory off bpffs, no privilege: refused, with the reason. */
+	cr_assert_eq(W("create small --max-rules 2"), 0, "case small: %s", out);
+	cr_assert_eq(W("rule add small src 1.1.1.1 drop"), 0, "case small 1: %s", out);
+	cr_assert_eq(W("rule add small src 1.1.1.2 drop"), 0, "case small 2: %s", out);
+	cr_assert_eq(W("rule add small src 1.1.1.3 drop"), 1, "case small 3: %s", out);
+	cr_assert(strstr(out, "table full: 2 rules"), "case table full: '%s'", out);
+	cr_assert_eq(W("destroy small"), 0, "case destroy small: %s", out);
+	snprintf(cmd, sizeof(cmd), "%s create z --pin-dir /tmp/wcard-not-bpffs-%d 2>&1", bin,
+		 getpid());
+	cr_assert_eq(sh_out(cmd, out, sizeof(out)), 1, "case off bpffs: %s", out);
+	cr_assert(strstr(out, "not on bpffs"), "case off bpffs: '%s'", out);
+	if (!access("/usr/bin/setpriv", X_OK)) {
+		snprintf(cmd, sizeof(cmd),
+			 "setpriv --reuid=65534 --regid=65534 --clear-groups %s rule add f src 1.2.3.4 "
+			 "drop --pin-dir %s 2>&1", bin, dir);
+		cr_assert_eq(sh_out(cmd, out, sizeof(out)), 1, "case unprivileged: %s", out);
+		cr_assert(strstr(out, "Permission denied (needs root"), "case unprivileged: '%s'",
+			  out);
+	}
+
 	close(prog);
 	cr_assert_eq(W("destroy f"), 0, "case destroy: %s", out);
 	cr_assert_neq(access(cls, F_OK), 0, "case destroy: %s is gone", cls);

@@ -49,7 +49,6 @@ void clf_release(struct wcard_clf *clf, int lock)
 
 int clf_create(struct cli *c)
 {
-	const char *dir = c->pin_dir ? c->pin_dir : PIN_DIR_DEFAULT;
 	const struct wcard_layout *l = wcard_layout_builtin(c->layout ? c->layout : "ipv4-5tuple");
 	char path[4096], err[2 * 4096 + ERRLEN] = ""; /* room for the paths it names */
 	struct wcard_clf_opts co = { 0 };
@@ -85,14 +84,8 @@ int clf_create(struct cli *c)
 		}
 	}
 	co.default_action = c->dflt;
-	if (!ret && mkdir(dir, 0700) && errno != EEXIST) {
-		ret = -errno;
-		snprintf(err, sizeof(err), "%s: %s (is bpffs mounted?)", dir, strerror(errno));
-	}
-	if (!ret && !access(path, F_OK)) {
-		ret = -EEXIST;
-		snprintf(err, sizeof(err), "%s: already exists (wcard destroy %s)", path, c->argv[0]);
-	}
+	if (!ret)
+		ret = pin_new(c, path, "wcard destroy", err, sizeof(err));
 	if (!ret) {
 		progress_phase("creating the classifier (%zu rules)", rs.n);
 		ret = wcard_clf_create(&co, &clf, err, sizeof(err));

@@ -56,6 +56,8 @@ int clf_opts(const struct cli *c, const struct wcard_ruleset *rs, struct wcard_c
 	     char *err, size_t errlen);
 /* DIR/NAME of a pinned object, or an error for a NAME that is not one path component. */
 int pin_path(const struct cli *c, const char *name, char *buf, size_t len);
+/* Room for a new pinned object at path: --pin-dir made, path free (else err says why). */
+int pin_new(const struct cli *c, const char *path, const char *destroy, char *err, size_t errlen);
 /* Exclusive lock on a pinned object's directory: CLI writers take turns. fd or -errno. */
 int pin_lock(const char *path);
 /*

@@ -197,7 +197,6 @@ int lpm_create(struct cli *c)
 		.v4 = c->v4 && !strcmp(c->v4, "trie") ? WCARD_LPM4_TRIE : WCARD_LPM4_DIR24,
 		.max_routes = (__u32)c->max_routes,
 	};
-	const char *dir = c->pin_dir ? c->pin_dir : PIN_DIR_DEFAULT;
 	char path[4096], err[2 * 4096 + ERRLEN] = ""; /* room for the paths it names */
 	struct wcard_routes rt = {};
 	struct wcard_lpm *l = NULL;
@@ -208,15 +207,8 @@ int lpm_create(struct cli *c)
 		return 2;
 	if (c->argc > 1)
 		ret = wcard_routes_load(c->argv[1], &rt, err, sizeof(err));
-	if (!ret && mkdir(dir, 0700) && errno != EEXIST) {
-		ret = -errno;
-		snprintf(err, sizeof(err), "%s: %s (is bpffs mounted?)", dir, strerror(errno));
-	}
-	if (!ret && !access(path, F_OK)) {
-		ret = -EEXIST;
-		snprintf(err, sizeof(err), "%s: already exists (wcard lpm destroy %s)", path,
-			 c->argv[0]);
-	}
+	if (!ret)
+		ret = pin_new(c, path, "wcard lpm destroy", err, sizeof(err));
 	if (!ret)
 		ret = wcard_lpm_create(&rt, &lo, &l, err, sizeof(err));
 	if (!ret)

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -952,6 +954,35 @@ int pin_path(const struct cli *c, const char *name, char *buf, size_t len)
 	if ((size_t)snprintf(buf, len, "%s/%s", dir, name) >= len) {
 		fprintf(stderr, "wcard: pin path too long\n");
 		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+int pin_new(const struct cli *c, const char *path, const char *destroy, char *err, size_t errlen)
+{
+	const char *dir = c->pin_dir ? c->pin_dir : PIN_DIR_DEFAULT;
+	struct statfs fs;
+	bool made;
+	int e;
+
+	made = !mkdir(dir, 0700);
+	if (!made && errno != EEXIST) {
+		e = errno;
+		snprintf(err, errlen, "%s: %s (%s)", dir, strerror(e),
+			 e == EACCES || e == EPERM ? "needs root, or CAP_BPF and write access to bpffs" :
+			 e == ENOENT ? "is bpffs mounted at /sys/fs/bpf?" : "is it on bpffs?");
+		return -e;
+	}
+	if (statfs(dir, &fs) || fs.f_type != BPF_FS_MAGIC) {
+		if (made) /* nothing left behind */
+			rmdir(dir);
+		snprintf(err, errlen, "%s: not on bpffs (mount -t bpf bpf /sys/fs/bpf, or --pin-dir)",
+			 dir);
+		return -EXDEV;
+	}
+	if (!access(path, F_OK)) {
+		snprintf(err, errlen, "%s: already exists (%s %s)", path, destroy, c->argv[0]);
+		return -EEXIST;
 	}
 	return 0;
 }

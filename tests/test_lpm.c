@@ -1459,6 +1459,26 @@ Test(lpm, cli_pinned, .timeout = 300)
 			     op, args, err);
 	}
 	cli_dump_equals(dir, "n", &live, "after adds and deletes");
+	/* stats counts the live routes per family. */
+	{
+		size_t n4 = 0, n6 = 0;
+		char want[96], got[256] = "";
+		FILE *sf;
+
+		for (i = 0; i < live.n; i++) {
+			n4 += live.r[i].family == 4;
+			n6 += live.r[i].family == 6;
+		}
+		cr_assert_eq(lpm_cli(dir, "stats n --json", out, err, sizeof(err)), 0,
+			     "case stats: %s", err);
+		sf = fopen(out, "r");
+		cr_assert_not_null(sf, "case stats: output");
+		cr_assert_not_null(fgets(got, sizeof(got), sf), "case stats: a line");
+		fclose(sf);
+		snprintf(want, sizeof(want), "{\"ipv4_routes\":%zu,\"ipv6_routes\":%zu,", n4, n6);
+		cr_assert(!strncmp(got, want, strlen(want)), "case stats: '%s', expected '%s...'", got,
+			  want);
+	}
 	/* get: the longest match of each address, through BPF. */
 	snprintf(args, sizeof(args), "get n");
 	for (i = 0; i < 40; i++) {

@@ -78,6 +78,7 @@ int lpm_del(struct cli *c);
 int lpm_load(struct cli *c);
 int lpm_dump(struct cli *c);
 int lpm_get(struct cli *c);
+int lpm_stats(struct cli *c);
 int lpm_destroy(struct cli *c);
 
 /*

@@ -205,14 +205,19 @@ int lpm_create(struct cli *c)
 	ret = pin_path(c, c->argv[0], path, sizeof(path));
 	if (ret)
 		return 2;
-	if (c->argc > 1)
+	if (c->argc > 1) {
+		progress_start("parsing %s", c->argv[1]);
 		ret = wcard_routes_load(c->argv[1], &rt, err, sizeof(err));
+	}
 	if (!ret)
 		ret = pin_new(c, path, "wcard lpm destroy", err, sizeof(err));
-	if (!ret)
+	if (!ret) {
+		progress_phase("building the LPM (%zu routes)", rt.n);
 		ret = wcard_lpm_create(&rt, &lo, &l, err, sizeof(err));
+	}
 	if (!ret)
 		ret = wcard_lpm_pin(l, path, err, sizeof(err));
+	progress_end();
 	if (ret)
 		fprintf(stderr, "wcard lpm create: %s\n", *err ? err : strerror(-ret));
 	else
@@ -281,18 +286,25 @@ int lpm_load(struct cli *c)
 	int ret, lock = -1;
 
 	/* Parse everything before touching the LPM: a bad line changes nothing. */
+	progress_start("parsing %s", c->argv[1]);
 	ret = wcard_routes_load(c->argv[1], &rt, err, sizeof(err));
-	if (ret)
+	if (ret) {
+		progress_end();
 		fprintf(stderr, "wcard lpm load: %s\n", err);
-	else
+	} else {
+		progress_phase("opening %s", c->argv[0]);
 		ret = lpm_pinned(c, true, &l, &lock);
+	}
 	if (!ret) {
+		progress_phase("loading %zu routes", rt.n);
 		ret = wcard_lpm_load(l, &rt, err, sizeof(err));
+		progress_end();
 		if (ret)
 			fprintf(stderr, "wcard lpm load: %s\n", *err ? err : strerror(-ret));
 		else
 			fprintf(stderr, "wcard lpm: %zu routes loaded\n", rt.n);
 	}
+	progress_end();
 	lpm_unlock(l, lock);
 	wcard_routes_free(&rt);
 	return ret ? 1 : 0;
@@ -326,6 +338,39 @@ int lpm_dump(struct cli *c)
 	}
 	if (c->json)
 		printf("]}\n");
+	if (fflush(stdout))
+		ret = -errno;
+out:
+	lpm_unlock(l, lock);
+	wcard_routes_free(&rt);
+	return ret ? 1 : 0;
+}
+
+int lpm_stats(struct cli *c)
+{
+	struct wcard_routes rt = {};
+	struct wcard_lpm *l = NULL;
+	size_t i, n4 = 0, n6 = 0;
+	int ret, lock = -1;
+
+	ret = lpm_pinned(c, false, &l, &lock);
+	if (!ret) {
+		ret = wcard_lpm_dump(l, &rt);
+		if (ret)
+			fprintf(stderr, "wcard lpm stats: %s\n", strerror(-ret));
+	}
+	if (ret)
+		goto out;
+	for (i = 0; i < rt.n; i++) {
+		n4 += rt.r[i].family == 4;
+		n6 += rt.r[i].family == 6;
+	}
+	if (c->json)
+		printf("{\"ipv4_routes\":%zu,\"ipv6_routes\":%zu,\"used_bytes\":%zu}\n", n4, n6,
+		       wcard_lpm_bytes(l));
+	else
+		printf("routes        %zu IPv4, %zu IPv6\nmemory        %.1f MiB of maps in use\n",
+		       n4, n6, wcard_lpm_bytes(l) / 1048576.0);
 	if (fflush(stdout))
 		ret = -errno;
 out:

@@ -145,6 +145,7 @@ static const struct sub_spec lpm_subs[] = {
 	{ "dump", "NAME", "print the routes, one 'PREFIX/LEN VALUE' a line (load takes it back)",
 	  lpm_dump, 1, 1 },
 	{ "get", "NAME ADDR...", "longest match of each address, through BPF", lpm_get, 2, -1 },
+	{ "stats", "NAME", "routes per family and the memory the maps use", lpm_stats, 1, 1 },
 	{ "destroy", "NAME", "unpin NAME (its maps go with the last user)", lpm_destroy, 1, 1 },
 	{ NULL, NULL, NULL, NULL, 0, 0 },
 };

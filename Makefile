@@ -175,7 +175,7 @@ $(BUILD)/wcard-bench: $(BUILD)/obj/bench/bench.o $(BUILD)/libwcard.a
 TEST_ARGS ?=
 test: all
 	$(Q)WCARD_BIN=$(abspath $(BUILD)/wcard) WCARD_DATA=$(abspath ../shared/data) \
-		WCARD_BUILD=$(abspath $(BUILD)) WCARD_SRC=$(CURDIR) LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
+		WCARD_BUILD=$(abspath $(BUILD)) WCARD_SRC=$(CURDIR) WCARD_LDFLAGS='$(LDFLAGS)' LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
 		$(BUILD)/tests/wcard-tests --jobs 2 $(TEST_ARGS)
 
 # The concurrency tests at full size: 1M rule updates, 1M route changes.

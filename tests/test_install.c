@@ -116,12 +116,13 @@ Test(install, destdir_then_example_from_installed_files, .timeout = 600, .fini =
 			"bpftool gen object link.bpf.o link.tmp.o %2$s/usr/share/wcard/bpf/libwcard.bpf.o",
 			stage, d, src),
 		     0, "case example BPF from installed headers: %s", out);
+	/* A sanitized build's library needs the sanitizer runtime in the program too. */
 	cr_assert_eq(sh(out, sizeof(out),
-			"cd %1$s && cc -o blocklist %3$s/examples/blocklist/blocklist.c "
+			"cd %1$s && cc %4$s -o blocklist %3$s/examples/blocklist/blocklist.c "
 			"$(PKG_CONFIG_SYSROOT_DIR=%2$s PKG_CONFIG_PATH=%2$s/usr/lib/pkgconfig "
 			"PKG_CONFIG_ALLOW_SYSTEM_CFLAGS=1 PKG_CONFIG_ALLOW_SYSTEM_LIBS=1 "
 			"pkg-config --cflags --libs wcard)",
-			stage, d, src),
+			stage, d, src, getenv("WCARD_LDFLAGS") ? getenv("WCARD_LDFLAGS") : ""),
 		     0, "case example user half from pkg-config wcard: %s", out);
 	cr_assert_eq(sh(out, sizeof(out), "cd %s && LD_LIBRARY_PATH=%s/usr/lib ldd ./blocklist", stage,
 			d),

@@ -38,39 +38,6 @@ static const char *bin(void)
 	return getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
 }
 
-/* Run a shell command, output into out (may be NULL); the exit code. */
-static int sh(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int sh(char *out, size_t len, const char *fmt, ...)
-{
-	char cmd[2048];
-	size_t n = 0;
-	va_list ap;
-	FILE *p;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	for (;;) {
-		char tmp[1024];
-		size_t r = fread(out ? out + n : tmp, 1, out ? len - 1 - n : sizeof(tmp), p);
-
-		if (!r)
-			break;
-		n += out ? r : 0;
-		if (out && n + 1 >= len)
-			break;
-	}
-	if (out)
-		out[n] = 0;
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* Enter network namespace ns (this thread), or go home with NULL. */
 static void ns_enter(const char *ns)
 {
@@ -101,7 +68,7 @@ static int wcard_in(const char *ns, char *out, size_t len, const char *fmt, ...)
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
 	ns_enter(ns);
-	ret = sh(out, len, "%s %s --pin-dir %s", bin(), args, pdir);
+	ret = wt_sh(out, len, "%s %s --pin-dir %s", bin(), args, pdir);
 	ns_enter(NULL);
 	return ret;
 }
@@ -138,15 +105,15 @@ static void e2e_setup(void)
 	snprintf(pdir, sizeof(pdir), "/sys/fs/bpf/wcard-test-e2e-%d", pid);
 	home_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	cr_assert_geq(home_ns, 0, "own netns");
-	if (sh(out, sizeof(out), "ip netns add %s && ip netns add %s", ns_a, ns_b)) {
+	if (wt_sh(out, sizeof(out), "ip netns add %s && ip netns add %s", ns_a, ns_b)) {
 		*ns_b = 0;
 		cr_skip_test("network namespaces are not available here (ip netns add: %s)", out);
 	}
-	if (sh(out, sizeof(out),
+	if (wt_sh(out, sizeof(out),
 	       "ip link add %s address %s netns %s type veth peer name %s address %s netns %s",
 	       if_a, MAC_A, ns_a, if_b, MAC_B, ns_b))
 		cr_skip_test("veth is not available here (ip link add: %s)", out);
-	cr_assert_eq(sh(out, sizeof(out),
+	cr_assert_eq(wt_sh(out, sizeof(out),
 			"ip -n %1$s link set %2$s up && ip -n %3$s link set %4$s up && "
 			"ip -n %1$s addr add 10.77.0.1/24 dev %2$s && "
 			"ip -n %3$s addr add 10.77.0.2/24 dev %4$s && "
@@ -158,7 +125,7 @@ static void e2e_setup(void)
 			"ip -n %3$s neigh add fd77::1 lladdr %5$s dev %4$s",
 			ns_a, if_a, ns_b, if_b, MAC_A, MAC_B),
 		     0, "configuring the veth pair: %s", out);
-	cr_assert_eq(sh(out, sizeof(out), "mkdir -p %s", pdir), 0, "mkdir %s: %s", pdir, out);
+	cr_assert_eq(wt_sh(out, sizeof(out), "mkdir -p %s", pdir), 0, "mkdir %s: %s", pdir, out);
 }
 
 /* ---- traffic ------------------------------------------------------------- */
@@ -379,18 +346,6 @@ static void send_crafted(const struct crafted *cs, unsigned int ncs, unsigned in
 	close(rx);
 }
 
-/* Packets rule id counted, from `wcard rules list --json`. */
-static long long counted(const char *json, unsigned int id)
-{
-	char key[32];
-	const char *p;
-
-	snprintf(key, sizeof(key), "{\"id\":%u,", id);
-	p = strstr(json, key);
-	p = p ? strstr(p, "\"packets\":") : NULL;
-	return p ? atoll(p + 10) : -1;
-}
-
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -530,10 +485,10 @@ static void run_mode(const char *mode, bool *ran)
 	cr_assert_eq(wcard_in(NULL, out, sizeof(out), "rules list v4 --json"), 0, "case %s: list: %s",
 		     mode, out);
 	for (k = 0; k < 4; k++)
-		base[k] = counted(out, k);
+		base[k] = wt_json_packets(out, k);
 	cr_assert_eq(wcard_in(NULL, out, sizeof(out), "rules list v6 --json"), 0,
 		     "case %s: list v6: %s", mode, out);
-	base6 = counted(out, 0);
+	base6 = wt_json_packets(out, 0);
 
 	/* The kernel's own traffic. */
 	ok = udp_send(AF_INET, "10.77.0.2", 9001, n4);
@@ -577,15 +532,15 @@ static void run_mode(const char *mode, bool *ran)
 	/* The counters saw exactly that (rule 1: the SYN and its retries). */
 	cr_assert_eq(wcard_in(NULL, out, sizeof(out), "rules list v4 --json"), 0, "case %s: list: %s",
 		     mode, out);
-	cr_assert_eq(counted(out, 0) - base[0], want0,
+	cr_assert_eq(wt_json_packets(out, 0) - base[0], want0,
 		     "case %s: rule 0 counted %lld, expected %lld: %s", mode,
-		     counted(out, 0) - base[0], want0, out);
-	cr_assert_geq(counted(out, 1) - base[1], 1, "case %s: rule 1 counted no SYN: %s", mode, out);
-	cr_assert_eq(counted(out, 2) - base[2], 5, "case %s: rule 2 counted %lld pings: %s", mode,
-		     counted(out, 2) - base[2], out);
-	cr_assert_eq(counted(out, 3) - base[3], want3,
+		     wt_json_packets(out, 0) - base[0], want0, out);
+	cr_assert_geq(wt_json_packets(out, 1) - base[1], 1, "case %s: rule 1 counted no SYN: %s", mode, out);
+	cr_assert_eq(wt_json_packets(out, 2) - base[2], 5, "case %s: rule 2 counted %lld pings: %s", mode,
+		     wt_json_packets(out, 2) - base[2], out);
+	cr_assert_eq(wt_json_packets(out, 3) - base[3], want3,
 		     "case %s: rule 3 counted %lld, expected %lld: %s", mode,
-		     counted(out, 3) - base[3], want3, out);
+		     wt_json_packets(out, 3) - base[3], want3, out);
 
 	change_under_traffic("v4", mode);
 
@@ -634,8 +589,8 @@ static void run_mode(const char *mode, bool *ran)
 	}
 	cr_assert_eq(wcard_in(NULL, out, sizeof(out), "rules list v6 --json"), 0,
 		     "case %s: list v6: %s", mode, out);
-	cr_assert_eq(counted(out, 0) - base6, n4 + 20, "case %s: v6 rule 0 counted %lld: %s", mode,
-		     counted(out, 0) - base6, out);
+	cr_assert_eq(wt_json_packets(out, 0) - base6, n4 + 20, "case %s: v6 rule 0 counted %lld: %s", mode,
+		     wt_json_packets(out, 0) - base6, out);
 	cr_assert_eq(wcard_in(ns_b, out, sizeof(out), "detach v6 %s", if_b), 0,
 		     "case %s: detach v6: %s", mode, out);
 }

@@ -2,7 +2,6 @@
 /* test_install.c: make install into a temporary DESTDIR, then the example built and run from the installed files only (suite "install"). */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -21,34 +20,6 @@ static void stage_cleanup(void)
 			/* a leftover temporary directory */
 		}
 	}
-}
-
-/* Run a shell command; its output (stdout and stderr) into out; the exit code. */
-static int sh(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int sh(char *out, size_t len, const char *fmt, ...)
-{
-	char cmd[4096];
-	size_t n = 0;
-	va_list ap;
-	FILE *p;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	p = popen(cmd, "r");
-	cr_assert_not_null(p, "popen");
-	while (n + 1 < len) {
-		size_t r = fread(out + n, 1, len - 1 - n, p);
-
-		if (!r)
-			break;
-		n += r;
-	}
-	out[n] = 0;
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 Test(install, destdir_then_example_from_installed_files, .timeout = 600, .fini = stage_cleanup)
@@ -80,7 +51,7 @@ Test(install, destdir_then_example_from_installed_files, .timeout = 600, .fini =
 	cr_assert_not_null(mkdtemp(stage), "mkdtemp");
 	snprintf(d, sizeof(d), "%s/root", stage);
 	/* The build is up to date: install only copies (a fresh make, no jobserver). */
-	cr_assert_eq(sh(out, sizeof(out),
+	cr_assert_eq(wt_sh(out, sizeof(out),
 			"env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C %s BUILD=%s "
 			"DESTDIR=%s PREFIX=/usr install",
 			src, build, d),
@@ -89,11 +60,11 @@ Test(install, destdir_then_example_from_installed_files, .timeout = 600, .fini =
 		snprintf(path, sizeof(path), "%s/%s", d, files[i]);
 		cr_assert_eq(access(path, F_OK), 0, "case installed: %s is missing", files[i]);
 	}
-	cr_assert_eq(sh(out, sizeof(out), "readelf -d %s/usr/lib/libwcard.so.0 | grep SONAME", d), 0,
+	cr_assert_eq(wt_sh(out, sizeof(out), "readelf -d %s/usr/lib/libwcard.so.0 | grep SONAME", d), 0,
 		     "case soname: %s", out);
 	cr_assert_not_null(strstr(out, "[libwcard.so.0]"), "case soname: %s", out);
 	/* The man page covers every command --help lists. */
-	cr_assert_eq(sh(out, sizeof(out), "%s/usr/bin/wcard --help", d), 0, "case --help: %s", out);
+	cr_assert_eq(wt_sh(out, sizeof(out), "%s/usr/bin/wcard --help", d), 0, "case --help: %s", out);
 	for (v = strstr(out, "Commands:\n"); v && (v = strstr(v, "\n  ")); v += 3) {
 		char name[32], cmd[256];
 
@@ -105,7 +76,7 @@ Test(install, destdir_then_example_from_installed_files, .timeout = 600, .fini =
 	}
 
 	/* The example, both ways, from the installed headers and BPF library only. */
-	cr_assert_eq(sh(out, sizeof(out),
+	cr_assert_eq(wt_sh(out, sizeof(out),
 			"cd %1$s && clang-19 -g -O2 -target bpf -mcpu=v3 -I%2$s/usr/include "
 			"-I/usr/include/$(uname -m)-linux-gnu -Wall -Werror -Wno-unused-function "
 			"-c %3$s/examples/blocklist/blocklist.bpf.c -o hdr.tmp.o && "
@@ -117,25 +88,25 @@ Test(install, destdir_then_example_from_installed_files, .timeout = 600, .fini =
 			stage, d, src),
 		     0, "case example BPF from installed headers: %s", out);
 	/* A sanitized build's library needs the sanitizer runtime in the program too. */
-	cr_assert_eq(sh(out, sizeof(out),
+	cr_assert_eq(wt_sh(out, sizeof(out),
 			"cd %1$s && cc %4$s -o blocklist %3$s/examples/blocklist/blocklist.c "
 			"$(PKG_CONFIG_SYSROOT_DIR=%2$s PKG_CONFIG_PATH=%2$s/usr/lib/pkgconfig "
 			"PKG_CONFIG_ALLOW_SYSTEM_CFLAGS=1 PKG_CONFIG_ALLOW_SYSTEM_LIBS=1 "
 			"pkg-config --cflags --libs wcard)",
 			stage, d, src, getenv("WCARD_LDFLAGS") ? getenv("WCARD_LDFLAGS") : ""),
 		     0, "case example user half from pkg-config wcard: %s", out);
-	cr_assert_eq(sh(out, sizeof(out), "cd %s && LD_LIBRARY_PATH=%s/usr/lib ldd ./blocklist", stage,
+	cr_assert_eq(wt_sh(out, sizeof(out), "cd %s && LD_LIBRARY_PATH=%s/usr/lib ldd ./blocklist", stage,
 			d),
 		     0, "case ldd: %s", out);
 	cr_assert_not_null(strstr(out, "/root/usr/lib/libwcard.so.0"),
 			   "case the example uses the installed libwcard.so: %s", out);
 	snprintf(rules, sizeof(rules), "%s/rules", stage);
-	cr_assert_eq(sh(out, sizeof(out), "printf 'src 10.0.0.0/8 prio 5 drop\\nsrc 10.9.0.0/16 prio 1 "
+	cr_assert_eq(wt_sh(out, sizeof(out), "printf 'src 10.0.0.0/8 prio 5 drop\\nsrc 10.9.0.0/16 prio 1 "
 					  "pass\\n' > %s", rules), 0, "case rules");
 	for (i = 0; i < 2; i++) {
 		const char *obj = i ? "link.bpf.o" : "hdr.bpf.o";
 
-		cr_assert_eq(sh(out, sizeof(out),
+		cr_assert_eq(wt_sh(out, sizeof(out),
 				"cd %s && LD_LIBRARY_PATH=%s/usr/lib ./blocklist %s %s 10.1.2.3 "
 				"10.9.8.7 11.1.2.3",
 				stage, d, obj, rules),

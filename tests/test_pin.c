@@ -379,38 +379,6 @@ Test(pin, bpftool_prog_load_then_cli)
 	cr_assert_eq(system(cmd), 0, "cleanup");
 }
 
-/* Run a shell command, its stdout into out (NUL-terminated); returns the exit code. */
-static int sh_out(const char *cmd, char *out, size_t len)
-{
-	FILE *p = popen(cmd, "r");
-	size_t n = 0;
-	int st;
-
-	cr_assert_not_null(p, "popen %s", cmd);
-	while (n + 1 < len) {
-		size_t r = fread(out + n, 1, len - 1 - n, p);
-
-		if (!r)
-			break;
-		n += r;
-	}
-	out[n] = 0;
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* Packets the rule with this id counted, from `wcard rules list --json`. */
-static long long listed_packets(const char *json, unsigned int id)
-{
-	char key[32];
-	const char *p;
-
-	snprintf(key, sizeof(key), "{\"id\":%u,", id);
-	p = strstr(json, key);
-	p = p ? strstr(p, "\"packets\":") : NULL;
-	return p ? atoll(p + 10) : -1;
-}
-
 /*
  * The CLI's life cycle of a pinned classifier: create (default drop), single
  * rule add / update / del with the verdicts of the pinned program following
@@ -426,7 +394,7 @@ Test(pin, cli_lifecycle, .timeout = 120, .fini = pin_cleanup)
 	snprintf(cls, sizeof(cls), "%s/f", dir);
 #define W(fmt, ...)                                                                     \
 	(snprintf(cmd, sizeof(cmd), "%s " fmt " --pin-dir %s 2>&1", bin, ##__VA_ARGS__, dir), \
-	 sh_out(cmd, out, sizeof(out)))
+	 wt_sh(out, sizeof(out), "%s", cmd))
 	cr_assert_eq(W("create f --default drop"), 0, "case create: %s", out);
 	cr_assert_neq(W("create f"), 0, "case create twice");
 	cr_assert(strstr(out, "already exists"), "case create twice: message '%s'", out);
@@ -450,8 +418,8 @@ Test(pin, cli_lifecycle, .timeout = 120, .fini = pin_cleanup)
 	cr_assert_eq(pinned_verdict(prog, 0x01020304, 0xc0a80105, 80, "http"), XDP_DROP,
 		     "case http: no rule, default drop");
 	cr_assert_eq(W("rules list f --json"), 0, "case list: %s", out);
-	cr_assert_eq(listed_packets(out, 0), 3, "case list: rule 0 counted 3: %s", out);
-	cr_assert_eq(listed_packets(out, 1), 1, "case list: rule 1 counted 1: %s", out);
+	cr_assert_eq(wt_json_packets(out, 0), 3, "case list: rule 0 counted 3: %s", out);
+	cr_assert_eq(wt_json_packets(out, 1), 1, "case list: rule 1 counted 1: %s", out);
 	cr_assert(strstr(out, "\"no_match\":{\"packets\":2,"), "case list: 2 misses: %s", out);
 
 	/* A new action keeps the id and the counts; a new priority makes a new id. */
@@ -460,7 +428,7 @@ Test(pin, cli_lifecycle, .timeout = 120, .fini = pin_cleanup)
 	cr_assert_eq(pinned_verdict(prog, 0x0a020304, 0x01010101, 80, "10/8 pass"), XDP_PASS,
 		     "case rule 0 passes now");
 	cr_assert_eq(W("rules list f --json"), 0, "case list 2: %s", out);
-	cr_assert_eq(listed_packets(out, 0), 4, "case list 2: rule 0 counted on: %s", out);
+	cr_assert_eq(wt_json_packets(out, 0), 4, "case list 2: rule 0 counted on: %s", out);
 	cr_assert_eq(W("rule update f 0 prio 9"), 0, "case update prio: %s", out);
 	cr_assert_eq(atoi(out), 2, "case update prio: new id '%s'", out);
 	cr_assert_eq(W("rule del f 1"), 0, "case del 1: %s", out);
@@ -494,13 +462,13 @@ Test(pin, cli_lifecycle, .timeout = 120, .fini = pin_cleanup)
 	cr_assert_eq(W("destroy small"), 0, "case destroy small: %s", out);
 	snprintf(cmd, sizeof(cmd), "%s create z --pin-dir /tmp/wcard-not-bpffs-%d 2>&1", bin,
 		 getpid());
-	cr_assert_eq(sh_out(cmd, out, sizeof(out)), 1, "case off bpffs: %s", out);
+	cr_assert_eq(wt_sh(out, sizeof(out), "%s", cmd), 1, "case off bpffs: %s", out);
 	cr_assert(strstr(out, "not on bpffs"), "case off bpffs: '%s'", out);
 	if (!access("/usr/bin/setpriv", X_OK)) {
 		snprintf(cmd, sizeof(cmd),
 			 "setpriv --reuid=65534 --regid=65534 --clear-groups %s rule add f src 1.2.3.4 "
 			 "drop --pin-dir %s 2>&1", bin, dir);
-		cr_assert_eq(sh_out(cmd, out, sizeof(out)), 1, "case unprivileged: %s", out);
+		cr_assert_eq(wt_sh(out, sizeof(out), "%s", cmd), 1, "case unprivileged: %s", out);
 		cr_assert(strstr(out, "Permission denied (needs root"), "case unprivileged: '%s'",
 			  out);
 	}
@@ -523,14 +491,14 @@ Test(pin, cli_concurrent_writers, .timeout = 300, .fini = pin_cleanup)
 
 	pin_dir(dir, sizeof(dir), "writers");
 	snprintf(cmd, sizeof(cmd), "%s create f --pin-dir %s 2>&1", bin, dir);
-	cr_assert_eq(sh_out(cmd, out, sizeof(out)), 0, "case create: %s", out);
+	cr_assert_eq(wt_sh(out, sizeof(out), "%s", cmd), 0, "case create: %s", out);
 	snprintf(cmd, sizeof(cmd),
 		 "for w in 1 2; do (for i in $(seq 1 25); do %s rule add f --pin-dir %s "
 		 "src 10.$w.$i.0/24 drop >/dev/null || echo FAIL; done) & done; wait", bin, dir);
-	cr_assert_eq(sh_out(cmd, out, sizeof(out)), 0, "case writers");
+	cr_assert_eq(wt_sh(out, sizeof(out), "%s", cmd), 0, "case writers");
 	cr_assert_null(strstr(out, "FAIL"), "case writers: an add failed: %s", out);
 	snprintf(cmd, sizeof(cmd), "%s rules list f --json --pin-dir %s", bin, dir);
-	cr_assert_eq(sh_out(cmd, out, sizeof(out)), 0, "case list");
+	cr_assert_eq(wt_sh(out, sizeof(out), "%s", cmd), 0, "case list");
 	for (p = out; (p = strstr(p, "{\"id\":")) && n < 64; p++)
 		ids[n++] = atoi(p + 6);
 	cr_assert_eq(n, 50, "case writers: %u rules listed, expected 50", n);

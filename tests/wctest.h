@@ -2,9 +2,12 @@
 #ifndef WCTEST_H
 #define WCTEST_H
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <wcard/wcard.h>
 
 struct wt_rng {
@@ -165,6 +168,54 @@ static inline void wt_key_near(struct wt_rng *r, const struct wcard_layout *l,
 			k->w[d->word] = (__u64)v;
 		}
 	}
+}
+
+/*
+ * Run a shell command with its stdout and stderr in out (NUL-terminated,
+ * truncated to len); the exit code, or -1 if it did not exit.
+ */
+static inline int wt_sh(char *out, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static inline int wt_sh(char *out, size_t len, const char *fmt, ...)
+{
+	char cmd[8192];
+	size_t n = 0;
+	va_list ap;
+	FILE *p;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	for (;;) {
+		char sink[1024];
+		size_t r = n + 1 < len ? fread(out + n, 1, len - 1 - n, p) :
+					 fread(sink, 1, sizeof(sink), p);
+
+		if (!r)
+			break;
+		if (n + 1 < len)
+			n += r;
+	}
+	out[n] = 0;
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Packets the rule with this id counted, from `wcard rules list --json`; -1 if absent. */
+static inline long long wt_json_packets(const char *json, unsigned int id)
+{
+	char key[32];
+	const char *p;
+
+	snprintf(key, sizeof(key), "{\"id\":%u,", id);
+	p = strstr(json, key);
+	p = p ? strstr(p, "\"packets\":") : NULL;
+	return p ? atoll(p + 10) : -1;
 }
 
 #endif /* WCTEST_H */

@@ -189,84 +189,59 @@ static int pinned_rules(struct cli *c, const char *cmd, struct wcard_clf **clf, 
 	return ret;
 }
 
-int rules_dump(struct cli *c)
+/*
+ * The rules best first: the human syntax (dump: 'rules load' takes it back),
+ * or with ids and hit counters (list).
+ */
+static int rules_print(struct cli *c, bool counters)
 {
+	const char *cmd = counters ? "rules list" : "rules dump";
 	struct wcard_clf *clf = NULL;
 	struct wcard_ruleset rs;
+	struct wc_counter cnt = { 0 };
 	char line[1024];
 	int ret, lock;
 	size_t i;
 
 	wcard_ruleset_init(&rs, NULL);
-	ret = pinned_rules(c, "rules dump", &clf, &lock, &rs);
+	ret = pinned_rules(c, cmd, &clf, &lock, &rs);
 	if (ret)
 		goto out;
 	if (c->json)
 		printf("{\"layout\":\"%s\",\"rules\":[", rs.layout->name);
-	for (i = 0; i < rs.n; i++) {
-		wcard_rule_format(rs.layout, &rs.rules[i], line, sizeof(line));
+	else if (counters)
+		printf("%8s %10s %12s %14s  %s\n", "id", "prio", "packets", "bytes", "rule");
+	for (i = 0; i < rs.n && !ret; i++) {
+		const struct wcard_rule *r = &rs.rules[i];
+
+		if (counters) {
+			ret = wcard_clf_rule_hits(clf, r->id, &cnt);
+			if (ret == -ENOENT) /* a program without counters */
+				ret = 0;
+			if (ret)
+				break;
+		}
+		wcard_rule_format(rs.layout, r, line, sizeof(line));
 		if (c->json) {
-			printf("%s{\"id\":%u,\"prio\":%u,\"rule\":", i ? "," : "", rs.rules[i].id,
-			       rs.rules[i].prio);
+			printf("%s{\"id\":%u,\"prio\":%u,", i ? "," : "", r->id, r->prio);
+			if (counters)
+				printf("\"packets\":%llu,\"bytes\":%llu,",
+				       (unsigned long long)cnt.packets, (unsigned long long)cnt.bytes);
+			printf("\"rule\":");
 			json_str(line);
 			putchar('}');
+		} else if (counters) {
+			printf("%8u %10u %12llu %14llu  %s\n", r->id, r->prio,
+			       (unsigned long long)cnt.packets, (unsigned long long)cnt.bytes, line);
 		} else {
 			printf("%s\n", line);
 		}
 	}
-	if (c->json)
-		printf("]}\n");
-	if (fflush(stdout))
-		ret = -errno;
-out:
-	clf_release(clf, lock);
-	wcard_ruleset_free(&rs);
-	return ret ? 1 : 0;
-}
-
-int rules_list(struct cli *c)
-{
-	struct wcard_clf *clf = NULL;
-	struct wcard_ruleset rs;
-	struct wc_counter cnt;
-	char line[1024];
-	int ret, lock;
-	size_t i;
-
-	wcard_ruleset_init(&rs, NULL);
-	ret = pinned_rules(c, "rules list", &clf, &lock, &rs);
-	if (ret)
-		goto out;
-	if (c->json)
-		printf("{\"layout\":\"%s\",\"rules\":[", rs.layout->name);
-	else
-		printf("%8s %10s %12s %14s  %s\n", "id", "prio", "packets", "bytes", "rule");
-	for (i = 0; i < rs.n; i++) {
-		const struct wcard_rule *r = &rs.rules[i];
-
-		ret = wcard_clf_rule_hits(clf, r->id, &cnt);
-		if (ret == -ENOENT) /* a program without counters */
-			memset(&cnt, 0, sizeof(cnt));
-		else if (ret)
-			break;
-		ret = 0;
-		wcard_rule_format(rs.layout, r, line, sizeof(line));
-		if (c->json) {
-			printf("%s{\"id\":%u,\"prio\":%u,\"packets\":%llu,\"bytes\":%llu,\"rule\":",
-			       i ? "," : "", r->id, r->prio, (unsigned long long)cnt.packets,
-			       (unsigned long long)cnt.bytes);
-			json_str(line);
-			putchar('}');
-		} else {
-			printf("%8u %10u %12llu %14llu  %s\n", r->id, r->prio,
-			       (unsigned long long)cnt.packets, (unsigned long long)cnt.bytes, line);
-		}
-	}
 	if (ret) {
-		fprintf(stderr, "wcard rules list: reading counters: %s\n", strerror(-ret));
+		fprintf(stderr, "wcard %s: reading counters: %s\n", cmd, strerror(-ret));
 		goto out;
 	}
-	if (!wcard_clf_rule_hits(clf, -1, &cnt)) {
+	if (counters && !wcard_clf_rule_hits(clf, -1, &cnt)) {
 		if (c->json)
 			printf("],\"no_match\":{\"packets\":%llu,\"bytes\":%llu}}\n",
 			       (unsigned long long)cnt.packets, (unsigned long long)cnt.bytes);
@@ -282,6 +257,16 @@ out:
 	clf_release(clf, lock);
 	wcard_ruleset_free(&rs);
 	return ret ? 1 : 0;
+}
+
+int rules_dump(struct cli *c)
+{
+	return rules_print(c, false);
+}
+
+int rules_list(struct cli *c)
+{
+	return rules_print(c, true);
 }
 
 /* Arguments from..argc joined by spaces into buf. */

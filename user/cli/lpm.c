@@ -240,42 +240,37 @@ static int lpm_arg_route(struct cli *c, const char *cmd, struct wcard_route *r)
 	return ret;
 }
 
-int lpm_add(struct cli *c)
+/* One route change (add, or delete when del is set) on the pinned LPM. */
+static int lpm_change(struct cli *c, bool del)
 {
+	const char *cmd = del ? "del" : "add";
 	struct wcard_lpm *l = NULL;
 	struct wcard_route r;
 	int ret, lock = -1;
 
-	if (lpm_arg_route(c, "add", &r))
+	if (lpm_arg_route(c, cmd, &r))
 		return 2;
 	ret = lpm_pinned(c, true, &l, &lock);
 	if (!ret) {
-		ret = wcard_lpm_add(l, r.family, r.addr, r.len, r.value);
+		ret = del ? wcard_lpm_del(l, r.family, r.addr, r.len) :
+			    wcard_lpm_add(l, r.family, r.addr, r.len, r.value);
 		if (ret)
-			fprintf(stderr, "wcard lpm add: %s: %s%s\n", c->argv[1], strerror(-ret),
+			fprintf(stderr, "wcard lpm %s: %s: %s%s\n", cmd, c->argv[1],
+				ret == -ENOENT && del ? "no such route" : strerror(-ret),
 				ret == -ENOSPC ? " (the LPM is full: create it with more room)" : "");
 	}
 	lpm_unlock(l, lock);
 	return ret ? 1 : 0;
 }
 
+int lpm_add(struct cli *c)
+{
+	return lpm_change(c, false);
+}
+
 int lpm_del(struct cli *c)
 {
-	struct wcard_lpm *l = NULL;
-	struct wcard_route r;
-	int ret, lock = -1;
-
-	if (lpm_arg_route(c, "del", &r))
-		return 2;
-	ret = lpm_pinned(c, true, &l, &lock);
-	if (!ret) {
-		ret = wcard_lpm_del(l, r.family, r.addr, r.len);
-		if (ret)
-			fprintf(stderr, "wcard lpm del: %s: %s\n", c->argv[1],
-				ret == -ENOENT ? "no such route" : strerror(-ret));
-	}
-	lpm_unlock(l, lock);
-	return ret ? 1 : 0;
+	return lpm_change(c, true);
 }
 
 int lpm_load(struct cli *c)

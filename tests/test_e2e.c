@@ -611,11 +611,36 @@ Test(e2e, veth_real_traffic, .timeout = 300, .fini = e2e_cleanup)
 		     out);
 	cr_assert_eq(wcard_in(NULL, out, sizeof(out), "create v6 --layout ipv6-5tuple %s", r6), 0,
 		     "case create v6: %s", out);
-	unlink(r4);
 	unlink(r6);
 	run_mode("skb", &skb);
 	cr_assert(skb, "case skb: generic XDP must work on veth");
 	run_mode("native", &native);
+	/* The README's bpftool flow on a real interface: load, fill, attach, traffic. */
+	{
+		const char *b = getenv("WCARD_BUILD") ? getenv("WCARD_BUILD") : "build";
+		unsigned int ok;
+
+		cr_assert_eq(wt_sh(out, sizeof(out),
+				   "mkdir %1$s/bt && bpftool prog load %2$s/wcard_xdp.bpf.o %1$s/bt/prog "
+				   "pinmaps %1$s/bt", pdir, b),
+			     0, "case bpftool prog load: %s", out);
+		write_file(r4, rules4);
+		cr_assert_eq(wcard_in(NULL, out, sizeof(out), "rules load bt %s", r4), 0,
+			     "case bpftool: rules load: %s", out);
+		cr_assert_eq(wcard_in(ns_b, out, sizeof(out), "attach bt %s --mode skb", if_b), 0,
+			     "case bpftool: attach: %s", out);
+		ok = udp_send(AF_INET, "10.77.0.2", 9001, 10);
+		cr_assert_eq(ok, 0, "case bpftool: UDP 9001 dropped: %u of 10 arrived", ok);
+		ok = udp_send(AF_INET, "10.77.0.2", 9003, 10);
+		cr_assert_eq(ok, 10, "case bpftool: UDP 9003 passed: %u of 10 arrived", ok);
+		cr_assert_eq(wcard_in(ns_b, out, sizeof(out), "detach bt %s", if_b), 0,
+			     "case bpftool: detach: %s", out);
+		cr_assert_eq(wcard_in(NULL, out, sizeof(out), "destroy bt"), 0,
+			     "case bpftool: destroy: %s", out);
+		snprintf(out, sizeof(out), "%s/bt", pdir);
+		cr_assert_neq(access(out, F_OK), 0, "case bpftool: destroy left %s", out);
+		unlink(r4);
+	}
 	cr_assert_eq(wcard_in(NULL, out, sizeof(out), "destroy v4"), 0, "case destroy: %s", out);
 	cr_assert_eq(wcard_in(NULL, out, sizeof(out), "destroy v6"), 0, "case destroy v6: %s", out);
 	cr_log_info("e2e: skb mode passed; native mode %s\n", native ? "passed" : "not available");

@@ -515,3 +515,45 @@ Test(pin, cli_concurrent_writers, .timeout = 300, .fini = pin_cleanup)
 	snprintf(cmd, sizeof(cmd), "%s destroy f --pin-dir %s && rmdir %s", bin, dir, dir);
 	cr_assert_eq(system(cmd), 0, "case destroy");
 }
+
+/*
+ * A load that takes more than a second says what it is doing on a TTY (here
+ * `script` provides one, and a FIFO that delivers the rules after 2.5 s makes
+ * the load slow); without a TTY it stays quiet.
+ */
+Test(pin, cli_progress_on_tty, .timeout = 60, .fini = pin_cleanup)
+{
+	const char *bin = getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
+	char dir[256], fifo[128], out[8192];
+	int i;
+
+	if (access("/usr/bin/script", X_OK))
+		cr_skip_test("no 'script' (util-linux) to provide a TTY");
+	pin_dir(dir, sizeof(dir), "progress");
+	snprintf(fifo, sizeof(fifo), "/tmp/wcard-progress-%d", getpid());
+	for (i = 0; i < 2; i++) {
+		unlink(fifo);
+		cr_assert_eq(mkfifo(fifo, 0600), 0, "mkfifo");
+		if (i == 0)
+			cr_assert_eq(wt_sh(out, sizeof(out),
+					   "(sleep 2.5; echo 'src 1.2.3.4 drop' > %1$s) & "
+					   "script -qec '%2$s create f %1$s --pin-dir %3$s' /dev/null; wait",
+					   fifo, bin, dir),
+				     0, "case on a TTY: %s", out);
+		else
+			cr_assert_eq(wt_sh(out, sizeof(out),
+					   "(sleep 2.5; echo 'src 1.2.3.4 drop' > %1$s) & "
+					   "%2$s create g %1$s --pin-dir %3$s; wait",
+					   fifo, bin, dir),
+				     0, "case no TTY: %s", out);
+		if (i == 0)
+			cr_assert(strstr(out, "wcard: parsing ") && strstr(out, "... 1s"),
+				  "case on a TTY: no progress line in '%s'", out);
+		else
+			cr_assert_null(strstr(out, "parsing"), "case no TTY: progress in '%s'", out);
+		cr_assert_not_null(strstr(out, "created"), "case %d: '%s'", i, out);
+	}
+	cr_assert_eq(wt_sh(out, sizeof(out), "%s destroy f --pin-dir %s && %s destroy g --pin-dir %s",
+			   bin, dir, bin, dir), 0, "case destroy: %s", out);
+	unlink(fifo);
+}

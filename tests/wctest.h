@@ -178,7 +178,7 @@ static inline int wt_sh(char *out, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static inline int wt_sh(char *out, size_t len, const char *fmt, ...)
 {
-	char cmd[8192];
+	char cmd[8192], full[8220];
 	size_t n = 0;
 	va_list ap;
 	FILE *p;
@@ -187,8 +187,9 @@ static inline int wt_sh(char *out, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	p = popen(cmd, "r");
+	/* The whole command list's stderr, not only its last command's. */
+	snprintf(full, sizeof(full), "{ %s\n} 2>&1", cmd);
+	p = popen(full, "r");
 	if (!p)
 		return -1;
 	for (;;) {

@@ -490,6 +490,22 @@ static void run_mode(const char *mode, bool *ran)
 		     "case %s: list v6: %s", mode, out);
 	base6 = wt_json_packets(out, 0);
 
+	/*
+	 * A second classifier on the same interface: beside the first through the
+	 * libxdp dispatcher where the kernel lets libxdp use it, else refused.
+	 */
+	if (strstr(out, "through the libxdp dispatcher")) {
+		cr_assert_eq(wcard_in(ns_b, out, sizeof(out), "attach v6 %s --mode %s", if_b, mode),
+			     0, "case %s: a second program beside the first: %s", mode, out);
+		cr_assert_eq(wcard_in(ns_b, out, sizeof(out), "detach v6 %s", if_b), 0,
+			     "case %s: detach the second: %s", mode, out);
+	} else {
+		cr_assert_eq(wcard_in(ns_b, out, sizeof(out), "attach v6 %s --mode %s", if_b, mode),
+			     1, "case %s: a second attach: %s", mode, out);
+		cr_assert(strstr(out, "another XDP program"), "case %s: a second attach: '%s'", mode,
+			  out);
+	}
+
 	/* The kernel's own traffic. */
 	ok = udp_send(AF_INET, "10.77.0.2", 9001, n4);
 	cr_assert_eq(ok, 0, "case %s: UDP 9001 (rule 0 drops): %u of %u arrived", mode, ok, n4);

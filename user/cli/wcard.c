@@ -410,8 +410,10 @@ static void *progress_thread(void *arg)
 			struct timespec now;
 
 			clock_gettime(CLOCK_MONOTONIC, &now);
+			/* Whole seconds since the start, rounded: a late tick still says 1s. */
 			fprintf(stderr, "\rwcard: %s... %lds\033[K", prog.msg,
-				(long)(now.tv_sec - prog.t0.tv_sec));
+				(long)((now.tv_sec - prog.t0.tv_sec) * 1000 +
+				       (now.tv_nsec - prog.t0.tv_nsec) / 1000000 + 500) / 1000);
 			prog.shown = true;
 		}
 	}

@@ -2,6 +2,7 @@
 /* test_pin.c: pinned classifiers reopened from their maps, in this and in a new process (suite "pin"). */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
+#include <dirent.h>
 #include <errno.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -16,13 +17,22 @@ static char pinned[256];
 
 static void pin_cleanup(void)
 {
-	char sub[300];
+	char sub[600];
+	struct dirent *e;
+	DIR *d;
 
 	if (!*pinned)
 		return;
-	/* The classifier itself, or the CLI tests' classifier "f" in it. */
-	snprintf(sub, sizeof(sub), "%s/f", pinned);
-	wcard_clf_unpin(sub);
+	/* The classifier itself, or the classifiers the CLI tests made in it. */
+	d = opendir(pinned);
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", pinned, e->d_name);
+		wcard_clf_unpin(sub);
+	}
+	if (d)
+		closedir(d);
 	wcard_clf_unpin(pinned);
 	rmdir(pinned);
 }

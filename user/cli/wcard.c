@@ -61,7 +61,7 @@ static const struct opt_spec opt_table[] = {
 	  "more)" },
 	{ "layout", O_LAYOUT, "LAYOUT", "key layout: ipv4-5tuple (default) or ipv6-5tuple" },
 	{ "max-rules", O_MAX_RULES, "N",
-	  "rule capacity, fixed at create (default 65536, or the rules given if more)" },
+	  "rule capacity, fixed at create (default 65536, or the rules given plus a quarter if more)" },
 	{ "default", O_DEFAULT, "ACTION", "action for frames no rule matches: pass (default) or drop" },
 	{ "mode", O_MODE, "MODE",
 	  "XDP mode: native or skb (default: native where the driver supports it, else skb)" },
@@ -488,7 +488,11 @@ int clf_opts(const struct cli *c, const struct wcard_ruleset *rs, struct wcard_c
 
 	memset(co, 0, sizeof(*co));
 	co->layout = rs->layout;
-	co->max_rules = rs->n > WC_DEFAULT_MAX_RULES ? rs->n : WC_DEFAULT_MAX_RULES;
+	/* Room to grow: the rules given plus a quarter, at least the default. */
+	co->max_rules = rs->n + rs->n / 4 > WC_DEFAULT_MAX_RULES ? rs->n + rs->n / 4 :
+								   WC_DEFAULT_MAX_RULES;
+	if (co->max_rules > WC_MAX_RULES)
+		co->max_rules = rs->n > WC_MAX_RULES ? rs->n : WC_MAX_RULES;
 	co->collide = c->collide;
 	if (!strcmp(a, "auto"))
 		co->algo = 0;

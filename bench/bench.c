@@ -723,6 +723,7 @@ int main(int argc, char **argv)
 	__u64 *hv = calloc(NKEYS, sizeof(*hv));
 	struct wcard_bench *skel = NULL;
 	struct result r, rb;
+	bool lpm_only = false;
 	unsigned int s;
 	int i, ret = 1;
 
@@ -732,6 +733,8 @@ int main(int argc, char **argv)
 			wcard_set_verbose(true);
 		else if (!strcmp(argv[i], "--quick"))
 			runs = 3;
+		else if (!strcmp(argv[i], "--lpm-only"))
+			lpm_only = true;
 	}
 	if (getenv("QUICK") && *getenv("QUICK") && strcmp(getenv("QUICK"), "0"))
 		runs = 3;
@@ -794,6 +797,11 @@ int main(int argc, char **argv)
 			print_row("kernel HASH, 1 probe", "-", 0, 0, &hr, 0,
 				  (size_t)NKEYS * (sizeof(struct bench_hkey) + 8), 0);
 		}
+		if (lpm_only) { /* the floor and the hash probe, then straight to LPM */
+			wcard_ruleset_free(&rs);
+			wcard_trace_free(&tr);
+			break;
+		}
 		snprintf(name, sizeof(name), "generated %u", sizes[s]);
 		if (bench_case(skel, name, &rs, keys, WC_ALGO_BF, 0, &bf) ||
 		    bench_case(skel, name, &rs, keys, WC_ALGO_TM, 0, &tm) ||
@@ -805,7 +813,7 @@ int main(int argc, char **argv)
 		wcard_trace_free(&tr);
 	}
 
-	for (s = 0; s < sizeof(cb) / sizeof(cb[0]); s++) {
+	for (s = 0; !lpm_only && s < sizeof(cb) / sizeof(cb[0]); s++) {
 		struct wcard_ruleset rs;
 		struct wcard_trace tr = {};
 		int e;

@@ -139,7 +139,7 @@ int clf_sync(struct wcard_clf *c)
 
 /*
  * The LPM fast path's tries, sized before load for a layout's PREFIX fields of
- * 4 and 16 bytes: a route slot per rule, and trie nodes (1 KiB each) for a
+ * 4 and 16 bytes: a route slot per rule, and trie nodes (2 KiB each) for a
  * quarter of the rules, between 1024 and 16384. A rule set needing more nodes
  * stays with Tuple Merge.
  */

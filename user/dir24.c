@@ -14,6 +14,14 @@
 #include "lpmidx.h"
 
 #define LPM_GROUP (1U << 31)
+/*
+ * Entries are u64 (lpm.bpf.h): the low half is 0, a route slot + 1, or
+ * LPM_GROUP | block; with LPM_INLINE the high half holds the route's value
+ * (when it fits 32 bits), so a lookup reads one element, not two.
+ */
+#define LPM_INLINE (1U << 30)
+/* What an entry names, without its value: 0, route slot + 1, or LPM_GROUP | block. */
+#define LPM_KEY(e) ((__u32)(e) & ~LPM_INLINE)
 
 /*
  * .rodata of obj: element i of the u32 array var, read into *get or (before
@@ -80,7 +88,7 @@ struct lpm_tab {
 	void *img;
 	int spare_fd; /* a fresh image for the next load (the template), or -1 */
 	void *spare_img;
-	__u32 *top, *sub;
+	__u64 *top, *sub; /* entries */
 	__u64 *val, *pfx; /* values, and each route slot's prefix (lpmidx.h) */
 	__u32 *aux; /* each route slot's line (wc_lpm_aux_base) */
 	unsigned int pfx_words;
@@ -195,14 +203,14 @@ static int tab_prepare(struct bpf_object *obj, int kind, __u32 max_routes, __u32
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_MMAPABLE);
 	struct bpf_map *slot = bpf_object__find_map_by_name(obj, slot_name[kind]);
-	__u64 base = top_entries[kind] / 2 + (__u64)max_sub * 128;
+	__u64 base = top_entries[kind] + (__u64)max_sub * 256;
 	__u64 aux = base + (__u64)max_routes * (1 + pfx_words[kind]);
 	__u64 elems = aux + ((__u64)max_routes + 1) / 2;
 	int fd, ret;
 
 	if (!slot || !max_routes || !max_sub || elems > UINT32_MAX)
 		return -EINVAL;
-	/* Two 32-bit entries per u64 element: 128 elements a block. */
+	/* One u64 entry per element: 256 elements (2 KiB) a block. */
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "wc_lpm_img", 4, 8, (__u32)elems, &o);
 	if (fd < 0)
 		return -errno;
@@ -220,7 +228,7 @@ static void tab_attach(struct lpm_tab *t, int fd, void *img)
 	t->fd = fd;
 	t->img = img;
 	t->top = img;
-	t->sub = img ? (__u32 *)img + t->top_entries : NULL;
+	t->sub = img ? (__u64 *)img + t->top_entries : NULL;
 	t->val = img ? (__u64 *)img + t->val_base : NULL;
 	t->pfx = img ? t->val + t->max_routes : NULL;
 	t->aux = img ? (__u32 *)((__u64 *)img + t->aux_base) : NULL;
@@ -370,7 +378,7 @@ static int tab_open(struct bpf_object *obj, int kind, const char *what, struct l
 		ret = rodata_u32(obj, "wc_lpm_val_base", kind, &t->val_base, NULL);
 	if (!ret)
 		ret = rodata_u32(obj, "wc_lpm_aux_base", kind, &t->aux_base, NULL);
-	if (ret || t->val_base < t->top_entries / 2 || t->aux_base <= t->val_base ||
+	if (ret || t->val_base < t->top_entries || t->aux_base <= t->val_base ||
 	    t->aux_base >= t->elems) {
 		snprintf(err, errlen, "%s: image layout unknown: %s", what,
 			 strerror(ret ? -ret : EINVAL));
@@ -379,7 +387,7 @@ static int tab_open(struct bpf_object *obj, int kind, const char *what, struct l
 		return ret ? ret : -EINVAL;
 	}
 	t->pfx_words = pfx_words[kind];
-	t->max_sub = (t->val_base - t->top_entries / 2) / 128;
+	t->max_sub = (t->val_base - t->top_entries) / 256;
 	t->max_routes = (t->aux_base - t->val_base) / (1 + t->pfx_words);
 	if (fd < 0) {
 		ret = image_map(t, t->spare_fd, &t->spare_img);
@@ -406,7 +414,7 @@ int lpm_tab_reuse(struct bpf_object *obj, int kind, int slot_fd, __u32 max_route
 	struct bpf_map *slot = kind >= 0 && kind < 3 ?
 				       bpf_object__find_map_by_name(obj, slot_name[kind]) :
 				       NULL;
-	__u64 base = top_entries[kind] / 2 + (__u64)max_sub * 128;
+	__u64 base = top_entries[kind] + (__u64)max_sub * 256;
 	__u64 aux = base + (__u64)max_routes * (1 + pfx_words[kind]);
 
 	if (!slot || !max_routes || !max_sub || aux > UINT32_MAX)
@@ -551,7 +559,18 @@ static int by_start_len_line(const void *a, const void *b, void *arg)
 	return by_len_line(a, b, arg);
 }
 
-static void d24_fill(__u32 *top, __u32 from, __u32 to, __u32 ent)
+/* The entry naming key (route slot + 1, or 0), its value inline when it fits 32 bits. */
+static __u64 ent_make(const struct lpm_tab *t, __u32 key)
+{
+	__u64 v;
+
+	if (!key)
+		return 0;
+	v = t->val[key - 1];
+	return v >> 32 ? key : (v << 32) | LPM_INLINE | key;
+}
+
+static void d24_fill(__u64 *top, __u32 from, __u32 to, __u64 ent)
 {
 	/* A fresh image is zero: entries of no route are never touched. */
 	for (; ent && from < to; from++)
@@ -584,12 +603,12 @@ static int d24_sweep(struct wcard_dir24 *d, const struct wcard_routes *rt, const
 
 			if (te > s)
 				break;
-			d24_fill(d->t.top, pos, te, st[sp - 1] + 1);
+			d24_fill(d->t.top, pos, te, ent_make(&d->t, st[sp - 1] + 1));
 			pos = te;
 			sp--;
 		}
 		if (sp)
-			d24_fill(d->t.top, pos, s, st[sp - 1] + 1);
+			d24_fill(d->t.top, pos, s, ent_make(&d->t, st[sp - 1] + 1));
 		pos = s;
 		/* The same prefix again (sorted by line): the last one wins. */
 		if (sp && rt->r[st[sp - 1]].len == r->len && rt->r[st[sp - 1]].addr == r->addr)
@@ -601,7 +620,7 @@ static int d24_sweep(struct wcard_dir24 *d, const struct wcard_routes *rt, const
 		const struct wcard_route *t = &rt->r[st[sp - 1]];
 		__u32 te = ((__u32)t->addr >> 8) + (1u << (24 - t->len));
 
-		d24_fill(d->t.top, pos, te, st[sp - 1] + 1);
+		d24_fill(d->t.top, pos, te, ent_make(&d->t, st[sp - 1] + 1));
 		pos = te;
 		sp--;
 	}
@@ -638,10 +657,13 @@ int wcard_dir24_load(struct wcard_dir24 *d, const struct wcard_routes *rt, char 
 		snprintf(err, errlen, "%s", strerror(-ret));
 	for (i = short_n; !ret && i < n; i++) {
 		const struct wcard_route *r = &rt->r[idx[i]];
-		__u32 ent = idx[i] + 1, a = (__u32)r->addr, k, cnt;
+		__u64 ent = ent_make(&d->t, idx[i] + 1), prev;
+		__u32 a = (__u32)r->addr, k, cnt;
 
 		if (!(d->t.top[a >> 8] & LPM_GROUP)) {
-			__u32 g = groups++, prev = d->t.top[a >> 8];
+			__u32 g = groups++;
+
+			prev = d->t.top[a >> 8];
 
 			if (g >= d->t.max_sub) {
 				snprintf(err, errlen,
@@ -663,10 +685,10 @@ int wcard_dir24_load(struct wcard_dir24 *d, const struct wcard_routes *rt, char 
 	return load_end(&d->t, &old, ret, rt, 4, err, errlen);
 }
 
-/* Image bytes in use: the top table, the 1 KiB blocks handed out, the route slots. */
+/* Image bytes in use: the top table, the 2 KiB blocks handed out, the route slots. */
 static size_t tab_bytes(const struct lpm_tab *t)
 {
-	return (size_t)t->top_entries * 4 + (size_t)t->sub_used * 1024 +
+	return (size_t)t->top_entries * 8 + (size_t)t->sub_used * 2048 +
 	       (size_t)t->max_routes * (8 * (1 + t->pfx_words) + 4);
 }
 
@@ -809,17 +831,20 @@ int wcard_trie_load(struct wcard_trie *d, const struct wcard_routes *rt, char *e
 		return ret;
 	for (i = 0; !ret && i < n; i++) {
 		const struct wcard_route *r = &rt->r[idx[i]];
-		__u32 ent = idx[i] + 1, *tab = d->t.top, start = 0, width = 16, k, first, cnt;
+		__u32 start = 0, width = 16, k, first, cnt;
 		wc_u128 pos = trie_pos(d->bits, r->addr);
+		__u64 ent, *tab = d->t.top;
 
 		d->t.val[idx[i]] = r->value;
 		d->t.aux[idx[i]] = r->line;
+		ent = ent_make(&d->t, idx[i] + 1);
 		/* Down to the level whose bits hold the prefix's last bit. */
 		while (r->len > start + width) {
-			__u32 *e = &tab[bits6(pos, start, width)];
+			__u64 *e = &tab[bits6(pos, start, width)];
 
 			if (!(*e & LPM_GROUP)) {
-				__u32 prev = *e, j;
+				__u64 prev = *e;
+				__u32 j;
 
 				if (used >= d->t.max_sub) {
 					snprintf(err, errlen, "more than %u IPv%u trie nodes needed",
@@ -917,31 +942,52 @@ long wcard_trie4_nodes_needed(const struct wcard_routes *rt)
 
 /*
  * Set every entry of [first, first + cnt) of tab that holds no route or one no
- * longer than len to ent (entries of longer routes keep them); for a delete
- * (old != 0) only the entries that hold old change. Groups inside a tbl24
- * range are painted entry by entry. Every write is one 4-byte store.
+ * longer than len to ent (entries of longer routes keep them); with old (a
+ * route slot + 1: a delete, or a new value) only the entries that hold old
+ * change. Groups inside a tbl24 range are painted entry by entry. Every write
+ * is one 8-byte store: route and value change together.
  */
-static void d24_paint(struct wcard_dir24 *d, __u32 *tab, __u32 first, __u32 cnt, __u32 ent,
+static void d24_paint(struct wcard_dir24 *d, __u64 *tab, __u32 first, __u32 cnt, __u64 ent,
 		      int len, __u32 old, bool top)
 {
 	__u32 k;
 
 	for (k = first; k < first + cnt; k++) {
-		__u32 e = __atomic_load_n(&tab[k], __ATOMIC_RELAXED);
+		__u64 e = __atomic_load_n(&tab[k], __ATOMIC_RELAXED);
 
 		if (top && (e & LPM_GROUP)) {
-			d24_paint(d, &d->t.sub[(e & ~LPM_GROUP) * 256], 0, 256, ent, len, old, false);
+			d24_paint(d, &d->t.sub[LPM_KEY(e & ~LPM_GROUP) * 256], 0, 256, ent, len, old,
+				  false);
 			continue;
 		}
-		if (old ? e == old : idx_len(&d->t.ix, e) <= len)
+		if (old ? LPM_KEY(e) == old : idx_len(&d->t.ix, LPM_KEY(e)) <= len)
 			__atomic_store_n(&tab[k], ent, __ATOMIC_RELEASE);
 	}
+}
+
+/* Paint the IPv4 prefix addr/len's range with ent (as d24_paint, old and all). */
+static int d24_paint_prefix(struct wcard_dir24 *d, __u32 addr, unsigned int len, __u64 ent,
+			    __u32 old)
+{
+	__u64 e;
+
+	if (len <= 24) {
+		d24_paint(d, d->t.top, addr >> 8, 1u << (24 - len), ent, len, old, true);
+		return 0;
+	}
+	e = d->t.top[addr >> 8];
+	if (!(e & LPM_GROUP))
+		return -ENOENT;
+	d24_paint(d, &d->t.sub[LPM_KEY(e & ~LPM_GROUP) * 256], addr & 0xff, 1u << (32 - len), ent,
+		  len, old, false);
+	return 0;
 }
 
 int wcard_dir24_add(struct wcard_dir24 *d, __u32 addr, unsigned int len, __u64 value,
 		    __u32 *route)
 {
-	__u32 r, ent;
+	__u64 ent;
+	__u32 r;
 	long old;
 	int ret;
 
@@ -950,8 +996,12 @@ int wcard_dir24_add(struct wcard_dir24 *d, __u32 addr, unsigned int len, __u64 v
 	addr &= len ? ~0u << (32 - len) : 0;
 	old = idx_find(&d->t.ix, addr, len);
 	if (old >= 0) {
-		/* The same prefix again: the last one wins, in place. */
+		/*
+		 * The same prefix again: the last one wins, in place. The value
+		 * slot first, then every entry that carries the value inline.
+		 */
 		__atomic_store_n(&d->t.val[old], value, __ATOMIC_RELEASE);
+		d24_paint_prefix(d, addr, len, ent_make(&d->t, old + 1), old + 1);
 		if (route)
 			*route = old;
 		return 0;
@@ -963,11 +1013,12 @@ int wcard_dir24_add(struct wcard_dir24 *d, __u32 addr, unsigned int len, __u64 v
 	d->t.aux[r] = 0; /* a line is known only to bulk loads */
 	__atomic_store_n(&d->t.val[r], value, __ATOMIC_RELEASE);
 	idx_set(&d->t.ix, r, addr, len);
-	ent = r + 1;
+	ent = ent_make(&d->t, r + 1);
 	if (len <= 24) {
 		d24_paint(d, d->t.top, addr >> 8, 1u << (24 - len), ent, len, 0, true);
 	} else {
-		__u32 t = addr >> 8, e = d->t.top[t];
+		__u32 t = addr >> 8;
+		__u64 e = d->t.top[t];
 
 		if (!(e & LPM_GROUP)) {
 			__u32 g = d->t.sub_used, k;
@@ -983,8 +1034,8 @@ int wcard_dir24_add(struct wcard_dir24 *d, __u32 addr, unsigned int len, __u64 v
 			__atomic_store_n(&d->t.top[t], LPM_GROUP | g, __ATOMIC_RELEASE);
 			e = LPM_GROUP | g;
 		}
-		d24_paint(d, &d->t.sub[(e & ~LPM_GROUP) * 256], addr & 0xff, 1u << (32 - len), ent,
-			  len, 0, false);
+		d24_paint(d, &d->t.sub[LPM_KEY(e & ~LPM_GROUP) * 256], addr & 0xff, 1u << (32 - len),
+			  ent, len, 0, false);
 	}
 	if (route)
 		*route = r;
@@ -1005,11 +1056,7 @@ int wcard_dir24_del(struct wcard_dir24 *d, __u32 addr, unsigned int len)
 	/* The covering route takes the deleted one's entries back. */
 	for (l = (int)len - 1; l >= 0 && cover < 0; l--)
 		cover = idx_find(&d->t.ix, addr & (l ? ~0u << (32 - l) : 0), l);
-	if (len <= 24)
-		d24_paint(d, d->t.top, addr >> 8, 1u << (24 - len), cover + 1, len, r + 1, true);
-	else if (d->t.top[addr >> 8] & LPM_GROUP)
-		d24_paint(d, &d->t.sub[(d->t.top[addr >> 8] & ~LPM_GROUP) * 256], addr & 0xff,
-			  1u << (32 - len), cover + 1, len, r + 1, false);
+	d24_paint_prefix(d, addr, len, ent_make(&d->t, cover + 1), r + 1);
 	/* Reusable after a grace period: lookups in flight may still report it. */
 	idx_drop(&d->t.ix, r, false);
 	return 0;
@@ -1025,19 +1072,19 @@ static wc_u128 trie_mask(unsigned int bits, unsigned int len)
 }
 
 /* As d24_paint, through every node below the range (routes are pushed to leaves). */
-static void t6_paint(struct wcard_trie *d, __u32 *tab, __u32 first, __u32 cnt, __u32 ent,
+static void t6_paint(struct wcard_trie *d, __u64 *tab, __u32 first, __u32 cnt, __u64 ent,
 		     int len, __u32 old)
 {
 	__u32 k;
 
 	for (k = first; k < first + cnt; k++) {
-		__u32 e = __atomic_load_n(&tab[k], __ATOMIC_RELAXED);
+		__u64 e = __atomic_load_n(&tab[k], __ATOMIC_RELAXED);
 
 		if (e & LPM_GROUP) {
-			t6_paint(d, &d->t.sub[(e & ~LPM_GROUP) * 256], 0, 256, ent, len, old);
+			t6_paint(d, &d->t.sub[LPM_KEY(e & ~LPM_GROUP) * 256], 0, 256, ent, len, old);
 			continue;
 		}
-		if (old ? e == old : idx_len(&d->t.ix, e) <= len)
+		if (old ? LPM_KEY(e) == old : idx_len(&d->t.ix, LPM_KEY(e)) <= len)
 			__atomic_store_n(&tab[k], ent, __ATOMIC_RELEASE);
 	}
 }
@@ -1048,13 +1095,14 @@ static void t6_paint(struct wcard_trie *d, __u32 *tab, __u32 first, __u32 cnt, _
  * missing nodes are made, each complete (a copy of the entry it replaces)
  * before its parent points at it.
  */
-static __u32 *t6_level(struct wcard_trie *d, wc_u128 pos, unsigned int len, bool create,
+static __u64 *t6_level(struct wcard_trie *d, wc_u128 pos, unsigned int len, bool create,
 		       __u32 *start, __u32 *width)
 {
-	__u32 *tab = d->t.top, st = 0, w = 16;
+	__u64 *tab = d->t.top;
+	__u32 st = 0, w = 16;
 
 	while (len > st + w) {
-		__u32 *e = &tab[bits6(pos, st, w)];
+		__u64 *e = &tab[bits6(pos, st, w)];
 
 		if (!(*e & LPM_GROUP)) {
 			__u32 n = d->t.sub_used, j;
@@ -1066,7 +1114,7 @@ static __u32 *t6_level(struct wcard_trie *d, wc_u128 pos, unsigned int len, bool
 			d->t.sub_used++;
 			__atomic_store_n(e, LPM_GROUP | n, __ATOMIC_RELEASE);
 		}
-		tab = &d->t.sub[(*e & ~LPM_GROUP) * 256];
+		tab = &d->t.sub[LPM_KEY(*e & ~LPM_GROUP) * 256];
 		st += w;
 		w = 8;
 	}
@@ -1078,7 +1126,8 @@ static __u32 *t6_level(struct wcard_trie *d, wc_u128 pos, unsigned int len, bool
 int wcard_trie_add(struct wcard_trie *d, wc_u128 addr, unsigned int len, __u64 value,
 		   __u32 *route)
 {
-	__u32 r, st, w, *tab;
+	__u32 r, st, w;
+	__u64 *tab;
 	wc_u128 pos;
 	long old;
 	int ret;
@@ -1089,7 +1138,12 @@ int wcard_trie_add(struct wcard_trie *d, wc_u128 addr, unsigned int len, __u64 v
 	pos = trie_pos(d->bits, addr);
 	old = idx_find(&d->t.ix, addr, len);
 	if (old >= 0) {
+		/* In place: the value slot, then every entry carrying the value inline. */
 		__atomic_store_n(&d->t.val[old], value, __ATOMIC_RELEASE);
+		tab = t6_level(d, pos, len, false, &st, &w);
+		if (tab)
+			t6_paint(d, tab, bits6(pos, st, w) & ~((1u << (st + w - len)) - 1),
+				 1u << (st + w - len), ent_make(&d->t, old + 1), len, old + 1);
 		if (route)
 			*route = old;
 		return 0;
@@ -1107,7 +1161,7 @@ int wcard_trie_add(struct wcard_trie *d, wc_u128 addr, unsigned int len, __u64 v
 	__atomic_store_n(&d->t.val[r], value, __ATOMIC_RELEASE);
 	idx_set(&d->t.ix, r, addr, len);
 	t6_paint(d, tab, bits6(pos, st, w) & ~((1u << (st + w - len)) - 1), 1u << (st + w - len),
-		 r + 1, len, 0);
+		 ent_make(&d->t, r + 1), len, 0);
 	if (route)
 		*route = r;
 	return 0;
@@ -1115,7 +1169,8 @@ int wcard_trie_add(struct wcard_trie *d, wc_u128 addr, unsigned int len, __u64 v
 
 int wcard_trie_del(struct wcard_trie *d, wc_u128 addr, unsigned int len)
 {
-	__u32 st, w, *tab;
+	__u32 st, w;
+	__u64 *tab;
 	long r, cover = -1;
 	wc_u128 pos;
 	int l;
@@ -1132,7 +1187,7 @@ int wcard_trie_del(struct wcard_trie *d, wc_u128 addr, unsigned int len)
 	tab = t6_level(d, pos, len, false, &st, &w);
 	if (tab)
 		t6_paint(d, tab, bits6(pos, st, w) & ~((1u << (st + w - len)) - 1),
-			 1u << (st + w - len), cover + 1, len, r + 1);
+			 1u << (st + w - len), ent_make(&d->t, cover + 1), len, r + 1);
 	idx_drop(&d->t.ix, r, false);
 	return 0;
 }

@@ -22,7 +22,7 @@
  * against.
  */
 #define LPM_MAGIC 0x77634c50u /* "wcLP" */
-#define LPM_VERSION 1
+#define LPM_VERSION 2 /* 2: 8-byte entries, values inline */
 enum { K_DIR24, K_TRIE4, K_TRIE6, K_N };
 
 struct lpm_meta {
@@ -328,7 +328,7 @@ int wcard_lpm_create(const struct wcard_routes *rt, const struct wcard_lpm_opts 
 		return -ENOMEM;
 	/*
 	 * Room for online changes: spare route slots (a deleted one is reused only
-	 * after a grace period) and blocks; 1 KiB each.
+	 * after a grace period) and blocks; 2 KiB each.
 	 */
 	m.max_routes[k4] = m.max_routes[K_TRIE6] =
 		o.max_routes ? o.max_routes : with_spare(rt->n, 1024);

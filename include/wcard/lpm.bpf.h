@@ -14,24 +14,28 @@
  * the slot and of the image, are ARRAY reads the verifier inlines (the inner
  * maps share one fixed size, so no BPF_F_INNER_MAP).
  *
- * Image layout in 32-bit entries, two per u64 element (entry i is the low half
- * of element i / 2 when i is even):
+ * Image layout, one u64 entry per element:
  *   [0, WC_*_TOP)                    the top table (tbl24, or the trie root)
  *   [WC_*_TOP, ...)                  blocks of 256 entries (tbl8 groups, nodes)
- * and from u64 element wc_lpm_val_base[kind] on, the value of each route, then
+ * then from element wc_lpm_val_base[kind] on the value of each route, then
  * each route's prefix (user space only), then from wc_lpm_aux_base[kind] on a
  * 32-bit word per route, two per element: its line (the classifier's rule id).
- * An entry is 0 (no route), a route (index + 1), or WC_LPM_GROUP | block.
+ * An entry's low half is 0 (no route), a route (index + 1), or WC_LPM_GROUP |
+ * block. With WC_LPM_INLINE its high half is the route's value (whenever that
+ * fits 32 bits): the lookup then reads one element, where reading the value
+ * slot too cost a second cache miss, ~30 ns of ~70 on the full IPv4 table.
  * User space (libwcard dir24.c) sizes the image before load, which also fixes
  * wc_lpm_val_base, and builds it.
  */
 #define WC_LPM_GROUP (1U << 31)
+#define WC_LPM_INLINE (1U << 30)
+#define WC_LPM_KEY(e) ((__u32)(e) & ~WC_LPM_INLINE) /* 0, route + 1, or GROUP | block */
 
 enum { WC_LPM_DIR24 = 0, WC_LPM_TRIE4 = 1, WC_LPM_TRIE6 = 2, WC_LPM_KINDS = 3 };
 
 /* First value element of each structure's image (set at load from the sizes). */
-WC_WEAK const volatile __u32 wc_lpm_val_base[WC_LPM_KINDS] = { 1u << 23, 1u << 15, 1u << 15 };
-WC_WEAK const volatile __u32 wc_lpm_aux_base[WC_LPM_KINDS] = { 1u << 23, 1u << 15, 1u << 15 };
+WC_WEAK const volatile __u32 wc_lpm_val_base[WC_LPM_KINDS] = { 1u << 24, 1u << 16, 1u << 16 };
+WC_WEAK const volatile __u32 wc_lpm_aux_base[WC_LPM_KINDS] = { 1u << 24, 1u << 16, 1u << 16 };
 
 /* Image template: its max_entries is set before load, the same for every image. */
 struct wc_lpm_image {
@@ -63,7 +67,18 @@ static __always_inline void *wc_lpm_image(void *slot)
 }
 
 /* Entry i of an image. */
-static __always_inline int wc_lpm_entry(void *img, __u32 i, __u32 *out)
+static __always_inline int wc_lpm_entry(void *img, __u32 i, __u64 *out)
+{
+	__u64 *e = bpf_map_lookup_elem(img, &i);
+
+	if (!e)
+		return -1;
+	*out = *e;
+	return 0;
+}
+
+/* 32-bit word i of an image (the aux words: two per element, the low one first). */
+static __always_inline int wc_lpm_word(void *img, __u32 i, __u32 *out)
 {
 	__u32 half = i >> 1;
 	__u64 *e = bpf_map_lookup_elem(img, &half);
@@ -74,29 +89,45 @@ static __always_inline int wc_lpm_entry(void *img, __u32 i, __u32 *out)
 	return 0;
 }
 
-/* The route an entry names (index + 1; 0: none) and its value. 1 or 0. */
-static __always_inline int wc_lpm_result(void *img, int kind, __u32 ent, __u32 *route,
+/* Is entry e a block pointer, and which block. */
+static __always_inline bool wc_lpm_is_group(__u64 e)
+{
+	return (__u32)e & WC_LPM_GROUP;
+}
+
+static __always_inline __u32 wc_lpm_block(__u64 e)
+{
+	return (__u32)e & ~WC_LPM_GROUP;
+}
+
+/* The route an entry names (low half: index + 1; 0: none) and its value. 1 or 0. */
+static __always_inline int wc_lpm_result(void *img, int kind, __u64 ent, __u32 *route,
 					 __u64 *value)
 {
-	__u32 idx = ent - 1, el;
+	__u32 key = WC_LPM_KEY(ent), el;
 	__u64 *val;
 
-	if (!ent)
+	if (!key)
 		return 0;
-	el = wc_lpm_val_base[kind] + idx;
+	*route = key - 1;
+	if ((__u32)ent & WC_LPM_INLINE) {
+		*value = ent >> 32;
+		return 1;
+	}
+	el = wc_lpm_val_base[kind] + key - 1;
 	val = bpf_map_lookup_elem(img, &el);
 	if (!val)
 		return 0;
-	*route = idx;
 	*value = *val;
 	return 1;
 }
 
 /*
  * IPv4, DIR-24-8 (Gupta et al.): the top 24 bits of the address index tbl24
- * (2^24 entries, a fixed 64 MiB); a group holds the last 8 bits of prefixes
- * longer than /24. One or two inlined ARRAY reads (~33 ns each when they miss
- * the cache) where the kernel trie walks a pointer per level.
+ * (2^24 entries of 8 bytes, a fixed 128 MiB); a group holds the last 8 bits
+ * of prefixes longer than /24. One or two inlined ARRAY reads (~33 ns each when
+ * they miss the cache), the value inline, where the kernel trie walks a pointer
+ * per level.
  */
 #define WC_LPM4_TOP (1u << 24)
 
@@ -108,15 +139,15 @@ static __always_inline int wc_lpm_result(void *img, int kind, __u32 ent, __u32 *
 WC_WEAK __noinline int wc_lpm4_lookup(__u32 addr, __u32 *route, __u64 *value)
 {
 	void *img;
-	__u32 v;
+	__u64 v;
 
 	if (!route || !value)
 		return -22;
 	img = wc_lpm_image(&wc_lpm4_image);
 	if (!img || wc_lpm_entry(img, addr >> 8, &v))
 		return 0;
-	if ((v & WC_LPM_GROUP) &&
-	    wc_lpm_entry(img, WC_LPM4_TOP + (((v & ~WC_LPM_GROUP) << 8) | (addr & 0xff)), &v))
+	if (wc_lpm_is_group(v) &&
+	    wc_lpm_entry(img, WC_LPM4_TOP + ((wc_lpm_block(v) << 8) | (addr & 0xff)), &v))
 		return 0;
 	return wc_lpm_result(img, WC_LPM_DIR24, v, route, value);
 }
@@ -126,7 +157,7 @@ int wc_lpm4_lookup(__u32 addr, __u32 *route, __u64 *value);
 
 /*
  * IPv6: a multibit trie. The root takes the first 16 bits (65,536 entries,
- * 256 KiB, hot in cache); every node below takes 8 more bits (256 entries).
+ * 512 KiB, hot in cache); every node below takes 8 more bits (256 entries).
  * Routes are pushed down to the leaves at build time, so the walk ends at the
  * first entry that is not a node: at most 15 reads for a /128, 5 for a /48.
  */
@@ -149,22 +180,23 @@ static __always_inline int wc_trie_walk(void *slot, int kind, __u64 hi, __u64 lo
 					__u32 *route, __u64 *value, __u32 *aux)
 {
 	void *img = wc_lpm_image(slot);
-	__u32 v;
+	__u64 v;
 	int i;
 
 	if (!img || wc_lpm_entry(img, (__u32)(hi >> 48), &v))
 		return 0;
 	for (i = 2; i < 2 + levels - 1; i++) {
-		if (!(v & WC_LPM_GROUP))
+		if (!wc_lpm_is_group(v))
 			break;
-		__u32 e = ((v & ~WC_LPM_GROUP) << 8) | wc_lpm6_byte(hi, lo, i);
+		__u32 e = (wc_lpm_block(v) << 8) | wc_lpm6_byte(hi, lo, i);
 
 		if (wc_lpm_entry(img, WC_LPM6_ROOT + e, &v))
 			return 0;
 	}
-	if (v & WC_LPM_GROUP)
+	if (wc_lpm_is_group(v))
 		return 0;
-	if (aux && v && wc_lpm_entry(img, 2 * wc_lpm_aux_base[kind] + v - 1, aux))
+	if (aux && WC_LPM_KEY(v) &&
+	    wc_lpm_word(img, 2 * wc_lpm_aux_base[kind] + WC_LPM_KEY(v) - 1, aux))
 		return 0;
 	return wc_lpm_result(img, kind, v, route, value);
 }
@@ -189,7 +221,7 @@ int wc_lpm6_lookup(__u64 hi, __u64 lo, __u32 *route, __u64 *value);
 /*
  * IPv4, small-memory mode: the IPv6 trie's shape over 32 bits (16-bit root,
  * then at most two 8-bit nodes: 3 reads for a /32). Memory grows with the
- * routes (256 KiB root + 1 KiB per node) where tbl24 is a fixed 64 MiB; the
+ * routes (512 KiB root + 2 KiB per node) where tbl24 is a fixed 128 MiB; the
  * extra reads cost more per lookup (see make bench). User space picks it
  * (wcard_lpm_opts, `wcard lpm --v4 trie`) and sizes DIR-24-8 down to nothing.
  */

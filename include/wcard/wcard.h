@@ -182,12 +182,12 @@ struct wcard_lpm;
 int wcard_lpm_layout(unsigned int family, struct wcard_layout *l);
 int wcard_lpm_ruleset(const struct wcard_routes *rt, unsigned int family,
 		      const struct wcard_layout *l, struct wcard_ruleset *rs, __u32 **route_of);
-/* IPv4 structure: DIR-24-8 (fastest, a fixed 64 MiB) or the small trie (memory per route). */
+/* IPv4 structure: DIR-24-8 (fastest, a fixed 128 MiB) or the small trie (memory per route). */
 enum wcard_lpm4_algo { WCARD_LPM4_DIR24 = 0, WCARD_LPM4_TRIE = 1 };
 struct wcard_lpm_opts {
 	enum wcard_lpm4_algo v4;
 	__u32 max_routes; /* per family; 0: the routes given plus a quarter, at least 1024 more */
-	__u32 max_blocks; /* tbl8 groups / trie nodes (1 KiB each) a family; 0: as needed + spare */
+	__u32 max_blocks; /* tbl8 groups / trie nodes (2 KiB each) a family; 0: as needed + spare */
 };
 /*
  * Create an LPM holding rt (may be NULL: empty); opts NULL: the defaults
@@ -265,7 +265,7 @@ int wcard_dir24_del(struct wcard_dir24 *d, __u32 addr, unsigned int len);
  * Multibit tries (16-bit root, 8-bit nodes; max_nodes sizes the node pool),
  * used as wcard_dir24_*: IPv6 (wcard_lpm6_*), and IPv4 in the small-memory
  * mode (wcard_trie4_*: memory grows with the routes instead of DIR-24-8's
- * fixed 64 MiB). One trie holds one family: load takes that family's routes of
+ * fixed 128 MiB). One trie holds one family: load takes that family's routes of
  * rt, add and del take addresses as in struct wcard_route (IPv4 in the low 32
  * bits).
  */

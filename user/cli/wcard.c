@@ -51,7 +51,7 @@ static const struct opt_spec opt_table[] = {
 	  "'32,32,0,16,8,0;24,24,0,0,8,0' (list)" },
 	{ "format", O_FORMAT, "FMT", "rule file format: auto, classbench or wcard" },
 	{ "v4", O_V4, "ALGO",
-	  "IPv4 LPM structure: dir24 (default; DIR-24-8, fastest, a fixed 64 MiB) or trie "
+	  "IPv4 LPM structure: dir24 (default; DIR-24-8, fastest, a fixed 128 MiB) or trie "
 	  "(memory grows with the routes, a read more per lookup)" },
 	{ "pin-dir", O_PIN_DIR, "DIR",
 	  "bpffs directory of pinned objects (default " PIN_DIR_DEFAULT "); NAME is pinned "

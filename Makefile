@@ -188,8 +188,13 @@ stress: all
 demo: $(BUILD)/wcard
 	$(Q)$(BUILD)/wcard demo --dir $(BUILD)/demo
 
+# Results and plots: bench/results (committed; the README quotes them), or with
+# QUICK=1 a short run into $(BUILD)/bench-results.
+BENCH_OUT ?= $(if $(filter-out 0,$(QUICK)),$(BUILD)/bench-results,bench/results)
 bench: $(BUILD)/wcard-bench
-	$(Q)$(BUILD)/wcard-bench $(BENCH_ARGS)
+	$(Q)$(BUILD)/wcard-bench --out $(BENCH_OUT) $(BENCH_ARGS)
+	$(call msg,PLOT,$(BENCH_OUT)/*.svg)
+	$(Q)gnuplot -e "dir='$(BENCH_OUT)'" bench/plots.gp
 
 format:
 	clang-format -i $(wildcard bpf/*.c bench/*.c user/*.c tests/*.c tests/*.h include/wcard/*.h)

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
 /* bench.c: trace-driven lookup benchmark: wcard Tuple Merge and brute force beside a kernel HASH and the bare loop. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <wcard/wcard.h>
@@ -152,11 +156,81 @@ static int verify(struct wcard_bench *skel, const struct wcard_ruleset *rs,
 	return 0;
 }
 
+
+/* ---- output: the table on stdout, and the results files with --out DIR ---- */
+
+static char *outdir; /* --out: results.json, results.md, *.dat for the plots */
+static FILE *json; /* results.json, open while the run goes */
+static bool json_first = true;
+static char *log_buf; /* everything printed, for results.md */
+static size_t log_len, log_cap;
+
+/* printf to stdout, and kept for the Markdown report. */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n > 0 && log_len + n + 1 > log_cap) {
+		size_t cap = (log_len + n + 1) * 2;
+		char *nb = realloc(log_buf, cap);
+
+		if (nb) {
+			log_buf = nb;
+			log_cap = cap;
+		}
+	}
+	if (n > 0 && log_len + n + 1 <= log_cap) {
+		va_start(ap, fmt);
+		vsnprintf(log_buf + log_len, n + 1, fmt, ap);
+		va_end(ap);
+		log_len += n;
+	}
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+}
+
+/* One JSON object of kind `kind` into results.json; body is its other members. */
+static void json_obj(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void json_obj(const char *kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!json)
+		return;
+	fprintf(json, "%s\n    {\"kind\":\"%s\",", json_first ? "" : ",", kind);
+	va_start(ap, fmt);
+	vfprintf(json, fmt, ap);
+	va_end(ap);
+	fputc('}', json);
+	json_first = false;
+}
+
+/* A .dat file under --out (NULL without it); a header line of column names. */
+static FILE *dat_open(const char *name, const char *header)
+{
+	char path[1024];
+	FILE *f;
+
+	if (!outdir)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/%s", outdir, name);
+	f = fopen(path, "w");
+	if (f)
+		fprintf(f, "# %s\n", header);
+	return f;
+}
+
 static double floor_ns;
 
 static void print_head(void)
 {
-	printf("%-28s %-6s %7s %6s %7s %9s %9s %17s %7s %9s %8s %14s\n", "case", "algo", "rules",
+	say("%-28s %-6s %7s %6s %7s %9s %9s %17s %7s %9s %8s %14s\n", "case", "algo", "rules",
 	       "tables", "probed", "ns/lookup", "-floor", "[min - max]", "hits", "load ms", "mem KiB",
 	       "native");
 }
@@ -172,10 +246,17 @@ static void print_row(const char *name, const char *algo, size_t rules, unsigned
 		snprintf(tb, sizeof(tb), "%u", tables);
 		snprintf(pr, sizeof(pr), "%.1f", r->tables);
 	}
-	printf("%-28s %-6s %7zu %6s %7s %9.1f %9.1f %8.1f - %-6.1f %6.1f%% %9.1f %8zu %14s\n", name,
+	say("%-28s %-6s %7zu %6s %7s %9.1f %9.1f %8.1f - %-6.1f %6.1f%% %9.1f %8zu %14s\n", name,
 	       algo, rules, tb, pr, r->med, r->med - floor_ns, r->lo, r->hi, 100.0 * r->hits,
 	       load_ms, mem / 1024, nat);
 	fflush(stdout);
+	json_obj("lookup",
+		 "\"case\":\"%s\",\"algo\":\"%s\",\"rules\":%zu,\"tables\":%u,\"probed\":%.2f,"
+		 "\"ns\":%.1f,\"ns_above_floor\":%.1f,\"ns_min\":%.1f,\"ns_max\":%.1f,"
+		 "\"runs\":%d,\"lookups_per_run\":%u,\"hits\":%.4f,\"load_ms\":%.1f,"
+		 "\"mem_bytes\":%zu,\"native_ns\":%.0f,\"cache\":\"cold: keys in random order\"",
+		 name, algo, rules, tables, r->tables, r->med, r->med - floor_ns, r->lo, r->hi, runs,
+		 r->n, r->hits, load_ms, mem, native);
 }
 
 /* Load rs with algo, verify, time; print a row. */
@@ -294,13 +375,30 @@ static int bench_updates(struct wcard_bench *skel, const char *name,
 	total = now_ns() - t0;
 	qsort(lat, ops, sizeof(*lat), cmp_u64);
 	wcard_clf_stats(clf, st);
-	printf("%-28s tm     %u updates from half the set: %.2f us each, %.0f updates/s; "
+	say("%-28s tm     %u updates from half the set: %.2f us each, %.0f updates/s; "
 	       "latency p50 %.2f us, p99 %.2f us, max %.0f us\n",
 	       name, ops, total / ops / 1e3, ops / (total / 1e9), lat[ops / 2] / 1e3,
 	       lat[(size_t)(ops * 0.99)] / 1e3, lat[ops - 1] / 1e3);
-	printf("%-28s        %u rule moves, %llu grace periods (~8 ms each, in the p99/max), %u "
+	say("%-28s        %u rule moves, %llu grace periods (~8 ms each, in the p99/max), %u "
 	       "tables at the end\n",
 	       "", st->moves, (unsigned long long)st->grace_periods, st->ntables);
+	json_obj("updates",
+		 "\"case\":\"%s\",\"ops\":%u,\"us_each\":%.3f,\"per_s\":%.0f,\"p50_us\":%.3f,"
+		 "\"p99_us\":%.3f,\"max_us\":%.1f,\"moves\":%u,\"grace_periods\":%llu",
+		 name, ops, total / ops / 1e3, ops / (total / 1e9), lat[ops / 2] / 1e3,
+		 lat[(size_t)(ops * 0.99)] / 1e3, lat[ops - 1] / 1e3, st->moves,
+		 (unsigned long long)st->grace_periods);
+	{
+		/* The latency distribution for the plot: 1000 quantiles and the tail. */
+		FILE *f = dat_open("updates.dat", "percentile latency_us (single-rule insert/delete)");
+		unsigned int q;
+
+		for (q = 0; f && q <= 1000; q++)
+			fprintf(f, "%.1f %.3f\n", q / 10.0,
+				lat[(size_t)((ops - 1) * (q / 1000.0))] / 1e3);
+		if (f)
+			fclose(f);
+	}
 	ret = 0;
 out:
 	if (ret)
@@ -325,6 +423,19 @@ static long ktrie_route(int tfd, unsigned int family, const struct wc_key *key)
 	for (j = 0; j < nb; j++)
 		tk.a[j] = (__u8)(a >> (8 * (nb - 1 - j)));
 	return bpf_map_lookup_elem(tfd, &tk, &kv) ? -1 : (long)kv;
+}
+
+/* A bar of the LPM plot: ns per lookup of one structure on one family's table. */
+static void lpm_dat(unsigned int family, const char *what, double ns, double kernel_ns)
+{
+	static FILE *f;
+
+	if (!f)
+		f = dat_open("lpm.dat", "label ns_per_lookup kernel_trie_ns (real tables, cold cache)");
+	if (f) {
+		fprintf(f, "\"IPv%u %s\" %.1f %.1f\n", family, what, ns, kernel_ns);
+		fflush(f);
+	}
 }
 
 /*
@@ -391,7 +502,10 @@ static int bench_lpm_fast(struct wcard_bench *skel, const struct wcard_routes *r
 	if (!ret) {
 		snprintf(name, sizeof(name), "lpm ipv%u, real table", family);
 		print_row(name, algo[kind], nr, 0, &dr, load_ms, bytes, 0);
-		printf("%-28s kernel trie / wcard %s = %.1f\n", "", what[kind], kmed / dr.med);
+		say("%-28s kernel trie / wcard %s = %.1f\n", "", what[kind], kmed / dr.med);
+		json_obj("ratio", "\"what\":\"IPv%u kernel LPM trie / wcard %s\",\"ratio\":%.2f",
+			 family, what[kind], kmed / dr.med);
+		lpm_dat(family, what[kind], dr.med, kmed);
 	}
 	/* Online changes: delete a random route and add it back; latency per change. */
 	if (!ret)
@@ -416,7 +530,7 @@ static int bench_lpm_fast(struct wcard_bench *skel, const struct wcard_routes *r
 		double tot = now_ns() - tt0;
 
 		qsort(lat, 2 * nops, sizeof(*lat), cmp_u64);
-		printf("%-28s %u route deletes + re-adds: %.2f us each, p50 %.2f us, p99 %.2f us, "
+		say("%-28s %u route deletes + re-adds: %.2f us each, p50 %.2f us, p99 %.2f us, "
 		       "max %.0f us\n",
 		       "", nops, tot / (2.0 * nops) / 1e3, lat[nops] / 1e3,
 		       lat[(size_t)(2 * nops * 0.99)] / 1e3, lat[2 * nops - 1] / 1e3);
@@ -456,10 +570,16 @@ static int bench_lpm_fast(struct wcard_bench *skel, const struct wcard_routes *r
 			continue;
 		qsort(dl, n, sizeof(*dl), cmp_u64);
 		qsort(al, n, sizeof(*al), cmp_u64);
-		printf("%-28s /%u (%zu in the table, %u changes): delete p50 %.2f p99 %.2f us, "
+		say("%-28s /%u (%zu in the table, %u changes): delete p50 %.2f p99 %.2f us, "
 		       "add p50 %.2f p99 %.2f us\n",
 		       "", len, m, n, dl[n / 2] / 1e3, dl[(size_t)(n * 0.99)] / 1e3,
 		       al[n / 2] / 1e3, al[(size_t)(n * 0.99)] / 1e3);
+		json_obj("route_changes",
+			 "\"family\":%u,\"algo\":\"%s\",\"len\":%u,\"in_table\":%zu,\"changes\":%u,"
+			 "\"delete_p50_us\":%.3f,\"delete_p99_us\":%.3f,\"add_p50_us\":%.3f,"
+			 "\"add_p99_us\":%.3f",
+			 family, algo[kind], len, m, n, dl[n / 2] / 1e3, dl[(size_t)(n * 0.99)] / 1e3,
+			 al[n / 2] / 1e3, al[(size_t)(n * 0.99)] / 1e3);
 	}
 	if (ret && *err)
 		fprintf(stderr, "bench: lpm ipv%u %s: %s\n", family, what[kind], err);
@@ -527,7 +647,7 @@ static int bench_lpm(const char *data, unsigned int family, struct wc_key *keys)
 	wcard_ruleset_init(&rs, NULL);
 	snprintf(path, sizeof(path), "%s/routes/ipv%u.txt.gz", data, family);
 	if (access(path, R_OK)) {
-		printf("%-28s skipped: no route table in %s\n", family == 6 ? "lpm ipv6" : "lpm ipv4",
+		say("%-28s skipped: no route table in %s\n", family == 6 ? "lpm ipv6" : "lpm ipv4",
 		       data);
 		free(st);
 		return 0;
@@ -624,7 +744,9 @@ static int bench_lpm(const char *data, unsigned int family, struct wc_key *keys)
 	print_row(name, "trie", rs.n, 0, &k, tload_ms, 0, 0);
 	snprintf(name, sizeof(name), "lpm ipv%u, real table", family);
 	print_row(name, "tm", rs.n, wcard_clf_ntables(clf), &w, load_ms, st->used_bytes, 0);
-	printf("%-28s kernel trie / wcard tm = %.2f\n", "", k.med / w.med);
+	say("%-28s kernel trie / wcard tm = %.2f\n", "", k.med / w.med);
+	lpm_dat(family, "kernel LPM trie", k.med, k.med);
+	lpm_dat(family, "wcard Tuple Merge", w.med, k.med);
 	ret = bench_lpm_fast(skel, &rt, route_of, rs.n, keys, tfd, family == 4 ? 0 : 2, k.med,
 			     runs == 3 ? 20000 : 50000, &s);
 	if (!ret && family == 4)
@@ -650,8 +772,12 @@ static int bench_lpm(const char *data, unsigned int family, struct wc_key *keys)
 			wcard_clf_stats(clf, st);
 			snprintf(name, sizeof(name), "lpm ipv%u, real table", family);
 			print_row(name, "clf-lpm", rs.n, 0, &lr, load_ms, st->used_bytes, 0);
-			printf("%-28s kernel trie / wcard classifier, LPM path = %.1f\n", "",
+			say("%-28s kernel trie / wcard classifier, LPM path = %.1f\n", "",
 			       k.med / lr.med);
+			json_obj("ratio",
+				 "\"what\":\"IPv%u kernel LPM trie / wcard classifier LPM path\","
+				 "\"ratio\":%.2f",
+				 family, k.med / lr.med);
 		}
 	}
 out:
@@ -664,6 +790,95 @@ out:
 	free(route_of);
 	free(st);
 	return ret;
+}
+
+/* What this machine is, for the reports: CPU model, cores, kernel, memory. */
+static void machine(char *buf, size_t len)
+{
+	char model[256] = "unknown CPU", line[512], kern[128] = "?";
+	long mem_kb = 0;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+			snprintf(model, sizeof(model), "%s", strchr(line, ':') + 2);
+			model[strcspn(model, "\n")] = 0;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	f = fopen("/proc/sys/kernel/osrelease", "r");
+	if (f && fgets(kern, sizeof(kern), f))
+		kern[strcspn(kern, "\n")] = 0;
+	if (f)
+		fclose(f);
+	f = fopen("/proc/meminfo", "r");
+	if (f && fscanf(f, "MemTotal: %ld kB", &mem_kb) != 1)
+		mem_kb = 0;
+	if (f)
+		fclose(f);
+	snprintf(buf, len, "%s, %ld cores, %.0f GiB RAM, Linux %s", model,
+		 sysconf(_SC_NPROCESSORS_ONLN), mem_kb / 1048576.0, kern);
+}
+
+static char run_date[32], run_machine[512];
+
+static int results_open(void)
+{
+	char path[1024];
+	time_t t = time(NULL);
+
+	strftime(run_date, sizeof(run_date), "%Y-%m-%d %H:%M UTC", gmtime(&t));
+	machine(run_machine, sizeof(run_machine));
+	mkdir(outdir, 0755);
+	snprintf(path, sizeof(path), "%s/results.json", outdir);
+	json = fopen(path, "w");
+	if (!json) {
+		fprintf(stderr, "bench: %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	fprintf(json, "{\"date\":\"%s\",\"machine\":\"%s\",\"runs\":%d,\"keys\":%u,"
+		      "\"verify_keys\":%u,\"cache\":\"cold: lookups walk 2^20 keys in random order\","
+		      "\"rows\":[",
+		run_date, run_machine, runs, NKEYS, VERIFY);
+	return 0;
+}
+
+/*
+ * Close results.json and write results.md: the whole table as printed, with
+ * the machine, the date and the command, and the plots make bench draws.
+ */
+static int results_close(void)
+{
+	char path[1024];
+	FILE *f;
+
+	if (!json)
+		return 0;
+	fprintf(json, "\n]}\n");
+	if (fclose(json))
+		return -errno;
+	json = NULL;
+	snprintf(path, sizeof(path), "%s/results.md", outdir);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "# wcard benchmark results\n\n"
+		   "- **Date:** %s\n- **Machine:** %s\n- **Command:** `make bench`%s (this "
+		   "file, `results.json` and the plots come from that one run)\n"
+		   "- **Method:** a BPF program loops (`bpf_loop`) over 2^20 keys held in an ARRAY "
+		   "map, drawn at random from each trace, so every lookup starts cold; timed with "
+		   "`BPF_PROG_TEST_RUN`; median of %d runs with [min - max]. Every case is first "
+		   "checked against the userspace reference (or the kernel LPM trie) on %u keys, "
+		   "and not reported if any answer differs.\n\n",
+		   run_date, run_machine, runs == 3 ? " with QUICK=1" : "", runs, VERIFY);
+	fprintf(f, "![ns per lookup against rule count](scaling.svg)\n"
+		   "![LPM against the kernel trie](lpm.svg)\n"
+		   "![update latency](updates.svg)\n\n");
+	fprintf(f, "## The run, as printed\n\n```\n%.*s```\n", (int)log_len,
+		log_buf ? log_buf : "");
+	return fclose(f) ? -errno : 0;
 }
 
 /* A generated rule set of n rules and a trace drawn from it, through temp files. */
@@ -716,7 +931,8 @@ int main(int argc, char **argv)
 		const char *set;
 		double native_ns;
 	} cb[] = { { "acl1_10k", 167 }, { "fw1_10k", 162 }, { "ipc1_10k", 321 }, { "acl1_100k", 443 } };
-	static const unsigned int sizes[] = { 100, 1000, 10000 };
+	static const unsigned int sizes[] = { 100, 1000, 10000, 100000 };
+	FILE *scaling = NULL;
 	const char *data = getenv("WCARD_DATA") ? getenv("WCARD_DATA") : "../shared/data";
 	struct wc_key *keys = calloc(NKEYS, sizeof(*keys));
 	struct bench_hkey *hk = calloc(NKEYS, sizeof(*hk));
@@ -735,11 +951,16 @@ int main(int argc, char **argv)
 			runs = 3;
 		else if (!strcmp(argv[i], "--lpm-only"))
 			lpm_only = true;
+		else if (!strcmp(argv[i], "--out") && i + 1 < argc)
+			outdir = argv[++i];
 	}
 	if (getenv("QUICK") && *getenv("QUICK") && strcmp(getenv("QUICK"), "0"))
 		runs = 3;
 	if (!keys || !hk || !hv)
 		goto out;
+	if (outdir && results_open())
+		goto out;
+	scaling = dat_open("scaling.dat", "rules bf_ns tm_ns static_ns (generated sets, cold cache)");
 	skel = wcard_bench__open();
 	if (!skel)
 		goto out;
@@ -751,12 +972,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	printf("wcard bench: trace-driven lookups from BPF (bpf_loop over keys in an ARRAY, "
+	say("wcard bench: trace-driven lookups from BPF (bpf_loop over keys in an ARRAY, "
 	       "BPF_PROG_TEST_RUN)\n");
-	printf("keys: %u, drawn at random from each trace (cold cache: every lookup starts "
+	say("keys: %u, drawn at random from each trace (cold cache: every lookup starts "
 	       "with a random key read)\n",
 	       NKEYS);
-	printf("figures: median of %d runs [min - max], ns per lookup; -floor subtracts the bare "
+	say("figures: median of %d runs [min - max], ns per lookup; -floor subtracts the bare "
 	       "loop;\n         every case is first checked against the userspace reference on "
 	       "%u keys\n\n",
 	       runs, VERIFY);
@@ -765,7 +986,7 @@ int main(int argc, char **argv)
 	for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 		struct wcard_ruleset rs;
 		struct wcard_trace tr = {};
-		struct result bf = {}, tm = {};
+		struct result bf = {}, tm = {}, st = {};
 		char name[64];
 
 		wcard_ruleset_init(&rs, wcard_layout_ipv4());
@@ -805,10 +1026,12 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof(name), "generated %u", sizes[s]);
 		if (bench_case(skel, name, &rs, keys, WC_ALGO_BF, 0, &bf) ||
 		    bench_case(skel, name, &rs, keys, WC_ALGO_TM, 0, &tm) ||
-		    bench_case(skel, name, &rs, keys, WC_ALGO_STM, 0, NULL))
+		    bench_case(skel, name, &rs, keys, WC_ALGO_STM, 0, &st))
 			goto out;
 		if (sizes[s] == 10000)
-			printf("%-28s tm is %.0fx faster than bf\n", "", bf.med / tm.med);
+			say("%-28s tm is %.0fx faster than bf\n", "", bf.med / tm.med);
+		if (scaling)
+			fprintf(scaling, "%u %.1f %.1f %.1f\n", sizes[s], bf.med, tm.med, st.med);
 		wcard_ruleset_free(&rs);
 		wcard_trace_free(&tr);
 	}
@@ -821,7 +1044,7 @@ int main(int argc, char **argv)
 		wcard_ruleset_init(&rs, wcard_layout_ipv4());
 		e = cb_set(data, cb[s].set, &rs, &tr);
 		if (e == -ENOENT) {
-			printf("%-28s skipped: no ClassBench data in %s\n", cb[s].set, data);
+			say("%-28s skipped: no ClassBench data in %s\n", cb[s].set, data);
 			continue;
 		}
 		if (e)
@@ -830,13 +1053,18 @@ int main(int argc, char **argv)
 		if (fill_keys(skel, keys))
 			goto out;
 		if (bench_case(skel, cb[s].set, &rs, keys, WC_ALGO_TM, cb[s].native_ns, &r) ||
+		    (json_obj("ratio",
+			      "\"what\":\"%s wcard Tuple Merge / native C++ TupleMerge\",\"ratio\":%.3f",
+			      cb[s].set, r.med / cb[s].native_ns), 0) ||
 		    bench_case(skel, cb[s].set, &rs, keys, WC_ALGO_STM, 0, &rb))
 			goto out;
 		/* Brute force at 10K rules, for the Tuple Merge speedup over it. */
 		if (rs.n <= 10000) {
 			if (bench_case(skel, cb[s].set, &rs, keys, WC_ALGO_BF, 0, &rb))
 				goto out;
-			printf("%-28s tm is %.0fx faster than bf\n", "", rb.med / r.med);
+			say("%-28s tm is %.0fx faster than bf\n", "", rb.med / r.med);
+			json_obj("ratio", "\"what\":\"%s brute force / Tuple Merge\",\"ratio\":%.2f",
+				 cb[s].set, rb.med / r.med);
 		}
 		if (!strcmp(cb[s].set, "acl1_10k") &&
 		    bench_updates(skel, cb[s].set, &rs, runs == 3 ? 200000 : 1000000))
@@ -848,14 +1076,16 @@ int main(int argc, char **argv)
 	skel = NULL;
 	if (bench_lpm(data, 4, keys) || bench_lpm(data, 6, keys))
 		goto out;
-	printf("\nnative TupleMerge updates (DESIGN.md section 4): 500K inserts + 500K deletes "
+	say("\nnative TupleMerge updates (DESIGN.md section 4): 500K inserts + 500K deletes "
 	       "from half of acl1_10k in ~1.13 s, ~1.1 us per update.\n");
-	printf("\nnative: the paper authors' C++ TupleMerge (-O3, c=10, in-process) on this machine "
+	say("\nnative: the paper authors' C++ TupleMerge (-O3, c=10, in-process) on this machine "
 	       "kind, DESIGN.md section 4;\n        ratio = wcard ns/lookup / native ns/packet.\n"
 	       "hits: share of lookups matching a rule. load ms: wcard_clf_load (build + publish "
 	       "+ grace period).\n");
-	ret = 0;
+	ret = results_close();
 out:
+	if (scaling)
+		fclose(scaling);
 	if (ret)
 		fprintf(stderr, "bench: failed\n");
 	wcard_bench__destroy(skel);

@@ -169,7 +169,7 @@ $(BUILD)/tests/wcard-tests: $(TEST_OBJS) $(BUILD)/libwcard.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CRIT_LIBS) -lpthread
 $(BUILD)/wcard-bench: $(BUILD)/obj/bench/bench.o $(BUILD)/libwcard.a
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
 # Criterion options: TEST_ARGS='--tap' or '--junit' or '--filter=parse/*'
 TEST_ARGS ?=

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* bench.c: trace-driven lookup benchmark: wcard Tuple Merge and brute force beside a kernel HASH and the bare loop. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -320,12 +321,40 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /*
+ * Lookups on another thread while the updates run: the bench program, over and
+ * over, 256 lookups a run. (A run is one RCU read-side section, as a NAPI poll
+ * of a few packets is: 65,536 lookups a run made every grace period wait ~30 ms.)
+ */
+#define LOOKERS_BATCH 256
+struct lookers {
+	struct wcard_bench *skel;
+	volatile bool stop;
+	__u64 lookups;
+	double ns;
+};
+
+static void *lookups_run(void *arg)
+{
+	struct lookers *l = arg;
+	__u64 d;
+
+	while (!l->stop) {
+		if (run_once(l->skel, l->skel->progs.wc_bench_clf, LOOKERS_BATCH, &d))
+			break;
+		l->lookups += LOOKERS_BATCH;
+		l->ns += d;
+	}
+	return NULL;
+}
+
+/*
  * The paper's update benchmark: start from half of the set, then `ops` random
  * single updates, each an insert of an absent rule or a delete of a present one
- * (so about half each). Reports updates/s and per-update latency percentiles.
+ * (so about half each), while another thread runs lookups. Reports updates/s,
+ * per-update latency percentiles, and the lookups done meanwhile.
  */
 static int bench_updates(struct wcard_bench *skel, const char *name,
-			 const struct wcard_ruleset *all, unsigned int ops)
+			 const struct wcard_ruleset *all, unsigned int ops, bool concurrent)
 {
 	struct wcard_clf_opts co = { .layout = all->layout, .algo = WC_ALGO_TM };
 	__u32 *id_of = calloc(all->n, sizeof(*id_of)), i;
@@ -335,7 +364,10 @@ static int bench_updates(struct wcard_bench *skel, const char *name,
 	struct wcard_stats *st = calloc(1, sizeof(*st));
 	struct wcard_clf *clf = NULL;
 	char err[512] = "";
+	struct lookers lk = { .skel = skel };
+	bool looking = false;
 	double t0, total;
+	pthread_t lt;
 	int ret = -ENOMEM;
 
 	wcard_ruleset_init(&half, all->layout);
@@ -355,6 +387,8 @@ static int bench_updates(struct wcard_bench *skel, const char *name,
 		ret = wcard_clf_load(clf, &half, err, sizeof(err));
 	if (ret)
 		goto out;
+	skel->bss->wc_bench_record = 0;
+	looking = concurrent && !pthread_create(&lt, NULL, lookups_run, &lk);
 	t0 = now_ns();
 	for (i = 0; i < ops; i++) {
 		__u32 x;
@@ -373,24 +407,36 @@ static int bench_updates(struct wcard_bench *skel, const char *name,
 		in[x] = !in[x];
 	}
 	total = now_ns() - t0;
+	lk.stop = true;
+	if (looking)
+		pthread_join(lt, NULL);
+	looking = false;
 	qsort(lat, ops, sizeof(*lat), cmp_u64);
 	wcard_clf_stats(clf, st);
-	say("%-28s tm     %u updates from half the set: %.2f us each, %.0f updates/s; "
+	say("%-28s tm     %u updates from half the set%s: %.2f us each, %.0f updates/s; "
 	       "latency p50 %.2f us, p99 %.2f us, max %.0f us\n",
-	       name, ops, total / ops / 1e3, ops / (total / 1e9), lat[ops / 2] / 1e3,
+	       name, ops, concurrent ? " under lookups" : "", total / ops / 1e3, ops / (total / 1e9), lat[ops / 2] / 1e3,
 	       lat[(size_t)(ops * 0.99)] / 1e3, lat[ops - 1] / 1e3);
 	say("%-28s        %u rule moves, %llu grace periods (~8 ms each, in the p99/max), %u "
 	       "tables at the end\n",
 	       "", st->moves, (unsigned long long)st->grace_periods, st->ntables);
+	if (concurrent)
+		say("%-28s        meanwhile on the other core: %.1fM lookups, %.1f ns each (grace "
+		    "periods wait for them)\n",
+		    "", lk.lookups / 1e6, lk.lookups ? lk.ns / lk.lookups : 0);
 	json_obj("updates",
 		 "\"case\":\"%s\",\"ops\":%u,\"us_each\":%.3f,\"per_s\":%.0f,\"p50_us\":%.3f,"
-		 "\"p99_us\":%.3f,\"max_us\":%.1f,\"moves\":%u,\"grace_periods\":%llu",
+		 "\"p99_us\":%.3f,\"max_us\":%.1f,\"moves\":%u,\"grace_periods\":%llu,"
+		 "\"under_lookups\":%s,\"concurrent_lookups\":%llu,\"concurrent_lookup_ns\":%.1f",
 		 name, ops, total / ops / 1e3, ops / (total / 1e9), lat[ops / 2] / 1e3,
 		 lat[(size_t)(ops * 0.99)] / 1e3, lat[ops - 1] / 1e3, st->moves,
-		 (unsigned long long)st->grace_periods);
+		 (unsigned long long)st->grace_periods, concurrent ? "true" : "false",
+		 (unsigned long long)lk.lookups,
+		 lk.lookups ? lk.ns / lk.lookups : 0);
 	{
 		/* The latency distribution for the plot: 1000 quantiles and the tail. */
-		FILE *f = dat_open("updates.dat", "percentile latency_us (single-rule insert/delete)");
+		FILE *f = dat_open(concurrent ? "updates_lookups.dat" : "updates.dat",
+				   "percentile latency_us (single-rule insert/delete)");
 		unsigned int q;
 
 		for (q = 0; f && q <= 1000; q++)
@@ -401,6 +447,9 @@ static int bench_updates(struct wcard_bench *skel, const char *name,
 	}
 	ret = 0;
 out:
+	lk.stop = true;
+	if (looking)
+		pthread_join(lt, NULL);
 	if (ret)
 		fprintf(stderr, "bench: updates on %s: %s\n", name, *err ? err : strerror(-ret));
 	wcard_clf_destroy(clf);
@@ -792,6 +841,88 @@ out:
 	return ret;
 }
 
+/*
+ * The whole datapath: real Ethernet frames through the ready XDP filter
+ * (parse, classify, count, meta), each run by BPF_PROG_TEST_RUN. Hot: 64
+ * flows, each repeated 4,096 times in one test run. Cold: frames of 20,000 trace
+ * packets, one test run each (its per-run cost is in the figure). The
+ * filter's verdicts on the first VERIFY frames are checked first.
+ */
+static int bench_datapath(const char *name, const struct wcard_ruleset *rs,
+			  const struct wcard_trace *tr)
+{
+	struct wcard_clf_opts co = { .layout = rs->layout, .algo = WC_ALGO_TM,
+				     .max_rules = rs->n > WC_DEFAULT_MAX_RULES ? rs->n : 0 };
+	unsigned int i, n = tr->n < 20000 ? tr->n : 20000, bad = 0;
+	struct wcard_clf *clf = NULL;
+	char err[512] = "";
+	__u8 frame[256];
+	double cold = 0, hot;
+	int ret, len;
+
+	ret = wcard_clf_create(&co, &clf, err, sizeof(err));
+	if (!ret)
+		ret = wcard_clf_load(clf, rs, err, sizeof(err));
+	for (i = 0; !ret && i < n; i++) {
+		struct wc_xdp_meta m;
+		struct wc_pkt p;
+		struct wc_key k;
+		__u64 ns;
+
+		wcard_pkt_from_tuple(&tr->t[i], &p);
+		len = wcard_frame_build(&p, NULL, frame, sizeof(frame));
+		ret = len < 0 ? len : wcard_clf_run_frame(clf, frame, len, &m, NULL, &ns);
+		cold += ns;
+		if (!ret && i < VERIFY) {
+			long want;
+
+			wcard_key_from_tuple(&tr->t[i], &k);
+			want = wcard_ref_lookup(rs, &k);
+			bad += m.id != (want < 0 ? WC_ID_NONE : (__u32)want);
+		}
+	}
+	if (!ret && bad) {
+		fprintf(stderr, "bench: datapath %s: %u of %u frames got another rule than the "
+				"reference; refusing to report\n",
+			name, bad, VERIFY);
+		ret = -EIO;
+	}
+	/* Hot: each of the first 64 flows repeated 4,096 times; the mean of their figures. */
+	hot = 0;
+	for (i = 0; !ret && i < 64 && i < n; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .repeat = 4096);
+		struct wc_pkt p;
+
+		wcard_pkt_from_tuple(&tr->t[i], &p);
+		len = wcard_frame_build(&p, NULL, frame, sizeof(frame));
+		o.data_size_in = len;
+		ret = bpf_prog_test_run_opts(wcard_clf_prog_fd(clf), &o) ? -errno : 0;
+		hot += o.duration;
+	}
+	if (!ret) {
+		hot /= i;
+		if (!ret) {
+			cold /= n;
+			say("%-28s xdp    %7zu  frames through the ready XDP filter: hot (64 flows, "
+			    "each repeated) %.1f ns/pkt, %.2f Mpps; cold (%u trace frames, a test run "
+			    "each) %.1f ns/pkt, %.2f Mpps; verifier %u insns\n",
+			    name, rs->n, hot, 1e3 / hot, n, cold, 1e3 / cold,
+			    wcard_clf_verified_insns(clf));
+			json_obj("datapath",
+				 "\"case\":\"%s\",\"rules\":%zu,\"hot_ns\":%.1f,\"hot_mpps\":%.3f,"
+				 "\"cold_ns\":%.1f,\"cold_mpps\":%.3f,\"cold_frames\":%u,"
+				 "\"verified_insns\":%u,\"cache\":\"hot: 64 flows, each repeated 4096 "
+				 "times; cold: trace frames, one test run each\"",
+				 name, rs->n, hot, 1e3 / hot, cold, 1e3 / cold, n,
+				 wcard_clf_verified_insns(clf));
+		}
+	}
+	if (ret)
+		fprintf(stderr, "bench: datapath %s: %s\n", name, *err ? err : strerror(-ret));
+	wcard_clf_destroy(clf);
+	return ret;
+}
+
 /* What this machine is, for the reports: CPU model, cores, kernel, memory. */
 static void machine(char *buf, size_t len)
 {
@@ -1066,8 +1197,12 @@ int main(int argc, char **argv)
 			json_obj("ratio", "\"what\":\"%s brute force / Tuple Merge\",\"ratio\":%.2f",
 				 cb[s].set, rb.med / r.med);
 		}
+		/* Updates alone (the native figure's shape), then with lookups on the other core. */
 		if (!strcmp(cb[s].set, "acl1_10k") &&
-		    bench_updates(skel, cb[s].set, &rs, runs == 3 ? 200000 : 1000000))
+		    (bench_updates(skel, cb[s].set, &rs, runs == 3 ? 200000 : 1000000, false) ||
+		     bench_updates(skel, cb[s].set, &rs, runs == 3 ? 200000 : 1000000, true)))
+			goto out;
+		if (bench_datapath(cb[s].set, &rs, &tr))
 			goto out;
 		wcard_ruleset_free(&rs);
 		wcard_trace_free(&tr);

@@ -39,4 +39,5 @@ set xlabel "percentile"
 set ylabel "microseconds (log scale)"
 set xrange [0:100]
 set key left top
-plot dir."/updates.dat" using 1:2 with lines lw 2 title "wcard Tuple Merge"
+plot dir."/updates.dat" using 1:2 with lines lw 2 title "updates alone", \
+     dir."/updates_lookups.dat" using 1:2 with lines lw 2 title "with lookups on the other core"

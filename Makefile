@@ -132,15 +132,15 @@ $(BUILD)/obj/%.o: user/%.c $(HDRS) $(USER_HDRS) $(SKELS) | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
-$(BUILD)/obj/cli/%.o: user/cli/%.c $(HDRS) $(CLI_HDRS) | $(DEPS_STAMP)
+$(BUILD)/obj/cli/%.o: user/cli/%.c $(HDRS) $(CLI_HDRS) bench/harness.h | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) $(XDP_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(USER_CFLAGS) $(XDP_CFLAGS) -Ibench -c $< -o $@
 $(BUILD)/obj/tests/%.o: tests/%.c tests/*.h $(HDRS) $(USER_HDRS) $(SKELS) | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) $(CRIT_CFLAGS) -Itests -c $< -o $@
-$(BUILD)/obj/bench/%.o: bench/%.c $(HDRS) $(SKELS) | $(DEPS_STAMP)
+$(BUILD)/obj/bench/%.o: bench/%.c bench/harness.h $(HDRS) $(SKELS) | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
@@ -151,9 +151,10 @@ $(BUILD)/libwcard.a: $(LIB_OBJS)
 $(BUILD)/libwcard.so: $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -shared $(LDFLAGS) -Wl,-soname,libwcard.so.$(SOVERSION) -o $@ $^ $(PKG_LIBS)
-$(BUILD)/wcard: $(CLI_OBJS) $(BUILD)/libwcard.a
+# The CLI carries the benchmark engine for `wcard bench`.
+$(BUILD)/wcard: $(CLI_OBJS) $(BUILD)/obj/bench/harness.o $(BUILD)/libwcard.a
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(XDP_LIBS) $(PKG_LIBS) -lpthread
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(XDP_LIBS) $(PKG_LIBS) -lpthread -lm
 # The example's user half: loads either build of blocklist.bpf.o and fills it.
 $(BUILD)/examples/blocklist: examples/blocklist/blocklist.c $(HDRS) $(SKELS) $(BUILD)/libwcard.a
 	$(call msg,CC,$@)
@@ -167,7 +168,7 @@ $(BUILD)/tests/wcard-tests: $(TEST_OBJS) $(BUILD)/libwcard.a
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CRIT_LIBS) -lpthread
-$(BUILD)/wcard-bench: $(BUILD)/obj/bench/bench.o $(BUILD)/libwcard.a
+$(BUILD)/wcard-bench: $(BUILD)/obj/bench/bench.o $(BUILD)/obj/bench/harness.o $(BUILD)/libwcard.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 

@@ -315,3 +315,47 @@ Test(cli, algo_errors)
 	unlink(rp);
 	unlink(tp);
 }
+
+/*
+ * wcard bench on one's own rules and routes: the engine of make bench, every
+ * case checked before it is timed; --json rows for each algorithm.
+ */
+Test(cli, bench_rules_and_routes, .timeout = 300)
+{
+	char rules[] = "/tmp/wcard-cli-bench-rXXXXXX", routes[] = "/tmp/wcard-cli-bench-tXXXXXX";
+	char args[512], err[4096];
+	char *out;
+	int rc;
+
+	write_file(rules, "src 10.0.0.0/8 tcp dport 22 drop\n"
+			  "dst 192.168.0.0/16 udp dport 53 pass\n"
+			  "src 10.1.0.0/16 dst 10.2.0.0/16 prio 0 drop\n"
+			  "tcp flags syn/syn|ack dport 80-443 drop\n");
+	write_file(routes, "10.0.0.0/8 1\n10.1.0.0/16 2\n192.168.1.0/24 3\n2001:db8::/32 4\n");
+	snprintf(args, sizeof(args), "bench --quick --json %s", rules);
+	rc = run_cli(args, &out, NULL, err, sizeof(err));
+	cr_assert_eq(rc, 0, "case bench rules: exit %d: %s", rc, err);
+	cr_assert(strstr(out, "\"algo\":\"bf\"") && strstr(out, "\"algo\":\"tm\"") &&
+			  strstr(out, "\"algo\":\"static\"") && strstr(out, "\"kind\":\"ratio\""),
+		  "case bench rules: rows: %s", out);
+	free(out);
+	snprintf(args, sizeof(args), "bench lpm --quick --json %s", routes);
+	rc = run_cli(args, &out, NULL, err, sizeof(err));
+	cr_assert_eq(rc, 0, "case bench lpm: exit %d: %s", rc, err);
+	cr_assert(strstr(out, "\"algo\":\"dir24\"") && strstr(out, "\"algo\":\"trie8\"") &&
+			  strstr(out, "\"algo\":\"trie\""),
+		  "case bench lpm: rows: %s", out);
+	free(out);
+	/* Bad input is named, and nothing runs. */
+	unlink(rules);
+	strcpy(rules, "/tmp/wcard-cli-bench-rXXXXXX");
+	write_file(rules, "src 10.0.0.0/8 drop\nsrc 10.0.0.300 drop\n");
+	snprintf(args, sizeof(args), "bench %s", rules);
+	rc = run_cli(args, &out, NULL, err, sizeof(err));
+	cr_assert_eq(rc, 1, "case bench bad rules: exit %d", rc);
+	cr_assert(strstr(err, ":2: ") && strstr(err, "10.0.0.300"), "case bench bad rules: '%s'",
+		  err);
+	free(out);
+	unlink(rules);
+	unlink(routes);
+}

@@ -12,7 +12,7 @@
 
 /* The parsed command line: options of the command's table, then its arguments. */
 struct cli {
-	bool verbose, json, man;
+	bool verbose, json, man, quick;
 	const char *algo, *format, *dir, *pool, *v4, *pin_dir, *layout, *mode;
 	unsigned long rules, packets, seed, collide, max_routes, max_rules;
 	__u32 dflt; /* --default: WC_ACT_*, 0 if not given */
@@ -36,7 +36,8 @@ enum {
 	O_MAX_RULES,
 	O_DEFAULT,
 	O_MODE,
-	O_MAN
+	O_MAN,
+	O_QUICK
 };
 
 /* A subcommand (wcard lpm SUB ...): its own arguments, the command's options. */
@@ -71,6 +72,13 @@ void progress_end(void);
 void json_str(const char *s);
 
 /* wcard lpm ... (lpm.c) */
+struct addr_in {
+	char text[46 + 1]; /* INET6_ADDRSTRLEN + 1 */
+	unsigned int family;
+	wc_u128 addr;
+};
+/* Addresses, one per line ('#' comments, blank lines skipped); all or nothing. */
+int lpm_load_addrs(const char *path, struct addr_in **out, size_t *n, char *err, size_t errlen);
 int lpm_lookup(struct cli *c);
 int lpm_create(struct cli *c);
 int lpm_add(struct cli *c);
@@ -97,6 +105,8 @@ int rules_list(struct cli *c);
 int rule_add(struct cli *c);
 int rule_del(struct cli *c);
 int rule_update(struct cli *c);
+/* bench.c: wcard bench RULES [TRACE], wcard bench lpm ROUTES [ADDRS]. */
+int cmd_bench(struct cli *c);
 /* xdp.c: attach, detach; -EBUSY (with a message) if the classifier at path is attached. */
 int clf_attach_cmd(struct cli *c);
 int clf_detach_cmd(struct cli *c);

@@ -11,14 +11,7 @@
 #include <zlib.h>
 #include "cli.h"
 
-/* Addresses, one per line ('#' comments, blank lines skipped); all or nothing. */
-struct addr_in {
-	char text[INET6_ADDRSTRLEN + 1];
-	unsigned int family;
-	wc_u128 addr;
-};
-
-static int load_addrs(const char *path, struct addr_in **out, size_t *n, char *err, size_t errlen)
+int lpm_load_addrs(const char *path, struct addr_in **out, size_t *n, char *err, size_t errlen)
 {
 	gzFile f = gzopen(path, "rb");
 	struct addr_in *a = NULL;
@@ -118,7 +111,7 @@ int lpm_lookup(struct cli *c)
 
 	ret = wcard_routes_load(c->argv[0], &rt, err, sizeof(err));
 	if (!ret)
-		ret = load_addrs(c->argv[1], &a, &n, err, sizeof(err));
+		ret = lpm_load_addrs(c->argv[1], &a, &n, err, sizeof(err));
 	if (!ret)
 		ret = wcard_lpm_create(&rt, &lo, &l, err, sizeof(err));
 	if (ret) {

@@ -1,0 +1,1184 @@
+// SPDX-License-Identifier: MIT
+/* harness.c: the trace-driven lookup benchmark's engine (timing, checks, cases, results), shared by wcard-bench and wcard bench. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <wcard/wcard.h>
+#include "wcard_bench.skel.h"
+#include "harness.h"
+
+#define RUN_NS 200000000.0 /* aim for ~0.2 s per timed run */
+
+int runs = 5;
+
+struct bench_hkey {
+	__u64 src, dst;
+};
+
+
+double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int run_once(struct wcard_bench *skel, struct bpf_program *prog, __u32 n, __u64 *dur)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .repeat = 1);
+	__u8 pkt[64] = {};
+
+	skel->bss->wc_bench_nkeys = n;
+	o.data_in = pkt;
+	o.data_size_in = sizeof(pkt);
+	if (bpf_prog_test_run_opts(bpf_program__fd(prog), &o))
+		return -errno;
+	*dur = o.duration;
+	return 0;
+}
+
+/*
+ * Median, min and max ns per lookup over `runs` runs of prog. The number of
+ * lookups per run is calibrated so a run takes ~0.2 s (at most NKEYS).
+ */
+int time_prog(struct wcard_bench *skel, struct bpf_program *prog, struct result *res)
+{
+	double r[16];
+	__u64 d;
+	__u32 n = 4096;
+	int i, ret;
+
+	skel->bss->wc_bench_record = 0;
+	ret = run_once(skel, prog, n, &d);
+	if (ret)
+		return ret;
+	if (d > 0) {
+		double want = RUN_NS / ((double)d / n);
+
+		n = want > NKEYS ? NKEYS : want < 4096 ? 4096 : (__u32)want;
+	}
+	for (i = 0; i < runs; i++) {
+		ret = run_once(skel, prog, n, &d);
+		if (ret)
+			return ret;
+		r[i] = (double)d / n;
+	}
+	qsort(r, runs, sizeof(r[0]), cmp_double);
+	res->med = r[runs / 2];
+	res->lo = r[0];
+	res->hi = r[runs - 1];
+	res->n = n;
+	res->hits = (double)skel->bss->wc_bench_hits / n;
+	res->tables = (double)skel->bss->wc_bench_tables / n;
+	return 0;
+}
+
+int fill_keys(struct wcard_bench *skel, const struct wc_key *keys)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	__u32 *idx = malloc(NKEYS * sizeof(*idx)), i, count = NKEYS;
+	int ret;
+
+	if (!idx)
+		return -ENOMEM;
+	for (i = 0; i < NKEYS; i++)
+		idx[i] = i;
+	ret = bpf_map_update_batch(bpf_map__fd(skel->maps.wc_bench_keys), idx, keys, &count, &bo) ?
+		      -errno :
+		      0;
+	free(idx);
+	return ret;
+}
+
+/* NKEYS keys drawn at random (with replacement) from the trace: random order, cold cache. */
+void keys_from_trace(const struct wcard_trace *tr, struct wc_key *keys, __u64 seed)
+{
+	__u64 s = seed;
+	__u32 i;
+
+	for (i = 0; i < NKEYS; i++) {
+		s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+		wcard_key_from_tuple(&tr->t[(s >> 33) % tr->n], &keys[i]);
+	}
+}
+
+/* Run the classifier on the first VERIFY keys and compare with the reference. */
+static int verify(struct wcard_bench *skel, const struct wcard_ruleset *rs,
+		  const struct wc_key *keys, const char *name)
+{
+	__u32 i, bad = 0;
+	__u64 d;
+	int ret;
+
+	skel->bss->wc_bench_record = VERIFY;
+	ret = run_once(skel, skel->progs.wc_bench_clf, VERIFY, &d);
+	skel->bss->wc_bench_record = 0;
+	if (ret)
+		return ret;
+	for (i = 0; i < VERIFY; i++) {
+		long want = wcard_ref_lookup(rs, &keys[i]);
+		__u32 id;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.wc_bench_out), &i, &id))
+			return -errno;
+		bad += want < 0 ? id != WC_ID_NONE : id != (__u32)want;
+	}
+	if (bad) {
+		fprintf(stderr, "bench: %s disagrees with the reference on %u of %u keys; refusing "
+				"to report\n",
+			name, bad, VERIFY);
+		return -EIO;
+	}
+	return 0;
+}
+
+
+/* ---- output: the table on stdout, and the results files with --out DIR ---- */
+
+char *outdir; /* --out: results.json, results.md, *.dat for the plots */
+const char *lpm_label = "real table"; /* what the LPM rows call the route table */
+bool quiet; /* say() only keeps its text (wcard bench --json) */
+FILE *json; /* results.json, open while the run goes */
+bool json_first = true;
+static char *log_buf; /* everything printed, for results.md */
+static size_t log_len, log_cap;
+
+/* printf to stdout, and kept for the Markdown report. */
+void say(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n > 0 && log_len + n + 1 > log_cap) {
+		size_t cap = (log_len + n + 1) * 2;
+		char *nb = realloc(log_buf, cap);
+
+		if (nb) {
+			log_buf = nb;
+			log_cap = cap;
+		}
+	}
+	if (n > 0 && log_len + n + 1 <= log_cap) {
+		va_start(ap, fmt);
+		vsnprintf(log_buf + log_len, n + 1, fmt, ap);
+		va_end(ap);
+		log_len += n;
+	}
+	if (quiet)
+		return;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+}
+
+/* One JSON object of kind `kind` into results.json; body is its other members. */
+void json_obj(const char *kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!json)
+		return;
+	fprintf(json, "%s\n    {\"kind\":\"%s\",", json_first ? "" : ",", kind);
+	va_start(ap, fmt);
+	vfprintf(json, fmt, ap);
+	va_end(ap);
+	fputc('}', json);
+	json_first = false;
+}
+
+/* A .dat file under --out (NULL without it); a header line of column names. */
+FILE *dat_open(const char *name, const char *header)
+{
+	char path[1024];
+	FILE *f;
+
+	if (!outdir)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/%s", outdir, name);
+	f = fopen(path, "w");
+	if (f)
+		fprintf(f, "# %s\n", header);
+	return f;
+}
+
+double floor_ns;
+
+void print_head(void)
+{
+	say("%-28s %-6s %7s %6s %7s %9s %9s %17s %7s %9s %8s %14s\n", "case", "algo", "rules",
+	       "tables", "probed", "ns/lookup", "-floor", "[min - max]", "hits", "load ms", "mem KiB",
+	       "native");
+}
+
+void print_row(const char *name, const char *algo, size_t rules, unsigned int tables,
+		      const struct result *r, double load_ms, size_t mem, double native)
+{
+	char nat[32] = "-", tb[16] = "-", pr[16] = "-";
+
+	if (native > 0)
+		snprintf(nat, sizeof(nat), "%.0f (%.2fx)", native, r->med / native);
+	if (tables) {
+		snprintf(tb, sizeof(tb), "%u", tables);
+		snprintf(pr, sizeof(pr), "%.1f", r->tables);
+	}
+	say("%-28s %-6s %7zu %6s %7s %9.1f %9.1f %8.1f - %-6.1f %6.1f%% %9.1f %8zu %14s\n", name,
+	       algo, rules, tb, pr, r->med, r->med - floor_ns, r->lo, r->hi, 100.0 * r->hits,
+	       load_ms, mem / 1024, nat);
+	fflush(stdout);
+	json_obj("lookup",
+		 "\"case\":\"%s\",\"algo\":\"%s\",\"rules\":%zu,\"tables\":%u,\"probed\":%.2f,"
+		 "\"ns\":%.1f,\"ns_above_floor\":%.1f,\"ns_min\":%.1f,\"ns_max\":%.1f,"
+		 "\"runs\":%d,\"lookups_per_run\":%u,\"hits\":%.4f,\"load_ms\":%.1f,"
+		 "\"mem_bytes\":%zu,\"native_ns\":%.0f,\"cache\":\"cold: keys in random order\"",
+		 name, algo, rules, tables, r->tables, r->med, r->med - floor_ns, r->lo, r->hi, runs,
+		 r->n, r->hits, load_ms, mem, native);
+}
+
+/* Load rs with algo, verify, time; print a row. */
+int bench_case(struct wcard_bench *skel, const char *name, const struct wcard_ruleset *rs,
+		      const struct wc_key *keys, enum wc_algo algo, double native,
+		      struct result *out)
+{
+	struct wcard_clf_opts co = { .layout = rs->layout, .algo = algo };
+	__u8(*pool)[WC_MAX_FIELDS] = NULL;
+	struct wcard_stats *st = calloc(1, sizeof(*st));
+	struct wcard_clf *clf = NULL;
+	char err[512] = "";
+	struct result r = {};
+	double t0, load_ms;
+	int ret = -ENOMEM;
+
+	if (!st)
+		goto fail;
+	if (algo == WC_ALGO_STM) {
+		/* The CLI's default pool: src and dst lengths in steps of 8. */
+		ret = wcard_pool_parse(rs->layout, "src=0,8,16,24,32 dst=0,8,16,24,32", &pool,
+				       &co.npool, err, sizeof(err));
+		if (ret)
+			goto fail;
+		co.pool = (const __u8(*)[WC_MAX_FIELDS])pool;
+	}
+	ret = wcard_clf_from_object(skel->obj, NULL, &co, &clf, err, sizeof(err));
+	if (ret)
+		goto fail;
+	t0 = now_ns();
+	ret = wcard_clf_load(clf, rs, err, sizeof(err));
+	load_ms = (now_ns() - t0) / 1e6;
+	if (ret)
+		goto fail;
+	ret = verify(skel, rs, keys, name);
+	if (ret)
+		goto out;
+	ret = time_prog(skel, skel->progs.wc_bench_clf, &r);
+	if (ret)
+		goto fail;
+	wcard_clf_stats(clf, st);
+	print_row(name, algo == WC_ALGO_BF ? "bf" : algo == WC_ALGO_STM ? "static" : "tm", rs->n,
+		  wcard_clf_ntables(clf), &r, load_ms, st->used_bytes, native);
+	if (out)
+		*out = r;
+	goto out;
+fail:
+	fprintf(stderr, "bench: %s: %s\n", name, *err ? err : strerror(-ret));
+out:
+	wcard_clf_destroy(clf);
+	free(pool);
+	free(st);
+	return ret;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Lookups on another thread while the updates run: the bench program, over and
+ * over, 256 lookups a run. (A run is one RCU read-side section, as a NAPI poll
+ * of a few packets is: 65,536 lookups a run made every grace period wait ~30 ms.)
+ */
+#define LOOKERS_BATCH 256
+struct lookers {
+	struct wcard_bench *skel;
+	volatile bool stop;
+	__u64 lookups;
+	double ns;
+};
+
+static void *lookups_run(void *arg)
+{
+	struct lookers *l = arg;
+	__u64 d;
+
+	while (!l->stop) {
+		if (run_once(l->skel, l->skel->progs.wc_bench_clf, LOOKERS_BATCH, &d))
+			break;
+		l->lookups += LOOKERS_BATCH;
+		l->ns += d;
+	}
+	return NULL;
+}
+
+/*
+ * The paper's update benchmark: start from half of the set, then `ops` random
+ * single updates, each an insert of an absent rule or a delete of a present one
+ * (so about half each), while another thread runs lookups. Reports updates/s,
+ * per-update latency percentiles, and the lookups done meanwhile.
+ */
+int bench_updates(struct wcard_bench *skel, const char *name,
+			 const struct wcard_ruleset *all, unsigned int ops, bool concurrent)
+{
+	struct wcard_clf_opts co = { .layout = all->layout, .algo = WC_ALGO_TM };
+	__u32 *id_of = calloc(all->n, sizeof(*id_of)), i;
+	__u64 *lat = calloc(ops, sizeof(*lat)), s = 12345;
+	bool *in = calloc(all->n, sizeof(*in));
+	struct wcard_ruleset half;
+	struct wcard_stats *st = calloc(1, sizeof(*st));
+	struct wcard_clf *clf = NULL;
+	char err[512] = "";
+	struct lookers lk = { .skel = skel };
+	bool looking = false;
+	double t0, total;
+	pthread_t lt;
+	int ret = -ENOMEM;
+
+	wcard_ruleset_init(&half, all->layout);
+	if (!id_of || !lat || !in || !st)
+		goto out;
+	for (i = 0; i < all->n; i++) {
+		s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+		if ((s >> 40) & 1)
+			continue;
+		in[i] = true;
+		id_of[i] = half.n;
+		if ((ret = wcard_ruleset_add(&half, &all->rules[i])))
+			goto out;
+	}
+	ret = wcard_clf_from_object(skel->obj, NULL, &co, &clf, err, sizeof(err));
+	if (!ret)
+		ret = wcard_clf_load(clf, &half, err, sizeof(err));
+	if (ret)
+		goto out;
+	skel->bss->wc_bench_record = 0;
+	looking = concurrent && !pthread_create(&lt, NULL, lookups_run, &lk);
+	t0 = now_ns();
+	for (i = 0; i < ops; i++) {
+		__u32 x;
+		double a;
+
+		s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+		x = (s >> 33) % all->n;
+		a = now_ns();
+		if (in[x])
+			ret = wcard_clf_delete(clf, id_of[x], err, sizeof(err));
+		else
+			ret = wcard_clf_insert(clf, &all->rules[x], &id_of[x], err, sizeof(err));
+		lat[i] = (__u64)(now_ns() - a);
+		if (ret)
+			goto out;
+		in[x] = !in[x];
+	}
+	total = now_ns() - t0;
+	lk.stop = true;
+	if (looking)
+		pthread_join(lt, NULL);
+	looking = false;
+	qsort(lat, ops, sizeof(*lat), cmp_u64);
+	wcard_clf_stats(clf, st);
+	say("%-28s tm     %u updates from half the set%s: %.2f us each, %.0f updates/s; "
+	       "latency p50 %.2f us, p99 %.2f us, max %.0f us\n",
+	       name, ops, concurrent ? " under lookups" : "", total / ops / 1e3, ops / (total / 1e9), lat[ops / 2] / 1e3,
+	       lat[(size_t)(ops * 0.99)] / 1e3, lat[ops - 1] / 1e3);
+	say("%-28s        %u rule moves, %llu grace periods (~8 ms each, in the p99/max), %u "
+	       "tables at the end\n",
+	       "", st->moves, (unsigned long long)st->grace_periods, st->ntables);
+	if (concurrent)
+		say("%-28s        meanwhile on the other core: %.1fM lookups, %.1f ns each (grace "
+		    "periods wait for them)\n",
+		    "", lk.lookups / 1e6, lk.lookups ? lk.ns / lk.lookups : 0);
+	json_obj("updates",
+		 "\"case\":\"%s\",\"ops\":%u,\"us_each\":%.3f,\"per_s\":%.0f,\"p50_us\":%.3f,"
+		 "\"p99_us\":%.3f,\"max_us\":%.1f,\"moves\":%u,\"grace_periods\":%llu,"
+		 "\"under_lookups\":%s,\"concurrent_lookups\":%llu,\"concurrent_lookup_ns\":%.1f",
+		 name, ops, total / ops / 1e3, ops / (total / 1e9), lat[ops / 2] / 1e3,
+		 lat[(size_t)(ops * 0.99)] / 1e3, lat[ops - 1] / 1e3, st->moves,
+		 (unsigned long long)st->grace_periods, concurrent ? "true" : "false",
+		 (unsigned long long)lk.lookups,
+		 lk.lookups ? lk.ns / lk.lookups : 0);
+	{
+		/* The latency distribution for the plot: 1000 quantiles and the tail. */
+		FILE *f = dat_open(concurrent ? "updates_lookups.dat" : "updates.dat",
+				   "percentile latency_us (single-rule insert/delete)");
+		unsigned int q;
+
+		for (q = 0; f && q <= 1000; q++)
+			fprintf(f, "%.1f %.3f\n", q / 10.0,
+				lat[(size_t)((ops - 1) * (q / 1000.0))] / 1e3);
+		if (f)
+			fclose(f);
+	}
+	ret = 0;
+out:
+	lk.stop = true;
+	if (looking)
+		pthread_join(lt, NULL);
+	if (ret)
+		fprintf(stderr, "bench: updates on %s: %s\n", name, *err ? err : strerror(-ret));
+	wcard_clf_destroy(clf);
+	wcard_ruleset_free(&half);
+	free(id_of);
+	free(lat);
+	free(in);
+	free(st);
+	return ret;
+}
+
+/* The kernel trie's route for key i (tfd: the trie of the family), or -1. */
+static long ktrie_route(int tfd, unsigned int family, const struct wc_key *key)
+{
+	struct { __u32 len; __u8 a[16]; } tk = { .len = family == 6 ? 128 : 32 };
+	unsigned int nb = family == 6 ? 16 : 4, j;
+	wc_u128 a = family == 6 ? ((wc_u128)key->w[0] << 64) | key->w[1] : key->w[0];
+	__u32 kv;
+
+	for (j = 0; j < nb; j++)
+		tk.a[j] = (__u8)(a >> (8 * (nb - 1 - j)));
+	return bpf_map_lookup_elem(tfd, &tk, &kv) ? -1 : (long)kv;
+}
+
+/* A bar of the LPM plot: ns per lookup of one structure on one family's table. */
+static void lpm_dat(unsigned int family, const char *what, double ns, double kernel_ns)
+{
+	static FILE *f;
+
+	if (!f)
+		f = dat_open("lpm.dat", "label ns_per_lookup kernel_trie_ns (real tables, cold cache)");
+	if (f) {
+		fprintf(f, "\"IPv%u %s\" %.1f %.1f\n", family, what, ns, kernel_ns);
+		fflush(f);
+	}
+}
+
+/*
+ * One of wcard's LPM structures on the real table (kind 0: DIR-24-8, 1: the
+ * small IPv4 trie, 2: the IPv6 trie): build time, memory, ns per lookup next
+ * to the kernel trie's kmed, then nops deletes and re-adds of random routes
+ * with their latency. Checked against the kernel trie on VERIFY keys first.
+ */
+static int bench_lpm_fast(struct wcard_bench *skel, const struct wcard_routes *rt,
+			  const __u32 *route_of, size_t nr, const struct wc_key *keys, int tfd,
+			  int kind, double kmed, unsigned int nops, __u64 *s)
+{
+	static const char *const algo[] = { "dir24", "trie4", "trie8" };
+	static const char *const what[] = { "DIR-24-8", "small IPv4 trie", "multibit trie" };
+	struct bpf_program *fp = kind == 0 ? skel->progs.wc_bench_dir24_prog :
+				 kind == 1 ? skel->progs.wc_bench_trie4s_prog :
+					     skel->progs.wc_bench_lpm6_prog;
+	unsigned int family = kind == 2 ? 6 : 4, bad = 0, i, u;
+	struct wcard_dir24 *d4 = NULL;
+	struct wcard_trie *tr = NULL;
+	char err[512] = "", name[64];
+	struct result dr = {};
+	__u64 *lat = NULL, dd;
+	double t0, load_ms, tt0;
+	size_t bytes;
+	int ret;
+
+	t0 = now_ns();
+	if (kind == 0) {
+		ret = wcard_dir24_open(skel->obj, &d4, err, sizeof(err));
+		if (!ret)
+			ret = wcard_dir24_load(d4, rt, err, sizeof(err));
+	} else {
+		ret = kind == 1 ? wcard_trie4_open(skel->obj, &tr, err, sizeof(err)) :
+				  wcard_lpm6_open(skel->obj, &tr, err, sizeof(err));
+		if (!ret)
+			ret = wcard_trie_load(tr, rt, err, sizeof(err));
+	}
+	load_ms = (now_ns() - t0) / 1e6;
+	bytes = wcard_dir24_bytes(d4) + wcard_trie_bytes(tr);
+	skel->bss->wc_bench_record = VERIFY;
+	if (!ret)
+		ret = run_once(skel, fp, VERIFY, &dd);
+	skel->bss->wc_bench_record = 0;
+	for (i = 0; !ret && i < VERIFY; i++) {
+		long want = ktrie_route(tfd, family, &keys[i]), got;
+		__u32 id;
+
+		bpf_map_lookup_elem(bpf_map__fd(skel->maps.wc_bench_out), &i, &id);
+		got = id == WC_ID_NONE ? -1 : (long)id;
+		/* Equal prefixes listed twice: compare the prefixes, not the lines. */
+		bad += (want < 0) != (got < 0) ||
+		       (want >= 0 && (got >= (long)rt->n || rt->r[want].len != rt->r[got].len ||
+				      rt->r[want].addr != rt->r[got].addr));
+	}
+	if (!ret && bad) {
+		fprintf(stderr, "bench: lpm ipv%u %s disagrees with the kernel trie on %u keys; "
+				"refusing to report\n",
+			family, what[kind], bad);
+		ret = -EIO;
+	}
+	if (!ret)
+		ret = time_prog(skel, fp, &dr);
+	if (!ret) {
+		snprintf(name, sizeof(name), "lpm ipv%u, %s", family, lpm_label);
+		print_row(name, algo[kind], nr, 0, &dr, load_ms, bytes, 0);
+		say("%-28s kernel trie / wcard %s = %.1f\n", "", what[kind], kmed / dr.med);
+		json_obj("ratio", "\"what\":\"IPv%u kernel LPM trie / wcard %s\",\"ratio\":%.2f",
+			 family, what[kind], kmed / dr.med);
+		lpm_dat(family, what[kind], dr.med, kmed);
+	}
+	/* Online changes: delete a random route and add it back; latency per change. */
+	if (!ret)
+		lat = calloc(2 * nops, sizeof(*lat));
+	tt0 = now_ns();
+	for (u = 0; lat && !ret && u < nops; u++) {
+		const struct wcard_route *x = &rt->r[route_of[(*s >> 33) % nr]];
+		double a;
+
+		*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+		a = now_ns();
+		ret = d4 ? wcard_dir24_del(d4, (__u32)x->addr, x->len) :
+			   wcard_trie_del(tr, x->addr, x->len);
+		lat[2 * u] = (__u64)(now_ns() - a);
+		a = now_ns();
+		if (!ret)
+			ret = d4 ? wcard_dir24_add(d4, (__u32)x->addr, x->len, x->value, NULL) :
+				   wcard_trie_add(tr, x->addr, x->len, x->value, NULL);
+		lat[2 * u + 1] = (__u64)(now_ns() - a);
+	}
+	if (lat && !ret) {
+		double tot = now_ns() - tt0;
+
+		qsort(lat, 2 * nops, sizeof(*lat), cmp_u64);
+		say("%-28s %u route deletes + re-adds: %.2f us each, p50 %.2f us, p99 %.2f us, "
+		       "max %.0f us\n",
+		       "", nops, tot / (2.0 * nops) / 1e3, lat[nops] / 1e3,
+		       lat[(size_t)(2 * nops * 0.99)] / 1e3, lat[2 * nops - 1] / 1e3);
+	}
+	/* By prefix length: delete and re-add routes of one length, p50/p99 of each. */
+	for (i = 0; !ret && lat && i < 3; i++) {
+		static const unsigned int lens[2][3] = { { 24, 16, 8 }, { 48, 32, 0 } };
+		unsigned int len = lens[family == 6][i], n = 0, want = nops / 10;
+		__u64 *dl = lat, *al = lat + want;
+		size_t *pick;
+		size_t j, m = 0;
+
+		if (!len)
+			break;
+		pick = calloc(rt->n, sizeof(*pick));
+		for (j = 0; pick && j < rt->n; j++)
+			if (rt->r[j].family == family && rt->r[j].len == len)
+				pick[m++] = j;
+		for (n = 0; pick && m && !ret && n < want; n++) {
+			const struct wcard_route *x = &rt->r[pick[(*s >> 33) % m]];
+			double a;
+
+			*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+			a = now_ns();
+			ret = d4 ? wcard_dir24_del(d4, (__u32)x->addr, x->len) :
+				   wcard_trie_del(tr, x->addr, x->len);
+			dl[n] = (__u64)(now_ns() - a);
+			a = now_ns();
+			if (!ret)
+				ret = d4 ? wcard_dir24_add(d4, (__u32)x->addr, x->len, x->value,
+							   NULL) :
+					   wcard_trie_add(tr, x->addr, x->len, x->value, NULL);
+			al[n] = (__u64)(now_ns() - a);
+		}
+		free(pick);
+		if (ret || !n)
+			continue;
+		qsort(dl, n, sizeof(*dl), cmp_u64);
+		qsort(al, n, sizeof(*al), cmp_u64);
+		say("%-28s /%u (%zu in the table, %u changes): delete p50 %.2f p99 %.2f us, "
+		       "add p50 %.2f p99 %.2f us\n",
+		       "", len, m, n, dl[n / 2] / 1e3, dl[(size_t)(n * 0.99)] / 1e3,
+		       al[n / 2] / 1e3, al[(size_t)(n * 0.99)] / 1e3);
+		json_obj("route_changes",
+			 "\"family\":%u,\"algo\":\"%s\",\"len\":%u,\"in_table\":%zu,\"changes\":%u,"
+			 "\"delete_p50_us\":%.3f,\"delete_p99_us\":%.3f,\"add_p50_us\":%.3f,"
+			 "\"add_p99_us\":%.3f",
+			 family, algo[kind], len, m, n, dl[n / 2] / 1e3, dl[(size_t)(n * 0.99)] / 1e3,
+			 al[n / 2] / 1e3, al[(size_t)(n * 0.99)] / 1e3);
+	}
+	if (ret && *err)
+		fprintf(stderr, "bench: lpm ipv%u %s: %s\n", family, what[kind], err);
+	free(lat);
+	wcard_dir24_close(d4);
+	wcard_trie_close(tr);
+	return ret;
+}
+
+/*
+ * Honesty check of the classifier program on a route table: its rule (as a
+ * route) = the kernel trie's route on the first VERIFY keys, else -EIO.
+ */
+static int clf_vs_trie(struct wcard_bench *skel, int tfd, unsigned int family,
+		       const struct wc_key *keys, const struct wcard_routes *rt,
+		       const __u32 *route_of, const char *what)
+{
+	unsigned int i, bad = 0;
+	__u64 d;
+	int ret;
+
+	skel->bss->wc_bench_record = VERIFY;
+	ret = run_once(skel, skel->progs.wc_bench_clf, VERIFY, &d);
+	skel->bss->wc_bench_record = 0;
+	for (i = 0; !ret && i < VERIFY; i++) {
+		long want = ktrie_route(tfd, family, &keys[i]), got;
+		__u32 id;
+
+		bpf_map_lookup_elem(bpf_map__fd(skel->maps.wc_bench_out), &i, &id);
+		got = id == WC_ID_NONE ? -1 : (long)route_of[id];
+		/* Equal prefixes listed twice: compare the prefixes, not the lines. */
+		bad += want != got && !(want >= 0 && got >= 0 && rt->r[want].len == rt->r[got].len &&
+					rt->r[want].addr == rt->r[got].addr);
+	}
+	if (!ret && bad) {
+		fprintf(stderr, "bench: lpm ipv%u %s disagrees with the kernel trie on %u of %u keys; "
+				"refusing to report\n",
+			family, what, bad, VERIFY);
+		ret = -EIO;
+	}
+	return ret;
+}
+
+/*
+ * LPM on a route table: wcard (routes as one-field Tuple Merge rules) beside
+ * the kernel's LPM trie holding the same routes, on NKEYS random addresses
+ * inside random routes. Checked against the trie on VERIFY keys first.
+ */
+int bench_lpm(const char *path, unsigned int family, struct wc_key *keys,
+	      const struct wc_key *given, size_t ngiven)
+{
+	char err[512] = "", name[64];
+	struct wcard_routes rt = {};
+	struct wcard_ruleset rs;
+	struct wcard_layout l;
+	struct wcard_clf_opts co = { .layout = &l, .algo = WC_ALGO_TM };
+	struct wcard_clf *clf = NULL;
+	struct wcard_bench *skel = NULL;
+	struct wcard_stats *st = calloc(1, sizeof(*st));
+	struct result w = {}, k = {};
+	__u32 *route_of = NULL, i;
+	double t0, load_ms, tload_ms;
+	__u64 s = 77 + family;
+	int ret = -ENOMEM, tfd;
+
+	wcard_ruleset_init(&rs, NULL);
+	if (access(path, R_OK)) {
+		say("%-28s skipped: no route table %s\n", family == 6 ? "lpm ipv6" : "lpm ipv4",
+		    path);
+		free(st);
+		return 0;
+	}
+	if (!st)
+		goto out;
+	ret = wcard_routes_load(path, &rt, err, sizeof(err));
+	if (!ret)
+		ret = wcard_lpm_layout(family, &l);
+	if (!ret)
+		ret = wcard_lpm_ruleset(&rt, family, &l, &rs, &route_of);
+	if (ret)
+		goto out;
+	if (!rs.n) {
+		say("%-28s skipped: no IPv%u routes in %s\n", family == 6 ? "lpm ipv6" : "lpm ipv4",
+		    family, path);
+		goto out;
+	}
+	skel = wcard_bench__open();
+	if (!skel)
+		goto out;
+	bpf_map__set_max_entries(skel->maps.wc_bench_keys, NKEYS);
+	bpf_map__set_max_entries(skel->maps.wc_bench_hash, 1);
+	bpf_map__set_max_entries(skel->maps.wc_bench_out, VERIFY);
+	bpf_map__set_max_entries(skel->maps.wc_bench_trie4, family == 4 ? rt.n + 1 : 1);
+	bpf_map__set_max_entries(skel->maps.wc_bench_trie6, family == 6 ? rt.n + 1 : 1);
+	ret = wcard_object_prepare(skel->obj, rs.n > 1024 ? rs.n : 1024);
+	/* Spare route slots: a deleted one is reused only after a grace period. */
+	if (!ret)
+		ret = wcard_dir24_prepare(skel->obj, rt.n + 65536, 1 << 16);
+	if (!ret)
+		ret = wcard_lpm6_prepare(skel->obj, rt.n + 65536,
+					 family == 6 ? (__u32)wcard_lpm6_nodes_needed(&rt) + 1 : 1);
+	if (!ret)
+		ret = wcard_trie4_prepare(skel->obj, rt.n + 65536,
+					  family == 4 ? (__u32)wcard_trie4_nodes_needed(&rt) + 1 :
+							1);
+	if (!ret)
+		ret = wcard_bench__load(skel);
+	if (!ret)
+		ret = wcard_clf_from_object(skel->obj, NULL, &co, &clf, err, sizeof(err));
+	if (ret)
+		goto out;
+	t0 = now_ns();
+	ret = wcard_clf_load(clf, &rs, err, sizeof(err));
+	load_ms = (now_ns() - t0) / 1e6;
+	if (ret)
+		goto out;
+	/* The kernel trie, loaded the way a user would: one update per route. */
+	tfd = bpf_map__fd(family == 4 ? skel->maps.wc_bench_trie4 : skel->maps.wc_bench_trie6);
+	t0 = now_ns();
+	for (i = 0; i < rt.n; i++) {
+		struct { __u32 len; __u8 a[16]; } tk = { .len = rt.r[i].len };
+		unsigned int nb = family == 6 ? 16 : 4, j;
+
+		if (rt.r[i].family != family)
+			continue;
+		for (j = 0; j < nb; j++)
+			tk.a[j] = (__u8)(rt.r[i].addr >> (8 * (nb - 1 - j)));
+		if (bpf_map_update_elem(tfd, &tk, &i, BPF_ANY)) {
+			ret = -errno;
+			goto out;
+		}
+	}
+	tload_ms = (now_ns() - t0) / 1e6;
+	for (i = 0; i < NKEYS; i++) {
+		const struct wcard_route *r;
+		wc_u128 span, a;
+
+		s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+		if (ngiven) {
+			/* The caller's addresses, drawn at random. */
+			keys[i] = given[(s >> 33) % ngiven];
+			continue;
+		}
+		r = &rt.r[route_of[(s >> 33) % rs.n]];
+		span = r->len ? ((wc_u128)1 << ((family == 6 ? 128 : 32) - r->len)) - 1 :
+				(family == 6 ? ~(wc_u128)0 : 0xffffffff);
+		s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+		a = r->addr | ((((wc_u128)s << 64) | (s * 0x9e3779b97f4a7c15ULL)) & span);
+		memset(&keys[i], 0, sizeof(keys[i]));
+		if (family == 6) {
+			keys[i].w[0] = (__u64)(a >> 64);
+			keys[i].w[1] = (__u64)a;
+		} else {
+			keys[i].w[0] = (__u32)a;
+		}
+	}
+	ret = fill_keys(skel, keys);
+	if (ret)
+		goto out;
+	ret = clf_vs_trie(skel, tfd, family, keys, &rt, route_of, "Tuple Merge");
+	if (ret)
+		goto out;
+	ret = time_prog(skel, skel->progs.wc_bench_clf, &w);
+	if (!ret)
+		ret = time_prog(skel, family == 4 ? skel->progs.wc_bench_trie4_prog :
+						    skel->progs.wc_bench_trie6_prog,
+				&k);
+	if (ret)
+		goto out;
+	wcard_clf_stats(clf, st);
+	snprintf(name, sizeof(name), "lpm ipv%u, kernel LPM trie", family);
+	print_row(name, "trie", rs.n, 0, &k, tload_ms, 0, 0);
+	snprintf(name, sizeof(name), "lpm ipv%u, %s", family, lpm_label);
+	print_row(name, "tm", rs.n, wcard_clf_ntables(clf), &w, load_ms, st->used_bytes, 0);
+	say("%-28s kernel trie / wcard tm = %.2f\n", "", k.med / w.med);
+	lpm_dat(family, "kernel LPM trie", k.med, k.med);
+	lpm_dat(family, "wcard Tuple Merge", w.med, k.med);
+	ret = bench_lpm_fast(skel, &rt, route_of, rs.n, keys, tfd, family == 4 ? 0 : 2, k.med,
+			     runs == 3 ? 20000 : 50000, &s);
+	if (!ret && family == 4)
+		ret = bench_lpm_fast(skel, &rt, route_of, rs.n, keys, tfd, 1, k.med,
+				     runs == 3 ? 20000 : 50000, &s);
+	/* The classifier's LPM fast path, what the XDP filter runs, on the same routes. */
+	if (!ret) {
+		struct wcard_clf_opts lo = { .layout = &l, .algo = WC_ALGO_LPM, .lpm = true };
+		struct result lr = {};
+
+		wcard_clf_destroy(clf);
+		clf = NULL;
+		ret = wcard_clf_from_object(skel->obj, NULL, &lo, &clf, err, sizeof(err));
+		t0 = now_ns();
+		if (!ret)
+			ret = wcard_clf_load(clf, &rs, err, sizeof(err));
+		load_ms = (now_ns() - t0) / 1e6;
+		if (!ret)
+			ret = clf_vs_trie(skel, tfd, family, keys, &rt, route_of, "LPM classifier");
+		if (!ret)
+			ret = time_prog(skel, skel->progs.wc_bench_clf, &lr);
+		if (!ret) {
+			wcard_clf_stats(clf, st);
+			snprintf(name, sizeof(name), "lpm ipv%u, %s", family, lpm_label);
+			print_row(name, "clf-lpm", rs.n, 0, &lr, load_ms, st->used_bytes, 0);
+			say("%-28s kernel trie / wcard classifier, LPM path = %.1f\n", "",
+			       k.med / lr.med);
+			json_obj("ratio",
+				 "\"what\":\"IPv%u kernel LPM trie / wcard classifier LPM path\","
+				 "\"ratio\":%.2f",
+				 family, k.med / lr.med);
+		}
+	}
+out:
+	if (ret)
+		fprintf(stderr, "bench: lpm ipv%u: %s\n", family, *err ? err : strerror(-ret));
+	wcard_clf_destroy(clf);
+	wcard_bench__destroy(skel);
+	wcard_ruleset_free(&rs);
+	wcard_routes_free(&rt);
+	free(route_of);
+	free(st);
+	return ret;
+}
+
+int bench_floors(struct wcard_bench *skel, const struct wc_key *keys)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	struct bench_hkey *hk = calloc(NKEYS, sizeof(*hk));
+	__u64 *hv = calloc(NKEYS, sizeof(*hv));
+	__u32 n, count = NKEYS;
+	struct result fr, hr;
+	int ret = -ENOMEM;
+
+	if (!hk || !hv)
+		goto out;
+	for (n = 0; n < NKEYS; n++) {
+		hk[n].src = keys[n].w[0];
+		hk[n].dst = keys[n].w[1];
+		hv[n] = n;
+	}
+	/* Duplicate (src, dst) pairs just overwrite: every probe hits. */
+	ret = bpf_map_update_batch(bpf_map__fd(skel->maps.wc_bench_hash), hk, hv, &count, &bo) ?
+		      -errno : 0;
+	if (!ret)
+		ret = time_prog(skel, skel->progs.wc_bench_floor, &fr);
+	if (ret)
+		goto out;
+	floor_ns = fr.med;
+	print_row("bare loop (floor)", "-", 0, 0, &fr, 0, 0, 0);
+	ret = time_prog(skel, skel->progs.wc_bench_hash_prog, &hr);
+	if (!ret)
+		print_row("kernel HASH, 1 probe", "-", 0, 0, &hr, 0,
+			  (size_t)NKEYS * (sizeof(struct bench_hkey) + 8), 0);
+out:
+	free(hk);
+	free(hv);
+	return ret;
+}
+
+/* A key inside rule r of layout l: each field a random value the rule matches. */
+static void key_in_rule(const struct wcard_layout *l, const struct wcard_rule *r, __u64 *s,
+			struct wc_key *k)
+{
+	unsigned int f;
+
+	memset(k, 0, sizeof(*k));
+	for (f = 0; f < l->nfields && f < WC_MAX_FIELDS; f++) {
+		const struct wcard_match *m = &r->f[f];
+		const struct wc_field_desc *d = &l->desc[f];
+		unsigned int bits = 8 * l->fields[f].width;
+		wc_u128 ones = bits >= 128 ? ~(wc_u128)0 : ((wc_u128)1 << bits) - 1, v, rnd;
+
+		*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+		rnd = ((wc_u128)*s << 64) | (*s * 0x9e3779b97f4a7c15ULL);
+		if (l->fields[f].type == WC_FIELD_RANGE)
+			v = m->hi - m->lo == ~0ULL ? (__u64)rnd :
+						     m->lo + (__u64)rnd % (m->hi - m->lo + 1);
+		else
+			v = (m->value & m->mask) | (rnd & ~m->mask & ones);
+		if (d->nwords == 2) {
+			k->w[d->word] = (__u64)(v >> 64);
+			k->w[d->word + 1] = (__u64)v;
+		} else {
+			k->w[d->word] = (__u64)v;
+		}
+	}
+}
+
+int bench_rules(const char *name, const struct wcard_ruleset *rs, const struct wcard_trace *tr)
+{
+	__u32 cap = rs->n + rs->n / 4 > 1024 ? rs->n + rs->n / 4 : 1024;
+	struct wc_key *keys = calloc(NKEYS, sizeof(*keys));
+	struct result bf = {}, tm = {};
+	struct wcard_bench *skel = NULL;
+	__u64 s = 4242;
+	int ret = -ENOMEM;
+	__u32 i;
+
+	if (!keys || !rs->n)
+		goto out;
+	skel = wcard_bench__open();
+	if (!skel)
+		goto out;
+	bpf_map__set_max_entries(skel->maps.wc_bench_keys, NKEYS);
+	bpf_map__set_max_entries(skel->maps.wc_bench_hash, NKEYS);
+	bpf_map__set_max_entries(skel->maps.wc_bench_out, VERIFY);
+	ret = wcard_object_prepare(skel->obj, cap > WC_MAX_RULES ? WC_MAX_RULES : cap);
+	if (!ret)
+		ret = wcard_bench__load(skel);
+	if (ret) {
+		fprintf(stderr, "bench: loading the benchmark object: %s (root? -v)\n",
+			strerror(-ret));
+		goto out;
+	}
+	/* The trace's packets (ipv4-5tuple), or keys inside random rules. */
+	if (tr && tr->n && rs->layout->id == WC_LAYOUT_IPV4_5T) {
+		keys_from_trace(tr, keys, 99);
+	} else {
+		for (i = 0; i < NKEYS; i++) {
+			s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+			key_in_rule(rs->layout, &rs->rules[(s >> 33) % rs->n], &s, &keys[i]);
+		}
+	}
+	say("keys: %u, %s, random order (cold cache)\n\n", NKEYS,
+	    tr && tr->n ? "drawn from the trace" : "each inside a random rule");
+	print_head();
+	ret = fill_keys(skel, keys);
+	if (!ret)
+		ret = bench_floors(skel, keys);
+	/* Brute force takes ~1 ns a rule: up to 100K rules. */
+	if (!ret && rs->n <= 100000)
+		ret = bench_case(skel, name, rs, keys, WC_ALGO_BF, 0, &bf);
+	if (!ret)
+		ret = bench_case(skel, name, rs, keys, WC_ALGO_TM, 0, &tm);
+	if (!ret)
+		ret = bench_case(skel, name, rs, keys, WC_ALGO_STM, 0, NULL);
+	if (!ret && bf.med > 0) {
+		say("%-28s tm is %.1fx faster than bf\n", "", bf.med / tm.med);
+		json_obj("ratio", "\"what\":\"%s brute force / Tuple Merge\",\"ratio\":%.2f", name,
+			 bf.med / tm.med);
+	}
+out:
+	wcard_bench__destroy(skel);
+	free(keys);
+	return ret;
+}
+
+/*
+ * The whole datapath: real Ethernet frames through the ready XDP filter
+ * (parse, classify, count, meta), each run by BPF_PROG_TEST_RUN. Hot: 64
+ * flows, each repeated 4,096 times in one test run. Cold: frames of 20,000 trace
+ * packets, one test run each (its per-run cost is in the figure). The
+ * filter's verdicts on the first VERIFY frames are checked first.
+ */
+int bench_datapath(const char *name, const struct wcard_ruleset *rs,
+			  const struct wcard_trace *tr)
+{
+	struct wcard_clf_opts co = { .layout = rs->layout, .algo = WC_ALGO_TM,
+				     .max_rules = rs->n > WC_DEFAULT_MAX_RULES ? rs->n : 0 };
+	unsigned int i, n = tr->n < 20000 ? tr->n : 20000, bad = 0;
+	struct wcard_clf *clf = NULL;
+	char err[512] = "";
+	__u8 frame[256];
+	double cold = 0, hot;
+	int ret, len;
+
+	ret = wcard_clf_create(&co, &clf, err, sizeof(err));
+	if (!ret)
+		ret = wcard_clf_load(clf, rs, err, sizeof(err));
+	for (i = 0; !ret && i < n; i++) {
+		struct wc_xdp_meta m;
+		struct wc_pkt p;
+		struct wc_key k;
+		__u64 ns;
+
+		wcard_pkt_from_tuple(&tr->t[i], &p);
+		len = wcard_frame_build(&p, NULL, frame, sizeof(frame));
+		ret = len < 0 ? len : wcard_clf_run_frame(clf, frame, len, &m, NULL, &ns);
+		cold += ns;
+		if (!ret && i < VERIFY) {
+			long want;
+
+			wcard_key_from_tuple(&tr->t[i], &k);
+			want = wcard_ref_lookup(rs, &k);
+			bad += m.id != (want < 0 ? WC_ID_NONE : (__u32)want);
+		}
+	}
+	if (!ret && bad) {
+		fprintf(stderr, "bench: datapath %s: %u of %u frames got another rule than the "
+				"reference; refusing to report\n",
+			name, bad, VERIFY);
+		ret = -EIO;
+	}
+	/* Hot: each of the first 64 flows repeated 4,096 times; the mean of their figures. */
+	hot = 0;
+	for (i = 0; !ret && i < 64 && i < n; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .repeat = 4096);
+		struct wc_pkt p;
+
+		wcard_pkt_from_tuple(&tr->t[i], &p);
+		len = wcard_frame_build(&p, NULL, frame, sizeof(frame));
+		o.data_size_in = len;
+		ret = bpf_prog_test_run_opts(wcard_clf_prog_fd(clf), &o) ? -errno : 0;
+		hot += o.duration;
+	}
+	if (!ret) {
+		hot /= i;
+		if (!ret) {
+			cold /= n;
+			say("%-28s xdp    %7zu  frames through the ready XDP filter: hot (64 flows, "
+			    "each repeated) %.1f ns/pkt, %.2f Mpps; cold (%u trace frames, a test run "
+			    "each) %.1f ns/pkt, %.2f Mpps; verifier %u insns\n",
+			    name, rs->n, hot, 1e3 / hot, n, cold, 1e3 / cold,
+			    wcard_clf_verified_insns(clf));
+			json_obj("datapath",
+				 "\"case\":\"%s\",\"rules\":%zu,\"hot_ns\":%.1f,\"hot_mpps\":%.3f,"
+				 "\"cold_ns\":%.1f,\"cold_mpps\":%.3f,\"cold_frames\":%u,"
+				 "\"verified_insns\":%u,\"cache\":\"hot: 64 flows, each repeated 4096 "
+				 "times; cold: trace frames, one test run each\"",
+				 name, rs->n, hot, 1e3 / hot, cold, 1e3 / cold, n,
+				 wcard_clf_verified_insns(clf));
+		}
+	}
+	if (ret)
+		fprintf(stderr, "bench: datapath %s: %s\n", name, *err ? err : strerror(-ret));
+	wcard_clf_destroy(clf);
+	return ret;
+}
+
+/* What this machine is, for the reports: CPU model, cores, kernel, memory. */
+static void machine(char *buf, size_t len)
+{
+	char model[256] = "unknown CPU", line[512], kern[128] = "?";
+	long mem_kb = 0;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+			snprintf(model, sizeof(model), "%s", strchr(line, ':') + 2);
+			model[strcspn(model, "\n")] = 0;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	f = fopen("/proc/sys/kernel/osrelease", "r");
+	if (f && fgets(kern, sizeof(kern), f))
+		kern[strcspn(kern, "\n")] = 0;
+	if (f)
+		fclose(f);
+	f = fopen("/proc/meminfo", "r");
+	if (f && fscanf(f, "MemTotal: %ld kB", &mem_kb) != 1)
+		mem_kb = 0;
+	if (f)
+		fclose(f);
+	snprintf(buf, len, "%s, %ld cores, %.0f GiB RAM, Linux %s", model,
+		 sysconf(_SC_NPROCESSORS_ONLN), mem_kb / 1048576.0, kern);
+}
+
+static char run_date[32], run_machine[512];
+
+int results_open(void)
+{
+	char path[1024];
+	time_t t = time(NULL);
+
+	strftime(run_date, sizeof(run_date), "%Y-%m-%d %H:%M UTC", gmtime(&t));
+	machine(run_machine, sizeof(run_machine));
+	mkdir(outdir, 0755);
+	snprintf(path, sizeof(path), "%s/results.json", outdir);
+	json = fopen(path, "w");
+	if (!json) {
+		fprintf(stderr, "bench: %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	fprintf(json, "{\"date\":\"%s\",\"machine\":\"%s\",\"runs\":%d,\"keys\":%u,"
+		      "\"verify_keys\":%u,\"cache\":\"cold: lookups walk 2^20 keys in random order\","
+		      "\"rows\":[",
+		run_date, run_machine, runs, NKEYS, VERIFY);
+	return 0;
+}
+
+/*
+ * Close results.json and write results.md: the whole table as printed, with
+ * the machine, the date and the command, and the plots make bench draws.
+ */
+int results_close(void)
+{
+	char path[1024];
+	FILE *f;
+
+	if (!json)
+		return 0;
+	fprintf(json, "\n]}\n");
+	if (fclose(json))
+		return -errno;
+	json = NULL;
+	snprintf(path, sizeof(path), "%s/results.md", outdir);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "# wcard benchmark results\n\n"
+		   "- **Date:** %s\n- **Machine:** %s\n- **Command:** `make bench`%s (this "
+		   "file, `results.json` and the plots come from that one run)\n"
+		   "- **Method:** a BPF program loops (`bpf_loop`) over 2^20 keys held in an ARRAY "
+		   "map, drawn at random from each trace, so every lookup starts cold; timed with "
+		   "`BPF_PROG_TEST_RUN`; median of %d runs with [min - max]. Every case is first "
+		   "checked against the userspace reference (or the kernel LPM trie) on %u keys, "
+		   "and not reported if any answer differs.\n\n",
+		   run_date, run_machine, runs == 3 ? " with QUICK=1" : "", runs, VERIFY);
+	fprintf(f, "![ns per lookup against rule count](scaling.svg)\n"
+		   "![LPM against the kernel trie](lpm.svg)\n"
+		   "![update latency](updates.svg)\n\n");
+	fprintf(f, "## The run, as printed\n\n```\n%.*s```\n", (int)log_len,
+		log_buf ? log_buf : "");
+	return fclose(f) ? -errno : 0;
+}
+
+/* A generated rule set of n rules and a trace drawn from it, through temp files. */
+int gen_set(unsigned int n, struct wcard_ruleset *rs, struct wcard_trace *tr)
+{
+	char rpath[] = "/tmp/wcard-bench-rXXXXXX", tpath[] = "/tmp/wcard-bench-tXXXXXX", err[512];
+	struct wcard_gen_opts go = { .nrules = n, .npackets = 100000, .seed = 7 };
+	int rfd = mkstemp(rpath), tfd = mkstemp(tpath), ret = -EIO;
+	FILE *rf = rfd >= 0 ? fdopen(rfd, "w") : NULL, *tf = tfd >= 0 ? fdopen(tfd, "w") : NULL;
+
+	if (rf && tf)
+		ret = wcard_gen_classbench(&go, rf, tf);
+	if (rf)
+		fclose(rf);
+	if (tf)
+		fclose(tf);
+	if (!ret)
+		ret = wcard_rules_load(rpath, WCARD_FMT_CLASSBENCH, wcard_layout_ipv4(), rs, err,
+				       sizeof(err));
+	if (!ret)
+		ret = wcard_trace_load(tpath, tr, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "bench: generated set: %s\n", err);
+	unlink(rpath);
+	unlink(tpath);
+	return ret;
+}
+
+int cb_set(const char *data, const char *set, struct wcard_ruleset *rs,
+		  struct wcard_trace *tr)
+{
+	char rp[1024], tp[1024], err[512];
+
+	snprintf(rp, sizeof(rp), "%s/classbench/%s.rules.gz", data, set);
+	snprintf(tp, sizeof(tp), "%s/classbench/%s.trace.gz", data, set);
+	if (access(rp, R_OK) || access(tp, R_OK))
+		return -ENOENT;
+	if (wcard_rules_load(rp, WCARD_FMT_CLASSBENCH, wcard_layout_ipv4(), rs, err, sizeof(err)) ||
+	    wcard_trace_load(tp, tr, err, sizeof(err))) {
+		fprintf(stderr, "bench: %s\n", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+

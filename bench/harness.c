@@ -1135,8 +1135,8 @@ int results_close(void)
 		   "- **Method:** a BPF program loops (`bpf_loop`) over 2^20 keys held in an ARRAY "
 		   "map, drawn at random from each trace, so every lookup starts cold; timed with "
 		   "`BPF_PROG_TEST_RUN`; median of %d runs with [min - max]. Every case is first "
-		   "checked against the userspace reference (or the kernel LPM trie) on %u keys, "
-		   "and not reported if any answer differs.\n\n",
+		   "checked against the userspace reference (or the kernel LPM trie) on %u keys "
+		   "(512 above 100K rules), and not reported if any answer differs.\n\n",
 		   run_date, run_machine, runs == 3 ? " with QUICK=1" : "", runs, VERIFY);
 	fprintf(f, "![ns per lookup against rule count](scaling.svg)\n"
 		   "![LPM against the kernel trie](lpm.svg)\n"

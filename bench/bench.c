@@ -25,21 +25,9 @@ static int bench_million(struct wc_key *keys, FILE *scaling)
 	ret = gen_set(1000000, &rs, &tr);
 	if (ret)
 		goto out;
-	skel = wcard_bench__open();
-	if (!skel) {
-		ret = -errno;
+	skel = bench_object(WC_MAX_RULES, 1, &ret);
+	if (!skel)
 		goto out;
-	}
-	bpf_map__set_max_entries(skel->maps.wc_bench_keys, NKEYS);
-	bpf_map__set_max_entries(skel->maps.wc_bench_hash, 1);
-	bpf_map__set_max_entries(skel->maps.wc_bench_out, VERIFY);
-	ret = wcard_object_prepare(skel->obj, WC_MAX_RULES);
-	if (!ret)
-		ret = wcard_bench__load(skel);
-	if (ret) {
-		fprintf(stderr, "bench: loading the 1M-rule object: %s\n", strerror(-ret));
-		goto out;
-	}
 	keys_from_trace(&tr, keys, 17);
 	ret = fill_keys(skel, keys);
 	/* Brute force at 1M rules: ~1.7 ms a lookup (~1 ns a rule, as at 100K). */
@@ -93,14 +81,9 @@ int main(int argc, char **argv)
 	if (outdir && results_open())
 		goto out;
 	scaling = dat_open("scaling.dat", "rules bf_ns tm_ns static_ns (generated sets, cold cache)");
-	skel = wcard_bench__open();
-	if (!skel)
-		goto out;
-	bpf_map__set_max_entries(skel->maps.wc_bench_keys, NKEYS);
-	bpf_map__set_max_entries(skel->maps.wc_bench_hash, NKEYS);
-	bpf_map__set_max_entries(skel->maps.wc_bench_out, VERIFY);
-	if (wcard_object_prepare(skel->obj, MAX_RULES) || wcard_bench__load(skel)) {
-		fprintf(stderr, "bench: loading the benchmark object failed (root? -v for details)\n");
+	skel = bench_object(MAX_RULES, NKEYS, &ret);
+	if (!skel) {
+		ret = 1;
 		goto out;
 	}
 

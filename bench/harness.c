@@ -887,6 +887,31 @@ out:
 	return ret;
 }
 
+struct wcard_bench *bench_object(__u32 max_rules, __u32 hash_entries, int *err)
+{
+	struct wcard_bench *skel = wcard_bench__open();
+	int ret;
+
+	if (!skel) {
+		*err = -errno;
+		return NULL;
+	}
+	bpf_map__set_max_entries(skel->maps.wc_bench_keys, NKEYS);
+	bpf_map__set_max_entries(skel->maps.wc_bench_hash, hash_entries);
+	bpf_map__set_max_entries(skel->maps.wc_bench_out, VERIFY);
+	ret = wcard_object_prepare(skel->obj, max_rules > WC_MAX_RULES ? WC_MAX_RULES : max_rules);
+	if (!ret)
+		ret = wcard_bench__load(skel);
+	if (ret) {
+		fprintf(stderr, "bench: loading the benchmark object: %s (root? -v for details)\n",
+			strerror(-ret));
+		wcard_bench__destroy(skel);
+		*err = ret;
+		return NULL;
+	}
+	return skel;
+}
+
 /* A key inside rule r of layout l: each field a random value the rule matches. */
 static void key_in_rule(const struct wcard_layout *l, const struct wcard_rule *r, __u64 *s,
 			struct wc_key *k)
@@ -928,20 +953,9 @@ int bench_rules(const char *name, const struct wcard_ruleset *rs, const struct w
 
 	if (!keys || !rs->n)
 		goto out;
-	skel = wcard_bench__open();
+	skel = bench_object(cap, NKEYS, &ret);
 	if (!skel)
 		goto out;
-	bpf_map__set_max_entries(skel->maps.wc_bench_keys, NKEYS);
-	bpf_map__set_max_entries(skel->maps.wc_bench_hash, NKEYS);
-	bpf_map__set_max_entries(skel->maps.wc_bench_out, VERIFY);
-	ret = wcard_object_prepare(skel->obj, cap > WC_MAX_RULES ? WC_MAX_RULES : cap);
-	if (!ret)
-		ret = wcard_bench__load(skel);
-	if (ret) {
-		fprintf(stderr, "bench: loading the benchmark object: %s (root? -v)\n",
-			strerror(-ret));
-		goto out;
-	}
 	/* The trace's packets (ipv4-5tuple), or keys inside random rules. */
 	if (tr && tr->n && rs->layout->id == WC_LAYOUT_IPV4_5T) {
 		keys_from_trace(tr, keys, 99);

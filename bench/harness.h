@@ -54,6 +54,8 @@ int bench_datapath(const char *name, const struct wcard_ruleset *rs,
 /* LPM on the routes of one family in path; given (ngiven) addresses, or random ones in the routes. */
 int bench_lpm(const char *path, unsigned int family, struct wc_key *keys,
 	      const struct wc_key *given, size_t ngiven);
+/* The benchmark object, loaded, sized for max_rules and a HASH of hash_entries; NULL and *err. */
+struct wcard_bench *bench_object(__u32 max_rules, __u32 hash_entries, int *err);
 /* The bare loop and one kernel HASH probe per key (keys must be filled). */
 int bench_floors(struct wcard_bench *skel, const struct wc_key *keys);
 /* A rule set on its own (wcard bench): floors, brute force, Tuple Merge, static. */

@@ -27,6 +27,12 @@ extern bool json_first;
 extern bool quiet; /* say() keeps its text without printing it */
 extern double floor_ns; /* the bare loop's cost, for the -floor column */
 extern const char *lpm_label; /* the LPM rows' name for the route table ("real table") */
+/* The last bench_lpm's figures: kernel trie and wcard's structures (DIR-24-8, IPv4 trie, IPv6 trie). */
+struct lpm_figures {
+	size_t routes;
+	double kernel, ns[3];
+};
+extern struct lpm_figures lpm_last;
 
 double now_ns(void);
 /* printf to stdout (unless quiet), kept for results.md. */

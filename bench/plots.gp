@@ -41,3 +41,19 @@ set xrange [0:100]
 set key left top
 plot dir."/updates.dat" using 1:2 with lines lw 2 title "updates alone", \
      dir."/updates_lookups.dat" using 1:2 with lines lw 2 title "with lookups on the other core"
+
+set output dir."/lpm_scaling.svg"
+set title "Longest-prefix match against table size (samples of the real tables, cold cache)"
+unset logscale
+set logscale xy
+set format x "10^{%L}"
+set format y "%g"
+set xlabel "routes"
+set ylabel "ns per lookup"
+unset xrange
+set key left top
+plot dir."/lpm4_scaling.dat" using 1:2 with linespoints lw 2 title "IPv4 kernel LPM trie", \
+     dir."/lpm4_scaling.dat" using 1:3 with linespoints lw 2 title "IPv4 wcard DIR-24-8", \
+     dir."/lpm4_scaling.dat" using 1:4 with linespoints lw 2 title "IPv4 wcard small trie", \
+     dir."/lpm6_scaling.dat" using 1:2 with linespoints lw 2 dt 2 title "IPv6 kernel LPM trie", \
+     dir."/lpm6_scaling.dat" using 1:3 with linespoints lw 2 dt 2 title "IPv6 wcard trie"

@@ -250,6 +250,8 @@ int main(int argc, char **argv)
 	skel = NULL;
 	if (bench_lpm_sizes(data, 4, keys) || bench_lpm_sizes(data, 6, keys))
 		goto out;
+	if (!lpm_only && bench_programs())
+		goto out;
 	say("\nnative TupleMerge updates (DESIGN.md section 4): 500K inserts + 500K deletes "
 	       "from half of acl1_10k in ~1.13 s, ~1.1 us per update.\n");
 	say("\nnative: the paper authors' C++ TupleMerge (-O3, c=10, in-process) on this machine "

@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include <wcard/wcard.h>
 #include "wcard_bench.skel.h"
+#include "wcard_lpm4.skel.h"
 #include "harness.h"
 
 #define RUN_NS 200000000.0 /* aim for ~0.2 s per timed run */
@@ -996,6 +997,77 @@ int bench_rules(const char *name, const struct wcard_ruleset *rs, const struct w
 out:
 	wcard_bench__destroy(skel);
 	free(keys);
+	return ret;
+}
+
+/* verified_insns of a loaded program fd (0 if unknown). */
+static __u32 prog_insns(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	return fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) ? info.verified_insns : 0;
+}
+
+static void program_row(const char *object, const char *prog, __u32 insns, double load_ms,
+			size_t map_bytes)
+{
+	say("%-28s %-22s %9u verified insns, load %.0f ms, maps %.1f MiB\n", object, prog, insns,
+	    load_ms, map_bytes / 1048576.0);
+	json_obj("program",
+		 "\"object\":\"%s\",\"program\":\"%s\",\"verified_insns\":%u,\"load_ms\":%.1f,"
+		 "\"map_bytes\":%zu",
+		 object, prog, insns, load_ms, map_bytes);
+}
+
+int bench_programs(void)
+{
+	static const __u32 sizes[] = { WC_DEFAULT_MAX_RULES, WC_MAX_RULES };
+	struct wcard_stats *st = calloc(1, sizeof(*st));
+	struct wcard_lpm4 *lpm = NULL;
+	struct bpf_program *p;
+	char err[512] = "", what[64];
+	unsigned int i;
+	int ret = 0;
+	double t0;
+
+	if (!st)
+		return -ENOMEM;
+	say("\nprograms: verified instructions, load time (open + verify + maps), map memory\n");
+	/* The ready XDP filter, at the default size and the largest. */
+	for (i = 0; !ret && i < 2; i++) {
+		struct wcard_clf_opts co = { .layout = wcard_layout_ipv6(), .max_rules = sizes[i] };
+		struct wcard_clf *c = NULL;
+
+		t0 = now_ns();
+		ret = wcard_clf_create(&co, &c, err, sizeof(err));
+		if (!ret)
+			ret = wcard_clf_stats(c, st);
+		if (!ret) {
+			snprintf(what, sizeof(what), "wcard_xdp, %u rules", sizes[i]);
+			program_row(what, "wc_xdp_filter", wcard_clf_verified_insns(c),
+				    (now_ns() - t0) / 1e6, st->map_bytes);
+		}
+		wcard_clf_destroy(c);
+	}
+	/* The LPM lookups (wcard lpm lookup/get), unprepared: their code, not their tables. */
+	if (!ret) {
+		t0 = now_ns();
+		lpm = wcard_lpm4__open_and_load();
+		if (!lpm)
+			ret = -errno;
+	}
+	if (!ret) {
+		double ms = (now_ns() - t0) / 1e6;
+
+		bpf_object__for_each_program(p, lpm->obj)
+			program_row("wcard_lpm4", bpf_program__name(p), prog_insns(bpf_program__fd(p)),
+				    ms, 0);
+	}
+	if (ret)
+		fprintf(stderr, "bench: programs: %s\n", *err ? err : strerror(-ret));
+	wcard_lpm4__destroy(lpm);
+	free(st);
 	return ret;
 }
 

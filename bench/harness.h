@@ -67,6 +67,9 @@ int bench_floors(struct wcard_bench *skel, const struct wc_key *keys);
 /* A rule set on its own (wcard bench): floors, brute force, Tuple Merge, static. */
 int bench_rules(const char *name, const struct wcard_ruleset *rs, const struct wcard_trace *tr);
 
+/* verified_insns and load time of the shipped programs (the XDP filter at its sizes, the LPM lookups). */
+int bench_programs(void);
+
 int gen_set(unsigned int n, struct wcard_ruleset *rs, struct wcard_trace *tr);
 int cb_set(const char *data, const char *set, struct wcard_ruleset *rs, struct wcard_trace *tr);
 

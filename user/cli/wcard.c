@@ -35,6 +35,7 @@ struct cmd_spec {
 	const int *opts; /* keys of the options it takes, 0-terminated */
 	int min_args, max_args;
 	const struct sub_spec *subs; /* NULL, or its subcommands (run dispatches) */
+	const char *brief; /* one line for the command list of `wcard --help` */
 };
 
 static const struct opt_spec opt_table[] = {
@@ -156,46 +157,58 @@ static const struct cmd_spec cmd_table[] = {
 	{ "classify", "RULES TRACE",
 	  "classify a ClassBench trace through the XDP filter (BPF_PROG_TEST_RUN); prints the "
 	  "0-based line in RULES of the best match, or -1, per trace line",
-	  cmd_classify, classify_opts, 2, 2 },
+	  cmd_classify, classify_opts, 2, 2,
+	  .brief = "classify a trace through the XDP filter, one line per packet" },
 	{ "stats", "RULES [TRACE] | NAME",
 	  "load RULES into a classifier and show its tables, largest bucket and memory; with a "
 	  "trace, also the average number of tables probed; NAME (no such file, and a classifier "
 	  "pinned under --pin-dir): the same for that classifier, with its hit counters",
-	  cmd_stats, stats_opts, 1, 2 },
+	  cmd_stats, stats_opts, 1, 2,
+	  .brief = "tables, buckets, memory and counters of a rule set or classifier" },
 	{ "gen", "RULES_OUT TRACE_OUT",
 	  "generate an overlapping rule set (ClassBench format) and a trace drawn from it", cmd_gen,
-	  gen_opts, 2, 2 },
+	  gen_opts, 2, 2,
+	  .brief = "generate a ClassBench-style rule set and trace" },
 	{ "demo", "", "generate rules and a trace, classify them in BPF, check against the reference",
-	  cmd_demo, demo_opts, 0, 0 },
+	  cmd_demo, demo_opts, 0, 0,
+	  .brief = "generate, classify in XDP, check against the reference" },
 	{ "lpm", "SUBCOMMAND ARGS...",
 	  "longest-prefix match in BPF, on a route file or on LPMs pinned under --pin-dir",
-	  cmd_lpm, lpm_opts, 1, 1 << 20, lpm_subs },
+	  cmd_lpm, lpm_opts, 1, 1 << 20, lpm_subs,
+	  .brief = "longest-prefix match: lookups, pinned LPMs" },
 	{ "create", "NAME [RULES]",
 	  "create a classifier pinned as NAME under --pin-dir (its maps and the XDP filter, as "
 	  "'prog'), empty or with the rules of RULES",
-	  clf_create, create_opts, 1, 2 },
+	  clf_create, create_opts, 1, 2,
+	  .brief = "create a pinned classifier and its XDP filter" },
 	{ "rules", "SUBCOMMAND ARGS...", "rule sets of a classifier pinned under --pin-dir",
-	  cmd_rules, rules_opts, 1, 1 << 20, rules_subs },
+	  cmd_rules, rules_opts, 1, 1 << 20, rules_subs,
+	  .brief = "load, dump or list the rules of a pinned classifier" },
 	{ "rule", "SUBCOMMAND ARGS...",
 	  "single rules of a classifier pinned under --pin-dir, changed while traffic flows",
-	  cmd_rule, rule_opts, 1, 1 << 20, rule_subs },
+	  cmd_rule, rule_opts, 1, 1 << 20, rule_subs,
+	  .brief = "add, delete or update one rule while traffic flows" },
 	{ "attach", "NAME IFACE",
 	  "run NAME's XDP filter on IFACE, through a libxdp dispatcher so that other XDP "
 	  "programs can share it (or alone, if libxdp cannot)",
-	  clf_attach_cmd, attach_opts, 2, 2 },
+	  clf_attach_cmd, attach_opts, 2, 2,
+	  .brief = "run a classifier's XDP filter on an interface" },
 	{ "detach", "NAME IFACE", "take NAME's XDP filter off IFACE", clf_detach_cmd, pin_opts, 2,
-	  2 },
+	  2,
+	  .brief = "take a classifier's XDP filter off an interface" },
 	{ "destroy", "NAME",
 	  "unpin the classifier NAME (refused while it is attached to an interface)", clf_destroy,
-	  pin_opts, 1, 1 },
+	  pin_opts, 1, 1,
+	  .brief = "unpin a classifier" },
 	{ "bench", "RULES [TRACE] | lpm ROUTES [ADDRS]",
 	  "measure lookups on your own rules (Tuple Merge, static, brute force, beside the kernel "
 	  "HASH floor; keys from TRACE or inside random rules) or routes (wcard's LPM beside the "
 	  "kernel LPM trie holding the same routes; addresses from ADDRS or inside random routes); "
 	  "every case is checked against the reference before it is timed",
-	  cmd_bench, bench_opts, 1, 3 },
+	  cmd_bench, bench_opts, 1, 3,
+	  .brief = "measure lookups on your own rules or routes" },
 	{ "help", "[COMMAND]", "show help (--man: the manual page, in roff, from these tables)",
-	  cmd_help, help_opts, 0, 1 },
+	  cmd_help, help_opts, 0, 1, .brief = "show help for a command, or the manual page" },
 	{ NULL, NULL, NULL, NULL, NULL, 0, 0, NULL },
 };
 
@@ -245,7 +258,7 @@ static void usage(FILE *f, const struct cmd_spec *cmd)
 	fprintf(f, "Usage: wcard COMMAND [options] ARGS...\n\n"
 		   "Multi-field packet classification in eBPF.\n\nCommands:\n");
 	for (c = cmd_table; c->name; c++)
-		fprintf(f, "  %-10s %s\n", c->name, c->args);
+		fprintf(f, "  %-9s %s\n", c->name, c->brief ? c->brief : c->args);
 	fprintf(f, "\nRun 'wcard help COMMAND' or 'wcard COMMAND --help' for details.\n");
 }
 

@@ -49,8 +49,13 @@ static void make_set(unsigned int n, __u64 seed, char *rpath, struct wcard_rules
 	unlink(tpath);
 }
 
-/* The pinned program's rule id for every check packet (WC_ID_NONE on a miss). */
-static void answers(int prog, const struct wcard_trace *chk, __u32 *ids, const char *name)
+/*
+ * The pinned program's answer for every check packet: the rule id into ids
+ * (WC_ID_NONE on a miss) and the rule's value into vals (~0 on a miss); either
+ * may be NULL.
+ */
+static void answers(int prog, const struct wcard_trace *chk, __u32 *ids, __u64 *vals,
+		    const char *name)
 {
 	size_t i;
 
@@ -72,7 +77,10 @@ static void answers(int prog, const struct wcard_trace *chk, __u32 *ids, const c
 		cr_assert_eq(bpf_prog_test_run_opts(prog, &o), 0, "case %s: test run", name);
 		cr_assert_eq(ctx.data, sizeof(m), "case %s: no metadata", name);
 		memcpy(&m, out, sizeof(m));
-		ids[i] = m.id;
+		if (ids)
+			ids[i] = m.id;
+		if (vals)
+			vals[i] = m.id == WC_ID_NONE ? ~0ULL : m.value;
 	}
 }
 
@@ -161,7 +169,7 @@ Test(crash, kill_writer_during_bulk_load, .timeout = 600, .fini = crash_cleanup)
 		/* Before any other writer: the old set or the new one, whole. */
 		prog = bpf_obj_get(path);
 		cr_assert_geq(prog, 0, "case trial %u: pinned program", trial);
-		answers(prog, &chk, ids, "after kill");
+		answers(prog, &chk, ids, NULL, "after kill");
 		is_a = same_as(&a, &chk, ids);
 		is_b = same_as(&b, &chk, ids);
 		cr_assert(is_a || is_b,
@@ -173,7 +181,7 @@ Test(crash, kill_writer_during_bulk_load, .timeout = 600, .fini = crash_cleanup)
 		/* The next writer opens it (and reclaims); the answers do not change. */
 		cr_assert_eq(wcard_clf_open_pinned(cls, NULL, &c, err, sizeof(err)), 0,
 			     "case trial %u: reopen: %s", trial, err);
-		answers(prog, &chk, ids2, "after reopen");
+		answers(prog, &chk, ids2, NULL, "after reopen");
 		cr_assert_eq(memcmp(ids, ids2, chk.n * sizeof(*ids)), 0,
 			     "case trial %u: the reopen changed the answers", trial);
 		wcard_clf_destroy(c);
@@ -193,6 +201,189 @@ Test(crash, kill_writer_during_bulk_load, .timeout = 600, .fini = crash_cleanup)
 	free(ids);
 	free(ids2);
 	free(chk.t);
+	wcard_ruleset_free(&a);
+	wcard_ruleset_free(&b);
+	wcard_trace_free(&ta);
+	wcard_trace_free(&tb);
+}
+
+/* The model's answer for every check packet: the value of the best rule, or ~0 (no match). */
+static void model_values(const struct wcard_ruleset *m, const struct wcard_trace *chk, __u64 *v)
+{
+	size_t i;
+
+	for (i = 0; i < chk->n; i++) {
+		struct wc_key k;
+		long w;
+
+		wcard_key_from_tuple(&chk->t[i], &k);
+		w = wcard_ref_lookup(m, &k);
+		v[i] = w < 0 ? ~0ULL : m->rules[w].value;
+	}
+}
+
+/*
+ * 50 single-rule changes (adds and deletes through the CLI), each writer
+ * killed with SIGKILL after a random delay. Every rule has its own priority
+ * and value, so an answer names its rule. After each kill the pinned program
+ * answers as the rule set without the change or with it, whole; the next
+ * writer's open then tells (from the maps) which one stands, and the model
+ * follows it.
+ */
+Test(crash, kill_writer_during_single_updates, .timeout = 600, .fini = crash_cleanup)
+{
+	const char *bin = getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
+	char pa[] = "/tmp/wcard-crash-aXXXXXX", pb[] = "/tmp/wcard-crash-bXXXXXX";
+	char hp[] = "/tmp/wcard-crash-hXXXXXX", cls[300], cmd[1024], path[400], err[512] = "";
+	struct wcard_ruleset a, b, model, next, live;
+	struct wcard_trace ta = {}, tb = {};
+	struct wt_rng r = { .s = (__u64)getpid() * 40503u };
+	unsigned int trial, done = 0, undone = 0;
+	__u64 *want0, *want1, *got;
+	FILE *f;
+	size_t i;
+	int fd;
+
+	make_set(1500, 303, pa, &a, &ta);
+	make_set(1500, 404, pb, &b, &tb);
+	/* A's rules in the human syntax, each with its own priority and value. */
+	wcard_ruleset_init(&model, a.layout);
+	fd = mkstemp(hp);
+	f = fdopen(fd, "w");
+	cr_assert_not_null(f, "temp file");
+	for (i = 0; i < a.n; i++) {
+		struct wcard_rule x = a.rules[i];
+		char line[1024];
+
+		x.prio = 10 + 2 * (__u32)i;
+		x.value = 0x10000 + i;
+		wcard_rule_format(a.layout, &x, line, sizeof(line));
+		fprintf(f, "%s\n", line);
+		cr_assert_eq(wcard_ruleset_add(&model, &x), 0, "model");
+	}
+	fclose(f);
+	want0 = calloc(ta.n, sizeof(*want0));
+	want1 = calloc(ta.n, sizeof(*want1));
+	got = calloc(ta.n, sizeof(*got));
+	cr_assert(want0 && want1 && got, "calloc");
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/wcard-test-crash1-%d", getpid());
+	snprintf(cls, sizeof(cls), "%s/c", dir);
+	snprintf(cmd, sizeof(cmd), "%s create c %s --pin-dir %s >/dev/null 2>&1", bin, hp, dir);
+	cr_assert_eq(system(cmd), 0, "case create: %s", cmd);
+	snprintf(path, sizeof(path), "%s/prog", cls);
+
+	for (trial = 0; trial < 50; trial++) {
+		bool add = trial % 2 == 0 || model.n < 10, with;
+		struct wcard_clf *c = NULL;
+		struct wcard_rule x;
+		struct timespec ts;
+		char text[1024], id[16] = "";
+		int prog, st;
+		pid_t pid;
+
+		/* The change: add one of B's rules at the top, or delete a random live rule. */
+		wcard_ruleset_init(&next, model.layout);
+		for (i = 0; i < model.n; i++)
+			wcard_ruleset_add(&next, &model.rules[i]);
+		if (add) {
+			x = b.rules[trial % b.n];
+			x.prio = 1 + trial % 5;
+			x.value = 0x20000 + trial;
+			wcard_rule_format(b.layout, &x, text, sizeof(text));
+			wcard_ruleset_add(&next, &x);
+		} else {
+			size_t k = wt_below(&r, model.n);
+
+			/* The live id of the rule whose value is the model's k-th. */
+			cr_assert_eq(wcard_clf_open_pinned(cls, NULL, &c, err, sizeof(err)), 0,
+				     "case trial %u: open: %s", trial, err);
+			cr_assert_eq(wcard_clf_rules(c, &live), 0, "case trial %u: rules", trial);
+			for (i = 0; i < live.n && live.rules[i].value != model.rules[k].value; i++)
+				;
+			cr_assert_lt(i, live.n, "case trial %u: the model's rule is not live", trial);
+			snprintf(id, sizeof(id), "%u", live.rules[i].id);
+			wcard_ruleset_free(&live);
+			wcard_clf_destroy(c);
+			c = NULL;
+			next.rules[k] = next.rules[--next.n];
+		}
+		pid = fork();
+		cr_assert_geq(pid, 0, "fork");
+		if (!pid) {
+			char *argv[64];
+			int n = 0, null = open("/dev/null", O_WRONLY);
+			char *save, *tok;
+
+			dup2(null, 1);
+			dup2(null, 2);
+			argv[n++] = "wcard";
+			argv[n++] = "rule";
+			argv[n++] = add ? "add" : "del";
+			argv[n++] = "c";
+			if (add)
+				for (tok = strtok_r(text, " ", &save); tok && n < 60;
+				     tok = strtok_r(NULL, " ", &save))
+					argv[n++] = tok;
+			else
+				argv[n++] = id;
+			argv[n++] = "--pin-dir";
+			argv[n++] = dir;
+			argv[n] = NULL;
+			execv(bin, argv);
+			_exit(127);
+		}
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)wt_below(&r, 80) * 1000000L;
+		nanosleep(&ts, NULL);
+		kill(pid, SIGKILL);
+		cr_assert_eq(waitpid(pid, &st, 0), pid, "waitpid");
+
+		/* Before anyone else writes: without the change, or with it. */
+		model_values(&model, &ta, want0);
+		model_values(&next, &ta, want1);
+		prog = bpf_obj_get(path);
+		cr_assert_geq(prog, 0, "case trial %u: pinned program", trial);
+		answers(prog, &ta, NULL, got, "single");
+		close(prog);
+		cr_assert(!memcmp(got, want0, ta.n * sizeof(*got)) ||
+				  !memcmp(got, want1, ta.n * sizeof(*got)),
+			  "case trial %u: %s killed after %ld ms: answers are neither the set before "
+			  "nor the set after",
+			  trial, add ? "add" : "del", ts.tv_nsec / 1000000L);
+		/* The maps say which one stands (the change's value present or gone). */
+		cr_assert_eq(wcard_clf_open_pinned(cls, NULL, &c, err, sizeof(err)), 0,
+			     "case trial %u: reopen: %s", trial, err);
+		cr_assert_eq(wcard_clf_rules(c, &live), 0, "case trial %u: rules", trial);
+		with = live.n == next.n;
+		cr_assert(live.n == next.n || live.n == model.n,
+			  "case trial %u: %zu live rules, expected %zu or %zu", trial, live.n,
+			  model.n, next.n);
+		wcard_ruleset_free(&live);
+		wcard_clf_destroy(c);
+		if (with) {
+			wcard_ruleset_free(&model);
+			model = next;
+			done++;
+		} else {
+			wcard_ruleset_free(&next);
+			undone++;
+		}
+	}
+	cr_log_info("crash: 50 single-rule writers killed: %u changes stood, %u did not, every "
+		    "answer set whole\n",
+		    done, undone);
+	cr_assert(done && undone, "case trials: kills never landed on both sides (%u, %u)", done,
+		  undone);
+	snprintf(cmd, sizeof(cmd), "%s destroy c --pin-dir %s", bin, dir);
+	cr_assert_eq(system(cmd), 0, "case destroy");
+	rmdir(dir);
+	unlink(pa);
+	unlink(pb);
+	unlink(hp);
+	free(want0);
+	free(want1);
+	free(got);
+	wcard_ruleset_free(&model);
 	wcard_ruleset_free(&a);
 	wcard_ruleset_free(&b);
 	wcard_trace_free(&ta);

@@ -84,6 +84,20 @@ static void answers(int prog, const struct wcard_trace *chk, __u32 *ids, __u64 *
 	}
 }
 
+/*
+ * How long `sh -c cmd` takes, in ms (the kills are spread over a bit more
+ * than that: a sanitized or loaded build is slower).
+ */
+static long timed_ms(const char *cmd)
+{
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 + 1;
+}
+
 /* Does the answer vector equal the reference on rs (ids = index in rs)? */
 static bool same_as(const struct wcard_ruleset *rs, const struct wcard_trace *chk,
 		    const __u32 *ids)
@@ -117,7 +131,7 @@ Test(crash, kill_writer_during_bulk_load, .timeout = 600, .fini = crash_cleanup)
 	struct wcard_ruleset a, b;
 	struct wcard_trace ta = {}, tb = {}, chk = {};
 	struct wt_rng r = { .s = (__u64)getpid() * 2654435761u };
-	unsigned int trial, as_a = 0, as_b = 0;
+	unsigned int trial, as_a = 0, as_b = 0, span;
 	__u32 *ids, *ids2;
 	size_t i;
 
@@ -139,6 +153,13 @@ Test(crash, kill_writer_during_bulk_load, .timeout = 600, .fini = crash_cleanup)
 		 dir);
 	cr_assert_eq(system(cmd), 0, "case create: %s", cmd);
 	snprintf(path, sizeof(path), "%s/prog", cls);
+	/* A whole load, timed twice (B, then A again): kills land anywhere up to 1.5x that. */
+	snprintf(cmd, sizeof(cmd), "%s rules load c %s --format classbench --pin-dir %s 2>/dev/null",
+		 bin, pb, dir);
+	span = timed_ms(cmd);
+	snprintf(cmd, sizeof(cmd), "%s rules load c %s --format classbench --pin-dir %s 2>/dev/null",
+		 bin, pa, dir);
+	span = (span + timed_ms(cmd)) * 3 / 4;
 
 	for (trial = 0; trial < 50; trial++) {
 		const char *to = trial % 2 ? pa : pb;
@@ -159,9 +180,9 @@ Test(crash, kill_writer_during_bulk_load, .timeout = 600, .fini = crash_cleanup)
 			      "--pin-dir", dir, (char *)NULL);
 			_exit(127);
 		}
-		/* Anywhere from before the open to after the switch (a load takes ~30-80 ms). */
+		/* Anywhere from before the open to after the switch. */
 		ts.tv_sec = 0;
-		ts.tv_nsec = (long)wt_below(&r, 120) * 1000000L;
+		ts.tv_nsec = (long)wt_below(&r, span) * 1000000L;
 		nanosleep(&ts, NULL);
 		kill(pid, SIGKILL);
 		cr_assert_eq(waitpid(pid, &st, 0), pid, "waitpid");
@@ -238,7 +259,7 @@ Test(crash, kill_writer_during_single_updates, .timeout = 600, .fini = crash_cle
 	struct wcard_ruleset a, b, model, next, live;
 	struct wcard_trace ta = {}, tb = {};
 	struct wt_rng r = { .s = (__u64)getpid() * 40503u };
-	unsigned int trial, done = 0, undone = 0;
+	unsigned int trial, done = 0, undone = 0, span;
 	__u64 *want0, *want1, *got;
 	FILE *f;
 	size_t i;
@@ -271,6 +292,9 @@ Test(crash, kill_writer_during_single_updates, .timeout = 600, .fini = crash_cle
 	snprintf(cmd, sizeof(cmd), "%s create c %s --pin-dir %s >/dev/null 2>&1", bin, hp, dir);
 	cr_assert_eq(system(cmd), 0, "case create: %s", cmd);
 	snprintf(path, sizeof(path), "%s/prog", cls);
+	/* A change opens (and rebuilds) like a dump does: kills land up to 1.5x a dump's time. */
+	snprintf(cmd, sizeof(cmd), "%s rules dump c --pin-dir %s >/dev/null 2>&1", bin, dir);
+	span = timed_ms(cmd) * 3 / 2;
 
 	for (trial = 0; trial < 50; trial++) {
 		bool add = trial % 2 == 0 || model.n < 10, with;
@@ -333,7 +357,7 @@ Test(crash, kill_writer_during_single_updates, .timeout = 600, .fini = crash_cle
 			_exit(127);
 		}
 		ts.tv_sec = 0;
-		ts.tv_nsec = (long)wt_below(&r, 80) * 1000000L;
+		ts.tv_nsec = (long)wt_below(&r, span) * 1000000L;
 		nanosleep(&ts, NULL);
 		kill(pid, SIGKILL);
 		cr_assert_eq(waitpid(pid, &st, 0), pid, "waitpid");

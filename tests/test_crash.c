@@ -33,20 +33,9 @@ static void crash_cleanup(void)
 static void make_set(unsigned int n, __u64 seed, char *rpath, struct wcard_ruleset *rs,
 		     struct wcard_trace *tr)
 {
-	char tpath[] = "/tmp/wcard-crash-tXXXXXX", err[256];
-	struct wcard_gen_opts go = { .nrules = n, .npackets = 400, .seed = seed };
-	int rfd = mkstemp(rpath), tfd = mkstemp(tpath);
-	FILE *rf = fdopen(rfd, "w"), *tf = fdopen(tfd, "w");
+	char err[256];
 
-	cr_assert(rf && tf, "temp files");
-	cr_assert_eq(wcard_gen_classbench(&go, rf, tf), 0, "gen");
-	fclose(rf);
-	fclose(tf);
-	wcard_ruleset_init(rs, wcard_layout_ipv4());
-	cr_assert_eq(wcard_rules_load(rpath, WCARD_FMT_CLASSBENCH, NULL, rs, err, sizeof(err)), 0,
-		     "%s", err);
-	cr_assert_eq(wcard_trace_load(tpath, tr, err, sizeof(err)), 0, "%s", err);
-	unlink(tpath);
+	cr_assert_eq(wt_gen_set(n, seed, 400, rpath, rs, tr, err, sizeof(err)), 0, "gen: %s", err);
 }
 
 /*
@@ -98,6 +87,15 @@ static long timed_ms(const char *cmd)
 	return (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 + 1;
 }
 
+/* The reference's best rule (index in rs, or -1) for check packet i. */
+static long ref_best(const struct wcard_ruleset *rs, const struct wcard_trace *chk, size_t i)
+{
+	struct wc_key k;
+
+	wcard_key_from_tuple(&chk->t[i], &k);
+	return wcard_ref_lookup(rs, &k);
+}
+
 /* Does the answer vector equal the reference on rs (ids = index in rs)? */
 static bool same_as(const struct wcard_ruleset *rs, const struct wcard_trace *chk,
 		    const __u32 *ids)
@@ -105,11 +103,8 @@ static bool same_as(const struct wcard_ruleset *rs, const struct wcard_trace *ch
 	size_t i;
 
 	for (i = 0; i < chk->n; i++) {
-		struct wc_key k;
-		long want;
+		long want = ref_best(rs, chk, i);
 
-		wcard_key_from_tuple(&chk->t[i], &k);
-		want = wcard_ref_lookup(rs, &k);
 		if (ids[i] != (want < 0 ? WC_ID_NONE : (__u32)want))
 			return false;
 	}
@@ -234,11 +229,8 @@ static void model_values(const struct wcard_ruleset *m, const struct wcard_trace
 	size_t i;
 
 	for (i = 0; i < chk->n; i++) {
-		struct wc_key k;
-		long w;
+		long w = ref_best(m, chk, i);
 
-		wcard_key_from_tuple(&chk->t[i], &k);
-		w = wcard_ref_lookup(m, &k);
 		v[i] = w < 0 ? ~0ULL : m->rules[w].value;
 	}
 }

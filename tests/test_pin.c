@@ -75,21 +75,9 @@ static void check_frames(struct wcard_clf *c, const struct wcard_ruleset *rs,
 
 static void make_set(unsigned int n, __u64 seed, struct wcard_ruleset *rs, struct wcard_trace *tr)
 {
-	char rp[] = "/tmp/wcard-pin-rXXXXXX", tp[] = "/tmp/wcard-pin-tXXXXXX", err[256];
-	struct wcard_gen_opts go = { .nrules = n, .npackets = 3000, .seed = seed };
-	int rfd = mkstemp(rp), tfd = mkstemp(tp);
-	FILE *rf = fdopen(rfd, "w"), *tf = fdopen(tfd, "w");
+	char err[256];
 
-	cr_assert(rf && tf, "temp files");
-	cr_assert_eq(wcard_gen_classbench(&go, rf, tf), 0, "gen");
-	fclose(rf);
-	fclose(tf);
-	wcard_ruleset_init(rs, wcard_layout_ipv4());
-	cr_assert_eq(wcard_rules_load(rp, WCARD_FMT_CLASSBENCH, NULL, rs, err, sizeof(err)), 0,
-		     "%s", err);
-	cr_assert_eq(wcard_trace_load(tp, tr, err, sizeof(err)), 0, "%s", err);
-	unlink(rp);
-	unlink(tp);
+	cr_assert_eq(wt_gen_set(n, seed, 3000, NULL, rs, tr, err, sizeof(err)), 0, "gen: %s", err);
 }
 
 /*

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <wcard/wcard.h>
 
 struct wt_rng {
@@ -205,6 +206,41 @@ static inline int wt_sh(char *out, size_t len, const char *fmt, ...)
 	out[n] = 0;
 	st = pclose(p);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/*
+ * A generated ClassBench set of n rules (seed) with a trace of npackets, parsed
+ * into rs and tr. rpath (a mkstemp template, or NULL) keeps the rule file there;
+ * otherwise it is removed. 0, or -1 with the reason in err.
+ */
+static inline int wt_gen_set(unsigned int n, __u64 seed, unsigned int npackets, char *rpath,
+			     struct wcard_ruleset *rs, struct wcard_trace *tr, char *err,
+			     size_t errlen)
+{
+	char rp[] = "/tmp/wcard-test-rXXXXXX", tp[] = "/tmp/wcard-test-tXXXXXX";
+	struct wcard_gen_opts go = { .nrules = n, .npackets = npackets, .seed = seed };
+	char *r = rpath ? rpath : rp;
+	int rfd = mkstemp(r), tfd = mkstemp(tp), ret = -1;
+	FILE *rf = rfd >= 0 ? fdopen(rfd, "w") : NULL, *tf = tfd >= 0 ? fdopen(tfd, "w") : NULL;
+
+	wcard_ruleset_init(rs, wcard_layout_ipv4());
+	snprintf(err, errlen, "temp files or generator failed");
+	if (rf && tf && !wcard_gen_classbench(&go, rf, tf)) {
+		fclose(rf);
+		fclose(tf);
+		rf = tf = NULL;
+		ret = wcard_rules_load(r, WCARD_FMT_CLASSBENCH, NULL, rs, err, errlen) ||
+		      wcard_trace_load(tp, tr, err, errlen) ? -1 : 0;
+	}
+	if (rf)
+		fclose(rf);
+	if (tf)
+		fclose(tf);
+	if (!rpath && rfd >= 0)
+		unlink(r);
+	if (tfd >= 0)
+		unlink(tp);
+	return ret;
 }
 
 /* Packets the rule with this id counted, from `wcard rules list --json`; -1 if absent. */

@@ -197,6 +197,11 @@ bench: $(BUILD)/wcard-bench
 	$(call msg,PLOT,$(BENCH_OUT)/*.svg)
 	$(Q)gnuplot -e "dir='$(BENCH_OUT)'" bench/plots.gp
 
+# README.md's results sections, rewritten from the committed bench/results/results.json.
+readme-results:
+	$(call msg,GEN,README.md results from bench/results/results.json)
+	$(Q)python3 scripts/readme-results.py bench/results/results.json README.md
+
 format:
 	clang-format -i $(wildcard bpf/*.c bench/*.c user/*.c tests/*.c tests/*.h include/wcard/*.h)
 

@@ -11,6 +11,114 @@
 #include "wcard_bench.skel.h"
 #include "harness.h"
 
+/* Native C++ TupleMerge (c=10) on this machine kind, DESIGN.md section 4. */
+static const struct {
+	const char *set;
+	double native_ns;
+} cb[] = { { "acl1_10k", 167 }, { "fw1_10k", 162 }, { "ipc1_10k", 321 }, { "acl1_100k", 443 } };
+#define NCB (sizeof(cb) / sizeof(cb[0]))
+
+/* This run's figures that the anchor table quotes (0: not measured). */
+struct run_figures {
+	double floor, tm[NCB], bf[NCB];
+	double dp_hot, dp_cold; /* acl1_10k through the XDP filter */
+	struct lpm_figures lpm[2]; /* the real IPv4 and IPv6 tables */
+};
+
+static void anchor_row(const char *what, const char *anchor, const char *run, const char *ratio)
+{
+	results_md("| %s | %s | %s | %s |\n", what, anchor, run, ratio);
+	json_obj("anchor", "\"what\":\"%s\",\"anchor\":\"%s\",\"this_run\":\"%s\","
+			   "\"ratio\":\"%s\"",
+		 what, anchor, run, ratio);
+}
+
+/*
+ * The closing table: each anchor of DESIGN.md section 4 beside what this run
+ * measured. Kernel figures (trie, HASH, ARRAY) were measured again in this
+ * run, so their ratios compare one run; the native C++ figures are constants.
+ */
+static void anchors(const struct run_figures *f)
+{
+	const struct lpm_figures *l4 = &f->lpm[0], *l6 = &f->lpm[1];
+	char run[160], ratio[160];
+	unsigned int s;
+
+	results_md("\n## Against the anchors of DESIGN.md section 4\n\n"
+		   "Kernel figures are measured again in this run; native C++ TupleMerge "
+		   "figures are DESIGN.md's. ns per lookup, cold cache (2^20 random keys).\n\n"
+		   "| anchor | DESIGN.md | this run | wcard against it |\n|---|---|---|---|\n");
+	snprintf(run, sizeof(run), "%.1f ns", f->floor);
+	anchor_row("loop + trace key read (floor)", "~10-12 ns", run, "-");
+	snprintf(run, sizeof(run), "%.1f ns", last.array_ns);
+	anchor_row("random read of a 64 MiB ARRAY", "~45 ns", run, "-");
+	snprintf(run, sizeof(run), "%.1f ns (2^20 entries)", last.hash_ns);
+	if (f->tm[0] > 0)
+		snprintf(ratio, sizeof(ratio), "Tuple Merge on acl1_10k (%.1f ns) costs %.2f HASH "
+			 "probes", f->tm[0], f->tm[0] / last.hash_ns);
+	else
+		snprintf(ratio, sizeof(ratio), "-");
+	anchor_row("one HASH lookup (the exact-match floor)", "~115-125 ns", run, ratio);
+	if (l4->routes) {
+		snprintf(run, sizeof(run), "%.1f ns (%zu routes)", l4->kernel, l4->routes);
+		snprintf(ratio, sizeof(ratio), "DIR-24-8 %.1f ns: %.1fx faster; small trie %.1f ns: "
+			 "%.1fx", l4->ns[0], l4->kernel / l4->ns[0], l4->ns[1],
+			 l4->kernel / l4->ns[1]);
+		anchor_row("kernel LPM trie, real IPv4 table", "~1,400-1,900 ns", run, ratio);
+		snprintf(run, sizeof(run), "%.0f ms", l4->kernel_load_ms);
+		snprintf(ratio, sizeof(ratio), "DIR-24-8 bulk load %.0f ms: %.1fx faster",
+			 l4->load_ms[0], l4->kernel_load_ms / l4->load_ms[0]);
+		anchor_row("kernel LPM trie, IPv4 table load (one insert per route)", "1.9 s", run,
+			   ratio);
+		/* Poptrie/DXR: 100-240 M lookups/s = 4.2-10 ns each, against ours above the floor. */
+		snprintf(ratio, sizeof(ratio), "DIR-24-8 %.1f ns above the loop: %.0f M lookups/s, "
+			 "%.1f-%.1fx their time", l4->ns[0] - f->floor, 1e3 / (l4->ns[0] - f->floor),
+			 (l4->ns[0] - f->floor) / 10.0, (l4->ns[0] - f->floor) / 4.2);
+		anchor_row("Poptrie / DXR (native), full IPv4 table", "100-240 M lookups/s", "-",
+			   ratio);
+	} else {
+		anchor_row("kernel LPM trie, real IPv4 table", "~1,400-1,900 ns",
+			   "not measured: no routes in WCARD_DATA", "-");
+	}
+	if (l6->routes) {
+		snprintf(run, sizeof(run), "%.1f ns (%zu routes)", l6->kernel, l6->routes);
+		snprintf(ratio, sizeof(ratio), "multibit trie %.1f ns: %.1fx faster", l6->ns[2],
+			 l6->kernel / l6->ns[2]);
+		anchor_row("kernel LPM trie, real IPv6 table", "~870 ns", run, ratio);
+	}
+	for (s = 0; s < NCB; s++) {
+		char what[96], anchor[32];
+
+		if (f->tm[s] <= 0)
+			continue;
+		snprintf(what, sizeof(what), "native C++ TupleMerge, %s", cb[s].set);
+		snprintf(anchor, sizeof(anchor), "%.0f ns", cb[s].native_ns);
+		if (f->bf[s] > 0)
+			snprintf(run, sizeof(run), "wcard brute force %.0f ns", f->bf[s]);
+		else
+			snprintf(run, sizeof(run), "-");
+		snprintf(ratio, sizeof(ratio), "Tuple Merge %.1f ns: %.2fx native's time%s", f->tm[s],
+			 f->tm[s] / cb[s].native_ns, "");
+		if (f->bf[s] > 0)
+			snprintf(ratio + strlen(ratio), sizeof(ratio) - strlen(ratio),
+				 "; %.0fx faster than brute force (native: %.0fx)", f->bf[s] / f->tm[s],
+				 f->bf[s] / cb[s].native_ns);
+		anchor_row(what, anchor, run, ratio);
+	}
+	if (last.upd_us[0] > 0) {
+		snprintf(ratio, sizeof(ratio), "%.2f us each (%.2fx native), p99 %.2f us; under "
+			 "lookups %.2f us each, p99 %.2f us", last.upd_us[0], last.upd_us[0] / 1.13,
+			 last.upd_p99[0], last.upd_us[1], last.upd_p99[1]);
+		anchor_row("native C++ TupleMerge updates, acl1_10k", "~1.1 us each", "-", ratio);
+	}
+	if (f->dp_hot > 0) {
+		snprintf(ratio, sizeof(ratio), "whole XDP filter on acl1_10k: %.0f ns/pkt hot, "
+			 "%.0f ns/pkt cold", f->dp_hot, f->dp_cold);
+		anchor_row("VPP TupleMerge ACL, 1K-64K rules", "0.2-0.5 us/pkt", "-", ratio);
+	}
+	results_md("\n");
+}
+
 /*
  * The scaling series' last point: 1M generated rules, in an object of its
  * own sized for them (the others share one sized for 128K).
@@ -50,9 +158,11 @@ out:
 
 /*
  * LPM at 10K and 100K routes drawn at random from the real table of a family,
- * then the whole table; a line of lpm4_scaling.dat / lpm6_scaling.dat each.
+ * then the whole table (its figures in *full); a line of lpm4_scaling.dat /
+ * lpm6_scaling.dat each.
  */
-static int bench_lpm_sizes(const char *data, unsigned int fam, struct wc_key *keys)
+static int bench_lpm_sizes(const char *data, unsigned int fam, struct wc_key *keys,
+			   struct lpm_figures *full)
 {
 	static const unsigned int sizes[] = { 10000, 100000 };
 	char path[1024], tmp[] = "/tmp/wcard-bench-routesXXXXXX", err[512] = "";
@@ -108,6 +218,8 @@ static int bench_lpm_sizes(const char *data, unsigned int fam, struct wc_key *ke
 	memset(&lpm_last, 0, sizeof(lpm_last));
 	if (!ret)
 		ret = bench_lpm(path, fam, keys, NULL, 0);
+	if (!ret)
+		*full = lpm_last;
 	if (!ret && dat && lpm_last.routes)
 		fprintf(dat, fam == 4 ? "%zu %.1f %.1f %.1f\n" : "%zu %.1f %.1f\n", lpm_last.routes,
 			lpm_last.kernel, fam == 4 ? lpm_last.ns[0] : lpm_last.ns[2], lpm_last.ns[1]);
@@ -121,16 +233,12 @@ static int bench_lpm_sizes(const char *data, unsigned int fam, struct wc_key *ke
 
 int main(int argc, char **argv)
 {
-	/* Native C++ TupleMerge (c=10) on this machine kind, DESIGN.md section 4. */
-	static const struct {
-		const char *set;
-		double native_ns;
-	} cb[] = { { "acl1_10k", 167 }, { "fw1_10k", 162 }, { "ipc1_10k", 321 }, { "acl1_100k", 443 } };
 	static const unsigned int sizes[] = { 100, 1000, 10000, 100000 };
 	FILE *scaling = NULL;
 	const char *data = getenv("WCARD_DATA") ? getenv("WCARD_DATA") : "../shared/data";
 	struct wc_key *keys = calloc(NKEYS, sizeof(*keys));
 	struct wcard_bench *skel = NULL;
+	struct run_figures fig = {};
 	struct result r, rb;
 	bool lpm_only = false;
 	unsigned int s;
@@ -185,6 +293,7 @@ int main(int argc, char **argv)
 			goto out;
 		if (s == 0 && bench_floors(skel, keys))
 			goto out;
+		fig.floor = floor_ns;
 		if (lpm_only) { /* the floor and the hash probe, then straight to LPM */
 			wcard_ruleset_free(&rs);
 			wcard_trace_free(&tr);
@@ -206,7 +315,7 @@ int main(int argc, char **argv)
 	/* The 1M point takes a few minutes (building, and checking against the reference). */
 	if (!lpm_only && runs > 3 && bench_million(keys, scaling))
 		goto out;
-	for (s = 0; !lpm_only && s < sizeof(cb) / sizeof(cb[0]); s++) {
+	for (s = 0; !lpm_only && s < NCB; s++) {
 		struct wcard_ruleset rs;
 		struct wcard_trace tr = {};
 		int e;
@@ -228,11 +337,13 @@ int main(int argc, char **argv)
 			      cb[s].set, r.med / cb[s].native_ns), 0) ||
 		    bench_case(skel, cb[s].set, &rs, keys, WC_ALGO_STM, 0, &rb))
 			goto out;
+		fig.tm[s] = r.med;
 		/* Brute force at 10K rules, for the Tuple Merge speedup over it. */
 		if (rs.n <= 10000) {
 			if (bench_case(skel, cb[s].set, &rs, keys, WC_ALGO_BF, 0, &rb))
 				goto out;
 			say("%-28s tm is %.0fx faster than bf\n", "", rb.med / r.med);
+			fig.bf[s] = rb.med;
 			json_obj("ratio", "\"what\":\"%s brute force / Tuple Merge\",\"ratio\":%.2f",
 				 cb[s].set, rb.med / r.med);
 		}
@@ -243,12 +354,17 @@ int main(int argc, char **argv)
 			goto out;
 		if (bench_datapath(cb[s].set, &rs, &tr))
 			goto out;
+		if (s == 0) {
+			fig.dp_hot = last.dp_hot_ns;
+			fig.dp_cold = last.dp_cold_ns;
+		}
 		wcard_ruleset_free(&rs);
 		wcard_trace_free(&tr);
 	}
 	wcard_bench__destroy(skel);
 	skel = NULL;
-	if (bench_lpm_sizes(data, 4, keys) || bench_lpm_sizes(data, 6, keys))
+	if (bench_lpm_sizes(data, 4, keys, &fig.lpm[0]) ||
+	    bench_lpm_sizes(data, 6, keys, &fig.lpm[1]))
 		goto out;
 	if (!lpm_only && bench_programs())
 		goto out;
@@ -258,6 +374,7 @@ int main(int argc, char **argv)
 	       "kind, DESIGN.md section 4;\n        ratio = wcard ns/lookup / native ns/packet.\n"
 	       "hits: share of lookups matching a rule. load ms: wcard_clf_load (build + publish "
 	       "+ grace period).\n");
+	anchors(&fig);
 	ret = results_close();
 out:
 	if (scaling)

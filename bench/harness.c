@@ -166,33 +166,60 @@ struct lpm_figures lpm_last;
 bool quiet; /* say() only keeps its text (wcard bench --json) */
 FILE *json; /* results.json, open while the run goes */
 bool json_first = true;
-static char *log_buf; /* everything printed, for results.md */
-static size_t log_len, log_cap;
+struct bench_last last;
+
+/* A growing text buffer: the printed run, and the Markdown above it. */
+struct text {
+	char *buf;
+	size_t len, cap;
+};
+static struct text log_text, md_text;
+
+static void text_vadd(struct text *t, const char *fmt, va_list ap)
+{
+	va_list aq;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (n > 0 && t->len + n + 1 > t->cap) {
+		size_t cap = (t->len + n + 1) * 2;
+		char *nb = realloc(t->buf, cap);
+
+		if (nb) {
+			t->buf = nb;
+			t->cap = cap;
+		}
+	}
+	if (n > 0 && t->len + n + 1 <= t->cap) {
+		vsnprintf(t->buf + t->len, n + 1, fmt, ap);
+		t->len += n;
+	}
+}
 
 /* printf to stdout, and kept for the Markdown report. */
 void say(const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	text_vadd(&log_text, fmt, ap);
 	va_end(ap);
-	if (n > 0 && log_len + n + 1 > log_cap) {
-		size_t cap = (log_len + n + 1) * 2;
-		char *nb = realloc(log_buf, cap);
+	if (quiet)
+		return;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+}
 
-		if (nb) {
-			log_buf = nb;
-			log_cap = cap;
-		}
-	}
-	if (n > 0 && log_len + n + 1 <= log_cap) {
-		va_start(ap, fmt);
-		vsnprintf(log_buf + log_len, n + 1, fmt, ap);
-		va_end(ap);
-		log_len += n;
-	}
+void results_md(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	text_vadd(&md_text, fmt, ap);
+	va_end(ap);
 	if (quiet)
 		return;
 	va_start(ap, fmt);
@@ -427,6 +454,8 @@ int bench_updates(struct wcard_bench *skel, const char *name,
 		say("%-28s        meanwhile on the other core: %.1fM lookups, %.1f ns each (grace "
 		    "periods wait for them)\n",
 		    "", lk.lookups / 1e6, lk.lookups ? lk.ns / lk.lookups : 0);
+	last.upd_us[concurrent] = total / ops / 1e3;
+	last.upd_p99[concurrent] = lat[(size_t)(ops * 0.99)] / 1e3;
 	json_obj("updates",
 		 "\"case\":\"%s\",\"ops\":%u,\"us_each\":%.3f,\"per_s\":%.0f,\"p50_us\":%.3f,"
 		 "\"p99_us\":%.3f,\"max_us\":%.1f,\"moves\":%u,\"grace_periods\":%llu,"
@@ -556,6 +585,7 @@ static int bench_lpm_fast(struct wcard_bench *skel, const struct wcard_routes *r
 		print_row(name, algo[kind], nr, 0, &dr, load_ms, bytes, 0);
 		say("%-28s kernel trie / wcard %s = %.1f\n", "", what[kind], kmed / dr.med);
 		lpm_last.ns[kind] = dr.med;
+		lpm_last.load_ms[kind] = load_ms;
 		json_obj("ratio", "\"what\":\"IPv%u kernel LPM trie / wcard %s\",\"ratio\":%.2f",
 			 family, what[kind], kmed / dr.med);
 		if (!strcmp(lpm_label, "real table"))
@@ -821,6 +851,7 @@ int bench_lpm(const char *path, unsigned int family, struct wc_key *keys,
 		snprintf(name, sizeof(name), "lpm ipv%u, %s: kernel", family, lpm_label);
 	print_row(name, "trie", rs.n, 0, &k, tload_ms, 0, 0);
 	lpm_last.kernel = k.med;
+	lpm_last.kernel_load_ms = tload_ms;
 	lpm_last.routes = rs.n;
 	snprintf(name, sizeof(name), "lpm ipv%u, %s", family, lpm_label);
 	print_row(name, "tm", rs.n, wcard_clf_ntables(clf), &w, load_ms, st->used_bytes, 0);
@@ -880,7 +911,7 @@ int bench_floors(struct wcard_bench *skel, const struct wc_key *keys)
 	struct bench_hkey *hk = calloc(NKEYS, sizeof(*hk));
 	__u64 *hv = calloc(NKEYS, sizeof(*hv));
 	__u32 n, count = NKEYS;
-	struct result fr, hr;
+	struct result fr, hr, ar;
 	int ret = -ENOMEM;
 
 	if (!hk || !hv)
@@ -900,9 +931,18 @@ int bench_floors(struct wcard_bench *skel, const struct wc_key *keys)
 	floor_ns = fr.med;
 	print_row("bare loop (floor)", "-", 0, 0, &fr, 0, 0, 0);
 	ret = time_prog(skel, skel->progs.wc_bench_hash_prog, &hr);
-	if (!ret)
-		print_row("kernel HASH, 1 probe", "-", 0, 0, &hr, 0,
-			  (size_t)NKEYS * (sizeof(struct bench_hkey) + 8), 0);
+	if (ret)
+		goto out;
+	last.hash_ns = hr.med;
+	print_row("kernel HASH, 1 probe", "-", 0, 0, &hr, 0,
+		  (size_t)NKEYS * (sizeof(struct bench_hkey) + 8), 0);
+	skel->bss->wc_bench_array_mask = bpf_map__max_entries(skel->maps.wc_bench_array) - 1;
+	ret = time_prog(skel, skel->progs.wc_bench_array_prog, &ar);
+	if (ret)
+		goto out;
+	last.array_ns = ar.med;
+	print_row("kernel ARRAY, random read", "-", 0, 0, &ar, 0,
+		  (size_t)bpf_map__max_entries(skel->maps.wc_bench_array) * 8, 0);
 out:
 	free(hk);
 	free(hv);
@@ -920,6 +960,8 @@ struct wcard_bench *bench_object(__u32 max_rules, __u32 hash_entries, int *err)
 	}
 	bpf_map__set_max_entries(skel->maps.wc_bench_keys, NKEYS);
 	bpf_map__set_max_entries(skel->maps.wc_bench_hash, hash_entries);
+	/* The floors' object also gets DESIGN.md's 64 MiB ARRAY (2^23 u64). */
+	bpf_map__set_max_entries(skel->maps.wc_bench_array, hash_entries > 1 ? 1u << 23 : 1);
 	bpf_map__set_max_entries(skel->maps.wc_bench_out, VERIFY);
 	ret = wcard_object_prepare(skel->obj, max_rules > WC_MAX_RULES ? WC_MAX_RULES : max_rules);
 	if (!ret)
@@ -1144,6 +1186,8 @@ int bench_datapath(const char *name, const struct wcard_ruleset *rs,
 		hot /= i;
 		if (!ret) {
 			cold /= n;
+			last.dp_hot_ns = hot;
+			last.dp_cold_ns = cold;
 			say("%-28s xdp    %7zu  frames through the ready XDP filter: hot (64 flows, "
 			    "each repeated) %.1f ns/pkt, %.2f Mpps; cold (%u trace frames, a test run "
 			    "each) %.1f ns/pkt, %.2f Mpps; verifier %u insns\n",
@@ -1249,8 +1293,9 @@ int results_close(void)
 		   "![LPM against the kernel trie](lpm.svg)\n"
 		   "![update latency](updates.svg)\n"
 		   "![LPM against table size](lpm_scaling.svg)\n\n");
-	fprintf(f, "## The run, as printed\n\n```\n%.*s```\n", (int)log_len,
-		log_buf ? log_buf : "");
+	fprintf(f, "%.*s", (int)md_text.len, md_text.buf ? md_text.buf : "");
+	fprintf(f, "## The run, as printed\n\n```\n%.*s```\n", (int)log_text.len,
+		log_text.buf ? log_text.buf : "");
 	return fclose(f) ? -errno : 0;
 }
 

@@ -31,8 +31,16 @@ extern const char *lpm_label; /* the LPM rows' name for the route table ("real t
 struct lpm_figures {
 	size_t routes;
 	double kernel, ns[3];
+	double kernel_load_ms, load_ms[3]; /* one syscall per route; wcard's bulk load */
 };
 extern struct lpm_figures lpm_last;
+/* The latest figures of the other kinds make bench's anchor table quotes. */
+struct bench_last {
+	double hash_ns, array_ns; /* one kernel HASH probe; one random read of a 64 MiB ARRAY */
+	double upd_us[2], upd_p99[2]; /* single updates: alone [0], under lookups [1] */
+	double dp_hot_ns, dp_cold_ns; /* frames through the XDP filter */
+};
+extern struct bench_last last;
 
 double now_ns(void);
 /* printf to stdout (unless quiet), kept for results.md. */
@@ -41,6 +49,8 @@ void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void json_obj(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 FILE *dat_open(const char *name, const char *header);
 int results_open(void);
+/* Markdown for results.md, above the printed run; echoed to stdout (unless quiet). */
+void results_md(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int results_close(void);
 
 int time_prog(struct wcard_bench *skel, struct bpf_program *prog, struct result *res);
@@ -62,7 +72,7 @@ int bench_lpm(const char *path, unsigned int family, struct wc_key *keys,
 	      const struct wc_key *given, size_t ngiven);
 /* The benchmark object, loaded, sized for max_rules and a HASH of hash_entries; NULL and *err. */
 struct wcard_bench *bench_object(__u32 max_rules, __u32 hash_entries, int *err);
-/* The bare loop and one kernel HASH probe per key (keys must be filled). */
+/* The bare loop, one kernel HASH probe and one random ARRAY read per key (keys filled). */
 int bench_floors(struct wcard_bench *skel, const struct wc_key *keys);
 /* A rule set on its own (wcard bench): floors, brute force, Tuple Merge, static. */
 int bench_rules(const char *name, const struct wcard_ruleset *rs, const struct wcard_trace *tr);

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(clang-19 llvm-19 libbpf-dev bpftool libcriterion-dev libxdp-dev pkg-config
-      gnuplot-nox iproute2 zlib1g-dev libelf-dev make gcc binutils)
+      gnuplot-nox python3 iproute2 zlib1g-dev libelf-dev make gcc binutils)
 
 missing=()
 for p in "${PKGS[@]}"; do

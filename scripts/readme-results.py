@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Fill README.md's benchmark sections from bench/results/results.json.
+
+`make readme-results` runs it after `make bench`, so that every figure the
+README quotes comes from the committed results of one run. It rewrites only
+the text between the <!-- bench:NAME:begin --> and <!-- bench:NAME:end -->
+markers.
+"""
+import json
+import re
+import sys
+
+RESULTS = sys.argv[1] if len(sys.argv) > 1 else "bench/results/results.json"
+README = sys.argv[2] if len(sys.argv) > 2 else "README.md"
+
+d = json.load(open(RESULTS))
+rows = d["rows"]
+
+
+def lookup(case, algo):
+    for r in rows:
+        if r["kind"] == "lookup" and r["case"] == case and r["algo"] == algo:
+            return r
+    return None
+
+
+def kind(k, **kw):
+    return [r for r in rows if r["kind"] == k and all(r.get(a) == v for a, v in kw.items())]
+
+
+def ns(x):
+    return f"{x:,.1f}"
+
+
+def mib(r):
+    return f"{r['mem_bytes'] / 1048576:.1f} MiB"
+
+
+def results_section():
+    out = [f"From [`bench/results/results.md`](bench/results/results.md): `make bench` on "
+           f"{d['date']}, {d['machine']} (a shared VM: figures move by about ±20% between "
+           f"runs; compare figures of one run). ns per lookup, 2^20 random keys, cold cache, "
+           f"median of {d['runs']} runs. The kernel's figures were measured again in the same "
+           f"run; the native C++ TupleMerge figures are DESIGN.md's.", "",
+           "| anchor (DESIGN.md section 4) | DESIGN.md | this run | wcard against it |",
+           "|---|---|---|---|"]
+    for r in kind("anchor"):
+        out.append(f"| {r['what']} | {r['anchor']} | {r['this_run']} | {r['ratio']} |")
+    out.append("")
+    m_tm, m_bf = lookup("generated 1000000", "tm"), lookup("generated 1000000", "bf")
+    if m_tm and m_bf:
+        out.append(f"At 1M generated rules Tuple Merge takes {m_tm['ns']:,.0f} ns "
+                   f"({m_tm['tables']} tables, {m_tm['probed']:.1f} probed) against "
+                   f"{m_bf['ns']:,.0f} ns for brute force: {m_bf['ns'] / m_tm['ns']:.0f}x.")
+    dp = {r["case"]: r for r in kind("datapath")}
+    if "acl1_10k" in dp:
+        a = dp["acl1_10k"]
+        line = (f"The whole datapath, real frames through the ready XDP filter (parse, "
+                f"classify, count, metadata) with `BPF_PROG_TEST_RUN`: acl1_10k "
+                f"{ns(a['hot_ns'])} ns/pkt ({a['hot_mpps']:.2f} Mpps per core) hot (64 flows, "
+                f"each repeated) and {ns(a['cold_ns'])} ns/pkt ({a['cold_mpps']:.2f} Mpps) cold "
+                f"({a['cold_frames']:,} trace frames, one test run each, its overhead included)")
+        if "acl1_100k" in dp:
+            b = dp["acl1_100k"]
+            line += f"; acl1_100k {ns(b['hot_ns'])} and {ns(b['cold_ns'])} ns"
+        out.append(line + f". The filter verifies in {a['verified_insns']:,} instructions.")
+    upd = kind("updates", under_lookups=False)
+    updl = kind("updates", under_lookups=True)
+    if upd and updl:
+        u, ul = upd[0], updl[0]
+        out.append(f"Updates ({u['ops']:,} random single-rule inserts and deletes from half of "
+                   f"acl1_10k): alone {u['us_each']:.2f} µs each, {u['per_s'] / 1000:.0f}K/s, "
+                   f"p50 {u['p50_us']:.2f} µs, p99 {u['p99_us']:.2f} µs, max "
+                   f"{u['max_us'] / 1000:.1f} ms (a grace period). With lookups running on the "
+                   f"other core ({ul['concurrent_lookups'] / 1e6:.1f}M lookups meanwhile, "
+                   f"{ul['concurrent_lookup_ns']:.0f} ns each) p50/p99 are "
+                   f"{ul['p50_us']:.2f}/{ul['p99_us']:.2f} µs but throughput drops to "
+                   f"{ul['per_s'] / 1000:.0f}K/s: the grace periods the deletes take wait for "
+                   f"the other core's BPF runs, up to {ul['max_us'] / 1000:.0f} ms each here.")
+    acl100 = lookup("acl1_100k", "tm")
+    d24, k4 = lookup("lpm ipv4, real table", "dir24"), lookup("lpm ipv4, kernel LPM trie", "trie")
+    rc = {(r["family"], r["algo"], r["len"]): r for r in kind("route_changes")}
+
+    def p99(fam, algo, lens):
+        return max(max(rc[(fam, algo, n)]["delete_p99_us"], rc[(fam, algo, n)]["add_p99_us"])
+                   for n in lens)
+    if acl100 and m_tm and d24 and k4 and rc:
+        out.append(f"Bulk loads: acl1_100k {acl100['load_ms']:.0f} ms, 1M generated rules "
+                   f"{m_tm['load_ms'] / 1000:.1f} s; the full IPv4 table into DIR-24-8 "
+                   f"{d24['load_ms']:.0f} ms against {k4['load_ms']:,.0f} ms of kernel trie "
+                   f"inserts. Route changes on the full IPv4 table: /24 and /16 p99 ≤ "
+                   f"{p99(4, 'dir24', (24, 16)):.1f} µs, /8 p99 ≤ {p99(4, 'dir24', (8,)):.0f} µs; "
+                   f"IPv6 /48 and /32 p99 ≤ {p99(6, 'trie8', (48, 32)):.1f} µs. LPM at 10K and "
+                   f"100K routes (samples of the real tables) is in `results.md` and "
+                   f"`lpm_scaling.svg`: the kernel trie's cost grows with the table, wcard's "
+                   f"barely.")
+    progs = kind("program")
+    xdp = [p for p in progs if p["program"] == "wc_xdp_filter"]
+    if xdp:
+        out.append("Verified instructions: " + "; ".join(
+            f"`{p['program']}` ({p['object']}) {p['verified_insns']:,}, loaded with its maps in "
+            f"{p['load_ms']:,.0f} ms" for p in progs) + ".")
+    # The table is one block; each sentence group after it is a paragraph.
+    table_end = out.index("")
+    return "\n".join(out[:table_end]) + "\n\n" + "\n\n".join(out[table_end + 1:])
+
+
+def lpm_section():
+    k4, k6 = lookup("lpm ipv4, kernel LPM trie", "trie"), lookup("lpm ipv6, kernel LPM trie", "trie")
+    if not k4 or not k6:
+        return "(no route data in the committed run)"
+    out = ["| table | kernel LPM trie | wcard | faster by | build | memory |",
+           "|---|---|---|---|---|---|"]
+    for fam, k, cases in ((4, k4, (("dir24", "DIR-24-8"), ("trie4", "small trie"),
+                                   ("clf-lpm", "classifier, LPM path"),
+                                   ("tm", "classifier, Tuple Merge"))),
+                          (6, k6, (("trie8", "multibit trie"), ("clf-lpm", "classifier, LPM path"),
+                                   ("tm", "classifier, Tuple Merge")))):
+        for i, (algo, name) in enumerate(cases):
+            r = lookup(f"lpm ipv{fam}, real table", algo)
+            build = (f"{r['load_ms'] / 1000:.2f} s" if r["load_ms"] >= 1000
+                     else f"{r['load_ms']:.0f} ms")
+            if i == 0:
+                build += f" (trie inserts {k['load_ms'] / 1000:.2f} s)"
+            out.append(f"| IPv{fam}, {k['rules']:,} routes | {ns(k['ns'])} ns | {name}: "
+                       f"{ns(r['ns'])} ns | {k['ns'] / r['ns']:.1f}x | {build} | {mib(r)} |")
+    return "\n".join(out)
+
+
+text = open(README).read()
+for name, body in (("results", results_section()), ("lpm", lpm_section())):
+    pat = re.compile(r"(<!-- bench:%s:begin[^>]*-->\n).*?(<!-- bench:%s:end -->)" % (name, name),
+                     re.S)
+    if not pat.search(text):
+        sys.exit(f"readme-results: {README}: no bench:{name} markers")
+    text = pat.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+open(README, "w").write(text)

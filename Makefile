@@ -1,8 +1,12 @@
 # wcard: multi-field packet classification in eBPF.
 #   make            build everything into build/ (installs missing Debian packages first)
-#   make test       Criterion suite (BPF_PROG_TEST_RUN against a userspace reference)
+#   make test       Criterion suite (BPF_PROG_TEST_RUN against a userspace reference),
+#                   then each fuzz target for FUZZ_CI_TIME (25) seconds
+#   make fuzz       each libFuzzer target for FUZZ_TIME (300) seconds
+#   make stress     the concurrency tests at full size
 #   make demo       generate rules and a trace, classify through XDP, check, summarize
-#   make bench      trace-driven lookup benchmark
+#   make bench      trace-driven lookup benchmark (QUICK=1: short); make readme-results
+#                   copies its figures into README.md
 #   make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel's BTF
 #   make deps       install the Debian packages the project needs (only missing ones)
 #   make install    CLI, libwcard (.a, .so), headers, BPF objects, wcard.pc, man page
@@ -73,7 +77,8 @@ HDRS := $(wildcard include/wcard/*.h)
 USER_HDRS := $(wildcard user/*.h)
 CLI_HDRS := $(wildcard user/cli/*.h)
 
-.PHONY: all deps test stress demo bench vmlinux clean format install uninstall
+.PHONY: all deps test stress demo bench vmlinux clean format install uninstall fuzz fuzz-seeds \
+	readme-results
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -172,12 +177,48 @@ $(BUILD)/wcard-bench: $(BUILD)/obj/bench/bench.o $(BUILD)/obj/bench/harness.o $(
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
+# ---- fuzzing: libFuzzer targets (tests/fuzz), clang with ASan and UBSan -------
+# make fuzz runs each target FUZZ_TIME seconds on its committed seeds
+# (tests/fuzz/corpus/NAME) and what it found before ($(BUILD)/fuzz/corpus/NAME);
+# crashes land in $(BUILD)/fuzz/crashes. make test runs it for FUZZ_CI_TIME.
+FUZZ_TARGETS := rules routes parse tm
+FUZZ_TIME ?= 300
+FUZZ_CI_TIME ?= 25
+FUZZ_DIR := $(BUILD)/fuzz
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined $(WARN) -std=gnu11 $(INCLUDES) $(PKG_CFLAGS) -Itests
+FUZZ_LIB_OBJS := $(patsubst user/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS)) $(FUZZ_DIR)/obj/ref_parse.o
+FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
+
+$(FUZZ_DIR)/obj/%.o: user/%.c $(HDRS) $(USER_HDRS) $(SKELS) | $(DEPS_STAMP)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_DIR)/obj/ref_parse.o: tests/ref_parse.c tests/ref_parse.h $(HDRS) | $(DEPS_STAMP)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/wctest.h $(FUZZ_LIB_OBJS) $(SKELS)
+	$(call msg,LD-FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -D_GNU_SOURCE -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) $(PKG_LIBS) -lpthread
+
+# The binary seeds (frames, operation programs) are committed; this rewrites them.
+fuzz-seeds: tests/fuzz/mkseeds.c $(BUILD)/libwcard.a
+	$(call msg,GEN,tests/fuzz/corpus/parse and tm)
+	$(Q)$(CC) $(USER_CFLAGS) -Itests -o $(FUZZ_DIR)/mkseeds $< $(BUILD)/libwcard.a $(PKG_LIBS)
+	$(Q)$(FUZZ_DIR)/mkseeds tests/fuzz/corpus/parse tests/fuzz/corpus/tm
+
+fuzz: $(FUZZ_BINS)
+	$(Q)scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_TIME) $(FUZZ_TARGETS)
+
 # Criterion options: TEST_ARGS='--tap' or '--junit' or '--filter=parse/*'
 TEST_ARGS ?=
-test: all
+# The Criterion suites, then every fuzz target for FUZZ_CI_TIME seconds on its seeds.
+test: all $(FUZZ_BINS)
 	$(Q)WCARD_BIN=$(abspath $(BUILD)/wcard) WCARD_DATA=$(abspath ../shared/data) \
 		WCARD_BUILD=$(abspath $(BUILD)) WCARD_SRC=$(CURDIR) WCARD_LDFLAGS='$(LDFLAGS)' LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
 		$(BUILD)/tests/wcard-tests --jobs 2 $(TEST_ARGS)
+	$(Q)scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_CI_TIME) $(FUZZ_TARGETS)
 
 # The concurrency tests at full size: 1M rule updates, 1M route changes.
 stress: all

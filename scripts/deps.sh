@@ -3,8 +3,9 @@
 # Called by `make deps` (and implicitly by make, make test, make demo).
 set -euo pipefail
 
-PKGS=(clang-19 llvm-19 libbpf-dev bpftool libcriterion-dev libxdp-dev pkg-config
-      gnuplot-nox python3 iproute2 zlib1g-dev libelf-dev make gcc binutils)
+# libclang-rt-19-dev: libFuzzer and the sanitizers for clang-19 (make fuzz, make test).
+PKGS=(clang-19 llvm-19 libclang-rt-19-dev libbpf-dev bpftool libcriterion-dev libxdp-dev
+      pkg-config gnuplot-nox python3 valgrind iproute2 zlib1g-dev libelf-dev make gcc binutils)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -226,12 +226,14 @@ static bool cmd_takes(const struct cmd_spec *cmd, int key)
 
 static void print_opt(FILE *f, const struct opt_spec *o)
 {
-	char buf[64];
+	char shrt[8] = "    ", buf[64];
 
-	snprintf(buf, sizeof(buf), "%s%c%s--%s%s%s", o->key < 256 ? "-" : "",
-		 o->key < 256 ? o->key : ' ', o->key < 256 ? ", " : "  ", o->name, o->arg ? " " : "",
+	/* Long-only options line up with the long names of those that have a short one. */
+	if (o->key < 256)
+		snprintf(shrt, sizeof(shrt), "-%c, ", o->key);
+	snprintf(buf, sizeof(buf), "%s--%s%s%s", shrt, o->name, o->arg ? " " : "",
 		 o->arg ? o->arg : "");
-	fprintf(f, "  %-24s %s\n", o->key < 256 ? buf : buf + 2, o->help);
+	fprintf(f, "  %-24s %s\n", buf, o->help);
 }
 
 static void usage(FILE *f, const struct cmd_spec *cmd)

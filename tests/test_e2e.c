@@ -640,6 +640,20 @@ static void run_mode(const char *mode, bool *ran)
 	cr_assert_neq(wcard_in(ns_b, out, sizeof(out), "destroy v4"), 0,
 		      "case %s: destroy while attached", mode);
 	cr_assert(strstr(out, "is attached to"), "case %s: destroy refused: '%s'", mode, out);
+	/*
+	 * Without CAP_SYS_ADMIN libxdp cannot open what runs on the interface:
+	 * destroy must refuse (up front, naming the capability), not guess "not
+	 * attached" and unpin a filter that still runs.
+	 */
+	ns_enter(ns_b);
+	k = wt_sh(out, sizeof(out), "setpriv --bounding-set -all,+bpf,+net_admin,+perfmon "
+		  "%s destroy v4 --pin-dir %s", bin(), pdir);
+	ns_enter(NULL);
+	cr_assert_neq(k, 0, "case %s: destroy without CAP_SYS_ADMIN while attached", mode);
+	cr_assert(strstr(out, "missing: CAP_SYS_ADMIN") || strstr(out, "cannot tell"),
+		  "case %s: destroy without CAP_SYS_ADMIN: '%s'", mode, out);
+	cr_assert_eq(wcard_in(NULL, out, sizeof(out), "stats v4"), 0,
+		     "case %s: the classifier survived: %s", mode, out);
 	cr_assert_eq(wcard_in(ns_b, out, sizeof(out), "detach v4 %s", if_b), 0, "case %s: detach: %s",
 		     mode, out);
 	ok = ping(3);

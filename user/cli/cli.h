@@ -4,7 +4,22 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <linux/capability.h>
 #include <wcard/wcard.h>
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38 /* UAPI headers before 5.8 */
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+#define CAPB(c) (1ULL << (c))
+/* Loading and running the programs; the verifier needs CAP_PERFMON for ours. */
+#define CAPS_BPF (CAPB(CAP_BPF) | CAPB(CAP_NET_ADMIN) | CAPB(CAP_PERFMON))
+/* libxdp opens the programs attached to an interface by id. */
+#define CAPS_XDP (CAPS_BPF | CAPB(CAP_SYS_ADMIN))
+/* Writing output files where the invoking user asked (sudo wcard gen ~/x). */
+#define CAPS_FILES CAPB(CAP_DAC_OVERRIDE)
 
 #define ERRLEN 512
 
@@ -61,6 +76,14 @@ int pin_path(const struct cli *c, const char *name, char *buf, size_t len);
 int pin_new(const struct cli *c, const char *path, const char *destroy, char *err, size_t errlen);
 /* Exclusive lock on a pinned object's directory: CLI writers take turns. fd or -errno. */
 int pin_lock(const char *path);
+
+/*
+ * Least privilege (caps.c): fail with a message naming what is missing unless
+ * every capability of need (bit n: capability n) is effective, then drop all
+ * but need and keep. 0 or -EPERM.
+ */
+int caps_limit(const char *cmd, __u64 need, __u64 keep);
+bool caps_effective(int cap);
 /*
  * Progress for long commands, shown on a TTY once they pass a second:
  * start (a no-op when already started), change the phase, end (clears it).

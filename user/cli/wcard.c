@@ -36,6 +36,8 @@ struct cmd_spec {
 	int min_args, max_args;
 	const struct sub_spec *subs; /* NULL, or its subcommands (run dispatches) */
 	const char *brief; /* one line for the command list of `wcard --help` */
+	__u64 caps; /* capabilities it needs (checked first; all others are dropped) */
+	__u64 keep; /* capabilities it keeps if it has them */
 };
 
 static const struct opt_spec opt_table[] = {
@@ -158,57 +160,70 @@ static const struct cmd_spec cmd_table[] = {
 	  "classify a ClassBench trace through the XDP filter (BPF_PROG_TEST_RUN); prints the "
 	  "0-based line in RULES of the best match, or -1, per trace line",
 	  cmd_classify, classify_opts, 2, 2,
-	  .brief = "classify a trace through the XDP filter, one line per packet" },
+	  .brief = "classify a trace through the XDP filter, one line per packet",
+	  .caps = CAPS_BPF },
 	{ "stats", "RULES [TRACE] | NAME",
 	  "load RULES into a classifier and show its tables, largest bucket and memory; with a "
 	  "trace, also the average number of tables probed; NAME (no such file, and a classifier "
 	  "pinned under --pin-dir): the same for that classifier, with its hit counters",
 	  cmd_stats, stats_opts, 1, 2,
-	  .brief = "tables, buckets, memory and counters of a rule set or classifier" },
+	  .brief = "tables, buckets, memory and counters of a rule set or classifier",
+	  .caps = CAPS_BPF },
 	{ "gen", "RULES_OUT TRACE_OUT",
 	  "generate an overlapping rule set (ClassBench format) and a trace drawn from it", cmd_gen,
 	  gen_opts, 2, 2,
-	  .brief = "generate a ClassBench-style rule set and trace" },
+	  .brief = "generate a ClassBench-style rule set and trace",
+	  .caps = 0, .keep = CAPS_FILES },
 	{ "demo", "", "generate rules and a trace, classify them in BPF, check against the reference",
 	  cmd_demo, demo_opts, 0, 0,
-	  .brief = "generate, classify in XDP, check against the reference" },
+	  .brief = "generate, classify in XDP, check against the reference",
+	  .caps = CAPS_BPF, .keep = CAPS_FILES },
 	{ "lpm", "SUBCOMMAND ARGS...",
 	  "longest-prefix match in BPF, on a route file or on LPMs pinned under --pin-dir",
 	  cmd_lpm, lpm_opts, 1, 1 << 20, lpm_subs,
-	  .brief = "longest-prefix match: lookups, pinned LPMs" },
+	  .brief = "longest-prefix match: lookups, pinned LPMs",
+	  .caps = CAPS_BPF },
 	{ "create", "NAME [RULES]",
 	  "create a classifier pinned as NAME under --pin-dir (its maps and the XDP filter, as "
 	  "'prog'), empty or with the rules of RULES",
 	  clf_create, create_opts, 1, 2,
-	  .brief = "create a pinned classifier and its XDP filter" },
+	  .brief = "create a pinned classifier and its XDP filter",
+	  .caps = CAPS_BPF },
 	{ "rules", "SUBCOMMAND ARGS...", "rule sets of a classifier pinned under --pin-dir",
 	  cmd_rules, rules_opts, 1, 1 << 20, rules_subs,
-	  .brief = "load, dump or list the rules of a pinned classifier" },
+	  .brief = "load, dump or list the rules of a pinned classifier",
+	  .caps = CAPS_BPF },
 	{ "rule", "SUBCOMMAND ARGS...",
 	  "single rules of a classifier pinned under --pin-dir, changed while traffic flows",
 	  cmd_rule, rule_opts, 1, 1 << 20, rule_subs,
-	  .brief = "add, delete or update one rule while traffic flows" },
+	  .brief = "add, delete or update one rule while traffic flows",
+	  .caps = CAPS_BPF },
 	{ "attach", "NAME IFACE",
 	  "run NAME's XDP filter on IFACE, through a libxdp dispatcher so that other XDP "
 	  "programs can share it (or alone, if libxdp cannot)",
 	  clf_attach_cmd, attach_opts, 2, 2,
-	  .brief = "run a classifier's XDP filter on an interface" },
+	  .brief = "run a classifier's XDP filter on an interface",
+	  .caps = CAPS_XDP },
 	{ "detach", "NAME IFACE", "take NAME's XDP filter off IFACE", clf_detach_cmd, pin_opts, 2,
 	  2,
-	  .brief = "take a classifier's XDP filter off an interface" },
+	  .brief = "take a classifier's XDP filter off an interface",
+	  .caps = CAPS_XDP },
 	{ "destroy", "NAME",
 	  "unpin the classifier NAME (refused while it is attached to an interface)", clf_destroy,
 	  pin_opts, 1, 1,
-	  .brief = "unpin a classifier" },
+	  .brief = "unpin a classifier",
+	  .caps = CAPS_XDP },
 	{ "bench", "RULES [TRACE] | lpm ROUTES [ADDRS]",
 	  "measure lookups on your own rules (Tuple Merge, static, brute force, beside the kernel "
 	  "HASH floor; keys from TRACE or inside random rules) or routes (wcard's LPM beside the "
 	  "kernel LPM trie holding the same routes; addresses from ADDRS or inside random routes); "
 	  "every case is checked against the reference before it is timed",
 	  cmd_bench, bench_opts, 1, 3,
-	  .brief = "measure lookups on your own rules or routes" },
+	  .brief = "measure lookups on your own rules or routes",
+	  .caps = CAPS_BPF },
 	{ "help", "[COMMAND]", "show help (--man: the manual page, in roff, from these tables)",
-	  cmd_help, help_opts, 0, 1, .brief = "show help for a command, or the manual page" },
+	  cmd_help, help_opts, 0, 1, .brief = "show help for a command, or the manual page",
+	  .caps = 0 },
 	{ NULL, NULL, NULL, NULL, NULL, 0, 0, NULL },
 };
 
@@ -1199,6 +1214,9 @@ int main(int argc, char **argv)
 			continue;
 		if (parse_args(cmd, argc - 1, argv + 1, &c))
 			return 2;
+		/* The userspace reference classifies without BPF. */
+		if (caps_limit(cmd->name, c.algo && !strcmp(c.algo, "ref") ? 0 : cmd->caps, cmd->keep))
+			return 1;
 		return cmd->run(&c);
 	}
 	fprintf(stderr, "wcard: unknown command '%s'\n", argv[1]);

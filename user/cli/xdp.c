@@ -87,34 +87,77 @@ static struct xdp_program *find_ours(const struct xdp_multiprog *mp, __u32 map_i
 	return NULL;
 }
 
-/* Is the classifier with wc_config map map_id attached to ifindex? */
-static bool attached_to(int ifindex, __u32 map_id)
+/* Id of the program pinned as path/prog (the XDP filter), or 0. */
+static __u32 pinned_prog_id(const char *path)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	char p[4200];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/prog", path);
+	fd = bpf_obj_get(p);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	close(fd);
+	return info.id;
+}
+
+/*
+ * Is the classifier (wc_config map map_id, filter prog_id) attached to
+ * ifindex? 1 or 0, or -errno when that cannot be told: libxdp opens the
+ * attached programs by id, which needs CAP_SYS_ADMIN; without it, the
+ * interface's program ids (netlink, no privilege) still show our filter
+ * attached alone, but not what a dispatcher runs.
+ */
+static int attached_to(int ifindex, __u32 map_id, __u32 prog_id)
 {
 	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	int err = libxdp_get_error(mp);
 	bool found;
 
-	if (libxdp_get_error(mp))
-		return false;
-	found = find_ours(mp, map_id) != NULL;
-	xdp_multiprog__close(mp);
-	return found;
+	if (!err) {
+		found = find_ours(mp, map_id) != NULL;
+		xdp_multiprog__close(mp);
+		return found;
+	}
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return -errno;
+	if (!q.prog_id && !q.skb_prog_id && !q.drv_prog_id && !q.hw_prog_id)
+		return 0; /* no XDP program there at all */
+	if (prog_id && (q.prog_id == prog_id || q.skb_prog_id == prog_id ||
+			q.drv_prog_id == prog_id || q.hw_prog_id == prog_id))
+		return 1;
+	return err;
 }
 
 int clf_attached_check(struct cli *c, const char *path)
 {
 	struct if_nameindex *ifs, *i;
-	__u32 id;
-	int ret = 0;
+	__u32 id, prog;
+	int ret = 0, a;
 
 	xdp_quiet(c);
 	if (config_map_id(path, &id))
 		return 0; /* not a classifier: destroy says so */
+	prog = pinned_prog_id(path);
 	ifs = if_nameindex();
 	for (i = ifs; i && i->if_index && !ret; i++) {
-		if (attached_to(i->if_index, id)) {
+		a = attached_to(i->if_index, id, prog);
+		if (a > 0) {
 			fprintf(stderr, "wcard destroy: %s is attached to %s (wcard detach %s %s)\n",
 				c->argv[0], i->if_name, c->argv[0], i->if_name);
 			ret = -EBUSY;
+		} else if (a < 0) {
+			/* Fail closed: never unpin what may still run on an interface. */
+			fprintf(stderr, "wcard destroy: cannot tell whether %s is attached to %s, "
+					"which runs another XDP program: %s (inspecting it needs "
+					"CAP_SYS_ADMIN); nothing destroyed\n",
+				c->argv[0], i->if_name, strerror(-a));
+			ret = a;
 		}
 	}
 	if (ifs)
@@ -217,7 +260,7 @@ int clf_attach_cmd(struct cli *c)
 		goto out;
 	xdp_quiet(c);
 	ret = config_map_id(path, &id);
-	if (!ret && attached_to(ifindex, id)) {
+	if (!ret && attached_to(ifindex, id, pinned_prog_id(path)) > 0) {
 		fprintf(stderr, "wcard attach: %s is already attached to %s\n", c->argv[0],
 			c->argv[1]);
 		ret = -EEXIST;
@@ -287,6 +330,30 @@ out:
 	return ret ? 1 : 0;
 }
 
+/*
+ * Detach without libxdp's view of the interface (it needs CAP_SYS_ADMIN to
+ * open attached programs): only our filter attached alone, found by its id.
+ */
+static int detach_alone(struct cli *c, int ifindex, const char *path, int why)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	__u32 prog = pinned_prog_id(path), flags;
+
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return -errno;
+	if (prog && (q.skb_prog_id == prog || q.drv_prog_id == prog)) {
+		flags = q.skb_prog_id == prog ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+		return bpf_xdp_detach(ifindex, flags, NULL) ? -errno : 0;
+	}
+	if (q.prog_id || q.skb_prog_id || q.drv_prog_id || q.hw_prog_id)
+		fprintf(stderr, "wcard detach: cannot tell whether %s is among the XDP programs on "
+				"%s: %s (inspecting them needs CAP_SYS_ADMIN)\n",
+			c->argv[0], c->argv[1], strerror(-why));
+	else
+		fprintf(stderr, "wcard detach: %s is not attached to %s\n", c->argv[0], c->argv[1]);
+	return -ENOENT;
+}
+
 int clf_detach_cmd(struct cli *c)
 {
 	struct xdp_multiprog *mp = NULL;
@@ -314,7 +381,16 @@ int clf_detach_cmd(struct cli *c)
 		goto out;
 	}
 	mp = xdp_multiprog__get_from_ifindex(ifindex);
-	p = libxdp_get_error(mp) ? NULL : find_ours(mp, id);
+	if (libxdp_get_error(mp)) {
+		ret = detach_alone(c, ifindex, path, libxdp_get_error(mp));
+		mp = NULL;
+		if (!ret)
+			fprintf(stderr, "wcard: %s detached from %s\n", c->argv[0], c->argv[1]);
+		else if (ret != -ENOENT)
+			fprintf(stderr, "wcard detach: %s: %s\n", c->argv[1], strerror(-ret));
+		goto out;
+	}
+	p = find_ours(mp, id);
 	if (!p) {
 		fprintf(stderr, "wcard detach: %s is not attached to %s\n", c->argv[0], c->argv[1]);
 		ret = -ENOENT;

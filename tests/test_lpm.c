@@ -948,45 +948,6 @@ Test(lpm, trie4_online, .timeout = 300)
 	trie_online(4, "trie4");
 }
 
-/* ---- verifier ---------------------------------------------------------------- */
-
-static __u32 prog_insns(struct bpf_program *prog)
-{
-	struct bpf_prog_info info;
-	__u32 len = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	cr_assert_eq(bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len), 0, "prog info");
-	return info.verified_insns;
-}
-
-/*
- * The LPM programs' verified instructions in both IPv4 modes. The walks are
- * bounded loops over global subprograms, so the count does not depend on the
- * map sizes; the budget catches a lookup that stops being a small function.
- */
-Test(lpm, verified_insns)
-{
-	unsigned int trie;
-
-	for (trie = 0; trie < 2; trie++) {
-		struct wcard_lpm4 *skel = wcard_lpm4__open();
-		__u32 n4, n6;
-
-		cr_assert_not_null(skel, "case verified %u: open", trie);
-		skel->rodata->wc_lpm4_trie = trie;
-		cr_assert_eq(wcard_lpm4__load(skel), 0, "case verified %u: load", trie);
-		n4 = prog_insns(skel->progs.wc_lpm4_run);
-		n6 = prog_insns(skel->progs.wc_lpm6_run);
-		cr_log_info("lpm: verified_insns: IPv4 (%s) %u, IPv6 %u\n",
-			    trie ? "small trie" : "DIR-24-8", n4, n6);
-		cr_assert(n4 > 0 && n4 <= 2000, "case verified %s: IPv4 %u instructions",
-			  trie ? "trie4" : "dir24", n4);
-		cr_assert(n6 > 0 && n6 <= 4000, "case verified: IPv6 %u instructions", n6);
-		wcard_lpm4__destroy(skel);
-	}
-}
-
 /* ---- atomic bulk loads ---------------------------------------------------------- */
 
 /*

@@ -332,29 +332,6 @@ Test(xdp, classbench_100k_tm, .timeout = 900)
 		cr_skip_test("ClassBench data not found (set WCARD_DATA to ../shared/data)");
 }
 
-/*
- * Verifier budget of the XDP filter at the largest configuration (WC_MAX_RULES
- * slots). Measured 88,535 on Linux 6.18 (parser ~77K, classifiers ~12K); the
- * threshold leaves room for compiler noise but catches a state explosion.
- */
-#define XDP_VERIFIED_INSNS_MAX 180000
-
-Test(xdp, verified_insns, .timeout = 120)
-{
-	struct wcard_clf_opts o = { .layout = wcard_layout_ipv6(), .max_rules = WC_MAX_RULES };
-	struct wcard_clf *c = NULL;
-	char err[256] = "";
-	__u32 n;
-
-	cr_assert_eq(wcard_clf_create(&o, &c, err, sizeof(err)), 0, "case verified: %s", err);
-	n = wcard_clf_verified_insns(c);
-	cr_assert_gt(n, 0, "case verified: verified_insns unknown");
-	cr_log_info("xdp: wc_xdp_filter verified_insns %u at %u rule slots\n", n, WC_MAX_RULES);
-	cr_assert_leq(n, XDP_VERIFIED_INSNS_MAX, "case verified: %u > budget %u", n,
-		      XDP_VERIFIED_INSNS_MAX);
-	wcard_clf_destroy(c);
-}
-
 /* Counters follow rules through online inserts, deletes and a reload, starting at zero. */
 Test(xdp, counters_online, .timeout = 120)
 {

@@ -415,7 +415,14 @@ int wcard_clf_create(const struct wcard_clf_opts *o, struct wcard_clf **out, cha
 	if (!ret)
 		ret = wcard_xdp__load(c->skel);
 	if (ret) {
-		clf_seterr(err, errlen, "loading the XDP filter: %s%s", strerror(-ret), load_hint(-ret));
+		char why[256];
+
+		/* A missing kernel feature or privilege, named, rather than the verifier's EINVAL. */
+		if (wcard_probe_kernel(why, sizeof(why)))
+			clf_seterr(err, errlen, "loading the XDP filter: %s", why);
+		else
+			clf_seterr(err, errlen, "loading the XDP filter: %s%s", strerror(-ret),
+				   load_hint(-ret));
 		goto fail;
 	}
 	c->prog_fd = bpf_program__fd(c->skel->progs.wc_xdp_filter);

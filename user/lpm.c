@@ -204,8 +204,13 @@ static int lpm_build(const struct lpm_meta *m, const char *pin_dir, struct wcard
 	if (!ret)
 		ret = wcard_lpm4__load(l->skel);
 	if (ret) {
-		if (!*err)
-			snprintf(err, errlen, "loading the LPM programs: %s (root or CAP_BPF needed)",
+		char why[256];
+
+		if (!*err && wcard_probe_kernel(why, sizeof(why)))
+			snprintf(err, errlen, "loading the LPM programs: %s", why);
+		else if (!*err)
+			snprintf(err, errlen, "loading the LPM programs: %s (run with -v for the "
+					      "verifier log)",
 				 strerror(-ret));
 		goto out;
 	}

@@ -504,6 +504,35 @@ const void *wcard_xdp_object(size_t *size);
 /* libbpf output goes to stderr only when enabled (-v). */
 void wcard_set_verbose(bool on);
 
+/* ---- kernel feature probes (user/probe.c) --------------------------------- */
+
+enum wcard_feature_kind {
+	WCARD_FEAT_BTF, /* kernel BTF at /sys/kernel/btf/vmlinux */
+	WCARD_FEAT_PROG, /* id: a program type */
+	WCARD_FEAT_MAP, /* id: a map type */
+	WCARD_FEAT_MMAPABLE, /* ARRAY maps with BPF_F_MMAPABLE */
+	WCARD_FEAT_HELPER, /* id: a helper, from XDP programs */
+	WCARD_FEAT_KFUNC, /* name: a kfunc in the kernel's BTF */
+};
+
+struct wcard_feature {
+	enum wcard_feature_kind kind;
+	int id;
+	const char *name; /* the kfunc's BTF name */
+	const char *what; /* for the message: "open-coded iterators (bpf_iter_num)" */
+	const char *since; /* the first Linux version that has it: "6.4" */
+};
+
+/*
+ * Probe the running kernel for each feature, in order. 0 if it has them all;
+ * -EPERM when BPF is not permitted (the message names the capabilities);
+ * -EOPNOTSUPP with "this kernel (Linux R) lacks WHAT: wcard needs Linux SINCE
+ * or later" for the first one missing.
+ */
+int wcard_probe_features(const struct wcard_feature *f, size_t n, char *err, size_t errlen);
+/* wcard_probe_features on everything wcard's programs use; probed once, then cached. */
+int wcard_probe_kernel(char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

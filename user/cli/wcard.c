@@ -1204,6 +1204,8 @@ int main(int argc, char **argv)
 {
 	const struct cmd_spec *cmd;
 	struct cli c = {};
+	char why[256];
+	__u64 need;
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(argc < 2 ? stderr : stdout, NULL);
@@ -1215,8 +1217,14 @@ int main(int argc, char **argv)
 		if (parse_args(cmd, argc - 1, argv + 1, &c))
 			return 2;
 		/* The userspace reference classifies without BPF. */
-		if (caps_limit(cmd->name, c.algo && !strcmp(c.algo, "ref") ? 0 : cmd->caps, cmd->keep))
+		need = c.algo && !strcmp(c.algo, "ref") ? 0 : cmd->caps;
+		if (caps_limit(cmd->name, need, cmd->keep))
 			return 1;
+		/* A kernel without a feature the programs use: say which, before anything runs. */
+		if (need && wcard_probe_kernel(why, sizeof(why))) {
+			fprintf(stderr, "wcard %s: %s\n", cmd->name, why);
+			return 1;
+		}
 		return cmd->run(&c);
 	}
 	fprintf(stderr, "wcard: unknown command '%s'\n", argv[1]);

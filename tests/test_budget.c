@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_budget.c: the verifier budget (suite "budget"). Every shipped program
+ * is loaded at its largest configuration; its verified_insns and load time
+ * (open, verify, maps) must stay within the limits committed in
+ * tests/budget.txt, and every program measured must have a line there.
+ */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <errno.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "wctest.h"
+#include "wcard_lpm4.skel.h"
+
+struct measured {
+	char prog[64], config[64];
+	__u32 insns;
+	double load_ms;
+};
+
+static double now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static __u32 insns_of(int fd, const char *what)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0, "case %s: prog info", what);
+	cr_assert_gt(info.verified_insns, 0, "case %s: verified_insns unknown", what);
+	return info.verified_insns;
+}
+
+static void add(struct measured *m, unsigned int *n, const char *prog, const char *config,
+		__u32 insns, double ms)
+{
+	snprintf(m[*n].prog, sizeof(m[*n].prog), "%s", prog);
+	snprintf(m[*n].config, sizeof(m[*n].config), "%s", config);
+	m[*n].insns = insns;
+	m[*n].load_ms = ms;
+	cr_log_info("budget: %-16s %-22s %7u insns, %8.1f ms", prog, config, insns, ms);
+	++*n;
+}
+
+/* The XDP filter with its maps, at a layout and rule capacity. */
+static void measure_xdp(struct measured *m, unsigned int *n, const struct wcard_layout *l,
+			__u32 max_rules, const char *config)
+{
+	struct wcard_clf_opts o = { .layout = l, .max_rules = max_rules };
+	struct wcard_clf *c = NULL;
+	char err[256] = "";
+	double t0 = now_ms();
+
+	cr_assert_eq(wcard_clf_create(&o, &c, err, sizeof(err)), 0, "case %s: %s", config, err);
+	add(m, n, "wc_xdp_filter", config, insns_of(wcard_clf_prog_fd(c), config), now_ms() - t0);
+	wcard_clf_destroy(c);
+}
+
+/* The LPM lookup programs (their size does not depend on the tables'). */
+static void measure_lpm(struct measured *m, unsigned int *n, bool trie)
+{
+	struct wcard_lpm4 *skel;
+	double t0 = now_ms(), ms;
+
+	skel = wcard_lpm4__open();
+	cr_assert_not_null(skel, "case lpm: open");
+	skel->rodata->wc_lpm4_trie = trie;
+	cr_assert_eq(wcard_lpm4__load(skel), 0, "case lpm: load");
+	ms = now_ms() - t0;
+	add(m, n, "wc_lpm4_run", trie ? "trie4" : "dir24",
+	    insns_of(bpf_program__fd(skel->progs.wc_lpm4_run), "lpm4"), ms);
+	if (!trie)
+		add(m, n, "wc_lpm6_run", "trie6",
+		    insns_of(bpf_program__fd(skel->progs.wc_lpm6_run), "lpm6"), ms);
+	wcard_lpm4__destroy(skel);
+}
+
+/* The example application, header-only and linked with libwcard.bpf.o, at WC_MAX_RULES. */
+static void measure_example(struct measured *m, unsigned int *n, const char *variant)
+{
+	const char *b = getenv("WCARD_BUILD") ? getenv("WCARD_BUILD") : "build";
+	struct bpf_object *obj;
+	char path[512], config[32];
+	double t0 = now_ms();
+
+	snprintf(path, sizeof(path), "%s/examples/blocklist_%s.bpf.o", b, variant);
+	obj = bpf_object__open_file(path, NULL);
+	cr_assert_not_null(obj, "case example %s: open %s", variant, path);
+	cr_assert_eq(wcard_object_prepare(obj, WC_MAX_RULES), 0, "case example %s: prepare",
+		     variant);
+	cr_assert_eq(bpf_object__load(obj), 0, "case example %s: load", variant);
+	snprintf(config, sizeof(config), "%s,%u", variant, WC_MAX_RULES);
+	add(m, n, "blocklist", config,
+	    insns_of(bpf_program__fd(bpf_object__find_program_by_name(obj, "blocklist")), config),
+	    now_ms() - t0);
+	bpf_object__close(obj);
+}
+
+Test(budget, verified_insns_and_load_time, .timeout = 300)
+{
+	const char *src = getenv("WCARD_SRC") ? getenv("WCARD_SRC") : ".";
+	struct measured m[16];
+	unsigned int n = 0, i, lines = 0;
+	char path[512], line[256], cfg[32];
+	FILE *f;
+
+	snprintf(cfg, sizeof(cfg), "ipv4,%u", WC_DEFAULT_MAX_RULES);
+	measure_xdp(m, &n, wcard_layout_ipv4(), WC_DEFAULT_MAX_RULES, cfg);
+	snprintf(cfg, sizeof(cfg), "ipv6,%u", WC_MAX_RULES);
+	measure_xdp(m, &n, wcard_layout_ipv6(), WC_MAX_RULES, cfg);
+	measure_lpm(m, &n, false);
+	measure_lpm(m, &n, true);
+	measure_example(m, &n, "hdr");
+	measure_example(m, &n, "link");
+
+	snprintf(path, sizeof(path), "%s/tests/budget.txt", src);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "case budget: %s", path);
+	while (fgets(line, sizeof(line), f)) {
+		char prog[64], config[64];
+		unsigned int max_insns;
+		double max_ms;
+
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		cr_assert_eq(sscanf(line, "%63s %63s %u %lf", prog, config, &max_insns, &max_ms), 4,
+			     "case budget: %s: bad line '%s'", path, line);
+		lines++;
+		for (i = 0; i < n; i++) {
+			if (strcmp(m[i].prog, prog) || strcmp(m[i].config, config))
+				continue;
+			cr_assert_leq(m[i].insns, max_insns,
+				      "case %s %s: %u verified instructions, budget %u", prog,
+				      config, m[i].insns, max_insns);
+			cr_assert_leq(m[i].load_ms, max_ms, "case %s %s: load took %.0f ms, budget %.0f",
+				      prog, config, m[i].load_ms, max_ms);
+			m[i].prog[0] = 0; /* checked */
+			break;
+		}
+		cr_assert_lt(i, n, "case budget: %s %s in %s was not measured", prog, config, path);
+	}
+	fclose(f);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(m[i].prog[0], 0, "case budget: %s %s has no line in %s", m[i].prog,
+			     m[i].config, path);
+	cr_assert_eq(lines, n, "case budget: %u lines for %u programs", lines, n);
+}

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_probe.c: kernel feature probes (suite "probe"): this kernel has every
+ * feature wcard uses; a feature it lacks (a kfunc or helper that no kernel
+ * has) and a process without privilege get messages that name the feature,
+ * the kernel version needed, or the capabilities.
+ */
+#define _GNU_SOURCE /* setresuid */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <errno.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <linux/bpf.h>
+#include "wctest.h"
+
+Test(probe, this_kernel_has_everything)
+{
+	char err[256] = "";
+	int ret = wcard_probe_kernel(err, sizeof(err));
+
+	cr_assert_eq(ret, 0, "case this kernel: %d: %s", ret, err);
+}
+
+Test(probe, missing_kfunc_and_helper)
+{
+	const struct wcard_feature kf[] = {
+		{ WCARD_FEAT_BTF, 0, NULL, "kernel BTF", "5.4" },
+		{ WCARD_FEAT_KFUNC, 0, "wc_no_such_kfunc", "wcard's imaginary kfunc", "99.1" },
+	};
+	const struct wcard_feature hf[] = {
+		{ WCARD_FEAT_HELPER, __BPF_FUNC_MAX_ID + 40, NULL, "a helper from the future", "99.2" },
+	};
+	char err[256] = "", want[160];
+	struct utsname u;
+	int ret;
+
+	cr_assert_eq(uname(&u), 0, "case missing: uname");
+	ret = wcard_probe_features(kf, 2, err, sizeof(err));
+	cr_assert_eq(ret, -EOPNOTSUPP, "case missing kfunc: %d: %s", ret, err);
+	snprintf(want, sizeof(want), "this kernel (Linux %s) lacks wcard's imaginary kfunc: wcard "
+		 "needs Linux 99.1 or later", u.release);
+	cr_assert_str_eq(err, want, "case missing kfunc: message");
+	ret = wcard_probe_features(hf, 1, err, sizeof(err));
+	cr_assert_eq(ret, -EOPNOTSUPP, "case missing helper: %d: %s", ret, err);
+	cr_assert(strstr(err, "lacks a helper from the future: wcard needs Linux 99.2 or later"),
+		  "case missing helper: message '%s'", err);
+}
+
+/* In a child that gave up root: the probes say BPF is not permitted, and why. */
+Test(probe, without_privilege)
+{
+	int fds[2], st;
+	pid_t pid;
+
+	cr_assert_eq(pipe(fds), 0, "case unprivileged: pipe");
+	pid = fork();
+	cr_assert_geq(pid, 0, "case unprivileged: fork");
+	if (!pid) {
+		char err[256] = "";
+		int ret;
+
+		close(fds[0]);
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(2);
+		ret = wcard_probe_kernel(err, sizeof(err));
+		if (write(fds[1], err, strlen(err) + 1) < 0)
+			_exit(3);
+		_exit(ret == -EPERM ? 0 : 1);
+	}
+	close(fds[1]);
+	{
+		char msg[256] = "";
+		ssize_t n = read(fds[0], msg, sizeof(msg) - 1);
+
+		msg[n > 0 ? n : 0] = 0;
+		close(fds[0]);
+		cr_assert_eq(waitpid(pid, &st, 0), pid, "case unprivileged: wait");
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+			  "case unprivileged: probe result (exit %d): '%s'", WEXITSTATUS(st), msg);
+		cr_assert(strstr(msg, "CAP_BPF"), "case unprivileged: message '%s'", msg);
+	}
+}

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+/*
+ * probe.c: does the running kernel have what wcard's programs use? A missing
+ * feature otherwise shows up as EINVAL from the verifier with a log only a
+ * BPF developer reads; the probes name the feature and the kernel version
+ * that brought it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/utsname.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <wcard/wcard.h>
+
+/* What the XDP filter, the classifier and the LPM programs use. */
+static const struct wcard_feature wcard_features[] = {
+	{ WCARD_FEAT_BTF, 0, NULL, "kernel BTF (/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF)",
+	  "5.4" },
+	{ WCARD_FEAT_PROG, BPF_PROG_TYPE_XDP, NULL, "XDP programs", "4.8" },
+	{ WCARD_FEAT_MAP, BPF_MAP_TYPE_ARRAY_OF_MAPS, NULL, "ARRAY_OF_MAPS maps", "4.12" },
+	{ WCARD_FEAT_MAP, BPF_MAP_TYPE_PERCPU_ARRAY, NULL, "PERCPU_ARRAY maps", "4.6" },
+	{ WCARD_FEAT_MMAPABLE, 0, NULL, "mmapable ARRAY maps (BPF_F_MMAPABLE)", "5.5" },
+	{ WCARD_FEAT_HELPER, BPF_FUNC_xdp_adjust_meta, NULL, "the bpf_xdp_adjust_meta helper",
+	  "4.15" },
+	{ WCARD_FEAT_HELPER, BPF_FUNC_redirect, NULL, "the bpf_redirect helper in XDP", "4.14" },
+	{ WCARD_FEAT_HELPER, BPF_FUNC_xdp_get_buff_len, NULL, "the bpf_xdp_get_buff_len helper",
+	  "5.18" },
+	{ WCARD_FEAT_KFUNC, 0, "bpf_iter_num_new", "open-coded iterators (bpf_iter_num)", "6.4" },
+};
+
+/* Load "r0 = XDP_PASS; exit" as an XDP program: 0, or -errno. */
+static int xdp_loads(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 2 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "wc_probe", "GPL", insns, 2, NULL);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/* 1 if the kernel has f, 0 if not, -EPERM if BPF is not permitted. */
+static int has(const struct wcard_feature *f)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_MMAPABLE);
+	struct btf *btf;
+	int fd, ret;
+
+	switch (f->kind) {
+	case WCARD_FEAT_BTF:
+		return !access("/sys/kernel/btf/vmlinux", R_OK);
+	case WCARD_FEAT_PROG:
+		ret = f->id == BPF_PROG_TYPE_XDP ? xdp_loads() : 0;
+		if (ret == -EPERM || ret == -EACCES)
+			return -EPERM;
+		return f->id == BPF_PROG_TYPE_XDP ? !ret :
+						     libbpf_probe_bpf_prog_type(f->id, NULL) > 0;
+	case WCARD_FEAT_MAP:
+		return libbpf_probe_bpf_map_type(f->id, NULL) > 0;
+	case WCARD_FEAT_MMAPABLE:
+		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "wc_probe", 4, 8, 1, &mo);
+		if (fd < 0)
+			return errno == EPERM ? -EPERM : 0;
+		close(fd);
+		return 1;
+	case WCARD_FEAT_HELPER:
+		return libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, f->id, NULL) > 0;
+	case WCARD_FEAT_KFUNC:
+		btf = btf__load_vmlinux_btf();
+		if (libbpf_get_error(btf))
+			return 0;
+		ret = btf__find_by_name_kind(btf, f->name, BTF_KIND_FUNC) >= 0;
+		btf__free(btf);
+		return ret;
+	}
+	return 0;
+}
+
+int wcard_probe_features(const struct wcard_feature *f, size_t n, char *err, size_t errlen)
+{
+	struct utsname u;
+	size_t i;
+	int h;
+
+	if (uname(&u))
+		snprintf(u.release, sizeof(u.release), "?");
+	for (i = 0; i < n; i++) {
+		h = has(&f[i]);
+		if (h < 0) {
+			snprintf(err, errlen, "not permitted to load BPF programs (needs root, or "
+					      "CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON)");
+			return -EPERM;
+		}
+		if (!h) {
+			snprintf(err, errlen, "this kernel (Linux %s) lacks %s: wcard needs Linux %s "
+					      "or later",
+				 u.release, f[i].what, f[i].since);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
+int wcard_probe_kernel(char *err, size_t errlen)
+{
+	static int result = 1; /* 1: not probed yet */
+	static char msg[256];
+
+	if (result == 1)
+		result = wcard_probe_features(wcard_features,
+					      sizeof(wcard_features) / sizeof(wcard_features[0]),
+					      msg, sizeof(msg));
+	if (result && err && errlen)
+		snprintf(err, errlen, "%s", msg);
+	return result;
+}

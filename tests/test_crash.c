@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "wctest.h"
@@ -26,6 +27,9 @@ static void crash_cleanup(void)
 		return;
 	snprintf(c, sizeof(c), "%s/c", dir);
 	wcard_clf_unpin(c);
+	snprintf(c, sizeof(c), "%s/l", dir);
+	wcard_lpm_unpin(c);
+	rmdir(c);
 	rmdir(dir);
 }
 
@@ -404,4 +408,306 @@ Test(crash, kill_writer_during_single_updates, .timeout = 600, .fini = crash_cle
 	wcard_ruleset_free(&b);
 	wcard_trace_free(&ta);
 	wcard_trace_free(&tb);
+}
+
+/* ---- the LPM CLI --------------------------------------------------------------- */
+
+struct lpm_case {
+	struct wcard_routes set[2]; /* A and B */
+	wc_u128 *addr; /* check addresses */
+	__u8 *fam;
+	size_t n;
+};
+
+static int route_cmp(const void *x, const void *y)
+{
+	const struct wcard_route *a = x, *b = y;
+
+	if (a->family != b->family)
+		return a->family - b->family;
+	if (a->len != b->len)
+		return a->len - b->len;
+	return a->addr < b->addr ? -1 : a->addr > b->addr;
+}
+
+/* n4 IPv4 and n6 IPv6 distinct random routes, values base + i, written to path. */
+static void lpm_set(struct wt_rng *r, size_t n4, size_t n6, __u64 base, struct wcard_routes *rt,
+		    char *path)
+{
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	size_t i, k = 0;
+
+	cr_assert_not_null(f, "case lpm: route file");
+	rt->r = calloc(n4 + n6, sizeof(*rt->r));
+	cr_assert_not_null(rt->r, "calloc");
+	for (i = 0; i < n4 + n6; i++) {
+		struct wcard_route *x = &rt->r[i];
+		unsigned int bits = i < n4 ? 32 : 128;
+
+		x->family = i < n4 ? 4 : 6;
+		x->len = i < n4 ? 8 + wt_below(r, 25) : 16 + wt_below(r, 49);
+		x->addr = i < n4 ? (wc_u128)(__u32)wt_rnd(r) :
+				   ((wc_u128)(0x20010db800000000ULL | (wt_rnd(r) >> 32)) << 64 |
+				    wt_rnd(r));
+		x->addr &= ~((((wc_u128)1) << (bits - x->len)) - 1);
+	}
+	qsort(rt->r, n4 + n6, sizeof(*rt->r), route_cmp);
+	for (i = 0; i < n4 + n6; i++) /* distinct prefixes: a duplicate would make "last wins" */
+		if (!k || route_cmp(&rt->r[k - 1], &rt->r[i]))
+			rt->r[k++] = rt->r[i];
+	rt->n = k;
+	for (i = 0; i < rt->n; i++) {
+		char a[64];
+		__u8 b[16];
+		unsigned int j, nb = rt->r[i].family == 6 ? 16 : 4;
+
+		rt->r[i].value = base + i;
+		for (j = 0; j < nb; j++)
+			b[j] = (__u8)(rt->r[i].addr >> (8 * (nb - 1 - j)));
+		inet_ntop(nb == 16 ? AF_INET6 : AF_INET, b, a, sizeof(a));
+		fprintf(f, "%s/%u %llu\n", a, rt->r[i].len, (unsigned long long)rt->r[i].value);
+	}
+	fclose(f);
+}
+
+/* The value of the longest route of rt (plus extra, unless NULL) holding address i, or ~0. */
+static __u64 lpm_ref(const struct wcard_routes *rt, const struct wcard_route *extra,
+		     const struct lpm_case *lc, size_t i)
+{
+	unsigned int bits = lc->fam[i] == 6 ? 128 : 32, best = 0;
+	__u64 v = ~0ULL;
+	size_t j;
+
+	for (j = 0; j <= rt->n; j++) {
+		const struct wcard_route *x = j < rt->n ? &rt->r[j] : extra;
+		wc_u128 mask;
+
+		if (!x || x->family != lc->fam[i] || (v != ~0ULL && x->len < best))
+			continue;
+		mask = x->len ? ~((((wc_u128)1) << (bits - x->len)) - 1) : 0;
+		if (bits == 32)
+			mask &= 0xffffffff;
+		if ((lc->addr[i] & mask) == x->addr) {
+			best = x->len;
+			v = x->value;
+		}
+	}
+	return v;
+}
+
+/* What the pinned LPM answers for every check address (opened as a reader would). */
+static void lpm_answers(const char *path, const struct lpm_case *lc, __u64 *out, const char *name)
+{
+	struct wcard_lpm *l = NULL;
+	char err[512] = "";
+	size_t i;
+
+	cr_assert_eq(wcard_lpm_open_pinned(path, &l, err, sizeof(err)), 0, "case %s: open: %s",
+		     name, err);
+	for (i = 0; i < lc->n; i++) {
+		struct wcard_route m;
+		int ret = wcard_lpm_query(l, lc->fam[i], lc->addr[i], &m);
+
+		cr_assert_geq(ret, 0, "case %s: query %zu: %d", name, i, ret);
+		out[i] = ret ? m.value : ~0ULL;
+	}
+	wcard_lpm_destroy(l);
+}
+
+/* Kill `cmd...` (argv) after a random delay below span ms; returns the delay. */
+static long kill_after(struct wt_rng *r, unsigned int span, char *const argv[])
+{
+	struct timespec ts = { 0, (long)wt_below(r, span) * 1000000L };
+	pid_t pid = fork();
+	int st;
+
+	cr_assert_geq(pid, 0, "fork");
+	if (!pid) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	nanosleep(&ts, NULL);
+	kill(pid, SIGKILL);
+	cr_assert_eq(waitpid(pid, &st, 0), pid, "waitpid");
+	return ts.tv_nsec / 1000000L;
+}
+
+/*
+ * The LPM CLI killed at random points: 50 bulk loads (A to B and back) and 50
+ * single route adds and deletes. Each family is swapped on its own, so after a
+ * kill each family answers a check list exactly as the old routes or the new
+ * ones (the two families may differ, when the kill fell between the swaps),
+ * and a single change is there whole or not at all.
+ */
+Test(crash, kill_lpm_writer, .timeout = 600, .fini = crash_cleanup)
+{
+	const char *bin = getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
+	char pa[] = "/tmp/wcard-crash-la-XXXXXX", pb[] = "/tmp/wcard-crash-lb-XXXXXX";
+	char cmd[1024], lp[300];
+	struct wt_rng r = { .s = (__u64)getpid() * 40503u + 7 };
+	struct lpm_case lc = {};
+	unsigned int trial, span, fam_new[2] = { 0, 0 }, mixed = 0, stood = 0;
+	__u64 *got, *ref[2][2];
+	size_t i, cap = 4000;
+	int s, f;
+
+	lpm_set(&r, 15000, 4000, 1000000, &lc.set[0], pa);
+	lpm_set(&r, 15000, 4000, 2000000, &lc.set[1], pb);
+	lc.addr = calloc(cap, sizeof(*lc.addr));
+	lc.fam = calloc(cap, 1);
+	got = calloc(cap, sizeof(*got));
+	cr_assert(lc.addr && lc.fam && got, "calloc");
+	/* Addresses inside random routes of A and of B, both families. */
+	for (lc.n = 0; lc.n < cap; lc.n++) {
+		const struct wcard_routes *rt = &lc.set[lc.n % 2];
+		const struct wcard_route *x = &rt->r[wt_below(&r, rt->n)];
+		unsigned int bits = x->family == 6 ? 128 : 32;
+		wc_u128 host = ((((wc_u128)1) << (bits - x->len)) - 1);
+
+		lc.fam[lc.n] = x->family;
+		lc.addr[lc.n] = x->addr | ((((wc_u128)wt_rnd(&r) << 64) | wt_rnd(&r)) & host);
+	}
+	/* Reference answers of A and B, per address; [set][...] */
+	for (s = 0; s < 2; s++) {
+		ref[s][0] = calloc(lc.n, sizeof(__u64));
+		cr_assert_not_null(ref[s][0], "calloc");
+		for (i = 0; i < lc.n; i++)
+			ref[s][0][i] = lpm_ref(&lc.set[s], NULL, &lc, i);
+		ref[s][1] = ref[s][0];
+	}
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/wcard-test-crash-lpm-%d", getpid());
+	snprintf(lp, sizeof(lp), "%s/l", dir);
+	snprintf(cmd, sizeof(cmd), "%s lpm create l %s --max-routes 40000 --pin-dir %s 2>&1", bin,
+		 pa, dir);
+	cr_assert_eq(system(cmd), 0, "case lpm create: %s", cmd);
+	snprintf(cmd, sizeof(cmd), "%s lpm load l %s --pin-dir %s", bin, pb, dir);
+	span = timed_ms(cmd);
+	snprintf(cmd, sizeof(cmd), "%s lpm load l %s --pin-dir %s 2>/dev/null", bin, pa, dir);
+	span = (span + timed_ms(cmd)) * 3 / 4;
+
+	for (trial = 0; trial < 50; trial++) {
+		char *argv[] = { (char *)bin, "lpm", "load", "l", trial % 2 ? pa : pb,
+				 "--pin-dir", dir, NULL };
+		long ms = kill_after(&r, span, argv);
+		bool fnew[2];
+
+		lpm_answers(lp, &lc, got, "lpm load killed");
+		for (f = 0; f < 2; f++) {
+			bool as[2] = { true, true };
+
+			for (i = 0; i < lc.n; i++)
+				for (s = 0; s < 2; s++)
+					if (lc.fam[i] == (f ? 6 : 4) && got[i] != ref[s][0][i])
+						as[s] = false;
+			cr_assert(as[0] || as[1],
+				  "case lpm trial %u: killed after %ld ms: IPv%d answers are neither "
+				  "A nor B",
+				  trial, ms, f ? 6 : 4);
+			fnew[f] = as[trial % 2 ? 0 : 1] && !as[trial % 2 ? 1 : 0];
+			fam_new[f] += fnew[f];
+		}
+		mixed += fnew[0] != fnew[1];
+		/* The next writer: a whole load back to a known set (which it must complete). */
+		snprintf(cmd, sizeof(cmd), "%s lpm load l %s --pin-dir %s 2>&1", bin,
+			 trial % 2 ? pa : pb, dir);
+		cr_assert_eq(system(cmd), 0, "case lpm trial %u: the next writer: %s", trial, cmd);
+		lpm_answers(lp, &lc, got, "lpm next writer");
+		for (i = 0; i < lc.n; i++)
+			cr_assert_eq(got[i], ref[trial % 2 ? 0 : 1][0][i],
+				     "case lpm trial %u: after the next load, address %zu", trial, i);
+	}
+	cr_log_info("crash: lpm load killed 50 times: IPv4 new in %u, IPv6 new in %u, families "
+		    "apart in %u", fam_new[0], fam_new[1], mixed);
+	cr_assert(fam_new[0] > 0 && fam_new[0] < 50,
+		  "case lpm: the kills never fell on both sides of the IPv4 swap (%u new of 50)",
+		  fam_new[0]);
+
+	/* Single changes on A: add a /28 inside an A route (or delete it again), killed. */
+	snprintf(cmd, sizeof(cmd), "%s lpm load l %s --pin-dir %s 2>/dev/null", bin, pa, dir);
+	cr_assert_eq(system(cmd), 0, "case lpm single: load A");
+	snprintf(cmd, sizeof(cmd), "%s lpm add l 10.99.0.0/28 5 --pin-dir %s >/dev/null 2>&1", bin,
+		 dir);
+	span = timed_ms(cmd) * 3 / 2;
+	snprintf(cmd, sizeof(cmd), "%s lpm del l 10.99.0.0/28 --pin-dir %s 2>/dev/null", bin, dir);
+	cr_assert_eq(system(cmd), 0, "case lpm single: %s", cmd);
+	for (trial = 0; trial < 50; trial++) {
+		const struct wcard_route *in = &lc.set[0].r[wt_below(&r, 15000)];
+		struct wcard_route x = { .family = 4, .len = 28, .value = 3000000 + trial };
+		char pfx[64], val[32], *argv[9];
+		__u8 b[4];
+		__u64 *with;
+		bool is_with, is_without;
+		long ms;
+
+		if (in->family != 4 || in->len > 28) {
+			trial--;
+			continue;
+		}
+		x.addr = (in->addr | (wt_rnd(&r) & ((1u << (32 - in->len)) - 1))) & ~(wc_u128)15;
+		/* A new prefix: an add over an existing one replaces its value instead. */
+		if (bsearch(&x, lc.set[0].r, lc.set[0].n, sizeof(x), route_cmp)) {
+			trial--;
+			continue;
+		}
+		for (i = 0; i < 4; i++)
+			b[i] = (__u8)(x.addr >> (24 - 8 * i));
+		inet_ntop(AF_INET, b, pfx, sizeof(pfx));
+		snprintf(pfx + strlen(pfx), sizeof(pfx) - strlen(pfx), "/28");
+		snprintf(val, sizeof(val), "%llu", (unsigned long long)x.value);
+		/* Two check addresses inside the new route replace the first two. */
+		lc.fam[0] = lc.fam[1] = 4;
+		lc.addr[0] = x.addr | 3;
+		lc.addr[1] = x.addr | 12;
+		ref[0][0][0] = lpm_ref(&lc.set[0], NULL, &lc, 0);
+		ref[0][0][1] = lpm_ref(&lc.set[0], NULL, &lc, 1);
+		with = calloc(lc.n, sizeof(*with));
+		cr_assert_not_null(with, "calloc");
+		for (i = 0; i < lc.n; i++)
+			with[i] = lpm_ref(&lc.set[0], &x, &lc, i);
+		argv[0] = (char *)bin;
+		argv[1] = "lpm";
+		argv[2] = "add";
+		argv[3] = "l";
+		argv[4] = pfx;
+		argv[5] = val;
+		argv[6] = "--pin-dir";
+		argv[7] = dir;
+		argv[8] = NULL;
+		ms = kill_after(&r, span, argv);
+		lpm_answers(lp, &lc, got, "lpm add killed");
+		is_with = !memcmp(got, with, lc.n * sizeof(*got));
+		is_without = !memcmp(got, ref[0][0], lc.n * sizeof(*got));
+		cr_assert(is_with || is_without,
+			  "case lpm single trial %u: add %s killed after %ld ms: neither with nor "
+			  "without it", trial, pfx, ms);
+		stood += is_with;
+		/* Back to A by a delete (the next writer), when the add stood. */
+		if (is_with) {
+			snprintf(cmd, sizeof(cmd), "%s lpm del l %s --pin-dir %s 2>&1", bin, pfx, dir);
+			cr_assert_eq(system(cmd), 0, "case lpm single trial %u: %s", trial, cmd);
+			lpm_answers(lp, &lc, got, "lpm del");
+			cr_assert_eq(memcmp(got, ref[0][0], lc.n * sizeof(*got)), 0,
+				     "case lpm single trial %u: after the delete", trial);
+		}
+		free(with);
+	}
+	cr_log_info("crash: lpm add killed 50 times: %u stood, %u did not", stood, 50 - stood);
+	snprintf(cmd, sizeof(cmd), "%s lpm destroy l --pin-dir %s 2>&1", bin, dir);
+	cr_assert_eq(system(cmd), 0, "case lpm destroy");
+	rmdir(dir);
+	*dir = 0;
+	unlink(pa);
+	unlink(pb);
+	for (s = 0; s < 2; s++) {
+		free(ref[s][0]);
+		wcard_routes_free(&lc.set[s]);
+	}
+	free(lc.addr);
+	free(lc.fam);
+	free(got);
 }

@@ -1282,6 +1282,105 @@ Test(lpm, pinned_reopen_trie4, .timeout = 300)
 	pinned_library(WCARD_LPM4_TRIE, "trie4");
 }
 
+/* The id of the map pinned at path (0 if none). */
+static __u32 pinned_id(const char *path)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	close(fd);
+	return info.id;
+}
+
+/* One lookup through a fresh open of the pinned LPM: the value, or ~0 on a miss. */
+static __u64 pinned_value(const char *dir, __u32 addr, const char *name)
+{
+	struct wcard_lpm *l = NULL;
+	struct wcard_route m;
+	char err[512] = "";
+	int ret;
+
+	cr_assert_eq(wcard_lpm_open_pinned(dir, &l, err, sizeof(err)), 0, "case %s: open: %s",
+		     name, err);
+	ret = wcard_lpm_query(l, 4, addr, &m);
+	cr_assert_geq(ret, 0, "case %s: query", name);
+	wcard_lpm_destroy(l);
+	return ret ? m.value : ~0ULL;
+}
+
+/*
+ * A pinned LPM pins its live image (wc_lpm4_image_live), so a reopen needs no
+ * CAP_SYS_ADMIN to find it; a bulk load pins the new image as *_live_next,
+ * switches, then renames. Every state a killed writer can leave opens to the
+ * image lookups see: the rename not done (the live image only as _next, a
+ * stale one as _live), a stale _next, and no live pin at all (pinned by an
+ * older wcard: found by id, and pinned again by the next load).
+ */
+Test(lpm, pinned_live_image_states)
+{
+	struct wcard_routes a = {}, b = {};
+	struct wcard_route r = { .family = 4, .len = 8, .addr = 0x0a000000, .value = 1 };
+	struct wcard_lpm *l = NULL;
+	char dir[256], live[512], next[512], err[512] = "";
+	__u32 zero = 0, slot_id;
+	int fd, stale;
+
+	a.r = &r;
+	a.n = 1;
+	lpm_pin_dir(dir, sizeof(dir), "live");
+	cr_assert_eq(wcard_lpm_create(&a, NULL, &l, err, sizeof(err)), 0, "case live: %s", err);
+	cr_assert_eq(wcard_lpm_pin(l, dir, err, sizeof(err)), 0, "case live: pin: %s", err);
+	snprintf(live, sizeof(live), "%s/wc_lpm4_image_live", dir);
+	snprintf(next, sizeof(next), "%s/wc_lpm4_image_live_next", dir);
+	cr_assert_neq(pinned_id(live), 0, "case live: %s pinned", live);
+	/* A bulk load through the pinned handle moves the live pin to the new image. */
+	r.value = 2;
+	b.r = &r;
+	b.n = 1;
+	cr_assert_eq(wcard_lpm_load(l, &b, err, sizeof(err)), 0, "case live: load: %s", err);
+	wcard_lpm_destroy(l);
+	fd = bpf_obj_get(strcat(strcpy(err, dir), "/wc_lpm4_image"));
+	cr_assert_geq(fd, 0, "case live: slot");
+	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &slot_id), 0, "case live: slot id");
+	close(fd);
+	cr_assert_eq(pinned_id(live), slot_id, "case live: the live pin is the slot's image");
+	cr_assert_eq(access(next, F_OK), -1, "case live: no _next left after a load");
+	cr_assert_eq(pinned_value(dir, 0x0a010203, "after load"), 2, "case live: value");
+
+	/* Killed between the switch and the rename: live only as _next, a stale _live. */
+	stale = bpf_map_create(BPF_MAP_TYPE_ARRAY, "stale", 4, 8, 1, NULL);
+	cr_assert_geq(stale, 0, "case live: stale map");
+	cr_assert_eq(rename(live, next), 0, "case live: to _next");
+	cr_assert_eq(bpf_obj_pin(stale, live), 0, "case live: stale pin");
+	cr_assert_eq(pinned_value(dir, 0x0a010203, "rename not done"), 2,
+		     "case live: rename not done: value");
+	cr_assert_eq(pinned_id(live), slot_id, "case live: the open finished the rename");
+	cr_assert_eq(access(next, F_OK), -1, "case live: _next renamed");
+
+	/* Killed before the switch: a stale _next beside the right _live. */
+	cr_assert_eq(bpf_obj_pin(stale, next), 0, "case live: stale _next");
+	cr_assert_eq(pinned_value(dir, 0x0a010203, "stale next"), 2, "case live: stale _next: value");
+
+	/* No live pin (an older wcard): found by id, and the next load pins it again. */
+	cr_assert_eq(unlink(live), 0, "case live: unlink _live");
+	cr_assert_eq(unlink(next), 0, "case live: unlink _next");
+	cr_assert_eq(pinned_value(dir, 0x0a010203, "no live pin"), 2, "case live: by id: value");
+	cr_assert_eq(wcard_lpm_open_pinned(dir, &l, err, sizeof(err)), 0, "case live: open: %s",
+		     err);
+	r.value = 3;
+	cr_assert_eq(wcard_lpm_load(l, &b, err, sizeof(err)), 0, "case live: reload: %s", err);
+	wcard_lpm_destroy(l);
+	cr_assert_neq(pinned_id(live), 0, "case live: pinned again by the load");
+	cr_assert_eq(pinned_value(dir, 0x0a010203, "pinned again"), 3, "case live: value 3");
+	close(stale);
+	cr_assert_eq(wcard_lpm_unpin(dir), 0, "case live: unpin");
+}
+
 /* A pinned meta record of another version or of something else is refused by name. */
 Test(lpm, pinned_refuses_other_version)
 {

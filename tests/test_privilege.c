@@ -114,6 +114,44 @@ Test(privilege, missing_capabilities)
 		     0, "case nobody: help: %s", out);
 }
 
+/*
+ * With exactly CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON, a pinned LPM and a
+ * classifier can be created, changed, reloaded and read (a reopen finds the
+ * LPM's live image by its pin, not by map id, which would need CAP_SYS_ADMIN).
+ */
+Test(privilege, bpf_capabilities_suffice)
+{
+	static const char *const steps[][2] = {
+		{ "lpm create --pin-dir %s l r1.txt", "created" },
+		{ "lpm load --pin-dir %s l r2.txt", "loaded" },
+		{ "lpm add --pin-dir %s l 10.9.9.0/24 77", "" },
+		{ "lpm get --pin-dir %s l 10.9.9.9 10.1.2.3 2001:db8::1", "10.9.9.0/24 77" },
+		{ "lpm dump --pin-dir %s l", "2001:db8::/32 4" },
+		{ "create --pin-dir %s c", "created" },
+		{ "rule add --pin-dir %s c 'src 10.0.0.0/8 drop'", "" },
+		{ "rules list --pin-dir %s c", "src 10.0.0.0/8" },
+	};
+	const char *caps = "setpriv --bounding-set -all,+bpf,+net_admin,+perfmon";
+	char out[4096], a[512], f[512];
+	unsigned int i;
+	FILE *fp;
+
+	fp = fopen(strcat(strcpy(f, tmp), "/r1.txt"), "w");
+	cr_assert_not_null(fp, "case caps: routes");
+	fputs("10.0.0.0/8 1\n", fp);
+	fclose(fp);
+	fp = fopen(strcat(strcpy(f, tmp), "/r2.txt"), "w");
+	cr_assert_not_null(fp, "case caps: routes");
+	fputs("10.1.0.0/16 2\n2001:db8::/32 4\n", fp);
+	fclose(fp);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		snprintf(a, sizeof(a), steps[i][0], dir);
+		cr_assert_eq(cli(out, sizeof(out), caps, a), 0, "case caps: wcard %s: %s", a, out);
+		cr_assert(strstr(out, steps[i][1]), "case caps: wcard %s: '%s' lacks '%s'", a, out,
+			  steps[i][1]);
+	}
+}
+
 /* A command blocked on the classifier's lock shows the capabilities it kept. */
 Test(privilege, running_command_keeps_only_its_capabilities)
 {

@@ -95,6 +95,7 @@ struct lpm_tab {
 	__u32 top_entries, elems, val_base, aux_base; /* image layout, fixed at load */
 	__u32 max_sub, max_routes, sub_used;
 	struct lpm_index ix; /* for online changes */
+	char *live_pin; /* bpffs path the live image is pinned at (pinned LPMs), or NULL */
 };
 
 struct wcard_dir24 {
@@ -125,12 +126,13 @@ static const unsigned int pfx_words[] = { 1, 1, 3 };
 struct template {
 	const struct bpf_object *obj;
 	int kind, fd;
+	char *live; /* reused from pins (fd -1): where the live image is pinned */
 };
 static struct template *templates;
 static size_t ntemplates, templates_cap;
 static pthread_mutex_t templates_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int template_put(const struct bpf_object *obj, int kind, int fd)
+static int template_put(const struct bpf_object *obj, int kind, int fd, char *live)
 {
 	struct template *nt;
 	size_t i;
@@ -143,7 +145,9 @@ static int template_put(const struct bpf_object *obj, int kind, int fd)
 	 */
 	for (i = 0; i < ntemplates; i++) {
 		if (templates[i].obj == obj && templates[i].kind == kind) {
-			close(templates[i].fd);
+			if (templates[i].fd >= 0)
+				close(templates[i].fd);
+			free(templates[i].live);
 			templates[i--] = templates[--ntemplates];
 		}
 	}
@@ -157,21 +161,25 @@ static int template_put(const struct bpf_object *obj, int kind, int fd)
 		}
 	}
 	if (!ret)
-		templates[ntemplates++] = (struct template){ obj, kind, fd };
+		templates[ntemplates++] = (struct template){ obj, kind, fd, live };
+	else
+		free(live);
 	pthread_mutex_unlock(&templates_lock);
 	return ret;
 }
 
-/* The template of (obj, kind), now the caller's, or -1. */
-static int template_take(const struct bpf_object *obj, int kind)
+/* The template of (obj, kind), now the caller's, or -1; *live: its pin path (the caller's). */
+static int template_take(const struct bpf_object *obj, int kind, char **live)
 {
 	size_t i;
 	int fd = -1;
 
+	*live = NULL;
 	pthread_mutex_lock(&templates_lock);
 	for (i = 0; i < ntemplates; i++) {
 		if (templates[i].obj == obj && templates[i].kind == kind) {
 			fd = templates[i].fd;
+			*live = templates[i].live;
 			templates[i] = templates[--ntemplates];
 			break;
 		}
@@ -187,7 +195,9 @@ void lpm_templates_drop(const struct bpf_object *obj)
 	pthread_mutex_lock(&templates_lock);
 	for (i = 0; i < ntemplates; i++) {
 		if (templates[i].obj == obj) {
-			close(templates[i].fd);
+			if (templates[i].fd >= 0)
+				close(templates[i].fd);
+			free(templates[i].live);
 			templates[i--] = templates[--ntemplates];
 		}
 	}
@@ -216,7 +226,7 @@ static int tab_prepare(struct bpf_object *obj, int kind, __u32 max_routes, __u32
 		return -errno;
 	ret = rodata_u32(obj, "wc_lpm_val_base", kind, NULL, &(__u32){ (__u32)base }) ?:
 		      rodata_u32(obj, "wc_lpm_aux_base", kind, NULL, &(__u32){ (__u32)aux }) ?:
-		      bpf_map__set_inner_map_fd(slot, fd) ?: template_put(obj, kind, fd);
+		      bpf_map__set_inner_map_fd(slot, fd) ?: template_put(obj, kind, fd, NULL);
 	if (ret)
 		close(fd);
 	return ret;
@@ -289,15 +299,89 @@ static int image_new(struct lpm_tab *t, int *fd, void **img)
  * Make the attached image the live one: one update of the slot. A lookup reads
  * the slot once, so it sees the old image or this one; the kernel frees the old
  * map after a grace period, so closing it here is safe for lookups in flight.
+ *
+ * A pinned LPM also pins its live image, so that a reopen finds it by path
+ * (finding it by the slot's map id needs CAP_SYS_ADMIN): the new image is
+ * pinned as LIVE_next first, then the slot switches, then LIVE_next is renamed
+ * over LIVE. A writer killed in between leaves LIVE_next matching the slot,
+ * which the next open takes (and renames); killed before the switch, a stale
+ * LIVE_next that the next publish replaces.
  */
 static int tab_publish(struct lpm_tab *t, int old_fd, void *old_img)
 {
+	char next[4200];
 	__u32 zero = 0;
 
-	if (bpf_map_update_elem(t->slot, &zero, &t->fd, BPF_ANY))
-		return -errno;
+	if (t->live_pin) {
+		snprintf(next, sizeof(next), "%s_next", t->live_pin);
+		unlink(next);
+		if (bpf_obj_pin(t->fd, next))
+			return -errno;
+	}
+	if (bpf_map_update_elem(t->slot, &zero, &t->fd, BPF_ANY)) {
+		int ret = -errno;
+
+		if (t->live_pin)
+			unlink(next);
+		return ret;
+	}
+	/* If this fails, the open after finds the live image as LIVE_next. */
+	if (t->live_pin && rename(next, t->live_pin)) {
+		/* nothing more to do here */
+	}
 	image_free(t, old_fd, old_img);
 	return 0;
+}
+
+/* The map pinned at path if its id is id (fd), or -1. */
+static int pinned_with_id(const char *path, __u32 id)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return -1;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.id != id) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Pin the live image at path from now on (wcard_lpm_pin): it and every image
+ * published later. 0 or -errno.
+ */
+static int tab_pin_live(struct lpm_tab *t, const char *path)
+{
+	char next[4200];
+
+	free(t->live_pin);
+	t->live_pin = strdup(path);
+	if (!t->live_pin)
+		return -ENOMEM;
+	if (t->fd < 0)
+		return 0;
+	snprintf(next, sizeof(next), "%s_next", path);
+	unlink(next);
+	if (bpf_obj_pin(t->fd, next) || rename(next, path)) {
+		int ret = -errno;
+
+		unlink(next);
+		return ret;
+	}
+	return 0;
+}
+
+int wcard_dir24_pin_live(struct wcard_dir24 *d, const char *path)
+{
+	return d ? tab_pin_live(&d->t, path) : -EINVAL;
+}
+
+int wcard_trie_pin_live(struct wcard_trie *d, const char *path)
+{
+	return d ? tab_pin_live(&d->t, path) : -EINVAL;
 }
 
 static void tab_close(struct lpm_tab *t)
@@ -308,16 +392,37 @@ static void tab_close(struct lpm_tab *t)
 	t->spare_fd = -1;
 	t->spare_img = NULL;
 	idx_free(&t->ix);
+	free(t->live_pin);
+	t->live_pin = NULL;
 }
 
-/* The image live in slot fd, or -1 (none yet) with 0, or -errno. */
-static int slot_image(int slot, int *fd)
+/*
+ * The image live in t's slot (fd), or -1 (none yet) with 0, or -errno. By its
+ * pin when the LPM is pinned (see tab_publish), else by the slot's map id.
+ */
+static int live_image(struct lpm_tab *t, int *fd)
 {
 	__u32 zero = 0, id;
+	char next[4200];
 
 	*fd = -1;
-	if (bpf_map_lookup_elem(slot, &zero, &id))
+	if (bpf_map_lookup_elem(t->slot, &zero, &id))
 		return errno == ENOENT ? 0 : -errno;
+	if (t->live_pin) {
+		*fd = pinned_with_id(t->live_pin, id);
+		if (*fd >= 0)
+			return 0;
+		snprintf(next, sizeof(next), "%s_next", t->live_pin);
+		*fd = pinned_with_id(next, id);
+		if (*fd >= 0) {
+			/* A writer died between the switch and the rename: finish it. */
+			if (rename(next, t->live_pin)) {
+				/* the next publish pins it again */
+			}
+			return 0;
+		}
+	}
+	/* Pinned by an older wcard (no live pin): by id, which needs CAP_SYS_ADMIN. */
 	*fd = bpf_map_get_fd_by_id(id);
 	return *fd < 0 ? -errno : 0;
 }
@@ -353,11 +458,11 @@ static int tab_open(struct bpf_object *obj, int kind, const char *what, struct l
 	tab_attach(t, -1, NULL);
 	t->obj = obj;
 	t->top_entries = top_entries[kind];
-	t->spare_fd = template_take(obj, kind);
+	t->spare_fd = template_take(obj, kind, &t->live_pin);
 	t->spare_img = NULL;
 	t->slot = slot ? bpf_map__fd(slot) : -1;
 	if (t->slot >= 0 && t->spare_fd < 0) {
-		ret = slot_image(t->slot, &fd);
+		ret = live_image(t, &fd);
 		if (ret || fd < 0) {
 			snprintf(err, errlen, "%s: no image in %s: %s", what, slot_name[kind],
 				 ret ? strerror(-ret) : "prepare the structure before load");
@@ -409,7 +514,8 @@ static int tab_open(struct bpf_object *obj, int kind, const char *what, struct l
 	return ret;
 }
 
-int lpm_tab_reuse(struct bpf_object *obj, int kind, int slot_fd, __u32 max_routes, __u32 max_sub)
+int lpm_tab_reuse(struct bpf_object *obj, int kind, int slot_fd, __u32 max_routes, __u32 max_sub,
+		  const char *live)
 {
 	struct bpf_map *slot = kind >= 0 && kind < 3 ?
 				       bpf_object__find_map_by_name(obj, slot_name[kind]) :
@@ -417,11 +523,19 @@ int lpm_tab_reuse(struct bpf_object *obj, int kind, int slot_fd, __u32 max_route
 	__u64 base = top_entries[kind] + (__u64)max_sub * 256;
 	__u64 aux = base + (__u64)max_routes * (1 + pfx_words[kind]);
 
+	char *path;
+	int ret;
+
 	if (!slot || !max_routes || !max_sub || aux > UINT32_MAX)
 		return -EINVAL;
-	return bpf_map__reuse_fd(slot, slot_fd) ?:
-		       rodata_u32(obj, "wc_lpm_val_base", kind, NULL, &(__u32){ (__u32)base }) ?:
-		       rodata_u32(obj, "wc_lpm_aux_base", kind, NULL, &(__u32){ (__u32)aux });
+	ret = bpf_map__reuse_fd(slot, slot_fd) ?:
+		      rodata_u32(obj, "wc_lpm_val_base", kind, NULL, &(__u32){ (__u32)base }) ?:
+		      rodata_u32(obj, "wc_lpm_aux_base", kind, NULL, &(__u32){ (__u32)aux });
+	if (ret || !live)
+		return ret;
+	/* The open after load finds the live image at its pin (an entry without template). */
+	path = strdup(live);
+	return path ? template_put(obj, kind, -1, path) : -ENOMEM;
 }
 
 /*

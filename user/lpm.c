@@ -198,7 +198,8 @@ static int lpm_build(const struct lpm_meta *m, const char *pin_dir, struct wcard
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 			goto out;
 		}
-		ret = lpm_tab_reuse(l->skel->obj, k, fd, m->max_routes[k], m->max_sub[k]);
+		snprintf(path, sizeof(path), "%s/%s_live", pin_dir, slot_pin[k]);
+		ret = lpm_tab_reuse(l->skel->obj, k, fd, m->max_routes[k], m->max_sub[k], path);
 		close(fd); /* libbpf holds its own copy */
 	}
 	if (!ret)
@@ -381,6 +382,16 @@ int wcard_lpm_pin(struct wcard_lpm *l, const char *dir, char *err, size_t errlen
 			snprintf(err, errlen, "pinning %s: %s", path, strerror(errno));
 		}
 	}
+	/* The live images too: a reopen finds them by path (lpm_tab_reuse), not by id. */
+	for (k = 0; k < K_N && !ret; k++) {
+		if (!l->meta.max_routes[k])
+			continue;
+		snprintf(path, sizeof(path), "%s/%s_live", dir, slot_pin[k]);
+		ret = k == K_DIR24 ? wcard_dir24_pin_live(l->d4, path) :
+				     wcard_trie_pin_live(k == K_TRIE4 ? l->t4 : l->d6, path);
+		if (ret)
+			snprintf(err, errlen, "pinning %s: %s", path, strerror(-ret));
+	}
 	/* Nothing half-pinned. */
 	if (ret)
 		wcard_lpm_unpin(dir);
@@ -393,9 +404,15 @@ int wcard_lpm_unpin(const char *dir)
 	int k, ret = 0;
 
 	for (k = -1; k < K_N; k++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, k < 0 ? "meta" : slot_pin[k]);
-		if (unlink(path) && errno != ENOENT)
-			ret = -errno;
+		static const char *const sfx[] = { "", "_live", "_live_next" };
+		unsigned int i;
+
+		for (i = 0; i < (k < 0 ? 1 : 3); i++) {
+			snprintf(path, sizeof(path), "%s/%s%s", dir, k < 0 ? "meta" : slot_pin[k],
+				 sfx[i]);
+			if (unlink(path) && errno != ENOENT)
+				ret = -errno;
+		}
 	}
 	if (rmdir(dir) && errno != ENOENT && !ret)
 		ret = -errno;

@@ -64,10 +64,16 @@ void idx_drop(struct lpm_index *ix, __u32 slot, bool now);
 /*
  * Pinned LPMs (lpm.c): before load, reuse slot_fd as the slot map of structure
  * kind (0 DIR-24-8, 1 IPv4 trie, 2 IPv6 trie) whose images were sized for
- * max_routes and max_sub; the open after load then maps the live image and
- * rebuilds the index from it.
+ * max_routes and max_sub; the open after load then maps the live image (pinned
+ * at live, if not NULL) and rebuilds the index from it.
  */
-int lpm_tab_reuse(struct bpf_object *obj, int kind, int slot_fd, __u32 max_routes, __u32 max_sub);
+int lpm_tab_reuse(struct bpf_object *obj, int kind, int slot_fd, __u32 max_routes, __u32 max_sub,
+		  const char *live);
+/* Pin the live image at path, now and after every bulk load (pinned LPMs). */
+struct wcard_dir24;
+struct wcard_trie;
+int wcard_dir24_pin_live(struct wcard_dir24 *d, const char *path);
+int wcard_trie_pin_live(struct wcard_trie *d, const char *path);
 
 /* Close the image templates prepared for obj and never opened (before closing obj). */
 void lpm_templates_drop(const struct bpf_object *obj);

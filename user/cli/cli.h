@@ -18,8 +18,6 @@
 #define CAPS_BPF (CAPB(CAP_BPF) | CAPB(CAP_NET_ADMIN) | CAPB(CAP_PERFMON))
 /* libxdp opens the programs attached to an interface by id. */
 #define CAPS_XDP (CAPS_BPF | CAPB(CAP_SYS_ADMIN))
-/* A pinned LPM's live images are found by map id (bpf_map_get_fd_by_id). */
-#define CAPS_LPM (CAPS_BPF | CAPB(CAP_SYS_ADMIN))
 /* Writing output files where the invoking user asked (sudo wcard gen ~/x). */
 #define CAPS_FILES CAPB(CAP_DAC_OVERRIDE)
 

@@ -198,18 +198,25 @@ static void text_vadd(struct text *t, const char *fmt, va_list ap)
 	}
 }
 
+/* Keep the text in t, and print it unless quiet. */
+static void text_say(struct text *t, const char *fmt, va_list ap)
+{
+	va_list aq;
+
+	va_copy(aq, ap);
+	text_vadd(t, fmt, aq);
+	va_end(aq);
+	if (!quiet)
+		vprintf(fmt, ap);
+}
+
 /* printf to stdout, and kept for the Markdown report. */
 void say(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	text_vadd(&log_text, fmt, ap);
-	va_end(ap);
-	if (quiet)
-		return;
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	text_say(&log_text, fmt, ap);
 	va_end(ap);
 }
 
@@ -218,12 +225,7 @@ void results_md(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	text_vadd(&md_text, fmt, ap);
-	va_end(ap);
-	if (quiet)
-		return;
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	text_say(&md_text, fmt, ap);
 	va_end(ap);
 }
 

@@ -17,10 +17,7 @@ static char dir[256], tmp[] = "/tmp/wcard-priv-XXXXXX";
 
 static void pv_setup(void)
 {
-	struct wt_rng r = { .s = (__u64)getpid() * 977 + (__u64)time(NULL) };
-
-	snprintf(dir, sizeof(dir), "/sys/fs/bpf/wcard-test-priv-%d-%08x", getpid(),
-		 (unsigned int)wt_rnd(&r));
+	wt_pin_dir(dir, sizeof(dir), "priv");
 	cr_assert_not_null(mkdtemp(tmp), "case setup: mkdtemp");
 }
 
@@ -74,16 +71,10 @@ Test(privilege, pinned_modes)
 {
 	char out[4096], a[512];
 	unsigned int n = 0;
-	FILE *f;
 
-	f = fopen(strcat(strcpy(a, tmp), "/r.txt"), "w");
-	cr_assert_not_null(f, "case modes: rules file");
-	fputs("src 10.0.0.0/8 drop\n", f);
-	fclose(f);
-	f = fopen(strcat(strcpy(a, tmp), "/routes.txt"), "w");
-	cr_assert_not_null(f, "case modes: routes file");
-	fputs("10.0.0.0/8 1\n2001:db8::/32 2\n", f);
-	fclose(f);
+	cr_assert_eq(wt_put(tmp, "r.txt", "src 10.0.0.0/8 drop\n"), 0, "case modes: rules file");
+	cr_assert_eq(wt_put(tmp, "routes.txt", "10.0.0.0/8 1\n2001:db8::/32 2\n"), 0,
+		     "case modes: routes file");
 	/* Even with a permissive umask: the modes are wcard's, not the caller's. */
 	snprintf(a, sizeof(a), "create --pin-dir %s c r.txt", dir);
 	cr_assert_eq(cli(out, sizeof(out), "umask 000 &&", a), 0, "case modes: create: %s", out);
@@ -132,18 +123,12 @@ Test(privilege, bpf_capabilities_suffice)
 		{ "rules list --pin-dir %s c", "src 10.0.0.0/8" },
 	};
 	const char *caps = "setpriv --bounding-set -all,+bpf,+net_admin,+perfmon";
-	char out[4096], a[512], f[512];
+	char out[4096], a[512];
 	unsigned int i;
-	FILE *fp;
 
-	fp = fopen(strcat(strcpy(f, tmp), "/r1.txt"), "w");
-	cr_assert_not_null(fp, "case caps: routes");
-	fputs("10.0.0.0/8 1\n", fp);
-	fclose(fp);
-	fp = fopen(strcat(strcpy(f, tmp), "/r2.txt"), "w");
-	cr_assert_not_null(fp, "case caps: routes");
-	fputs("10.1.0.0/16 2\n2001:db8::/32 4\n", fp);
-	fclose(fp);
+	cr_assert_eq(wt_put(tmp, "r1.txt", "10.0.0.0/8 1\n"), 0, "case caps: routes");
+	cr_assert_eq(wt_put(tmp, "r2.txt", "10.1.0.0/16 2\n2001:db8::/32 4\n"), 0,
+		     "case caps: routes");
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		snprintf(a, sizeof(a), steps[i][0], dir);
 		cr_assert_eq(cli(out, sizeof(out), caps, a), 0, "case caps: wcard %s: %s", a, out);

@@ -16,10 +16,7 @@ static char dir[256], tmp[] = "/tmp/wcard-vg-XXXXXX";
 
 static void vg_setup(void)
 {
-	struct wt_rng r = { .s = (__u64)getpid() * 131 + (__u64)time(NULL) };
-
-	snprintf(dir, sizeof(dir), "/sys/fs/bpf/wcard-test-vg-%d-%08x", getpid(),
-		 (unsigned int)wt_rnd(&r));
+	wt_pin_dir(dir, sizeof(dir), "vg");
 	cr_assert_not_null(mkdtemp(tmp), "case setup: mkdtemp");
 }
 
@@ -54,14 +51,7 @@ static void vg(int want, const char *args)
 
 static void put(const char *name, const char *text)
 {
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmp, name);
-	f = fopen(path, "w");
-	cr_assert_not_null(f, "case setup: %s", path);
-	fputs(text, f);
-	fclose(f);
+	cr_assert_eq(wt_put(tmp, name, text), 0, "case setup: %s/%s", tmp, name);
 }
 
 Test(valgrind, classifier_commands)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <wcard/wcard.h>
 
@@ -169,6 +170,29 @@ static inline void wt_key_near(struct wt_rng *r, const struct wcard_layout *l,
 			k->w[d->word] = (__u64)v;
 		}
 	}
+}
+
+/* A bpffs path for this test process to pin under (tag names the test): parallel-safe. */
+static inline void wt_pin_dir(char *buf, size_t len, const char *tag)
+{
+	struct wt_rng r = { .s = (__u64)getpid() * 7919 + (__u64)time(NULL) };
+
+	snprintf(buf, len, "/sys/fs/bpf/wcard-test-%s-%d-%08x", tag, getpid(),
+		 (unsigned int)wt_rnd(&r));
+}
+
+/* Write text to dir/name; 0 or -1. */
+static inline int wt_put(const char *dir, const char *name, const char *text)
+{
+	char path[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f) ? -1 : 0;
 }
 
 /*

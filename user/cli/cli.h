@@ -18,6 +18,11 @@
 #define CAPS_BPF (CAPB(CAP_BPF) | CAPB(CAP_NET_ADMIN) | CAPB(CAP_PERFMON))
 /* libxdp opens the programs attached to an interface by id. */
 #define CAPS_XDP (CAPS_BPF | CAPB(CAP_SYS_ADMIN))
+/*
+ * wcard bench lpm opens its benchmark object's LPM images again (for the
+ * classifier's LPM path) by map id: unpinned, only CAP_SYS_ADMIN can.
+ */
+#define CAPS_BENCH (CAPS_BPF | CAPB(CAP_SYS_ADMIN))
 /* Writing output files where the invoking user asked (sudo wcard gen ~/x). */
 #define CAPS_FILES CAPB(CAP_DAC_OVERRIDE)
 

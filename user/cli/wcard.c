@@ -220,7 +220,7 @@ static const struct cmd_spec cmd_table[] = {
 	  "every case is checked against the reference before it is timed",
 	  cmd_bench, bench_opts, 1, 3,
 	  .brief = "measure lookups on your own rules or routes",
-	  .caps = CAPS_BPF },
+	  .caps = CAPS_BENCH },
 	{ "help", "[COMMAND]", "show help (--man: the manual page, in roff, from these tables)",
 	  cmd_help, help_opts, 0, 1, .brief = "show help for a command, or the manual page",
 	  .caps = 0 },

@@ -1,7 +1,8 @@
 # wcard: multi-field packet classification in eBPF.
 #   make            build everything into build/ (installs missing Debian packages first)
 #   make test       Criterion suite (BPF_PROG_TEST_RUN against a userspace reference),
-#                   then each fuzz target for FUZZ_CI_TIME (25) seconds
+#                   each fuzz target for FUZZ_CI_TIME (25) seconds, and the suite
+#                   again with ASan + UBSan (build/asan)
 #   make fuzz       each libFuzzer target for FUZZ_TIME (300) seconds
 #   make stress     the concurrency tests at full size
 #   make demo       generate rules and a trace, classify through XDP, check, summarize
@@ -77,7 +78,8 @@ HDRS := $(wildcard include/wcard/*.h)
 USER_HDRS := $(wildcard user/*.h)
 CLI_HDRS := $(wildcard user/cli/*.h)
 
-.PHONY: all deps test stress demo bench vmlinux clean format install uninstall fuzz fuzz-seeds \
+.PHONY: all deps test test-suite stress demo bench vmlinux clean format install uninstall fuzz \
+	fuzz-seeds \
 	readme-results
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -213,12 +215,21 @@ fuzz: $(FUZZ_BINS)
 
 # Criterion options: TEST_ARGS='--tap' or '--junit' or '--filter=parse/*'
 TEST_ARGS ?=
-# The Criterion suites, then every fuzz target for FUZZ_CI_TIME seconds on its seeds.
-test: all $(FUZZ_BINS)
+# The Criterion suites of this build.
+test-suite: all
 	$(Q)WCARD_BIN=$(abspath $(BUILD)/wcard) WCARD_DATA=$(abspath ../shared/data) \
 		WCARD_BUILD=$(abspath $(BUILD)) WCARD_SRC=$(CURDIR) WCARD_LDFLAGS='$(LDFLAGS)' LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
 		$(BUILD)/tests/wcard-tests --jobs 2 $(TEST_ARGS)
+
+# make test: the suites (valgrind memcheck of the CLI among them), every fuzz
+# target for FUZZ_CI_TIME seconds on its seeds, then the suites again built with
+# ASan and UBSan into $(BUILD)/asan (unless this is already a SANITIZE=1 run).
+test: test-suite $(FUZZ_BINS)
 	$(Q)scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_CI_TIME) $(FUZZ_TARGETS)
+ifneq ($(SANITIZE),1)
+	$(call msg,ASAN,the suites again with ASan and UBSan in $(BUILD)/asan)
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 BUILD=$(BUILD)/asan test-suite
+endif
 
 # The concurrency tests at full size: 1M rule updates, 1M route changes.
 stress: all

@@ -14,7 +14,9 @@
  *   headers (hop-by-hop, routing, destination, fragment, AH), each wholly
  *   inside the IP packet; AH lengths a multiple of 8 bytes.
  * - Fragments: a non-zero offset is a later fragment (no ports, no flags);
- *   offset 0 with more-fragments is a first fragment.
+ *   offset 0 with more-fragments is a first fragment. In IPv6, the bytes after
+ *   a later fragment's header are payload: the protocol is that header's next
+ *   header, and nothing after it is parsed.
  * - L4 headers (TCP 20, UDP 8, SCTP 12 bytes) must end inside the IP packet;
  *   TCP data offset >= 5.
  */
@@ -127,9 +129,12 @@ static int ipv6(const struct cursor *rest, struct wc_pkt *p)
 			unsigned int fo = be16(&ip, off + 2);
 
 			size = 8;
-			if (fo >> 3)
+			if (fo >> 3) { /* a later fragment: payload follows, not headers */
 				p->frag = WC_FRAG_LATER;
-			else if (fo & 1)
+				p->proto = ip.b[off];
+				return WC_PARSE_OK;
+			}
+			if (fo & 1)
 				p->frag = WC_FRAG_FIRST;
 		} else if (nh == 51) { /* AH: (len + 2) 32-bit words */
 			size = ((size_t)ip.b[off + 1] + 2) * 4;

@@ -321,7 +321,7 @@ struct ext {
 static void build_v6(struct frame *fr, const struct wc_pkt *p, const struct ext *x, unsigned int n,
 		     unsigned int payload)
 {
-	unsigned int off, i, frag = WC_FRAG_NONE, hl = l4_hlen(p->proto);
+	unsigned int off, i, frag = WC_FRAG_NONE, hl = l4_hlen(p->proto), later_proto = 0;
 	__u8 *h, *e;
 
 	for (i = 0, off = ETH_HLEN + 40 + hl + payload; i < n; i++)
@@ -343,10 +343,13 @@ static void build_v6(struct frame *fr, const struct wc_pkt *p, const struct ext 
 			cr_assert_eq(x[i].len, 8, "fragment header is 8 bytes");
 			wr16(e + 2, x[i].fo);
 			e[7] = 0x42;
-			if (x[i].fo & 0xfff8)
+			/* After a later fragment's header comes payload: the walk stops there. */
+			if (frag != WC_FRAG_LATER && (x[i].fo & 0xfff8)) {
 				frag = WC_FRAG_LATER;
-			else if (x[i].fo & 1)
+				later_proto = e[0];
+			} else if (frag != WC_FRAG_LATER && (x[i].fo & 1)) {
 				frag = WC_FRAG_FIRST;
+			}
 		} else if (x[i].type == P_AH) {
 			e[1] = x[i].len / 4 - 2;
 			memset(e + 4, 0x77, x[i].len - 4); /* SPI, sequence, ICV */
@@ -371,6 +374,8 @@ static void build_v6(struct frame *fr, const struct wc_pkt *p, const struct ext 
 	fr->len = off + hl + payload;
 	wr16(h + 4, fr->len - ETH_HLEN - 40);
 	expect_l3(&fr->e, p, ETH_HLEN, fr->l4, frag);
+	if (frag == WC_FRAG_LATER)
+		fr->e.proto = later_proto; /* the later fragment header's next header */
 }
 
 /* ---- IPv4 ----------------------------------------------------------------- */
@@ -1044,6 +1049,9 @@ Test(parse, ipv6_ext_limit)
 	}
 }
 
+static void check_reference(const char *name, int st, const struct wc_pkt *g, const __u8 *f,
+			    int len);
+
 Test(parse, ipv6_fragments)
 {
 	static const struct {
@@ -1102,6 +1110,27 @@ Test(parse, ipv6_fragments)
 			st = run(fr.b, fr.len, &g, name);
 			check_ok(name, st, &g, &fr.e);
 		}
+	}
+	/*
+	 * Crafted: a later fragment whose payload poses as headers, another
+	 * fragment header (offset 0, more fragments) and then a TCP header. The
+	 * walk stops at the real one: a later fragment of protocol 44 (what its
+	 * header says comes next), without ports, never a first fragment.
+	 */
+	for (j = 0; j < 2; j++) {
+		struct ext x[3] = { { P_FRAG, 8, 185 << 3 }, { P_FRAG, 8, 1 }, { P_DST, 8 } };
+		struct wc_pkt p = mkpkt(6, P_TCP, 80, 31337, 0x02), g;
+		struct frame fr;
+		int st;
+
+		build_v6(&fr, &p, x, 2 + j, 4);
+		snprintf(name, sizeof(name), "v6 later fragment, then a fake first fragment%s",
+			 j ? " and dst" : "");
+		cr_assert_eq(fr.e.frag, WC_FRAG_LATER, "case %s: expected later", name);
+		cr_assert_eq(fr.e.proto, P_FRAG, "case %s: expected proto 44", name);
+		st = run(fr.b, fr.len, &g, name);
+		check_ok(name, st, &g, &fr.e);
+		check_reference(name, st, &g, fr.b, fr.len);
 	}
 }
 
@@ -1162,15 +1191,15 @@ Test(parse, ipv6_truncated)
 		{ "hop runs past, udp", P_UDP, 1, { { P_HOP, 8 } }, 2040 },
 		{ "ah runs past, icmpv6", P_ICMPV6, 1, { { P_AH, 8 } }, 24 },
 		{ "routing runs past after hop, gre", P_GRE, 2, { { P_HOP, 8 }, { P_RT, 8 } }, 16 },
-		{ "dst runs past after later fragment, tcp",
+		{ "dst runs past after first fragment, tcp",
 		  P_TCP,
 		  2,
-		  { { P_FRAG, 8, 185 << 3 }, { P_DST, 8 } },
+		  { { P_FRAG, 8, 1 }, { P_DST, 8 } },
 		  40 },
-		{ "dst runs past after later fragment, icmpv6",
+		{ "dst runs past after first fragment, icmpv6",
 		  P_ICMPV6,
 		  2,
-		  { { P_FRAG, 8, 185 << 3 }, { P_DST, 8 } },
+		  { { P_FRAG, 8, 1 }, { P_DST, 8 } },
 		  40 },
 	};
 	struct wc_pkt p = mkpkt(6, P_TCP, 1, 2, 0x18);
@@ -1279,7 +1308,7 @@ static unsigned int cut_frames(struct frame *fr, unsigned int max)
 {
 	static const struct ext two[2] = { { P_HOP, 8 }, { P_DST, 16 } };
 	static const struct ext fr_first[2] = { { P_RT, 24 }, { P_FRAG, 8, 1 } };
-	static const struct ext fr_later[2] = { { P_FRAG, 8, 185 << 3 }, { P_AH, 16 } };
+	static const struct ext fr_later[2] = { { P_AH, 16 }, { P_FRAG, 8, 185 << 3 } };
 	struct wcard_frame_opts o;
 	struct wc_pkt p;
 	unsigned int n = 0;
@@ -1310,7 +1339,7 @@ static unsigned int cut_frames(struct frame *fr, unsigned int max)
 	fr[n++].name = "v6 routing+first fragment udp";
 	p = mkpkt(6, P_TCP, 1, 2, 0x02);
 	build_v6(&fr[n], &p, fr_later, 2, 20);
-	fr[n++].name = "v6 later fragment+ah tcp";
+	fr[n++].name = "v6 ah+later fragment tcp";
 	p = mkpkt(6, P_ICMPV6, 0, 0, 0);
 	build_v6(&fr[n], &p, two, 2, 8);
 	fr[n++].name = "v6 hop+dst icmpv6";

@@ -25,7 +25,9 @@
  * frame never yields a wrong key, only no key.
  *
  * Rules: non-first IPv4/IPv6 fragments have ports and TCP flags 0 (their L4
- * header is not in the frame). Protocols other than TCP, UDP and SCTP get ports 0.
+ * header is not in the frame); for IPv6 the walk stops at such a fragment
+ * header and proto is its next header. Protocols other than TCP, UDP and SCTP
+ * get ports 0.
  * Bytes past the IP packet's length (Ethernet padding) are never read as headers.
  */
 
@@ -187,9 +189,17 @@ static __always_inline int wc_parse_ipv6(void *data, void *data_end, __u32 off, 
 			__u16 fo = wc_rd16(p + 2);
 
 			units = 0; /* fixed 8 bytes; byte 1 is reserved */
-			if (fo & 0xfff8)
+			/*
+			 * A later fragment: what follows its fragment header is
+			 * payload, never headers. Stop here, so crafted bytes cannot
+			 * pose as a header (another fragment header, ports).
+			 */
+			if (fo & 0xfff8) {
 				pkt->frag = WC_FRAG_LATER;
-			else if (fo & 1)
+				pkt->proto = p[0];
+				return WC_PARSE_OK;
+			}
+			if (fo & 1)
 				pkt->frag = WC_FRAG_FIRST;
 		} else if (nh == WC_IPPROTO_AH) {
 			/* (len + 2) * 4 bytes, a multiple of 8 in IPv6 (RFC 4302). */

@@ -515,6 +515,48 @@ static void lpm_answers(const char *path, const struct lpm_case *lc, __u64 *out,
 	wcard_lpm_destroy(l);
 }
 
+/* The id of the map pinned at path, or 0. */
+static __u32 pin_id(const char *path)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	close(fd);
+	return info.id;
+}
+
+/*
+ * Each family's live image is pinned (as _live, or as _live_next when the kill
+ * fell between the switch and the rename), so that an open without
+ * CAP_SYS_ADMIN finds it: the fallback by id would hide a lost pin here.
+ */
+static void lpm_pins_ok(const char *lp, unsigned int trial)
+{
+	static const char *const slot[] = { "wc_lpm4_image", "wc_lpm6_image" };
+	char path[512];
+	__u32 zero = 0, id;
+	int k, fd;
+
+	for (k = 0; k < 2; k++) {
+		snprintf(path, sizeof(path), "%s/%s", lp, slot[k]);
+		fd = bpf_obj_get(path);
+		cr_assert_geq(fd, 0, "case lpm trial %u: %s", trial, path);
+		cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &id), 0, "case lpm trial %u: slot", trial);
+		close(fd);
+		snprintf(path, sizeof(path), "%s/%s_live", lp, slot[k]);
+		if (pin_id(path) == id)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s_live_next", lp, slot[k]);
+		cr_assert_eq(pin_id(path), id, "case lpm trial %u: the live %s image is not pinned",
+			     trial, slot[k]);
+	}
+}
+
 /* Kill `cmd...` (argv) after a random delay below span ms; returns the delay. */
 static long kill_after(struct wt_rng *r, unsigned int span, char *const argv[])
 {
@@ -596,6 +638,7 @@ Test(crash, kill_lpm_writer, .timeout = 600, .fini = crash_cleanup)
 		long ms = kill_after(&r, span, argv);
 		bool fnew[2];
 
+		lpm_pins_ok(lp, trial);
 		lpm_answers(lp, &lc, got, "lpm load killed");
 		for (f = 0; f < 2; f++) {
 			bool as[2] = { true, true };

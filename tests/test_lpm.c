@@ -1359,8 +1359,18 @@ Test(lpm, pinned_live_image_states)
 	cr_assert_eq(bpf_obj_pin(stale, live), 0, "case live: stale pin");
 	cr_assert_eq(pinned_value(dir, 0x0a010203, "rename not done"), 2,
 		     "case live: rename not done: value");
-	cr_assert_eq(pinned_id(live), slot_id, "case live: the open finished the rename");
-	cr_assert_eq(access(next, F_OK), -1, "case live: _next renamed");
+	/* Readers never rename; the next writer's publish finishes the rename first. */
+	cr_assert_eq(pinned_id(next), slot_id, "case live: a reader left _next alone");
+	cr_assert_eq(wcard_lpm_open_pinned(dir, &l, err, sizeof(err)), 0, "case live: open: %s",
+		     err);
+	cr_assert_eq(wcard_lpm_load(l, &b, err, sizeof(err)), 0, "case live: load: %s", err);
+	wcard_lpm_destroy(l);
+	fd = bpf_obj_get(strcat(strcpy(err, dir), "/wc_lpm4_image"));
+	cr_assert_geq(fd, 0, "case live: slot");
+	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &slot_id), 0, "case live: slot id");
+	close(fd);
+	cr_assert_eq(pinned_id(live), slot_id, "case live: the load's image is _live");
+	cr_assert_eq(access(next, F_OK), -1, "case live: no _next left");
 
 	/* Killed before the switch: a stale _next beside the right _live. */
 	cr_assert_eq(bpf_obj_pin(stale, next), 0, "case live: stale _next");

@@ -307,16 +307,33 @@ static int image_new(struct lpm_tab *t, int *fd, void **img)
  * which the next open takes (and renames); killed before the switch, a stale
  * LIVE_next that the next publish replaces.
  */
+static int pinned_with_id(const char *path, __u32 id);
+
 static int tab_publish(struct lpm_tab *t, int old_fd, void *old_img)
 {
 	char next[4200];
-	__u32 zero = 0;
+	__u32 zero = 0, live_id;
+	int fd;
 
 	if (t->live_pin) {
 		snprintf(next, sizeof(next), "%s_next", t->live_pin);
-		unlink(next);
-		if (bpf_obj_pin(t->fd, next))
-			return -errno;
+		/* A writer died after its switch, before its rename: finish that first. */
+		if (!bpf_map_lookup_elem(t->slot, &zero, &live_id)) {
+			fd = pinned_with_id(next, live_id);
+			if (fd >= 0) {
+				close(fd);
+				if (rename(next, t->live_pin))
+					return -errno;
+			}
+		}
+		unlink(next); /* a stale one: a writer died before its switch */
+		if (bpf_obj_pin(t->fd, next)) {
+			if (errno != ENOENT)
+				return -errno;
+			/* The LPM was unpinned meanwhile: go on unpinned. */
+			free(t->live_pin);
+			t->live_pin = NULL;
+		}
 	}
 	if (bpf_map_update_elem(t->slot, &zero, &t->fd, BPF_ANY)) {
 		int ret = -errno;
@@ -325,7 +342,7 @@ static int tab_publish(struct lpm_tab *t, int old_fd, void *old_img)
 			unlink(next);
 		return ret;
 	}
-	/* If this fails, the open after finds the live image as LIVE_next. */
+	/* If this fails, readers find the live image as LIVE_next, and the next publish renames it. */
 	if (t->live_pin && rename(next, t->live_pin)) {
 		/* nothing more to do here */
 	}
@@ -351,26 +368,31 @@ static int pinned_with_id(const char *path, __u32 id)
 
 /*
  * Pin the live image at path from now on (wcard_lpm_pin): it and every image
- * published later. 0 or -errno.
+ * published later; path NULL stops that. 0 or -errno (then nothing is pinned).
  */
 static int tab_pin_live(struct lpm_tab *t, const char *path)
 {
-	char next[4200];
+	char next[4200], *p;
 
 	free(t->live_pin);
-	t->live_pin = strdup(path);
-	if (!t->live_pin)
+	t->live_pin = NULL;
+	if (!path)
+		return 0; /* unpinned: stop pinning */
+	p = strdup(path);
+	if (!p)
 		return -ENOMEM;
-	if (t->fd < 0)
-		return 0;
-	snprintf(next, sizeof(next), "%s_next", path);
-	unlink(next);
-	if (bpf_obj_pin(t->fd, next) || rename(next, path)) {
-		int ret = -errno;
-
+	if (t->fd >= 0) {
+		snprintf(next, sizeof(next), "%s_next", path);
 		unlink(next);
-		return ret;
+		if (bpf_obj_pin(t->fd, next) || rename(next, path)) {
+			int ret = -errno;
+
+			unlink(next);
+			free(p);
+			return ret;
+		}
 	}
+	t->live_pin = p;
 	return 0;
 }
 
@@ -404,24 +426,27 @@ static int live_image(struct lpm_tab *t, int *fd)
 {
 	__u32 zero = 0, id;
 	char next[4200];
+	int tries;
 
 	*fd = -1;
-	if (bpf_map_lookup_elem(t->slot, &zero, &id))
-		return errno == ENOENT ? 0 : -errno;
-	if (t->live_pin) {
+	/*
+	 * Readers take no lock and never rename: a writer may be between its
+	 * switch and its rename (the image is LIVE_next then), or rename just
+	 * as we look (try again).
+	 */
+	for (tries = 0; t->live_pin && tries < 3; tries++) {
+		if (bpf_map_lookup_elem(t->slot, &zero, &id))
+			return errno == ENOENT ? 0 : -errno;
 		*fd = pinned_with_id(t->live_pin, id);
 		if (*fd >= 0)
 			return 0;
 		snprintf(next, sizeof(next), "%s_next", t->live_pin);
 		*fd = pinned_with_id(next, id);
-		if (*fd >= 0) {
-			/* A writer died between the switch and the rename: finish it. */
-			if (rename(next, t->live_pin)) {
-				/* the next publish pins it again */
-			}
+		if (*fd >= 0)
 			return 0;
-		}
 	}
+	if (bpf_map_lookup_elem(t->slot, &zero, &id))
+		return errno == ENOENT ? 0 : -errno;
 	/* Pinned by an older wcard (no live pin): by id, which needs CAP_SYS_ADMIN. */
 	*fd = bpf_map_get_fd_by_id(id);
 	return *fd < 0 ? -errno : 0;

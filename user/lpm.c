@@ -393,8 +393,13 @@ int wcard_lpm_pin(struct wcard_lpm *l, const char *dir, char *err, size_t errlen
 			snprintf(err, errlen, "pinning %s: %s", path, strerror(-ret));
 	}
 	/* Nothing half-pinned. */
-	if (ret)
+	if (ret) {
+		for (k = 0; k < K_N; k++)
+			if (l->meta.max_routes[k])
+				k == K_DIR24 ? wcard_dir24_pin_live(l->d4, NULL) :
+					       wcard_trie_pin_live(k == K_TRIE4 ? l->t4 : l->d6, NULL);
 		wcard_lpm_unpin(dir);
+	}
 	return ret;
 }
 

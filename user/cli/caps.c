@@ -50,6 +50,13 @@ int caps_limit(const char *cmd, __u64 need, __u64 keep)
 	ret = caps_get(d);
 	if (ret)
 		return 0; /* no capability API: let the kernel say no */
+	/*
+	 * Kernels before 5.8 have no CAP_BPF or CAP_PERFMON: CAP_SYS_ADMIN stands
+	 * for both there (and the feature probe then says the kernel is too old).
+	 */
+	if ((need & (CAPB(CAP_BPF) | CAPB(CAP_PERFMON))) && has(d, CAP_SYS_ADMIN, false) &&
+	    !has(d, CAP_BPF, true))
+		need = (need & ~(CAPB(CAP_BPF) | CAPB(CAP_PERFMON))) | CAPB(CAP_SYS_ADMIN);
 	for (i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++) {
 		if (!(need & (1ULL << cap_names[i].cap)) || has(d, cap_names[i].cap, false))
 			continue;

@@ -182,7 +182,9 @@ static const struct cmd_spec cmd_table[] = {
 	  "longest-prefix match in BPF, on a route file or on LPMs pinned under --pin-dir",
 	  cmd_lpm, lpm_opts, 1, 1 << 20, lpm_subs,
 	  .brief = "longest-prefix match: lookups, pinned LPMs",
-	  .caps = CAPS_BPF },
+	  .caps = CAPS_BPF,
+	  /* LPMs pinned before live images were: found by map id. */
+	  .keep = CAPB(CAP_SYS_ADMIN) },
 	{ "create", "NAME [RULES]",
 	  "create a classifier pinned as NAME under --pin-dir (its maps and the XDP filter, as "
 	  "'prog'), empty or with the rules of RULES",

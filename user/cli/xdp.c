@@ -141,11 +141,22 @@ int clf_attached_check(struct cli *c, const char *path)
 	int ret = 0, a;
 
 	xdp_quiet(c);
-	if (config_map_id(path, &id))
+	ret = config_map_id(path, &id);
+	if (ret == -ENOENT)
 		return 0; /* not a classifier: destroy says so */
+	if (ret) {
+		fprintf(stderr, "wcard destroy: %s: %s; nothing destroyed\n", path, strerror(-ret));
+		return ret;
+	}
 	prog = pinned_prog_id(path);
 	ifs = if_nameindex();
-	for (i = ifs; i && i->if_index && !ret; i++) {
+	if (!ifs) {
+		ret = -errno;
+		fprintf(stderr, "wcard destroy: listing interfaces: %s; nothing destroyed\n",
+			strerror(-ret));
+		return ret;
+	}
+	for (i = ifs; i->if_index && !ret; i++) {
 		a = attached_to(i->if_index, id, prog);
 		if (a > 0) {
 			fprintf(stderr, "wcard destroy: %s is attached to %s (wcard detach %s %s)\n",
@@ -160,8 +171,7 @@ int clf_attached_check(struct cli *c, const char *path)
 			ret = a;
 		}
 	}
-	if (ifs)
-		if_freenameindex(ifs);
+	if_freenameindex(ifs);
 	return ret;
 }
 
@@ -342,8 +352,23 @@ static int detach_alone(struct cli *c, int ifindex, const char *path, int why)
 	if (bpf_xdp_query(ifindex, 0, &q))
 		return -errno;
 	if (prog && (q.skb_prog_id == prog || q.drv_prog_id == prog)) {
-		flags = q.skb_prog_id == prog ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-		return bpf_xdp_detach(ifindex, flags, NULL) ? -errno : 0;
+		char p[4200];
+		int fd, ret;
+
+		/* Replace exactly our program with none: never whatever came meanwhile. */
+		snprintf(p, sizeof(p), "%s/prog", path);
+		fd = bpf_obj_get(p);
+		if (fd < 0)
+			return -errno;
+		{
+			LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = fd);
+
+			flags = (q.skb_prog_id == prog ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE) |
+				XDP_FLAGS_REPLACE;
+			ret = bpf_xdp_attach(ifindex, -1, flags, &o) ? -errno : 0;
+		}
+		close(fd);
+		return ret;
 	}
 	if (q.prog_id || q.skb_prog_id || q.drv_prog_id || q.hw_prog_id)
 		fprintf(stderr, "wcard detach: cannot tell whether %s is among the XDP programs on "

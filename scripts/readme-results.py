@@ -38,8 +38,8 @@ def mib(r):
 
 def results_section():
     out = [f"From [`bench/results/results.md`](bench/results/results.md): `make bench` on "
-           f"{d['date']}, {d['machine']} (a shared VM: figures move by about ±20% between "
-           f"runs; compare figures of one run). ns per lookup, 2^20 random keys, cold cache, "
+           f"{d['date']}, {d['machine']} (a shared VM: figures move between runs, by ±20% and at times by 2x; "
+           f"compare figures of one run). ns per lookup, 2^20 random keys, cold cache, "
            f"median of {d['runs']} runs. The kernel's figures were measured again in the same "
            f"run; the native C++ TupleMerge figures are DESIGN.md's.", "",
            "| anchor (DESIGN.md section 4) | DESIGN.md | this run | wcard against it |",

@@ -515,21 +515,6 @@ static void lpm_answers(const char *path, const struct lpm_case *lc, __u64 *out,
 	wcard_lpm_destroy(l);
 }
 
-/* The id of the map pinned at path, or 0. */
-static __u32 pin_id(const char *path)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	int fd = bpf_obj_get(path);
-
-	if (fd < 0)
-		return 0;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		info.id = 0;
-	close(fd);
-	return info.id;
-}
-
 /*
  * Each family's live image is pinned (as _live, or as _live_next when the kill
  * fell between the switch and the rename), so that an open without
@@ -539,21 +524,19 @@ static void lpm_pins_ok(const char *lp, unsigned int trial)
 {
 	static const char *const slot[] = { "wc_lpm4_image", "wc_lpm6_image" };
 	char path[512];
-	__u32 zero = 0, id;
-	int k, fd;
+	__u32 id;
+	int k;
 
 	for (k = 0; k < 2; k++) {
 		snprintf(path, sizeof(path), "%s/%s", lp, slot[k]);
-		fd = bpf_obj_get(path);
-		cr_assert_geq(fd, 0, "case lpm trial %u: %s", trial, path);
-		cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &id), 0, "case lpm trial %u: slot", trial);
-		close(fd);
+		id = wt_slot_map_id(path);
+		cr_assert_neq(id, 0, "case lpm trial %u: %s holds no image", trial, path);
 		snprintf(path, sizeof(path), "%s/%s_live", lp, slot[k]);
-		if (pin_id(path) == id)
+		if (wt_pinned_map_id(path) == id)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s_live_next", lp, slot[k]);
-		cr_assert_eq(pin_id(path), id, "case lpm trial %u: the live %s image is not pinned",
-			     trial, slot[k]);
+		cr_assert_eq(wt_pinned_map_id(path), id,
+			     "case lpm trial %u: the live %s image is not pinned", trial, slot[k]);
 	}
 }
 

@@ -1282,21 +1282,6 @@ Test(lpm, pinned_reopen_trie4, .timeout = 300)
 	pinned_library(WCARD_LPM4_TRIE, "trie4");
 }
 
-/* The id of the map pinned at path (0 if none). */
-static __u32 pinned_id(const char *path)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	int fd = bpf_obj_get(path);
-
-	if (fd < 0)
-		return 0;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		info.id = 0;
-	close(fd);
-	return info.id;
-}
-
 /* One lookup through a fresh open of the pinned LPM: the value, or ~0 on a miss. */
 static __u64 pinned_value(const char *dir, __u32 addr, const char *name)
 {
@@ -1326,9 +1311,9 @@ Test(lpm, pinned_live_image_states)
 	struct wcard_routes a = {}, b = {};
 	struct wcard_route r = { .family = 4, .len = 8, .addr = 0x0a000000, .value = 1 };
 	struct wcard_lpm *l = NULL;
-	char dir[256], live[512], next[512], err[512] = "";
-	__u32 zero = 0, slot_id;
-	int fd, stale;
+	char dir[256], live[512], next[512], slot[512], err[512] = "";
+	__u32 slot_id;
+	int stale;
 
 	a.r = &r;
 	a.n = 1;
@@ -1336,19 +1321,18 @@ Test(lpm, pinned_live_image_states)
 	cr_assert_eq(wcard_lpm_create(&a, NULL, &l, err, sizeof(err)), 0, "case live: %s", err);
 	cr_assert_eq(wcard_lpm_pin(l, dir, err, sizeof(err)), 0, "case live: pin: %s", err);
 	snprintf(live, sizeof(live), "%s/wc_lpm4_image_live", dir);
+	snprintf(slot, sizeof(slot), "%s/wc_lpm4_image", dir);
 	snprintf(next, sizeof(next), "%s/wc_lpm4_image_live_next", dir);
-	cr_assert_neq(pinned_id(live), 0, "case live: %s pinned", live);
+	cr_assert_neq(wt_pinned_map_id(live), 0, "case live: %s pinned", live);
 	/* A bulk load through the pinned handle moves the live pin to the new image. */
 	r.value = 2;
 	b.r = &r;
 	b.n = 1;
 	cr_assert_eq(wcard_lpm_load(l, &b, err, sizeof(err)), 0, "case live: load: %s", err);
 	wcard_lpm_destroy(l);
-	fd = bpf_obj_get(strcat(strcpy(err, dir), "/wc_lpm4_image"));
-	cr_assert_geq(fd, 0, "case live: slot");
-	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &slot_id), 0, "case live: slot id");
-	close(fd);
-	cr_assert_eq(pinned_id(live), slot_id, "case live: the live pin is the slot's image");
+	slot_id = wt_slot_map_id(slot);
+	cr_assert_neq(slot_id, 0, "case live: slot id");
+	cr_assert_eq(wt_pinned_map_id(live), slot_id, "case live: the live pin is the slot's image");
 	cr_assert_eq(access(next, F_OK), -1, "case live: no _next left after a load");
 	cr_assert_eq(pinned_value(dir, 0x0a010203, "after load"), 2, "case live: value");
 
@@ -1360,16 +1344,14 @@ Test(lpm, pinned_live_image_states)
 	cr_assert_eq(pinned_value(dir, 0x0a010203, "rename not done"), 2,
 		     "case live: rename not done: value");
 	/* Readers never rename; the next writer's publish finishes the rename first. */
-	cr_assert_eq(pinned_id(next), slot_id, "case live: a reader left _next alone");
+	cr_assert_eq(wt_pinned_map_id(next), slot_id, "case live: a reader left _next alone");
 	cr_assert_eq(wcard_lpm_open_pinned(dir, &l, err, sizeof(err)), 0, "case live: open: %s",
 		     err);
 	cr_assert_eq(wcard_lpm_load(l, &b, err, sizeof(err)), 0, "case live: load: %s", err);
 	wcard_lpm_destroy(l);
-	fd = bpf_obj_get(strcat(strcpy(err, dir), "/wc_lpm4_image"));
-	cr_assert_geq(fd, 0, "case live: slot");
-	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &slot_id), 0, "case live: slot id");
-	close(fd);
-	cr_assert_eq(pinned_id(live), slot_id, "case live: the load's image is _live");
+	slot_id = wt_slot_map_id(slot);
+	cr_assert_neq(slot_id, 0, "case live: slot id");
+	cr_assert_eq(wt_pinned_map_id(live), slot_id, "case live: the load's image is _live");
 	cr_assert_eq(access(next, F_OK), -1, "case live: no _next left");
 
 	/* Killed before the switch: a stale _next beside the right _live. */
@@ -1385,7 +1367,7 @@ Test(lpm, pinned_live_image_states)
 	r.value = 3;
 	cr_assert_eq(wcard_lpm_load(l, &b, err, sizeof(err)), 0, "case live: reload: %s", err);
 	wcard_lpm_destroy(l);
-	cr_assert_neq(pinned_id(live), 0, "case live: pinned again by the load");
+	cr_assert_neq(wt_pinned_map_id(live), 0, "case live: pinned again by the load");
 	cr_assert_eq(pinned_value(dir, 0x0a010203, "pinned again"), 3, "case live: value 3");
 	close(stale);
 	cr_assert_eq(wcard_lpm_unpin(dir), 0, "case live: unpin");

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <wcard/wcard.h>
 
 struct wt_rng {
@@ -179,6 +180,35 @@ static inline void wt_pin_dir(char *buf, size_t len, const char *tag)
 
 	snprintf(buf, len, "/sys/fs/bpf/wcard-test-%s-%d-%08x", tag, getpid(),
 		 (unsigned int)wt_rnd(&r));
+}
+
+/* The id of the map pinned at path, or 0 if none. */
+static inline __u32 wt_pinned_map_id(const char *path)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	close(fd);
+	return info.id;
+}
+
+/* The id of the map in slot 0 of the map-in-map pinned at path, or 0. */
+static inline __u32 wt_slot_map_id(const char *path)
+{
+	__u32 zero = 0, id = 0;
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return 0;
+	if (bpf_map_lookup_elem(fd, &zero, &id))
+		id = 0;
+	close(fd);
+	return id;
 }
 
 /* Write text to dir/name; 0 or -1. */

@@ -91,6 +91,28 @@ static long timed_ms(const char *cmd)
 	return (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 + 1;
 }
 
+/* Kill `cmd...` (argv) after a random delay below span ms; returns the delay. */
+static long kill_after(struct wt_rng *r, unsigned int span, char *const argv[])
+{
+	struct timespec ts = { 0, (long)wt_below(r, span) * 1000000L };
+	pid_t pid = fork();
+	int st;
+
+	cr_assert_geq(pid, 0, "fork");
+	if (!pid) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	nanosleep(&ts, NULL);
+	kill(pid, SIGKILL);
+	cr_assert_eq(waitpid(pid, &st, 0), pid, "waitpid");
+	return ts.tv_nsec / 1000000L;
+}
+
 /* The reference's best rule (index in rs, or -1) for check packet i. */
 static long ref_best(const struct wcard_ruleset *rs, const struct wcard_trace *chk, size_t i)
 {
@@ -161,30 +183,13 @@ Test(crash, kill_writer_during_bulk_load, .timeout = 600, .fini = crash_cleanup)
 	span = (span + timed_ms(cmd)) * 3 / 4;
 
 	for (trial = 0; trial < 50; trial++) {
-		const char *to = trial % 2 ? pa : pb;
+		char *argv[] = { (char *)bin, "rules", "load", "c", trial % 2 ? pa : pb,
+				 "--format", "classbench", "--pin-dir", dir, NULL };
 		struct wcard_clf *c = NULL;
-		struct timespec ts;
 		bool is_a, is_b;
-		int prog, st;
-		pid_t pid;
-
-		pid = fork();
-		cr_assert_geq(pid, 0, "fork");
-		if (!pid) {
-			int null = open("/dev/null", O_WRONLY);
-
-			dup2(null, 1);
-			dup2(null, 2);
-			execl(bin, "wcard", "rules", "load", "c", to, "--format", "classbench",
-			      "--pin-dir", dir, (char *)NULL);
-			_exit(127);
-		}
+		int prog;
 		/* Anywhere from before the open to after the switch. */
-		ts.tv_sec = 0;
-		ts.tv_nsec = (long)wt_below(&r, span) * 1000000L;
-		nanosleep(&ts, NULL);
-		kill(pid, SIGKILL);
-		cr_assert_eq(waitpid(pid, &st, 0), pid, "waitpid");
+		long ms = kill_after(&r, span, argv);
 
 		/* Before any other writer: the old set or the new one, whole. */
 		prog = bpf_obj_get(path);
@@ -194,7 +199,7 @@ Test(crash, kill_writer_during_bulk_load, .timeout = 600, .fini = crash_cleanup)
 		is_b = same_as(&b, &chk, ids);
 		cr_assert(is_a || is_b,
 			  "case trial %u: killed after %ld ms: answers are neither set A nor set B",
-			  trial, ts.tv_nsec / 1000000L);
+			  trial, ms);
 		as_a += is_a;
 		as_b += is_b;
 
@@ -296,10 +301,9 @@ Test(crash, kill_writer_during_single_updates, .timeout = 600, .fini = crash_cle
 		bool add = trial % 2 == 0 || model.n < 10, with;
 		struct wcard_clf *c = NULL;
 		struct wcard_rule x;
-		struct timespec ts;
 		char text[1024], id[16] = "";
-		int prog, st;
-		pid_t pid;
+		int prog;
+		long ms;
 
 		/* The change: add one of B's rules at the top, or delete a random live rule. */
 		wcard_ruleset_init(&next, model.layout);
@@ -327,16 +331,11 @@ Test(crash, kill_writer_during_single_updates, .timeout = 600, .fini = crash_cle
 			c = NULL;
 			next.rules[k] = next.rules[--next.n];
 		}
-		pid = fork();
-		cr_assert_geq(pid, 0, "fork");
-		if (!pid) {
-			char *argv[64];
-			int n = 0, null = open("/dev/null", O_WRONLY);
-			char *save, *tok;
+		{
+			char *argv[64], *save, *tok;
+			int n = 0;
 
-			dup2(null, 1);
-			dup2(null, 2);
-			argv[n++] = "wcard";
+			argv[n++] = (char *)bin;
 			argv[n++] = "rule";
 			argv[n++] = add ? "add" : "del";
 			argv[n++] = "c";
@@ -349,14 +348,8 @@ Test(crash, kill_writer_during_single_updates, .timeout = 600, .fini = crash_cle
 			argv[n++] = "--pin-dir";
 			argv[n++] = dir;
 			argv[n] = NULL;
-			execv(bin, argv);
-			_exit(127);
+			ms = kill_after(&r, span, argv);
 		}
-		ts.tv_sec = 0;
-		ts.tv_nsec = (long)wt_below(&r, span) * 1000000L;
-		nanosleep(&ts, NULL);
-		kill(pid, SIGKILL);
-		cr_assert_eq(waitpid(pid, &st, 0), pid, "waitpid");
 
 		/* Before anyone else writes: without the change, or with it. */
 		model_values(&model, &ta, want0);
@@ -369,7 +362,7 @@ Test(crash, kill_writer_during_single_updates, .timeout = 600, .fini = crash_cle
 				  !memcmp(got, want1, ta.n * sizeof(*got)),
 			  "case trial %u: %s killed after %ld ms: answers are neither the set before "
 			  "nor the set after",
-			  trial, add ? "add" : "del", ts.tv_nsec / 1000000L);
+			  trial, add ? "add" : "del", ms);
 		/* The maps say which one stands (the change's value present or gone). */
 		cr_assert_eq(wcard_clf_open_pinned(cls, NULL, &c, err, sizeof(err)), 0,
 			     "case trial %u: reopen: %s", trial, err);
@@ -538,28 +531,6 @@ static void lpm_pins_ok(const char *lp, unsigned int trial)
 		cr_assert_eq(wt_pinned_map_id(path), id,
 			     "case lpm trial %u: the live %s image is not pinned", trial, slot[k]);
 	}
-}
-
-/* Kill `cmd...` (argv) after a random delay below span ms; returns the delay. */
-static long kill_after(struct wt_rng *r, unsigned int span, char *const argv[])
-{
-	struct timespec ts = { 0, (long)wt_below(r, span) * 1000000L };
-	pid_t pid = fork();
-	int st;
-
-	cr_assert_geq(pid, 0, "fork");
-	if (!pid) {
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(null, 1);
-		dup2(null, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	nanosleep(&ts, NULL);
-	kill(pid, SIGKILL);
-	cr_assert_eq(waitpid(pid, &st, 0), pid, "waitpid");
-	return ts.tv_nsec / 1000000L;
 }
 
 /*

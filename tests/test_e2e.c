@@ -127,6 +127,7 @@ static void e2e_setup(void)
 			"ip -n %3$s neigh add fd77::1 lladdr %5$s dev %4$s",
 			ns_a, if_a, ns_b, if_b, MAC_A, MAC_B),
 		     0, "configuring the veth pair: %s", out);
+	wt_bpffs();
 	cr_assert_eq(wt_sh(out, sizeof(out), "mkdir -p %s", pdir), 0, "mkdir %s: %s", pdir, out);
 }
 

@@ -1138,6 +1138,7 @@ static void lpm_pin_dir(char *buf, size_t len, const char *tag)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	wt_bpffs();
 	snprintf(buf, len, "/sys/fs/bpf/wcard-test-lpm-%s-%d-%08lx", tag, getpid(),
 		 (unsigned long)ts.tv_nsec);
 }

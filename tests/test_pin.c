@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: MIT
 /* test_pin.c: pinned classifiers reopened from their maps, in this and in a new process (suite "pin"). */
+#define _GNU_SOURCE /* unshare(2) */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/magic.h>
 #include <bpf/bpf.h>
 #include "wctest.h"
 
@@ -551,4 +556,103 @@ Test(pin, cli_progress_on_tty, .timeout = 60, .fini = pin_cleanup)
 	cr_assert_eq(wt_sh(out, sizeof(out), "%s destroy f --pin-dir %s && %s destroy g --pin-dir %s",
 			   bin, dir, bin, dir), 0, "case destroy: %s", out);
 	unlink(fifo);
+}
+
+/* ---- a fresh host: nothing mounted at /sys/fs/bpf ------------------------------ */
+
+/*
+ * Shell prefix: a private mount namespace in which nothing is mounted at
+ * /sys/fs/bpf (every mount there taken off), as on a fresh host or in a
+ * container. The host's mounts are never touched.
+ */
+#define FRESH_NS                                                                                   \
+	"unshare -m --propagation private sh -c '"                                                 \
+	"while mountpoint -q /sys/fs/bpf; do umount -l /sys/fs/bpf || exit 9; done; "
+
+/* The CLI on a fresh host: create mounts bpffs, and every command works from there. */
+Test(pin, fresh_host_cli_mounts_bpffs, .timeout = 120)
+{
+	const char *bin = getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
+	char out[8192];
+	int rc;
+
+	if (access("/usr/bin/unshare", X_OK) || access("/usr/bin/mountpoint", X_OK))
+		cr_skip_test("unshare(1) or mountpoint(1) missing");
+	/* Before: nothing mounted, so the first create has to mount it. */
+	rc = wt_sh(out, sizeof(out),
+		   FRESH_NS "mountpoint -q /sys/fs/bpf && exit 8; "
+		   "%1$s create fw && mountpoint -q /sys/fs/bpf && "
+		   "%1$s rule add fw src 10.0.0.0/8 drop && %1$s rules dump fw && "
+		   "%1$s lpm create rt && %1$s lpm add rt 10.0.0.0/8 7 && %1$s lpm get rt 10.1.2.3 && "
+		   "%1$s destroy fw && %1$s lpm destroy rt && "
+		   "stat -f -c %%T /sys/fs/bpf' 2>&1",
+		   bin);
+	cr_assert_eq(rc, 0, "case fresh host: rc %d: %s", rc, out);
+	cr_assert(strstr(out, "src 10.0.0.0/8 prio 0 drop"), "case fresh host dump: %s", out);
+	cr_assert(strstr(out, "10.1.2.3 10.0.0.0/8 7"), "case fresh host lpm get: %s", out);
+	cr_assert(strstr(out, "bpf_fs"), "case fresh host: bpffs mounted: %s", out);
+}
+
+/* Mounting is refused (no CAP_SYS_ADMIN): the error says why and what to run; nothing made. */
+Test(pin, fresh_host_mount_refused, .timeout = 120)
+{
+	const char *bin = getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
+	char out[8192];
+	int rc;
+
+	if (access("/usr/bin/unshare", X_OK) || access("/usr/sbin/capsh", X_OK))
+		cr_skip_test("unshare(1) or capsh(1) missing");
+	rc = wt_sh(out, sizeof(out),
+		   FRESH_NS "capsh --drop=cap_sys_admin -- -c \"%1$s create fw; echo rc=\\$?; "
+		   "%1$s lpm create rt; echo rc=\\$?\"; "
+		   "mountpoint -q /sys/fs/bpf && echo MOUNTED; ls /sys/fs/bpf/wcard 2>/dev/null; "
+		   "true' 2>&1",
+		   bin);
+	cr_assert_eq(rc, 0, "case refused: rc %d: %s", rc, out);
+	cr_assert(strstr(out, "rc=1\n") && !strstr(out, "rc=0"), "case refused: exit codes: %s",
+		  out);
+	cr_assert(strstr(out, "mounting bpffs there failed: Operation not permitted") &&
+			  strstr(out, "CAP_SYS_ADMIN") &&
+			  strstr(out, "mount -t bpf bpf /sys/fs/bpf"),
+		  "case refused: message names the reason and the command: %s", out);
+	cr_assert(!strstr(out, "MOUNTED"), "case refused: nothing mounted: %s", out);
+}
+
+/* The library's pin functions mount bpffs too (a program of ours, not the CLI). */
+Test(pin, fresh_host_library_pin_mounts_bpffs, .timeout = 120)
+{
+	struct wcard_clf_opts o = { .layout = wcard_layout_ipv4() };
+	struct wcard_clf *c = NULL, *c2 = NULL;
+	char err[512] = "";
+	struct statfs fs;
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	cr_assert_geq(pid, 0, "case library: fork");
+	if (pid == 0) {
+		/* A private mount namespace with nothing at /sys/fs/bpf. */
+		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+			_exit(10);
+		while (!statfs(WCARD_BPFFS, &fs) && fs.f_type == BPF_FS_MAGIC)
+			if (umount2(WCARD_BPFFS, MNT_DETACH))
+				_exit(11);
+		if (wcard_clf_create(&o, &c, err, sizeof(err)))
+			_exit(12);
+		if (wcard_clf_pin(c, WCARD_BPFFS "/lib/x", err, sizeof(err))) {
+			fprintf(stderr, "case library: %s\n", err);
+			_exit(13);
+		}
+		if (statfs(WCARD_BPFFS, &fs) || fs.f_type != BPF_FS_MAGIC)
+			_exit(14);
+		if (wcard_clf_open_pinned(WCARD_BPFFS "/lib/x", NULL, &c2, err, sizeof(err)))
+			_exit(15);
+		wcard_clf_destroy(c2);
+		wcard_clf_destroy(c);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid, "case library: waitpid");
+	cr_assert(WIFEXITED(status), "case library: child died");
+	cr_assert_eq(WEXITSTATUS(status), 0, "case library: child step %d failed",
+		     WEXITSTATUS(status));
 }

@@ -173,12 +173,31 @@ static inline void wt_key_near(struct wt_rng *r, const struct wcard_layout *l,
 	}
 }
 
-/* A bpffs path for this test process to pin under (tag names the test): parallel-safe. */
+/*
+ * For tests that make directories under /sys/fs/bpf themselves: bpffs is
+ * mounted there the way the library's pin functions do it when nothing is (a
+ * fresh host). Prints why not and exits the test process on failure.
+ */
+static inline void wt_bpffs(void)
+{
+	char err[512] = "";
+
+	if (wcard_bpffs_prepare(WCARD_BPFFS, err, sizeof(err))) {
+		fprintf(stderr, "wctest: %s\n", err);
+		exit(1);
+	}
+}
+
+/*
+ * A bpffs path for this test process to pin under (tag names the test):
+ * parallel-safe. bpffs is mounted (wt_bpffs) if nothing is.
+ */
 static inline void wt_pin_dir(char *buf, size_t len, const char *tag)
 {
 	struct wt_rng r = { .s = (__u64)getpid() * 7919 + (__u64)time(NULL) };
 
-	snprintf(buf, len, "/sys/fs/bpf/wcard-test-%s-%d-%08x", tag, getpid(),
+	wt_bpffs();
+	snprintf(buf, len, WCARD_BPFFS "/wcard-test-%s-%d-%08x", tag, getpid(),
 		 (unsigned int)wt_rnd(&r));
 }
 

@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <wcard/wcard.h>
+#include "bpffs.h"
 #include "lpmidx.h"
 #include "wcard_lpm4.skel.h"
 
@@ -361,11 +362,9 @@ int wcard_lpm_pin(struct wcard_lpm *l, const char *dir, char *err, size_t errlen
 
 	if (!l || !dir)
 		return -EINVAL;
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s (is it on a bpffs mount?)", dir, strerror(errno));
+	ret = bpffs_mkdirs(dir, err, errlen);
+	if (ret)
 		return ret;
-	}
 	snprintf(path, sizeof(path), "%s/meta", dir);
 	if (bpf_obj_pin(l->meta_fd, path)) {
 		ret = -errno;

@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <wcard/wcard.h>
+#include "bpffs.h"
 #include "clf_int.h"
 
 /*
@@ -25,6 +26,7 @@ int wcard_clf_pin(struct wcard_clf *c, const char *dir, char *err, size_t errlen
 	int fds[CLF_NMAPS + 2 + NLPM_MAPS];
 	unsigned int i, n = 0, done;
 	char path[4096];
+	int ret;
 
 	if (!c || !dir)
 		return -EINVAL;
@@ -46,12 +48,9 @@ int wcard_clf_pin(struct wcard_clf *c, const char *dir, char *err, size_t errlen
 		names[n] = lpm_maps[i];
 		fds[n++] = m ? bpf_map__fd(m) : -1;
 	}
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		int e = errno;
-
-		clf_seterr(err, errlen, "%s: %s (is it on a bpffs mount?)", dir, strerror(e));
-		return -e;
-	}
+	ret = bpffs_mkdirs(dir, err, errlen);
+	if (ret)
+		return ret;
 	for (done = 0; done < n; done++) {
 		if (fds[done] < 0)
 			continue;

@@ -212,8 +212,8 @@ int wcard_lpm_dump(const struct wcard_lpm *l, struct wcard_routes *out);
 int wcard_lpm_query(struct wcard_lpm *l, unsigned int family, wc_u128 addr,
 		    struct wcard_route *match);
 /*
- * Pin the LPM's maps under dir on bpffs (created if missing; nothing is left
- * half-pinned), and open one pinned there, in this or another process: the
+ * Pin the LPM's maps under dir on bpffs (created with its missing parents,
+ * bpffs mounted as wcard_bpffs_prepare does; nothing is left half-pinned), and open one pinned there, in this or another process: the
  * maps are the source of truth, the route index is rebuilt from them. A
  * meta record guards against another layout or version (-EPROTO). Writers
  * must take turns (the CLI locks the directory): a handle sees the routes other
@@ -419,8 +419,22 @@ int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u
 		     char *err, size_t errlen);
 
 /*
+ * Where bpffs is mounted by convention. Pin functions given a directory under
+ * it mount bpffs there when nothing is (as bpftool and tc do).
+ */
+#define WCARD_BPFFS "/sys/fs/bpf"
+/*
+ * Make sure dir (or its nearest existing ancestor) is on bpffs. A directory
+ * under WCARD_BPFFS on a host where nothing is mounted there gets bpffs mounted
+ * at WCARD_BPFFS (mode 0700; needs CAP_SYS_ADMIN). 0, or -errno with err
+ * naming the reason and the command to run: -EXDEV for a directory elsewhere
+ * that is not on bpffs, the mount's error otherwise.
+ */
+int wcard_bpffs_prepare(const char *dir, char *err, size_t errlen);
+/*
  * Pin the classifier's maps and its XDP program (as "prog") under dir, a
- * directory on bpffs (created if missing). Nothing is left half-pinned.
+ * directory on bpffs (created with its missing parents, bpffs mounted as
+ * wcard_bpffs_prepare does). Nothing is left half-pinned.
  */
 int wcard_clf_pin(struct wcard_clf *c, const char *dir, char *err, size_t errlen);
 /*

@@ -102,3 +102,15 @@ bool caps_effective(int cap)
 
 	return !caps_get(d) && has(d, cap, false);
 }
+
+void caps_drop(int cap)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = {};
+
+	if (caps_get(d))
+		return;
+	d[cap / 32].effective &= ~(1u << (cap % 32));
+	d[cap / 32].permitted &= ~(1u << (cap % 32));
+	syscall(SYS_capset, &h, d);
+}

@@ -36,6 +36,7 @@ struct cli {
 	const char *algo, *format, *dir, *pool, *v4, *pin_dir, *layout, *mode;
 	unsigned long rules, packets, seed, collide, max_routes, max_rules;
 	__u32 dflt; /* --default: WC_ACT_*, 0 if not given */
+	bool caps_admin; /* the command keeps CAP_SYS_ADMIN for itself, not just to mount bpffs */
 	int argc;
 	char **argv;
 };
@@ -89,6 +90,8 @@ int pin_lock(const char *path);
  */
 int caps_limit(const char *cmd, __u64 need, __u64 keep);
 bool caps_effective(int cap);
+/* Drop cap from the effective and permitted sets (a no-op if not held). */
+void caps_drop(int cap);
 /*
  * Progress for long commands, shown on a TTY once they pass a second:
  * start (a no-op when already started), change the phase, end (clears it).

@@ -9,8 +9,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
-#include <linux/magic.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -38,6 +36,11 @@ struct cmd_spec {
 	const char *brief; /* one line for the command list of `wcard --help` */
 	__u64 caps; /* capabilities it needs (checked first; all others are dropped) */
 	__u64 keep; /* capabilities it keeps if it has them */
+	/*
+	 * It pins new objects: CAP_SYS_ADMIN is kept, if the caller has it, until
+	 * bpffs is mounted at /sys/fs/bpf (pin_new), and dropped there.
+	 */
+	bool pins;
 };
 
 static const struct opt_spec opt_table[] = {
@@ -182,7 +185,7 @@ static const struct cmd_spec cmd_table[] = {
 	  "longest-prefix match in BPF, on a route file or on LPMs pinned under --pin-dir",
 	  cmd_lpm, lpm_opts, 1, 1 << 20, lpm_subs,
 	  .brief = "longest-prefix match: lookups, pinned LPMs",
-	  .caps = CAPS_BPF,
+	  .caps = CAPS_BPF, .pins = true,
 	  /* LPMs pinned before live images were: found by map id. */
 	  .keep = CAPB(CAP_SYS_ADMIN) },
 	{ "create", "NAME [RULES]",
@@ -190,7 +193,7 @@ static const struct cmd_spec cmd_table[] = {
 	  "'prog'), empty or with the rules of RULES",
 	  clf_create, create_opts, 1, 2,
 	  .brief = "create a pinned classifier and its XDP filter",
-	  .caps = CAPS_BPF },
+	  .caps = CAPS_BPF, .pins = true },
 	{ "rules", "SUBCOMMAND ARGS...", "rule sets of a classifier pinned under --pin-dir",
 	  cmd_rules, rules_opts, 1, 1 << 20, rules_subs,
 	  .brief = "load, dump or list the rules of a pinned classifier",
@@ -1011,24 +1014,20 @@ int pin_path(const struct cli *c, const char *name, char *buf, size_t len)
 int pin_new(const struct cli *c, const char *path, const char *destroy, char *err, size_t errlen)
 {
 	const char *dir = c->pin_dir ? c->pin_dir : PIN_DIR_DEFAULT;
-	struct statfs fs;
-	bool made;
 	int e;
 
-	made = !mkdir(dir, 0700);
-	if (!made && errno != EEXIST) {
+	/* bpffs mounted at /sys/fs/bpf if nothing is: the one use of CAP_SYS_ADMIN here. */
+	e = wcard_bpffs_prepare(dir, err, errlen);
+	if (!c->caps_admin)
+		caps_drop(CAP_SYS_ADMIN);
+	if (e)
+		return e;
+	if (mkdir(dir, 0700) && errno != EEXIST) {
 		e = errno;
-		snprintf(err, errlen, "%s: %s (%s)", dir, strerror(e),
-			 e == EACCES || e == EPERM ? "needs root, or CAP_BPF and write access to bpffs" :
-			 e == ENOENT ? "is bpffs mounted at /sys/fs/bpf?" : "is it on bpffs?");
+		snprintf(err, errlen, "%s: %s%s", dir, strerror(e),
+			 e == EACCES || e == EPERM ?
+				 " (needs root, or CAP_BPF and write access to bpffs)" : "");
 		return -e;
-	}
-	if (statfs(dir, &fs) || fs.f_type != BPF_FS_MAGIC) {
-		if (made) /* nothing left behind */
-			rmdir(dir);
-		snprintf(err, errlen, "%s: not on bpffs (mount -t bpf bpf /sys/fs/bpf, or --pin-dir)",
-			 dir);
-		return -EXDEV;
 	}
 	if (!access(path, F_OK)) {
 		snprintf(err, errlen, "%s: already exists (%s %s)", path, destroy, c->argv[0]);
@@ -1220,7 +1219,10 @@ int main(int argc, char **argv)
 			return 2;
 		/* The userspace reference classifies without BPF. */
 		need = c.algo && !strcmp(c.algo, "ref") ? 0 : cmd->caps;
-		if (caps_limit(cmd->name, need, cmd->keep))
+		c.caps_admin = ((need | cmd->keep) & CAPB(CAP_SYS_ADMIN)) &&
+			       caps_effective(CAP_SYS_ADMIN);
+		if (caps_limit(cmd->name, need,
+			       cmd->keep | (cmd->pins ? CAPB(CAP_SYS_ADMIN) : 0)))
 			return 1;
 		/* A kernel without a feature the programs use: say which, before anything runs. */
 		if (need && wcard_probe_kernel(why, sizeof(why))) {

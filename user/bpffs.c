@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+/* bpffs.c: making sure a pin directory lies on bpffs, mounting it at /sys/fs/bpf when nothing is. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <wcard/wcard.h>
+#include "bpffs.h"
+#include "clf_int.h"
+
+/* Is path's nearest existing ancestor (path itself included) on bpffs? 1, 0 or -errno. */
+static int on_bpffs(const char *path)
+{
+	char buf[PATH_MAX];
+	struct statfs fs;
+	char *slash;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (;;) {
+		if (!statfs(buf, &fs))
+			return fs.f_type == BPF_FS_MAGIC;
+		if (errno != ENOENT && errno != ENOTDIR)
+			return -errno;
+		slash = strrchr(buf, '/');
+		if (!slash)
+			return -ENOENT;
+		if (slash == buf) {
+			buf[1] = 0;
+			continue;
+		}
+		*slash = 0;
+	}
+}
+
+/* Does dir lie under WCARD_BPFFS (the mount point itself included)? */
+static bool under_default(const char *dir)
+{
+	size_t n = strlen(WCARD_BPFFS);
+
+	return !strncmp(dir, WCARD_BPFFS, n) && (dir[n] == 0 || dir[n] == '/');
+}
+
+static const char *mount_hint(int e)
+{
+	switch (e) {
+	case EPERM:
+	case EACCES:
+		return "mounting needs CAP_SYS_ADMIN";
+	case EROFS:
+		return "the file system holding it is read-only";
+	case ENOENT:
+	case ENOTDIR:
+		return "there is no directory " WCARD_BPFFS ": is sysfs mounted at /sys?";
+	case ENODEV:
+		return "this kernel has no bpffs (CONFIG_BPF_SYSCALL)";
+	default:
+		return "mount(2) failed";
+	}
+}
+
+int wcard_bpffs_prepare(const char *dir, char *err, size_t errlen)
+{
+	int ret, fd;
+
+	if (!dir || !*dir)
+		return -EINVAL;
+	ret = on_bpffs(dir);
+	if (ret == 1)
+		return 0;
+	if (ret < 0) {
+		clf_seterr(err, errlen, "%s: %s", dir, strerror(-ret));
+		return ret;
+	}
+	if (!under_default(dir)) {
+		clf_seterr(err, errlen,
+			   "%s: not on bpffs (use a directory under " WCARD_BPFFS
+			   ", or mount one: mount -t bpf bpf DIR)",
+			   dir);
+		return -EXDEV;
+	}
+	/*
+	 * Nothing mounted at /sys/fs/bpf: mount bpffs there, as bpftool and tc do.
+	 * Two wcard processes must not both mount it (the second mount would hide
+	 * what the first one pinned), so they take turns on a lock of the
+	 * directory underneath and look again once they hold it.
+	 */
+	fd = open(WCARD_BPFFS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	if (flock(fd, LOCK_EX)) {
+		ret = -errno;
+		close(fd);
+		goto fail;
+	}
+	ret = on_bpffs(WCARD_BPFFS);
+	if (ret == 0)
+		ret = mount("bpf", WCARD_BPFFS, "bpf", 0, "mode=0700") ? -errno : 0;
+	else if (ret == 1)
+		ret = 0;
+	close(fd); /* drops the lock */
+	if (!ret)
+		return 0;
+fail:
+	clf_seterr(err, errlen,
+		   "%s: nothing is mounted at " WCARD_BPFFS " and mounting bpffs there failed: "
+		   "%s (%s); as root run: mount -t bpf bpf " WCARD_BPFFS,
+		   dir, strerror(-ret), mount_hint(-ret));
+	return ret;
+}
+
+int bpffs_mkdirs(const char *dir, char *err, size_t errlen)
+{
+	char buf[PATH_MAX];
+	size_t i;
+	int ret;
+
+	ret = wcard_bpffs_prepare(dir, err, errlen);
+	if (ret)
+		return ret;
+	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	/* Every missing component, private to its creator like the pins inside. */
+	for (i = 1; buf[i]; i++) {
+		if (buf[i] != '/')
+			continue;
+		buf[i] = 0;
+		if (mkdir(buf, 0700) && errno != EEXIST) {
+			ret = -errno;
+			clf_seterr(err, errlen, "%s: %s", buf, strerror(-ret));
+			return ret;
+		}
+		buf[i] = '/';
+	}
+	if (mkdir(buf, 0700) && errno != EEXIST) {
+		ret = -errno;
+		clf_seterr(err, errlen, "%s: %s", buf, strerror(-ret));
+		return ret;
+	}
+	return 0;
+}

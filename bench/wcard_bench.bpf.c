@@ -164,7 +164,7 @@ static int wc_bench_clf_cb(__u32 i, struct wc_bench_ctx *c)
 		return 1;
 	/* Global subprograms take pointers to stack memory, not to map values of another size. */
 	__builtin_memcpy(&key, k, sizeof(key));
-	if (wc_classify(&key, &res) > 0) {
+	if (wc_classify(&key, wc_config_get(), &res) > 0) {
 		c->acc += res.value;
 		c->hits++;
 	}

@@ -64,6 +64,11 @@ int wc_xdp_filter(struct xdp_md *ctx)
 	__u32 action, ifindex = 0;
 	int status;
 
+	/*
+	 * The one read of the live generation for this packet: the key layout,
+	 * the algorithm, its tables, the actions and the counters' half below
+	 * all come from this config (see wc_classify).
+	 */
 	cfg = wc_config_get();
 	if (!cfg)
 		return XDP_PASS;
@@ -71,7 +76,7 @@ int wc_xdp_filter(struct xdp_md *ctx)
 	status = wc_xdp_parse(ctx, &pkt);
 	if (status == WC_PARSE_OK) {
 		action = cfg->default_action;
-		if (!wc_key_from_pkt(cfg->layout_id, &pkt, &key) && wc_classify(&key, &res) > 0) {
+		if (!wc_key_from_pkt(cfg->layout_id, &pkt, &key) && wc_classify(&key, cfg, &res) > 0) {
 			action = WC_VALUE_ACTION(res.value);
 			ifindex = WC_VALUE_IFINDEX(res.value);
 		}

@@ -18,8 +18,8 @@ struct lk {
 static void lk_open(struct lk *t, const struct wcard_layout *l, __u32 max_rules, enum wc_algo algo,
 		    const char *name)
 {
-	/* The LPM fast path needs the IPv4 trie prepared in the object. */
-	struct wcard_clf_opts o = { .layout = l, .algo = algo, .lpm = algo == WC_ALGO_LPM };
+	/* The LPM fast path (asked for, or auto's to pick) needs the IPv4 trie in the object. */
+	struct wcard_clf_opts o = { .layout = l, .algo = algo, .lpm = !algo || algo == WC_ALGO_LPM };
 	char err[256] = "";
 	int ret;
 
@@ -652,4 +652,313 @@ Test(update, atomic_bulk_replace, .timeout = 300)
 	free(w->best[0]);
 	free(w->best[1]);
 	free(w);
+}
+
+/* ---- one generation per packet: bulk loads that switch the algorithm ------------ */
+
+/*
+ * Sets loaded in turn under lookups through the XDP filter (real frames). Each
+ * rule's value says which set it belongs to and which rule it is (bits 40..
+ * and 8..39; the action bits say pass), so an answer names the set it came
+ * from. A lookup may answer from any set loaded while it ran, but only with
+ * that set's best rule for the key (the reference's answer).
+ */
+#define FLIP_VALUE(s, i) (((__u64)(s) << 40) | ((__u64)(i) << 8) | WC_ACT_PASS)
+
+struct flip {
+	struct wcard_clf *clf;
+	const struct wcard_ruleset *set;
+	unsigned int nsets;
+	__u8 (*frame)[128];
+	int *flen;
+	long *best; /* [set * nkeys + key]: the reference's answer, -1 on a miss */
+	unsigned int nkeys;
+	/* Loads started and finished (load j puts set j % nsets in place). */
+	volatile __u64 started, done;
+	volatile int stop;
+	__u64 lookups, violations, from[4];
+	char first[256];
+};
+
+/* Is answer m for key k one that a set loaded by loads lo..hi gives? */
+static bool flip_ok(const struct flip *w, unsigned int k, __u64 lo, __u64 hi,
+		    const struct wc_xdp_meta *m)
+{
+	__u64 j;
+
+	if (m->id == WC_ID_NONE) {
+		for (j = lo; j <= hi; j++)
+			if (w->best[(j % w->nsets) * w->nkeys + k] == -1)
+				return true;
+		return false;
+	}
+	for (j = lo; j <= hi; j++) {
+		unsigned int s = j % w->nsets;
+
+		if (m->value == FLIP_VALUE(s, m->id) && w->best[s * w->nkeys + k] == (long)m->id)
+			return true;
+	}
+	return false;
+}
+
+static void flip_violation(struct flip *w, unsigned int k, int ret, const struct wc_xdp_meta *m,
+			   __u64 lo, __u64 hi)
+{
+	if (!w->violations++)
+		snprintf(w->first, sizeof(w->first),
+			 "key %u: ret %d, id %u, value %#llx, loads %llu..%llu", k, ret, m->id,
+			 (unsigned long long)m->value, (unsigned long long)lo,
+			 (unsigned long long)hi);
+}
+
+static void *flip_reader(void *arg)
+{
+	struct flip *w = arg;
+	struct wt_rng r = { .s = 23 };
+
+	while (!w->stop) {
+		unsigned int k = wt_below(&r, w->nkeys);
+		__u64 lo = __atomic_load_n(&w->done, __ATOMIC_ACQUIRE), hi;
+		struct wc_xdp_meta m;
+		int ret;
+
+		ret = wcard_clf_run_frame(w->clf, w->frame[k], w->flen[k], &m, NULL, NULL);
+		hi = __atomic_load_n(&w->started, __ATOMIC_ACQUIRE);
+		w->lookups++;
+		if (!ret && m.id != WC_ID_NONE && (m.value >> 40) < 4)
+			w->from[m.value >> 40]++;
+		if (!ret && flip_ok(w, k, lo, hi, &m))
+			continue;
+		flip_violation(w, k, ret, &m, lo, hi);
+	}
+	return NULL;
+}
+
+/*
+ * Load sets[0..nsets) in turn, rounds times, under lookups of the trace's
+ * frames; algo[s] is the algorithm set s must get (auto picks it).
+ */
+static void flip_run(const struct wcard_ruleset *sets, const enum wc_algo *algo,
+		     unsigned int nsets, const struct wcard_trace *tr, unsigned int rounds,
+		     const char *name)
+{
+	struct wcard_clf_opts o = { .layout = wcard_layout_ipv4(), .lpm = true };
+	struct flip *w = calloc(1, sizeof(*w));
+	char err[256] = "";
+	unsigned int j, s, k;
+	pthread_t th;
+
+	cr_assert_not_null(w, "case %s: calloc", name);
+	w->set = sets;
+	w->nsets = nsets;
+	w->nkeys = tr->n;
+	w->frame = calloc(w->nkeys, sizeof(*w->frame));
+	w->flen = calloc(w->nkeys, sizeof(*w->flen));
+	w->best = calloc((size_t)nsets * w->nkeys, sizeof(*w->best));
+	cr_assert(w->frame && w->flen && w->best, "case %s: calloc", name);
+	for (k = 0; k < w->nkeys; k++) {
+		struct wc_key key;
+		struct wc_pkt p;
+
+		wcard_key_from_tuple(&tr->t[k], &key);
+		wcard_pkt_from_tuple(&tr->t[k], &p);
+		w->flen[k] = wcard_frame_build(&p, NULL, w->frame[k], sizeof(w->frame[k]));
+		cr_assert_gt(w->flen[k], 0, "case %s: frame %u", name, k);
+		for (s = 0; s < nsets; s++)
+			w->best[s * w->nkeys + k] = wcard_ref_lookup(&sets[s], &key);
+	}
+	cr_assert_eq(wcard_clf_create(&o, &w->clf, err, sizeof(err)), 0, "case %s: create: %s",
+		     name, err);
+	cr_assert_eq(wcard_clf_load(w->clf, &sets[0], err, sizeof(err)), 0, "case %s: load: %s",
+		     name, err);
+	cr_assert_eq(pthread_create(&th, NULL, flip_reader, w), 0, "case %s: thread", name);
+	for (j = 1; j <= rounds; j++) {
+		s = j % nsets;
+		__atomic_store_n(&w->started, j, __ATOMIC_RELEASE);
+		cr_assert_eq(wcard_clf_load(w->clf, &sets[s], err, sizeof(err)), 0,
+			     "case %s: load %u: %s", name, j, err);
+		cr_assert_eq(wcard_clf_algo(w->clf), algo[s], "case %s: load %u: algorithm %d, not %d",
+			     name, j, wcard_clf_algo(w->clf), algo[s]);
+		__atomic_store_n(&w->done, j, __ATOMIC_RELEASE);
+	}
+	w->stop = 1;
+	pthread_join(th, NULL);
+	cr_log_info("update: %s: %u loads, %llu lookups (from the sets: %llu %llu %llu), "
+		    "%llu violations\n",
+		    name, rounds, (unsigned long long)w->lookups, (unsigned long long)w->from[0],
+		    (unsigned long long)w->from[1], (unsigned long long)w->from[2],
+		    (unsigned long long)w->violations);
+	cr_assert_eq(w->violations, 0, "case %s: %llu answers from neither set; first: %s", name,
+		     (unsigned long long)w->violations, w->first);
+	for (s = 0; s < nsets; s++)
+		cr_assert(w->from[s], "case %s: no lookup answered from set %u", name, s);
+	wcard_clf_destroy(w->clf);
+	free(w->frame);
+	free(w->flen);
+	free(w->best);
+	free(w);
+}
+
+/* One field's prefixes of the trace's addresses, longer ones ranking better (the LPM path). */
+static void flip_prefix_set(const struct wcard_trace *tr, unsigned int field, unsigned int n,
+			    __u64 seed, unsigned int set, struct wcard_ruleset *rs)
+{
+	struct wt_rng r = { .s = seed };
+	unsigned int i, k;
+
+	wcard_ruleset_init(rs, wcard_layout_ipv4());
+	for (i = 0; rs->n < n && i < 50 * n; i++) {
+		const struct wcard_tuple *t = &tr->t[wt_below(&r, tr->n)];
+		unsigned int len = 8 + wt_below(&r, 25);
+		__u32 a = field == 0 ? t->src : t->dst;
+		__u32 mask = len ? ~0u << (32 - len) : 0;
+		struct wcard_rule rule;
+		bool dup = false;
+
+		for (k = 0; k < rs->n && !dup; k++)
+			dup = rs->rules[k].f[field].plen == len &&
+			      rs->rules[k].f[field].value == (a & mask);
+		if (dup)
+			continue;
+		wcard_rule_any(rs->layout, &rule);
+		cr_assert_eq(wcard_rule_set_prefix(rs->layout, &rule, field, a & mask, len), 0,
+			     "case prefix set: rule");
+		rule.prio = 32 - len;
+		rule.value = FLIP_VALUE(set, rs->n);
+		cr_assert_eq(wcard_ruleset_add(rs, &rule), 0, "case prefix set: add");
+	}
+}
+
+/*
+ * The API contract behind one generation per packet, without a race: a
+ * program's entry point read generation A's config, then loads switched the
+ * live generation to B. Everything the lookup does after that read must come
+ * from A: the answers are A's, through wc_classify and through the algorithm's
+ * own entry. Brute force refuses a Tuple Merge generation (its rules are not
+ * in rank order), which WC_CFG_SORTED says per generation.
+ */
+static void stale_check(struct lk *t, const struct wcard_ruleset *rs, const struct wcard_trace *tr,
+			unsigned int gen, int fn, const char *name)
+{
+	size_t k;
+
+	t->skel->data->wc_test_gen = gen;
+	t->skel->bss->wc_test_fn = fn;
+	for (k = 0; k < tr->n; k++) {
+		struct wc_key key;
+		long want;
+
+		wcard_key_from_tuple(&tr->t[k], &key);
+		want = wcard_ref_lookup(rs, &key);
+		cr_assert_eq(lk_lookup(t, &key), want, "case %s: key %zu: got %ld, want %ld", name,
+			     k, lk_lookup(t, &key), want);
+	}
+	t->skel->data->wc_test_gen = -1;
+	t->skel->bss->wc_test_fn = 0;
+}
+
+/* The generation lookups start from (wc_root). */
+static unsigned int live_gen(struct lk *t)
+{
+	struct wc_root root = { 0 };
+	__u32 zero = 0;
+
+	cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.wc_root), &zero, &root), 0,
+		     "wc_root");
+	return root.gen;
+}
+
+Test(update, lookup_keeps_the_entry_generation)
+{
+	struct wcard_ruleset bf, tm, lpm, all;
+	struct wcard_trace tr = {};
+	char err[256] = "";
+	unsigned int i, g_bf, g_tm, g_lpm;
+	struct lk t;
+
+	cr_assert_eq(wt_gen_set(1000, 79, 1500, NULL, &all, &tr, err, sizeof(err)), 0,
+		     "case stale: gen: %s", err);
+	wcard_ruleset_init(&bf, wcard_layout_ipv4());
+	for (i = 0; i < 12; i++) {
+		struct wcard_rule rule = all.rules[(i * 89) % all.n];
+
+		rule.prio = 12 - i;
+		cr_assert_eq(wcard_ruleset_add(&bf, &rule), 0, "case stale: bf set");
+	}
+	tm = all;
+	flip_prefix_set(&tr, 1, 300, 9, 2, &lpm);
+	lk_open(&t, wcard_layout_ipv4(), 4096, 0, "stale");
+
+	cr_assert_eq(wcard_clf_load(t.clf, &bf, err, sizeof(err)), 0, "case stale: bf: %s", err);
+	cr_assert_eq(wcard_clf_algo(t.clf), WC_ALGO_BF, "case stale: bf algorithm");
+	g_bf = live_gen(&t);
+	stale_check(&t, &bf, &tr, g_bf, 0, "stale: bf live");
+	cr_assert_eq(wcard_clf_load(t.clf, &tm, err, sizeof(err)), 0, "case stale: tm: %s", err);
+	cr_assert_eq(wcard_clf_algo(t.clf), WC_ALGO_TM, "case stale: tm algorithm");
+	g_tm = live_gen(&t);
+	cr_assert_neq(g_tm, g_bf, "case stale: a load switches the generation");
+	/* B (Tuple Merge) is live; a packet that read A (brute force) keeps getting A's answers. */
+	stale_check(&t, &bf, &tr, g_bf, 0, "stale: bf after the switch to tm, classify");
+	stale_check(&t, &bf, &tr, g_bf, 1, "stale: bf after the switch to tm, bf entry");
+	stale_check(&t, &tm, &tr, g_tm, 0, "stale: tm live, classify");
+	/* Brute force refuses Tuple Merge's rule slots. */
+	t.skel->data->wc_test_gen = g_tm;
+	t.skel->bss->wc_test_fn = 1;
+	{
+		struct wc_key key;
+
+		wcard_key_from_tuple(&tr.t[0], &key);
+		cr_assert_eq(lk_lookup(&t, &key), -3, "case stale: bf over a tm generation refused");
+	}
+	cr_assert_eq(wcard_clf_load(t.clf, &lpm, err, sizeof(err)), 0, "case stale: lpm: %s", err);
+	cr_assert_eq(wcard_clf_algo(t.clf), WC_ALGO_LPM, "case stale: lpm algorithm");
+	g_lpm = live_gen(&t);
+	cr_assert_eq(g_lpm, g_bf, "case stale: the lpm set went into the brute-force half");
+	/* The LPM path is live; a packet that read the Tuple Merge config keeps its tables. */
+	stale_check(&t, &tm, &tr, g_tm, 0, "stale: tm after the switch to lpm, classify");
+	stale_check(&t, &tm, &tr, g_tm, 2, "stale: tm after the switch to lpm, tm entry");
+	stale_check(&t, &lpm, &tr, g_lpm, 0, "stale: lpm live");
+	lk_close(&t);
+	wcard_ruleset_free(&bf);
+	wcard_ruleset_free(&lpm);
+	wcard_ruleset_free(&all);
+	wcard_trace_free(&tr);
+}
+
+/*
+ * Brute force (12 rules), Tuple Merge (1,500) and the LPM path (400 source
+ * prefixes) in turn: every switch changes the algorithm, and a packet must see
+ * one generation's config from its first read to its answer.
+ */
+Test(update, generation_flip_algorithms, .timeout = 600)
+{
+	enum wc_algo algo[3] = { WC_ALGO_BF, WC_ALGO_TM, WC_ALGO_LPM };
+	struct wcard_ruleset sets[3], all;
+	struct wcard_trace tr = {};
+	char err[256] = "";
+	unsigned int i;
+
+	cr_assert_eq(wt_gen_set(1500, 77, 4000, NULL, &all, &tr, err, sizeof(err)), 0,
+		     "case flip: gen: %s", err);
+	wcard_ruleset_init(&sets[0], wcard_layout_ipv4());
+	for (i = 0; i < 12; i++) {
+		struct wcard_rule rule = all.rules[(i * 97) % all.n];
+
+		rule.prio = 12 - i;
+		rule.value = FLIP_VALUE(0, i);
+		cr_assert_eq(wcard_ruleset_add(&sets[0], &rule), 0, "case flip: bf set");
+	}
+	wcard_ruleset_init(&sets[1], wcard_layout_ipv4());
+	for (i = 0; i < all.n; i++) {
+		struct wcard_rule rule = all.rules[i];
+
+		rule.value = FLIP_VALUE(1, i);
+		cr_assert_eq(wcard_ruleset_add(&sets[1], &rule), 0, "case flip: tm set");
+	}
+	flip_prefix_set(&tr, 0, 400, 5, 2, &sets[2]);
+	flip_run(sets, algo, 3, &tr, stress_ops(150, 1500), "flip algorithms");
+	for (i = 0; i < 3; i++)
+		wcard_ruleset_free(&sets[i]);
+	wcard_ruleset_free(&all);
+	wcard_trace_free(&tr);
 }

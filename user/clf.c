@@ -861,6 +861,8 @@ static int build_tm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct 
 		ob->e[i].best = tm->tables[order_ids[i]].best;
 	}
 	cfg->algo = c->npool ? WC_ALGO_STM : WC_ALGO_TM;
+	/* Slots in table order, not rank order: brute force must refuse them. */
+	cfg->flags &= ~WC_CFG_SORTED;
 	cfg->nrules = next_rule; /* slots used: the exact scan's range */
 	cfg->order = 0;
 	cfg->moves = 0;

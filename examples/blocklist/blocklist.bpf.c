@@ -43,7 +43,7 @@ int blocklist(struct xdp_md *ctx)
 	__u64 *n;
 
 	if (cfg && app_parse(ctx, &pkt) == WC_PARSE_OK &&
-	    !wc_key_from_pkt(cfg->layout_id, &pkt, &key) && wc_classify(&key, &res) > 0 &&
+	    !wc_key_from_pkt(cfg->layout_id, &pkt, &key) && wc_classify(&key, cfg, &res) > 0 &&
 	    WC_VALUE_ACTION(res.value) == WC_ACT_DROP)
 		verdict = XDP_DROP;
 	slot = verdict == XDP_DROP;

@@ -8,26 +8,26 @@
 #define WC_BF_BLOCK 8
 
 /*
- * Best-rank rule matching key among cfg's nrules rules. User space stores them
- * sorted by rank (WC_CFG_SORTED), so the first match is the answer.
- * Returns 1 on a match, 0 on a miss, <0 on a bad argument or missing config.
+ * Best-rank rule matching key among the nrules rules of the generation cfg
+ * describes (the config the caller read once for this packet: see
+ * wc_classify). User space stores them sorted by rank (WC_CFG_SORTED), so the
+ * first match is the answer; a generation whose rules are not sorted (Tuple
+ * Merge) is refused.
+ * Returns 1 on a match, 0 on a miss, <0 on a bad argument.
  *
  * Global and __noinline: verified once, whatever the number of callers.
  */
 #ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int wc_bf_lookup(const struct wc_key *key, struct wc_result *res)
+WC_WEAK __noinline int wc_bf_lookup(const struct wc_key *key, const struct wc_config *cfg,
+				    struct wc_result *res)
 {
-	struct wc_config *cfg;
 	__u32 n, base;
 	int i;
 
 	/* Global subprogram arguments may be NULL as far as the verifier knows. */
-	if (!key || !res)
+	if (!key || !cfg || !res)
 		return -22; /* -EINVAL */
 	wc_result_miss(res);
-	cfg = wc_config_get();
-	if (!cfg)
-		return -2; /* -ENOENT */
 	if (!(cfg->flags & WC_CFG_SORTED))
 		return -22;
 	n = cfg->nrules;
@@ -71,7 +71,7 @@ WC_WEAK __noinline int wc_bf_lookup(const struct wc_key *key, struct wc_result *
 	return res->id != WC_ID_NONE;
 }
 #else
-int wc_bf_lookup(const struct wc_key *key, struct wc_result *res);
+int wc_bf_lookup(const struct wc_key *key, const struct wc_config *cfg, struct wc_result *res);
 #endif
 
 #endif /* WCARD_BF_BPF_H */

@@ -98,23 +98,27 @@ int wc_lpm_classify(const struct wc_key *key, const struct wc_config *cfg,
 #endif
 
 /*
- * Classify key with the live generation's algorithm. 1 match, 0 miss, <0 error.
- * Inline: a call frame less on the 512-byte combined stack.
+ * Classify key with the algorithm of the generation cfg describes: cfg is
+ * what wc_config_get() returned at the program's entry, read once per packet
+ * and passed down, so that a bulk load or an algorithm switch landing while
+ * the packet is classified cannot make it mix two generations (an algorithm
+ * of one with the tables or default action of the other). The writer waits
+ * for running programs before it touches the old generation again.
+ * 1 match, 0 miss, <0 error. Inline: a call frame less on the 512-byte
+ * combined stack.
  */
-static __always_inline int wc_classify(const struct wc_key *key, struct wc_result *res)
+static __always_inline int wc_classify(const struct wc_key *key, const struct wc_config *cfg,
+				       struct wc_result *res)
 {
-	struct wc_config *cfg;
-
-	cfg = wc_config_get();
 	if (!cfg) {
 		wc_result_miss(res);
 		return -2;
 	}
 	if (cfg->algo == WC_ALGO_TM || cfg->algo == WC_ALGO_STM)
-		return wc_tm_lookup(key, res);
+		return wc_tm_lookup(key, cfg, res);
 	if (cfg->algo == WC_ALGO_LPM)
 		return wc_lpm_classify(key, cfg, res);
-	return wc_bf_lookup(key, res);
+	return wc_bf_lookup(key, cfg, res);
 }
 
 #endif /* WCARD_CLASSIFY_BPF_H */

@@ -160,7 +160,8 @@ static __always_inline int wc_tm_probe(const struct wc_key *key, __u32 t,
  * frame is not stacked under the lookup's callers.
  */
 #ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int wc_tm_pass(const struct wc_key *key, struct wc_config *cfg, struct wc_result *res)
+WC_WEAK __noinline int wc_tm_pass(const struct wc_key *key, const struct wc_config *cfg,
+				  struct wc_result *res)
 {
 	struct wc_tm_order *ob;
 	__u32 n, oi, tbase;
@@ -189,7 +190,7 @@ WC_WEAK __noinline int wc_tm_pass(const struct wc_key *key, struct wc_config *cf
 	return 0;
 }
 #else
-int wc_tm_pass(const struct wc_key *key, struct wc_config *cfg, struct wc_result *res);
+int wc_tm_pass(const struct wc_key *key, const struct wc_config *cfg, struct wc_result *res);
 #endif
 
 /*
@@ -242,7 +243,8 @@ int wc_tm_scan(const struct wc_key *key, const struct wc_config *cfg,
  * more passes, then the exact scan. Global, so the common path stays small.
  */
 #ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int wc_tm_retry(const struct wc_key *key, struct wc_config *cfg, struct wc_result *res)
+WC_WEAK __noinline int wc_tm_retry(const struct wc_key *key, const struct wc_config *cfg,
+				   struct wc_result *res)
 {
 	__u32 moves, tables;
 	int pass;
@@ -266,28 +268,27 @@ WC_WEAK __noinline int wc_tm_retry(const struct wc_key *key, struct wc_config *c
 	return 0;
 }
 #else
-int wc_tm_retry(const struct wc_key *key, struct wc_config *cfg, struct wc_result *res);
+int wc_tm_retry(const struct wc_key *key, const struct wc_config *cfg, struct wc_result *res);
 #endif
 
 /*
- * Tuple Merge lookup: tables in the order of the current order buffer, which
- * also holds each table's best rank; stop as soon as no remaining table can beat
- * the match found. A pass that overlapped a rule move (cfg->moves changed) is
- * repeated; after WC_TM_PASSES such passes an exact scan answers.
+ * Tuple Merge lookup in the generation cfg describes (the config the caller
+ * read once for this packet: see wc_classify): tables in the order of the
+ * current order buffer, which also holds each table's best rank; stop as soon
+ * as no remaining table can beat the match found. A pass that overlapped a
+ * rule move (cfg->moves changed) is repeated; after WC_TM_PASSES such passes
+ * an exact scan answers.
  * Returns 1 on a match, 0 on a miss, <0 on error.
  */
 #ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int wc_tm_lookup(const struct wc_key *key, struct wc_result *res)
+WC_WEAK __noinline int wc_tm_lookup(const struct wc_key *key, const struct wc_config *cfg,
+				    struct wc_result *res)
 {
-	struct wc_config *cfg;
 	__u32 moves;
 
-	if (!key || !res)
+	if (!key || !cfg || !res)
 		return -22;
 	wc_result_miss(res);
-	cfg = wc_config_get();
-	if (!cfg)
-		return -2;
 	moves = *(volatile __u32 *)&cfg->moves;
 	/* Keep the compiler from moving the pass's loads across the reads of moves. */
 	asm volatile("" ::: "memory");
@@ -298,7 +299,7 @@ WC_WEAK __noinline int wc_tm_lookup(const struct wc_key *key, struct wc_result *
 	return res->id != WC_ID_NONE;
 }
 #else
-int wc_tm_lookup(const struct wc_key *key, struct wc_result *res);
+int wc_tm_lookup(const struct wc_key *key, const struct wc_config *cfg, struct wc_result *res);
 #endif
 
 #endif /* WCARD_TM_BPF_H */

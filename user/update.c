@@ -771,7 +771,10 @@ int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 	c->live[id] = false;
 	c->nlive--;
 	if (!c->tm) {
+		/* A failed republish switched nothing: the rule stays, in the maps and here. */
 		ret = clf_republish(c, err, errlen);
+		if (ret)
+			c->live[id] = true;
 	} else {
 		wc_tm_log_reset(&c->log);
 		ret = wc_tm_delete(c->tm, id, &c->log);

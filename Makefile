@@ -65,6 +65,9 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 BPF_PROGS := wcard_xdp wcard_parse_test wcard_key wcard_lpm4
 BENCH_BPF := wcard_bench
 SKELS := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS) $(BENCH_BPF)) $(BUILD)/include/wcard/libwcard.subskel.h
+# Test-only BPF programs: tests/progs, apart from the shipped ones in bpf/.
+TEST_BPF := $(patsubst tests/progs/%.bpf.c,%,$(wildcard tests/progs/*.bpf.c))
+TEST_SKELS := $(patsubst %,$(BUILD)/%.skel.h,$(TEST_BPF))
 # The BPF library for static linking, and the example built both ways with it.
 EXAMPLES := $(BUILD)/libwcard.bpf.o $(BUILD)/examples/blocklist_hdr.bpf.o \
 	$(BUILD)/examples/blocklist_link.bpf.o $(BUILD)/examples/blocklist
@@ -106,6 +109,9 @@ $(BUILD)/%.tmp.bpf.o: bpf/%.bpf.c $(HDRS) | $(DEPS_STAMP)
 $(BUILD)/%.tmp.bpf.o: bench/%.bpf.c $(HDRS) | $(DEPS_STAMP)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/%.tmp.bpf.o: tests/progs/%.bpf.c $(HDRS) | $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 $(BUILD)/%.bpf.o: $(BUILD)/%.tmp.bpf.o
 	$(call msg,GEN-OBJ,$@)
 	$(Q)$(BPFTOOL) gen object $@ $<
@@ -143,7 +149,8 @@ $(BUILD)/obj/cli/%.o: user/cli/%.c $(HDRS) $(CLI_HDRS) bench/harness.h | $(DEPS_
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) $(XDP_CFLAGS) -Ibench -c $< -o $@
-$(BUILD)/obj/tests/%.o: tests/%.c tests/*.h $(HDRS) $(USER_HDRS) $(SKELS) | $(DEPS_STAMP)
+$(BUILD)/obj/tests/%.o: tests/%.c tests/*.h $(HDRS) $(USER_HDRS) $(SKELS) $(TEST_SKELS) | \
+		$(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) $(CRIT_CFLAGS) -Itests -c $< -o $@
@@ -255,7 +262,8 @@ readme-results:
 	$(Q)python3 scripts/readme-results.py bench/results/results.json README.md
 
 format:
-	clang-format -i $(wildcard bpf/*.c bench/*.c user/*.c tests/*.c tests/*.h include/wcard/*.h)
+	clang-format -i $(wildcard bpf/*.c bench/*.c user/*.c tests/*.c tests/*.h tests/progs/*.c \
+		include/wcard/*.h)
 
 # Everything a user of the CLI, of libwcard and of the BPF library needs.
 install: all

@@ -2,7 +2,9 @@
 /* test_bf.c: BPF lookups (brute force and Tuple Merge) against the userspace reference (suite "bf"). */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "wctest.h"
@@ -281,5 +283,207 @@ Test(bf, malformed_rules_refused)
 	cr_assert(strstr(err, "field dport: range lo > hi"), "case load lo > hi: '%s'", err);
 	cr_assert_eq(lk_lookup(&t, &k, NULL, "malformed"), 0, "case malformed: old set answers");
 	lk_close(&t);
+	wcard_ruleset_free(&rs);
+}
+
+/*
+ * The fd of the map named name and of type type that this process holds, or
+ * -1. Each test runs in its own process: it belongs to the test's classifier.
+ */
+static int map_fd_named(const char *name, __u32 type)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int found = -1;
+
+	while (d && (e = readdir(d))) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] == '.' || fd == dirfd(d) ||
+		    bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		if (info.type == type && !strcmp(info.name, name))
+			found = fd;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/*
+ * Brute force deletes by rebuilding the whole set. When the rebuild fails,
+ * nothing was switched: the handle must still hold the rule (listed, live,
+ * deletable), as the maps do. The rebuild is made to fail by breaking grace
+ * periods (the grace-period map's fd points at /dev/null): a change whose
+ * switch is done reports success and owes its wait (sync_pending); the next
+ * rebuild must take that wait first, and fails.
+ */
+Test(bf, failed_delete_keeps_the_rule)
+{
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	const char *name = "failed delete";
+	struct wc_key ka = { .w = { 0x0a010001 } }, kb = { .w = { 0x0ac80001 } },
+		      kc = { .w = { 0x0b000001 } };
+	struct wcard_ruleset rs, now;
+	struct wcard_rule r;
+	char err[256] = "";
+	int gp, saved, null, ret;
+	__u32 id_d;
+	struct lk t;
+
+	/* 0: 10.1/16 (a), 1: 10/8 (b), 2: everything (c). */
+	wcard_ruleset_init(&rs, l);
+	wcard_rule_any(l, &r);
+	wcard_rule_set_prefix(l, &r, WC_F_SRC, 0x0a010000, 16);
+	r.prio = 1, r.value = 100;
+	wcard_ruleset_add(&rs, &r);
+	wcard_rule_set_prefix(l, &r, WC_F_SRC, 0x0a000000, 8);
+	r.prio = 2, r.value = 200;
+	wcard_ruleset_add(&rs, &r);
+	wcard_rule_any(l, &r);
+	r.prio = 9, r.value = 300;
+	wcard_ruleset_add(&rs, &r);
+	lk_open(&t, l, 16, name);
+	lk_load(&t, &rs, name);
+	cr_assert_eq(wcard_clf_algo(t.clf), WC_ALGO_BF, "case %s: algorithm %d", name,
+		     wcard_clf_algo(t.clf));
+	cr_assert_eq(lk_lookup(&t, &kb, NULL, name), 1, "case %s: 10.200.0.1 before", name);
+
+	/* libwcard takes grace periods with an ARRAY_OF_MAPS update. */
+	gp = map_fd_named("wc_gp", BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	cr_assert_geq(gp, 0, "case %s: no grace-period map among the fds", name);
+	saved = dup(gp);
+	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	cr_assert(saved >= 0 && null >= 0 && dup2(null, gp) == gp, "case %s: break grace periods",
+		  name);
+
+	/* The switch of this insert happens; its wait fails and is owed. */
+	r.prio = 0, r.value = 400;
+	wcard_rule_set_prefix(l, &r, WC_F_DST, 0x0c000000, 8);
+	ret = wcard_clf_insert(t.clf, &r, &id_d, err, sizeof(err));
+	cr_assert_eq(ret, 0, "case %s: insert without grace periods: %d %s", name, ret, err);
+	/* The delete's rebuild waits for the owed grace period first: it fails. */
+	*err = 0;
+	ret = wcard_clf_delete(t.clf, 1, err, sizeof(err));
+	cr_assert_lt(ret, 0, "case %s: the delete succeeded without a grace period", name);
+	cr_assert_neq(ret, -ENOENT, "case %s: delete: %s", name, err);
+	cr_log_info("bf: %s: the rebuild failed as arranged: %s\n", name, err);
+
+	/* Nothing was switched: the rule is still in the maps and in the handle. */
+	cr_assert_eq(lk_lookup(&t, &kb, NULL, name), 1,
+		     "case %s: after the failed delete, BPF no longer matches rule 1", name);
+	cr_assert_eq(wcard_clf_rules(t.clf, &now), 0, "case %s: rules", name);
+	cr_assert_eq(now.n, 4, "case %s: %zu rules listed after the failed delete, not 4", name,
+		     now.n);
+	cr_assert_eq(now.rules[2].id, 1, "case %s: rule 1 is not listed third (id %u)", name,
+		     now.rules[2].id);
+	wcard_ruleset_free(&now);
+	ret = wcard_clf_delete(t.clf, 1, err, sizeof(err));
+	cr_assert_neq(ret, -ENOENT, "case %s: delete again: the handle forgot rule 1: %s", name,
+		      err);
+
+	/* Grace periods back: the delete goes through, and only rule 1 goes. */
+	cr_assert_eq(dup2(saved, gp), gp, "case %s: restore grace periods", name);
+	close(saved);
+	close(null);
+	ret = wcard_clf_delete(t.clf, 1, err, sizeof(err));
+	cr_assert_eq(ret, 0, "case %s: delete after the failure: %d %s", name, ret, err);
+	cr_assert_eq(lk_lookup(&t, &kb, NULL, name), 2, "case %s: 10.200.0.1 after the delete",
+		     name);
+	cr_assert_eq(lk_lookup(&t, &ka, NULL, name), 0, "case %s: 10.1.0.1 after the delete",
+		     name);
+	kc.w[1] = 0x0c000001;
+	cr_assert_eq(lk_lookup(&t, &kc, NULL, name), (long)id_d, "case %s: the insert's rule",
+		     name);
+	cr_assert_eq(wcard_clf_rules(t.clf, &now), 0, "case %s: rules", name);
+	cr_assert_eq(now.n, 3, "case %s: %zu rules listed at the end, not 3", name, now.n);
+	wcard_ruleset_free(&now);
+	cr_assert_eq(wcard_clf_delete(t.clf, 1, err, sizeof(err)), -ENOENT,
+		     "case %s: rule 1 deleted twice", name);
+	lk_close(&t);
+	wcard_ruleset_free(&rs);
+}
+
+/* The XDP filter's answer for an IPv4 packet from src to dst: the rule id, or -1. */
+static long frame_lookup(struct wcard_clf *c, __u32 src, __u32 dst, const char *name)
+{
+	struct wcard_tuple tu = { .src = src, .dst = dst, .sport = 1, .dport = 80, .proto = 6 };
+	struct wc_xdp_meta m;
+	struct wc_pkt p;
+	__u8 frame[256];
+	int len;
+
+	wcard_pkt_from_tuple(&tu, &p);
+	len = wcard_frame_build(&p, NULL, frame, sizeof(frame));
+	cr_assert_gt(len, 0, "case %s: frame", name);
+	cr_assert_eq(wcard_clf_run_frame(c, frame, len, &m, NULL, NULL), 0, "case %s: run frame",
+		     name);
+	return m.id == WC_ID_NONE ? -1 : (long)m.id;
+}
+
+/*
+ * Once a rebuild has switched generations it reports success, whatever fails
+ * after (here: zeroing the hit counters of deleted ids, with the counter map's
+ * fd pointing at /dev/null; the ids just wait for the next grace period).
+ * Callers undo their change on an error, which would leave the handle without
+ * a rule the maps hold.
+ */
+Test(bf, rebuild_succeeds_once_switched)
+{
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	struct wcard_clf_opts o = { .layout = l, .algo = WC_ALGO_BF, .max_rules = 16 };
+	const char *name = "switched";
+	struct wcard_ruleset rs, now;
+	struct wcard_clf *c = NULL;
+	struct wcard_rule r;
+	char err[256] = "";
+	int hits, saved, null, ret;
+	__u32 id;
+
+	wcard_ruleset_init(&rs, l);
+	wcard_rule_any(l, &r);
+	wcard_rule_set_prefix(l, &r, WC_F_SRC, 0x0a000000, 8);
+	r.prio = 1;
+	wcard_ruleset_add(&rs, &r);
+	wcard_rule_any(l, &r);
+	r.prio = 9;
+	wcard_ruleset_add(&rs, &r);
+	ret = wcard_clf_create(&o, &c, err, sizeof(err));
+	cr_assert_eq(ret, 0, "case %s: create: %s", name, err);
+	cr_assert_eq(wcard_clf_load(c, &rs, err, sizeof(err)), 0, "case %s: load: %s", name, err);
+	/* Rule 0's id now waits for a grace period, with counters to zero then. */
+	cr_assert_eq(wcard_clf_delete(c, 0, err, sizeof(err)), 0, "case %s: delete: %s", name, err);
+	cr_assert_eq(frame_lookup(c, 0x0a010001, 0x0c000001, name), 1, "case %s: after delete",
+		     name);
+
+	hits = map_fd_named("wc_hits", BPF_MAP_TYPE_PERCPU_ARRAY);
+	cr_assert_geq(hits, 0, "case %s: no counter map among the fds", name);
+	saved = dup(hits);
+	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	cr_assert(saved >= 0 && null >= 0 && dup2(null, hits) == hits,
+		  "case %s: break the counter map", name);
+	wcard_rule_any(l, &r);
+	wcard_rule_set_prefix(l, &r, WC_F_SRC, 0x0a010000, 16);
+	r.prio = 0;
+	ret = wcard_clf_insert(c, &r, &id, err, sizeof(err));
+	cr_assert_eq(ret, 0, "case %s: insert: %d %s", name, ret, err);
+	cr_assert_eq(dup2(saved, hits), hits, "case %s: restore the counter map", name);
+	close(saved);
+	close(null);
+
+	/* Handle and maps agree on the insert, and the handle goes on working. */
+	cr_assert_eq(frame_lookup(c, 0x0a010001, 0x0c000001, name), (long)id,
+		     "case %s: BPF does not match the inserted rule", name);
+	cr_assert_eq(wcard_clf_rules(c, &now), 0, "case %s: rules", name);
+	cr_assert_eq(now.n, 2, "case %s: %zu rules listed, not 2", name, now.n);
+	cr_assert_eq(now.rules[0].id, id, "case %s: the inserted rule is not listed first", name);
+	wcard_ruleset_free(&now);
+	cr_assert_eq(wcard_clf_delete(c, id, err, sizeof(err)), 0, "case %s: delete it: %s", name,
+		     err);
+	cr_assert_eq(frame_lookup(c, 0x0a010001, 0x0c000001, name), 1,
+		     "case %s: after deleting the inserted rule", name);
+	wcard_clf_destroy(c);
 	wcard_ruleset_free(&rs);
 }

@@ -5,10 +5,14 @@
 #include <criterion/logging.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -35,6 +39,7 @@ static void pin_cleanup(void)
 			continue;
 		snprintf(sub, sizeof(sub), "%s/%s", pinned, e->d_name);
 		wcard_clf_unpin(sub);
+		rmdir(sub); /* a bare directory some tests lock */
 	}
 	if (d)
 		closedir(d);
@@ -514,6 +519,213 @@ Test(pin, cli_concurrent_writers, .timeout = 300, .fini = pin_cleanup)
 		}
 	snprintf(cmd, sizeof(cmd), "%s destroy f --pin-dir %s && rmdir %s", bin, dir, dir);
 	cr_assert_eq(system(cmd), 0, "case destroy");
+}
+
+/* ---- the CLI's lock on NAME when NAME is destroyed and created again ---- */
+
+/* Is pid waiting in flock() for the lock of the inode st names (/proc/locks)? */
+static bool flock_waiting(pid_t pid, const struct stat *st)
+{
+	FILE *f = fopen("/proc/locks", "r");
+	char line[256];
+	bool found = false;
+
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, "-> FLOCK ");
+		unsigned int maj, min;
+		unsigned long long ino;
+		int who;
+
+		/* "1: -> FLOCK  ADVISORY  WRITE PID MAJ:MIN:INODE 0 EOF", MAJ:MIN in hex */
+		if (!p || sscanf(p, "-> FLOCK %*s %*s %d %x:%x:%llu", &who, &maj, &min, &ino) != 4)
+			continue;
+		found = who == pid && maj == major(st->st_dev) && min == minor(st->st_dev) &&
+			ino == (unsigned long long)st->st_ino;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * Wait (up to 20 s) until pid waits for the lock of *st: true. false as soon as
+ * pid has exited instead (its wait status in *status).
+ */
+static bool wait_blocked(pid_t pid, const struct stat *st, int *status)
+{
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		if (flock_waiting(pid, st))
+			return true;
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return false;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* Lock directory path the way the CLI does; the fd, its inode in *st. */
+static int lock_dir(const char *path, struct stat *st, const char *name)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	cr_assert_geq(fd, 0, "case %s: open %s: %s", name, path, strerror(errno));
+	cr_assert_eq(flock(fd, LOCK_EX | LOCK_NB), 0, "case %s: lock %s: %s", name, path,
+		     strerror(errno));
+	cr_assert_eq(fstat(fd, st), 0, "case %s: fstat", name);
+	return fd;
+}
+
+/* `wcard rule add f --pin-dir dir RULE` in the background, its output into log. */
+static pid_t start_rule_add(const char *dir, const char *rule, const char *log, const char *name)
+{
+	const char *bin = getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0, "case %s: fork", name);
+	if (!pid) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(126);
+		execl(bin, bin, "rule", "add", "f", "--pin-dir", dir, rule, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* What the background command wrote (NUL-terminated), then remove its log. */
+static void take_log(const char *log, char *out, size_t len)
+{
+	int fd = open(log, O_RDONLY);
+	ssize_t n = fd >= 0 ? pread(fd, out, len - 1, 0) : -1;
+
+	out[n > 0 ? n : 0] = 0;
+	if (fd >= 0)
+		close(fd);
+	unlink(log);
+}
+
+/* A new empty classifier pinned at path. */
+static void create_pinned(const char *path, const char *name)
+{
+	struct wcard_clf_opts o = { .layout = wcard_layout_ipv4(), .max_rules = 64 };
+	struct wcard_clf *c = NULL;
+	char err[512] = "";
+
+	cr_assert_eq(wcard_clf_create(&o, &c, err, sizeof(err)), 0, "case %s: create: %s", name,
+		     err);
+	cr_assert_eq(wcard_clf_pin(c, path, err, sizeof(err)), 0, "case %s: pin: %s", name, err);
+	wcard_clf_destroy(c);
+}
+
+/*
+ * A writer waits for the lock of NAME; its holder destroys NAME and creates a
+ * new one. The writer then gets the old, unlinked directory's lock, which
+ * guards nothing: it must wait for the new NAME's lock instead, and add its
+ * rule to the new classifier only once that is free.
+ */
+Test(pin, cli_lock_follows_a_recreated_classifier, .timeout = 120, .fini = pin_cleanup)
+{
+	const char *name = "recreated";
+	char dir[256], cls[300], log[64], out[4096] = "";
+	struct wcard_clf *c = NULL;
+	struct wcard_ruleset rs;
+	struct stat ost, nst;
+	int old, neu, st = 0;
+	pid_t pid;
+
+	pin_dir(dir, sizeof(dir), "relock");
+	snprintf(cls, sizeof(cls), "%s/f", dir);
+	snprintf(log, sizeof(log), "/tmp/wcard-relock-%d.log", getpid());
+	cr_assert_eq(mkdir(dir, 0700), 0, "case %s: mkdir %s", name, dir);
+	create_pinned(cls, name);
+
+	old = lock_dir(cls, &ost, name);
+	pid = start_rule_add(dir, "src 10.9.9.0/24 drop", log, name);
+	cr_assert(wait_blocked(pid, &ost, &st), "case %s: rule add never waited for the lock",
+		  name);
+
+	/* The holder: destroy, create anew, lock the new one, let go of the old. */
+	cr_assert_eq(wcard_clf_unpin(cls), 0, "case %s: unpin", name);
+	create_pinned(cls, name);
+	neu = lock_dir(cls, &nst, name);
+	cr_assert(nst.st_ino != ost.st_ino || nst.st_dev != ost.st_dev,
+		  "case %s: the new directory has the old inode", name);
+	close(old);
+
+	if (!wait_blocked(pid, &nst, &st)) {
+		take_log(log, out, sizeof(out));
+		cr_assert_fail("case %s: rule add went on while the new classifier's lock was held "
+			       "(exit %d): '%s'", name, WIFEXITED(st) ? WEXITSTATUS(st) : -1, out);
+	}
+	/* It changed nothing meanwhile (we hold the lock: opening is ours to do). */
+	cr_assert_eq(wcard_clf_open_pinned(cls, NULL, &c, out, sizeof(out)), 0,
+		     "case %s: open: %s", name, out);
+	cr_assert_eq(wcard_clf_rules(c, &rs), 0, "case %s: rules", name);
+	cr_assert_eq(rs.n, 0, "case %s: %zu rules while the writer waits", name, rs.n);
+	wcard_ruleset_free(&rs);
+	wcard_clf_destroy(c);
+
+	close(neu);
+	cr_assert_eq(waitpid(pid, &st, 0), pid, "case %s: waitpid", name);
+	take_log(log, out, sizeof(out));
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "case %s: rule add failed: '%s'", name,
+		  out);
+	cr_assert_eq(wcard_clf_open_pinned(cls, NULL, &c, out, sizeof(out)), 0,
+		     "case %s: reopen: %s", name, out);
+	cr_assert_eq(wcard_clf_rules(c, &rs), 0, "case %s: rules", name);
+	cr_assert_eq(rs.n, 1, "case %s: %zu rules in the new classifier, not 1", name, rs.n);
+	cr_assert(rs.rules[0].f[WC_F_SRC].value == 0x0a090900 && rs.rules[0].f[WC_F_SRC].plen == 24,
+		  "case %s: the rule in the new classifier is not src 10.9.9.0/24", name);
+	wcard_ruleset_free(&rs);
+	wcard_clf_destroy(c);
+}
+
+/*
+ * The writer starts over for as long as NAME keeps being replaced while it
+ * waits, but not forever: after 8 replacements it gives up and says why.
+ * (Bare directories are enough: the writer only gets to lock them.)
+ */
+Test(pin, cli_lock_gives_up_when_replaced_again_and_again, .timeout = 120, .fini = pin_cleanup)
+{
+	const char *name = "replaced";
+	char dir[256], cls[300], log[64], out[4096] = "";
+	struct stat cur, next;
+	int held, fd, st = 0, swaps = 0;
+	pid_t pid;
+
+	pin_dir(dir, sizeof(dir), "relock-bound");
+	snprintf(cls, sizeof(cls), "%s/f", dir);
+	snprintf(log, sizeof(log), "/tmp/wcard-relock-%d.log", getpid());
+	cr_assert_eq(mkdir(dir, 0700), 0, "case %s: mkdir %s", name, dir);
+	cr_assert_eq(mkdir(cls, 0700), 0, "case %s: mkdir %s", name, cls);
+	held = lock_dir(cls, &cur, name);
+	pid = start_rule_add(dir, "src 10.9.9.0/24 drop", log, name);
+	while (wait_blocked(pid, &cur, &st)) {
+		cr_assert_lt(swaps, 20, "case %s: still waiting after %d replacements", name,
+			     swaps);
+		cr_assert_eq(rmdir(cls), 0, "case %s: rmdir", name);
+		cr_assert_eq(mkdir(cls, 0700), 0, "case %s: mkdir", name);
+		fd = lock_dir(cls, &next, name);
+		close(held);
+		held = fd;
+		cur = next;
+		swaps++;
+	}
+	close(held);
+	if (waitpid(pid, &st, WNOHANG) == 0) {
+		/* Neither waiting nor done after 20 s: stuck somewhere else. */
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	take_log(log, out, sizeof(out));
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "case %s: exit %d after %d replacements: "
+		  "'%s'", name, WIFEXITED(st) ? WEXITSTATUS(st) : -1, swaps, out);
+	cr_assert_eq(swaps, 8, "case %s: gave up after %d replacements: '%s'", name, swaps, out);
+	cr_assert(strstr(out, "destroyed and created again 8 times while waiting for its lock"),
+		  "case %s: message '%s'", name, out);
 }
 
 /*

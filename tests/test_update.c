@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 #include "wctest.h"
 #include "wcard_key.skel.h"
+#include "wcard_tm_paths.skel.h"
 
 struct lk {
 	struct wcard_key *skel;
@@ -342,6 +343,191 @@ Test(update, update_and_errors)
 	cr_assert_eq(lk_lookup(&t, &k), (long)id, "case full: lookups unchanged");
 	lk_close(&t);
 	wcard_ruleset_free(&rs);
+}
+
+/* ---- Tuple Merge's rare paths: the exact scan and the retry, run directly ---- */
+
+/* tests/progs/wcard_tm_paths.bpf.c over its own maps, driven by libwcard. */
+struct tp {
+	struct wcard_tm_paths *skel;
+	struct wcard_clf *clf;
+};
+
+static void tp_open(struct tp *t, __u32 max_rules, const char *name)
+{
+	struct wcard_clf_opts o = { .layout = wcard_layout_ipv4(), .algo = WC_ALGO_TM };
+	char err[256] = "";
+	int ret;
+
+	t->skel = wcard_tm_paths__open();
+	cr_assert_not_null(t->skel, "case %s: open", name);
+	cr_assert_eq(wcard_object_prepare(t->skel->obj, max_rules), 0, "case %s: prepare", name);
+	ret = wcard_tm_paths__load(t->skel);
+	cr_assert_eq(ret, 0, "case %s: load: %d", name, ret);
+	ret = wcard_clf_from_object(t->skel->obj, NULL, &o, &t->clf, err, sizeof(err));
+	cr_assert_eq(ret, 0, "case %s: clf: %s", name, err);
+}
+
+static void tp_close(struct tp *t)
+{
+	wcard_clf_destroy(t->clf);
+	wcard_tm_paths__destroy(t->skel);
+}
+
+/* Program p on key k: the rule id it answers, or -1; *value the rule's value. */
+static long tp_run(struct tp *t, struct bpf_program *p, const struct wc_key *k, __u64 *value,
+		   const char *name)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = k, .data_size_in = sizeof(*k), .repeat = 1);
+	const struct wc_result *res = &t->skel->bss->wc_test_res;
+
+	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(p), &opts), 0, "case %s: %s: test run",
+		     name, bpf_program__name(p));
+	cr_assert_eq(t->skel->bss->wc_test_ret, 0, "case %s: %s: returned %d", name,
+		     bpf_program__name(p), t->skel->bss->wc_test_ret);
+	*value = res->value;
+	return res->id == WC_ID_NONE ? -1 : (long)res->id;
+}
+
+/*
+ * Every key through the exact scan and the retry: each answers what the
+ * reference answers on the classifier's live rules (rule and value), and what
+ * the Tuple Merge model answers; no key ever gets a deleted rule.
+ */
+static void tp_check(struct tp *t, const struct wc_key *keys, unsigned int nkeys,
+		     const bool *deleted, const char *name, const char *state)
+{
+	struct bpf_program *progs[2] = { t->skel->progs.wc_scan_run, t->skel->progs.wc_retry_run };
+	struct wcard_ruleset live;
+	unsigned int i, p;
+
+	cr_assert_eq(wcard_clf_rules(t->clf, &live), 0, "case %s: rules", name);
+	for (i = 0; i < nkeys; i++) {
+		long ref = wcard_ref_lookup(&live, &keys[i]);
+		long want = ref < 0 ? -1 : (long)live.rules[ref].id;
+		long model = wcard_clf_model_lookup(t->clf, &keys[i], NULL);
+
+		cr_assert_eq(model, want, "case %s: %s: key %u: model %ld, reference %ld", name,
+			     state, i, model, want);
+		for (p = 0; p < 2; p++) {
+			const char *pn = bpf_program__name(progs[p]);
+			__u64 v;
+			long got = tp_run(t, progs[p], &keys[i], &v, name);
+
+			cr_assert(got < 0 || !deleted[got],
+				  "case %s: %s: key %u: %s answers deleted rule %ld", name, state,
+				  i, pn, got);
+			cr_assert_eq(got, want,
+				     "case %s: %s: key %u: %s answers %ld, reference %ld", name,
+				     state, i, pn, got, want);
+			if (want >= 0)
+				cr_assert_eq(v, live.rules[ref].value,
+					     "case %s: %s: key %u: %s value %llu, reference %llu",
+					     name, state, i, pn, (unsigned long long)v,
+					     (unsigned long long)live.rules[ref].value);
+		}
+	}
+	wcard_ruleset_free(&live);
+}
+
+/*
+ * A split moves rules to another table; their old slots stay flagged
+ * WC_ID_MOVED (still the rule for an exact scan that may have passed the new
+ * copy). A grace period then recycles those slots: from then on the copies
+ * must be dead, or a later delete (del) or value update (!del) leaves the scan
+ * answering the deleted rule or its old value.
+ */
+static void moved_copies_after_grace(bool del, const char *name)
+{
+	enum { NSPLIT = 14, NFILL = 30, NKEYS = 1 + NSPLIT + NFILL + 1 };
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	struct wc_key keys[NKEYS] = {};
+	bool deleted[2 * 64] = { false };
+	__u32 split_id[NSPLIT], id, k;
+	struct wcard_stats *st = calloc(1, sizeof(*st));
+	struct wcard_ruleset rs;
+	struct wcard_rule r;
+	char err[256] = "", state[64];
+	__u64 grace0;
+	struct tp t;
+
+	cr_assert_not_null(st, "case %s: calloc", name);
+	/* Room for the rules and the moved copies, no more: filling it takes a grace period. */
+	tp_open(&t, 64, name);
+	wcard_ruleset_init(&rs, l);
+	wcard_rule_any(l, &r);
+	wcard_rule_set_prefix(l, &r, WC_F_SRC, 0x0a000000, 8);
+	r.prio = 5, r.value = 1000;
+	wcard_ruleset_add(&rs, &r);
+	cr_assert_eq(wcard_clf_load(t.clf, &rs, err, sizeof(err)), 0, "case %s: load: %s", name,
+		     err);
+	keys[0].w[0] = 0x0ac80001; /* 10.200.0.1: the /8 only */
+	keys[NKEYS - 1].w[0] = 0x0b000001; /* 11.0.0.1: nothing */
+	tp_check(&t, keys, NKEYS, deleted, name, "loaded");
+
+	/* /16s under the /8, one bucket of its table: past c = 10 rules it splits. */
+	for (k = 0; k < NSPLIT; k++) {
+		wcard_rule_set_prefix(l, &r, WC_F_SRC, 0x0a000000 | (k + 1) << 16, 16);
+		r.prio = 1, r.value = 2000 + k;
+		cr_assert_eq(wcard_clf_insert(t.clf, &r, &split_id[k], err, sizeof(err)), 0,
+			     "case %s: insert /16 %u: %s", name, k, err);
+		keys[1 + k].w[0] = 0x0a000101 | (k + 1) << 16;
+		snprintf(state, sizeof(state), "after /16 %u", k);
+		tp_check(&t, keys, NKEYS, deleted, name, state);
+	}
+	cr_assert_eq(wcard_clf_stats(t.clf, st), 0, "case %s: stats", name);
+	cr_assert_gt(st->moves, 0, "case %s: the inserts moved no rule", name);
+	grace0 = st->grace_periods;
+
+	/* Other rules until the slots run out and the allocator takes a grace period. */
+	wcard_rule_any(l, &r);
+	for (k = 0; k < NFILL; k++) {
+		wcard_rule_set_prefix(l, &r, WC_F_DST, 0xac100000 | k << 8, 24);
+		r.prio = 9, r.value = 3000 + k;
+		cr_assert_eq(wcard_clf_insert(t.clf, &r, &id, err, sizeof(err)), 0,
+			     "case %s: insert filler %u: %s", name, k, err);
+		keys[1 + NSPLIT + k].w[1] = 0xac100001 | k << 8;
+		snprintf(state, sizeof(state), "after filler %u", k);
+		tp_check(&t, keys, NKEYS, deleted, name, state);
+		cr_assert_eq(wcard_clf_stats(t.clf, st), 0, "case %s: stats", name);
+		if (st->grace_periods > grace0)
+			break;
+	}
+	cr_assert_gt(st->grace_periods, grace0, "case %s: no grace period after %u fillers", name,
+		     k);
+
+	/* Every moved rule (and the others of the split): deleted, or a new value. */
+	for (k = 0; k < NSPLIT; k++) {
+		if (del) {
+			cr_assert_eq(wcard_clf_delete(t.clf, split_id[k], err, sizeof(err)), 0,
+				     "case %s: delete /16 %u: %s", name, k, err);
+			deleted[split_id[k]] = true;
+		} else {
+			cr_assert_eq(wcard_clf_update(t.clf, split_id[k], 1, 4000 + k, &id, err,
+						      sizeof(err)),
+				     0, "case %s: update /16 %u: %s", name, k, err);
+			cr_assert_eq(id, split_id[k], "case %s: update /16 %u: new id %u", name, k,
+				     id);
+		}
+		snprintf(state, sizeof(state), "after the grace, %s /16 %u",
+			 del ? "deleting" : "updating", k);
+		tp_check(&t, keys, NKEYS, deleted, name, state);
+	}
+	cr_log_info("update: %s: %u moves, %llu grace periods; scan and retry agree\n", name,
+		    st->moves, (unsigned long long)st->grace_periods);
+	tp_close(&t);
+	wcard_ruleset_free(&rs);
+	free(st);
+}
+
+Test(update, moved_copies_die_after_grace_delete)
+{
+	moved_copies_after_grace(true, "moved+grace+delete");
+}
+
+Test(update, moved_copies_die_after_grace_value)
+{
+	moved_copies_after_grace(false, "moved+grace+value");
 }
 
 /* ---- concurrency: lookups on another thread during updates ---------------- */

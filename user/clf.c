@@ -1009,14 +1009,18 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
 	clf_online_reset(c);
 	/*
 	 * Lookups that started before the switch finish before we return. The
-	 * switch is done whatever happens here: if the wait fails, the next
-	 * write to the spare half waits first (sync_pending).
+	 * switch is done whatever happens here, so this returns 0 (callers take
+	 * an error for "nothing switched" and undo their change): if the wait
+	 * fails, the next write to the spare half waits first (sync_pending); if
+	 * zeroing the deleted ids' counters fails, they wait for the next grace
+	 * period.
 	 */
 	if (clf_sync(c)) {
 		c->sync_pending = true;
 		return 0;
 	}
-	return clf_ids_reclaim(c);
+	clf_ids_reclaim(c);
+	return 0;
 }
 
 int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *err, size_t errlen)

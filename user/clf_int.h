@@ -98,7 +98,10 @@ int clf_sync(struct wcard_clf *c);
 int clf_check_opts(const struct wcard_clf_opts *o, char *err, size_t errlen);
 int clf_setup(struct wcard_clf *c, const struct wcard_clf_opts *o);
 int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size_t errlen);
-/* Rebuild the whole rule set into the spare generation and switch to it. */
+/*
+ * Rebuild the whole rule set into the spare generation and switch to it. 0 once
+ * switched; an error means nothing switched (lookups still see the old set).
+ */
 int clf_republish(struct wcard_clf *c, char *err, size_t errlen);
 /* Reset the online-update state after a generation was built from scratch. */
 void clf_online_reset(struct wcard_clf *c);

@@ -65,6 +65,29 @@ static int drain_deferred(struct u32_stack *def, struct u32_stack *fr)
 	return 0;
 }
 
+/*
+ * After a grace period: the old copies of moved rules (WC_ID_MOVED) die. No
+ * exact scan that began before the move still runs, and every later one finds
+ * the rule's newer copy, which was live before the old one was unlinked. Left
+ * flagged, a copy would stay that rule for the scan on the free list, after a
+ * delete or a value update no longer finds it (kill_moved_copies only looks at
+ * the deferred slots).
+ */
+static void kill_all_moved(struct wcard_clf *c)
+{
+	__u32 gbase = c->gen * c->max_rules;
+	size_t i;
+
+	for (i = 0; i < c->rule_deferred.n; i++) {
+		struct wc_rule *r = RULE(c, gbase + c->rule_deferred.v[i]);
+
+		if (r->id & WC_ID_MOVED)
+			__atomic_store_n(&r->id, (r->id & ~WC_ID_FLAGS) | WC_ID_DEAD,
+					 __ATOMIC_RELEASE);
+	}
+	c->moved_pending = 0;
+}
+
 static int grace(struct wcard_clf *c)
 {
 	unsigned int i;
@@ -74,11 +97,10 @@ static int grace(struct wcard_clf *c)
 		return ret;
 	c->grace_periods++;
 	c->since_gp = 0;
+	kill_all_moved(c);
 	ret = clf_ids_reclaim(c);
-	if (!ret) {
+	if (!ret)
 		ret = drain_deferred(&c->rule_deferred, &c->rule_free);
-		c->moved_pending = 0;
-	}
 	for (i = 0; i < 32 && !ret; i++)
 		ret = drain_deferred(&c->region_deferred[i], &c->region_free[i]);
 	return ret;
@@ -154,7 +176,7 @@ static int alloc_rule(struct wcard_clf *c, __u32 *slot)
 	struct wc_config *cfg = CFG(c, c->gen);
 
 	if (u32_pop(&c->rule_free, slot)) {
-		/* A moved-from copy still reads as its rule to the scan: kill it first. */
+		/* Dead since its grace period; marked again as every write starts. */
 		slot_kill(c, *slot);
 		return 0;
 	}
@@ -749,7 +771,10 @@ int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 	c->live[id] = false;
 	c->nlive--;
 	if (!c->tm) {
+		/* A failed republish switched nothing: the rule stays, in the maps and here. */
 		ret = clf_republish(c, err, errlen);
+		if (ret)
+			c->live[id] = true;
 	} else {
 		wc_tm_log_reset(&c->log);
 		ret = wc_tm_delete(c->tm, id, &c->log);

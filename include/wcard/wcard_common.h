@@ -97,7 +97,8 @@ WC_STATIC_ASSERT(sizeof(struct wc_rule) == 24 + 24 * WC_KEY_WORDS, "wc_rule has 
  *              unlinked by a delete. Its data stays readable (a lookup may be
  *              walking through it) until a grace period lets user space reuse it.
  * WC_ID_MOVED  the slot is the old copy of a rule that a split moved to another
- *              table: unlinked, but still that live rule for an exact scan.
+ *              table: unlinked, but still that live rule for an exact scan
+ *              until the next grace period, which marks it dead.
  */
 #define WC_ID_DEAD (1U << 31)
 #define WC_ID_MOVED (1U << 30)

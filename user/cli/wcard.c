@@ -1036,18 +1036,44 @@ int pin_new(const struct cli *c, const char *path, const char *destroy, char *er
 	return 0;
 }
 
+/* Times pin_lock starts over when the object it waited for was replaced meanwhile. */
+#define PIN_LOCK_TRIES 8
+
 int pin_lock(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret;
+	struct stat held, now;
+	int fd, ret, i;
 
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX)) {
-		ret = -errno;
+	for (i = 0; i < PIN_LOCK_TRIES; i++) {
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX) || fstat(fd, &held)) {
+			ret = -errno;
+			close(fd);
+			return ret;
+		}
+		/*
+		 * While we waited, the holder may have destroyed the object and
+		 * created a new one of the same name: our lock is then on the old,
+		 * unlinked directory, and the new one is not ours. The lock counts
+		 * only if the path still names the directory it is on (which,
+		 * held open, cannot pass its inode number on).
+		 */
+		if (stat(path, &now)) {
+			ret = -errno;
+			close(fd);
+			return ret;
+		}
+		if (held.st_dev == now.st_dev && held.st_ino == now.st_ino)
+			return fd;
 		close(fd);
-		return ret;
 	}
-	return fd;
+	fprintf(stderr,
+		"wcard: %s: destroyed and created again %d times while waiting for its "
+		"lock; try again\n",
+		path, PIN_LOCK_TRIES);
+	return -EAGAIN;
 }
 
 void json_str(const char *s)

@@ -41,8 +41,9 @@ def results_section():
              f"{d['date']}, {d['machine']} (a shared VM: figures move between runs, by ±20% and at times by 2x; "
              f"compare figures of one run). ns per lookup, 2^20 random keys, cold cache, "
              f"median of {d['runs']} runs. The kernel's figures were measured again in the same "
-             f"run; the native C++ TupleMerge figures are DESIGN.md's.")
-    table = ["| anchor (DESIGN.md section 4) | DESIGN.md | this run | wcard against it |",
+             f"run; the native C++ TupleMerge figures are the constants of docs/design.md "
+             f"section 8.")
+    table = ["| anchor (docs/design.md section 8) | reference | this run | wcard against it |",
              "|---|---|---|---|"]
     for r in kind("anchor"):
         table.append(f"| {r['what']} | {r['anchor']} | {r['this_run']} | {r['ratio']} |")

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* test_docs.c: the Markdown the project ships: tables well formed, README results as generated (suite "docs"). */
+/* test_docs.c: the Markdown the project ships: tables well formed, README results as generated, citations of docs/design.md (suite "docs"). */
 #include <criterion/criterion.h>
 #include <ctype.h>
 #include <glob.h>
@@ -285,4 +285,88 @@ Test(docs, readme_results_generator_tables, .fini = tmpdir_cleanup, .timeout = 6
 			   "case generator: the results markers are gone");
 	free(text);
 	check_tables("generator", path, "README.md as readme-results.py writes it");
+}
+
+/*
+ * The design notes behind the project live outside the repository; a user has
+ * docs/design.md. No tracked file may cite the outside notes, and every
+ * citation of a numbered section of docs/design.md must name a section the
+ * document has.
+ */
+Test(docs, design_citations, .timeout = 60)
+{
+	/* Spelled in two parts, so that this file cites neither. */
+	const char *outside = "DESIGN" ".md", *cite = "docs/design.md" " section ";
+	const char *src = src_dir();
+	char path[4096], *design, *names, *name, *text, *p;
+	unsigned int cites = 0;
+	size_t nlen;
+	FILE *ls;
+
+	snprintf(path, sizeof(path), "%s/docs/design.md", src);
+	design = slurp(path, NULL);
+	cr_assert_not_null(design, "case design: %s is missing", path);
+	snprintf(path, sizeof(path), "git -C %s ls-files -z 2>/dev/null", src);
+	ls = popen(path, "r");
+	cr_assert_not_null(ls, "case design: git ls-files");
+	names = NULL;
+	nlen = 0;
+	{
+		size_t cap = 0, r;
+
+		do {
+			if (nlen + 65536 + 1 > cap) {
+				cap = 2 * cap + 65536 + 1;
+				names = realloc(names, cap);
+				cr_assert_not_null(names, "case design: out of memory");
+			}
+			r = fread(names + nlen, 1, cap - nlen - 1, ls);
+			nlen += r;
+		} while (r);
+		names[nlen] = 0;
+	}
+	if (pclose(ls) || !nlen) {
+		free(names);
+		free(design);
+		cr_skip_test("%s is not a git work tree: no tracked files to check", src);
+	}
+	for (name = names; name < names + nlen; name += strlen(name) + 1) {
+		size_t len;
+
+		snprintf(path, sizeof(path), "%s/%s", src, name);
+		text = slurp(path, &len);
+		if (!text)
+			continue; /* deleted in the work tree, or a dangling link */
+		if (memchr(text, 0, len)) {
+			free(text);
+			continue; /* binary */
+		}
+		p = strstr(text, outside);
+		if (p) {
+			unsigned int line = 1;
+			const char *q;
+
+			for (q = text; q < p; q++)
+				line += *q == '\n';
+			cr_expect_fail("case design: %s:%u cites %s, which users do not have: cite "
+				"docs/design.md and its section", name, line, outside);
+		}
+		for (p = strstr(text, cite); p; p = strstr(p + 1, cite)) {
+			const char *num = p + strlen(cite);
+			char head[32];
+			unsigned long sec;
+
+			if (!isdigit((unsigned char)*num))
+				continue;
+			sec = strtoul(num, NULL, 10);
+			snprintf(head, sizeof(head), "\n## %lu. ", sec);
+			cr_expect(strstr(design, head), "case design: %s cites %s%lu, which "
+				  "docs/design.md does not have", name, cite, sec);
+			cites++;
+		}
+		free(text);
+	}
+	free(names);
+	free(design);
+	cr_assert_gt(cites, 0, "case design: no file cites docs/design.md by section");
 }

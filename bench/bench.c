@@ -11,7 +11,7 @@
 #include "wcard_bench.skel.h"
 #include "harness.h"
 
-/* Native C++ TupleMerge (c=10) on this machine kind, DESIGN.md section 4. */
+/* Native C++ TupleMerge (c=10) on this machine kind, docs/design.md section 8. */
 static const struct {
 	const char *set;
 	double native_ns;
@@ -34,9 +34,10 @@ static void anchor_row(const char *what, const char *anchor, const char *run, co
 }
 
 /*
- * The closing table: each anchor of DESIGN.md section 4 beside what this run
- * measured. Kernel figures (trie, HASH, ARRAY) were measured again in this
- * run, so their ratios compare one run; the native C++ figures are constants.
+ * The closing table: each reference figure of docs/design.md section 8 beside
+ * what this run measured. Kernel figures (trie, HASH, ARRAY) were measured
+ * again in this run, so their ratios compare one run; the native C++ figures
+ * are constants.
  */
 static void anchors(const struct run_figures *f)
 {
@@ -44,10 +45,11 @@ static void anchors(const struct run_figures *f)
 	char run[160], ratio[160];
 	unsigned int s;
 
-	results_md("\n## Against the anchors of DESIGN.md section 4\n\n"
+	results_md("\n## Against the reference figures of docs/design.md section 8\n\n"
 		   "Kernel figures are measured again in this run; native C++ TupleMerge "
-		   "figures are DESIGN.md's. ns per lookup, cold cache (2^20 random keys).\n\n"
-		   "| anchor | DESIGN.md | this run | wcard against it |\n|---|---|---|---|\n");
+		   "figures are the constants of docs/design.md section 8. ns per lookup, cold "
+		   "cache (2^20 random keys).\n\n"
+		   "| anchor | reference | this run | wcard against it |\n|---|---|---|---|\n");
 	snprintf(run, sizeof(run), "%.1f ns", f->floor);
 	anchor_row("loop + trace key read (floor)", "~10-12 ns", run, "-");
 	snprintf(run, sizeof(run), "%.1f ns", last.array_ns);
@@ -368,10 +370,11 @@ int main(int argc, char **argv)
 		goto out;
 	if (!lpm_only && bench_programs())
 		goto out;
-	say("\nnative TupleMerge updates (DESIGN.md section 4): 500K inserts + 500K deletes "
+	say("\nnative TupleMerge updates (docs/design.md section 8): 500K inserts + 500K deletes "
 	       "from half of acl1_10k in ~1.13 s, ~1.1 us per update.\n");
 	say("\nnative: the paper authors' C++ TupleMerge (-O3, c=10, in-process) on this machine "
-	       "kind, DESIGN.md section 4;\n        ratio = wcard ns/lookup / native ns/packet.\n"
+	       "kind, docs/design.md section 8;\n"
+	       "        ratio = wcard ns/lookup / native ns/packet.\n"
 	       "hits: share of lookups matching a rule. load ms: wcard_clf_load (build + publish "
 	       "+ grace period).\n");
 	anchors(&fig);

@@ -962,7 +962,7 @@ struct wcard_bench *bench_object(__u32 max_rules, __u32 hash_entries, int *err)
 	}
 	bpf_map__set_max_entries(skel->maps.wc_bench_keys, NKEYS);
 	bpf_map__set_max_entries(skel->maps.wc_bench_hash, hash_entries);
-	/* The floors' object also gets DESIGN.md's 64 MiB ARRAY (2^23 u64). */
+	/* The floors' object also gets the 64 MiB ARRAY of docs/design.md section 8 (2^23 u64). */
 	bpf_map__set_max_entries(skel->maps.wc_bench_array, hash_entries > 1 ? 1u << 23 : 1);
 	bpf_map__set_max_entries(skel->maps.wc_bench_out, VERIFY);
 	ret = wcard_object_prepare(skel->obj, max_rules > WC_MAX_RULES ? WC_MAX_RULES : max_rules);

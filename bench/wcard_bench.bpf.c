@@ -65,7 +65,7 @@ struct {
 	__type(value, __u32);
 } wc_bench_out SEC(".maps");
 
-/* DESIGN.md's random-read anchor: a 64 MiB ARRAY (sized by user space), read at a hashed index. */
+/* docs/design.md section 8's random read: a 64 MiB ARRAY (sized by user space), hashed index. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

@@ -37,21 +37,23 @@ def mib(r):
 
 
 def results_section():
-    out = [f"From [`bench/results/results.md`](bench/results/results.md): `make bench` on "
-           f"{d['date']}, {d['machine']} (a shared VM: figures move between runs, by ±20% and at times by 2x; "
-           f"compare figures of one run). ns per lookup, 2^20 random keys, cold cache, "
-           f"median of {d['runs']} runs. The kernel's figures were measured again in the same "
-           f"run; the native C++ TupleMerge figures are DESIGN.md's.", "",
-           "| anchor (DESIGN.md section 4) | DESIGN.md | this run | wcard against it |",
-           "|---|---|---|---|"]
+    intro = (f"From [`bench/results/results.md`](bench/results/results.md): `make bench` on "
+             f"{d['date']}, {d['machine']} (a shared VM: figures move between runs, by ±20% and at times by 2x; "
+             f"compare figures of one run). ns per lookup, 2^20 random keys, cold cache, "
+             f"median of {d['runs']} runs. The kernel's figures were measured again in the same "
+             f"run; the native C++ TupleMerge figures are the constants of docs/design.md "
+             f"section 8.")
+    table = ["| anchor (docs/design.md section 8) | reference | this run | wcard against it |",
+             "|---|---|---|---|"]
     for r in kind("anchor"):
-        out.append(f"| {r['what']} | {r['anchor']} | {r['this_run']} | {r['ratio']} |")
-    out.append("")
+        table.append(f"| {r['what']} | {r['anchor']} | {r['this_run']} | {r['ratio']} |")
+    # Each sentence group after the table is a paragraph of its own.
+    paras = []
     m_tm, m_bf = lookup("generated 1000000", "tm"), lookup("generated 1000000", "bf")
     if m_tm and m_bf:
-        out.append(f"At 1M generated rules Tuple Merge takes {m_tm['ns']:,.0f} ns "
-                   f"({m_tm['tables']} tables, {m_tm['probed']:.1f} probed) against "
-                   f"{m_bf['ns']:,.0f} ns for brute force: {m_bf['ns'] / m_tm['ns']:.0f}x.")
+        paras.append(f"At 1M generated rules Tuple Merge takes {m_tm['ns']:,.0f} ns "
+                     f"({m_tm['tables']} tables, {m_tm['probed']:.1f} probed) against "
+                     f"{m_bf['ns']:,.0f} ns for brute force: {m_bf['ns'] / m_tm['ns']:.0f}x.")
     dp = {r["case"]: r for r in kind("datapath")}
     if "acl1_10k" in dp:
         a = dp["acl1_10k"]
@@ -63,20 +65,20 @@ def results_section():
         if "acl1_100k" in dp:
             b = dp["acl1_100k"]
             line += f"; acl1_100k {ns(b['hot_ns'])} and {ns(b['cold_ns'])} ns"
-        out.append(line + f". The filter verifies in {a['verified_insns']:,} instructions.")
+        paras.append(line + f". The filter verifies in {a['verified_insns']:,} instructions.")
     upd = kind("updates", under_lookups=False)
     updl = kind("updates", under_lookups=True)
     if upd and updl:
         u, ul = upd[0], updl[0]
-        out.append(f"Updates ({u['ops']:,} random single-rule inserts and deletes from half of "
-                   f"acl1_10k): alone {u['us_each']:.2f} µs each, {u['per_s'] / 1000:.0f}K/s, "
-                   f"p50 {u['p50_us']:.2f} µs, p99 {u['p99_us']:.2f} µs, max "
-                   f"{u['max_us'] / 1000:.1f} ms (a grace period). With lookups running on the "
-                   f"other core ({ul['concurrent_lookups'] / 1e6:.1f}M lookups meanwhile, "
-                   f"{ul['concurrent_lookup_ns']:.0f} ns each) p50/p99 are "
-                   f"{ul['p50_us']:.2f}/{ul['p99_us']:.2f} µs but throughput drops to "
-                   f"{ul['per_s'] / 1000:.0f}K/s: the grace periods the deletes take wait for "
-                   f"the other core's BPF runs, up to {ul['max_us'] / 1000:.0f} ms each here.")
+        paras.append(f"Updates ({u['ops']:,} random single-rule inserts and deletes from half of "
+                     f"acl1_10k): alone {u['us_each']:.2f} µs each, {u['per_s'] / 1000:.0f}K/s, "
+                     f"p50 {u['p50_us']:.2f} µs, p99 {u['p99_us']:.2f} µs, max "
+                     f"{u['max_us'] / 1000:.1f} ms (a grace period). With lookups running on the "
+                     f"other core ({ul['concurrent_lookups'] / 1e6:.1f}M lookups meanwhile, "
+                     f"{ul['concurrent_lookup_ns']:.0f} ns each) p50/p99 are "
+                     f"{ul['p50_us']:.2f}/{ul['p99_us']:.2f} µs but throughput drops to "
+                     f"{ul['per_s'] / 1000:.0f}K/s: the grace periods the deletes take wait for "
+                     f"the other core's BPF runs, up to {ul['max_us'] / 1000:.0f} ms each here.")
     acl100 = lookup("acl1_100k", "tm")
     d24, k4 = lookup("lpm ipv4, real table", "dir24"), lookup("lpm ipv4, kernel LPM trie", "trie")
     rc = {(r["family"], r["algo"], r["len"]): r for r in kind("route_changes")}
@@ -85,24 +87,24 @@ def results_section():
         return max(max(rc[(fam, algo, n)]["delete_p99_us"], rc[(fam, algo, n)]["add_p99_us"])
                    for n in lens)
     if acl100 and m_tm and d24 and k4 and rc:
-        out.append(f"Bulk loads: acl1_100k {acl100['load_ms']:.0f} ms, 1M generated rules "
-                   f"{m_tm['load_ms'] / 1000:.1f} s; the full IPv4 table into DIR-24-8 "
-                   f"{d24['load_ms']:.0f} ms against {k4['load_ms']:,.0f} ms of kernel trie "
-                   f"inserts. Route changes on the full IPv4 table: /24 and /16 p99 ≤ "
-                   f"{p99(4, 'dir24', (24, 16)):.1f} µs, /8 p99 ≤ {p99(4, 'dir24', (8,)):.0f} µs; "
-                   f"IPv6 /48 and /32 p99 ≤ {p99(6, 'trie8', (48, 32)):.1f} µs. LPM at 10K and "
-                   f"100K routes (samples of the real tables) is in `results.md` and "
-                   f"`lpm_scaling.svg`: the kernel trie's cost grows with the table, wcard's "
-                   f"barely.")
+        paras.append(f"Bulk loads: acl1_100k {acl100['load_ms']:.0f} ms, 1M generated rules "
+                     f"{m_tm['load_ms'] / 1000:.1f} s; the full IPv4 table into DIR-24-8 "
+                     f"{d24['load_ms']:.0f} ms against {k4['load_ms']:,.0f} ms of kernel trie "
+                     f"inserts. Route changes on the full IPv4 table: /24 and /16 p99 ≤ "
+                     f"{p99(4, 'dir24', (24, 16)):.1f} µs, /8 p99 ≤ {p99(4, 'dir24', (8,)):.0f} µs; "
+                     f"IPv6 /48 and /32 p99 ≤ {p99(6, 'trie8', (48, 32)):.1f} µs. LPM at 10K and "
+                     f"100K routes (samples of the real tables) is in `results.md` and "
+                     f"`lpm_scaling.svg`: the kernel trie's cost grows with the table, wcard's "
+                     f"barely.")
     progs = kind("program")
     xdp = [p for p in progs if p["program"] == "wc_xdp_filter"]
     if xdp:
-        out.append("Verified instructions: " + "; ".join(
+        paras.append("Verified instructions: " + "; ".join(
             f"`{p['program']}` ({p['object']}) {p['verified_insns']:,}, loaded with its maps in "
             f"{p['load_ms']:,.0f} ms" for p in progs) + ".")
-    # The table is one block; each sentence group after it is a paragraph.
-    table_end = out.index("")
-    return "\n".join(out[:table_end]) + "\n\n" + "\n\n".join(out[table_end + 1:])
+    # Blocks are separated by one blank line. The table's rows must stay on
+    # consecutive lines: a blank line between two rows ends the table.
+    return "\n\n".join([intro, "\n".join(table)] + paras)
 
 
 def lpm_section():

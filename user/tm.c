@@ -201,7 +201,7 @@ void wc_tm_tuple_mask(const struct wcard_layout *l, const __u8 len[WC_MAX_FIELDS
 }
 
 /*
- * Address bits cut from a new table's tuple (DESIGN.md section 3), by length class.
+ * Address bits cut from a new table's tuple (docs/design.md section 3), by length class.
  * With B = field width in bits:
  *   len == B  -> -B/8,   len > 3B/4 -> -3B/32,   len > B/2 -> -B/16,
  *   len > B/4 -> -B/32,  else unchanged.
@@ -223,7 +223,7 @@ static unsigned int relax_cut(unsigned int width, unsigned int len)
 	if (len * 4 > b)
 		return b / 32;
 	/*
-	 * DESIGN.md: "<= 8 -> 0". Read as the length dropping to 0: a prefix this
+	 * "<= 8 -> 0" (docs/design.md section 3), read as the length dropping to 0: a prefix this
 	 * short is not worth a table of its own, so the rule shares one with the
 	 * wildcards (fw1_10k: 43 tables, 8.7 probed with the cut as 0 bits; the
 	 * native reference has 17 tables and 4.8 probed).
@@ -689,7 +689,7 @@ static int pick_static(struct wc_tm *tm, struct tm_op *op, const __u8 *len, __u3
 }
 
 /*
- * The tuple a colliding bucket splits into (DESIGN.md section 3). First
+ * The tuple a colliding bucket splits into (docs/design.md section 3). First
  * choice: from the per-field minimum over its rules, on the field furthest
  * above the table's length, move halfway up; every rule of the bucket fits
  * that and moves. When the minimum is the table's own tuple on every field (a

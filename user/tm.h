@@ -15,7 +15,7 @@
  *     is removed from the old one (RULE_DEL);
  *   - a table is dropped (TABLE_DEL) only once it is empty.
  *
- * Definitions (DESIGN.md section 3):
+ * Definitions (docs/design.md section 3):
  *   tuple of a rule   per field, the number of leading bits it fixes: PREFIX its
  *                     length; EXACT/MASK all bits (width * 8) when the mask is all
  *                     ones, else 0; RANGE all bits when lo == hi, else 0.

@@ -10,7 +10,7 @@
 
 /*
  * How an update stays invisible to lookups until it is complete, and never
- * hides a rule that stays (DESIGN.md section 5). Lookups run concurrently on
+ * hides a rule that stays (docs/design.md section 5). Lookups run concurrently on
  * other CPUs and read the maps through the JIT, which keeps load order on x86;
  * user space writes them through mmap with release stores at every point where
  * a structure becomes reachable:

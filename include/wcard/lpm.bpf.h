@@ -9,7 +9,7 @@
  * Each structure lives in ONE mmapable ARRAY of u64 (the "image"), reached
  * through a one-slot ARRAY_OF_MAPS. A bulk load builds a new image off to the
  * side and swaps the slot: a lookup reads the slot once, so it sees the old
- * route set or the new one, never a mix (DESIGN.md section 5), and the old
+ * route set or the new one, never a mix (docs/design.md section 6), and the old
  * image is freed by the kernel after an RCU grace period. Both lookups, of
  * the slot and of the image, are ARRAY reads the verifier inlines (the inner
  * maps share one fixed size, so no BPF_F_INNER_MAP).

@@ -402,7 +402,7 @@ void wcard_clf_destroy(struct wcard_clf *c);
 int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *err, size_t errlen);
 /*
  * Online updates of the live rule set, visible to lookups as soon as they
- * return and never hiding a rule that stays (DESIGN.md section 5). Rule ids
+ * return and never hiding a rule that stays (docs/design.md section 5). Rule ids
  * are the indexes of the last bulk load; an insert gets the next free id.
  * Ties in priority go to the rule added first (a re-prioritized rule counts as
  * added now). 0 or -errno with err set: -ENOSPC when the classifier is full,

@@ -34,7 +34,7 @@
 #define WC_MAGIC 0x77636172u /* "wcar" */
 #define WC_VERSION 3u /* 2: wc_config.lpm_field; 3: hit counters by rule id */
 
-/* Field types of a key layout (DESIGN.md section 2). */
+/* Field types of a key layout (docs/design.md section 2). */
 enum wc_field_type {
 	WC_FIELD_PREFIX = 1, /* value/len, width 1, 2, 4, 8 or 16 */
 	WC_FIELD_RANGE = 2, /* lo..hi unsigned, width 1, 2, 4 or 8 */

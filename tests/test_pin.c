@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "wctest.h"
 
 /* The test's pin directory, removed by pin_cleanup even when an assertion fails. */
@@ -147,6 +148,39 @@ static void pin_roundtrip(enum wc_algo algo, const char *name)
 	for (i = 1; i < rs.n; i++) {
 		wcard_ruleset_add(&now, &rs.rules[i]);
 		id_of[i] = i;
+	}
+	/* Read-only: the same answers and rules, the child's tables as they are; no writes. */
+	{
+		struct wcard_clf_opts ro = o;
+		struct wcard_stats *st = calloc(1, sizeof(*st));
+		struct wcard_rule r = rs.rules[2];
+		__u32 nid;
+
+		ro.read_only = true;
+		cr_assert_not_null(st, "calloc");
+		cr_assert_eq(wcard_clf_open_pinned(dir, &ro, &c, err, sizeof(err)), 0,
+			     "case %s: read-only open: %s", name, err);
+		check_frames(c, &now, id_of, &tr, name);
+		cr_assert_eq(wcard_clf_algo(c), algo, "case %s: read-only algorithm", name);
+		cr_assert_eq(wcard_clf_stats(c, st), 0, "case %s: read-only stats", name);
+		cr_assert_eq(st->rules, now.n, "case %s: read-only stats: %zu rules", name,
+			     st->rules);
+		cr_assert(algo == WC_ALGO_BF || (st->ntables && st->ntables == wcard_clf_ntables(c)),
+			  "case %s: read-only stats: %u tables", name, st->ntables);
+		for (i = 0, nid = 0; i < st->ntables; i++)
+			nid += st->tables[i].rules;
+		cr_assert(algo == WC_ALGO_BF || nid == now.n,
+			  "case %s: read-only stats: %u rules in the tables", name, nid);
+		cr_assert_eq(wcard_clf_insert(c, &r, &nid, err, sizeof(err)), -EROFS,
+			     "case %s: read-only insert", name);
+		cr_assert_eq(wcard_clf_delete(c, 1, err, sizeof(err)), -EROFS,
+			     "case %s: read-only delete", name);
+		cr_assert_eq(wcard_clf_update(c, 1, 5, 1, &nid, err, sizeof(err)), -EROFS,
+			     "case %s: read-only update", name);
+		cr_assert_eq(wcard_clf_load(c, &rs, err, sizeof(err)), -EROFS,
+			     "case %s: read-only load", name);
+		wcard_clf_destroy(c);
+		free(st);
 	}
 	cr_assert_eq(wcard_clf_open_pinned(dir, &o, &c, err, sizeof(err)), 0,
 		     "case %s: reopen: %s", name, err);
@@ -867,4 +901,162 @@ Test(pin, fresh_host_library_pin_mounts_bpffs, .timeout = 120)
 	cr_assert(WIFEXITED(status), "case library: child died");
 	cr_assert_eq(WEXITSTATUS(status), 0, "case library: child step %d failed",
 		     WEXITSTATUS(status));
+}
+
+/* ---- read-only commands write nothing ------------------------------------------ */
+
+/*
+ * Everything pinned under dir, as bytes: each map's values (array maps: every
+ * element, per CPU where per-CPU; maps of maps: the ids of their inner maps),
+ * each program's id. Two snapshots are equal only if nothing pinned changed.
+ */
+static size_t pins_snapshot(const char *dir, char **out)
+{
+	size_t len = 0, cap = 1 << 20;
+	char *buf = malloc(cap), path[600];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	cr_assert(buf && d, "snapshot %s", dir);
+	while ((e = readdir(d))) {
+		struct bpf_map_info mi = {};
+		struct bpf_prog_info pi = {};
+		__u32 ml = sizeof(mi), pl = sizeof(pi), k;
+		size_t vsz;
+		int fd;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		fd = bpf_obj_get(path);
+		cr_assert_geq(fd, 0, "snapshot: open %s", path);
+		/* Programs are pinned as "prog" (maps under their names). */
+		if (!strcmp(e->d_name, "prog")) {
+			cr_assert_eq(bpf_obj_get_info_by_fd(fd, &pi, &pl), 0, "snapshot: %s", path);
+			vsz = sizeof(pi.id);
+			mi.max_entries = 1;
+		} else {
+			cr_assert_eq(bpf_obj_get_info_by_fd(fd, &mi, &ml), 0, "snapshot: %s", path);
+			vsz = mi.value_size;
+			if (mi.type == BPF_MAP_TYPE_PERCPU_ARRAY)
+				vsz = ((mi.value_size + 7) & ~7u) * libbpf_num_possible_cpus();
+		}
+		for (k = 0; k < mi.max_entries; k++) {
+			if (len + strlen(e->d_name) + 8 + vsz > cap) {
+				cap = 2 * (len + vsz + cap);
+				buf = realloc(buf, cap);
+				cr_assert_not_null(buf, "snapshot: realloc");
+			}
+			if (!k) {
+				memcpy(buf + len, e->d_name, strlen(e->d_name) + 1);
+				len += strlen(e->d_name) + 1;
+			}
+			memset(buf + len, 0, vsz);
+			if (mi.type == 0)
+				memcpy(buf + len, &pi.id, sizeof(pi.id));
+			else if (bpf_map_lookup_elem(fd, &k, buf + len))
+				memset(buf + len, 0xee, vsz); /* an empty slot of a map of maps */
+			len += vsz;
+		}
+		close(fd);
+	}
+	closedir(d);
+	*out = buf;
+	return len;
+}
+
+static void pins_same(const char *dir, const char *before, size_t blen, const char *name)
+{
+	char *after;
+	size_t alen = pins_snapshot(dir, &after);
+
+	cr_assert(alen == blen && !memcmp(before, after, blen),
+		  "case %s: the pinned maps changed (%zu bytes before, %zu after)", name, blen,
+		  alen);
+	free(after);
+}
+
+/*
+ * rules list, rules dump, stats NAME and lpm dump|get|stats only read: the
+ * pinned maps are byte for byte the same after each (no generation switch, no
+ * rebuild, no algorithm change); a change (rule add, lpm add) does show.
+ */
+Test(pin, read_only_commands_write_nothing, .timeout = 300, .fini = pin_cleanup)
+{
+	static const char *const reads[] = { "rules list", "rules list --json", "rules dump",
+					     "rules dump --json", "stats", "stats --json" };
+	static const char *const lpm_reads[] = { "lpm dump", "lpm dump --json", "lpm stats",
+						 "lpm stats --json", "lpm get", "lpm get --json" };
+	static const char *const algos[][2] = { { "bf", "small.txt" }, { "tm", "gen.rules" } };
+	const char *bin = getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
+	char dir[256], cls[400], out[8192], files[64], *snap;
+	unsigned int a, i;
+	size_t len;
+
+	pin_dir(dir, sizeof(dir), "ro");
+	snprintf(files, sizeof(files), "/tmp/wcard-ro-%d", getpid());
+	cr_assert_eq(wt_sh(out, sizeof(out),
+			   "mkdir -p %1$s && cd %1$s && %2$s gen --rules 300 --packets 10 gen.rules "
+			   "gen.trace >/dev/null && printf 'src 10.0.0.0/8 drop\\ndst 10.1.0.0/16 "
+			   "tcp dport 22 pass\\n' > small.txt && "
+			   "printf '10.0.0.0/8 1\\n10.1.0.0/16 2\\n2001:db8::/32 3\\n' > routes.txt",
+			   files, bin),
+		     0, "case setup: %s", out);
+	for (a = 0; a < 2; a++) {
+		snprintf(cls, sizeof(cls), "%s/%s", dir, algos[a][0]);
+		cr_assert_eq(wt_sh(out, sizeof(out),
+				   "%s create --pin-dir %s --max-rules 1024 %s %s/%s", bin, dir,
+				   algos[a][0], files, algos[a][1]),
+			     0, "case create %s: %s", algos[a][0], out);
+		len = pins_snapshot(cls, &snap);
+		for (i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+			cr_assert_eq(wt_sh(out, sizeof(out), "%s %s --pin-dir %s %s", bin, reads[i],
+					   dir, algos[a][0]),
+				     0, "case %s %s: %s", algos[a][0], reads[i], out);
+			pins_same(cls, snap, len, reads[i]);
+		}
+		cr_assert_eq(wt_sh(out, sizeof(out), "%s stats --json --pin-dir %s %s", bin, dir,
+				   algos[a][0]),
+			     0, "case %s algo: %s", algos[a][0], out);
+		cr_assert(strstr(out, a ? "\"algo\":\"tm\"" : "\"algo\":\"bf\""),
+			  "case %s: the algorithm after the reads: %s", algos[a][0], out);
+		/* A write does change them: the comparison sees changes. */
+		cr_assert_eq(wt_sh(out, sizeof(out), "%s rule add --pin-dir %s %s src 1.2.3.4 drop",
+				   bin, dir, algos[a][0]),
+			     0, "case %s add: %s", algos[a][0], out);
+		snprintf(cls, sizeof(cls), "%s/%s", dir, algos[a][0]);
+		{
+			char *after;
+			size_t alen = pins_snapshot(cls, &after);
+
+			cr_assert(alen != len || memcmp(snap, after, len),
+				  "case %s: rule add changed nothing pinned", algos[a][0]);
+			free(after);
+		}
+		free(snap);
+	}
+	/* A pinned LPM (the small IPv4 trie: DIR-24-8's 128 MiB would make a big snapshot). */
+	snprintf(cls, sizeof(cls), "%s/l", dir);
+	cr_assert_eq(wt_sh(out, sizeof(out),
+			   "%s lpm create --pin-dir %s --v4 trie --max-routes 64 l %s/routes.txt",
+			   bin, dir, files),
+		     0, "case lpm create: %s", out);
+	len = pins_snapshot(cls, &snap);
+	for (i = 0; i < sizeof(lpm_reads) / sizeof(lpm_reads[0]); i++) {
+		cr_assert_eq(wt_sh(out, sizeof(out), "%s %s --pin-dir %s l%s", bin, lpm_reads[i],
+				   dir, strstr(lpm_reads[i], "get") ? " 10.1.2.3 2001:db8::1" : ""),
+			     0, "case %s: %s", lpm_reads[i], out);
+		pins_same(cls, snap, len, lpm_reads[i]);
+	}
+	cr_assert_eq(wt_sh(out, sizeof(out), "%s lpm add --pin-dir %s l 10.2.0.0/16 9", bin, dir), 0,
+		     "case lpm add: %s", out);
+	{
+		char *after;
+		size_t alen = pins_snapshot(cls, &after);
+
+		cr_assert(alen != len || memcmp(snap, after, len), "case lpm add changed nothing");
+		free(after);
+	}
+	free(snap);
+	wt_sh(out, sizeof(out), "%s lpm destroy --pin-dir %s l; rm -rf %s", bin, dir, files);
 }

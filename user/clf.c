@@ -1023,6 +1023,14 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
 	return 0;
 }
 
+int clf_check_writable(const struct wcard_clf *c, char *err, size_t errlen)
+{
+	if (!c->read_only)
+		return 0;
+	clf_seterr(err, errlen, "the classifier was opened read-only: open it again to change it");
+	return -EROFS;
+}
+
 int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *err, size_t errlen)
 {
 	struct wcard_ruleset old_set;
@@ -1033,6 +1041,9 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 
 	if (!c || !rs)
 		return -EINVAL;
+	ret = clf_check_writable(c, err, errlen);
+	if (ret)
+		return ret;
 	if (rs->layout && strcmp(rs->layout->name, c->layout.name)) {
 		clf_seterr(err, errlen, "rule set layout %s does not match the classifier's %s",
 			   rs->layout->name, c->layout.name);
@@ -1233,6 +1244,51 @@ __u32 wcard_clf_verified_insns(const struct wcard_clf *c)
 	return c ? c->verified_insns : 0;
 }
 
+/*
+ * The live generation's Tuple Merge tables as the maps hold them, in lookup
+ * order (a read-only handle has no model). 0 or -EPROTO.
+ */
+static int stats_from_maps(const struct wcard_clf *c, struct wcard_stats *st)
+{
+	const struct wc_config *cf = CFG(c, c->gen);
+	const struct wc_tm_order *ob;
+	unsigned int i, f;
+	__u32 slots = 0;
+
+	if (cf->order >= WC_TM_ORDER_RING)
+		return -EPROTO;
+	ob = ORDER(c, cf->order_base + cf->order);
+	st->ntables = ob->n < WC_TM_MAX_TABLES ? ob->n : WC_TM_MAX_TABLES;
+	for (i = 0; i < st->ntables; i++) {
+		const struct wc_tm_table *tb;
+		struct wcard_table_stats *ts = &st->tables[i];
+
+		if (ob->e[i].table >= WC_TM_MAX_TABLES)
+			return -EPROTO;
+		tb = TABLE(c, cf->tables_base + ob->e[i].table);
+		ts->id = ob->e[i].table;
+		/* A tuple's field length is the number of mask bits the field keeps. */
+		for (f = 0; f < c->layout.nfields; f++) {
+			const struct wc_field_desc *d = &c->layout.desc[f];
+			unsigned int w, bits = 0;
+
+			for (w = 0; w < d->nwords && d->word + w < WC_KEY_WORDS; w++)
+				bits += __builtin_popcountll(tb->mask.w[d->word + w]);
+			ts->len[f] = bits;
+		}
+		ts->rules = tb->nrules;
+		ts->max_bucket = tb->max_bucket;
+		ts->slots = 1u << (tb->slots & 31);
+		ts->best_prio = tb->best == WC_RANK_NONE ? ~0u : (__u32)(tb->best >> 32);
+		if (tb->max_bucket > st->max_bucket)
+			st->max_bucket = tb->max_bucket;
+		slots += ts->slots;
+	}
+	st->used_bytes += st->ntables * sizeof(struct wc_tm_table) + sizeof(struct wc_tm_order) +
+			  (size_t)slots * sizeof(struct wc_tm_slot);
+	return 0;
+}
+
 int wcard_clf_stats(const struct wcard_clf *c, struct wcard_stats *st)
 {
 	__u32 *ids;
@@ -1259,7 +1315,7 @@ int wcard_clf_stats(const struct wcard_clf *c, struct wcard_stats *st)
 		st->used_bytes += wcard_trie_bytes(v6 ? c->lpm6 : c->lpm4);
 	}
 	if (!c->tm)
-		return 0;
+		return c->algo == WC_ALGO_TM || c->algo == WC_ALGO_STM ? stats_from_maps(c, st) : 0;
 	ids = calloc(WC_TM_MAX_TABLES, sizeof(*ids));
 	if (!ids)
 		return -ENOMEM;

@@ -72,6 +72,7 @@ struct wcard_clf {
 
 	bool sync_pending; /* a generation switch whose grace period is still owed */
 	bool broken; /* maps and model disagree after a double failure: reload needed */
+	bool read_only; /* opened with wcard_clf_opts.read_only: the maps are never written */
 
 	/* Opened from pins: the map and program fds are ours to close. */
 	bool own_fds;
@@ -98,6 +99,8 @@ int clf_sync(struct wcard_clf *c);
 int clf_check_opts(const struct wcard_clf_opts *o, char *err, size_t errlen);
 int clf_setup(struct wcard_clf *c, const struct wcard_clf_opts *o);
 int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size_t errlen);
+/* -EROFS, with err saying so, if c was opened read-only; else 0. */
+int clf_check_writable(const struct wcard_clf *c, char *err, size_t errlen);
 /*
  * Rebuild the whole rule set into the spare generation and switch to it. 0 once
  * switched; an error means nothing switched (lookups still see the old set).

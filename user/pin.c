@@ -323,8 +323,10 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 	 */
 	if (ROOT(c)->magic == 0 && ROOT(c)->version == 0 && CFG(c, 0)->magic == 0 &&
 	    CFG(c, 1)->magic == 0) {
-		if (!o || !o->layout) {
-			clf_seterr(err, errlen, "%s: maps of a new classifier: give its layout", dir);
+		if (!o || !o->layout || o->read_only) {
+			clf_seterr(err, errlen, "%s: maps of a new classifier: %s", dir,
+				   o && o->read_only ? "no rules loaded yet (rules load NAME RULES)" :
+						       "give its layout");
 			ret = -EINVAL;
 			goto fail;
 		}
@@ -374,6 +376,21 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 		memcpy(c->pool, o->pool, o->npool * sizeof(*c->pool));
 		c->npool = o->npool;
 	}
+	ret = collect_rules(c, cfg);
+	if (ret) {
+		clf_seterr(err, errlen, "%s: the maps hold no consistent rule set (%s)", dir,
+			   strerror(-ret));
+		goto fail;
+	}
+	/* Read-only: the live generation as it is; nothing is rebuilt, switched or waited for. */
+	if (o && o->read_only) {
+		c->read_only = true;
+		c->rules_hwm = cfg->nrules;
+		if (cfg->algo == WC_ALGO_TM || cfg->algo == WC_ALGO_STM)
+			c->ntables = ORDER(c, cfg->order_base + cfg->order)->n;
+		*out = c;
+		return 0;
+	}
 	if (c->algo_opt == WC_ALGO_STM && !c->npool) {
 		clf_seterr(err, errlen, "%s: static Tuple Merge: give the table pool again", dir);
 		ret = -EINVAL;
@@ -386,12 +403,6 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 	ret = clf_sync(c);
 	if (ret) {
 		clf_seterr(err, errlen, "waiting for running lookups: %s", strerror(-ret));
-		goto fail;
-	}
-	ret = collect_rules(c, cfg);
-	if (ret) {
-		clf_seterr(err, errlen, "%s: the maps hold no consistent rule set (%s)", dir,
-			   strerror(-ret));
 		goto fail;
 	}
 	/* Rebuild model and maps into the spare generation: garbage is reclaimed. */

@@ -659,8 +659,10 @@ static int apply(struct wcard_clf *c, __u32 id, bool now_live, char *err, size_t
 /* Online updates need maps and model in step. */
 static int check_usable(const struct wcard_clf *c, char *err, size_t errlen)
 {
-	if (!c->broken)
-		return 0;
+	int ret = clf_check_writable(c, err, errlen);
+
+	if (ret || !c->broken)
+		return ret;
 	clf_seterr(err, errlen, "an earlier update failed half-way: reload the rule set first");
 	return -EIO;
 }
@@ -806,7 +808,9 @@ int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u
 
 	if (!c)
 		return -EINVAL;
-	ret = check_id(c, id, err, errlen);
+	ret = check_usable(c, err, errlen);
+	if (!ret)
+		ret = check_id(c, id, err, errlen);
 	if (ret)
 		return ret;
 	if (prio == c->set.rules[id].prio && c->algo == WC_ALGO_LPM) {

@@ -369,6 +369,14 @@ struct wcard_clf_opts {
 	 * wcard_clf_create prepares and uses its own.
 	 */
 	bool lpm;
+	/*
+	 * wcard_clf_open_pinned: read the maps and write nothing. The rules, hit
+	 * counters and stats come from the live generation as it is; no
+	 * generation is rebuilt or switched, and changes (load, insert, delete,
+	 * update) fail with -EROFS. What read-only commands (rules list, stats)
+	 * use.
+	 */
+	bool read_only;
 };
 
 /*
@@ -447,7 +455,8 @@ int wcard_clf_unpin(const char *dir);
  * the source of truth: the magic, format version and layout are checked (o may
  * be NULL, or give the layout it must have, the algorithm, c and the static
  * pool), the rules lookups can reach are read back, and a fresh generation is
- * built from them (which also reclaims what a killed writer left behind).
+ * built from them (which also reclaims what a killed writer left behind),
+ * unless o->read_only: then nothing is written and the handle only reads.
  * Ids and priorities are kept; rule source lines are not.
  */
 int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struct wcard_clf **out,

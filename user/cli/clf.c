@@ -24,7 +24,7 @@ int clf_pinned(struct cli *c, const char *cmd, const struct wcard_clf_opts *o,
 	ret = pin_path(c, c->argv[0], path, sizeof(path));
 	if (ret)
 		return ret;
-	*lock = pin_lock(path);
+	*lock = pin_lock(path, o && o->read_only);
 	if (*lock < 0) {
 		ret = *lock;
 		*lock = -1;
@@ -114,7 +114,7 @@ int clf_destroy(struct cli *c)
 
 	if (pin_path(c, c->argv[0], path, sizeof(path)))
 		return 2;
-	lock = pin_lock(path);
+	lock = pin_lock(path, false);
 	if (lock < 0) {
 		fprintf(stderr, "wcard destroy: %s: %s\n", path, strerror(-lock));
 		return 1;
@@ -175,11 +175,15 @@ out:
 	return ret ? 1 : 0;
 }
 
-/* The live rules of the pinned classifier NAME, best first. */
-static int pinned_rules(struct cli *c, const char *cmd, struct wcard_clf **clf, int *lock,
+/*
+ * The live rules of the pinned classifier NAME, best first; ro: opened
+ * read-only (the command only reads, and writes nothing to the maps).
+ */
+static int pinned_rules(struct cli *c, const char *cmd, bool ro, struct wcard_clf **clf, int *lock,
 			struct wcard_ruleset *rs)
 {
-	int ret = clf_pinned(c, cmd, NULL, clf, lock);
+	const struct wcard_clf_opts o = { .read_only = ro };
+	int ret = clf_pinned(c, cmd, &o, clf, lock);
 
 	if (!ret) {
 		ret = wcard_clf_rules(*clf, rs);
@@ -204,7 +208,7 @@ static int rules_print(struct cli *c, bool counters)
 	size_t i;
 
 	wcard_ruleset_init(&rs, NULL);
-	ret = pinned_rules(c, cmd, &clf, &lock, &rs);
+	ret = pinned_rules(c, cmd, true, &clf, &lock, &rs);
 	if (ret)
 		goto out;
 	if (c->json)
@@ -352,7 +356,7 @@ int rule_add(struct cli *c)
 	__u32 id;
 
 	wcard_ruleset_init(&rs, NULL);
-	ret = pinned_rules(c, "rule add", &clf, &lock, &rs);
+	ret = pinned_rules(c, "rule add", false, &clf, &lock, &rs);
 	if (!ret)
 		ret = arg_rule(c, "rule add", 1, "", rs.layout, &r);
 	if (ret)
@@ -397,7 +401,7 @@ int rule_del(struct cli *c)
 		free(ids);
 		return 2;
 	}
-	ret = pinned_rules(c, "rule del", &clf, &lock, &rs);
+	ret = pinned_rules(c, "rule del", false, &clf, &lock, &rs);
 	/* Every id must name a live rule before any is deleted: all or nothing. */
 	for (i = 0; i < n && !ret; i++) {
 		for (k = 0; k < rs.n && rs.rules[k].id != ids[i]; k++)
@@ -447,7 +451,7 @@ int rule_update(struct cli *c)
 		fprintf(stderr, "wcard rule update: nothing to change (prio N, or an action)\n");
 		return 2;
 	}
-	ret = pinned_rules(c, "rule update", &clf, &lock, &rs);
+	ret = pinned_rules(c, "rule update", false, &clf, &lock, &rs);
 	if (ret)
 		goto out;
 	for (k = 0; k < rs.n && rs.rules[k].id != id; k++)

@@ -81,11 +81,13 @@ int pin_path(const struct cli *c, const char *name, char *buf, size_t len);
 /* Room for a new pinned object at path: --pin-dir made, path free (else err says why). */
 int pin_new(const struct cli *c, const char *path, const char *destroy, char *err, size_t errlen);
 /*
- * Exclusive lock on a pinned object's directory: CLI writers take turns. fd or
- * -errno: -ENOENT if the object was destroyed while we waited, -EAGAIN (with a
- * message) if it kept being replaced by a new one of the same name.
+ * Lock on a pinned object's directory: exclusive for writers, who take turns;
+ * shared for readers, who see no change half-done and never wait for each
+ * other. fd or -errno: -ENOENT if the object was destroyed while we waited,
+ * -EAGAIN (with a message) if it kept being replaced by a new one of the same
+ * name.
  */
-int pin_lock(const char *path);
+int pin_lock(const char *path, bool shared);
 
 /*
  * Least privilege (caps.c): fail with a message naming what is missing unless

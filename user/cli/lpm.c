@@ -162,7 +162,7 @@ static int lpm_pinned(struct cli *c, bool write, struct wcard_lpm **l, int *lock
 	if (ret)
 		return ret;
 	if (write) {
-		*lock = pin_lock(path);
+		*lock = pin_lock(path, false);
 		if (*lock < 0) {
 			ret = *lock;
 			*lock = -1;

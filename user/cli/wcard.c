@@ -777,7 +777,9 @@ static int cmd_stats(struct cli *c)
 	}
 	pinned = c->argc == 1 && is_pinned(c, c->argv[0]);
 	if (pinned) {
-		ret = clf_pinned(c, "stats", NULL, &clf, &lock);
+		/* Read-only: the maps as they are, nothing rebuilt or switched. */
+		ret = clf_pinned(c, "stats", &(const struct wcard_clf_opts){ .read_only = true },
+				 &clf, &lock);
 		if (ret)
 			goto out;
 		ret = wcard_clf_rules(clf, &rs);
@@ -1039,7 +1041,7 @@ int pin_new(const struct cli *c, const char *path, const char *destroy, char *er
 /* Times pin_lock starts over when the object it waited for was replaced meanwhile. */
 #define PIN_LOCK_TRIES 8
 
-int pin_lock(const char *path)
+int pin_lock(const char *path, bool shared)
 {
 	struct stat held, now;
 	int fd, ret, i;
@@ -1048,7 +1050,7 @@ int pin_lock(const char *path)
 		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
-		if (flock(fd, LOCK_EX) || fstat(fd, &held)) {
+		if (flock(fd, shared ? LOCK_SH : LOCK_EX) || fstat(fd, &held)) {
 			ret = -errno;
 			close(fd);
 			return ret;

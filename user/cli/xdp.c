@@ -395,7 +395,7 @@ int clf_detach_cmd(struct cli *c)
 		fprintf(stderr, "wcard detach: no interface '%s'\n", c->argv[1]);
 		return 1;
 	}
-	lock = pin_lock(path);
+	lock = pin_lock(path, false);
 	if (lock < 0) {
 		fprintf(stderr, "wcard detach: %s: %s\n", path, strerror(-lock));
 		return 1;

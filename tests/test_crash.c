@@ -94,7 +94,9 @@ static long timed_ms(const char *cmd)
 /* Kill `cmd...` (argv) after a random delay below span ms; returns the delay. */
 static long kill_after(struct wt_rng *r, unsigned int span, char *const argv[])
 {
-	struct timespec ts = { 0, (long)wt_below(r, span) * 1000000L };
+	long ms = wt_below(r, span);
+	/* tv_nsec must stay below a second: a longer span would make nanosleep fail at once. */
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	pid_t pid = fork();
 	int st;
 
@@ -110,7 +112,7 @@ static long kill_after(struct wt_rng *r, unsigned int span, char *const argv[])
 	nanosleep(&ts, NULL);
 	kill(pid, SIGKILL);
 	cr_assert_eq(waitpid(pid, &st, 0), pid, "waitpid");
-	return ts.tv_nsec / 1000000L;
+	return ms;
 }
 
 /* The reference's best rule (index in rs, or -1) for check packet i. */

@@ -1059,4 +1059,536 @@ Test(pin, read_only_commands_write_nothing, .timeout = 300, .fini = pin_cleanup)
 	}
 	free(snap);
 	wt_sh(out, sizeof(out), "%s lpm destroy --pin-dir %s l; rm -rf %s", bin, dir, files);
+
+/* ---- every algorithm survives every command (reopens keep the algorithm) -------- */
+
+/*
+ * A classifier made on one algorithm, forced or picked automatically, must
+ * come back on it after every command, each of which reopens it from the pins
+ * (the LPM path's tries included), and answer as the reference does. The
+ * rules are kept in insertion order with their ids (a shadow), so the
+ * reference is wcard_ref_lookup over the live ones.
+ */
+struct keep_rule {
+	struct wcard_rule r;
+	__u32 id;
+	bool live;
+};
+
+struct keep {
+	const char *name;
+	const struct wcard_layout *l;
+	enum wc_algo force, want;
+	struct keep_rule *r;
+	size_t n, cap;
+	/* Probe packets: key and frame. */
+	struct wc_key *key;
+	__u8 (*frame)[128];
+	int *flen;
+	size_t nprobe;
+};
+
+/* The set kinds: ClassBench rules, or prefixes of one field, longer ranking better. */
+enum { KS_CB, KS_SRC, KS_DST };
+
+struct keep_case {
+	const char *name;
+	bool v6;
+	int kind;
+	unsigned int n;
+	enum wc_algo force, want;
+};
+
+static const struct keep_case keep_cases[] = {
+	{ "bf forced", false, KS_CB, 100, WC_ALGO_BF, WC_ALGO_BF },
+	{ "bf auto", false, KS_CB, 12, 0, WC_ALGO_BF },
+	{ "tm auto", false, KS_CB, 800, 0, WC_ALGO_TM },
+	{ "lpm auto ipv4 src", false, KS_SRC, 300, 0, WC_ALGO_LPM },
+	{ "lpm auto ipv6 src", true, KS_SRC, 300, 0, WC_ALGO_LPM },
+	{ "lpm forced ipv4 dst", false, KS_DST, 300, WC_ALGO_LPM, WC_ALGO_LPM },
+};
+
+#define KEEP_VALUE(load, i) (((__u64)(load) << 40) | ((__u64)(i) << 8) | WC_ACT_PASS)
+
+static void keep_add(struct keep *k, const struct wcard_rule *r, __u32 id)
+{
+	if (k->n == k->cap) {
+		k->cap = k->cap ? 2 * k->cap : 64;
+		k->r = realloc(k->r, k->cap * sizeof(*k->r));
+		cr_assert_not_null(k->r, "case %s: realloc", k->name);
+	}
+	k->r[k->n++] = (struct keep_rule){ .r = *r, .id = id, .live = true };
+}
+
+static struct keep_rule *keep_find(struct keep *k, __u32 id)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		if (k->r[i].live && k->r[i].id == id)
+			return &k->r[i];
+	cr_assert_fail("case %s: no live rule %u in the shadow", k->name, id);
+	return NULL;
+}
+
+/* Address of probe p in field f (0 src, 1 dst) as a 128-bit value of the layout's width. */
+static wc_u128 keep_addr(const struct keep *k, size_t p, unsigned int f)
+{
+	const struct wc_field_desc *d = &k->l->desc[f];
+
+	return d->nwords == 2 ? ((wc_u128)k->key[p].w[d->word] << 64) | k->key[p].w[d->word + 1] :
+				k->key[p].w[d->word];
+}
+
+/* Probes: the trace's packets (IPv4), or addresses around a pool of IPv6 prefixes. */
+static void keep_probes(struct keep *k, const struct wcard_trace *tr, __u64 seed)
+{
+	struct wt_rng r = { .s = seed };
+	size_t i, n = tr ? tr->n : 1500;
+
+	k->key = calloc(n, sizeof(*k->key));
+	k->frame = calloc(n, sizeof(*k->frame));
+	k->flen = calloc(n, sizeof(*k->flen));
+	cr_assert(k->key && k->frame && k->flen, "case %s: calloc", k->name);
+	for (i = 0; i < n; i++) {
+		struct wc_pkt p = { .family = 6, .proto = 17, .sport = 5353, .dport = 53 };
+		unsigned int b;
+
+		if (tr) {
+			wcard_key_from_tuple(&tr->t[i], &k->key[i]);
+			wcard_pkt_from_tuple(&tr->t[i], &p);
+		} else {
+			/* 40 /64 networks, hosts in them: the prefixes below nest around them. */
+			struct wt_rng net = { .s = 77 + wt_below(&r, 40) };
+			__u64 hi = wt_rnd(&net), lo = wt_rnd(&r), dhi = wt_rnd(&r);
+
+			for (b = 0; b < 8; b++) {
+				p.src[b] = hi >> (56 - 8 * b);
+				p.src[8 + b] = lo >> (56 - 8 * b);
+				p.dst[b] = dhi >> (56 - 8 * b);
+			}
+			p.dst[15] = 1;
+			k->key[i] = (struct wc_key){ .w = { hi, lo, dhi, 1, 5353, 53, 17, 0 } };
+		}
+		k->flen[i] = wcard_frame_build(&p, NULL, k->frame[i], sizeof(k->frame[i]));
+		cr_assert_gt(k->flen[i], 0, "case %s: frame %zu", k->name, i);
+	}
+	k->nprobe = n;
+}
+
+/*
+ * A rule set of kind kc->kind for bulk load number `load` (ids = indexes):
+ * ClassBench rules, or prefixes of the probes' addresses in one field with
+ * prio 2 * (bits - len) + 1, so longer prefixes rank better and a full-length
+ * prefix can still move to prio 0 or 1 without breaking that.
+ */
+static void keep_set(const struct keep *k, const struct keep_case *kc,
+		     const struct wcard_ruleset *cb, unsigned int load, struct wcard_ruleset *rs)
+{
+	unsigned int f = kc->kind == KS_DST, bits = kc->v6 ? 128 : 32, i, j;
+	struct wt_rng r = { .s = 1000 + load };
+
+	wcard_ruleset_init(rs, k->l);
+	for (i = 0; kc->kind == KS_CB && i < kc->n; i++) {
+		struct wcard_rule rule = cb->rules[(i * 7 + load * 13) % cb->n];
+
+		rule.value = KEEP_VALUE(load, i);
+		cr_assert_eq(wcard_ruleset_add(rs, &rule), 0, "case %s: set", k->name);
+	}
+	for (i = 0; kc->kind != KS_CB && rs->n < kc->n && i < 50 * kc->n; i++) {
+		unsigned int len = (kc->v6 ? 16 : 8) + wt_below(&r, bits - (kc->v6 ? 16 : 8) + 1);
+		wc_u128 a = keep_addr(k, wt_below(&r, k->nprobe), f);
+		wc_u128 m = len ? (~(wc_u128)0 << (128 - len)) >> (128 - bits) : 0;
+		struct wcard_rule rule;
+		bool dup = false;
+
+		for (j = 0; j < rs->n && !dup; j++)
+			dup = rs->rules[j].f[f].plen == len && rs->rules[j].f[f].value == (a & m);
+		if (dup)
+			continue;
+		wcard_rule_any(k->l, &rule);
+		cr_assert_eq(wcard_rule_set_prefix(k->l, &rule, f, a & m, len), 0,
+			     "case %s: prefix", k->name);
+		rule.prio = 2 * (bits - len) + 1;
+		rule.value = KEEP_VALUE(load, rs->n);
+		cr_assert_eq(wcard_ruleset_add(rs, &rule), 0, "case %s: set", k->name);
+	}
+}
+
+/* The shadow after a bulk load of rs. */
+static void keep_load(struct keep *k, const struct wcard_ruleset *rs)
+{
+	size_t i;
+
+	k->n = 0;
+	for (i = 0; i < rs->n; i++)
+		keep_add(k, &rs->rules[i], (__u32)i);
+}
+
+/* The rule an insert adds: best-ranked, a full-length prefix of a probe (prefix sets). */
+static void keep_new_rule(const struct keep *k, const struct keep_case *kc, struct wcard_rule *out)
+{
+	unsigned int f = kc->kind == KS_DST;
+
+	if (kc->kind == KS_CB) {
+		*out = k->r[k->n / 2].r;
+	} else {
+		wcard_rule_any(k->l, out);
+		wcard_rule_set_prefix(k->l, out, f, keep_addr(k, k->nprobe / 3, f),
+				      kc->v6 ? 128 : 32);
+	}
+	out->prio = 0;
+	out->value = KEEP_VALUE(9, 1);
+}
+
+/* Run frame through program prog; the verdict it wrote in front of the frame. */
+static void keep_run(int prog, const __u8 *frame, int len, struct wc_xdp_meta *m, const char *name)
+{
+	__u8 out[256 + sizeof(*m)];
+	struct xdp_md ctx_in = { .data = 0, .data_end = len }, ctx = {};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = len, .data_out = out,
+		    .data_size_out = sizeof(out), .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in),
+		    .ctx_out = &ctx, .ctx_size_out = sizeof(ctx), .repeat = 1);
+
+	cr_assert_eq(bpf_prog_test_run_opts(prog, &o), 0, "case %s: test run: %s", name,
+		     strerror(errno));
+	cr_assert_eq(ctx.data, sizeof(*m), "case %s: no verdict in front of the frame", name);
+	memcpy(m, out, sizeof(*m));
+}
+
+/* Every probe through prog: the reference's rule (id and value) over the live shadow. */
+static void keep_check(struct keep *k, int prog, const char *step)
+{
+	struct wcard_ruleset rs;
+	__u32 *id_of = calloc(k->n ? k->n : 1, sizeof(*id_of));
+	size_t i;
+
+	cr_assert_not_null(id_of, "case %s: calloc", k->name);
+	wcard_ruleset_init(&rs, k->l);
+	for (i = 0; i < k->n; i++) {
+		if (!k->r[i].live)
+			continue;
+		id_of[rs.n] = k->r[i].id;
+		cr_assert_eq(wcard_ruleset_add(&rs, &k->r[i].r), 0, "case %s: ref", k->name);
+	}
+	for (i = 0; i < k->nprobe; i++) {
+		long want = wcard_ref_lookup(&rs, &k->key[i]);
+		struct wc_xdp_meta m;
+
+		keep_run(prog, k->frame[i], k->flen[i], &m, k->name);
+		cr_assert_eq(m.id, want < 0 ? WC_ID_NONE : id_of[want],
+			     "case %s, %s: probe %zu: id %u, want %d", k->name, step, i, m.id,
+			     want < 0 ? -1 : (int)id_of[want]);
+		cr_assert_eq(m.value, want < 0 ? 0 : rs.rules[want].value,
+			     "case %s, %s: probe %zu: value %#llx", k->name, step, i,
+			     (unsigned long long)m.value);
+	}
+	wcard_ruleset_free(&rs);
+	free(id_of);
+}
+
+static void keep_init(struct keep *k, const struct keep_case *kc, struct wcard_ruleset *cb,
+		      struct wcard_trace *tr)
+{
+	char err[256] = "";
+
+	memset(k, 0, sizeof(*k));
+	k->name = kc->name;
+	k->l = kc->v6 ? wcard_layout_ipv6() : wcard_layout_ipv4();
+	k->force = kc->force;
+	k->want = kc->want;
+	memset(tr, 0, sizeof(*tr));
+	cr_assert_eq(wt_gen_set(kc->kind == KS_CB ? kc->n : 200, 41, 1500, NULL, cb, tr, err,
+				sizeof(err)),
+		     0, "case %s: gen: %s", kc->name, err);
+	keep_probes(k, kc->v6 ? NULL : tr, 5);
+}
+
+static void keep_free(struct keep *k, struct wcard_ruleset *cb, struct wcard_trace *tr)
+{
+	free(k->r);
+	free(k->key);
+	free(k->frame);
+	free(k->flen);
+	wcard_ruleset_free(cb);
+	wcard_trace_free(tr);
+}
+
+/*
+ * The XDP object loaded anew over the pins (as wcard attach does), with
+ * wcard_clf_pinned_object: it must answer as the pinned program does (the LPM
+ * tries' image layout is not in the maps).
+ */
+static void keep_check_fresh_object(struct keep *k, const char *dir)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "wcard_xdp");
+	char err[512] = "", p[600];
+	struct bpf_program *prog;
+	struct bpf_object *obj;
+	struct bpf_map *m;
+	const void *elf;
+	size_t sz;
+	int fd;
+
+	elf = wcard_xdp_object(&sz);
+	obj = bpf_object__open_mem(elf, sz, &oo);
+	cr_assert_not_null(obj, "case %s: open the object", k->name);
+	bpf_object__for_each_map(m, obj) {
+		if (strchr(bpf_map__name(m), '.'))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, bpf_map__name(m));
+		fd = bpf_obj_get(p);
+		cr_assert_geq(fd, 0, "case %s: %s: %s", k->name, p, strerror(errno));
+		cr_assert_eq(bpf_map__reuse_fd(m, fd), 0, "case %s: reuse %s", k->name, p);
+		close(fd);
+	}
+	cr_assert_eq(wcard_clf_pinned_object(obj, dir, err, sizeof(err)), 0,
+		     "case %s: pinned object: %s", k->name, err);
+	cr_assert_eq(bpf_object__load(obj), 0, "case %s: load over the pins", k->name);
+	prog = bpf_object__find_program_by_name(obj, "wc_xdp_filter");
+	cr_assert_not_null(prog, "case %s: program", k->name);
+	keep_check(k, bpf_program__fd(prog), "a new object over the pins");
+	bpf_object__close(obj);
+}
+
+/* The algorithm of the classifier pinned at dir, as a read of it reports it. */
+static void keep_algo_lib(struct keep *k, const char *dir, const char *step)
+{
+	struct wcard_clf *c = NULL;
+	struct wcard_stats *st = calloc(1, sizeof(*st));
+	char err[512] = "";
+
+	cr_assert_not_null(st, "case %s: calloc", k->name);
+	cr_assert_eq(wcard_clf_open_pinned(dir, NULL, &c, err, sizeof(err)), 0,
+		     "case %s, %s: open: %s", k->name, step, err);
+	cr_assert_eq(wcard_clf_algo(c), k->want, "case %s, %s: algorithm %d, not %d", k->name,
+		     step, wcard_clf_algo(c), k->want);
+	cr_assert_eq(wcard_clf_stats(c, st), 0, "case %s, %s: stats", k->name, step);
+	cr_assert_eq(st->algo, k->want, "case %s, %s: stats algorithm %d", k->name, step, st->algo);
+	keep_check(k, wcard_clf_prog_fd(c), step);
+	wcard_clf_destroy(c);
+	free(st);
+}
+
+/* Library: create, pin, then each operation in a fresh open, as each CLI command does. */
+static void keep_lib(const struct keep_case *kc)
+{
+	struct wcard_ruleset cb, rs;
+	struct wcard_trace tr;
+	struct wcard_clf *c = NULL;
+	struct wcard_clf_opts o = { 0 };
+	struct wcard_rule nr;
+	struct keep k;
+	char dir[256], err[512] = "";
+	__u32 id, nid;
+	int step;
+
+	keep_init(&k, kc, &cb, &tr);
+	o.layout = k.l;
+	o.algo = kc->force;
+	o.max_rules = 4096;
+	pin_dir(dir, sizeof(dir), "keep");
+	keep_set(&k, kc, &cb, 0, &rs);
+	cr_assert_eq(wcard_clf_create(&o, &c, err, sizeof(err)), 0, "case %s: create: %s",
+		     kc->name, err);
+	cr_assert_eq(wcard_clf_load(c, &rs, err, sizeof(err)), 0, "case %s: load: %s", kc->name,
+		     err);
+	cr_assert_eq(wcard_clf_algo(c), k.want, "case %s: created on algorithm %d", kc->name,
+		     wcard_clf_algo(c));
+	cr_assert_eq(wcard_clf_pin(c, dir, err, sizeof(err)), 0, "case %s: pin: %s", kc->name, err);
+	wcard_clf_destroy(c);
+	keep_load(&k, &rs);
+	wcard_ruleset_free(&rs);
+	keep_algo_lib(&k, dir, "reopen");
+	for (step = 0; step < 6; step++) {
+		static const char *const what[] = { "insert", "update value", "update prio",
+						    "delete",  "bulk load",    "rules" };
+
+		cr_assert_eq(wcard_clf_open_pinned(dir, NULL, &c, err, sizeof(err)), 0,
+			     "case %s, %s: open: %s", kc->name, what[step], err);
+		switch (step) {
+		case 0:
+			keep_new_rule(&k, kc, &nr);
+			cr_assert_eq(wcard_clf_insert(c, &nr, &id, err, sizeof(err)), 0,
+				     "case %s: insert: %s", kc->name, err);
+			keep_add(&k, &nr, id);
+			break;
+		case 1:
+			cr_assert_eq(wcard_clf_update(c, id, 0, KEEP_VALUE(9, 2), &nid, err,
+						      sizeof(err)),
+				     0, "case %s: update value: %s", kc->name, err);
+			cr_assert_eq(nid, id, "case %s: update value keeps the id", kc->name);
+			keep_find(&k, id)->r.value = KEEP_VALUE(9, 2);
+			break;
+		case 2:
+			cr_assert_eq(wcard_clf_update(c, id, 1, KEEP_VALUE(9, 2), &nid, err,
+						      sizeof(err)),
+				     0, "case %s: update prio: %s", kc->name, err);
+			nr = keep_find(&k, id)->r;
+			keep_find(&k, id)->live = false;
+			nr.prio = 1;
+			keep_add(&k, &nr, nid);
+			break;
+		case 3:
+			cr_assert_eq(wcard_clf_delete(c, 3, err, sizeof(err)), 0,
+				     "case %s: delete: %s", kc->name, err);
+			keep_find(&k, 3)->live = false;
+			break;
+		case 4:
+			keep_set(&k, kc, &cb, 1, &rs);
+			cr_assert_eq(wcard_clf_load(c, &rs, err, sizeof(err)), 0,
+				     "case %s: bulk load: %s", kc->name, err);
+			keep_load(&k, &rs);
+			wcard_ruleset_free(&rs);
+			break;
+		default:
+			cr_assert_eq(wcard_clf_rules(c, &rs), 0, "case %s: rules", kc->name);
+			wcard_ruleset_free(&rs);
+			break;
+		}
+		cr_assert_eq(wcard_clf_algo(c), k.want, "case %s, %s: algorithm %d, not %d",
+			     kc->name, what[step], wcard_clf_algo(c), k.want);
+		keep_check(&k, wcard_clf_prog_fd(c), what[step]);
+		wcard_clf_destroy(c);
+		keep_algo_lib(&k, dir, what[step]);
+	}
+	keep_check_fresh_object(&k, dir);
+	cr_assert_eq(wcard_clf_unpin(dir), 0, "case %s: unpin", kc->name);
+	keep_free(&k, &cb, &tr);
+}
+
+Test(pin, algorithm_kept_library, .timeout = 300, .fini = pin_cleanup)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keep_cases) / sizeof(keep_cases[0]); i++)
+		keep_lib(&keep_cases[i]);
+}
+
+/* Write the rules of rs to a file in the rule syntax (`rules dump`'s). */
+static void keep_write(const struct wcard_ruleset *rs, const char *path, const char *name)
+{
+	FILE *f = fopen(path, "w");
+	char line[1024];
+	size_t i;
+
+	cr_assert_not_null(f, "case %s: %s", name, path);
+	for (i = 0; i < rs->n; i++) {
+		cr_assert_geq(wcard_rule_format(rs->layout, &rs->rules[i], line, sizeof(line)), 0,
+			      "case %s: format rule %zu", name, i);
+		fprintf(f, "%s\n", line);
+	}
+	cr_assert_eq(fclose(f), 0, "case %s: write %s", name, path);
+}
+
+/* `wcard stats NAME --json` names the algorithm the case must have. */
+static void keep_algo_cli(struct keep *k, const char *bin, const char *dir, const char *step)
+{
+	static const char *const names[] = { "?", "bf", "tm", "static", "lpm" };
+	char out[65536], want[64];
+
+	cr_assert_eq(wt_sh(out, sizeof(out), "%s stats k --json --pin-dir %s 2>&1", bin, dir), 0,
+		     "case %s, %s: stats: %s", k->name, step, out);
+	snprintf(want, sizeof(want), "{\"algo\":\"%s\",", names[k->want]);
+	cr_assert(!strncmp(out, want, strlen(want)), "case %s, %s: want %s in '%.200s'", k->name,
+		  step, want, out);
+}
+
+/* The CLI: wcard create, then every command, each reopening the classifier. */
+static void keep_cli(const struct keep_case *kc)
+{
+	static const char *const algo[] = { "", "bf", "tm", "static", "lpm" };
+	const char *bin = getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
+	char dir[256], path[512], file[] = "/tmp/wcard-keep-XXXXXX", cmd[2048], out[65536];
+	char line[1024];
+	struct wcard_ruleset cb, rs;
+	struct wcard_trace tr;
+	struct wcard_rule nr;
+	struct keep k;
+	unsigned int id, nid;
+	int fd, prog;
+
+	keep_init(&k, kc, &cb, &tr);
+	pin_dir(dir, sizeof(dir), "keepcli");
+	fd = mkstemp(file);
+	cr_assert_geq(fd, 0, "case %s: mkstemp", kc->name);
+	close(fd);
+#define K(fmt, ...)                                                                     \
+	(snprintf(cmd, sizeof(cmd), "%s " fmt " --pin-dir %s 2>&1", bin, ##__VA_ARGS__, dir), \
+	 wt_sh(out, sizeof(out), "%s", cmd))
+	keep_set(&k, kc, &cb, 0, &rs);
+	keep_write(&rs, file, kc->name);
+	cr_assert_eq(K("create k %s --max-rules 4096 %s%s %s", file, kc->force ? "--algo " : "",
+		       algo[kc->force], kc->v6 ? "--layout ipv6-5tuple" : ""),
+		     0, "case %s: create: %s", kc->name, out);
+	keep_load(&k, &rs);
+	wcard_ruleset_free(&rs);
+	snprintf(path, sizeof(path), "%s/k/prog", dir);
+	prog = bpf_obj_get(path);
+	cr_assert_geq(prog, 0, "case %s: %s", kc->name, path);
+	keep_algo_cli(&k, bin, dir, "create");
+	keep_check(&k, prog, "create");
+
+	keep_new_rule(&k, kc, &nr);
+	cr_assert_geq(wcard_rule_format(k.l, &nr, line, sizeof(line)), 0, "case %s: format",
+		      kc->name);
+	cr_assert_eq(K("rule add k %s", line), 0, "case %s: rule add: %s", kc->name, out);
+	id = (unsigned int)atoi(out);
+	keep_add(&k, &nr, id);
+	keep_algo_cli(&k, bin, dir, "rule add");
+	keep_check(&k, prog, "rule add");
+
+	cr_assert_eq(K("rule update k %u value %#llx", id, (unsigned long long)KEEP_VALUE(9, 2)), 0,
+		     "case %s: rule update value: %s", kc->name, out);
+	keep_find(&k, id)->r.value = KEEP_VALUE(9, 2);
+	keep_algo_cli(&k, bin, dir, "rule update value");
+	keep_check(&k, prog, "rule update value");
+
+	cr_assert_eq(K("rule update k %u prio 1", id), 0, "case %s: rule update prio: %s",
+		     kc->name, out);
+	nid = (unsigned int)atoi(out);
+	nr = keep_find(&k, id)->r;
+	keep_find(&k, id)->live = false;
+	nr.prio = 1;
+	keep_add(&k, &nr, nid);
+	keep_algo_cli(&k, bin, dir, "rule update prio");
+	keep_check(&k, prog, "rule update prio");
+
+	cr_assert_eq(K("rule del k 3"), 0, "case %s: rule del: %s", kc->name, out);
+	keep_find(&k, 3)->live = false;
+	keep_algo_cli(&k, bin, dir, "rule del");
+	keep_check(&k, prog, "rule del");
+
+	cr_assert_eq(K("rules list k"), 0, "case %s: rules list: %s", kc->name, out);
+	keep_algo_cli(&k, bin, dir, "rules list");
+	keep_check(&k, prog, "rules list");
+	cr_assert_eq(K("rules dump k"), 0, "case %s: rules dump: %s", kc->name, out);
+	keep_algo_cli(&k, bin, dir, "rules dump");
+	keep_check(&k, prog, "rules dump");
+	cr_assert_eq(K("stats k"), 0, "case %s: stats: %s", kc->name, out);
+	keep_algo_cli(&k, bin, dir, "stats");
+	keep_check(&k, prog, "stats");
+
+	keep_set(&k, kc, &cb, 1, &rs);
+	keep_write(&rs, file, kc->name);
+	cr_assert_eq(K("rules load k %s", file), 0, "case %s: rules load: %s", kc->name, out);
+	keep_load(&k, &rs);
+	wcard_ruleset_free(&rs);
+	keep_algo_cli(&k, bin, dir, "rules load");
+	keep_check(&k, prog, "rules load");
+
+	close(prog);
+	cr_assert_eq(K("destroy k"), 0, "case %s: destroy: %s", kc->name, out);
+#undef K
+	unlink(file);
+	rmdir(dir);
+	keep_free(&k, &cb, &tr);
+}
+
+Test(pin, algorithm_kept_cli, .timeout = 600, .fini = pin_cleanup)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keep_cases) / sizeof(keep_cases[0]); i++)
+		keep_cli(&keep_cases[i]);
 }

@@ -1148,3 +1148,24 @@ Test(update, generation_flip_algorithms, .timeout = 600)
 	wcard_ruleset_free(&all);
 	wcard_trace_free(&tr);
 }
+/*
+ * The LPM path on the source field, then on the destination field, in turn:
+ * each generation must look up its own field in its own trie.
+ */
+Test(update, generation_flip_lpm_field, .timeout = 600)
+{
+	enum wc_algo algo[2] = { WC_ALGO_LPM, WC_ALGO_LPM };
+	struct wcard_ruleset sets[2], all;
+	struct wcard_trace tr = {};
+	char err[256] = "";
+
+	cr_assert_eq(wt_gen_set(1000, 78, 4000, NULL, &all, &tr, err, sizeof(err)), 0,
+		     "case flip lpm: gen: %s", err);
+	flip_prefix_set(&tr, 0, 400, 6, 0, &sets[0]);
+	flip_prefix_set(&tr, 1, 400, 7, 1, &sets[1]);
+	flip_run(sets, algo, 2, &tr, stress_ops(100, 1000), "flip lpm field");
+	wcard_ruleset_free(&sets[0]);
+	wcard_ruleset_free(&sets[1]);
+	wcard_ruleset_free(&all);
+	wcard_trace_free(&tr);
+}

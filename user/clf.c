@@ -161,15 +161,43 @@ static int lpm_prepare(struct bpf_object *obj, const struct wcard_layout *l, __u
 	return ret;
 }
 
+/* A trie per generation from generation 0's (t[0]): all or none. */
+static void lpm_gens(struct wcard_trie **t)
+{
+	unsigned int g;
+
+	for (g = 1; g < WC_GENS && t[0]; g++) {
+		if (!lpm_trie_sibling(t[0], g, &t[g]))
+			continue;
+		while (g--) {
+			wcard_trie_close(t[g]);
+			t[g] = NULL;
+		}
+	}
+}
+
 /* Open the tries lpm_prepare made (none, if the object's owner did not prepare them). */
 static void lpm_open(struct wcard_clf *c, struct bpf_object *obj)
 {
 	char err[256];
 
-	if (wcard_trie4_open(obj, &c->lpm4, err, sizeof(err)))
-		c->lpm4 = NULL;
-	if (wcard_lpm6_open(obj, &c->lpm6, err, sizeof(err)))
-		c->lpm6 = NULL;
+	if (wcard_trie4_open(obj, &c->lpm4[0], err, sizeof(err)))
+		c->lpm4[0] = NULL;
+	if (wcard_lpm6_open(obj, &c->lpm6[0], err, sizeof(err)))
+		c->lpm6[0] = NULL;
+	lpm_gens(c->lpm4);
+	lpm_gens(c->lpm6);
+}
+
+/*
+ * Free generation g's trie images (and with spare, an unused spare): for a
+ * generation no lookup can use, that is not live and whose last switch away
+ * was followed by a grace period.
+ */
+static void lpm_gen_drop(struct wcard_clf *c, unsigned int g, bool spare)
+{
+	lpm_trie_drop(c->lpm4[g], spare);
+	lpm_trie_drop(c->lpm6[g], spare);
 }
 
 int clf_check_opts(const struct wcard_clf_opts *o, char *err, size_t errlen)
@@ -305,7 +333,7 @@ int clf_setup(struct wcard_clf *c, const struct wcard_clf_opts *o)
 	c->base_cfg.version = WC_VERSION;
 	c->base_cfg.layout_id = c->layout.id;
 	c->base_cfg.algo = WC_ALGO_BF;
-	c->base_cfg.flags = WC_CFG_SORTED;
+	c->base_cfg.flags = WC_CFG_SORTED | (o->algo ? 0 : WC_CFG_AUTO);
 	c->base_cfg.nwords = c->layout.nwords;
 	c->base_cfg.range_words = wcard_layout_range_words(&c->layout);
 	c->base_cfg.nfields = c->layout.nfields;
@@ -439,6 +467,8 @@ fail:
 
 void wcard_clf_destroy(struct wcard_clf *c)
 {
+	unsigned int i;
+
 	if (!c)
 		return;
 	arr_unmap(&c->root);
@@ -448,15 +478,15 @@ void wcard_clf_destroy(struct wcard_clf *c)
 	arr_unmap(&c->slots);
 	arr_unmap(&c->order);
 	if (c->own_fds) {
-		unsigned int i;
-
 		for (i = 0; i < CLF_NMAPS + 2; i++)
 			if (c->own_fd[i] >= 0)
 				close(c->own_fd[i]);
 	}
 	gp_free(&c->gp);
-	wcard_trie_close(c->lpm4);
-	wcard_trie_close(c->lpm6);
+	for (i = 0; i < WC_GENS; i++) {
+		wcard_trie_close(c->lpm4[i]);
+		wcard_trie_close(c->lpm6[i]);
+	}
 	if (c->skel) {
 		lpm_templates_drop(c->skel->obj);
 		wcard_xdp__destroy(c->skel);
@@ -642,19 +672,18 @@ static int lpm_routes(const struct wcard_clf *c, struct lpm_pfx **out, size_t *n
 
 /*
  * WC_ALGO_LPM: the rules go into generation g as for brute force (sorted by
- * rank), and the trie of field f's width gets the winning rule of each prefix
- * as a route: route index = the rule's place in rank order (so its slot is
- * rules_base + index), value = the rule's value, aux = its id, swapped in
- * atomically (wc_lpm_classify reads no rule). Routes of rules that never win
- * are placeholders of the other family. A reader on the old generation
- * meanwhile finds rules of the new one, which are complete: an answer of the
- * new set.
+ * rank), and generation g's trie of field f's width gets the winning rule of
+ * each prefix as a route: route index = the rule's place in rank order (so its
+ * slot is rules_base + index), value = the rule's value, aux = its id
+ * (wc_lpm_classify reads no rule). Routes of rules that never win are
+ * placeholders of the other family. The live generation keeps its own trie
+ * (another slot), so its lookups never see this one's routes.
  */
 static int build_lpm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct wc_config *cfg,
 		     int f, const struct lpm_pfx *p, size_t n, char *err, size_t errlen)
 {
 	bool v6 = c->layout.fields[f].width == 16;
-	struct wcard_trie *t = v6 ? c->lpm6 : c->lpm4;
+	struct wcard_trie *t = v6 ? c->lpm6[g] : c->lpm4[g];
 	struct wcard_routes rt = { 0 };
 	__u32 base = g * c->max_rules;
 	size_t i;
@@ -669,6 +698,8 @@ static int build_lpm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct
 		return -ENOMEM;
 	for (i = 0; i < rt.n; i++)
 		rt.r[i].family = v6 ? 4 : 6; /* placeholder: the trie skips it */
+	/* The image the object was prepared with, if still unused, is built in first. */
+	lpm_trie_spare_move(t, v6 ? c->lpm6[g ^ 1] : c->lpm4[g ^ 1]);
 	for (i = 0; i < n; i++) {
 		__u32 k = slot_of[p[i].id] - base;
 
@@ -684,6 +715,7 @@ static int build_lpm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct
 		return ret;
 	cfg->algo = WC_ALGO_LPM;
 	cfg->lpm_field = (__u32)f;
+	cfg->lpm_slot = g;
 	return 0;
 }
 
@@ -949,11 +981,14 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
 		return -ENOMEM;
 	/* Build the spare generation; lookups keep using the live one meanwhile. */
 	g = c->gen ^ 1;
+	/* No lookup reaches g's tries (see above): what a killed writer left there goes. */
+	lpm_gen_drop(c, g, false);
 	cfg = *CFG(c, g);
 	algo = pick_algo(c, nlive);
-	if (algo == WC_ALGO_LPM || (!c->algo_opt && algo == WC_ALGO_TM && (c->lpm4 || c->lpm6))) {
+	if (algo == WC_ALGO_LPM ||
+	    (!c->algo_opt && algo == WC_ALGO_TM && (c->lpm4[g] || c->lpm6[g]))) {
 		lf = lpm_routes(c, &pfx, &npfx);
-		if (lf >= 0 && !(c->layout.fields[lf].width == 16 ? c->lpm6 : c->lpm4))
+		if (lf >= 0 && !(c->layout.fields[lf].width == 16 ? c->lpm6[g] : c->lpm4[g]))
 			lf = -1;
 		if (lf >= 0) {
 			ret = build_lpm(c, g, slot_of, &cfg, lf, pfx, npfx, err, errlen);
@@ -969,7 +1004,8 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
 				   "--algo lpm: the rules must match on one IPv4/IPv6 prefix field "
 				   "only, longer prefixes ranking better%s",
 				   lf == -ENOMEM ? strerror(ENOMEM) :
-				   c->lpm4 || c->lpm6 ? "" : " (and the object has no LPM trie)");
+				   c->lpm4[g] || c->lpm6[g] ? "" :
+							       " (and the object has no LPM trie)");
 			ret = lf == -ENOMEM ? -ENOMEM : -EINVAL;
 		}
 		free(pfx);
@@ -989,6 +1025,8 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
 		free(slot_of);
 		return ret;
 	}
+	/* A reopen picks the algorithm again only if it was picked here. */
+	cfg.flags = (cfg.flags & ~WC_CFG_AUTO) | (c->algo_opt ? 0 : WC_CFG_AUTO);
 	*CFG(c, g) = cfg;
 	/* Publish: one store switches every lookup that starts from now on. */
 	__atomic_store_n(&ROOT(c)->gen, g, __ATOMIC_RELEASE);
@@ -1019,6 +1057,12 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
 		c->sync_pending = true;
 		return 0;
 	}
+	/*
+	 * No lookup can reach the old generation now: its trie images go (the
+	 * next load into it builds new ones), so only the live generation holds
+	 * one, as with a single trie, and a classifier off the LPM path none.
+	 */
+	lpm_gen_drop(c, g ^ 1, true);
 	clf_ids_reclaim(c);
 	return 0;
 }
@@ -1305,14 +1349,15 @@ int wcard_clf_stats(const struct wcard_clf *c, struct wcard_stats *st)
 	st->grace_periods = c->grace_periods;
 	st->map_bytes = c->root.len + c->config.len + c->rules.len + c->tables.len + c->slots.len +
 			c->order.len;
-	st->map_bytes += lpm_image_bytes(c->lpm4) + lpm_image_bytes(c->lpm6);
+	for (i = 0; i < WC_GENS; i++)
+		st->map_bytes += lpm_image_bytes(c->lpm4[i]) + lpm_image_bytes(c->lpm6[i]);
 	st->used_bytes = sizeof(struct wc_root) + WC_GENS * sizeof(struct wc_config) +
 			 (size_t)c->rules_hwm * sizeof(struct wc_rule);
 	if (c->algo == WC_ALGO_LPM) {
 		const struct wc_config *cf = CFG(c, c->gen);
 		bool v6 = cf->fields[cf->lpm_field % WC_MAX_FIELDS].width == 16;
 
-		st->used_bytes += wcard_trie_bytes(v6 ? c->lpm6 : c->lpm4);
+		st->used_bytes += wcard_trie_bytes(v6 ? c->lpm6[c->gen] : c->lpm4[c->gen]);
 	}
 	if (!c->tm)
 		return c->algo == WC_ALGO_TM || c->algo == WC_ALGO_STM ? stats_from_maps(c, st) : 0;

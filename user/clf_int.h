@@ -44,8 +44,14 @@ struct wcard_clf {
 	__u32 *slot_of; /* rule index in the loaded set -> absolute index in wc_rules */
 	size_t nloaded;
 	struct wc_tm *tm; /* model of the live generation (Tuple Merge), or NULL */
-	/* The LPM fast path's tries (prepared in the object), by prefix width: 4, 16. */
-	struct wcard_trie *lpm4, *lpm6;
+	/*
+	 * The LPM fast path's tries (prepared in the object), by prefix width (4,
+	 * 16) and generation: generation g's is in slot g of the slot map
+	 * (wc_config.lpm_slot), so a load builds a trie no live lookup walks.
+	 * Only a live generation on the LPM path keeps an image: the old one's
+	 * is freed once no lookup can reach it (clf_republish).
+	 */
+	struct wcard_trie *lpm4[WC_GENS], *lpm6[WC_GENS];
 	__u32 slots_used; /* bucket slots of the live generation (bump allocator) */
 	__u32 tslots[WC_TM_MAX_TABLES]; /* slots per table */
 

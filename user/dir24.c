@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* qsort_r */
 /* dir24.c: builds the LPM images of include/wcard/lpm.bpf.h (DIR-24-8, tries); libwcard. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,8 @@ static int rodata_u32(struct bpf_object *obj, const char *var, unsigned int i, _
 struct lpm_tab {
 	const struct bpf_object *obj;
 	int slot; /* fd of the ARRAY_OF_MAPS */
+	__u32 key; /* the slot this tab's image goes to: a classifier generation, or 0 */
+	bool own_slot; /* slot is a dup of ours to close (opened without an object) */
 	int fd; /* live image, -1 before the first load */
 	void *img;
 	int spare_fd; /* a fresh image for the next load (the template), or -1 */
@@ -209,23 +212,58 @@ void lpm_templates_drop(const struct bpf_object *obj)
  * inner map template of its slot, and wc_lpm_val_base. (libbpf 1.1 cannot
  * resize a declared inner map, so the template is made here.)
  */
+/*
+ * The layout of structure kind's images sized for max_routes route slots and
+ * max_sub blocks (see lpm.bpf.h): where the values and the aux words start,
+ * and the elements in all. 0 or -EINVAL.
+ */
+static int geom_calc(int kind, __u32 max_routes, __u32 max_sub, __u32 *val_base,
+		     __u32 *aux_base, __u32 *elems)
+{
+	__u64 base, aux, n;
+
+	if (kind < KIND_DIR24 || kind > KIND_TRIE6 || !max_routes || !max_sub)
+		return -EINVAL;
+	base = top_entries[kind] + (__u64)max_sub * 256;
+	aux = base + (__u64)max_routes * (1 + pfx_words[kind]);
+	n = aux + ((__u64)max_routes + 1) / 2;
+	if (n > UINT32_MAX)
+		return -EINVAL;
+	*val_base = (__u32)base;
+	*aux_base = (__u32)aux;
+	*elems = (__u32)n;
+	return 0;
+}
+
+/* Give obj's lookups of structure kind the image layout of geom_calc (before load). */
+static int geom_rodata(struct bpf_object *obj, int kind, __u32 max_routes, __u32 max_sub)
+{
+	__u32 base, aux, elems;
+
+	return geom_calc(kind, max_routes, max_sub, &base, &aux, &elems) ?:
+		       rodata_u32(obj, "wc_lpm_val_base", kind, NULL, &base) ?:
+		       rodata_u32(obj, "wc_lpm_aux_base", kind, NULL, &aux);
+}
+
+int lpm_object_geom(struct bpf_object *obj, int kind, __u32 max_routes, __u32 max_sub)
+{
+	return obj ? geom_rodata(obj, kind, max_routes, max_sub) : -EINVAL;
+}
+
 static int tab_prepare(struct bpf_object *obj, int kind, __u32 max_routes, __u32 max_sub)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_MMAPABLE);
 	struct bpf_map *slot = bpf_object__find_map_by_name(obj, slot_name[kind]);
-	__u64 base = top_entries[kind] + (__u64)max_sub * 256;
-	__u64 aux = base + (__u64)max_routes * (1 + pfx_words[kind]);
-	__u64 elems = aux + ((__u64)max_routes + 1) / 2;
+	__u32 base, aux, elems;
 	int fd, ret;
 
-	if (!slot || !max_routes || !max_sub || elems > UINT32_MAX)
+	if (!slot || geom_calc(kind, max_routes, max_sub, &base, &aux, &elems))
 		return -EINVAL;
 	/* One u64 entry per element: 256 elements (2 KiB) a block. */
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "wc_lpm_img", 4, 8, (__u32)elems, &o);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "wc_lpm_img", 4, 8, elems, &o);
 	if (fd < 0)
 		return -errno;
-	ret = rodata_u32(obj, "wc_lpm_val_base", kind, NULL, &(__u32){ (__u32)base }) ?:
-		      rodata_u32(obj, "wc_lpm_aux_base", kind, NULL, &(__u32){ (__u32)aux }) ?:
+	ret = geom_rodata(obj, kind, max_routes, max_sub) ?:
 		      bpf_map__set_inner_map_fd(slot, fd) ?: template_put(obj, kind, fd, NULL);
 	if (ret)
 		close(fd);
@@ -312,13 +350,13 @@ static int pinned_with_id(const char *path, __u32 id);
 static int tab_publish(struct lpm_tab *t, int old_fd, void *old_img)
 {
 	char next[4200];
-	__u32 zero = 0, live_id;
+	__u32 live_id;
 	int fd;
 
 	if (t->live_pin) {
 		snprintf(next, sizeof(next), "%s_next", t->live_pin);
 		/* A writer died after its switch, before its rename: finish that first. */
-		if (!bpf_map_lookup_elem(t->slot, &zero, &live_id)) {
+		if (!bpf_map_lookup_elem(t->slot, &t->key, &live_id)) {
 			fd = pinned_with_id(next, live_id);
 			if (fd >= 0) {
 				close(fd);
@@ -335,7 +373,7 @@ static int tab_publish(struct lpm_tab *t, int old_fd, void *old_img)
 			t->live_pin = NULL;
 		}
 	}
-	if (bpf_map_update_elem(t->slot, &zero, &t->fd, BPF_ANY)) {
+	if (bpf_map_update_elem(t->slot, &t->key, &t->fd, BPF_ANY)) {
 		int ret = -errno;
 
 		if (t->live_pin)
@@ -416,6 +454,10 @@ static void tab_close(struct lpm_tab *t)
 	idx_free(&t->ix);
 	free(t->live_pin);
 	t->live_pin = NULL;
+	if (t->own_slot && t->slot >= 0)
+		close(t->slot);
+	t->slot = -1;
+	t->own_slot = false;
 }
 
 /*
@@ -424,8 +466,8 @@ static void tab_close(struct lpm_tab *t)
  */
 static int live_image(struct lpm_tab *t, int *fd)
 {
-	__u32 zero = 0, id;
 	char next[4200];
+	__u32 id;
 	int tries;
 
 	*fd = -1;
@@ -435,7 +477,7 @@ static int live_image(struct lpm_tab *t, int *fd)
 	 * as we look (try again).
 	 */
 	for (tries = 0; t->live_pin && tries < 3; tries++) {
-		if (bpf_map_lookup_elem(t->slot, &zero, &id))
+		if (bpf_map_lookup_elem(t->slot, &t->key, &id))
 			return errno == ENOENT ? 0 : -errno;
 		*fd = pinned_with_id(t->live_pin, id);
 		if (*fd >= 0)
@@ -445,7 +487,7 @@ static int live_image(struct lpm_tab *t, int *fd)
 		if (*fd >= 0)
 			return 0;
 	}
-	if (bpf_map_lookup_elem(t->slot, &zero, &id))
+	if (bpf_map_lookup_elem(t->slot, &t->key, &id))
 		return errno == ENOENT ? 0 : -errno;
 	/* Pinned by an older wcard (no live pin): by id, which needs CAP_SYS_ADMIN. */
 	*fd = bpf_map_get_fd_by_id(id);
@@ -453,6 +495,39 @@ static int live_image(struct lpm_tab *t, int *fd)
 }
 
 /* Blocks handed out: one past the highest block any entry points at. */
+static __u32 tab_blocks_used(const struct lpm_tab *t);
+
+/*
+ * Map fd, the live image of t (whose layout is set), and rebuild the route
+ * index and the blocks in use from it. fd is t's, or closed, on return.
+ */
+static int tab_map_live(struct lpm_tab *t, int fd, const char *what, char *err, size_t errlen)
+{
+	struct bpf_map_info info = {};
+	__u32 ilen = sizeof(info);
+	void *img = NULL;
+	int ret;
+
+	ret = bpf_obj_get_info_by_fd(fd, &info, &ilen) ? -errno : 0;
+	if (!ret && info.max_entries != t->elems)
+		ret = -EPROTO;
+	if (!ret)
+		ret = image_map(t, fd, &img);
+	if (ret) {
+		snprintf(err, errlen, "%s: the live image: %s", what,
+			 ret == -EPROTO ? "not of the recorded size" : strerror(-ret));
+		close(fd);
+		return ret;
+	}
+	tab_attach(t, fd, img);
+	t->sub_used = tab_blocks_used(t);
+	ret = idx_from_pfx(&t->ix, t->max_routes, t->pfx, t->pfx_words);
+	if (ret)
+		snprintf(err, errlen, "%s: %s", what, strerror(-ret));
+	return ret;
+}
+
+
 static __u32 tab_blocks_used(const struct lpm_tab *t)
 {
 	size_t n = (size_t)t->top_entries + (size_t)t->max_sub * 256, i;
@@ -477,11 +552,11 @@ static int tab_open(struct bpf_object *obj, int kind, const char *what, struct l
 	struct bpf_map_info info;
 	__u32 ilen = sizeof(info);
 	int ret, fd = -1;
-	void *img = NULL;
 
 	idx_init(&t->ix);
 	tab_attach(t, -1, NULL);
 	t->obj = obj;
+	t->key = 0;
 	t->top_entries = top_entries[kind];
 	t->spare_fd = template_take(obj, kind, &t->live_pin);
 	t->spare_img = NULL;
@@ -525,18 +600,7 @@ static int tab_open(struct bpf_object *obj, int kind, const char *what, struct l
 			snprintf(err, errlen, "%s: mmap of the image: %s", what, strerror(-ret));
 		return ret;
 	}
-	ret = image_map(t, fd, &img);
-	if (ret) {
-		snprintf(err, errlen, "%s: mmap of the image: %s", what, strerror(-ret));
-		close(fd);
-		return ret;
-	}
-	tab_attach(t, fd, img);
-	t->sub_used = tab_blocks_used(t);
-	ret = idx_from_pfx(&t->ix, t->max_routes, t->pfx, t->pfx_words);
-	if (ret)
-		snprintf(err, errlen, "%s: %s", what, strerror(-ret));
-	return ret;
+	return tab_map_live(t, fd, what, err, errlen);
 }
 
 int lpm_tab_reuse(struct bpf_object *obj, int kind, int slot_fd, __u32 max_routes, __u32 max_sub,
@@ -545,17 +609,12 @@ int lpm_tab_reuse(struct bpf_object *obj, int kind, int slot_fd, __u32 max_route
 	struct bpf_map *slot = kind >= 0 && kind < 3 ?
 				       bpf_object__find_map_by_name(obj, slot_name[kind]) :
 				       NULL;
-	__u64 base = top_entries[kind] + (__u64)max_sub * 256;
-	__u64 aux = base + (__u64)max_routes * (1 + pfx_words[kind]);
-
 	char *path;
 	int ret;
 
-	if (!slot || !max_routes || !max_sub || aux > UINT32_MAX)
+	if (!slot)
 		return -EINVAL;
-	ret = bpf_map__reuse_fd(slot, slot_fd) ?:
-		      rodata_u32(obj, "wc_lpm_val_base", kind, NULL, &(__u32){ (__u32)base }) ?:
-		      rodata_u32(obj, "wc_lpm_aux_base", kind, NULL, &(__u32){ (__u32)aux });
+	ret = geom_rodata(obj, kind, max_routes, max_sub) ?: bpf_map__reuse_fd(slot, slot_fd);
 	if (ret || !live)
 		return ret;
 	/* The open after load finds the live image at its pin (an entry without template). */
@@ -932,6 +991,159 @@ int wcard_lpm6_open(struct bpf_object *obj, struct wcard_trie **out, char *err, 
 int wcard_trie4_open(struct bpf_object *obj, struct wcard_trie **out, char *err, size_t errlen)
 {
 	return trie_open(obj, KIND_TRIE4, 32, out, err, errlen);
+}
+
+/* ---- a trie per classifier generation (clf.c, pin.c) ------------------------- */
+
+/* A trie with nothing in it yet: no image, no spare, its layout unset. */
+static struct wcard_trie *trie_new(unsigned int bits, __u32 key)
+{
+	struct wcard_trie *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->bits = bits;
+	idx_init(&d->t.ix);
+	tab_attach(&d->t, -1, NULL);
+	d->t.spare_fd = -1;
+	d->t.slot = -1;
+	d->t.key = key;
+	return d;
+}
+
+int lpm_trie_sibling(const struct wcard_trie *d, __u32 key, struct wcard_trie **out)
+{
+	struct wcard_trie *n;
+	const struct lpm_tab *t;
+
+	if (!d || !out)
+		return -EINVAL;
+	n = trie_new(d->bits, key);
+	if (!n)
+		return -ENOMEM;
+	t = &d->t;
+	n->t.obj = t->obj;
+	n->t.top_entries = t->top_entries;
+	n->t.pfx_words = t->pfx_words;
+	n->t.elems = t->elems;
+	n->t.val_base = t->val_base;
+	n->t.aux_base = t->aux_base;
+	n->t.max_sub = t->max_sub;
+	n->t.max_routes = t->max_routes;
+	/* Its own copy of the slot map's fd: the tries close independently. */
+	n->t.slot = fcntl(t->slot, F_DUPFD_CLOEXEC, 0);
+	n->t.own_slot = true;
+	if (n->t.slot < 0) {
+		int ret = -errno;
+
+		wcard_trie_close(n);
+		return ret;
+	}
+	*out = n;
+	return 0;
+}
+
+int lpm_trie_open_pinned(int slot_fd, int kind, __u32 key, __u32 max_routes, __u32 max_sub,
+			 const char *live, struct wcard_trie **out, char *err, size_t errlen)
+{
+	const char *what = kind == KIND_TRIE4 ? "IPv4 trie" : "IPv6 LPM";
+	struct wcard_trie *d;
+	struct lpm_tab *t;
+	int ret, fd = -1;
+
+	if ((kind != KIND_TRIE4 && kind != KIND_TRIE6) || slot_fd < 0 || !out)
+		return -EINVAL;
+	d = trie_new(kind == KIND_TRIE4 ? 32 : 128, key);
+	if (!d)
+		return -ENOMEM;
+	t = &d->t;
+	t->top_entries = top_entries[kind];
+	t->pfx_words = pfx_words[kind];
+	t->max_routes = max_routes;
+	t->max_sub = max_sub;
+	ret = geom_calc(kind, max_routes, max_sub, &t->val_base, &t->aux_base, &t->elems);
+	if (ret) {
+		snprintf(err, errlen, "%s: image layout of %u routes and %u blocks impossible",
+			 what, max_routes, max_sub);
+		goto fail;
+	}
+	t->slot = fcntl(slot_fd, F_DUPFD_CLOEXEC, 0);
+	t->own_slot = true;
+	t->live_pin = live ? strdup(live) : NULL;
+	if (t->slot < 0 || (live && !t->live_pin)) {
+		ret = t->slot < 0 ? -errno : -ENOMEM;
+		snprintf(err, errlen, "%s: %s", what, strerror(-ret));
+		goto fail;
+	}
+	/*
+	 * The image in the slot, if any, by its pin (or by id). Not finding it
+	 * is not fatal: the next load builds a new one, and dropping the trie
+	 * empties the slot whether it is mapped here or not.
+	 */
+	ret = live_image(t, &fd);
+	if (ret == -EPERM || ret == -EACCES || ret == -ENOENT) {
+		ret = 0;
+		fd = -1;
+	}
+	if (!ret && fd >= 0)
+		ret = tab_map_live(t, fd, what, err, errlen);
+	else if (ret)
+		snprintf(err, errlen, "%s: the live image: %s", what, strerror(-ret));
+	if (ret)
+		goto fail;
+	*out = d;
+	return 0;
+fail:
+	wcard_trie_close(d);
+	return ret;
+}
+
+void lpm_trie_drop(struct wcard_trie *d, bool spare)
+{
+	struct lpm_tab *t = d ? &d->t : NULL;
+	char next[4200];
+
+	if (!t)
+		return;
+	/* The slot first: nothing reaches the image once its file and fd go. */
+	if (t->slot >= 0)
+		bpf_map_delete_elem(t->slot, &t->key);
+	if (t->live_pin) {
+		snprintf(next, sizeof(next), "%s_next", t->live_pin);
+		unlink(t->live_pin);
+		unlink(next);
+	}
+	image_free(t, t->fd, t->img);
+	tab_attach(t, -1, NULL);
+	t->sub_used = 0;
+	idx_free(&t->ix);
+	if (spare) {
+		image_free(t, t->spare_fd, t->spare_img);
+		t->spare_fd = -1;
+		t->spare_img = NULL;
+	}
+}
+
+void lpm_trie_spare_move(struct wcard_trie *to, struct wcard_trie *from)
+{
+	if (!to || !from || to->t.spare_fd >= 0 || from->t.spare_fd < 0 ||
+	    to->t.elems != from->t.elems)
+		return;
+	to->t.spare_fd = from->t.spare_fd;
+	to->t.spare_img = from->t.spare_img;
+	from->t.spare_fd = -1;
+	from->t.spare_img = NULL;
+}
+
+void lpm_trie_geom(const struct wcard_trie *d, __u32 *max_routes, __u32 *max_sub)
+{
+	*max_routes = d ? d->t.max_routes : 0;
+	*max_sub = d ? d->t.max_sub : 0;
+}
+
+bool lpm_trie_has_image(const struct wcard_trie *d)
+{
+	return d && d->t.fd >= 0;
 }
 
 static unsigned int trie_family(const struct wcard_trie *d)

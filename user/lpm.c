@@ -22,19 +22,8 @@
  * instead (longest first by priority), the general path the bench compares
  * against.
  */
-#define LPM_MAGIC 0x77634c50u /* "wcLP" */
-#define LPM_VERSION 2 /* 2: 8-byte entries, values inline */
 enum { K_DIR24, K_TRIE4, K_TRIE6, K_N };
-
-struct lpm_meta {
-	__u32 magic;
-	__u32 version;
-	__u32 v4; /* enum wcard_lpm4_algo */
-	__u32 _pad;
-	__u32 max_routes[K_N]; /* 0: structure not in use */
-	__u32 max_sub[K_N];
-};
-_Static_assert(sizeof(struct lpm_meta) == 40, "lpm_meta is the pinned format");
+_Static_assert(K_N == LPM_KINDS, "the meta record has a size per structure");
 
 static const char *const slot_pin[K_N] = { "wc_lpm4_image", "wc_trie4_image", "wc_lpm6_image" };
 
@@ -170,7 +159,6 @@ static int lpm_build(const struct lpm_meta *m, const char *pin_dir, struct wcard
 {
 	struct wcard_lpm *l = calloc(1, sizeof(*l));
 	char path[4096];
-	__u32 zero = 0;
 	int ret = -ENOMEM, k, fd;
 
 	if (!l)
@@ -228,12 +216,9 @@ static int lpm_build(const struct lpm_meta *m, const char *pin_dir, struct wcard
 		snprintf(path, sizeof(path), "%s/meta", pin_dir);
 		l->meta_fd = bpf_obj_get(path);
 	} else {
-		l->meta_fd =
-			bpf_map_create(BPF_MAP_TYPE_ARRAY, "wc_lpm_meta", 4, sizeof(*m), 1, NULL);
-		if (l->meta_fd >= 0 && bpf_map_update_elem(l->meta_fd, &zero, m, BPF_ANY)) {
-			close(l->meta_fd);
-			l->meta_fd = -1;
-		}
+		l->meta_fd = lpm_meta_create(m);
+		if (l->meta_fd < 0)
+			errno = -l->meta_fd;
 	}
 	if (l->meta_fd < 0) {
 		ret = -errno;
@@ -423,16 +408,27 @@ int wcard_lpm_unpin(const char *dir)
 	return ret;
 }
 
-int wcard_lpm_open_pinned(const char *dir, struct wcard_lpm **out, char *err, size_t errlen)
+int lpm_meta_create(const struct lpm_meta *m)
 {
-	struct lpm_meta m;
-	char path[4096];
+	__u32 zero = 0;
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "wc_lpm_meta", 4, sizeof(*m), 1, NULL);
+
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_update_elem(fd, &zero, m, BPF_ANY)) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int lpm_meta_read(const char *path, struct lpm_meta *m, char *err, size_t errlen)
+{
 	__u32 zero = 0;
 	int fd, ret = 0, k;
 
-	if (!dir || !out)
-		return -EINVAL;
-	snprintf(path, sizeof(path), "%s/meta", dir);
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
 		ret = -errno;
@@ -440,28 +436,41 @@ int wcard_lpm_open_pinned(const char *dir, struct wcard_lpm **out, char *err, si
 			 errno == ENOENT ? " (no LPM pinned there)" : "");
 		return ret;
 	}
-	memset(&m, 0, sizeof(m));
-	if (bpf_map_lookup_elem(fd, &zero, &m))
+	memset(m, 0, sizeof(*m));
+	if (bpf_map_lookup_elem(fd, &zero, m))
 		ret = -errno;
 	close(fd);
 	if (ret) {
 		snprintf(err, errlen, "%s: %s (not an LPM meta record)", path, strerror(-ret));
 		return ret;
 	}
-	if (m.magic != LPM_MAGIC || m.version != LPM_VERSION ||
-	    (m.v4 != WCARD_LPM4_DIR24 && m.v4 != WCARD_LPM4_TRIE)) {
+	if (m->magic != LPM_MAGIC || m->version != LPM_VERSION ||
+	    (m->v4 != WCARD_LPM4_DIR24 && m->v4 != WCARD_LPM4_TRIE)) {
 		snprintf(err, errlen,
 			 "%s: not a wcard LPM of this version (magic %08x version %u, want %08x "
 			 "version %u)",
-			 dir, m.magic, m.version, LPM_MAGIC, LPM_VERSION);
+			 path, m->magic, m->version, LPM_MAGIC, LPM_VERSION);
 		return -EPROTO;
 	}
 	for (k = 0; k < K_N; k++)
-		if (m.max_routes[k] && !m.max_sub[k]) {
-			snprintf(err, errlen, "%s: corrupt meta record", dir);
+		if (m->max_routes[k] && !m->max_sub[k]) {
+			snprintf(err, errlen, "%s: corrupt meta record", path);
 			return -EPROTO;
 		}
-	return lpm_build(&m, dir, out, err, errlen);
+	return 0;
+}
+
+int wcard_lpm_open_pinned(const char *dir, struct wcard_lpm **out, char *err, size_t errlen)
+{
+	struct lpm_meta m;
+	char path[4096];
+	int ret;
+
+	if (!dir || !out)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "%s/meta", dir);
+	ret = lpm_meta_read(path, &m, err, errlen);
+	return ret ? ret : lpm_build(&m, dir, out, err, errlen);
 }
 
 int wcard_lpm_add(struct wcard_lpm *l, unsigned int family, wc_u128 addr, unsigned int len,

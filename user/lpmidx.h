@@ -75,6 +75,56 @@ struct wcard_trie;
 int wcard_dir24_pin_live(struct wcard_dir24 *d, const char *path);
 int wcard_trie_pin_live(struct wcard_trie *d, const char *path);
 
+/*
+ * The meta record of pinned LPM structures (a one-element ARRAY pinned beside
+ * their slot maps): which structures exist and how their images are sized,
+ * so that another process can open them without the object that made them.
+ * Kinds as lpm_tab_reuse's. The standalone LPM (lpm.c) pins it as "meta", a
+ * classifier (pin.c) as "wc_lpm_meta".
+ */
+#define LPM_MAGIC 0x77634c50u /* "wcLP" */
+#define LPM_VERSION 2 /* 2: 8-byte entries, values inline */
+#define LPM_KINDS 3
+
+struct lpm_meta {
+	__u32 magic;
+	__u32 version;
+	__u32 v4; /* enum wcard_lpm4_algo */
+	__u32 _pad;
+	__u32 max_routes[LPM_KINDS]; /* 0: structure not in use */
+	__u32 max_sub[LPM_KINDS];
+};
+_Static_assert(sizeof(struct lpm_meta) == 40, "lpm_meta is the pinned format");
+
+/* A new meta record holding m: its fd, or -errno. */
+int lpm_meta_create(const struct lpm_meta *m);
+/* Read and check the meta record pinned at path. 0, or -errno with err set. */
+int lpm_meta_read(const char *path, struct lpm_meta *m, char *err, size_t errlen);
+/* Give obj's lookups of structure kind the layout of images of that size (before load). */
+int lpm_object_geom(struct bpf_object *obj, int kind, __u32 max_routes, __u32 max_sub);
+
+/*
+ * The classifier's tries, one per generation: each publishes its images to
+ * its own slot (key) of the family's slot map.
+ *
+ * lpm_trie_sibling: a trie of d's object, kind and size for slot key, empty.
+ * lpm_trie_open_pinned: the trie of slot key of a pinned slot map (slot_fd,
+ *   duplicated) of a trie kind (1 IPv4, 2 IPv6) sized for max_routes and
+ *   max_sub, its image mapped if it has one (found at its pin live, else by
+ *   id), and pinned at live from now on (NULL: not pinned).
+ * lpm_trie_drop: free the trie's image (and with spare, its unused spare):
+ *   the slot empties and the pins go. Only for a generation no lookup uses.
+ * lpm_trie_spare_move: hand from's unused spare image (the template the
+ *   object was prepared with) to to, if to has none: it builds there first.
+ */
+int lpm_trie_sibling(const struct wcard_trie *d, __u32 key, struct wcard_trie **out);
+int lpm_trie_open_pinned(int slot_fd, int kind, __u32 key, __u32 max_routes, __u32 max_sub,
+			 const char *live, struct wcard_trie **out, char *err, size_t errlen);
+void lpm_trie_drop(struct wcard_trie *d, bool spare);
+void lpm_trie_spare_move(struct wcard_trie *to, struct wcard_trie *from);
+void lpm_trie_geom(const struct wcard_trie *d, __u32 *max_routes, __u32 *max_sub);
+bool lpm_trie_has_image(const struct wcard_trie *d);
+
 /* Close the image templates prepared for obj and never opened (before closing obj). */
 void lpm_templates_drop(const struct bpf_object *obj);
 /* Bytes of the images an open wcard_dir24 or wcard_trie holds (allocated whole). */

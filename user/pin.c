@@ -11,6 +11,7 @@
 #include <wcard/wcard.h>
 #include "bpffs.h"
 #include "clf_int.h"
+#include "lpmidx.h"
 
 /*
  * The LPM fast path's structures (outer maps of the tries' images): pinned
@@ -19,6 +20,142 @@
  */
 static const char *const lpm_maps[] = { "wc_lpm4_image", "wc_trie4_image", "wc_lpm6_image" };
 #define NLPM_MAPS (sizeof(lpm_maps) / sizeof(lpm_maps[0]))
+
+/*
+ * The tries themselves, for a reopen to keep the LPM path: the size of their
+ * images in a meta record (LPM_META), which the object's read-only data holds
+ * otherwise, and each generation's live image, pinned as the standalone LPM
+ * pins its own (lpm.c): as SLOTMAP_live<g>, always the image in slot g.
+ */
+#define LPM_META "wc_lpm_meta"
+enum { K_TRIE4 = 1, K_TRIE6 = 2 }; /* lpm.bpf.h WC_LPM_TRIE4, WC_LPM_TRIE6 */
+
+static void live_path(char *buf, size_t len, const char *dir, int kind, unsigned int g)
+{
+	snprintf(buf, len, "%s/%s_live%u", dir, lpm_maps[kind], g);
+}
+
+static struct wcard_trie **tries_of(struct wcard_clf *c, int kind)
+{
+	return kind == K_TRIE4 ? c->lpm4 : c->lpm6;
+}
+
+/*
+ * Pin the meta record and every live trie image of c under dir, and keep
+ * pinning the images each load publishes. 0, or -errno with nothing pinned.
+ */
+static int lpm_pin(struct wcard_clf *c, const char *dir, char *err, size_t errlen)
+{
+	struct lpm_meta m = { .magic = LPM_MAGIC, .version = LPM_VERSION, .v4 = WCARD_LPM4_TRIE };
+	char path[4200];
+	unsigned int g;
+	int k, fd, ret = 0;
+
+	if (!c->lpm4[0] && !c->lpm6[0])
+		return 0;
+	lpm_trie_geom(c->lpm4[0], &m.max_routes[K_TRIE4], &m.max_sub[K_TRIE4]);
+	lpm_trie_geom(c->lpm6[0], &m.max_routes[K_TRIE6], &m.max_sub[K_TRIE6]);
+	fd = lpm_meta_create(&m);
+	if (fd < 0) {
+		clf_seterr(err, errlen, "LPM meta record: %s", strerror(-fd));
+		return fd;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, LPM_META);
+	if (bpf_obj_pin(fd, path))
+		ret = -errno;
+	close(fd);
+	if (ret) {
+		clf_seterr(err, errlen, "pinning %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	for (k = K_TRIE4; k <= K_TRIE6 && !ret; k++) {
+		for (g = 0; g < WC_GENS && !ret && tries_of(c, k)[g]; g++) {
+			live_path(path, sizeof(path), dir, k, g);
+			ret = wcard_trie_pin_live(tries_of(c, k)[g], path);
+			if (ret)
+				clf_seterr(err, errlen, "pinning %s: %s", path, strerror(-ret));
+		}
+	}
+	if (ret) {
+		for (k = K_TRIE4; k <= K_TRIE6; k++)
+			for (g = 0; g < WC_GENS && tries_of(c, k)[g]; g++) {
+				wcard_trie_pin_live(tries_of(c, k)[g], NULL);
+				live_path(path, sizeof(path), dir, k, g);
+				unlink(path);
+			}
+		snprintf(path, sizeof(path), "%s/%s", dir, LPM_META);
+		unlink(path);
+	}
+	return ret;
+}
+
+/*
+ * The LPM fast path's tries of a classifier pinned by wcard_clf_pin, one per
+ * generation, the live images mapped: a republish keeps the LPM path, and
+ * builds into the spare generation's own trie as in the process that made
+ * it. Pinned without them (an object of the caller's, bpftool): none, and
+ * no LPM path. 0 or -errno.
+ */
+static int lpm_reopen(struct wcard_clf *c, const char *dir, char *err, size_t errlen)
+{
+	char path[4200], live[4200];
+	struct lpm_meta m;
+	unsigned int g;
+	int k, slot, ret;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, LPM_META);
+	ret = lpm_meta_read(path, &m, err, errlen);
+	if (ret == -ENOENT) {
+		if (err && errlen)
+			*err = 0;
+		return 0;
+	}
+	if (ret)
+		return ret;
+	for (k = K_TRIE4; k <= K_TRIE6 && !ret; k++) {
+		if (!m.max_routes[k])
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, lpm_maps[k]);
+		slot = bpf_obj_get(path);
+		if (slot < 0) {
+			ret = -errno;
+			clf_seterr(err, errlen, "%s: %s", path, strerror(-ret));
+			break;
+		}
+		for (g = 0; g < WC_GENS && !ret; g++) {
+			live_path(live, sizeof(live), dir, k, g);
+			ret = lpm_trie_open_pinned(slot, k, g, m.max_routes[k], m.max_sub[k], live,
+						   &tries_of(c, k)[g], err, errlen);
+		}
+		close(slot);
+	}
+	return ret;
+}
+
+int wcard_clf_pinned_object(struct bpf_object *obj, const char *dir, char *err, size_t errlen)
+{
+	char path[4200];
+	struct lpm_meta m;
+	int k, ret;
+
+	if (!obj || !dir)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "%s/%s", dir, LPM_META);
+	ret = lpm_meta_read(path, &m, err, errlen);
+	if (ret == -ENOENT) {
+		if (err && errlen)
+			*err = 0;
+		return 0;
+	}
+	for (k = K_TRIE4; k <= K_TRIE6 && !ret; k++) {
+		if (!m.max_routes[k])
+			continue;
+		ret = lpm_object_geom(obj, k, m.max_routes[k], m.max_sub[k]);
+		if (ret)
+			clf_seterr(err, errlen, "%s: LPM image layout: %s", path, strerror(-ret));
+	}
+	return ret;
+}
 
 int wcard_clf_pin(struct wcard_clf *c, const char *dir, char *err, size_t errlen)
 {
@@ -51,26 +188,28 @@ int wcard_clf_pin(struct wcard_clf *c, const char *dir, char *err, size_t errlen
 	ret = bpffs_mkdirs(dir, err, errlen);
 	if (ret)
 		return ret;
-	for (done = 0; done < n; done++) {
+	for (done = 0; done < n && !ret; done++) {
 		if (fds[done] < 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, names[done]);
 		if (bpf_obj_pin(fds[done], path)) {
-			int e = errno;
-
-			clf_seterr(err, errlen, "pinning %s: %s%s", path, strerror(e),
-				   e == EEXIST ? " (a classifier is already pinned there)" : "");
-			/* Nothing half-pinned: take back exactly what this call pinned. */
-			for (i = 0; i < done; i++) {
-				if (fds[i] < 0)
-					continue;
-				snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-				unlink(path);
-			}
-			return -e;
+			ret = -errno;
+			clf_seterr(err, errlen, "pinning %s: %s%s", path, strerror(-ret),
+				   ret == -EEXIST ? " (a classifier is already pinned there)" : "");
+			done--; /* not pinned */
 		}
 	}
-	return 0;
+	/* The tries' meta record and images (the maps' pins said the place was free). */
+	if (!ret && clf_object(c))
+		ret = lpm_pin(c, dir, err, errlen);
+	/* Nothing half-pinned: take back exactly what this call pinned. */
+	for (i = 0; ret && i < done; i++) {
+		if (fds[i] < 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	return ret;
 }
 
 /*
@@ -344,11 +483,16 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 		goto fail;
 	}
 	if (ROOT(c)->version != WC_VERSION) {
-		clf_seterr(err, errlen, "%s: classifier format version %u, this wcard reads %u", dir,
-			   ROOT(c)->version, WC_VERSION);
+		clf_seterr(err, errlen,
+			   "%s: classifier format version %u, this wcard reads %u only (destroy "
+			   "and create it again with this wcard, or use the wcard that made it)",
+			   dir, ROOT(c)->version, WC_VERSION);
 		ret = -EPROTO;
 		goto fail;
 	}
+	ret = lpm_reopen(c, dir, err, errlen);
+	if (ret)
+		goto fail;
 	c->gen = ROOT(c)->gen & (WC_GENS - 1);
 	cfg = CFG(c, c->gen);
 	ret = layout_from_config(cfg, &c->layout, err, errlen);
@@ -363,9 +507,8 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 	wcard_ruleset_init(&c->set, &c->layout);
 	c->base_cfg = *cfg;
 	c->algo = cfg->algo;
-	/* The LPM trie is not pinned: a reopened LPM classifier rebuilds as auto. */
-	c->algo_opt = o && o->algo ? o->algo :
-		      cfg->algo == WC_ALGO_BF || cfg->algo == WC_ALGO_LPM ? 0 : cfg->algo;
+	/* An algorithm given at create time stays; one picked automatically is picked again. */
+	c->algo_opt = o && o->algo ? o->algo : cfg->flags & WC_CFG_AUTO ? 0 : cfg->algo;
 	c->collide = o && o->collide ? o->collide : WC_TM_DEFAULT_COLLIDE;
 	if (o && o->npool) {
 		c->pool = calloc(o->npool, sizeof(*c->pool));

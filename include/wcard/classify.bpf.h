@@ -51,13 +51,13 @@ static __always_inline int wc_key_from_pkt(__u32 layout_id, const struct wc_pkt 
 }
 
 /*
- * WC_ALGO_LPM: the longest prefix of the key's one matched field is the
- * winning rule (user space builds the trie so that the longest prefix is
- * always the best-ranked match). Its route index is the rule's place in rank
- * order in this generation, its value the rule's value and its aux word the
- * rule id, so the result needs no read of the rule itself: in a big rule set
- * that read was a cache and TLB miss, ~130-180 ns (make bench). Global:
- * verified once.
+ * WC_ALGO_LPM: the longest prefix of the key's one matched field, in this
+ * generation's own trie (cfg->lpm_slot), is the winning rule (user space
+ * builds the trie so that the longest prefix is always the best-ranked
+ * match). Its route index is the rule's place in rank order in this
+ * generation, its value the rule's value and its aux word the rule id, so the
+ * result needs no read of the rule itself: in a big rule set that read was a
+ * cache and TLB miss, ~130-180 ns (make bench). Global: verified once.
  */
 #ifndef WCARD_LINK_LIB
 WC_WEAK __noinline int wc_lpm_classify(const struct wc_key *key, const struct wc_config *cfg,
@@ -78,11 +78,11 @@ WC_WEAK __noinline int wc_lpm_classify(const struct wc_key *key, const struct wc
 	if (cfg->fields[f].width == 16) {
 		if (word >= WC_KEY_WORDS - 1)
 			return -22;
-		hit = wc_trie_walk(&wc_lpm6_image, WC_LPM_TRIE6, key->w[word], key->w[word + 1],
-				   WC_LPM6_LEVELS, &route, &value, &id);
+		hit = wc_trie_walk(&wc_lpm6_image, cfg->lpm_slot, WC_LPM_TRIE6, key->w[word],
+				   key->w[word + 1], WC_LPM6_LEVELS, &route, &value, &id);
 	} else {
-		hit = wc_trie_walk(&wc_trie4_image, WC_LPM_TRIE4, key->w[word] << 32, 0,
-				   WC_TRIE4_LEVELS, &route, &value, &id);
+		hit = wc_trie_walk(&wc_trie4_image, cfg->lpm_slot, WC_LPM_TRIE4, key->w[word] << 32,
+				   0, WC_TRIE4_LEVELS, &route, &value, &id);
 	}
 	if (hit <= 0)
 		return hit;

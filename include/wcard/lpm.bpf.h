@@ -7,12 +7,14 @@
 
 /*
  * Each structure lives in ONE mmapable ARRAY of u64 (the "image"), reached
- * through a one-slot ARRAY_OF_MAPS. A bulk load builds a new image off to the
- * side and swaps the slot: a lookup reads the slot once, so it sees the old
- * route set or the new one, never a mix (docs/design.md section 6), and the old
+ * through a slot of an ARRAY_OF_MAPS. A bulk load builds a new image off to
+ * the side and swaps the slot: a lookup reads the slot once, so it sees the
+ * old route set or the new one, never a mix (docs/design.md section 6), and the old
  * image is freed by the kernel after an RCU grace period. Both lookups, of
  * the slot and of the image, are ARRAY reads the verifier inlines (the inner
- * maps share one fixed size, so no BPF_F_INNER_MAP).
+ * maps share one fixed size, so no BPF_F_INNER_MAP). The slot maps have a
+ * slot per classifier generation (wc_config.lpm_slot); the standalone LPM
+ * (wcard lpm) uses slot 0.
  *
  * Image layout, one u64 entry per element:
  *   [0, WC_*_TOP)                    the top table (tbl24, or the trie root)
@@ -49,7 +51,7 @@ struct wc_lpm_image {
 #define WC_LPM_SLOT_MAP(name)                                                                      \
 	struct {                                                                                   \
 		__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);                                          \
-		__uint(max_entries, 1);                                                            \
+		__uint(max_entries, WC_GENS);                                                      \
 		__type(key, __u32);                                                                \
 		__array(values, struct wc_lpm_image);                                              \
 	} name SEC(".maps") WC_WEAK
@@ -58,12 +60,10 @@ WC_LPM_SLOT_MAP(wc_lpm4_image); /* IPv4 DIR-24-8 */
 WC_LPM_SLOT_MAP(wc_trie4_image); /* IPv4 small trie */
 WC_LPM_SLOT_MAP(wc_lpm6_image); /* IPv6 trie */
 
-/* The live image of a structure, or NULL before its first load. */
-static __always_inline void *wc_lpm_image(void *slot)
+/* The live image in slot idx of a structure's slot map, or NULL (none loaded, or idx too big). */
+static __always_inline void *wc_lpm_image(void *slot, __u32 idx)
 {
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(slot, &zero);
+	return bpf_map_lookup_elem(slot, &idx);
 }
 
 /* Entry i of an image. */
@@ -143,7 +143,7 @@ WC_WEAK __noinline int wc_lpm4_lookup(__u32 addr, __u32 *route, __u64 *value)
 
 	if (!route || !value)
 		return -22;
-	img = wc_lpm_image(&wc_lpm4_image);
+	img = wc_lpm_image(&wc_lpm4_image, 0);
 	if (!img || wc_lpm_entry(img, addr >> 8, &v))
 		return 0;
 	if (wc_lpm_is_group(v) &&
@@ -174,12 +174,13 @@ static __always_inline __u32 wc_lpm6_byte(__u64 hi, __u64 lo, int i)
  * The trie walk shared by IPv6 and the small IPv4 trie: the root entry for the
  * first 16 bits, then one node per further byte of hi:lo, for at most levels
  * reads in all. Inlined into each family's global function, because maps cannot
- * be passed to a global function. With aux, also the route's 32-bit aux word.
+ * be passed to a global function. The image is the one in slot idx of the slot
+ * map. With aux, also the route's 32-bit aux word.
  */
-static __always_inline int wc_trie_walk(void *slot, int kind, __u64 hi, __u64 lo, int levels,
-					__u32 *route, __u64 *value, __u32 *aux)
+static __always_inline int wc_trie_walk(void *slot, __u32 idx, int kind, __u64 hi, __u64 lo,
+					int levels, __u32 *route, __u64 *value, __u32 *aux)
 {
-	void *img = wc_lpm_image(slot);
+	void *img = wc_lpm_image(slot, idx);
 	__u64 v;
 	int i;
 
@@ -211,8 +212,8 @@ WC_WEAK __noinline int wc_lpm6_lookup(__u64 hi, __u64 lo, __u32 *route, __u64 *v
 {
 	if (!route || !value)
 		return -22;
-	return wc_trie_walk(&wc_lpm6_image, WC_LPM_TRIE6, hi, lo, WC_LPM6_LEVELS, route, value,
-			    NULL);
+	return wc_trie_walk(&wc_lpm6_image, 0, WC_LPM_TRIE6, hi, lo, WC_LPM6_LEVELS, route,
+			    value, NULL);
 }
 #else
 int wc_lpm6_lookup(__u64 hi, __u64 lo, __u32 *route, __u64 *value);
@@ -233,8 +234,8 @@ WC_WEAK __noinline int wc_trie4_lookup(__u32 addr, __u32 *route, __u64 *value)
 {
 	if (!route || !value)
 		return -22;
-	return wc_trie_walk(&wc_trie4_image, WC_LPM_TRIE4, (__u64)addr << 32, 0, WC_TRIE4_LEVELS,
-			    route, value, NULL);
+	return wc_trie_walk(&wc_trie4_image, 0, WC_LPM_TRIE4, (__u64)addr << 32, 0,
+			    WC_TRIE4_LEVELS, route, value, NULL);
 }
 #else
 int wc_trie4_lookup(__u32 addr, __u32 *route, __u64 *value);

@@ -461,6 +461,13 @@ int wcard_clf_unpin(const char *dir);
  */
 int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struct wcard_clf **out,
 			  char *err, size_t errlen);
+/*
+ * Before loading a wcard XDP object (wcard_xdp_object) whose maps are replaced
+ * by those of the classifier pinned under dir (bpf_map__reuse_fd): set what
+ * the pinned maps do not carry, the image layout of the LPM tries, in the
+ * object's read-only data. 0 also when the classifier has no tries.
+ */
+int wcard_clf_pinned_object(struct bpf_object *obj, const char *dir, char *err, size_t errlen);
 
 /*
  * Run one frame through the XDP filter with BPF_PROG_TEST_RUN. *meta gets the

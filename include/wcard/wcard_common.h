@@ -32,7 +32,11 @@
 #define WC_DEFAULT_MAX_RULES 65536u
 
 #define WC_MAGIC 0x77636172u /* "wcar" */
-#define WC_VERSION 3u /* 2: wc_config.lpm_field; 3: hit counters by rule id */
+/*
+ * 2: wc_config.lpm_field; 3: hit counters by rule id; 4: an LPM trie per
+ * generation (slot maps of WC_GENS images, wc_config.lpm_slot, pinned tries).
+ */
+#define WC_VERSION 4u
 
 /* Field types of a key layout (docs/design.md section 2). */
 enum wc_field_type {
@@ -214,6 +218,8 @@ static inline __attribute__((always_inline)) __u32 wc_hash_tag(__u64 h)
 
 /* cfg_flags */
 #define WC_CFG_SORTED (1u << 0) /* wc_rules[0..nrules) sorted by rank: first match wins */
+/* The algorithm was picked automatically (no --algo): a reopen picks again. */
+#define WC_CFG_AUTO (1u << 1)
 
 /* Value of wc_config[gen]: what generation gen of the classifier holds. */
 struct wc_config {
@@ -249,7 +255,12 @@ struct wc_config {
 	 * of the rule that wins there.
 	 */
 	__u32 lpm_field;
-	__u32 _pad; /* a multiple of 8 bytes: mmapped ARRAY elements are 8-aligned */
+	/*
+	 * WC_ALGO_LPM: the slot of the trie's slot map (wc_trie4_image or
+	 * wc_lpm6_image) that holds this generation's image: each generation has
+	 * its own trie, so a load never changes the one live lookups walk.
+	 */
+	__u32 lpm_slot;
 };
 WC_STATIC_ASSERT(sizeof(struct wc_config) == 80 + 4 * WC_MAX_FIELDS, "wc_config has no hidden padding");
 WC_STATIC_ASSERT(sizeof(struct wc_config) % 8 == 0, "wc_config is a whole ARRAY element");

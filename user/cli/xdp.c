@@ -234,6 +234,9 @@ static int open_over_pins(const char *path, struct bpf_object **out, char *err, 
 			break;
 		}
 	}
+	/* The LPM tries' image layout: the classifier's, not the object's defaults. */
+	if (!ret)
+		ret = wcard_clf_pinned_object(obj, path, err, errlen);
 	if (ret) {
 		bpf_object__close(obj);
 		return ret;

@@ -1059,6 +1059,7 @@ Test(pin, read_only_commands_write_nothing, .timeout = 300, .fini = pin_cleanup)
 	}
 	free(snap);
 	wt_sh(out, sizeof(out), "%s lpm destroy --pin-dir %s l; rm -rf %s", bin, dir, files);
+}
 
 /* ---- every algorithm survives every command (reopens keep the algorithm) -------- */
 

@@ -987,7 +987,9 @@ Test(pin, read_only_commands_write_nothing, .timeout = 300, .fini = pin_cleanup)
 					     "rules dump --json", "stats", "stats --json" };
 	static const char *const lpm_reads[] = { "lpm dump", "lpm dump --json", "lpm stats",
 						 "lpm stats --json", "lpm get", "lpm get --json" };
-	static const char *const algos[][2] = { { "bf", "small.txt" }, { "tm", "gen.rules" } };
+	static const char *const algos[][2] = { { "bf", "small.txt" },
+						{ "tm", "gen.rules" },
+						{ "lpm", "blocklist.txt" } };
 	const char *bin = getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
 	char dir[256], cls[400], out[8192], files[64], *snap;
 	unsigned int a, i;
@@ -999,10 +1001,12 @@ Test(pin, read_only_commands_write_nothing, .timeout = 300, .fini = pin_cleanup)
 			   "mkdir -p %1$s && cd %1$s && %2$s gen --rules 300 --packets 10 gen.rules "
 			   "gen.trace >/dev/null && printf 'src 10.0.0.0/8 drop\\ndst 10.1.0.0/16 "
 			   "tcp dport 22 pass\\n' > small.txt && "
-			   "printf '10.0.0.0/8 1\\n10.1.0.0/16 2\\n2001:db8::/32 3\\n' > routes.txt",
+			   "printf '10.0.0.0/8 1\\n10.1.0.0/16 2\\n2001:db8::/32 3\\n' > routes.txt && "
+			   "for i in $(seq 1 20); do echo \"src 10.$i.1.0/24 drop\"; done > blocklist.txt && "
+			   "for i in $(seq 1 20); do echo \"src 10.$i.0.0/16 pass\"; done >> blocklist.txt",
 			   files, bin),
 		     0, "case setup: %s", out);
-	for (a = 0; a < 2; a++) {
+	for (a = 0; a < 3; a++) {
 		snprintf(cls, sizeof(cls), "%s/%s", dir, algos[a][0]);
 		cr_assert_eq(wt_sh(out, sizeof(out),
 				   "%s create --pin-dir %s --max-rules 1024 %s %s/%s", bin, dir,
@@ -1018,7 +1022,8 @@ Test(pin, read_only_commands_write_nothing, .timeout = 300, .fini = pin_cleanup)
 		cr_assert_eq(wt_sh(out, sizeof(out), "%s stats --json --pin-dir %s %s", bin, dir,
 				   algos[a][0]),
 			     0, "case %s algo: %s", algos[a][0], out);
-		cr_assert(strstr(out, a ? "\"algo\":\"tm\"" : "\"algo\":\"bf\""),
+		cr_assert(strstr(out, a == 2 ? "\"algo\":\"lpm\"" :
+				      a ? "\"algo\":\"tm\"" : "\"algo\":\"bf\""),
 			  "case %s: the algorithm after the reads: %s", algos[a][0], out);
 		/* A write does change them: the comparison sees changes. */
 		cr_assert_eq(wt_sh(out, sizeof(out), "%s rule add --pin-dir %s %s src 1.2.3.4 drop",

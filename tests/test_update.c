@@ -1054,6 +1054,19 @@ static unsigned int live_gen(struct lk *t)
 	return root.gen;
 }
 
+/* Load rs, check that auto picked algo, and return the generation now live. */
+static unsigned int load_live(struct lk *t, const struct wcard_ruleset *rs, enum wc_algo algo,
+			      const char *name)
+{
+	char err[256] = "";
+
+	cr_assert_eq(wcard_clf_load(t->clf, rs, err, sizeof(err)), 0, "case %s: load: %s", name,
+		     err);
+	cr_assert_eq(wcard_clf_algo(t->clf), algo, "case %s: algorithm %d, not %d", name,
+		     wcard_clf_algo(t->clf), algo);
+	return live_gen(t);
+}
+
 Test(update, lookup_keeps_the_entry_generation)
 {
 	struct wcard_ruleset bf, tm, lpm, all;
@@ -1075,13 +1088,9 @@ Test(update, lookup_keeps_the_entry_generation)
 	flip_prefix_set(&tr, 1, 300, 9, 2, &lpm);
 	lk_open(&t, wcard_layout_ipv4(), 4096, 0, "stale");
 
-	cr_assert_eq(wcard_clf_load(t.clf, &bf, err, sizeof(err)), 0, "case stale: bf: %s", err);
-	cr_assert_eq(wcard_clf_algo(t.clf), WC_ALGO_BF, "case stale: bf algorithm");
-	g_bf = live_gen(&t);
+	g_bf = load_live(&t, &bf, WC_ALGO_BF, "stale: bf");
 	stale_check(&t, &bf, &tr, g_bf, 0, "stale: bf live");
-	cr_assert_eq(wcard_clf_load(t.clf, &tm, err, sizeof(err)), 0, "case stale: tm: %s", err);
-	cr_assert_eq(wcard_clf_algo(t.clf), WC_ALGO_TM, "case stale: tm algorithm");
-	g_tm = live_gen(&t);
+	g_tm = load_live(&t, &tm, WC_ALGO_TM, "stale: tm");
 	cr_assert_neq(g_tm, g_bf, "case stale: a load switches the generation");
 	/* B (Tuple Merge) is live; a packet that read A (brute force) keeps getting A's answers. */
 	stale_check(&t, &bf, &tr, g_bf, 0, "stale: bf after the switch to tm, classify");
@@ -1096,9 +1105,7 @@ Test(update, lookup_keeps_the_entry_generation)
 		wcard_key_from_tuple(&tr.t[0], &key);
 		cr_assert_eq(lk_lookup(&t, &key), -3, "case stale: bf over a tm generation refused");
 	}
-	cr_assert_eq(wcard_clf_load(t.clf, &lpm, err, sizeof(err)), 0, "case stale: lpm: %s", err);
-	cr_assert_eq(wcard_clf_algo(t.clf), WC_ALGO_LPM, "case stale: lpm algorithm");
-	g_lpm = live_gen(&t);
+	g_lpm = load_live(&t, &lpm, WC_ALGO_LPM, "stale: lpm");
 	cr_assert_eq(g_lpm, g_bf, "case stale: the lpm set went into the brute-force half");
 	/* The LPM path is live; a packet that read the Tuple Merge config keeps its tables. */
 	stale_check(&t, &tm, &tr, g_tm, 0, "stale: tm after the switch to lpm, classify");

@@ -219,6 +219,92 @@ Test(xdp, bad_frames)
 	wcard_ruleset_free(&rs);
 }
 
+/* Run a frame; the metadata must say parse status st. Returns the XDP action. */
+static __u32 run_raw(struct wcard_clf *c, const __u8 *frame, int len, int st, long id,
+		     const char *name)
+{
+	struct wc_xdp_meta m;
+	__u32 act;
+
+	cr_assert_gt(len, 0, "case %s: frame build %d", name, len);
+	cr_assert_eq(wcard_clf_run_frame(c, frame, len, &m, &act, NULL), 0, "case %s: run", name);
+	cr_assert_eq(m.parse, st, "case %s: parse status %u, expected %d", name, m.parse, st);
+	cr_assert_eq(m.id, id < 0 ? WC_ID_NONE : (__u32)id, "case %s: rule %d, expected %ld", name,
+		     (int)m.id, id);
+	return act;
+}
+
+static struct wcard_clf *clf_rules(const struct wcard_layout *l, const char *rules,
+				   __u32 nonip, struct wcard_ruleset *rs, const char *name)
+{
+	struct wcard_clf_opts o = { .layout = l, .nonip_action = nonip };
+	struct wcard_clf *c = NULL;
+	char err[256] = "";
+
+	wcard_ruleset_init(rs, l);
+	cr_assert_eq(wcard_rules_parse(name, rules, WCARD_FMT_WCARD, l, rs, err, sizeof(err)), 0,
+		     "case %s: rules: %s", name, err);
+	cr_assert_eq(wcard_clf_create(&o, &c, err, sizeof(err)), 0, "case %s: create: %s", name,
+		     err);
+	clf_load(c, rs, name);
+	return c;
+}
+
+/*
+ * The non-IP action (wcard create --nonip): frames that carry no IP packet
+ * take it, whatever the rules and the default say; IP frames do not.
+ */
+Test(xdp, nonip_action)
+{
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	struct wc_pkt p = { .family = 4, .proto = 6, .sport = 1, .dport = 80,
+			    .src = { 10, 9, 9, 9 } };
+	struct wcard_frame_opts pppoe = { .pppoe = 3 }, mpls = { .nmpls = 1 };
+	__u8 arp[60] = { [12] = 0x08, [13] = 0x06 }, lcp[128], pw[128], disc[60];
+	struct wcard_clf_opts bad = { .layout = l, .nonip_action = XDP_REDIRECT };
+	struct wcard_ruleset rs;
+	struct wcard_clf *c = NULL;
+	__u8 ip[128];
+	char err[256] = "";
+	int lcp_len, pw_len, ip_len, pass;
+
+	/* PPPoE carrying LCP; an MPLS pseudowire (control word 0); PPPoE discovery. */
+	lcp_len = wcard_frame_build(&p, &pppoe, lcp, sizeof(lcp));
+	lcp[20] = 0xc0, lcp[21] = 0x21;
+	pw_len = wcard_frame_build(&p, &mpls, pw, sizeof(pw));
+	pw[18] = 0x00;
+	memcpy(disc, arp, sizeof(disc));
+	disc[12] = 0x88, disc[13] = 0x63;
+	ip_len = wcard_frame_build(&p, NULL, ip, sizeof(ip));
+
+	for (pass = 0; pass < 2; pass++) {
+		__u32 want = pass ? XDP_PASS : XDP_DROP;
+		const char *n = pass ? "nonip pass (default)" : "nonip drop";
+
+		c = clf_rules(l, "src 10.1.2.0/24 drop\n", pass ? 0 : WC_ACT_DROP, &rs, n);
+		cr_assert_eq(run_raw(c, arp, sizeof(arp), WC_PARSE_NOT_IP, -1, n), want,
+			     "case %s: arp", n);
+		cr_assert_eq(run_raw(c, lcp, lcp_len, WC_PARSE_NOT_IP, -1, n), want,
+			     "case %s: pppoe lcp", n);
+		cr_assert_eq(run_raw(c, pw, pw_len, WC_PARSE_NOT_IP, -1, n), want,
+			     "case %s: mpls control word", n);
+		cr_assert_eq(run_raw(c, disc, sizeof(disc), WC_PARSE_NOT_IP, -1, n), want,
+			     "case %s: pppoe discovery", n);
+		/* IP frames keep the default (pass) and the rules; bad ones still drop. */
+		cr_assert_eq(run_raw(c, ip, ip_len, WC_PARSE_OK, -1, n), XDP_PASS,
+			     "case %s: ip, no rule", n);
+		cr_assert_eq(run_raw(c, ip, ip_len - 1, WC_PARSE_TRUNCATED, -1, n), XDP_DROP,
+			     "case %s: ip, truncated", n);
+		wcard_clf_destroy(c);
+		wcard_ruleset_free(&rs);
+	}
+	c = NULL;
+	cr_assert_eq(wcard_clf_create(&bad, &c, err, sizeof(err)), -EINVAL,
+		     "case nonip redirect: refused");
+	cr_assert(strstr(err, "non-IP action"), "case nonip redirect: '%s'", err);
+	cr_assert_null(c, "case nonip redirect: no classifier");
+}
+
 static struct wcard_clf *clf_algo(const struct wcard_layout *l, enum wc_algo algo, __u32 max_rules,
 				  const char *name)
 {

@@ -365,6 +365,11 @@ struct wcard_clf_opts {
 	 */
 	enum wc_algo algo;
 	__u32 default_action; /* 0: WC_ACT_PASS */
+	/*
+	 * Frames that carry no IPv4/IPv6 packet (WC_PARSE_NOT_IP: ARP, LLDP, PPPoE
+	 * control, MPLS without IP): WC_ACT_PASS or WC_ACT_DROP; 0: WC_ACT_PASS.
+	 */
+	__u32 nonip_action;
 	unsigned int collide; /* Tuple Merge collision limit c; 0: 10 */
 	/* Static Tuple Merge: the table pool, npool tuples of bits per field. */
 	const __u8 (*pool)[WC_MAX_FIELDS];

@@ -61,6 +61,9 @@ static void pkt_from_key(const struct wcard_layout *l, struct wc_key *k, struct 
 	p->dport = k->w[w + 1];
 	p->proto = proto;
 	p->tcp_flags = k->w[w + 3];
+	/* IPv4 AH is walked to what it protects, except in a later fragment. */
+	if (!v6 && proto == 51)
+		p->frag = WC_FRAG_LATER;
 	for (i = 0; i < (v6 ? 16u : 4u); i++) {
 		unsigned int word = v6 ? i / 8 : 0, sh = v6 ? (7 - i % 8) * 8 : (3 - i) * 8;
 
@@ -106,6 +109,17 @@ static void diff_frames(const struct wcard_layout *l, unsigned int nrules, unsig
 			fo.ip_opts = 4 * wt_below(&r, 3);
 		else if (wt_below(&r, 2))
 			fo.nipv6_ext = 2, fo.ipv6_ext[0] = 0, fo.ipv6_ext[1] = 60;
+		/* PPPoE or MPLS after the tags; IPv4 AH before L4. */
+		switch (wt_below(&r, 4)) {
+		case 0:
+			fo.pppoe = 1 + wt_below(&r, 0xfffe);
+			break;
+		case 1:
+			fo.nmpls = 1 + wt_below(&r, WC_MAX_MPLS);
+			break;
+		}
+		if (p.family == 4 && p.frag != WC_FRAG_LATER && wt_below(&r, 3) == 0)
+			fo.ipv4_ah = 12 + 4 * wt_below(&r, 4);
 		want = wcard_ref_lookup(&rs, &k);
 		got = run(c, &p, &fo, &act, name);
 		cr_assert_eq(got, want, "case %s: packet %u: BPF rule %ld, reference %ld", name, i,
@@ -248,6 +262,122 @@ static struct wcard_clf *clf_rules(const struct wcard_layout *l, const char *rul
 		     err);
 	clf_load(c, rs, name);
 	return c;
+}
+
+/* One frame shape of the issue 13 tests: options, and an ethertype to write over the builder's. */
+struct encap {
+	const char *name;
+	struct wcard_frame_opts o;
+	__u16 type; /* 0: keep */
+};
+
+/*
+ * Issue 13: frames in an encapsulation the parser did not know went past the
+ * rules (not IP, or IP protocol 51 without ports). With `src 10.1.2.0/24
+ * drop`, `tcp dport 22 drop` and default pass, each of the n shapes e is
+ * classified as the bare packet (checked first) is: a source in 10.1.2.0/24
+ * drops by rule 0, TCP to port 22 by rule 1, anything else passes by default.
+ */
+static void encap_verdicts(const struct encap *e, unsigned int n)
+{
+	static const struct encap bare = { "bare", {}, 0 };
+	static const struct {
+		const char *what;
+		__u8 src[4];
+		__u16 dport;
+		long id;
+	} k4[] = {
+		{ "src 10.1.2.3", { 10, 1, 2, 3 }, 80, 0 },
+		{ "tcp dport 22", { 10, 9, 9, 9 }, 22, 1 },
+		{ "neither", { 10, 9, 9, 9 }, 80, -1 },
+	};
+	struct wc_pkt p = { .family = 4, .proto = 6, .sport = 40000, .dst = { 192, 168, 0, 1 } };
+	struct wcard_ruleset rs;
+	struct wcard_clf *c;
+	unsigned int i, k, at;
+	__u8 frame[512];
+	char name[128];
+	int len;
+
+	c = clf_rules(wcard_layout_ipv4(), "src 10.1.2.0/24 drop\ntcp dport 22 drop\n", 0, &rs,
+		      "v4 rules");
+	for (i = 0; i <= n; i++) {
+		const struct encap *x = i ? &e[i - 1] : &bare;
+
+		for (k = 0; k < 3; k++) {
+			memcpy(p.src, k4[k].src, 4);
+			p.dport = k4[k].dport;
+			len = wcard_frame_build(&p, &x->o, frame, sizeof(frame));
+			at = 12 + 4 * x->o.nvlan;
+			if (x->type)
+				frame[at] = x->type >> 8, frame[at + 1] = x->type & 0xff;
+			snprintf(name, sizeof(name), "v4 %s, %s", x->name, k4[k].what);
+			cr_assert_eq(run_raw(c, frame, len, WC_PARSE_OK, k4[k].id, name),
+				     k4[k].id < 0 ? XDP_PASS : XDP_DROP, "case %s: action", name);
+		}
+	}
+	wcard_clf_destroy(c);
+	wcard_ruleset_free(&rs);
+}
+
+/* IPv4 in a PPPoE session (PPP protocol 0x0021), also behind VLAN tags (the BNG case). */
+Test(xdp, pppoe_does_not_bypass)
+{
+	static const struct encap e[] = {
+		{ "pppoe", { .pppoe = 0x1234 }, 0 },
+		{ "vlan + pppoe", { .nvlan = 1, .vlan = { 100 }, .pppoe = 7 }, 0 },
+		{ "qinq + pppoe", { .nvlan = 2, .vlan = { 100, 200 }, .pppoe = 8 }, 0 },
+	};
+	static const __u8 pfx[2][4] = { { 0x20, 0x01, 0x0d, 0xb8 }, { 0x20, 0x01, 0x0d, 0xb9 } };
+	struct wc_pkt q = { .family = 6, .proto = 17, .sport = 1, .dport = 53 };
+	struct wcard_ruleset rs;
+	struct wcard_clf *c;
+	unsigned int i;
+	__u8 frame[512];
+	char name[128];
+	int len;
+
+	encap_verdicts(e, 3);
+	/* IPv6 in PPPoE (PPP protocol 0x0057) against an IPv6 rule. */
+	c = clf_rules(wcard_layout_ipv6(), "src 2001:db8::/32 drop\n", 0, &rs, "v6 rules");
+	for (i = 0; i < 4; i++) {
+		struct wcard_frame_opts o = { .pppoe = 0x77, .nvlan = i % 2 };
+
+		memcpy(q.src, pfx[i / 2], 4);
+		len = wcard_frame_build(&q, &o, frame, sizeof(frame));
+		snprintf(name, sizeof(name), "v6 pppoe, nvlan %u, src %s::", o.nvlan,
+			 i < 2 ? "2001:db8" : "2001:db9");
+		cr_assert_eq(run_raw(c, frame, len, WC_PARSE_OK, i < 2 ? 0 : -1, name),
+			     i < 2 ? XDP_DROP : XDP_PASS, "case %s: action", name);
+	}
+	wcard_clf_destroy(c);
+	wcard_ruleset_free(&rs);
+}
+
+/* IPv4 behind MPLS labels, unicast (0x8847) and multicast (0x8848). */
+Test(xdp, mpls_does_not_bypass)
+{
+	static const struct encap e[] = {
+		{ "mpls 1 label", { .nmpls = 1 }, 0 },
+		{ "mpls 3 labels, vlan", { .nmpls = 3, .nvlan = 1, .vlan = { 5 } }, 0 },
+		{ "mpls WC_MAX_MPLS labels", { .nmpls = WC_MAX_MPLS }, 0 },
+		{ "mpls multicast", { .nmpls = 2 }, 0x8848 },
+	};
+
+	encap_verdicts(e, 4);
+}
+
+/* TCP to port 22 behind an IPv4 AH header, bare and inside the encapsulations above. */
+Test(xdp, ipv4_ah_does_not_bypass)
+{
+	static const struct encap e[] = {
+		{ "ah", { .ipv4_ah = 24 }, 0 },
+		{ "ah 12 bytes, ip options", { .ipv4_ah = 12, .ip_opts = 8 }, 0 },
+		{ "ah, vlan + pppoe", { .ipv4_ah = 16, .pppoe = 9, .nvlan = 1 }, 0 },
+		{ "ah, mpls", { .ipv4_ah = 16, .nmpls = 2 }, 0 },
+	};
+
+	encap_verdicts(e, 4);
 }
 
 /*

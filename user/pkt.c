@@ -239,6 +239,13 @@ void wcard_pkt_from_tuple(const struct wcard_tuple *t, struct wc_pkt *p)
 	p->sport = t->sport;
 	p->dport = t->dport;
 	p->tcp_flags = t->proto == 6 ? t->flags : 0;
+	/*
+	 * The parser walks an IPv4 AH header to the protocol it protects, except
+	 * in a later fragment (payload only): the one frame it reads as protocol
+	 * 51, with ports and flags 0 as wcard_key_from_tuple() has them.
+	 */
+	if (t->proto == 51)
+		p->frag = WC_FRAG_LATER;
 	p->src[0] = t->src >> 24;
 	p->src[1] = t->src >> 16;
 	p->src[2] = t->src >> 8;

@@ -338,7 +338,12 @@ struct wcard_frame_opts {
  */
 int wcard_frame_build(const struct wc_pkt *p, const struct wcard_frame_opts *o, void *buf,
 		      size_t len);
-/* The parser's view of a ClassBench trace tuple. */
+/*
+ * The parser's view of a ClassBench trace tuple: wcard_frame_build() makes the
+ * frame of it that the XDP filter classifies as wcard_key_from_tuple() keys it.
+ * Protocol 51 (AH) is a later fragment, the one frame whose protocol the parser
+ * reports as 51 (it walks AH in any other).
+ */
 void wcard_pkt_from_tuple(const struct wcard_tuple *t, struct wc_pkt *p);
 
 /* ---- rule set generator (user/gen.c) ------------------------------------- */

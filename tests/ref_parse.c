@@ -6,9 +6,23 @@
  * verifier, and follows the rules in parse.bpf.h's comment:
  *
  * - Ethernet, then up to WC_MAX_VLAN 802.1Q/802.1ad tags; a further tag is
- *   MALFORMED, another ethertype NOT_IP.
+ *   MALFORMED, an ethertype other than IPv4, IPv6, PPPoE session or MPLS
+ *   NOT_IP.
+ * - PPPoE session: 8 bytes (header and PPP protocol) in the frame (else
+ *   TRUNCATED); version/type 0x11, code 0 and length >= 2 (else MALFORMED);
+ *   the length's worth of bytes after the 6-byte header in the frame (else
+ *   TRUNCATED); PPP protocol 0x0021 is IPv4, 0x0057 IPv6, others NOT_IP. The
+ *   IP packet is read as if the frame ended where the PPPoE payload ends.
+ * - MPLS (0x8847, 0x8848): 4-byte entries, each in the frame (else
+ *   TRUNCATED), up to the one with the bottom-of-stack bit; none among the
+ *   first WC_MAX_MPLS is MALFORMED. The payload's first byte must be in the
+ *   frame (else TRUNCATED): its high nibble 4 is IPv4, 6 IPv6, others NOT_IP.
  * - IPv4: version 4, IHL >= 5 and total length >= IHL*4 (else MALFORMED); the
- *   header and the whole packet inside the frame (else TRUNCATED).
+ *   header and the whole packet inside the frame (else TRUNCATED). Protocol
+ *   51 (AH), unless a later fragment: its 12 fixed bytes inside the packet
+ *   (else TRUNCATED), length field >= 1 (else MALFORMED), all its
+ *   (length + 2) * 4 bytes inside the packet (else TRUNCATED), its next
+ *   header not AH again (else MALFORMED); that next header is the protocol.
  * - IPv6: version 6 (else MALFORMED); the fixed header and the payload length
  *   inside the frame (else TRUNCATED); at most WC_MAX_IPV6_EXT extension
  *   headers (hop-by-hop, routing, destination, fragment, AH), each wholly
@@ -43,7 +57,7 @@ static int is_ext(unsigned int nh)
 	return nh == 0 || nh == 43 || nh == 60 || nh == 44 || nh == 51;
 }
 
-/* Ports and flags of the L4 header at off of an IP packet of c->len bytes. */
+/* Ports and flags of the L4 header at off of an IP packet of ip->len bytes. */
 static int l4(const struct cursor *ip, size_t off, struct wc_pkt *p)
 {
 	size_t need;
@@ -98,6 +112,21 @@ static int ipv4(const struct cursor *rest, struct wc_pkt *p)
 	p->frag = (fo & 0x1fff) ? WC_FRAG_LATER : (fo & 0x2000) ? WC_FRAG_FIRST : WC_FRAG_NONE;
 	memcpy(p->src, rest->b + 12, 4);
 	memcpy(p->dst, rest->b + 16, 4);
+	if (p->proto == 51 && p->frag != WC_FRAG_LATER) { /* AH, RFC 4302 */
+		size_t size;
+
+		if (!have(&ip, ihl, 12))
+			return WC_PARSE_TRUNCATED;
+		if (ip.b[ihl + 1] == 0)
+			return WC_PARSE_MALFORMED;
+		size = ((size_t)ip.b[ihl + 1] + 2) * 4;
+		if (!have(&ip, ihl, size))
+			return WC_PARSE_TRUNCATED;
+		if (ip.b[ihl] == 51)
+			return WC_PARSE_MALFORMED;
+		p->proto = ip.b[ihl];
+		return l4(&ip, ihl + size, p);
+	}
 	return l4(&ip, ihl, p);
 }
 
@@ -152,12 +181,55 @@ static int ipv6(const struct cursor *rest, struct wc_pkt *p)
 	return l4(&ip, off, p);
 }
 
+/* PPPoE session at off: the ethertype it carries (0: not IP); *end: its payload's end. */
+static int pppoe(const struct cursor *c, size_t *off, size_t *end, unsigned int *type)
+{
+	unsigned int len, ppp;
+
+	if (!have(c, *off, 8))
+		return WC_PARSE_TRUNCATED;
+	if (c->b[*off] != 0x11 || c->b[*off + 1] != 0)
+		return WC_PARSE_MALFORMED;
+	len = be16(c, *off + 4);
+	if (len < 2)
+		return WC_PARSE_MALFORMED;
+	if (!have(c, *off + 6, len))
+		return WC_PARSE_TRUNCATED;
+	ppp = be16(c, *off + 6);
+	*type = ppp == 0x0021 ? 0x0800 : ppp == 0x0057 ? 0x86dd : 0;
+	*end = *off + 6 + len;
+	*off += 8;
+	return WC_PARSE_OK;
+}
+
+/* MPLS label stack at off: the ethertype its payload's first nibble names (0: not IP). */
+static int mpls(const struct cursor *c, size_t *off, unsigned int *type)
+{
+	unsigned int n;
+
+	for (n = 0; n < WC_MAX_MPLS; n++) {
+		int bottom;
+
+		if (!have(c, *off, 4))
+			return WC_PARSE_TRUNCATED;
+		bottom = c->b[*off + 2] & 1;
+		*off += 4;
+		if (bottom) {
+			if (!have(c, *off, 1))
+				return WC_PARSE_TRUNCATED;
+			*type = c->b[*off] >> 4 == 4 ? 0x0800 : c->b[*off] >> 4 == 6 ? 0x86dd : 0;
+			return WC_PARSE_OK;
+		}
+	}
+	return WC_PARSE_MALFORMED;
+}
+
 int ref_parse(const __u8 *frame, size_t len, struct wc_pkt *pkt)
 {
 	struct cursor c = { frame, len }, rest;
 	unsigned int type, tags = 0;
-	size_t off = 14;
-	int st;
+	size_t off = 14, end = len;
+	int st = WC_PARSE_OK;
 
 	memset(pkt, 0, sizeof(*pkt));
 	if (!have(&c, 0, 14))
@@ -173,12 +245,18 @@ int ref_parse(const __u8 *frame, size_t len, struct wc_pkt *pkt)
 		type = be16(&c, off + 2);
 		off += 4;
 	}
-	if (type != 0x0800 && type != 0x86dd)
+	if (type == 0x8864)
+		st = pppoe(&c, &off, &end, &type);
+	else if (type == 0x8847 || type == 0x8848)
+		st = mpls(&c, &off, &type);
+	if (st == WC_PARSE_OK && type != 0x0800 && type != 0x86dd)
 		return WC_PARSE_NOT_IP;
-	rest.b = frame + off;
-	rest.len = len - off;
-	pkt->l3_off = (__u16)off;
-	st = type == 0x0800 ? ipv4(&rest, pkt) : ipv6(&rest, pkt);
+	if (st == WC_PARSE_OK) {
+		rest.b = frame + off;
+		rest.len = end - off; /* PPPoE: the IP packet ends with the PPPoE payload */
+		pkt->l3_off = (__u16)off;
+		st = type == 0x0800 ? ipv4(&rest, pkt) : ipv6(&rest, pkt);
+	}
 	if (st != WC_PARSE_OK) {
 		/* No key from a bad frame: keep only the VLAN tags. */
 		struct wc_pkt clean = { .nvlan = pkt->nvlan };

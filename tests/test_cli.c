@@ -236,6 +236,30 @@ Test(cli, help)
 	cr_assert(strstr(out, "--algo") && strstr(out, "--verbose"), "case classify --help: '%s'",
 		  out);
 	free(out);
+	/* create's actions: --default for no match, --nonip for frames that are not IP. */
+	rc = run_cli("create --help", &out, NULL, NULL, 0);
+	cr_assert_eq(rc, 0, "case create --help: exit %d", rc);
+	cr_assert(strstr(out, "--default") && strstr(out, "--nonip ACTION"),
+		  "case create --help: '%s'", out);
+	free(out);
+	rc = run_cli("help --man", &out, NULL, NULL, 0);
+	cr_assert_eq(rc, 0, "case help --man: exit %d", rc);
+	cr_assert(strstr(out, "\\fB\\-\\-nonip\\fR"), "case help --man: no --nonip");
+	free(out);
+}
+
+/* --nonip takes pass or drop only, before anything is created. */
+Test(cli, nonip_bad_value)
+{
+	char err[4096], *out;
+	int rc;
+
+	rc = run_cli("create x --nonip maybe --pin-dir /tmp/wcard-cli-no-such-dir", &out, NULL, err,
+		     sizeof(err));
+	cr_assert_eq(rc, 2, "case --nonip maybe: exit %d", rc);
+	cr_assert(strstr(err, "--nonip must be pass or drop, not 'maybe'"),
+		  "case --nonip maybe: '%s'", err);
+	free(out);
 }
 
 /* gen output is what classify reads; the demo checks itself against the reference. */

@@ -21,6 +21,7 @@ enum {
 	P_RT = 43,
 	P_FRAG = 44,
 	P_GRE = 47,
+	P_ESP = 50,
 	P_AH = 51,
 	P_ICMPV6 = 58,
 	P_NONXT = 59,
@@ -189,6 +190,9 @@ static void check_fail(const char *name, int st, const struct wc_pkt *g, int wan
 	check_no_key(name, g);
 }
 
+static void check_reference(const char *name, int st, const struct wc_pkt *g, const __u8 *f,
+			    int len);
+
 /* ---- frames and what the parser must say about them ----------------------- */
 
 /* A frame, the parse result it must give, and where its L4 header starts. */
@@ -197,6 +201,7 @@ struct frame {
 	__u8 b[FRAME_MAX];
 	int len;
 	unsigned int l4; /* offset of the L4 header (or payload), parsed or not */
+	unsigned int pppoe; /* offset of the PPPoE header, 0 if none */
 	struct wc_pkt e;
 };
 
@@ -257,8 +262,11 @@ static void mkframe(struct frame *fr, const char *name, const struct wc_pkt *p,
 	for (i = 0; i < o->nvlan; i++)
 		fr->e.vlan[i] = o->vlan[i] & 0xfff;
 	l3 = ETH_HLEN + 4 * o->nvlan;
+	if (o->pppoe)
+		fr->pppoe = l3;
+	l3 += (o->pppoe ? 8 : 0) + 4 * o->nmpls;
 	if (p->family == 4) {
-		fr->l4 = l3 + 20 + o->ip_opts;
+		fr->l4 = l3 + 20 + o->ip_opts + o->ipv4_ah;
 	} else {
 		for (i = 0; i < o->nipv6_ext && i < 8; i++, next++)
 			frag_hdr |= o->ipv6_ext[i] == P_FRAG;
@@ -279,6 +287,7 @@ static void case_built(const char *name, const struct wc_pkt *p, const struct wc
 	mkframe(&fr, name, p, o);
 	st = run(fr.b, fr.len, &g, name);
 	check_ok(name, st, &g, &fr.e);
+	check_reference(name, st, &g, fr.b, fr.len);
 }
 
 /* Parse a frame that must fail with want, leaving no key. */
@@ -288,6 +297,7 @@ static void case_fail(const char *name, const __u8 *f, int len, int want)
 	int st = run(f, len, &g, name);
 
 	check_fail(name, st, &g, want);
+	check_reference(name, st, &g, f, len);
 }
 
 /* Ethernet header with n tags (tpid[i], tci[i]) and ethertype type; returns its length. */
@@ -844,7 +854,7 @@ Test(parse, not_ip)
 		{ "arp, 802.1ad + 802.1Q", 0x0806, 2, { 0x88a8, 0x8100 }, { 300, 301 }, 28 },
 		{ "arp, 802.1Q + 802.1Q", 0x0806, 2, { 0x8100, 0x8100 }, { 1, 0x1000 | 2 }, 28 },
 		{ "lldp", 0x88cc, 0, { 0 }, { 0 }, 46 },
-		{ "mpls", 0x8847, 1, { 0x8100 }, { 9 }, 60 },
+		{ "pppoe discovery, 802.1Q", 0x8863, 1, { 0x8100 }, { 9 }, 60 },
 		{ "802.3 length", 0x002e, 0, { 0 }, { 0 }, 46 },
 		{ "ethertype 0", 0x0000, 0, { 0 }, { 0 }, 46 },
 		{ "ethertype 0xffff", 0xffff, 2, { 0x88a8, 0x8100 }, { 7, 8 }, 46 },
@@ -874,6 +884,540 @@ Test(parse, not_ip)
 		cr_assert_eq(st, WC_PARSE_NOT_IP, "case %s: status %d (%s), expected NOT_IP",
 			     c[i].name, st, st_name(st));
 		check_fields(c[i].name, &g, &e);
+	}
+}
+
+/* ---- PPPoE, MPLS, IPv4 AH --------------------------------------------------- */
+
+/* A frame that is not IP: NOT_IP, and only the VLAN tags it had. */
+static void case_not_ip(const char *name, const struct frame *fr)
+{
+	struct wc_pkt e, g;
+	int st = run(fr->b, fr->len, &g, name);
+
+	memset(&e, 0, sizeof(e));
+	e.nvlan = fr->e.nvlan;
+	memcpy(e.vlan, fr->e.vlan, sizeof(e.vlan));
+	cr_assert_eq(st, WC_PARSE_NOT_IP, "case %s: status %d (%s), expected NOT_IP", name, st,
+		     st_name(st));
+	check_fields(name, &g, &e);
+	check_reference(name, st, &g, fr->b, fr->len);
+}
+
+/* Run a frame that must parse to fr->e. */
+static void case_ok(const char *name, const struct frame *fr)
+{
+	struct wc_pkt g;
+	int st = run(fr->b, fr->len, &g, name);
+
+	check_ok(name, st, &g, &fr->e);
+	check_reference(name, st, &g, fr->b, fr->len);
+}
+
+/* The PPPoE length field of fr: the PPP protocol and what follows it. */
+static void pppoe_len(struct frame *fr, unsigned int len)
+{
+	wr16(fr->b + fr->pppoe + 4, len);
+}
+
+Test(parse, pppoe)
+{
+	static const __u8 protos[] = { P_TCP, P_UDP, P_SCTP, P_ICMP, P_GRE };
+	unsigned int j, v, fam;
+	char name[96];
+
+	for (fam = 4; fam <= 6; fam += 2) {
+		for (j = 0; j < sizeof(protos); j++) {
+			for (v = 0; v <= 2; v++) {
+				struct wcard_frame_opts o = { .pppoe = 0x1234 + v,
+							      .nvlan = v,
+							      .vlan = { 300, 301 },
+							      .ip_opts = fam == 4 ? 4 * v : 0,
+							      .payload = 6 };
+				__u8 proto = fam == 6 && protos[j] == P_ICMP ? P_ICMPV6 : protos[j];
+				struct wc_pkt p = mkpkt(fam, proto, 50000 + j, 22, 0x18);
+
+				snprintf(name, sizeof(name), "pppoe v%u proto %u nvlan %u", fam,
+					 proto, v);
+				case_built(name, &p, &o);
+			}
+		}
+	}
+	/* The offsets as plain numbers: VLAN (4), PPPoE (6) and PPP protocol (2) bytes. */
+	{
+		struct wcard_frame_opts o = { .pppoe = 1, .nvlan = 1, .vlan = { 5 } };
+		struct wc_pkt p = mkpkt(4, P_TCP, 1, 22, 0x02), g;
+		struct frame fr;
+		int st;
+
+		mkframe(&fr, "pppoe offsets", &p, &o);
+		st = run(fr.b, fr.len, &g, "vlan + pppoe offsets");
+		check_ok("vlan + pppoe offsets", st, &g, &fr.e);
+		cr_assert_eq(g.l3_off, 26, "case vlan + pppoe offsets: l3_off %u", g.l3_off);
+		cr_assert_eq(g.l4_off, 46, "case vlan + pppoe offsets: l4_off %u", g.l4_off);
+	}
+	/* Bytes after the PPPoE payload (Ethernet padding) are nobody's. */
+	for (fam = 4; fam <= 6; fam += 2) {
+		struct wcard_frame_opts o = { .pppoe = 9 };
+		struct wc_pkt p = mkpkt(fam, fam == 4 ? P_ICMP : P_NONXT, 0, 0, 0);
+		struct frame fr;
+
+		mkframe(&fr, "pppoe padded", &p, &o);
+		memset(fr.b + fr.len, 0xcd, 16);
+		fr.len += 16;
+		snprintf(name, sizeof(name), "pppoe v%u, 16 bytes of padding", fam);
+		case_ok(name, &fr);
+	}
+	/* A PPPoE payload longer than the IP packet: the IP length rules. */
+	for (fam = 4; fam <= 6; fam += 2) {
+		struct wcard_frame_opts o = { .pppoe = 9, .payload = 8 };
+		struct wc_pkt p = mkpkt(fam, P_UDP, 7, 8, 0);
+		struct frame fr;
+
+		mkframe(&fr, "pppoe longer", &p, &o);
+		memset(fr.b + fr.len, 0xee, 10);
+		fr.len += 10;
+		pppoe_len(&fr, fr.len - fr.pppoe - 6);
+		snprintf(name, sizeof(name), "pppoe v%u, payload 10 bytes longer than the packet",
+			 fam);
+		case_ok(name, &fr);
+	}
+}
+
+Test(parse, pppoe_not_ip)
+{
+	/* LCP, IPCP, IPV6CP, MPLS, CHAP, bridged Ethernet, IPv4 with protocol compression. */
+	static const __u16 ppp[] = { 0xc021, 0x8021, 0x8057, 0x0281, 0xc223,
+				     0x0031, 0x2145, 0x0000, 0xffff, 0x0020 };
+	unsigned int i, v;
+	char name[96];
+
+	for (i = 0; i < sizeof(ppp) / sizeof(ppp[0]); i++) {
+		for (v = 0; v <= 2; v += 2) {
+			struct wcard_frame_opts o = { .pppoe = 3, .nvlan = v, .vlan = { 4000, 1 } };
+			struct wc_pkt p = mkpkt(4, P_TCP, 1, 22, 0x02);
+			struct frame fr;
+
+			mkframe(&fr, "pppoe", &p, &o);
+			wr16(fr.b + fr.pppoe + 6, ppp[i]);
+			snprintf(name, sizeof(name), "pppoe ppp protocol %#06x nvlan %u", ppp[i],
+				 v);
+			case_not_ip(name, &fr);
+		}
+	}
+	/* An IPv6 packet behind the IPv4 protocol number is a bad IPv4 packet. */
+	{
+		struct wcard_frame_opts o = { .pppoe = 3 };
+		struct wc_pkt p = mkpkt(6, P_UDP, 1, 2, 0);
+		struct frame fr;
+
+		mkframe(&fr, "pppoe", &p, &o);
+		wr16(fr.b + fr.pppoe + 6, 0x0021);
+		case_fail("pppoe ppp ipv4, ipv6 packet", fr.b, fr.len, WC_PARSE_MALFORMED);
+	}
+}
+
+Test(parse, pppoe_malformed)
+{
+	static const __u8 vt[] = { 0x00, 0x01, 0x10, 0x12, 0x21, 0x22, 0xff };
+	static const __u8 code[] = { 0x07, 0x09, 0x19, 0x65, 0xa7, 0xff };
+	struct wcard_frame_opts o = { .pppoe = 0x4242, .nvlan = 1, .vlan = { 12 } };
+	struct wc_pkt p = mkpkt(4, P_TCP, 1, 22, 0x02);
+	struct frame fr, t;
+	unsigned int i;
+	char name[96];
+
+	mkframe(&fr, "pppoe", &p, &o);
+	for (i = 0; i < sizeof(vt); i++) {
+		t = fr;
+		t.b[t.pppoe] = vt[i];
+		snprintf(name, sizeof(name), "pppoe version/type %#x", vt[i]);
+		case_fail(name, t.b, t.len, WC_PARSE_MALFORMED);
+	}
+	for (i = 0; i < sizeof(code); i++) {
+		t = fr;
+		t.b[t.pppoe + 1] = code[i];
+		snprintf(name, sizeof(name), "pppoe code %#x", code[i]);
+		case_fail(name, t.b, t.len, WC_PARSE_MALFORMED);
+	}
+	for (i = 0; i < 2; i++) {
+		t = fr;
+		pppoe_len(&t, i);
+		snprintf(name, sizeof(name), "pppoe length %u", i);
+		case_fail(name, t.b, t.len, WC_PARSE_MALFORMED);
+	}
+}
+
+Test(parse, pppoe_truncated)
+{
+	static const unsigned int keep[] = { 0, 1, 19, 20, 39, 40, 59 };
+	unsigned int fam, iplen, i;
+	char name[96];
+
+	for (fam = 4; fam <= 6; fam += 2) {
+		struct wcard_frame_opts o = { .pppoe = 77, .payload = 12 };
+		struct wc_pkt p = mkpkt(fam, P_TCP, 1, 22, 0x02);
+		struct frame fr, t;
+
+		mkframe(&fr, "pppoe", &p, &o);
+		iplen = fr.len - fr.pppoe - 8;
+		t = fr;
+		pppoe_len(&t, 2 + iplen + 1);
+		snprintf(name, sizeof(name), "pppoe v%u, length one past the frame", fam);
+		case_fail(name, t.b, t.len, WC_PARSE_TRUNCATED);
+		t = fr;
+		pppoe_len(&t, 0xffff);
+		snprintf(name, sizeof(name), "pppoe v%u, length 65535", fam);
+		case_fail(name, t.b, t.len, WC_PARSE_TRUNCATED);
+		/*
+		 * The PPPoE payload ends before the IP packet does; the frame still
+		 * holds all of it, so only the PPPoE length can say TRUNCATED.
+		 */
+		for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+			if (keep[i] >= iplen)
+				continue;
+			t = fr;
+			pppoe_len(&t, 2 + keep[i]);
+			snprintf(name, sizeof(name), "pppoe v%u, payload %u of the %u-byte packet",
+				 fam, keep[i], iplen);
+			case_fail(name, t.b, t.len, WC_PARSE_TRUNCATED);
+		}
+		t = fr;
+		pppoe_len(&t, 2 + iplen - 1);
+		snprintf(name, sizeof(name), "pppoe v%u, payload one byte short", fam);
+		case_fail(name, t.b, t.len, WC_PARSE_TRUNCATED);
+		/* The PPPoE header or the PPP protocol cut by the frame's end. */
+		for (i = 0; i < 8; i++) {
+			snprintf(name, sizeof(name), "pppoe v%u, frame ends %u bytes into PPPoE",
+				 fam, i);
+			case_fail(name, fr.b, fr.pppoe + i, WC_PARSE_TRUNCATED);
+		}
+	}
+}
+
+/* A frame of n MPLS entries (the last at the bottom) carrying p, behind nvlan tags. */
+static void mkmpls(struct frame *fr, const char *name, const struct wc_pkt *p, unsigned int n,
+		   unsigned int nvlan)
+{
+	struct wcard_frame_opts o = {
+		.nmpls = n, .nvlan = nvlan, .vlan = { 11, 22 }, .payload = 3
+	};
+
+	mkframe(fr, name, p, &o);
+}
+
+Test(parse, mpls)
+{
+	static const unsigned int depth[] = { 1, 2, 3, WC_MAX_MPLS - 1, WC_MAX_MPLS };
+	static const __u8 protos[] = { P_TCP, P_UDP, P_ICMP };
+	unsigned int d, j, v, fam;
+	char name[96];
+
+	for (fam = 4; fam <= 6; fam += 2) {
+		for (d = 0; d < sizeof(depth) / sizeof(depth[0]); d++) {
+			for (j = 0; j < sizeof(protos); j++) {
+				for (v = 0; v <= 2; v++) {
+					__u8 proto = fam == 6 && protos[j] == P_ICMP ? P_ICMPV6 :
+										       protos[j];
+					struct wc_pkt p = mkpkt(fam, proto, 1000 + d, 22, 0x12);
+					struct frame fr;
+
+					snprintf(name, sizeof(name),
+						 "mpls %u labels v%u proto %u nvlan %u", depth[d],
+						 fam, proto, v);
+					mkmpls(&fr, name, &p, depth[d], v);
+					case_ok(name, &fr);
+					/* Multicast MPLS: the same stack. */
+					wr16(fr.b + ETH_HLEN + 4 * v - 2, 0x8848);
+					snprintf(name, sizeof(name),
+						 "mpls multicast %u labels v%u proto %u nvlan %u",
+						 depth[d], fam, proto, v);
+					case_ok(name, &fr);
+				}
+			}
+		}
+	}
+	/* Label, TC and TTL say nothing about the payload: explicit nulls, all ones. */
+	for (fam = 4; fam <= 6; fam += 2) {
+		static const __u32 entry[] = { 0x00000140, 0x00002140, 0xfffffeff, 0x00000000 };
+		struct wc_pkt p = mkpkt(fam, P_UDP, 53, 53, 0);
+		struct frame fr;
+
+		for (j = 0; j < sizeof(entry) / sizeof(entry[0]); j++) {
+			mkmpls(&fr, "mpls entry", &p, 2, 0);
+			wr16(fr.b + ETH_HLEN, entry[j] >> 16);
+			wr16(fr.b + ETH_HLEN + 2, entry[j] & 0xfeff); /* not the bottom */
+			wr16(fr.b + ETH_HLEN + 4, (entry[j] >> 16) ^ 0xa5a5);
+			wr16(fr.b + ETH_HLEN + 6, entry[j] | 0x100); /* the bottom */
+			snprintf(name, sizeof(name), "mpls v%u entries %#010x", fam, entry[j]);
+			case_ok(name, &fr);
+		}
+	}
+	/* Offsets as plain numbers: 2 tags and 3 labels put IPv4 at 34, TCP at 54. */
+	{
+		struct wc_pkt p = mkpkt(4, P_TCP, 1, 22, 0x02), g;
+		struct frame fr;
+		int st;
+
+		mkmpls(&fr, "mpls offsets", &p, 3, 2);
+		st = run(fr.b, fr.len, &g, "mpls offsets");
+		check_ok("mpls offsets", st, &g, &fr.e);
+		cr_assert_eq(g.l3_off, 34, "case mpls offsets: l3_off %u", g.l3_off);
+		cr_assert_eq(g.l4_off, 54, "case mpls offsets: l4_off %u", g.l4_off);
+	}
+}
+
+Test(parse, mpls_limit)
+{
+	unsigned int extra, v, k;
+	char name[96];
+
+	WC_STATIC_ASSERT(WC_MAX_MPLS + 2 <= 16, "the frame builder makes the stacks below");
+	for (v = 0; v <= 2; v += 2) {
+		for (extra = 1; extra <= 2; extra++) {
+			struct wc_pkt p = mkpkt(4, P_TCP, 1, 22, 0x02);
+			struct frame fr;
+
+			mkmpls(&fr, "mpls", &p, WC_MAX_MPLS + extra, v);
+			snprintf(name, sizeof(name), "mpls %u labels nvlan %u", WC_MAX_MPLS + extra,
+				 v);
+			case_fail(name, fr.b, fr.len, WC_PARSE_MALFORMED);
+		}
+	}
+	/* No bottom at all: the walk stops at the bound, even where the frame ends. */
+	{
+		struct wc_pkt p = mkpkt(6, P_UDP, 1, 2, 0);
+		unsigned int l3 = ETH_HLEN + 4 * WC_MAX_MPLS;
+		struct frame fr;
+
+		mkmpls(&fr, "mpls", &p, WC_MAX_MPLS, 0);
+		for (k = 0; k < WC_MAX_MPLS; k++)
+			fr.b[ETH_HLEN + 4 * k + 2] &= 0xfe;
+		case_fail("mpls no bottom of stack", fr.b, fr.len, WC_PARSE_MALFORMED);
+		case_fail("mpls no bottom of stack, frame ends after the bound", fr.b, l3,
+			  WC_PARSE_MALFORMED);
+	}
+}
+
+Test(parse, mpls_not_ip)
+{
+	unsigned int nib, n, v;
+	char name[96];
+
+	for (nib = 0; nib < 16; nib++) {
+		if (nib == 4 || nib == 6)
+			continue;
+		for (n = 1; n <= 3; n += 2) {
+			for (v = 0; v <= 1; v++) {
+				struct wc_pkt p = mkpkt(nib & 1 ? 6 : 4, P_TCP, 1, 22, 0x02);
+				struct frame fr;
+				unsigned int l3;
+
+				/* A pseudowire control word (0), G-ACh (1), or anything. */
+				mkmpls(&fr, "mpls", &p, n, v);
+				l3 = ETH_HLEN + 4 * v + 4 * n;
+				fr.b[l3] = nib << 4 | (fr.b[l3] & 0xf);
+				snprintf(name, sizeof(name), "mpls %u labels nvlan %u nibble %u",
+					 n, v, nib);
+				case_not_ip(name, &fr);
+			}
+		}
+	}
+	/* Nibble 4 is IPv4, so a bad IPv4 header is malformed, not "not IP". */
+	{
+		struct wc_pkt p = mkpkt(4, P_TCP, 1, 22, 0x02);
+		struct frame fr;
+
+		mkmpls(&fr, "mpls", &p, 1, 0);
+		fr.b[ETH_HLEN + 4] = 0x43;
+		case_fail("mpls nibble 4, ihl 3", fr.b, fr.len, WC_PARSE_MALFORMED);
+		mkmpls(&fr, "mpls", &p, 1, 0);
+		fr.b[ETH_HLEN + 4] = 0x65; /* an IPv4 packet behind nibble 6 */
+		case_fail("mpls nibble 6, an ipv4 packet", fr.b, fr.len, WC_PARSE_TRUNCATED);
+	}
+}
+
+Test(parse, mpls_truncated)
+{
+	unsigned int n, v, cut;
+	char name[96];
+
+	for (n = 1; n <= 3; n++) {
+		for (v = 0; v <= 2; v += 2) {
+			struct wc_pkt p = mkpkt(4, P_UDP, 1, 2, 0);
+			struct frame fr;
+			unsigned int base = ETH_HLEN + 4 * v;
+
+			mkmpls(&fr, "mpls", &p, n, v);
+			/* Inside any entry, and right after the bottom one (no payload byte). */
+			for (cut = base; cut <= base + 4 * n; cut++) {
+				snprintf(name, sizeof(name), "mpls %u labels nvlan %u, cut at %u",
+					 n, v, cut);
+				case_fail(name, fr.b, cut, WC_PARSE_TRUNCATED);
+			}
+			/* One payload byte: the nibble says IPv4, whose header is cut. */
+			snprintf(name, sizeof(name), "mpls %u labels nvlan %u, one payload byte", n,
+				 v);
+			case_fail(name, fr.b, base + 4 * n + 1, WC_PARSE_TRUNCATED);
+		}
+	}
+}
+
+Test(parse, ipv4_ah)
+{
+	static const unsigned int ah[] = { 12, 16, 24, 64, 1028 };
+	static const __u8 protos[] = { P_TCP, P_UDP, P_SCTP, P_ICMP, P_ESP, P_GRE };
+	unsigned int i, j, v;
+	char name[96];
+
+	for (i = 0; i < sizeof(ah) / sizeof(ah[0]); i++) {
+		for (j = 0; j < sizeof(protos); j++) {
+			for (v = 0; v <= 2; v += 2) {
+				struct wcard_frame_opts o = { .ipv4_ah = ah[i],
+							      .ip_opts = 4 * j,
+							      .nvlan = v,
+							      .vlan = { 1, 2 },
+							      .payload = 7 };
+				struct wc_pkt p = mkpkt(4, protos[j], 40000 + i, 22, 0x02);
+
+				snprintf(name, sizeof(name), "v4 ah %u proto %u opts %u nvlan %u",
+					 ah[i], protos[j], 4 * j, v);
+				case_built(name, &p, &o);
+			}
+		}
+	}
+	/* The frame: TCP to port 22 behind a 24-byte AH, as plain numbers. */
+	{
+		struct wcard_frame_opts o = { .ipv4_ah = 24 };
+		struct wc_pkt p = mkpkt(4, P_TCP, 40000, 22, 0x02), g;
+		struct frame fr;
+		int st;
+
+		mkframe(&fr, "v4 ah tcp 22", &p, &o);
+		cr_assert_eq(fr.b[ETH_HLEN + 9], P_AH, "case v4 ah tcp 22: ip protocol 51");
+		st = run(fr.b, fr.len, &g, "v4 ah tcp 22");
+		check_ok("v4 ah tcp 22", st, &g, &fr.e);
+		cr_assert_eq(g.proto, P_TCP, "case v4 ah tcp 22: proto %u", g.proto);
+		cr_assert_eq(g.dport, 22, "case v4 ah tcp 22: dport %u", g.dport);
+		cr_assert_eq(g.l4_off, 58, "case v4 ah tcp 22: l4_off %u", g.l4_off);
+	}
+	/* A first fragment carries AH and the L4 header; PPPoE and MPLS around it. */
+	{
+		static const struct wcard_frame_opts o[] = {
+			{ .ipv4_ah = 16, .frag = WC_FRAG_FIRST, .payload = 4 },
+			{ .ipv4_ah = 16, .pppoe = 5, .nvlan = 1, .vlan = { 10 } },
+			{ .ipv4_ah = 20, .nmpls = 2 },
+		};
+		static const char *const what[] = { "first fragment", "vlan + pppoe", "mpls" };
+
+		for (i = 0; i < 3; i++) {
+			struct wc_pkt p = mkpkt(4, P_TCP, 2, 22, 0x02);
+
+			snprintf(name, sizeof(name), "v4 ah tcp, %s", what[i]);
+			case_built(name, &p, &o[i]);
+		}
+	}
+	/* A later fragment holds payload: its bytes are never taken for AH. */
+	{
+		struct wcard_frame_opts o = { .frag = WC_FRAG_LATER, .payload = 64 };
+		struct wc_pkt p = mkpkt(4, P_AH, 0, 0, 0);
+		struct frame fr;
+		__u8 *h;
+
+		mkframe(&fr, "v4 ah later fragment", &p, &o);
+		h = fr.b + fr.l4;
+		h[0] = P_AH; /* a second AH, and a length of 0: both malformed */
+		h[1] = 0;
+		case_ok("v4 ah later fragment, payload posing as bad AH", &fr);
+		h[0] = P_TCP; /* a 24-byte AH, then TCP to port 22 */
+		h[1] = 4;
+		wr16(h + 24, 1111);
+		wr16(h + 26, 22);
+		h[24 + 12] = 5 << 4;
+		case_ok("v4 ah later fragment, payload posing as AH and TCP", &fr);
+	}
+}
+
+Test(parse, ipv4_ah_malformed)
+{
+	struct wc_pkt p = mkpkt(4, P_TCP, 1, 22, 0x02);
+	struct wcard_frame_opts o = { .ipv4_ah = 24, .payload = 24 };
+	unsigned int ah = ETH_HLEN + 20;
+	struct frame fr, t;
+
+	mkframe(&fr, "v4 ah", &p, &o);
+	t = fr;
+	t.b[ah + 1] = 0;
+	case_fail("v4 ah length field 0 (8 bytes)", t.b, t.len, WC_PARSE_MALFORMED);
+	/* Another AH behind the first, whole and well formed. */
+	t = fr;
+	t.b[ah] = P_AH;
+	t.b[ah + 24] = P_TCP;
+	t.b[ah + 24 + 1] = 1;
+	case_fail("v4 ah followed by ah", t.b, t.len, WC_PARSE_MALFORMED);
+}
+
+Test(parse, ipv4_ah_truncated)
+{
+	struct wc_pkt p = mkpkt(4, P_TCP, 1, 22, 0x02);
+	unsigned int l3 = ETH_HLEN, ah = ETH_HLEN + 20, k, junk;
+	struct frame fr, t;
+	char name[96];
+
+	/* The IP packet ends inside AH's 12 fixed bytes: cut, or padded with junk. */
+	for (junk = 0; junk < 2; junk++) {
+		struct wcard_frame_opts o = { .ipv4_ah = 16, .payload = 4 };
+
+		mkframe(&fr, "v4 ah", &p, &o);
+		for (k = 0; k < 12; k++) {
+			t = fr;
+			wr16(t.b + l3 + 2, 20 + k);
+			t.len = l3 + 20 + k;
+			if (junk) {
+				memset(t.b + t.len, 0xcd, fr.len - t.len);
+				t.len = fr.len;
+			}
+			snprintf(name, sizeof(name), "v4 ah, packet ends %u bytes into it%s", k,
+				 junk ? ", junk after" : "");
+			case_fail(name, t.b, t.len, WC_PARSE_TRUNCATED);
+		}
+	}
+	/* AH's length runs past the packet. */
+	{
+		struct wcard_frame_opts o = { .ipv4_ah = 16, .payload = 4 };
+
+		mkframe(&fr, "v4 ah", &p, &o);
+		for (k = 0; k < 3; k++) {
+			static const __u8 len[] = { 9, 10, 255 };
+
+			t = fr;
+			t.b[ah + 1] = len[k];
+			snprintf(name, sizeof(name), "v4 ah length field %u past the packet",
+				 len[k]);
+			case_fail(name, t.b, t.len, WC_PARSE_TRUNCATED);
+		}
+	}
+	/* AH whole, the TCP header behind it cut (the rest is padding). */
+	{
+		struct wcard_frame_opts o = { .ipv4_ah = 24, .payload = 40 };
+
+		mkframe(&fr, "v4 ah", &p, &o);
+		t = fr;
+		wr16(t.b + l3 + 2, 20 + 24 + 19);
+		case_fail("v4 ah, tcp 19 of 20 bytes in the packet", t.b, t.len,
+			  WC_PARSE_TRUNCATED);
+		t = fr;
+		wr16(t.b + l3 + 2, 20 + 24);
+		case_fail("v4 ah ends the packet, tcp in padding", t.b, t.len, WC_PARSE_TRUNCATED);
+	}
+	/* Boundary: an AH that ends exactly at the packet's end, nothing needed after it. */
+	{
+		struct wcard_frame_opts o = { .ipv4_ah = 24 };
+		struct wc_pkt q = mkpkt(4, P_ESP, 0, 0, 0);
+
+		mkframe(&fr, "v4 ah esp", &q, &o);
+		cr_assert_eq(fr.len, ETH_HLEN + 20 + 24, "case v4 ah esp: frame length %d", fr.len);
+		case_ok("v4 ah ending at the packet end, esp", &fr);
 	}
 }
 
@@ -1048,9 +1592,6 @@ Test(parse, ipv6_ext_limit)
 		case_fail(name, fr.b, fr.len, WC_PARSE_MALFORMED);
 	}
 }
-
-static void check_reference(const char *name, int st, const struct wc_pkt *g, const __u8 *f,
-			    int len);
 
 Test(parse, ipv6_fragments)
 {
@@ -1299,10 +1840,12 @@ Test(parse, offsets)
 
 /* ---- truncation at every byte --------------------------------------------- */
 
+#define NCUT 16 /* frames cut_frames() makes */
+
 /*
  * The frames the truncation tests cut. Every strict cut must be TRUNCATED: below
  * 14 bytes the Ethernet header is cut, and from there on the IP length field
- * claims more than the frame holds.
+ * claims more than the frame holds (PPPoE: the PPPoE length does, first).
  */
 static unsigned int cut_frames(struct frame *fr, unsigned int max)
 {
@@ -1313,7 +1856,7 @@ static unsigned int cut_frames(struct frame *fr, unsigned int max)
 	struct wc_pkt p;
 	unsigned int n = 0;
 
-	cr_assert_geq(max, 10, "room for the frames");
+	cr_assert_geq(max, NCUT, "room for the frames");
 	p = mkpkt(4, P_TCP, 51000, 443, 0x18);
 	o = (struct wcard_frame_opts){ .nvlan = 1, .vlan = { 123 }, .payload = 6 };
 	mkframe(&fr[n++], "v4 tcp vlan", &p, &o);
@@ -1343,13 +1886,32 @@ static unsigned int cut_frames(struct frame *fr, unsigned int max)
 	p = mkpkt(6, P_ICMPV6, 0, 0, 0);
 	build_v6(&fr[n], &p, two, 2, 8);
 	fr[n++].name = "v6 hop+dst icmpv6";
+	p = mkpkt(4, P_TCP, 50000, 22, 0x02);
+	o = (struct wcard_frame_opts){ .pppoe = 0x10, .nvlan = 1, .vlan = { 1000 }, .payload = 2 };
+	mkframe(&fr[n++], "v4 tcp vlan+pppoe", &p, &o);
+	p = mkpkt(6, P_UDP, 547, 546, 0);
+	o = (struct wcard_frame_opts){ .pppoe = 0x11, .payload = 5 };
+	mkframe(&fr[n++], "v6 udp pppoe", &p, &o);
+	p = mkpkt(4, P_UDP, 4789, 4789, 0);
+	o = (struct wcard_frame_opts){ .nmpls = 3, .payload = 1 };
+	mkframe(&fr[n++], "v4 udp mpls 3 labels", &p, &o);
+	p = mkpkt(6, P_TCP, 179, 50179, 0x10);
+	o = (struct wcard_frame_opts){ .nmpls = 1, .nvlan = 2, .vlan = { 3, 4 } };
+	mkframe(&fr[n++], "v6 tcp qinq+mpls", &p, &o);
+	p = mkpkt(4, P_TCP, 40000, 22, 0x02);
+	o = (struct wcard_frame_opts){ .ipv4_ah = 24, .payload = 3 };
+	mkframe(&fr[n++], "v4 ah tcp 22", &p, &o);
+	p = mkpkt(4, P_SCTP, 1, 2, 0);
+	o = (struct wcard_frame_opts){ .ipv4_ah = 12, .ip_opts = 4, .nmpls = 2 };
+	mkframe(&fr[n++], "v4 opts+ah sctp mpls", &p, &o);
+	cr_assert_eq(n, NCUT, "case cut frames: %u", n);
 	return n;
 }
 
 Test(parse, truncate_every_byte)
 {
-	static struct frame fr[10];
-	unsigned int n = cut_frames(fr, 10), i;
+	static struct frame fr[NCUT];
+	unsigned int n = cut_frames(fr, NCUT), i;
 	char name[128];
 	int cut, st;
 
@@ -1367,14 +1929,14 @@ Test(parse, truncate_every_byte)
 }
 
 /*
- * Cut at every length and rewrite the IP length field to match the cut, so only
- * the headers decide: a cut inside a header the key needs is TRUNCATED, a cut
+ * Cut at every length and rewrite the IP (and PPPoE) length field to match the
+ * cut, so only the headers decide: a cut inside a header the key needs is TRUNCATED, a cut
  * in the payload still yields the full key, never another one.
  */
 Test(parse, truncate_every_byte_consistent_length)
 {
-	static struct frame fr[10];
-	unsigned int n = cut_frames(fr, 10), i;
+	static struct frame fr[NCUT];
+	unsigned int n = cut_frames(fr, NCUT), i;
 	char name[128];
 	int cut;
 
@@ -1397,6 +1959,9 @@ Test(parse, truncate_every_byte_consistent_length)
 				else
 					wr16(t.b + l3 + 4, cut - l3 - 40);
 			}
+			/* The PPPoE payload ends with the cut too. */
+			if (t.pppoe && (unsigned int)cut >= l3)
+				wr16(t.b + t.pppoe + 4, cut - t.pppoe - 6);
 			snprintf(name, sizeof(name), "%s cut at %d of %d, length fixed", fr[i].name,
 				 cut, fr[i].len);
 			st = run(t.b, cut, &g, name);
@@ -1418,7 +1983,8 @@ static void check_invariants(const char *name, int st, const struct wc_pkt *g, c
 			     int len)
 {
 	static const __u8 zero[16];
-	unsigned int l3 = g->l3_off, l4 = g->l4_off, hl, end;
+	unsigned int l3 = g->l3_off, l4 = g->l4_off, hl, end, base, type, k, ihl = 0, ah = 0;
+	unsigned int lim = len;
 
 	cr_assert(st >= WC_PARSE_OK && st <= WC_PARSE_MALFORMED, "case %s: status %d", name, st);
 	cr_assert_leq(g->nvlan, WC_MAX_VLAN, "case %s: nvlan %u", name, g->nvlan);
@@ -1427,15 +1993,42 @@ static void check_invariants(const char *name, int st, const struct wc_pkt *g, c
 		return;
 	}
 	cr_assert(g->family == 4 || g->family == 6, "case %s: family %u", name, g->family);
-	cr_assert_eq(l3, ETH_HLEN + 4 * g->nvlan, "case %s: l3_off %u with %u tags", name, l3,
-		     g->nvlan);
-	cr_assert_eq(rd16(f + l3 - 2), g->family == 4 ? 0x0800 : 0x86dd, "case %s: ethertype",
-		     name);
+	/* What sits between the VLAN tags and IP says which IP version follows. */
+	base = ETH_HLEN + 4 * g->nvlan;
+	type = rd16(f + base - 2);
+	if (type == 0x8864) {
+		cr_assert_eq(l3, base + 8, "case %s: l3_off %u behind PPPoE", name, l3);
+		cr_assert_eq(f[base], 0x11, "case %s: PPPoE version/type", name);
+		cr_assert_eq(f[base + 1], 0, "case %s: PPPoE code", name);
+		cr_assert_eq(rd16(f + base + 6), g->family == 4 ? 0x0021 : 0x0057,
+			     "case %s: PPP protocol", name);
+		lim = base + 6 + rd16(f + base + 4);
+		cr_assert_leq(lim, (unsigned int)len, "case %s: PPPoE payload in frame", name);
+	} else if (type == 0x8847 || type == 0x8848) {
+		for (k = base; k + 4 < l3 && !(f[k + 2] & 1); k += 4)
+			;
+		cr_assert_eq(k + 4, l3, "case %s: l3_off %u after the bottom label", name, l3);
+		cr_assert(f[k + 2] & 1, "case %s: bottom of stack before l3_off", name);
+		cr_assert_leq(l3 - base, 4 * WC_MAX_MPLS, "case %s: labels", name);
+	} else {
+		cr_assert_eq(l3, base, "case %s: l3_off %u with %u tags", name, l3, g->nvlan);
+		cr_assert_eq(type, g->family == 4 ? 0x0800 : 0x86dd, "case %s: ethertype", name);
+	}
 	cr_assert_eq(f[l3] >> 4, g->family, "case %s: version nibble", name);
 	if (g->family == 4) {
 		cr_assert_leq(l3 + 20, (unsigned int)len, "case %s: v4 header in frame", name);
 		end = l3 + rd16(f + l3 + 2);
-		cr_assert_eq(g->proto, f[l3 + 9], "case %s: v4 proto", name);
+		ihl = (f[l3] & 0xf) * 4;
+		/* AH: walked in all but later fragments, proto is what follows it. */
+		if (f[l3 + 9] == P_AH && g->frag != WC_FRAG_LATER) {
+			ah = (f[l3 + ihl + 1] + 2) * 4;
+			cr_assert_geq(ah, 12, "case %s: v4 AH of %u bytes", name, ah);
+			cr_assert_leq(l3 + ihl + ah, end, "case %s: v4 AH inside the packet", name);
+			cr_assert_eq(g->proto, f[l3 + ihl], "case %s: v4 proto after AH", name);
+			cr_assert_neq(g->proto, P_AH, "case %s: v4 AH after AH", name);
+		} else {
+			cr_assert_eq(g->proto, f[l3 + 9], "case %s: v4 proto", name);
+		}
 		cr_assert_eq(memcmp(g->src, f + l3 + 12, 4), 0, "case %s: v4 src", name);
 		cr_assert_eq(memcmp(g->dst, f + l3 + 16, 4), 0, "case %s: v4 dst", name);
 		cr_assert_eq(memcmp(g->src + 4, zero, 12), 0, "case %s: v4 src tail", name);
@@ -1446,7 +2039,7 @@ static void check_invariants(const char *name, int st, const struct wc_pkt *g, c
 		cr_assert_eq(memcmp(g->src, f + l3 + 8, 16), 0, "case %s: v6 src", name);
 		cr_assert_eq(memcmp(g->dst, f + l3 + 24, 16), 0, "case %s: v6 dst", name);
 	}
-	cr_assert_leq(end, (unsigned int)len, "case %s: IP packet in frame", name);
+	cr_assert_leq(end, lim, "case %s: IP packet in frame (and PPPoE payload)", name);
 	hl = l4_hlen(g->proto);
 	if (!hl || g->frag == WC_FRAG_LATER) {
 		cr_assert_eq(g->sport, 0, "case %s: sport %u without ports", name, g->sport);
@@ -1457,7 +2050,7 @@ static void check_invariants(const char *name, int st, const struct wc_pkt *g, c
 	}
 	cr_assert_geq(l4, l3 + (g->family == 4 ? 20 : 40), "case %s: l4_off %u", name, l4);
 	if (g->family == 4)
-		cr_assert_eq(l4, l3 + (f[l3] & 0xf) * 4, "case %s: v4 l4_off %u", name, l4);
+		cr_assert_eq(l4, l3 + ihl + ah, "case %s: v4 l4_off %u", name, l4);
 	cr_assert_leq(l4 + hl, end, "case %s: L4 header inside the IP packet", name);
 	cr_assert_eq(g->sport, rd16(f + l4), "case %s: sport", name);
 	cr_assert_eq(g->dport, rd16(f + l4 + 2), "case %s: dport", name);
@@ -1483,11 +2076,12 @@ static void check_reference(const char *name, int st, const struct wc_pkt *g, co
  */
 Test(parse, mutated_frames_invariants)
 {
-	static const __u8 magic[] = { 0x00, 0x01, 0x05, 0x06, 0x08, 0x11, 0x2c, 0x33, 0x3c, 0x45,
-				      0x46, 0x4f, 0x60, 0x81, 0x84, 0x86, 0x88, 0xa8, 0xdd, 0xff };
-	static struct frame fr[10], t;
+	static const __u8 magic[] = { 0x00, 0x01, 0x02, 0x05, 0x06, 0x08, 0x11, 0x21, 0x2c,
+				      0x33, 0x3c, 0x45, 0x46, 0x47, 0x48, 0x4f, 0x57, 0x60,
+				      0x63, 0x64, 0x81, 0x84, 0x86, 0x88, 0xa8, 0xdd, 0xff };
+	static struct frame fr[NCUT], t;
 	struct wt_rng r = { .s = 0x5eed };
-	unsigned int n = cut_frames(fr, 10), it, k, ok = 0;
+	unsigned int n = cut_frames(fr, NCUT), it, k, ok = 0;
 	char name[96];
 
 	for (it = 0; it < 20000; it++) {

@@ -520,6 +520,70 @@ Test(pin, cli_lifecycle, .timeout = 120, .fini = pin_cleanup)
 	rmdir(dir);
 }
 
+/* The XDP action of the pinned program prog on a frame of len bytes. */
+static __u32 frame_verdict(int prog, const void *frame, size_t len, const char *name)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = frame, .data_size_in = len, .repeat = 1);
+
+	cr_assert_eq(bpf_prog_test_run_opts(prog, &t), 0, "case %s: test run", name);
+	return t.retval;
+}
+
+/*
+ * wcard create --nonip drop: frames that carry no IP (ARP, PPPoE control)
+ * drop while IP frames keep the default; the setting lives in the pinned
+ * maps, so CLI writers that reopen the classifier and republish both
+ * generations keep it. Without --nonip they pass.
+ */
+Test(pin, cli_nonip, .timeout = 120, .fini = pin_cleanup)
+{
+	const char *bin = getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
+	struct wc_pkt p = { .family = 4, .proto = 6, .sport = 40000, .dport = 80,
+			    .src = { 10, 1, 2, 3 }, .dst = { 1, 1, 1, 1 } };
+	struct wcard_frame_opts pppoe = { .pppoe = 5 };
+	__u8 arp[60] = { [12] = 0x08, [13] = 0x06 }, lcp[128];
+	char dir[256], cmd[2048], out[8192];
+	int prog, lcp_len, i;
+
+	lcp_len = wcard_frame_build(&p, &pppoe, lcp, sizeof(lcp));
+	cr_assert_gt(lcp_len, 0, "case lcp: frame");
+	lcp[20] = 0xc0, lcp[21] = 0x21; /* PPP protocol: LCP */
+	pin_dir(dir, sizeof(dir), "nonip");
+#define W(fmt, ...)                                                                     \
+	(snprintf(cmd, sizeof(cmd), "%s " fmt " --pin-dir %s 2>&1", bin, ##__VA_ARGS__, dir), \
+	 wt_sh(out, sizeof(out), "%s", cmd))
+	cr_assert_eq(W("create n --nonip drop"), 0, "case create --nonip drop: %s", out);
+	snprintf(cmd, sizeof(cmd), "%s/n/prog", dir);
+	prog = bpf_obj_get(cmd);
+	cr_assert_geq(prog, 0, "case pinned prog");
+	for (i = 0; i < 3; i++) {
+		char name[64];
+
+		/* Each rule add reopens from the maps and publishes the other generation. */
+		if (i)
+			cr_assert_eq(W("rule add n src 192.0.2.%d drop", i), 0, "case add %d: %s",
+				     i, out);
+		snprintf(name, sizeof(name), "arp after %d adds", i);
+		cr_assert_eq(frame_verdict(prog, arp, sizeof(arp), name), XDP_DROP,
+			     "case %s: --nonip drop", name);
+		snprintf(name, sizeof(name), "pppoe lcp after %d adds", i);
+		cr_assert_eq(frame_verdict(prog, lcp, lcp_len, name), XDP_DROP,
+			     "case %s: --nonip drop", name);
+		snprintf(name, sizeof(name), "ip after %d adds", i);
+		cr_assert_eq(pinned_verdict(prog, 0x0a010203, 0x01010101, 80, name), XDP_PASS,
+			     "case %s: the default (pass)", name);
+	}
+	close(prog);
+	cr_assert_eq(W("create m"), 0, "case create: %s", out);
+	snprintf(cmd, sizeof(cmd), "%s/m/prog", dir);
+	prog = bpf_obj_get(cmd);
+	cr_assert_geq(prog, 0, "case pinned prog m");
+	cr_assert_eq(frame_verdict(prog, arp, sizeof(arp), "arp, no --nonip"), XDP_PASS,
+		     "case arp without --nonip: pass");
+	close(prog);
+#undef W
+}
+
 /* Two CLI writers at once take turns: every rule each added is there, ids distinct. */
 Test(pin, cli_concurrent_writers, .timeout = 300, .fini = pin_cleanup)
 {

@@ -61,6 +61,9 @@ static void pkt_from_key(const struct wcard_layout *l, struct wc_key *k, struct 
 	p->dport = k->w[w + 1];
 	p->proto = proto;
 	p->tcp_flags = k->w[w + 3];
+	/* IPv4 AH is walked to what it protects, except in a later fragment. */
+	if (!v6 && proto == 51)
+		p->frag = WC_FRAG_LATER;
 	for (i = 0; i < (v6 ? 16u : 4u); i++) {
 		unsigned int word = v6 ? i / 8 : 0, sh = v6 ? (7 - i % 8) * 8 : (3 - i) * 8;
 
@@ -106,6 +109,17 @@ static void diff_frames(const struct wcard_layout *l, unsigned int nrules, unsig
 			fo.ip_opts = 4 * wt_below(&r, 3);
 		else if (wt_below(&r, 2))
 			fo.nipv6_ext = 2, fo.ipv6_ext[0] = 0, fo.ipv6_ext[1] = 60;
+		/* PPPoE or MPLS after the tags; IPv4 AH before L4. */
+		switch (wt_below(&r, 4)) {
+		case 0:
+			fo.pppoe = 1 + wt_below(&r, 0xfffe);
+			break;
+		case 1:
+			fo.nmpls = 1 + wt_below(&r, WC_MAX_MPLS);
+			break;
+		}
+		if (p.family == 4 && p.frag != WC_FRAG_LATER && wt_below(&r, 3) == 0)
+			fo.ipv4_ah = 12 + 4 * wt_below(&r, 4);
 		want = wcard_ref_lookup(&rs, &k);
 		got = run(c, &p, &fo, &act, name);
 		cr_assert_eq(got, want, "case %s: packet %u: BPF rule %ld, reference %ld", name, i,
@@ -217,6 +231,208 @@ Test(xdp, bad_frames)
 	cr_assert_eq(act, WC_ACT_PASS, "case arp: nonip_action pass, got %u", act);
 	wcard_clf_destroy(c);
 	wcard_ruleset_free(&rs);
+}
+
+/* Run a frame; the metadata must say parse status st. Returns the XDP action. */
+static __u32 run_raw(struct wcard_clf *c, const __u8 *frame, int len, int st, long id,
+		     const char *name)
+{
+	struct wc_xdp_meta m;
+	__u32 act;
+
+	cr_assert_gt(len, 0, "case %s: frame build %d", name, len);
+	cr_assert_eq(wcard_clf_run_frame(c, frame, len, &m, &act, NULL), 0, "case %s: run", name);
+	cr_assert_eq(m.parse, st, "case %s: parse status %u, expected %d", name, m.parse, st);
+	cr_assert_eq(m.id, id < 0 ? WC_ID_NONE : (__u32)id, "case %s: rule %d, expected %ld", name,
+		     (int)m.id, id);
+	return act;
+}
+
+static struct wcard_clf *clf_rules(const struct wcard_layout *l, const char *rules,
+				   __u32 nonip, struct wcard_ruleset *rs, const char *name)
+{
+	struct wcard_clf_opts o = { .layout = l, .nonip_action = nonip };
+	struct wcard_clf *c = NULL;
+	char err[256] = "";
+
+	wcard_ruleset_init(rs, l);
+	cr_assert_eq(wcard_rules_parse(name, rules, WCARD_FMT_WCARD, l, rs, err, sizeof(err)), 0,
+		     "case %s: rules: %s", name, err);
+	cr_assert_eq(wcard_clf_create(&o, &c, err, sizeof(err)), 0, "case %s: create: %s", name,
+		     err);
+	clf_load(c, rs, name);
+	return c;
+}
+
+/* One frame shape of the issue 13 tests: options, and an ethertype to write over the builder's. */
+struct encap {
+	const char *name;
+	struct wcard_frame_opts o;
+	__u16 type; /* 0: keep */
+};
+
+/*
+ * Issue 13: frames in an encapsulation the parser did not know went past the
+ * rules (not IP, or IP protocol 51 without ports). With `src 10.1.2.0/24
+ * drop`, `tcp dport 22 drop` and default pass, each of the n shapes e is
+ * classified as the bare packet (checked first) is: a source in 10.1.2.0/24
+ * drops by rule 0, TCP to port 22 by rule 1, anything else passes by default.
+ */
+static void encap_verdicts(const struct encap *e, unsigned int n)
+{
+	static const struct encap bare = { "bare", {}, 0 };
+	static const struct {
+		const char *what;
+		__u8 src[4];
+		__u16 dport;
+		long id;
+	} k4[] = {
+		{ "src 10.1.2.3", { 10, 1, 2, 3 }, 80, 0 },
+		{ "tcp dport 22", { 10, 9, 9, 9 }, 22, 1 },
+		{ "neither", { 10, 9, 9, 9 }, 80, -1 },
+	};
+	struct wc_pkt p = { .family = 4, .proto = 6, .sport = 40000, .dst = { 192, 168, 0, 1 } };
+	struct wcard_ruleset rs;
+	struct wcard_clf *c;
+	unsigned int i, k, at;
+	__u8 frame[512];
+	char name[128];
+	int len;
+
+	c = clf_rules(wcard_layout_ipv4(), "src 10.1.2.0/24 drop\ntcp dport 22 drop\n", 0, &rs,
+		      "v4 rules");
+	for (i = 0; i <= n; i++) {
+		const struct encap *x = i ? &e[i - 1] : &bare;
+
+		for (k = 0; k < 3; k++) {
+			memcpy(p.src, k4[k].src, 4);
+			p.dport = k4[k].dport;
+			len = wcard_frame_build(&p, &x->o, frame, sizeof(frame));
+			at = 12 + 4 * x->o.nvlan;
+			if (x->type)
+				frame[at] = x->type >> 8, frame[at + 1] = x->type & 0xff;
+			snprintf(name, sizeof(name), "v4 %s, %s", x->name, k4[k].what);
+			cr_assert_eq(run_raw(c, frame, len, WC_PARSE_OK, k4[k].id, name),
+				     k4[k].id < 0 ? XDP_PASS : XDP_DROP, "case %s: action", name);
+		}
+	}
+	wcard_clf_destroy(c);
+	wcard_ruleset_free(&rs);
+}
+
+/* IPv4 in a PPPoE session (PPP protocol 0x0021), also behind VLAN tags (the BNG case). */
+Test(xdp, pppoe_does_not_bypass)
+{
+	static const struct encap e[] = {
+		{ "pppoe", { .pppoe = 0x1234 }, 0 },
+		{ "vlan + pppoe", { .nvlan = 1, .vlan = { 100 }, .pppoe = 7 }, 0 },
+		{ "qinq + pppoe", { .nvlan = 2, .vlan = { 100, 200 }, .pppoe = 8 }, 0 },
+	};
+	static const __u8 pfx[2][4] = { { 0x20, 0x01, 0x0d, 0xb8 }, { 0x20, 0x01, 0x0d, 0xb9 } };
+	struct wc_pkt q = { .family = 6, .proto = 17, .sport = 1, .dport = 53 };
+	struct wcard_ruleset rs;
+	struct wcard_clf *c;
+	unsigned int i;
+	__u8 frame[512];
+	char name[128];
+	int len;
+
+	encap_verdicts(e, 3);
+	/* IPv6 in PPPoE (PPP protocol 0x0057) against an IPv6 rule. */
+	c = clf_rules(wcard_layout_ipv6(), "src 2001:db8::/32 drop\n", 0, &rs, "v6 rules");
+	for (i = 0; i < 4; i++) {
+		struct wcard_frame_opts o = { .pppoe = 0x77, .nvlan = i % 2 };
+
+		memcpy(q.src, pfx[i / 2], 4);
+		len = wcard_frame_build(&q, &o, frame, sizeof(frame));
+		snprintf(name, sizeof(name), "v6 pppoe, nvlan %u, src %s::", o.nvlan,
+			 i < 2 ? "2001:db8" : "2001:db9");
+		cr_assert_eq(run_raw(c, frame, len, WC_PARSE_OK, i < 2 ? 0 : -1, name),
+			     i < 2 ? XDP_DROP : XDP_PASS, "case %s: action", name);
+	}
+	wcard_clf_destroy(c);
+	wcard_ruleset_free(&rs);
+}
+
+/* IPv4 behind MPLS labels, unicast (0x8847) and multicast (0x8848). */
+Test(xdp, mpls_does_not_bypass)
+{
+	static const struct encap e[] = {
+		{ "mpls 1 label", { .nmpls = 1 }, 0 },
+		{ "mpls 3 labels, vlan", { .nmpls = 3, .nvlan = 1, .vlan = { 5 } }, 0 },
+		{ "mpls WC_MAX_MPLS labels", { .nmpls = WC_MAX_MPLS }, 0 },
+		{ "mpls multicast", { .nmpls = 2 }, 0x8848 },
+	};
+
+	encap_verdicts(e, 4);
+}
+
+/* TCP to port 22 behind an IPv4 AH header, bare and inside the encapsulations above. */
+Test(xdp, ipv4_ah_does_not_bypass)
+{
+	static const struct encap e[] = {
+		{ "ah", { .ipv4_ah = 24 }, 0 },
+		{ "ah 12 bytes, ip options", { .ipv4_ah = 12, .ip_opts = 8 }, 0 },
+		{ "ah, vlan + pppoe", { .ipv4_ah = 16, .pppoe = 9, .nvlan = 1 }, 0 },
+		{ "ah, mpls", { .ipv4_ah = 16, .nmpls = 2 }, 0 },
+	};
+
+	encap_verdicts(e, 4);
+}
+
+/*
+ * The non-IP action (wcard create --nonip): frames that carry no IP packet
+ * take it, whatever the rules and the default say; IP frames do not.
+ */
+Test(xdp, nonip_action)
+{
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	struct wc_pkt p = { .family = 4, .proto = 6, .sport = 1, .dport = 80,
+			    .src = { 10, 9, 9, 9 } };
+	struct wcard_frame_opts pppoe = { .pppoe = 3 }, mpls = { .nmpls = 1 };
+	__u8 arp[60] = { [12] = 0x08, [13] = 0x06 }, lcp[128], pw[128], disc[60];
+	struct wcard_clf_opts bad = { .layout = l, .nonip_action = XDP_REDIRECT };
+	struct wcard_ruleset rs;
+	struct wcard_clf *c = NULL;
+	__u8 ip[128];
+	char err[256] = "";
+	int lcp_len, pw_len, ip_len, pass;
+
+	/* PPPoE carrying LCP; an MPLS pseudowire (control word 0); PPPoE discovery. */
+	lcp_len = wcard_frame_build(&p, &pppoe, lcp, sizeof(lcp));
+	lcp[20] = 0xc0, lcp[21] = 0x21;
+	pw_len = wcard_frame_build(&p, &mpls, pw, sizeof(pw));
+	pw[18] = 0x00;
+	memcpy(disc, arp, sizeof(disc));
+	disc[12] = 0x88, disc[13] = 0x63;
+	ip_len = wcard_frame_build(&p, NULL, ip, sizeof(ip));
+
+	for (pass = 0; pass < 2; pass++) {
+		__u32 want = pass ? XDP_PASS : XDP_DROP;
+		const char *n = pass ? "nonip pass (default)" : "nonip drop";
+
+		c = clf_rules(l, "src 10.1.2.0/24 drop\n", pass ? 0 : WC_ACT_DROP, &rs, n);
+		cr_assert_eq(run_raw(c, arp, sizeof(arp), WC_PARSE_NOT_IP, -1, n), want,
+			     "case %s: arp", n);
+		cr_assert_eq(run_raw(c, lcp, lcp_len, WC_PARSE_NOT_IP, -1, n), want,
+			     "case %s: pppoe lcp", n);
+		cr_assert_eq(run_raw(c, pw, pw_len, WC_PARSE_NOT_IP, -1, n), want,
+			     "case %s: mpls control word", n);
+		cr_assert_eq(run_raw(c, disc, sizeof(disc), WC_PARSE_NOT_IP, -1, n), want,
+			     "case %s: pppoe discovery", n);
+		/* IP frames keep the default (pass) and the rules; bad ones still drop. */
+		cr_assert_eq(run_raw(c, ip, ip_len, WC_PARSE_OK, -1, n), XDP_PASS,
+			     "case %s: ip, no rule", n);
+		cr_assert_eq(run_raw(c, ip, ip_len - 1, WC_PARSE_TRUNCATED, -1, n), XDP_DROP,
+			     "case %s: ip, truncated", n);
+		wcard_clf_destroy(c);
+		wcard_ruleset_free(&rs);
+	}
+	c = NULL;
+	cr_assert_eq(wcard_clf_create(&bad, &c, err, sizeof(err)), -EINVAL,
+		     "case nonip redirect: refused");
+	cr_assert(strstr(err, "non-IP action"), "case nonip redirect: '%s'", err);
+	cr_assert_null(c, "case nonip redirect: no classifier");
 }
 
 static struct wcard_clf *clf_algo(const struct wcard_layout *l, enum wc_algo algo, __u32 max_rules,

@@ -213,6 +213,11 @@ int clf_check_opts(const struct wcard_clf_opts *o, char *err, size_t errlen)
 		clf_seterr(err, errlen, "algorithm %d is not supported", o->algo);
 		return -EOPNOTSUPP;
 	}
+	if (o->nonip_action && o->nonip_action != WC_ACT_PASS && o->nonip_action != WC_ACT_DROP) {
+		clf_seterr(err, errlen, "non-IP action %u is neither pass nor drop",
+			   o->nonip_action);
+		return -EINVAL;
+	}
 	if (o->algo == WC_ALGO_STM && (!o->pool || !o->npool)) {
 		clf_seterr(err, errlen, "static Tuple Merge needs a table pool");
 		return -EINVAL;
@@ -340,7 +345,7 @@ int clf_setup(struct wcard_clf *c, const struct wcard_clf_opts *o)
 	for (i = 0; i < c->layout.nfields; i++)
 		c->base_cfg.fields[i] = c->layout.desc[i];
 	c->base_cfg.default_action = o->default_action ? o->default_action : WC_ACT_PASS;
-	c->base_cfg.nonip_action = WC_ACT_PASS;
+	c->base_cfg.nonip_action = o->nonip_action ? o->nonip_action : WC_ACT_PASS;
 	c->base_cfg.bad_action = WC_ACT_DROP;
 	c->base_cfg.max_rules = c->max_rules;
 	for (g = 0; g < WC_GENS; g++) {

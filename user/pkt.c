@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* pkt.c: builds real Ethernet/VLAN/IPv4/IPv6/L4 frames for the test harness and the CLI. */
+/* pkt.c: builds Ethernet/VLAN/PPPoE/MPLS/IPv4/IPv6/AH/L4 frames for the test harness and CLI. */
 #include <errno.h>
 #include <string.h>
 #include <wcard/wcard.h>
@@ -80,18 +80,31 @@ static void put_l4(struct wbuf *b, const struct wc_pkt *p, int later_frag, unsig
 
 static int build_ipv4(struct wbuf *b, const struct wc_pkt *p, const struct wcard_frame_opts *o)
 {
-	unsigned int opts = o ? o->ip_opts : 0, frag = o ? o->frag : 0;
-	unsigned int payload = o ? o->payload : 0;
+	unsigned int opts = o ? o->ip_opts : 0, frag = o && o->frag ? o->frag : p->frag;
+	unsigned int payload = o ? o->payload : 0, ah = o ? o->ipv4_ah : 0;
 	size_t start, hlen = 20 + opts;
 	__u8 *h;
 
 	if (opts % 4 || opts > 40)
+		return -EINVAL;
+	if (ah && (ah % 4 || ah < 12 || ah > 1028 || frag == WC_FRAG_LATER))
 		return -EINVAL;
 	start = b->len;
 	h = put(b, hlen);
 	if (!h)
 		return -ENOSPC;
 	memset(h + 20, 1, opts); /* NOP options */
+	if (ah) {
+		__u8 *a = put(b, ah);
+
+		if (!a)
+			return -ENOSPC;
+		a[0] = p->proto;
+		a[1] = ah / 4 - 2;
+		wr16(a + 6, 0x100); /* SPI */
+		a[11] = 1; /* sequence number */
+		memset(a + 12, 0x77, ah - 12); /* ICV */
+	}
 	put_l4(b, p, frag == WC_FRAG_LATER, payload);
 	if (b->err)
 		return b->err;
@@ -104,7 +117,7 @@ static int build_ipv4(struct wbuf *b, const struct wc_pkt *p, const struct wcard
 	else if (frag == WC_FRAG_LATER)
 		wr16(h + 6, 185); /* offset 1480 bytes, last fragment */
 	h[8] = 64;
-	h[9] = p->proto;
+	h[9] = ah ? 51 : p->proto;
 	memcpy(h + 12, p->src, 4);
 	memcpy(h + 16, p->dst, 4);
 	wr16(h + 10, ip_csum(h, hlen));
@@ -113,7 +126,7 @@ static int build_ipv4(struct wbuf *b, const struct wc_pkt *p, const struct wcard
 
 static int build_ipv6(struct wbuf *b, const struct wc_pkt *p, const struct wcard_frame_opts *o)
 {
-	unsigned int frag = o ? o->frag : 0, payload = o ? o->payload : 0;
+	unsigned int frag = o && o->frag ? o->frag : p->frag, payload = o ? o->payload : 0;
 	__u8 ext[9];
 	unsigned int next, i, n = 0, have_frag = 0;
 	size_t start;
@@ -167,11 +180,13 @@ int wcard_frame_build(const struct wc_pkt *p, const struct wcard_frame_opts *o, 
 		      size_t len)
 {
 	struct wbuf b = { .p = buf, .cap = len };
-	unsigned int nvlan = o ? o->nvlan : 0, i;
+	unsigned int nvlan = o ? o->nvlan : 0, nmpls = o ? o->nmpls : 0, i;
+	__u16 pppoe = o ? o->pppoe : 0;
+	size_t pppoe_at = 0;
 	__u8 *eth;
 	int err;
 
-	if (nvlan > 2 || (p->family != 4 && p->family != 6))
+	if (nvlan > 2 || nmpls > 16 || (pppoe && nmpls) || (p->family != 4 && p->family != 6))
 		return -EINVAL;
 	eth = put(&b, 12);
 	if (!eth)
@@ -187,9 +202,33 @@ int wcard_frame_build(const struct wc_pkt *p, const struct wcard_frame_opts *o, 
 	}
 	if (!put(&b, 2))
 		return -ENOSPC;
-	wr16(b.p + b.len - 2, p->family == 4 ? 0x0800 : 0x86dd);
+	wr16(b.p + b.len - 2, pppoe ? 0x8864 : nmpls ? 0x8847 : p->family == 4 ? 0x0800 : 0x86dd);
+	if (pppoe) {
+		__u8 *s = put(&b, 8);
+
+		if (!s)
+			return -ENOSPC;
+		pppoe_at = b.len - 8;
+		s[0] = 0x11; /* version 1, type 1; code 0: session data */
+		wr16(s + 2, pppoe);
+		wr16(s + 6, p->family == 4 ? 0x0021 : 0x0057); /* PPP protocol */
+	}
+	for (i = 0; i < nmpls; i++) {
+		__u8 *m = put(&b, 4);
+		__u32 e = (16 + i) << 12 | (i + 1 == nmpls) << 8 | 64; /* label, S, TTL */
+
+		if (!m)
+			return -ENOSPC;
+		wr16(m, e >> 16);
+		wr16(m + 2, e & 0xffff);
+	}
 	err = p->family == 4 ? build_ipv4(&b, p, o) : build_ipv6(&b, p, o);
-	return err ? err : (int)b.len;
+	if (err)
+		return err;
+	/* The PPPoE length: the PPP protocol field and the IP packet. */
+	if (pppoe)
+		wr16(b.p + pppoe_at + 4, b.len - pppoe_at - 6);
+	return (int)b.len;
 }
 
 void wcard_pkt_from_tuple(const struct wcard_tuple *t, struct wc_pkt *p)
@@ -200,6 +239,13 @@ void wcard_pkt_from_tuple(const struct wcard_tuple *t, struct wc_pkt *p)
 	p->sport = t->sport;
 	p->dport = t->dport;
 	p->tcp_flags = t->proto == 6 ? t->flags : 0;
+	/*
+	 * The parser walks an IPv4 AH header to the protocol it protects, except
+	 * in a later fragment (payload only): the one frame it reads as protocol
+	 * 51, with ports and flags 0 as wcard_key_from_tuple() has them.
+	 */
+	if (t->proto == 51)
+		p->frag = WC_FRAG_LATER;
 	p->src[0] = t->src >> 24;
 	p->src[1] = t->src >> 16;
 	p->src[2] = t->src >> 8;

@@ -292,9 +292,9 @@ WC_STATIC_ASSERT(sizeof(struct wc_result) == 32, "wc_result is 32 bytes");
 /* Packet parser verdicts (include/wcard/parse.bpf.h). */
 enum wc_parse_status {
 	WC_PARSE_OK = 0, /* key fields valid */
-	WC_PARSE_NOT_IP = 1, /* not IPv4/IPv6 (after up to 2 VLAN tags) */
+	WC_PARSE_NOT_IP = 1, /* not IPv4/IPv6 (after VLAN tags, PPPoE or MPLS) */
 	WC_PARSE_TRUNCATED = 2, /* a header the key needs ends past the frame */
-	WC_PARSE_MALFORMED = 3, /* bad version/IHL/length, too many VLAN tags or extension headers */
+	WC_PARSE_MALFORMED = 3, /* bad version/IHL/length, too many tags/labels/ext. headers */
 };
 
 /* wc_pkt.frag */
@@ -304,6 +304,7 @@ enum wc_parse_status {
 
 /* Bounds of the parser (documented in the README). */
 #define WC_MAX_VLAN 2
+#define WC_MAX_MPLS 8 /* MPLS label stack entries; a deeper stack is malformed */
 #define WC_MAX_IPV6_EXT 8
 
 /* Parser output: what a frame says, before it becomes a key of some layout. */

@@ -84,6 +84,7 @@ int clf_create(struct cli *c)
 		}
 	}
 	co.default_action = c->dflt;
+	co.nonip_action = c->nonip;
 	if (!ret)
 		ret = pin_new(c, path, "wcard destroy", err, sizeof(err));
 	if (!ret) {

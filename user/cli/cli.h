@@ -36,6 +36,7 @@ struct cli {
 	const char *algo, *format, *dir, *pool, *v4, *pin_dir, *layout, *mode;
 	unsigned long rules, packets, seed, collide, max_routes, max_rules;
 	__u32 dflt; /* --default: WC_ACT_*, 0 if not given */
+	__u32 nonip; /* --nonip: WC_ACT_*, 0 if not given */
 	bool caps_admin; /* the command keeps CAP_SYS_ADMIN for itself, not just to mount bpffs */
 	int argc;
 	char **argv;
@@ -56,6 +57,7 @@ enum {
 	O_LAYOUT,
 	O_MAX_RULES,
 	O_DEFAULT,
+	O_NONIP,
 	O_MODE,
 	O_MAN,
 	O_QUICK

@@ -69,6 +69,9 @@ static const struct opt_spec opt_table[] = {
 	{ "max-rules", O_MAX_RULES, "N",
 	  "rule capacity, fixed at create (default 65536, or the rules given plus a quarter if more)" },
 	{ "default", O_DEFAULT, "ACTION", "action for frames no rule matches: pass (default) or drop" },
+	{ "nonip", O_NONIP, "ACTION",
+	  "action for frames that carry no IPv4/IPv6 packet (ARP, LLDP, PPPoE control, MPLS "
+	  "without IP): pass (default) or drop" },
 	{ "mode", O_MODE, "MODE",
 	  "XDP mode: native or skb (default: native where the driver supports it, else skb)" },
 	{ "man", O_MAN, NULL, "print the manual page (roff) made from the command tables" },
@@ -97,8 +100,8 @@ static const int lpm_opts[] = { O_V4, O_PIN_DIR, O_MAX_ROUTES, 'j', 0 };
 
 static const int rules_opts[] = { O_PIN_DIR, O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, 'j', 0 };
 static const int rule_opts[] = { O_PIN_DIR, 'j', 0 };
-static const int create_opts[] = { O_PIN_DIR, O_LAYOUT, O_ALGO, O_MAX_RULES, O_DEFAULT, O_FORMAT,
-				   O_COLLIDE, O_POOL, 0 };
+static const int create_opts[] = { O_PIN_DIR, O_LAYOUT, O_ALGO, O_MAX_RULES, O_DEFAULT, O_NONIP,
+				   O_FORMAT,  O_COLLIDE, O_POOL, 0 };
 static const int pin_opts[] = { O_PIN_DIR, 0 };
 static const int attach_opts[] = { O_PIN_DIR, O_MODE, 0 };
 static const int help_opts[] = { O_MAN, 0 };
@@ -388,6 +391,17 @@ static int parse_args(const struct cmd_spec *cmd, int argc, char **argv, struct 
 				c->dflt = WC_ACT_DROP;
 			} else {
 				fprintf(stderr, "wcard: --default must be pass or drop, not '%s'\n",
+					optarg);
+				ret = -EINVAL;
+			}
+			break;
+		case O_NONIP:
+			if (!strcmp(optarg, "pass")) {
+				c->nonip = WC_ACT_PASS;
+			} else if (!strcmp(optarg, "drop")) {
+				c->nonip = WC_ACT_DROP;
+			} else {
+				fprintf(stderr, "wcard: --nonip must be pass or drop, not '%s'\n",
 					optarg);
 				ret = -EINVAL;
 			}

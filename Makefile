@@ -214,6 +214,7 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/wctest.h $(FUZZ_
 # The binary seeds (frames, operation programs) are committed; this rewrites them.
 fuzz-seeds: tests/fuzz/mkseeds.c $(BUILD)/libwcard.a
 	$(call msg,GEN,tests/fuzz/corpus/parse and tm)
+	$(Q)mkdir -p $(FUZZ_DIR)
 	$(Q)$(CC) $(USER_CFLAGS) -Itests -o $(FUZZ_DIR)/mkseeds $< $(BUILD)/libwcard.a $(PKG_LIBS)
 	$(Q)$(FUZZ_DIR)/mkseeds tests/fuzz/corpus/parse tests/fuzz/corpus/tm
 

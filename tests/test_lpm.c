@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include "wctest.h"
 #include "wcard_lpm4.skel.h"
+#include "wcard_lpm_aux.skel.h"
 
 /* Reference: the longest route covering addr (the last one listed among equal prefixes). */
 static long ref_lpm(const struct wcard_routes *rt, unsigned int fam, wc_u128 a)
@@ -1686,6 +1687,142 @@ Test(lpm, killed_add_retried_trie6, .timeout = 300)
 	/* The IPv6 trie is the same in either IPv4 mode: the small one keeps this test small. */
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
 		killed_add(WCARD_LPM4_TRIE, &c[i].kc, c[i].name);
+}
+
+/* ---- a trie route's aux word (the classifier's rule id), as BPF reads it ---------- */
+
+/* One walk of wcard_lpm_aux.bpf.c for address a: 1 (route, value and aux set) or 0. */
+static int aux_walk(struct wcard_lpm_aux *s, unsigned int fam, wc_u128 a, __u32 *route,
+		    __u64 *value, __u32 *aux)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .repeat = 1);
+	__u64 h[2] = { (__u64)(a >> 64), (__u64)a };
+	__u32 a4 = (__u32)a;
+	__u8 pkt[64] = {};
+
+	if (fam == 4)
+		memcpy(pkt, &a4, sizeof(a4));
+	else
+		memcpy(pkt, h, sizeof(h));
+	o.data_in = pkt;
+	o.data_size_in = sizeof(pkt);
+	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(fam == 4 ? s->progs.wc_aux4_run :
+									s->progs.wc_aux6_run),
+					    &o),
+		     0, "case aux: test run");
+	cr_assert_geq(s->bss->wc_aux_ret, 0, "case aux: walk error %d", s->bss->wc_aux_ret);
+	*route = s->bss->wc_aux_route;
+	*value = s->bss->wc_aux_value;
+	*aux = s->bss->wc_aux_word;
+	return s->bss->wc_aux_ret;
+}
+
+/* n distinct random routes of family fam, line = a 32-bit id above 2^16 (both halves set). */
+static void aux_routes(struct wt_rng *r, unsigned int fam, size_t n, struct wcard_routes *rt)
+{
+	unsigned int bits = fam == 6 ? 128 : 32;
+	size_t i;
+
+	rt->r = calloc(n, sizeof(*rt->r));
+	cr_assert_not_null(rt->r, "calloc");
+	for (rt->n = 0; rt->n < n; rt->n++) {
+		struct wcard_route *x = &rt->r[rt->n];
+		wc_u128 a = fam == 6 ? (wc_u128)(0x20010db800000000ULL | wt_rnd(r) >> 40) << 64 |
+					       wt_rnd(r) :
+				       0x0a000000u | (__u32)wt_rnd(r) >> 8;
+
+		x->family = fam;
+		x->len = fam == 6 ? 32 + wt_below(r, 97) : 16 + wt_below(r, 17);
+		x->addr = a & ~(((wc_u128)1 << (bits - x->len)) - 1);
+		x->value = wt_below(r, 2) ? wt_rnd(r) & 0xffffffff : wt_rnd(r);
+	}
+	shadow_dedupe(rt);
+	/* Neighbouring slots share an element: their ids differ in both 16-bit halves. */
+	for (i = 0; i < rt->n; i++)
+		rt->r[i].line = 0x80010000u + (unsigned int)i * 0x10001u;
+}
+
+/*
+ * The aux word of a trie route (wc_trie_walk with aux, as wc_lpm_classify
+ * calls it) is the line the bulk load wrote for the route's slot, for even and
+ * odd slots (the two 32-bit words of one element) and ids above 2^16; an
+ * online add's is 0. BPF must read the u32 at the offset user space wrote it.
+ */
+Test(lpm, aux_words, .timeout = 120)
+{
+	struct wcard_routes rt[2] = {};
+	struct wcard_trie *t[2] = {};
+	struct wt_rng r = { .s = 5150 };
+	struct wcard_lpm_aux *s;
+	char err[256] = "";
+	unsigned int f, parity[2][2] = {};
+	size_t i;
+
+	for (f = 0; f < 2; f++)
+		aux_routes(&r, f ? 6 : 4, 700, &rt[f]);
+	s = wcard_lpm_aux__open();
+	cr_assert_not_null(s, "case aux: open");
+	cr_assert_eq(wcard_trie4_prepare(s->obj, rt[0].n + 8,
+					 (__u32)wcard_trie4_nodes_needed(&rt[0]) + 16),
+		     0, "case aux: prepare trie4");
+	cr_assert_eq(wcard_lpm6_prepare(s->obj, rt[1].n + 8,
+					(__u32)wcard_lpm6_nodes_needed(&rt[1]) + 64),
+		     0, "case aux: prepare trie6");
+	cr_assert_eq(wcard_lpm_aux__load(s), 0, "case aux: load");
+	cr_assert_eq(wcard_trie4_open(s->obj, &t[0], err, sizeof(err)), 0, "case aux: %s", err);
+	cr_assert_eq(wcard_lpm6_open(s->obj, &t[1], err, sizeof(err)), 0, "case aux: %s", err);
+	for (f = 0; f < 2; f++) {
+		unsigned int fam = f ? 6 : 4, bits = f ? 128 : 32;
+
+		cr_assert_eq(wcard_trie_load(t[f], &rt[f], err, sizeof(err)), 0, "case aux: %s",
+			     err);
+		/* The first and last address of every route. */
+		for (i = 0; i < 2 * rt[f].n; i++) {
+			const struct wcard_route *x = &rt[f].r[i / 2];
+			wc_u128 a = x->addr | (i & 1 ? ((wc_u128)1 << (bits - x->len)) - 1 : 0);
+			long want = ref_lpm(&rt[f], fam, a);
+			__u32 route, aux;
+			__u64 v;
+
+			cr_assert_eq(aux_walk(s, fam, a, &route, &v, &aux), 1,
+				     "case aux IPv%u: route %zu: a miss", fam, i / 2);
+			cr_assert_eq(route, want, "case aux IPv%u: route %u, expected %ld", fam,
+				     route, want);
+			cr_assert_eq(v, rt[f].r[want].value, "case aux IPv%u: route %u: value", fam,
+				     route);
+			cr_assert_eq(aux, rt[f].r[want].line,
+				     "case aux IPv%u: route %u (%s word of its element): aux %#x, "
+				     "expected %#x",
+				     fam, route, route & 1 ? "high" : "low", aux,
+				     rt[f].r[want].line);
+			parity[f][route & 1]++;
+		}
+		cr_assert(parity[f][0] > 100 && parity[f][1] > 100,
+			  "case aux IPv%u: %u even and %u odd slots checked", fam, parity[f][0],
+			  parity[f][1]);
+	}
+	/* An online add's word is 0 (a line is known only to bulk loads). */
+	for (f = 0; f < 2; f++) {
+		unsigned int fam = f ? 6 : 4;
+		wc_u128 a = f ? (wc_u128)0x20010db9ULL << 96 : 0x0b000000u;
+		__u32 slot, route, aux;
+		__u64 v;
+
+		cr_assert_eq(wcard_trie_add(t[f], a, f ? 32 : 8, 42, &slot), 0,
+			     "case aux add IPv%u", fam);
+		cr_assert_eq(aux_walk(s, fam, a | 1, &route, &v, &aux), 1,
+			     "case aux add IPv%u: miss", fam);
+		cr_assert(route == slot && v == 42 && aux == 0,
+			  "case aux add IPv%u: route %u value %llu aux %#x, expected %u 42 0", fam,
+			  route, (unsigned long long)v, aux, slot);
+	}
+	cr_log_info("lpm: aux words of %u + %u IPv4 and %u + %u IPv6 slots (even + odd) agree\n",
+		    parity[0][0], parity[0][1], parity[1][0], parity[1][1]);
+	wcard_trie_close(t[0]);
+	wcard_trie_close(t[1]);
+	wcard_lpm_aux__destroy(s);
+	wcard_routes_free(&rt[0]);
+	wcard_routes_free(&rt[1]);
 }
 
 /* ---- the pinned LPM through the CLI, one process per command --------------------- */

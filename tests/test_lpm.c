@@ -5,12 +5,14 @@
 #include <errno.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include "wctest.h"
 #include "wcard_lpm4.skel.h"
+#include "wcard_lpm_aux.skel.h"
 
 /* Reference: the longest route covering addr (the last one listed among equal prefixes). */
 static long ref_lpm(const struct wcard_routes *rt, unsigned int fam, wc_u128 a)
@@ -1398,6 +1400,429 @@ Test(lpm, pinned_refuses_other_version)
 	cr_assert_eq(ret, -ENOENT, "case missing: %d", ret);
 	cr_assert_not_null(strstr(err, "no LPM pinned there"), "case missing: message '%s'", err);
 	cr_assert_eq(wcard_lpm_unpin(dir), 0, "unpin");
+}
+
+/* ---- a writer killed mid-add: the same add again leaves the route whole ------------ */
+
+#define IMG_GROUP (1U << 31) /* lpm.bpf.h WC_LPM_GROUP: the entry names a block */
+
+/* A pinned structure's live image, mapped as a writer maps it (layout: lpm.bpf.h). */
+struct live_img {
+	__u64 *e;
+	size_t len;
+	__u32 top; /* entries of the top table: tbl24, or the trie root */
+	unsigned int topw, bits; /* bits the top table takes; the family's address bits */
+};
+
+/* kind: 0 DIR-24-8, 1 small IPv4 trie, 2 IPv6 trie. */
+static void img_map(struct live_img *m, const char *dir, int kind, const char *name)
+{
+	static const char *const slot[] = { "wc_lpm4_image", "wc_trie4_image", "wc_lpm6_image" };
+	size_t page = sysconf(_SC_PAGESIZE);
+	struct bpf_map_info info = {};
+	__u32 ilen = sizeof(info);
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s_live", dir, slot[kind]);
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0, "case %s: %s: %s", name, path, strerror(errno));
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &ilen), 0, "case %s: map info", name);
+	m->len = ((size_t)info.max_entries * 8 + page - 1) & ~(page - 1);
+	m->e = mmap(NULL, m->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	cr_assert_neq(m->e, MAP_FAILED, "case %s: mmap %s: %s", name, path, strerror(errno));
+	close(fd);
+	m->topw = kind ? 16 : 24;
+	m->top = 1u << m->topw;
+	m->bits = kind == 2 ? 128 : 32;
+}
+
+static __u64 *img_block(const struct live_img *m, __u64 e)
+{
+	return &m->e[m->top + (size_t)((__u32)e & ~IMG_GROUP) * 256];
+}
+
+/* Index in a table of bits [st, st + w) of position pos (the address in the top bits). */
+static __u32 img_index(wc_u128 pos, unsigned int st, unsigned int w)
+{
+	return (__u32)(pos >> (128 - st - w)) & ((1u << w) - 1);
+}
+
+/* The entry a lookup of address a ends on. */
+static __u64 *img_leaf(const struct live_img *m, wc_u128 a)
+{
+	wc_u128 pos = a << (128 - m->bits);
+	unsigned int st = 0, w = m->topw;
+	__u64 *e = &m->e[img_index(pos, st, w)];
+
+	while (*e & IMG_GROUP) {
+		st += w;
+		w = 8;
+		e = &img_block(m, *e)[img_index(pos, st, w)];
+	}
+	return e;
+}
+
+/*
+ * Entries [first, first + cnt) of tab, a table of bits [st, st + w) under
+ * position base, and the blocks below them, in the order a writer paints them
+ * (address order): each at or past position cut that holds ent goes back to
+ * prev. How many did.
+ */
+static unsigned int img_revert(const struct live_img *m, __u64 *tab, wc_u128 base,
+			       unsigned int st, unsigned int w, __u32 first, __u32 cnt, wc_u128 cut,
+			       __u64 ent, __u64 prev)
+{
+	unsigned int n = 0;
+	__u32 k;
+
+	for (k = first; k < first + cnt; k++) {
+		wc_u128 a = base | (wc_u128)k << (128 - st - w);
+
+		if (tab[k] & IMG_GROUP) {
+			n += img_revert(m, img_block(m, tab[k]), a, st + w, 8, 0, 256, cut, ent,
+					prev);
+		} else if (a >= cut && tab[k] == ent) {
+			tab[k] = prev;
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * The image as a writer killed while painting prefix a/len leaves it: its
+ * slot, value and prefix recorded, its entries painted up to address cut, the
+ * rest still prev (what the prefix's first address held before the add).
+ */
+static unsigned int img_kill(const struct live_img *m, wc_u128 a, unsigned int len, wc_u128 cut,
+			     __u64 prev, const char *name)
+{
+	wc_u128 pos = a << (128 - m->bits), base = 0;
+	unsigned int st = 0, w = m->topw;
+	__u64 *tab = m->e, ent = *img_leaf(m, a);
+
+	cr_assert_neq(ent, prev, "case %s: the add changed nothing at its first address", name);
+	while (len > st + w) {
+		__u64 e = tab[img_index(pos, st, w)];
+
+		cr_assert(e & IMG_GROUP, "case %s: no block on the prefix's path", name);
+		base |= (wc_u128)img_index(pos, st, w) << (128 - st - w);
+		tab = img_block(m, e);
+		st += w;
+		w = 8;
+	}
+	return img_revert(m, tab, base, st, w,
+			  img_index(pos, st, w) & ~((1u << (st + w - len)) - 1),
+			  1u << (st + w - len), cut << (128 - m->bits), ent, prev);
+}
+
+/*
+ * Every address of a window around the cases' prefixes (IPv4: each address of
+ * 10.19.240.0-10.20.31.255; IPv6: one in each /64 of 2001:db8:12:2000:: to
+ * 2001:db8:12:4fff::, the longest routes there being /64) queried against the
+ * shadow's longest match. With must, each must agree; else how many do not.
+ */
+static size_t window_wrong(struct wcard_lpm *l, const struct wcard_routes *shadow,
+			   unsigned int fam, bool must, const char *name)
+{
+	struct wt_rng r = { .s = 77 };
+	size_t i, wrong = 0;
+
+	for (i = 0; i < 0x3000; i++) {
+		wc_u128 a = fam == 4 ? 0x0a13f000u + i :
+				       (wc_u128)(0x20010db800122000ULL + i) << 64 | wt_rnd(&r);
+		long want = ref_lpm(shadow, fam, a);
+		struct wcard_route m;
+		int hit = wcard_lpm_query(l, fam, a, &m);
+		bool ok;
+
+		cr_assert_geq(hit, 0, "case %s: query: %d", name, hit);
+		ok = hit == (want >= 0) &&
+		     (!hit || (m.len == shadow->r[want].len && m.addr == shadow->r[want].addr &&
+			       m.value == shadow->r[want].value));
+		if (must)
+			cr_assert(ok,
+				  "case %s: IPv%u %016llx%016llx: matched /%u value %llu (hit %d), "
+				  "expected /%u value %llu",
+				  name, fam, (unsigned long long)(a >> 64), (unsigned long long)a,
+				  hit ? m.len : 0, hit ? (unsigned long long)m.value : 0ULL, hit,
+				  want >= 0 ? shadow->r[want].len : 0,
+				  want >= 0 ? (unsigned long long)shadow->r[want].value : 0ULL);
+		wrong += !ok;
+	}
+	return wrong;
+}
+
+struct kill_case {
+	const char *route; /* added, killed, added again: "PREFIX/LEN VALUE" */
+	bool half; /* killed halfway through its addresses, else before painting any */
+	bool unlink; /* DIR-24-8: killed before its new tbl8 group was linked, too */
+};
+
+/*
+ * An add killed after it recorded the route (slot, value, prefix) and painted
+ * part of its range; then the same add again, in a new process (a reopen of
+ * the pins rebuilds the index, which knows the prefix). That add must leave
+ * the route whole: every address of the window answers as the routes with it.
+ */
+static void killed_add(enum wcard_lpm4_algo v4, const struct kill_case *kc, const char *name)
+{
+	static const char *const base[] = {
+		"10.0.0.0/8 100", "10.16.0.0/12 4294967297", "10.19.255.0/24 98",
+		"10.20.3.0/24 300", "10.20.5.16/28 516", "10.20.9.7/32 907", "10.20.12.0/22 1200",
+		"10.20.16.0/20 99", "2001:db8::/32 100", "2001:db8:10::/44 8589934593",
+		"2001:db8:12:2fff::/64 98", "2001:db8:12:3005::/64 35", "2001:db8:12:3100::/56 31",
+		"2001:db8:12:3a00::/56 58", "2001:db8:12:3c40::/58 60", "2001:db8:12:4000::/52 99",
+	};
+	struct wcard_lpm_opts o = { .v4 = v4 };
+	struct wcard_routes rt = {}, dump = {};
+	struct wcard_lpm *l = NULL;
+	struct wcard_route p;
+	struct live_img m;
+	char dir[256], err[512] = "";
+	unsigned int bits, kind, n;
+	__u64 prev, top_before;
+	__u32 top_at;
+	size_t i, wrong;
+	wc_u128 cut;
+
+	rt.r = calloc(sizeof(base) / sizeof(base[0]) + 1, sizeof(*rt.r));
+	cr_assert_not_null(rt.r, "calloc");
+	for (i = 0; i < sizeof(base) / sizeof(base[0]); i++)
+		cr_assert_eq(wcard_route_parse(base[i], "base", &rt.r[rt.n++], err, sizeof(err)), 0,
+			     "case %s: %s", name, err);
+	cr_assert_eq(wcard_route_parse(kc->route, "case", &p, err, sizeof(err)), 0, "case %s: %s",
+		     name, err);
+	bits = p.family == 6 ? 128 : 32;
+	kind = p.family == 6 ? 2 : v4 == WCARD_LPM4_TRIE;
+	cut = p.addr + (kc->half ? (wc_u128)1 << (bits - p.len - 1) : 0);
+	wt_pin_dir(dir, sizeof(dir), "killadd");
+	cr_assert_eq(wcard_lpm_create(&rt, &o, &l, err, sizeof(err)), 0, "case %s: create: %s",
+		     name, err);
+	cr_assert_eq(wcard_lpm_pin(l, dir, err, sizeof(err)), 0, "case %s: pin: %s", name, err);
+	img_map(&m, dir, kind, name);
+	prev = *img_leaf(&m, p.addr);
+	top_at = img_index(p.addr << (128 - bits), 0, m.topw);
+	top_before = m.e[top_at];
+
+	/* The writer: records and paints the route whole, then dies; the kill is undone below. */
+	cr_assert_eq(wcard_lpm_add(l, p.family, p.addr, p.len, p.value), 0, "case %s: add", name);
+	wcard_lpm_destroy(l);
+	n = img_kill(&m, p.addr, p.len, cut, prev, name);
+	cr_assert_gt(n, 0, "case %s: no entry to undo", name);
+	if (kc->unlink) {
+		cr_assert(!(top_before & IMG_GROUP) && (m.e[top_at] & IMG_GROUP),
+			  "case %s: the add made no new group", name);
+		m.e[top_at] = top_before;
+	}
+	rt.r[rt.n++] = p;
+	cr_assert_eq(wcard_lpm_open_pinned(dir, &l, err, sizeof(err)), 0, "case %s: reopen: %s",
+		     name, err);
+	wrong = window_wrong(l, &rt, p.family, false, name);
+	cr_assert_gt(wrong, 0, "case %s: the killed add looks whole (%u entries undone)", name, n);
+
+	/* The same add again, as the next writer. */
+	cr_assert_eq(wcard_lpm_add(l, p.family, p.addr, p.len, p.value), 0, "case %s: add again",
+		     name);
+	window_wrong(l, &rt, p.family, true, name);
+	cr_assert_eq(wcard_lpm_dump(l, &dump), 0, "case %s: dump", name);
+	dump_equals(&dump, &rt, name);
+	cr_log_info("lpm: %s: %u entries undone, %zu addresses wrong before the add again, none "
+		    "after\n",
+		    name, n, wrong);
+	wcard_lpm_destroy(l);
+	munmap(m.e, m.len);
+	cr_assert_eq(wcard_lpm_unpin(dir), 0, "case %s: unpin", name);
+	wcard_routes_free(&dump);
+	free(rt.r);
+}
+
+static const struct {
+	struct kill_case kc;
+	const char *name;
+} kill4[] = {
+	{ { "10.20.0.0/20 7", false, false }, "/20 before painting" },
+	{ { "10.20.0.0/20 8589934599", true, false }, "/20 wide value halfway" },
+	{ { "10.20.7.64/26 77", false, true }, "/26 before its group was linked" },
+	{ { "10.20.7.64/26 78", true, false }, "/26 halfway" },
+};
+
+static void killed_add4(enum wcard_lpm4_algo v4, const char *algo)
+{
+	char name[96];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(kill4) / sizeof(kill4[0]); i++) {
+		struct kill_case kc = kill4[i].kc;
+
+		kc.unlink = kc.unlink && v4 == WCARD_LPM4_DIR24; /* tries make nodes first */
+		snprintf(name, sizeof(name), "%s %s", algo, kill4[i].name);
+		killed_add(v4, &kc, name);
+	}
+}
+
+Test(lpm, killed_add_retried_dir24, .timeout = 300)
+{
+	killed_add4(WCARD_LPM4_DIR24, "dir24");
+}
+
+Test(lpm, killed_add_retried_trie4, .timeout = 300)
+{
+	killed_add4(WCARD_LPM4_TRIE, "trie4");
+}
+
+Test(lpm, killed_add_retried_trie6, .timeout = 300)
+{
+	static const struct {
+		struct kill_case kc;
+		const char *name;
+	} c[] = {
+		{ { "2001:db8:12:3000::/52 7", false, false }, "trie6 /52 before painting" },
+		{ { "2001:db8:12:3000::/52 8589934599", true, false }, "trie6 /52 halfway" },
+		{ { "2001:db8:12:3a80::/60 61", false, false }, "trie6 /60 in a new node" },
+	};
+	unsigned int i;
+
+	/* The IPv6 trie is the same in either IPv4 mode: the small one keeps this test small. */
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		killed_add(WCARD_LPM4_TRIE, &c[i].kc, c[i].name);
+}
+
+/* ---- a trie route's aux word (the classifier's rule id), as BPF reads it ---------- */
+
+/* One walk of wcard_lpm_aux.bpf.c for address a: 1 (route, value and aux set) or 0. */
+static int aux_walk(struct wcard_lpm_aux *s, unsigned int fam, wc_u128 a, __u32 *route,
+		    __u64 *value, __u32 *aux)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .repeat = 1);
+	__u64 h[2] = { (__u64)(a >> 64), (__u64)a };
+	__u32 a4 = (__u32)a;
+	__u8 pkt[64] = {};
+
+	if (fam == 4)
+		memcpy(pkt, &a4, sizeof(a4));
+	else
+		memcpy(pkt, h, sizeof(h));
+	o.data_in = pkt;
+	o.data_size_in = sizeof(pkt);
+	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(fam == 4 ? s->progs.wc_aux4_run :
+									s->progs.wc_aux6_run),
+					    &o),
+		     0, "case aux: test run");
+	cr_assert_geq(s->bss->wc_aux_ret, 0, "case aux: walk error %d", s->bss->wc_aux_ret);
+	*route = s->bss->wc_aux_route;
+	*value = s->bss->wc_aux_value;
+	*aux = s->bss->wc_aux_word;
+	return s->bss->wc_aux_ret;
+}
+
+/* n distinct random routes of family fam, line = a 32-bit id above 2^16 (both halves set). */
+static void aux_routes(struct wt_rng *r, unsigned int fam, size_t n, struct wcard_routes *rt)
+{
+	unsigned int bits = fam == 6 ? 128 : 32;
+	size_t i;
+
+	rt->r = calloc(n, sizeof(*rt->r));
+	cr_assert_not_null(rt->r, "calloc");
+	for (rt->n = 0; rt->n < n; rt->n++) {
+		struct wcard_route *x = &rt->r[rt->n];
+		wc_u128 a = fam == 6 ? (wc_u128)(0x20010db800000000ULL | wt_rnd(r) >> 40) << 64 |
+					       wt_rnd(r) :
+				       0x0a000000u | (__u32)wt_rnd(r) >> 8;
+
+		x->family = fam;
+		x->len = fam == 6 ? 32 + wt_below(r, 97) : 16 + wt_below(r, 17);
+		x->addr = a & ~(((wc_u128)1 << (bits - x->len)) - 1);
+		x->value = wt_below(r, 2) ? wt_rnd(r) & 0xffffffff : wt_rnd(r);
+	}
+	shadow_dedupe(rt);
+	/* Neighbouring slots share an element: their ids differ in both 16-bit halves. */
+	for (i = 0; i < rt->n; i++)
+		rt->r[i].line = 0x80010000u + (unsigned int)i * 0x10001u;
+}
+
+/*
+ * The aux word of a trie route (wc_trie_walk with aux, as wc_lpm_classify
+ * calls it) is the line the bulk load wrote for the route's slot, for even and
+ * odd slots (the two 32-bit words of one element) and ids above 2^16; an
+ * online add's is 0. BPF must read the u32 at the offset user space wrote it.
+ */
+Test(lpm, aux_words, .timeout = 120)
+{
+	struct wcard_routes rt[2] = {};
+	struct wcard_trie *t[2] = {};
+	struct wt_rng r = { .s = 5150 };
+	struct wcard_lpm_aux *s;
+	char err[256] = "";
+	unsigned int f, parity[2][2] = {};
+	size_t i;
+
+	for (f = 0; f < 2; f++)
+		aux_routes(&r, f ? 6 : 4, 700, &rt[f]);
+	s = wcard_lpm_aux__open();
+	cr_assert_not_null(s, "case aux: open");
+	cr_assert_eq(wcard_trie4_prepare(s->obj, rt[0].n + 8,
+					 (__u32)wcard_trie4_nodes_needed(&rt[0]) + 16),
+		     0, "case aux: prepare trie4");
+	cr_assert_eq(wcard_lpm6_prepare(s->obj, rt[1].n + 8,
+					(__u32)wcard_lpm6_nodes_needed(&rt[1]) + 64),
+		     0, "case aux: prepare trie6");
+	cr_assert_eq(wcard_lpm_aux__load(s), 0, "case aux: load");
+	cr_assert_eq(wcard_trie4_open(s->obj, &t[0], err, sizeof(err)), 0, "case aux: %s", err);
+	cr_assert_eq(wcard_lpm6_open(s->obj, &t[1], err, sizeof(err)), 0, "case aux: %s", err);
+	for (f = 0; f < 2; f++) {
+		unsigned int fam = f ? 6 : 4, bits = f ? 128 : 32;
+
+		cr_assert_eq(wcard_trie_load(t[f], &rt[f], err, sizeof(err)), 0, "case aux: %s",
+			     err);
+		/* The first and last address of every route. */
+		for (i = 0; i < 2 * rt[f].n; i++) {
+			const struct wcard_route *x = &rt[f].r[i / 2];
+			wc_u128 a = x->addr | (i & 1 ? ((wc_u128)1 << (bits - x->len)) - 1 : 0);
+			long want = ref_lpm(&rt[f], fam, a);
+			__u32 route, aux;
+			__u64 v;
+
+			cr_assert_eq(aux_walk(s, fam, a, &route, &v, &aux), 1,
+				     "case aux IPv%u: route %zu: a miss", fam, i / 2);
+			cr_assert_eq(route, want, "case aux IPv%u: route %u, expected %ld", fam,
+				     route, want);
+			cr_assert_eq(v, rt[f].r[want].value, "case aux IPv%u: route %u: value", fam,
+				     route);
+			cr_assert_eq(aux, rt[f].r[want].line,
+				     "case aux IPv%u: route %u (%s word of its element): aux %#x, "
+				     "expected %#x",
+				     fam, route, route & 1 ? "high" : "low", aux,
+				     rt[f].r[want].line);
+			parity[f][route & 1]++;
+		}
+		cr_assert(parity[f][0] > 100 && parity[f][1] > 100,
+			  "case aux IPv%u: %u even and %u odd slots checked", fam, parity[f][0],
+			  parity[f][1]);
+	}
+	/* An online add's word is 0 (a line is known only to bulk loads). */
+	for (f = 0; f < 2; f++) {
+		unsigned int fam = f ? 6 : 4;
+		wc_u128 a = f ? (wc_u128)0x20010db9ULL << 96 : 0x0b000000u;
+		__u32 slot, route, aux;
+		__u64 v;
+
+		cr_assert_eq(wcard_trie_add(t[f], a, f ? 32 : 8, 42, &slot), 0,
+			     "case aux add IPv%u", fam);
+		cr_assert_eq(aux_walk(s, fam, a | 1, &route, &v, &aux), 1,
+			     "case aux add IPv%u: miss", fam);
+		cr_assert(route == slot && v == 42 && aux == 0,
+			  "case aux add IPv%u: route %u value %llu aux %#x, expected %u 42 0", fam,
+			  route, (unsigned long long)v, aux, slot);
+	}
+	cr_log_info("lpm: aux words of %u + %u IPv4 and %u + %u IPv6 slots (even + odd) agree\n",
+		    parity[0][0], parity[0][1], parity[1][0], parity[1][1]);
+	wcard_trie_close(t[0]);
+	wcard_trie_close(t[1]);
+	wcard_lpm_aux__destroy(s);
+	wcard_routes_free(&rt[0]);
+	wcard_routes_free(&rt[1]);
 }
 
 /* ---- the pinned LPM through the CLI, one process per command --------------------- */

@@ -7,9 +7,11 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <time.h>
 #include "wctest.h"
 
@@ -187,4 +189,189 @@ Test(privilege, running_command_keeps_only_its_capabilities)
 	cr_assert_eq(eff, (1ULL << 12) | (1ULL << 38) | (1ULL << 39),
 		     "case caps: effective %#llx while running", eff);
 	cr_assert_eq(prm, eff, "case caps: permitted %#llx", prm);
+}
+
+/* CAP_NET_ADMIN 12, CAP_PERFMON 38, CAP_BPF 39: what every BPF command runs with. */
+#define BPF_CAPS ((1ULL << 12) | (1ULL << 38) | (1ULL << 39))
+#define SYS_ADMIN (1ULL << 21)
+
+/*
+ * Wait (up to 5 s) until process pid sleeps in a kernel function whose name
+ * holds what, then read its effective and permitted capabilities. false if it
+ * never did.
+ */
+static bool caps_when_blocked(int pid, const char *what, unsigned long long *eff,
+			      unsigned long long *prm)
+{
+	char path[64], line[256];
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		FILE *s;
+
+		usleep(50000);
+		snprintf(path, sizeof(path), "/proc/%d/wchan", pid);
+		s = fopen(path, "r");
+		if (!s)
+			continue;
+		line[0] = 0;
+		if (!fgets(line, sizeof(line), s))
+			line[0] = 0;
+		fclose(s);
+		if (!strstr(line, what))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+		s = fopen(path, "r");
+		while (s && fgets(line, sizeof(line), s)) {
+			sscanf(line, "CapEff: %llx", eff);
+			sscanf(line, "CapPrm: %llx", prm);
+		}
+		if (s)
+			fclose(s);
+		return s != NULL;
+	}
+	return false;
+}
+
+/* Start `wcard lpm SUB --pin-dir DIR ARGS...` with stdout on fd out. Its pid. */
+static int lpm_spawn(int out, const char *sub, const char *name, const char *arg)
+{
+	const char *bin = getenv("WCARD_BIN");
+	int pid = fork();
+
+	cr_assert_geq(pid, 0, "case lpm %s: fork", sub);
+	if (!pid) {
+		dup2(out, 1);
+		execl(bin, bin, "lpm", sub, "--pin-dir", dir, name, arg, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/*
+ * Run a reader (`wcard lpm dump`, `get`, `stats` on LPM l) with its stdout on a
+ * full pipe: it blocks on its first write, after it opened the LPM and did its
+ * work. Its capabilities then; the output (after the pipe's filler) into out.
+ */
+static void lpm_reader_caps(const char *sub, const char *arg, unsigned long long *eff,
+			    unsigned long long *prm, char *out, size_t len)
+{
+	char buf[4096];
+	size_t n = 0, fill = 0;
+	int p[2], pid, st;
+	ssize_t r;
+
+	*eff = *prm = ~0ULL;
+	cr_assert_eq(pipe(p), 0, "case lpm %s: pipe", sub);
+	cr_assert(!fcntl(p[0], F_SETFD, FD_CLOEXEC) && !fcntl(p[1], F_SETFD, FD_CLOEXEC) &&
+			  !fcntl(p[1], F_SETFL, O_NONBLOCK),
+		  "case lpm %s: pipe flags", sub);
+	memset(buf, 'x', sizeof(buf));
+	while ((r = write(p[1], buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR))
+		fill += r > 0 ? r : 0;
+	while ((r = write(p[1], buf, 1)) > 0)
+		fill++;
+	cr_assert_eq(fcntl(p[1], F_SETFL, 0), 0, "case lpm %s: blocking pipe", sub);
+	pid = lpm_spawn(p[1], sub, "l", arg);
+	close(p[1]);
+	cr_assert(caps_when_blocked(pid, "pipe", eff, prm),
+		  "case lpm %s: never blocked on its output", sub);
+	/* Drain: the filler, then what the command printed. */
+	while ((r = read(p[0], buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR)) {
+		size_t k = r < 0 ? 0 : fill < (size_t)r ? fill : (size_t)r;
+
+		fill -= k;
+		for (; k < (size_t)(r > 0 ? r : 0) && n + 1 < len; k++)
+			out[n++] = buf[k];
+	}
+	out[n] = 0;
+	close(p[0]);
+	cr_assert_eq(waitpid(pid, &st, 0), pid, "case lpm %s: wait", sub);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "case lpm %s: exit status %#x", sub, st);
+}
+
+/*
+ * `wcard lpm` on an LPM pinned with its live images never has CAP_SYS_ADMIN
+ * effective: the readers run with exactly CAP_BPF, CAP_NET_ADMIN and
+ * CAP_PERFMON after the open (CAP_SYS_ADMIN is gone from the permitted set
+ * too), and a writer waiting for the lock, before its open, holds it permitted
+ * only (to open an older pin by map id).
+ */
+Test(privilege, lpm_commands_run_without_sys_admin)
+{
+	static const struct {
+		const char *sub, *arg, *want;
+	} rd[] = {
+		{ "dump", NULL, "10.0.0.0/8 1" },
+		{ "get", "10.1.2.3", "10.1.2.3 10.0.0.0/8 1" },
+		{ "stats", NULL, "1 IPv4, 1 IPv6" },
+	};
+	unsigned long long eff, prm;
+	char out[4096], a[512];
+	int lock, pid, st;
+	unsigned int i;
+
+	cr_assert_eq(wt_put(tmp, "routes.txt", "10.0.0.0/8 1\n2001:db8::/32 2\n"), 0,
+		     "case lpm caps: routes file");
+	snprintf(a, sizeof(a), "lpm create --pin-dir %s l routes.txt", dir);
+	cr_assert_eq(cli(out, sizeof(out), "", a), 0, "case lpm caps: create: %s", out);
+	for (i = 0; i < sizeof(rd) / sizeof(rd[0]); i++) {
+		lpm_reader_caps(rd[i].sub, rd[i].arg, &eff, &prm, out, sizeof(out));
+		cr_assert(strstr(out, rd[i].want), "case lpm %s: output '%s' lacks '%s'", rd[i].sub,
+			  out, rd[i].want);
+		cr_assert_eq(eff, BPF_CAPS, "case lpm %s: effective %#llx after the open",
+			     rd[i].sub, eff);
+		cr_assert_eq(prm, BPF_CAPS, "case lpm %s: permitted %#llx after the open",
+			     rd[i].sub, prm);
+	}
+	/* A writer: blocked on the LPM's lock, before it opens it. */
+	snprintf(a, sizeof(a), "%s/l", dir);
+	lock = open(a, O_RDONLY | O_DIRECTORY);
+	cr_assert_geq(lock, 0, "case lpm add: open %s", a);
+	cr_assert_eq(flock(lock, LOCK_EX), 0, "case lpm add: lock");
+	pid = lpm_spawn(1, "add", "l", "10.9.9.0/24");
+	eff = prm = ~0ULL;
+	if (!caps_when_blocked(pid, "flock", &eff, &prm))
+		caps_when_blocked(pid, "locks", &eff, &prm);
+	flock(lock, LOCK_UN);
+	close(lock);
+	cr_assert_eq(waitpid(pid, &st, 0), pid, "case lpm add: wait");
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "case lpm add: exit status %#x", st);
+	cr_assert_neq(eff, ~0ULL, "case lpm add: never blocked on the lock");
+	cr_assert_eq(eff, BPF_CAPS, "case lpm add: effective %#llx while waiting", eff);
+	cr_assert_eq(prm & ~SYS_ADMIN, BPF_CAPS, "case lpm add: permitted %#llx while waiting",
+		     prm);
+}
+
+/*
+ * An LPM pinned by an older wcard (no live image pins) still opens: by map id,
+ * with CAP_SYS_ADMIN effective for that open only (gone after it), and without
+ * CAP_SYS_ADMIN the command says the open was not permitted.
+ */
+Test(privilege, lpm_legacy_pin_opens_by_id)
+{
+	unsigned long long eff, prm;
+	char out[4096], a[512], path[512];
+
+	cr_assert_eq(wt_put(tmp, "routes.txt", "10.0.0.0/8 1\n2001:db8::/32 2\n"), 0,
+		     "case legacy: routes file");
+	snprintf(a, sizeof(a), "lpm create --pin-dir %s l routes.txt", dir);
+	cr_assert_eq(cli(out, sizeof(out), "", a), 0, "case legacy: create: %s", out);
+	snprintf(path, sizeof(path), "%s/l/wc_lpm4_image_live", dir);
+	cr_assert_eq(unlink(path), 0, "case legacy: unlink %s", path);
+	snprintf(path, sizeof(path), "%s/l/wc_lpm6_image_live", dir);
+	cr_assert_eq(unlink(path), 0, "case legacy: unlink %s", path);
+	snprintf(a, sizeof(a), "lpm get --pin-dir %s l 10.1.2.3 2001:db8::1", dir);
+	cr_assert_eq(cli(out, sizeof(out), "", a), 0, "case legacy: get: %s", out);
+	cr_assert(strstr(out, "10.1.2.3 10.0.0.0/8 1") &&
+			  strstr(out, "2001:db8::1 2001:db8::/32 2"),
+		  "case legacy: get: '%s'", out);
+	lpm_reader_caps("dump", NULL, &eff, &prm, out, sizeof(out));
+	cr_assert(strstr(out, "10.0.0.0/8 1"), "case legacy: dump: '%s'", out);
+	cr_assert_eq(eff, BPF_CAPS, "case legacy: effective %#llx after the open", eff);
+	cr_assert_eq(prm, BPF_CAPS, "case legacy: permitted %#llx after the open", prm);
+	cr_assert_eq(cli(out, sizeof(out), "setpriv --bounding-set -all,+bpf,+net_admin,+perfmon",
+			 a),
+		     1, "case legacy: get without CAP_SYS_ADMIN: %s", out);
+	cr_assert(strstr(out, "Operation not permitted"), "case legacy: message '%s'", out);
 }

@@ -1294,9 +1294,9 @@ long wcard_trie4_nodes_needed(const struct wcard_routes *rt)
 /*
  * Set every entry of [first, first + cnt) of tab that holds no route or one no
  * longer than len to ent (entries of longer routes keep them); with old (a
- * route slot + 1: a delete, or a new value) only the entries that hold old
- * change. Groups inside a tbl24 range are painted entry by entry. Every write
- * is one 8-byte store: route and value change together.
+ * route slot + 1: a delete) only the entries that hold old change. Groups
+ * inside a tbl24 range are painted entry by entry. Every write is one 8-byte
+ * store: route and value change together.
  */
 static void d24_paint(struct wcard_dir24 *d, __u64 *tab, __u32 first, __u32 cnt, __u64 ent,
 		      int len, __u32 old, bool top)
@@ -1334,6 +1334,14 @@ static int d24_paint_prefix(struct wcard_dir24 *d, __u32 addr, unsigned int len,
 	return 0;
 }
 
+/*
+ * An add paints the whole prefix by length, never only the entries holding its
+ * own slot: the same add again then repairs what a writer killed midway left
+ * (the prefix recorded in the image, so the reopened index knows it, and only
+ * part of its range painted, or its group not yet linked). An add of a prefix
+ * already whole changes just what names it: the other entries of its range
+ * belong to longer routes.
+ */
 int wcard_dir24_add(struct wcard_dir24 *d, __u32 addr, unsigned int len, __u64 value,
 		    __u32 *route)
 {
@@ -1347,23 +1355,18 @@ int wcard_dir24_add(struct wcard_dir24 *d, __u32 addr, unsigned int len, __u64 v
 	addr &= len ? ~0u << (32 - len) : 0;
 	old = idx_find(&d->t.ix, addr, len);
 	if (old >= 0) {
-		/*
-		 * The same prefix again: the last one wins, in place. The value
-		 * slot first, then every entry that carries the value inline.
-		 */
-		__atomic_store_n(&d->t.val[old], value, __ATOMIC_RELEASE);
-		d24_paint_prefix(d, addr, len, ent_make(&d->t, old + 1), old + 1);
-		if (route)
-			*route = old;
-		return 0;
+		/* The same prefix again: the last one wins, in place. */
+		r = (__u32)old;
+		__atomic_store_n(&d->t.val[r], value, __ATOMIC_RELEASE);
+	} else {
+		ret = idx_alloc(&d->t.ix, &r);
+		if (ret)
+			return ret;
+		/* Value first: the route is reachable only once an entry holds it. */
+		d->t.aux[r] = 0; /* a line is known only to bulk loads */
+		__atomic_store_n(&d->t.val[r], value, __ATOMIC_RELEASE);
+		idx_set(&d->t.ix, r, addr, len);
 	}
-	ret = idx_alloc(&d->t.ix, &r);
-	if (ret)
-		return ret;
-	/* Value first: the route is reachable only once an entry holds it. */
-	d->t.aux[r] = 0; /* a line is known only to bulk loads */
-	__atomic_store_n(&d->t.val[r], value, __ATOMIC_RELEASE);
-	idx_set(&d->t.ix, r, addr, len);
 	ent = ent_make(&d->t, r + 1);
 	if (len <= 24) {
 		d24_paint(d, d->t.top, addr >> 8, 1u << (24 - len), ent, len, 0, true);
@@ -1374,6 +1377,7 @@ int wcard_dir24_add(struct wcard_dir24 *d, __u32 addr, unsigned int len, __u64 v
 		if (!(e & LPM_GROUP)) {
 			__u32 g = d->t.sub_used, k;
 
+			/* No entry can name a route longer than /24 without its group. */
 			if (g >= d->t.max_sub) {
 				idx_drop(&d->t.ix, r, true); /* never reachable */
 				return -ENOSPC;
@@ -1474,6 +1478,7 @@ static __u64 *t6_level(struct wcard_trie *d, wc_u128 pos, unsigned int len, bool
 	return tab;
 }
 
+/* As wcard_dir24_add: the whole prefix is painted by length, in place too. */
 int wcard_trie_add(struct wcard_trie *d, wc_u128 addr, unsigned int len, __u64 value,
 		   __u32 *route)
 {
@@ -1489,28 +1494,29 @@ int wcard_trie_add(struct wcard_trie *d, wc_u128 addr, unsigned int len, __u64 v
 	pos = trie_pos(d->bits, addr);
 	old = idx_find(&d->t.ix, addr, len);
 	if (old >= 0) {
-		/* In place: the value slot, then every entry carrying the value inline. */
-		__atomic_store_n(&d->t.val[old], value, __ATOMIC_RELEASE);
-		tab = t6_level(d, pos, len, false, &st, &w);
-		if (tab)
-			t6_paint(d, tab, bits6(pos, st, w) & ~((1u << (st + w - len)) - 1),
-				 1u << (st + w - len), ent_make(&d->t, old + 1), len, old + 1);
-		if (route)
-			*route = old;
-		return 0;
+		/* In place: its nodes were made before it was recorded, so this makes none. */
+		r = (__u32)old;
+		tab = t6_level(d, pos, len, true, &st, &w);
+		if (!tab) {
+			idx_drop(&d->t.ix, r, true); /* no entry can name it: never reachable */
+			return -ENOSPC;
+		}
+		/* The value slot, then every entry of the prefix. */
+		__atomic_store_n(&d->t.val[r], value, __ATOMIC_RELEASE);
+	} else {
+		ret = idx_alloc(&d->t.ix, &r);
+		if (ret)
+			return ret;
+		tab = t6_level(d, pos, len, true, &st, &w);
+		if (!tab) {
+			/* Nodes made on the way stay (copies of their parents): harmless. */
+			d->t.ix.freed[d->t.ix.nfreed++] = r;
+			return -ENOSPC;
+		}
+		d->t.aux[r] = 0; /* a line is known only to bulk loads */
+		__atomic_store_n(&d->t.val[r], value, __ATOMIC_RELEASE);
+		idx_set(&d->t.ix, r, addr, len);
 	}
-	ret = idx_alloc(&d->t.ix, &r);
-	if (ret)
-		return ret;
-	tab = t6_level(d, pos, len, true, &st, &w);
-	if (!tab) {
-		/* Nodes made on the way stay (copies of their parents): harmless. */
-		d->t.ix.freed[d->t.ix.nfreed++] = r;
-		return -ENOSPC;
-	}
-	d->t.aux[r] = 0; /* a line is known only to bulk loads */
-	__atomic_store_n(&d->t.val[r], value, __ATOMIC_RELEASE);
-	idx_set(&d->t.ix, r, addr, len);
 	t6_paint(d, tab, bits6(pos, st, w) & ~((1u << (st + w - len)) - 1), 1u << (st + w - len),
 		 ent_make(&d->t, r + 1), len, 0);
 	if (route)

@@ -77,15 +77,20 @@ static __always_inline int wc_lpm_entry(void *img, __u32 i, __u64 *out)
 	return 0;
 }
 
-/* 32-bit word i of an image (the aux words: two per element, the low one first). */
+/*
+ * 32-bit word i of an image (the aux words, two per element). User space
+ * writes them as an array of u32 (dir24.c), so word i is the u32 at byte
+ * 4 * i: read at that offset in its element, not as a half of the u64, which
+ * is the same word only on little-endian hosts.
+ */
 static __always_inline int wc_lpm_word(void *img, __u32 i, __u32 *out)
 {
-	__u32 half = i >> 1;
-	__u64 *e = bpf_map_lookup_elem(img, &half);
+	__u32 el = i >> 1;
+	__u32 *w = bpf_map_lookup_elem(img, &el);
 
-	if (!e)
+	if (!w)
 		return -1;
-	*out = (i & 1) ? (__u32)(*e >> 32) : (__u32)*e;
+	*out = (i & 1) ? w[1] : w[0];
 	return 0;
 }
 

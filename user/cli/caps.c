@@ -39,7 +39,7 @@ static bool has(const struct __user_cap_data_struct d[2], int cap, bool permitte
 	return w & (1u << (cap % 32));
 }
 
-int caps_limit(const char *cmd, __u64 need, __u64 keep)
+int caps_limit(const char *cmd, __u64 need, __u64 keep, __u64 standby)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[2] = {}, nd[2] = {};
@@ -82,18 +82,34 @@ int caps_limit(const char *cmd, __u64 need, __u64 keep)
 			cmd, all, missing, set);
 		return -EPERM;
 	}
-	/* Keep what is needed (and kept, where permitted); drop the rest. */
+	/*
+	 * Keep what is needed and kept (where permitted), and standby permitted
+	 * only (caps_raise makes it effective where the command needs it); drop
+	 * the rest.
+	 */
 	for (cap = 0; cap < 64; cap++) {
-		if (!((need | keep) & (1ULL << cap)) || !has(d, cap, true))
+		if (!((need | keep | standby) & (1ULL << cap)) || !has(d, cap, true))
 			continue;
 		nd[cap / 32].permitted |= 1u << (cap % 32);
-		nd[cap / 32].effective |= 1u << (cap % 32);
+		if ((need | keep) & (1ULL << cap))
+			nd[cap / 32].effective |= 1u << (cap % 32);
 	}
 	if (syscall(SYS_capset, &h, nd)) {
 		fprintf(stderr, "wcard %s: dropping capabilities: %s\n", cmd, strerror(errno));
 		return -errno;
 	}
 	return 0;
+}
+
+int caps_raise(int cap)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = {};
+
+	if (caps_get(d) || !has(d, cap, true))
+		return -EPERM;
+	d[cap / 32].effective |= 1u << (cap % 32);
+	return syscall(SYS_capset, &h, d) ? -errno : 0;
 }
 
 bool caps_effective(int cap)

@@ -25,6 +25,12 @@
 #define CAPS_BENCH (CAPS_BPF | CAPB(CAP_SYS_ADMIN))
 /* Writing output files where the invoking user asked (sudo wcard gen ~/x). */
 #define CAPS_FILES CAPB(CAP_DAC_OVERRIDE)
+/*
+ * Opening a map by id: an LPM pinned by a wcard from before live image pins
+ * has no other way to its live images. Kept permitted only (standby) by the
+ * lpm subcommands that open a pinned LPM, effective for that open alone.
+ */
+#define CAPS_BY_ID CAPB(CAP_SYS_ADMIN)
 
 #define ERRLEN 512
 
@@ -70,6 +76,8 @@ struct sub_spec {
 	const char *summary;
 	int (*run)(struct cli *c);
 	int min_args, max_args; /* after the subcommand; max -1: no limit */
+	__u64 standby; /* capabilities it keeps permitted, not effective (caps_limit) */
+	bool pins; /* it pins new objects (cmd_spec.pins), where the command does not */
 };
 
 /* Shared helpers (wcard.c). */
@@ -94,9 +102,12 @@ int pin_lock(const char *path, bool shared);
 /*
  * Least privilege (caps.c): fail with a message naming what is missing unless
  * every capability of need (bit n: capability n) is effective, then drop all
- * but need and keep. 0 or -EPERM.
+ * but need and keep, and standby, which stays permitted but not effective
+ * (where permitted). 0 or -EPERM.
  */
-int caps_limit(const char *cmd, __u64 need, __u64 keep);
+int caps_limit(const char *cmd, __u64 need, __u64 keep, __u64 standby);
+/* Make cap (standby, so permitted) effective: 0, or -EPERM if it is not permitted. */
+int caps_raise(int cap);
 bool caps_effective(int cap);
 /* Drop cap from the effective and permitted sets (a no-op if not held). */
 void caps_drop(int cap);

@@ -172,6 +172,17 @@ static int lpm_pinned(struct cli *c, bool write, struct wcard_lpm **l, int *lock
 		}
 	}
 	ret = wcard_lpm_open_pinned(path, l, err, sizeof(err));
+	/*
+	 * An LPM pinned before live images were pinned is opened by map id
+	 * (EPERM without CAP_SYS_ADMIN): only then does CAP_SYS_ADMIN become
+	 * effective, for that open alone. Either way it goes before anything else
+	 * runs: nothing after the open needs it.
+	 */
+	if (ret == -EPERM && !caps_raise(CAP_SYS_ADMIN)) {
+		*err = 0;
+		ret = wcard_lpm_open_pinned(path, l, err, sizeof(err));
+	}
+	caps_drop(CAP_SYS_ADMIN);
 	if (ret)
 		fprintf(stderr, "wcard lpm: %s\n", *err ? err : strerror(-ret));
 	return ret;

@@ -145,18 +145,20 @@ static const struct sub_spec lpm_subs[] = {
 	  "index), IPv4 and IPv6 mixed",
 	  lpm_lookup, 2, 2 },
 	{ "create", "NAME [ROUTES]", "create an LPM pinned as NAME, with the routes of ROUTES",
-	  lpm_create, 1, 2 },
+	  lpm_create, 1, 2, .pins = true },
 	{ "add", "NAME PREFIX/LEN [VALUE]",
 	  "add a route (VALUE 0 if absent), or change the value of an equal prefix", lpm_add, 2,
-	  3 },
-	{ "del", "NAME PREFIX/LEN", "delete a route", lpm_del, 2, 2 },
+	  3, CAPS_BY_ID },
+	{ "del", "NAME PREFIX/LEN", "delete a route", lpm_del, 2, 2, CAPS_BY_ID },
 	{ "load", "NAME ROUTES",
 	  "replace every route with ROUTES, atomically for lookups (nothing changes on error)",
-	  lpm_load, 2, 2 },
+	  lpm_load, 2, 2, CAPS_BY_ID },
 	{ "dump", "NAME", "print the routes, one 'PREFIX/LEN VALUE' a line (load takes it back)",
-	  lpm_dump, 1, 1 },
-	{ "get", "NAME ADDR...", "longest match of each address, through BPF", lpm_get, 2, -1 },
-	{ "stats", "NAME", "routes per family and the memory the maps use", lpm_stats, 1, 1 },
+	  lpm_dump, 1, 1, CAPS_BY_ID },
+	{ "get", "NAME ADDR...", "longest match of each address, through BPF", lpm_get, 2, -1,
+	  CAPS_BY_ID },
+	{ "stats", "NAME", "routes per family and the memory the maps use", lpm_stats, 1, 1,
+	  CAPS_BY_ID },
 	{ "destroy", "NAME", "unpin NAME (its maps go with the last user)", lpm_destroy, 1, 1 },
 	{ NULL, NULL, NULL, NULL, 0, 0 },
 };
@@ -188,9 +190,7 @@ static const struct cmd_spec cmd_table[] = {
 	  "longest-prefix match in BPF, on a route file or on LPMs pinned under --pin-dir",
 	  cmd_lpm, lpm_opts, 1, 1 << 20, lpm_subs,
 	  .brief = "longest-prefix match: lookups, pinned LPMs",
-	  .caps = CAPS_BPF, .pins = true,
-	  /* LPMs pinned before live images were: found by map id. */
-	  .keep = CAPB(CAP_SYS_ADMIN) },
+	  .caps = CAPS_BPF },
 	{ "create", "NAME [RULES]",
 	  "create a classifier pinned as NAME under --pin-dir (its maps and the XDP filter, as "
 	  "'prog'), empty or with the rules of RULES",
@@ -1246,9 +1246,11 @@ static int cmd_help(struct cli *c)
 int main(int argc, char **argv)
 {
 	const struct cmd_spec *cmd;
+	const struct sub_spec *sc;
 	struct cli c = {};
+	__u64 need, standby;
+	bool pins;
 	char why[256];
-	__u64 need;
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(argc < 2 ? stderr : stdout, NULL);
@@ -1261,10 +1263,17 @@ int main(int argc, char **argv)
 			return 2;
 		/* The userspace reference classifies without BPF. */
 		need = c.algo && !strcmp(c.algo, "ref") ? 0 : cmd->caps;
+		/* A subcommand's own (run_sub reports an unknown one). */
+		for (standby = 0, pins = cmd->pins, sc = cmd->subs; sc && sc->name && c.argc; sc++) {
+			if (!strcmp(sc->name, c.argv[0])) {
+				standby = sc->standby;
+				pins = pins || sc->pins;
+			}
+		}
 		c.caps_admin = ((need | cmd->keep) & CAPB(CAP_SYS_ADMIN)) &&
 			       caps_effective(CAP_SYS_ADMIN);
-		if (caps_limit(cmd->name, need,
-			       cmd->keep | (cmd->pins ? CAPB(CAP_SYS_ADMIN) : 0)))
+		if (caps_limit(cmd->name, need, cmd->keep | (pins ? CAPB(CAP_SYS_ADMIN) : 0),
+			       standby))
 			return 1;
 		/* A kernel without a feature the programs use: say which, before anything runs. */
 		if (need && wcard_probe_kernel(why, sizeof(why))) {

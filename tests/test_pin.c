@@ -891,10 +891,16 @@ Test(pin, fresh_host_cli_mounts_bpffs, .timeout = 120)
 	/* Before: nothing mounted, so the first create has to mount it. */
 	rc = wt_sh(out, sizeof(out),
 		   FRESH_NS "mountpoint -q /sys/fs/bpf && exit 8; "
+		   /* A path that only looks under /sys/fs/bpf mounts nothing. */
+		   "%1$s create --pin-dir /sys/fs/bpf/../../tmp/wcard-dotdot y && exit 6; "
+		   "mountpoint -q /sys/fs/bpf && exit 7; "
 		   "%1$s create fw && mountpoint -q /sys/fs/bpf && "
 		   "%1$s rule add fw src 10.0.0.0/8 drop && %1$s rules dump fw && "
 		   "%1$s lpm create rt && %1$s lpm add rt 10.0.0.0/8 7 && %1$s lpm get rt 10.1.2.3 && "
 		   "%1$s destroy fw && %1$s lpm destroy rt && "
+		   /* A relative --pin-dir, from a directory on bpffs. */
+		   "cd /sys/fs/bpf && %1$s create --pin-dir rel r && %1$s destroy --pin-dir rel r && "
+		   "cd / && "
 		   "stat -f -c %%T /sys/fs/bpf' 2>&1",
 		   bin);
 	cr_assert_eq(rc, 0, "case fresh host: rc %d: %s", rc, out);

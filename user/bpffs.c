@@ -31,8 +31,9 @@ static int on_bpffs(const char *path)
 		if (errno != ENOENT && errno != ENOTDIR)
 			return -errno;
 		slash = strrchr(buf, '/');
+		/* A relative path with no existing component: the current directory. */
 		if (!slash)
-			return -ENOENT;
+			return statfs(".", &fs) ? -errno : fs.f_type == BPF_FS_MAGIC;
 		if (slash == buf) {
 			buf[1] = 0;
 			continue;
@@ -41,11 +42,17 @@ static int on_bpffs(const char *path)
 	}
 }
 
-/* Does dir lie under WCARD_BPFFS (the mount point itself included)? */
+/*
+ * Does dir lie under WCARD_BPFFS (the mount point itself included)? Only an
+ * absolute path without ".." components counts: /sys/fs/bpf/../../tmp must
+ * not mount anything.
+ */
 static bool under_default(const char *dir)
 {
 	size_t n = strlen(WCARD_BPFFS);
 
+	if (strstr(dir, "/../") || (strlen(dir) >= 3 && !strcmp(dir + strlen(dir) - 3, "/..")))
+		return false;
 	return !strncmp(dir, WCARD_BPFFS, n) && (dir[n] == 0 || dir[n] == '/');
 }
 
@@ -94,14 +101,15 @@ int wcard_bpffs_prepare(const char *dir, char *err, size_t errlen)
 	 * directory underneath and look again once they hold it.
 	 */
 	fd = open(WCARD_BPFFS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
+	if (fd < 0 || flock(fd, LOCK_EX)) {
 		ret = -errno;
-		goto fail;
-	}
-	if (flock(fd, LOCK_EX)) {
-		ret = -errno;
-		close(fd);
-		goto fail;
+		if (fd >= 0)
+			close(fd);
+		if (ret == -ENOENT || ret == -ENOTDIR)
+			goto fail;
+		clf_seterr(err, errlen, "%s: locking " WCARD_BPFFS " to mount bpffs there: %s", dir,
+			   strerror(-ret));
+		return ret;
 	}
 	ret = on_bpffs(WCARD_BPFFS);
 	if (ret == 0)
@@ -109,8 +117,15 @@ int wcard_bpffs_prepare(const char *dir, char *err, size_t errlen)
 	else if (ret == 1)
 		ret = 0;
 	close(fd); /* drops the lock */
-	if (!ret)
-		return 0;
+	if (ret)
+		goto fail;
+	/* Something else may be mounted between /sys/fs/bpf and dir. */
+	if (on_bpffs(dir) != 1) {
+		clf_seterr(err, errlen, "%s: not on bpffs (another file system is mounted on its way)",
+			   dir);
+		return -EXDEV;
+	}
+	return 0;
 fail:
 	clf_seterr(err, errlen,
 		   "%s: nothing is mounted at " WCARD_BPFFS " and mounting bpffs there failed: "

@@ -178,11 +178,13 @@ static int lpm_pinned(struct cli *c, bool write, struct wcard_lpm **l, int *lock
 	 * effective, for that open alone. Either way it goes before anything else
 	 * runs: nothing after the open needs it.
 	 */
-	if (ret == -EPERM && !caps_raise(CAP_SYS_ADMIN)) {
+	if (ret == -EPERM && !c->caps_admin && !caps_raise(CAP_SYS_ADMIN)) {
 		*err = 0;
 		ret = wcard_lpm_open_pinned(path, l, err, sizeof(err));
 	}
-	caps_drop(CAP_SYS_ADMIN);
+	/* Unless it is what the command runs its BPF work with (no CAP_BPF). */
+	if (!c->caps_admin)
+		caps_drop(CAP_SYS_ADMIN);
 	if (ret)
 		fprintf(stderr, "wcard lpm: %s\n", *err ? err : strerror(-ret));
 	return ret;

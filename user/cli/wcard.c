@@ -1033,6 +1033,8 @@ int pin_new(const struct cli *c, const char *path, const char *destroy, char *er
 	int e;
 
 	/* bpffs mounted at /sys/fs/bpf if nothing is: the one use of CAP_SYS_ADMIN here. */
+	if (!c->caps_admin)
+		caps_raise(CAP_SYS_ADMIN);
 	e = wcard_bpffs_prepare(dir, err, errlen);
 	if (!c->caps_admin)
 		caps_drop(CAP_SYS_ADMIN);
@@ -1270,11 +1272,21 @@ int main(int argc, char **argv)
 				pins = pins || sc->pins;
 			}
 		}
-		c.caps_admin = ((need | cmd->keep) & CAPB(CAP_SYS_ADMIN)) &&
-			       caps_effective(CAP_SYS_ADMIN);
-		if (caps_limit(cmd->name, need, cmd->keep | (pins ? CAPB(CAP_SYS_ADMIN) : 0),
-			       standby))
+		/*
+		 * A command that pins holds CAP_SYS_ADMIN on standby (permitted, not
+		 * effective): pin_new raises it for the bpffs mount alone, so it is
+		 * never effective while input files are parsed.
+		 */
+		if (caps_limit(cmd->name, need, cmd->keep,
+			       standby | (pins ? CAPB(CAP_SYS_ADMIN) : 0)))
 			return 1;
+		/*
+		 * The command's own CAP_SYS_ADMIN, never dropped: asked for, or
+		 * standing in for CAP_BPF where the process has no CAP_BPF (caps_limit).
+		 */
+		c.caps_admin = caps_effective(CAP_SYS_ADMIN) &&
+			       (((need | cmd->keep) & CAPB(CAP_SYS_ADMIN)) ||
+				(need && !caps_effective(CAP_BPF)));
 		/* A kernel without a feature the programs use: say which, before anything runs. */
 		if (need && wcard_probe_kernel(why, sizeof(why))) {
 			fprintf(stderr, "wcard %s: %s\n", cmd->name, why);

@@ -110,6 +110,25 @@ Test(privilege, missing_capabilities)
 }
 
 /*
+ * Run each step (a command with %s for the pin directory, and what its output
+ * must hold) under the capability prefix caps; each must succeed.
+ */
+static void run_steps(const char *caps, const char *const (*steps)[2], size_t n,
+		      const char *name)
+{
+	char out[4096], a[512];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(a, sizeof(a), steps[i][0], dir);
+		cr_assert_eq(cli(out, sizeof(out), caps, a), 0, "case %s: wcard %s: %s", name, a,
+			     out);
+		cr_assert(strstr(out, steps[i][1]), "case %s: wcard %s: '%s' lacks '%s'", name, a,
+			  out, steps[i][1]);
+	}
+}
+
+/*
  * With exactly CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON, a pinned LPM and a
  * classifier can be created, changed, reloaded and read (a reopen finds the
  * LPM's live image by its pin, not by map id, which would need CAP_SYS_ADMIN).
@@ -127,18 +146,11 @@ Test(privilege, bpf_capabilities_suffice)
 		{ "rules list --pin-dir %s c", "src 10.0.0.0/8" },
 	};
 	const char *caps = "setpriv --bounding-set -all,+bpf,+net_admin,+perfmon";
-	char out[4096], a[512];
-	unsigned int i;
 
 	cr_assert_eq(wt_put(tmp, "r1.txt", "10.0.0.0/8 1\n"), 0, "case caps: routes");
 	cr_assert_eq(wt_put(tmp, "r2.txt", "10.1.0.0/16 2\n2001:db8::/32 4\n"), 0,
 		     "case caps: routes");
-	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		snprintf(a, sizeof(a), steps[i][0], dir);
-		cr_assert_eq(cli(out, sizeof(out), caps, a), 0, "case caps: wcard %s: %s", a, out);
-		cr_assert(strstr(out, steps[i][1]), "case caps: wcard %s: '%s' lacks '%s'", a, out,
-			  steps[i][1]);
-	}
+	run_steps(caps, steps, sizeof(steps) / sizeof(steps[0]), "caps");
 }
 
 /* CAP_NET_ADMIN 12, CAP_PERFMON 38, CAP_BPF 39: what every BPF command runs with. */
@@ -198,17 +210,10 @@ Test(privilege, sys_admin_stands_in_for_bpf)
 		{ "lpm get --pin-dir %s l 10.9.9.9", "10.9.9.0/24 77" },
 	};
 	const char *caps = "setpriv --bounding-set -all,+sys_admin,+net_admin";
-	char out[4096], a[512];
-	unsigned int i;
 
 	cr_assert_eq(wt_put(tmp, "r.txt", "src 10.1.0.0/16 drop\n"), 0, "case admin: rules");
 	cr_assert_eq(wt_put(tmp, "routes.txt", "10.0.0.0/8 1\n"), 0, "case admin: routes");
-	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		snprintf(a, sizeof(a), steps[i][0], dir);
-		cr_assert_eq(cli(out, sizeof(out), caps, a), 0, "case admin: wcard %s: %s", a, out);
-		cr_assert(strstr(out, steps[i][1]), "case admin: wcard %s: '%s' lacks '%s'", a, out,
-			  steps[i][1]);
-	}
+	run_steps(caps, steps, sizeof(steps) / sizeof(steps[0]), "admin");
 }
 
 /*

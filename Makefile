@@ -64,13 +64,18 @@ USER_CFLAGS = $(CFLAGS) $(WARN) -fPIC -std=gnu11 $(INCLUDES) $(PKG_CFLAGS)
 DEPS_STAMP := $(BUILD)/.deps-ok
 BPF_PROGS := wcard_xdp wcard_parse_test wcard_key wcard_lpm4
 BENCH_BPF := wcard_bench
-SKELS := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS) $(BENCH_BPF)) $(BUILD)/include/wcard/libwcard.subskel.h
+SKELS := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS) $(BENCH_BPF)) \
+	$(patsubst %,$(BUILD)/compat/%.skel.h,$(BPF_PROGS) $(BENCH_BPF)) \
+	$(BUILD)/include/wcard/libwcard.subskel.h
 # Test-only BPF programs: tests/progs, apart from the shipped ones in bpf/.
 TEST_BPF := $(patsubst tests/progs/%.bpf.c,%,$(wildcard tests/progs/*.bpf.c))
-TEST_SKELS := $(patsubst %,$(BUILD)/%.skel.h,$(TEST_BPF))
+TEST_SKELS := $(patsubst %,$(BUILD)/%.skel.h,$(TEST_BPF)) \
+	$(patsubst %,$(BUILD)/compat/%.skel.h,$(TEST_BPF))
 # The BPF library for static linking, and the example built both ways with it.
 EXAMPLES := $(BUILD)/libwcard.bpf.o $(BUILD)/examples/blocklist_hdr.bpf.o \
-	$(BUILD)/examples/blocklist_link.bpf.o $(BUILD)/examples/blocklist
+	$(BUILD)/examples/blocklist_link.bpf.o $(BUILD)/examples/blocklist \
+	$(BUILD)/compat/libwcard.bpf.o $(BUILD)/compat/examples/blocklist_hdr.bpf.o \
+	$(BUILD)/compat/examples/blocklist_link.bpf.o
 LIB_SRCS := $(wildcard user/*.c)
 LIB_OBJS := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 CLI_SRCS := $(wildcard user/cli/*.c)
@@ -89,7 +94,7 @@ CLI_HDRS := $(wildcard user/cli/*.h)
 
 all: $(BUILD)/wcard $(BUILD)/libwcard.a $(BUILD)/libwcard.so $(BUILD)/tests/wcard-tests \
 	$(BUILD)/wcard.1 \
-	$(BUILD)/wcard-bench $(EXAMPLES)
+	$(BUILD)/wcard-bench $(EXAMPLES) $(SKELS) $(TEST_SKELS)
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): scripts/deps.sh
@@ -118,6 +123,29 @@ $(BUILD)/%.bpf.o: $(BUILD)/%.tmp.bpf.o
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+# The compat build of every BPF object, for kernels without open-coded
+# iterators (WCARD_COMPAT, include/wcard/compat.bpf.h), in $(BUILD)/compat/.
+# libwcard opens a skeleton with these ELF bytes when the probe says so, so a
+# compat object must match the default one in maps, programs and globals: the
+# skeletons' structs are compared when the compat one is made.
+$(BUILD)/compat/%.tmp.bpf.o: bpf/%.bpf.c $(HDRS) | $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DWCARD_COMPAT -c $< -o $@
+$(BUILD)/compat/%.tmp.bpf.o: bench/%.bpf.c $(HDRS) | $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DWCARD_COMPAT -c $< -o $@
+$(BUILD)/compat/%.tmp.bpf.o: tests/progs/%.bpf.c $(HDRS) | $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DWCARD_COMPAT -c $< -o $@
+$(BUILD)/compat/%.skel.h: $(BUILD)/compat/%.bpf.o $(BUILD)/%.skel.h
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_compat > $@.tmp
+	$(Q)scripts/skel-match.sh $* $@.tmp $(BUILD)/$*.skel.h || { rm -f $@.tmp; exit 1; }
+	$(Q)mv $@.tmp $@
+
 # libwcard.bpf.o's maps and constants inside whatever object links it.
 $(BUILD)/include/wcard/libwcard.subskel.h: $(BUILD)/libwcard.bpf.o
 	$(call msg,GEN-SUB,$@)
@@ -138,6 +166,22 @@ $(BUILD)/examples/%_hdr.bpf.o: $(BUILD)/examples/%.hdr.tmp.bpf.o
 	$(call msg,GEN-OBJ,$@)
 	$(Q)$(BPFTOOL) gen object $@ $<
 $(BUILD)/examples/%_link.bpf.o: $(BUILD)/examples/%.link.tmp.bpf.o $(BUILD)/libwcard.bpf.o
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+# And both again as compat builds, in $(BUILD)/compat/examples.
+$(BUILD)/compat/examples/%.hdr.tmp.bpf.o: examples/*/%.bpf.c $(HDRS) | $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(EXAMPLE_BPF_CFLAGS) -DWCARD_COMPAT -c $< -o $@
+$(BUILD)/compat/examples/%.link.tmp.bpf.o: examples/*/%.bpf.c $(HDRS) | $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(EXAMPLE_BPF_CFLAGS) -DWCARD_COMPAT -DWCARD_LINK_LIB -c $< -o $@
+$(BUILD)/compat/examples/%_hdr.bpf.o: $(BUILD)/compat/examples/%.hdr.tmp.bpf.o
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+$(BUILD)/compat/examples/%_link.bpf.o: $(BUILD)/compat/examples/%.link.tmp.bpf.o \
+		$(BUILD)/compat/libwcard.bpf.o
 	$(call msg,GEN-OBJ,$@)
 	$(Q)$(BPFTOOL) gen object $@ $^
 

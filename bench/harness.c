@@ -14,7 +14,10 @@
 #include <bpf/libbpf.h>
 #include <wcard/wcard.h>
 #include "wcard_bench.skel.h"
+#include "compat/wcard_bench.skel.h"
 #include "wcard_lpm4.skel.h"
+#include "compat/wcard_lpm4.skel.h"
+#include "../user/skel.h"
 #include "harness.h"
 
 #define RUN_NS 200000000.0 /* aim for ~0.2 s per timed run */
@@ -752,7 +755,7 @@ int bench_lpm(const char *path, unsigned int family, struct wc_key *keys,
 		    family, path);
 		goto out;
 	}
-	skel = wcard_bench__open();
+	skel = wcard_skel_open(wcard_bench);
 	if (!skel)
 		goto out;
 	bpf_map__set_max_entries(skel->maps.wc_bench_keys, NKEYS);
@@ -953,7 +956,7 @@ out:
 
 struct wcard_bench *bench_object(__u32 max_rules, __u32 hash_entries, int *err)
 {
-	struct wcard_bench *skel = wcard_bench__open();
+	struct wcard_bench *skel = wcard_skel_open(wcard_bench);
 	int ret;
 
 	if (!skel) {
@@ -1108,9 +1111,11 @@ int bench_programs(void)
 	/* The LPM lookups (wcard lpm lookup/get), unprepared: their code, not their tables. */
 	if (!ret) {
 		t0 = now_ns();
-		lpm = wcard_lpm4__open_and_load();
+		lpm = wcard_skel_open(wcard_lpm4);
 		if (!lpm)
 			ret = -errno;
+		else
+			ret = wcard_lpm4__load(lpm);
 	}
 	if (!ret) {
 		double ms = (now_ns() - t0) / 1e6;

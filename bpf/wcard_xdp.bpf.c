@@ -89,10 +89,15 @@ int wc_xdp_filter(struct xdp_md *ctx)
 	/* XDP_REDIRECT; the kernel drops the frame if no device has that ifindex. */
 	if (action == XDP_REDIRECT)
 		action = bpf_redirect(ifindex, 0);
-	/* The slot says which generation's half the rule was found in. */
+	/*
+	 * The slot says which generation's half the rule was found in. A
+	 * program without xdp.frags never sees a multi-buffer frame, so
+	 * data_end - data is the whole frame, on kernels without
+	 * bpf_xdp_get_buff_len (5.18) too.
+	 */
 	wc_count(res.id == WC_ID_NONE ? 0 : WC_HITS_INDEX(res.slot >= cfg->max_rules, cfg->max_rules,
 							 res.id),
-		 bpf_xdp_get_buff_len(ctx));
+		 ctx->data_end - ctx->data);
 
 	if (wc_export_meta && !bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct wc_xdp_meta))) {
 		struct wc_xdp_meta *m = (void *)(long)ctx->data_meta;

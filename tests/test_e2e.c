@@ -716,12 +716,13 @@ Test(e2e, veth_real_traffic, .timeout = 300, .fini = e2e_cleanup)
 	run_mode("native", &native);
 	/* The README's bpftool flow on a real interface: load, fill, attach, traffic. */
 	{
-		const char *b = getenv("WCARD_BUILD") ? getenv("WCARD_BUILD") : "build";
+		char obj[512];
 		unsigned int ok;
 
+		wt_bpf_obj("wcard_xdp.bpf.o", obj, sizeof(obj));
 		cr_assert_eq(wt_sh(out, sizeof(out),
-				   "mkdir %1$s/bt && bpftool prog load %2$s/wcard_xdp.bpf.o %1$s/bt/prog "
-				   "pinmaps %1$s/bt", pdir, b),
+				   "mkdir %1$s/bt && bpftool prog load %2$s %1$s/bt/prog "
+				   "pinmaps %1$s/bt", pdir, obj),
 			     0, "case bpftool prog load: %s", out);
 		write_file(r4, rules4);
 		cr_assert_eq(wcard_in(NULL, out, sizeof(out), "rules load bt %s", r4), 0,

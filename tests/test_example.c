@@ -10,9 +10,10 @@
 
 static void example_path(const char *variant, char *buf, size_t len)
 {
-	const char *b = getenv("WCARD_BUILD") ? getenv("WCARD_BUILD") : "build";
+	char rel[64];
 
-	snprintf(buf, len, "%s/examples/blocklist_%s.bpf.o", b, variant);
+	snprintf(rel, sizeof(rel), "examples/blocklist_%s.bpf.o", variant);
+	wt_bpf_obj(rel, buf, len);
 }
 
 /*

@@ -12,7 +12,10 @@
 #include <bpf/bpf.h>
 #include "wctest.h"
 #include "wcard_lpm4.skel.h"
+#include "compat/wcard_lpm4.skel.h"
 #include "wcard_lpm_aux.skel.h"
+#include "compat/wcard_lpm_aux.skel.h"
+#include "../user/skel.h"
 
 /* Reference: the longest route covering addr (the last one listed among equal prefixes). */
 static long ref_lpm(const struct wcard_routes *rt, unsigned int fam, wc_u128 a)
@@ -351,7 +354,7 @@ static void v4_open(struct d24 *t, const struct wcard_routes *rt, __u32 sub, boo
 
 	memset(t, 0, sizeof(*t));
 	t->trie = trie;
-	t->skel = wcard_lpm4__open();
+	t->skel = wcard_skel_open(wcard_lpm4);
 	cr_assert_not_null(t->skel, "case %s: open", name);
 	t->skel->rodata->wc_lpm4_trie = trie;
 	ret = trie ? wcard_trie4_prepare(t->skel->obj, rt->n, sub) :
@@ -757,7 +760,7 @@ static void route_churn(unsigned int ops, int kind, const char *name)
 			char err[256] = "";
 
 			c->t6.fam = 6;
-			c->t6.skel = wcard_lpm4__open();
+			c->t6.skel = wcard_skel_open(wcard_lpm4);
 			cr_assert_not_null(c->t6.skel, "case %s: open", name);
 			cr_assert_eq(wcard_lpm6_prepare(c->t6.skel->obj, pool.n,
 							(__u32)wcard_lpm6_nodes_needed(&pool) + 1),
@@ -877,7 +880,7 @@ static void trie_online(unsigned int fam, const char *name)
 	for (i = 0; i < all.n; i += 2)
 		live.r[live.n++] = all.r[i];
 	nodes = fam == 4 ? wcard_trie4_nodes_needed(&all) : wcard_lpm6_nodes_needed(&all);
-	t.skel = wcard_lpm4__open();
+	t.skel = wcard_skel_open(wcard_lpm4);
 	cr_assert_not_null(t.skel, "case %s: open", name);
 	t.skel->rodata->wc_lpm4_trie = fam == 4;
 	cr_assert_eq(fam == 4 ? wcard_trie4_prepare(t.skel->obj, all.n, nodes + 1) :
@@ -1049,7 +1052,7 @@ static void bulk_swap(int kind, unsigned int loads, const char *name)
 	all.n = set[0].n + set[1].n;
 	if (kind == 2) {
 		c->t6.fam = 6;
-		c->t6.skel = wcard_lpm4__open();
+		c->t6.skel = wcard_skel_open(wcard_lpm4);
 		cr_assert_not_null(c->t6.skel, "case %s: open", name);
 		cr_assert_eq(wcard_lpm6_prepare(c->t6.skel->obj, all.n,
 						(__u32)wcard_lpm6_nodes_needed(&all) + 1),
@@ -1760,7 +1763,7 @@ Test(lpm, aux_words, .timeout = 120)
 
 	for (f = 0; f < 2; f++)
 		aux_routes(&r, f ? 6 : 4, 700, &rt[f]);
-	s = wcard_lpm_aux__open();
+	s = wcard_skel_open(wcard_lpm_aux);
 	cr_assert_not_null(s, "case aux: open");
 	cr_assert_eq(wcard_trie4_prepare(s->obj, rt[0].n + 8,
 					 (__u32)wcard_trie4_nodes_needed(&rt[0]) + 16),

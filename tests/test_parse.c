@@ -9,6 +9,8 @@
 #include "ref_parse.h"
 #include "wctest.h"
 #include "wcard_parse_test.skel.h"
+#include "compat/wcard_parse_test.skel.h"
+#include "../user/skel.h"
 
 #define FRAME_MAX 3072 /* stays below the linear size BPF_PROG_TEST_RUN gives XDP */
 #define ETH_HLEN  14
@@ -33,8 +35,10 @@ static struct wcard_parse_test *skel;
 
 static void pt_setup(void)
 {
-	skel = wcard_parse_test__open_and_load();
-	cr_assert_not_null(skel, "open and load the parse test program: %s", strerror(errno));
+	skel = wcard_skel_open(wcard_parse_test);
+	cr_assert_not_null(skel, "open the parse test program: %s", strerror(errno));
+	cr_assert_eq(wcard_parse_test__load(skel), 0, "load the parse test program (%s build)",
+		     wcard_bpf_build_name(wcard_bpf_build()));
 }
 
 static void pt_teardown(void)

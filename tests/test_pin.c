@@ -366,9 +366,8 @@ static void write_text(const char *path, const char *text)
  */
 Test(pin, bpftool_prog_load_then_cli)
 {
-	const char *b = getenv("WCARD_BUILD") ? getenv("WCARD_BUILD") : "build";
 	const char *bin = getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
-	char dir[256], cls[300], cmd[2048], rules[] = "/tmp/wcard-pin-rXXXXXX";
+	char dir[256], cls[300], cmd[2048], obj[512], rules[] = "/tmp/wcard-pin-rXXXXXX";
 	int prog, fd = mkstemp(rules);
 
 	cr_assert_geq(fd, 0, "mkstemp");
@@ -377,8 +376,8 @@ Test(pin, bpftool_prog_load_then_cli)
 	cr_assert_eq(mkdir(dir, 0700), 0, "mkdir %s", dir);
 	snprintf(cls, sizeof(cls), "%s/f", dir);
 	cr_assert_eq(mkdir(cls, 0700), 0, "mkdir %s", cls);
-	snprintf(cmd, sizeof(cmd), "bpftool prog load %s/wcard_xdp.bpf.o %s/prog pinmaps %s", b, cls,
-		 cls);
+	snprintf(cmd, sizeof(cmd), "bpftool prog load %s %s/prog pinmaps %s",
+		 wt_bpf_obj("wcard_xdp.bpf.o", obj, sizeof(obj)), cls, cls);
 	cr_assert_eq(system(cmd), 0, "case bpftool: %s", cmd);
 	write_text(rules, "src 10.0.0.0/8 prio 5 drop\n"
 			  "dst 192.168.1.0/24 tcp dport 22 prio 5 drop\n"

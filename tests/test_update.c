@@ -9,7 +9,10 @@
 #include <bpf/libbpf.h>
 #include "wctest.h"
 #include "wcard_key.skel.h"
+#include "compat/wcard_key.skel.h"
 #include "wcard_tm_paths.skel.h"
+#include "compat/wcard_tm_paths.skel.h"
+#include "../user/skel.h"
 
 struct lk {
 	struct wcard_key *skel;
@@ -24,7 +27,7 @@ static void lk_open(struct lk *t, const struct wcard_layout *l, __u32 max_rules,
 	char err[256] = "";
 	int ret;
 
-	t->skel = wcard_key__open();
+	t->skel = wcard_skel_open(wcard_key);
 	cr_assert_not_null(t->skel, "case %s: open", name);
 	cr_assert_eq(wcard_object_prepare(t->skel->obj, max_rules), 0, "case %s: prepare", name);
 	if (o.lpm)
@@ -359,7 +362,7 @@ static void tp_open(struct tp *t, __u32 max_rules, const char *name)
 	char err[256] = "";
 	int ret;
 
-	t->skel = wcard_tm_paths__open();
+	t->skel = wcard_skel_open(wcard_tm_paths);
 	cr_assert_not_null(t->skel, "case %s: open", name);
 	cr_assert_eq(wcard_object_prepare(t->skel->obj, max_rules), 0, "case %s: prepare", name);
 	ret = wcard_tm_paths__load(t->skel);

@@ -17,6 +17,19 @@ struct wt_rng {
 	__u64 s;
 };
 
+/*
+ * Path of a BPF object of this build ($WCARD_BUILD/REL), in the build libwcard
+ * loads on this kernel: the compat one lives under compat/ (wcard_bpf_build()).
+ */
+static inline const char *wt_bpf_obj(const char *rel, char *buf, size_t len)
+{
+	const char *b = getenv("WCARD_BUILD") ? getenv("WCARD_BUILD") : "build";
+
+	snprintf(buf, len, "%s/%s%s", b, wcard_bpf_build() == WCARD_BPF_COMPAT ? "compat/" : "",
+		 rel);
+	return buf;
+}
+
 static inline __u64 wt_rnd(struct wt_rng *r)
 {
 	__u64 z = (r->s += 0x9e3779b97f4a7c15ULL);

@@ -12,6 +12,8 @@
 #include "clf_int.h"
 #include "lpmidx.h"
 #include "wcard_xdp.skel.h"
+#include "compat/wcard_xdp.skel.h"
+#include "skel.h"
 
 static bool verbose;
 
@@ -371,7 +373,8 @@ struct bpf_object *clf_object(const struct wcard_clf *c)
 
 const void *wcard_xdp_object(size_t *size)
 {
-	return wcard_xdp__elf_bytes(size);
+	return wcard_bpf_build() == WCARD_BPF_COMPAT ? wcard_xdp_compat__elf_bytes(size) :
+							 wcard_xdp__elf_bytes(size);
 }
 
 static struct wcard_clf *clf_alloc(void)
@@ -435,7 +438,7 @@ int wcard_clf_create(const struct wcard_clf_opts *o, struct wcard_clf **out, cha
 	c = clf_alloc();
 	if (!c)
 		return -ENOMEM;
-	c->skel = wcard_xdp__open();
+	c->skel = wcard_skel_open(wcard_xdp);
 	if (!c->skel) {
 		ret = -errno;
 		clf_seterr(err, errlen, "opening the XDP object: %s", strerror(-ret));

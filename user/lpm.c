@@ -12,6 +12,8 @@
 #include "bpffs.h"
 #include "lpmidx.h"
 #include "wcard_lpm4.skel.h"
+#include "compat/wcard_lpm4.skel.h"
+#include "skel.h"
 
 /*
  * The fast path: IPv4 DIR-24-8 or the small trie, and the IPv6 trie
@@ -165,7 +167,7 @@ static int lpm_build(const struct lpm_meta *m, const char *pin_dir, struct wcard
 		return -ENOMEM;
 	l->meta_fd = -1;
 	l->meta = *m;
-	l->skel = wcard_lpm4__open();
+	l->skel = wcard_skel_open(wcard_lpm4);
 	if (!l->skel)
 		goto out;
 	l->skel->rodata->wc_lpm4_trie = m->v4 == WCARD_LPM4_TRIE;

@@ -6,6 +6,7 @@
  * that brought it.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,9 +28,11 @@ static const struct wcard_feature wcard_features[] = {
 	{ WCARD_FEAT_HELPER, BPF_FUNC_xdp_adjust_meta, NULL, "the bpf_xdp_adjust_meta helper",
 	  "4.15" },
 	{ WCARD_FEAT_HELPER, BPF_FUNC_redirect, NULL, "the bpf_redirect helper in XDP", "4.14" },
-	{ WCARD_FEAT_HELPER, BPF_FUNC_xdp_get_buff_len, NULL, "the bpf_xdp_get_buff_len helper",
-	  "5.18" },
-	{ WCARD_FEAT_KFUNC, 0, "bpf_iter_num_new", "open-coded iterators (bpf_iter_num)", "6.4" },
+};
+
+/* What the default build needs on top; without it libwcard loads the compat build. */
+static const struct wcard_feature wcard_iter_feature = {
+	WCARD_FEAT_KFUNC, 0, "bpf_iter_num_new", "open-coded iterators (bpf_iter_num)", "6.4"
 };
 
 /* Load "r0 = XDP_PASS; exit" as an XDP program: 0, or -errno. */
@@ -121,4 +124,23 @@ int wcard_probe_kernel(char *err, size_t errlen)
 	if (result && err && errlen)
 		snprintf(err, errlen, "%s", msg);
 	return result;
+}
+
+enum wcard_bpf_build wcard_bpf_build(void)
+{
+	static int build = -1; /* not probed yet */
+	const char *env = getenv("WCARD_BPF_BUILD");
+
+	if (env && !strcmp(env, "compat"))
+		return WCARD_BPF_COMPAT;
+	if (env && !strcmp(env, "iter"))
+		return WCARD_BPF_ITER;
+	if (build < 0)
+		build = has(&wcard_iter_feature) > 0 ? WCARD_BPF_ITER : WCARD_BPF_COMPAT;
+	return build;
+}
+
+const char *wcard_bpf_build_name(enum wcard_bpf_build b)
+{
+	return b == WCARD_BPF_COMPAT ? "compat" : "iter";
 }

@@ -8,6 +8,43 @@
 #define WC_BF_BLOCK 8
 
 /*
+ * One block of WC_BF_BLOCK rules, unrolled (one loop step per block, not per
+ * rule): block b; 0 once a rule matched or the rules ran out, else 1.
+ */
+static __always_inline int wc_bf_block(const struct wc_key *key, const struct wc_config *cfg,
+				       struct wc_result *res, __u32 b)
+{
+	__u32 n = cfg->nrules, base = cfg->rules_base;
+	int j;
+
+	/* Compile-time bound on top of the runtime count. */
+	if (n > WC_MAX_RULES)
+		n = WC_MAX_RULES;
+#pragma unroll
+	for (j = 0; j < WC_BF_BLOCK; j++) {
+		__u32 slot = b * WC_BF_BLOCK + j, idx;
+		struct wc_rule *r;
+
+		if (slot >= n)
+			return 0;
+		idx = base + slot;
+		r = bpf_map_lookup_elem(&wc_rules, &idx);
+		if (!r)
+			return 0;
+		if (!wc_rule_match(r, key))
+			continue;
+		res->rank = r->rank;
+		res->value = r->value;
+		res->id = r->id;
+		res->slot = idx;
+		return 0;
+	}
+	return 1;
+}
+
+WC_COUNT_DEFINE(wc_bf_run, wc_bf_block)
+
+/*
  * Best-rank rule matching key among the nrules rules of the generation cfg
  * describes (the config the caller read once for this packet: see
  * wc_classify). User space stores them sorted by rank (WC_CFG_SORTED), so the
@@ -21,53 +58,13 @@
 WC_WEAK __noinline int wc_bf_lookup(const struct wc_key *key, const struct wc_config *cfg,
 				    struct wc_result *res)
 {
-	__u32 n, base;
-	int i;
-
 	/* Global subprogram arguments may be NULL as far as the verifier knows. */
 	if (!key || !cfg || !res)
 		return -22; /* -EINVAL */
 	wc_result_miss(res);
 	if (!(cfg->flags & WC_CFG_SORTED))
 		return -22;
-	n = cfg->nrules;
-	base = cfg->rules_base;
-	/* Compile-time bound on top of the runtime count. */
-	if (n > WC_MAX_RULES)
-		n = WC_MAX_RULES;
-
-	/*
-	 * The iterator steps over blocks of WC_BF_BLOCK rules and the block is
-	 * unrolled: one kfunc call per block instead of per rule.
-	 */
-	wc_for(i, 0, (int)((n + WC_BF_BLOCK - 1) / WC_BF_BLOCK))
-	{
-		bool stop = false;
-		int j;
-
-#pragma unroll
-		for (j = 0; j < WC_BF_BLOCK; j++) {
-			__u32 slot = (__u32)i * WC_BF_BLOCK + j, idx;
-			struct wc_rule *r;
-
-			if (slot >= n)
-				break;
-			idx = base + slot;
-			r = bpf_map_lookup_elem(&wc_rules, &idx);
-			if (!r)
-				break;
-			if (!wc_rule_match(r, key))
-				continue;
-			res->rank = r->rank;
-			res->value = r->value;
-			res->id = r->id;
-			res->slot = idx;
-			stop = true;
-			break;
-		}
-		if (stop)
-			break;
-	}
+	wc_bf_run(key, cfg, res);
 	return res->id != WC_ID_NONE;
 }
 #else

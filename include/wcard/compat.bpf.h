@@ -28,14 +28,24 @@
  */
 
 /*
- * Open-coded numeric iterator (kfuncs bpf_iter_num_*, kernel >= 6.4). libbpf
- * >= 1.2 ships bpf_for(); libbpf 1.1 (Debian 12) does not, so wcard carries its
- * own wc_for(). The verifier checks the loop body once per distinct state
- * instead of unrolling it, and the iterator itself bounds the trip count.
- *
- * vmlinux.h declares struct bpf_iter_num, and so does <linux/bpf.h> from
- * kernel 6.4 on; with older UAPI headers wcard declares it (the verifier
- * matches the kfunc argument by this name and size).
+ * Two builds of every program, picked at load time by libwcard's probe
+ * (wcard_bpf_target()):
+ *   default          Linux 6.4+: loops are open-coded iterators (kfuncs
+ *                    bpf_iter_num_*); the verifier checks a body once per
+ *                    distinct state, whatever the trip count.
+ *   WCARD_COMPAT     kernels without iterators: plain loops with a bound the
+ *                    verifier can see, which it walks iteration by iteration,
+ *                    so every long loop is split over nested global functions
+ *                    (each verified once) by WC_RUN_DEFINE below.
+ * A program of your own that includes these headers defines WCARD_COMPAT to
+ * load on such kernels. Both builds give the same answers.
+ */
+#ifndef WCARD_COMPAT
+/*
+ * libbpf >= 1.2 ships bpf_for(); libbpf 1.1 (Debian 12) does not, so wcard
+ * carries its own wc_for(). vmlinux.h declares struct bpf_iter_num, and so
+ * does <linux/bpf.h> from kernel 6.4 on; with older UAPI headers wcard
+ * declares it (the verifier matches the kfunc argument by this name and size).
  */
 #if !defined(__VMLINUX_H__) && LINUX_VERSION_CODE < KERNEL_VERSION(6, 4, 0)
 struct bpf_iter_num {
@@ -62,6 +72,126 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
 		     int *__wc_v = bpf_iter_num_next(&__wc_it);                                    \
 		     __wc_v && ((i) = *__wc_v, (i) >= (lo) && (i) < (hi));                         \
 	     });)
+#else
+/*
+ * The compat build: a plain loop. hi must have a known upper bound (a clamp
+ * before the loop); the verifier walks every iteration up to it, so this is
+ * only for short loops (the tables of a pass, the slots of a probe).
+ */
+#define wc_for(i, lo, hi) for ((i) = (lo); (i) < (hi); (i)++)
+#endif
+
+/*
+ * Long loops, up to 2^20 steps (rules of a brute-force scan, a bucket chain).
+ *
+ * WC_RUN_DEFINE(name, step) defines
+ *   __u32 name(const struct wc_key *key, const struct wc_config *cfg,
+ *              struct wc_result *res, __u32 s)
+ * which repeats s = step(key, cfg, res, s) until step returns 0, at most
+ * WC_RUN_MAX times, and returns the last s. s must be unknown to the verifier
+ * (a function argument, a value read from a map): a constant one is tracked
+ * exactly and makes every iteration a new state.
+ *
+ * WC_COUNT_DEFINE(name, step) defines
+ *   void name(const struct wc_key *key, const struct wc_config *cfg,
+ *             struct wc_result *res)
+ * which calls step(key, cfg, res, i) for i = 0, 1, ... while it returns
+ * non-zero, at most WC_RUN_MAX times.
+ *
+ * step is static __always_inline. Default build: one iterator loop, inlined.
+ * Compat build: three nested loops of WC_RUN_L1 x WC_RUN_L2 x WC_RUN_L2
+ * steps, the inner two in global functions. Each is verified once, so the
+ * verifier walks 64 steps and 2 x 128 calls, not 2^20 steps.
+ */
+#define WC_RUN_L1 64
+#define WC_RUN_L2 128
+#define WC_RUN_MAX (WC_RUN_L1 * WC_RUN_L2 * WC_RUN_L2)
+
+#ifndef WCARD_COMPAT
+#define WC_RUN_DEFINE(name, step)                                                                  \
+	static __always_inline __u32 name(const struct wc_key *key, const struct wc_config *cfg,  \
+					  struct wc_result *res, __u32 s)                          \
+	{                                                                                          \
+		int __k;                                                                           \
+                                                                                                   \
+		wc_for(__k, 0, WC_RUN_MAX)                                                         \
+		{                                                                                  \
+			s = step(key, cfg, res, s);                                                \
+			if (!s)                                                                    \
+				break;                                                             \
+		}                                                                                  \
+		return s;                                                                          \
+	}
+/* The iterator's value is unknown to the verifier, so the loop's states converge. */
+#define WC_COUNT_DEFINE(name, step)                                                                \
+	static __always_inline void name(const struct wc_key *key, const struct wc_config *cfg,   \
+					 struct wc_result *res)                                    \
+	{                                                                                          \
+		int __i;                                                                           \
+                                                                                                   \
+		wc_for(__i, 0, WC_RUN_MAX)                                                         \
+		{                                                                                  \
+			if (!step(key, cfg, res, (__u32)__i))                                      \
+				break;                                                             \
+		}                                                                                  \
+	}
+#else
+#define WC_RUN_LEVEL(name, inner, n)                                                               \
+	WC_WEAK __noinline __u32 name(const struct wc_key *key, const struct wc_config *cfg,      \
+				      struct wc_result *res, __u32 s)                              \
+	{                                                                                          \
+		int __k;                                                                           \
+                                                                                                   \
+		/* Global subprogram arguments may be NULL as far as the verifier knows. */        \
+		if (!key || !cfg || !res)                                                          \
+			return 0;                                                                  \
+		for (__k = 0; __k < (n); __k++) {                                                  \
+			s = inner(key, cfg, res, s);                                               \
+			if (!s)                                                                    \
+				break;                                                             \
+		}                                                                                  \
+		return s;                                                                          \
+	}
+/* The outer level is inlined into the caller: a call frame less (the verifier allows 8). */
+#define WC_RUN_OUTER(name, inner)                                                                  \
+	static __always_inline __u32 name(const struct wc_key *key, const struct wc_config *cfg,  \
+					  struct wc_result *res, __u32 s)                          \
+	{                                                                                          \
+		int __k;                                                                           \
+                                                                                                   \
+		for (__k = 0; __k < WC_RUN_L2; __k++) {                                            \
+			s = inner(key, cfg, res, s);                                               \
+			if (!s)                                                                    \
+				break;                                                             \
+		}                                                                                  \
+		return s;                                                                          \
+	}
+#ifndef WCARD_LINK_LIB
+#define WC_RUN_DEFINE(name, step)                                                                  \
+	WC_RUN_LEVEL(name##_l1, step, WC_RUN_L1)                                                   \
+	WC_RUN_LEVEL(name##_l2, name##_l1, WC_RUN_L2)                                              \
+	WC_RUN_OUTER(name, name##_l2)
+#else
+#define WC_RUN_DEFINE(name, step)                                                                  \
+	__u32 name##_l2(const struct wc_key *key, const struct wc_config *cfg,                    \
+			struct wc_result *res, __u32 s);                                           \
+	WC_RUN_OUTER(name, name##_l2)
+#endif
+/* As a run whose state is i + 1: inside each level's global function it is an argument. */
+#define WC_COUNT_DEFINE(name, step)                                                                \
+	static __always_inline __u32 name##_next(const struct wc_key *key,                        \
+						 const struct wc_config *cfg,                      \
+						 struct wc_result *res, __u32 s)                   \
+	{                                                                                          \
+		return s && step(key, cfg, res, s - 1) ? s + 1 : 0;                                \
+	}                                                                                          \
+	WC_RUN_DEFINE(name##_run, name##_next)                                                     \
+	static __always_inline void name(const struct wc_key *key, const struct wc_config *cfg,   \
+					 struct wc_result *res)                                    \
+	{                                                                                          \
+		name##_run(key, cfg, res, 1);                                                      \
+	}
+#endif
 
 #ifndef __noinline
 #define __noinline __attribute__((noinline))

@@ -43,10 +43,24 @@ static __always_inline int wc_tm_chain_step(const struct wc_key *key, __u32 *hea
 	return 0;
 }
 
+/* One step of a long chain walk (wc_tm_chain_run): the next head, 0 when the walk ends. */
+static __always_inline __u32 wc_tm_chain_next(const struct wc_key *key,
+					      const struct wc_config *cfg, struct wc_result *res,
+					      __u32 head)
+{
+	__u32 max_rules = cfg->max_rules;
+
+	if (max_rules > WC_MAX_RULES)
+		max_rules = WC_MAX_RULES;
+	return wc_tm_chain_step(key, &head, cfg->rules_base, max_rules, res) ? 0 : head;
+}
+
+WC_RUN_DEFINE(wc_tm_chain_run, wc_tm_chain_next)
+
 /*
  * Walk one bucket's chain from head (index + 1 into this generation's rules).
  * Most buckets hold a few rules (the builder splits above c), so the first
- * WC_TM_CHAIN_FAST steps are unrolled; an iterator, bounded by max rules,
+ * WC_TM_CHAIN_FAST steps are unrolled; a long loop, bounded by max rules,
  * takes the rest, however long the builder had to make the chain.
  * Global: verified once. Returns 1 if res improved.
  */
@@ -54,7 +68,7 @@ static __always_inline int wc_tm_chain_step(const struct wc_key *key, __u32 *hea
 WC_WEAK __noinline int wc_tm_chain(const struct wc_key *key, __u32 head, const struct wc_config *cfg,
 			   struct wc_result *res)
 {
-	__u32 rules_base, max_rules;
+	__u32 rules_base, max_rules, rank;
 	int i, st;
 
 	if (!key || !cfg || !res)
@@ -69,13 +83,9 @@ WC_WEAK __noinline int wc_tm_chain(const struct wc_key *key, __u32 head, const s
 		if (st)
 			return st > 0;
 	}
-	wc_for(i, 0, (int)max_rules)
-	{
-		st = wc_tm_chain_step(key, &head, rules_base, max_rules, res);
-		if (st)
-			return st > 0;
-	}
-	return 0;
+	rank = res->rank;
+	wc_tm_chain_run(key, cfg, res, head);
+	return res->rank < rank;
 }
 #else
 int wc_tm_chain(const struct wc_key *key, __u32 head, const struct wc_config *cfg,
@@ -151,6 +161,25 @@ static __always_inline int wc_tm_probe(const struct wc_key *key, __u32 t,
 	return 0;
 }
 
+#ifdef WCARD_COMPAT
+/*
+ * Compat build: the probe as a global function. Inlined, the verifier walks
+ * it once per table of the pass (a plain loop of up to WC_TM_MAX_TABLES), and
+ * the branches of 256 probes exceed its limit of 8192 pending jumps.
+ */
+#ifndef WCARD_LINK_LIB
+WC_WEAK __noinline int wc_tm_probe_call(const struct wc_key *key, __u32 t,
+					const struct wc_config *cfg, struct wc_result *res)
+{
+	return wc_tm_probe(key, t, cfg, res);
+}
+#else
+int wc_tm_probe_call(const struct wc_key *key, __u32 t, const struct wc_config *cfg,
+		     struct wc_result *res);
+#endif
+#define wc_tm_probe wc_tm_probe_call
+#endif
+
 /* Lookup passes that may overlap rule moves before falling back to a scan. */
 #define WC_TM_PASSES 4
 
@@ -193,6 +222,36 @@ WC_WEAK __noinline int wc_tm_pass(const struct wc_key *key, const struct wc_conf
 int wc_tm_pass(const struct wc_key *key, const struct wc_config *cfg, struct wc_result *res);
 #endif
 
+/* Slot i of this generation's rules, for the exact scan (wc_tm_scan); 0 after the last. */
+static __always_inline int wc_tm_scan_one(const struct wc_key *key, const struct wc_config *cfg,
+					  struct wc_result *res, __u32 i)
+{
+	__u32 n = cfg->nrules, idx, id;
+	struct wc_rule *r;
+
+	if (n > cfg->max_rules)
+		n = cfg->max_rules;
+	if (n > WC_MAX_RULES)
+		n = WC_MAX_RULES;
+	if (i >= n)
+		return 0;
+	idx = cfg->rules_base + i;
+	r = bpf_map_lookup_elem(&wc_rules, &idx);
+	if (!r)
+		return 0;
+	/* Read once: the writer may flag the slot while we look at it. */
+	id = *(volatile __u32 *)&r->id;
+	if (!(id & WC_ID_DEAD) && r->rank < res->rank && wc_rule_match(r, key)) {
+		res->rank = r->rank;
+		res->value = r->value;
+		res->id = id & ~WC_ID_FLAGS;
+		res->slot = idx;
+	}
+	return 1;
+}
+
+WC_COUNT_DEFINE(wc_tm_scan_all, wc_tm_scan_one)
+
 /*
  * Exact scan of every rule slot ever used in this generation, skipping unlinked
  * ones. Only taken when online updates moved rules during every pass, so its
@@ -202,35 +261,10 @@ int wc_tm_pass(const struct wc_key *key, const struct wc_config *cfg, struct wc_
 WC_WEAK __noinline int wc_tm_scan(const struct wc_key *key, const struct wc_config *cfg,
 			  struct wc_result *res)
 {
-	__u32 n, base;
-	int i;
-
 	if (!key || !cfg || !res)
 		return -22;
 	wc_result_miss(res);
-	n = cfg->nrules;
-	base = cfg->rules_base;
-	if (n > cfg->max_rules)
-		n = cfg->max_rules;
-	if (n > WC_MAX_RULES)
-		n = WC_MAX_RULES;
-	wc_for(i, 0, (int)n)
-	{
-		__u32 idx = base + i;
-		struct wc_rule *r = bpf_map_lookup_elem(&wc_rules, &idx);
-		__u32 id;
-
-		if (!r)
-			break;
-		/* Read once: the writer may flag the slot while we look at it. */
-		id = *(volatile __u32 *)&r->id;
-		if ((id & WC_ID_DEAD) || r->rank >= res->rank || !wc_rule_match(r, key))
-			continue;
-		res->rank = r->rank;
-		res->value = r->value;
-		res->id = id & ~WC_ID_FLAGS;
-		res->slot = idx;
-	}
+	wc_tm_scan_all(key, cfg, res);
 	return 0;
 }
 #else
@@ -240,10 +274,18 @@ int wc_tm_scan(const struct wc_key *key, const struct wc_config *cfg,
 
 /*
  * The rare path: the first pass overlapped a rule move. Up to WC_TM_PASSES - 1
- * more passes, then the exact scan. Global, so the common path stays small.
+ * more passes, then the exact scan. Global, so the common path stays small;
+ * inlined in the compat build, where its call frame would make the deepest
+ * chain of calls (lookup, pass, probe, chain, two loop levels) one too long
+ * for the verifier's 8.
  */
-#ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int wc_tm_retry(const struct wc_key *key, const struct wc_config *cfg,
+#ifdef WCARD_COMPAT
+#define WC_TM_RETRY static __always_inline
+#else
+#define WC_TM_RETRY WC_WEAK __noinline
+#endif
+#if !defined(WCARD_LINK_LIB) || defined(WCARD_COMPAT)
+WC_TM_RETRY int wc_tm_retry(const struct wc_key *key, const struct wc_config *cfg,
 				   struct wc_result *res)
 {
 	__u32 moves, tables;

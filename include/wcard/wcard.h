@@ -579,6 +579,28 @@ int wcard_probe_features(const struct wcard_feature *f, size_t n, char *err, siz
 /* wcard_probe_features on everything wcard's programs use; probed once, then cached. */
 int wcard_probe_kernel(char *err, size_t errlen);
 
+/*
+ * The two builds of every wcard BPF object (include/wcard/compat.bpf.h):
+ * WCARD_BPF_ITER, loops as open-coded iterators (Linux 6.4+; the default
+ * build, e.g. wcard_xdp.bpf.o), and WCARD_BPF_COMPAT, plain loops split over
+ * global functions for kernels without iterators (built with WCARD_COMPAT,
+ * e.g. compat/wcard_xdp.bpf.o).
+ */
+enum wcard_bpf_build {
+	WCARD_BPF_ITER,
+	WCARD_BPF_COMPAT,
+};
+
+/*
+ * The build libwcard loads on the running kernel: ITER when the kernel's BTF
+ * has the bpf_iter_num kfuncs, else COMPAT. The environment variable
+ * WCARD_BPF_BUILD=iter|compat overrides the probe (to test the compat build
+ * on a new kernel). Probed once, then cached.
+ */
+enum wcard_bpf_build wcard_bpf_build(void);
+/* "iter" or "compat". */
+const char *wcard_bpf_build_name(enum wcard_bpf_build b);
+
 #ifdef __cplusplus
 }
 #endif

@@ -41,12 +41,35 @@ static __always_inline void wc_count(__u32 idx, __u64 bytes)
  * sibling of the classifier's call chain instead of adding to it (the combined
  * stack of nested calls is limited to 512 bytes).
  */
+#ifndef WCARD_COMPAT
 __noinline int wc_xdp_parse(struct xdp_md *ctx, struct wc_pkt *pkt)
 {
 	if (!ctx || !pkt)
 		return WC_PARSE_MALFORMED;
 	return wc_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, pkt);
 }
+#else
+/* Compat build: no pointer arguments but the context; the result goes through the scratch entry. */
+__noinline int wc_xdp_parse_g(struct xdp_md *ctx)
+{
+	struct wc_scratch *s = wc_scratch_get();
+
+	if (!ctx || !s)
+		return WC_PARSE_MALFORMED;
+	return wc_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, &s->pkt);
+}
+
+static __always_inline int wc_xdp_parse(struct xdp_md *ctx, struct wc_pkt *pkt)
+{
+	int ret = wc_xdp_parse_g(ctx);
+	struct wc_scratch *s = wc_scratch_get();
+
+	if (!s)
+		return WC_PARSE_MALFORMED;
+	__builtin_memcpy(pkt, &s->pkt, sizeof(*pkt));
+	return ret;
+}
+#endif
 
 static __always_inline __u32 wc_xdp_action(__u32 a)
 {

@@ -55,12 +55,9 @@ WC_COUNT_DEFINE(wc_bf_run, wc_bf_block)
  * Global and __noinline: verified once, whatever the number of callers.
  */
 #ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int wc_bf_lookup(const struct wc_key *key, const struct wc_config *cfg,
-				    struct wc_result *res)
+WC_WEAK __noinline int WC_G(wc_bf_lookup)(WC_PARAMS)
 {
-	/* Global subprogram arguments may be NULL as far as the verifier knows. */
-	if (!key || !cfg || !res)
-		return -22; /* -EINVAL */
+	WC_TAKE_PARAMS(-22); /* -EINVAL */
 	wc_result_miss(res);
 	if (!(cfg->flags & WC_CFG_SORTED))
 		return -22;
@@ -68,7 +65,8 @@ WC_WEAK __noinline int wc_bf_lookup(const struct wc_key *key, const struct wc_co
 	return res->id != WC_ID_NONE;
 }
 #else
-int wc_bf_lookup(const struct wc_key *key, const struct wc_config *cfg, struct wc_result *res);
+int WC_G(wc_bf_lookup)(WC_PARAMS);
 #endif
+WC_PUBLIC(wc_bf_lookup)
 
 #endif /* WCARD_BF_BPF_H */

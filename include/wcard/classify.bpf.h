@@ -60,15 +60,13 @@ static __always_inline int wc_key_from_pkt(__u32 layout_id, const struct wc_pkt 
  * cache and TLB miss, ~130-180 ns (make bench). Global: verified once.
  */
 #ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int wc_lpm_classify(const struct wc_key *key, const struct wc_config *cfg,
-			       struct wc_result *res)
+WC_WEAK __noinline int WC_G(wc_lpm_classify)(WC_PARAMS)
 {
 	__u32 f, word, route = 0, id = 0;
 	__u64 value = 0;
 	int hit;
 
-	if (!key || !cfg || !res)
-		return -22;
+	WC_TAKE_PARAMS(-22);
 	wc_result_miss(res);
 	f = cfg->lpm_field;
 	if (f >= WC_MAX_FIELDS)
@@ -93,9 +91,9 @@ WC_WEAK __noinline int wc_lpm_classify(const struct wc_key *key, const struct wc
 	return 1;
 }
 #else
-int wc_lpm_classify(const struct wc_key *key, const struct wc_config *cfg,
-			       struct wc_result *res);
+int WC_G(wc_lpm_classify)(WC_PARAMS);
 #endif
+WC_PUBLIC(wc_lpm_classify)
 
 /*
  * Classify key with the algorithm of the generation cfg describes: cfg is
@@ -110,15 +108,30 @@ int wc_lpm_classify(const struct wc_key *key, const struct wc_config *cfg,
 static __always_inline int wc_classify(const struct wc_key *key, const struct wc_config *cfg,
 				       struct wc_result *res)
 {
+	int ret;
+#ifdef WCARD_COMPAT
+	/* The key into the scratch entry once, for whichever algorithm. */
+	struct wc_scratch *s = cfg ? wc_scratch_enter(key, cfg) : NULL;
+
+	if (!s) {
+		wc_result_miss(res);
+		return -2;
+	}
+#endif
 	if (!cfg) {
 		wc_result_miss(res);
 		return -2;
 	}
 	if (cfg->algo == WC_ALGO_TM || cfg->algo == WC_ALGO_STM)
-		return wc_tm_lookup(key, cfg, res);
-	if (cfg->algo == WC_ALGO_LPM)
-		return wc_lpm_classify(key, cfg, res);
-	return wc_bf_lookup(key, cfg, res);
+		ret = WC_G(wc_tm_lookup)(WC_ARGS);
+	else if (cfg->algo == WC_ALGO_LPM)
+		ret = WC_G(wc_lpm_classify)(WC_ARGS);
+	else
+		ret = WC_G(wc_bf_lookup)(WC_ARGS);
+#ifdef WCARD_COMPAT
+	__builtin_memcpy(res, &s->res, sizeof(*res));
+#endif
+	return ret;
 }
 
 #endif /* WCARD_CLASSIFY_BPF_H */

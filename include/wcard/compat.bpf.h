@@ -82,6 +82,45 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
 #endif
 
 /*
+ * Global functions and their pointer arguments. Linux 5.10's verifier takes
+ * only scalars (and the program context) as arguments of a global function;
+ * pointers came in 5.12. The compat build therefore keeps the packet's key,
+ * its result and its config's index in a per-CPU scratch entry (wc_scratch,
+ * maps.bpf.h) while wcard's global functions run, and they take their key,
+ * cfg and res from there. A global function is written once for both builds:
+ *
+ *   WC_WEAK __noinline int WC_G(wc_f)(WC_PARAMS, __u32 more)
+ *   {
+ *           WC_TAKE_PARAMS(-22);  (key, cfg, res; or return -22)
+ *           ... WC_G(wc_other)(WC_ARGS, x) ...
+ *   }
+ *
+ * Default build: WC_G(f) is f, WC_PARAMS the three pointers and WC_ARGS passes
+ * them on. Compat build: WC_G(f) is f_g, WC_PARAMS one unused scalar, and
+ * WC_TAKE_PARAMS reads the pointers from the scratch entry; the public name f
+ * is then an inline wrapper that fills the entry (wc_scratch_enter).
+ */
+#ifndef WCARD_COMPAT
+#define WC_G(name) name
+#define WC_PARAMS const struct wc_key *key, const struct wc_config *cfg, struct wc_result *res
+#define WC_ARGS key, cfg, res
+/* Global subprogram arguments may be NULL as far as the verifier knows. */
+#define WC_TAKE_PARAMS(err)                                                                        \
+	if (!key || !cfg || !res)                                                                  \
+	return (err)
+#else
+#define WC_G(name) name##_g
+#define WC_PARAMS __u32 wc_none __attribute__((unused))
+#define WC_ARGS 0
+#define WC_TAKE_PARAMS(err)                                                                        \
+	const struct wc_key *key;                                                                  \
+	const struct wc_config *cfg;                                                               \
+	struct wc_result *res;                                                                     \
+	if (wc_scratch_params(&key, &cfg, &res))                                                   \
+	return (err)
+#endif
+
+/*
  * Long loops, up to 2^20 steps (rules of a brute-force scan, a bucket chain).
  *
  * WC_RUN_DEFINE(name, step) defines
@@ -137,14 +176,11 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
 	}
 #else
 #define WC_RUN_LEVEL(name, inner, n)                                                               \
-	WC_WEAK __noinline __u32 name(const struct wc_key *key, const struct wc_config *cfg,      \
-				      struct wc_result *res, __u32 s)                              \
+	WC_WEAK __noinline __u32 name(WC_PARAMS, __u32 s)                                          \
 	{                                                                                          \
 		int __k;                                                                           \
                                                                                                    \
-		/* Global subprogram arguments may be NULL as far as the verifier knows. */        \
-		if (!key || !cfg || !res)                                                          \
-			return 0;                                                                  \
+		WC_TAKE_PARAMS(0);                                                                 \
 		for (__k = 0; __k < (n); __k++) {                                                  \
 			s = inner(key, cfg, res, s);                                               \
 			if (!s)                                                                    \
@@ -160,7 +196,7 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
 		int __k;                                                                           \
                                                                                                    \
 		for (__k = 0; __k < WC_RUN_L2; __k++) {                                            \
-			s = inner(key, cfg, res, s);                                               \
+			s = inner(WC_ARGS, s);                                                     \
 			if (!s)                                                                    \
 				break;                                                             \
 		}                                                                                  \
@@ -169,12 +205,17 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
 #ifndef WCARD_LINK_LIB
 #define WC_RUN_DEFINE(name, step)                                                                  \
 	WC_RUN_LEVEL(name##_l1, step, WC_RUN_L1)                                                   \
-	WC_RUN_LEVEL(name##_l2, name##_l1, WC_RUN_L2)                                              \
+	static __always_inline __u32 name##_l1_call(const struct wc_key *key,                     \
+						    const struct wc_config *cfg,                   \
+						    struct wc_result *res, __u32 s)                \
+	{                                                                                          \
+		return name##_l1(WC_ARGS, s);                                                      \
+	}                                                                                          \
+	WC_RUN_LEVEL(name##_l2, name##_l1_call, WC_RUN_L2)                                         \
 	WC_RUN_OUTER(name, name##_l2)
 #else
 #define WC_RUN_DEFINE(name, step)                                                                  \
-	__u32 name##_l2(const struct wc_key *key, const struct wc_config *cfg,                    \
-			struct wc_result *res, __u32 s);                                           \
+	__u32 name##_l2(WC_PARAMS, __u32 s);                                                       \
 	WC_RUN_OUTER(name, name##_l2)
 #endif
 /* As a run whose state is i + 1: inside each level's global function it is an argument. */

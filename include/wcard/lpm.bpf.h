@@ -4,6 +4,7 @@
 
 #include <wcard/compat.bpf.h>
 #include <wcard/wcard_common.h>
+#include <wcard/scratch.bpf.h>
 
 /*
  * Each structure lives in ONE mmapable ARRAY of u64 (the "image"), reached
@@ -127,6 +128,54 @@ static __always_inline int wc_lpm_result(void *img, int kind, __u64 ent, __u32 *
 	return 1;
 }
 
+#define WC_UNPAREN(...) __VA_ARGS__
+/*
+ * An LPM lookup's global function from its body name##_body(args, route,
+ * value). Default build: name(params, route, value). Compat build (no pointer
+ * arguments to global functions before 5.12, see WC_PARAMS in compat.bpf.h):
+ * name##_g(params) leaves route and value in the scratch entry, and name is
+ * an inline wrapper that copies them out. params and args are in parentheses.
+ */
+#ifndef WCARD_COMPAT
+#ifndef WCARD_LINK_LIB
+#define WC_LPM_DEFINE(name, params, args)                                                          \
+	WC_WEAK __noinline int name(WC_UNPAREN params, __u32 *route, __u64 *value)                 \
+	{                                                                                          \
+		if (!route || !value)                                                              \
+			return -22;                                                                \
+		return name##_body(WC_UNPAREN args, route, value);                                 \
+	}
+#else
+#define WC_LPM_DEFINE(name, params, args) int name(WC_UNPAREN params, __u32 *route, __u64 *value);
+#endif
+#else
+#ifndef WCARD_LINK_LIB
+#define WC_LPM_DEFINE_G(name, params, args)                                                        \
+	WC_WEAK __noinline int name##_g(WC_UNPAREN params)                                         \
+	{                                                                                          \
+		struct wc_scratch *s = wc_scratch_get();                                           \
+                                                                                                   \
+		return s ? name##_body(WC_UNPAREN args, &s->lpm_route, &s->lpm_value) : -22;       \
+	}
+#else
+#define WC_LPM_DEFINE_G(name, params, args) int name##_g(WC_UNPAREN params);
+#endif
+#define WC_LPM_DEFINE(name, params, args)                                                          \
+	WC_LPM_DEFINE_G(name, params, args)                                                        \
+	static __always_inline int name(WC_UNPAREN params, __u32 *route, __u64 *value)             \
+	{                                                                                          \
+		struct wc_scratch *s;                                                              \
+		int ret = name##_g(WC_UNPAREN args);                                               \
+                                                                                                   \
+		s = wc_scratch_get();                                                              \
+		if (!s || !route || !value)                                                        \
+			return -22;                                                                \
+		*route = s->lpm_route;                                                             \
+		*value = s->lpm_value;                                                             \
+		return ret;                                                                        \
+	}
+#endif
+
 /*
  * IPv4, DIR-24-8 (Gupta et al.): the top 24 bits of the address index tbl24
  * (2^24 entries of 8 bytes, a fixed 128 MiB); a group holds the last 8 bits
@@ -140,14 +189,11 @@ static __always_inline int wc_lpm_result(void *img, int kind, __u64 ent, __u32 *
  * Longest prefix covering addr (host order). Returns 1 and sets *route and
  * *value, or 0 on a miss. Global: verified once.
  */
-#ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int wc_lpm4_lookup(__u32 addr, __u32 *route, __u64 *value)
+static __always_inline int wc_lpm4_lookup_body(__u32 addr, __u32 *route, __u64 *value)
 {
 	void *img;
 	__u64 v;
 
-	if (!route || !value)
-		return -22;
 	img = wc_lpm_image(&wc_lpm4_image, 0);
 	if (!img || wc_lpm_entry(img, addr >> 8, &v))
 		return 0;
@@ -156,9 +202,7 @@ WC_WEAK __noinline int wc_lpm4_lookup(__u32 addr, __u32 *route, __u64 *value)
 		return 0;
 	return wc_lpm_result(img, WC_LPM_DIR24, v, route, value);
 }
-#else
-int wc_lpm4_lookup(__u32 addr, __u32 *route, __u64 *value);
-#endif
+WC_LPM_DEFINE(wc_lpm4_lookup, (__u32 addr), (addr))
 
 /*
  * IPv6: a multibit trie. The root takes the first 16 bits (65,536 entries,
@@ -212,17 +256,12 @@ static __always_inline int wc_trie_walk(void *slot, __u32 idx, int kind, __u64 h
  * *route and *value, or 0 on a miss. Global: verified once; the walk is a
  * bounded loop of at most WC_LPM6_LEVELS steps.
  */
-#ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int wc_lpm6_lookup(__u64 hi, __u64 lo, __u32 *route, __u64 *value)
+static __always_inline int wc_lpm6_lookup_body(__u64 hi, __u64 lo, __u32 *route, __u64 *value)
 {
-	if (!route || !value)
-		return -22;
 	return wc_trie_walk(&wc_lpm6_image, 0, WC_LPM_TRIE6, hi, lo, WC_LPM6_LEVELS, route,
 			    value, NULL);
 }
-#else
-int wc_lpm6_lookup(__u64 hi, __u64 lo, __u32 *route, __u64 *value);
-#endif
+WC_LPM_DEFINE(wc_lpm6_lookup, (__u64 hi, __u64 lo), (hi, lo))
 
 /*
  * IPv4, small-memory mode: the IPv6 trie's shape over 32 bits (16-bit root,
@@ -234,16 +273,11 @@ int wc_lpm6_lookup(__u64 hi, __u64 lo, __u32 *route, __u64 *value);
 #define WC_TRIE4_LEVELS 3 /* root + (32 - 16) / 8 */
 
 /* Longest prefix covering addr (host order) in the small IPv4 trie; as wc_lpm4_lookup. */
-#ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int wc_trie4_lookup(__u32 addr, __u32 *route, __u64 *value)
+static __always_inline int wc_trie4_lookup_body(__u32 addr, __u32 *route, __u64 *value)
 {
-	if (!route || !value)
-		return -22;
 	return wc_trie_walk(&wc_trie4_image, 0, WC_LPM_TRIE4, (__u64)addr << 32, 0,
 			    WC_TRIE4_LEVELS, route, value, NULL);
 }
-#else
-int wc_trie4_lookup(__u32 addr, __u32 *route, __u64 *value);
-#endif
+WC_LPM_DEFINE(wc_trie4_lookup, (__u32 addr), (addr))
 
 #endif /* WCARD_LPM_BPF_H */

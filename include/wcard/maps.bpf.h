@@ -4,6 +4,7 @@
 
 #include <wcard/compat.bpf.h>
 #include <wcard/wcard_common.h>
+#include <wcard/scratch.bpf.h>
 
 /*
  * All maps are plain ARRAYs, so every lookup is inlined by the JIT, and
@@ -86,6 +87,62 @@ static __always_inline void wc_result_miss(struct wc_result *res)
 	res->tables = 0;
 	res->_pad = 0;
 }
+
+#ifdef WCARD_COMPAT
+/* A global function's key, cfg and res (WC_TAKE_PARAMS): 0, or -1 if there are none. */
+static __always_inline int wc_scratch_params(const struct wc_key **key,
+					     const struct wc_config **cfg, struct wc_result **res)
+{
+	struct wc_scratch *s = wc_scratch_get();
+	__u32 gen;
+
+	if (!s)
+		return -1;
+	gen = s->gen & (WC_GENS - 1);
+	*cfg = bpf_map_lookup_elem(&wc_config, &gen);
+	*key = &s->key;
+	*res = &s->res;
+	return *cfg ? 0 : -1;
+}
+
+/*
+ * Before a public function calls into the global ones: the key goes into the
+ * scratch entry, and the generation of cfg (each generation's rules start at
+ * gen * max_rules). The entry, or NULL.
+ */
+static __always_inline struct wc_scratch *wc_scratch_enter(const struct wc_key *key,
+							   const struct wc_config *cfg)
+{
+	struct wc_scratch *s = wc_scratch_get();
+
+	if (!s || !key || !cfg)
+		return NULL;
+	__builtin_memcpy(&s->key, key, sizeof(s->key));
+	s->gen = cfg->max_rules ? cfg->rules_base / cfg->max_rules : 0;
+	wc_result_miss(&s->res);
+	return s;
+}
+
+/*
+ * The public name of a global function of the form WC_G(name)(WC_PARAMS):
+ * the key into the scratch entry, the call, the result out of it.
+ */
+#define WC_PUBLIC(name)                                                                            \
+	static __always_inline int name(const struct wc_key *key, const struct wc_config *cfg,    \
+					struct wc_result *res)                                     \
+	{                                                                                          \
+		struct wc_scratch *s = wc_scratch_enter(key, cfg);                                 \
+		int ret;                                                                           \
+                                                                                                   \
+		if (!s || !res)                                                                    \
+			return -22;                                                                \
+		ret = name##_g(0);                                                                 \
+		__builtin_memcpy(res, &s->res, sizeof(*res));                                      \
+		return ret;                                                                        \
+	}
+#else
+#define WC_PUBLIC(name)
+#endif
 
 /*
  * Does rule r match key k? Every word, no per-type branch (see struct

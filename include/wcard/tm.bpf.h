@@ -65,14 +65,12 @@ WC_RUN_DEFINE(wc_tm_chain_run, wc_tm_chain_next)
  * Global: verified once. Returns 1 if res improved.
  */
 #ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int wc_tm_chain(const struct wc_key *key, __u32 head, const struct wc_config *cfg,
-			   struct wc_result *res)
+WC_WEAK __noinline int WC_G(wc_tm_chain)(WC_PARAMS, __u32 head)
 {
 	__u32 rules_base, max_rules, rank;
 	int i, st;
 
-	if (!key || !cfg || !res)
-		return -22;
+	WC_TAKE_PARAMS(-22);
 	rules_base = cfg->rules_base;
 	max_rules = cfg->max_rules;
 	if (max_rules > WC_MAX_RULES)
@@ -88,8 +86,7 @@ WC_WEAK __noinline int wc_tm_chain(const struct wc_key *key, __u32 head, const s
 	return res->rank < rank;
 }
 #else
-int wc_tm_chain(const struct wc_key *key, __u32 head, const struct wc_config *cfg,
-			   struct wc_result *res);
+int WC_G(wc_tm_chain)(WC_PARAMS, __u32 head);
 #endif
 
 /* Slots of a probe checked with plain unrolled code before an iterator takes over. */
@@ -112,7 +109,7 @@ static __always_inline int wc_tm_slot_step(const struct wc_key *key, __u32 idx, 
 		return 0;
 	head = s->head;
 	if (!wc_tm_chain_step(key, &head, cfg->rules_base, cfg->max_rules, res))
-		wc_tm_chain(key, head, cfg, res);
+		WC_G(wc_tm_chain)(WC_ARGS, head);
 	return 0;
 }
 
@@ -168,16 +165,14 @@ static __always_inline int wc_tm_probe(const struct wc_key *key, __u32 t,
  * the branches of 256 probes exceed its limit of 8192 pending jumps.
  */
 #ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int wc_tm_probe_call(const struct wc_key *key, __u32 t,
-					const struct wc_config *cfg, struct wc_result *res)
+WC_WEAK __noinline int wc_tm_probe_g(WC_PARAMS, __u32 t)
 {
+	WC_TAKE_PARAMS(-22);
 	return wc_tm_probe(key, t, cfg, res);
 }
 #else
-int wc_tm_probe_call(const struct wc_key *key, __u32 t, const struct wc_config *cfg,
-		     struct wc_result *res);
+int wc_tm_probe_g(WC_PARAMS, __u32 t);
 #endif
-#define wc_tm_probe wc_tm_probe_call
 #endif
 
 /* Lookup passes that may overlap rule moves before falling back to a scan. */
@@ -189,15 +184,13 @@ int wc_tm_probe_call(const struct wc_key *key, __u32 t, const struct wc_config *
  * frame is not stacked under the lookup's callers.
  */
 #ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int wc_tm_pass(const struct wc_key *key, const struct wc_config *cfg,
-				  struct wc_result *res)
+WC_WEAK __noinline int WC_G(wc_tm_pass)(WC_PARAMS)
 {
 	struct wc_tm_order *ob;
 	__u32 n, oi, tbase;
 	int i;
 
-	if (!key || !cfg || !res)
-		return -22;
+	WC_TAKE_PARAMS(-22);
 	wc_result_miss(res);
 	oi = cfg->order_base + cfg->order;
 	tbase = cfg->tables_base;
@@ -214,12 +207,16 @@ WC_WEAK __noinline int wc_tm_pass(const struct wc_key *key, const struct wc_conf
 		if (e->best >= res->rank)
 			break;
 		res->tables++;
+#ifndef WCARD_COMPAT
 		wc_tm_probe(key, tbase + e->table, cfg, res);
+#else
+		wc_tm_probe_g(WC_ARGS, tbase + e->table);
+#endif
 	}
 	return 0;
 }
 #else
-int wc_tm_pass(const struct wc_key *key, const struct wc_config *cfg, struct wc_result *res);
+int WC_G(wc_tm_pass)(WC_PARAMS);
 #endif
 
 /* Slot i of this generation's rules, for the exact scan (wc_tm_scan); 0 after the last. */
@@ -258,46 +255,33 @@ WC_COUNT_DEFINE(wc_tm_scan_all, wc_tm_scan_one)
  * cost does not matter; its correctness does.
  */
 #ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int wc_tm_scan(const struct wc_key *key, const struct wc_config *cfg,
-			  struct wc_result *res)
+WC_WEAK __noinline int WC_G(wc_tm_scan)(WC_PARAMS)
 {
-	if (!key || !cfg || !res)
-		return -22;
+	WC_TAKE_PARAMS(-22);
 	wc_result_miss(res);
 	wc_tm_scan_all(key, cfg, res);
 	return 0;
 }
 #else
-int wc_tm_scan(const struct wc_key *key, const struct wc_config *cfg,
-			  struct wc_result *res);
+int WC_G(wc_tm_scan)(WC_PARAMS);
 #endif
+WC_PUBLIC(wc_tm_scan)
 
 /*
  * The rare path: the first pass overlapped a rule move. Up to WC_TM_PASSES - 1
- * more passes, then the exact scan. Global, so the common path stays small;
- * inlined in the compat build, where its call frame would make the deepest
- * chain of calls (lookup, pass, probe, chain, two loop levels) one too long
- * for the verifier's 8.
+ * more passes, then the exact scan. res holds the first pass's result.
  */
-#ifdef WCARD_COMPAT
-#define WC_TM_RETRY static __always_inline
-#else
-#define WC_TM_RETRY WC_WEAK __noinline
-#endif
-#if !defined(WCARD_LINK_LIB) || defined(WCARD_COMPAT)
-WC_TM_RETRY int wc_tm_retry(const struct wc_key *key, const struct wc_config *cfg,
-				   struct wc_result *res)
+static __always_inline int wc_tm_retry_body(const struct wc_key *key, const struct wc_config *cfg,
+					    struct wc_result *res)
 {
 	__u32 moves, tables;
 	int pass;
 
-	if (!key || !cfg || !res)
-		return -22;
 	tables = res->tables;
 	for (pass = 1; pass < WC_TM_PASSES; pass++) {
 		moves = *(volatile __u32 *)&cfg->moves;
 		asm volatile("" ::: "memory");
-		wc_tm_pass(key, cfg, res);
+		WC_G(wc_tm_pass)(WC_ARGS);
 		tables += res->tables;
 		asm volatile("" ::: "memory");
 		if (*(volatile __u32 *)&cfg->moves == moves) {
@@ -305,12 +289,48 @@ WC_TM_RETRY int wc_tm_retry(const struct wc_key *key, const struct wc_config *cf
 			return 0;
 		}
 	}
-	wc_tm_scan(key, cfg, res);
+	WC_G(wc_tm_scan)(WC_ARGS);
 	res->tables = tables;
 	return 0;
 }
+
+/*
+ * The retry as a function of its own: global in the default build, so the
+ * common path stays small. The compat build inlines the body into the lookup
+ * (its call frame would make the deepest chain of calls, lookup, pass, probe,
+ * chain and two loop levels, one too long for the verifier's 8), and its
+ * public wc_tm_retry carries res in and out through the scratch entry.
+ */
+#ifndef WCARD_COMPAT
+#ifndef WCARD_LINK_LIB
+WC_WEAK __noinline int wc_tm_retry(const struct wc_key *key, const struct wc_config *cfg,
+				   struct wc_result *res)
+{
+	WC_TAKE_PARAMS(-22);
+	return wc_tm_retry_body(key, cfg, res);
+}
 #else
 int wc_tm_retry(const struct wc_key *key, const struct wc_config *cfg, struct wc_result *res);
+#endif
+#else
+static __always_inline int wc_tm_retry(const struct wc_key *key, const struct wc_config *cfg,
+				       struct wc_result *res)
+{
+	struct wc_scratch *s = wc_scratch_enter(key, cfg);
+	const struct wc_config *c;
+	const struct wc_key *k;
+	struct wc_result *r;
+	int ret;
+
+	if (!s || !res)
+		return -22;
+	__builtin_memcpy(&s->res, res, sizeof(*res));
+	if (wc_scratch_params(&k, &c, &r))
+		return -22;
+	ret = wc_tm_retry_body(k, c, r);
+	__builtin_memcpy(res, &s->res, sizeof(*res));
+	return ret;
+}
 #endif
 
 /*
@@ -323,25 +343,29 @@ int wc_tm_retry(const struct wc_key *key, const struct wc_config *cfg, struct wc
  * Returns 1 on a match, 0 on a miss, <0 on error.
  */
 #ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int wc_tm_lookup(const struct wc_key *key, const struct wc_config *cfg,
-				    struct wc_result *res)
+WC_WEAK __noinline int WC_G(wc_tm_lookup)(WC_PARAMS)
 {
 	__u32 moves;
 
-	if (!key || !cfg || !res)
-		return -22;
+	WC_TAKE_PARAMS(-22);
 	wc_result_miss(res);
 	moves = *(volatile __u32 *)&cfg->moves;
 	/* Keep the compiler from moving the pass's loads across the reads of moves. */
 	asm volatile("" ::: "memory");
-	wc_tm_pass(key, cfg, res);
+	WC_G(wc_tm_pass)(WC_ARGS);
 	asm volatile("" ::: "memory");
-	if (*(volatile __u32 *)&cfg->moves != moves)
+	if (*(volatile __u32 *)&cfg->moves != moves) {
+#ifndef WCARD_COMPAT
 		wc_tm_retry(key, cfg, res);
+#else
+		wc_tm_retry_body(key, cfg, res);
+#endif
+	}
 	return res->id != WC_ID_NONE;
 }
 #else
-int wc_tm_lookup(const struct wc_key *key, const struct wc_config *cfg, struct wc_result *res);
+int WC_G(wc_tm_lookup)(WC_PARAMS);
 #endif
+WC_PUBLIC(wc_tm_lookup)
 
 #endif /* WCARD_TM_BPF_H */

@@ -130,6 +130,11 @@ enum wc_algo {
  * and waits for running programs before touching the old half again.
  */
 #define WC_GENS 2
+/*
+ * The compat build's per-CPU scratch map (scratch.bpf.h): each loaded program
+ * has its own, so it is neither pinned nor shared with a new instance.
+ */
+#define WC_SCRATCH_MAP "wc_scratch"
 
 /* Value of the single-entry wc_root array. */
 struct wc_root {

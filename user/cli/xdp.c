@@ -217,7 +217,8 @@ static int open_over_pins(const char *path, struct bpf_object **out, char *err, 
 		char p[4200];
 		int fd;
 
-		if (strchr(name, '.')) /* .rodata: the program's own constants */
+		/* .rodata: the program's own constants; the compat build's own scratch. */
+		if (strchr(name, '.') || !strcmp(name, WC_SCRATCH_MAP))
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", path, name);
 		fd = bpf_obj_get(p);

@@ -71,6 +71,17 @@ static __always_inline int wc_xdp_parse(struct xdp_md *ctx, struct wc_pkt *pkt)
 }
 #endif
 
+static __always_inline void wc_meta_fill(struct wc_xdp_meta *m, const struct wc_result *res,
+					 int status, __u32 action)
+{
+	m->magic = WC_MAGIC;
+	m->id = res->id;
+	m->value = res->value;
+	m->slot = res->slot;
+	m->parse = status;
+	m->action = action;
+}
+
 static __always_inline __u32 wc_xdp_action(__u32 a)
 {
 	/* Only actions that make sense without extra setup; anything else passes. */
@@ -126,15 +137,21 @@ int wc_xdp_filter(struct xdp_md *ctx)
 		struct wc_xdp_meta *m = (void *)(long)ctx->data_meta;
 
 		/* adjust_meta invalidated every packet pointer: re-check against data. */
-		if ((void *)(m + 1) <= (void *)(long)ctx->data) {
-			m->magic = WC_MAGIC;
-			m->id = res.id;
-			m->value = res.value;
-			m->slot = res.slot;
-			m->parse = status;
-			m->action = action;
-		}
+		if ((void *)(m + 1) <= (void *)(long)ctx->data)
+			wc_meta_fill(m, &res, status, action);
 	}
+#ifdef WCARD_COMPAT
+	/*
+	 * A test run before Linux 5.15 returns no metadata (it takes no xdp_md
+	 * context): libwcard reads this copy in the CPU's scratch entry instead.
+	 */
+	if (wc_export_meta) {
+		struct wc_scratch *s = wc_scratch_get();
+
+		if (s)
+			wc_meta_fill(&s->meta, &res, status, action);
+	}
+#endif
 	return action;
 }
 

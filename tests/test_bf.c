@@ -29,7 +29,8 @@ static void lk_open_algo(struct lk *t, const struct wcard_layout *l, __u32 max_r
 	cr_assert_not_null(t->skel, "case %s: open lookup test object", name);
 	cr_assert_eq(wcard_object_prepare(t->skel->obj, max_rules), 0, "case %s: prepare", name);
 	ret = wcard_key__load(t->skel);
-	cr_assert_eq(ret, 0, "case %s: load lookup test program: %d", name, ret);
+	cr_assert_eq(ret, 0, "case %s: load lookup test program: %s", name,
+		     wt_load_err(ret, err, sizeof(err)));
 	ret = wcard_clf_from_object(t->skel->obj, "wc_key_lookup", &o, &t->clf, err, sizeof(err));
 	cr_assert_eq(ret, 0, "case %s: clf from object: %s", name, err);
 }

@@ -361,7 +361,7 @@ static void v4_open(struct d24 *t, const struct wcard_routes *rt, __u32 sub, boo
 		     wcard_dir24_prepare(t->skel->obj, rt->n, sub);
 	cr_assert_eq(ret, 0, "case %s: prepare", name);
 	ret = wcard_lpm4__load(t->skel);
-	cr_assert_eq(ret, 0, "case %s: load: %d", name, ret);
+	cr_assert_eq(ret, 0, "case %s: load: %s", name, wt_load_err(ret, err, sizeof(err)));
 	ret = trie ? wcard_trie4_open(t->skel->obj, &t->t, err, sizeof(err)) :
 		     wcard_dir24_open(t->skel->obj, &t->d, err, sizeof(err));
 	cr_assert_eq(ret, 0, "case %s: open maps: %s", name, err);

@@ -9,9 +9,11 @@
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <linux/bpf.h>
+#include <bpf/btf.h>
 #include "wctest.h"
 
 Test(probe, this_kernel_has_everything)
@@ -80,4 +82,52 @@ Test(probe, without_privilege)
 			  "case unprivileged: probe result (exit %d): '%s'", WEXITSTATUS(st), msg);
 		cr_assert(strstr(msg, "CAP_BPF"), "case unprivileged: message '%s'", msg);
 	}
+}
+
+/*
+ * The build libwcard loads follows the kernel: iterators where the kernel's
+ * BTF has them, the compat build elsewhere; WCARD_BPF_BUILD overrides it.
+ */
+Test(probe, bpf_build_follows_the_kernel)
+{
+	const char *env = getenv("WCARD_BPF_BUILD");
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool iters = btf && btf__find_by_name_kind(btf, "bpf_iter_num_new", BTF_KIND_FUNC) >= 0;
+	enum wcard_bpf_build want = iters ? WCARD_BPF_ITER : WCARD_BPF_COMPAT;
+
+	btf__free(btf);
+	if (env && !strcmp(env, "compat"))
+		want = WCARD_BPF_COMPAT;
+	else if (env && !strcmp(env, "iter"))
+		want = WCARD_BPF_ITER;
+	cr_assert_eq(wcard_bpf_build(), want, "case build: %s, want %s",
+		     wcard_bpf_build_name(wcard_bpf_build()), wcard_bpf_build_name(want));
+}
+
+/*
+ * A failed load is explained: the verifier's refusals name the kernel and the
+ * build, a missing privilege the capabilities, and on kernels before 5.11
+ * with a finite RLIMIT_MEMLOCK an EPERM names the limit.
+ */
+Test(probe, load_hints)
+{
+	char buf[256], want[128];
+	struct rlimit r;
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	cr_assert_eq(uname(&u), 0, "case hints: uname");
+	snprintf(want, sizeof(want), "the verifier of Linux %s refused wcard's %s build", u.release,
+		 wcard_bpf_build_name(wcard_bpf_build()));
+	cr_assert(strstr(wcard_load_hint(-EACCES, buf, sizeof(buf)), want),
+		  "case verifier: '%s' lacks '%s'", buf, want);
+	cr_assert(strstr(wcard_load_hint(E2BIG, buf, sizeof(buf)), want), "case too big: '%s'",
+		  buf);
+	sscanf(u.release, "%d.%d", &major, &minor);
+	cr_assert_eq(getrlimit(RLIMIT_MEMLOCK, &r), 0, "case hints: getrlimit");
+	wcard_load_hint(-EPERM, buf, sizeof(buf));
+	if (major * 1000 + minor < 5011 && r.rlim_cur != RLIM_INFINITY)
+		cr_assert(strstr(buf, "RLIMIT_MEMLOCK"), "case memlock: '%s'", buf);
+	else
+		cr_assert(strstr(buf, "CAP_BPF"), "case privilege: '%s'", buf);
 }

@@ -34,7 +34,7 @@ static void lk_open(struct lk *t, const struct wcard_layout *l, __u32 max_rules,
 		cr_assert_eq(wcard_trie4_prepare(t->skel->obj, max_rules, 4096), 0,
 			     "case %s: prepare the trie", name);
 	ret = wcard_key__load(t->skel);
-	cr_assert_eq(ret, 0, "case %s: load: %d", name, ret);
+	cr_assert_eq(ret, 0, "case %s: load: %s", name, wt_load_err(ret, err, sizeof(err)));
 	ret = wcard_clf_from_object(t->skel->obj, "wc_key_lookup", &o, &t->clf, err, sizeof(err));
 	cr_assert_eq(ret, 0, "case %s: clf: %s", name, err);
 }
@@ -366,7 +366,7 @@ static void tp_open(struct tp *t, __u32 max_rules, const char *name)
 	cr_assert_not_null(t->skel, "case %s: open", name);
 	cr_assert_eq(wcard_object_prepare(t->skel->obj, max_rules), 0, "case %s: prepare", name);
 	ret = wcard_tm_paths__load(t->skel);
-	cr_assert_eq(ret, 0, "case %s: load: %d", name, ret);
+	cr_assert_eq(ret, 0, "case %s: load: %s", name, wt_load_err(ret, err, sizeof(err)));
 	ret = wcard_clf_from_object(t->skel->obj, NULL, &o, &t->clf, err, sizeof(err));
 	cr_assert_eq(ret, 0, "case %s: clf: %s", name, err);
 }

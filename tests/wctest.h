@@ -17,6 +17,16 @@ struct wt_rng {
 	__u64 s;
 };
 
+/* A failed skeleton load as a message: the error, its likely cause, the kernel and the build. */
+static inline const char *wt_load_err(int ret, char *buf, size_t len)
+{
+	char hint[256];
+
+	snprintf(buf, len, "%s%s", strerror(ret < 0 ? -ret : ret),
+		 wcard_load_hint(ret, hint, sizeof(hint)));
+	return buf;
+}
+
 /*
  * Path of a BPF object of this build ($WCARD_BUILD/REL), in the build libwcard
  * loads on this kernel: the compat one lives under compat/ (wcard_bpf_build()).

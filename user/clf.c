@@ -48,22 +48,6 @@ void clf_seterr(char *err, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const char *load_hint(int e)
-{
-	switch (e) {
-	case EPERM:
-	case EACCES:
-		return " (loading BPF needs root, or CAP_BPF + CAP_NET_ADMIN + CAP_PERFMON)";
-	case EINVAL:
-	case 524: /* ENOTSUPP (kernel-internal) */
-	case ENOENT:
-		return " (the kernel may be too old: wcard needs Linux >= 6.4 with BTF; run with -v "
-		       "for the verifier log)";
-	default:
-		return "";
-	}
-}
-
 /* Map sizes for max_rules rules per generation. */
 static __u32 slots_per_gen(__u32 max_rules)
 {
@@ -451,14 +435,14 @@ int wcard_clf_create(const struct wcard_clf_opts *o, struct wcard_clf **out, cha
 	if (!ret)
 		ret = wcard_xdp__load(c->skel);
 	if (ret) {
-		char why[256];
+		char why[256], hint[256];
 
 		/* A missing kernel feature or privilege, named, rather than the verifier's EINVAL. */
 		if (wcard_probe_kernel(why, sizeof(why)))
 			clf_seterr(err, errlen, "loading the XDP filter: %s", why);
 		else
 			clf_seterr(err, errlen, "loading the XDP filter: %s%s", strerror(-ret),
-				   load_hint(-ret));
+				   wcard_load_hint(ret, hint, sizeof(hint)));
 		goto fail;
 	}
 	c->prog_fd = bpf_program__fd(c->skel->progs.wc_xdp_filter);
@@ -490,6 +474,8 @@ void wcard_clf_destroy(struct wcard_clf *c)
 			if (c->own_fd[i] >= 0)
 				close(c->own_fd[i]);
 	}
+	if (c->scratch_owned)
+		close(c->scratch_fd);
 	gp_free(&c->gp);
 	for (i = 0; i < WC_GENS; i++) {
 		wcard_trie_close(c->lpm4[i]);
@@ -947,8 +933,17 @@ int clf_hits_zero(struct wcard_clf *c, unsigned int g, bool all, const __u32 *id
 	for (i = 0; i < n; i++)
 		keys[i] = WC_HITS_INDEX(g, c->max_rules, all ? i : ids[i]);
 	count = n;
-	if (bpf_map_update_batch(c->hits_fd, keys, zero, &count, &bo))
+	if (bpf_map_update_batch(c->hits_fd, keys, zero, &count, &bo)) {
 		ret = -errno;
+		/*
+		 * Linux 5.10 has no batch operations on per-CPU arrays (EINVAL):
+		 * one update per id, each with every CPU's zero.
+		 */
+		if (ret == -EINVAL || ret == -524 /* ENOTSUPP */ || ret == -EOPNOTSUPP)
+			for (ret = 0, i = 0; i < n && !ret; i++)
+				if (bpf_map_update_elem(c->hits_fd, &keys[i], zero, 0))
+					ret = -errno;
+	}
 out:
 	free(keys);
 	free(zero);
@@ -1170,6 +1165,84 @@ fail:
 	return ret;
 }
 
+/* The fd of the per-CPU scratch map of c's program (compat build), or -1. Cached. */
+static int clf_scratch_fd(struct wcard_clf *c)
+{
+	struct bpf_map *m = clf_object(c) ? bpf_object__find_map_by_name(clf_object(c),
+									  WC_SCRATCH_MAP) :
+					    NULL;
+	struct bpf_prog_info pi = {};
+	struct bpf_map_info mi = {};
+	__u32 ids[64], len = sizeof(pi), i;
+	int fd;
+
+	if (c->scratch_known)
+		return c->scratch_fd;
+	c->scratch_known = true;
+	c->scratch_fd = m ? bpf_map__fd(m) : -1;
+	if (m)
+		return c->scratch_fd;
+	/* A program loaded by someone else (bpftool, a pin): by its map ids. */
+	pi.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
+	pi.map_ids = (__u64)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(c->prog_fd, &pi, &len))
+		return -1;
+	for (i = 0; i < pi.nr_map_ids && i < sizeof(ids) / sizeof(ids[0]); i++) {
+		fd = bpf_map_get_fd_by_id(ids[i]);
+		len = sizeof(mi);
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &mi, &len) &&
+		    !strcmp(mi.name, WC_SCRATCH_MAP)) {
+			c->scratch_fd = fd;
+			c->scratch_owned = true;
+			break;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	return c->scratch_fd;
+}
+
+/*
+ * wcard_clf_run_frame on a kernel whose test runs take no xdp_md context
+ * (before 5.15), so return no metadata: the compat build's filter also leaves
+ * its verdict in the CPU's scratch entry. Every CPU's entry is cleared first;
+ * the one the run wrote to has the magic.
+ */
+static int clf_run_frame_scratch(struct wcard_clf *c, const void *frame, size_t len,
+				 struct wc_xdp_meta *meta, __u32 *xdp_action, __u64 *ns)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len, .repeat = 1);
+	int ncpu = libbpf_num_possible_cpus(), fd = meta ? clf_scratch_fd(c) : -1, ret = 0, i;
+	struct wc_scratch *s = NULL;
+	__u32 zero = 0;
+
+	if (meta && (fd < 0 || ncpu <= 0))
+		return -EOPNOTSUPP;
+	if (meta) {
+		s = calloc(ncpu, sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		if (bpf_map_update_elem(fd, &zero, s, 0))
+			ret = -errno;
+	}
+	if (!ret && bpf_prog_test_run_opts(c->prog_fd, &opts))
+		ret = -errno;
+	if (!ret && meta && bpf_map_lookup_elem(fd, &zero, s))
+		ret = -errno;
+	for (i = 0; !ret && meta && i < ncpu && s[i].meta.magic != WC_MAGIC; i++)
+		;
+	if (!ret && meta && i == ncpu)
+		ret = -ENODATA;
+	if (!ret && meta)
+		*meta = s[i].meta;
+	if (!ret && xdp_action)
+		*xdp_action = opts.retval;
+	if (!ret && ns)
+		*ns = opts.duration;
+	free(s);
+	return ret;
+}
+
 int wcard_clf_run_frame(struct wcard_clf *c, const void *frame, size_t len,
 			struct wc_xdp_meta *meta, __u32 *xdp_action, __u64 *ns)
 {
@@ -1187,6 +1260,9 @@ int wcard_clf_run_frame(struct wcard_clf *c, const void *frame, size_t len,
 	if (c->prog_fd < 0)
 		return -ENOENT;
 	ret = bpf_prog_test_run_opts(c->prog_fd, &opts);
+	/* Test runs take no xdp_md context before Linux 5.15. */
+	if (ret && errno == EINVAL)
+		return clf_run_frame_scratch(c, frame, len, meta, xdp_action, ns);
 	if (ret)
 		return -errno;
 	if (xdp_action)

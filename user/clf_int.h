@@ -83,6 +83,12 @@ struct wcard_clf {
 	/* Opened from pins: the map and program fds are ours to close. */
 	bool own_fds;
 	int own_fd[CLF_NMAPS + 2];
+	/*
+	 * The compat build's scratch map of the program (clf_scratch_fd), once
+	 * looked up; closed by the handle when it opened the fd itself.
+	 */
+	bool scratch_known, scratch_owned;
+	int scratch_fd;
 };
 
 #define ROOT(c) ((struct wc_root *)(c)->root.p)

@@ -196,14 +196,13 @@ static int lpm_build(const struct lpm_meta *m, const char *pin_dir, struct wcard
 	if (!ret)
 		ret = wcard_lpm4__load(l->skel);
 	if (ret) {
-		char why[256];
+		char why[256], hint[256];
 
 		if (!*err && wcard_probe_kernel(why, sizeof(why)))
 			snprintf(err, errlen, "loading the LPM programs: %s", why);
 		else if (!*err)
-			snprintf(err, errlen, "loading the LPM programs: %s (run with -v for the "
-					      "verifier log)",
-				 strerror(-ret));
+			snprintf(err, errlen, "loading the LPM programs: %s%s", strerror(-ret),
+				 wcard_load_hint(ret, hint, sizeof(hint)));
 		goto out;
 	}
 	if (m->max_routes[K_DIR24])

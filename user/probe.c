@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
@@ -143,4 +144,48 @@ enum wcard_bpf_build wcard_bpf_build(void)
 const char *wcard_bpf_build_name(enum wcard_bpf_build b)
 {
 	return b == WCARD_BPF_COMPAT ? "compat" : "iter";
+}
+
+/* Major * 1000 + minor of the running kernel, 0 if unknown. */
+static int kernel_version(char *release, size_t len)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u))
+		snprintf(u.release, sizeof(u.release), "?");
+	snprintf(release, len, "%s", u.release);
+	if (sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return 0;
+	return major * 1000 + minor;
+}
+
+const char *wcard_load_hint(int err, char *buf, size_t len)
+{
+	const char *build = wcard_bpf_build_name(wcard_bpf_build());
+	char rel[65];
+	int v = kernel_version(rel, sizeof(rel));
+	struct rlimit r;
+
+	if (!buf || !len)
+		return "";
+	err = err < 0 ? -err : err;
+	if (err == EPERM && v && v < 5011 && !getrlimit(RLIMIT_MEMLOCK, &r) &&
+		   r.rlim_cur != RLIM_INFINITY) {
+		/* Before 5.11 BPF memory is charged to RLIMIT_MEMLOCK, not to the memory cgroup. */
+		snprintf(buf, len, " (Linux %s counts BPF maps against RLIMIT_MEMLOCK, here %llu KiB: "
+				   "raise it, e.g. ulimit -l unlimited)",
+			 rel, (unsigned long long)r.rlim_cur / 1024);
+	} else if (err == EPERM) {
+		snprintf(buf, len, " (loading BPF needs root, or CAP_BPF + CAP_NET_ADMIN + "
+				   "CAP_PERFMON)");
+	} else if (err == EACCES || err == EINVAL || err == E2BIG || err == 524 /* ENOTSUPP */ ||
+		   err == ENOENT) {
+		snprintf(buf, len, " (the verifier of Linux %s refused wcard's %s build; run with -v "
+				   "for its log)",
+			 rel, build);
+	} else {
+		snprintf(buf, len, " (Linux %s, wcard's %s build)", rel, build);
+	}
+	return buf;
 }

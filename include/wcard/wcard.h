@@ -601,6 +601,14 @@ enum wcard_bpf_build wcard_bpf_build(void);
 /* "iter" or "compat". */
 const char *wcard_bpf_build_name(enum wcard_bpf_build b);
 
+/*
+ * Why loading a BPF object failed with err (-errno or errno), for a message:
+ * " (...)" naming the likely cause (privileges, RLIMIT_MEMLOCK on kernels
+ * before 5.11, the verifier of this kernel and which build it refused) and
+ * the kernel. Written into buf, which is returned.
+ */
+const char *wcard_load_hint(int err, char *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

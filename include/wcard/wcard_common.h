@@ -347,6 +347,28 @@ struct wc_xdp_meta {
 WC_STATIC_ASSERT(sizeof(struct wc_xdp_meta) == 24, "wc_xdp_meta is 24 bytes (a multiple of 4)");
 
 /*
+ * The compat build's per-CPU scratch entry (map WC_SCRATCH_MAP, scratch.bpf.h):
+ * the pointer arguments of wcard's global functions, which Linux 5.10 cannot
+ * pass (the packet's key and result, its config's generation), the outputs of
+ * the LPM lookups and of the filter's parser, and the filter's last verdict,
+ * which libwcard reads after a test run where the kernel returns no metadata.
+ */
+struct wc_scratch {
+	struct wc_key key;
+	struct wc_result res;
+	struct wc_xdp_meta meta; /* the XDP filter's last verdict (wc_export_meta) */
+	__u64 lpm_value;
+	__u32 lpm_route;
+	__u32 gen; /* wc_config[gen] */
+	struct wc_pkt pkt;
+	__u32 _pad;
+};
+WC_STATIC_ASSERT(sizeof(struct wc_scratch) ==
+			 sizeof(struct wc_key) + sizeof(struct wc_result) + sizeof(struct wc_xdp_meta) +
+				 sizeof(struct wc_pkt) + 20,
+		 "wc_scratch has no hidden padding");
+
+/*
  * Per-rule hit counters (the XDP filter's per-CPU wc_hits array). Rule ids stay
  * below WC_ID_LIMIT(max_rules); each generation has a half of that many
  * counters, and index 0 counts frames that matched no rule.

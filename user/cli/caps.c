@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include "cli.h"
 
@@ -47,6 +48,17 @@ int caps_limit(const char *cmd, __u64 need, __u64 keep, __u64 standby)
 	unsigned int i;
 	int cap, ret;
 
+	/*
+	 * Before Linux 5.11 BPF maps and programs are charged to RLIMIT_MEMLOCK,
+	 * and raising it takes CAP_SYS_RESOURCE, which goes below: raise it now
+	 * (libbpf would try later, without the capability). Later kernels
+	 * charge the memory cgroup and ignore the limit.
+	 */
+	if (need) {
+		struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
+
+		setrlimit(RLIMIT_MEMLOCK, &r);
+	}
 	ret = caps_get(d);
 	if (ret)
 		return 0; /* no capability API: let the kernel say no */

@@ -42,7 +42,12 @@ static __always_inline int wc_bf_block(const struct wc_key *key, const struct wc
 	return 1;
 }
 
-WC_COUNT_DEFINE(wc_bf_run, wc_bf_block)
+/* Blocks of 8 rules: 8 x 128 x 128 blocks are WC_MAX_RULES rules. */
+WC_COUNT_DEFINE(wc_bf_run, wc_bf_block, WC_MAX_RULES / WC_BF_BLOCK / WC_RUN_L2 / WC_RUN_L2)
+WC_STATIC_ASSERT(WC_MAX_RULES / WC_BF_BLOCK / WC_RUN_L2 / WC_RUN_L2 * WC_RUN_L2 * WC_RUN_L2 *
+				 WC_BF_BLOCK ==
+			 WC_MAX_RULES,
+		 "the brute-force loop covers WC_MAX_RULES rules");
 
 /*
  * Best-rank rule matching key among the nrules rules of the generation cfg

@@ -123,37 +123,38 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
 /*
  * Long loops, up to 2^20 steps (rules of a brute-force scan, a bucket chain).
  *
- * WC_RUN_DEFINE(name, step) defines
+ * WC_RUN_DEFINE(name, step, l1) defines
  *   __u32 name(const struct wc_key *key, const struct wc_config *cfg,
  *              struct wc_result *res, __u32 s)
  * which repeats s = step(key, cfg, res, s) until step returns 0, at most
- * WC_RUN_MAX times, and returns the last s. s must be unknown to the verifier
- * (a function argument, a value read from a map): a constant one is tracked
- * exactly and makes every iteration a new state.
+ * l1 * WC_RUN_L2 * WC_RUN_L2 times, and returns the last s. s must be unknown
+ * to the verifier (a function argument, a value read from a map): a constant
+ * one is tracked exactly and makes every iteration a new state.
  *
- * WC_COUNT_DEFINE(name, step) defines
+ * WC_COUNT_DEFINE(name, step, l1) defines
  *   void name(const struct wc_key *key, const struct wc_config *cfg,
  *             struct wc_result *res)
  * which calls step(key, cfg, res, i) for i = 0, 1, ... while it returns
- * non-zero, at most WC_RUN_MAX times.
+ * non-zero, at most as many times.
  *
  * step is static __always_inline. Default build: one iterator loop, inlined.
- * Compat build: three nested loops of WC_RUN_L1 x WC_RUN_L2 x WC_RUN_L2
- * steps, the inner two in global functions. Each is verified once, so the
- * verifier walks 64 steps and 2 x 128 calls, not 2^20 steps.
+ * Compat build: three nested loops of l1 x WC_RUN_L2 x WC_RUN_L2 steps, the
+ * inner two in global functions. Each is verified once, so the verifier walks
+ * l1 steps and 2 x 128 calls, not 2^20 steps; a big step (the brute force's
+ * block of 8 rules) takes a small l1.
  */
-#define WC_RUN_L1 64
 #define WC_RUN_L2 128
+#define WC_RUN_L1 64 /* l1 for 2^20 steps */
 #define WC_RUN_MAX (WC_RUN_L1 * WC_RUN_L2 * WC_RUN_L2)
 
 #ifndef WCARD_COMPAT
-#define WC_RUN_DEFINE(name, step)                                                                  \
+#define WC_RUN_DEFINE(name, step, l1)                                                                \
 	static __always_inline __u32 name(const struct wc_key *key, const struct wc_config *cfg,  \
 					  struct wc_result *res, __u32 s)                          \
 	{                                                                                          \
 		int __k;                                                                           \
                                                                                                    \
-		wc_for(__k, 0, WC_RUN_MAX)                                                         \
+		wc_for(__k, 0, (l1) * WC_RUN_L2 * WC_RUN_L2)                                       \
 		{                                                                                  \
 			s = step(key, cfg, res, s);                                                \
 			if (!s)                                                                    \
@@ -162,13 +163,13 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
 		return s;                                                                          \
 	}
 /* The iterator's value is unknown to the verifier, so the loop's states converge. */
-#define WC_COUNT_DEFINE(name, step)                                                                \
+#define WC_COUNT_DEFINE(name, step, l1)                                                                \
 	static __always_inline void name(const struct wc_key *key, const struct wc_config *cfg,   \
 					 struct wc_result *res)                                    \
 	{                                                                                          \
 		int __i;                                                                           \
                                                                                                    \
-		wc_for(__i, 0, WC_RUN_MAX)                                                         \
+		wc_for(__i, 0, (l1) * WC_RUN_L2 * WC_RUN_L2)                                       \
 		{                                                                                  \
 			if (!step(key, cfg, res, (__u32)__i))                                      \
 				break;                                                             \
@@ -203,8 +204,8 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
 		return s;                                                                          \
 	}
 #ifndef WCARD_LINK_LIB
-#define WC_RUN_DEFINE(name, step)                                                                  \
-	WC_RUN_LEVEL(name##_l1, step, WC_RUN_L1)                                                   \
+#define WC_RUN_DEFINE(name, step, l1)                                                                \
+	WC_RUN_LEVEL(name##_l1, step, l1)                                                          \
 	static __always_inline __u32 name##_l1_call(const struct wc_key *key,                     \
 						    const struct wc_config *cfg,                   \
 						    struct wc_result *res, __u32 s)                \
@@ -214,19 +215,19 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
 	WC_RUN_LEVEL(name##_l2, name##_l1_call, WC_RUN_L2)                                         \
 	WC_RUN_OUTER(name, name##_l2)
 #else
-#define WC_RUN_DEFINE(name, step)                                                                  \
+#define WC_RUN_DEFINE(name, step, l1)                                                                \
 	__u32 name##_l2(WC_PARAMS, __u32 s);                                                       \
 	WC_RUN_OUTER(name, name##_l2)
 #endif
 /* As a run whose state is i + 1: inside each level's global function it is an argument. */
-#define WC_COUNT_DEFINE(name, step)                                                                \
+#define WC_COUNT_DEFINE(name, step, l1)                                                                \
 	static __always_inline __u32 name##_next(const struct wc_key *key,                        \
 						 const struct wc_config *cfg,                      \
 						 struct wc_result *res, __u32 s)                   \
 	{                                                                                          \
 		return s && step(key, cfg, res, s - 1) ? s + 1 : 0;                                \
 	}                                                                                          \
-	WC_RUN_DEFINE(name##_run, name##_next)                                                     \
+	WC_RUN_DEFINE(name##_run, name##_next, l1)                                                 \
 	static __always_inline void name(const struct wc_key *key, const struct wc_config *cfg,   \
 					 struct wc_result *res)                                    \
 	{                                                                                          \

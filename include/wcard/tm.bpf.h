@@ -55,7 +55,7 @@ static __always_inline __u32 wc_tm_chain_next(const struct wc_key *key,
 	return wc_tm_chain_step(key, &head, cfg->rules_base, max_rules, res) ? 0 : head;
 }
 
-WC_RUN_DEFINE(wc_tm_chain_run, wc_tm_chain_next)
+WC_RUN_DEFINE(wc_tm_chain_run, wc_tm_chain_next, WC_RUN_L1)
 
 /*
  * Walk one bucket's chain from head (index + 1 into this generation's rules).
@@ -247,7 +247,7 @@ static __always_inline int wc_tm_scan_one(const struct wc_key *key, const struct
 	return 1;
 }
 
-WC_COUNT_DEFINE(wc_tm_scan_all, wc_tm_scan_one)
+WC_COUNT_DEFINE(wc_tm_scan_all, wc_tm_scan_one, WC_RUN_L1)
 
 /*
  * Exact scan of every rule slot ever used in this generation, skipping unlinked

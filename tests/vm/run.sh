@@ -241,9 +241,16 @@ main() {
 	) 9>"$VM/.lock"
 	[[ -z $prepare ]] || return 0
 
+	# One run of a kernel at a time: they share build/vm/results/KERNEL*.
+	mkdir -p "$VM/run" "$VM/results"
+	exec 8>"$VM/run/$k.lock"
+	if ! flock -n 8; then
+		echo "vmtest: $k: waiting for the other run of this kernel to end ($VM/run/$k.lock)" >&2
+		flock 8
+	fi
+
 	# The guest command: a bash script in build/vm/run, which the guest reads
 	# through the host's root.
-	mkdir -p "$VM/run" "$VM/results"
 	rm -rf "$VM/results/$k" "$VM/results/$k.json"
 	mkdir -p "$VM/results/$k"
 	cmd=$VM/run/$k.sh

@@ -3,9 +3,9 @@
 #
 # Runs each Criterion suite of VMTEST_SUITES as `make test-suite` would, then
 # `wcard demo`, prints `vmtest: KERNEL SUITE pass|fail (N s)` for each, keeps
-# each one's output in RESULTS/KERNEL/SUITE.log (the end of it goes to the
-# console when the suite fails) and the guest's dmesg in RESULTS/KERNEL/dmesg.log.
-# Exits 0 when every suite passed.
+# each one's output in RESULTS/KERNEL/SUITE.log (Criterion's failure messages
+# go to the console too) with the time of each test in SUITE.xml, and the
+# guest's dmesg in RESULTS/KERNEL/dmesg.log. Exits 0 when every suite passed.
 #
 # run.sh sets VMTEST_KERNEL, VMTEST_PACKAGE, VMTEST_VERSION, VMTEST_BUILD and
 # VMTEST_RESULTS, and passes VMTEST_SUITES on from the host.
@@ -55,7 +55,12 @@ run_suite() {
 	t0=$(uptime_s)
 	"$@" >"$log" 2>&1 || result=fail
 	secs=$(seconds "$t0" "$(uptime_s)")
-	[[ $result == pass ]] || { failed=1; tail -n 40 "$log"; }
+	if [[ $result == fail ]]; then
+		failed=1
+		# Criterion's own lines, not the verifier logs between them.
+		grep -m 40 -E '^\[(----|FAIL|====)\]' "$log" || tail -n 20 "$log"
+		echo "vmtest: $KERNEL $suite: the whole output is in $log"
+	fi
 	echo "vmtest: $KERNEL $suite $result ($secs s)"
 	entries+=("{\"suite\": \"$suite\", \"result\": \"$result\", \"seconds\": $secs, $(counts "$log")}")
 }
@@ -87,7 +92,8 @@ main() {
 	mkdir -p "$LOGS"
 	echo "vmtest: $KERNEL: kernel $(uname -r), up $boot_s s; suites: $VMTEST_SUITES demo"
 	for s in $VMTEST_SUITES; do
-		run_suite "$s" "$BUILD/tests/wcard-tests" --jobs 2 --filter="$s/*"
+		run_suite "$s" "$BUILD/tests/wcard-tests" --jobs 2 --filter="$s/*" \
+			--xml="$LOGS/$s.xml"
 	done
 
 	# The demo's JSON has the XDP filter's verified instruction count.

@@ -47,7 +47,7 @@ kernel_entry() {
 	while read -r short SUITE PACKAGE VERSION; do
 		[[ $short == "$1" ]] && return 0
 	done < <(grep -v '^[[:space:]]*\(#\|$\)' "$KERNELS")
-	die "no kernel '$1' in tests/vm/kernels.txt (there: $(grep -o '^[0-9][^[:space:]]*' "$KERNELS" | tr '\n' ' '))"
+	die "no kernel '$1' in tests/vm/kernels.txt (there: $(grep -o '^[0-9][^[:space:]]*' "$KERNELS" | paste -sd' '))"
 }
 
 # apt-get with its own sources (SUITE only), lists and cache under build/vm/apt:

@@ -250,8 +250,8 @@ main() {
 	fi
 
 	# The guest command: a bash script in build/vm/run, which the guest reads
-	# through the host's root.
-	rm -rf "$VM/results/$k" "$VM/results/$k.json"
+	# through the host's root. What else lands in results/KERNEL* is the
+	# command's: another command than guest.sh leaves guest.sh's results be.
 	mkdir -p "$VM/results/$k"
 	cmd=$VM/run/$k.sh
 	{

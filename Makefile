@@ -9,6 +9,8 @@
 #   make bench      trace-driven lookup benchmark (QUICK=1: short); make readme-results
 #                   copies its figures into README.md
 #   make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel's BTF
+#   make vmtest     the BPF suites in Debian's kernels under qemu (KERNEL=5.10|6.1|6.12|all,
+#                   default 5.10); make vmtest-table copies the results into README.md
 #   make deps       install the Debian packages the project needs (only missing ones)
 #   make install    CLI, libwcard (.a, .so), headers, BPF objects, wcard.pc, man page
 #                   (PREFIX=/usr/local, DESTDIR= for staging)
@@ -88,7 +90,7 @@ CLI_HDRS := $(wildcard user/cli/*.h)
 
 .PHONY: all deps test test-suite stress demo bench vmlinux clean format install uninstall fuzz \
 	fuzz-seeds \
-	readme-results
+	readme-results vmtest vmtest-kernels vmtest-table
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -292,6 +294,31 @@ stress: all
 
 demo: $(BUILD)/wcard
 	$(Q)$(BUILD)/wcard demo --dir $(BUILD)/demo
+
+# ---- make vmtest: the suites in Debian's stock kernels under qemu (tests/vm) --
+# tests/vm/run.sh boots each kernel of tests/vm/kernels.txt (TCG, no KVM) over
+# this host's root filesystem and runs tests/vm/guest.sh there; every kernel
+# runs even when one fails, and the summary names those that failed. Results:
+# build/vm/results/KERNEL.json. make vmtest-kernels only downloads and
+# prepares the kernels.
+KERNEL ?= 5.10
+VMTEST_KERNELS := $(shell sed -n 's/^\([0-9][^[:space:]]*\).*/\1/p' tests/vm/kernels.txt)
+VMTEST_RUN = $(if $(filter all,$(KERNEL)),$(VMTEST_KERNELS),$(KERNEL))
+
+vmtest: all
+	$(Q)summary=; rc=0; for k in $(VMTEST_RUN); do \
+		VMTEST_BUILD=$(abspath $(BUILD)) tests/vm/run.sh $$k; r=$$?; \
+		if [ $$r -eq 0 ]; then summary="$$summary $$k pass,"; \
+		else summary="$$summary $$k FAIL ($$r),"; rc=1; fi; \
+	done; echo "vmtest: summary:$${summary%,}"; exit $$rc
+
+vmtest-kernels: $(DEPS_STAMP)
+	$(Q)for k in $(VMTEST_RUN); do \
+		VMTEST_BUILD=$(abspath $(BUILD)) tests/vm/run.sh --prepare $$k || exit 1; done
+
+vmtest-table:
+	$(call msg,GEN,README.md supported kernels from $(BUILD)/vm/results)
+	$(Q)python3 scripts/vm-table.py $(BUILD)/vm/results README.md tests/vm/kernels.txt
 
 # Results and plots: bench/results (committed; the README quotes them), or with
 # QUICK=1 a short run into $(BUILD)/bench-results.

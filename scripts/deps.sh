@@ -4,8 +4,11 @@
 set -euo pipefail
 
 # libclang-rt-19-dev: libFuzzer and the sanitizers for clang-19 (make fuzz, make test).
+# qemu-system-x86, busybox-static, cpio, xz-utils, zstd: make vmtest (tests/vm), which
+# boots Debian's kernels under qemu from an initramfs built here.
 PKGS=(clang-19 llvm-19 libclang-rt-19-dev libbpf-dev bpftool libcriterion-dev libxdp-dev
-      pkg-config gnuplot-nox python3 valgrind iproute2 zlib1g-dev libelf-dev make gcc binutils)
+      pkg-config gnuplot-nox python3 valgrind iproute2 zlib1g-dev libelf-dev make gcc binutils
+      qemu-system-x86 busybox-static cpio xz-utils zstd)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,8 +1,9 @@
 # wcard: multi-field packet classification in eBPF.
 #   make            build everything into build/ (installs missing Debian packages first)
 #   make test       Criterion suite (BPF_PROG_TEST_RUN against a userspace reference),
-#                   each fuzz target for FUZZ_CI_TIME (25) seconds, and the suite
-#                   again with ASan + UBSan (build/asan)
+#                   each fuzz target for FUZZ_CI_TIME (25) seconds, the suite
+#                   again with ASan + UBSan (build/asan), and part of the BPF
+#                   suites on Linux 5.10 under qemu (make vmtest)
 #   make fuzz       each libFuzzer target for FUZZ_TIME (300) seconds
 #   make stress     the concurrency tests at full size
 #   make demo       generate rules and a trace, classify through XDP, check, summarize
@@ -283,6 +284,8 @@ test: test-suite $(FUZZ_BINS)
 ifneq ($(SANITIZE),1)
 	$(call msg,ASAN,the suites again with ASan and UBSan in $(BUILD)/asan)
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 BUILD=$(BUILD)/asan test-suite
+	$(call msg,VMTEST,the BPF suites on Linux 5.10 under qemu (make vmtest runs them all))
+	$(Q)$(MAKE) --no-print-directory vmtest KERNEL=5.10 VMTEST_SUITES="$(VMTEST_CI_SUITES)"
 endif
 
 # The concurrency tests at full size: 1M rule updates, 1M route changes.
@@ -305,8 +308,16 @@ KERNEL ?= 5.10
 VMTEST_KERNELS := $(shell sed -n 's/^\([0-9][^[:space:]]*\).*/\1/p' tests/vm/kernels.txt)
 VMTEST_RUN = $(if $(filter all,$(KERNEL)),$(VMTEST_KERNELS),$(KERNEL))
 
+# make test's part: the oldest kernel, the suites that fit in CI time (a
+# suite, or suite/pattern in Criterion's extended glob).
+VMTEST_CI_SUITES := bf parse example tm/!(classbench*) xdp/!(classbench_10*) pin \
+	cli/!(classify_classbench*|bench*) \
+	update/@(atomic_bulk_replace|lookup_keeps_the_entry_generation|generation_flip_algorithms|moved_copies_die_after_grace_delete|update_and_errors) \
+	lpm/@(random_edges|bulk_load_atomic_trie4|pinned_reopen_trie4|cli_pinned|trie6_online)
+
 vmtest: all
 	$(Q)summary=; rc=0; for k in $(VMTEST_RUN); do \
+		$(if $(VMTEST_SUITES),VMTEST_SUITES="$(VMTEST_SUITES)") \
 		VMTEST_BUILD=$(abspath $(BUILD)) tests/vm/run.sh $$k; r=$$?; \
 		if [ $$r -eq 0 ]; then summary="$$summary $$k pass,"; \
 		else summary="$$summary $$k FAIL ($$r),"; rc=1; fi; \

@@ -30,14 +30,17 @@ def row(r):
     failed = [s["suite"] for s in suites if s["result"] != "pass"]
     result = "pass" if r["result"] == "pass" else "fail: " + ", ".join(failed)
     insns = f"{r['verified_insns']:,}" if r.get("verified_insns") is not None else "—"
-    return (f"| {r['kernel']} (`{r['release']}`) | `{r['version']}` | {result} | "
-            f"{len(passed)}/{len(suites)} | {r['seconds']:.0f} s | {insns} |")
+    tested = sum(s.get("tested") or 0 for s in suites)
+    passing = sum(s.get("passing") or 0 for s in suites)
+    return (f"| {r['kernel']} (`{r['release']}`) | `{r['version']}` | {r.get('build', '—')} | "
+            f"{result} | {len(passed)}/{len(suites)} ({passing}/{tested} tests) | "
+            f"{r['seconds']:.0f} s | {insns} |")
 
 
 def table():
-    lines = ["| kernel (guest `uname -r`) | Debian package version | result | suites passed | "
-             "time in the guest | XDP filter, verified insns |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| kernel (guest `uname -r`) | Debian package version | wcard build | result | "
+             "suites passed | time in the guest | XDP filter, verified insns |",
+             "|---|---|---|---|---|---|---|"]
     for k in kernels():
         path = os.path.join(RESULTS, f"{k}.json")
         if not os.path.exists(path):

@@ -310,10 +310,10 @@ VMTEST_RUN = $(if $(filter all,$(KERNEL)),$(VMTEST_KERNELS),$(KERNEL))
 
 # make test's part: the oldest kernel, the suites that fit in CI time (a
 # suite, or suite/pattern in Criterion's extended glob).
-VMTEST_CI_SUITES := bf parse example tm/!(classbench*) xdp/!(classbench_10*) pin \
+VMTEST_CI_SUITES := bf parse example tm/!(classbench*) xdp/!(classbench*) pin \
 	cli/!(classify_classbench*|bench*) \
-	update/@(atomic_bulk_replace|lookup_keeps_the_entry_generation|generation_flip_algorithms|moved_copies_die_after_grace_delete|update_and_errors) \
-	lpm/@(random_edges|bulk_load_atomic_trie4|pinned_reopen_trie4|cli_pinned|trie6_online)
+	update/@(lookup_keeps_the_entry_generation|generation_flip_algorithms) \
+	lpm/@(random_edges|bulk_load_atomic_trie4|cli_pinned)
 
 vmtest: all
 	$(Q)summary=; rc=0; for k in $(VMTEST_RUN); do \

@@ -1316,19 +1316,12 @@ static void keep_new_rule(const struct keep *k, const struct keep_case *kc, stru
 	out->value = KEEP_VALUE(9, 1);
 }
 
-/* Run frame through program prog; the verdict it wrote in front of the frame. */
+/* Run frame through program prog; its verdict (wcard_xdp_run_frame). */
 static void keep_run(int prog, const __u8 *frame, int len, struct wc_xdp_meta *m, const char *name)
 {
-	__u8 out[256 + sizeof(*m)];
-	struct xdp_md ctx_in = { .data = 0, .data_end = len }, ctx = {};
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = len, .data_out = out,
-		    .data_size_out = sizeof(out), .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in),
-		    .ctx_out = &ctx, .ctx_size_out = sizeof(ctx), .repeat = 1);
+	int ret = wcard_xdp_run_frame(prog, frame, len, m, NULL, NULL);
 
-	cr_assert_eq(bpf_prog_test_run_opts(prog, &o), 0, "case %s: test run: %s", name,
-		     strerror(errno));
-	cr_assert_eq(ctx.data, sizeof(*m), "case %s: no verdict in front of the frame", name);
-	memcpy(m, out, sizeof(*m));
+	cr_assert_eq(ret, 0, "case %s: test run: %s", name, strerror(-ret));
 }
 
 /* Every probe through prog: the reference's rule (id and value) over the live shadow. */

@@ -1165,69 +1165,71 @@ fail:
 	return ret;
 }
 
-/* The fd of the per-CPU scratch map of c's program (compat build), or -1. Cached. */
-static int clf_scratch_fd(struct wcard_clf *c)
+/* The compat build's per-CPU scratch map of program prog_fd, opened by its map ids; or -1. */
+static int prog_scratch_fd(int prog_fd)
 {
-	struct bpf_map *m = clf_object(c) ? bpf_object__find_map_by_name(clf_object(c),
-									  WC_SCRATCH_MAP) :
-					    NULL;
 	struct bpf_prog_info pi = {};
 	struct bpf_map_info mi = {};
 	__u32 ids[64], len = sizeof(pi), i;
 	int fd;
 
-	if (c->scratch_known)
-		return c->scratch_fd;
-	c->scratch_known = true;
-	c->scratch_fd = m ? bpf_map__fd(m) : -1;
-	if (m)
-		return c->scratch_fd;
-	/* A program loaded by someone else (bpftool, a pin): by its map ids. */
 	pi.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
 	pi.map_ids = (__u64)(unsigned long)ids;
-	if (bpf_obj_get_info_by_fd(c->prog_fd, &pi, &len))
+	if (bpf_obj_get_info_by_fd(prog_fd, &pi, &len))
 		return -1;
 	for (i = 0; i < pi.nr_map_ids && i < sizeof(ids) / sizeof(ids[0]); i++) {
 		fd = bpf_map_get_fd_by_id(ids[i]);
 		len = sizeof(mi);
 		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &mi, &len) &&
-		    !strcmp(mi.name, WC_SCRATCH_MAP)) {
-			c->scratch_fd = fd;
-			c->scratch_owned = true;
-			break;
-		}
+		    !strcmp(mi.name, WC_SCRATCH_MAP))
+			return fd;
 		if (fd >= 0)
 			close(fd);
+	}
+	return -1;
+}
+
+/* The fd of the scratch map of c's program, or -1; looked up once. */
+static int clf_scratch_fd(struct wcard_clf *c)
+{
+	struct bpf_map *m = clf_object(c) ? bpf_object__find_map_by_name(clf_object(c),
+									  WC_SCRATCH_MAP) :
+					    NULL;
+
+	if (!c->scratch_known) {
+		c->scratch_known = true;
+		c->scratch_fd = m ? bpf_map__fd(m) : prog_scratch_fd(c->prog_fd);
+		c->scratch_owned = !m && c->scratch_fd >= 0;
 	}
 	return c->scratch_fd;
 }
 
 /*
- * wcard_clf_run_frame on a kernel whose test runs take no xdp_md context
- * (before 5.15), so return no metadata: the compat build's filter also leaves
- * its verdict in the CPU's scratch entry. Every CPU's entry is cleared first;
- * the one the run wrote to has the magic.
+ * A frame through program prog_fd on a kernel whose test runs take no
+ * xdp_md context (before 5.15), so return no metadata: the compat build's
+ * filter also leaves its verdict in the CPU's scratch entry (map scratch_fd).
+ * Every CPU's entry is cleared first; the one the run wrote to has the magic.
  */
-static int clf_run_frame_scratch(struct wcard_clf *c, const void *frame, size_t len,
-				 struct wc_xdp_meta *meta, __u32 *xdp_action, __u64 *ns)
+static int run_frame_scratch(int prog_fd, int scratch_fd, const void *frame, size_t len,
+			     struct wc_xdp_meta *meta, __u32 *xdp_action, __u64 *ns)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len, .repeat = 1);
-	int ncpu = libbpf_num_possible_cpus(), fd = meta ? clf_scratch_fd(c) : -1, ret = 0, i;
+	int ncpu = libbpf_num_possible_cpus(), ret = 0, i;
 	struct wc_scratch *s = NULL;
 	__u32 zero = 0;
 
-	if (meta && (fd < 0 || ncpu <= 0))
+	if (meta && (scratch_fd < 0 || ncpu <= 0))
 		return -EOPNOTSUPP;
 	if (meta) {
 		s = calloc(ncpu, sizeof(*s));
 		if (!s)
 			return -ENOMEM;
-		if (bpf_map_update_elem(fd, &zero, s, 0))
+		if (bpf_map_update_elem(scratch_fd, &zero, s, 0))
 			ret = -errno;
 	}
-	if (!ret && bpf_prog_test_run_opts(c->prog_fd, &opts))
+	if (!ret && bpf_prog_test_run_opts(prog_fd, &opts))
 		ret = -errno;
-	if (!ret && meta && bpf_map_lookup_elem(fd, &zero, s))
+	if (!ret && meta && bpf_map_lookup_elem(scratch_fd, &zero, s))
 		ret = -errno;
 	for (i = 0; !ret && meta && i < ncpu && s[i].meta.magic != WC_MAGIC; i++)
 		;
@@ -1243,8 +1245,12 @@ static int clf_run_frame_scratch(struct wcard_clf *c, const void *frame, size_t 
 	return ret;
 }
 
-int wcard_clf_run_frame(struct wcard_clf *c, const void *frame, size_t len,
-			struct wc_xdp_meta *meta, __u32 *xdp_action, __u64 *ns)
+/*
+ * One frame through prog_fd with the metadata in front of it. -EINVAL when
+ * the kernel's test runs take no xdp_md context (the caller falls back).
+ */
+static int run_frame_ctx(int prog_fd, const void *frame, size_t len, struct wc_xdp_meta *meta,
+			 __u32 *xdp_action, __u64 *ns)
 {
 	__u8 out[2048 + sizeof(struct wc_xdp_meta)];
 	/* ctx_in must describe the frame (no metadata yet) when ctx_out is asked for. */
@@ -1253,17 +1259,8 @@ int wcard_clf_run_frame(struct wcard_clf *c, const void *frame, size_t len,
 		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx_in,
 		    .ctx_size_in = sizeof(ctx_in), .ctx_out = &ctx, .ctx_size_out = sizeof(ctx),
 		    .repeat = 1);
-	int ret;
 
-	if (!c || !frame || len > 2048)
-		return -EINVAL;
-	if (c->prog_fd < 0)
-		return -ENOENT;
-	ret = bpf_prog_test_run_opts(c->prog_fd, &opts);
-	/* Test runs take no xdp_md context before Linux 5.15. */
-	if (ret && errno == EINVAL)
-		return clf_run_frame_scratch(c, frame, len, meta, xdp_action, ns);
-	if (ret)
+	if (bpf_prog_test_run_opts(prog_fd, &opts))
 		return -errno;
 	if (xdp_action)
 		*xdp_action = opts.retval;
@@ -1278,6 +1275,40 @@ int wcard_clf_run_frame(struct wcard_clf *c, const void *frame, size_t len,
 			return -ENODATA;
 	}
 	return 0;
+}
+
+int wcard_xdp_run_frame(int prog_fd, const void *frame, size_t len, struct wc_xdp_meta *meta,
+			__u32 *xdp_action, __u64 *ns)
+{
+	int ret, fd;
+
+	if (prog_fd < 0 || !frame || len > 2048)
+		return -EINVAL;
+	ret = run_frame_ctx(prog_fd, frame, len, meta, xdp_action, ns);
+	/* Test runs take no xdp_md context before Linux 5.15. */
+	if (ret != -EINVAL)
+		return ret;
+	fd = meta ? prog_scratch_fd(prog_fd) : -1;
+	ret = run_frame_scratch(prog_fd, fd, frame, len, meta, xdp_action, ns);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+int wcard_clf_run_frame(struct wcard_clf *c, const void *frame, size_t len,
+			struct wc_xdp_meta *meta, __u32 *xdp_action, __u64 *ns)
+{
+	int ret;
+
+	if (!c || !frame || len > 2048)
+		return -EINVAL;
+	if (c->prog_fd < 0)
+		return -ENOENT;
+	ret = run_frame_ctx(c->prog_fd, frame, len, meta, xdp_action, ns);
+	if (ret != -EINVAL)
+		return ret;
+	return run_frame_scratch(c->prog_fd, meta ? clf_scratch_fd(c) : -1, frame, len, meta,
+				 xdp_action, ns);
 }
 
 int wcard_clf_rule_hits(const struct wcard_clf *c, long rule, struct wc_counter *out)

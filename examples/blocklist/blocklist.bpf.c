@@ -24,8 +24,12 @@ struct {
 	__type(value, __u64);
 } app_verdicts SEC(".maps");
 
-/* Parse in a global subprogram: its stack frame is not added to the classifier's. */
-__noinline int app_parse(struct xdp_md *ctx, struct wc_pkt *pkt)
+/*
+ * Parse in a subprogram of its own: its stack frame is not added to the
+ * classifier's. Static, not global: Linux 5.10 takes no pointer arguments to
+ * global functions, and the compat build (-DWCARD_COMPAT) runs there.
+ */
+static __noinline int app_parse(struct xdp_md *ctx, struct wc_pkt *pkt)
 {
 	if (!ctx || !pkt)
 		return WC_PARSE_MALFORMED;

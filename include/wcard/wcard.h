@@ -492,6 +492,14 @@ int wcard_clf_pinned_object(struct bpf_object *obj, const char *dir, char *err, 
 int wcard_clf_run_frame(struct wcard_clf *c, const void *frame, size_t len,
 			struct wc_xdp_meta *meta, __u32 *xdp_action, __u64 *ns);
 /*
+ * The same through any loaded wcard XDP filter program, by its fd (one loaded
+ * by bpftool, a pin). On kernels whose test runs return no metadata (before
+ * 5.15) the verdict comes from the compat build's scratch map, which this
+ * opens by the program's map ids (opening a map by id may take CAP_SYS_ADMIN).
+ */
+int wcard_xdp_run_frame(int prog_fd, const void *frame, size_t len, struct wc_xdp_meta *meta,
+			__u32 *xdp_action, __u64 *ns);
+/*
  * Hit counters of rule `rule` (index in the loaded rule set), summed over CPUs;
  * rule -1 gives the frames that matched nothing.
  */

@@ -26,10 +26,16 @@ struct {
 
 /*
  * Parse in a subprogram of its own: its stack frame is not added to the
- * classifier's. Static, not global: Linux 5.10 takes no pointer arguments to
- * global functions, and the compat build (-DWCARD_COMPAT) runs there.
+ * classifier's. Global, so verified once; but Linux 5.10 takes no pointer
+ * arguments to global functions, so the compat build (-DWCARD_COMPAT), which
+ * runs there, makes it static.
  */
-static __noinline int app_parse(struct xdp_md *ctx, struct wc_pkt *pkt)
+#ifdef WCARD_COMPAT
+#define APP_SUBPROG static __noinline
+#else
+#define APP_SUBPROG __noinline
+#endif
+APP_SUBPROG int app_parse(struct xdp_md *ctx, struct wc_pkt *pkt)
 {
 	if (!ctx || !pkt)
 		return WC_PARSE_MALFORMED;

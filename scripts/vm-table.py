@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fill README.md's "Supported kernels" table from make vmtest's results.
+"""Fill README.md's "Tested kernels" table from make vmtest's results.
 
 `make vmtest-table` runs it after `make vmtest KERNEL=all`. It reads
 build/vm/results/KERNEL.json (written in the guest by tests/vm/guest.sh) for

@@ -107,10 +107,10 @@ write_results() {
 main() {
 	local boot_s s demo verified
 	boot_s=$(uptime_s)
-	# This run's results only (run.sh keeps console.log there).
+	# This run's results only (the console logs there are run.sh's).
 	mkdir -p "$LOGS"
-	rm -f "$RESULTS/$KERNEL.json" "$LOGS"/*.xml
-	find "$LOGS" -name '*.log' ! -name console.log -delete
+	rm -f "$RESULTS/$KERNEL.json"
+	find "$LOGS" -type f ! -name 'console*.log' -delete
 	echo "vmtest: $KERNEL: kernel $(uname -r), up $boot_s s; suites: $VMTEST_SUITES demo"
 	# SUITE, or SUITE/PATTERN (Criterion's extended glob over that suite's tests;
 	# not the shell's: set -f).

@@ -68,7 +68,12 @@ mount -t tmpfs tmpfs $n/dev/shm
 mount -t bpf bpf $n/sys/fs/bpf
 mount -t debugfs debugfs $n/sys/kernel/debug
 mount -t cgroup2 cgroup2 $n/sys/fs/cgroup
+# The guest's own /tmp and /run, unless the project's build lives under one
+# (a clone in /tmp): then the overlay's, writable all the same, keeps it seen.
 for d in tmp run; do
+	case "$kdir/" in
+	/$d/*) continue ;;
+	esac
 	mount -t tmpfs -o mode=1777 tmpfs $n/$d
 done
 chmod 0755 $n/run

@@ -71,14 +71,21 @@ WC_WEAK __noinline int WC_G(wc_lpm_classify)(WC_PARAMS)
 	f = cfg->lpm_field;
 	if (f >= WC_MAX_FIELDS)
 		return -22;
-	/* A variable index into the key: bounded for the verifier. */
-	word = cfg->fields[f].word & (WC_KEY_WORDS - 1);
+	/*
+	 * A variable index into the key, bounded for the verifier on the value
+	 * as read: after a mask to 0..7, clang turned "word >= 7" into
+	 * "word == 7", which Linux 6.1's verifier does not narrow to word <= 6
+	 * for word + 1 below.
+	 */
+	word = cfg->fields[f].word;
 	if (cfg->fields[f].width == 16) {
-		if (word >= WC_KEY_WORDS - 1)
+		if (word > WC_KEY_WORDS - 2)
 			return -22;
 		hit = wc_trie_walk(&wc_lpm6_image, cfg->lpm_slot, WC_LPM_TRIE6, key->w[word],
 				   key->w[word + 1], WC_LPM6_LEVELS, &route, &value, &id);
 	} else {
+		if (word > WC_KEY_WORDS - 1)
+			return -22;
 		hit = wc_trie_walk(&wc_trie4_image, cfg->lpm_slot, WC_LPM_TRIE4, key->w[word] << 32,
 				   0, WC_TRIE4_LEVELS, &route, &value, &id);
 	}

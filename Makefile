@@ -312,7 +312,7 @@ VMTEST_RUN = $(if $(filter all,$(KERNEL)),$(VMTEST_KERNELS),$(KERNEL))
 # suite, or suite/pattern in Criterion's extended glob).
 VMTEST_CI_SUITES := bf parse example tm/!(classbench*) xdp/!(classbench*) pin/!(algorithm_kept_*) \
 	cli/!(classify_classbench*|bench*) \
-	update/@(lookup_keeps_the_entry_generation|generation_flip_algorithms) \
+	update/lookup_keeps_the_entry_generation \
 	lpm/@(random_edges|bulk_load_atomic_trie4|cli_pinned)
 
 vmtest: all

@@ -332,7 +332,7 @@ vmtest-kernels: $(DEPS_STAMP)
 		VMTEST_BUILD=$(abspath $(BUILD)) tests/vm/run.sh --prepare $$k || exit 1; done
 
 vmtest-table:
-	$(call msg,GEN,README.md supported kernels from $(BUILD)/vm/results)
+	$(call msg,GEN,README.md tested kernels from $(BUILD)/vm/results)
 	$(Q)python3 scripts/vm-table.py $(BUILD)/vm/results README.md tests/vm/kernels.txt
 
 # Results and plots: bench/results (committed; the README quotes them), or with

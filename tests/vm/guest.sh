@@ -74,8 +74,9 @@ run_suite() {
 # The build of wcard's BPF objects libwcard loads here (wcard_bpf_build()):
 # iter where the kernel's BTF has the bpf_iter_num kfuncs, else compat.
 bpf_build() {
+	# grep reads to the end: with -q, bpftool's SIGPIPE fails the pipeline (pipefail).
 	if bpftool btf dump file /sys/kernel/btf/vmlinux 2>/dev/null |
-		grep -q "FUNC 'bpf_iter_num_new'"; then
+		grep "FUNC 'bpf_iter_num_new'" >/dev/null; then
 		echo iter
 	else
 		echo compat

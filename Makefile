@@ -62,7 +62,10 @@ ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
 endif
-USER_CFLAGS = $(CFLAGS) $(WARN) -fPIC -std=gnu11 $(INCLUDES) $(PKG_CFLAGS)
+USER_CFLAGS = $(CFLAGS) $(WARN) -fPIC -std=gnu11 $(INCLUDES) -Iuser $(PKG_CFLAGS)
+# libwcard's own objects: only what the public headers mark WCARD_API is
+# visible outside the library (user/libwcard.map says the same to the linker).
+LIB_CFLAGS = $(USER_CFLAGS) -fvisibility=hidden
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 BPF_PROGS := wcard_xdp wcard_parse_test wcard_key wcard_lpm4
@@ -79,14 +82,21 @@ EXAMPLES := $(BUILD)/libwcard.bpf.o $(BUILD)/examples/blocklist_hdr.bpf.o \
 	$(BUILD)/examples/blocklist_link.bpf.o $(BUILD)/examples/blocklist \
 	$(BUILD)/compat/libwcard.bpf.o $(BUILD)/compat/examples/blocklist_hdr.bpf.o \
 	$(BUILD)/compat/examples/blocklist_link.bpf.o
-LIB_SRCS := $(wildcard user/*.c)
+# libwcard: one folder per subsystem, in the order they build on each other
+# (README, Layout). The test kit (user/testkit: the reference classifier,
+# frames, generated sets) is linked by the tests, the bench and the CLI, and
+# never installed.
+LIB_DIRS := core rules tm lpm clf
+LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard user/$(d)/*.c))
 LIB_OBJS := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+TESTKIT_SRCS := $(wildcard user/testkit/*.c)
+TESTKIT_OBJS := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(TESTKIT_SRCS))
 CLI_SRCS := $(wildcard user/cli/*.c)
 CLI_OBJS := $(patsubst user/cli/%.c,$(BUILD)/obj/cli/%.o,$(CLI_SRCS))
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(patsubst tests/%.c,$(BUILD)/obj/tests/%.o,$(TEST_SRCS))
 HDRS := $(wildcard include/wcard/*.h)
-USER_HDRS := $(wildcard user/*.h)
+USER_HDRS := $(foreach d,$(LIB_DIRS) testkit,$(wildcard user/$(d)/*.h))
 CLI_HDRS := $(wildcard user/cli/*.h)
 
 .PHONY: all deps test test-suite stress demo bench vmlinux clean format install uninstall fuzz \
@@ -191,7 +201,7 @@ $(BUILD)/compat/examples/%_link.bpf.o: $(BUILD)/compat/examples/%.link.tmp.bpf.o
 $(BUILD)/obj/%.o: user/%.c $(HDRS) $(USER_HDRS) $(SKELS) | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(LIB_CFLAGS) -c $< -o $@
 $(BUILD)/obj/cli/%.o: user/cli/%.c $(HDRS) $(CLI_HDRS) bench/harness.h | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -206,14 +216,24 @@ $(BUILD)/obj/bench/%.o: bench/%.c bench/harness.h $(HDRS) $(SKELS) | $(DEPS_STAM
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
+# The archive holds one object, its internal symbols made local, so that an
+# application's own names never meet libwcard's (as the .so's version script
+# does for dynamic linking). The tests link $(LIB_OBJS) directly.
 $(BUILD)/libwcard.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
-$(BUILD)/libwcard.so: $(LIB_OBJS)
+	$(Q)$(LD) -r -o $(BUILD)/obj/libwcard.o $^
+	$(Q)objcopy --localize-hidden $(BUILD)/obj/libwcard.o
+	$(Q)rm -f $@ && ar rcs $@ $(BUILD)/obj/libwcard.o
+$(BUILD)/libwcard.so: $(LIB_OBJS) user/libwcard.map
 	$(call msg,LD,$@)
-	$(Q)$(CC) -shared $(LDFLAGS) -Wl,-soname,libwcard.so.$(SOVERSION) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) -shared $(LDFLAGS) -Wl,-soname,libwcard.so.$(SOVERSION) \
+		-Wl,--version-script=user/libwcard.map -o $@ $(LIB_OBJS) $(PKG_LIBS)
+$(BUILD)/libwcard-testkit.a: $(TESTKIT_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 # The CLI carries the benchmark engine for `wcard bench`.
-$(BUILD)/wcard: $(CLI_OBJS) $(BUILD)/obj/bench/harness.o $(BUILD)/libwcard.a
+$(BUILD)/wcard: $(CLI_OBJS) $(BUILD)/obj/bench/harness.o $(BUILD)/libwcard-testkit.a \
+		$(BUILD)/libwcard.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(XDP_LIBS) $(PKG_LIBS) -lpthread -lm
 # The example's user half: loads either build of blocklist.bpf.o and fills it.
@@ -225,11 +245,12 @@ $(BUILD)/examples/blocklist: examples/blocklist/blocklist.c $(HDRS) $(SKELS) $(B
 $(BUILD)/wcard.1: $(BUILD)/wcard
 	$(call msg,GEN,$@)
 	$(Q)$(BUILD)/wcard help --man > $@
-$(BUILD)/tests/wcard-tests: $(TEST_OBJS) $(BUILD)/libwcard.a
+$(BUILD)/tests/wcard-tests: $(TEST_OBJS) $(TESTKIT_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CRIT_LIBS) -lpthread
-$(BUILD)/wcard-bench: $(BUILD)/obj/bench/bench.o $(BUILD)/obj/bench/harness.o $(BUILD)/libwcard.a
+$(BUILD)/wcard-bench: $(BUILD)/obj/bench/bench.o $(BUILD)/obj/bench/harness.o \
+		$(BUILD)/libwcard-testkit.a $(BUILD)/libwcard.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
@@ -242,8 +263,9 @@ FUZZ_TIME ?= 300
 FUZZ_CI_TIME ?= 25
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
-	-fno-sanitize-recover=undefined $(WARN) -std=gnu11 $(INCLUDES) $(PKG_CFLAGS) -Itests
-FUZZ_LIB_OBJS := $(patsubst user/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS)) $(FUZZ_DIR)/obj/ref_parse.o
+	-fno-sanitize-recover=undefined $(WARN) -std=gnu11 $(INCLUDES) -Iuser $(PKG_CFLAGS) -Itests
+FUZZ_LIB_OBJS := $(patsubst user/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS) $(TESTKIT_SRCS)) \
+	$(FUZZ_DIR)/obj/ref_parse.o
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
 
 $(FUZZ_DIR)/obj/%.o: user/%.c $(HDRS) $(USER_HDRS) $(SKELS) | $(DEPS_STAMP)
@@ -259,10 +281,11 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/wctest.h $(FUZZ_
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -D_GNU_SOURCE -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) $(PKG_LIBS) -lpthread
 
 # The binary seeds (frames, operation programs) are committed; this rewrites them.
-fuzz-seeds: tests/fuzz/mkseeds.c $(BUILD)/libwcard.a
+fuzz-seeds: tests/fuzz/mkseeds.c $(BUILD)/libwcard-testkit.a $(BUILD)/libwcard.a
 	$(call msg,GEN,tests/fuzz/corpus/parse and tm)
 	$(Q)mkdir -p $(FUZZ_DIR)
-	$(Q)$(CC) $(USER_CFLAGS) -Itests -o $(FUZZ_DIR)/mkseeds $< $(BUILD)/libwcard.a $(PKG_LIBS)
+	$(Q)$(CC) $(USER_CFLAGS) -Itests -o $(FUZZ_DIR)/mkseeds $< $(BUILD)/libwcard-testkit.a \
+		$(BUILD)/libwcard.a $(PKG_LIBS)
 	$(Q)$(FUZZ_DIR)/mkseeds tests/fuzz/corpus/parse tests/fuzz/corpus/tm
 
 fuzz: $(FUZZ_BINS)
@@ -349,8 +372,8 @@ readme-results:
 	$(Q)python3 scripts/readme-results.py bench/results/results.json README.md
 
 format:
-	clang-format -i $(wildcard bpf/*.c bench/*.c user/*.c tests/*.c tests/*.h tests/progs/*.c \
-		include/wcard/*.h)
+	clang-format -i $(wildcard bpf/*.c bench/*.c user/*/*.c user/*/*.h tests/*.c tests/*.h \
+		tests/progs/*.c include/wcard/*.h)
 
 # Everything a user of the CLI, of libwcard and of the BPF library needs.
 install: all

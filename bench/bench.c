@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* bench.c: make bench: every case side by side in one run, with its results files (harness.c does the work). */
+#include <stdio.h>
 #include <errno.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -233,6 +234,14 @@ static int bench_lpm_sizes(const char *data, unsigned int fam, struct wc_key *ke
 	return ret;
 }
 
+static bool verbose;
+
+/* libbpf's warnings, and everything with -v (libwcard's hook prints warnings already). */
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN || verbose ? vfprintf(stderr, fmt, ap) : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const unsigned int sizes[] = { 100, 1000, 10000, 100000 };
@@ -246,10 +255,10 @@ int main(int argc, char **argv)
 	unsigned int s;
 	int i, ret = 1;
 
-	wcard_set_verbose(false);
+	libbpf_set_print(print_libbpf);
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
-			wcard_set_verbose(true);
+			verbose = true;
 		else if (!strcmp(argv[i], "--quick"))
 			runs = 3;
 		else if (!strcmp(argv[i], "--lpm-only"))

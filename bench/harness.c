@@ -13,11 +13,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <wcard/wcard.h>
+#include "testkit/testkit.h"
 #include "wcard_bench.skel.h"
 #include "compat/wcard_bench.skel.h"
 #include "wcard_lpm4.skel.h"
 #include "compat/wcard_lpm4.skel.h"
-#include "../user/skel.h"
+#include "core/skel.h"
 #include "harness.h"
 
 #define RUN_NS 200000000.0 /* aim for ~0.2 s per timed run */
@@ -144,7 +145,7 @@ static int verify(struct wcard_bench *skel, const struct wcard_ruleset *rs,
 	if (ret)
 		return ret;
 	for (i = 0; i < nv; i++) {
-		long want = wcard_ref_lookup(rs, &keys[i]);
+		long want = tk_ref_lookup(rs, &keys[i]);
 		__u32 id;
 
 		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.wc_bench_out), &i, &id))
@@ -1159,15 +1160,15 @@ int bench_datapath(const char *name, const struct wcard_ruleset *rs,
 		struct wc_key k;
 		__u64 ns;
 
-		wcard_pkt_from_tuple(&tr->t[i], &p);
-		len = wcard_frame_build(&p, NULL, frame, sizeof(frame));
+		tk_pkt_from_tuple(&tr->t[i], &p);
+		len = tk_frame_build(&p, NULL, frame, sizeof(frame));
 		ret = len < 0 ? len : wcard_clf_run_frame(clf, frame, len, &m, NULL, &ns);
 		cold += ns;
 		if (!ret && i < VERIFY) {
 			long want;
 
 			wcard_key_from_tuple(&tr->t[i], &k);
-			want = wcard_ref_lookup(rs, &k);
+			want = tk_ref_lookup(rs, &k);
 			bad += m.id != (want < 0 ? WC_ID_NONE : (__u32)want);
 		}
 	}
@@ -1183,8 +1184,8 @@ int bench_datapath(const char *name, const struct wcard_ruleset *rs,
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .repeat = 4096);
 		struct wc_pkt p;
 
-		wcard_pkt_from_tuple(&tr->t[i], &p);
-		len = wcard_frame_build(&p, NULL, frame, sizeof(frame));
+		tk_pkt_from_tuple(&tr->t[i], &p);
+		len = tk_frame_build(&p, NULL, frame, sizeof(frame));
 		o.data_size_in = len;
 		ret = bpf_prog_test_run_opts(wcard_clf_prog_fd(clf), &o) ? -errno : 0;
 		hot += o.duration;
@@ -1310,12 +1311,12 @@ int results_close(void)
 int gen_set(unsigned int n, struct wcard_ruleset *rs, struct wcard_trace *tr)
 {
 	char rpath[] = "/tmp/wcard-bench-rXXXXXX", tpath[] = "/tmp/wcard-bench-tXXXXXX", err[512];
-	struct wcard_gen_opts go = { .nrules = n, .npackets = 100000, .seed = 7 };
+	struct tk_gen_opts go = { .nrules = n, .npackets = 100000, .seed = 7 };
 	int rfd = mkstemp(rpath), tfd = mkstemp(tpath), ret = -EIO;
 	FILE *rf = rfd >= 0 ? fdopen(rfd, "w") : NULL, *tf = tfd >= 0 ? fdopen(tfd, "w") : NULL;
 
 	if (rf && tf)
-		ret = wcard_gen_classbench(&go, rf, tf);
+		ret = tk_gen_classbench(&go, rf, tf);
 	if (rf)
 		fclose(rf);
 	if (tf)

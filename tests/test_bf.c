@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* test_bf.c: BPF lookups (brute force and Tuple Merge) against the userspace reference (suite "bf"). */
+#include <stdio.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <dirent.h>
@@ -10,7 +11,7 @@
 #include "wctest.h"
 #include "wcard_key.skel.h"
 #include "compat/wcard_key.skel.h"
-#include "../user/skel.h"
+#include "core/skel.h"
 
 /* The lookup test program with its own maps, driven by libwcard. */
 struct lk {
@@ -96,7 +97,7 @@ static void diff_random_algo(const struct wcard_layout *l, unsigned int nrules, 
 		__u64 v;
 
 		wt_key_near(&r, l, &rs.rules[wt_below(&r, nrules)], pool, &k);
-		want = wcard_ref_lookup(&rs, &k);
+		want = tk_ref_lookup(&rs, &k);
 		got = lk_lookup(&t, &k, &v, name);
 		cr_assert_eq(got, want, "case %s: key %u: BPF rule %ld, reference %ld", name, i, got,
 			     want);
@@ -422,8 +423,8 @@ static long frame_lookup(struct wcard_clf *c, __u32 src, __u32 dst, const char *
 	__u8 frame[256];
 	int len;
 
-	wcard_pkt_from_tuple(&tu, &p);
-	len = wcard_frame_build(&p, NULL, frame, sizeof(frame));
+	tk_pkt_from_tuple(&tu, &p);
+	len = tk_frame_build(&p, NULL, frame, sizeof(frame));
 	cr_assert_gt(len, 0, "case %s: frame", name);
 	cr_assert_eq(wcard_clf_run_frame(c, frame, len, &m, NULL, NULL), 0, "case %s: run frame",
 		     name);

@@ -5,6 +5,7 @@
  * (open, verify, maps) must stay within the limits committed in
  * tests/budget.txt, and every program measured must have a line there.
  */
+#include <stdio.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>
@@ -14,7 +15,7 @@
 #include "wctest.h"
 #include "wcard_lpm4.skel.h"
 #include "compat/wcard_lpm4.skel.h"
-#include "../user/skel.h"
+#include "core/skel.h"
 
 struct measured {
 	char prog[64], config[64];

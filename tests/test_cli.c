@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* test_cli.c: the wcard CLI contract (classify output, errors, help), run as a real process (suite "cli"). */
+#include <stdio.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>
@@ -92,7 +93,7 @@ static void classify_sets(const char *algo)
 			cr_assert(*line && !*end, "case %s: line %zu is not a number: '%s'", sets[s],
 				  i + 1, line);
 			wcard_key_from_tuple(&tr.t[i], &k);
-			want = wcard_ref_lookup(&rs, &k);
+			want = tk_ref_lookup(&rs, &k);
 			/* ClassBench files have one rule per line: line index = rule index. */
 			cr_assert_eq(got, want, "case %s/%s: trace line %zu: CLI %ld, reference %ld",
 				     sets[s], algo, i + 1, got, want);

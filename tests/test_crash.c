@@ -4,6 +4,7 @@
  * (suite "crash"): the pinned classifier always answers as the old or the new
  * rule set, never a mix, and the next writer opens it and goes on.
  */
+#include <stdio.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>
@@ -63,8 +64,8 @@ static void answers(int prog, const struct wcard_trace *chk, __u32 *ids, __u64 *
 			    .ctx_size_in = sizeof(ctx_in), .ctx_out = &ctx, .ctx_size_out = sizeof(ctx),
 			    .repeat = 1);
 
-		wcard_pkt_from_tuple(&chk->t[i], &p);
-		len = wcard_frame_build(&p, NULL, frame, sizeof(frame));
+		tk_pkt_from_tuple(&chk->t[i], &p);
+		len = tk_frame_build(&p, NULL, frame, sizeof(frame));
 		ctx_in.data_end = len;
 		o.data_size_in = len;
 		cr_assert_eq(bpf_prog_test_run_opts(prog, &o), 0, "case %s: test run", name);
@@ -121,7 +122,7 @@ static long ref_best(const struct wcard_ruleset *rs, const struct wcard_trace *c
 	struct wc_key k;
 
 	wcard_key_from_tuple(&chk->t[i], &k);
-	return wcard_ref_lookup(rs, &k);
+	return tk_ref_lookup(rs, &k);
 }
 
 /* Does the answer vector equal the reference on rs (ids = index in rs)? */

@@ -6,6 +6,7 @@
  * fragmented frames) crosses it in skb and native mode.
  */
 #define _GNU_SOURCE /* setns */
+#include <stdio.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>
@@ -283,7 +284,7 @@ static unsigned int ping(unsigned int n)
 struct crafted {
 	const char *what;
 	struct wc_pkt p;
-	struct wcard_frame_opts fo;
+	struct tk_frame_opts fo;
 	bool pass; /* expected verdict */
 	int rule; /* expected rule (index in the rule file), -1 none */
 };
@@ -314,7 +315,7 @@ static void send_crafted(const struct crafted *cs, unsigned int ncs, unsigned in
 	cr_assert_eq(bind(rx, (void *)&lb, sizeof(lb)), 0, "bind AF_PACKET: %s", strerror(errno));
 	la.sll_halen = ETH_ALEN;
 	for (k = 0; k < ncs; k++) {
-		int len = wcard_frame_build(&cs[k].p, &cs[k].fo, buf, sizeof(buf));
+		int len = tk_frame_build(&cs[k].p, &cs[k].fo, buf, sizeof(buf));
 		__u32 mark[2] = { htonl(MARK), htonl(k) };
 
 		cr_assert_gt(len, 30, "case %s: frame", cs[k].what);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* test_example.c: examples/blocklist, built header-only and statically linked with libwcard.bpf.o (suite "example"). */
+#include <stdio.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>
@@ -64,7 +65,7 @@ static void run_example(const char *variant)
 		     variant, err);
 	prog = bpf_program__fd(bpf_object__find_program_by_name(obj, "blocklist"));
 	for (i = 0; i < 2000; i++) {
-		struct wcard_frame_opts fo = {};
+		struct tk_frame_opts fo = {};
 		__u8 frame[256];
 		struct wc_key k;
 		struct wc_pkt p;
@@ -85,11 +86,11 @@ static void run_example(const char *variant)
 			p.src[len] = k.w[0] >> (24 - 8 * len);
 			p.dst[len] = k.w[1] >> (24 - 8 * len);
 		}
-		len = wcard_frame_build(&p, &fo, frame, sizeof(frame));
+		len = tk_frame_build(&p, &fo, frame, sizeof(frame));
 		cr_assert_gt(len, 0, "case %s: frame", variant);
 		t.data_size_in = len;
 		cr_assert_eq(bpf_prog_test_run_opts(prog, &t), 0, "case %s: test run", variant);
-		want = wcard_ref_lookup(&rs, &k);
+		want = tk_ref_lookup(&rs, &k);
 		want = want >= 0 && WC_VALUE_ACTION(rs.rules[want].value) == WC_ACT_DROP;
 		cr_assert_eq(t.retval, want ? XDP_DROP : XDP_PASS, "case %s: frame %u: %u", variant,
 			     i, t.retval);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* test_install.c: make install into a temporary DESTDIR, then the example built and run from the installed files only (suite "install"). */
+#include <stdio.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* test_lpm.c: longest-prefix match in BPF against a reference and the kernel's LPM trie (suite "lpm"). */
+#include <stdio.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>
@@ -15,7 +16,7 @@
 #include "compat/wcard_lpm4.skel.h"
 #include "wcard_lpm_aux.skel.h"
 #include "compat/wcard_lpm_aux.skel.h"
-#include "../user/skel.h"
+#include "core/skel.h"
 
 /* Reference: the longest route covering addr (the last one listed among equal prefixes). */
 static long ref_lpm(const struct wcard_routes *rt, unsigned int fam, wc_u128 a)

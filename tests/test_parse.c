@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* test_parse.c: wc_parse() in BPF on built and hand-made frames, field by field (suite "parse"). */
+#include <stdio.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>
@@ -10,7 +11,7 @@
 #include "wctest.h"
 #include "wcard_parse_test.skel.h"
 #include "compat/wcard_parse_test.skel.h"
-#include "../user/skel.h"
+#include "core/skel.h"
 
 #define FRAME_MAX 3072 /* stays below the linear size BPF_PROG_TEST_RUN gives XDP */
 #define ETH_HLEN  14
@@ -267,18 +268,18 @@ static void expect_l3(struct wc_pkt *e, const struct wc_pkt *p, unsigned int l3,
 	}
 }
 
-/* wcard_frame_build() p with o into fr, and what wc_parse() must report for it. */
+/* tk_frame_build() p with o into fr, and what wc_parse() must report for it. */
 static void mkframe(struct frame *fr, const char *name, const struct wc_pkt *p,
-		    const struct wcard_frame_opts *o)
+		    const struct tk_frame_opts *o)
 {
-	static const struct wcard_frame_opts none;
+	static const struct tk_frame_opts none;
 	unsigned int i, l3, next = 0, frag_hdr = 0;
 
 	if (!o)
 		o = &none;
 	memset(fr, 0, sizeof(*fr));
 	fr->name = name;
-	fr->len = wcard_frame_build(p, o, fr->b, sizeof(fr->b));
+	fr->len = tk_frame_build(p, o, fr->b, sizeof(fr->b));
 	cr_assert_gt(fr->len, 0, "case %s: frame build: %d", name, fr->len);
 	fr->e.nvlan = o->nvlan;
 	for (i = 0; i < o->nvlan; i++)
@@ -300,7 +301,7 @@ static void mkframe(struct frame *fr, const char *name, const struct wc_pkt *p,
 }
 
 /* Build p with o, parse it, and compare every field with what the frame carries. */
-static void case_built(const char *name, const struct wc_pkt *p, const struct wcard_frame_opts *o)
+static void case_built(const char *name, const struct wc_pkt *p, const struct tk_frame_opts *o)
 {
 	struct frame fr;
 	struct wc_pkt g;
@@ -348,7 +349,7 @@ struct ext {
 };
 
 /*
- * By hand, for what wcard_frame_build() cannot say: Ethernet, IPv6, extension
+ * By hand, for what tk_frame_build() cannot say: Ethernet, IPv6, extension
  * headers of any length, the L4 header of p->proto (TCP/UDP/SCTP, also in later
  * fragments, where it only looks like one), payload bytes.
  */
@@ -441,7 +442,7 @@ Test(parse, ipv4_l4)
 	unsigned int i;
 
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		struct wcard_frame_opts o = { .payload = c[i].payload };
+		struct tk_frame_opts o = { .payload = c[i].payload };
 		struct wc_pkt p = mkpkt(4, c[i].proto, c[i].sport, c[i].dport, c[i].flags);
 		char name[96];
 
@@ -474,7 +475,7 @@ Test(parse, ipv4_options)
 	for (i = 0; i < 6; i++) {
 		for (j = 0; j < sizeof(protos); j++) {
 			for (v = 0; v <= 2; v++) {
-				struct wcard_frame_opts o = { .ip_opts = opts[i],
+				struct tk_frame_opts o = { .ip_opts = opts[i],
 							      .nvlan = v,
 							      .vlan = { 3000, 77 },
 							      .payload = 9 };
@@ -492,7 +493,7 @@ Test(parse, ipv4_options)
 Test(parse, ipv4_malformed)
 {
 	struct wc_pkt p = mkpkt(4, P_TCP, 1, 2, 0x18);
-	struct wcard_frame_opts o4 = { .ip_opts = 4, .payload = 8 };
+	struct tk_frame_opts o4 = { .ip_opts = 4, .payload = 8 };
 	static const __u8 protos[] = { P_TCP, P_UDP, P_SCTP, P_ICMP };
 	struct frame fr, t;
 	unsigned int k, v, l3 = ETH_HLEN;
@@ -501,7 +502,7 @@ Test(parse, ipv4_malformed)
 	/* IHL below 5, also where a 16-byte header would leave a usable L4 header. */
 	for (k = 0; k < sizeof(protos); k++) {
 		struct wc_pkt q = mkpkt(4, protos[k], 1, 2, 0);
-		struct wcard_frame_opts o = { .payload = 24 };
+		struct tk_frame_opts o = { .payload = 24 };
 
 		mkframe(&fr, "v4", &q, &o);
 		for (v = 0; v < 5; v++) {
@@ -551,7 +552,7 @@ Test(parse, ipv4_malformed)
 Test(parse, ipv4_truncated)
 {
 	struct wc_pkt p = mkpkt(4, P_TCP, 1, 2, 0x18);
-	struct wcard_frame_opts o = { .payload = 10 };
+	struct tk_frame_opts o = { .payload = 10 };
 	struct frame fr, t;
 	unsigned int l3 = ETH_HLEN, tot;
 
@@ -617,7 +618,7 @@ Test(parse, ethernet_padding)
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		for (junk = 0; junk < 2; junk++) {
 			struct wc_pkt p = mkpkt(c[i].family, c[i].proto, 5353, 5354, 0x11), g;
-			struct wcard_frame_opts o = { .payload = 40 };
+			struct tk_frame_opts o = { .payload = 40 };
 			struct frame fr;
 			char name[96];
 			int st;
@@ -693,7 +694,7 @@ Test(parse, ipv4_fragments)
 
 	for (i = 0; i < sizeof(protos); i++) {
 		for (v = 0; v <= 2; v++) {
-			struct wcard_frame_opts o = {
+			struct tk_frame_opts o = {
 				.frag = WC_FRAG_FIRST, .nvlan = v, .vlan = { 10, 20 }, .payload = 20
 			};
 			struct wc_pkt p = mkpkt(4, protos[i], 3000, 4000, 0x02);
@@ -749,7 +750,7 @@ Test(parse, ipv4_fragments)
 	}
 	/* A first fragment still needs its whole L4 header inside the packet. */
 	{
-		struct wcard_frame_opts o = { .frag = WC_FRAG_FIRST };
+		struct tk_frame_opts o = { .frag = WC_FRAG_FIRST };
 		struct wc_pkt p = mkpkt(4, P_TCP, 1, 2, 0x02);
 		struct frame fr;
 
@@ -778,7 +779,7 @@ Test(parse, vlan)
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		for (j = 0; j < sizeof(protos); j++) {
 			for (fam = 4; fam <= 6; fam += 2) {
-				struct wcard_frame_opts o = { .nvlan = c[i].n,
+				struct tk_frame_opts o = { .nvlan = c[i].n,
 							      .vlan = { c[i].id[0], c[i].id[1] },
 							      .payload = 3 };
 				__u8 proto = fam == 6 && protos[j] == P_ICMP ? P_ICMPV6 : protos[j];
@@ -796,8 +797,8 @@ Test(parse, vlan)
 /* PCP and DEI bits are not part of the VLAN id; either TPID works in either place. */
 Test(parse, vlan_tci_and_tpid)
 {
-	struct wcard_frame_opts o1 = { .nvlan = 1, .vlan = { 0x123 } };
-	struct wcard_frame_opts o2 = { .nvlan = 2, .vlan = { 0x456, 0x789 } };
+	struct tk_frame_opts o1 = { .nvlan = 1, .vlan = { 0x123 } };
+	struct tk_frame_opts o2 = { .nvlan = 2, .vlan = { 0x456, 0x789 } };
 	struct wc_pkt p = mkpkt(4, P_TCP, 7, 8, 0x01), g;
 	struct frame fr, t;
 	int st;
@@ -831,7 +832,7 @@ Test(parse, vlan_tci_and_tpid)
 Test(parse, vlan_third_tag)
 {
 	static const __u16 tpid[] = { 0x8100, 0x88a8 };
-	struct wcard_frame_opts o = { .nvlan = 2, .vlan = { 5, 6 }, .payload = 4 };
+	struct tk_frame_opts o = { .nvlan = 2, .vlan = { 5, 6 }, .payload = 4 };
 	unsigned int i, fam;
 	char name[96];
 
@@ -953,7 +954,7 @@ Test(parse, pppoe)
 	for (fam = 4; fam <= 6; fam += 2) {
 		for (j = 0; j < sizeof(protos); j++) {
 			for (v = 0; v <= 2; v++) {
-				struct wcard_frame_opts o = { .pppoe = 0x1234 + v,
+				struct tk_frame_opts o = { .pppoe = 0x1234 + v,
 							      .nvlan = v,
 							      .vlan = { 300, 301 },
 							      .ip_opts = fam == 4 ? 4 * v : 0,
@@ -969,7 +970,7 @@ Test(parse, pppoe)
 	}
 	/* The offsets as plain numbers: VLAN (4), PPPoE (6) and PPP protocol (2) bytes. */
 	{
-		struct wcard_frame_opts o = { .pppoe = 1, .nvlan = 1, .vlan = { 5 } };
+		struct tk_frame_opts o = { .pppoe = 1, .nvlan = 1, .vlan = { 5 } };
 		struct wc_pkt p = mkpkt(4, P_TCP, 1, 22, 0x02), g;
 		struct frame fr;
 		int st;
@@ -982,7 +983,7 @@ Test(parse, pppoe)
 	}
 	/* Bytes after the PPPoE payload (Ethernet padding) are nobody's. */
 	for (fam = 4; fam <= 6; fam += 2) {
-		struct wcard_frame_opts o = { .pppoe = 9 };
+		struct tk_frame_opts o = { .pppoe = 9 };
 		struct wc_pkt p = mkpkt(fam, fam == 4 ? P_ICMP : P_NONXT, 0, 0, 0);
 		struct frame fr;
 
@@ -994,7 +995,7 @@ Test(parse, pppoe)
 	}
 	/* A PPPoE payload longer than the IP packet: the IP length rules. */
 	for (fam = 4; fam <= 6; fam += 2) {
-		struct wcard_frame_opts o = { .pppoe = 9, .payload = 8 };
+		struct tk_frame_opts o = { .pppoe = 9, .payload = 8 };
 		struct wc_pkt p = mkpkt(fam, P_UDP, 7, 8, 0);
 		struct frame fr;
 
@@ -1018,7 +1019,7 @@ Test(parse, pppoe_not_ip)
 
 	for (i = 0; i < sizeof(ppp) / sizeof(ppp[0]); i++) {
 		for (v = 0; v <= 2; v += 2) {
-			struct wcard_frame_opts o = { .pppoe = 3, .nvlan = v, .vlan = { 4000, 1 } };
+			struct tk_frame_opts o = { .pppoe = 3, .nvlan = v, .vlan = { 4000, 1 } };
 			struct wc_pkt p = mkpkt(4, P_TCP, 1, 22, 0x02);
 			struct frame fr;
 
@@ -1031,7 +1032,7 @@ Test(parse, pppoe_not_ip)
 	}
 	/* An IPv6 packet behind the IPv4 protocol number is a bad IPv4 packet. */
 	{
-		struct wcard_frame_opts o = { .pppoe = 3 };
+		struct tk_frame_opts o = { .pppoe = 3 };
 		struct wc_pkt p = mkpkt(6, P_UDP, 1, 2, 0);
 		struct frame fr;
 
@@ -1045,7 +1046,7 @@ Test(parse, pppoe_malformed)
 {
 	static const __u8 vt[] = { 0x00, 0x01, 0x10, 0x12, 0x21, 0x22, 0xff };
 	static const __u8 code[] = { 0x07, 0x09, 0x19, 0x65, 0xa7, 0xff };
-	struct wcard_frame_opts o = { .pppoe = 0x4242, .nvlan = 1, .vlan = { 12 } };
+	struct tk_frame_opts o = { .pppoe = 0x4242, .nvlan = 1, .vlan = { 12 } };
 	struct wc_pkt p = mkpkt(4, P_TCP, 1, 22, 0x02);
 	struct frame fr, t;
 	unsigned int i;
@@ -1079,7 +1080,7 @@ Test(parse, pppoe_truncated)
 	char name[96];
 
 	for (fam = 4; fam <= 6; fam += 2) {
-		struct wcard_frame_opts o = { .pppoe = 77, .payload = 12 };
+		struct tk_frame_opts o = { .pppoe = 77, .payload = 12 };
 		struct wc_pkt p = mkpkt(fam, P_TCP, 1, 22, 0x02);
 		struct frame fr, t;
 
@@ -1123,7 +1124,7 @@ Test(parse, pppoe_truncated)
 static void mkmpls(struct frame *fr, const char *name, const struct wc_pkt *p, unsigned int n,
 		   unsigned int nvlan)
 {
-	struct wcard_frame_opts o = {
+	struct tk_frame_opts o = {
 		.nmpls = n, .nvlan = nvlan, .vlan = { 11, 22 }, .payload = 3
 	};
 
@@ -1297,7 +1298,7 @@ Test(parse, ipv4_ah)
 	for (i = 0; i < sizeof(ah) / sizeof(ah[0]); i++) {
 		for (j = 0; j < sizeof(protos); j++) {
 			for (v = 0; v <= 2; v += 2) {
-				struct wcard_frame_opts o = { .ipv4_ah = ah[i],
+				struct tk_frame_opts o = { .ipv4_ah = ah[i],
 							      .ip_opts = 4 * j,
 							      .nvlan = v,
 							      .vlan = { 1, 2 },
@@ -1312,7 +1313,7 @@ Test(parse, ipv4_ah)
 	}
 	/* The frame: TCP to port 22 behind a 24-byte AH, as plain numbers. */
 	{
-		struct wcard_frame_opts o = { .ipv4_ah = 24 };
+		struct tk_frame_opts o = { .ipv4_ah = 24 };
 		struct wc_pkt p = mkpkt(4, P_TCP, 40000, 22, 0x02), g;
 		struct frame fr;
 		int st;
@@ -1327,7 +1328,7 @@ Test(parse, ipv4_ah)
 	}
 	/* A first fragment carries AH and the L4 header; PPPoE and MPLS around it. */
 	{
-		static const struct wcard_frame_opts o[] = {
+		static const struct tk_frame_opts o[] = {
 			{ .ipv4_ah = 16, .frag = WC_FRAG_FIRST, .payload = 4 },
 			{ .ipv4_ah = 16, .pppoe = 5, .nvlan = 1, .vlan = { 10 } },
 			{ .ipv4_ah = 20, .nmpls = 2 },
@@ -1343,7 +1344,7 @@ Test(parse, ipv4_ah)
 	}
 	/* A later fragment holds payload: its bytes are never taken for AH. */
 	{
-		struct wcard_frame_opts o = { .frag = WC_FRAG_LATER, .payload = 64 };
+		struct tk_frame_opts o = { .frag = WC_FRAG_LATER, .payload = 64 };
 		struct wc_pkt p = mkpkt(4, P_AH, 0, 0, 0);
 		struct frame fr;
 		__u8 *h;
@@ -1365,7 +1366,7 @@ Test(parse, ipv4_ah)
 Test(parse, ipv4_ah_malformed)
 {
 	struct wc_pkt p = mkpkt(4, P_TCP, 1, 22, 0x02);
-	struct wcard_frame_opts o = { .ipv4_ah = 24, .payload = 24 };
+	struct tk_frame_opts o = { .ipv4_ah = 24, .payload = 24 };
 	unsigned int ah = ETH_HLEN + 20;
 	struct frame fr, t;
 
@@ -1390,7 +1391,7 @@ Test(parse, ipv4_ah_truncated)
 
 	/* The IP packet ends inside AH's 12 fixed bytes: cut, or padded with junk. */
 	for (junk = 0; junk < 2; junk++) {
-		struct wcard_frame_opts o = { .ipv4_ah = 16, .payload = 4 };
+		struct tk_frame_opts o = { .ipv4_ah = 16, .payload = 4 };
 
 		mkframe(&fr, "v4 ah", &p, &o);
 		for (k = 0; k < 12; k++) {
@@ -1408,7 +1409,7 @@ Test(parse, ipv4_ah_truncated)
 	}
 	/* AH's length runs past the packet. */
 	{
-		struct wcard_frame_opts o = { .ipv4_ah = 16, .payload = 4 };
+		struct tk_frame_opts o = { .ipv4_ah = 16, .payload = 4 };
 
 		mkframe(&fr, "v4 ah", &p, &o);
 		for (k = 0; k < 3; k++) {
@@ -1423,7 +1424,7 @@ Test(parse, ipv4_ah_truncated)
 	}
 	/* AH whole, the TCP header behind it cut (the rest is padding). */
 	{
-		struct wcard_frame_opts o = { .ipv4_ah = 24, .payload = 40 };
+		struct tk_frame_opts o = { .ipv4_ah = 24, .payload = 40 };
 
 		mkframe(&fr, "v4 ah", &p, &o);
 		t = fr;
@@ -1436,7 +1437,7 @@ Test(parse, ipv4_ah_truncated)
 	}
 	/* Boundary: an AH that ends exactly at the packet's end, nothing needed after it. */
 	{
-		struct wcard_frame_opts o = { .ipv4_ah = 24 };
+		struct tk_frame_opts o = { .ipv4_ah = 24 };
 		struct wc_pkt q = mkpkt(4, P_ESP, 0, 0, 0);
 
 		mkframe(&fr, "v4 ah esp", &q, &o);
@@ -1470,7 +1471,7 @@ Test(parse, ipv6_l4)
 
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		for (v = 0; v <= 2; v++) {
-			struct wcard_frame_opts o = { .payload = c[i].payload,
+			struct tk_frame_opts o = { .payload = c[i].payload,
 						      .nvlan = v,
 						      .vlan = { 1000, 2000 } };
 			struct wc_pkt p = mkpkt(6, c[i].proto, c[i].sport, c[i].dport, c[i].flags);
@@ -1507,7 +1508,7 @@ Test(parse, ipv6_ext_chains)
 
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		for (j = 0; j < sizeof(protos); j++) {
-			struct wcard_frame_opts o = { .nipv6_ext = c[i].n,
+			struct tk_frame_opts o = { .nipv6_ext = c[i].n,
 						      .payload = 11,
 						      .nvlan = i % 3,
 						      .vlan = { 17, 18 } };
@@ -1576,7 +1577,7 @@ Test(parse, ipv6_ext_limit)
 
 	WC_STATIC_ASSERT(WC_MAX_IPV6_EXT == 8, "the chains below have 8 headers");
 	for (j = 0; j < sizeof(protos); j++) {
-		struct wcard_frame_opts o = { .nipv6_ext = 8, .payload = 4 };
+		struct tk_frame_opts o = { .nipv6_ext = 8, .payload = 4 };
 		struct wc_pkt p = mkpkt(6, protos[j], 11, 12, 0x01);
 		struct frame fr;
 
@@ -1629,7 +1630,7 @@ Test(parse, ipv6_fragments)
 
 	for (i = 0; i < 3; i++) {
 		for (j = 0; j < sizeof(protos); j++) {
-			struct wcard_frame_opts o = { .nipv6_ext = chains[i].n,
+			struct tk_frame_opts o = { .nipv6_ext = chains[i].n,
 						      .frag = WC_FRAG_FIRST,
 						      .payload = 20,
 						      .nvlan = 1,
@@ -1837,7 +1838,7 @@ Test(parse, offsets)
 	unsigned int i, k;
 
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		struct wcard_frame_opts o = { .nvlan = c[i].nvlan,
+		struct tk_frame_opts o = { .nvlan = c[i].nvlan,
 					      .vlan = { 1, 2 },
 					      .ip_opts = c[i].opts,
 					      .nipv6_ext = c[i].next };
@@ -1848,7 +1849,7 @@ Test(parse, offsets)
 
 		for (k = 0; k < c[i].next; k++)
 			o.ipv6_ext[k] = k % 2 ? P_DST : P_HOP;
-		len = wcard_frame_build(&p, &o, f, sizeof(f));
+		len = tk_frame_build(&p, &o, f, sizeof(f));
 		snprintf(name, sizeof(name), "v%d nvlan %u opts %u ext %u", c[i].family, c[i].nvlan,
 			 c[i].opts, c[i].next);
 		cr_assert_gt(len, 0, "case %s: build %d", name, len);
@@ -1876,30 +1877,30 @@ static unsigned int cut_frames(struct frame *fr, unsigned int max)
 	static const struct ext two[2] = { { P_HOP, 8 }, { P_DST, 16 } };
 	static const struct ext fr_first[2] = { { P_RT, 24 }, { P_FRAG, 8, 1 } };
 	static const struct ext fr_later[2] = { { P_AH, 16 }, { P_FRAG, 8, 185 << 3 } };
-	struct wcard_frame_opts o;
+	struct tk_frame_opts o;
 	struct wc_pkt p;
 	unsigned int n = 0;
 
 	cr_assert_geq(max, NCUT, "room for the frames");
 	p = mkpkt(4, P_TCP, 51000, 443, 0x18);
-	o = (struct wcard_frame_opts){ .nvlan = 1, .vlan = { 123 }, .payload = 6 };
+	o = (struct tk_frame_opts){ .nvlan = 1, .vlan = { 123 }, .payload = 6 };
 	mkframe(&fr[n++], "v4 tcp vlan", &p, &o);
-	o = (struct wcard_frame_opts){ .nvlan = 2, .vlan = { 4000, 5 }, .ip_opts = 8 };
+	o = (struct tk_frame_opts){ .nvlan = 2, .vlan = { 4000, 5 }, .ip_opts = 8 };
 	mkframe(&fr[n++], "v4 tcp qinq opts 8", &p, &o);
 	p = mkpkt(4, P_UDP, 53, 1053, 0);
-	o = (struct wcard_frame_opts){ .payload = 3 };
+	o = (struct tk_frame_opts){ .payload = 3 };
 	mkframe(&fr[n++], "v4 udp", &p, &o);
 	p = mkpkt(4, P_SCTP, 9, 10, 0);
-	o = (struct wcard_frame_opts){ .frag = WC_FRAG_FIRST, .payload = 2 };
+	o = (struct tk_frame_opts){ .frag = WC_FRAG_FIRST, .payload = 2 };
 	mkframe(&fr[n++], "v4 sctp first fragment", &p, &o);
 	p = mkpkt(4, P_ICMP, 0, 0, 0);
-	o = (struct wcard_frame_opts){ .payload = 8 };
+	o = (struct tk_frame_opts){ .payload = 8 };
 	mkframe(&fr[n++], "v4 icmp", &p, &o);
 	p = mkpkt(6, P_TCP, 22, 60022, 0x11);
 	build_v6(&fr[n], &p, two, 2, 5);
 	fr[n++].name = "v6 hop+dst tcp";
 	p = mkpkt(6, P_SCTP, 38412, 38412, 0);
-	o = (struct wcard_frame_opts){ .nvlan = 1, .vlan = { 7 }, .payload = 4 };
+	o = (struct tk_frame_opts){ .nvlan = 1, .vlan = { 7 }, .payload = 4 };
 	mkframe(&fr[n++], "v6 sctp vlan", &p, &o);
 	p = mkpkt(6, P_UDP, 4500, 4500, 0);
 	build_v6(&fr[n], &p, fr_first, 2, 1);
@@ -1911,22 +1912,22 @@ static unsigned int cut_frames(struct frame *fr, unsigned int max)
 	build_v6(&fr[n], &p, two, 2, 8);
 	fr[n++].name = "v6 hop+dst icmpv6";
 	p = mkpkt(4, P_TCP, 50000, 22, 0x02);
-	o = (struct wcard_frame_opts){ .pppoe = 0x10, .nvlan = 1, .vlan = { 1000 }, .payload = 2 };
+	o = (struct tk_frame_opts){ .pppoe = 0x10, .nvlan = 1, .vlan = { 1000 }, .payload = 2 };
 	mkframe(&fr[n++], "v4 tcp vlan+pppoe", &p, &o);
 	p = mkpkt(6, P_UDP, 547, 546, 0);
-	o = (struct wcard_frame_opts){ .pppoe = 0x11, .payload = 5 };
+	o = (struct tk_frame_opts){ .pppoe = 0x11, .payload = 5 };
 	mkframe(&fr[n++], "v6 udp pppoe", &p, &o);
 	p = mkpkt(4, P_UDP, 4789, 4789, 0);
-	o = (struct wcard_frame_opts){ .nmpls = 3, .payload = 1 };
+	o = (struct tk_frame_opts){ .nmpls = 3, .payload = 1 };
 	mkframe(&fr[n++], "v4 udp mpls 3 labels", &p, &o);
 	p = mkpkt(6, P_TCP, 179, 50179, 0x10);
-	o = (struct wcard_frame_opts){ .nmpls = 1, .nvlan = 2, .vlan = { 3, 4 } };
+	o = (struct tk_frame_opts){ .nmpls = 1, .nvlan = 2, .vlan = { 3, 4 } };
 	mkframe(&fr[n++], "v6 tcp qinq+mpls", &p, &o);
 	p = mkpkt(4, P_TCP, 40000, 22, 0x02);
-	o = (struct wcard_frame_opts){ .ipv4_ah = 24, .payload = 3 };
+	o = (struct tk_frame_opts){ .ipv4_ah = 24, .payload = 3 };
 	mkframe(&fr[n++], "v4 ah tcp 22", &p, &o);
 	p = mkpkt(4, P_SCTP, 1, 2, 0);
-	o = (struct wcard_frame_opts){ .ipv4_ah = 12, .ip_opts = 4, .nmpls = 2 };
+	o = (struct tk_frame_opts){ .ipv4_ah = 12, .ip_opts = 4, .nmpls = 2 };
 	mkframe(&fr[n++], "v4 opts+ah sctp mpls", &p, &o);
 	cr_assert_eq(n, NCUT, "case cut frames: %u", n);
 	return n;

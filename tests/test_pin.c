@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* test_pin.c: pinned classifiers reopened from their maps, in this and in a new process (suite "pin"). */
 #define _GNU_SOURCE /* unshare(2) */
+#include <stdio.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <dirent.h>
@@ -70,9 +71,9 @@ static void check_frames(struct wcard_clf *c, const struct wcard_ruleset *rs,
 		int len;
 
 		wcard_key_from_tuple(&tr->t[i], &k);
-		wcard_pkt_from_tuple(&tr->t[i], &p);
-		want = wcard_ref_lookup(rs, &k);
-		len = wcard_frame_build(&p, NULL, frame, sizeof(frame));
+		tk_pkt_from_tuple(&tr->t[i], &p);
+		want = tk_ref_lookup(rs, &k);
+		len = tk_frame_build(&p, NULL, frame, sizeof(frame));
 		cr_assert_eq(wcard_clf_run_frame(c, frame, len, &m, NULL, NULL), 0,
 			     "case %s: run frame %zu", name, i);
 		cr_assert_eq(m.id, want < 0 ? WC_ID_NONE : id_of[want],
@@ -230,7 +231,7 @@ Test(pin, counters_survive_reopen, .timeout = 120, .fini = pin_cleanup)
 			long w;
 
 			wcard_key_from_tuple(&tr.t[i], &k);
-			w = wcard_ref_lookup(&rs, &k);
+			w = tk_ref_lookup(&rs, &k);
 			if (w < 0)
 				misses++;
 			else
@@ -257,8 +258,8 @@ Test(pin, counters_survive_reopen, .timeout = 120, .fini = pin_cleanup)
 		struct wc_counter before;
 		__u8 frame[256];
 
-		wcard_pkt_from_tuple(&tr.t[0], &p);
-		len = wcard_frame_build(&p, NULL, frame, sizeof(frame));
+		tk_pkt_from_tuple(&tr.t[0], &p);
+		len = tk_frame_build(&p, NULL, frame, sizeof(frame));
 		cr_assert_eq(wcard_clf_run_frame(c, frame, len, &m, NULL, NULL), 0,
 			     "case counters: frame");
 		if (m.id != WC_ID_NONE) {
@@ -333,7 +334,7 @@ Test(pin, refusals, .timeout = 120, .fini = pin_cleanup)
 /* XDP verdict of the pinned program for an IPv4 TCP frame. */
 static __u32 pinned_verdict(int prog, __u32 src, __u32 dst, __u16 dport, const char *name)
 {
-	struct wcard_frame_opts fo = {};
+	struct tk_frame_opts fo = {};
 	struct wc_pkt p = { .family = 4, .proto = 6, .sport = 40000, .dport = dport };
 	__u8 frame[128];
 	int len, i;
@@ -343,7 +344,7 @@ static __u32 pinned_verdict(int prog, __u32 src, __u32 dst, __u16 dport, const c
 		p.src[i] = src >> (24 - 8 * i);
 		p.dst[i] = dst >> (24 - 8 * i);
 	}
-	len = wcard_frame_build(&p, &fo, frame, sizeof(frame));
+	len = tk_frame_build(&p, &fo, frame, sizeof(frame));
 	cr_assert_gt(len, 0, "case %s: frame", name);
 	t.data_size_in = len;
 	cr_assert_eq(bpf_prog_test_run_opts(prog, &t), 0, "case %s: test run", name);
@@ -539,12 +540,12 @@ Test(pin, cli_nonip, .timeout = 120, .fini = pin_cleanup)
 	const char *bin = getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
 	struct wc_pkt p = { .family = 4, .proto = 6, .sport = 40000, .dport = 80,
 			    .src = { 10, 1, 2, 3 }, .dst = { 1, 1, 1, 1 } };
-	struct wcard_frame_opts pppoe = { .pppoe = 5 };
+	struct tk_frame_opts pppoe = { .pppoe = 5 };
 	__u8 arp[60] = { [12] = 0x08, [13] = 0x06 }, lcp[128];
 	char dir[256], cmd[2048], out[8192];
 	int prog, lcp_len, i;
 
-	lcp_len = wcard_frame_build(&p, &pppoe, lcp, sizeof(lcp));
+	lcp_len = tk_frame_build(&p, &pppoe, lcp, sizeof(lcp));
 	cr_assert_gt(lcp_len, 0, "case lcp: frame");
 	lcp[20] = 0xc0, lcp[21] = 0x21; /* PPP protocol: LCP */
 	pin_dir(dir, sizeof(dir), "nonip");
@@ -1142,7 +1143,7 @@ Test(pin, read_only_commands_write_nothing, .timeout = 300, .fini = pin_cleanup)
  * come back on it after every command, each of which reopens it from the pins
  * (the LPM path's tries included), and answer as the reference does. The
  * rules are kept in insertion order with their ids (a shadow), so the
- * reference is wcard_ref_lookup over the live ones.
+ * reference is tk_ref_lookup over the live ones.
  */
 struct keep_rule {
 	struct wcard_rule r;
@@ -1231,7 +1232,7 @@ static void keep_probes(struct keep *k, const struct wcard_trace *tr, __u64 seed
 
 		if (tr) {
 			wcard_key_from_tuple(&tr->t[i], &k->key[i]);
-			wcard_pkt_from_tuple(&tr->t[i], &p);
+			tk_pkt_from_tuple(&tr->t[i], &p);
 		} else {
 			/* 40 /64 networks, hosts in them: the prefixes below nest around them. */
 			struct wt_rng net = { .s = 77 + wt_below(&r, 40) };
@@ -1245,7 +1246,7 @@ static void keep_probes(struct keep *k, const struct wcard_trace *tr, __u64 seed
 			p.dst[15] = 1;
 			k->key[i] = (struct wc_key){ .w = { hi, lo, dhi, 1, 5353, 53, 17, 0 } };
 		}
-		k->flen[i] = wcard_frame_build(&p, NULL, k->frame[i], sizeof(k->frame[i]));
+		k->flen[i] = tk_frame_build(&p, NULL, k->frame[i], sizeof(k->frame[i]));
 		cr_assert_gt(k->flen[i], 0, "case %s: frame %zu", k->name, i);
 	}
 	k->nprobe = n;
@@ -1340,7 +1341,7 @@ static void keep_check(struct keep *k, int prog, const char *step)
 		cr_assert_eq(wcard_ruleset_add(&rs, &k->r[i].r), 0, "case %s: ref", k->name);
 	}
 	for (i = 0; i < k->nprobe; i++) {
-		long want = wcard_ref_lookup(&rs, &k->key[i]);
+		long want = tk_ref_lookup(&rs, &k->key[i]);
 		struct wc_xdp_meta m;
 
 		keep_run(prog, k->frame[i], k->flen[i], &m, k->name);

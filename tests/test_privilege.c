@@ -5,6 +5,7 @@
  * names the capabilities it lacks, and a running command holds only those it
  * needs.
  */
+#include <stdio.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>

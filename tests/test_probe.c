@@ -6,6 +6,7 @@
  * the kernel version needed, or the capabilities.
  */
 #define _GNU_SOURCE /* setresuid */
+#include <stdio.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /* test_tm.c: the Tuple Merge model against the reference: tuples, splits, events (suite "tm"). */
+#include <stdio.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>
 #include <time.h>
 #include "wctest.h"
-#include "../user/tm.h"
+#include "tm/tm.h"
 
 /* Rule i of a set: id i, rank (prio << 32) | i, the reference's order. */
 static __u64 rank_of(const struct wcard_ruleset *rs, size_t i)
@@ -84,7 +85,7 @@ static int inv_cmp(const void *a, const void *b)
 static bool tables_ran_out;
 
 /* The first pool tuple rule tuple rl fits, or -1. */
-static int pool_first(const struct wc_tm *tm, const __u8 *rl)
+static int pool_first(const struct tm_model *tm, const __u8 *rl)
 {
 	unsigned int i, f;
 
@@ -104,7 +105,7 @@ static int pool_first(const struct wc_tm *tm, const __u8 *rl)
  * no table is empty; a bucket over the collision limit cannot be split (or the
  * tables ran out). Static: each rule sits in the first pool tuple it fits.
  */
-static void check_inv(const struct wc_tm *tm, const struct wcard_ruleset *rs, const bool *live,
+static void check_inv(const struct tm_model *tm, const struct wcard_ruleset *rs, const bool *live,
 		      const char *name)
 {
 	const struct wcard_layout *l = tm->layout;
@@ -120,7 +121,7 @@ static void check_inv(const struct wc_tm *tm, const struct wcard_ruleset *rs, co
 		best[t] = WC_RANK_NONE;
 	for (i = 0; i < rs->n; i++) {
 		bool u = i < tm->rules_cap && tm->rules[i].used;
-		const struct wc_tm_rule *ru;
+		const struct tm_rule *ru;
 		__u8 rl[WC_MAX_FIELDS];
 
 		cr_assert_eq(u, live[i], "case %s: rule %zu used %d, live %d", name, i, u, live[i]);
@@ -132,7 +133,7 @@ static void check_inv(const struct wc_tm *tm, const struct wcard_ruleset *rs, co
 		cr_assert_lt(t, WC_TM_MAX_TABLES, "case %s: rule %zu in table %u", name, i, t);
 		cr_assert(tm->tables[t].used, "case %s: rule %zu in unused table %u", name, i, t);
 		cr_assert_eq(ru->rank, rank_of(rs, i), "case %s: rule %zu rank", name, i);
-		wc_tm_rule_tuple(l, &rs->rules[i], rl);
+		tm_rule_tuple(l, &rs->rules[i], rl);
 		cr_assert_eq(memcmp(rl, ru->len, nf), 0, "case %s: rule %zu tuple", name, i);
 		for (f = 0; f < nf; f++)
 			cr_assert_leq(tm->tables[t].len[f], rl[f],
@@ -162,7 +163,7 @@ static void check_inv(const struct wc_tm *tm, const struct wcard_ruleset *rs, co
 	/* Buckets: groups of equal (table, masked key), in rank order. */
 	qsort(e, n, sizeof(*e), inv_cmp);
 	for (i = 0; i < n; i = j) {
-		const struct wc_tm_mtable *tb = &tm->tables[e[i].table];
+		const struct tm_mtable *tb = &tm->tables[e[i].table];
 		__u8 mn[WC_MAX_FIELDS];
 		unsigned int got, gap = 0;
 		struct wc_key mk;
@@ -172,7 +173,7 @@ static void check_inv(const struct wc_tm *tm, const struct wcard_ruleset *rs, co
 		     j++)
 			;
 		mk = e[i].mk;
-		got = wc_tm_bucket(tm, e[i].table, &mk, out, (unsigned int)rs->n + 1);
+		got = tm_bucket(tm, e[i].table, &mk, out, (unsigned int)rs->n + 1);
 		cr_assert_eq(got, j - i, "case %s: table %u bucket of rule %u holds %u, want %zu",
 			     name, e[i].table, e[i].id, got, j - i);
 		for (f = 0; f < j - i; f++)
@@ -199,7 +200,7 @@ static void check_inv(const struct wc_tm *tm, const struct wcard_ruleset *rs, co
 			name, e[i].table, e[i].id, j - i, tm->collide);
 	}
 	for (t = 0; t < WC_TM_MAX_TABLES; t++) {
-		const struct wc_tm_mtable *tb = &tm->tables[t];
+		const struct tm_mtable *tb = &tm->tables[t];
 
 		if (!tb->used)
 			continue;
@@ -214,7 +215,7 @@ static void check_inv(const struct wc_tm *tm, const struct wcard_ruleset *rs, co
 		{
 			struct wc_key m;
 
-			wc_tm_tuple_mask(l, tb->len, &m);
+			tm_tuple_mask(l, tb->len, &m);
 			cr_assert_eq(memcmp(&m, &tb->mask, sizeof(m)), 0, "case %s: table %u mask",
 				     name, t);
 		}
@@ -228,7 +229,7 @@ static void check_inv(const struct wc_tm *tm, const struct wcard_ruleset *rs, co
 }
 
 /* Keys near random rules of rs: the model's lookup equals the reference's. */
-static double diff_keys(const struct wc_tm *tm, const struct wcard_ruleset *rs, const bool *live,
+static double diff_keys(const struct tm_model *tm, const struct wcard_ruleset *rs, const bool *live,
 			struct wt_rng *r, unsigned int pool, unsigned int nkeys, const char *name)
 {
 	unsigned long probes = 0, hits = 0;
@@ -241,7 +242,7 @@ static double diff_keys(const struct wc_tm *tm, const struct wcard_ruleset *rs, 
 
 		wt_key_near(r, rs->layout, &rs->rules[wt_below(r, (unsigned int)rs->n)], pool, &k);
 		want = ref_live(rs, live, &k);
-		got = wc_tm_lookup(tm, &k, &probed);
+		got = tm_lookup(tm, &k, &probed);
 		cr_assert_eq(got, want, "case %s: key %u: tm rule %ld, reference %ld", name, i, got,
 			     want);
 		cr_assert_leq(probed, tm->ntables, "case %s: key %u: probed %u of %u tables", name,
@@ -344,12 +345,12 @@ Test(tm, tuple_and_mask)
 	wcard_rule_set_range(v4, &r, WC_F_DPORT, 80, 80);
 	wcard_rule_set_mask(v4, &r, WC_F_PROTO, 6, 0xff);
 	wcard_rule_set_mask(v4, &r, WC_F_FLAGS, 0x12, 0x12);
-	wc_tm_rule_tuple(v4, &r, len);
+	tm_rule_tuple(v4, &r, len);
 	cr_assert(len[0] == 16 && len[1] == 32 && len[2] == 0 && len[3] == 16 && len[4] == 8 &&
 			  len[5] == 0 && len[6] == 0 && len[7] == 0,
 		  "case ipv4 tuple: %u %u %u %u %u %u", len[0], len[1], len[2], len[3], len[4],
 		  len[5]);
-	wc_tm_tuple_mask(v4, len, &m);
+	tm_tuple_mask(v4, len, &m);
 	cr_assert(m.w[0] == 0xffff0000 && m.w[1] == 0xffffffff && m.w[2] == 0 && m.w[3] == 0xffff &&
 			  m.w[4] == 0xff && m.w[5] == 0 && m.w[6] == 0 && m.w[7] == 0,
 		  "case ipv4 mask: %llx %llx %llx %llx %llx %llx", (unsigned long long)m.w[0],
@@ -359,8 +360,8 @@ Test(tm, tuple_and_mask)
 	/* Wide range, odd prefix. */
 	wcard_rule_set_prefix(v4, &r, WC_F_SRC, 0x0a010000, 17);
 	wcard_rule_set_range(v4, &r, WC_F_SPORT, 1024, 65535);
-	wc_tm_rule_tuple(v4, &r, len);
-	wc_tm_tuple_mask(v4, len, &m);
+	tm_rule_tuple(v4, &r, len);
+	tm_tuple_mask(v4, len, &m);
 	cr_assert(len[0] == 17 && len[2] == 0 && m.w[0] == 0xffff8000 && m.w[2] == 0,
 		  "case ipv4 /17: len %u mask %llx", len[0], (unsigned long long)m.w[0]);
 
@@ -370,10 +371,10 @@ Test(tm, tuple_and_mask)
 			      (wc_u128)0x20010db8abcd1234ULL << 64 | 0xff00000000000000ULL, 72);
 	wcard_rule_set_prefix(v6, &r, WC_F_DST, 0, 0);
 	wcard_rule_set_range(v6, &r, WC_F_SPORT, 53, 53);
-	wc_tm_rule_tuple(v6, &r, len);
+	tm_rule_tuple(v6, &r, len);
 	cr_assert(len[0] == 72 && len[1] == 0 && len[2] == 16 && len[3] == 0 && len[4] == 0,
 		  "case ipv6 tuple: %u %u %u %u %u", len[0], len[1], len[2], len[3], len[4]);
-	wc_tm_tuple_mask(v6, len, &m);
+	tm_tuple_mask(v6, len, &m);
 	cr_assert(m.w[0] == ~0ULL && m.w[1] == 0xff00000000000000ULL && m.w[2] == 0 &&
 			  m.w[3] == 0 && m.w[4] == 0xffff && m.w[5] == 0 && m.w[6] == 0,
 		  "case ipv6 /72 mask: %llx %llx %llx %llx %llx", (unsigned long long)m.w[0],
@@ -382,14 +383,14 @@ Test(tm, tuple_and_mask)
 	len[0] = 64;
 	len[1] = 128;
 	len[2] = 0;
-	wc_tm_tuple_mask(v6, len, &m);
+	tm_tuple_mask(v6, len, &m);
 	cr_assert(
 		m.w[0] == ~0ULL && m.w[1] == 0 && m.w[2] == ~0ULL && m.w[3] == ~0ULL && m.w[4] == 0,
 		"case ipv6 /64 /128 mask: %llx %llx %llx %llx", (unsigned long long)m.w[0],
 		(unsigned long long)m.w[1], (unsigned long long)m.w[2], (unsigned long long)m.w[3]);
 	len[0] = 1;
 	len[1] = 127;
-	wc_tm_tuple_mask(v6, len, &m);
+	tm_tuple_mask(v6, len, &m);
 	cr_assert(m.w[0] == 1ULL << 63 && m.w[1] == 0 && m.w[2] == ~0ULL && m.w[3] == ~1ULL,
 		  "case ipv6 /1 /127 mask: %llx %llx %llx %llx", (unsigned long long)m.w[0],
 		  (unsigned long long)m.w[1], (unsigned long long)m.w[2],
@@ -404,12 +405,12 @@ Test(tm, tuple_and_mask)
 	wcard_rule_set_mask(&cl, &r, 3, 5, wt_ones(16));
 	wcard_rule_set_prefix(&cl, &r, 4, 0x80, 1);
 	wcard_rule_set_prefix(&cl, &r, 5, 0x1230, 12);
-	wc_tm_rule_tuple(&cl, &r, len);
+	tm_rule_tuple(&cl, &r, len);
 	cr_assert(len[0] == 16 && len[1] == 20 && len[2] == 32 && len[3] == 128 && len[4] == 1 &&
 			  len[5] == 12,
 		  "case custom tuple: %u %u %u %u %u %u", len[0], len[1], len[2], len[3], len[4],
 		  len[5]);
-	wc_tm_tuple_mask(&cl, len, &m);
+	tm_tuple_mask(&cl, len, &m);
 	cr_assert(
 		m.w[0] == 0xffff && m.w[1] == 0xfffff00000000000ULL && m.w[2] == 0xffffffff &&
 			m.w[3] == ~0ULL && m.w[4] == ~0ULL && m.w[5] == 0x80 && m.w[6] == 0xfff0 &&
@@ -420,7 +421,7 @@ Test(tm, tuple_and_mask)
 	/* Partial ternary mask and a wildcard exact: not hashed. */
 	wcard_rule_any(&cl, &r);
 	wcard_rule_set_mask(&cl, &r, 3, 5, 0xff);
-	wc_tm_rule_tuple(&cl, &r, len);
+	tm_rule_tuple(&cl, &r, len);
 	cr_assert(len[0] == 0 && len[2] == 0 && len[3] == 0, "case custom wildcards: %u %u %u",
 		  len[0], len[2], len[3]);
 }
@@ -431,15 +432,15 @@ Test(tm, tuple_and_mask)
 static void lone_table(const struct wcard_layout *l, const struct wcard_rule *r, __u8 *len,
 		       const char *name)
 {
-	struct wc_tm tm;
+	struct tm_model tm;
 	int ret;
 
-	cr_assert_eq(wc_tm_init(&tm, l, 0, NULL), 0, "case %s: init", name);
-	ret = wc_tm_insert(&tm, 0, 0, r, NULL);
+	cr_assert_eq(tm_init(&tm, l, 0, NULL), 0, "case %s: init", name);
+	ret = tm_insert(&tm, 0, 0, r, NULL);
 	cr_assert_eq(ret, 0, "case %s: insert %d", name, ret);
 	cr_assert_eq(tm.ntables, 1, "case %s: %u tables", name, tm.ntables);
 	memcpy(len, tm.tables[tm.rules[0].table].len, WC_MAX_FIELDS);
-	wc_tm_free(&tm);
+	tm_free(&tm);
 }
 
 static void relax_v4(unsigned int sl, unsigned int dl, const __u8 *want, const char *name)
@@ -537,7 +538,7 @@ static void diff_set(const struct wcard_layout *l, unsigned int n, unsigned int 
 {
 	struct wcard_ruleset rs;
 	struct wt_rng r = { .s = seed * 31 + 7 };
-	struct wc_tm tm;
+	struct tm_model tm;
 	bool *live;
 	double probed;
 	size_t i;
@@ -546,23 +547,23 @@ static void diff_set(const struct wcard_layout *l, unsigned int n, unsigned int 
 	make_set(l, n, seed, pool, specific, &rs);
 	live = calloc(rs.n + 1, sizeof(*live));
 	cr_assert_not_null(live, "case %s: memory", name);
-	cr_assert_eq(wc_tm_init(&tm, l, collide, NULL), 0, "case %s: init", name);
+	cr_assert_eq(tm_init(&tm, l, collide, NULL), 0, "case %s: init", name);
 	tables_ran_out = false;
 	for (i = 0; i < rs.n; i++) {
-		ret = wc_tm_insert(&tm, (__u32)i, rank_of(&rs, i), &rs.rules[i], NULL);
+		ret = tm_insert(&tm, (__u32)i, rank_of(&rs, i), &rs.rules[i], NULL);
 		cr_assert_eq(ret, 0, "case %s: insert %zu: %d", name, i, ret);
 		live[i] = true;
 		tables_ran_out |= tm.ntables >= WC_TM_MAX_TABLES - 8;
 		check_inv(&tm, &rs, live, name);
 	}
-	cr_assert_eq(wc_tm_insert(&tm, 0, 0, &rs.rules[0], NULL), -EEXIST, "case %s: duplicate id",
+	cr_assert_eq(tm_insert(&tm, 0, 0, &rs.rules[0], NULL), -EEXIST, "case %s: duplicate id",
 		     name);
-	cr_assert_eq(wc_tm_delete(&tm, (__u32)rs.n + 5, NULL), -ENOENT, "case %s: delete unknown",
+	cr_assert_eq(tm_delete(&tm, (__u32)rs.n + 5, NULL), -ENOENT, "case %s: delete unknown",
 		     name);
 	probed = diff_keys(&tm, &rs, live, &r, pool, 20000, name);
 	cr_log_info("tm %s: %zu rules, %u tables, %.2f probed on average", name, rs.n, tm.ntables,
 		    probed);
-	wc_tm_free(&tm);
+	tm_free(&tm);
 	wcard_ruleset_free(&rs);
 	free(live);
 }
@@ -601,7 +602,7 @@ Test(tm, splits_happen)
 	const struct wcard_layout *l = wcard_layout_ipv4();
 	struct wt_rng r = { .s = 99 };
 	struct wcard_ruleset rs;
-	struct wc_tm tm;
+	struct tm_model tm;
 	bool live[100];
 	unsigned int i, t, maxb = 0;
 
@@ -617,9 +618,9 @@ Test(tm, splits_happen)
 		rule.id = i;
 		wcard_ruleset_add(&rs, &rule);
 	}
-	cr_assert_eq(wc_tm_init(&tm, l, 0, NULL), 0, "case splits: init");
+	cr_assert_eq(tm_init(&tm, l, 0, NULL), 0, "case splits: init");
 	for (i = 0; i < 100; i++) {
-		cr_assert_eq(wc_tm_insert(&tm, i, rank_of(&rs, i), &rs.rules[i], NULL), 0,
+		cr_assert_eq(tm_insert(&tm, i, rank_of(&rs, i), &rs.rules[i], NULL), 0,
 			     "case splits: insert %u", i);
 		live[i] = true;
 		check_inv(&tm, &rs, live, "splits");
@@ -631,7 +632,7 @@ Test(tm, splits_happen)
 	cr_assert_leq(maxb, tm.collide, "case splits: max bucket %u > %u", maxb, tm.collide);
 	diff_keys(&tm, &rs, live, &r, 4, 3000, "splits");
 	cr_log_info("tm splits: 100 rules, %u tables", tm.ntables);
-	wc_tm_free(&tm);
+	tm_free(&tm);
 	wcard_ruleset_free(&rs);
 }
 
@@ -640,7 +641,7 @@ Test(tm, unsplittable)
 	const struct wcard_layout *l = wcard_layout_ipv4();
 	struct wt_rng r = { .s = 98 };
 	struct wcard_ruleset rs;
-	struct wc_tm tm;
+	struct tm_model tm;
 	bool live[50];
 	unsigned int i, t;
 
@@ -658,9 +659,9 @@ Test(tm, unsplittable)
 		rule.id = i;
 		wcard_ruleset_add(&rs, &rule);
 	}
-	cr_assert_eq(wc_tm_init(&tm, l, 0, NULL), 0, "case unsplittable: init");
+	cr_assert_eq(tm_init(&tm, l, 0, NULL), 0, "case unsplittable: init");
 	for (i = 0; i < 50; i++) {
-		cr_assert_eq(wc_tm_insert(&tm, i, rank_of(&rs, i), &rs.rules[i], NULL), 0,
+		cr_assert_eq(tm_insert(&tm, i, rank_of(&rs, i), &rs.rules[i], NULL), 0,
 			     "case unsplittable: insert %u", i);
 		live[i] = true;
 		check_inv(&tm, &rs, live, "unsplittable");
@@ -672,7 +673,7 @@ Test(tm, unsplittable)
 		     tm.tables[t].max_bucket);
 	cr_assert_eq(tm.tables[t].best, rank_of(&rs, 49), "case unsplittable: best");
 	diff_keys(&tm, &rs, live, &r, 4, 3000, "unsplittable");
-	wc_tm_free(&tm);
+	tm_free(&tm);
 	wcard_ruleset_free(&rs);
 }
 
@@ -693,24 +694,24 @@ struct shadow {
  * Replay one operation's events. A RULE_DEL of a rule still live after the
  * operation is a move: the rule must already be in its new table.
  */
-static void shadow_replay(struct shadow *s, const struct wc_tm *tm, const struct wcard_ruleset *rs,
-			  const struct wc_tm_log *log, const char *name)
+static void shadow_replay(struct shadow *s, const struct tm_model *tm, const struct wcard_ruleset *rs,
+			  const struct tm_log *log, const char *name)
 {
 	size_t i, j;
 
 	for (i = 0; i < log->n; i++) {
-		const struct wc_tm_event *ev = &log->ev[i];
+		const struct tm_event *ev = &log->ev[i];
 		__u32 t = ev->table, r = ev->rule;
 		__u64 mn = WC_RANK_NONE;
 
 		cr_assert_lt(t, WC_TM_MAX_TABLES, "case %s: event %zu table %u", name, i, t);
 		switch (ev->op) {
-		case WC_TM_TABLE_NEW:
+		case TM_TABLE_NEW:
 			cr_assert(!s->used[t], "case %s: TABLE_NEW %u: exists", name, t);
 			s->used[t] = true;
 			s->best[t] = WC_RANK_NONE;
 			break;
-		case WC_TM_RULE_ADD:
+		case TM_RULE_ADD:
 			cr_assert(s->used[t], "case %s: RULE_ADD %u to unannounced table %u", name,
 				  r, t);
 			cr_assert(!s->in[t * s->n + r], "case %s: RULE_ADD %u twice to %u", name, r,
@@ -724,7 +725,7 @@ static void shadow_replay(struct shadow *s, const struct wc_tm *tm, const struct
 			s->cnt[t]++;
 			s->where[r]++;
 			break;
-		case WC_TM_RULE_DEL:
+		case TM_RULE_DEL:
 			cr_assert(s->used[t] && s->in[t * s->n + r],
 				  "case %s: RULE_DEL %u from %u: not there", name, r, t);
 			s->in[t * s->n + r] = false;
@@ -736,7 +737,7 @@ static void shadow_replay(struct shadow *s, const struct wc_tm *tm, const struct
 				s->moves++;
 			}
 			break;
-		case WC_TM_TABLE_BEST:
+		case TM_TABLE_BEST:
 			cr_assert(s->used[t], "case %s: TABLE_BEST of unknown %u", name, t);
 			for (j = 0; j < s->n; j++)
 				if (s->in[t * s->n + j] && rank_of(rs, j) < mn)
@@ -747,7 +748,7 @@ static void shadow_replay(struct shadow *s, const struct wc_tm *tm, const struct
 				      (unsigned long long)mn);
 			s->best[t] = ev->rank;
 			break;
-		case WC_TM_TABLE_DEL:
+		case TM_TABLE_DEL:
 			cr_assert(s->used[t] && !s->cnt[t], "case %s: TABLE_DEL %u holds %u rules",
 				  name, t, s->cnt[t]);
 			s->used[t] = false;
@@ -780,10 +781,10 @@ static void sequence(const struct wcard_layout *l, unsigned int n, unsigned int 
 		     bool specific, unsigned int nops, __u64 seed, bool replay, const char *name)
 {
 	struct wt_rng r = { .s = seed ^ 0x5555 };
-	struct wc_tm_log log = { 0 };
+	struct tm_log log = { 0 };
 	struct shadow s = { 0 };
 	struct wcard_ruleset rs;
-	struct wc_tm tm;
+	struct tm_model tm;
 	unsigned int i, pool = 6;
 	bool *live;
 	int ret;
@@ -794,7 +795,7 @@ static void sequence(const struct wcard_layout *l, unsigned int n, unsigned int 
 	s.in = calloc((size_t)WC_TM_MAX_TABLES * n, sizeof(*s.in));
 	s.where = calloc(n, sizeof(*s.where));
 	cr_assert(live && s.in && s.where, "case %s: memory", name);
-	cr_assert_eq(wc_tm_init(&tm, l, collide, NULL), 0, "case %s: init", name);
+	cr_assert_eq(tm_init(&tm, l, collide, NULL), 0, "case %s: init", name);
 	tables_ran_out = false;
 	for (i = 0; i < n + nops; i++) {
 		unsigned int id = i < n ? i : wt_below(&r, n);
@@ -803,14 +804,14 @@ static void sequence(const struct wcard_layout *l, unsigned int n, unsigned int 
 		if (i < n && wt_below(&r, 2))
 			continue;
 		ins = !live[id];
-		wc_tm_log_reset(&log);
+		tm_log_reset(&log);
 		if (ins) {
-			ret = wc_tm_insert(&tm, id, rank_of(&rs, id), &rs.rules[id], &log);
+			ret = tm_insert(&tm, id, rank_of(&rs, id), &rs.rules[id], &log);
 			cr_assert_eq(ret, 0, "case %s: op %u insert %u: %d", name, i, id, ret);
 		} else {
-			ret = wc_tm_delete(&tm, id, &log);
+			ret = tm_delete(&tm, id, &log);
 			cr_assert_eq(ret, 0, "case %s: op %u delete %u: %d", name, i, id, ret);
-			cr_assert_eq(wc_tm_delete(&tm, id, &log), -ENOENT,
+			cr_assert_eq(tm_delete(&tm, id, &log), -ENOENT,
 				     "case %s: op %u delete %u twice", name, i, id);
 		}
 		live[id] = ins;
@@ -830,16 +831,16 @@ static void sequence(const struct wcard_layout *l, unsigned int n, unsigned int 
 	for (i = 0; i < n; i++) {
 		if (!live[i])
 			continue;
-		wc_tm_log_reset(&log);
-		cr_assert_eq(wc_tm_delete(&tm, i, &log), 0, "case %s: final delete %u", name, i);
+		tm_log_reset(&log);
+		cr_assert_eq(tm_delete(&tm, i, &log), 0, "case %s: final delete %u", name, i);
 		live[i] = false;
 		if (replay)
 			shadow_replay(&s, &tm, &rs, &log, name);
 	}
 	cr_assert(tm.ntables == 0 && tm.nrules == 0, "case %s: %u tables left", name, tm.ntables);
 	check_inv(&tm, &rs, live, name);
-	wc_tm_log_free(&log);
-	wc_tm_free(&tm);
+	tm_log_free(&log);
+	tm_free(&tm);
 	wcard_ruleset_free(&rs);
 	free(live);
 	free(s.in);
@@ -876,12 +877,12 @@ Test(tm, static_pool)
 	static const unsigned int lens[] = { 32, 24, 16, 8, 0 };
 	const struct wcard_layout *l = wcard_layout_ipv4();
 	__u8 tuples[25][WC_MAX_FIELDS] = { { 0 } }, only[1][WC_MAX_FIELDS] = { { 32, 32 } };
-	struct wc_tm_pool pool = { .n = 25, .len = tuples }, tight = { .n = 1, .len = only };
+	struct tm_pool pool = { .n = 25, .len = tuples }, tight = { .n = 1, .len = only };
 	struct wt_rng r = { .s = 77 };
-	struct wc_tm_log log = { 0 };
+	struct tm_log log = { 0 };
 	struct wcard_ruleset rs;
 	struct wcard_rule rule;
-	struct wc_tm tm;
+	struct tm_model tm;
 	bool *live;
 	unsigned int i, j, n = 800;
 	int ret;
@@ -894,10 +895,10 @@ Test(tm, static_pool)
 		}
 	make_set(l, n, 31, 8, false, &rs);
 	live = calloc(n, sizeof(*live));
-	cr_assert_eq(wc_tm_init(&tm, l, 0, &pool), 0, "case static: init");
+	cr_assert_eq(tm_init(&tm, l, 0, &pool), 0, "case static: init");
 	cr_assert(tm.is_static, "case static: not static");
 	for (i = 0; i < n; i++) {
-		ret = wc_tm_insert(&tm, i, rank_of(&rs, i), &rs.rules[i], &log);
+		ret = tm_insert(&tm, i, rank_of(&rs, i), &rs.rules[i], &log);
 		cr_assert_eq(ret, 0, "case static: insert %u: %d", i, ret);
 		live[i] = true;
 		check_inv(&tm, &rs, live, "static");
@@ -907,31 +908,31 @@ Test(tm, static_pool)
 	diff_keys(&tm, &rs, live, &r, 8, 20000, "static");
 	/* Deletes drop empty pool tables too. */
 	for (i = 0; i < n; i += 2) {
-		cr_assert_eq(wc_tm_delete(&tm, i, &log), 0, "case static: delete %u", i);
+		cr_assert_eq(tm_delete(&tm, i, &log), 0, "case static: delete %u", i);
 		live[i] = false;
 		check_inv(&tm, &rs, live, "static after deletes");
 	}
 	diff_keys(&tm, &rs, live, &r, 8, 5000, "static after deletes");
-	wc_tm_free(&tm);
+	tm_free(&tm);
 
 	/* A pool nothing but /32 -> /32 fits. */
-	cr_assert_eq(wc_tm_init(&tm, l, 0, &tight), 0, "case static tight: init");
+	cr_assert_eq(tm_init(&tm, l, 0, &tight), 0, "case static tight: init");
 	wcard_rule_any(l, &rule);
 	wcard_rule_set_prefix(l, &rule, WC_F_SRC, 0x0a000000, 8);
 	wcard_rule_set_prefix(l, &rule, WC_F_DST, 0x0a000001, 32);
-	wc_tm_log_reset(&log);
-	ret = wc_tm_insert(&tm, 3, 3, &rule, &log);
+	tm_log_reset(&log);
+	ret = tm_insert(&tm, 3, 3, &rule, &log);
 	cr_assert_eq(ret, -ENOENT, "case static tight: insert /8: %d", ret);
 	cr_assert(tm.ntables == 0 && tm.nrules == 0 && log.n == 0,
 		  "case static tight: something changed (%u tables, %zu events)", tm.ntables,
 		  log.n);
 	wcard_rule_set_prefix(l, &rule, WC_F_SRC, 0x0a000001, 32);
-	cr_assert_eq(wc_tm_insert(&tm, 3, 3, &rule, &log), 0, "case static tight: insert /32");
-	cr_assert(tm.ntables == 1 && log.n == 3 && log.ev[0].op == WC_TM_TABLE_NEW &&
-			  log.ev[1].op == WC_TM_TABLE_BEST && log.ev[2].op == WC_TM_RULE_ADD,
+	cr_assert_eq(tm_insert(&tm, 3, 3, &rule, &log), 0, "case static tight: insert /32");
+	cr_assert(tm.ntables == 1 && log.n == 3 && log.ev[0].op == TM_TABLE_NEW &&
+			  log.ev[1].op == TM_TABLE_BEST && log.ev[2].op == TM_RULE_ADD,
 		  "case static tight: events");
-	wc_tm_free(&tm);
-	wc_tm_log_free(&log);
+	tm_free(&tm);
+	tm_log_free(&log);
 	wcard_ruleset_free(&rs);
 	free(live);
 }
@@ -950,15 +951,15 @@ Test(tm, table_limit)
 		{ WC_FIELD_PREFIX, 2, "e" }, { WC_FIELD_PREFIX, 2, "f" },
 		{ WC_FIELD_PREFIX, 2, "g" }, { WC_FIELD_PREFIX, 2, "h" },
 	};
-	struct wc_tm_log log = { 0 };
+	struct tm_log log = { 0 };
 	struct wcard_layout l;
 	struct wcard_rule rule;
-	struct wc_tm tm;
+	struct tm_model tm;
 	unsigned int v, id = 0, f;
 	int ret = 0;
 
 	cr_assert_eq(wcard_layout_init(&l, "bytes", fields, 8, NULL, 0), 0, "case limit: layout");
-	cr_assert_eq(wc_tm_init(&tm, &l, 0, NULL), 0, "case limit: init");
+	cr_assert_eq(tm_init(&tm, &l, 0, NULL), 0, "case limit: init");
 	/* Equal sums: no tuple fits another, so every rule needs a table of its own. */
 	for (v = 0; v < (1u << 16) && ret == 0; v++) {
 		unsigned int sum = 0;
@@ -970,8 +971,8 @@ Test(tm, table_limit)
 		wcard_rule_any(&l, &rule);
 		for (f = 0; f < 8; f++)
 			wcard_rule_set_prefix(&l, &rule, f, 0x8000, 5 + ((v >> (2 * f)) & 3));
-		wc_tm_log_reset(&log);
-		ret = wc_tm_insert(&tm, id, id, &rule, &log);
+		tm_log_reset(&log);
+		ret = tm_insert(&tm, id, id, &rule, &log);
 		if (ret == 0)
 			id++;
 	}
@@ -979,8 +980,8 @@ Test(tm, table_limit)
 	cr_assert_eq(tm.ntables, WC_TM_MAX_TABLES, "case limit: %u tables", tm.ntables);
 	cr_assert(tm.nrules == id && id == WC_TM_MAX_TABLES && log.n == 0,
 		  "case limit: %u rules, %zu events after -ENOSPC", id, log.n);
-	wc_tm_free(&tm);
-	wc_tm_log_free(&log);
+	tm_free(&tm);
+	tm_log_free(&log);
 }
 
 /* ---- ClassBench ----------------------------------------------------------------------- */
@@ -993,7 +994,7 @@ static void classbench(const char *set, size_t ntrace, const char *name)
 	struct wcard_trace tr = { 0 };
 	unsigned long probes = 0;
 	unsigned int maxb = 0;
-	struct wc_tm tm;
+	struct tm_model tm;
 	double t0, t1;
 	size_t i, step;
 	int ret;
@@ -1009,10 +1010,10 @@ static void classbench(const char *set, size_t ntrace, const char *name)
 	cr_assert_eq(ret, 0, "case %s: load rules: %s", name, err);
 	ret = wcard_trace_load(tp, &tr, err, sizeof(err));
 	cr_assert_eq(ret, 0, "case %s: load trace: %s", name, err);
-	cr_assert_eq(wc_tm_init(&tm, l, 0, NULL), 0, "case %s: init", name);
+	cr_assert_eq(tm_init(&tm, l, 0, NULL), 0, "case %s: init", name);
 	t0 = now_s();
 	for (i = 0; i < rs.n; i++) {
-		ret = wc_tm_insert(&tm, (__u32)i, rank_of(&rs, i), &rs.rules[i], NULL);
+		ret = tm_insert(&tm, (__u32)i, rank_of(&rs, i), &rs.rules[i], NULL);
 		cr_assert_eq(ret, 0, "case %s: insert %zu: %d", name, i, ret);
 	}
 	t1 = now_s();
@@ -1023,8 +1024,8 @@ static void classbench(const char *set, size_t ntrace, const char *name)
 		long want, got;
 
 		wcard_key_from_tuple(&tr.t[i], &k);
-		want = wcard_ref_lookup(&rs, &k);
-		got = wc_tm_lookup(&tm, &k, &probed);
+		want = tk_ref_lookup(&rs, &k);
+		got = tm_lookup(&tm, &k, &probed);
 		cr_assert_eq(got, want, "case %s: trace line %zu: tm %ld, reference %ld", name,
 			     i + 1, got, want);
 		probes += probed;
@@ -1037,7 +1038,7 @@ static void classbench(const char *set, size_t ntrace, const char *name)
 		    name, rs.n, (t1 - t0) * 1e3, tm.ntables, maxb,
 		    (double)probes / ((tr.n + step - 1) / step), (tr.n + step - 1) / step);
 	cr_assert_lt(t1 - t0, rs.n / 50000.0 + 0.5, "case %s: insert took %.3f s", name, t1 - t0);
-	wc_tm_free(&tm);
+	tm_free(&tm);
 	wcard_trace_free(&tr);
 	wcard_ruleset_free(&rs);
 }

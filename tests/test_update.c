@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* test_update.c: online inserts, deletes and updates in BPF, alone and under concurrent lookups (suite "update"). */
+#include <stdio.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>
@@ -12,7 +13,7 @@
 #include "compat/wcard_key.skel.h"
 #include "wcard_tm_paths.skel.h"
 #include "compat/wcard_tm_paths.skel.h"
-#include "../user/skel.h"
+#include "core/skel.h"
 
 struct lk {
 	struct wcard_key *skel;
@@ -110,13 +111,13 @@ static long sh_lookup(const struct shadow *s, const struct wcard_layout *l, cons
 
 static void gen_rules(unsigned int n, __u64 seed, struct wcard_ruleset *rs)
 {
-	struct wcard_gen_opts go = { .nrules = n, .seed = seed };
+	struct tk_gen_opts go = { .nrules = n, .seed = seed };
 	char path[] = "/tmp/wcard-upd-XXXXXX", err[256];
 	int fd = mkstemp(path);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 
 	cr_assert_not_null(f, "mkstemp");
-	cr_assert_eq(wcard_gen_classbench(&go, f, NULL), 0, "gen");
+	cr_assert_eq(tk_gen_classbench(&go, f, NULL), 0, "gen");
 	fclose(f);
 	wcard_ruleset_init(rs, wcard_layout_ipv4());
 	cr_assert_eq(wcard_rules_load(path, WCARD_FMT_CLASSBENCH, wcard_layout_ipv4(), rs, err,
@@ -406,7 +407,7 @@ static void tp_check(struct tp *t, const struct wc_key *keys, unsigned int nkeys
 
 	cr_assert_eq(wcard_clf_rules(t->clf, &live), 0, "case %s: rules", name);
 	for (i = 0; i < nkeys; i++) {
-		long ref = wcard_ref_lookup(&live, &keys[i]);
+		long ref = tk_ref_lookup(&live, &keys[i]);
 		long want = ref < 0 ? -1 : (long)live.rules[ref].id;
 		long model = wcard_clf_model_lookup(t->clf, &keys[i], NULL);
 
@@ -660,7 +661,7 @@ static void concurrent(enum wc_algo algo, unsigned int nrules, unsigned int ops,
 	cr_assert(c->keys && c->stable_best, "calloc");
 	for (i = 0; i < c->nkeys; i++) {
 		wt_key_near(&r, l, &all.rules[wt_below(&r, all.n)], 64, &c->keys[i]);
-		c->stable_best[i] = wcard_ref_lookup(&stable, &c->keys[i]);
+		c->stable_best[i] = tk_ref_lookup(&stable, &c->keys[i]);
 	}
 	lk_open(&c->t, l, WC_DEFAULT_MAX_RULES, algo, name);
 	cr_assert_eq(wcard_clf_load(c->t.clf, &stable, err, sizeof(err)), 0, "case %s: load: %s",
@@ -816,8 +817,8 @@ Test(update, atomic_bulk_replace, .timeout = 300)
 	for (i = 0; i < w->nkeys; i++) {
 		s = wt_below(&r, 2);
 		wt_key_near(&r, w->l, &set[s].rules[wt_below(&r, set[s].n)], 64, &w->keys[i]);
-		w->best[0][i] = wcard_ref_lookup(&set[0], &w->keys[i]);
-		w->best[1][i] = wcard_ref_lookup(&set[1], &w->keys[i]);
+		w->best[0][i] = tk_ref_lookup(&set[0], &w->keys[i]);
+		w->best[1][i] = tk_ref_lookup(&set[1], &w->keys[i]);
 	}
 	lk_open(&w->t, w->l, WC_DEFAULT_MAX_RULES, WC_ALGO_TM, "swap");
 	cr_assert_eq(wcard_clf_load(w->t.clf, &set[0], err, sizeof(err)), 0, "case swap: %s", err);
@@ -950,11 +951,11 @@ static void flip_run(const struct wcard_ruleset *sets, const enum wc_algo *algo,
 		struct wc_pkt p;
 
 		wcard_key_from_tuple(&tr->t[k], &key);
-		wcard_pkt_from_tuple(&tr->t[k], &p);
-		w->flen[k] = wcard_frame_build(&p, NULL, w->frame[k], sizeof(w->frame[k]));
+		tk_pkt_from_tuple(&tr->t[k], &p);
+		w->flen[k] = tk_frame_build(&p, NULL, w->frame[k], sizeof(w->frame[k]));
 		cr_assert_gt(w->flen[k], 0, "case %s: frame %u", name, k);
 		for (s = 0; s < nsets; s++)
-			w->best[s * w->nkeys + k] = wcard_ref_lookup(&sets[s], &key);
+			w->best[s * w->nkeys + k] = tk_ref_lookup(&sets[s], &key);
 	}
 	cr_assert_eq(wcard_clf_create(&o, &w->clf, err, sizeof(err)), 0, "case %s: create: %s",
 		     name, err);
@@ -1038,7 +1039,7 @@ static void stale_check(struct lk *t, const struct wcard_ruleset *rs, const stru
 		long want;
 
 		wcard_key_from_tuple(&tr->t[k], &key);
-		want = wcard_ref_lookup(rs, &key);
+		want = tk_ref_lookup(rs, &key);
 		cr_assert_eq(lk_lookup(t, &key), want, "case %s: key %zu: got %ld, want %ld", name,
 			     k, lk_lookup(t, &key), want);
 	}

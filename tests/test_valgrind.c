@@ -5,6 +5,7 @@
  * uninitialised memory, no leak (definite, indirect or possible), on the
  * success paths and on the error paths.
  */
+#include <stdio.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <time.h>

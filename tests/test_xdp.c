@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* test_xdp.c: the XDP filter end to end on real frames: classify, actions, counters (suite "xdp"). */
+#include <stdio.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>
@@ -26,12 +27,12 @@ static void clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, const 
 }
 
 /* Run a frame; returns the rule id in the metadata or -1, and the XDP action. */
-static long run(struct wcard_clf *c, const struct wc_pkt *p, const struct wcard_frame_opts *fo,
+static long run(struct wcard_clf *c, const struct wc_pkt *p, const struct tk_frame_opts *fo,
 		__u32 *act, const char *name)
 {
 	__u8 frame[512];
 	struct wc_xdp_meta m;
-	int len = wcard_frame_build(p, fo, frame, sizeof(frame)), ret;
+	int len = tk_frame_build(p, fo, frame, sizeof(frame)), ret;
 
 	cr_assert_gt(len, 0, "case %s: frame build %d", name, len);
 	ret = wcard_clf_run_frame(c, frame, len, &m, act, NULL);
@@ -92,7 +93,7 @@ static void diff_frames(const struct wcard_layout *l, unsigned int nrules, unsig
 	c = clf_new(l, WC_ACT_PASS, name);
 	clf_load(c, &rs, name);
 	for (i = 0; i < nkeys; i++) {
-		struct wcard_frame_opts fo = {};
+		struct tk_frame_opts fo = {};
 		struct wc_key k;
 		struct wc_pkt p;
 		long want, got;
@@ -120,7 +121,7 @@ static void diff_frames(const struct wcard_layout *l, unsigned int nrules, unsig
 		}
 		if (p.family == 4 && p.frag != WC_FRAG_LATER && wt_below(&r, 3) == 0)
 			fo.ipv4_ah = 12 + 4 * wt_below(&r, 4);
-		want = wcard_ref_lookup(&rs, &k);
+		want = tk_ref_lookup(&rs, &k);
 		got = run(c, &p, &fo, &act, name);
 		cr_assert_eq(got, want, "case %s: packet %u: BPF rule %ld, reference %ld", name, i,
 			     got, want);
@@ -221,7 +222,7 @@ Test(xdp, bad_frames)
 	wcard_ruleset_add(&rs, &any);
 	c = clf_new(l, WC_ACT_PASS, "bad frames");
 	clf_load(c, &rs, "bad frames");
-	len = wcard_frame_build(&p, NULL, frame, sizeof(frame));
+	len = tk_frame_build(&p, NULL, frame, sizeof(frame));
 	cr_assert_eq(wcard_clf_run_frame(c, frame, len - 1, &m, &act, NULL), 0, "case cut: run");
 	cr_assert_eq(m.parse, WC_PARSE_TRUNCATED, "case cut: parse %u", m.parse);
 	cr_assert_eq(m.id, WC_ID_NONE, "case cut: no rule");
@@ -267,7 +268,7 @@ static struct wcard_clf *clf_rules(const struct wcard_layout *l, const char *rul
 /* One frame shape of the issue 13 tests: options, and an ethertype to write over the builder's. */
 struct encap {
 	const char *name;
-	struct wcard_frame_opts o;
+	struct tk_frame_opts o;
 	__u16 type; /* 0: keep */
 };
 
@@ -307,7 +308,7 @@ static void encap_verdicts(const struct encap *e, unsigned int n)
 		for (k = 0; k < 3; k++) {
 			memcpy(p.src, k4[k].src, 4);
 			p.dport = k4[k].dport;
-			len = wcard_frame_build(&p, &x->o, frame, sizeof(frame));
+			len = tk_frame_build(&p, &x->o, frame, sizeof(frame));
 			at = 12 + 4 * x->o.nvlan;
 			if (x->type)
 				frame[at] = x->type >> 8, frame[at + 1] = x->type & 0xff;
@@ -341,10 +342,10 @@ Test(xdp, pppoe_does_not_bypass)
 	/* IPv6 in PPPoE (PPP protocol 0x0057) against an IPv6 rule. */
 	c = clf_rules(wcard_layout_ipv6(), "src 2001:db8::/32 drop\n", 0, &rs, "v6 rules");
 	for (i = 0; i < 4; i++) {
-		struct wcard_frame_opts o = { .pppoe = 0x77, .nvlan = i % 2 };
+		struct tk_frame_opts o = { .pppoe = 0x77, .nvlan = i % 2 };
 
 		memcpy(q.src, pfx[i / 2], 4);
-		len = wcard_frame_build(&q, &o, frame, sizeof(frame));
+		len = tk_frame_build(&q, &o, frame, sizeof(frame));
 		snprintf(name, sizeof(name), "v6 pppoe, nvlan %u, src %s::", o.nvlan,
 			 i < 2 ? "2001:db8" : "2001:db9");
 		cr_assert_eq(run_raw(c, frame, len, WC_PARSE_OK, i < 2 ? 0 : -1, name),
@@ -389,7 +390,7 @@ Test(xdp, nonip_action)
 	const struct wcard_layout *l = wcard_layout_ipv4();
 	struct wc_pkt p = { .family = 4, .proto = 6, .sport = 1, .dport = 80,
 			    .src = { 10, 9, 9, 9 } };
-	struct wcard_frame_opts pppoe = { .pppoe = 3 }, mpls = { .nmpls = 1 };
+	struct tk_frame_opts pppoe = { .pppoe = 3 }, mpls = { .nmpls = 1 };
 	__u8 arp[60] = { [12] = 0x08, [13] = 0x06 }, lcp[128], pw[128], disc[60];
 	struct wcard_clf_opts bad = { .layout = l, .nonip_action = XDP_REDIRECT };
 	struct wcard_ruleset rs;
@@ -399,13 +400,13 @@ Test(xdp, nonip_action)
 	int lcp_len, pw_len, ip_len, pass;
 
 	/* PPPoE carrying LCP; an MPLS pseudowire (control word 0); PPPoE discovery. */
-	lcp_len = wcard_frame_build(&p, &pppoe, lcp, sizeof(lcp));
+	lcp_len = tk_frame_build(&p, &pppoe, lcp, sizeof(lcp));
 	lcp[20] = 0xc0, lcp[21] = 0x21;
-	pw_len = wcard_frame_build(&p, &mpls, pw, sizeof(pw));
+	pw_len = tk_frame_build(&p, &mpls, pw, sizeof(pw));
 	pw[18] = 0x00;
 	memcpy(disc, arp, sizeof(disc));
 	disc[12] = 0x88, disc[13] = 0x63;
-	ip_len = wcard_frame_build(&p, NULL, ip, sizeof(ip));
+	ip_len = tk_frame_build(&p, NULL, ip, sizeof(ip));
 
 	for (pass = 0; pass < 2; pass++) {
 		__u32 want = pass ? XDP_PASS : XDP_DROP;
@@ -483,8 +484,8 @@ static bool classbench_set(const char *set, enum wc_algo algo, size_t stride)
 		__u32 act;
 
 		wcard_key_from_tuple(&tr.t[i], &k);
-		wcard_pkt_from_tuple(&tr.t[i], &p);
-		want = wcard_ref_lookup(&rs, &k);
+		tk_pkt_from_tuple(&tr.t[i], &p);
+		want = tk_ref_lookup(&rs, &k);
 		got = run(c, &p, NULL, &act, name);
 		cr_assert_eq(got, want, "case %s: trace line %zu: BPF %ld, reference %ld", name,
 			     i + 1, got, want);
@@ -609,7 +610,7 @@ static void check_frames(struct wcard_clf *c, const struct wcard_layout *l,
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		struct wcard_frame_opts fo = {};
+		struct tk_frame_opts fo = {};
 		struct wc_key k;
 		struct wc_pkt p;
 		long want, got;
@@ -617,7 +618,7 @@ static void check_frames(struct wcard_clf *c, const struct wcard_layout *l,
 
 		wt_key_near(r, l, &rs->rules[wt_below(r, rs->n)], 16, &k);
 		pkt_from_key(l, &k, &p);
-		want = wcard_ref_lookup(rs, &k);
+		want = tk_ref_lookup(rs, &k);
 		got = run(c, &p, &fo, &act, name);
 		cr_assert_eq(got, want, "case %s: packet %u: BPF rule %ld, reference %ld", name, i,
 			     got, want);

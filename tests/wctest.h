@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <wcard/wcard.h>
+#include "testkit/testkit.h"
 
 struct wt_rng {
 	__u64 s;
@@ -314,14 +315,14 @@ static inline int wt_gen_set(unsigned int n, __u64 seed, unsigned int npackets, 
 			     size_t errlen)
 {
 	char rp[] = "/tmp/wcard-test-rXXXXXX", tp[] = "/tmp/wcard-test-tXXXXXX";
-	struct wcard_gen_opts go = { .nrules = n, .npackets = npackets, .seed = seed };
+	struct tk_gen_opts go = { .nrules = n, .npackets = npackets, .seed = seed };
 	char *r = rpath ? rpath : rp;
 	int rfd = mkstemp(r), tfd = mkstemp(tp), ret = -1;
 	FILE *rf = rfd >= 0 ? fdopen(rfd, "w") : NULL, *tf = tfd >= 0 ? fdopen(tfd, "w") : NULL;
 
 	wcard_ruleset_init(rs, wcard_layout_ipv4());
 	snprintf(err, errlen, "temp files or generator failed");
-	if (rf && tf && !wcard_gen_classbench(&go, rf, tf)) {
+	if (rf && tf && !tk_gen_classbench(&go, rf, tf)) {
 		fclose(rf);
 		fclose(tf);
 		rf = tf = NULL;

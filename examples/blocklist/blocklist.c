@@ -17,24 +17,31 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
 #include <wcard/wcard.h>
 #include <wcard/libwcard.subskel.h>
 
-/* One TCP frame from src (to 192.0.2.1:443) through the program: its XDP verdict. */
+/* One TCP frame from src to 192.0.2.1:443 (Ethernet, IPv4, TCP SYN) through the program. */
 static int verdict(int prog, const char *src, __u32 *action)
 {
-	struct wc_pkt p = { .family = 4, .proto = 6, .sport = 40000, .dport = 443,
-			    .dst = { 192, 0, 2, 1 } };
-	__u8 frame[128];
-	int len;
-	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = frame, .repeat = 1);
+	struct {
+		struct ethhdr eth;
+		struct iphdr ip;
+		struct tcphdr tcp;
+	} __attribute__((packed)) f = {
+		.eth = { .h_proto = htons(ETH_P_IP) },
+		.ip = { .version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_TCP,
+			.tot_len = htons(sizeof(f.ip) + sizeof(f.tcp)) },
+		.tcp = { .source = htons(40000), .dest = htons(443), .doff = 5, .syn = 1 },
+	};
+	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = &f, .data_size_in = sizeof(f), .repeat = 1);
 
-	if (inet_pton(AF_INET, src, p.src) != 1)
+	if (inet_pton(AF_INET, src, &f.ip.saddr) != 1 ||
+	    inet_pton(AF_INET, "192.0.2.1", &f.ip.daddr) != 1)
 		return -EINVAL;
-	len = wcard_frame_build(&p, NULL, frame, sizeof(frame));
-	if (len < 0)
-		return len;
-	t.data_size_in = len;
 	if (bpf_prog_test_run_opts(prog, &t))
 		return -errno;
 	*action = t.retval;

@@ -9,10 +9,12 @@
  * the frame are the verifier's to refuse: the programs loaded are the shipped
  * ones. Needs root (BPF).
  */
+#include <stdio.h>
 #include <errno.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <wcard/wcard.h>
+#include "testkit/testkit.h"
 #include "fuzz.h"
 #include "ref_parse.h"
 #include "wcard_parse_test.skel.h"
@@ -114,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (m.parse != ref)
 			fz_fail("filter %d: verdict %u, reference %d", i, m.parse, ref);
 		if (ref == WC_PARSE_OK && !wcard_key_from_pkt(clf[i].rs.layout, &want, &k))
-			rule = wcard_ref_lookup(&clf[i].rs, &k);
+			rule = tk_ref_lookup(&clf[i].rs, &k);
 		if (m.id != (rule < 0 ? WC_ID_NONE : (__u32)rule))
 			fz_fail("filter %d: rule %u, reference %ld", i, m.id, rule);
 		if (rule >= 0 && m.value != clf[i].rs.rules[rule].value)

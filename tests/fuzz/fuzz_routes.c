@@ -5,6 +5,7 @@
  * line and leaves no routes; every route loaded has a valid length, no host
  * bits, and parses back the same from its printed form.
  */
+#include <stdio.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <wcard/wcard.h>

@@ -9,6 +9,7 @@
  * reference returns (lowest priority, then the rule added first) in both
  * classifiers. Needs root (BPF).
  */
+#include <stdio.h>
 #include <errno.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -140,7 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				wt_key_near(&r, l, &m->rs.rules[wt_below(&r, m->rs.n)], POOL, &k);
 			else
 				memset(&k, 0, sizeof(k));
-			want = wcard_ref_lookup(&m->rs, &k);
+			want = tk_ref_lookup(&m->rs, &k);
 			w = want < 0 ? ~0ULL : m->rs.rules[want].value;
 			tm = bpf_lookup(&side[0], &k);
 			bf = bpf_lookup(&side[1], &k);

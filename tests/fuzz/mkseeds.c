@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * mkseeds.c: writes the binary seeds of tests/fuzz/corpus (make fuzz-seeds):
- * frames for fuzz_parse, built by wcard_frame_build() in every shape the
+ * frames for fuzz_parse, built by tk_frame_build() in every shape the
  * parser knows (VLAN, PPPoE, MPLS, IPv4 options and AH, IPv6 extension
  * headers, fragments), and operation programs for fuzz_tm. The text seeds of
  * the rule and route parsers are written by hand.
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <wcard/wcard.h>
+#include "testkit/testkit.h"
 #include "wctest.h"
 
 static void put(const char *dir, const char *name, const void *b, size_t n)
@@ -28,7 +29,7 @@ static void put(const char *dir, const char *name, const void *b, size_t n)
 struct frame_seed {
 	const char *name;
 	__u8 family, proto;
-	struct wcard_frame_opts o;
+	struct tk_frame_opts o;
 };
 
 /* Each frame of fr with random addresses from r (IPv4 sources in 10/8). */
@@ -54,7 +55,7 @@ static void frames(const char *dir, const struct frame_seed *fr, unsigned int n,
 			memset(p.dst + 4, 0, 12);
 			p.src[0] = 10; /* inside the fuzz target's first rule */
 		}
-		len = wcard_frame_build(&p, &fr[i].o, buf, sizeof(buf));
+		len = tk_frame_build(&p, &fr[i].o, buf, sizeof(buf));
 		if (len < 0)
 			exit(1);
 		put(dir, fr[i].name, buf, len);
@@ -85,7 +86,7 @@ int main(int argc, char **argv)
 		{ "v4_tcp_ah", 4, 6, { .ipv4_ah = 24, .payload = 4 } },
 		{ "v4_udp_ah_mpls", 4, 17, { .ipv4_ah = 12, .nmpls = 2 } },
 	};
-	struct wcard_frame_opts pppoe = { .pppoe = 1 }, mpls = { .nmpls = 2 };
+	struct tk_frame_opts pppoe = { .pppoe = 1 }, mpls = { .nmpls = 2 };
 	struct wc_pkt ip = { .family = 4, .proto = 6, .src = { 10 } };
 	const char *dir = argc > 2 ? argv[1] : "tests/fuzz/corpus/parse";
 	const char *tdir = argc > 2 ? argv[2] : "tests/fuzz/corpus/tm";
@@ -117,13 +118,13 @@ int main(int argc, char **argv)
 	}
 	frames(dir, encap, sizeof(encap) / sizeof(encap[0]), &r);
 	/* Not IP either: PPPoE carrying LCP, MPLS carrying a pseudowire control word. */
-	n = wcard_frame_build(&ip, &pppoe, buf, sizeof(buf));
+	n = tk_frame_build(&ip, &pppoe, buf, sizeof(buf));
 	if (n < 0)
 		return 1;
 	buf[20] = 0xc0;
 	buf[21] = 0x21;
 	put(dir, "pppoe_lcp", buf, n);
-	n = wcard_frame_build(&ip, &mpls, buf, sizeof(buf));
+	n = tk_frame_build(&ip, &mpls, buf, sizeof(buf));
 	if (n < 0)
 		return 1;
 	buf[22] = 0;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* bench.c: wcard bench: the benchmark engine of make bench on the user's own rules or routes. */
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* clf.c: wcard commands on classifiers pinned on bpffs: create, rules, rule, stats, destroy. */
+#include <stdio.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>

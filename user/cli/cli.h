@@ -2,6 +2,7 @@
 #ifndef WCARD_CLI_H
 #define WCARD_CLI_H
 
+#include <stdio.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/capability.h>

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* lpm.c: wcard lpm subcommands: lookups on a route file, and LPMs pinned on bpffs. */
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* wcard.c: the wcard CLI, driven by one command/option table that also produces --help. */
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -13,7 +14,9 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <zlib.h>
+#include <bpf/libbpf.h>
 #include <wcard/wcard.h>
+#include "testkit/testkit.h"
 #include "cli.h"
 
 /* ---- the command/option table ------------------------------------------- */
@@ -300,6 +303,29 @@ static int parse_ulong(const char *opt, const char *s, unsigned long *out)
 	return 0;
 }
 
+/*
+ * The CLI's messages and libbpf's: warnings only, everything with -v (the
+ * verifier's log on a failed load comes through libbpf's debug level).
+ */
+static bool verbose;
+
+static int print_wcard(enum wcard_print_level level, const char *fmt, va_list ap)
+{
+	return level == WCARD_WARN || verbose ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN || verbose ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+static void print_setup(bool on)
+{
+	verbose = on;
+	wcard_set_print(print_wcard);
+	libbpf_set_print(print_libbpf);
+}
+
 static int parse_args(const struct cmd_spec *cmd, int argc, char **argv, struct cli *c)
 {
 	struct option lopts[sizeof(opt_table) / sizeof(opt_table[0])];
@@ -438,7 +464,7 @@ static int parse_args(const struct cmd_spec *cmd, int argc, char **argv, struct 
 		usage(stderr, cmd);
 		return -EINVAL;
 	}
-	wcard_set_verbose(c->verbose);
+	print_setup(c->verbose);
 	return 0;
 }
 
@@ -631,8 +657,8 @@ static int classify_bpf(const struct cli *c, const struct wcard_ruleset *rs,
 		__u64 ns;
 		int len;
 
-		wcard_pkt_from_tuple(&tr->t[i], &p);
-		len = wcard_frame_build(&p, NULL, frame, sizeof(frame));
+		tk_pkt_from_tuple(&tr->t[i], &p);
+		len = tk_frame_build(&p, NULL, frame, sizeof(frame));
 		if (len < 0) {
 			ret = len;
 			snprintf(err, errlen, "trace packet %zu: building the frame: %s", i + 1,
@@ -673,7 +699,7 @@ static void classify_ref(const struct wcard_ruleset *rs, const struct wcard_trac
 		struct wc_key k;
 
 		wcard_key_from_tuple(&tr->t[i], &k);
-		res->best[i] = wcard_ref_lookup(rs, &k);
+		res->best[i] = tk_ref_lookup(rs, &k);
 		res->matched += res->best[i] >= 0;
 	}
 }
@@ -896,7 +922,7 @@ out:
 	return ret ? 1 : 0;
 }
 
-static int gen_files(const char *rpath, const char *tpath, const struct wcard_gen_opts *go)
+static int gen_files(const char *rpath, const char *tpath, const struct tk_gen_opts *go)
 {
 	FILE *rf = fopen(rpath, "w"), *tf = fopen(tpath, "w");
 	int ret;
@@ -906,7 +932,7 @@ static int gen_files(const char *rpath, const char *tpath, const struct wcard_ge
 		fprintf(stderr, "wcard: %s: %s\n", !rf ? rpath : tpath, strerror(errno));
 		goto out;
 	}
-	ret = wcard_gen_classbench(go, rf, tf);
+	ret = tk_gen_classbench(go, rf, tf);
 	if (ret)
 		fprintf(stderr, "wcard: generating: %s\n", strerror(-ret));
 out:
@@ -919,7 +945,7 @@ out:
 
 static int cmd_gen(struct cli *c)
 {
-	struct wcard_gen_opts go = {
+	struct tk_gen_opts go = {
 		.nrules = c->rules ? c->rules : 1000,
 		.npackets = c->packets ? c->packets : 10000,
 		.seed = c->seed ? c->seed : 1,
@@ -932,7 +958,7 @@ static int cmd_demo(struct cli *c)
 {
 	struct trace_result bpf = {}, ref = {};
 	const char *dir = c->dir ? c->dir : "build/demo";
-	struct wcard_gen_opts go = {
+	struct tk_gen_opts go = {
 		.nrules = c->rules ? c->rules : 2000,
 		.npackets = c->packets ? c->packets : 20000,
 		.seed = c->seed ? c->seed : 42,

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* xdp.c: wcard attach and detach: a pinned classifier's XDP filter on an interface, via libxdp. */
+#include <stdio.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdarg.h>

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "gp.h"
+#include "core.h"
 
 void gp_init(struct gp *g)
 {

@@ -3,7 +3,7 @@
 #define WCARD_LPMIDX_H
 
 #include <wcard/wcard.h>
-#include "gp.h"
+#include "core/core.h"
 
 /*
  * Which route each slot of an LPM structure's value array holds, and the

@@ -52,7 +52,7 @@ struct tm_priv {
 
 /* State of one insert or delete. */
 struct tm_op {
-	struct wc_tm_log *log;
+	struct tm_log *log;
 	__u64 freed[WC_TM_MAX_TABLES / 64]; /* tables dropped by this operation */
 };
 
@@ -95,7 +95,7 @@ static __u64 key_hash(const struct wc_key *k)
 	return h ^ (h >> 33);
 }
 
-void wc_tm_rule_key(const struct wcard_layout *l, const struct wcard_rule *r, struct wc_key *k)
+void tm_rule_key(const struct wcard_layout *l, const struct wcard_rule *r, struct wc_key *k)
 {
 	unsigned int f;
 
@@ -124,8 +124,8 @@ static bool tuple_eq(unsigned int nfields, const __u8 *a, const __u8 *b)
 
 static int log_reserve(struct tm_op *op, size_t k)
 {
-	struct wc_tm_log *log = op->log;
-	struct wc_tm_event *ev;
+	struct tm_log *log = op->log;
+	struct tm_event *ev;
 	size_t cap;
 
 	if (!log || log->n + k <= log->cap)
@@ -142,19 +142,19 @@ static int log_reserve(struct tm_op *op, size_t k)
 }
 
 /* Room was reserved by the caller. */
-static void log_put(struct tm_op *op, enum wc_tm_op what, __u32 t, __u32 rule, __u64 rank)
+static void log_put(struct tm_op *op, enum tm_ev_op what, __u32 t, __u32 rule, __u64 rank)
 {
-	struct wc_tm_log *log = op->log;
+	struct tm_log *log = op->log;
 
 	if (!log)
 		return;
 	log->ev[log->n++] =
-		(struct wc_tm_event){ .op = what, .table = t, .rule = rule, .rank = rank };
+		(struct tm_event){ .op = what, .table = t, .rule = rule, .rank = rank };
 }
 
 /* ---- tuples ---------------------------------------------------------------------------- */
 
-void wc_tm_rule_tuple(const struct wcard_layout *l, const struct wcard_rule *r,
+void tm_rule_tuple(const struct wcard_layout *l, const struct wcard_rule *r,
 		      __u8 len[WC_MAX_FIELDS])
 {
 	unsigned int f;
@@ -180,7 +180,7 @@ void wc_tm_rule_tuple(const struct wcard_layout *l, const struct wcard_rule *r,
 }
 
 /* Non-PREFIX fields: any length but 0 means all bits. */
-void wc_tm_tuple_mask(const struct wcard_layout *l, const __u8 len[WC_MAX_FIELDS],
+void tm_tuple_mask(const struct wcard_layout *l, const __u8 len[WC_MAX_FIELDS],
 		      struct wc_key *mask)
 {
 	unsigned int f;
@@ -389,7 +389,7 @@ static void hash_grow(struct tm_priv *p)
 	p->nhead = n;
 }
 
-static void hist_move(struct wc_tm_mtable *tb, __u32 from, __u32 to)
+static void hist_move(struct tm_mtable *tb, __u32 from, __u32 to)
 {
 	struct tm_priv *p = tb->priv;
 
@@ -439,7 +439,7 @@ static void priv_free(struct tm_priv *p)
 	free(p);
 }
 
-static int table_find(const struct wc_tm *tm, const __u8 *len)
+static int table_find(const struct tm_model *tm, const __u8 *len)
 {
 	unsigned int t;
 
@@ -450,9 +450,9 @@ static int table_find(const struct wc_tm *tm, const __u8 *len)
 }
 
 /* A new empty table with tuple len: TABLE_NEW. -ENOSPC when all slots are taken. */
-static int table_new(struct wc_tm *tm, struct tm_op *op, const __u8 *len, __u32 *out)
+static int table_new(struct tm_model *tm, struct tm_op *op, const __u8 *len, __u32 *out)
 {
-	struct wc_tm_mtable *tb;
+	struct tm_mtable *tb;
 	struct tm_priv *p;
 	unsigned int t;
 
@@ -477,19 +477,19 @@ static int table_new(struct wc_tm *tm, struct tm_op *op, const __u8 *len, __u32 
 	memset(tb, 0, sizeof(*tb));
 	tb->used = true;
 	memcpy(tb->len, len, WC_MAX_FIELDS);
-	wc_tm_tuple_mask(tm->layout, tb->len, &tb->mask);
+	tm_tuple_mask(tm->layout, tb->len, &tb->mask);
 	tb->best = WC_RANK_NONE;
 	tb->priv = p;
 	tm->ntables++;
-	log_put(op, WC_TM_TABLE_NEW, t, 0, 0);
+	log_put(op, TM_TABLE_NEW, t, 0, 0);
 	*out = t;
 	return 0;
 }
 
 /* Release an empty table; its tuple and mask stay readable. */
-static void table_release(struct wc_tm *tm, struct tm_op *op, __u32 t)
+static void table_release(struct tm_model *tm, struct tm_op *op, __u32 t)
 {
-	struct wc_tm_mtable *tb = &tm->tables[t];
+	struct tm_mtable *tb = &tm->tables[t];
 
 	priv_free(tb->priv);
 	tb->priv = NULL;
@@ -502,10 +502,10 @@ static void table_release(struct wc_tm *tm, struct tm_op *op, __u32 t)
 }
 
 /* Drop an empty table: TABLE_DEL. Log room was reserved. */
-static void table_drop(struct wc_tm *tm, struct tm_op *op, __u32 t)
+static void table_drop(struct tm_model *tm, struct tm_op *op, __u32 t)
 {
 	table_release(tm, op, t);
-	log_put(op, WC_TM_TABLE_DEL, t, 0, 0);
+	log_put(op, TM_TABLE_DEL, t, 0, 0);
 }
 
 /*
@@ -513,17 +513,17 @@ static void table_drop(struct wc_tm *tm, struct tm_op *op, __u32 t)
  * lowers the table's best, TABLE_BEST comes before RULE_ADD. 0 or -ENOMEM with
  * nothing changed.
  */
-static int table_add(struct wc_tm *tm, struct tm_op *op, __u32 t, __u32 id)
+static int table_add(struct tm_model *tm, struct tm_op *op, __u32 t, __u32 id)
 {
-	struct wc_tm_mtable *tb = &tm->tables[t];
+	struct tm_mtable *tb = &tm->tables[t];
 	struct tm_priv *p = tb->priv;
-	const struct wc_tm_rule *ru = &tm->rules[id];
+	const struct tm_rule *ru = &tm->rules[id];
 	struct tm_bkt *b, *fresh = NULL;
 	size_t lo, hi;
 	struct wc_key mk;
 	__u64 h;
 
-	wc_tm_rule_key(tm->layout, &ru->r, &mk);
+	tm_rule_key(tm->layout, &ru->r, &mk);
 	key_and(&mk, &tb->mask);
 	h = key_hash(&mk);
 	b = bkt_find(p, &mk, h);
@@ -553,7 +553,7 @@ static int table_add(struct wc_tm *tm, struct tm_op *op, __u32 t, __u32 id)
 			hi = mid;
 	}
 	if (ru->rank < tb->best)
-		log_put(op, WC_TM_TABLE_BEST, t, 0, ru->rank);
+		log_put(op, TM_TABLE_BEST, t, 0, ru->rank);
 	memmove(&b->e[lo + 1], &b->e[lo], (b->n - lo) * sizeof(*b->e));
 	b->e[lo] = (struct tm_ent){ .rank = ru->rank, .id = id };
 	b->n++;
@@ -571,7 +571,7 @@ static int table_add(struct wc_tm *tm, struct tm_op *op, __u32 t, __u32 id)
 	hist_move(tb, b->n - 1, b->n);
 	tb->nrules++;
 	tb->best = bkt_best(p->heap[0]);
-	log_put(op, WC_TM_RULE_ADD, t, id, ru->rank);
+	log_put(op, TM_RULE_ADD, t, id, ru->rank);
 	return 0;
 
 nomem:
@@ -582,12 +582,12 @@ nomem:
 	return -ENOMEM;
 }
 
-static struct tm_bkt *bucket_of(const struct wc_tm *tm, __u32 t, __u32 id)
+static struct tm_bkt *bucket_of(const struct tm_model *tm, __u32 t, __u32 id)
 {
-	const struct wc_tm_mtable *tb = &tm->tables[t];
+	const struct tm_mtable *tb = &tm->tables[t];
 	struct wc_key mk;
 
-	wc_tm_rule_key(tm->layout, &tm->rules[id].r, &mk);
+	tm_rule_key(tm->layout, &tm->rules[id].r, &mk);
 	key_and(&mk, &tb->mask);
 	return bkt_find(tb->priv, &mk, key_hash(&mk));
 }
@@ -597,9 +597,9 @@ static struct tm_bkt *bucket_of(const struct wc_tm *tm, __u32 t, __u32 id)
  * WC_RANK_NONE when the table empties), then TABLE_DEL if it emptied.
  * 0, -ENOENT (not there) or -ENOMEM (no log room), nothing changed on error.
  */
-static int table_del(struct wc_tm *tm, struct tm_op *op, __u32 t, __u32 id)
+static int table_del(struct tm_model *tm, struct tm_op *op, __u32 t, __u32 id)
 {
-	struct wc_tm_mtable *tb = &tm->tables[t];
+	struct tm_mtable *tb = &tm->tables[t];
 	struct tm_priv *p = tb->priv;
 	struct tm_bkt *b = bucket_of(tm, t, id);
 	__u64 old = tb->best, rank;
@@ -628,9 +628,9 @@ static int table_del(struct wc_tm *tm, struct tm_op *op, __u32 t, __u32 id)
 	}
 	tb->nrules--;
 	tb->best = p->nbkt ? bkt_best(p->heap[0]) : WC_RANK_NONE;
-	log_put(op, WC_TM_RULE_DEL, t, id, rank);
+	log_put(op, TM_RULE_DEL, t, id, rank);
 	if (tb->best != old)
-		log_put(op, WC_TM_TABLE_BEST, t, 0, tb->best);
+		log_put(op, TM_TABLE_BEST, t, 0, tb->best);
 	if (!tb->nrules)
 		table_drop(tm, op, t);
 	return 0;
@@ -639,14 +639,14 @@ static int table_del(struct wc_tm *tm, struct tm_op *op, __u32 t, __u32 id)
 /* ---- insert, split, delete ------------------------------------------------------------- */
 
 /* First compatible table in lookup order, else a new relaxed one. */
-static int pick_dynamic(struct wc_tm *tm, struct tm_op *op, const __u8 *len, __u32 *out, bool *made)
+static int pick_dynamic(struct tm_model *tm, struct tm_op *op, const __u8 *len, __u32 *out, bool *made)
 {
 	unsigned int nf = tm->layout->nfields, t;
 	__u8 tl[WC_MAX_FIELDS];
 	int best = -1;
 
 	for (t = 0; t < WC_TM_MAX_TABLES; t++) {
-		const struct wc_tm_mtable *tb = &tm->tables[t];
+		const struct tm_mtable *tb = &tm->tables[t];
 
 		if (!tb->used || !tuple_fits(nf, tb->len, len))
 			continue;
@@ -669,7 +669,7 @@ static int pick_dynamic(struct wc_tm *tm, struct tm_op *op, const __u8 *len, __u
 }
 
 /* First pool tuple the rule fits, in pool order; its table is made on first use. */
-static int pick_static(struct wc_tm *tm, struct tm_op *op, const __u8 *len, __u32 *out, bool *made)
+static int pick_static(struct tm_model *tm, struct tm_op *op, const __u8 *len, __u32 *out, bool *made)
 {
 	unsigned int nf = tm->layout->nfields, i;
 	int t;
@@ -700,7 +700,7 @@ static int pick_static(struct wc_tm *tm, struct tm_op *op, const __u8 *len, __u3
  * moves); other fields only know 0 and all bits. false when the rules differ
  * in no tuple field: the bucket cannot split.
  */
-static bool split_tuple(const struct wc_tm *tm, const struct wc_tm_mtable *tb,
+static bool split_tuple(const struct tm_model *tm, const struct tm_mtable *tb,
 			const struct tm_bkt *b, __u8 *nl)
 {
 	const struct wcard_layout *l = tm->layout;
@@ -744,7 +744,7 @@ static bool split_tuple(const struct wc_tm *tm, const struct wc_tm_mtable *tb,
 	return true;
 }
 
-static void split_from(struct wc_tm *tm, struct tm_op *op, __u32 id)
+static void split_from(struct tm_model *tm, struct tm_op *op, __u32 id)
 {
 	size_t sn = 0, scap = 0, icap = 0, n, i, k;
 	__u32 stay = 0;
@@ -755,7 +755,7 @@ static void split_from(struct wc_tm *tm, struct tm_op *op, __u32 id)
 	stack[sn++] = id;
 	while (sn) {
 		__u32 rid = stack[--sn], t = tm->rules[rid].table, t2;
-		struct wc_tm_mtable *tb = &tm->tables[t];
+		struct tm_mtable *tb = &tm->tables[t];
 		__u8 nl[WC_MAX_FIELDS];
 		struct tm_bkt *b;
 		int found, ret;
@@ -805,13 +805,13 @@ static void split_from(struct wc_tm *tm, struct tm_op *op, __u32 id)
 	free(ids);
 }
 
-int wc_tm_insert(struct wc_tm *tm, __u32 id, __u64 rank, const struct wcard_rule *r,
-		 struct wc_tm_log *log)
+int tm_insert(struct tm_model *tm, __u32 id, __u64 rank, const struct wcard_rule *r,
+		 struct tm_log *log)
 {
 	struct tm_op op = { .log = log };
 	size_t log_n = log ? log->n : 0;
 	__u8 len[WC_MAX_FIELDS];
-	struct wc_tm_rule *ru;
+	struct tm_rule *ru;
 	bool made = false;
 	__u32 t;
 	int ret;
@@ -822,7 +822,7 @@ int wc_tm_insert(struct wc_tm *tm, __u32 id, __u64 rank, const struct wcard_rule
 		return -EEXIST;
 	if (grow((void **)&tm->rules, &tm->rules_cap, (size_t)id + 1, sizeof(*tm->rules)))
 		return -ENOMEM;
-	wc_tm_rule_tuple(tm->layout, r, len);
+	tm_rule_tuple(tm->layout, r, len);
 	if (tm->is_static)
 		ret = pick_static(tm, &op, len, &t, &made);
 	else
@@ -856,7 +856,7 @@ out:
  * rule that pinned it (the one as short as the table) goes: split it then, so
  * that a bucket over the limit always means "cannot split".
  */
-int wc_tm_delete(struct wc_tm *tm, __u32 id, struct wc_tm_log *log)
+int tm_delete(struct tm_model *tm, __u32 id, struct tm_log *log)
 {
 	struct tm_op op = { .log = log };
 	const struct tm_bkt *b;
@@ -897,7 +897,7 @@ static int ord_cmp(const void *a, const void *b)
 	return x->t < y->t ? -1 : x->t > y->t;
 }
 
-unsigned int wc_tm_order(const struct wc_tm *tm, __u32 *out)
+unsigned int tm_order(const struct tm_model *tm, __u32 *out)
 {
 	struct tm_ord o[WC_TM_MAX_TABLES];
 	unsigned int t, n = 0, i;
@@ -911,15 +911,15 @@ unsigned int wc_tm_order(const struct wc_tm *tm, __u32 *out)
 	return n;
 }
 
-long wc_tm_lookup(const struct wc_tm *tm, const struct wc_key *k, unsigned int *probed)
+long tm_lookup(const struct tm_model *tm, const struct wc_key *k, unsigned int *probed)
 {
 	__u32 order[WC_TM_MAX_TABLES];
-	unsigned int n = wc_tm_order(tm, order), i, np = 0;
+	unsigned int n = tm_order(tm, order), i, np = 0;
 	__u64 best_rank = WC_RANK_NONE;
 	long best = -1;
 
 	for (i = 0; i < n; i++) {
-		const struct wc_tm_mtable *tb = &tm->tables[order[i]];
+		const struct tm_mtable *tb = &tm->tables[order[i]];
 		const struct tm_bkt *b;
 		struct wc_key mk = *k;
 		size_t j;
@@ -942,10 +942,10 @@ long wc_tm_lookup(const struct wc_tm *tm, const struct wc_key *k, unsigned int *
 	return best;
 }
 
-unsigned int wc_tm_bucket(const struct wc_tm *tm, __u32 t, const struct wc_key *mk, __u32 *out,
+unsigned int tm_bucket(const struct tm_model *tm, __u32 t, const struct wc_key *mk, __u32 *out,
 			  unsigned int max)
 {
-	const struct wc_tm_mtable *tb;
+	const struct tm_mtable *tb;
 	const struct tm_bkt *b;
 	struct wc_key k;
 	size_t i;
@@ -965,8 +965,8 @@ unsigned int wc_tm_bucket(const struct wc_tm *tm, __u32 t, const struct wc_key *
 
 /* ---- life cycle ------------------------------------------------------------------------ */
 
-int wc_tm_init(struct wc_tm *tm, const struct wcard_layout *l, unsigned int collide,
-	       const struct wc_tm_pool *pool)
+int tm_init(struct tm_model *tm, const struct wcard_layout *l, unsigned int collide,
+	       const struct tm_pool *pool)
 {
 	unsigned int i, f, t;
 
@@ -994,14 +994,14 @@ int wc_tm_init(struct wc_tm *tm, const struct wcard_layout *l, unsigned int coll
 		tm->pool.n = pool->n;
 	}
 	tm->layout = l;
-	tm->collide = collide ? collide : WC_TM_DEFAULT_COLLIDE;
+	tm->collide = collide ? collide : TM_DEFAULT_COLLIDE;
 	tm->is_static = pool != NULL;
 	for (t = 0; t < WC_TM_MAX_TABLES; t++)
 		tm->tables[t].best = WC_RANK_NONE;
 	return 0;
 }
 
-void wc_tm_free(struct wc_tm *tm)
+void tm_free(struct tm_model *tm)
 {
 	unsigned int t;
 
@@ -1014,13 +1014,13 @@ void wc_tm_free(struct wc_tm *tm)
 	memset(tm, 0, sizeof(*tm));
 }
 
-void wc_tm_log_reset(struct wc_tm_log *log)
+void tm_log_reset(struct tm_log *log)
 {
 	if (log)
 		log->n = 0;
 }
 
-void wc_tm_log_free(struct wc_tm_log *log)
+void tm_log_free(struct tm_log *log)
 {
 	if (!log)
 		return;

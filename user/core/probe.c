@@ -17,6 +17,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <wcard/wcard.h>
+#include "core.h"
 
 /* What the XDP filter, the classifier and the LPM programs use. */
 static const struct wcard_feature wcard_features[] = {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include <wcard/wcard.h>
+#include "core/core.h"
 
 static int has_ports(__u8 proto)
 {
@@ -134,18 +135,4 @@ bool wcard_rule_matches(const struct wcard_layout *l, const struct wcard_rule *r
 		}
 	}
 	return true;
-}
-
-long wcard_ref_lookup(const struct wcard_ruleset *rs, const struct wc_key *k)
-{
-	long best = -1;
-	size_t i;
-
-	for (i = 0; i < rs->n; i++) {
-		if (best >= 0 && rs->rules[i].prio >= rs->rules[best].prio)
-			continue;
-		if (wcard_rule_matches(rs->layout, &rs->rules[i], k))
-			best = (long)i;
-	}
-	return best;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* rules.c: rule file parsers (ClassBench and the human syntax), rule formatter, trace loader. */
+#include <stdio.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <zlib.h>
 #include <wcard/wcard.h>
+#include "core/core.h"
 
 /* Longest accepted line, without its "\n" or "\r\n". */
 #define WC_LINE_MAX 4096
@@ -27,18 +29,6 @@ struct lsrc {
 	/* a full line, "\r\n" and the terminator */
 	char buf[WC_LINE_MAX + 3];
 };
-
-static void __attribute__((format(printf, 3, 4)))
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* "NAME:LINE: reason"; returns -EINVAL. */
 static int __attribute__((format(printf, 2, 3))) lfail(struct lsrc *s, const char *fmt, ...)

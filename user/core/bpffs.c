@@ -13,8 +13,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 #include <wcard/wcard.h>
-#include "bpffs.h"
-#include "clf_int.h"
+#include "core.h"
 
 /* Is path's nearest existing ancestor (path itself included) on bpffs? 1, 0 or -errno. */
 static int on_bpffs(const char *path)
@@ -84,11 +83,11 @@ int wcard_bpffs_prepare(const char *dir, char *err, size_t errlen)
 	if (ret == 1)
 		return 0;
 	if (ret < 0) {
-		clf_seterr(err, errlen, "%s: %s", dir, strerror(-ret));
+		seterr(err, errlen, "%s: %s", dir, strerror(-ret));
 		return ret;
 	}
 	if (!under_default(dir)) {
-		clf_seterr(err, errlen,
+		seterr(err, errlen,
 			   "%s: not on bpffs (use a directory under " WCARD_BPFFS
 			   ", or mount one: mount -t bpf bpf DIR)",
 			   dir);
@@ -107,7 +106,7 @@ int wcard_bpffs_prepare(const char *dir, char *err, size_t errlen)
 			close(fd);
 		if (ret == -ENOENT || ret == -ENOTDIR)
 			goto fail;
-		clf_seterr(err, errlen, "%s: locking " WCARD_BPFFS " to mount bpffs there: %s", dir,
+		seterr(err, errlen, "%s: locking " WCARD_BPFFS " to mount bpffs there: %s", dir,
 			   strerror(-ret));
 		return ret;
 	}
@@ -121,13 +120,13 @@ int wcard_bpffs_prepare(const char *dir, char *err, size_t errlen)
 		goto fail;
 	/* Something else may be mounted between /sys/fs/bpf and dir. */
 	if (on_bpffs(dir) != 1) {
-		clf_seterr(err, errlen, "%s: not on bpffs (another file system is mounted on its way)",
+		seterr(err, errlen, "%s: not on bpffs (another file system is mounted on its way)",
 			   dir);
 		return -EXDEV;
 	}
 	return 0;
 fail:
-	clf_seterr(err, errlen,
+	seterr(err, errlen,
 		   "%s: nothing is mounted at " WCARD_BPFFS " and mounting bpffs there failed: "
 		   "%s (%s); as root run: mount -t bpf bpf " WCARD_BPFFS,
 		   dir, strerror(-ret), mount_hint(-ret));
@@ -152,14 +151,14 @@ int bpffs_mkdirs(const char *dir, char *err, size_t errlen)
 		buf[i] = 0;
 		if (mkdir(buf, 0700) && errno != EEXIST) {
 			ret = -errno;
-			clf_seterr(err, errlen, "%s: %s", buf, strerror(-ret));
+			seterr(err, errlen, "%s: %s", buf, strerror(-ret));
 			return ret;
 		}
 		buf[i] = '/';
 	}
 	if (mkdir(buf, 0700) && errno != EEXIST) {
 		ret = -errno;
-		clf_seterr(err, errlen, "%s: %s", buf, strerror(-ret));
+		seterr(err, errlen, "%s: %s", buf, strerror(-ret));
 		return ret;
 	}
 	return 0;

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lpmidx.h"
+#include "lpm_int.h"
 
 #define TOMB (~0u) /* a deleted hash entry: lookups go on past it */
 

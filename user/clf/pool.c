@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* pool.c: parses static Tuple Merge table pools (a list of tuples or a Cartesian product). */
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

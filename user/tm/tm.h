@@ -28,18 +28,18 @@
 #ifndef WC_TM_MAX_TABLES /* wcard_common.h: the BPF side's bound, the same */
 #define WC_TM_MAX_TABLES 256
 #endif
-#define WC_TM_DEFAULT_COLLIDE 10
+#define TM_DEFAULT_COLLIDE 10
 
-enum wc_tm_op {
-	WC_TM_TABLE_NEW = 1, /* table: now exists (tuple/mask readable from the model) */
-	WC_TM_RULE_ADD, /* rule: added to table */
-	WC_TM_RULE_DEL, /* rule: removed from table */
-	WC_TM_TABLE_DEL, /* table: empty, gone; its index is reused by a later operation only */
-	WC_TM_TABLE_BEST, /* table: its best (lowest) rank changed */
+enum tm_ev_op {
+	TM_TABLE_NEW = 1, /* table: now exists (tuple/mask readable from the model) */
+	TM_RULE_ADD, /* rule: added to table */
+	TM_RULE_DEL, /* rule: removed from table */
+	TM_TABLE_DEL, /* table: empty, gone; its index is reused by a later operation only */
+	TM_TABLE_BEST, /* table: its best (lowest) rank changed */
 };
 
-struct wc_tm_event {
-	enum wc_tm_op op;
+struct tm_event {
+	enum tm_ev_op op;
 	__u32 table;
 	__u32 rule;
 	/*
@@ -51,13 +51,13 @@ struct wc_tm_event {
 	__u64 rank;
 };
 
-struct wc_tm_log {
-	struct wc_tm_event *ev;
+struct tm_log {
+	struct tm_event *ev;
 	size_t n, cap;
 };
 
 /* A table of the model (struct wc_tm_table is the BPF map value, wcard_common.h). */
-struct wc_tm_mtable {
+struct tm_mtable {
 	bool used;
 	__u8 len[WC_MAX_FIELDS]; /* the tuple, bits per field */
 	struct wc_key mask; /* the tuple as key-word masks */
@@ -68,7 +68,7 @@ struct wc_tm_mtable {
 	void *priv;
 };
 
-struct wc_tm_rule {
+struct tm_rule {
 	bool used;
 	__u64 rank;
 	__u32 table;
@@ -77,27 +77,27 @@ struct wc_tm_rule {
 };
 
 /* Static Tuple Merge: the table pool given by the user. */
-struct wc_tm_pool {
+struct tm_pool {
 	unsigned int n;
 	__u8 (*len)[WC_MAX_FIELDS]; /* n tuples, tried in order */
 };
 
-struct wc_tm {
+struct tm_model {
 	const struct wcard_layout *layout;
 	unsigned int collide; /* c: split a bucket holding more than c rules */
 	bool is_static; /* tables only from the pool, never split */
-	struct wc_tm_mtable tables[WC_TM_MAX_TABLES];
+	struct tm_mtable tables[WC_TM_MAX_TABLES];
 	unsigned int ntables; /* tables in use */
-	struct wc_tm_rule *rules; /* indexed by rule id */
+	struct tm_rule *rules; /* indexed by rule id */
 	size_t rules_cap;
 	size_t nrules;
-	struct wc_tm_pool pool;
+	struct tm_pool pool;
 };
 
-/* collide 0: WC_TM_DEFAULT_COLLIDE. pool NULL: dynamic Tuple Merge. */
-int wc_tm_init(struct wc_tm *tm, const struct wcard_layout *l, unsigned int collide,
-	       const struct wc_tm_pool *pool);
-void wc_tm_free(struct wc_tm *tm);
+/* collide 0: TM_DEFAULT_COLLIDE. pool NULL: dynamic Tuple Merge. */
+int tm_init(struct tm_model *tm, const struct wcard_layout *l, unsigned int collide,
+	       const struct tm_pool *pool);
+void tm_free(struct tm_model *tm);
 
 /*
  * Insert rule r under id (ids are the caller's, any u32 < 2^24, unique among
@@ -105,22 +105,22 @@ void wc_tm_free(struct wc_tm *tm);
  * -EEXIST: id in use. -ENOSPC: a new table was needed beyond WC_TM_MAX_TABLES
  * (nothing changed). -ENOENT: static pool and no pool table fits the rule.
  */
-int wc_tm_insert(struct wc_tm *tm, __u32 id, __u64 rank, const struct wcard_rule *r,
-		 struct wc_tm_log *log);
+int tm_insert(struct tm_model *tm, __u32 id, __u64 rank, const struct wcard_rule *r,
+		 struct tm_log *log);
 /* Remove rule id. -ENOENT if absent. */
-int wc_tm_delete(struct wc_tm *tm, __u32 id, struct wc_tm_log *log);
+int tm_delete(struct tm_model *tm, __u32 id, struct tm_log *log);
 
 /* The tuple of rule r in layout l. */
-void wc_tm_rule_tuple(const struct wcard_layout *l, const struct wcard_rule *r,
+void tm_rule_tuple(const struct wcard_layout *l, const struct wcard_rule *r,
 		      __u8 len[WC_MAX_FIELDS]);
 /* The rule's value in key words (PREFIX/EXACT/MASK value, RANGE lo), unmasked. */
-void wc_tm_rule_key(const struct wcard_layout *l, const struct wcard_rule *r, struct wc_key *k);
+void tm_rule_key(const struct wcard_layout *l, const struct wcard_rule *r, struct wc_key *k);
 /* Key-word masks of tuple len. */
-void wc_tm_tuple_mask(const struct wcard_layout *l, const __u8 len[WC_MAX_FIELDS],
+void tm_tuple_mask(const struct wcard_layout *l, const __u8 len[WC_MAX_FIELDS],
 		      struct wc_key *mask);
 
 /* Table ids in lookup order: by best rank, then id. Returns the count. */
-unsigned int wc_tm_order(const struct wc_tm *tm, __u32 *out);
+unsigned int tm_order(const struct tm_model *tm, __u32 *out);
 
 /*
  * Lookup on the model, the way the BPF side does it: tables in order, probe the
@@ -128,16 +128,16 @@ unsigned int wc_tm_order(const struct wc_tm *tm, __u32 *out);
  * can beat the best so far. Returns the rule id or -1; *probed gets the number
  * of tables probed (may be NULL).
  */
-long wc_tm_lookup(const struct wc_tm *tm, const struct wc_key *k, unsigned int *probed);
+long tm_lookup(const struct tm_model *tm, const struct wc_key *k, unsigned int *probed);
 
 /*
  * Rules of table t's bucket for masked key mk (mk = key & table mask), in rank
  * order, into out (at most max). Returns the bucket size.
  */
-unsigned int wc_tm_bucket(const struct wc_tm *tm, __u32 t, const struct wc_key *mk, __u32 *out,
+unsigned int tm_bucket(const struct tm_model *tm, __u32 t, const struct wc_key *mk, __u32 *out,
 			  unsigned int max);
 
-void wc_tm_log_reset(struct wc_tm_log *log);
-void wc_tm_log_free(struct wc_tm_log *log);
+void tm_log_reset(struct tm_log *log);
+void tm_log_free(struct tm_log *log);
 
 #endif /* WCARD_TM_H */

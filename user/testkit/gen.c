@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* gen.c: a small generator of realistic, overlapping ClassBench-format rule sets and traces. */
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
-#include <wcard/wcard.h>
+#include "testkit.h"
 
 struct rng {
 	__u64 s;
@@ -106,7 +107,7 @@ static __u16 in_range(struct rng *r, __u16 lo, __u16 hi)
 	return lo + below(r, (unsigned int)hi - lo + 1);
 }
 
-int wcard_gen_classbench(const struct wcard_gen_opts *o, FILE *rules, FILE *trace)
+int tk_gen_classbench(const struct tk_gen_opts *o, FILE *rules, FILE *trace)
 {
 	struct rng r = { .s = o->seed ? o->seed : 1 };
 	unsigned int nsites, i;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* pin.c: pinning a classifier under bpffs and reopening it from its maps in a new process. */
+#include <stdio.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -9,9 +10,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <wcard/wcard.h>
-#include "bpffs.h"
 #include "clf_int.h"
-#include "lpmidx.h"
+#include "lpm/lpm_int.h"
 
 /*
  * The LPM fast path's structures (outer maps of the tries' images): pinned
@@ -57,7 +57,7 @@ static int lpm_pin(struct wcard_clf *c, const char *dir, char *err, size_t errle
 	lpm_trie_geom(c->lpm6[0], &m.max_routes[K_TRIE6], &m.max_sub[K_TRIE6]);
 	fd = lpm_meta_create(&m);
 	if (fd < 0) {
-		clf_seterr(err, errlen, "LPM meta record: %s", strerror(-fd));
+		seterr(err, errlen, "LPM meta record: %s", strerror(-fd));
 		return fd;
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, LPM_META);
@@ -65,7 +65,7 @@ static int lpm_pin(struct wcard_clf *c, const char *dir, char *err, size_t errle
 		ret = -errno;
 	close(fd);
 	if (ret) {
-		clf_seterr(err, errlen, "pinning %s: %s", path, strerror(-ret));
+		seterr(err, errlen, "pinning %s: %s", path, strerror(-ret));
 		return ret;
 	}
 	for (k = K_TRIE4; k <= K_TRIE6 && !ret; k++) {
@@ -73,7 +73,7 @@ static int lpm_pin(struct wcard_clf *c, const char *dir, char *err, size_t errle
 			live_path(path, sizeof(path), dir, k, g);
 			ret = wcard_trie_pin_live(tries_of(c, k)[g], path);
 			if (ret)
-				clf_seterr(err, errlen, "pinning %s: %s", path, strerror(-ret));
+				seterr(err, errlen, "pinning %s: %s", path, strerror(-ret));
 		}
 	}
 	if (ret) {
@@ -119,7 +119,7 @@ static int lpm_reopen(struct wcard_clf *c, const char *dir, char *err, size_t er
 		slot = bpf_obj_get(path);
 		if (slot < 0) {
 			ret = -errno;
-			clf_seterr(err, errlen, "%s: %s", path, strerror(-ret));
+			seterr(err, errlen, "%s: %s", path, strerror(-ret));
 			break;
 		}
 		for (g = 0; g < WC_GENS && !ret; g++) {
@@ -152,7 +152,7 @@ int wcard_clf_pinned_object(struct bpf_object *obj, const char *dir, char *err, 
 			continue;
 		ret = lpm_object_geom(obj, k, m.max_routes[k], m.max_sub[k]);
 		if (ret)
-			clf_seterr(err, errlen, "%s: LPM image layout: %s", path, strerror(-ret));
+			seterr(err, errlen, "%s: LPM image layout: %s", path, strerror(-ret));
 	}
 	return ret;
 }
@@ -194,7 +194,7 @@ int wcard_clf_pin(struct wcard_clf *c, const char *dir, char *err, size_t errlen
 		snprintf(path, sizeof(path), "%s/%s", dir, names[done]);
 		if (bpf_obj_pin(fds[done], path)) {
 			ret = -errno;
-			clf_seterr(err, errlen, "pinning %s: %s%s", path, strerror(-ret),
+			seterr(err, errlen, "pinning %s: %s%s", path, strerror(-ret),
 				   ret == -EEXIST ? " (a classifier is already pinned there)" : "");
 			done--; /* not pinned */
 		}
@@ -313,7 +313,7 @@ static int layout_from_config(const struct wc_config *cfg, struct wcard_layout *
 			goto bad;
 	return 0;
 bad:
-	clf_seterr(err, errlen, "the pinned config holds no valid key layout");
+	seterr(err, errlen, "the pinned config holds no valid key layout");
 	return -EPROTO;
 }
 
@@ -419,7 +419,6 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 
 	if (!dir || !out)
 		return -EINVAL;
-	clf_print_init();
 	for (i = 0; i < CLF_NMAPS; i++)
 		fds[i] = -1;
 	for (i = 0; i < CLF_NMAPS; i++) {
@@ -427,7 +426,7 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 		fds[i] = bpf_obj_get(path);
 		if (fds[i] < 0) {
 			ret = -errno;
-			clf_seterr(err, errlen, "%s: %s%s", path, strerror(-ret),
+			seterr(err, errlen, "%s: %s%s", path, strerror(-ret),
 				   ret == -ENOENT ? " (no such classifier)" :
 				   ret == -EPERM || ret == -EACCES ? " (needs root or CAP_BPF)" :
 								    "");
@@ -463,7 +462,7 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 	if (ROOT(c)->magic == 0 && ROOT(c)->version == 0 && CFG(c, 0)->magic == 0 &&
 	    CFG(c, 1)->magic == 0) {
 		if (!o || !o->layout || o->read_only) {
-			clf_seterr(err, errlen, "%s: maps of a new classifier: %s", dir,
+			seterr(err, errlen, "%s: maps of a new classifier: %s", dir,
 				   o && o->read_only ? "no rules loaded yet (rules load NAME RULES)" :
 						       "give its layout");
 			ret = -EINVAL;
@@ -478,12 +477,12 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 		return 0;
 	}
 	if (ROOT(c)->magic != WC_MAGIC) {
-		clf_seterr(err, errlen, "%s: not a wcard classifier (bad magic)", dir);
+		seterr(err, errlen, "%s: not a wcard classifier (bad magic)", dir);
 		ret = -EPROTO;
 		goto fail;
 	}
 	if (ROOT(c)->version != WC_VERSION) {
-		clf_seterr(err, errlen,
+		seterr(err, errlen,
 			   "%s: classifier format version %u, this wcard reads %u only (destroy "
 			   "and create it again with this wcard, or use the wcard that made it)",
 			   dir, ROOT(c)->version, WC_VERSION);
@@ -499,7 +498,7 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 	if (ret)
 		goto fail;
 	if (o && o->layout && strcmp(o->layout->name, c->layout.name)) {
-		clf_seterr(err, errlen, "%s: layout %s, not %s", dir, c->layout.name,
+		seterr(err, errlen, "%s: layout %s, not %s", dir, c->layout.name,
 			   o->layout->name);
 		ret = -EPROTO;
 		goto fail;
@@ -509,7 +508,7 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 	c->algo = cfg->algo;
 	/* An algorithm given at create time stays; one picked automatically is picked again. */
 	c->algo_opt = o && o->algo ? o->algo : cfg->flags & WC_CFG_AUTO ? 0 : cfg->algo;
-	c->collide = o && o->collide ? o->collide : WC_TM_DEFAULT_COLLIDE;
+	c->collide = o && o->collide ? o->collide : TM_DEFAULT_COLLIDE;
 	if (o && o->npool) {
 		c->pool = calloc(o->npool, sizeof(*c->pool));
 		if (!c->pool) {
@@ -521,7 +520,7 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 	}
 	ret = collect_rules(c, cfg);
 	if (ret) {
-		clf_seterr(err, errlen, "%s: the maps hold no consistent rule set (%s)", dir,
+		seterr(err, errlen, "%s: the maps hold no consistent rule set (%s)", dir,
 			   strerror(-ret));
 		goto fail;
 	}
@@ -535,7 +534,7 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 		return 0;
 	}
 	if (c->algo_opt == WC_ALGO_STM && !c->npool) {
-		clf_seterr(err, errlen, "%s: static Tuple Merge: give the table pool again", dir);
+		seterr(err, errlen, "%s: static Tuple Merge: give the table pool again", dir);
 		ret = -EINVAL;
 		goto fail;
 	}
@@ -545,7 +544,7 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 	 */
 	ret = clf_sync(c);
 	if (ret) {
-		clf_seterr(err, errlen, "waiting for running lookups: %s", strerror(-ret));
+		seterr(err, errlen, "waiting for running lookups: %s", strerror(-ret));
 		goto fail;
 	}
 	/* Rebuild model and maps into the spare generation: garbage is reclaimed. */

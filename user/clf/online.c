@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* update.c: online single-rule updates of a live classifier, replayed from the Tuple Merge model into the maps. */
+/* online.c: single-rule changes of a live classifier, replayed from the Tuple Merge model into the maps. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,196 +31,6 @@
 /* Deleted ids that wait for a grace period, at least (see wcard_clf_delete). */
 #define ID_REUSE_BATCH 4096
 
-int u32_push(struct u32_stack *s, __u32 v)
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 64;
-		__u32 *p = realloc(s->v, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		s->v = p;
-		s->cap = cap;
-	}
-	s->v[s->n++] = v;
-	return 0;
-}
-
-static bool u32_pop(struct u32_stack *s, __u32 *v)
-{
-	if (!s->n)
-		return false;
-	*v = s->v[--s->n];
-	return true;
-}
-
-/* Move everything deferred into the free lists (only right after a grace period). */
-static int drain_deferred(struct u32_stack *def, struct u32_stack *fr)
-{
-	__u32 v;
-
-	while (u32_pop(def, &v))
-		if (u32_push(fr, v))
-			return -ENOMEM;
-	return 0;
-}
-
-/*
- * After a grace period: the old copies of moved rules (WC_ID_MOVED) die. No
- * exact scan that began before the move still runs, and every later one finds
- * the rule's newer copy, which was live before the old one was unlinked. Left
- * flagged, a copy would stay that rule for the scan on the free list, after a
- * delete or a value update no longer finds it (kill_moved_copies only looks at
- * the deferred slots).
- */
-static void kill_all_moved(struct wcard_clf *c)
-{
-	__u32 gbase = c->gen * c->max_rules;
-	size_t i;
-
-	for (i = 0; i < c->rule_deferred.n; i++) {
-		struct wc_rule *r = RULE(c, gbase + c->rule_deferred.v[i]);
-
-		if (r->id & WC_ID_MOVED)
-			__atomic_store_n(&r->id, (r->id & ~WC_ID_FLAGS) | WC_ID_DEAD,
-					 __ATOMIC_RELEASE);
-	}
-	c->moved_pending = 0;
-}
-
-static int grace(struct wcard_clf *c)
-{
-	unsigned int i;
-	int ret = clf_sync(c);
-
-	if (ret)
-		return ret;
-	c->grace_periods++;
-	c->since_gp = 0;
-	kill_all_moved(c);
-	ret = clf_ids_reclaim(c);
-	if (!ret)
-		ret = drain_deferred(&c->rule_deferred, &c->rule_free);
-	for (i = 0; i < 32 && !ret; i++)
-		ret = drain_deferred(&c->region_deferred[i], &c->region_free[i]);
-	return ret;
-}
-
-void clf_online_reset(struct wcard_clf *c)
-{
-	unsigned int i;
-	__u32 t;
-
-	c->rule_free.n = c->rule_deferred.n = 0;
-	c->moved_pending = 0;
-	for (i = 0; i < 32; i++)
-		c->region_free[i].n = c->region_deferred[i].n = 0;
-	memset(c->live_entries, 0, sizeof(c->live_entries));
-	memset(c->tombs, 0, sizeof(c->tombs));
-	for (t = 0; t < WC_TM_MAX_TABLES; t++) {
-		c->pub_best[t] = WC_RANK_NONE;
-		if (c->tm && c->tm->tables[t].used)
-			c->pub_best[t] = c->tm->tables[t].best;
-	}
-	/* Bucket heads per table, as the bulk build laid them. */
-	for (t = 0; t < WC_TM_MAX_TABLES && c->tm; t++) {
-		struct wc_tm_table *tb = TABLE(c, c->gen * WC_TM_MAX_TABLES + t);
-		__u32 first = tb->slots >> 8, k;
-
-		for (k = 0; k < c->tslots[t]; k++)
-			c->live_entries[t] += SLOT(c, first + k)->tag != 0;
-	}
-	c->since_gp = 0;
-}
-
-/*
- * After a grace period: deleted rules' ids may be handed out again, each with
- * its hit counters zeroed in both halves (no lookup reports those ids now).
- */
-int clf_ids_reclaim(struct wcard_clf *c)
-{
-	unsigned int g;
-	int ret = 0;
-
-	for (g = 0; g < WC_GENS && !ret; g++)
-		ret = clf_hits_zero(c, g, false, c->id_deferred.v, c->id_deferred.n);
-	return ret ? ret : drain_deferred(&c->id_deferred, &c->id_free);
-}
-
-void clf_online_free(struct wcard_clf *c)
-{
-	unsigned int i;
-
-	free(c->id_free.v);
-	free(c->id_deferred.v);
-	free(c->rule_free.v);
-	free(c->rule_deferred.v);
-	for (i = 0; i < 32; i++) {
-		free(c->region_free[i].v);
-		free(c->region_deferred[i].v);
-	}
-	wc_tm_log_free(&c->log);
-}
-
-/* ---- allocators (generation-relative indexes) ---------------------------- */
-
-/* Mark a slot as holding no rule before anything else is written to it. */
-static void slot_kill(struct wcard_clf *c, __u32 slot)
-{
-	__atomic_store_n(&RULE(c, c->gen * c->max_rules + slot)->id, WC_ID_DEAD,
-			 __ATOMIC_RELEASE);
-}
-
-static int alloc_rule(struct wcard_clf *c, __u32 *slot)
-{
-	struct wc_config *cfg = CFG(c, c->gen);
-
-	if (u32_pop(&c->rule_free, slot)) {
-		/* Dead since its grace period; marked again as every write starts. */
-		slot_kill(c, *slot);
-		return 0;
-	}
-	if (c->rules_hwm < c->max_rules) {
-		*slot = c->rules_hwm;
-		/* Dead before the exact scan's range grows over it. */
-		slot_kill(c, *slot);
-		c->rules_hwm++;
-		__atomic_store_n(&cfg->nrules, c->rules_hwm, __ATOMIC_RELEASE);
-		return 0;
-	}
-	if (c->rule_deferred.n) {
-		int ret = grace(c);
-
-		if (ret)
-			return ret;
-		if (u32_pop(&c->rule_free, slot)) {
-			slot_kill(c, *slot);
-			return 0;
-		}
-	}
-	return -ENOSPC;
-}
-
-static int alloc_region(struct wcard_clf *c, unsigned int lg, __u32 *first)
-{
-	if (u32_pop(&c->region_free[lg], first))
-		return 0;
-	if (c->slots_used + (1u << lg) <= c->nslots) {
-		*first = c->slots_used;
-		c->slots_used += 1u << lg;
-		return 0;
-	}
-	if (c->region_deferred[lg].n) {
-		int ret = grace(c);
-
-		if (ret)
-			return ret;
-		if (u32_pop(&c->region_free[lg], first))
-			return 0;
-	}
-	return -ENOSPC;
-}
-
 /* ---- publishing ----------------------------------------------------------- */
 
 struct ord_ent {
@@ -247,7 +57,7 @@ static int publish_order(struct wcard_clf *c)
 
 	/* The buffer about to be rewritten may still be read: wait once per wrap. */
 	if (c->since_gp >= WC_TM_ORDER_RING - 1) {
-		int ret = grace(c);
+		int ret = clf_grace(c);
 
 		if (ret)
 			return ret;
@@ -354,7 +164,7 @@ static int rehash(struct wcard_clf *c, __u32 t, __u32 want)
 	for (;;) {
 		if (lg > 30)
 			return -ENOSPC;
-		ret = alloc_region(c, lg, &first);
+		ret = clf_alloc_region(c, lg, &first);
 		if (ret)
 			return ret;
 		first += c->gen * c->nslots;
@@ -387,7 +197,7 @@ static int ev_table_new(struct wcard_clf *c, __u32 t)
 {
 	struct wc_tm_table *tb = TABLE(c, c->gen * WC_TM_MAX_TABLES + t);
 	__u32 first;
-	int ret = alloc_region(c, 3, &first);
+	int ret = clf_alloc_region(c, 3, &first);
 
 	if (ret)
 		return ret;
@@ -425,7 +235,7 @@ static int ev_rule_add(struct wcard_clf *c, __u32 t, __u32 id, __u64 rank)
 	__u64 h;
 	int ret;
 
-	ret = alloc_rule(c, &slot);
+	ret = clf_alloc_rule(c, &slot);
 	if (ret)
 		return ret;
 	/* Compiled aside, copied in while the slot is dead; the id goes live last. */
@@ -511,7 +321,7 @@ static int ev_rule_del(struct wcard_clf *c, __u32 t, __u32 id)
 {
 	struct wc_tm_table *tb = TABLE(c, c->gen * WC_TM_MAX_TABLES + t);
 	__u32 gbase = c->gen * c->max_rules, pred = 0, cur;
-	const struct wc_tm_rule *mr = &c->tm->rules[id];
+	const struct tm_rule *mr = &c->tm->rules[id];
 	struct wc_config *cfg = CFG(c, c->gen);
 	struct wc_tm_slot *s;
 	struct wc_key mk;
@@ -519,7 +329,7 @@ static int ev_rule_del(struct wcard_clf *c, __u32 t, __u32 id)
 	long e;
 
 	/* Any slot of the rule gives the bucket key: the rule is the same. */
-	wc_tm_rule_key(&c->layout, &c->set.rules[id], &mk);
+	tm_rule_key(&c->layout, &c->set.rules[id], &mk);
 	for (cur = 0; cur < WC_KEY_WORDS; cur++)
 		mk.w[cur] &= tb->mask.w[cur];
 	e = find_bucket(c, t, &mk, wc_hash_masked(&mk, &tb->mask));
@@ -570,56 +380,28 @@ static int replay(struct wcard_clf *c)
 	int ret = 0;
 
 	for (i = 0; i < c->log.n && !ret; i++) {
-		const struct wc_tm_event *ev = &c->log.ev[i];
+		const struct tm_event *ev = &c->log.ev[i];
 
 		switch (ev->op) {
-		case WC_TM_TABLE_NEW:
+		case TM_TABLE_NEW:
 			ret = ev_table_new(c, ev->table);
 			break;
-		case WC_TM_TABLE_BEST:
+		case TM_TABLE_BEST:
 			c->pub_best[ev->table] = ev->rank;
 			ret = publish_order(c);
 			break;
-		case WC_TM_RULE_ADD:
+		case TM_RULE_ADD:
 			ret = ev_rule_add(c, ev->table, ev->rule, ev->rank);
 			break;
-		case WC_TM_RULE_DEL:
+		case TM_RULE_DEL:
 			ret = ev_rule_del(c, ev->table, ev->rule);
 			break;
-		case WC_TM_TABLE_DEL:
+		case TM_TABLE_DEL:
 			ret = ev_table_del(c, ev->table);
 			break;
 		}
 	}
 	return ret;
-}
-
-/* Grow the per-id arrays to hold n ids. */
-int clf_set_reserve(struct wcard_clf *c, size_t n)
-{
-	size_t cap = c->set_cap ? c->set_cap : 64;
-	bool *live;
-	__u64 *rank;
-	__u32 *so;
-
-	if (n <= c->set_cap)
-		return 0;
-	while (cap < n)
-		cap *= 2;
-	live = realloc(c->live, cap * sizeof(*live));
-	if (live)
-		c->live = live;
-	rank = realloc(c->rank, cap * sizeof(*rank));
-	if (rank)
-		c->rank = rank;
-	so = realloc(c->slot_of, cap * sizeof(*so));
-	if (so)
-		c->slot_of = so;
-	if (!live || !rank || !so)
-		return -ENOMEM;
-	memset(c->live + c->set_cap, 0, (cap - c->set_cap) * sizeof(*live));
-	c->set_cap = cap;
-	return 0;
 }
 
 /*
@@ -645,14 +427,14 @@ static int apply(struct wcard_clf *c, __u32 id, bool now_live, char *err, size_t
 	if (r2) {
 		/* The live maps may hold half of this update: no more online updates. */
 		c->broken = true;
-		clf_seterr(err, errlen,
+		seterr(err, errlen,
 			   "applying the update failed (%s) and so did the rebuild (%s): reload "
 			   "the rule set",
 			   strerror(-ret), strerror(-r2));
 		return r2;
 	}
 	if (err && !*err)
-		clf_seterr(err, errlen, "applying the update to the maps: %s", strerror(-ret));
+		seterr(err, errlen, "applying the update to the maps: %s", strerror(-ret));
 	return ret;
 }
 
@@ -663,7 +445,7 @@ static int check_usable(const struct wcard_clf *c, char *err, size_t errlen)
 
 	if (ret || !c->broken)
 		return ret;
-	clf_seterr(err, errlen, "an earlier update failed half-way: reload the rule set first");
+	seterr(err, errlen, "an earlier update failed half-way: reload the rule set first");
 	return -EIO;
 }
 
@@ -682,17 +464,17 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 	if (ret)
 		return ret;
 	if (c->nlive >= c->max_rules) {
-		clf_seterr(err, errlen, "table full: %u rules (--max-rules)", c->max_rules);
+		seterr(err, errlen, "table full: %u rules (--max-rules)", c->max_rules);
 		return -ENOSPC;
 	}
 	/* Ids stay below WC_ID_LIMIT, where the hit counters are: reclaim first. */
 	if (!c->id_free.n && c->set.n >= WC_ID_LIMIT(c->max_rules) && c->id_deferred.n) {
-		ret = grace(c);
+		ret = clf_grace(c);
 		if (ret)
 			return ret;
 	}
 	if (c->seq == ~0U || (!c->id_free.n && c->set.n >= WC_ID_LIMIT(c->max_rules))) {
-		clf_seterr(err, errlen, "rule ids exhausted: reload the rule set");
+		seterr(err, errlen, "rule ids exhausted: reload the rule set");
 		return -ENOSPC;
 	}
 	/*
@@ -719,10 +501,10 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 		/* Brute force keeps its rules sorted: rebuild the spare generation. */
 		ret = clf_republish(c, err, errlen);
 	} else {
-		wc_tm_log_reset(&c->log);
-		ret = wc_tm_insert(c->tm, nid, c->rank[nid], &c->set.rules[nid], &c->log);
+		tm_log_reset(&c->log);
+		ret = tm_insert(c->tm, nid, c->rank[nid], &c->set.rules[nid], &c->log);
 		if (ret == -ENOSPC || ret == -ENOENT) {
-			clf_seterr(err, errlen, ret == -ENOSPC ?
+			seterr(err, errlen, ret == -ENOSPC ?
 					   "no room for another Tuple Merge table (%u)" :
 					   "the rule fits no table of the static pool",
 				   WC_TM_MAX_TABLES);
@@ -755,7 +537,7 @@ static int check_id(const struct wcard_clf *c, __u32 id, char *err, size_t errle
 {
 	if (id < c->set.n && c->live[id])
 		return 0;
-	clf_seterr(err, errlen, "no rule with id %u", id);
+	seterr(err, errlen, "no rule with id %u", id);
 	return -ENOENT;
 }
 
@@ -778,8 +560,8 @@ int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 		if (ret)
 			c->live[id] = true;
 	} else {
-		wc_tm_log_reset(&c->log);
-		ret = wc_tm_delete(c->tm, id, &c->log);
+		tm_log_reset(&c->log);
+		ret = tm_delete(c->tm, id, &c->log);
 		if (!ret)
 			ret = apply(c, id, false, err, errlen);
 		else
@@ -795,7 +577,7 @@ int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 	 * twice the live rules. One ~8 ms wait per max(4096, live rules) deletes.
 	 */
 	if (!ret && c->id_deferred.n > (c->nlive > ID_REUSE_BATCH ? c->nlive : ID_REUSE_BATCH))
-		ret = grace(c);
+		ret = clf_grace(c);
 	return ret;
 }
 

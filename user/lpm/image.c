@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #define _GNU_SOURCE /* qsort_r */
 /* dir24.c: builds the LPM images of include/wcard/lpm.bpf.h (DIR-24-8, tries); libwcard. */
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -12,7 +13,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <wcard/wcard.h>
-#include "lpmidx.h"
+#include "lpm_int.h"
 
 #define LPM_GROUP (1U << 31)
 /*

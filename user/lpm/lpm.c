@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #define _GNU_SOURCE /* qsort_r */
 /* lpm.c: longest-prefix match in BPF for route lists: the fast structures, and routes as Tuple Merge rules. */
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,11 +10,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <wcard/wcard.h>
-#include "bpffs.h"
-#include "lpmidx.h"
+#include "lpm_int.h"
 #include "wcard_lpm4.skel.h"
 #include "compat/wcard_lpm4.skel.h"
-#include "skel.h"
+#include "core/skel.h"
 
 /*
  * The fast path: IPv4 DIR-24-8 or the small trie, and the IPv6 trie

@@ -2,7 +2,7 @@
 /* pkt.c: builds Ethernet/VLAN/PPPoE/MPLS/IPv4/IPv6/AH/L4 frames for the test harness and CLI. */
 #include <errno.h>
 #include <string.h>
-#include <wcard/wcard.h>
+#include "testkit.h"
 
 struct wbuf {
 	__u8 *p;
@@ -78,7 +78,7 @@ static void put_l4(struct wbuf *b, const struct wc_pkt *p, int later_frag, unsig
 	}
 }
 
-static int build_ipv4(struct wbuf *b, const struct wc_pkt *p, const struct wcard_frame_opts *o)
+static int build_ipv4(struct wbuf *b, const struct wc_pkt *p, const struct tk_frame_opts *o)
 {
 	unsigned int opts = o ? o->ip_opts : 0, frag = o && o->frag ? o->frag : p->frag;
 	unsigned int payload = o ? o->payload : 0, ah = o ? o->ipv4_ah : 0;
@@ -124,7 +124,7 @@ static int build_ipv4(struct wbuf *b, const struct wc_pkt *p, const struct wcard
 	return 0;
 }
 
-static int build_ipv6(struct wbuf *b, const struct wc_pkt *p, const struct wcard_frame_opts *o)
+static int build_ipv6(struct wbuf *b, const struct wc_pkt *p, const struct tk_frame_opts *o)
 {
 	unsigned int frag = o && o->frag ? o->frag : p->frag, payload = o ? o->payload : 0;
 	__u8 ext[9];
@@ -176,7 +176,7 @@ static int build_ipv6(struct wbuf *b, const struct wc_pkt *p, const struct wcard
 	return 0;
 }
 
-int wcard_frame_build(const struct wc_pkt *p, const struct wcard_frame_opts *o, void *buf,
+int tk_frame_build(const struct wc_pkt *p, const struct tk_frame_opts *o, void *buf,
 		      size_t len)
 {
 	struct wbuf b = { .p = buf, .cap = len };
@@ -231,7 +231,7 @@ int wcard_frame_build(const struct wc_pkt *p, const struct wcard_frame_opts *o, 
 	return (int)b.len;
 }
 
-void wcard_pkt_from_tuple(const struct wcard_tuple *t, struct wc_pkt *p)
+void tk_pkt_from_tuple(const struct wcard_tuple *t, struct wc_pkt *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->family = 4;

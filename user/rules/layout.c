@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /* layout.c: key layouts, rule sets and per-field rule setters of libwcard. */
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wcard/wcard.h>
+#include "core/core.h"
 
 #define F(t, w, n) { .type = (t), .width = (w), .name = (n) }
 

@@ -4,8 +4,8 @@
 
 #include <stdbool.h>
 #include <wcard/wcard.h>
-#include "gp.h"
-#include "tm.h"
+#include "core/core.h"
+#include "tm/tm.h"
 
 struct wcard_xdp;
 
@@ -43,7 +43,7 @@ struct wcard_clf {
 	unsigned int ntables;
 	__u32 *slot_of; /* rule index in the loaded set -> absolute index in wc_rules */
 	size_t nloaded;
-	struct wc_tm *tm; /* model of the live generation (Tuple Merge), or NULL */
+	struct tm_model *tm; /* model of the live generation (Tuple Merge), or NULL */
 	/*
 	 * The LPM fast path's tries (prepared in the object), by prefix width (4,
 	 * 16) and generation: generation g's is in slot g of the slot map
@@ -73,7 +73,7 @@ struct wcard_clf {
 	__u32 live_entries[WC_TM_MAX_TABLES], tombs[WC_TM_MAX_TABLES];
 	__u64 pub_best[WC_TM_MAX_TABLES]; /* best rank each table has in the order buffer */
 	__u32 since_gp; /* order buffers published since the last grace period */
-	struct wc_tm_log log;
+	struct tm_log log;
 	__u64 grace_periods; /* for stats */
 
 	bool sync_pending; /* a generation switch whose grace period is still owed */
@@ -99,34 +99,61 @@ struct wcard_clf {
 #define ORDER(c, i) ((struct wc_tm_order *)(c)->order.p + (i))
 
 
-/* The classifier's own BPF object (wcard_clf_create), or NULL. */
-struct bpf_object *clf_object(const struct wcard_clf *c);
-/* Route libbpf's output through wcard's printer (warnings only unless verbose). */
-void clf_print_init(void);
-void clf_seterr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * The files of user/clf build on each other in this order, never back:
+ * maps.c <- reclaim.c <- build.c <- online.c; clf.c (a handle's life) on
+ * the first three; run.c (frames, counters, stats) and pin.c on top. pool.c
+ * stands alone.
+ */
+
+/* ---- maps.c: the maps of a classifier ----------------------------------- */
+
+/* Check options. 0, or -EINVAL with err saying why. */
+int clf_check_opts(const struct wcard_clf_opts *o, char *err, size_t errlen);
+/* A new, empty classifier of o's layout (before its maps are attached). */
+int clf_setup(struct wcard_clf *c, const struct wcard_clf_opts *o);
+/* mmap the maps (fds in the order of clf_map_names); check sizes. */
+int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size_t errlen);
+/* Maps found in obj, sized and loaded: attach them, write both generations' empty config. */
+int clf_init(struct wcard_clf *c, struct bpf_object *obj, const struct wcard_clf_opts *o,
+	     char *err, size_t errlen);
+void clf_arr_unmap(struct mmap_arr *a);
 /* Grace period: every BPF program running when it starts has finished when it returns. */
 int clf_sync(struct wcard_clf *c);
-/* mmap the maps (fds in the order root, config, rules, tm tables, slots, order); check sizes. */
-/* Check options; a new, empty classifier of o's layout over attached maps. */
-int clf_check_opts(const struct wcard_clf_opts *o, char *err, size_t errlen);
-int clf_setup(struct wcard_clf *c, const struct wcard_clf_opts *o);
-int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size_t errlen);
 /* -EROFS, with err saying so, if c was opened read-only; else 0. */
 int clf_check_writable(const struct wcard_clf *c, char *err, size_t errlen);
-/*
- * Rebuild the whole rule set into the spare generation and switch to it. 0 once
- * switched; an error means nothing switched (lookups still see the old set).
- */
-int clf_republish(struct wcard_clf *c, char *err, size_t errlen);
+/* Zero the hit counters of generation g's half: ids[0..n), or all of it. */
+int clf_hits_zero(struct wcard_clf *c, unsigned int g, bool all, const __u32 *ids, size_t n);
+
+/* ---- reclaim.c: slots and ids of the live generation, reused after grace periods -- */
+
+int u32_push(struct u32_stack *s, __u32 v);
+bool u32_pop(struct u32_stack *s, __u32 *v);
 /* Reset the online-update state after a generation was built from scratch. */
 void clf_online_reset(struct wcard_clf *c);
 void clf_online_free(struct wcard_clf *c);
 /* Grow the per-id arrays (live, rank, slot_of) to hold n ids. 0 or -ENOMEM. */
 int clf_set_reserve(struct wcard_clf *c, size_t n);
+/* A grace period, then everything waiting for one is free again. */
+int clf_grace(struct wcard_clf *c);
 /* After a grace period: deleted rules' ids may be handed out again (counters zeroed). */
 int clf_ids_reclaim(struct wcard_clf *c);
-/* Zero the hit counters of generation g's half: ids[0..n), or all of it. */
-int clf_hits_zero(struct wcard_clf *c, unsigned int g, bool all, const __u32 *ids, size_t n);
-int u32_push(struct u32_stack *s, __u32 v);
+/* A free rule slot (relative to the generation), marked dead. 0 or -ENOSPC. */
+int clf_alloc_rule(struct wcard_clf *c, __u32 *slot);
+/* 2^lg consecutive bucket slots; *first: the first. 0 or -ENOSPC. */
+int clf_alloc_region(struct wcard_clf *c, unsigned int lg, __u32 *first);
+
+/* ---- build.c: whole generations ----------------------------------------- */
+
+/*
+ * Rebuild the whole rule set into the spare generation and switch to it. 0 once
+ * switched; an error means nothing switched (lookups still see the old set).
+ */
+int clf_republish(struct wcard_clf *c, char *err, size_t errlen);
+
+/* ---- clf.c: a handle's life ---------------------------------------------- */
+
+/* The classifier's own BPF object (wcard_clf_create), or NULL. */
+struct bpf_object *clf_object(const struct wcard_clf *c);
 
 #endif /* WCARD_CLF_INT_H */

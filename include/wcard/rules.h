@@ -1,0 +1,195 @@
+/* rules.h: libwcard's rule model: layouts, rules, rule/trace/route files, compiled keys; user space only. */
+#ifndef WCARD_RULES_H
+#define WCARD_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <wcard/base.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- key layouts ---------------------------------------------------------- */
+
+struct wcard_field {
+	enum wc_field_type type;
+	unsigned int width; /* bytes: PREFIX/EXACT/MASK 1,2,4,8,16; RANGE 1,2,4,8 */
+	char name[16];
+};
+
+struct wcard_layout {
+	char name[32];
+	enum wc_layout_id id;
+	unsigned int nfields;
+	unsigned int nwords; /* derived by wcard_layout_init */
+	struct wcard_field fields[WC_MAX_FIELDS];
+	struct wc_field_desc desc[WC_MAX_FIELDS]; /* derived: key word of each field */
+};
+
+/* Field indexes of the built-in layouts. */
+enum { WC_F_SRC = 0, WC_F_DST, WC_F_SPORT, WC_F_DPORT, WC_F_PROTO, WC_F_FLAGS };
+
+/* "ipv4-5tuple" or "ipv6-5tuple"; NULL if unknown. */
+WCARD_API const struct wcard_layout *wcard_layout_builtin(const char *name);
+WCARD_API const struct wcard_layout *wcard_layout_ipv4(void);
+WCARD_API const struct wcard_layout *wcard_layout_ipv6(void);
+
+/*
+ * Declare a custom layout. Checks every width and that the key fits
+ * WC_KEY_WORDS. Returns 0 or -EINVAL with a reason in err (may be NULL).
+ */
+WCARD_API int wcard_layout_init(struct wcard_layout *l, const char *name, const struct wcard_field *fields,
+		      unsigned int nfields, char *err, size_t errlen);
+
+/* ---- rules -------------------------------------------------------------- */
+
+/*
+ * How one field of a rule matches a key value v (host order, up to 128 bits):
+ *   PREFIX  (v & mask) == value, mask = the top plen bits of the field
+ *   EXACT   (v & mask) == value, mask = all ones, or 0 for a wildcard
+ *   MASK    (v & mask) == value
+ *   RANGE   lo <= v <= hi
+ */
+struct wcard_match {
+	wc_u128 value;
+	wc_u128 mask;
+	__u64 lo;
+	__u64 hi;
+	unsigned int plen;
+};
+
+struct wcard_rule {
+	__u32 prio; /* lower wins; ties go to the rule added first */
+	__u32 id; /* reported by lookups (ClassBench: 0-based line index) */
+	__u64 value; /* action (low 8 bits, WC_ACT_*) and user data */
+	unsigned int line; /* source line, for messages; 0 if none */
+	struct wcard_match f[WC_MAX_FIELDS];
+};
+
+struct wcard_ruleset {
+	const struct wcard_layout *layout;
+	struct wcard_rule *rules;
+	size_t n;
+	size_t cap;
+};
+
+WCARD_API void wcard_ruleset_init(struct wcard_ruleset *rs, const struct wcard_layout *layout);
+WCARD_API void wcard_ruleset_free(struct wcard_ruleset *rs);
+WCARD_API int wcard_ruleset_add(struct wcard_ruleset *rs, const struct wcard_rule *r);
+
+/* A rule matching everything in the layout (all wildcards), prio 0. */
+WCARD_API void wcard_rule_any(const struct wcard_layout *l, struct wcard_rule *r);
+/* Helpers to set one field; they check the field type and width. 0 or -EINVAL. */
+WCARD_API int wcard_rule_set_prefix(const struct wcard_layout *l, struct wcard_rule *r, unsigned int field,
+			  wc_u128 value, unsigned int plen);
+WCARD_API int wcard_rule_set_range(const struct wcard_layout *l, struct wcard_rule *r, unsigned int field,
+			 __u64 lo, __u64 hi);
+WCARD_API int wcard_rule_set_exact(const struct wcard_layout *l, struct wcard_rule *r, unsigned int field,
+			 wc_u128 value);
+WCARD_API int wcard_rule_set_mask(const struct wcard_layout *l, struct wcard_rule *r, unsigned int field,
+			wc_u128 value, wc_u128 mask);
+
+/*
+ * Is r well formed for l (what the wcard_rule_set_* helpers produce)? 0, or
+ * -EINVAL with the field and the reason in err. Loads and inserts check it.
+ */
+WCARD_API int wcard_rule_check(const struct wcard_layout *l, const struct wcard_rule *r, char *err,
+		     size_t errlen);
+
+/* ---- rule files (user/rules.c) ------------------------------------------ */
+
+enum wcard_rule_fmt {
+	WCARD_FMT_AUTO = 0, /* ClassBench if the first rule line starts with '@' */
+	WCARD_FMT_CLASSBENCH,
+	WCARD_FMT_WCARD, /* the human syntax (README) */
+};
+
+/*
+ * Load a rule file (plain or gzip). layout may be NULL for the human syntax: the
+ * first address seen picks ipv4-5tuple or ipv6-5tuple (IPv4 if none). ClassBench
+ * files are always ipv4-5tuple. On any bad line, nothing is loaded: returns
+ * -EINVAL (or -errno for I/O) and writes "FILE:LINE: reason" into err.
+ */
+WCARD_API int wcard_rules_load(const char *path, enum wcard_rule_fmt fmt, const struct wcard_layout *layout,
+		     struct wcard_ruleset *rs, char *err, size_t errlen);
+
+/* Parse rules from a string instead of a file; name is used in messages. */
+WCARD_API int wcard_rules_parse(const char *name, const char *text, enum wcard_rule_fmt fmt,
+		      const struct wcard_layout *layout, struct wcard_ruleset *rs, char *err,
+		      size_t errlen);
+
+/* Write one rule in the human syntax (no newline). Returns bytes written like snprintf. */
+WCARD_API int wcard_rule_format(const struct wcard_layout *l, const struct wcard_rule *r, char *buf,
+		      size_t len);
+
+/* ---- traces (ClassBench: SA DA SP DP PROTO [FLAGS] [FILTER]) ------------ */
+
+struct wcard_tuple {
+	__u32 src, dst; /* host order */
+	__u16 sport, dport;
+	__u8 proto;
+	__u8 flags;
+	__u32 filter; /* FILTER column, or ~0 if absent */
+};
+
+struct wcard_trace {
+	struct wcard_tuple *t;
+	size_t n;
+	size_t cap;
+};
+
+WCARD_API int wcard_trace_load(const char *path, struct wcard_trace *tr, char *err, size_t errlen);
+WCARD_API void wcard_trace_free(struct wcard_trace *tr);
+
+/* ---- routes (PREFIX/LEN [VALUE] per line, IPv4 and IPv6 mixed) ---------- */
+
+struct wcard_route {
+	wc_u128 addr; /* host order, host bits cleared; IPv4 in the low 32 bits */
+	__u8 family; /* 4 or 6 */
+	__u8 len;
+	__u64 value; /* given, or the route's 0-based line index */
+	unsigned int line;
+};
+
+struct wcard_routes {
+	struct wcard_route *r;
+	size_t n;
+};
+
+/*
+ * Load a route file (plain or gzip), replacing rt's routes. '#' starts a
+ * comment. All or nothing: -EINVAL with "FILE:LINE: reason" in err.
+ */
+WCARD_API int wcard_routes_load(const char *path, struct wcard_routes *rt, char *err, size_t errlen);
+/* One route from text ("PREFIX/LEN [VALUE]", value 0 if absent); errors say "what:1: reason". */
+WCARD_API int wcard_route_parse(const char *text, const char *what, struct wcard_route *r, char *err,
+		      size_t errlen);
+WCARD_API void wcard_routes_free(struct wcard_routes *rt);
+
+/* ---- compiled form and reference ---------------------------------------- */
+
+/* Key words of a 5-tuple in ipv4-5tuple, with ports zeroed unless TCP/UDP/SCTP. */
+WCARD_API void wcard_key_from_tuple(const struct wcard_tuple *t, struct wc_key *k);
+/* Key words of a parsed packet for a built-in layout (same mapping as BPF). */
+WCARD_API int wcard_key_from_pkt(const struct wcard_layout *l, const struct wc_pkt *p, struct wc_key *k);
+/* Value of field f in key k. */
+WCARD_API wc_u128 wcard_key_field(const struct wcard_layout *l, const struct wc_key *k, unsigned int f);
+
+/* Compile one rule into its BPF form. */
+WCARD_API void wcard_rule_compile(const struct wcard_layout *l, const struct wcard_rule *r, __u64 rank,
+			struct wc_rule *out);
+
+/* Bit i set when key word i belongs to a RANGE field (wc_config.range_words). */
+WCARD_API __u32 wcard_layout_range_words(const struct wcard_layout *l);
+
+/* Does r match k? Field by field, straight from the rule model (no BPF encoding). */
+WCARD_API bool wcard_rule_matches(const struct wcard_layout *l, const struct wcard_rule *r,
+			const struct wc_key *k);
+
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WCARD_RULES_H */

@@ -1,0 +1,635 @@
+// SPDX-License-Identifier: MIT
+/* build.c: building a whole generation (brute force, Tuple Merge, the LPM path) and switching to it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <wcard/wcard.h>
+#include "clf_int.h"
+#include "lpm/lpm_int.h"
+
+/*
+ * Free generation g's trie images (and with spare, an unused spare): for a
+ * generation no lookup can use, that is not live and whose last switch away
+ * was followed by a grace period.
+ */
+static void lpm_gen_drop(struct wcard_clf *c, unsigned int g, bool spare)
+{
+	lpm_trie_drop(c->lpm4[g], spare);
+	lpm_trie_drop(c->lpm6[g], spare);
+}
+
+struct order {
+	__u64 rank;
+	__u32 id;
+};
+
+static int order_cmp(const void *a, const void *b)
+{
+	const struct order *x = a, *y = b;
+
+	return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+/* Brute force: the live rules sorted by rank into generation g. */
+static int build_bf(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct wc_config *cfg)
+{
+	__u32 base = g * c->max_rules, i, n = 0;
+	struct order *ord = calloc(c->set.n ? c->set.n : 1, sizeof(*ord));
+
+	if (!ord)
+		return -ENOMEM;
+	for (i = 0; i < c->set.n; i++) {
+		if (!c->live[i])
+			continue;
+		ord[n].rank = c->rank[i];
+		ord[n++].id = i;
+	}
+	qsort(ord, n, sizeof(*ord), order_cmp);
+	for (i = 0; i < n; i++) {
+		__u32 k = ord[i].id;
+
+		wcard_rule_compile(&c->layout, &c->set.rules[k], c->rank[k], RULE(c, base + i));
+		RULE(c, base + i)->id = k;
+		slot_of[k] = base + i;
+	}
+	free(ord);
+	cfg->algo = WC_ALGO_BF;
+	cfg->nrules = n;
+	cfg->flags = WC_CFG_SORTED;
+	cfg->moves = 0;
+	return 0;
+}
+
+/* Field f of rule r matches every value. */
+static bool field_any(const struct wcard_layout *l, const struct wcard_rule *r, unsigned int f)
+{
+	const struct wcard_match *m = &r->f[f];
+	__u64 top = l->fields[f].width >= 8 ? ~0ULL : (1ULL << (8 * l->fields[f].width)) - 1;
+
+	switch (l->fields[f].type) {
+	case WC_FIELD_PREFIX:
+		return m->plen == 0;
+	case WC_FIELD_RANGE:
+		return m->lo == 0 && m->hi == top;
+	default:
+		return m->mask == 0;
+	}
+}
+
+struct lpm_pfx {
+	wc_u128 addr;
+	__u64 rank;
+	__u32 id;
+	__u8 len;
+};
+
+static int lpm_pfx_cmp(const void *a, const void *b)
+{
+	const struct lpm_pfx *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+/*
+ * The rules as longest-prefix routes, if they are such a set: every live rule
+ * matches on one PREFIX field f of 4 or 16 bytes only, and wherever one
+ * rule's prefix contains another's, the longer ranks better, so the longest
+ * matching prefix always holds the best-ranked match. Of equal prefixes only
+ * the best-ranked rule can ever win. Returns f, with *out and *n the distinct
+ * prefixes (malloc'ed, sorted), -1 if the set is not one, or -ENOMEM.
+ */
+static int lpm_routes(const struct wcard_clf *c, struct lpm_pfx **out, size_t *n)
+{
+	const struct wcard_layout *l = &c->layout;
+	struct lpm_pfx *p = NULL;
+	size_t i, k = 0, sp = 0, *st = NULL;
+	int f = -1;
+	unsigned int g;
+
+	for (i = 0; i < c->set.n && f != -2; i++) {
+		if (!c->live[i])
+			continue;
+		for (g = 0; g < l->nfields; g++) {
+			if (field_any(l, &c->set.rules[i], g))
+				continue;
+			/* A second matched field, or another one than the other rules'. */
+			if ((f >= 0 && (int)g != f) || l->fields[g].type != WC_FIELD_PREFIX ||
+			    (l->fields[g].width != 4 && l->fields[g].width != 16)) {
+				f = -2;
+				break;
+			}
+			f = (int)g;
+		}
+	}
+	/* All wildcards: any one PREFIX field of 4 or 16 bytes will do. */
+	for (g = 0; f == -1 && g < l->nfields; g++)
+		if (l->fields[g].type == WC_FIELD_PREFIX &&
+		    (l->fields[g].width == 4 || l->fields[g].width == 16))
+			f = (int)g;
+	if (f < 0 || !c->nlive)
+		return -1;
+	p = calloc(c->nlive, sizeof(*p));
+	st = calloc(c->nlive, sizeof(*st));
+	if (!p || !st) {
+		free(p);
+		free(st);
+		return -ENOMEM;
+	}
+	for (i = 0; i < c->set.n; i++) {
+		const struct wcard_match *m = &c->set.rules[i].f[f];
+
+		if (!c->live[i])
+			continue;
+		p[k++] = (struct lpm_pfx){ .addr = m->plen ? m->value : 0, .rank = c->rank[i],
+					   .id = (__u32)i, .len = (__u8)m->plen };
+	}
+	qsort(p, k, sizeof(*p), lpm_pfx_cmp);
+	/* Keep the best-ranked of equal prefixes (sorted first). */
+	for (i = 0, *n = 0; i < k; i++)
+		if (!*n || p[*n - 1].addr != p[i].addr || p[*n - 1].len != p[i].len)
+			p[(*n)++] = p[i];
+	/*
+	 * Prefixes nest or are disjoint: in address order, a stack holds the ones
+	 * around the current prefix, and each must rank better than its parent.
+	 */
+	for (i = 0; i < *n && f >= 0; i++) {
+		unsigned int bits = l->fields[f].width * 8;
+
+		while (sp) {
+			const struct lpm_pfx *t = &p[st[sp - 1]];
+			wc_u128 m = t->len ? (~(wc_u128)0 << (128 - t->len)) >> (128 - bits) : 0;
+
+			if ((p[i].addr & m) == t->addr)
+				break;
+			sp--;
+		}
+		if (sp && p[i].rank > p[st[sp - 1]].rank)
+			f = -1;
+		st[sp++] = i;
+	}
+	free(st);
+	if (f < 0) {
+		free(p);
+		return -1;
+	}
+	*out = p;
+	return f;
+}
+
+/*
+ * WC_ALGO_LPM: the rules go into generation g as for brute force (sorted by
+ * rank), and generation g's trie of field f's width gets the winning rule of
+ * each prefix as a route: route index = the rule's place in rank order (so its
+ * slot is rules_base + index), value = the rule's value, aux = its id
+ * (wc_lpm_classify reads no rule). Routes of rules that never win are
+ * placeholders of the other family. The live generation keeps its own trie
+ * (another slot), so its lookups never see this one's routes.
+ */
+static int build_lpm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct wc_config *cfg,
+		     int f, const struct lpm_pfx *p, size_t n, char *err, size_t errlen)
+{
+	bool v6 = c->layout.fields[f].width == 16;
+	struct wcard_trie *t = v6 ? c->lpm6[g] : c->lpm4[g];
+	struct wcard_routes rt = { 0 };
+	__u32 base = g * c->max_rules;
+	size_t i;
+	int ret;
+
+	ret = build_bf(c, g, slot_of, cfg);
+	if (ret)
+		return ret;
+	rt.n = cfg->nrules;
+	rt.r = calloc(rt.n ? rt.n : 1, sizeof(*rt.r));
+	if (!rt.r)
+		return -ENOMEM;
+	for (i = 0; i < rt.n; i++)
+		rt.r[i].family = v6 ? 4 : 6; /* placeholder: the trie skips it */
+	/* The image the object was prepared with, if still unused, is built in first. */
+	lpm_trie_spare_move(t, v6 ? c->lpm6[g ^ 1] : c->lpm4[g ^ 1]);
+	for (i = 0; i < n; i++) {
+		__u32 k = slot_of[p[i].id] - base;
+
+		rt.r[k] = (struct wcard_route){ .addr = p[i].addr,
+						.family = v6 ? 6 : 4,
+						.len = p[i].len,
+						.value = c->set.rules[p[i].id].value,
+						.line = p[i].id };
+	}
+	ret = wcard_trie_load(t, &rt, err, errlen);
+	free(rt.r);
+	if (ret)
+		return ret;
+	cfg->algo = WC_ALGO_LPM;
+	cfg->lpm_field = (__u32)f;
+	cfg->lpm_slot = g;
+	return 0;
+}
+
+/* A rule of one table, with the hash of its bucket key, for grouping. */
+struct tm_ent {
+	__u64 hash;
+	__u64 rank;
+	struct wc_key mk;
+	__u32 id;
+};
+
+static int tm_ent_cmp(const void *a, const void *b)
+{
+	const struct tm_ent *x = a, *y = b;
+	int r;
+
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	r = memcmp(&x->mk, &y->mk, sizeof(x->mk));
+	if (r)
+		return r;
+	return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+/*
+ * Lay one table's buckets into an open-addressed slot array of 2^lg slots
+ * starting at first. Fails with -EAGAIN when a run of used slots would reach
+ * WC_TM_MAX_PROBE (the BPF probe bound): the caller doubles the size.
+ */
+static int place_buckets(struct wcard_clf *c, __u32 first, unsigned int lg,
+			 const struct tm_ent *e, size_t n, const __u32 *heads)
+{
+	__u32 size = 1u << lg, mask = size - 1, i, run, maxrun = 0;
+	size_t b;
+
+	memset(SLOT(c, first), 0, (size_t)size * sizeof(struct wc_tm_slot));
+	for (b = 0; b < n; b++) {
+		struct wc_tm_slot *s;
+		__u32 pos;
+
+		if (b && e[b].hash == e[b - 1].hash && !memcmp(&e[b].mk, &e[b - 1].mk, sizeof(e[b].mk)))
+			continue; /* same bucket: one slot for the whole chain */
+		pos = (__u32)e[b].hash & mask;
+		for (i = 0; i < size && SLOT(c, first + ((pos + i) & mask))->tag; i++)
+			;
+		if (i >= WC_TM_MAX_PROBE - 1 || i == size)
+			return -EAGAIN;
+		s = SLOT(c, first + ((pos + i) & mask));
+		s->tag = wc_hash_tag(e[b].hash);
+		s->head = heads[b];
+	}
+	/* Longest run of used slots, wrapping: every probe ends within it + 1. */
+	for (i = 0, run = 0; i < 2 * size; i++) {
+		run = SLOT(c, first + (i & mask))->tag ? run + 1 : 0;
+		if (run > maxrun)
+			maxrun = run;
+	}
+	return maxrun >= WC_TM_MAX_PROBE ? -EAGAIN : 0;
+}
+
+/* Tuple Merge: build the model, then lay tables, buckets and rules into generation g. */
+static int build_tm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct wc_config *cfg,
+		    struct tm_model **model, __u32 *tslots, __u32 *slots_used, char *err,
+		    size_t errlen)
+{
+	struct tm_pool pool = { .n = c->npool, .len = c->pool };
+	__u32 rbase = g * c->max_rules, next_rule = 0, next_slot = 0, t, i;
+	struct tm_ent *ents = NULL;
+	__u32 *heads = NULL, *order_ids = NULL;
+	struct wc_tm_order *ob;
+	struct tm_model *tm = calloc(1, sizeof(*tm));
+	size_t n, cap = c->set.n ? c->set.n : 1;
+	int ret;
+
+	if (!tm)
+		return -ENOMEM;
+	ret = tm_init(tm, &c->layout, c->collide, c->npool ? &pool : NULL);
+	if (ret) {
+		free(tm);
+		return ret;
+	}
+	for (i = 0; i < c->set.n; i++) {
+		const struct wcard_rule *r = &c->set.rules[i];
+
+		if (!c->live[i])
+			continue;
+		ret = tm_insert(tm, i, c->rank[i], r, NULL);
+		if (ret == -ENOSPC)
+			seterr(err, errlen,
+				   "rule %u (line %u): more than %u Tuple Merge tables needed", i,
+				   r->line, WC_TM_MAX_TABLES);
+		else if (ret == -ENOENT)
+			seterr(err, errlen, "rule %u (line %u) fits no table of the static pool",
+				   i, r->line);
+		else if (ret)
+			seterr(err, errlen, "Tuple Merge insert of rule %u: %s", i,
+				   strerror(-ret));
+		if (ret)
+			goto out;
+	}
+	ents = calloc(cap, sizeof(*ents));
+	heads = calloc(cap, sizeof(*heads));
+	order_ids = calloc(WC_TM_MAX_TABLES, sizeof(*order_ids));
+	if (!ents || !heads || !order_ids) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (t = 0; t < WC_TM_MAX_TABLES; t++) {
+		struct tm_mtable *tb = &tm->tables[t];
+		struct wc_tm_table *out = TABLE(c, g * WC_TM_MAX_TABLES + t);
+		unsigned int lg = 3;
+		size_t b, nb = 0;
+
+		memset(out, 0, sizeof(*out));
+		tslots[t] = 0;
+		if (!tb->used)
+			continue;
+		/* This table's rules, grouped by bucket key, each group by rank. */
+		for (i = 0, n = 0; i < c->set.n; i++) {
+			if (!c->live[i] || tm->rules[i].table != t)
+				continue;
+			tm_rule_key(&c->layout, &c->set.rules[i], &ents[n].mk);
+			for (b = 0; b < WC_KEY_WORDS; b++)
+				ents[n].mk.w[b] &= tb->mask.w[b];
+			ents[n].hash = wc_hash_masked(&ents[n].mk, &tb->mask);
+			ents[n].rank = c->rank[i];
+			ents[n].id = i;
+			n++;
+		}
+		qsort(ents, n, sizeof(*ents), tm_ent_cmp);
+		/* Rules of a bucket are consecutive, chained in rank order. */
+		for (b = 0; b < n; b++) {
+			bool first = !b || ents[b].hash != ents[b - 1].hash ||
+				     memcmp(&ents[b].mk, &ents[b - 1].mk, sizeof(ents[b].mk));
+			bool last = b + 1 == n || ents[b + 1].hash != ents[b].hash ||
+				    memcmp(&ents[b].mk, &ents[b + 1].mk, sizeof(ents[b].mk));
+			struct wc_rule *r = RULE(c, rbase + next_rule);
+
+			wcard_rule_compile(&c->layout, &c->set.rules[ents[b].id], ents[b].rank, r);
+			r->id = ents[b].id;
+			r->next = last ? 0 : next_rule + 2;
+			slot_of[ents[b].id] = rbase + next_rule;
+			heads[b] = next_rule + 1;
+			nb += first;
+			next_rule++;
+		}
+		/* Load factor at most 1/2 (the slot budget is 4 per rule, with rounding). */
+		while ((1u << lg) < 2 * nb)
+			lg++;
+		for (;;) {
+			if (next_slot + (1u << lg) > c->nslots) {
+				seterr(err, errlen, "out of bucket slots (%u per generation)",
+					   c->nslots);
+				ret = -ENOSPC;
+				goto out;
+			}
+			ret = place_buckets(c, g * c->nslots + next_slot, lg, ents, n, heads);
+			if (ret != -EAGAIN)
+				break;
+			lg++;
+		}
+		memcpy(&out->mask, &tb->mask, sizeof(out->mask));
+		out->slots = ((__u64)(g * c->nslots + next_slot) << 8) | lg;
+		out->best = tb->best;
+		out->nrules = tb->nrules;
+		out->max_bucket = tb->max_bucket;
+		tslots[t] = 1u << lg;
+		next_slot += 1u << lg;
+	}
+	ob = ORDER(c, g * WC_TM_ORDER_RING);
+	memset(ob, 0, sizeof(*ob));
+	ob->n = tm_order(tm, order_ids);
+	for (i = 0; i < ob->n; i++) {
+		ob->e[i].table = order_ids[i];
+		ob->e[i].best = tm->tables[order_ids[i]].best;
+	}
+	cfg->algo = c->npool ? WC_ALGO_STM : WC_ALGO_TM;
+	/* Slots in table order, not rank order: brute force must refuse them. */
+	cfg->flags &= ~WC_CFG_SORTED;
+	cfg->nrules = next_rule; /* slots used: the exact scan's range */
+	cfg->order = 0;
+	cfg->moves = 0;
+	*slots_used = next_slot;
+	*model = tm;
+	tm = NULL;
+	ret = 0;
+out:
+	free(ents);
+	free(heads);
+	free(order_ids);
+	if (tm) {
+		tm_free(tm);
+		free(tm);
+	}
+	return ret;
+}
+
+static enum wc_algo pick_algo(const struct wcard_clf *c, size_t nlive)
+{
+	if (c->algo_opt)
+		return c->algo_opt;
+	return nlive <= WCARD_AUTO_BF_MAX ? WC_ALGO_BF : WC_ALGO_TM;
+}
+
+int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
+{
+	__u32 tslots[WC_TM_MAX_TABLES] = { 0 }, slots_used = 0, *slot_of;
+	struct tm_model *model = NULL;
+	struct lpm_pfx *pfx = NULL;
+	size_t i, nlive = 0, npfx = 0;
+	struct wc_config cfg;
+	enum wc_algo algo;
+	unsigned int g;
+	int ret = 0, lf = -1;
+
+	/* A switch whose wait failed earlier: lookups may still be in the spare half. */
+	if (c->sync_pending) {
+		ret = clf_sync(c);
+		if (ret) {
+			seterr(err, errlen, "waiting for running lookups: %s", strerror(-ret));
+			return ret;
+		}
+		c->sync_pending = false;
+	}
+	for (i = 0; i < c->set.n; i++)
+		nlive += c->live[i];
+	slot_of = calloc(c->set_cap ? c->set_cap : 1, sizeof(*slot_of));
+	if (!slot_of)
+		return -ENOMEM;
+	/* Build the spare generation; lookups keep using the live one meanwhile. */
+	g = c->gen ^ 1;
+	/* No lookup reaches g's tries (see above): what a killed writer left there goes. */
+	lpm_gen_drop(c, g, false);
+	cfg = *CFG(c, g);
+	algo = pick_algo(c, nlive);
+	if (algo == WC_ALGO_LPM ||
+	    (!c->algo_opt && algo == WC_ALGO_TM && (c->lpm4[g] || c->lpm6[g]))) {
+		lf = lpm_routes(c, &pfx, &npfx);
+		if (lf >= 0 && !(c->layout.fields[lf].width == 16 ? c->lpm6[g] : c->lpm4[g]))
+			lf = -1;
+		if (lf >= 0) {
+			ret = build_lpm(c, g, slot_of, &cfg, lf, pfx, npfx, err, errlen);
+			/* Too many routes or nodes for the trie: Tuple Merge, unless asked for. */
+			if (ret && algo != WC_ALGO_LPM && (ret == -ENOSPC || ret == -E2BIG)) {
+				ret = 0;
+				if (err)
+					*err = 0;
+				lf = -1;
+			}
+		} else if (algo == WC_ALGO_LPM) {
+			seterr(err, errlen, lf == -ENOMEM ? "%s" :
+				   "--algo lpm: the rules must match on one IPv4/IPv6 prefix field "
+				   "only, longer prefixes ranking better%s",
+				   lf == -ENOMEM ? strerror(ENOMEM) :
+				   c->lpm4[g] || c->lpm6[g] ? "" :
+							       " (and the object has no LPM trie)");
+			ret = lf == -ENOMEM ? -ENOMEM : -EINVAL;
+		}
+		free(pfx);
+	}
+	/* Not as LPM: the algorithm picked. */
+	if (!ret && lf < 0)
+		ret = algo == WC_ALGO_BF ?
+			      build_bf(c, g, slot_of, &cfg) :
+			      build_tm(c, g, slot_of, &cfg, &model, tslots, &slots_used, err, errlen);
+	if (ret) {
+		if (err && !*err)
+			seterr(err, errlen, "building the rule set: %s", strerror(-ret));
+		if (model) {
+			tm_free(model);
+			free(model);
+		}
+		free(slot_of);
+		return ret;
+	}
+	/* A reopen picks the algorithm again only if it was picked here. */
+	cfg.flags = (cfg.flags & ~WC_CFG_AUTO) | (c->algo_opt ? 0 : WC_CFG_AUTO);
+	*CFG(c, g) = cfg;
+	/* Publish: one store switches every lookup that starts from now on. */
+	__atomic_store_n(&ROOT(c)->gen, g, __ATOMIC_RELEASE);
+	c->gen = g;
+	c->algo = cfg.algo;
+	if (c->tm) {
+		tm_free(c->tm);
+		free(c->tm);
+	}
+	c->tm = model;
+	c->ntables = model ? model->ntables : 0;
+	memcpy(c->tslots, tslots, sizeof(tslots));
+	c->slots_used = slots_used;
+	free(c->slot_of);
+	c->slot_of = slot_of;
+	c->nloaded = c->set.n;
+	c->rules_hwm = cfg.nrules;
+	clf_online_reset(c);
+	/*
+	 * Lookups that started before the switch finish before we return. The
+	 * switch is done whatever happens here, so this returns 0 (callers take
+	 * an error for "nothing switched" and undo their change): if the wait
+	 * fails, the next write to the spare half waits first (sync_pending); if
+	 * zeroing the deleted ids' counters fails, they wait for the next grace
+	 * period.
+	 */
+	if (clf_sync(c)) {
+		c->sync_pending = true;
+		return 0;
+	}
+	/*
+	 * No lookup can reach the old generation now: its trie images go (the
+	 * next load into it builds new ones), so only the live generation holds
+	 * one, as with a single trie, and a classifier off the LPM path none.
+	 */
+	lpm_gen_drop(c, g ^ 1, true);
+	clf_ids_reclaim(c);
+	return 0;
+}
+
+int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *err, size_t errlen)
+{
+	struct wcard_ruleset old_set;
+	bool *old_live, *live;
+	__u64 *old_rank, *rank;
+	size_t i, old_cap, old_seq, old_nlive;
+	int ret;
+
+	if (!c || !rs)
+		return -EINVAL;
+	ret = clf_check_writable(c, err, errlen);
+	if (ret)
+		return ret;
+	if (rs->layout && strcmp(rs->layout->name, c->layout.name)) {
+		seterr(err, errlen, "rule set layout %s does not match the classifier's %s",
+			   rs->layout->name, c->layout.name);
+		return -EINVAL;
+	}
+	if (rs->n > c->max_rules) {
+		seterr(err, errlen,
+			   "%zu rules exceed the classifier's maximum of %u (--max-rules)", rs->n,
+			   c->max_rules);
+		return -E2BIG;
+	}
+	for (i = 0; i < rs->n; i++) {
+		ret = wcard_rule_check(&c->layout, &rs->rules[i], err, errlen);
+		if (ret)
+			return ret;
+	}
+	live = calloc(rs->n ? rs->n : 1, sizeof(*live));
+	rank = calloc(rs->n ? rs->n : 1, sizeof(*rank));
+	if (!live || !rank) {
+		free(live);
+		free(rank);
+		return -ENOMEM;
+	}
+	/* The new set replaces the old one only if it could be published. */
+	old_set = c->set;
+	old_live = c->live;
+	old_rank = c->rank;
+	old_cap = c->set_cap;
+	old_seq = c->seq;
+	old_nlive = c->nlive;
+	wcard_ruleset_init(&c->set, &c->layout);
+	for (i = 0; i < rs->n; i++) {
+		ret = wcard_ruleset_add(&c->set, &rs->rules[i]);
+		if (ret)
+			goto fail;
+		c->set.rules[i].id = i;
+		live[i] = true;
+		rank[i] = ((__u64)rs->rules[i].prio << 32) | (__u32)i;
+	}
+	c->live = live;
+	c->rank = rank;
+	c->set_cap = rs->n ? rs->n : 1;
+	c->seq = rs->n;
+	c->nlive = rs->n;
+	/*
+	 * Ids are handed out afresh: the new rules count from zero. The spare
+	 * half is cleared before the switch, the old one once no lookup uses it.
+	 */
+	ret = clf_hits_zero(c, c->gen ^ 1, true, NULL, 0);
+	if (!ret)
+		ret = clf_republish(c, err, errlen);
+	if (ret)
+		goto fail;
+	clf_hits_zero(c, c->gen ^ 1, true, NULL, 0);
+	/* A new set: no old id is reusable or pending any more. */
+	c->id_free.n = c->id_deferred.n = 0;
+	c->broken = false;
+	wcard_ruleset_free(&old_set);
+	free(old_live);
+	free(old_rank);
+	return 0;
+fail:
+	wcard_ruleset_free(&c->set);
+	free(live);
+	free(rank);
+	c->set = old_set;
+	c->live = old_live;
+	c->rank = old_rank;
+	c->set_cap = old_cap;
+	c->seq = old_seq;
+	c->nlive = old_nlive;
+	return ret;
+}
+

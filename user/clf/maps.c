@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: MIT
+/* maps.c: a classifier's maps: sizes before load, mmap, grace periods, hit counters. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <wcard/wcard.h>
+#include "clf_int.h"
+#include "lpm/lpm_int.h"
+#include "wcard_xdp.skel.h"
+#include "compat/wcard_xdp.skel.h"
+#include "core/skel.h"
+
+/* Map sizes for max_rules rules per generation. */
+static __u32 slots_per_gen(__u32 max_rules)
+{
+	return 4 * max_rules;
+}
+
+int wcard_object_prepare(struct bpf_object *obj, __u32 max_rules)
+{
+	static const struct {
+		const char *name;
+		int per_rule; /* entries per rule per generation; 0 = fixed size */
+		int plus;
+	} sz[] = {
+		{ "wc_rules", 1, 0 },
+		{ "wc_tm_slots", 4, 0 },
+		{ "wc_hits", WC_ID_LIMIT(1), 1 },
+	};
+	unsigned int i;
+	int ret;
+
+	if (!obj || max_rules == 0 || max_rules > WC_MAX_RULES)
+		return -EINVAL;
+	for (i = 0; i < sizeof(sz) / sizeof(sz[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, sz[i].name);
+
+		if (!m)
+			continue;
+		ret = bpf_map__set_max_entries(m, WC_GENS * sz[i].per_rule * max_rules + sz[i].plus);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int map_info(int fd, struct bpf_map_info *info)
+{
+	__u32 len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
+}
+
+static int arr_map(struct mmap_arr *a, int fd)
+{
+	size_t page = sysconf(_SC_PAGESIZE);
+	struct bpf_map_info info;
+	int ret = map_info(fd, &info);
+
+	if (ret)
+		return ret;
+	if (info.type != BPF_MAP_TYPE_ARRAY || !(info.map_flags & BPF_F_MMAPABLE))
+		return -EINVAL;
+	a->fd = fd;
+	a->len = (((info.value_size + 7) & ~7UL) * info.max_entries + page - 1) & ~(page - 1);
+	a->p = mmap(NULL, a->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (a->p == MAP_FAILED) {
+		a->p = NULL;
+		return -errno;
+	}
+	return 0;
+}
+
+void clf_arr_unmap(struct mmap_arr *a)
+{
+	if (a->p)
+		munmap(a->p, a->len);
+	a->p = NULL;
+}
+
+/* Grace period: no lookup that began before this is still running (gp.h). */
+int clf_sync(struct wcard_clf *c)
+{
+	return gp_wait(&c->gp);
+}
+
+int clf_check_opts(const struct wcard_clf_opts *o, char *err, size_t errlen)
+{
+	if (!o || !o->layout)
+		return -EINVAL;
+	if (o->max_rules > WC_MAX_RULES) {
+		seterr(err, errlen, "max rules %u exceeds the limit %u", o->max_rules, WC_MAX_RULES);
+		return -E2BIG;
+	}
+	if (o->algo && o->algo != WC_ALGO_BF && o->algo != WC_ALGO_TM && o->algo != WC_ALGO_STM &&
+	    o->algo != WC_ALGO_LPM) {
+		seterr(err, errlen, "algorithm %d is not supported", o->algo);
+		return -EOPNOTSUPP;
+	}
+	if (o->nonip_action && o->nonip_action != WC_ACT_PASS && o->nonip_action != WC_ACT_DROP) {
+		seterr(err, errlen, "non-IP action %u is neither pass nor drop",
+			   o->nonip_action);
+		return -EINVAL;
+	}
+	if (o->algo == WC_ALGO_STM && (!o->pool || !o->npool)) {
+		seterr(err, errlen, "static Tuple Merge needs a table pool");
+		return -EINVAL;
+	}
+	if (o->npool > WC_TM_MAX_TABLES) {
+		seterr(err, errlen, "table pool of %u tuples exceeds %u tables", o->npool,
+		       WC_TM_MAX_TABLES);
+		return -E2BIG;
+	}
+	return 0;
+}
+
+/* Maps found, sized and loaded: map them, write both generations' empty config. */
+const char *const clf_map_names[CLF_NMAPS] = { "wc_root",	  "wc_config",
+						 "wc_rules",	  "wc_tm_tables",
+						 "wc_tm_slots", "wc_tm_order" };
+
+/* mmap the classifier's maps (fds[i] for clf_map_names[i]) and check their sizes. */
+int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size_t errlen)
+{
+	static const __u32 vsz[CLF_NMAPS] = { sizeof(struct wc_root), sizeof(struct wc_config),
+					      sizeof(struct wc_rule), sizeof(struct wc_tm_table),
+					      sizeof(struct wc_tm_slot),
+					      sizeof(struct wc_tm_order) };
+	struct mmap_arr *arrs[CLF_NMAPS] = { &c->root,   &c->config, &c->rules,
+					     &c->tables, &c->slots,  &c->order };
+	struct bpf_prog_info info = {};
+	struct bpf_map_info mi[CLF_NMAPS];
+	__u32 info_len = sizeof(info), i;
+	int ret;
+
+	for (i = 0; i < CLF_NMAPS; i++) {
+		ret = map_info(fds[i], &mi[i]);
+		if (ret || mi[i].value_size != vsz[i]) {
+			seterr(err, errlen,
+				   "map %s: %s (built for another wcard version or layout?)",
+				   clf_map_names[i], ret ? strerror(-ret) : "unexpected value size");
+			return ret ? ret : -EPROTO;
+		}
+		ret = arr_map(arrs[i], fds[i]);
+		if (ret) {
+			seterr(err, errlen, "mmap of map %s: %s (is it BPF_F_MMAPABLE?)",
+				   clf_map_names[i], strerror(-ret));
+			return ret;
+		}
+	}
+	c->max_rules = mi[2].max_entries / WC_GENS;
+	if (hits_fd >= 0) {
+		struct bpf_map_info hi;
+
+		ret = map_info(hits_fd, &hi);
+		if (ret || hi.max_entries < WC_HITS_ENTRIES(c->max_rules) ||
+		    hi.value_size != sizeof(struct wc_counter)) {
+			seterr(err, errlen, "map wc_hits: %s", ret ? strerror(-ret) :
+				   "too small or of another layout (wcard_object_prepare())");
+			return ret ? ret : -EPROTO;
+		}
+	}
+	c->hits_fd = hits_fd;
+	c->nslots = slots_per_gen(c->max_rules);
+	if (mi[4].max_entries < WC_GENS * c->nslots || mi[1].max_entries < WC_GENS ||
+	    mi[3].max_entries < WC_GENS * WC_TM_MAX_TABLES ||
+	    mi[5].max_entries < WC_GENS * WC_TM_ORDER_RING) {
+		seterr(err, errlen, "maps too small: call wcard_object_prepare() before load");
+		return -EINVAL;
+	}
+	/* Create the grace-period maps now: a missing privilege shows here, not mid-update. */
+	ret = gp_wait(&c->gp);
+	if (ret) {
+		seterr(err, errlen, "creating the grace-period map: %s", strerror(-ret));
+		return ret;
+	}
+	if (c->prog_fd >= 0 && !bpf_obj_get_info_by_fd(c->prog_fd, &info, &info_len))
+		c->verified_insns = info.verified_insns;
+	return 0;
+}
+
+/* Maps found, sized and loaded: map them, write both generations' empty config. */
+int clf_init(struct wcard_clf *c, struct bpf_object *obj, const struct wcard_clf_opts *o,
+		    char *err, size_t errlen)
+{
+	struct bpf_map *hits = bpf_object__find_map_by_name(obj, "wc_hits");
+	int fds[CLF_NMAPS], ret;
+	__u32 i;
+
+	for (i = 0; i < CLF_NMAPS; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, clf_map_names[i]);
+
+		if (!m) {
+			seterr(err, errlen,
+				   "BPF object has no map %s (include <wcard/classify.bpf.h>)",
+				   clf_map_names[i]);
+			return -ENOENT;
+		}
+		fds[i] = bpf_map__fd(m);
+	}
+	ret = clf_attach(c, fds, hits ? bpf_map__fd(hits) : -1, err, errlen);
+	return ret ? ret : clf_setup(c, o);
+}
+
+/* A new, empty classifier of o's layout over attached maps (every generation set up). */
+int clf_setup(struct wcard_clf *c, const struct wcard_clf_opts *o)
+{
+	__u32 i, g;
+
+	c->layout = *o->layout;
+	wcard_ruleset_init(&c->set, &c->layout);
+	c->algo_opt = o->algo;
+	c->collide = o->collide ? o->collide : TM_DEFAULT_COLLIDE;
+	if (o->npool) {
+		c->pool = calloc(o->npool, sizeof(*c->pool));
+		if (!c->pool)
+			return -ENOMEM;
+		memcpy(c->pool, o->pool, o->npool * sizeof(*c->pool));
+		c->npool = o->npool;
+	}
+	c->base_cfg.magic = WC_MAGIC;
+	c->base_cfg.version = WC_VERSION;
+	c->base_cfg.layout_id = c->layout.id;
+	c->base_cfg.algo = WC_ALGO_BF;
+	c->base_cfg.flags = WC_CFG_SORTED | (o->algo ? 0 : WC_CFG_AUTO);
+	c->base_cfg.nwords = c->layout.nwords;
+	c->base_cfg.range_words = wcard_layout_range_words(&c->layout);
+	c->base_cfg.nfields = c->layout.nfields;
+	for (i = 0; i < c->layout.nfields; i++)
+		c->base_cfg.fields[i] = c->layout.desc[i];
+	c->base_cfg.default_action = o->default_action ? o->default_action : WC_ACT_PASS;
+	c->base_cfg.nonip_action = o->nonip_action ? o->nonip_action : WC_ACT_PASS;
+	c->base_cfg.bad_action = WC_ACT_DROP;
+	c->base_cfg.max_rules = c->max_rules;
+	for (g = 0; g < WC_GENS; g++) {
+		struct wc_config *cfg = CFG(c, g);
+
+		*cfg = c->base_cfg;
+		cfg->rules_base = g * c->max_rules;
+		cfg->tables_base = g * WC_TM_MAX_TABLES;
+		cfg->order_base = g * WC_TM_ORDER_RING;
+	}
+	ROOT(c)->magic = WC_MAGIC;
+	ROOT(c)->version = WC_VERSION;
+	__atomic_store_n(&ROOT(c)->gen, 0, __ATOMIC_RELEASE);
+	c->gen = 0;
+	c->algo = WC_ALGO_BF;
+	return 0;
+}
+
+/*
+ * Zero hit counters of generation g's half: the ids in ids[0..n), or every id
+ * when all is set. Callers make sure no lookup counts there meanwhile (the
+ * half is not live, or the ids are out of use), so no increment is lost.
+ */
+int clf_hits_zero(struct wcard_clf *c, unsigned int g, bool all, const __u32 *ids, size_t n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 *keys, count, i;
+	void *zero;
+	int ret = 0;
+
+	if (all)
+		n = WC_ID_LIMIT(c->max_rules);
+	if (c->hits_fd < 0 || ncpu <= 0 || !n)
+		return 0;
+	keys = calloc(n, sizeof(*keys));
+	zero = calloc(n, (size_t)ncpu * sizeof(struct wc_counter));
+	if (!keys || !zero) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		keys[i] = WC_HITS_INDEX(g, c->max_rules, all ? i : ids[i]);
+	count = n;
+	if (bpf_map_update_batch(c->hits_fd, keys, zero, &count, &bo)) {
+		ret = -errno;
+		/*
+		 * Linux 5.10 has no batch operations on per-CPU arrays (EINVAL):
+		 * one update per id, each with every CPU's zero.
+		 */
+		if (ret == -EINVAL || ret == -524 /* ENOTSUPP */ || ret == -EOPNOTSUPP)
+			for (ret = 0, i = 0; i < n && !ret; i++)
+				if (bpf_map_update_elem(c->hits_fd, &keys[i], zero, 0))
+					ret = -errno;
+	}
+out:
+	free(keys);
+	free(zero);
+	return ret;
+}
+
+int clf_check_writable(const struct wcard_clf *c, char *err, size_t errlen)
+{
+	if (!c->read_only)
+		return 0;
+	seterr(err, errlen, "the classifier was opened read-only: open it again to change it");
+	return -EROFS;
+}
+

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: MIT
+/* run.c: frames through a classifier's program, its counters, rules and statistics. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <wcard/wcard.h>
+#include "clf_int.h"
+#include "lpm/lpm_int.h"
+
+/* The compat build's per-CPU scratch map of program prog_fd, opened by its map ids; or -1. */
+static int prog_scratch_fd(int prog_fd)
+{
+	struct bpf_prog_info pi = {};
+	struct bpf_map_info mi = {};
+	__u32 ids[64], len = sizeof(pi), i;
+	int fd;
+
+	pi.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
+	pi.map_ids = (__u64)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &pi, &len))
+		return -1;
+	for (i = 0; i < pi.nr_map_ids && i < sizeof(ids) / sizeof(ids[0]); i++) {
+		fd = bpf_map_get_fd_by_id(ids[i]);
+		len = sizeof(mi);
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &mi, &len) &&
+		    !strcmp(mi.name, WC_SCRATCH_MAP))
+			return fd;
+		if (fd >= 0)
+			close(fd);
+	}
+	return -1;
+}
+
+/* The fd of the scratch map of c's program, or -1; looked up once. */
+static int clf_scratch_fd(struct wcard_clf *c)
+{
+	struct bpf_map *m = clf_object(c) ? bpf_object__find_map_by_name(clf_object(c),
+									  WC_SCRATCH_MAP) :
+					    NULL;
+
+	if (!c->scratch_known) {
+		c->scratch_known = true;
+		c->scratch_fd = m ? bpf_map__fd(m) : prog_scratch_fd(c->prog_fd);
+		c->scratch_owned = !m && c->scratch_fd >= 0;
+	}
+	return c->scratch_fd;
+}
+
+/*
+ * A frame through program prog_fd on a kernel whose test runs take no
+ * xdp_md context (before 5.15), so return no metadata: the compat build's
+ * filter also leaves its verdict in the CPU's scratch entry (map scratch_fd).
+ * Every CPU's entry is cleared first; the one the run wrote to has the magic.
+ */
+static int run_frame_scratch(int prog_fd, int scratch_fd, const void *frame, size_t len,
+			     struct wc_xdp_meta *meta, __u32 *xdp_action, __u64 *ns)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len, .repeat = 1);
+	int ncpu = libbpf_num_possible_cpus(), ret = 0, i;
+	struct wc_scratch *s = NULL;
+	__u32 zero = 0;
+
+	if (meta && (scratch_fd < 0 || ncpu <= 0))
+		return -EOPNOTSUPP;
+	if (meta) {
+		s = calloc(ncpu, sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		if (bpf_map_update_elem(scratch_fd, &zero, s, 0))
+			ret = -errno;
+	}
+	if (!ret && bpf_prog_test_run_opts(prog_fd, &opts))
+		ret = -errno;
+	if (!ret && meta && bpf_map_lookup_elem(scratch_fd, &zero, s))
+		ret = -errno;
+	for (i = 0; !ret && meta && i < ncpu && s[i].meta.magic != WC_MAGIC; i++)
+		;
+	if (!ret && meta && i == ncpu)
+		ret = -ENODATA;
+	if (!ret && meta)
+		*meta = s[i].meta;
+	if (!ret && xdp_action)
+		*xdp_action = opts.retval;
+	if (!ret && ns)
+		*ns = opts.duration;
+	free(s);
+	return ret;
+}
+
+/*
+ * One frame through prog_fd with the metadata in front of it. -EINVAL when
+ * the kernel's test runs take no xdp_md context (the caller falls back).
+ */
+static int run_frame_ctx(int prog_fd, const void *frame, size_t len, struct wc_xdp_meta *meta,
+			 __u32 *xdp_action, __u64 *ns)
+{
+	__u8 out[2048 + sizeof(struct wc_xdp_meta)];
+	/* ctx_in must describe the frame (no metadata yet) when ctx_out is asked for. */
+	struct xdp_md ctx_in = { .data = 0, .data_end = len }, ctx = {};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len,
+		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx_in,
+		    .ctx_size_in = sizeof(ctx_in), .ctx_out = &ctx, .ctx_size_out = sizeof(ctx),
+		    .repeat = 1);
+
+	if (bpf_prog_test_run_opts(prog_fd, &opts))
+		return -errno;
+	if (xdp_action)
+		*xdp_action = opts.retval;
+	if (ns)
+		*ns = opts.duration;
+	if (meta) {
+		/* The kernel returns metadata + frame; ctx_out.data is the metadata size. */
+		if (ctx.data != sizeof(*meta) || opts.data_size_out < sizeof(*meta))
+			return -ENODATA;
+		memcpy(meta, out, sizeof(*meta));
+		if (meta->magic != WC_MAGIC)
+			return -ENODATA;
+	}
+	return 0;
+}
+
+int wcard_xdp_run_frame(int prog_fd, const void *frame, size_t len, struct wc_xdp_meta *meta,
+			__u32 *xdp_action, __u64 *ns)
+{
+	int ret, fd;
+
+	if (prog_fd < 0 || !frame || len > 2048)
+		return -EINVAL;
+	ret = run_frame_ctx(prog_fd, frame, len, meta, xdp_action, ns);
+	/* Test runs take no xdp_md context before Linux 5.15. */
+	if (ret != -EINVAL)
+		return ret;
+	fd = meta ? prog_scratch_fd(prog_fd) : -1;
+	ret = run_frame_scratch(prog_fd, fd, frame, len, meta, xdp_action, ns);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+int wcard_clf_run_frame(struct wcard_clf *c, const void *frame, size_t len,
+			struct wc_xdp_meta *meta, __u32 *xdp_action, __u64 *ns)
+{
+	int ret;
+
+	if (!c || !frame || len > 2048)
+		return -EINVAL;
+	if (c->prog_fd < 0)
+		return -ENOENT;
+	ret = run_frame_ctx(c->prog_fd, frame, len, meta, xdp_action, ns);
+	if (ret != -EINVAL)
+		return ret;
+	return run_frame_scratch(c->prog_fd, meta ? clf_scratch_fd(c) : -1, frame, len, meta,
+				 xdp_action, ns);
+}
+
+int wcard_clf_rule_hits(const struct wcard_clf *c, long rule, struct wc_counter *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), i, ret = 0;
+	struct wc_counter *pc;
+	unsigned int g;
+	__u32 idx;
+
+	if (!c || !out || ncpu <= 0 || rule < -1 || (rule >= 0 && (size_t)rule >= c->set.n) ||
+	    (rule >= 0 && !c->live[rule]))
+		return -EINVAL;
+	if (c->hits_fd < 0)
+		return -ENOENT;
+	pc = calloc(ncpu, sizeof(*pc));
+	if (!pc)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	/* A rule counts in the half of each generation it was found in. */
+	for (g = 0; g < (rule < 0 ? 1 : WC_GENS); g++) {
+		idx = rule < 0 ? 0 : WC_HITS_INDEX(g, c->max_rules, (__u32)rule);
+		if (bpf_map_lookup_elem(c->hits_fd, &idx, pc)) {
+			ret = -errno;
+			goto out;
+		}
+		for (i = 0; i < ncpu; i++) {
+			out->packets += pc[i].packets;
+			out->bytes += pc[i].bytes;
+		}
+	}
+out:
+	free(pc);
+	return ret;
+}
+
+struct rank_id {
+	__u64 rank;
+	__u32 id;
+};
+
+static int rank_id_cmp(const void *a, const void *b)
+{
+	const struct rank_id *x = a, *y = b;
+
+	return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+int wcard_clf_rules(const struct wcard_clf *c, struct wcard_ruleset *rs)
+{
+	struct rank_id *o;
+	size_t i, n = 0;
+	int ret = 0;
+
+	if (!c || !rs)
+		return -EINVAL;
+	wcard_ruleset_init(rs, &c->layout);
+	o = calloc(c->set.n ? c->set.n : 1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	for (i = 0; i < c->set.n; i++)
+		if (c->live[i])
+			o[n++] = (struct rank_id){ .rank = c->rank[i], .id = (__u32)i };
+	qsort(o, n, sizeof(*o), rank_id_cmp);
+	for (i = 0; i < n && !ret; i++) {
+		ret = wcard_ruleset_add(rs, &c->set.rules[o[i].id]);
+		if (!ret)
+			rs->rules[rs->n - 1].id = o[i].id;
+	}
+	free(o);
+	if (ret)
+		wcard_ruleset_free(rs);
+	return ret;
+}
+
+enum wc_algo wcard_clf_algo(const struct wcard_clf *c)
+{
+	return c ? c->algo : 0;
+}
+
+unsigned int wcard_clf_ntables(const struct wcard_clf *c)
+{
+	return c ? c->ntables : 0;
+}
+
+int wcard_clf_prog_fd(const struct wcard_clf *c)
+{
+	return c ? c->prog_fd : -EINVAL;
+}
+
+__u32 wcard_clf_verified_insns(const struct wcard_clf *c)
+{
+	return c ? c->verified_insns : 0;
+}
+
+/*
+ * The live generation's Tuple Merge tables as the maps hold them, in lookup
+ * order (a read-only handle has no model). 0 or -EPROTO.
+ */
+static int stats_from_maps(const struct wcard_clf *c, struct wcard_stats *st)
+{
+	const struct wc_config *cf = CFG(c, c->gen);
+	const struct wc_tm_order *ob;
+	unsigned int i, f;
+	__u32 slots = 0;
+
+	if (cf->order >= WC_TM_ORDER_RING)
+		return -EPROTO;
+	ob = ORDER(c, cf->order_base + cf->order);
+	st->ntables = ob->n < WC_TM_MAX_TABLES ? ob->n : WC_TM_MAX_TABLES;
+	for (i = 0; i < st->ntables; i++) {
+		const struct wc_tm_table *tb;
+		struct wcard_table_stats *ts = &st->tables[i];
+
+		if (ob->e[i].table >= WC_TM_MAX_TABLES)
+			return -EPROTO;
+		tb = TABLE(c, cf->tables_base + ob->e[i].table);
+		ts->id = ob->e[i].table;
+		/* A tuple's field length is the number of mask bits the field keeps. */
+		for (f = 0; f < c->layout.nfields; f++) {
+			const struct wc_field_desc *d = &c->layout.desc[f];
+			unsigned int w, bits = 0;
+
+			for (w = 0; w < d->nwords && d->word + w < WC_KEY_WORDS; w++)
+				bits += __builtin_popcountll(tb->mask.w[d->word + w]);
+			ts->len[f] = bits;
+		}
+		ts->rules = tb->nrules;
+		ts->max_bucket = tb->max_bucket;
+		ts->slots = 1u << (tb->slots & 31);
+		ts->best_prio = tb->best == WC_RANK_NONE ? ~0u : (__u32)(tb->best >> 32);
+		if (tb->max_bucket > st->max_bucket)
+			st->max_bucket = tb->max_bucket;
+		slots += ts->slots;
+	}
+	st->used_bytes += st->ntables * sizeof(struct wc_tm_table) + sizeof(struct wc_tm_order) +
+			  (size_t)slots * sizeof(struct wc_tm_slot);
+	return 0;
+}
+
+int wcard_clf_stats(const struct wcard_clf *c, struct wcard_stats *st)
+{
+	__u32 *ids;
+	unsigned int i;
+
+	if (!c || !st)
+		return -EINVAL;
+	memset(st, 0, sizeof(*st));
+	st->algo = c->algo;
+	for (i = 0; i < c->set.n; i++)
+		st->rules += c->live[i];
+	st->max_rules = c->max_rules;
+	st->moves = CFG(c, c->gen)->moves;
+	st->grace_periods = c->grace_periods;
+	st->map_bytes = c->root.len + c->config.len + c->rules.len + c->tables.len + c->slots.len +
+			c->order.len;
+	for (i = 0; i < WC_GENS; i++)
+		st->map_bytes += lpm_image_bytes(c->lpm4[i]) + lpm_image_bytes(c->lpm6[i]);
+	st->used_bytes = sizeof(struct wc_root) + WC_GENS * sizeof(struct wc_config) +
+			 (size_t)c->rules_hwm * sizeof(struct wc_rule);
+	if (c->algo == WC_ALGO_LPM) {
+		const struct wc_config *cf = CFG(c, c->gen);
+		bool v6 = cf->fields[cf->lpm_field % WC_MAX_FIELDS].width == 16;
+
+		st->used_bytes += wcard_trie_bytes(v6 ? c->lpm6[c->gen] : c->lpm4[c->gen]);
+	}
+	if (!c->tm)
+		return c->algo == WC_ALGO_TM || c->algo == WC_ALGO_STM ? stats_from_maps(c, st) : 0;
+	ids = calloc(WC_TM_MAX_TABLES, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	st->ntables = tm_order(c->tm, ids);
+	for (i = 0; i < st->ntables; i++) {
+		const struct tm_mtable *tb = &c->tm->tables[ids[i]];
+		struct wcard_table_stats *ts = &st->tables[i];
+
+		ts->id = ids[i];
+		memcpy(ts->len, tb->len, sizeof(ts->len));
+		ts->rules = tb->nrules;
+		ts->max_bucket = tb->max_bucket;
+		ts->slots = c->tslots[ids[i]];
+		ts->best_prio = tb->best == WC_RANK_NONE ? ~0u : (__u32)(tb->best >> 32);
+		if (tb->max_bucket > st->max_bucket)
+			st->max_bucket = tb->max_bucket;
+	}
+	st->used_bytes += st->ntables * sizeof(struct wc_tm_table) + sizeof(struct wc_tm_order) +
+			  (size_t)c->slots_used * sizeof(struct wc_tm_slot);
+	free(ids);
+	return 0;
+}
+
+long wcard_clf_model_lookup(const struct wcard_clf *c, const struct wc_key *k,
+			    unsigned int *probed)
+{
+	if (!c || !c->tm)
+		return -EINVAL;
+	return tm_lookup(c->tm, k, probed);
+}

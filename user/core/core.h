@@ -1,0 +1,42 @@
+/* core.h: what every part of libwcard shares (messages, grace periods, bpffs); libwcard internal. */
+#ifndef WCARD_CORE_H
+#define WCARD_CORE_H
+
+#include <stdio.h>
+#include <stddef.h>
+#include <wcard/base.h>
+
+/* ---- messages (log.c) ----------------------------------------------------- */
+
+/* Write a message into err (errlen bytes), if the caller gave room for one. */
+void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Through the hook of wcard_set_print (stderr for warnings by default). */
+void pr(enum wcard_print_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define pr_warn(...) pr(WCARD_WARN, __VA_ARGS__)
+#define pr_info(...) pr(WCARD_INFO, __VA_ARGS__)
+#define pr_debug(...) pr(WCARD_DEBUG, __VA_ARGS__)
+
+/* ---- grace periods (gp.c) ------------------------------------------------- */
+
+/*
+ * An update of an ARRAY_OF_MAPS element returns only after every BPF program
+ * that was running has finished (the kernel calls synchronize_rcu): after
+ * gp_wait(), no lookup that began before it is still reading.
+ */
+struct gp {
+	int outer, inner; /* -1 until first use */
+};
+
+void gp_init(struct gp *g);
+int gp_wait(struct gp *g); /* 0 or -errno; ~8 ms here */
+void gp_free(struct gp *g);
+
+/* ---- bpffs (bpffs.c) ------------------------------------------------------ */
+
+/*
+ * wcard_bpffs_prepare(dir), then dir and its missing parents, mode 0700.
+ * 0, or -errno with err saying why.
+ */
+int bpffs_mkdirs(const char *dir, char *err, size_t errlen);
+
+#endif /* WCARD_CORE_H */

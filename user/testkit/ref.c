@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: MIT
+/* ref.c: the reference classifier every BPF answer is checked against (a linear scan); test kit. */
+#include "testkit.h"
+
+long tk_ref_lookup(const struct wcard_ruleset *rs, const struct wc_key *k)
+{
+	long best = -1;
+	size_t i;
+
+	for (i = 0; i < rs->n; i++) {
+		if (best >= 0 && rs->rules[i].prio >= rs->rules[best].prio)
+			continue;
+		if (wcard_rule_matches(rs->layout, &rs->rules[i], k))
+			best = (long)i;
+	}
+	return best;
+}

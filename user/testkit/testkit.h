@@ -1,0 +1,65 @@
+/* testkit.h: test kit: the reference classifier, frames, generated rule sets; tests, bench and the CLI, never installed. */
+#ifndef WCARD_TESTKIT_H
+#define WCARD_TESTKIT_H
+
+#include <stdio.h>
+#include <wcard/wcard.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Userspace reference classifier: index in rs of the best rule for k (lowest
+ * prio, then lowest index), or -1.
+ */
+long tk_ref_lookup(const struct wcard_ruleset *rs, const struct wc_key *k);
+
+/* ---- frames (user/pkt.c) ------------------------------------------------- */
+
+struct tk_frame_opts {
+	unsigned int nvlan; /* 0..2 tags (802.1ad outer when 2) */
+	__u16 vlan[2];
+	unsigned int ip_opts; /* IPv4 option bytes (multiple of 4, <= 40) */
+	unsigned int frag; /* WC_FRAG_*; 0: p->frag */
+	unsigned int nipv6_ext; /* IPv6 extension headers before L4 (hop, dst, routing...) */
+	__u8 ipv6_ext[8]; /* their types (0, 43, 60; 44 = fragment header) */
+	unsigned int payload; /* L4 payload bytes */
+	/* Encapsulation between the VLAN tags and IP, at most one of the two: */
+	__u16 pppoe; /* a PPPoE session header with this session id (0: none) */
+	unsigned int nmpls; /* MPLS label stack entries, 0..16 (labels 16, 17, ...) */
+	unsigned int ipv4_ah; /* IPv4: bytes of an AH header before L4, 12..1028 in steps of 4 */
+};
+
+/*
+ * Build Ethernet [VLAN...] [PPPoE|MPLS] IPv4|IPv6 [AH] [L4] into buf for a
+ * packet with the fields of p (family, proto, ports, flags, addresses). TCP,
+ * UDP and SCTP get their header; other protocols get payload only. An IPv4 AH
+ * header carries p->proto as its next header (IP protocol 51); a later
+ * fragment cannot have one. Returns the frame length, -ENOSPC or -EINVAL.
+ */
+int tk_frame_build(const struct wc_pkt *p, const struct tk_frame_opts *o, void *buf,
+		      size_t len);
+/*
+ * The parser's view of a ClassBench trace tuple: tk_frame_build() makes the
+ * frame of it that the XDP filter classifies as wcard_key_from_tuple() keys it.
+ * Protocol 51 (AH) is a later fragment, the one frame whose protocol the parser
+ * reports as 51 (it walks AH in any other).
+ */
+void tk_pkt_from_tuple(const struct wcard_tuple *t, struct wc_pkt *p);
+
+/* ---- rule set generator (user/gen.c) ------------------------------------- */
+
+struct tk_gen_opts {
+	unsigned int nrules;
+	unsigned int npackets;
+	unsigned long long seed;
+};
+/* Writes a ClassBench filter file and a trace file. 0 or -errno. */
+int tk_gen_classbench(const struct tk_gen_opts *o, FILE *rules, FILE *trace);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WCARD_TESTKIT_H */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* bench.c: wcard bench: the benchmark engine of make bench on the user's own rules or routes. */
+/* bench.c: wcard bench: make bench's engine on the user's own rules or routes; for main.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +49,7 @@ static int bench_routes(struct cli *c)
 	/* Parse both files first: a bad line is reported before anything runs. */
 	ret = wcard_routes_load(c->argv[1], &rt, err, sizeof(err));
 	if (!ret && c->argc > 2)
-		ret = lpm_load_addrs(c->argv[2], &a, &na, err, sizeof(err));
+		ret = addrs_load(c->argv[2], &a, &na, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "wcard bench: %s\n", *err ? err : strerror(-ret));
 		goto out;

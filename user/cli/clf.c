@@ -8,45 +8,6 @@
 #include <unistd.h>
 #include "cli.h"
 
-/*
- * Open the classifier pinned as NAME (argv[0]) for a command. Every command
- * holds the lock on its directory to the end: opening rebuilds a generation
- * from the maps, so even readers must not overlap a writer.
- */
-int clf_pinned(struct cli *c, const char *cmd, const struct wcard_clf_opts *o,
-	       struct wcard_clf **clf, int *lock)
-{
-	char path[4096], err[4096 + ERRLEN] = "";
-	int ret;
-
-	*clf = NULL;
-	*lock = -1;
-	ret = pin_path(c, c->argv[0], path, sizeof(path));
-	if (ret)
-		return ret;
-	*lock = pin_lock(path, o && o->read_only);
-	if (*lock < 0) {
-		ret = *lock;
-		*lock = -1;
-		fprintf(stderr, "wcard %s: %s: %s%s\n", cmd, path, strerror(-ret),
-			ret == -ENOENT ? " (no classifier of that name; wcard create NAME)" :
-			ret == -EACCES || ret == -EPERM ? " (needs root, or CAP_BPF and access "
-							  "to bpffs)" : "");
-		return ret;
-	}
-	ret = wcard_clf_open_pinned(path, o, clf, err, sizeof(err));
-	if (ret)
-		fprintf(stderr, "wcard %s: %s\n", cmd, *err ? err : strerror(-ret));
-	return ret;
-}
-
-void clf_release(struct wcard_clf *clf, int lock)
-{
-	wcard_clf_destroy(clf);
-	if (lock >= 0)
-		close(lock);
-}
-
 int clf_create(struct cli *c)
 {
 	const struct wcard_layout *l = wcard_layout_builtin(c->layout ? c->layout : "ipv4-5tuple");

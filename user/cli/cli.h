@@ -80,7 +80,8 @@ struct sub_spec {
 	bool pins; /* it pins new objects (cmd_spec.pins), where the command does not */
 };
 
-/* Shared helpers (wcard.c). */
+/* ---- common.c: helpers the command files share --------------------------- */
+
 int parse_format(const char *s, enum wcard_rule_fmt *fmt);
 const char *algo_name(enum wc_algo a);
 /* Classifier options from the command line (--algo, --collide, --pool, ...) for rs. */
@@ -98,6 +99,29 @@ int pin_new(const struct cli *c, const char *path, const char *destroy, char *er
  * name.
  */
 int pin_lock(const char *path, bool shared);
+/*
+ * The classifier pinned as NAME (argv[0]), opened under its lock for a
+ * command, printing why not; clf_release closes and unlocks.
+ */
+int clf_pinned(struct cli *c, const char *cmd, const struct wcard_clf_opts *o,
+	       struct wcard_clf **clf, int *lock);
+void clf_release(struct wcard_clf *clf, int lock);
+struct addr_in {
+	char text[46 + 1]; /* INET6_ADDRSTRLEN + 1 */
+	unsigned int family;
+	wc_u128 addr;
+};
+/* Addresses, one per line ('#' comments, blank lines skipped); all or nothing. */
+int addrs_load(const char *path, struct addr_in **out, size_t *n, char *err, size_t errlen);
+/* Print s as a JSON string. */
+void json_str(const char *s);
+/*
+ * Progress for long commands, shown on a TTY once they pass a second:
+ * start (a no-op when already started), change the phase, end (clears it).
+ */
+void progress_start(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void progress_phase(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void progress_end(void);
 
 /*
  * Least privilege (caps.c): fail with a message naming what is missing unless
@@ -111,24 +135,8 @@ int caps_raise(int cap);
 bool caps_effective(int cap);
 /* Drop cap from the effective and permitted sets (a no-op if not held). */
 void caps_drop(int cap);
-/*
- * Progress for long commands, shown on a TTY once they pass a second:
- * start (a no-op when already started), change the phase, end (clears it).
- */
-void progress_start(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void progress_phase(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void progress_end(void);
-/* Print s as a JSON string. */
-void json_str(const char *s);
 
 /* wcard lpm ... (lpm.c) */
-struct addr_in {
-	char text[46 + 1]; /* INET6_ADDRSTRLEN + 1 */
-	unsigned int family;
-	wc_u128 addr;
-};
-/* Addresses, one per line ('#' comments, blank lines skipped); all or nothing. */
-int lpm_load_addrs(const char *path, struct addr_in **out, size_t *n, char *err, size_t errlen);
 int lpm_lookup(struct cli *c);
 int lpm_create(struct cli *c);
 int lpm_add(struct cli *c);
@@ -139,16 +147,9 @@ int lpm_get(struct cli *c);
 int lpm_stats(struct cli *c);
 int lpm_destroy(struct cli *c);
 
-/*
- * Pinned classifiers (clf.c). clf_pinned opens NAME (argv[0]) under its lock
- * for a command, printing why not; clf_release closes and unlocks.
- */
-int clf_pinned(struct cli *c, const char *cmd, const struct wcard_clf_opts *o,
-	       struct wcard_clf **clf, int *lock);
-void clf_release(struct wcard_clf *clf, int lock);
+/* Pinned classifiers (clf.c). */
 int clf_create(struct cli *c);
 int clf_destroy(struct cli *c);
-int clf_stats_pinned(struct cli *c);
 int rules_load(struct cli *c);
 int rules_dump(struct cli *c);
 int rules_list(struct cli *c);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-/* clf.c: wcard commands on classifiers pinned on bpffs: create, rules, rule, stats, destroy. */
+/* clf.c: wcard create, destroy, rules and rule: classifiers pinned on bpffs; for main.c. */
 #include <errno.h>
+#include <net/if.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,48 @@ int clf_create(struct cli *c)
 	free((void *)co.pool);
 	wcard_ruleset_free(&rs);
 	return ret ? 1 : 0;
+}
+
+/* -EBUSY (with a message) if the classifier at path is attached to an interface here. */
+static int clf_attached_check(struct cli *c, const char *path)
+{
+	struct if_nameindex *ifs, *i;
+	__u32 id, prog;
+	int ret = 0, a;
+
+	xdp_quiet(c);
+	ret = config_map_id(path, &id);
+	if (ret == -ENOENT)
+		return 0; /* not a classifier: destroy says so */
+	if (ret) {
+		fprintf(stderr, "wcard destroy: %s: %s; nothing destroyed\n", path, strerror(-ret));
+		return ret;
+	}
+	prog = pinned_prog_id(path);
+	ifs = if_nameindex();
+	if (!ifs) {
+		ret = -errno;
+		fprintf(stderr, "wcard destroy: listing interfaces: %s; nothing destroyed\n",
+			strerror(-ret));
+		return ret;
+	}
+	for (i = ifs; i->if_index && !ret; i++) {
+		a = attached_to(i->if_index, id, prog);
+		if (a > 0) {
+			fprintf(stderr, "wcard destroy: %s is attached to %s (wcard detach %s %s)\n",
+				c->argv[0], i->if_name, c->argv[0], i->if_name);
+			ret = -EBUSY;
+		} else if (a < 0) {
+			/* Fail closed: never unpin what may still run on an interface. */
+			fprintf(stderr, "wcard destroy: cannot tell whether %s is attached to %s, "
+					"which runs another XDP program: %s (inspecting it needs "
+					"CAP_SYS_ADMIN); nothing destroyed\n",
+				c->argv[0], i->if_name, strerror(-a));
+			ret = a;
+		}
+	}
+	if_freenameindex(ifs);
+	return ret;
 }
 
 int clf_destroy(struct cli *c)

@@ -123,6 +123,21 @@ void progress_start(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void progress_phase(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void progress_end(void);
 
+/* ---- attached.c: is a classifier's XDP filter on an interface ----------- */
+
+struct xdp_multiprog;
+struct xdp_program;
+/* libbpf and libxdp quiet unless -v: they warn about the probes libxdp expects to fail. */
+void xdp_quiet(const struct cli *c);
+/* Id of the wc_config map pinned under path: the mark of the classifier's programs. */
+int config_map_id(const char *path, __u32 *id);
+/* Id of the program pinned as path/prog (the XDP filter), or 0. */
+__u32 pinned_prog_id(const char *path);
+/* Is the classifier (map_id, prog_id) attached to ifindex? 1, 0, or -errno (cannot tell). */
+int attached_to(int ifindex, __u32 map_id, __u32 prog_id);
+/* The classifier's program among those attached (dispatcher or single program), or NULL. */
+struct xdp_program *find_ours(const struct xdp_multiprog *mp, __u32 map_id);
+
 /*
  * Least privilege (caps.c): fail with a message naming what is missing unless
  * every capability of need (bit n: capability n) is effective, then drop all
@@ -149,6 +164,7 @@ int lpm_destroy(struct cli *c);
 
 /* Pinned classifiers (clf.c). */
 int clf_create(struct cli *c);
+/* Refused while the classifier is attached to an interface of this network namespace. */
 int clf_destroy(struct cli *c);
 int rules_load(struct cli *c);
 int rules_dump(struct cli *c);
@@ -158,9 +174,8 @@ int rule_del(struct cli *c);
 int rule_update(struct cli *c);
 /* bench.c: wcard bench RULES [TRACE], wcard bench lpm ROUTES [ADDRS]. */
 int cmd_bench(struct cli *c);
-/* xdp.c: attach, detach; -EBUSY (with a message) if the classifier at path is attached. */
+/* xdp.c: attach, detach. */
 int clf_attach_cmd(struct cli *c);
 int clf_detach_cmd(struct cli *c);
-int clf_attached_check(struct cli *c, const char *path);
 
 #endif /* WCARD_CLI_H */

@@ -1,4 +1,4 @@
-/* cli.h: what the wcard CLI's source files share (options, helpers, subcommands); CLI only. */
+/* cli.h: what the wcard CLI's source files share, grouped by the file that has it; CLI only. */
 #ifndef WCARD_CLI_H
 #define WCARD_CLI_H
 
@@ -7,36 +7,11 @@
 #include <linux/capability.h>
 #include <wcard/wcard.h>
 
-#ifndef CAP_PERFMON
-#define CAP_PERFMON 38 /* UAPI headers before 5.8 */
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
-#define CAPB(c) (1ULL << (c))
-/* Loading and running the programs; the verifier needs CAP_PERFMON for ours. */
-#define CAPS_BPF (CAPB(CAP_BPF) | CAPB(CAP_NET_ADMIN) | CAPB(CAP_PERFMON))
-/* libxdp opens the programs attached to an interface by id. */
-#define CAPS_XDP (CAPS_BPF | CAPB(CAP_SYS_ADMIN))
-/*
- * wcard bench lpm opens its benchmark object's LPM images again (for the
- * classifier's LPM path) by map id: unpinned, only CAP_SYS_ADMIN can.
- */
-#define CAPS_BENCH (CAPS_BPF | CAPB(CAP_SYS_ADMIN))
-/* Writing output files where the invoking user asked (sudo wcard gen ~/x). */
-#define CAPS_FILES CAPB(CAP_DAC_OVERRIDE)
-/*
- * Opening a map by id: an LPM pinned by a wcard from before live image pins
- * has no other way to its live images. Kept permitted only (standby) by the
- * lpm subcommands that open a pinned LPM, effective for that open alone.
- */
-#define CAPS_BY_ID CAPB(CAP_SYS_ADMIN)
-
 #define ERRLEN 512
 
 #define PIN_DIR_DEFAULT "/sys/fs/bpf/wcard"
 
-/* The parsed command line: options of the command's table, then its arguments. */
+/* The parsed command line (main.c): options of the command's table, then its arguments. */
 struct cli {
 	bool verbose, json, man, quick;
 	const char *algo, *format, *dir, *pool, *v4, *pin_dir, *layout, *mode;
@@ -48,39 +23,46 @@ struct cli {
 	char **argv;
 };
 
-enum {
-	O_ALGO = 256,
-	O_FORMAT,
-	O_DIR,
-	O_RULES,
-	O_PACKETS,
-	O_SEED,
-	O_COLLIDE,
-	O_POOL,
-	O_V4,
-	O_PIN_DIR,
-	O_MAX_ROUTES,
-	O_LAYOUT,
-	O_MAX_RULES,
-	O_DEFAULT,
-	O_NONIP,
-	O_MODE,
-	O_MAN,
-	O_QUICK
-};
+/* ---- the commands, one file a group: main.c runs them from its tables ---- */
+/* argv: the arguments after the command (or subcommand); exit code 0, 1 (failed), 2 (usage). */
 
-/* A subcommand (wcard lpm SUB ...): its own arguments, the command's options. */
-struct sub_spec {
-	const char *name;
-	const char *args;
-	const char *summary;
-	int (*run)(struct cli *c);
-	int min_args, max_args; /* after the subcommand; max -1: no limit */
-	__u64 standby; /* capabilities it keeps permitted, not effective (caps_limit) */
-	bool pins; /* it pins new objects (cmd_spec.pins), where the command does not */
-};
+/* classify.c: rule sets and traces from files. */
+int cmd_classify(struct cli *c);
+/* Also NAME: a classifier pinned under --pin-dir. */
+int cmd_stats(struct cli *c);
+int cmd_gen(struct cli *c);
+int cmd_demo(struct cli *c);
 
-/* ---- common.c: helpers the command files share --------------------------- */
+/* clf.c: classifiers pinned on bpffs. */
+int clf_create(struct cli *c);
+/* Refused while the classifier is attached to an interface of this network namespace. */
+int clf_destroy(struct cli *c);
+int rules_load(struct cli *c);
+int rules_dump(struct cli *c);
+int rules_list(struct cli *c);
+int rule_add(struct cli *c);
+int rule_del(struct cli *c);
+int rule_update(struct cli *c);
+
+/* xdp.c: a pinned classifier's XDP filter on an interface. */
+int clf_attach_cmd(struct cli *c);
+int clf_detach_cmd(struct cli *c);
+
+/* lpm.c: wcard lpm ... */
+int lpm_lookup(struct cli *c);
+int lpm_create(struct cli *c);
+int lpm_add(struct cli *c);
+int lpm_del(struct cli *c);
+int lpm_load(struct cli *c);
+int lpm_dump(struct cli *c);
+int lpm_get(struct cli *c);
+int lpm_stats(struct cli *c);
+int lpm_destroy(struct cli *c);
+
+/* bench.c: wcard bench RULES [TRACE], wcard bench lpm ROUTES [ADDRS]. */
+int cmd_bench(struct cli *c);
+
+/* ---- common.c: helpers the command files share -------------------------- */
 
 int parse_format(const char *s, enum wcard_rule_fmt *fmt);
 const char *algo_name(enum wc_algo a);
@@ -138,11 +120,20 @@ int attached_to(int ifindex, __u32 map_id, __u32 prog_id);
 /* The classifier's program among those attached (dispatcher or single program), or NULL. */
 struct xdp_program *find_ours(const struct xdp_multiprog *mp, __u32 map_id);
 
+/* ---- caps.c: least privilege -------------------------------------------- */
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38 /* UAPI headers before 5.8 */
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+#define CAPB(c) (1ULL << (c))
 /*
- * Least privilege (caps.c): fail with a message naming what is missing unless
- * every capability of need (bit n: capability n) is effective, then drop all
- * but need and keep, and standby, which stays permitted but not effective
- * (where permitted). 0 or -EPERM.
+ * Fail with a message naming what is missing unless every capability of need
+ * (bit n: capability n) is effective, then drop all but need and keep, and
+ * standby, which stays permitted but not effective (where permitted). 0 or
+ * -EPERM.
  */
 int caps_limit(const char *cmd, __u64 need, __u64 keep, __u64 standby);
 /* Make cap (standby, so permitted) effective: 0, or -EPERM if it is not permitted. */
@@ -150,32 +141,5 @@ int caps_raise(int cap);
 bool caps_effective(int cap);
 /* Drop cap from the effective and permitted sets (a no-op if not held). */
 void caps_drop(int cap);
-
-/* wcard lpm ... (lpm.c) */
-int lpm_lookup(struct cli *c);
-int lpm_create(struct cli *c);
-int lpm_add(struct cli *c);
-int lpm_del(struct cli *c);
-int lpm_load(struct cli *c);
-int lpm_dump(struct cli *c);
-int lpm_get(struct cli *c);
-int lpm_stats(struct cli *c);
-int lpm_destroy(struct cli *c);
-
-/* Pinned classifiers (clf.c). */
-int clf_create(struct cli *c);
-/* Refused while the classifier is attached to an interface of this network namespace. */
-int clf_destroy(struct cli *c);
-int rules_load(struct cli *c);
-int rules_dump(struct cli *c);
-int rules_list(struct cli *c);
-int rule_add(struct cli *c);
-int rule_del(struct cli *c);
-int rule_update(struct cli *c);
-/* bench.c: wcard bench RULES [TRACE], wcard bench lpm ROUTES [ADDRS]. */
-int cmd_bench(struct cli *c);
-/* xdp.c: attach, detach. */
-int clf_attach_cmd(struct cli *c);
-int clf_detach_cmd(struct cli *c);
 
 #endif /* WCARD_CLI_H */

@@ -21,8 +21,10 @@ static const struct {
 
 /* This run's figures that the anchor table quotes (0: not measured). */
 struct run_figures {
-	double floor, tm[NCB], bf[NCB];
-	double dp_hot, dp_cold; /* acl1_10k through the XDP filter */
+	struct floor_figures floor;
+	double tm[NCB], bf[NCB];
+	struct update_figures upd[2]; /* acl1_10k's single updates: alone [0], under lookups [1] */
+	struct datapath_figures dp; /* acl1_10k through the XDP filter */
 	struct lpm_figures lpm[2]; /* the real IPv4 and IPv6 tables */
 };
 
@@ -51,18 +53,20 @@ static void anchors(const struct run_figures *f)
 		   "figures are the constants of docs/design.md section 8. ns per lookup, cold "
 		   "cache (2^20 random keys).\n\n"
 		   "| anchor | reference | this run | wcard against it |\n|---|---|---|---|\n");
-	snprintf(run, sizeof(run), "%.1f ns", f->floor);
+	snprintf(run, sizeof(run), "%.1f ns", f->floor.loop_ns);
 	anchor_row("loop + trace key read (floor)", "~10-12 ns", run, "-");
-	snprintf(run, sizeof(run), "%.1f ns", last.array_ns);
+	snprintf(run, sizeof(run), "%.1f ns", f->floor.array_ns);
 	anchor_row("random read of a 64 MiB ARRAY", "~45 ns", run, "-");
-	snprintf(run, sizeof(run), "%.1f ns (2^20 entries)", last.hash_ns);
+	snprintf(run, sizeof(run), "%.1f ns (2^20 entries)", f->floor.hash_ns);
 	if (f->tm[0] > 0)
 		snprintf(ratio, sizeof(ratio), "Tuple Merge on acl1_10k (%.1f ns) costs %.2f HASH "
-			 "probes", f->tm[0], f->tm[0] / last.hash_ns);
+			 "probes", f->tm[0], f->tm[0] / f->floor.hash_ns);
 	else
 		snprintf(ratio, sizeof(ratio), "-");
 	anchor_row("one HASH lookup (the exact-match floor)", "~115-125 ns", run, ratio);
 	if (l4->routes) {
+		double above = l4->ns[0] - f->floor.loop_ns; /* DIR-24-8 above the loop */
+
 		snprintf(run, sizeof(run), "%.1f ns (%zu routes)", l4->kernel, l4->routes);
 		snprintf(ratio, sizeof(ratio), "DIR-24-8 %.1f ns: %.1fx faster; small trie %.1f ns: "
 			 "%.1fx", l4->ns[0], l4->kernel / l4->ns[0], l4->ns[1],
@@ -75,8 +79,7 @@ static void anchors(const struct run_figures *f)
 			   ratio);
 		/* Poptrie/DXR: 100-240 M lookups/s = 4.2-10 ns each, against ours above the floor. */
 		snprintf(ratio, sizeof(ratio), "DIR-24-8 %.1f ns above the loop: %.0f M lookups/s, "
-			 "%.1f-%.1fx their time", l4->ns[0] - f->floor, 1e3 / (l4->ns[0] - f->floor),
-			 (l4->ns[0] - f->floor) / 10.0, (l4->ns[0] - f->floor) / 4.2);
+			 "%.1f-%.1fx their time", above, 1e3 / above, above / 10.0, above / 4.2);
 		anchor_row("Poptrie / DXR (native), full IPv4 table", "100-240 M lookups/s", "-",
 			   ratio);
 	} else {
@@ -108,15 +111,15 @@ static void anchors(const struct run_figures *f)
 				 f->bf[s] / cb[s].native_ns);
 		anchor_row(what, anchor, run, ratio);
 	}
-	if (last.upd_us[0] > 0) {
+	if (f->upd[0].us > 0) {
 		snprintf(ratio, sizeof(ratio), "%.2f us each (%.2fx native), p99 %.2f us; under "
-			 "lookups %.2f us each, p99 %.2f us", last.upd_us[0], last.upd_us[0] / 1.13,
-			 last.upd_p99[0], last.upd_us[1], last.upd_p99[1]);
+			 "lookups %.2f us each, p99 %.2f us", f->upd[0].us, f->upd[0].us / 1.13,
+			 f->upd[0].p99_us, f->upd[1].us, f->upd[1].p99_us);
 		anchor_row("native C++ TupleMerge updates, acl1_10k", "~1.1 us each", "-", ratio);
 	}
-	if (f->dp_hot > 0) {
+	if (f->dp.hot_ns > 0) {
 		snprintf(ratio, sizeof(ratio), "whole XDP filter on acl1_10k: %.0f ns/pkt hot, "
-			 "%.0f ns/pkt cold", f->dp_hot, f->dp_cold);
+			 "%.0f ns/pkt cold", f->dp.hot_ns, f->dp.cold_ns);
 		anchor_row("VPP TupleMerge ACL, 1K-64K rules", "0.2-0.5 us/pkt", "-", ratio);
 	}
 	results_md("\n");
@@ -159,6 +162,13 @@ out:
 	return ret;
 }
 
+/* A line of lpm4_scaling.dat / lpm6_scaling.dat: routes, kernel trie, wcard's structures. */
+static void lpm_dat_row(FILE *dat, unsigned int fam, const struct lpm_figures *f)
+{
+	fprintf(dat, fam == 4 ? "%zu %.1f %.1f %.1f\n" : "%zu %.1f %.1f\n", f->routes, f->kernel,
+		fam == 4 ? f->ns[0] : f->ns[2], f->ns[1]);
+}
+
 /*
  * LPM at 10K and 100K routes drawn at random from the real table of a family,
  * then the whole table (its figures in *full); a line of lpm4_scaling.dat /
@@ -180,6 +190,7 @@ static int bench_lpm_sizes(const char *data, unsigned int fam, struct wc_key *ke
 	if (!access(path, R_OK))
 		ret = wcard_routes_load(path, &rt, err, sizeof(err));
 	for (i = 0; !ret && rt.n && i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct lpm_figures fig;
 		char label[32];
 		__u64 s = 31 + i;
 		size_t k;
@@ -206,26 +217,17 @@ static int bench_lpm_sizes(const char *data, unsigned int fam, struct wc_key *ke
 		}
 		fclose(f);
 		snprintf(label, sizeof(label), "%uK routes", sizes[i] / 1000);
-		lpm_label = label;
-		memset(&lpm_last, 0, sizeof(lpm_last));
-		ret = bench_lpm(tmp, fam, keys, NULL, 0);
-		lpm_label = "real table";
+		ret = bench_lpm(tmp, fam, label, keys, NULL, 0, &fig);
 		unlink(tmp);
 		strcpy(tmp, "/tmp/wcard-bench-routesXXXXXX");
 		/* The distinct routes the sample holds (a draw can repeat). */
 		if (!ret && dat)
-			fprintf(dat, fam == 4 ? "%zu %.1f %.1f %.1f\n" : "%zu %.1f %.1f\n",
-				lpm_last.routes, lpm_last.kernel,
-				fam == 4 ? lpm_last.ns[0] : lpm_last.ns[2], lpm_last.ns[1]);
+			lpm_dat_row(dat, fam, &fig);
 	}
-	memset(&lpm_last, 0, sizeof(lpm_last));
 	if (!ret)
-		ret = bench_lpm(path, fam, keys, NULL, 0);
-	if (!ret)
-		*full = lpm_last;
-	if (!ret && dat && lpm_last.routes)
-		fprintf(dat, fam == 4 ? "%zu %.1f %.1f %.1f\n" : "%zu %.1f %.1f\n", lpm_last.routes,
-			lpm_last.kernel, fam == 4 ? lpm_last.ns[0] : lpm_last.ns[2], lpm_last.ns[1]);
+		ret = bench_lpm(path, fam, "real table", keys, NULL, 0, full);
+	if (!ret && dat && full->routes)
+		lpm_dat_row(dat, fam, full);
 	if (ret && *err)
 		fprintf(stderr, "bench: %s\n", err);
 	if (dat)
@@ -248,6 +250,7 @@ int main(int argc, char **argv)
 	FILE *scaling = NULL;
 	const char *data = getenv("WCARD_DATA") ? getenv("WCARD_DATA") : "../shared/data";
 	struct wc_key *keys = calloc(NKEYS, sizeof(*keys));
+	struct bench_opts opts = { .runs = 5 };
 	struct wcard_bench *skel = NULL;
 	struct run_figures fig = {};
 	struct result r, rb;
@@ -260,17 +263,18 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
 			verbose = true;
 		else if (!strcmp(argv[i], "--quick"))
-			runs = 3;
+			opts.runs = 3;
 		else if (!strcmp(argv[i], "--lpm-only"))
 			lpm_only = true;
 		else if (!strcmp(argv[i], "--out") && i + 1 < argc)
-			outdir = argv[++i];
+			opts.outdir = argv[++i];
 	}
 	if (getenv("QUICK") && *getenv("QUICK") && strcmp(getenv("QUICK"), "0"))
-		runs = 3;
+		opts.runs = 3;
+	bench_setup(&opts);
 	if (!keys)
 		goto out;
-	if (outdir && results_open())
+	if (opts.outdir && results_open())
 		goto out;
 	scaling = dat_open("scaling.dat", "rules bf_ns tm_ns static_ns (generated sets, cold cache)");
 	skel = bench_object(MAX_RULES, NKEYS, &ret);
@@ -287,7 +291,7 @@ int main(int argc, char **argv)
 	say("figures: median of %d runs [min - max], ns per lookup; -floor subtracts the bare "
 	       "loop;\n         every case is first checked against the userspace reference on "
 	       "%u keys\n\n",
-	       runs, VERIFY);
+	       opts.runs, VERIFY);
 	print_head();
 
 	for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
@@ -302,9 +306,8 @@ int main(int argc, char **argv)
 		keys_from_trace(&tr, keys, 11 + s);
 		if (fill_keys(skel, keys))
 			goto out;
-		if (s == 0 && bench_floors(skel, keys))
+		if (s == 0 && bench_floors(skel, keys, &fig.floor))
 			goto out;
-		fig.floor = floor_ns;
 		if (lpm_only) { /* the floor and the hash probe, then straight to LPM */
 			wcard_ruleset_free(&rs);
 			wcard_trace_free(&tr);
@@ -324,7 +327,7 @@ int main(int argc, char **argv)
 	}
 
 	/* The 1M point takes a few minutes (building, and checking against the reference). */
-	if (!lpm_only && runs > 3 && bench_million(keys, scaling))
+	if (!lpm_only && opts.runs > 3 && bench_million(keys, scaling))
 		goto out;
 	for (s = 0; !lpm_only && s < NCB; s++) {
 		struct wcard_ruleset rs;
@@ -360,15 +363,13 @@ int main(int argc, char **argv)
 		}
 		/* Updates alone (the native figure's shape), then with lookups on the other core. */
 		if (!strcmp(cb[s].set, "acl1_10k") &&
-		    (bench_updates(skel, cb[s].set, &rs, runs == 3 ? 200000 : 1000000, false) ||
-		     bench_updates(skel, cb[s].set, &rs, runs == 3 ? 200000 : 1000000, true)))
+		    (bench_updates(skel, cb[s].set, &rs, opts.runs == 3 ? 200000 : 1000000, false,
+				   &fig.upd[0]) ||
+		     bench_updates(skel, cb[s].set, &rs, opts.runs == 3 ? 200000 : 1000000, true,
+				   &fig.upd[1])))
 			goto out;
-		if (bench_datapath(cb[s].set, &rs, &tr))
+		if (bench_datapath(cb[s].set, &rs, &tr, s == 0 ? &fig.dp : NULL))
 			goto out;
-		if (s == 0) {
-			fig.dp_hot = last.dp_hot_ns;
-			fig.dp_cold = last.dp_cold_ns;
-		}
 		wcard_ruleset_free(&rs);
 		wcard_trace_free(&tr);
 	}

@@ -23,7 +23,18 @@
 
 #define RUN_NS 200000000.0 /* aim for ~0.2 s per timed run */
 
-int runs = 5;
+/* How the run reports (bench_setup): runs per figure, where the results go. */
+static struct bench_opts opt = { .runs = 5 };
+static FILE *json; /* results.json (results_open) or opt.json: rows as JSON objects, or NULL */
+static bool json_first = true;
+static double floor_ns; /* the bare loop's cost, for the -floor column */
+
+void bench_setup(const struct bench_opts *o)
+{
+	opt = *o;
+	json = o->json;
+	json_first = true;
+}
 
 struct bench_hkey {
 	__u64 src, dst;
@@ -80,7 +91,7 @@ int time_prog(struct wcard_bench *skel, struct bpf_program *prog, struct result 
 		/* At least 256 lookups a run; as many as fit ~0.2 s (up to NKEYS). */
 		n = want > NKEYS ? NKEYS : want < 256 ? 256 : (__u32)want;
 	}
-	for (i = 0; i < runs; i++) {
+	for (i = 0; i < opt.runs; i++) {
 		ret = run_once(skel, prog, n, &d);
 		if (ret)
 			return ret;
@@ -89,10 +100,10 @@ int time_prog(struct wcard_bench *skel, struct bpf_program *prog, struct result 
 			return -ERANGE;
 		r[i] = (double)d / n;
 	}
-	qsort(r, runs, sizeof(r[0]), cmp_double);
-	res->med = r[runs / 2];
+	qsort(r, opt.runs, sizeof(r[0]), cmp_double);
+	res->med = r[opt.runs / 2];
 	res->lo = r[0];
-	res->hi = r[runs - 1];
+	res->hi = r[opt.runs - 1];
 	res->n = n;
 	res->hits = (double)skel->bss->wc_bench_hits / n;
 	res->tables = (double)skel->bss->wc_bench_tables / n;
@@ -164,14 +175,6 @@ static int verify(struct wcard_bench *skel, const struct wcard_ruleset *rs,
 
 /* ---- output: the table on stdout, and the results files with --out DIR ---- */
 
-char *outdir; /* --out: results.json, results.md, *.dat for the plots */
-const char *lpm_label = "real table"; /* what the LPM rows call the route table */
-struct lpm_figures lpm_last;
-bool quiet; /* say() only keeps its text (wcard bench --json) */
-FILE *json; /* results.json, open while the run goes */
-bool json_first = true;
-struct bench_last last;
-
 /* A growing text buffer: the printed run, and the Markdown above it. */
 struct text {
 	char *buf;
@@ -210,7 +213,7 @@ static void text_say(struct text *t, const char *fmt, va_list ap)
 	va_copy(aq, ap);
 	text_vadd(t, fmt, aq);
 	va_end(aq);
-	if (!quiet)
+	if (!opt.quiet)
 		vprintf(fmt, ap);
 }
 
@@ -254,16 +257,14 @@ FILE *dat_open(const char *name, const char *header)
 	char path[1024];
 	FILE *f;
 
-	if (!outdir)
+	if (!opt.outdir)
 		return NULL;
-	snprintf(path, sizeof(path), "%s/%s", outdir, name);
+	snprintf(path, sizeof(path), "%s/%s", opt.outdir, name);
 	f = fopen(path, "w");
 	if (f)
 		fprintf(f, "# %s\n", header);
 	return f;
 }
-
-double floor_ns;
 
 void print_head(void)
 {
@@ -292,8 +293,8 @@ void print_row(const char *name, const char *algo, size_t rules, unsigned int ta
 		 "\"ns\":%.1f,\"ns_above_floor\":%.1f,\"ns_min\":%.1f,\"ns_max\":%.1f,"
 		 "\"runs\":%d,\"lookups_per_run\":%u,\"hits\":%.4f,\"load_ms\":%.1f,"
 		 "\"mem_bytes\":%zu,\"native_ns\":%.0f,\"cache\":\"cold: keys in random order\"",
-		 name, algo, rules, tables, r->tables, r->med, r->med - floor_ns, r->lo, r->hi, runs,
-		 r->n, r->hits, load_ms, mem, native);
+		 name, algo, rules, tables, r->tables, r->med, r->med - floor_ns, r->lo, r->hi,
+		 opt.runs, r->n, r->hits, load_ms, mem, native);
 }
 
 /* Load rs with algo, verify, time; print a row. */
@@ -389,8 +390,8 @@ static void *lookups_run(void *arg)
  * (so about half each), while another thread runs lookups. Reports updates/s,
  * per-update latency percentiles, and the lookups done meanwhile.
  */
-int bench_updates(struct wcard_bench *skel, const char *name,
-			 const struct wcard_ruleset *all, unsigned int ops, bool concurrent)
+int bench_updates(struct wcard_bench *skel, const char *name, const struct wcard_ruleset *all,
+		  unsigned int ops, bool concurrent, struct update_figures *out)
 {
 	struct wcard_clf_opts co = { .layout = all->layout, .algo = WC_ALGO_TM };
 	__u32 *id_of = calloc(all->n, sizeof(*id_of)), i;
@@ -460,8 +461,10 @@ int bench_updates(struct wcard_bench *skel, const char *name,
 		say("%-28s        meanwhile on the other core: %.1fM lookups, %.1f ns each (grace "
 		    "periods wait for them)\n",
 		    "", lk.lookups / 1e6, lk.lookups ? lk.ns / lk.lookups : 0);
-	last.upd_us[concurrent] = total / ops / 1e3;
-	last.upd_p99[concurrent] = lat[(size_t)(ops * 0.99)] / 1e3;
+	if (out) {
+		out->us = total / ops / 1e3;
+		out->p99_us = lat[(size_t)(ops * 0.99)] / 1e3;
+	}
 	json_obj("updates",
 		 "\"case\":\"%s\",\"ops\":%u,\"us_each\":%.3f,\"per_s\":%.0f,\"p50_us\":%.3f,"
 		 "\"p99_us\":%.3f,\"max_us\":%.1f,\"moves\":%u,\"grace_periods\":%llu,"
@@ -531,9 +534,10 @@ static void lpm_dat(unsigned int family, const char *what, double ns, double ker
  * to the kernel trie's kmed, then nops deletes and re-adds of random routes
  * with their latency. Checked against the kernel trie on VERIFY keys first.
  */
-static int bench_lpm_fast(struct wcard_bench *skel, const struct wcard_routes *rt,
-			  const __u32 *route_of, size_t nr, const struct wc_key *keys, int tfd,
-			  int kind, double kmed, unsigned int nops, __u64 *s)
+static int bench_lpm_fast(struct wcard_bench *skel, const char *label,
+			  const struct wcard_routes *rt, const __u32 *route_of, size_t nr,
+			  const struct wc_key *keys, int tfd, int kind, double kmed,
+			  unsigned int nops, __u64 *s, struct lpm_figures *fig)
 {
 	static const char *const algo[] = { "dir24", "trie4", "trie8" };
 	static const char *const what[] = { "DIR-24-8", "small IPv4 trie", "multibit trie" };
@@ -587,14 +591,14 @@ static int bench_lpm_fast(struct wcard_bench *skel, const struct wcard_routes *r
 	if (!ret)
 		ret = time_prog(skel, fp, &dr);
 	if (!ret) {
-		snprintf(name, sizeof(name), "lpm ipv%u, %s", family, lpm_label);
+		snprintf(name, sizeof(name), "lpm ipv%u, %s", family, label);
 		print_row(name, algo[kind], nr, 0, &dr, load_ms, bytes, 0);
 		say("%-28s kernel trie / wcard %s = %.1f\n", "", what[kind], kmed / dr.med);
-		lpm_last.ns[kind] = dr.med;
-		lpm_last.load_ms[kind] = load_ms;
+		fig->ns[kind] = dr.med;
+		fig->load_ms[kind] = load_ms;
 		json_obj("ratio", "\"what\":\"IPv%u kernel LPM trie / wcard %s\",\"ratio\":%.2f",
 			 family, what[kind], kmed / dr.med);
-		if (!strcmp(lpm_label, "real table"))
+		if (!strcmp(label, "real table"))
 			lpm_dat(family, what[kind], dr.med, kmed);
 	}
 	/* Online changes: delete a random route and add it back; latency per change. */
@@ -718,9 +722,10 @@ static int clf_vs_trie(struct wcard_bench *skel, int tfd, unsigned int family,
  * the kernel's LPM trie holding the same routes, on NKEYS random addresses
  * inside random routes. Checked against the trie on VERIFY keys first.
  */
-int bench_lpm(const char *path, unsigned int family, struct wc_key *keys,
-	      const struct wc_key *given, size_t ngiven)
+int bench_lpm(const char *path, unsigned int family, const char *label, struct wc_key *keys,
+	      const struct wc_key *given, size_t ngiven, struct lpm_figures *out)
 {
+	struct lpm_figures fig = {};
 	char err[512] = "", name[64];
 	struct wcard_routes rt = {};
 	struct wcard_ruleset rs;
@@ -739,8 +744,8 @@ int bench_lpm(const char *path, unsigned int family, struct wc_key *keys,
 	if (access(path, R_OK)) {
 		say("%-28s skipped: no route table %s\n", family == 6 ? "lpm ipv6" : "lpm ipv4",
 		    path);
-		free(st);
-		return 0;
+		ret = 0;
+		goto out;
 	}
 	if (!st)
 		goto out;
@@ -851,26 +856,26 @@ int bench_lpm(const char *path, unsigned int family, struct wc_key *keys,
 	if (ret)
 		goto out;
 	wcard_clf_stats(clf, st);
-	if (!strcmp(lpm_label, "real table"))
+	if (!strcmp(label, "real table"))
 		snprintf(name, sizeof(name), "lpm ipv%u, kernel LPM trie", family);
 	else
-		snprintf(name, sizeof(name), "lpm ipv%u, %s: kernel", family, lpm_label);
+		snprintf(name, sizeof(name), "lpm ipv%u, %s: kernel", family, label);
 	print_row(name, "trie", rs.n, 0, &k, tload_ms, 0, 0);
-	lpm_last.kernel = k.med;
-	lpm_last.kernel_load_ms = tload_ms;
-	lpm_last.routes = rs.n;
-	snprintf(name, sizeof(name), "lpm ipv%u, %s", family, lpm_label);
+	fig.kernel = k.med;
+	fig.kernel_load_ms = tload_ms;
+	fig.routes = rs.n;
+	snprintf(name, sizeof(name), "lpm ipv%u, %s", family, label);
 	print_row(name, "tm", rs.n, wcard_clf_ntables(clf), &w, load_ms, st->used_bytes, 0);
 	say("%-28s kernel trie / wcard tm = %.2f\n", "", k.med / w.med);
-	if (!strcmp(lpm_label, "real table")) {
+	if (!strcmp(label, "real table")) {
 		lpm_dat(family, "kernel LPM trie", k.med, k.med);
 		lpm_dat(family, "wcard Tuple Merge", w.med, k.med);
 	}
-	ret = bench_lpm_fast(skel, &rt, route_of, rs.n, keys, tfd, family == 4 ? 0 : 2, k.med,
-			     runs == 3 ? 20000 : 50000, &s);
+	ret = bench_lpm_fast(skel, label, &rt, route_of, rs.n, keys, tfd, family == 4 ? 0 : 2,
+			     k.med, opt.runs == 3 ? 20000 : 50000, &s, &fig);
 	if (!ret && family == 4)
-		ret = bench_lpm_fast(skel, &rt, route_of, rs.n, keys, tfd, 1, k.med,
-				     runs == 3 ? 20000 : 50000, &s);
+		ret = bench_lpm_fast(skel, label, &rt, route_of, rs.n, keys, tfd, 1, k.med,
+				     opt.runs == 3 ? 20000 : 50000, &s, &fig);
 	/* The classifier's LPM fast path, what the XDP filter runs, on the same routes. */
 	if (!ret) {
 		struct wcard_clf_opts lo = { .layout = &l, .algo = WC_ALGO_LPM, .lpm = true };
@@ -889,7 +894,7 @@ int bench_lpm(const char *path, unsigned int family, struct wc_key *keys,
 			ret = time_prog(skel, skel->progs.wc_bench_clf, &lr);
 		if (!ret) {
 			wcard_clf_stats(clf, st);
-			snprintf(name, sizeof(name), "lpm ipv%u, %s", family, lpm_label);
+			snprintf(name, sizeof(name), "lpm ipv%u, %s", family, label);
 			print_row(name, "clf-lpm", rs.n, 0, &lr, load_ms, st->used_bytes, 0);
 			say("%-28s kernel trie / wcard classifier, LPM path = %.1f\n", "",
 			       k.med / lr.med);
@@ -902,6 +907,8 @@ int bench_lpm(const char *path, unsigned int family, struct wc_key *keys,
 out:
 	if (ret)
 		fprintf(stderr, "bench: lpm ipv%u: %s\n", family, *err ? err : strerror(-ret));
+	if (out)
+		*out = fig;
 	wcard_clf_destroy(clf);
 	wcard_bench__destroy(skel);
 	wcard_ruleset_free(&rs);
@@ -911,7 +918,7 @@ out:
 	return ret;
 }
 
-int bench_floors(struct wcard_bench *skel, const struct wc_key *keys)
+int bench_floors(struct wcard_bench *skel, const struct wc_key *keys, struct floor_figures *out)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 	struct bench_hkey *hk = calloc(NKEYS, sizeof(*hk));
@@ -939,16 +946,19 @@ int bench_floors(struct wcard_bench *skel, const struct wc_key *keys)
 	ret = time_prog(skel, skel->progs.wc_bench_hash_prog, &hr);
 	if (ret)
 		goto out;
-	last.hash_ns = hr.med;
 	print_row("kernel HASH, 1 probe", "-", 0, 0, &hr, 0,
 		  (size_t)NKEYS * (sizeof(struct bench_hkey) + 8), 0);
 	skel->bss->wc_bench_array_mask = bpf_map__max_entries(skel->maps.wc_bench_array) - 1;
 	ret = time_prog(skel, skel->progs.wc_bench_array_prog, &ar);
 	if (ret)
 		goto out;
-	last.array_ns = ar.med;
 	print_row("kernel ARRAY, random read", "-", 0, 0, &ar, 0,
 		  (size_t)bpf_map__max_entries(skel->maps.wc_bench_array) * 8, 0);
+	if (out) {
+		out->loop_ns = fr.med;
+		out->hash_ns = hr.med;
+		out->array_ns = ar.med;
+	}
 out:
 	free(hk);
 	free(hv);
@@ -1040,7 +1050,7 @@ int bench_rules(const char *name, const struct wcard_ruleset *rs, const struct w
 	print_head();
 	ret = fill_keys(skel, keys);
 	if (!ret)
-		ret = bench_floors(skel, keys);
+		ret = bench_floors(skel, keys, NULL);
 	/* Brute force takes ~1 ns a rule: up to 100K rules. */
 	if (!ret && rs->n <= 100000)
 		ret = bench_case(skel, name, rs, keys, WC_ALGO_BF, 0, &bf);
@@ -1139,8 +1149,8 @@ int bench_programs(void)
  * packets, one test run each (its per-run cost is in the figure). The
  * filter's verdicts on the first VERIFY frames are checked first.
  */
-int bench_datapath(const char *name, const struct wcard_ruleset *rs,
-			  const struct wcard_trace *tr)
+int bench_datapath(const char *name, const struct wcard_ruleset *rs, const struct wcard_trace *tr,
+		   struct datapath_figures *out)
 {
 	struct wcard_clf_opts co = { .layout = rs->layout, .algo = WC_ALGO_TM,
 				     .max_rules = rs->n > WC_DEFAULT_MAX_RULES ? rs->n : 0 };
@@ -1194,8 +1204,10 @@ int bench_datapath(const char *name, const struct wcard_ruleset *rs,
 		hot /= i;
 		if (!ret) {
 			cold /= n;
-			last.dp_hot_ns = hot;
-			last.dp_cold_ns = cold;
+			if (out) {
+				out->hot_ns = hot;
+				out->cold_ns = cold;
+			}
 			say("%-28s xdp    %7zu  frames through the ready XDP filter: hot (64 flows, "
 			    "each repeated) %.1f ns/pkt, %.2f Mpps; cold (%u trace frames, a test run "
 			    "each) %.1f ns/pkt, %.2f Mpps; verifier %u insns\n",
@@ -1255,8 +1267,8 @@ int results_open(void)
 
 	strftime(run_date, sizeof(run_date), "%Y-%m-%d %H:%M UTC", gmtime(&t));
 	machine(run_machine, sizeof(run_machine));
-	mkdir(outdir, 0755);
-	snprintf(path, sizeof(path), "%s/results.json", outdir);
+	mkdir(opt.outdir, 0755);
+	snprintf(path, sizeof(path), "%s/results.json", opt.outdir);
 	json = fopen(path, "w");
 	if (!json) {
 		fprintf(stderr, "bench: %s: %s\n", path, strerror(errno));
@@ -1265,7 +1277,7 @@ int results_open(void)
 	fprintf(json, "{\"date\":\"%s\",\"machine\":\"%s\",\"runs\":%d,\"keys\":%u,"
 		      "\"verify_keys\":%u,\"cache\":\"cold: lookups walk 2^20 keys in random order\","
 		      "\"rows\":[",
-		run_date, run_machine, runs, NKEYS, VERIFY);
+		run_date, run_machine, opt.runs, NKEYS, VERIFY);
 	return 0;
 }
 
@@ -1284,7 +1296,7 @@ int results_close(void)
 	if (fclose(json))
 		return -errno;
 	json = NULL;
-	snprintf(path, sizeof(path), "%s/results.md", outdir);
+	snprintf(path, sizeof(path), "%s/results.md", opt.outdir);
 	f = fopen(path, "w");
 	if (!f)
 		return -errno;
@@ -1296,7 +1308,7 @@ int results_close(void)
 		   "`BPF_PROG_TEST_RUN`; median of %d runs with [min - max]. Every case is first "
 		   "checked against the userspace reference (or the kernel LPM trie) on %u keys "
 		   "(512 above 100K rules), and not reported if any answer differs.\n\n",
-		   run_date, run_machine, runs == 3 ? " with QUICK=1" : "", runs, VERIFY);
+		   run_date, run_machine, opt.runs == 3 ? " with QUICK=1" : "", opt.runs, VERIFY);
 	fprintf(f, "![ns per lookup against rule count](scaling.svg)\n"
 		   "![LPM against the kernel trie](lpm.svg)\n"
 		   "![update latency](updates.svg)\n"

@@ -20,27 +20,35 @@ struct result {
 	__u32 n; /* lookups per run */
 };
 
-extern int runs; /* timed runs per figure (5; 3 quick) */
-extern char *outdir; /* results files go here, or NULL */
-extern FILE *json; /* rows go here as JSON objects, or NULL */
-extern bool json_first;
-extern bool quiet; /* say() keeps its text without printing it */
-extern double floor_ns; /* the bare loop's cost, for the -floor column */
-extern const char *lpm_label; /* the LPM rows' name for the route table ("real table") */
-/* The last bench_lpm's figures: kernel trie and wcard's structures (DIR-24-8, IPv4 trie, IPv6 trie). */
+/*
+ * How a run reports, set once before anything runs (bench_setup): the
+ * engine keeps it, and nothing else of its state is anyone else's.
+ */
+struct bench_opts {
+	int runs; /* timed runs per figure (5; 3 quick) */
+	const char *outdir; /* results.json, results.md, .dat files for the plots; or NULL */
+	FILE *json; /* without outdir: rows here as JSON objects (wcard bench --json), or NULL */
+	bool quiet; /* say() keeps its text without printing it */
+};
+void bench_setup(const struct bench_opts *o);
+
+/* Figures that cases return through out (which may be NULL), for make bench's anchors. */
+struct floor_figures {
+	double loop_ns; /* the bare loop, the -floor column's */
+	double hash_ns, array_ns; /* one kernel HASH probe; one random read of a 64 MiB ARRAY */
+};
+struct update_figures {
+	double us, p99_us; /* single updates: mean and p99 latency */
+};
+struct datapath_figures {
+	double hot_ns, cold_ns; /* frames through the XDP filter */
+};
+/* An LPM run's: kernel trie and wcard's structures (DIR-24-8, IPv4 trie, IPv6 trie). */
 struct lpm_figures {
 	size_t routes;
 	double kernel, ns[3];
 	double kernel_load_ms, load_ms[3]; /* one syscall per route; wcard's bulk load */
 };
-extern struct lpm_figures lpm_last;
-/* The latest figures of the other kinds make bench's anchor table quotes. */
-struct bench_last {
-	double hash_ns, array_ns; /* one kernel HASH probe; one random read of a 64 MiB ARRAY */
-	double upd_us[2], upd_p99[2]; /* single updates: alone [0], under lookups [1] */
-	double dp_hot_ns, dp_cold_ns; /* frames through the XDP filter */
-};
-extern struct bench_last last;
 
 double now_ns(void);
 /* printf to stdout (unless quiet), kept for results.md. */
@@ -64,16 +72,20 @@ void print_row(const char *name, const char *algo, size_t rules, unsigned int ta
 int bench_case(struct wcard_bench *skel, const char *name, const struct wcard_ruleset *rs,
 	       const struct wc_key *keys, enum wc_algo algo, double native, struct result *out);
 int bench_updates(struct wcard_bench *skel, const char *name, const struct wcard_ruleset *all,
-		  unsigned int ops, bool concurrent);
+		  unsigned int ops, bool concurrent, struct update_figures *out);
 int bench_datapath(const char *name, const struct wcard_ruleset *rs,
-		   const struct wcard_trace *tr);
-/* LPM on the routes of one family in path; given (ngiven) addresses, or random ones in the routes. */
-int bench_lpm(const char *path, unsigned int family, struct wc_key *keys,
-	      const struct wc_key *given, size_t ngiven);
+		   const struct wcard_trace *tr, struct datapath_figures *out);
+/*
+ * LPM on the routes of one family in path; given (ngiven) addresses, or random
+ * ones in the routes. label names the route table in the rows ("real table":
+ * make bench's, which also makes the LPM plot); out (or NULL): its figures.
+ */
+int bench_lpm(const char *path, unsigned int family, const char *label, struct wc_key *keys,
+	      const struct wc_key *given, size_t ngiven, struct lpm_figures *out);
 /* The benchmark object, loaded, sized for max_rules and a HASH of hash_entries; NULL and *err. */
 struct wcard_bench *bench_object(__u32 max_rules, __u32 hash_entries, int *err);
 /* The bare loop, one kernel HASH probe and one random ARRAY read per key (keys filled). */
-int bench_floors(struct wcard_bench *skel, const struct wc_key *keys);
+int bench_floors(struct wcard_bench *skel, const struct wc_key *keys, struct floor_figures *out);
 /* A rule set on its own (wcard bench): floors, brute force, Tuple Merge, static. */
 int bench_rules(const char *name, const struct wcard_ruleset *rs, const struct wcard_trace *tr);
 

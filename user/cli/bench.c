@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* bench.c: wcard bench: the benchmark engine of make bench on the user's own rules or routes. */
+/* bench.c: wcard bench: make bench's engine on the user's own rules or routes; for main.c. */
 #include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -8,23 +8,30 @@
 #include "harness.h"
 #include "cli.h"
 
-/* Results as JSON on stdout (--json): the rows the engine makes, nothing else printed. */
-static void json_begin(const struct cli *c, const char *what)
+/* Timed runs per figure: 5, or 3 with --quick. */
+static int runs(const struct cli *c)
 {
-	if (!c->json)
-		return;
-	quiet = true;
-	json = stdout;
-	json_first = true;
-	printf("{\"bench\":\"%s\",\"runs\":%d,\"keys\":%u,\"rows\":[", what, runs, NKEYS);
+	return c->quick ? 3 : 5;
 }
 
-static void json_end(const struct cli *c)
+/*
+ * The engine set up for the command; with --json, results as JSON on stdout:
+ * the rows the engine makes, nothing else printed.
+ */
+static void engine_begin(const struct cli *c, const char *what)
 {
-	if (!c->json)
-		return;
-	printf("\n]}\n");
-	json = NULL;
+	const struct bench_opts o = { .runs = runs(c), .json = c->json ? stdout : NULL,
+				      .quiet = c->json };
+
+	bench_setup(&o);
+	if (c->json)
+		printf("{\"bench\":\"%s\",\"runs\":%d,\"keys\":%u,\"rows\":[", what, o.runs, NKEYS);
+}
+
+static void engine_end(const struct cli *c)
+{
+	if (c->json)
+		printf("\n]}\n");
 }
 
 /* wcard bench lpm ROUTES [ADDRS]: each family's structure against the kernel trie. */
@@ -43,7 +50,7 @@ static int bench_routes(struct cli *c)
 	/* Parse both files first: a bad line is reported before anything runs. */
 	ret = wcard_routes_load(c->argv[1], &rt, err, sizeof(err));
 	if (!ret && c->argc > 2)
-		ret = lpm_load_addrs(c->argv[2], &a, &na, err, sizeof(err));
+		ret = addrs_load(c->argv[2], &a, &na, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "wcard bench: %s\n", *err ? err : strerror(-ret));
 		goto out;
@@ -53,10 +60,9 @@ static int bench_routes(struct cli *c)
 		ret = -ENOMEM;
 		goto out;
 	}
-	json_begin(c, "lpm");
-	lpm_label = "your routes";
+	engine_begin(c, "lpm");
 	say("wcard bench lpm: %s against the kernel LPM trie (cold cache, median of %d runs)\n\n",
-	    c->argv[1], runs);
+	    c->argv[1], runs(c));
 	print_head();
 	for (fam = 4; !ret && fam <= 6; fam += 2) {
 		for (i = 0, ng = 0; i < na; i++) {
@@ -75,9 +81,9 @@ static int bench_routes(struct cli *c)
 			;
 		/* A family with routes; with ADDRS, only if some of them are of it. */
 		if (i < rt.n && (!na || ng))
-			ret = bench_lpm(c->argv[1], fam, keys, given, ng);
+			ret = bench_lpm(c->argv[1], fam, "your routes", keys, given, ng, NULL);
 	}
-	json_end(c);
+	engine_end(c);
 out:
 	wcard_routes_free(&rt);
 	free(a);
@@ -95,7 +101,6 @@ int cmd_bench(struct cli *c)
 	const char *base;
 	int ret;
 
-	runs = c->quick ? 3 : 5;
 	if (!strcmp(c->argv[0], "lpm")) {
 		if (c->argc < 2 || c->argc > 3) {
 			fprintf(stderr, "Usage: wcard bench lpm ROUTES [ADDRS]\n");
@@ -124,11 +129,11 @@ int cmd_bench(struct cli *c)
 		goto out;
 	}
 	base = strrchr(c->argv[0], '/') ? strrchr(c->argv[0], '/') + 1 : c->argv[0];
-	json_begin(c, "rules");
+	engine_begin(c, "rules");
 	say("wcard bench: %s, %zu rules (%s), beside brute force and the kernel HASH floor\n",
 	    base, rs.n, rs.layout->name);
 	ret = bench_rules(base, &rs, &tr);
-	json_end(c);
+	engine_end(c);
 out:
 	wcard_ruleset_free(&rs);
 	wcard_trace_free(&tr);

@@ -1,52 +1,14 @@
 // SPDX-License-Identifier: MIT
-/* clf.c: wcard commands on classifiers pinned on bpffs: create, rules, rule, stats, destroy. */
+/* clf.c: wcard create, destroy, rules and rule: classifiers pinned on bpffs; for main.c. */
 #include <stdio.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
-
-/*
- * Open the classifier pinned as NAME (argv[0]) for a command. Every command
- * holds the lock on its directory to the end: opening rebuilds a generation
- * from the maps, so even readers must not overlap a writer.
- */
-int clf_pinned(struct cli *c, const char *cmd, const struct wcard_clf_opts *o,
-	       struct wcard_clf **clf, int *lock)
-{
-	char path[4096], err[4096 + ERRLEN] = "";
-	int ret;
-
-	*clf = NULL;
-	*lock = -1;
-	ret = pin_path(c, c->argv[0], path, sizeof(path));
-	if (ret)
-		return ret;
-	*lock = pin_lock(path, o && o->read_only);
-	if (*lock < 0) {
-		ret = *lock;
-		*lock = -1;
-		fprintf(stderr, "wcard %s: %s: %s%s\n", cmd, path, strerror(-ret),
-			ret == -ENOENT ? " (no classifier of that name; wcard create NAME)" :
-			ret == -EACCES || ret == -EPERM ? " (needs root, or CAP_BPF and access "
-							  "to bpffs)" : "");
-		return ret;
-	}
-	ret = wcard_clf_open_pinned(path, o, clf, err, sizeof(err));
-	if (ret)
-		fprintf(stderr, "wcard %s: %s\n", cmd, *err ? err : strerror(-ret));
-	return ret;
-}
-
-void clf_release(struct wcard_clf *clf, int lock)
-{
-	wcard_clf_destroy(clf);
-	if (lock >= 0)
-		close(lock);
-}
 
 int clf_create(struct cli *c)
 {
@@ -107,6 +69,48 @@ int clf_create(struct cli *c)
 	free((void *)co.pool);
 	wcard_ruleset_free(&rs);
 	return ret ? 1 : 0;
+}
+
+/* -EBUSY (with a message) if the classifier at path is attached to an interface here. */
+static int clf_attached_check(struct cli *c, const char *path)
+{
+	struct if_nameindex *ifs, *i;
+	__u32 id, prog;
+	int ret = 0, a;
+
+	xdp_quiet(c);
+	ret = config_map_id(path, &id);
+	if (ret == -ENOENT)
+		return 0; /* not a classifier: destroy says so */
+	if (ret) {
+		fprintf(stderr, "wcard destroy: %s: %s; nothing destroyed\n", path, strerror(-ret));
+		return ret;
+	}
+	prog = pinned_prog_id(path);
+	ifs = if_nameindex();
+	if (!ifs) {
+		ret = -errno;
+		fprintf(stderr, "wcard destroy: listing interfaces: %s; nothing destroyed\n",
+			strerror(-ret));
+		return ret;
+	}
+	for (i = ifs; i->if_index && !ret; i++) {
+		a = attached_to(i->if_index, id, prog);
+		if (a > 0) {
+			fprintf(stderr, "wcard destroy: %s is attached to %s (wcard detach %s %s)\n",
+				c->argv[0], i->if_name, c->argv[0], i->if_name);
+			ret = -EBUSY;
+		} else if (a < 0) {
+			/* Fail closed: never unpin what may still run on an interface. */
+			fprintf(stderr, "wcard destroy: cannot tell whether %s is attached to %s, "
+					"which runs another XDP program: %s (inspecting it needs "
+					"CAP_SYS_ADMIN); nothing destroyed\n",
+				c->argv[0], i->if_name, strerror(-a));
+			ret = a;
+		}
+	}
+	if_freenameindex(ifs);
+	return ret;
 }
 
 int clf_destroy(struct cli *c)

@@ -1,4 +1,4 @@
-/* cli.h: what the wcard CLI's source files share (options, helpers, subcommands); CLI only. */
+/* cli.h: what the wcard CLI's source files share, grouped by the file that has it; CLI only. */
 #ifndef WCARD_CLI_H
 #define WCARD_CLI_H
 
@@ -8,36 +8,11 @@
 #include <linux/capability.h>
 #include <wcard/wcard.h>
 
-#ifndef CAP_PERFMON
-#define CAP_PERFMON 38 /* UAPI headers before 5.8 */
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
-#define CAPB(c) (1ULL << (c))
-/* Loading and running the programs; the verifier needs CAP_PERFMON for ours. */
-#define CAPS_BPF (CAPB(CAP_BPF) | CAPB(CAP_NET_ADMIN) | CAPB(CAP_PERFMON))
-/* libxdp opens the programs attached to an interface by id. */
-#define CAPS_XDP (CAPS_BPF | CAPB(CAP_SYS_ADMIN))
-/*
- * wcard bench lpm opens its benchmark object's LPM images again (for the
- * classifier's LPM path) by map id: unpinned, only CAP_SYS_ADMIN can.
- */
-#define CAPS_BENCH (CAPS_BPF | CAPB(CAP_SYS_ADMIN))
-/* Writing output files where the invoking user asked (sudo wcard gen ~/x). */
-#define CAPS_FILES CAPB(CAP_DAC_OVERRIDE)
-/*
- * Opening a map by id: an LPM pinned by a wcard from before live image pins
- * has no other way to its live images. Kept permitted only (standby) by the
- * lpm subcommands that open a pinned LPM, effective for that open alone.
- */
-#define CAPS_BY_ID CAPB(CAP_SYS_ADMIN)
-
 #define ERRLEN 512
 
 #define PIN_DIR_DEFAULT "/sys/fs/bpf/wcard"
 
-/* The parsed command line: options of the command's table, then its arguments. */
+/* The parsed command line (main.c): options of the command's table, then its arguments. */
 struct cli {
 	bool verbose, json, man, quick;
 	const char *algo, *format, *dir, *pool, *v4, *pin_dir, *layout, *mode;
@@ -49,39 +24,47 @@ struct cli {
 	char **argv;
 };
 
-enum {
-	O_ALGO = 256,
-	O_FORMAT,
-	O_DIR,
-	O_RULES,
-	O_PACKETS,
-	O_SEED,
-	O_COLLIDE,
-	O_POOL,
-	O_V4,
-	O_PIN_DIR,
-	O_MAX_ROUTES,
-	O_LAYOUT,
-	O_MAX_RULES,
-	O_DEFAULT,
-	O_NONIP,
-	O_MODE,
-	O_MAN,
-	O_QUICK
-};
+/* ---- the commands, one file a group: main.c runs them from its tables ---- */
+/* argv: the arguments after the command (or subcommand); exit code 0, 1 (failed), 2 (usage). */
 
-/* A subcommand (wcard lpm SUB ...): its own arguments, the command's options. */
-struct sub_spec {
-	const char *name;
-	const char *args;
-	const char *summary;
-	int (*run)(struct cli *c);
-	int min_args, max_args; /* after the subcommand; max -1: no limit */
-	__u64 standby; /* capabilities it keeps permitted, not effective (caps_limit) */
-	bool pins; /* it pins new objects (cmd_spec.pins), where the command does not */
-};
+/* classify.c: rule sets and traces from files. */
+int cmd_classify(struct cli *c);
+/* Also NAME: a classifier pinned under --pin-dir. */
+int cmd_stats(struct cli *c);
+int cmd_gen(struct cli *c);
+int cmd_demo(struct cli *c);
 
-/* Shared helpers (wcard.c). */
+/* clf.c: classifiers pinned on bpffs. */
+int clf_create(struct cli *c);
+/* Refused while the classifier is attached to an interface of this network namespace. */
+int clf_destroy(struct cli *c);
+int rules_load(struct cli *c);
+int rules_dump(struct cli *c);
+int rules_list(struct cli *c);
+int rule_add(struct cli *c);
+int rule_del(struct cli *c);
+int rule_update(struct cli *c);
+
+/* xdp.c: a pinned classifier's XDP filter on an interface. */
+int clf_attach_cmd(struct cli *c);
+int clf_detach_cmd(struct cli *c);
+
+/* lpm.c: wcard lpm ... */
+int lpm_lookup(struct cli *c);
+int lpm_create(struct cli *c);
+int lpm_add(struct cli *c);
+int lpm_del(struct cli *c);
+int lpm_load(struct cli *c);
+int lpm_dump(struct cli *c);
+int lpm_get(struct cli *c);
+int lpm_stats(struct cli *c);
+int lpm_destroy(struct cli *c);
+
+/* bench.c: wcard bench RULES [TRACE], wcard bench lpm ROUTES [ADDRS]. */
+int cmd_bench(struct cli *c);
+
+/* ---- common.c: helpers the command files share -------------------------- */
+
 int parse_format(const char *s, enum wcard_rule_fmt *fmt);
 const char *algo_name(enum wc_algo a);
 /* Classifier options from the command line (--algo, --collide, --pool, ...) for rs. */
@@ -99,19 +82,22 @@ int pin_new(const struct cli *c, const char *path, const char *destroy, char *er
  * name.
  */
 int pin_lock(const char *path, bool shared);
-
 /*
- * Least privilege (caps.c): fail with a message naming what is missing unless
- * every capability of need (bit n: capability n) is effective, then drop all
- * but need and keep, and standby, which stays permitted but not effective
- * (where permitted). 0 or -EPERM.
+ * The classifier pinned as NAME (argv[0]), opened under its lock for a
+ * command, printing why not; clf_release closes and unlocks.
  */
-int caps_limit(const char *cmd, __u64 need, __u64 keep, __u64 standby);
-/* Make cap (standby, so permitted) effective: 0, or -EPERM if it is not permitted. */
-int caps_raise(int cap);
-bool caps_effective(int cap);
-/* Drop cap from the effective and permitted sets (a no-op if not held). */
-void caps_drop(int cap);
+int clf_pinned(struct cli *c, const char *cmd, const struct wcard_clf_opts *o,
+	       struct wcard_clf **clf, int *lock);
+void clf_release(struct wcard_clf *clf, int lock);
+struct addr_in {
+	char text[46 + 1]; /* INET6_ADDRSTRLEN + 1 */
+	unsigned int family;
+	wc_u128 addr;
+};
+/* Addresses, one per line ('#' comments, blank lines skipped); all or nothing. */
+int addrs_load(const char *path, struct addr_in **out, size_t *n, char *err, size_t errlen);
+/* Print s as a JSON string. */
+void json_str(const char *s);
 /*
  * Progress for long commands, shown on a TTY once they pass a second:
  * start (a no-op when already started), change the phase, end (clears it).
@@ -119,48 +105,42 @@ void caps_drop(int cap);
 void progress_start(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void progress_phase(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void progress_end(void);
-/* Print s as a JSON string. */
-void json_str(const char *s);
 
-/* wcard lpm ... (lpm.c) */
-struct addr_in {
-	char text[46 + 1]; /* INET6_ADDRSTRLEN + 1 */
-	unsigned int family;
-	wc_u128 addr;
-};
-/* Addresses, one per line ('#' comments, blank lines skipped); all or nothing. */
-int lpm_load_addrs(const char *path, struct addr_in **out, size_t *n, char *err, size_t errlen);
-int lpm_lookup(struct cli *c);
-int lpm_create(struct cli *c);
-int lpm_add(struct cli *c);
-int lpm_del(struct cli *c);
-int lpm_load(struct cli *c);
-int lpm_dump(struct cli *c);
-int lpm_get(struct cli *c);
-int lpm_stats(struct cli *c);
-int lpm_destroy(struct cli *c);
+/* ---- attached.c: is a classifier's XDP filter on an interface ----------- */
 
+struct xdp_multiprog;
+struct xdp_program;
+/* libbpf and libxdp quiet unless -v: they warn about the probes libxdp expects to fail. */
+void xdp_quiet(const struct cli *c);
+/* Id of the wc_config map pinned under path: the mark of the classifier's programs. */
+int config_map_id(const char *path, __u32 *id);
+/* Id of the program pinned as path/prog (the XDP filter), or 0. */
+__u32 pinned_prog_id(const char *path);
+/* Is the classifier (map_id, prog_id) attached to ifindex? 1, 0, or -errno (cannot tell). */
+int attached_to(int ifindex, __u32 map_id, __u32 prog_id);
+/* The classifier's program among those attached (dispatcher or single program), or NULL. */
+struct xdp_program *find_ours(const struct xdp_multiprog *mp, __u32 map_id);
+
+/* ---- caps.c: least privilege -------------------------------------------- */
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38 /* UAPI headers before 5.8 */
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+#define CAPB(c) (1ULL << (c))
 /*
- * Pinned classifiers (clf.c). clf_pinned opens NAME (argv[0]) under its lock
- * for a command, printing why not; clf_release closes and unlocks.
+ * Fail with a message naming what is missing unless every capability of need
+ * (bit n: capability n) is effective, then drop all but need and keep, and
+ * standby, which stays permitted but not effective (where permitted). 0 or
+ * -EPERM.
  */
-int clf_pinned(struct cli *c, const char *cmd, const struct wcard_clf_opts *o,
-	       struct wcard_clf **clf, int *lock);
-void clf_release(struct wcard_clf *clf, int lock);
-int clf_create(struct cli *c);
-int clf_destroy(struct cli *c);
-int clf_stats_pinned(struct cli *c);
-int rules_load(struct cli *c);
-int rules_dump(struct cli *c);
-int rules_list(struct cli *c);
-int rule_add(struct cli *c);
-int rule_del(struct cli *c);
-int rule_update(struct cli *c);
-/* bench.c: wcard bench RULES [TRACE], wcard bench lpm ROUTES [ADDRS]. */
-int cmd_bench(struct cli *c);
-/* xdp.c: attach, detach; -EBUSY (with a message) if the classifier at path is attached. */
-int clf_attach_cmd(struct cli *c);
-int clf_detach_cmd(struct cli *c);
-int clf_attached_check(struct cli *c, const char *path);
+int caps_limit(const char *cmd, __u64 need, __u64 keep, __u64 standby);
+/* Make cap (standby, so permitted) effective: 0, or -EPERM if it is not permitted. */
+int caps_raise(int cap);
+bool caps_effective(int cap);
+/* Drop cap from the effective and permitted sets (a no-op if not held). */
+void caps_drop(int cap);
 
 #endif /* WCARD_CLI_H */

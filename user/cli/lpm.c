@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* lpm.c: wcard lpm subcommands: lookups on a route file, and LPMs pinned on bpffs. */
+/* lpm.c: wcard lpm: lookups on a route file, and LPMs pinned on bpffs; for main.c. */
 #include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,83 +11,6 @@
 #include <arpa/inet.h>
 #include <zlib.h>
 #include "cli.h"
-
-int lpm_load_addrs(const char *path, struct addr_in **out, size_t *n, char *err, size_t errlen)
-{
-	gzFile f = gzopen(path, "rb");
-	struct addr_in *a = NULL;
-	size_t cap = 0, cnt = 0;
-	unsigned int line = 0;
-	char buf[512];
-	int ret = 0;
-
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : ENOMEM));
-		return -ENOENT;
-	}
-	while (gzgets(f, buf, sizeof(buf))) {
-		char *p = buf, *e;
-		__u8 bin[16];
-		int i, v6;
-
-		line++;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		for (e = p; *e && *e != '\n' && *e != '\r' && *e != ' ' && *e != '\t' && *e != '#'; e++)
-			;
-		if (e == p) {
-			if (*p && *p != '#' && *p != '\n' && *p != '\r') {
-				ret = -EINVAL;
-				snprintf(err, errlen, "%s:%u: bad line", path, line);
-				break;
-			}
-			continue;
-		}
-		if (cnt == cap) {
-			struct addr_in *na = realloc(a, (cap = cap ? 2 * cap : 1024) * sizeof(*a));
-
-			if (!na) {
-				ret = -ENOMEM;
-				break;
-			}
-			a = na;
-		}
-		if ((size_t)(e - p) >= sizeof(a[cnt].text)) {
-			ret = -EINVAL;
-			snprintf(err, errlen, "%s:%u: bad address '%.*s'", path, line, (int)(e - p), p);
-			break;
-		}
-		memcpy(a[cnt].text, p, e - p);
-		a[cnt].text[e - p] = 0;
-		v6 = strchr(a[cnt].text, ':') != NULL;
-		if (inet_pton(v6 ? AF_INET6 : AF_INET, a[cnt].text, bin) != 1) {
-			ret = -EINVAL;
-			snprintf(err, errlen, "%s:%u: bad address '%s'", path, line, a[cnt].text);
-			break;
-		}
-		p = e;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p && *p != '#' && *p != '\n' && *p != '\r') {
-			ret = -EINVAL;
-			snprintf(err, errlen, "%s:%u: trailing garbage after the address", path, line);
-			break;
-		}
-		a[cnt].family = v6 ? 6 : 4;
-		a[cnt].addr = 0;
-		for (i = 0; i < (v6 ? 16 : 4); i++)
-			a[cnt].addr = (a[cnt].addr << 8) | bin[i];
-		cnt++;
-	}
-	gzclose(f);
-	if (ret) {
-		free(a);
-		return ret;
-	}
-	*out = a;
-	*n = cnt;
-	return 0;
-}
 
 static void prefix_str(const struct wcard_route *r, char *buf, size_t len)
 {
@@ -112,7 +35,7 @@ int lpm_lookup(struct cli *c)
 
 	ret = wcard_routes_load(c->argv[0], &rt, err, sizeof(err));
 	if (!ret)
-		ret = lpm_load_addrs(c->argv[1], &a, &n, err, sizeof(err));
+		ret = addrs_load(c->argv[1], &a, &n, err, sizeof(err));
 	if (!ret)
 		ret = wcard_lpm_create(&rt, &lo, &l, err, sizeof(err));
 	if (ret) {

@@ -1,31 +1,75 @@
 // SPDX-License-Identifier: MIT
-/* wcard.c: the wcard CLI, driven by one command/option table that also produces --help. */
-#include <stdio.h>
+/*
+ * main.c: the wcard CLI's command/option table, which also makes --help, the
+ * man page and each command's capabilities, and the dispatch; nothing calls it.
+ */
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
-#include <pthread.h>
 #include <stdarg.h>
+#include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-#include <arpa/inet.h>
-#include <zlib.h>
 #include <bpf/libbpf.h>
 #include <wcard/wcard.h>
-#include "testkit/testkit.h"
 #include "cli.h"
 
 /* ---- the command/option table ------------------------------------------- */
+
+/* Loading and running the programs; the verifier needs CAP_PERFMON for ours. */
+#define CAPS_BPF (CAPB(CAP_BPF) | CAPB(CAP_NET_ADMIN) | CAPB(CAP_PERFMON))
+/* libxdp opens the programs attached to an interface by id. */
+#define CAPS_XDP (CAPS_BPF | CAPB(CAP_SYS_ADMIN))
+/*
+ * wcard bench lpm opens its benchmark object's LPM images again (for the
+ * classifier's LPM path) by map id: unpinned, only CAP_SYS_ADMIN can.
+ */
+#define CAPS_BENCH (CAPS_BPF | CAPB(CAP_SYS_ADMIN))
+/* Writing output files where the invoking user asked (sudo wcard gen ~/x). */
+#define CAPS_FILES CAPB(CAP_DAC_OVERRIDE)
+/*
+ * Opening a map by id: an LPM pinned by a wcard from before live image pins
+ * has no other way to its live images. Kept permitted only (standby) by the
+ * lpm subcommands that open a pinned LPM, effective for that open alone.
+ */
+#define CAPS_BY_ID CAPB(CAP_SYS_ADMIN)
+
+enum {
+	O_ALGO = 256,
+	O_FORMAT,
+	O_DIR,
+	O_RULES,
+	O_PACKETS,
+	O_SEED,
+	O_COLLIDE,
+	O_POOL,
+	O_V4,
+	O_PIN_DIR,
+	O_MAX_ROUTES,
+	O_LAYOUT,
+	O_MAX_RULES,
+	O_DEFAULT,
+	O_NONIP,
+	O_MODE,
+	O_MAN,
+	O_QUICK
+};
 
 struct opt_spec {
 	const char *name; /* long name */
 	int key; /* short letter, or a value > 255 for long-only options */
 	const char *arg; /* argument name, NULL for a flag */
 	const char *help;
+};
+
+/* A subcommand (wcard lpm SUB ...): its own arguments, the command's options. */
+struct sub_spec {
+	const char *name;
+	const char *args;
+	const char *summary;
+	int (*run)(struct cli *c);
+	int min_args, max_args; /* after the subcommand; max -1: no limit */
+	__u64 standby; /* capabilities it keeps permitted, not effective (caps_limit) */
+	bool pins; /* it pins new objects (cmd_spec.pins), where the command does not */
 };
 
 struct cmd_spec {
@@ -86,10 +130,6 @@ static const struct opt_spec opt_table[] = {
 	{ NULL, 0, NULL, NULL },
 };
 
-static int cmd_classify(struct cli *c);
-static int cmd_stats(struct cli *c);
-static int cmd_gen(struct cli *c);
-static int cmd_demo(struct cli *c);
 static int cmd_help(struct cli *c);
 static int cmd_lpm(struct cli *c);
 static int cmd_rules(struct cli *c);
@@ -466,669 +506,6 @@ static int parse_args(const struct cmd_spec *cmd, int argc, char **argv, struct 
 	}
 	print_setup(c->verbose);
 	return 0;
-}
-
-/* ---- progress on a TTY ---------------------------------------------------- */
-
-/*
- * A command that runs longer than a second says on stderr what it is doing,
- * once a second, when stderr is a terminal. A thread, not SIGALRM: a signal
- * would interrupt the verifier (-EAGAIN) and other BPF system calls.
- */
-static struct {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool running, stop, shown;
-	char msg[256];
-	struct timespec t0;
-} prog = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
-
-static void *progress_thread(void *arg)
-{
-	struct timespec t;
-
-	pthread_mutex_lock(&prog.lock);
-	clock_gettime(CLOCK_REALTIME, &t);
-	while (!prog.stop) {
-		t.tv_sec++;
-		if (pthread_cond_timedwait(&prog.cond, &prog.lock, &t) == ETIMEDOUT && !prog.stop) {
-			struct timespec now;
-
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			/* Whole seconds since the start, rounded: a late tick still says 1s. */
-			fprintf(stderr, "\rwcard: %s... %lds\033[K", prog.msg,
-				(long)((now.tv_sec - prog.t0.tv_sec) * 1000 +
-				       (now.tv_nsec - prog.t0.tv_nsec) / 1000000 + 500) / 1000);
-			prog.shown = true;
-		}
-	}
-	if (prog.shown)
-		fprintf(stderr, "\r\033[K");
-	pthread_mutex_unlock(&prog.lock);
-	return arg;
-}
-
-static void progress_vset(const char *fmt, va_list ap)
-{
-	pthread_mutex_lock(&prog.lock);
-	vsnprintf(prog.msg, sizeof(prog.msg), fmt, ap);
-	pthread_mutex_unlock(&prog.lock);
-}
-
-void progress_start(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (prog.running || !isatty(STDERR_FILENO))
-		return;
-	va_start(ap, fmt);
-	progress_vset(fmt, ap);
-	va_end(ap);
-	clock_gettime(CLOCK_MONOTONIC, &prog.t0);
-	prog.stop = prog.shown = false;
-	prog.running = !pthread_create(&prog.thread, NULL, progress_thread, NULL);
-}
-
-void progress_phase(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!prog.running)
-		return;
-	va_start(ap, fmt);
-	progress_vset(fmt, ap);
-	va_end(ap);
-}
-
-void progress_end(void)
-{
-	if (!prog.running)
-		return;
-	pthread_mutex_lock(&prog.lock);
-	prog.stop = true;
-	pthread_cond_signal(&prog.cond);
-	pthread_mutex_unlock(&prog.lock);
-	pthread_join(prog.thread, NULL);
-	prog.running = false;
-}
-
-/* ---- classification of a trace ------------------------------------------ */
-
-struct trace_result {
-	long *best; /* per packet: index in the rule set, or -1 */
-	size_t matched;
-	double ns_per_pkt; /* BPF: test-run duration per frame */
-	enum wc_algo algo;
-	unsigned int tables;
-};
-
-/* Classifier options from the command line: algorithm, collision limit, pool. */
-int clf_opts(const struct cli *c, const struct wcard_ruleset *rs, struct wcard_clf_opts *co,
-		    char *err, size_t errlen)
-{
-	const char *a = c->algo ? c->algo : "auto";
-	__u8(*pool)[WC_MAX_FIELDS] = NULL;
-	unsigned int npool = 0;
-	int ret;
-
-	memset(co, 0, sizeof(*co));
-	co->layout = rs->layout;
-	/* Room to grow: the rules given plus a quarter, at least the default. */
-	co->max_rules = rs->n + rs->n / 4 > WC_DEFAULT_MAX_RULES ? rs->n + rs->n / 4 :
-								   WC_DEFAULT_MAX_RULES;
-	if (co->max_rules > WC_MAX_RULES)
-		co->max_rules = rs->n > WC_MAX_RULES ? rs->n : WC_MAX_RULES;
-	co->collide = c->collide;
-	if (!strcmp(a, "auto"))
-		co->algo = 0;
-	else if (!strcmp(a, "bf"))
-		co->algo = WC_ALGO_BF;
-	else if (!strcmp(a, "tm"))
-		co->algo = WC_ALGO_TM;
-	else if (!strcmp(a, "static"))
-		co->algo = WC_ALGO_STM;
-	else if (!strcmp(a, "lpm"))
-		co->algo = WC_ALGO_LPM;
-	else {
-		snprintf(err, errlen, "unknown --algo '%s' (auto, tm, static, lpm, bf%s)", a,
-			 c->argc == 2 ? ", ref" : "");
-		return -EINVAL;
-	}
-	if (c->pool && co->algo != WC_ALGO_STM) {
-		snprintf(err, errlen, "--pool needs --algo static");
-		return -EINVAL;
-	}
-	if (co->algo == WC_ALGO_STM) {
-		/* Default pool: address lengths in steps of 8, most specific first. */
-		ret = wcard_pool_parse(rs->layout,
-				       c->pool ? c->pool :
-						 rs->layout->id == WC_LAYOUT_IPV6_5T ?
-						 "src=0,16,32,48,64,128 dst=0,16,32,48,64,128" :
-						 "src=0,8,16,24,32 dst=0,8,16,24,32",
-				       &pool, &npool, err, errlen);
-		if (ret)
-			return ret;
-		co->pool = (const __u8(*)[WC_MAX_FIELDS])pool;
-		co->npool = npool;
-	}
-	return 0;
-}
-
-static int clf_open(const struct cli *c, const struct wcard_ruleset *rs, struct wcard_clf **clf,
-		    char *err, size_t errlen)
-{
-	struct wcard_clf_opts co;
-	int ret = clf_opts(c, rs, &co, err, errlen);
-
-	if (!ret)
-		ret = wcard_clf_create(&co, clf, err, errlen);
-	if (!ret) {
-		ret = wcard_clf_load(*clf, rs, err, errlen);
-		if (ret) {
-			wcard_clf_destroy(*clf);
-			*clf = NULL;
-		}
-	}
-	free((void *)co.pool);
-	return ret;
-}
-
-static int classify_bpf(const struct cli *c, const struct wcard_ruleset *rs,
-			const struct wcard_trace *tr, struct trace_result *res, __u32 *verified,
-			char *err, size_t errlen)
-{
-	struct wcard_clf *clf = NULL;
-	__u64 total_ns = 0;
-	size_t i;
-	int ret;
-
-	ret = clf_open(c, rs, &clf, err, errlen);
-	if (ret)
-		return ret;
-	res->algo = wcard_clf_algo(clf);
-	res->tables = wcard_clf_ntables(clf);
-	if (verified)
-		*verified = wcard_clf_verified_insns(clf);
-	for (i = 0; i < tr->n; i++) {
-		__u8 frame[256];
-		struct wc_xdp_meta meta;
-		struct wc_pkt p;
-		__u64 ns;
-		int len;
-
-		tk_pkt_from_tuple(&tr->t[i], &p);
-		len = tk_frame_build(&p, NULL, frame, sizeof(frame));
-		if (len < 0) {
-			ret = len;
-			snprintf(err, errlen, "trace packet %zu: building the frame: %s", i + 1,
-				 strerror(-ret));
-			goto out;
-		}
-		ret = wcard_clf_run_frame(clf, frame, len, &meta, NULL, &ns);
-		if (ret) {
-			snprintf(err, errlen, "trace packet %zu: BPF_PROG_TEST_RUN: %s", i + 1,
-				 strerror(-ret));
-			goto out;
-		}
-		total_ns += ns;
-		if (meta.id == WC_ID_NONE) {
-			res->best[i] = -1;
-		} else if (meta.id >= rs->n) {
-			ret = -EIO;
-			snprintf(err, errlen, "trace packet %zu: BPF returned unknown rule id %u",
-				 i + 1, meta.id);
-			goto out;
-		} else {
-			res->best[i] = meta.id;
-			res->matched++;
-		}
-	}
-	res->ns_per_pkt = tr->n ? (double)total_ns / tr->n : 0;
-out:
-	wcard_clf_destroy(clf);
-	return ret;
-}
-
-static void classify_ref(const struct wcard_ruleset *rs, const struct wcard_trace *tr,
-			 struct trace_result *res)
-{
-	size_t i;
-
-	for (i = 0; i < tr->n; i++) {
-		struct wc_key k;
-
-		wcard_key_from_tuple(&tr->t[i], &k);
-		res->best[i] = tk_ref_lookup(rs, &k);
-		res->matched += res->best[i] >= 0;
-	}
-}
-
-int parse_format(const char *s, enum wcard_rule_fmt *fmt)
-{
-	if (!s || !strcmp(s, "auto"))
-		*fmt = WCARD_FMT_AUTO;
-	else if (!strcmp(s, "classbench"))
-		*fmt = WCARD_FMT_CLASSBENCH;
-	else if (!strcmp(s, "wcard"))
-		*fmt = WCARD_FMT_WCARD;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static int cmd_classify(struct cli *c)
-{
-	struct trace_result res = {};
-	struct wcard_ruleset rs;
-	struct wcard_trace tr = {};
-	enum wcard_rule_fmt fmt;
-	char err[ERRLEN] = "";
-	bool ref = false;
-	size_t i;
-	int ret;
-
-	if (c->algo && !strcmp(c->algo, "ref"))
-		ref = true;
-	if (parse_format(c->format, &fmt)) {
-		fprintf(stderr, "wcard classify: unknown --format '%s'\n", c->format);
-		return 2;
-	}
-	wcard_ruleset_init(&rs, wcard_layout_ipv4());
-	ret = wcard_rules_load(c->argv[0], fmt, wcard_layout_ipv4(), &rs, err, sizeof(err));
-	if (!ret)
-		ret = wcard_trace_load(c->argv[1], &tr, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "wcard classify: %s\n", err);
-		goto out;
-	}
-	res.best = calloc(tr.n ? tr.n : 1, sizeof(*res.best));
-	if (!res.best) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	if (ref) {
-		classify_ref(&rs, &tr, &res);
-	} else {
-		ret = classify_bpf(c, &rs, &tr, &res, NULL, err, sizeof(err));
-		if (ret) {
-			fprintf(stderr, "wcard classify: %s\n", err);
-			goto out;
-		}
-	}
-	for (i = 0; i < tr.n; i++)
-		printf("%ld\n", res.best[i] < 0 ? -1L : (long)rs.rules[res.best[i]].line - 1);
-	if (fflush(stdout)) {
-		ret = -errno;
-		goto out;
-	}
-	fprintf(stderr, "wcard classify: %zu rules, %zu packets, %zu matched", rs.n, tr.n,
-		res.matched);
-	if (!ref)
-		fprintf(stderr, ", %.0f ns/packet in BPF (%s, one frame per test run)",
-			res.ns_per_pkt, c->algo ? c->algo : "auto");
-	fprintf(stderr, "\n");
-out:
-	free(res.best);
-	wcard_ruleset_free(&rs);
-	wcard_trace_free(&tr);
-	return ret ? 1 : 0;
-}
-
-const char *algo_name(enum wc_algo a)
-{
-	return a == WC_ALGO_TM ? "tm" : a == WC_ALGO_STM ? "static" : a == WC_ALGO_LPM ? "lpm" : "bf";
-}
-
-/* NAME names a classifier pinned under --pin-dir, and no file: stats on it. */
-static bool is_pinned(const struct cli *c, const char *name)
-{
-	const char *dir = c->pin_dir ? c->pin_dir : PIN_DIR_DEFAULT;
-	char path[4096];
-
-	if (strchr(name, '/') || !access(name, F_OK))
-		return false;
-	snprintf(path, sizeof(path), "%s/%s/wc_config", dir, name);
-	return !access(path, F_OK);
-}
-
-static int cmd_stats(struct cli *c)
-{
-	struct wcard_trace tr = {};
-	struct wcard_stats *st = calloc(1, sizeof(*st));
-	struct wcard_ruleset rs;
-	struct wcard_clf *clf = NULL;
-	enum wcard_rule_fmt fmt;
-	char err[ERRLEN] = "";
-	struct wc_counter cnt, hit = { 0 }, miss = { 0 };
-	double probed = 0;
-	size_t matched = 0, i;
-	unsigned int t, f;
-	int ret, lock = -1;
-	bool pinned;
-
-	wcard_ruleset_init(&rs, NULL);
-	if (!st)
-		return 1;
-	if (parse_format(c->format, &fmt)) {
-		fprintf(stderr, "wcard stats: unknown --format '%s'\n", c->format);
-		free(st);
-		return 2;
-	}
-	pinned = c->argc == 1 && is_pinned(c, c->argv[0]);
-	if (pinned) {
-		/* Read-only: the maps as they are, nothing rebuilt or switched. */
-		ret = clf_pinned(c, "stats", &(const struct wcard_clf_opts){ .read_only = true },
-				 &clf, &lock);
-		if (ret)
-			goto out;
-		ret = wcard_clf_rules(clf, &rs);
-	} else {
-		ret = wcard_rules_load(c->argv[0], fmt, NULL, &rs, err, sizeof(err));
-		if (!ret && c->argc > 1)
-			ret = wcard_trace_load(c->argv[1], &tr, err, sizeof(err));
-		if (!ret)
-			ret = clf_open(c, &rs, &clf, err, sizeof(err));
-	}
-	if (!ret)
-		ret = wcard_clf_stats(clf, st);
-	/* A pinned classifier's counters: every rule's, summed, and the misses. */
-	for (i = 0; pinned && !ret && i < rs.n; i++) {
-		ret = wcard_clf_rule_hits(clf, rs.rules[i].id, &cnt);
-		hit.packets += cnt.packets;
-		hit.bytes += cnt.bytes;
-	}
-	if (pinned && !ret)
-		ret = wcard_clf_rule_hits(clf, -1, &miss);
-	if (ret == -ENOENT && pinned) /* a program without counters */
-		ret = 0;
-	if (ret) {
-		fprintf(stderr, "wcard stats: %s\n", *err ? err : strerror(-ret));
-		goto out;
-	}
-	for (i = 0; i < tr.n && st->ntables; i++) {
-		struct wc_key k;
-		unsigned int p = 0;
-
-		wcard_key_from_tuple(&tr.t[i], &k);
-		matched += wcard_clf_model_lookup(clf, &k, &p) >= 0;
-		probed += p;
-	}
-	if (tr.n)
-		probed /= tr.n;
-	if (c->json) {
-		printf("{\"algo\":\"%s\",\"rules\":%zu,\"tables\":%u,\"max_bucket\":%u,"
-		       "\"used_bytes\":%zu,\"map_bytes\":%zu,\"verified_insns\":%u",
-		       algo_name(st->algo), st->rules, st->ntables, st->max_bucket, st->used_bytes,
-		       st->map_bytes, wcard_clf_verified_insns(clf));
-		if (tr.n && st->ntables)
-			printf(",\"trace_packets\":%zu,\"avg_tables_probed\":%.2f", tr.n, probed);
-		if (pinned)
-			printf(",\"layout\":\"%s\",\"matched\":{\"packets\":%llu,\"bytes\":%llu},"
-			       "\"no_match\":{\"packets\":%llu,\"bytes\":%llu}",
-			       rs.layout->name, (unsigned long long)hit.packets,
-			       (unsigned long long)hit.bytes, (unsigned long long)miss.packets,
-			       (unsigned long long)miss.bytes);
-		printf(",\"table_list\":[");
-		for (t = 0; t < st->ntables; t++) {
-			const struct wcard_table_stats *ts = &st->tables[t];
-
-			printf("%s{\"id\":%u,\"tuple\":[", t ? "," : "", ts->id);
-			for (f = 0; f < rs.layout->nfields; f++)
-				printf("%s%u", f ? "," : "", ts->len[f]);
-			printf("],\"rules\":%u,\"max_bucket\":%u,\"slots\":%u,\"best_prio\":%u}",
-			       ts->rules, ts->max_bucket, ts->slots, ts->best_prio);
-		}
-		printf("]}\n");
-		goto out;
-	}
-	printf("algorithm     %s\n", algo_name(st->algo));
-	printf("rules         %zu (%s, max %u)\n", st->rules, rs.layout->name, st->max_rules);
-	if (st->ntables) {
-		printf("tables        %u\n", st->ntables);
-		printf("largest bucket %u rules\n", st->max_bucket);
-	}
-	printf("memory        %.1f KiB used by the live generation, %.1f MiB of maps in all\n",
-	       st->used_bytes / 1024.0, st->map_bytes / 1048576.0);
-	printf("verifier      %u instructions (XDP filter)\n", wcard_clf_verified_insns(clf));
-	if (tr.n && st->ntables)
-		printf("trace         %zu packets, %zu matched, %.2f tables probed on average\n",
-		       tr.n, matched, probed);
-	if (pinned)
-		printf("traffic       %llu packets (%llu bytes) matched a rule, %llu (%llu bytes) "
-		       "none ('wcard rules list' per rule)\n",
-		       (unsigned long long)hit.packets, (unsigned long long)hit.bytes,
-		       (unsigned long long)miss.packets, (unsigned long long)miss.bytes);
-	if (st->ntables) {
-		printf("\n%5s %-44s %8s %10s %8s %10s\n", "table", "tuple (bits per field)", "rules",
-		       "max bucket", "slots", "best prio");
-		for (t = 0; t < st->ntables; t++) {
-			const struct wcard_table_stats *ts = &st->tables[t];
-			char tup[128];
-			int o = 0;
-
-			for (f = 0; f < rs.layout->nfields && o < (int)sizeof(tup); f++)
-				o += snprintf(tup + o, sizeof(tup) - o, "%s%s=%u", f ? " " : "",
-					      rs.layout->fields[f].name, ts->len[f]);
-			printf("%5u %-44s %8u %10u %8u %10u\n", ts->id, tup, ts->rules, ts->max_bucket,
-			       ts->slots, ts->best_prio);
-		}
-	}
-out:
-	clf_release(clf, lock);
-	wcard_ruleset_free(&rs);
-	wcard_trace_free(&tr);
-	free(st);
-	return ret ? 1 : 0;
-}
-
-static int gen_files(const char *rpath, const char *tpath, const struct tk_gen_opts *go)
-{
-	FILE *rf = fopen(rpath, "w"), *tf = fopen(tpath, "w");
-	int ret;
-
-	if (!rf || !tf) {
-		ret = -errno;
-		fprintf(stderr, "wcard: %s: %s\n", !rf ? rpath : tpath, strerror(errno));
-		goto out;
-	}
-	ret = tk_gen_classbench(go, rf, tf);
-	if (ret)
-		fprintf(stderr, "wcard: generating: %s\n", strerror(-ret));
-out:
-	if (rf && fclose(rf) && !ret)
-		ret = -errno;
-	if (tf && fclose(tf) && !ret)
-		ret = -errno;
-	return ret;
-}
-
-static int cmd_gen(struct cli *c)
-{
-	struct tk_gen_opts go = {
-		.nrules = c->rules ? c->rules : 1000,
-		.npackets = c->packets ? c->packets : 10000,
-		.seed = c->seed ? c->seed : 1,
-	};
-
-	return gen_files(c->argv[0], c->argv[1], &go) ? 1 : 0;
-}
-
-static int cmd_demo(struct cli *c)
-{
-	struct trace_result bpf = {}, ref = {};
-	const char *dir = c->dir ? c->dir : "build/demo";
-	struct tk_gen_opts go = {
-		.nrules = c->rules ? c->rules : 2000,
-		.npackets = c->packets ? c->packets : 20000,
-		.seed = c->seed ? c->seed : 42,
-	};
-	char rpath[4096], tpath[4096], err[ERRLEN] = "";
-	struct wcard_ruleset rs;
-	struct wcard_trace tr = {};
-	size_t i, agree = 0;
-	__u32 verified = 0;
-	int ret;
-
-	wcard_ruleset_init(&rs, wcard_layout_ipv4());
-	if (mkdir(dir, 0755) && errno != EEXIST) {
-		fprintf(stderr, "wcard demo: %s: %s\n", dir, strerror(errno));
-		return 1;
-	}
-	snprintf(rpath, sizeof(rpath), "%s/rules.cb", dir);
-	snprintf(tpath, sizeof(tpath), "%s/trace.cb", dir);
-	ret = gen_files(rpath, tpath, &go);
-	if (ret)
-		goto out;
-	ret = wcard_rules_load(rpath, WCARD_FMT_CLASSBENCH, wcard_layout_ipv4(), &rs, err,
-			       sizeof(err));
-	if (!ret)
-		ret = wcard_trace_load(tpath, &tr, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "wcard demo: %s\n", err);
-		goto out;
-	}
-	bpf.best = calloc(tr.n ? tr.n : 1, sizeof(long));
-	ref.best = calloc(tr.n ? tr.n : 1, sizeof(long));
-	if (!bpf.best || !ref.best) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	ret = classify_bpf(c, &rs, &tr, &bpf, &verified, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "wcard demo: %s\n", err);
-		goto out;
-	}
-	classify_ref(&rs, &tr, &ref);
-	for (i = 0; i < tr.n; i++)
-		agree += bpf.best[i] == ref.best[i];
-	if (c->json) {
-		printf("{\"algo\":\"%s\",\"rules\":%zu,\"packets\":%zu,\"matched\":%zu,\"agree\":%zu,"
-		       "\"ns_per_packet\":%.1f,\"verified_insns\":%u,\"rules_file\":\"%s\","
-		       "\"trace_file\":\"%s\"}\n",
-		       algo_name(bpf.algo), rs.n, tr.n, bpf.matched, agree, bpf.ns_per_pkt, verified,
-		       rpath, tpath);
-	} else {
-		printf("wcard demo: %s classifier in XDP, checked against the userspace reference\n",
-		       bpf.algo == WC_ALGO_BF ? "brute-force" : "Tuple Merge");
-		printf("  rules         %zu (ipv4-5tuple, generated, seed %llu): %s\n", rs.n,
-		       go.seed, rpath);
-		printf("  packets       %zu real Ethernet/IPv4 frames via BPF_PROG_TEST_RUN: %s\n",
-		       tr.n, tpath);
-		printf("  matched       %zu (%.1f%%)\n", bpf.matched,
-		       tr.n ? 100.0 * bpf.matched / tr.n : 0);
-		printf("  agreement     %zu/%zu with the reference %s\n", agree, tr.n,
-		       agree == tr.n ? "(all agree)" : "(MISMATCH)");
-		printf("  time          %.0f ns/packet (parse + classify + count, one frame per "
-		       "test run, cold-ish cache)\n",
-		       bpf.ns_per_pkt);
-		if (bpf.tables)
-			printf("  tables        %u Tuple Merge tables\n", bpf.tables);
-		printf("  verifier      %u instructions processed for the XDP program\n", verified);
-		printf("  try it        build/wcard classify %s %s\n", rpath, tpath);
-	}
-	if (agree != tr.n)
-		ret = -EIO;
-out:
-	free(bpf.best);
-	free(ref.best);
-	wcard_ruleset_free(&rs);
-	wcard_trace_free(&tr);
-	return ret ? 1 : 0;
-}
-
-/* DIR/NAME of a pinned object, or an error for a NAME that is not one path component. */
-int pin_path(const struct cli *c, const char *name, char *buf, size_t len)
-{
-	const char *dir = c->pin_dir ? c->pin_dir : PIN_DIR_DEFAULT;
-
-	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
-		fprintf(stderr, "wcard: bad name '%s' (one path component, no '/')\n", name);
-		return -EINVAL;
-	}
-	if ((size_t)snprintf(buf, len, "%s/%s", dir, name) >= len) {
-		fprintf(stderr, "wcard: pin path too long\n");
-		return -ENAMETOOLONG;
-	}
-	return 0;
-}
-
-int pin_new(const struct cli *c, const char *path, const char *destroy, char *err, size_t errlen)
-{
-	const char *dir = c->pin_dir ? c->pin_dir : PIN_DIR_DEFAULT;
-	int e;
-
-	/* bpffs mounted at /sys/fs/bpf if nothing is: the one use of CAP_SYS_ADMIN here. */
-	if (!c->caps_admin)
-		caps_raise(CAP_SYS_ADMIN);
-	e = wcard_bpffs_prepare(dir, err, errlen);
-	if (!c->caps_admin)
-		caps_drop(CAP_SYS_ADMIN);
-	if (e)
-		return e;
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		e = errno;
-		snprintf(err, errlen, "%s: %s%s", dir, strerror(e),
-			 e == EACCES || e == EPERM ?
-				 " (needs root, or CAP_BPF and write access to bpffs)" : "");
-		return -e;
-	}
-	if (!access(path, F_OK)) {
-		snprintf(err, errlen, "%s: already exists (%s %s)", path, destroy, c->argv[0]);
-		return -EEXIST;
-	}
-	return 0;
-}
-
-/* Times pin_lock starts over when the object it waited for was replaced meanwhile. */
-#define PIN_LOCK_TRIES 8
-
-int pin_lock(const char *path, bool shared)
-{
-	struct stat held, now;
-	int fd, ret, i;
-
-	for (i = 0; i < PIN_LOCK_TRIES; i++) {
-		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		if (flock(fd, shared ? LOCK_SH : LOCK_EX) || fstat(fd, &held)) {
-			ret = -errno;
-			close(fd);
-			return ret;
-		}
-		/*
-		 * While we waited, the holder may have destroyed the object and
-		 * created a new one of the same name: our lock is then on the old,
-		 * unlinked directory, and the new one is not ours. The lock counts
-		 * only if the path still names the directory it is on (which,
-		 * held open, cannot pass its inode number on).
-		 */
-		if (stat(path, &now)) {
-			ret = -errno;
-			close(fd);
-			return ret;
-		}
-		if (held.st_dev == now.st_dev && held.st_ino == now.st_ino)
-			return fd;
-		close(fd);
-	}
-	fprintf(stderr,
-		"wcard: %s: destroyed and created again %d times while waiting for its "
-		"lock; try again\n",
-		path, PIN_LOCK_TRIES);
-	return -EAGAIN;
-}
-
-void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			putchar('\\');
-		putchar(*s);
-	}
-	putchar('"');
 }
 
 /* Run the subcommand argv[0] of command cmd from its table. */

@@ -137,31 +137,21 @@ static __always_inline int wc_lpm_result(void *img, int kind, __u64 ent, __u32 *
  * an inline wrapper that copies them out. params and args are in parentheses.
  */
 #ifndef WCARD_COMPAT
-#ifndef WCARD_LINK_LIB
 #define WC_LPM_DEFINE(name, params, args)                                                          \
-	WC_WEAK __noinline int name(WC_UNPAREN params, __u32 *route, __u64 *value)                 \
+	WC_GLOBAL_FN(int, name, WC_UNPAREN params, __u32 *route, __u64 *value)                     \
 	{                                                                                          \
 		if (!route || !value)                                                              \
 			return -22;                                                                \
 		return name##_body(WC_UNPAREN args, route, value);                                 \
 	}
 #else
-#define WC_LPM_DEFINE(name, params, args) int name(WC_UNPAREN params, __u32 *route, __u64 *value);
-#endif
-#else
-#ifndef WCARD_LINK_LIB
-#define WC_LPM_DEFINE_G(name, params, args)                                                        \
-	WC_WEAK __noinline int name##_g(WC_UNPAREN params)                                         \
+#define WC_LPM_DEFINE(name, params, args)                                                          \
+	WC_GLOBAL_FN(int, name##_g, WC_UNPAREN params)                                             \
 	{                                                                                          \
 		struct wc_scratch *s = wc_scratch_get();                                           \
                                                                                                    \
 		return s ? name##_body(WC_UNPAREN args, &s->lpm_route, &s->lpm_value) : -22;       \
-	}
-#else
-#define WC_LPM_DEFINE_G(name, params, args) int name##_g(WC_UNPAREN params);
-#endif
-#define WC_LPM_DEFINE(name, params, args)                                                          \
-	WC_LPM_DEFINE_G(name, params, args)                                                        \
+	}                                                                                          \
 	static __always_inline int name(WC_UNPAREN params, __u32 *route, __u64 *value)             \
 	{                                                                                          \
 		struct wc_scratch *s;                                                              \

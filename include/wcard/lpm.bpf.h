@@ -62,7 +62,7 @@ WC_LPM_SLOT_MAP(wc_trie4_image); /* IPv4 small trie */
 WC_LPM_SLOT_MAP(wc_lpm6_image); /* IPv6 trie */
 
 /* The live image in slot idx of a structure's slot map, or NULL (none loaded, or idx too big). */
-static __always_inline void *wc_lpm_image(void *slot, __u32 idx)
+static __always_inline void *wc_lpm_image_get(void *slot, __u32 idx)
 {
 	return bpf_map_lookup_elem(slot, &idx);
 }
@@ -184,7 +184,7 @@ static __always_inline int wc_lpm4_lookup_body(__u32 addr, __u32 *route, __u64 *
 	void *img;
 	__u64 v;
 
-	img = wc_lpm_image(&wc_lpm4_image, 0);
+	img = wc_lpm_image_get(&wc_lpm4_image, 0);
 	if (!img || wc_lpm_entry(img, addr >> 8, &v))
 		return 0;
 	if (wc_lpm_is_group(v) &&
@@ -219,7 +219,7 @@ static __always_inline __u32 wc_lpm6_byte(__u64 hi, __u64 lo, int i)
 static __always_inline int wc_trie_walk(void *slot, __u32 idx, int kind, __u64 hi, __u64 lo,
 					int levels, __u32 *route, __u64 *value, __u32 *aux)
 {
-	void *img = wc_lpm_image(slot, idx);
+	void *img = wc_lpm_image_get(slot, idx);
 	__u64 v;
 	int i;
 

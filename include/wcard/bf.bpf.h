@@ -1,4 +1,4 @@
-/* bf.bpf.h: brute-force classifier over the live generation's rules; BPF only. */
+/* bf.bpf.h: the brute-force lookup over a generation's rules; BPF, through classify.bpf.h. */
 #ifndef WCARD_BF_BPF_H
 #define WCARD_BF_BPF_H
 

@@ -1,4 +1,4 @@
-/* classify.bpf.h: packet -> key for the built-in layouts, and the classifier entry point; BPF only. */
+/* classify.bpf.h: wc_classify() and packet -> key; BPF programs include it (public entry). */
 #ifndef WCARD_CLASSIFY_BPF_H
 #define WCARD_CLASSIFY_BPF_H
 

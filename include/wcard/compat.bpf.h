@@ -1,4 +1,4 @@
-/* compat.bpf.h: small BPF macros carried by wcard because libbpf 1.1 headers lack them; BPF only. */
+/* compat.bpf.h: macros that differ by build (iter, compat, linked); wcard's BPF headers only. */
 #ifndef WCARD_COMPAT_BPF_H
 #define WCARD_COMPAT_BPF_H
 
@@ -174,7 +174,7 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
 #define WC_RUN_MAX (WC_RUN_L1 * WC_RUN_L2 * WC_RUN_L2)
 
 #ifndef WCARD_COMPAT
-#define WC_RUN_DEFINE(name, step, l1)                                                                \
+#define WC_RUN_DEFINE(name, step, l1)                                                              \
 	static __always_inline __u32 name(const struct wc_key *key, const struct wc_config *cfg,  \
 					  struct wc_result *res, __u32 s)                          \
 	{                                                                                          \
@@ -189,7 +189,7 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
 		return s;                                                                          \
 	}
 /* The iterator's value is unknown to the verifier, so the loop's states converge. */
-#define WC_COUNT_DEFINE(name, step, l1)                                                                \
+#define WC_COUNT_DEFINE(name, step, l1)                                                            \
 	static __always_inline void name(const struct wc_key *key, const struct wc_config *cfg,   \
 					 struct wc_result *res)                                    \
 	{                                                                                          \
@@ -229,7 +229,7 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
 		}                                                                                  \
 		return s;                                                                          \
 	}
-#define WC_RUN_DEFINE(name, step, l1)                                                                \
+#define WC_RUN_DEFINE(name, step, l1)                                                              \
 	WC_RUN_LEVEL(name##_l1, step, l1)                                                          \
 	static __always_inline __u32 name##_l1_call(const struct wc_key *key,                     \
 						    const struct wc_config *cfg,                   \
@@ -240,7 +240,7 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
 	WC_RUN_LEVEL(name##_l2, name##_l1_call, WC_RUN_L2)                                         \
 	WC_RUN_OUTER(name, name##_l2)
 /* As a run whose state is i + 1: inside each level's global function it is an argument. */
-#define WC_COUNT_DEFINE(name, step, l1)                                                                \
+#define WC_COUNT_DEFINE(name, step, l1)                                                            \
 	static __always_inline __u32 name##_next(const struct wc_key *key,                        \
 						 const struct wc_config *cfg,                      \
 						 struct wc_result *res, __u32 s)                   \

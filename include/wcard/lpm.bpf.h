@@ -1,4 +1,4 @@
-/* lpm.bpf.h: LPM over ARRAY maps (IPv4 DIR-24-8 or trie, IPv6 trie): maps, lookups; BPF only. */
+/* lpm.bpf.h: LPM over ARRAY maps (IPv4 DIR-24-8 or trie, IPv6 trie); BPF programs include it. */
 #ifndef WCARD_LPM_BPF_H
 #define WCARD_LPM_BPF_H
 
@@ -135,6 +135,8 @@ static __always_inline int wc_lpm_result(void *img, int kind, __u64 ent, __u32 *
  * arguments to global functions before 5.12, see WC_PARAMS in compat.bpf.h):
  * name##_g(params) leaves route and value in the scratch entry, and name is
  * an inline wrapper that copies them out. params and args are in parentheses.
+ * The pointer checks are the verifier's: to it, a global function's pointer
+ * arguments may be NULL.
  */
 #ifndef WCARD_COMPAT
 #define WC_LPM_DEFINE(name, params, args)                                                          \

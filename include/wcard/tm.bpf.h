@@ -1,4 +1,4 @@
-/* tm.bpf.h: Tuple Merge lookup over the live generation's tables, slots and rules; BPF only. */
+/* tm.bpf.h: the Tuple Merge lookup (tables, slots, rule chains); BPF, through classify.bpf.h. */
 #ifndef WCARD_TM_BPF_H
 #define WCARD_TM_BPF_H
 
@@ -20,7 +20,8 @@
  * ends (end of chain, or no later rule can beat res), 0 = go on with *head.
  */
 static __always_inline int wc_tm_chain_step(const struct wc_key *key, __u32 *head,
-					    __u32 rules_base, __u32 max_rules, struct wc_result *res)
+					    __u32 rules_base, __u32 max_rules,
+					    struct wc_result *res)
 {
 	__u32 h = *head, idx = rules_base + h - 1;
 	struct wc_rule *r;
@@ -189,6 +190,7 @@ WC_GLOBAL_FN(int, WC_G(wc_tm_pass), WC_PARAMS)
 	if (!ob)
 		return -2;
 	n = ob->n;
+	/* A bound the verifier sees, for ob->e[i] and the compat build's plain loop. */
 	if (n > WC_TM_MAX_TABLES)
 		n = WC_TM_MAX_TABLES;
 	wc_for(i, 0, (int)n)

@@ -68,12 +68,15 @@ USER_CFLAGS = $(CFLAGS) $(WARN) -fPIC -std=gnu11 $(INCLUDES) -Iuser $(PKG_CFLAGS
 LIB_CFLAGS = $(USER_CFLAGS) -fvisibility=hidden
 
 DEPS_STAMP := $(BUILD)/.deps-ok
-BPF_PROGS := wcard_xdp wcard_parse_test wcard_key wcard_lpm4
+# Shipped BPF objects (bpf/): the XDP filter and the LPM lookups, whose
+# skeletons libwcard embeds; libwcard.bpf.o has rules of its own below.
+BPF_PROGS := wcard_xdp wcard_lpm4
 BENCH_BPF := wcard_bench
 SKELS := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS) $(BENCH_BPF)) \
 	$(patsubst %,$(BUILD)/compat/%.skel.h,$(BPF_PROGS) $(BENCH_BPF)) \
 	$(BUILD)/include/wcard/libwcard.subskel.h
-# Test-only BPF programs: tests/progs, apart from the shipped ones in bpf/.
+# Test-only BPF programs (tests/progs), built both ways like the shipped ones
+# but never installed: the tests and fuzz targets include their skeletons.
 TEST_BPF := $(patsubst tests/progs/%.bpf.c,%,$(wildcard tests/progs/*.bpf.c))
 TEST_SKELS := $(patsubst %,$(BUILD)/%.skel.h,$(TEST_BPF)) \
 	$(patsubst %,$(BUILD)/compat/%.skel.h,$(TEST_BPF))
@@ -276,7 +279,8 @@ $(FUZZ_DIR)/obj/ref_parse.o: tests/ref_parse.c tests/ref_parse.h $(HDRS) | $(DEP
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/wctest.h $(FUZZ_LIB_OBJS) $(SKELS)
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/wctest.h $(FUZZ_LIB_OBJS) $(SKELS) \
+		$(TEST_SKELS)
 	$(call msg,LD-FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -D_GNU_SOURCE -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) $(PKG_LIBS) -lpthread
 

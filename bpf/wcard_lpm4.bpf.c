@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* wcard_lpm4.bpf.c: runs the IPv4 (DIR-24-8 or small trie) and IPv6 (multibit) LPM lookups on an address given as test-run data. */
+/* wcard_lpm4.bpf.c: the LPM lookups, run on an address as test-run data; libwcard embeds it. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <wcard/lpm.bpf.h>

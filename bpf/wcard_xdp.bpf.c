@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* wcard_xdp.bpf.c: the ready XDP filter: parse, classify, count, apply the rule's action. */
+/* wcard_xdp.bpf.c: the ready XDP filter: parse, classify, count, act; installed, in libwcard. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <wcard/parse.bpf.h>
@@ -44,6 +44,7 @@ static __always_inline void wc_count(__u32 idx, __u64 bytes)
 #ifndef WCARD_COMPAT
 __noinline int wc_xdp_parse(struct xdp_md *ctx, struct wc_pkt *pkt)
 {
+	/* To the verifier, a global function's pointer arguments may be NULL. */
 	if (!ctx || !pkt)
 		return WC_PARSE_MALFORMED;
 	return wc_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, pkt);
@@ -110,7 +111,8 @@ int wc_xdp_filter(struct xdp_md *ctx)
 	status = wc_xdp_parse(ctx, &pkt);
 	if (status == WC_PARSE_OK) {
 		action = cfg->default_action;
-		if (!wc_key_from_pkt(cfg->layout_id, &pkt, &key) && wc_classify(&key, cfg, &res) > 0) {
+		if (!wc_key_from_pkt(cfg->layout_id, &pkt, &key) &&
+		    wc_classify(&key, cfg, &res) > 0) {
 			action = WC_VALUE_ACTION(res.value);
 			ifindex = WC_VALUE_IFINDEX(res.value);
 		}
@@ -129,8 +131,9 @@ int wc_xdp_filter(struct xdp_md *ctx)
 	 * data_end - data is the whole frame, on kernels without
 	 * bpf_xdp_get_buff_len (5.18) too.
 	 */
-	wc_count(res.id == WC_ID_NONE ? 0 : WC_HITS_INDEX(res.slot >= cfg->max_rules, cfg->max_rules,
-							 res.id),
+	wc_count(res.id == WC_ID_NONE ?
+			 0 :
+			 WC_HITS_INDEX(res.slot >= cfg->max_rules, cfg->max_rules, res.id),
 		 ctx->data_end - ctx->data);
 
 	if (wc_export_meta && !bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct wc_xdp_meta))) {

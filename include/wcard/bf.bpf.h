@@ -1,4 +1,4 @@
-/* bf.bpf.h: brute-force classifier over the live generation's rules; BPF only. */
+/* bf.bpf.h: the brute-force lookup over a generation's rules; BPF, through classify.bpf.h. */
 #ifndef WCARD_BF_BPF_H
 #define WCARD_BF_BPF_H
 
@@ -59,8 +59,7 @@ WC_STATIC_ASSERT(WC_MAX_RULES / WC_BF_BLOCK / WC_RUN_L2 / WC_RUN_L2 * WC_RUN_L2 
  *
  * Global and __noinline: verified once, whatever the number of callers.
  */
-#ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int WC_G(wc_bf_lookup)(WC_PARAMS)
+WC_GLOBAL_FN(int, WC_G(wc_bf_lookup), WC_PARAMS)
 {
 	WC_TAKE_PARAMS(-22); /* -EINVAL */
 	wc_result_miss(res);
@@ -69,9 +68,6 @@ WC_WEAK __noinline int WC_G(wc_bf_lookup)(WC_PARAMS)
 	wc_bf_run(key, cfg, res);
 	return res->id != WC_ID_NONE;
 }
-#else
-int WC_G(wc_bf_lookup)(WC_PARAMS);
-#endif
 WC_PUBLIC(wc_bf_lookup)
 
 #endif /* WCARD_BF_BPF_H */

@@ -1,4 +1,4 @@
-/* classify.bpf.h: packet -> key for the built-in layouts, and the classifier entry point; BPF only. */
+/* classify.bpf.h: wc_classify() and packet -> key; BPF programs include it (public entry). */
 #ifndef WCARD_CLASSIFY_BPF_H
 #define WCARD_CLASSIFY_BPF_H
 
@@ -59,8 +59,7 @@ static __always_inline int wc_key_from_pkt(__u32 layout_id, const struct wc_pkt 
  * result needs no read of the rule itself: in a big rule set that read was a
  * cache and TLB miss, ~130-180 ns (make bench). Global: verified once.
  */
-#ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int WC_G(wc_lpm_classify)(WC_PARAMS)
+WC_GLOBAL_FN(int, WC_G(wc_lpm_classify), WC_PARAMS)
 {
 	__u32 f, word, route = 0, id = 0;
 	__u64 value = 0;
@@ -97,9 +96,6 @@ WC_WEAK __noinline int WC_G(wc_lpm_classify)(WC_PARAMS)
 	res->slot = cfg->rules_base + route;
 	return 1;
 }
-#else
-int WC_G(wc_lpm_classify)(WC_PARAMS);
-#endif
 WC_PUBLIC(wc_lpm_classify)
 
 /*

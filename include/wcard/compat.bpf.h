@@ -1,4 +1,4 @@
-/* compat.bpf.h: small BPF macros carried by wcard because libbpf 1.1 headers lack them; BPF only. */
+/* compat.bpf.h: macros that differ by build (iter, compat, linked); wcard's BPF headers only. */
 #ifndef WCARD_COMPAT_BPF_H
 #define WCARD_COMPAT_BPF_H
 
@@ -20,12 +20,38 @@
  * which is also why they all start with wc_.
  */
 #define WC_WEAK __attribute__((weak))
+
+#ifndef __noinline
+#define __noinline __attribute__((noinline))
+#endif
+
 /*
- * A program to be linked with libwcard.bpf.o defines WCARD_LINK_LIB before
- * including the wcard headers: the global subprograms are then only declared,
- * and their bodies (and the iterator kfuncs they use, which libbpf 1.1's
- * linker cannot merge across objects) come from libwcard.bpf.o alone.
+ * WC_GLOBAL_FN(ret, name, params...) opens each global subprogram of the wcard
+ * headers; its body follows in braces:
+ *
+ *   WC_GLOBAL_FN(int, WC_G(wc_f), WC_PARAMS, __u32 more)
+ *   {
+ *           ...
+ *   }
+ *
+ * By default it is the definition: weak (above) and __noinline, so that the
+ * verifier checks it once whatever the number of callers. A program to be
+ * linked with libwcard.bpf.o defines WCARD_LINK_LIB before including the
+ * headers: name is then only declared, as its one definition comes from
+ * libwcard.bpf.o, and the body goes to an unused static function, which the
+ * compiler checks and never emits. So the program's object holds neither the
+ * bodies nor the iterator kfuncs they call (bpf_iter_num_*), whose
+ * declarations libbpf 1.1's linker cannot merge across objects.
  */
+#ifndef WCARD_LINK_LIB
+#define WC_GLOBAL_FN(ret, name, ...) WC_WEAK __noinline ret name(__VA_ARGS__)
+#else
+/* One level more, so that a name given as WC_G(f) is expanded before it is pasted. */
+#define WC_GLOBAL_FN(ret, name, ...) WC_GLOBAL_DECL(ret, name, __VA_ARGS__)
+#define WC_GLOBAL_DECL(ret, name, ...)                                                             \
+	ret name(__VA_ARGS__);                                                                     \
+	static inline __attribute__((unused)) ret wc_unlinked_##name(__VA_ARGS__)
+#endif
 
 /*
  * Two builds of every program, picked at load time by libwcard's probe
@@ -89,7 +115,7 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
  * maps.bpf.h) while wcard's global functions run, and they take their key,
  * cfg and res from there. A global function is written once for both builds:
  *
- *   WC_WEAK __noinline int WC_G(wc_f)(WC_PARAMS, __u32 more)
+ *   WC_GLOBAL_FN(int, WC_G(wc_f), WC_PARAMS, __u32 more)
  *   {
  *           WC_TAKE_PARAMS(-22);  (key, cfg, res; or return -22)
  *           ... WC_G(wc_other)(WC_ARGS, x) ...
@@ -148,7 +174,7 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
 #define WC_RUN_MAX (WC_RUN_L1 * WC_RUN_L2 * WC_RUN_L2)
 
 #ifndef WCARD_COMPAT
-#define WC_RUN_DEFINE(name, step, l1)                                                                \
+#define WC_RUN_DEFINE(name, step, l1)                                                              \
 	static __always_inline __u32 name(const struct wc_key *key, const struct wc_config *cfg,  \
 					  struct wc_result *res, __u32 s)                          \
 	{                                                                                          \
@@ -163,7 +189,7 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
 		return s;                                                                          \
 	}
 /* The iterator's value is unknown to the verifier, so the loop's states converge. */
-#define WC_COUNT_DEFINE(name, step, l1)                                                                \
+#define WC_COUNT_DEFINE(name, step, l1)                                                            \
 	static __always_inline void name(const struct wc_key *key, const struct wc_config *cfg,   \
 					 struct wc_result *res)                                    \
 	{                                                                                          \
@@ -177,7 +203,7 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
 	}
 #else
 #define WC_RUN_LEVEL(name, inner, n)                                                               \
-	WC_WEAK __noinline __u32 name(WC_PARAMS, __u32 s)                                          \
+	WC_GLOBAL_FN(__u32, name, WC_PARAMS, __u32 s)                                              \
 	{                                                                                          \
 		int __k;                                                                           \
                                                                                                    \
@@ -203,8 +229,7 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
 		}                                                                                  \
 		return s;                                                                          \
 	}
-#ifndef WCARD_LINK_LIB
-#define WC_RUN_DEFINE(name, step, l1)                                                                \
+#define WC_RUN_DEFINE(name, step, l1)                                                              \
 	WC_RUN_LEVEL(name##_l1, step, l1)                                                          \
 	static __always_inline __u32 name##_l1_call(const struct wc_key *key,                     \
 						    const struct wc_config *cfg,                   \
@@ -214,13 +239,8 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
 	}                                                                                          \
 	WC_RUN_LEVEL(name##_l2, name##_l1_call, WC_RUN_L2)                                         \
 	WC_RUN_OUTER(name, name##_l2)
-#else
-#define WC_RUN_DEFINE(name, step, l1)                                                                \
-	__u32 name##_l2(WC_PARAMS, __u32 s);                                                       \
-	WC_RUN_OUTER(name, name##_l2)
-#endif
 /* As a run whose state is i + 1: inside each level's global function it is an argument. */
-#define WC_COUNT_DEFINE(name, step, l1)                                                                \
+#define WC_COUNT_DEFINE(name, step, l1)                                                            \
 	static __always_inline __u32 name##_next(const struct wc_key *key,                        \
 						 const struct wc_config *cfg,                      \
 						 struct wc_result *res, __u32 s)                   \
@@ -233,10 +253,6 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
 	{                                                                                          \
 		name##_run(key, cfg, res, 1);                                                      \
 	}
-#endif
-
-#ifndef __noinline
-#define __noinline __attribute__((noinline))
 #endif
 
 #endif /* WCARD_COMPAT_BPF_H */

@@ -1,4 +1,4 @@
-/* lpm.bpf.h: LPM over ARRAY maps (IPv4 DIR-24-8 or trie, IPv6 trie): maps, lookups; BPF only. */
+/* lpm.bpf.h: LPM over ARRAY maps (IPv4 DIR-24-8 or trie, IPv6 trie); BPF programs include it. */
 #ifndef WCARD_LPM_BPF_H
 #define WCARD_LPM_BPF_H
 
@@ -62,7 +62,7 @@ WC_LPM_SLOT_MAP(wc_trie4_image); /* IPv4 small trie */
 WC_LPM_SLOT_MAP(wc_lpm6_image); /* IPv6 trie */
 
 /* The live image in slot idx of a structure's slot map, or NULL (none loaded, or idx too big). */
-static __always_inline void *wc_lpm_image(void *slot, __u32 idx)
+static __always_inline void *wc_lpm_image_get(void *slot, __u32 idx)
 {
 	return bpf_map_lookup_elem(slot, &idx);
 }
@@ -135,33 +135,25 @@ static __always_inline int wc_lpm_result(void *img, int kind, __u64 ent, __u32 *
  * arguments to global functions before 5.12, see WC_PARAMS in compat.bpf.h):
  * name##_g(params) leaves route and value in the scratch entry, and name is
  * an inline wrapper that copies them out. params and args are in parentheses.
+ * The pointer checks are the verifier's: to it, a global function's pointer
+ * arguments may be NULL.
  */
 #ifndef WCARD_COMPAT
-#ifndef WCARD_LINK_LIB
 #define WC_LPM_DEFINE(name, params, args)                                                          \
-	WC_WEAK __noinline int name(WC_UNPAREN params, __u32 *route, __u64 *value)                 \
+	WC_GLOBAL_FN(int, name, WC_UNPAREN params, __u32 *route, __u64 *value)                     \
 	{                                                                                          \
 		if (!route || !value)                                                              \
 			return -22;                                                                \
 		return name##_body(WC_UNPAREN args, route, value);                                 \
 	}
 #else
-#define WC_LPM_DEFINE(name, params, args) int name(WC_UNPAREN params, __u32 *route, __u64 *value);
-#endif
-#else
-#ifndef WCARD_LINK_LIB
-#define WC_LPM_DEFINE_G(name, params, args)                                                        \
-	WC_WEAK __noinline int name##_g(WC_UNPAREN params)                                         \
+#define WC_LPM_DEFINE(name, params, args)                                                          \
+	WC_GLOBAL_FN(int, name##_g, WC_UNPAREN params)                                             \
 	{                                                                                          \
 		struct wc_scratch *s = wc_scratch_get();                                           \
                                                                                                    \
 		return s ? name##_body(WC_UNPAREN args, &s->lpm_route, &s->lpm_value) : -22;       \
-	}
-#else
-#define WC_LPM_DEFINE_G(name, params, args) int name##_g(WC_UNPAREN params);
-#endif
-#define WC_LPM_DEFINE(name, params, args)                                                          \
-	WC_LPM_DEFINE_G(name, params, args)                                                        \
+	}                                                                                          \
 	static __always_inline int name(WC_UNPAREN params, __u32 *route, __u64 *value)             \
 	{                                                                                          \
 		struct wc_scratch *s;                                                              \
@@ -194,7 +186,7 @@ static __always_inline int wc_lpm4_lookup_body(__u32 addr, __u32 *route, __u64 *
 	void *img;
 	__u64 v;
 
-	img = wc_lpm_image(&wc_lpm4_image, 0);
+	img = wc_lpm_image_get(&wc_lpm4_image, 0);
 	if (!img || wc_lpm_entry(img, addr >> 8, &v))
 		return 0;
 	if (wc_lpm_is_group(v) &&
@@ -229,7 +221,7 @@ static __always_inline __u32 wc_lpm6_byte(__u64 hi, __u64 lo, int i)
 static __always_inline int wc_trie_walk(void *slot, __u32 idx, int kind, __u64 hi, __u64 lo,
 					int levels, __u32 *route, __u64 *value, __u32 *aux)
 {
-	void *img = wc_lpm_image(slot, idx);
+	void *img = wc_lpm_image_get(slot, idx);
 	__u64 v;
 	int i;
 

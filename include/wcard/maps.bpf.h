@@ -1,4 +1,4 @@
-/* maps.bpf.h: the maps of a wcard classifier (root, per-generation config, rules, Tuple Merge); BPF only. */
+/* maps.bpf.h: a classifier's maps (root, configs, rules, Tuple Merge); wcard's BPF headers only. */
 #ifndef WCARD_MAPS_BPF_H
 #define WCARD_MAPS_BPF_H
 

@@ -1,4 +1,4 @@
-/* parse.bpf.h: frame -> struct wc_pkt (Ethernet, VLAN, PPPoE, MPLS, IP, AH, L4 ports); BPF only. */
+/* parse.bpf.h: frame -> struct wc_pkt (Ethernet to L4 ports); BPF programs include it. */
 #ifndef WCARD_PARSE_BPF_H
 #define WCARD_PARSE_BPF_H
 
@@ -405,6 +405,7 @@ static __always_inline int wc_parse(void *data, void *data_end, struct wc_pkt *p
 	if ((void *)(p + WC_ETH_HLEN) > data_end)
 		return WC_PARSE_TRUNCATED;
 	proto = wc_rd16(p + 12);
+	/* At most WC_MAX_VLAN tags, unrolled: the verifier needs a bounded walk. */
 #pragma unroll
 	for (i = 0; i < WC_MAX_VLAN; i++) {
 		if (proto != WC_ETH_P_8021Q && proto != WC_ETH_P_8021AD)

@@ -1,4 +1,4 @@
-/* scratch.bpf.h: the compat build's per-CPU scratch entry for global function arguments; BPF only. */
+/* scratch.bpf.h: the compat build's per-CPU argument scratch map; wcard's BPF headers only. */
 #ifndef WCARD_SCRATCH_BPF_H
 #define WCARD_SCRATCH_BPF_H
 

@@ -1,4 +1,4 @@
-/* tm.bpf.h: Tuple Merge lookup over the live generation's tables, slots and rules; BPF only. */
+/* tm.bpf.h: the Tuple Merge lookup (tables, slots, rule chains); BPF, through classify.bpf.h. */
 #ifndef WCARD_TM_BPF_H
 #define WCARD_TM_BPF_H
 
@@ -20,7 +20,8 @@
  * ends (end of chain, or no later rule can beat res), 0 = go on with *head.
  */
 static __always_inline int wc_tm_chain_step(const struct wc_key *key, __u32 *head,
-					    __u32 rules_base, __u32 max_rules, struct wc_result *res)
+					    __u32 rules_base, __u32 max_rules,
+					    struct wc_result *res)
 {
 	__u32 h = *head, idx = rules_base + h - 1;
 	struct wc_rule *r;
@@ -64,8 +65,7 @@ WC_RUN_DEFINE(wc_tm_chain_run, wc_tm_chain_next, WC_RUN_L1)
  * takes the rest, however long the builder had to make the chain.
  * Global: verified once. Returns 1 if res improved.
  */
-#ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int WC_G(wc_tm_chain)(WC_PARAMS, __u32 head)
+WC_GLOBAL_FN(int, WC_G(wc_tm_chain), WC_PARAMS, __u32 head)
 {
 	__u32 rules_base, max_rules, rank;
 	int i, st;
@@ -85,9 +85,6 @@ WC_WEAK __noinline int WC_G(wc_tm_chain)(WC_PARAMS, __u32 head)
 	wc_tm_chain_run(key, cfg, res, head);
 	return res->rank < rank;
 }
-#else
-int WC_G(wc_tm_chain)(WC_PARAMS, __u32 head);
-#endif
 
 /* Slots of a probe checked with plain unrolled code before an iterator takes over. */
 #define WC_TM_PROBE_FAST 4
@@ -164,15 +161,11 @@ static __always_inline int wc_tm_probe(const struct wc_key *key, __u32 t,
  * it once per table of the pass (a plain loop of up to WC_TM_MAX_TABLES), and
  * the branches of 256 probes exceed its limit of 8192 pending jumps.
  */
-#ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int wc_tm_probe_g(WC_PARAMS, __u32 t)
+WC_GLOBAL_FN(int, wc_tm_probe_g, WC_PARAMS, __u32 t)
 {
 	WC_TAKE_PARAMS(-22);
 	return wc_tm_probe(key, t, cfg, res);
 }
-#else
-int wc_tm_probe_g(WC_PARAMS, __u32 t);
-#endif
 #endif
 
 /* Lookup passes that may overlap rule moves before falling back to a scan. */
@@ -183,8 +176,7 @@ int wc_tm_probe_g(WC_PARAMS, __u32 t);
  * inlined (a call per table cost ~10 ns). Global: verified once, and its big
  * frame is not stacked under the lookup's callers.
  */
-#ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int WC_G(wc_tm_pass)(WC_PARAMS)
+WC_GLOBAL_FN(int, WC_G(wc_tm_pass), WC_PARAMS)
 {
 	struct wc_tm_order *ob;
 	__u32 n, oi, tbase;
@@ -198,6 +190,7 @@ WC_WEAK __noinline int WC_G(wc_tm_pass)(WC_PARAMS)
 	if (!ob)
 		return -2;
 	n = ob->n;
+	/* A bound the verifier sees, for ob->e[i] and the compat build's plain loop. */
 	if (n > WC_TM_MAX_TABLES)
 		n = WC_TM_MAX_TABLES;
 	wc_for(i, 0, (int)n)
@@ -215,9 +208,6 @@ WC_WEAK __noinline int WC_G(wc_tm_pass)(WC_PARAMS)
 	}
 	return 0;
 }
-#else
-int WC_G(wc_tm_pass)(WC_PARAMS);
-#endif
 
 /* Slot i of this generation's rules, for the exact scan (wc_tm_scan); 0 after the last. */
 static __always_inline int wc_tm_scan_one(const struct wc_key *key, const struct wc_config *cfg,
@@ -254,17 +244,13 @@ WC_COUNT_DEFINE(wc_tm_scan_all, wc_tm_scan_one, WC_RUN_L1)
  * ones. Only taken when online updates moved rules during every pass, so its
  * cost does not matter; its correctness does.
  */
-#ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int WC_G(wc_tm_scan)(WC_PARAMS)
+WC_GLOBAL_FN(int, WC_G(wc_tm_scan), WC_PARAMS)
 {
 	WC_TAKE_PARAMS(-22);
 	wc_result_miss(res);
 	wc_tm_scan_all(key, cfg, res);
 	return 0;
 }
-#else
-int WC_G(wc_tm_scan)(WC_PARAMS);
-#endif
 WC_PUBLIC(wc_tm_scan)
 
 /*
@@ -302,16 +288,11 @@ static __always_inline int wc_tm_retry_body(const struct wc_key *key, const stru
  * public wc_tm_retry carries res in and out through the scratch entry.
  */
 #ifndef WCARD_COMPAT
-#ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int wc_tm_retry(const struct wc_key *key, const struct wc_config *cfg,
-				   struct wc_result *res)
+WC_GLOBAL_FN(int, wc_tm_retry, WC_PARAMS) /* the default build's WC_PARAMS: key, cfg, res */
 {
 	WC_TAKE_PARAMS(-22);
 	return wc_tm_retry_body(key, cfg, res);
 }
-#else
-int wc_tm_retry(const struct wc_key *key, const struct wc_config *cfg, struct wc_result *res);
-#endif
 #else
 static __always_inline int wc_tm_retry(const struct wc_key *key, const struct wc_config *cfg,
 				       struct wc_result *res)
@@ -342,8 +323,7 @@ static __always_inline int wc_tm_retry(const struct wc_key *key, const struct wc
  * an exact scan answers.
  * Returns 1 on a match, 0 on a miss, <0 on error.
  */
-#ifndef WCARD_LINK_LIB
-WC_WEAK __noinline int WC_G(wc_tm_lookup)(WC_PARAMS)
+WC_GLOBAL_FN(int, WC_G(wc_tm_lookup), WC_PARAMS)
 {
 	__u32 moves;
 
@@ -363,9 +343,6 @@ WC_WEAK __noinline int WC_G(wc_tm_lookup)(WC_PARAMS)
 	}
 	return res->id != WC_ID_NONE;
 }
-#else
-int WC_G(wc_tm_lookup)(WC_PARAMS);
-#endif
 WC_PUBLIC(wc_tm_lookup)
 
 #endif /* WCARD_TM_BPF_H */

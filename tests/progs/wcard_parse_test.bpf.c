@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* wcard_parse_test.bpf.c: exposes wc_parse() to the test suite through BPF_PROG_TEST_RUN. */
+/* wcard_parse_test.bpf.c: runs wc_parse() on a frame given as the test-run data (tests only). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <wcard/parse.bpf.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* wcard_key.bpf.c: runs the classifier on a raw struct wc_key given as the test-run data (tests). */
+/* wcard_key.bpf.c: the classifier run on a raw struct wc_key as test-run data (tests only). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <wcard/classify.bpf.h>

@@ -391,6 +391,9 @@ install: all
 	$(Q)ln -sf libwcard.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libwcard.so
 	$(Q)install -m 644 $(HDRS) $(BUILD)/include/wcard/libwcard.subskel.h $(DESTDIR)$(INCDIR)/wcard/
 	$(Q)install -m 644 $(BUILD)/wcard_xdp.bpf.o $(BUILD)/libwcard.bpf.o $(DESTDIR)$(BPFDIR)/
+	$(Q)install -d $(DESTDIR)$(BPFDIR)/compat
+	$(Q)install -m 644 $(BUILD)/compat/wcard_xdp.bpf.o $(BUILD)/compat/libwcard.bpf.o \
+		$(DESTDIR)$(BPFDIR)/compat/
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
 		-e 's|@BPFDIR@|$(BPFDIR)|' -e 's|@VERSION@|$(VERSION)|' wcard.pc.in \
 		> $(DESTDIR)$(LIBDIR)/pkgconfig/wcard.pc

@@ -31,6 +31,11 @@ Test(install, destdir_then_example_from_installed_files, .timeout = 600, .fini =
 		"usr/lib/libwcard.so",
 		"usr/lib/libwcard.so.0",
 		"usr/include/wcard/wcard.h",
+		"usr/include/wcard/base.h",
+		"usr/include/wcard/rules.h",
+		"usr/include/wcard/lpm.h",
+		"usr/include/wcard/clf.h",
+		"usr/include/wcard/probe.h",
 		"usr/include/wcard/wcard_common.h",
 		"usr/include/wcard/classify.bpf.h",
 		"usr/include/wcard/parse.bpf.h",
@@ -38,6 +43,8 @@ Test(install, destdir_then_example_from_installed_files, .timeout = 600, .fini =
 		"usr/include/wcard/libwcard.subskel.h",
 		"usr/share/wcard/bpf/wcard_xdp.bpf.o",
 		"usr/share/wcard/bpf/libwcard.bpf.o",
+		"usr/share/wcard/bpf/compat/wcard_xdp.bpf.o",
+		"usr/share/wcard/bpf/compat/libwcard.bpf.o",
 		"usr/lib/pkgconfig/wcard.pc",
 		"usr/share/man/man1/wcard.1",
 	};
@@ -118,4 +125,47 @@ Test(install, destdir_then_example_from_installed_files, .timeout = 600, .fini =
 	}
 	cr_log_info("install: DESTDIR staging complete; the example built both ways from the "
 		    "installed files and gave the expected verdicts\n");
+}
+
+/*
+ * libwcard's boundary: libwcard.so and libwcard.a define exactly the functions
+ * the public headers declare WCARD_API, all named wcard_*, and nothing else;
+ * and the library never sets libbpf's print callback, which is the
+ * application's (it has wcard_set_print for its own messages).
+ */
+Test(install, exports_only_the_public_api, .timeout = 120)
+{
+	const char *src = getenv("WCARD_SRC"), *build = getenv("WCARD_BUILD");
+	static char declared[1 << 16], so[1 << 16], ar[1 << 16], out[4096];
+	char *save, *w;
+	unsigned int n = 0;
+
+	if (!src || !build)
+		cr_skip_test("WCARD_SRC and WCARD_BUILD are not set (run through make test)");
+	/* Names in the public headers' WCARD_API declarations, one per line, sorted. */
+	cr_assert_eq(wt_sh(declared, sizeof(declared),
+			   "cat %s/include/wcard/*.h | tr '\\n' ' ' | grep -o 'WCARD_API [^;(]*(' | "
+			   "grep -o 'wcard_[a-z0-9_]*($' | tr -d '(' | sort -u",
+			   src),
+		     0, "case declared: %s", declared);
+	cr_assert_eq(wt_sh(so, sizeof(so),
+			   "nm -D --defined-only %s/libwcard.so | awk '$2 != \"A\" {print $3}' | "
+			   "sed 's/@.*//' | sort -u",
+			   build),
+		     0, "case libwcard.so exports: %s", so);
+	cr_assert_eq(wt_sh(ar, sizeof(ar),
+			   "nm -g --defined-only %s/libwcard.a | awk 'NF == 3 {print $3}' | sort -u",
+			   build),
+		     0, "case libwcard.a globals: %s", ar);
+	cr_assert_str_eq(so, declared, "case libwcard.so exports exactly the declared API:\n%s",
+			 so);
+	cr_assert_str_eq(ar, declared, "case libwcard.a's globals are exactly the declared API:\n%s",
+			 ar);
+	for (w = strtok_r(declared, "\n", &save); w; w = strtok_r(NULL, "\n", &save), n++)
+		cr_assert_eq(strncmp(w, "wcard_", 6), 0, "case the API is named wcard_*: %s", w);
+	cr_assert_gt(n, 50, "case the declared API was found: %u functions", n);
+	cr_assert_neq(wt_sh(out, sizeof(out), "nm -u %s/libwcard.a | grep -w libbpf_set_print", build),
+		      0, "case libwcard never sets libbpf's print callback: %s", out);
+	cr_log_info("install: libwcard.so and libwcard.a export the %u functions the headers "
+		    "declare, nothing else\n", n);
 }

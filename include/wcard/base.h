@@ -1,4 +1,4 @@
-/* base.h: what every libwcard header builds on (shared types, u128, the print hook); user space only. */
+/* base.h: what libwcard's headers build on: shared types, the print hook; user space only. */
 #ifndef WCARD_BASE_H
 #define WCARD_BASE_H
 

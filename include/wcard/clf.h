@@ -1,4 +1,4 @@
-/* clf.h: libwcard's classifier: create, load, change online, pin, run frames, stats; user space only. */
+/* clf.h: the classifier: create, load, change, pin, run, stats (libwcard); user space only. */
 #ifndef WCARD_CLF_H
 #define WCARD_CLF_H
 
@@ -8,7 +8,7 @@
 extern "C" {
 #endif
 
-/* ---- BPF classifier (user/clf.c) ----------------------------------------- */
+/* ---- BPF classifier (user/clf/) ------------------------------------------- */
 
 struct wcard_clf;
 
@@ -54,14 +54,15 @@ struct wcard_clf_opts {
  * field order, "32,32,0,16,8,0; 24,24,0,0,8,0". *pool is malloc'ed.
  * 0, -EINVAL or -E2BIG (more than WC_TM_MAX_TABLES tuples) with err set.
  */
-WCARD_API int wcard_pool_parse(const struct wcard_layout *l, const char *spec, __u8 (**pool)[WC_MAX_FIELDS],
-		     unsigned int *n, char *err, size_t errlen);
+WCARD_API int wcard_pool_parse(const struct wcard_layout *l, const char *spec,
+			       __u8 (**pool)[WC_MAX_FIELDS], unsigned int *n, char *err,
+			       size_t errlen);
 
 /* --algo auto uses brute force up to this many rules. */
 #define WCARD_AUTO_BF_MAX 16
 
 WCARD_API int wcard_clf_create(const struct wcard_clf_opts *o, struct wcard_clf **out, char *err,
-		     size_t errlen);
+			       size_t errlen);
 /*
  * Drive the wcard maps of the caller's own BPF object, one that includes
  * <wcard/classify.bpf.h>: call wcard_object_prepare() between open and load
@@ -71,11 +72,12 @@ WCARD_API int wcard_clf_create(const struct wcard_clf_opts *o, struct wcard_clf 
 struct bpf_object;
 WCARD_API int wcard_object_prepare(struct bpf_object *obj, __u32 max_rules);
 WCARD_API int wcard_clf_from_object(struct bpf_object *obj, const char *prog,
-			  const struct wcard_clf_opts *o, struct wcard_clf **out, char *err,
-			  size_t errlen);
+				    const struct wcard_clf_opts *o, struct wcard_clf **out,
+				    char *err, size_t errlen);
 WCARD_API void wcard_clf_destroy(struct wcard_clf *c);
 /* Replace the whole rule set. 0 or -errno (-E2BIG: more rules than max_rules). */
-WCARD_API int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *err, size_t errlen);
+WCARD_API int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *err,
+			     size_t errlen);
 /*
  * Online updates of the live rule set, visible to lookups as soon as they
  * return and never hiding a rule that stays (docs/design.md section 5). Rule ids
@@ -84,15 +86,15 @@ WCARD_API int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs
  * added now). 0 or -errno with err set: -ENOSPC when the classifier is full,
  * -ENOENT for an unknown id.
  */
-WCARD_API int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id, char *err,
-		     size_t errlen);
+WCARD_API int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
+			       char *err, size_t errlen);
 WCARD_API int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen);
 /*
  * New value in place; a new priority re-inserts the rule under *new_id (an
  * insert then a delete: a writer killed in between leaves both in the set).
  */
-WCARD_API int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u32 *new_id,
-		     char *err, size_t errlen);
+WCARD_API int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value,
+			       __u32 *new_id, char *err, size_t errlen);
 
 /*
  * Pin the classifier's maps and its XDP program (as "prog") under dir, a
@@ -114,30 +116,31 @@ WCARD_API int wcard_clf_unpin(const char *dir);
  * unless o->read_only: then nothing is written and the handle only reads.
  * Ids and priorities are kept; rule source lines are not.
  */
-WCARD_API int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struct wcard_clf **out,
-			  char *err, size_t errlen);
+WCARD_API int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o,
+				    struct wcard_clf **out, char *err, size_t errlen);
 /*
  * Before loading a wcard XDP object (wcard_xdp_object) whose maps are replaced
  * by those of the classifier pinned under dir (bpf_map__reuse_fd): set what
  * the pinned maps do not carry, the image layout of the LPM tries, in the
  * object's read-only data. 0 also when the classifier has no tries.
  */
-WCARD_API int wcard_clf_pinned_object(struct bpf_object *obj, const char *dir, char *err, size_t errlen);
+WCARD_API int wcard_clf_pinned_object(struct bpf_object *obj, const char *dir, char *err,
+				      size_t errlen);
 
 /*
  * Run one frame through the XDP filter with BPF_PROG_TEST_RUN. *meta gets the
  * verdict the program wrote in front of the frame; *xdp_action its return code.
  */
 WCARD_API int wcard_clf_run_frame(struct wcard_clf *c, const void *frame, size_t len,
-			struct wc_xdp_meta *meta, __u32 *xdp_action, __u64 *ns);
+				  struct wc_xdp_meta *meta, __u32 *xdp_action, __u64 *ns);
 /*
  * The same through any loaded wcard XDP filter program, by its fd (one loaded
  * by bpftool, a pin). On kernels whose test runs return no metadata (before
  * 5.15) the verdict comes from the compat build's scratch map, which this
  * opens by the program's map ids (opening a map by id may take CAP_SYS_ADMIN).
  */
-WCARD_API int wcard_xdp_run_frame(int prog_fd, const void *frame, size_t len, struct wc_xdp_meta *meta,
-			__u32 *xdp_action, __u64 *ns);
+WCARD_API int wcard_xdp_run_frame(int prog_fd, const void *frame, size_t len,
+				  struct wc_xdp_meta *meta, __u32 *xdp_action, __u64 *ns);
 /*
  * Hit counters of rule `rule` (index in the loaded rule set), summed over CPUs;
  * rule -1 gives the frames that matched nothing.
@@ -173,7 +176,7 @@ WCARD_API int wcard_clf_stats(const struct wcard_clf *c, struct wcard_stats *st)
  * -EINVAL for brute force.
  */
 WCARD_API long wcard_clf_model_lookup(const struct wcard_clf *c, const struct wc_key *k,
-			    unsigned int *probed);
+				      unsigned int *probed);
 
 /* Algorithm of the live generation, and its Tuple Merge tables (0 for brute force). */
 WCARD_API enum wc_algo wcard_clf_algo(const struct wcard_clf *c);

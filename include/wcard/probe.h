@@ -1,4 +1,4 @@
-/* probe.h: libwcard's view of the kernel: feature probes, the BPF build, load hints, bpffs; user space only. */
+/* probe.h: libwcard and the kernel: feature probes, BPF build, load hints, bpffs; user space. */
 #ifndef WCARD_PROBE_H
 #define WCARD_PROBE_H
 
@@ -8,7 +8,7 @@
 extern "C" {
 #endif
 
-/* ---- kernel feature probes (user/probe.c) --------------------------------- */
+/* ---- kernel feature probes (user/core/probe.c) --------------------------------- */
 
 enum wcard_feature_kind {
 	WCARD_FEAT_BTF, /* kernel BTF at /sys/kernel/btf/vmlinux */
@@ -33,7 +33,8 @@ struct wcard_feature {
  * -EOPNOTSUPP with "this kernel (Linux R) lacks WHAT: wcard needs Linux SINCE
  * or later" for the first one missing.
  */
-WCARD_API int wcard_probe_features(const struct wcard_feature *f, size_t n, char *err, size_t errlen);
+WCARD_API int wcard_probe_features(const struct wcard_feature *f, size_t n, char *err,
+				   size_t errlen);
 /* wcard_probe_features on everything wcard's programs use; probed once, then cached. */
 WCARD_API int wcard_probe_kernel(char *err, size_t errlen);
 

@@ -1,4 +1,4 @@
-/* rules.h: libwcard's rule model: layouts, rules, rule/trace/route files, compiled keys; user space only. */
+/* rules.h: layouts, rules, rule/trace/route files, compiled keys (libwcard); user space only. */
 #ifndef WCARD_RULES_H
 #define WCARD_RULES_H
 
@@ -39,8 +39,9 @@ WCARD_API const struct wcard_layout *wcard_layout_ipv6(void);
  * Declare a custom layout. Checks every width and that the key fits
  * WC_KEY_WORDS. Returns 0 or -EINVAL with a reason in err (may be NULL).
  */
-WCARD_API int wcard_layout_init(struct wcard_layout *l, const char *name, const struct wcard_field *fields,
-		      unsigned int nfields, char *err, size_t errlen);
+WCARD_API int wcard_layout_init(struct wcard_layout *l, const char *name,
+				const struct wcard_field *fields, unsigned int nfields, char *err,
+				size_t errlen);
 
 /* ---- rules -------------------------------------------------------------- */
 
@@ -81,23 +82,23 @@ WCARD_API int wcard_ruleset_add(struct wcard_ruleset *rs, const struct wcard_rul
 /* A rule matching everything in the layout (all wildcards), prio 0. */
 WCARD_API void wcard_rule_any(const struct wcard_layout *l, struct wcard_rule *r);
 /* Helpers to set one field; they check the field type and width. 0 or -EINVAL. */
-WCARD_API int wcard_rule_set_prefix(const struct wcard_layout *l, struct wcard_rule *r, unsigned int field,
-			  wc_u128 value, unsigned int plen);
-WCARD_API int wcard_rule_set_range(const struct wcard_layout *l, struct wcard_rule *r, unsigned int field,
-			 __u64 lo, __u64 hi);
-WCARD_API int wcard_rule_set_exact(const struct wcard_layout *l, struct wcard_rule *r, unsigned int field,
-			 wc_u128 value);
-WCARD_API int wcard_rule_set_mask(const struct wcard_layout *l, struct wcard_rule *r, unsigned int field,
-			wc_u128 value, wc_u128 mask);
+WCARD_API int wcard_rule_set_prefix(const struct wcard_layout *l, struct wcard_rule *r,
+				    unsigned int field, wc_u128 value, unsigned int plen);
+WCARD_API int wcard_rule_set_range(const struct wcard_layout *l, struct wcard_rule *r,
+				   unsigned int field, __u64 lo, __u64 hi);
+WCARD_API int wcard_rule_set_exact(const struct wcard_layout *l, struct wcard_rule *r,
+				   unsigned int field, wc_u128 value);
+WCARD_API int wcard_rule_set_mask(const struct wcard_layout *l, struct wcard_rule *r,
+				  unsigned int field, wc_u128 value, wc_u128 mask);
 
 /*
  * Is r well formed for l (what the wcard_rule_set_* helpers produce)? 0, or
  * -EINVAL with the field and the reason in err. Loads and inserts check it.
  */
 WCARD_API int wcard_rule_check(const struct wcard_layout *l, const struct wcard_rule *r, char *err,
-		     size_t errlen);
+			       size_t errlen);
 
-/* ---- rule files (user/rules.c) ------------------------------------------ */
+/* ---- rule files (user/rules/rules.c) ------------------------------------------ */
 
 enum wcard_rule_fmt {
 	WCARD_FMT_AUTO = 0, /* ClassBench if the first rule line starts with '@' */
@@ -111,17 +112,18 @@ enum wcard_rule_fmt {
  * files are always ipv4-5tuple. On any bad line, nothing is loaded: returns
  * -EINVAL (or -errno for I/O) and writes "FILE:LINE: reason" into err.
  */
-WCARD_API int wcard_rules_load(const char *path, enum wcard_rule_fmt fmt, const struct wcard_layout *layout,
-		     struct wcard_ruleset *rs, char *err, size_t errlen);
+WCARD_API int wcard_rules_load(const char *path, enum wcard_rule_fmt fmt,
+			       const struct wcard_layout *layout, struct wcard_ruleset *rs,
+			       char *err, size_t errlen);
 
 /* Parse rules from a string instead of a file; name is used in messages. */
 WCARD_API int wcard_rules_parse(const char *name, const char *text, enum wcard_rule_fmt fmt,
-		      const struct wcard_layout *layout, struct wcard_ruleset *rs, char *err,
-		      size_t errlen);
+				const struct wcard_layout *layout, struct wcard_ruleset *rs,
+				char *err, size_t errlen);
 
 /* Write one rule in the human syntax (no newline). Returns bytes written like snprintf. */
 WCARD_API int wcard_rule_format(const struct wcard_layout *l, const struct wcard_rule *r, char *buf,
-		      size_t len);
+				size_t len);
 
 /* ---- traces (ClassBench: SA DA SP DP PROTO [FLAGS] [FILTER]) ------------ */
 
@@ -161,10 +163,11 @@ struct wcard_routes {
  * Load a route file (plain or gzip), replacing rt's routes. '#' starts a
  * comment. All or nothing: -EINVAL with "FILE:LINE: reason" in err.
  */
-WCARD_API int wcard_routes_load(const char *path, struct wcard_routes *rt, char *err, size_t errlen);
+WCARD_API int wcard_routes_load(const char *path, struct wcard_routes *rt, char *err,
+				size_t errlen);
 /* One route from text ("PREFIX/LEN [VALUE]", value 0 if absent); errors say "what:1: reason". */
-WCARD_API int wcard_route_parse(const char *text, const char *what, struct wcard_route *r, char *err,
-		      size_t errlen);
+WCARD_API int wcard_route_parse(const char *text, const char *what, struct wcard_route *r,
+				char *err, size_t errlen);
 WCARD_API void wcard_routes_free(struct wcard_routes *rt);
 
 /* ---- compiled form and reference ---------------------------------------- */
@@ -172,20 +175,22 @@ WCARD_API void wcard_routes_free(struct wcard_routes *rt);
 /* Key words of a 5-tuple in ipv4-5tuple, with ports zeroed unless TCP/UDP/SCTP. */
 WCARD_API void wcard_key_from_tuple(const struct wcard_tuple *t, struct wc_key *k);
 /* Key words of a parsed packet for a built-in layout (same mapping as BPF). */
-WCARD_API int wcard_key_from_pkt(const struct wcard_layout *l, const struct wc_pkt *p, struct wc_key *k);
+WCARD_API int wcard_key_from_pkt(const struct wcard_layout *l, const struct wc_pkt *p,
+				 struct wc_key *k);
 /* Value of field f in key k. */
-WCARD_API wc_u128 wcard_key_field(const struct wcard_layout *l, const struct wc_key *k, unsigned int f);
+WCARD_API wc_u128 wcard_key_field(const struct wcard_layout *l, const struct wc_key *k,
+				  unsigned int f);
 
 /* Compile one rule into its BPF form. */
-WCARD_API void wcard_rule_compile(const struct wcard_layout *l, const struct wcard_rule *r, __u64 rank,
-			struct wc_rule *out);
+WCARD_API void wcard_rule_compile(const struct wcard_layout *l, const struct wcard_rule *r,
+				  __u64 rank, struct wc_rule *out);
 
 /* Bit i set when key word i belongs to a RANGE field (wc_config.range_words). */
 WCARD_API __u32 wcard_layout_range_words(const struct wcard_layout *l);
 
 /* Does r match k? Field by field, straight from the rule model (no BPF encoding). */
 WCARD_API bool wcard_rule_matches(const struct wcard_layout *l, const struct wcard_rule *r,
-			const struct wc_key *k);
+				  const struct wc_key *k);
 
 
 #ifdef __cplusplus

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* build.c: building a whole generation (brute force, Tuple Merge, the LPM path) and switching to it. */
+/* build.c: a whole generation built (brute force, Tuple Merge, LPM) and switched to; libwcard. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -187,7 +187,7 @@ int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size
 
 /* Maps found, sized and loaded: map them, write both generations' empty config. */
 int clf_init(struct wcard_clf *c, struct bpf_object *obj, const struct wcard_clf_opts *o,
-		    char *err, size_t errlen)
+	     char *err, size_t errlen)
 {
 	struct bpf_map *hits = bpf_object__find_map_by_name(obj, "wc_hits");
 	int fds[CLF_NMAPS], ret;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* online.c: single-rule changes of a live classifier, replayed from the Tuple Merge model into the maps. */
+/* online.c: single-rule changes, replayed from the Tuple Merge model into the maps; libwcard. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

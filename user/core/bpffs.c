@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* bpffs.c: making sure a pin directory lies on bpffs, mounting it at /sys/fs/bpf when nothing is. */
+/* bpffs.c: a pin directory on bpffs, mounted at /sys/fs/bpf when nothing is there; libwcard. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -1,4 +1,4 @@
-/* core.h: what every part of libwcard shares (messages, grace periods, bpffs); libwcard internal. */
+/* core.h: what all of libwcard shares: messages, grace periods, bpffs; libwcard internal. */
 #ifndef WCARD_CORE_H
 #define WCARD_CORE_H
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #define _GNU_SOURCE /* qsort_r */
-/* lpm.c: longest-prefix match in BPF for route lists: the fast structures, and routes as Tuple Merge rules. */
+/* lpm.c: the LPM object (route lists in BPF's fast structures), routes as rules; libwcard. */
 #include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>

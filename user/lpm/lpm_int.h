@@ -1,4 +1,4 @@
-/* lpmidx.h: the route index of the LPM structures (prefix -> route slot, free slots); libwcard internal. */
+/* lpm_int.h: user/lpm inside: images, tries, the route index, pinned meta; libwcard internal. */
 #ifndef WCARD_LPMIDX_H
 #define WCARD_LPMIDX_H
 

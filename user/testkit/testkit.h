@@ -1,4 +1,4 @@
-/* testkit.h: test kit: the reference classifier, frames, generated rule sets; tests, bench and the CLI, never installed. */
+/* testkit.h: the reference, frames, generated sets; tests, bench and CLI only, never installed. */
 #ifndef WCARD_TESTKIT_H
 #define WCARD_TESTKIT_H
 

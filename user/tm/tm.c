@@ -639,7 +639,8 @@ static int table_del(struct tm_model *tm, struct tm_op *op, __u32 t, __u32 id)
 /* ---- insert, split, delete ------------------------------------------------------------- */
 
 /* First compatible table in lookup order, else a new relaxed one. */
-static int pick_dynamic(struct tm_model *tm, struct tm_op *op, const __u8 *len, __u32 *out, bool *made)
+static int pick_dynamic(struct tm_model *tm, struct tm_op *op, const __u8 *len, __u32 *out,
+			bool *made)
 {
 	unsigned int nf = tm->layout->nfields, t;
 	__u8 tl[WC_MAX_FIELDS];
@@ -669,7 +670,8 @@ static int pick_dynamic(struct tm_model *tm, struct tm_op *op, const __u8 *len, 
 }
 
 /* First pool tuple the rule fits, in pool order; its table is made on first use. */
-static int pick_static(struct tm_model *tm, struct tm_op *op, const __u8 *len, __u32 *out, bool *made)
+static int pick_static(struct tm_model *tm, struct tm_op *op, const __u8 *len, __u32 *out,
+		       bool *made)
 {
 	unsigned int nf = tm->layout->nfields, i;
 	int t;

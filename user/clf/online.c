@@ -541,15 +541,19 @@ static int check_id(const struct wcard_clf *c, __u32 id, char *err, size_t errle
 	return -ENOENT;
 }
 
+/* A change of rule id: the classifier can change, and id is a live rule. */
+static int check_change(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
+{
+	if (!c)
+		return -EINVAL;
+	return check_usable(c, err, errlen) ?: check_id(c, id, err, errlen);
+}
+
 int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 {
 	int ret;
 
-	if (!c)
-		return -EINVAL;
-	ret = check_usable(c, err, errlen);
-	if (!ret)
-		ret = check_id(c, id, err, errlen);
+	ret = check_change(c, id, err, errlen);
 	if (ret)
 		return ret;
 	c->live[id] = false;
@@ -588,11 +592,7 @@ int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u
 	__u32 nid;
 	int ret;
 
-	if (!c)
-		return -EINVAL;
-	ret = check_usable(c, err, errlen);
-	if (!ret)
-		ret = check_id(c, id, err, errlen);
+	ret = check_change(c, id, err, errlen);
 	if (ret)
 		return ret;
 	if (prio == c->set.rules[id].prio && c->algo == WC_ALGO_LPM) {

@@ -120,7 +120,7 @@ int clf_check_opts(const struct wcard_clf_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
-/* Maps found, sized and loaded: map them, write both generations' empty config. */
+/* The classifier's mmapped maps, in the order clf_attach takes their fds (and pins list them). */
 const char *const clf_map_names[CLF_NMAPS] = { "wc_root",	  "wc_config",
 						 "wc_rules",	  "wc_tm_tables",
 						 "wc_tm_slots", "wc_tm_order" };

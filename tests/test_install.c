@@ -136,7 +136,8 @@ Test(install, destdir_then_example_from_installed_files, .timeout = 600, .fini =
 Test(install, exports_only_the_public_api, .timeout = 120)
 {
 	const char *src = getenv("WCARD_SRC"), *build = getenv("WCARD_BUILD");
-	static char declared[1 << 16], so[1 << 16], ar[1 << 16], out[4096];
+	static char declared[1 << 16], declared_copy[1 << 16], so[1 << 16], ar[1 << 16];
+	static char out[1 << 16];
 	char *save, *w;
 	unsigned int n = 0;
 
@@ -157,6 +158,7 @@ Test(install, exports_only_the_public_api, .timeout = 120)
 			   "nm -g --defined-only %s/libwcard.a | awk 'NF == 3 {print $3}' | sort -u",
 			   build),
 		     0, "case libwcard.a globals: %s", ar);
+	snprintf(declared_copy, sizeof(declared_copy), "%s", declared);
 	cr_assert_str_eq(so, declared, "case libwcard.so exports exactly the declared API:\n%s",
 			 so);
 	cr_assert_str_eq(ar, declared, "case libwcard.a's globals are exactly the declared API:\n%s",
@@ -164,6 +166,14 @@ Test(install, exports_only_the_public_api, .timeout = 120)
 	for (w = strtok_r(declared, "\n", &save); w; w = strtok_r(NULL, "\n", &save), n++)
 		cr_assert_eq(strncmp(w, "wcard_", 6), 0, "case the API is named wcard_*: %s", w);
 	cr_assert_gt(n, 50, "case the declared API was found: %u functions", n);
+	/* And the prefix means public: no internal function of the library is named wcard_*. */
+	cr_assert_eq(wt_sh(out, sizeof(out),
+			   "nm --defined-only %1$s/obj/core/*.o %1$s/obj/rules/*.o %1$s/obj/tm/*.o "
+			   "%1$s/obj/lpm/*.o %1$s/obj/clf/*.o | awk '$2 == \"T\" {print $3}' | "
+			   "grep '^wcard_' | sort -u",
+			   build),
+		     0, "case library functions: %s", out);
+	cr_assert_str_eq(out, declared_copy, "case every wcard_* function is public:\n%s", out);
 	cr_assert_neq(wt_sh(out, sizeof(out), "nm -u %s/libwcard.a | grep -w libbpf_set_print", build),
 		      0, "case libwcard never sets libbpf's print callback: %s", out);
 	cr_log_info("install: libwcard.so and libwcard.a export the %u functions the headers "

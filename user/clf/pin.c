@@ -71,7 +71,7 @@ static int lpm_pin(struct wcard_clf *c, const char *dir, char *err, size_t errle
 	for (k = K_TRIE4; k <= K_TRIE6 && !ret; k++) {
 		for (g = 0; g < WC_GENS && !ret && tries_of(c, k)[g]; g++) {
 			live_path(path, sizeof(path), dir, k, g);
-			ret = wcard_trie_pin_live(tries_of(c, k)[g], path);
+			ret = lpm_trie_pin_live(tries_of(c, k)[g], path);
 			if (ret)
 				seterr(err, errlen, "pinning %s: %s", path, strerror(-ret));
 		}
@@ -79,7 +79,7 @@ static int lpm_pin(struct wcard_clf *c, const char *dir, char *err, size_t errle
 	if (ret) {
 		for (k = K_TRIE4; k <= K_TRIE6; k++)
 			for (g = 0; g < WC_GENS && tries_of(c, k)[g]; g++) {
-				wcard_trie_pin_live(tries_of(c, k)[g], NULL);
+				lpm_trie_pin_live(tries_of(c, k)[g], NULL);
 				live_path(path, sizeof(path), dir, k, g);
 				unlink(path);
 			}

@@ -435,12 +435,12 @@ static int tab_pin_live(struct lpm_tab *t, const char *path)
 	return 0;
 }
 
-int wcard_dir24_pin_live(struct wcard_dir24 *d, const char *path)
+int lpm_dir24_pin_live(struct wcard_dir24 *d, const char *path)
 {
 	return d ? tab_pin_live(&d->t, path) : -EINVAL;
 }
 
-int wcard_trie_pin_live(struct wcard_trie *d, const char *path)
+int lpm_trie_pin_live(struct wcard_trie *d, const char *path)
 {
 	return d ? tab_pin_live(&d->t, path) : -EINVAL;
 }

@@ -372,8 +372,8 @@ int wcard_lpm_pin(struct wcard_lpm *l, const char *dir, char *err, size_t errlen
 		if (!l->meta.max_routes[k])
 			continue;
 		snprintf(path, sizeof(path), "%s/%s_live", dir, slot_pin[k]);
-		ret = k == K_DIR24 ? wcard_dir24_pin_live(l->d4, path) :
-				     wcard_trie_pin_live(k == K_TRIE4 ? l->t4 : l->d6, path);
+		ret = k == K_DIR24 ? lpm_dir24_pin_live(l->d4, path) :
+				     lpm_trie_pin_live(k == K_TRIE4 ? l->t4 : l->d6, path);
 		if (ret)
 			snprintf(err, errlen, "pinning %s: %s", path, strerror(-ret));
 	}
@@ -381,8 +381,8 @@ int wcard_lpm_pin(struct wcard_lpm *l, const char *dir, char *err, size_t errlen
 	if (ret) {
 		for (k = 0; k < K_N; k++)
 			if (l->meta.max_routes[k])
-				k == K_DIR24 ? wcard_dir24_pin_live(l->d4, NULL) :
-					       wcard_trie_pin_live(k == K_TRIE4 ? l->t4 : l->d6, NULL);
+				k == K_DIR24 ? lpm_dir24_pin_live(l->d4, NULL) :
+					       lpm_trie_pin_live(k == K_TRIE4 ? l->t4 : l->d6, NULL);
 		wcard_lpm_unpin(dir);
 	}
 	return ret;

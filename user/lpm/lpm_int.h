@@ -72,8 +72,8 @@ int lpm_tab_reuse(struct bpf_object *obj, int kind, int slot_fd, __u32 max_route
 /* Pin the live image at path, now and after every bulk load (pinned LPMs). */
 struct wcard_dir24;
 struct wcard_trie;
-int wcard_dir24_pin_live(struct wcard_dir24 *d, const char *path);
-int wcard_trie_pin_live(struct wcard_trie *d, const char *path);
+int lpm_dir24_pin_live(struct wcard_dir24 *d, const char *path);
+int lpm_trie_pin_live(struct wcard_trie *d, const char *path);
 
 /*
  * The meta record of pinned LPM structures (a one-element ARRAY pinned beside

@@ -30,11 +30,7 @@
  * User space (libwcard dir24.c) sizes the image before load, which also fixes
  * wc_lpm_val_base, and builds it.
  */
-#define WC_LPM_GROUP (1U << 31)
-#define WC_LPM_INLINE (1U << 30)
-#define WC_LPM_KEY(e) ((__u32)(e) & ~WC_LPM_INLINE) /* 0, route + 1, or GROUP | block */
-
-enum { WC_LPM_DIR24 = 0, WC_LPM_TRIE4 = 1, WC_LPM_TRIE6 = 2, WC_LPM_KINDS = 3 };
+/* WC_LPM_GROUP, WC_LPM_INLINE, WC_LPM_KEY and the structure kinds: wcard_common.h. */
 
 /* First value element of each structure's image (set at load from the sizes). */
 WC_WEAK const volatile __u32 wc_lpm_val_base[WC_LPM_KINDS] = { 1u << 24, 1u << 16, 1u << 16 };

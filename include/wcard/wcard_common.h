@@ -382,4 +382,16 @@ struct wc_counter {
 	__u64 bytes;
 };
 
+/*
+ * LPM image entries (lpm.bpf.h has the image layout), written by libwcard and
+ * read by the lookups: the low half is 0 (no route), a route (index + 1), or
+ * WC_LPM_GROUP | block; with WC_LPM_INLINE the high half is the route's value.
+ */
+#define WC_LPM_GROUP (1U << 31)
+#define WC_LPM_INLINE (1U << 30)
+#define WC_LPM_KEY(e) ((__u32)(e) & ~WC_LPM_INLINE) /* 0, route + 1, or GROUP | block */
+
+/* The LPM structures, by kind: index of wc_lpm_val_base, pins, the meta record. */
+enum { WC_LPM_DIR24 = 0, WC_LPM_TRIE4 = 1, WC_LPM_TRIE6 = 2, WC_LPM_KINDS = 3 };
+
 #endif /* WCARD_COMMON_H */

@@ -9,6 +9,8 @@
 
 struct wcard_xdp;
 
+/* The per-rule hit counters (PERCPU_ARRAY, not mmapped). */
+#define CLF_HITS_MAP "wc_hits"
 #define CLF_NMAPS 6 /* root, config, rules, tm tables, tm slots, tm order */
 extern const char *const clf_map_names[CLF_NMAPS];
 

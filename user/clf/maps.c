@@ -30,7 +30,7 @@ int wcard_object_prepare(struct bpf_object *obj, __u32 max_rules)
 	} sz[] = {
 		{ "wc_rules", 1, 0 },
 		{ "wc_tm_slots", 4, 0 },
-		{ "wc_hits", WC_ID_LIMIT(1), 1 },
+		{ CLF_HITS_MAP, WC_ID_LIMIT(1), 1 },
 	};
 	unsigned int i;
 	int ret;
@@ -189,7 +189,7 @@ int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size
 int clf_init(struct wcard_clf *c, struct bpf_object *obj, const struct wcard_clf_opts *o,
 	     char *err, size_t errlen)
 {
-	struct bpf_map *hits = bpf_object__find_map_by_name(obj, "wc_hits");
+	struct bpf_map *hits = bpf_object__find_map_by_name(obj, CLF_HITS_MAP);
 	int fds[CLF_NMAPS], ret;
 	__u32 i;
 

@@ -18,8 +18,6 @@
  * too, so that a program loaded later from the same object over the pinned
  * maps (wcard attach) sees every map the pinned program sees.
  */
-static const char *const lpm_maps[] = { "wc_lpm4_image", "wc_trie4_image", "wc_lpm6_image" };
-#define NLPM_MAPS (sizeof(lpm_maps) / sizeof(lpm_maps[0]))
 
 /*
  * The tries themselves, for a reopen to keep the LPM path: the size of their
@@ -32,7 +30,7 @@ enum { K_TRIE4 = 1, K_TRIE6 = 2 }; /* lpm.bpf.h WC_LPM_TRIE4, WC_LPM_TRIE6 */
 
 static void live_path(char *buf, size_t len, const char *dir, int kind, unsigned int g)
 {
-	snprintf(buf, len, "%s/%s_live%u", dir, lpm_maps[kind], g);
+	snprintf(buf, len, "%s/%s_live%u", dir, lpm_slot_names[kind], g);
 }
 
 static struct wcard_trie **tries_of(struct wcard_clf *c, int kind)
@@ -115,7 +113,7 @@ static int lpm_reopen(struct wcard_clf *c, const char *dir, char *err, size_t er
 	for (k = K_TRIE4; k <= K_TRIE6 && !ret; k++) {
 		if (!m.max_routes[k])
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, lpm_maps[k]);
+		snprintf(path, sizeof(path), "%s/%s", dir, lpm_slot_names[k]);
 		slot = bpf_obj_get(path);
 		if (slot < 0) {
 			ret = -errno;
@@ -159,8 +157,8 @@ int wcard_clf_pinned_object(struct bpf_object *obj, const char *dir, char *err, 
 
 int wcard_clf_pin(struct wcard_clf *c, const char *dir, char *err, size_t errlen)
 {
-	const char *names[CLF_NMAPS + 2 + NLPM_MAPS];
-	int fds[CLF_NMAPS + 2 + NLPM_MAPS];
+	const char *names[CLF_NMAPS + 2 + WC_LPM_KINDS];
+	int fds[CLF_NMAPS + 2 + WC_LPM_KINDS];
 	unsigned int i, n = 0, done;
 	char path[4096];
 	int ret;
@@ -175,14 +173,14 @@ int wcard_clf_pin(struct wcard_clf *c, const char *dir, char *err, size_t errlen
 	fds[3] = c->tables.fd;
 	fds[4] = c->slots.fd;
 	fds[5] = c->order.fd;
-	names[n] = "wc_hits";
+	names[n] = CLF_HITS_MAP;
 	fds[n++] = c->hits_fd;
 	names[n] = "prog";
 	fds[n++] = c->prog_fd;
-	for (i = 0; i < NLPM_MAPS && clf_object(c); i++) {
-		struct bpf_map *m = bpf_object__find_map_by_name(clf_object(c), lpm_maps[i]);
+	for (i = 0; i < WC_LPM_KINDS && clf_object(c); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(clf_object(c), lpm_slot_names[i]);
 
-		names[n] = lpm_maps[i];
+		names[n] = lpm_slot_names[i];
 		fds[n++] = m ? bpf_map__fd(m) : -1;
 	}
 	ret = bpffs_mkdirs(dir, err, errlen);
@@ -433,7 +431,7 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 			goto fail;
 		}
 	}
-	snprintf(path, sizeof(path), "%s/wc_hits", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, CLF_HITS_MAP);
 	hits_fd = bpf_obj_get(path);
 	c = calloc(1, sizeof(*c));
 	if (!c) {

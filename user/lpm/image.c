@@ -15,15 +15,7 @@
 #include <wcard/wcard.h>
 #include "lpm_int.h"
 
-#define LPM_GROUP (1U << 31)
-/*
- * Entries are u64 (lpm.bpf.h): the low half is 0, a route slot + 1, or
- * LPM_GROUP | block; with LPM_INLINE the high half holds the route's value
- * (when it fits 32 bits), so a lookup reads one element, not two.
- */
-#define LPM_INLINE (1U << 30)
-/* What an entry names, without its value: 0, route slot + 1, or LPM_GROUP | block. */
-#define LPM_KEY(e) ((__u32)(e) & ~LPM_INLINE)
+/* Entries are u64, encoded as wcard_common.h says (WC_LPM_GROUP, WC_LPM_INLINE). */
 
 /*
  * .rodata of obj: element i of the u32 array var, read into *get or (before
@@ -112,9 +104,9 @@ struct wcard_trie {
 	unsigned int bits; /* 128 or 32 */
 };
 
-enum { KIND_DIR24, KIND_TRIE4, KIND_TRIE6 }; /* lpm.bpf.h WC_LPM_* */
 
-static const char *const slot_name[] = { "wc_lpm4_image", "wc_trie4_image", "wc_lpm6_image" };
+const char *const lpm_slot_names[WC_LPM_KINDS] = { "wc_lpm4_image", "wc_trie4_image",
+						  "wc_lpm6_image" };
 static const __u32 top_entries[] = { 1u << 24, 1u << 16, 1u << 16 };
 /* u64 words of prefix a route slot takes after the values (lpmidx.h). */
 static const unsigned int pfx_words[] = { 1, 1, 3 };
@@ -223,7 +215,7 @@ static int geom_calc(int kind, __u32 max_routes, __u32 max_sub, __u32 *val_base,
 {
 	__u64 base, aux, n;
 
-	if (kind < KIND_DIR24 || kind > KIND_TRIE6 || !max_routes || !max_sub)
+	if (kind < WC_LPM_DIR24 || kind > WC_LPM_TRIE6 || !max_routes || !max_sub)
 		return -EINVAL;
 	base = top_entries[kind] + (__u64)max_sub * 256;
 	aux = base + (__u64)max_routes * (1 + pfx_words[kind]);
@@ -254,7 +246,7 @@ int lpm_object_geom(struct bpf_object *obj, int kind, __u32 max_routes, __u32 ma
 static int tab_prepare(struct bpf_object *obj, int kind, __u32 max_routes, __u32 max_sub)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_MMAPABLE);
-	struct bpf_map *slot = bpf_object__find_map_by_name(obj, slot_name[kind]);
+	struct bpf_map *slot = bpf_object__find_map_by_name(obj, lpm_slot_names[kind]);
 	__u32 base, aux, elems;
 	int fd, ret;
 
@@ -535,8 +527,8 @@ static __u32 tab_blocks_used(const struct lpm_tab *t)
 	__u32 used = 0;
 
 	for (i = 0; i < n; i++)
-		if ((t->top[i] & LPM_GROUP) && (t->top[i] & ~LPM_GROUP) >= used)
-			used = (t->top[i] & ~LPM_GROUP) + 1;
+		if ((t->top[i] & WC_LPM_GROUP) && (t->top[i] & ~WC_LPM_GROUP) >= used)
+			used = (t->top[i] & ~WC_LPM_GROUP) + 1;
 	return used;
 }
 
@@ -549,7 +541,7 @@ static __u32 tab_blocks_used(const struct lpm_tab *t)
 static int tab_open(struct bpf_object *obj, int kind, const char *what, struct lpm_tab *t,
 		    char *err, size_t errlen)
 {
-	struct bpf_map *slot = bpf_object__find_map_by_name(obj, slot_name[kind]);
+	struct bpf_map *slot = bpf_object__find_map_by_name(obj, lpm_slot_names[kind]);
 	struct bpf_map_info info;
 	__u32 ilen = sizeof(info);
 	int ret, fd = -1;
@@ -565,7 +557,7 @@ static int tab_open(struct bpf_object *obj, int kind, const char *what, struct l
 	if (t->slot >= 0 && t->spare_fd < 0) {
 		ret = live_image(t, &fd);
 		if (ret || fd < 0) {
-			snprintf(err, errlen, "%s: no image in %s: %s", what, slot_name[kind],
+			snprintf(err, errlen, "%s: no image in %s: %s", what, lpm_slot_names[kind],
 				 ret ? strerror(-ret) : "prepare the structure before load");
 			return ret ? ret : -ENOENT;
 		}
@@ -574,7 +566,7 @@ static int tab_open(struct bpf_object *obj, int kind, const char *what, struct l
 		snprintf(err, errlen,
 			 "BPF object has no loaded %s map %s (include <wcard/lpm.bpf.h>, and "
 			 "prepare it before load)",
-			 what, slot_name[kind]);
+			 what, lpm_slot_names[kind]);
 		return -ENOENT;
 	}
 	memset(&info, 0, sizeof(info));
@@ -608,7 +600,7 @@ int lpm_tab_reuse(struct bpf_object *obj, int kind, int slot_fd, __u32 max_route
 		  const char *live)
 {
 	struct bpf_map *slot = kind >= 0 && kind < 3 ?
-				       bpf_object__find_map_by_name(obj, slot_name[kind]) :
+				       bpf_object__find_map_by_name(obj, lpm_slot_names[kind]) :
 				       NULL;
 	char *path;
 	int ret;
@@ -677,7 +669,7 @@ static int load_end(struct lpm_tab *t, struct tab_load *old, int ret,
 
 int wcard_dir24_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_groups)
 {
-	return tab_prepare(obj, KIND_DIR24, max_routes, max_groups);
+	return tab_prepare(obj, WC_LPM_DIR24, max_routes, max_groups);
 }
 
 void wcard_dir24_close(struct wcard_dir24 *d)
@@ -695,7 +687,7 @@ int wcard_dir24_open(struct bpf_object *obj, struct wcard_dir24 **out, char *err
 
 	if (!d)
 		return -ENOMEM;
-	ret = tab_open(obj, KIND_DIR24, "DIR-24-8", &d->t, err, errlen);
+	ret = tab_open(obj, WC_LPM_DIR24, "DIR-24-8", &d->t, err, errlen);
 	if (ret) {
 		wcard_dir24_close(d);
 		return ret;
@@ -766,7 +758,7 @@ static __u64 ent_make(const struct lpm_tab *t, __u32 key)
 	if (!key)
 		return 0;
 	v = t->val[key - 1];
-	return v >> 32 ? key : (v << 32) | LPM_INLINE | key;
+	return v >> 32 ? key : (v << 32) | WC_LPM_INLINE | key;
 }
 
 static void d24_fill(__u64 *top, __u32 from, __u32 to, __u64 ent)
@@ -859,7 +851,7 @@ int wcard_dir24_load(struct wcard_dir24 *d, const struct wcard_routes *rt, char 
 		__u64 ent = ent_make(&d->t, idx[i] + 1), prev;
 		__u32 a = (__u32)r->addr, k, cnt;
 
-		if (!(d->t.top[a >> 8] & LPM_GROUP)) {
+		if (!(d->t.top[a >> 8] & WC_LPM_GROUP)) {
 			__u32 g = groups++;
 
 			prev = d->t.top[a >> 8];
@@ -873,11 +865,11 @@ int wcard_dir24_load(struct wcard_dir24 *d, const struct wcard_routes *rt, char 
 			}
 			for (k = 0; k < 256; k++)
 				d->t.sub[g * 256 + k] = prev;
-			d->t.top[a >> 8] = LPM_GROUP | g;
+			d->t.top[a >> 8] = WC_LPM_GROUP | g;
 		}
 		cnt = 1u << (32 - r->len);
 		for (k = 0; k < cnt; k++)
-			d->t.sub[(d->t.top[a >> 8] & ~LPM_GROUP) * 256 + (a & 0xff) + k] = ent;
+			d->t.sub[(d->t.top[a >> 8] & ~WC_LPM_GROUP) * 256 + (a & 0xff) + k] = ent;
 	}
 	d->t.sub_used = groups;
 	free(idx);
@@ -950,12 +942,12 @@ size_t wcard_dir24_bytes(const struct wcard_dir24 *d)
 
 int wcard_lpm6_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes)
 {
-	return tab_prepare(obj, KIND_TRIE6, max_routes, max_nodes);
+	return tab_prepare(obj, WC_LPM_TRIE6, max_routes, max_nodes);
 }
 
 int wcard_trie4_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes)
 {
-	return tab_prepare(obj, KIND_TRIE4, max_routes, max_nodes);
+	return tab_prepare(obj, WC_LPM_TRIE4, max_routes, max_nodes);
 }
 
 void wcard_trie_close(struct wcard_trie *d)
@@ -986,12 +978,12 @@ static int trie_open(struct bpf_object *obj, int kind, unsigned int bits, struct
 
 int wcard_lpm6_open(struct bpf_object *obj, struct wcard_trie **out, char *err, size_t errlen)
 {
-	return trie_open(obj, KIND_TRIE6, 128, out, err, errlen);
+	return trie_open(obj, WC_LPM_TRIE6, 128, out, err, errlen);
 }
 
 int wcard_trie4_open(struct bpf_object *obj, struct wcard_trie **out, char *err, size_t errlen)
 {
-	return trie_open(obj, KIND_TRIE4, 32, out, err, errlen);
+	return trie_open(obj, WC_LPM_TRIE4, 32, out, err, errlen);
 }
 
 /* ---- a trie per classifier generation (clf.c, pin.c) ------------------------- */
@@ -1047,14 +1039,14 @@ int lpm_trie_sibling(const struct wcard_trie *d, __u32 key, struct wcard_trie **
 int lpm_trie_open_pinned(int slot_fd, int kind, __u32 key, __u32 max_routes, __u32 max_sub,
 			 const char *live, struct wcard_trie **out, char *err, size_t errlen)
 {
-	const char *what = kind == KIND_TRIE4 ? "IPv4 trie" : "IPv6 LPM";
+	const char *what = kind == WC_LPM_TRIE4 ? "IPv4 trie" : "IPv6 LPM";
 	struct wcard_trie *d;
 	struct lpm_tab *t;
 	int ret, fd = -1;
 
-	if ((kind != KIND_TRIE4 && kind != KIND_TRIE6) || slot_fd < 0 || !out)
+	if ((kind != WC_LPM_TRIE4 && kind != WC_LPM_TRIE6) || slot_fd < 0 || !out)
 		return -EINVAL;
-	d = trie_new(kind == KIND_TRIE4 ? 32 : 128, key);
+	d = trie_new(kind == WC_LPM_TRIE4 ? 32 : 128, key);
 	if (!d)
 		return -ENOMEM;
 	t = &d->t;
@@ -1194,7 +1186,7 @@ int wcard_trie_load(struct wcard_trie *d, const struct wcard_routes *rt, char *e
 		while (r->len > start + width) {
 			__u64 *e = &tab[bits6(pos, start, width)];
 
-			if (!(*e & LPM_GROUP)) {
+			if (!(*e & WC_LPM_GROUP)) {
 				__u64 prev = *e;
 				__u32 j;
 
@@ -1206,9 +1198,9 @@ int wcard_trie_load(struct wcard_trie *d, const struct wcard_routes *rt, char *e
 				}
 				for (j = 0; j < 256; j++)
 					d->t.sub[used * 256 + j] = prev;
-				*e = LPM_GROUP | used++;
+				*e = WC_LPM_GROUP | used++;
 			}
-			tab = &d->t.sub[(*e & ~LPM_GROUP) * 256];
+			tab = &d->t.sub[(*e & ~WC_LPM_GROUP) * 256];
 			start += width;
 			width = 8;
 		}
@@ -1307,12 +1299,12 @@ static void d24_paint(struct wcard_dir24 *d, __u64 *tab, __u32 first, __u32 cnt,
 	for (k = first; k < first + cnt; k++) {
 		__u64 e = __atomic_load_n(&tab[k], __ATOMIC_RELAXED);
 
-		if (top && (e & LPM_GROUP)) {
-			d24_paint(d, &d->t.sub[LPM_KEY(e & ~LPM_GROUP) * 256], 0, 256, ent, len, old,
+		if (top && (e & WC_LPM_GROUP)) {
+			d24_paint(d, &d->t.sub[WC_LPM_KEY(e & ~WC_LPM_GROUP) * 256], 0, 256, ent, len, old,
 				  false);
 			continue;
 		}
-		if (old ? LPM_KEY(e) == old : idx_len(&d->t.ix, LPM_KEY(e)) <= len)
+		if (old ? WC_LPM_KEY(e) == old : idx_len(&d->t.ix, WC_LPM_KEY(e)) <= len)
 			__atomic_store_n(&tab[k], ent, __ATOMIC_RELEASE);
 	}
 }
@@ -1328,9 +1320,9 @@ static int d24_paint_prefix(struct wcard_dir24 *d, __u32 addr, unsigned int len,
 		return 0;
 	}
 	e = d->t.top[addr >> 8];
-	if (!(e & LPM_GROUP))
+	if (!(e & WC_LPM_GROUP))
 		return -ENOENT;
-	d24_paint(d, &d->t.sub[LPM_KEY(e & ~LPM_GROUP) * 256], addr & 0xff, 1u << (32 - len), ent,
+	d24_paint(d, &d->t.sub[WC_LPM_KEY(e & ~WC_LPM_GROUP) * 256], addr & 0xff, 1u << (32 - len), ent,
 		  len, old, false);
 	return 0;
 }
@@ -1375,7 +1367,7 @@ int wcard_dir24_add(struct wcard_dir24 *d, __u32 addr, unsigned int len, __u64 v
 		__u32 t = addr >> 8;
 		__u64 e = d->t.top[t];
 
-		if (!(e & LPM_GROUP)) {
+		if (!(e & WC_LPM_GROUP)) {
 			__u32 g = d->t.sub_used, k;
 
 			/* No entry can name a route longer than /24 without its group. */
@@ -1387,10 +1379,10 @@ int wcard_dir24_add(struct wcard_dir24 *d, __u32 addr, unsigned int len, __u64 v
 			for (k = 0; k < 256; k++)
 				d->t.sub[g * 256 + k] = e;
 			d->t.sub_used++;
-			__atomic_store_n(&d->t.top[t], LPM_GROUP | g, __ATOMIC_RELEASE);
-			e = LPM_GROUP | g;
+			__atomic_store_n(&d->t.top[t], WC_LPM_GROUP | g, __ATOMIC_RELEASE);
+			e = WC_LPM_GROUP | g;
 		}
-		d24_paint(d, &d->t.sub[LPM_KEY(e & ~LPM_GROUP) * 256], addr & 0xff, 1u << (32 - len),
+		d24_paint(d, &d->t.sub[WC_LPM_KEY(e & ~WC_LPM_GROUP) * 256], addr & 0xff, 1u << (32 - len),
 			  ent, len, 0, false);
 	}
 	if (route)
@@ -1436,11 +1428,11 @@ static void t6_paint(struct wcard_trie *d, __u64 *tab, __u32 first, __u32 cnt, _
 	for (k = first; k < first + cnt; k++) {
 		__u64 e = __atomic_load_n(&tab[k], __ATOMIC_RELAXED);
 
-		if (e & LPM_GROUP) {
-			t6_paint(d, &d->t.sub[LPM_KEY(e & ~LPM_GROUP) * 256], 0, 256, ent, len, old);
+		if (e & WC_LPM_GROUP) {
+			t6_paint(d, &d->t.sub[WC_LPM_KEY(e & ~WC_LPM_GROUP) * 256], 0, 256, ent, len, old);
 			continue;
 		}
-		if (old ? LPM_KEY(e) == old : idx_len(&d->t.ix, LPM_KEY(e)) <= len)
+		if (old ? WC_LPM_KEY(e) == old : idx_len(&d->t.ix, WC_LPM_KEY(e)) <= len)
 			__atomic_store_n(&tab[k], ent, __ATOMIC_RELEASE);
 	}
 }
@@ -1460,7 +1452,7 @@ static __u64 *t6_level(struct wcard_trie *d, wc_u128 pos, unsigned int len, bool
 	while (len > st + w) {
 		__u64 *e = &tab[bits6(pos, st, w)];
 
-		if (!(*e & LPM_GROUP)) {
+		if (!(*e & WC_LPM_GROUP)) {
 			__u32 n = d->t.sub_used, j;
 
 			if (!create || n >= d->t.max_sub)
@@ -1468,9 +1460,9 @@ static __u64 *t6_level(struct wcard_trie *d, wc_u128 pos, unsigned int len, bool
 			for (j = 0; j < 256; j++)
 				d->t.sub[n * 256 + j] = *e;
 			d->t.sub_used++;
-			__atomic_store_n(e, LPM_GROUP | n, __ATOMIC_RELEASE);
+			__atomic_store_n(e, WC_LPM_GROUP | n, __ATOMIC_RELEASE);
 		}
-		tab = &d->t.sub[LPM_KEY(*e & ~LPM_GROUP) * 256];
+		tab = &d->t.sub[WC_LPM_KEY(*e & ~WC_LPM_GROUP) * 256];
 		st += w;
 		w = 8;
 	}

@@ -24,10 +24,7 @@
  * instead (longest first by priority), the general path the bench compares
  * against.
  */
-enum { K_DIR24, K_TRIE4, K_TRIE6, K_N };
-_Static_assert(K_N == LPM_KINDS, "the meta record has a size per structure");
 
-static const char *const slot_pin[K_N] = { "wc_lpm4_image", "wc_trie4_image", "wc_lpm6_image" };
 
 struct wcard_lpm {
 	struct wcard_lpm4 *skel;
@@ -171,25 +168,25 @@ static int lpm_build(const struct lpm_meta *m, const char *pin_dir, struct wcard
 	if (!l->skel)
 		goto out;
 	l->skel->rodata->wc_lpm4_trie = m->v4 == WCARD_LPM4_TRIE;
-	for (k = 0, ret = 0; k < K_N && !ret; k++) {
+	for (k = 0, ret = 0; k < WC_LPM_KINDS && !ret; k++) {
 		if (!m->max_routes[k])
 			continue;
 		if (!pin_dir) {
-			static int (*const prepare[K_N])(struct bpf_object *, __u32, __u32) = {
+			static int (*const prepare[WC_LPM_KINDS])(struct bpf_object *, __u32, __u32) = {
 				wcard_dir24_prepare, wcard_trie4_prepare, wcard_lpm6_prepare
 			};
 
 			ret = prepare[k](l->skel->obj, m->max_routes[k], m->max_sub[k]);
 			continue;
 		}
-		snprintf(path, sizeof(path), "%s/%s", pin_dir, slot_pin[k]);
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, lpm_slot_names[k]);
 		fd = bpf_obj_get(path);
 		if (fd < 0) {
 			ret = -errno;
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 			goto out;
 		}
-		snprintf(path, sizeof(path), "%s/%s_live", pin_dir, slot_pin[k]);
+		snprintf(path, sizeof(path), "%s/%s_live", pin_dir, lpm_slot_names[k]);
 		ret = lpm_tab_reuse(l->skel->obj, k, fd, m->max_routes[k], m->max_sub[k], path);
 		close(fd); /* libbpf holds its own copy */
 	}
@@ -205,11 +202,11 @@ static int lpm_build(const struct lpm_meta *m, const char *pin_dir, struct wcard
 				 wcard_load_hint(ret, hint, sizeof(hint)));
 		goto out;
 	}
-	if (m->max_routes[K_DIR24])
+	if (m->max_routes[WC_LPM_DIR24])
 		ret = wcard_dir24_open(l->skel->obj, &l->d4, err, errlen);
-	if (!ret && m->max_routes[K_TRIE4])
+	if (!ret && m->max_routes[WC_LPM_TRIE4])
 		ret = wcard_trie4_open(l->skel->obj, &l->t4, err, errlen);
-	if (!ret && m->max_routes[K_TRIE6])
+	if (!ret && m->max_routes[WC_LPM_TRIE6])
 		ret = wcard_lpm6_open(l->skel->obj, &l->d6, err, errlen);
 	if (ret)
 		goto out;
@@ -241,25 +238,25 @@ static int lpm_fits(const struct wcard_lpm *l, const struct wcard_routes *rt, ch
 		    size_t errlen)
 {
 	const struct lpm_meta *m = &l->meta;
-	int k4 = m->v4 == WCARD_LPM4_TRIE ? K_TRIE4 : K_DIR24;
-	long need[K_N] = { 0 };
+	int k4 = m->v4 == WCARD_LPM4_TRIE ? WC_LPM_TRIE4 : WC_LPM_DIR24;
+	long need[WC_LPM_KINDS] = { 0 };
 
-	need[k4] = k4 == K_TRIE4 ? wcard_trie4_nodes_needed(rt) : dir24_groups_needed(rt);
-	need[K_TRIE6] = wcard_lpm6_nodes_needed(rt);
-	if (need[k4] < 0 || need[K_TRIE6] < 0)
+	need[k4] = k4 == WC_LPM_TRIE4 ? wcard_trie4_nodes_needed(rt) : dir24_groups_needed(rt);
+	need[WC_LPM_TRIE6] = wcard_lpm6_nodes_needed(rt);
+	if (need[k4] < 0 || need[WC_LPM_TRIE6] < 0)
 		return -ENOMEM;
-	if (rt->n > m->max_routes[k4] || rt->n > m->max_routes[K_TRIE6]) {
+	if (rt->n > m->max_routes[k4] || rt->n > m->max_routes[WC_LPM_TRIE6]) {
 		snprintf(err, errlen, "%zu routes exceed the %u this LPM was created for", rt->n,
-			 m->max_routes[k4] < m->max_routes[K_TRIE6] ? m->max_routes[k4] :
-								      m->max_routes[K_TRIE6]);
+			 m->max_routes[k4] < m->max_routes[WC_LPM_TRIE6] ? m->max_routes[k4] :
+								      m->max_routes[WC_LPM_TRIE6]);
 		return -E2BIG;
 	}
-	if (need[k4] > m->max_sub[k4] || need[K_TRIE6] > m->max_sub[K_TRIE6]) {
+	if (need[k4] > m->max_sub[k4] || need[WC_LPM_TRIE6] > m->max_sub[WC_LPM_TRIE6]) {
 		snprintf(err, errlen,
 			 "the routes need %ld IPv4 %s and %ld IPv6 trie nodes; this LPM has room for "
 			 "%u and %u",
-			 need[k4], k4 == K_TRIE4 ? "trie nodes" : "tbl8 groups", need[K_TRIE6],
-			 m->max_sub[k4], m->max_sub[K_TRIE6]);
+			 need[k4], k4 == WC_LPM_TRIE4 ? "trie nodes" : "tbl8 groups", need[WC_LPM_TRIE6],
+			 m->max_sub[k4], m->max_sub[WC_LPM_TRIE6]);
 		return -ENOSPC;
 	}
 	return 0;
@@ -306,7 +303,7 @@ int wcard_lpm_create(const struct wcard_routes *rt, const struct wcard_lpm_opts 
 	struct wcard_lpm_opts o = opts ? *opts : (struct wcard_lpm_opts){ 0 };
 	struct lpm_meta m = { .magic = LPM_MAGIC, .version = LPM_VERSION, .v4 = o.v4 };
 	static const struct wcard_routes none;
-	int k4 = o.v4 == WCARD_LPM4_TRIE ? K_TRIE4 : K_DIR24, ret;
+	int k4 = o.v4 == WCARD_LPM4_TRIE ? WC_LPM_TRIE4 : WC_LPM_DIR24, ret;
 	long n4, n6;
 
 	if (!out || (o.v4 != WCARD_LPM4_DIR24 && o.v4 != WCARD_LPM4_TRIE)) {
@@ -315,7 +312,7 @@ int wcard_lpm_create(const struct wcard_routes *rt, const struct wcard_lpm_opts 
 	}
 	if (!rt)
 		rt = &none;
-	n4 = k4 == K_TRIE4 ? wcard_trie4_nodes_needed(rt) : dir24_groups_needed(rt);
+	n4 = k4 == WC_LPM_TRIE4 ? wcard_trie4_nodes_needed(rt) : dir24_groups_needed(rt);
 	n6 = wcard_lpm6_nodes_needed(rt);
 	if (n4 < 0 || n6 < 0)
 		return -ENOMEM;
@@ -323,10 +320,10 @@ int wcard_lpm_create(const struct wcard_routes *rt, const struct wcard_lpm_opts 
 	 * Room for online changes: spare route slots (a deleted one is reused only
 	 * after a grace period) and blocks; 2 KiB each.
 	 */
-	m.max_routes[k4] = m.max_routes[K_TRIE6] =
+	m.max_routes[k4] = m.max_routes[WC_LPM_TRIE6] =
 		o.max_routes ? o.max_routes : with_spare(rt->n, 1024);
 	m.max_sub[k4] = o.max_blocks ? o.max_blocks : with_spare((size_t)n4, 1024);
-	m.max_sub[K_TRIE6] = o.max_blocks ? o.max_blocks : with_spare((size_t)n6, 1024);
+	m.max_sub[WC_LPM_TRIE6] = o.max_blocks ? o.max_blocks : with_spare((size_t)n6, 1024);
 	ret = lpm_build(&m, NULL, out, err, errlen);
 	if (!ret) {
 		ret = wcard_lpm_load(*out, rt, err, errlen);
@@ -340,7 +337,7 @@ int wcard_lpm_create(const struct wcard_routes *rt, const struct wcard_lpm_opts 
 
 int wcard_lpm_pin(struct wcard_lpm *l, const char *dir, char *err, size_t errlen)
 {
-	struct bpf_map *maps[K_N] = { l ? l->skel->maps.wc_lpm4_image : NULL,
+	struct bpf_map *maps[WC_LPM_KINDS] = { l ? l->skel->maps.wc_lpm4_image : NULL,
 				      l ? l->skel->maps.wc_trie4_image : NULL,
 				      l ? l->skel->maps.wc_lpm6_image : NULL };
 	char path[4096];
@@ -358,31 +355,31 @@ int wcard_lpm_pin(struct wcard_lpm *l, const char *dir, char *err, size_t errlen
 			 errno == EEXIST ? " (an LPM is already pinned there)" : "");
 		return ret;
 	}
-	for (k = 0; k < K_N && !ret; k++) {
+	for (k = 0; k < WC_LPM_KINDS && !ret; k++) {
 		if (!l->meta.max_routes[k])
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, slot_pin[k]);
+		snprintf(path, sizeof(path), "%s/%s", dir, lpm_slot_names[k]);
 		if (bpf_obj_pin(bpf_map__fd(maps[k]), path)) {
 			ret = -errno;
 			snprintf(err, errlen, "pinning %s: %s", path, strerror(errno));
 		}
 	}
 	/* The live images too: a reopen finds them by path (lpm_tab_reuse), not by id. */
-	for (k = 0; k < K_N && !ret; k++) {
+	for (k = 0; k < WC_LPM_KINDS && !ret; k++) {
 		if (!l->meta.max_routes[k])
 			continue;
-		snprintf(path, sizeof(path), "%s/%s_live", dir, slot_pin[k]);
-		ret = k == K_DIR24 ? lpm_dir24_pin_live(l->d4, path) :
-				     lpm_trie_pin_live(k == K_TRIE4 ? l->t4 : l->d6, path);
+		snprintf(path, sizeof(path), "%s/%s_live", dir, lpm_slot_names[k]);
+		ret = k == WC_LPM_DIR24 ? lpm_dir24_pin_live(l->d4, path) :
+				     lpm_trie_pin_live(k == WC_LPM_TRIE4 ? l->t4 : l->d6, path);
 		if (ret)
 			snprintf(err, errlen, "pinning %s: %s", path, strerror(-ret));
 	}
 	/* Nothing half-pinned. */
 	if (ret) {
-		for (k = 0; k < K_N; k++)
+		for (k = 0; k < WC_LPM_KINDS; k++)
 			if (l->meta.max_routes[k])
-				k == K_DIR24 ? lpm_dir24_pin_live(l->d4, NULL) :
-					       lpm_trie_pin_live(k == K_TRIE4 ? l->t4 : l->d6, NULL);
+				k == WC_LPM_DIR24 ? lpm_dir24_pin_live(l->d4, NULL) :
+					       lpm_trie_pin_live(k == WC_LPM_TRIE4 ? l->t4 : l->d6, NULL);
 		wcard_lpm_unpin(dir);
 	}
 	return ret;
@@ -393,12 +390,12 @@ int wcard_lpm_unpin(const char *dir)
 	char path[4096];
 	int k, ret = 0;
 
-	for (k = -1; k < K_N; k++) {
+	for (k = -1; k < WC_LPM_KINDS; k++) {
 		static const char *const sfx[] = { "", "_live", "_live_next" };
 		unsigned int i;
 
 		for (i = 0; i < (k < 0 ? 1 : 3); i++) {
-			snprintf(path, sizeof(path), "%s/%s%s", dir, k < 0 ? "meta" : slot_pin[k],
+			snprintf(path, sizeof(path), "%s/%s%s", dir, k < 0 ? "meta" : lpm_slot_names[k],
 				 sfx[i]);
 			if (unlink(path) && errno != ENOENT)
 				ret = -errno;
@@ -453,7 +450,7 @@ int lpm_meta_read(const char *path, struct lpm_meta *m, char *err, size_t errlen
 			 path, m->magic, m->version, LPM_MAGIC, LPM_VERSION);
 		return -EPROTO;
 	}
-	for (k = 0; k < K_N; k++)
+	for (k = 0; k < WC_LPM_KINDS; k++)
 		if (m->max_routes[k] && !m->max_sub[k]) {
 			snprintf(err, errlen, "%s: corrupt meta record", path);
 			return -EPROTO;

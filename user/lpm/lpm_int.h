@@ -84,15 +84,17 @@ int lpm_trie_pin_live(struct wcard_trie *d, const char *path);
  */
 #define LPM_MAGIC 0x77634c50u /* "wcLP" */
 #define LPM_VERSION 2 /* 2: 8-byte entries, values inline */
-#define LPM_KINDS 3
+
+/* The slot map (ARRAY_OF_MAPS) of each structure kind, by name in the BPF object. */
+extern const char *const lpm_slot_names[WC_LPM_KINDS];
 
 struct lpm_meta {
 	__u32 magic;
 	__u32 version;
 	__u32 v4; /* enum wcard_lpm4_algo */
 	__u32 _pad;
-	__u32 max_routes[LPM_KINDS]; /* 0: structure not in use */
-	__u32 max_sub[LPM_KINDS];
+	__u32 max_routes[WC_LPM_KINDS]; /* 0: structure not in use */
+	__u32 max_sub[WC_LPM_KINDS];
 };
 _Static_assert(sizeof(struct lpm_meta) == 40, "lpm_meta is the pinned format");
 

@@ -233,19 +233,6 @@ static int tcp_connect(unsigned int port)
 	return err == 0;
 }
 
-static __u16 csum16(const void *d, size_t n)
-{
-	const __u8 *p = d;
-	__u32 s = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += (p[i] << 8) | p[i + 1];
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return htons(~s & 0xffff);
-}
-
 /* n ICMP echo requests from ns_a to 10.77.0.2 (a raw socket); replies received. */
 static unsigned int ping(unsigned int n)
 {
@@ -261,7 +248,7 @@ static unsigned int ping(unsigned int n)
 
 		h.un.echo.id = htons(0x7763);
 		h.un.echo.sequence = htons(i);
-		h.checksum = csum16(&h, sizeof(h));
+		h.checksum = htons(tk_csum(&h, sizeof(h)));
 		cr_assert_eq(sendto(fd, &h, sizeof(h), 0, (void *)&ss, sl), (ssize_t)sizeof(h),
 			     "ping sendto: %s", strerror(errno));
 	}

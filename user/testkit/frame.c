@@ -30,8 +30,9 @@ static void wr16(__u8 *p, __u16 v)
 	p[1] = v & 0xff;
 }
 
-static __u16 ip_csum(const __u8 *p, size_t n)
+__u16 tk_csum(const void *d, size_t n)
 {
+	const __u8 *p = d;
 	__u32 s = 0;
 	size_t i;
 
@@ -120,7 +121,7 @@ static int build_ipv4(struct wbuf *b, const struct wc_pkt *p, const struct tk_fr
 	h[9] = ah ? 51 : p->proto;
 	memcpy(h + 12, p->src, 4);
 	memcpy(h + 16, p->dst, 4);
-	wr16(h + 10, ip_csum(h, hlen));
+	wr16(h + 10, tk_csum(h, hlen));
 	return 0;
 }
 

@@ -48,6 +48,9 @@ int tk_frame_build(const struct wc_pkt *p, const struct tk_frame_opts *o, void *
  */
 void tk_pkt_from_tuple(const struct wcard_tuple *t, struct wc_pkt *p);
 
+/* The Internet checksum of n bytes at d (RFC 1071), in host byte order. */
+__u16 tk_csum(const void *d, size_t n);
+
 /* ---- rule set generator (user/gen.c) ------------------------------------- */
 
 struct tk_gen_opts {

@@ -718,6 +718,30 @@ static int clf_vs_trie(struct wcard_bench *skel, int tfd, unsigned int family,
 }
 
 /*
+ * Load the benchmark object. Its programs walk the keys with bpf_loop (Linux
+ * 5.17): on an older kernel, say so instead of the verifier's EINVAL.
+ */
+static int bench_load(struct wcard_bench *skel)
+{
+	static const struct wcard_feature loop = {
+		WCARD_FEAT_HELPER, BPF_FUNC_loop, NULL,
+		"the bpf_loop helper (wcard bench's loop over the keys)", "5.17"
+	};
+	char why[256], hint[256];
+	int ret = wcard_probe_features(&loop, 1, why, sizeof(why));
+
+	if (ret) {
+		fprintf(stderr, "bench: %s\n", why);
+		return ret;
+	}
+	ret = wcard_bench__load(skel);
+	if (ret)
+		fprintf(stderr, "bench: loading the benchmark object: %s%s\n", strerror(-ret),
+			wcard_load_hint(ret, hint, sizeof(hint)));
+	return ret;
+}
+
+/*
  * LPM on a route table: wcard (routes as one-field Tuple Merge rules) beside
  * the kernel's LPM trie holding the same routes, on NKEYS random addresses
  * inside random routes. Checked against the trie on VERIFY keys first.
@@ -781,7 +805,7 @@ int bench_lpm(const char *path, unsigned int family, const char *label, struct w
 					  family == 4 ? (__u32)wcard_trie4_nodes_needed(&rt) + 1 :
 							1);
 	if (!ret)
-		ret = wcard_bench__load(skel);
+		ret = bench_load(skel);
 	if (!ret)
 		ret = wcard_clf_from_object(skel->obj, NULL, &co, &clf, err, sizeof(err));
 	if (ret)
@@ -981,10 +1005,8 @@ struct wcard_bench *bench_object(__u32 max_rules, __u32 hash_entries, int *err)
 	bpf_map__set_max_entries(skel->maps.wc_bench_out, VERIFY);
 	ret = wcard_object_prepare(skel->obj, max_rules > WC_MAX_RULES ? WC_MAX_RULES : max_rules);
 	if (!ret)
-		ret = wcard_bench__load(skel);
+		ret = bench_load(skel);
 	if (ret) {
-		fprintf(stderr, "bench: loading the benchmark object: %s (root? -v for details)\n",
-			strerror(-ret));
 		wcard_bench__destroy(skel);
 		*err = ret;
 		return NULL;

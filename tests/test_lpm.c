@@ -1018,6 +1018,8 @@ static int swap_load(struct swap *c, const struct wcard_routes *rt, char *err, s
 
 static void bulk_swap(int kind, unsigned int loads, const char *name)
 {
+	unsigned long long s0;
+	unsigned int w;
 	unsigned int fam = kind == 2 ? 6 : 4, bits = fam == 6 ? 128 : 32, k;
 	wc_u128 full = fam == 4 ? 0xffffffff : ~(wc_u128)0;
 	struct wcard_routes set[2] = {}, all = {};
@@ -1096,8 +1098,14 @@ static void bulk_swap(int kind, unsigned int loads, const char *name)
 		cr_assert_eq(swap_load(c, &set[k % 2], err, sizeof(err)), 0, "case %s: load %u: %s",
 			     name, k, err);
 		__atomic_store_n(&c->done, k + 1, __ATOMIC_RELEASE);
-		/* Let some lookups see each set whole. */
-		usleep(2000);
+		/*
+		 * Let some lookups see each set whole: wait for 4 of them (1 s at
+		 * most), not a fixed time, so a loaded host or a guest under
+		 * emulation still gives the reader its turn.
+		 */
+		s0 = __atomic_load_n(&c->strict, __ATOMIC_RELAXED);
+		for (w = 0; w < 500 && __atomic_load_n(&c->strict, __ATOMIC_RELAXED) < s0 + 4; w++)
+			usleep(2000);
 	}
 	__atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);

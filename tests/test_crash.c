@@ -54,23 +54,17 @@ static void answers(int prog, const struct wcard_trace *chk, __u32 *ids, __u64 *
 	size_t i;
 
 	for (i = 0; i < chk->n; i++) {
-		__u8 frame[256], out[512];
-		struct xdp_md ctx_in = {}, ctx = {};
+		__u8 frame[256];
 		struct wc_xdp_meta m;
 		struct wc_pkt p;
-		int len;
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_out = out,
-			    .data_size_out = sizeof(out), .ctx_in = &ctx_in,
-			    .ctx_size_in = sizeof(ctx_in), .ctx_out = &ctx, .ctx_size_out = sizeof(ctx),
-			    .repeat = 1);
+		int len, ret;
 
+		/* Through the library: it reads the verdict without an xdp_md context before 5.15. */
 		tk_pkt_from_tuple(&chk->t[i], &p);
 		len = tk_frame_build(&p, NULL, frame, sizeof(frame));
-		ctx_in.data_end = len;
-		o.data_size_in = len;
-		cr_assert_eq(bpf_prog_test_run_opts(prog, &o), 0, "case %s: test run", name);
-		cr_assert_eq(ctx.data, sizeof(m), "case %s: no metadata", name);
-		memcpy(&m, out, sizeof(m));
+		cr_assert_gt(len, 0, "case %s: frame", name);
+		ret = wcard_xdp_run_frame(prog, frame, len, &m, NULL, NULL);
+		cr_assert_eq(ret, 0, "case %s: test run: %s", name, strerror(-ret));
 		if (ids)
 			ids[i] = m.id;
 		if (vals)

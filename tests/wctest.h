@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +27,17 @@ static inline const char *wt_load_err(int ret, char *buf, size_t len)
 	snprintf(buf, len, "%s%s", strerror(ret < 0 ? -ret : ret),
 		 wcard_load_hint(ret, hint, sizeof(hint)));
 	return buf;
+}
+
+/* The running kernel as major * 1000 + minor (5.10 is 5010), 0 if unknown. */
+static inline int wt_kernel(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return 0;
+	return major * 1000 + minor;
 }
 
 /*

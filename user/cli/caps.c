@@ -57,7 +57,11 @@ int caps_limit(const char *cmd, __u64 need, __u64 keep, __u64 standby)
 	if (need) {
 		struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
 
-		setrlimit(RLIMIT_MEMLOCK, &r);
+		/* Without CAP_SYS_RESOURCE, the soft limit can still rise to the hard one. */
+		if (setrlimit(RLIMIT_MEMLOCK, &r) && !getrlimit(RLIMIT_MEMLOCK, &r)) {
+			r.rlim_cur = r.rlim_max;
+			setrlimit(RLIMIT_MEMLOCK, &r);
+		}
 	}
 	ret = caps_get(d);
 	if (ret)

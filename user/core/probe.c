@@ -11,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <linux/bpf.h>
+#include <linux/capability.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -100,8 +102,11 @@ int wcard_probe_features(const struct wcard_feature *f, size_t n, char *err, siz
 	for (i = 0; i < n; i++) {
 		h = has(&f[i]);
 		if (h < 0) {
-			snprintf(err, errlen, "not permitted to load BPF programs (needs root, or "
-					      "CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON)");
+			char hint[200];
+
+			/* The hint tells a low RLIMIT_MEMLOCK (before 5.11) from missing privilege. */
+			snprintf(err, errlen, "not permitted to load BPF programs%s",
+				 wcard_load_hint(-EPERM, hint, sizeof(hint)));
 			return -EPERM;
 		}
 		if (!h) {
@@ -161,6 +166,18 @@ static int kernel_version(char *release, size_t len)
 	return major * 1000 + minor;
 }
 
+/* Does the process hold CAP_BPF or CAP_SYS_ADMIN (which stands in for it) effective? */
+static bool bpf_capable(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = {};
+
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	return (d[CAP_BPF / 32].effective & (1u << (CAP_BPF % 32))) ||
+	       (d[CAP_SYS_ADMIN / 32].effective & (1u << (CAP_SYS_ADMIN % 32)));
+}
+
 const char *wcard_load_hint(int err, char *buf, size_t len)
 {
 	const char *build = wcard_bpf_build_name(wcard_bpf_build());
@@ -172,8 +189,11 @@ const char *wcard_load_hint(int err, char *buf, size_t len)
 		return "";
 	err = err < 0 ? -err : err;
 	if (err == EPERM && v && v < 5011 && !getrlimit(RLIMIT_MEMLOCK, &r) &&
-		   r.rlim_cur != RLIM_INFINITY) {
-		/* Before 5.11 BPF memory is charged to RLIMIT_MEMLOCK, not to the memory cgroup. */
+	    r.rlim_cur != RLIM_INFINITY && bpf_capable()) {
+		/*
+		 * Before 5.11 BPF memory is charged to RLIMIT_MEMLOCK, not to the
+		 * memory cgroup: with the privilege there, the limit is the cause.
+		 */
 		snprintf(buf, len, " (Linux %s counts BPF maps against RLIMIT_MEMLOCK, here %llu KiB: "
 				   "raise it, e.g. ulimit -l unlimited)",
 			 rel, (unsigned long long)r.rlim_cur / 1024);

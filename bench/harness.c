@@ -529,14 +529,15 @@ static void lpm_dat(unsigned int family, const char *what, double ns, double ker
 }
 
 /*
- * One of wcard's LPM structures on the real table (kind 0: DIR-24-8, 1: the
- * small IPv4 trie, 2: the IPv6 trie): build time, memory, ns per lookup next
- * to the kernel trie's kmed, then nops deletes and re-adds of random routes
- * with their latency. Checked against the kernel trie on VERIFY keys first.
+ * One of wcard's LPM structures on the real table, prepared in skel (kind 0:
+ * DIR-24-8 d4, 1: the small IPv4 trie tr, 2: the IPv6 trie tr; the caller's):
+ * build time, memory, ns per lookup next to the kernel trie's kmed, then nops
+ * deletes and re-adds of random routes with their latency. Checked against
+ * the kernel trie on VERIFY keys first.
  */
-static int bench_lpm_fast(struct wcard_bench *skel, const char *label,
-			  const struct wcard_routes *rt, const __u32 *route_of, size_t nr,
-			  const struct wc_key *keys, int tfd, int kind, double kmed,
+static int bench_lpm_fast(struct wcard_bench *skel, struct wcard_dir24 *d4, struct wcard_trie *tr,
+			  const char *label, const struct wcard_routes *rt, const __u32 *route_of,
+			  size_t nr, const struct wc_key *keys, int tfd, int kind, double kmed,
 			  unsigned int nops, __u64 *s, struct lpm_figures *fig)
 {
 	static const char *const algo[] = { "dir24", "trie4", "trie8" };
@@ -545,8 +546,6 @@ static int bench_lpm_fast(struct wcard_bench *skel, const char *label,
 				 kind == 1 ? skel->progs.wc_bench_trie4s_prog :
 					     skel->progs.wc_bench_lpm6_prog;
 	unsigned int family = kind == 2 ? 6 : 4, bad = 0, i, u;
-	struct wcard_dir24 *d4 = NULL;
-	struct wcard_trie *tr = NULL;
 	char err[512] = "", name[64];
 	struct result dr = {};
 	__u64 *lat = NULL, dd;
@@ -556,12 +555,11 @@ static int bench_lpm_fast(struct wcard_bench *skel, const char *label,
 
 	t0 = now_ns();
 	if (kind == 0) {
-		ret = wcard_dir24_open(skel->obj, &d4, err, sizeof(err));
+		ret = wcard_dir24_open(d4, err, sizeof(err));
 		if (!ret)
 			ret = wcard_dir24_load(d4, rt, err, sizeof(err));
 	} else {
-		ret = kind == 1 ? wcard_trie4_open(skel->obj, &tr, err, sizeof(err)) :
-				  wcard_lpm6_open(skel->obj, &tr, err, sizeof(err));
+		ret = wcard_trie_open(tr, err, sizeof(err));
 		if (!ret)
 			ret = wcard_trie_load(tr, rt, err, sizeof(err));
 	}
@@ -678,8 +676,6 @@ static int bench_lpm_fast(struct wcard_bench *skel, const char *label,
 	if (ret && *err)
 		fprintf(stderr, "bench: lpm ipv%u %s: %s\n", family, what[kind], err);
 	free(lat);
-	wcard_dir24_close(d4);
-	wcard_trie_close(tr);
 	return ret;
 }
 
@@ -757,6 +753,8 @@ int bench_lpm(const char *path, unsigned int family, const char *label, struct w
 	struct wcard_clf_opts co = { .layout = &l, .algo = WC_ALGO_TM };
 	struct wcard_clf *clf = NULL;
 	struct wcard_bench *skel = NULL;
+	struct wcard_dir24 *d4 = NULL;
+	struct wcard_trie *t4 = NULL, *t6 = NULL;
 	struct wcard_stats *st = calloc(1, sizeof(*st));
 	struct result w = {}, k = {};
 	__u32 *route_of = NULL, i;
@@ -796,14 +794,16 @@ int bench_lpm(const char *path, unsigned int family, const char *label, struct w
 	ret = wcard_object_prepare(skel->obj, rs.n > 1024 ? rs.n : 1024);
 	/* Spare route slots: a deleted one is reused only after a grace period. */
 	if (!ret)
-		ret = wcard_dir24_prepare(skel->obj, rt.n + 65536, 1 << 16);
+		ret = wcard_dir24_prepare(skel->obj, rt.n + 65536, 1 << 16, &d4);
 	if (!ret)
 		ret = wcard_lpm6_prepare(skel->obj, rt.n + 65536,
-					 family == 6 ? (__u32)wcard_lpm6_nodes_needed(&rt) + 1 : 1);
+					 family == 6 ? (__u32)wcard_lpm6_nodes_needed(&rt) + 1 : 1,
+					 &t6);
 	if (!ret)
 		ret = wcard_trie4_prepare(skel->obj, rt.n + 65536,
 					  family == 4 ? (__u32)wcard_trie4_nodes_needed(&rt) + 1 :
-							1);
+							1,
+					  &t4);
 	if (!ret)
 		ret = bench_load(skel);
 	if (!ret)
@@ -895,19 +895,26 @@ int bench_lpm(const char *path, unsigned int family, const char *label, struct w
 		lpm_dat(family, "kernel LPM trie", k.med, k.med);
 		lpm_dat(family, "wcard Tuple Merge", w.med, k.med);
 	}
-	ret = bench_lpm_fast(skel, label, &rt, route_of, rs.n, keys, tfd, family == 4 ? 0 : 2,
-			     k.med, opt.runs == 3 ? 20000 : 50000, &s, &fig);
+	ret = bench_lpm_fast(skel, family == 4 ? d4 : NULL, family == 6 ? t6 : NULL, label, &rt,
+			     route_of, rs.n, keys, tfd, family == 4 ? 0 : 2, k.med, opt.runs == 3 ? 20000 : 50000, &s, &fig);
 	if (!ret && family == 4)
-		ret = bench_lpm_fast(skel, label, &rt, route_of, rs.n, keys, tfd, 1, k.med,
-				     opt.runs == 3 ? 20000 : 50000, &s, &fig);
+		ret = bench_lpm_fast(skel, NULL, t4, label, &rt, route_of, rs.n, keys, tfd, 1,
+				     k.med, opt.runs == 3 ? 20000 : 50000, &s, &fig);
 	/* The classifier's LPM fast path, what the XDP filter runs, on the same routes. */
 	if (!ret) {
-		struct wcard_clf_opts lo = { .layout = &l, .algo = WC_ALGO_LPM, .lpm = true };
+		/* It takes over the trie bench_lpm_fast measured (and its image). */
+		struct wcard_clf_opts lo = { .layout = &l, .algo = WC_ALGO_LPM,
+					     .lpm4 = family == 4 ? t4 : NULL,
+					     .lpm6 = family == 6 ? t6 : NULL };
 		struct result lr = {};
 
 		wcard_clf_destroy(clf);
 		clf = NULL;
 		ret = wcard_clf_from_object(skel->obj, NULL, &lo, &clf, err, sizeof(err));
+		if (!ret && family == 4)
+			t4 = NULL;
+		else if (!ret)
+			t6 = NULL;
 		t0 = now_ns();
 		if (!ret)
 			ret = wcard_clf_load(clf, &rs, err, sizeof(err));
@@ -934,6 +941,9 @@ out:
 	if (out)
 		*out = fig;
 	wcard_clf_destroy(clf);
+	wcard_dir24_close(d4);
+	wcard_trie_close(t4);
+	wcard_trie_close(t6);
 	wcard_bench__destroy(skel);
 	wcard_ruleset_free(&rs);
 	wcard_routes_free(&rt);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
+#include <dirent.h>
 #include <errno.h>
 #include <time.h>
 #include <unistd.h>
@@ -358,13 +359,13 @@ static void v4_open(struct d24 *t, const struct wcard_routes *rt, __u32 sub, boo
 	t->skel = wcard_skel_open(wcard_lpm4);
 	cr_assert_not_null(t->skel, "case %s: open", name);
 	t->skel->rodata->wc_lpm4_trie = trie;
-	ret = trie ? wcard_trie4_prepare(t->skel->obj, rt->n, sub) :
-		     wcard_dir24_prepare(t->skel->obj, rt->n, sub);
+	ret = trie ? wcard_trie4_prepare(t->skel->obj, rt->n, sub, &t->t) :
+		     wcard_dir24_prepare(t->skel->obj, rt->n, sub, &t->d);
 	cr_assert_eq(ret, 0, "case %s: prepare", name);
 	ret = wcard_lpm4__load(t->skel);
 	cr_assert_eq(ret, 0, "case %s: load: %s", name, wt_load_err(ret, err, sizeof(err)));
-	ret = trie ? wcard_trie4_open(t->skel->obj, &t->t, err, sizeof(err)) :
-		     wcard_dir24_open(t->skel->obj, &t->d, err, sizeof(err));
+	ret = trie ? wcard_trie_open(t->t, err, sizeof(err)) :
+		     wcard_dir24_open(t->d, err, sizeof(err));
 	cr_assert_eq(ret, 0, "case %s: open maps: %s", name, err);
 	ret = trie ? wcard_trie_load(t->t, rt, err, sizeof(err)) :
 		     wcard_dir24_load(t->d, rt, err, sizeof(err));
@@ -764,11 +765,12 @@ static void route_churn(unsigned int ops, int kind, const char *name)
 			c->t6.skel = wcard_skel_open(wcard_lpm4);
 			cr_assert_not_null(c->t6.skel, "case %s: open", name);
 			cr_assert_eq(wcard_lpm6_prepare(c->t6.skel->obj, pool.n,
-							(__u32)wcard_lpm6_nodes_needed(&pool) + 1),
+							(__u32)wcard_lpm6_nodes_needed(&pool) + 1,
+							&c->t6.d),
 				     0, "case %s: prepare", name);
 			cr_assert_eq(wcard_lpm4__load(c->t6.skel), 0, "case %s: load", name);
-			cr_assert_eq(wcard_lpm6_open(c->t6.skel->obj, &c->t6.d, err, sizeof(err)),
-				     0, "case %s: %s", name, err);
+			cr_assert_eq(wcard_trie_open(c->t6.d, err, sizeof(err)), 0, "case %s: %s",
+				     name, err);
 			cr_assert_eq(wcard_trie_load(c->t6.d, &sized, err, sizeof(err)), 0,
 				     "case %s: %s", name, err);
 		}
@@ -884,13 +886,11 @@ static void trie_online(unsigned int fam, const char *name)
 	t.skel = wcard_skel_open(wcard_lpm4);
 	cr_assert_not_null(t.skel, "case %s: open", name);
 	t.skel->rodata->wc_lpm4_trie = fam == 4;
-	cr_assert_eq(fam == 4 ? wcard_trie4_prepare(t.skel->obj, all.n, nodes + 1) :
-				wcard_lpm6_prepare(t.skel->obj, all.n, nodes + 1),
+	cr_assert_eq(fam == 4 ? wcard_trie4_prepare(t.skel->obj, all.n, nodes + 1, &t.d) :
+				wcard_lpm6_prepare(t.skel->obj, all.n, nodes + 1, &t.d),
 		     0, "case %s: prepare", name);
 	cr_assert_eq(wcard_lpm4__load(t.skel), 0, "case %s: load", name);
-	cr_assert_eq(fam == 4 ? wcard_trie4_open(t.skel->obj, &t.d, err, sizeof(err)) :
-				wcard_lpm6_open(t.skel->obj, &t.d, err, sizeof(err)),
-		     0, "case %s: %s", name, err);
+	cr_assert_eq(wcard_trie_open(t.d, err, sizeof(err)), 0, "case %s: %s", name, err);
 	cr_assert_eq(wcard_trie_load(t.d, &live, err, sizeof(err)), 0, "case %s: %s", name, err);
 	/* The load saw duplicates (the last must win); the shadow keeps only that copy. */
 	shadow_dedupe(&live);
@@ -1058,11 +1058,11 @@ static void bulk_swap(int kind, unsigned int loads, const char *name)
 		c->t6.skel = wcard_skel_open(wcard_lpm4);
 		cr_assert_not_null(c->t6.skel, "case %s: open", name);
 		cr_assert_eq(wcard_lpm6_prepare(c->t6.skel->obj, all.n,
-						(__u32)wcard_lpm6_nodes_needed(&all) + 1),
+						(__u32)wcard_lpm6_nodes_needed(&all) + 1, &c->t6.d),
 			     0, "case %s: prepare", name);
 		cr_assert_eq(wcard_lpm4__load(c->t6.skel), 0, "case %s: load", name);
-		cr_assert_eq(wcard_lpm6_open(c->t6.skel->obj, &c->t6.d, err, sizeof(err)), 0,
-			     "case %s: %s", name, err);
+		cr_assert_eq(wcard_trie_open(c->t6.d, err, sizeof(err)), 0, "case %s: %s", name,
+			     err);
 	} else {
 		/* Every line a placeholder of the other family: sizes, but no routes. */
 		struct wcard_routes sized = { .r = calloc(all.n, sizeof(*all.r)), .n = all.n };
@@ -1775,14 +1775,14 @@ Test(lpm, aux_words, .timeout = 120)
 	s = wcard_skel_open(wcard_lpm_aux);
 	cr_assert_not_null(s, "case aux: open");
 	cr_assert_eq(wcard_trie4_prepare(s->obj, rt[0].n + 8,
-					 (__u32)wcard_trie4_nodes_needed(&rt[0]) + 16),
+					 (__u32)wcard_trie4_nodes_needed(&rt[0]) + 16, &t[0]),
 		     0, "case aux: prepare trie4");
 	cr_assert_eq(wcard_lpm6_prepare(s->obj, rt[1].n + 8,
-					(__u32)wcard_lpm6_nodes_needed(&rt[1]) + 64),
+					(__u32)wcard_lpm6_nodes_needed(&rt[1]) + 64, &t[1]),
 		     0, "case aux: prepare trie6");
 	cr_assert_eq(wcard_lpm_aux__load(s), 0, "case aux: load");
-	cr_assert_eq(wcard_trie4_open(s->obj, &t[0], err, sizeof(err)), 0, "case aux: %s", err);
-	cr_assert_eq(wcard_lpm6_open(s->obj, &t[1], err, sizeof(err)), 0, "case aux: %s", err);
+	cr_assert_eq(wcard_trie_open(t[0], err, sizeof(err)), 0, "case aux: %s", err);
+	cr_assert_eq(wcard_trie_open(t[1], err, sizeof(err)), 0, "case aux: %s", err);
 	for (f = 0; f < 2; f++) {
 		unsigned int fam = f ? 6 : 4, bits = f ? 128 : 32;
 
@@ -2069,4 +2069,78 @@ Test(lpm, cli_concurrent_writers, .timeout = 300)
 	cr_assert_eq(lpm_cli(dir, "destroy w", NULL, err, sizeof(err)), 0, "destroy: %s", err);
 	rmdir(dir);
 	free(want.r);
+}
+
+/* Image maps (named wc_lpm_img) this test's process holds an fd of. */
+static unsigned int image_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned int n = 0;
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] == '.' || fd == dirfd(d) ||
+		    bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		n += !strcmp(info.name, "wc_lpm_img");
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/*
+ * A prepared structure is a handle that owns its first image: two objects'
+ * handles live side by side; one closed unopened gives its image back at
+ * once (libbpf never closes an inner map template); open before load says
+ * so; open twice is a no-op; close frees the rest. Nothing stays behind in
+ * the library once the handles and objects are gone.
+ */
+Test(lpm, handles_own_their_images, .timeout = 120)
+{
+	struct wcard_routes rt = {}, dump = {};
+	struct wcard_lpm4 *a, *b;
+	struct wcard_trie *ta = NULL, *tb = NULL;
+	unsigned int n0 = image_fds(), i;
+	char err[256] = "";
+	int ret;
+
+	a = wcard_skel_open(wcard_lpm4);
+	b = wcard_skel_open(wcard_lpm4);
+	cr_assert(a && b, "case handles: open the objects");
+	cr_assert_eq(wcard_trie4_prepare(a->obj, 64, 16, &ta), 0, "case handles: prepare a");
+	cr_assert_eq(wcard_trie4_prepare(b->obj, 8, 4, &tb), 0, "case handles: prepare b");
+	cr_assert_eq(image_fds(), n0 + 2, "case handles: %u images after two prepares",
+		     image_fds() - n0);
+	ret = wcard_trie_open(ta, err, sizeof(err));
+	cr_assert_eq(ret, -ENOENT, "case handles: open before load gave %d", ret);
+	cr_assert(strstr(err, "not loaded"), "case handles: message '%s'", err);
+	wcard_trie_close(tb);
+	wcard_lpm4__destroy(b);
+	cr_assert_eq(image_fds(), n0 + 1, "case handles: %u images after closing b unopened",
+		     image_fds() - n0);
+	a->rodata->wc_lpm4_trie = true;
+	ret = wcard_lpm4__load(a);
+	cr_assert_eq(ret, 0, "case handles: load: %s", wt_load_err(ret, err, sizeof(err)));
+	cr_assert_eq(wcard_trie_open(ta, err, sizeof(err)), 0, "case handles: open: %s", err);
+	cr_assert_eq(wcard_trie_open(ta, err, sizeof(err)), 0, "case handles: open again: %s",
+		     err);
+	rt.r = calloc(40, sizeof(*rt.r));
+	cr_assert_not_null(rt.r, "case handles: calloc");
+	for (i = 0; i < 40; i++)
+		rt.r[rt.n++] = (struct wcard_route){ .family = 4, .addr = (10u << 24) | (i << 8),
+						     .len = 24, .value = i, .line = i + 1 };
+	cr_assert_eq(wcard_trie_load(ta, &rt, err, sizeof(err)), 0, "case handles: load: %s",
+		     err);
+	cr_assert_eq(wcard_trie_dump(ta, &dump), 0, "case handles: dump");
+	cr_assert_eq(dump.n, 40, "case handles: %zu routes dumped", dump.n);
+	wcard_trie_close(ta);
+	wcard_lpm4__destroy(a);
+	cr_assert_eq(image_fds(), n0, "case handles: %u images left", image_fds() - n0);
+	wcard_routes_free(&rt);
+	wcard_routes_free(&dump);
 }

@@ -24,15 +24,15 @@ static void lk_open(struct lk *t, const struct wcard_layout *l, __u32 max_rules,
 		    const char *name)
 {
 	/* The LPM fast path (asked for, or auto's to pick) needs the IPv4 trie in the object. */
-	struct wcard_clf_opts o = { .layout = l, .algo = algo, .lpm = !algo || algo == WC_ALGO_LPM };
+	struct wcard_clf_opts o = { .layout = l, .algo = algo };
 	char err[256] = "";
 	int ret;
 
 	t->skel = wcard_skel_open(wcard_key);
 	cr_assert_not_null(t->skel, "case %s: open", name);
 	cr_assert_eq(wcard_object_prepare(t->skel->obj, max_rules), 0, "case %s: prepare", name);
-	if (o.lpm)
-		cr_assert_eq(wcard_trie4_prepare(t->skel->obj, max_rules, 4096), 0,
+	if (!algo || algo == WC_ALGO_LPM)
+		cr_assert_eq(wcard_trie4_prepare(t->skel->obj, max_rules, 4096, &o.lpm4), 0,
 			     "case %s: prepare the trie", name);
 	ret = wcard_key__load(t->skel);
 	cr_assert_eq(ret, 0, "case %s: load: %s", name, wt_load_err(ret, err, sizeof(err)));
@@ -44,6 +44,39 @@ static void lk_close(struct lk *t)
 {
 	wcard_clf_destroy(t->clf);
 	wcard_key__destroy(t->skel);
+}
+
+/*
+ * wcard_clf_from_object takes the caller's LPM tries only as their family's,
+ * prepared in that object: anything else is refused with a message, and the
+ * caller keeps the handle. wcard_clf_create takes none.
+ */
+Test(update, lpm_tries_belong_to_the_object, .timeout = 120)
+{
+	struct wcard_clf_opts o = { .layout = wcard_layout_ipv4() };
+	struct wcard_trie *t4 = NULL;
+	struct wcard_clf *clf = NULL;
+	struct lk t = {};
+	char err[256] = "";
+	int ret;
+
+	t.skel = wcard_skel_open(wcard_key);
+	cr_assert_not_null(t.skel, "case tries: open");
+	cr_assert_eq(wcard_object_prepare(t.skel->obj, 64), 0, "case tries: prepare");
+	cr_assert_eq(wcard_trie4_prepare(t.skel->obj, 64, 64, &t4), 0, "case tries: trie");
+	ret = wcard_key__load(t.skel);
+	cr_assert_eq(ret, 0, "case tries: load: %s", wt_load_err(ret, err, sizeof(err)));
+	o.lpm6 = t4;
+	ret = wcard_clf_from_object(t.skel->obj, NULL, &o, &clf, err, sizeof(err));
+	cr_assert_eq(ret, -EINVAL, "case tries: IPv4 trie as lpm6 gave %d", ret);
+	cr_assert(strstr(err, "lpm6"), "case tries: message '%s'", err);
+	o.lpm6 = NULL;
+	o.lpm4 = t4;
+	ret = wcard_clf_create(&o, &clf, err, sizeof(err));
+	cr_assert_eq(ret, -EINVAL, "case tries: create with a trie gave %d", ret);
+	ret = wcard_clf_from_object(t.skel->obj, NULL, &o, &t.clf, err, sizeof(err));
+	cr_assert_eq(ret, 0, "case tries: from_object: %s", err);
+	lk_close(&t);
 }
 
 static long lk_lookup(struct lk *t, const struct wc_key *k)
@@ -932,7 +965,7 @@ static void flip_run(const struct wcard_ruleset *sets, const enum wc_algo *algo,
 		     unsigned int nsets, const struct wcard_trace *tr, unsigned int rounds,
 		     const char *name)
 {
-	struct wcard_clf_opts o = { .layout = wcard_layout_ipv4(), .lpm = true };
+	struct wcard_clf_opts o = { .layout = wcard_layout_ipv4() };
 	struct flip *w = calloc(1, sizeof(*w));
 	char err[256] = "";
 	unsigned int j, s, k;

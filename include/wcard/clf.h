@@ -4,6 +4,8 @@
 
 #include <wcard/rules.h>
 
+struct wcard_trie;
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -32,11 +34,13 @@ struct wcard_clf_opts {
 	const __u8 (*pool)[WC_MAX_FIELDS];
 	unsigned int npool;
 	/*
-	 * wcard_clf_from_object: use the LPM tries the caller prepared in the
-	 * object (wcard_trie4_prepare, wcard_lpm6_prepare) for the LPM fast path.
-	 * wcard_clf_create prepares and uses its own.
+	 * wcard_clf_from_object: the LPM tries the caller prepared in the object
+	 * (wcard_trie4_prepare, wcard_lpm6_prepare; opened or not) for the LPM
+	 * fast path, NULL for none. On success the classifier owns them
+	 * (wcard_clf_destroy closes them); on failure they stay the caller's.
+	 * wcard_clf_create prepares its own and takes none.
 	 */
-	bool lpm;
+	struct wcard_trie *lpm4, *lpm6;
 	/*
 	 * wcard_clf_open_pinned: read the maps and write nothing. The rules, hit
 	 * counters and stats come from the live generation as it is; no

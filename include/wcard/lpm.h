@@ -71,12 +71,16 @@ WCARD_API int wcard_lpm_lookup(struct wcard_lpm *l, unsigned int family, wc_u128
 WCARD_API void wcard_lpm_destroy(struct wcard_lpm *l);
 
 /*
- * DIR-24-8 IPv4 LPM (include/wcard/lpm.bpf.h) in one's BPF object:
- * wcard_dir24_prepare between open and load (max routes, max /24 blocks that
- * hold longer prefixes; a structure never prepared costs no memory and always
- * misses; prepare makes the first image, which open takes over, so open what
- * you prepare), wcard_dir24_open after load, then wcard_dir24_load paints the IPv4
- * routes of rt (route index = index in rt; duplicates: the last line wins).
+ * DIR-24-8 IPv4 LPM (include/wcard/lpm.bpf.h) in one's BPF object, in the
+ * two steps of a libbpf object:
+ * - wcard_dir24_prepare between open and load (max routes, max /24 blocks that
+ *   hold longer prefixes) sizes the structure and makes its handle, which
+ *   holds the first image; prepare each structure of an object once. A
+ *   structure never prepared costs no memory and always misses.
+ * - wcard_dir24_open after load makes the handle usable (again: a no-op).
+ * - wcard_dir24_load paints the IPv4 routes of rt (route index = index in rt;
+ *   duplicates: the last line wins).
+ * - wcard_dir24_close frees the handle, opened or not.
  * A load is atomic for concurrent lookups: it builds a new image of the
  * structure and swaps it in with one map update, so a lookup sees the old
  * routes or the new ones; while it builds, the old and new images both take
@@ -84,9 +88,9 @@ WCARD_API void wcard_lpm_destroy(struct wcard_lpm *l);
  */
 struct bpf_object;
 struct wcard_dir24;
-WCARD_API int wcard_dir24_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_groups);
-WCARD_API int wcard_dir24_open(struct bpf_object *obj, struct wcard_dir24 **out, char *err,
-			       size_t errlen);
+WCARD_API int wcard_dir24_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_groups,
+				  struct wcard_dir24 **out);
+WCARD_API int wcard_dir24_open(struct wcard_dir24 *d, char *err, size_t errlen);
 WCARD_API int wcard_dir24_load(struct wcard_dir24 *d, const struct wcard_routes *rt, char *err,
 			       size_t errlen);
 WCARD_API size_t wcard_dir24_bytes(const struct wcard_dir24 *d);
@@ -107,19 +111,18 @@ WCARD_API int wcard_dir24_del(struct wcard_dir24 *d, __u32 addr, unsigned int le
 
 /*
  * Multibit tries (16-bit root, 8-bit nodes; max_nodes sizes the node pool),
- * used as wcard_dir24_*: IPv6 (wcard_lpm6_*), and IPv4 in the small-memory
- * mode (wcard_trie4_*: memory grows with the routes instead of DIR-24-8's
+ * used as wcard_dir24_*: IPv6 (wcard_lpm6_prepare), and IPv4 in the small-memory
+ * mode (wcard_trie4_prepare: memory grows with the routes instead of DIR-24-8's
  * fixed 128 MiB). One trie holds one family: load takes that family's routes of
  * rt, add and del take addresses as in struct wcard_route (IPv4 in the low 32
  * bits).
  */
 struct wcard_trie;
-WCARD_API int wcard_lpm6_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes);
-WCARD_API int wcard_lpm6_open(struct bpf_object *obj, struct wcard_trie **out, char *err,
-			      size_t errlen);
-WCARD_API int wcard_trie4_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes);
-WCARD_API int wcard_trie4_open(struct bpf_object *obj, struct wcard_trie **out, char *err,
-			       size_t errlen);
+WCARD_API int wcard_lpm6_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes,
+				 struct wcard_trie **out);
+WCARD_API int wcard_trie4_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes,
+				  struct wcard_trie **out);
+WCARD_API int wcard_trie_open(struct wcard_trie *d, char *err, size_t errlen);
 /* Nodes the IPv6 (IPv4) routes of rt need (for the prepare call), or -ENOMEM. */
 WCARD_API long wcard_lpm6_nodes_needed(const struct wcard_routes *rt);
 WCARD_API long wcard_trie4_nodes_needed(const struct wcard_routes *rt);

@@ -17,9 +17,10 @@
  * The LPM fast path's tries, sized before load for a layout's PREFIX fields of
  * 4 and 16 bytes: a route slot per rule, and trie nodes (2 KiB each) for a
  * quarter of the rules, between 1024 and 16384. A rule set needing more nodes
- * stays with Tuple Merge.
+ * stays with Tuple Merge. Generation 0's tries of c.
  */
-static int lpm_prepare(struct bpf_object *obj, const struct wcard_layout *l, __u32 max_rules)
+static int lpm_prepare(struct wcard_clf *c, struct bpf_object *obj, const struct wcard_layout *l,
+		       __u32 max_rules)
 {
 	__u32 nodes = max_rules / 4 < 1024 ? 1024 : max_rules / 4 > 16384 ? 16384 : max_rules / 4;
 	bool w4 = false, w16 = false;
@@ -31,9 +32,9 @@ static int lpm_prepare(struct bpf_object *obj, const struct wcard_layout *l, __u
 		w16 |= l->fields[f].type == WC_FIELD_PREFIX && l->fields[f].width == 16;
 	}
 	if (w4)
-		ret = wcard_trie4_prepare(obj, max_rules, nodes);
+		ret = wcard_trie4_prepare(obj, max_rules, nodes, &c->lpm4[0]);
 	if (w16 && !ret)
-		ret = wcard_lpm6_prepare(obj, max_rules, nodes);
+		ret = wcard_lpm6_prepare(obj, max_rules, nodes, &c->lpm6[0]);
 	return ret;
 }
 
@@ -52,15 +53,23 @@ static void lpm_gens(struct wcard_trie **t)
 	}
 }
 
-/* Open the tries lpm_prepare made (none, if the object's owner did not prepare them). */
-static void lpm_open(struct wcard_clf *c, struct bpf_object *obj)
+/* Open the tries t4 and t6 (either may be NULL) of the object after its load. */
+static int lpm_open(struct wcard_trie *t4, struct wcard_trie *t6, char *err, size_t errlen)
 {
-	char err[256];
+	char why[256] = "";
+	int ret;
 
-	if (wcard_trie4_open(obj, &c->lpm4[0], err, sizeof(err)))
-		c->lpm4[0] = NULL;
-	if (wcard_lpm6_open(obj, &c->lpm6[0], err, sizeof(err)))
-		c->lpm6[0] = NULL;
+	ret = wcard_trie_open(t4, why, sizeof(why));
+	if (!t4 || !ret)
+		ret = t6 ? wcard_trie_open(t6, why, sizeof(why)) : 0;
+	if (ret)
+		seterr(err, errlen, "the LPM fast path's trie: %s", why);
+	return ret;
+}
+
+/* Generations 1.. of c's tries, from generation 0's (c->lpm4[0], c->lpm6[0]), opened. */
+static void lpm_siblings(struct wcard_clf *c)
+{
 	lpm_gens(c->lpm4);
 	lpm_gens(c->lpm6);
 }
@@ -100,6 +109,15 @@ int wcard_clf_from_object(struct bpf_object *obj, const char *prog,
 		return ret;
 	if (!obj || !out)
 		return -EINVAL;
+	if ((o->lpm4 && !lpm_trie_of(o->lpm4, obj, 32)) ||
+	    (o->lpm6 && !lpm_trie_of(o->lpm6, obj, 128))) {
+		seterr(err, errlen, "the LPM tries must be prepared in this object, IPv4 (trie4) "
+				    "as lpm4 and IPv6 (lpm6) as lpm6");
+		return -EINVAL;
+	}
+	ret = lpm_open(o->lpm4, o->lpm6, err, errlen);
+	if (ret)
+		return ret;
 	if (prog) {
 		p = bpf_object__find_program_by_name(obj, prog);
 		if (!p) {
@@ -116,8 +134,9 @@ int wcard_clf_from_object(struct bpf_object *obj, const char *prog,
 		wcard_clf_destroy(c);
 		return ret;
 	}
-	if (o->lpm)
-		lpm_open(c, obj);
+	c->lpm4[0] = o->lpm4;
+	c->lpm6[0] = o->lpm6;
+	lpm_siblings(c);
 	*out = c;
 	return 0;
 }
@@ -133,6 +152,12 @@ int wcard_clf_create(const struct wcard_clf_opts *o, struct wcard_clf **out, cha
 		return ret;
 	if (!out)
 		return -EINVAL;
+	if (o->lpm4 || o->lpm6) {
+		seterr(err, errlen,
+		       "wcard_clf_create prepares its own LPM tries: lpm4 and lpm6 are for "
+		       "wcard_clf_from_object");
+		return -EINVAL;
+	}
 	c = clf_alloc();
 	if (!c)
 		return -ENOMEM;
@@ -144,7 +169,7 @@ int wcard_clf_create(const struct wcard_clf_opts *o, struct wcard_clf **out, cha
 	}
 	ret = wcard_object_prepare(c->skel->obj, o->max_rules ? o->max_rules : WC_DEFAULT_MAX_RULES);
 	if (!ret)
-		ret = lpm_prepare(c->skel->obj, o->layout,
+		ret = lpm_prepare(c, c->skel->obj, o->layout,
 				  o->max_rules ? o->max_rules : WC_DEFAULT_MAX_RULES);
 	if (!ret)
 		ret = wcard_xdp__load(c->skel);
@@ -160,10 +185,11 @@ int wcard_clf_create(const struct wcard_clf_opts *o, struct wcard_clf **out, cha
 		goto fail;
 	}
 	c->prog_fd = bpf_program__fd(c->skel->progs.wc_xdp_filter);
-	ret = clf_init(c, c->skel->obj, o, err, errlen);
+	ret = clf_init(c, c->skel->obj, o, err, errlen) ?:
+	      lpm_open(c->lpm4[0], c->lpm6[0], err, errlen);
 	if (ret)
 		goto fail;
-	lpm_open(c, c->skel->obj);
+	lpm_siblings(c);
 	*out = c;
 	return 0;
 fail:
@@ -195,10 +221,8 @@ void wcard_clf_destroy(struct wcard_clf *c)
 		wcard_trie_close(c->lpm4[i]);
 		wcard_trie_close(c->lpm6[i]);
 	}
-	if (c->skel) {
-		lpm_templates_drop(c->skel->obj);
+	if (c->skel)
 		wcard_xdp__destroy(c->skel);
-	}
 	free(c->pool);
 	free(c->slot_of);
 	wcard_ruleset_free(&c->set);

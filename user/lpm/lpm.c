@@ -56,8 +56,6 @@ void wcard_lpm_destroy(struct wcard_lpm *l)
 	wcard_dir24_close(l->d4);
 	wcard_trie_close(l->t4);
 	wcard_trie_close(l->d6);
-	if (l->skel)
-		lpm_templates_drop(l->skel->obj);
 	wcard_lpm4__destroy(l->skel);
 	if (l->meta_fd >= 0)
 		close(l->meta_fd);
@@ -150,6 +148,37 @@ static long dir24_groups_needed(const struct wcard_routes *rt)
 }
 
 /*
+ * The handle of structure k (enum of WC_LPM_KINDS) in l's object, before load:
+ * prepared (pin_dir NULL), or over the slot map pinned under pin_dir.
+ */
+static int lpm_handle(struct wcard_lpm *l, int k, const char *pin_dir, char *err, size_t errlen)
+{
+	struct bpf_object *obj = l->skel->obj;
+	__u32 n = l->meta.max_routes[k], sub = l->meta.max_sub[k];
+	struct wcard_trie **t = k == WC_LPM_TRIE4 ? &l->t4 : &l->d6;
+	char path[4096], live[4200];
+	int fd, ret;
+
+	if (!pin_dir && k == WC_LPM_DIR24)
+		return wcard_dir24_prepare(obj, n, sub, &l->d4);
+	if (!pin_dir)
+		return k == WC_LPM_TRIE4 ? wcard_trie4_prepare(obj, n, sub, t) :
+					   wcard_lpm6_prepare(obj, n, sub, t);
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, lpm_slot_names[k]);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return ret;
+	}
+	snprintf(live, sizeof(live), "%s_live", path);
+	ret = k == WC_LPM_DIR24 ? lpm_dir24_reuse(obj, fd, n, sub, live, &l->d4) :
+				  lpm_trie_reuse(obj, k, fd, n, sub, live, t);
+	close(fd); /* libbpf holds its own copy */
+	return ret;
+}
+
+/*
  * Build the object of meta m: a fresh one (pin_dir NULL: structures prepared,
  * a new meta map), or one over the maps pinned under pin_dir.
  */
@@ -158,7 +187,7 @@ static int lpm_build(const struct lpm_meta *m, const char *pin_dir, struct wcard
 {
 	struct wcard_lpm *l = calloc(1, sizeof(*l));
 	char path[4096];
-	int ret = -ENOMEM, k, fd;
+	int ret = -ENOMEM, k;
 
 	if (!l)
 		return -ENOMEM;
@@ -168,28 +197,9 @@ static int lpm_build(const struct lpm_meta *m, const char *pin_dir, struct wcard
 	if (!l->skel)
 		goto out;
 	l->skel->rodata->wc_lpm4_trie = m->v4 == WCARD_LPM4_TRIE;
-	for (k = 0, ret = 0; k < WC_LPM_KINDS && !ret; k++) {
-		if (!m->max_routes[k])
-			continue;
-		if (!pin_dir) {
-			static int (*const prepare[WC_LPM_KINDS])(struct bpf_object *, __u32, __u32) = {
-				wcard_dir24_prepare, wcard_trie4_prepare, wcard_lpm6_prepare
-			};
-
-			ret = prepare[k](l->skel->obj, m->max_routes[k], m->max_sub[k]);
-			continue;
-		}
-		snprintf(path, sizeof(path), "%s/%s", pin_dir, lpm_slot_names[k]);
-		fd = bpf_obj_get(path);
-		if (fd < 0) {
-			ret = -errno;
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		snprintf(path, sizeof(path), "%s/%s_live", pin_dir, lpm_slot_names[k]);
-		ret = lpm_tab_reuse(l->skel->obj, k, fd, m->max_routes[k], m->max_sub[k], path);
-		close(fd); /* libbpf holds its own copy */
-	}
+	for (k = 0, ret = 0; k < WC_LPM_KINDS && !ret; k++)
+		if (m->max_routes[k])
+			ret = lpm_handle(l, k, pin_dir, err, errlen);
 	if (!ret)
 		ret = wcard_lpm4__load(l->skel);
 	if (ret) {
@@ -202,12 +212,12 @@ static int lpm_build(const struct lpm_meta *m, const char *pin_dir, struct wcard
 				 wcard_load_hint(ret, hint, sizeof(hint)));
 		goto out;
 	}
-	if (m->max_routes[WC_LPM_DIR24])
-		ret = wcard_dir24_open(l->skel->obj, &l->d4, err, errlen);
-	if (!ret && m->max_routes[WC_LPM_TRIE4])
-		ret = wcard_trie4_open(l->skel->obj, &l->t4, err, errlen);
-	if (!ret && m->max_routes[WC_LPM_TRIE6])
-		ret = wcard_lpm6_open(l->skel->obj, &l->d6, err, errlen);
+	if (l->d4)
+		ret = wcard_dir24_open(l->d4, err, errlen);
+	if (!ret && l->t4)
+		ret = wcard_trie_open(l->t4, err, errlen);
+	if (!ret && l->d6)
+		ret = wcard_trie_open(l->d6, err, errlen);
 	if (ret)
 		goto out;
 	if (pin_dir) {

@@ -61,17 +61,104 @@ void idx_set(struct lpm_index *ix, __u32 slot, wc_u128 addr, unsigned int len);
 /* Forget slot's prefix; now: the slot is free at once (never reachable), else after a GP. */
 void idx_drop(struct lpm_index *ix, __u32 slot, bool now);
 
+/* ---- image.c: an LPM structure's images, for dir24.c and trie.c ------------ */
+
 /*
- * Pinned LPMs (lpm.c): before load, reuse slot_fd as the slot map of structure
- * kind (0 DIR-24-8, 1 IPv4 trie, 2 IPv6 trie) whose images were sized for
- * max_routes and max_sub; the open after load then maps the live image (pinned
- * at live, if not NULL) and rebuilds the index from it.
+ * One LPM structure (lpm.bpf.h): its one-slot ARRAY_OF_MAPS and the live image,
+ * an mmapped ARRAY of u64 holding the top table (tbl24, or the trie root),
+ * blocks of 256 entries below it (tbl8 groups, or trie nodes) and a value per
+ * route slot. A bulk load builds a new image and swaps it in.
  */
-int lpm_tab_reuse(struct bpf_object *obj, int kind, int slot_fd, __u32 max_routes, __u32 max_sub,
-		  const char *live);
+struct lpm_tab {
+	struct bpf_object *obj;
+	int kind; /* WC_LPM_DIR24, WC_LPM_TRIE4 or WC_LPM_TRIE6 */
+	bool opened; /* by tab_open (or built for a classifier generation) */
+	int slot; /* fd of the ARRAY_OF_MAPS */
+	__u32 key; /* the slot this tab's image goes to: a classifier generation, or 0 */
+	bool own_slot; /* slot is a dup of ours to close (opened without an object) */
+	int fd; /* live image, -1 before the first load */
+	void *img;
+	/*
+	 * A fresh image for the next load, or -1. Prepared, it is the inner map
+	 * template libbpf creates the slot map with (and never closes): the
+	 * handle owns it, and the first load builds in it.
+	 */
+	int spare_fd;
+	void *spare_img;
+	__u64 *top, *sub; /* entries */
+	__u64 *val, *pfx; /* values, and each route slot's prefix (lpmidx.h) */
+	__u32 *aux; /* each route slot's line (wc_lpm_aux_base) */
+	unsigned int pfx_words;
+	__u32 top_entries, elems, val_base, aux_base; /* image layout, fixed at load */
+	__u32 max_sub, max_routes, sub_used;
+	struct lpm_index ix; /* for online changes */
+	char *live_pin; /* bpffs path the live image is pinned at (pinned LPMs), or NULL */
+};
+
+struct wcard_dir24 {
+	struct lpm_tab t;
+};
+
+/* A multibit trie: IPv6, or IPv4 in the small-memory mode (addresses moved to the top bits). */
+struct wcard_trie {
+	struct lpm_tab t;
+	unsigned int bits; /* 128 or 32 */
+};
+
+
+/*
+ * A bulk load: a new image is attached while build fills it; then it goes
+ * live with the index ix built for it. On failure the old image stays live
+ * and attached, and nothing changed.
+ */
+struct tab_load {
+	int fd;
+	void *img;
+	__u32 sub_used;
+};
+
+/* A structure of kind in obj (slot key), with no image: before tab_prepare or tab_reuse. */
+void tab_init(struct lpm_tab *t, struct bpf_object *obj, int kind, __u32 key);
+/* Before load: size t's images and make the first (the slot map's template). */
+int tab_prepare(struct lpm_tab *t, __u32 max_routes, __u32 max_sub);
+/* Before load: reuse slot_fd as t's slot map, its images of that size, live at pin live. */
+int tab_reuse(struct lpm_tab *t, int slot_fd, __u32 max_routes, __u32 max_sub, const char *live);
+/* After load: map the first image (prepared) or the live one (reused). 0 if open already. */
+int tab_open(struct lpm_tab *t, char *err, size_t errlen);
+void tab_close(struct lpm_tab *t);
+/* lpm_trie_open_pinned and lpm_trie_drop (below) for any tab. */
+int tab_open_pinned(struct lpm_tab *t, int slot_fd, __u32 max_routes, __u32 max_sub,
+		    const char *live, char *err, size_t errlen);
+void tab_drop(struct lpm_tab *t, bool spare);
+/*
+ * A bulk load into t: the indexes of rt's routes of family fam shortest first
+ * (*out, *nout), with a new image attached to build them in (old: what to
+ * restore); tab_load_end then publishes it (ret 0) or restores old.
+ */
+int tab_order(struct lpm_tab *t, const struct wcard_routes *rt, unsigned int fam,
+	      struct tab_load *old, __u32 **out, __u32 *nout, char *err, size_t errlen);
+int tab_load_end(struct lpm_tab *t, struct tab_load *old, int ret, const struct wcard_routes *rt,
+		 unsigned int fam, char *err, size_t errlen);
+/* qsort_r order of route indexes (arg: the routes): shorter first, then by line. */
+int tab_by_len_line(const void *a, const void *b, void *arg);
+/* The entry naming key (route slot + 1, or 0), its value inline when it fits 32 bits. */
+__u64 tab_ent_make(const struct lpm_tab *t, __u32 key);
+/* Append t's live routes of family fam to out (line = route slot + 1). */
+int tab_dump(const struct lpm_tab *t, unsigned int fam, struct wcard_routes *out);
+/* Bytes of the maps in use. */
+size_t tab_bytes(const struct lpm_tab *t);
+
+/*
+ * Pinned LPMs (lpm.c): before load, a handle of structure kind (0 DIR-24-8,
+ * 1 IPv4 trie, 2 IPv6 trie) of obj that reuses slot_fd as its slot map, whose
+ * images were sized for max_routes and max_sub. Its open after load maps the
+ * live image (pinned at live, if not NULL) and rebuilds the index from it.
+ */
+int lpm_dir24_reuse(struct bpf_object *obj, int slot_fd, __u32 max_routes, __u32 max_sub,
+		    const char *live, struct wcard_dir24 **out);
+int lpm_trie_reuse(struct bpf_object *obj, int kind, int slot_fd, __u32 max_routes,
+		   __u32 max_sub, const char *live, struct wcard_trie **out);
 /* Pin the live image at path, now and after every bulk load (pinned LPMs). */
-struct wcard_dir24;
-struct wcard_trie;
 int lpm_dir24_pin_live(struct wcard_dir24 *d, const char *path);
 int lpm_trie_pin_live(struct wcard_trie *d, const char *path);
 
@@ -125,10 +212,10 @@ int lpm_trie_open_pinned(int slot_fd, int kind, __u32 key, __u32 max_routes, __u
 void lpm_trie_drop(struct wcard_trie *d, bool spare);
 void lpm_trie_spare_move(struct wcard_trie *to, struct wcard_trie *from);
 void lpm_trie_geom(const struct wcard_trie *d, __u32 *max_routes, __u32 *max_sub);
+/* Is d a trie of obj for addresses of bits (32 or 128)? */
+bool lpm_trie_of(const struct wcard_trie *d, const struct bpf_object *obj, unsigned int bits);
 bool lpm_trie_has_image(const struct wcard_trie *d);
 
-/* Close the image templates prepared for obj and never opened (before closing obj). */
-void lpm_templates_drop(const struct bpf_object *obj);
 /* Bytes of the images an open wcard_dir24 or wcard_trie holds (allocated whole). */
 size_t lpm_image_bytes(const void *structure);
 /* Prefix of a route slot of an open wcard_dir24 or wcard_trie, per its image; false if free. */

@@ -16,6 +16,14 @@ void pr(enum wcard_print_level level, const char *fmt, ...) __attribute__((forma
 #define pr_info(...) pr(WCARD_INFO, __VA_ARGS__)
 #define pr_debug(...) pr(WCARD_DEBUG, __VA_ARGS__)
 
+/* ---- values --------------------------------------------------------------- */
+
+/* The mask of a field width bytes wide (all 128 bits from 16 bytes on). */
+static inline wc_u128 u128_ones(unsigned int width)
+{
+	return width >= 16 ? ~(wc_u128)0 : (((wc_u128)1 << (width * 8)) - 1);
+}
+
 /* ---- grace periods (gp.c) ------------------------------------------------- */
 
 /*

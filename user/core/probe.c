@@ -104,7 +104,7 @@ int wcard_probe_features(const struct wcard_feature *f, size_t n, char *err, siz
 		if (h < 0) {
 			char hint[200];
 
-			/* The hint tells a low RLIMIT_MEMLOCK (before 5.11) from missing privilege. */
+			/* The hint tells a low RLIMIT_MEMLOCK (< 5.11) from missing privilege. */
 			snprintf(err, errlen, "not permitted to load BPF programs%s",
 				 wcard_load_hint(-EPERM, hint, sizeof(hint)));
 			return -EPERM;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/core.h"
 #include "tm.h"
 
 /*
@@ -57,11 +58,6 @@ struct tm_op {
 };
 
 /* ---- small helpers --------------------------------------------------------------------- */
-
-static wc_u128 ones(unsigned int width)
-{
-	return width >= 16 ? ~(wc_u128)0 : (((wc_u128)1 << (width * 8)) - 1);
-}
 
 static void key_put(const struct wc_field_desc *d, struct wc_key *k, wc_u128 v)
 {
@@ -170,7 +166,7 @@ void tm_rule_tuple(const struct wcard_layout *l, const struct wcard_rule *r,
 			break;
 		case WC_FIELD_EXACT:
 		case WC_FIELD_MASK:
-			len[f] = m->mask == ones(w) ? w * 8 : 0;
+			len[f] = m->mask == u128_ones(w) ? w * 8 : 0;
 			break;
 		case WC_FIELD_RANGE:
 			len[f] = m->lo == m->hi ? w * 8 : 0;
@@ -193,9 +189,9 @@ void tm_tuple_mask(const struct wcard_layout *l, const __u8 len[WC_MAX_FIELDS],
 		if (!len[f])
 			m = 0;
 		else if (l->fields[f].type != WC_FIELD_PREFIX || len[f] >= bits)
-			m = ones(w);
+			m = u128_ones(w);
 		else
-			m = ones(w) & ~(ones(w) >> len[f]);
+			m = u128_ones(w) & ~(u128_ones(w) >> len[f]);
 		key_put(&l->desc[f], mask, m);
 	}
 }

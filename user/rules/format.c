@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+/* format.c: a rule back to the human syntax (wcard_rule_format); libwcard. */
+#include <stdio.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wcard/wcard.h>
+#include "rules_int.h"
+
+struct out {
+	char *buf;
+	size_t len;
+	size_t off;
+};
+
+static void __attribute__((format(printf, 2, 3))) out(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(o->off < o->len ? o->buf + o->off : NULL,
+		      o->off < o->len ? o->len - o->off : 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->off += n;
+}
+
+static void out_flags(struct out *o, wc_u128 v)
+{
+	unsigned int i;
+	bool first = true;
+
+	if (!v || v == 0xff) {
+		out(o, v ? "0xff" : "0");
+		return;
+	}
+	for (i = 0; i < 8; i++) {
+		if (!(v & (1u << i)))
+			continue;
+		out(o, "%s%s", first ? "" : "|", tcp_flag_names[i]);
+		first = false;
+	}
+}
+
+static void fmt_field(struct out *o, const struct wcard_field *fd, const struct wcard_match *m)
+{
+	const char *sep = o->off ? " " : "";
+	char nb[2][48];
+	unsigned char bytes[16];
+	char abuf[INET6_ADDRSTRLEN];
+	unsigned int i, w = fd->width;
+	const char *pn;
+
+	switch (fd->type) {
+	case WC_FIELD_PREFIX:
+		if (!m->plen)
+			return;
+		if (w == 4 || w == 16) {
+			for (i = 0; i < w; i++)
+				bytes[i] = (unsigned char)(m->value >> (8 * (w - 1 - i)));
+			inet_ntop(w == 4 ? AF_INET : AF_INET6, bytes, abuf, sizeof(abuf));
+			out(o, "%s%s %s", sep, fd->name, abuf);
+		} else {
+			out(o, "%s%s %s", sep, fd->name, u128_str(m->value, true, nb[0], 48));
+		}
+		if (m->plen < w * 8)
+			out(o, "/%u", m->plen);
+		break;
+	case WC_FIELD_RANGE:
+		if (m->lo == 0 && m->hi == (__u64)u128_ones(w))
+			return;
+		if (m->lo == m->hi)
+			out(o, "%s%s %llu", sep, fd->name, (unsigned long long)m->lo);
+		else
+			out(o, "%s%s %llu-%llu", sep, fd->name, (unsigned long long)m->lo,
+			    (unsigned long long)m->hi);
+		break;
+	case WC_FIELD_EXACT:
+		if (!m->mask)
+			return;
+		out(o, "%s%s %s", sep, fd->name, u128_str(m->value, true, nb[0], 48));
+		break;
+	case WC_FIELD_MASK:
+		if (!m->mask)
+			return;
+		if (!strcmp(fd->name, "flags") && w == 1) {
+			out(o, "%sflags ", sep);
+			out_flags(o, m->value);
+			if (m->value != m->mask) {
+				out(o, "/");
+				out_flags(o, m->mask);
+			}
+		} else if (!strcmp(fd->name, "flags") && m->value == m->mask) {
+			out(o, "%sflags %s", sep, u128_str(m->value, true, nb[0], 48));
+		} else if (m->mask == u128_ones(w) && strcmp(fd->name, "flags")) {
+			pn = !strcmp(fd->name, "proto") && w == 1
+				     ? proto_name((unsigned int)m->value)
+				     : NULL;
+			if (pn)
+				out(o, "%s%s %s", sep, fd->name, pn);
+			else
+				out(o, "%s%s %s", sep, fd->name,
+				    u128_str(m->value, !!strcmp(fd->name, "proto"), nb[0], 48));
+		} else {
+			out(o, "%s%s %s/%s", sep, fd->name, u128_str(m->value, true, nb[0], 48),
+			    u128_str(m->mask, true, nb[1], 48));
+		}
+		break;
+	}
+}
+
+int wcard_rule_format(const struct wcard_layout *l, const struct wcard_rule *r, char *buf,
+		      size_t len)
+{
+	struct out o = { .buf = buf, .len = len };
+	unsigned int i;
+
+	if (buf && len)
+		buf[0] = 0;
+	for (i = 0; i < l->nfields && i < WC_MAX_FIELDS; i++)
+		fmt_field(&o, &l->fields[i], &r->f[i]);
+	out(&o, "%sprio %u", o.off ? " " : "", r->prio);
+	if (r->value == WC_ACT_PASS)
+		out(&o, " pass");
+	else if (r->value == WC_ACT_DROP)
+		out(&o, " drop");
+	else if (WC_VALUE_ACTION(r->value) == WC_ACT_REDIRECT && !(r->value >> 40) &&
+		 WC_VALUE_IFINDEX(r->value))
+		out(&o, " redirect %u", WC_VALUE_IFINDEX(r->value));
+	else
+		out(&o, " value 0x%llx", (unsigned long long)r->value);
+	return o.off > INT32_MAX ? INT32_MAX : (int)o.off;
+}

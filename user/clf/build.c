@@ -37,21 +37,22 @@ static int order_cmp(const void *a, const void *b)
 static int build_bf(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct wc_config *cfg)
 {
 	__u32 base = g * c->max_rules, i, n = 0;
-	struct order *ord = calloc(c->set.n ? c->set.n : 1, sizeof(*ord));
+	struct order *ord = calloc(c->rs.set.n ? c->rs.set.n : 1, sizeof(*ord));
 
 	if (!ord)
 		return -ENOMEM;
-	for (i = 0; i < c->set.n; i++) {
-		if (!c->live[i])
+	for (i = 0; i < c->rs.set.n; i++) {
+		if (!c->rs.live[i])
 			continue;
-		ord[n].rank = c->rank[i];
+		ord[n].rank = c->rs.rank[i];
 		ord[n++].id = i;
 	}
 	qsort(ord, n, sizeof(*ord), order_cmp);
 	for (i = 0; i < n; i++) {
 		__u32 k = ord[i].id;
 
-		wcard_rule_compile(&c->layout, &c->set.rules[k], c->rank[k], RULE(c, base + i));
+		wcard_rule_compile(&c->layout, &c->rs.set.rules[k], c->rs.rank[k],
+				   RULE(c, base + i));
 		RULE(c, base + i)->id = k;
 		slot_of[k] = base + i;
 	}
@@ -113,11 +114,11 @@ static int lpm_routes(const struct wcard_clf *c, struct lpm_pfx **out, size_t *n
 	int f = -1;
 	unsigned int g;
 
-	for (i = 0; i < c->set.n && f != -2; i++) {
-		if (!c->live[i])
+	for (i = 0; i < c->rs.set.n && f != -2; i++) {
+		if (!c->rs.live[i])
 			continue;
 		for (g = 0; g < l->nfields; g++) {
-			if (field_any(l, &c->set.rules[i], g))
+			if (field_any(l, &c->rs.set.rules[i], g))
 				continue;
 			/* A second matched field, or another one than the other rules'. */
 			if ((f >= 0 && (int)g != f) || l->fields[g].type != WC_FIELD_PREFIX ||
@@ -133,21 +134,21 @@ static int lpm_routes(const struct wcard_clf *c, struct lpm_pfx **out, size_t *n
 		if (l->fields[g].type == WC_FIELD_PREFIX &&
 		    (l->fields[g].width == 4 || l->fields[g].width == 16))
 			f = (int)g;
-	if (f < 0 || !c->nlive)
+	if (f < 0 || !c->rs.nlive)
 		return -1;
-	p = calloc(c->nlive, sizeof(*p));
-	st = calloc(c->nlive, sizeof(*st));
+	p = calloc(c->rs.nlive, sizeof(*p));
+	st = calloc(c->rs.nlive, sizeof(*st));
 	if (!p || !st) {
 		free(p);
 		free(st);
 		return -ENOMEM;
 	}
-	for (i = 0; i < c->set.n; i++) {
-		const struct wcard_match *m = &c->set.rules[i].f[f];
+	for (i = 0; i < c->rs.set.n; i++) {
+		const struct wcard_match *m = &c->rs.set.rules[i].f[f];
 
-		if (!c->live[i])
+		if (!c->rs.live[i])
 			continue;
-		p[k++] = (struct lpm_pfx){ .addr = m->plen ? m->value : 0, .rank = c->rank[i],
+		p[k++] = (struct lpm_pfx){ .addr = m->plen ? m->value : 0, .rank = c->rs.rank[i],
 					   .id = (__u32)i, .len = (__u8)m->plen };
 	}
 	qsort(p, k, sizeof(*p), lpm_pfx_cmp);
@@ -219,7 +220,7 @@ static int build_lpm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct
 		rt.r[k] = (struct wcard_route){ .addr = p[i].addr,
 						.family = v6 ? 6 : 4,
 						.len = p[i].len,
-						.value = c->set.rules[p[i].id].value,
+						.value = c->rs.set.rules[p[i].id].value,
 						.line = p[i].id };
 	}
 	ret = wcard_trie_load(t, &rt, err, errlen);
@@ -300,7 +301,7 @@ static int build_tm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct 
 	__u32 *heads = NULL, *order_ids = NULL;
 	struct wc_tm_order *ob;
 	struct tm_model *tm = calloc(1, sizeof(*tm));
-	size_t n, cap = c->set.n ? c->set.n : 1;
+	size_t n, cap = c->rs.set.n ? c->rs.set.n : 1;
 	int ret;
 
 	if (!tm)
@@ -310,12 +311,12 @@ static int build_tm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct 
 		free(tm);
 		return ret;
 	}
-	for (i = 0; i < c->set.n; i++) {
-		const struct wcard_rule *r = &c->set.rules[i];
+	for (i = 0; i < c->rs.set.n; i++) {
+		const struct wcard_rule *r = &c->rs.set.rules[i];
 
-		if (!c->live[i])
+		if (!c->rs.live[i])
 			continue;
-		ret = tm_insert(tm, i, c->rank[i], r, NULL);
+		ret = tm_insert(tm, i, c->rs.rank[i], r, NULL);
 		if (ret == -ENOSPC)
 			seterr(err, errlen,
 				   "rule %u (line %u): more than %u Tuple Merge tables needed", i,
@@ -347,14 +348,14 @@ static int build_tm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct 
 		if (!tb->used)
 			continue;
 		/* This table's rules, grouped by bucket key, each group by rank. */
-		for (i = 0, n = 0; i < c->set.n; i++) {
-			if (!c->live[i] || tm->rules[i].table != t)
+		for (i = 0, n = 0; i < c->rs.set.n; i++) {
+			if (!c->rs.live[i] || tm->rules[i].table != t)
 				continue;
-			tm_rule_key(&c->layout, &c->set.rules[i], &ents[n].mk);
+			tm_rule_key(&c->layout, &c->rs.set.rules[i], &ents[n].mk);
 			for (b = 0; b < WC_KEY_WORDS; b++)
 				ents[n].mk.w[b] &= tb->mask.w[b];
 			ents[n].hash = wc_hash_masked(&ents[n].mk, &tb->mask);
-			ents[n].rank = c->rank[i];
+			ents[n].rank = c->rs.rank[i];
 			ents[n].id = i;
 			n++;
 		}
@@ -367,7 +368,8 @@ static int build_tm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct 
 				    memcmp(&ents[b].mk, &ents[b + 1].mk, sizeof(ents[b].mk));
 			struct wc_rule *r = RULE(c, rbase + next_rule);
 
-			wcard_rule_compile(&c->layout, &c->set.rules[ents[b].id], ents[b].rank, r);
+			wcard_rule_compile(&c->layout, &c->rs.set.rules[ents[b].id],
+					   ents[b].rank, r);
 			r->id = ents[b].id;
 			r->next = last ? 0 : next_rule + 2;
 			slot_of[ents[b].id] = rbase + next_rule;
@@ -453,9 +455,9 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
 		}
 		c->sync_pending = false;
 	}
-	for (i = 0; i < c->set.n; i++)
-		nlive += c->live[i];
-	slot_of = calloc(c->set_cap ? c->set_cap : 1, sizeof(*slot_of));
+	for (i = 0; i < c->rs.set.n; i++)
+		nlive += c->rs.live[i];
+	slot_of = calloc(c->rs.cap ? c->rs.cap : 1, sizeof(*slot_of));
 	if (!slot_of)
 		return -ENOMEM;
 	/* Build the spare generation; lookups keep using the live one meanwhile. */
@@ -521,8 +523,8 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
 	c->slots_used = slots_used;
 	free(c->slot_of);
 	c->slot_of = slot_of;
-	c->nloaded = c->set.n;
-	c->rules_hwm = cfg.nrules;
+	c->nloaded = c->rs.set.n;
+	c->on.rules_hwm = cfg.nrules;
 	clf_online_reset(c);
 	/*
 	 * Lookups that started before the switch finish before we return. The
@@ -583,26 +585,26 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 		return -ENOMEM;
 	}
 	/* The new set replaces the old one only if it could be published. */
-	old_set = c->set;
-	old_live = c->live;
-	old_rank = c->rank;
-	old_cap = c->set_cap;
-	old_seq = c->seq;
-	old_nlive = c->nlive;
-	wcard_ruleset_init(&c->set, &c->layout);
+	old_set = c->rs.set;
+	old_live = c->rs.live;
+	old_rank = c->rs.rank;
+	old_cap = c->rs.cap;
+	old_seq = c->rs.seq;
+	old_nlive = c->rs.nlive;
+	wcard_ruleset_init(&c->rs.set, &c->layout);
 	for (i = 0; i < rs->n; i++) {
-		ret = wcard_ruleset_add(&c->set, &rs->rules[i]);
+		ret = wcard_ruleset_add(&c->rs.set, &rs->rules[i]);
 		if (ret)
 			goto fail;
-		c->set.rules[i].id = i;
+		c->rs.set.rules[i].id = i;
 		live[i] = true;
 		rank[i] = ((__u64)rs->rules[i].prio << 32) | (__u32)i;
 	}
-	c->live = live;
-	c->rank = rank;
-	c->set_cap = rs->n ? rs->n : 1;
-	c->seq = rs->n;
-	c->nlive = rs->n;
+	c->rs.live = live;
+	c->rs.rank = rank;
+	c->rs.cap = rs->n ? rs->n : 1;
+	c->rs.seq = rs->n;
+	c->rs.nlive = rs->n;
 	/*
 	 * Ids are handed out afresh: the new rules count from zero. The spare
 	 * half is cleared before the switch, the old one once no lookup uses it.
@@ -614,22 +616,22 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 		goto fail;
 	clf_hits_zero(c, c->gen ^ 1, true, NULL, 0);
 	/* A new set: no old id is reusable or pending any more. */
-	c->id_free.n = c->id_deferred.n = 0;
+	c->on.id_free.n = c->on.id_deferred.n = 0;
 	c->broken = false;
 	wcard_ruleset_free(&old_set);
 	free(old_live);
 	free(old_rank);
 	return 0;
 fail:
-	wcard_ruleset_free(&c->set);
+	wcard_ruleset_free(&c->rs.set);
 	free(live);
 	free(rank);
-	c->set = old_set;
-	c->live = old_live;
-	c->rank = old_rank;
-	c->set_cap = old_cap;
-	c->seq = old_seq;
-	c->nlive = old_nlive;
+	c->rs.set = old_set;
+	c->rs.live = old_live;
+	c->rs.rank = old_rank;
+	c->rs.cap = old_cap;
+	c->rs.seq = old_seq;
+	c->rs.nlive = old_nlive;
 	return ret;
 }
 

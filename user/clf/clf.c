@@ -225,9 +225,9 @@ void wcard_clf_destroy(struct wcard_clf *c)
 		wcard_xdp__destroy(c->skel);
 	free(c->pool);
 	free(c->slot_of);
-	wcard_ruleset_free(&c->set);
-	free(c->live);
-	free(c->rank);
+	wcard_ruleset_free(&c->rs.set);
+	free(c->rs.live);
+	free(c->rs.rank);
 	clf_online_free(c);
 	if (c->tm) {
 		tm_free(c->tm);

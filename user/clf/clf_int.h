@@ -1,4 +1,4 @@
-/* clf_int.h: libwcard's classifier object, shared by clf.c and update.c; libwcard internal. */
+/* clf_int.h: libwcard's classifier object, shared by the files of user/clf; libwcard internal. */
 #ifndef WCARD_CLF_INT_H
 #define WCARD_CLF_INT_H
 
@@ -24,6 +24,31 @@ struct mmap_arr {
 	int fd;
 	void *p;
 	size_t len;
+};
+
+/* The rule set, indexed by rule id (= index for a bulk load; inserts append). */
+struct clf_rules {
+	struct wcard_ruleset set;
+	bool *live;
+	__u64 *rank;
+	size_t cap;
+	size_t nlive; /* live rules in the set */
+	__u32 seq; /* next insertion sequence: low half of a rank */
+};
+
+/* Online Tuple Merge updates of the live generation (online.c, reclaim.c). */
+struct clf_online {
+	__u32 rules_hwm; /* rule slots ever used, relative to the generation */
+	struct u32_stack rule_free, rule_deferred;
+	size_t moved_pending; /* deferred slots flagged WC_ID_MOVED */
+	/* Rule ids of deleted rules: reusable after a grace period. */
+	struct u32_stack id_free, id_deferred;
+	struct u32_stack region_free[32], region_deferred[32]; /* slot regions by log2 size */
+	__u32 live_entries[WC_TM_MAX_TABLES], tombs[WC_TM_MAX_TABLES];
+	__u64 pub_best[WC_TM_MAX_TABLES]; /* best rank each table has in the order buffer */
+	__u32 since_gp; /* order buffers published since the last grace period */
+	struct tm_log log;
+	__u64 grace_periods; /* for stats */
 };
 
 struct wcard_clf {
@@ -57,26 +82,8 @@ struct wcard_clf {
 	__u32 slots_used; /* bucket slots of the live generation (bump allocator) */
 	__u32 tslots[WC_TM_MAX_TABLES]; /* slots per table */
 
-	/* The rule set, indexed by rule id (= index for a bulk load; inserts append). */
-	struct wcard_ruleset set;
-	bool *live;
-	__u64 *rank;
-	size_t set_cap;
-	size_t nlive; /* live rules in the set */
-	__u32 seq; /* next insertion sequence: low half of a rank */
-
-	/* Online Tuple Merge updates of the live generation (update.c). */
-	__u32 rules_hwm; /* rule slots ever used, relative to the generation */
-	struct u32_stack rule_free, rule_deferred;
-	size_t moved_pending; /* deferred slots flagged WC_ID_MOVED */
-	/* Rule ids of deleted rules: reusable after a grace period. */
-	struct u32_stack id_free, id_deferred;
-	struct u32_stack region_free[32], region_deferred[32]; /* slot regions by log2 size */
-	__u32 live_entries[WC_TM_MAX_TABLES], tombs[WC_TM_MAX_TABLES];
-	__u64 pub_best[WC_TM_MAX_TABLES]; /* best rank each table has in the order buffer */
-	__u32 since_gp; /* order buffers published since the last grace period */
-	struct tm_log log;
-	__u64 grace_periods; /* for stats */
+	struct clf_rules rs;
+	struct clf_online on;
 
 	bool sync_pending; /* a generation switch whose grace period is still owed */
 	bool broken; /* maps and model disagree after a double failure: reload needed */

@@ -214,7 +214,7 @@ int clf_setup(struct wcard_clf *c, const struct wcard_clf_opts *o)
 	__u32 i, g;
 
 	c->layout = *o->layout;
-	wcard_ruleset_init(&c->set, &c->layout);
+	wcard_ruleset_init(&c->rs.set, &c->layout);
 	c->algo_opt = o->algo;
 	c->collide = o->collide ? o->collide : TM_DEFAULT_COLLIDE;
 	if (o->npool) {

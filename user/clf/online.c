@@ -56,16 +56,16 @@ static int publish_order(struct wcard_clf *c)
 	struct wc_tm_order *ob;
 
 	/* The buffer about to be rewritten may still be read: wait once per wrap. */
-	if (c->since_gp >= WC_TM_ORDER_RING - 1) {
+	if (c->on.since_gp >= WC_TM_ORDER_RING - 1) {
 		int ret = clf_grace(c);
 
 		if (ret)
 			return ret;
 	}
 	for (t = 0; t < WC_TM_MAX_TABLES; t++) {
-		if (c->pub_best[t] == WC_RANK_NONE)
+		if (c->on.pub_best[t] == WC_RANK_NONE)
 			continue;
-		e[n].best = c->pub_best[t];
+		e[n].best = c->on.pub_best[t];
 		e[n++].t = t;
 	}
 	qsort(e, n, sizeof(e[0]), ord_ent_cmp);
@@ -76,7 +76,7 @@ static int publish_order(struct wcard_clf *c)
 	}
 	ob->n = n;
 	__atomic_store_n(&cfg->order, next, __ATOMIC_RELEASE);
-	c->since_gp++;
+	c->on.since_gp++;
 	c->ntables = n;
 	return 0;
 }
@@ -181,15 +181,15 @@ static int rehash(struct wcard_clf *c, __u32 t, __u32 want)
 		}
 		if (!ret)
 			break;
-		u32_push(&c->region_free[lg], first - c->gen * c->nslots);
+		u32_push(&c->on.region_free[lg], first - c->gen * c->nslots);
 		if (ret != -EAGAIN)
 			return ret;
 		lg++;
 	}
 	__atomic_store_n(&tb->slots, ((__u64)first << 8) | lg, __ATOMIC_RELEASE);
-	ret = u32_push(&c->region_deferred[olg], ofirst - c->gen * c->nslots);
+	ret = u32_push(&c->on.region_deferred[olg], ofirst - c->gen * c->nslots);
 	c->tslots[t] = 1u << lg;
-	c->tombs[t] = 0;
+	c->on.tombs[t] = 0;
 	return ret;
 }
 
@@ -210,8 +210,8 @@ static int ev_table_new(struct wcard_clf *c, __u32 t)
 	tb->max_bucket = 0;
 	__atomic_store_n(&tb->slots, ((__u64)first << 8) | 3, __ATOMIC_RELEASE);
 	c->tslots[t] = 8;
-	c->live_entries[t] = c->tombs[t] = 0;
-	c->pub_best[t] = WC_RANK_NONE;
+	c->on.live_entries[t] = c->on.tombs[t] = 0;
+	c->on.pub_best[t] = WC_RANK_NONE;
 	return 0;
 }
 
@@ -220,9 +220,9 @@ static int ev_table_del(struct wcard_clf *c, __u32 t)
 	struct wc_tm_table *tb = TABLE(c, c->gen * WC_TM_MAX_TABLES + t);
 	__u32 first = tb->slots >> 8;
 
-	c->pub_best[t] = WC_RANK_NONE;
+	c->on.pub_best[t] = WC_RANK_NONE;
 	c->tslots[t] = 0;
-	return u32_push(&c->region_deferred[tb->slots & 31], first - c->gen * c->nslots);
+	return u32_push(&c->on.region_deferred[tb->slots & 31], first - c->gen * c->nslots);
 }
 
 static int ev_rule_add(struct wcard_clf *c, __u32 t, __u32 id, __u64 rank)
@@ -240,7 +240,7 @@ static int ev_rule_add(struct wcard_clf *c, __u32 t, __u32 id, __u64 rank)
 		return ret;
 	/* Compiled aside, copied in while the slot is dead; the id goes live last. */
 	r = RULE(c, gbase + slot);
-	wcard_rule_compile(&c->layout, &c->set.rules[id], rank, &tmp);
+	wcard_rule_compile(&c->layout, &c->rs.set.rules[id], rank, &tmp);
 	r->rank = tmp.rank;
 	r->value = tmp.value;
 	r->next = 0;
@@ -272,24 +272,24 @@ static int ev_rule_add(struct wcard_clf *c, __u32 t, __u32 id, __u64 rank)
 		__atomic_store_n(&r->id, id, __ATOMIC_RELEASE);
 		head = slot + 1;
 		/* Keep the load at most 1/2, tombstones included. */
-		if ((c->live_entries[t] + c->tombs[t] + 1) * 2 > (1u << lg)) {
-			ret = rehash(c, t, c->live_entries[t] + 1);
+		if ((c->on.live_entries[t] + c->on.tombs[t] + 1) * 2 > (1u << lg)) {
+			ret = rehash(c, t, c->on.live_entries[t] + 1);
 			if (ret)
 				return ret;
 			lg = tb->slots & 31;
 		}
 		ret = place_head(c, tb->slots >> 8, lg, h, head, true, &tomb);
 		if (ret == -EAGAIN) {
-			ret = rehash(c, t, 2 * (c->live_entries[t] + 1));
+			ret = rehash(c, t, 2 * (c->on.live_entries[t] + 1));
 			if (!ret)
 				ret = place_head(c, tb->slots >> 8, tb->slots & 31, h, head, true,
 						 &tomb);
 		}
 		if (ret)
 			return ret;
-		c->live_entries[t]++;
+		c->on.live_entries[t]++;
 		if (tomb)
-			c->tombs[t]--;
+			c->on.tombs[t]--;
 	}
 	c->slot_of[id] = gbase + slot;
 	tb->nrules++;
@@ -305,14 +305,14 @@ static void kill_moved_copies(struct wcard_clf *c, __u32 id)
 	__u32 gbase = c->gen * c->max_rules;
 	size_t i;
 
-	if (!c->moved_pending)
+	if (!c->on.moved_pending)
 		return;
-	for (i = 0; i < c->rule_deferred.n; i++) {
-		struct wc_rule *r = RULE(c, gbase + c->rule_deferred.v[i]);
+	for (i = 0; i < c->on.rule_deferred.n; i++) {
+		struct wc_rule *r = RULE(c, gbase + c->on.rule_deferred.v[i]);
 
 		if (r->id == (id | WC_ID_MOVED)) {
 			__atomic_store_n(&r->id, id | WC_ID_DEAD, __ATOMIC_RELEASE);
-			c->moved_pending--;
+			c->on.moved_pending--;
 		}
 	}
 }
@@ -329,7 +329,7 @@ static int ev_rule_del(struct wcard_clf *c, __u32 t, __u32 id)
 	long e;
 
 	/* Any slot of the rule gives the bucket key: the rule is the same. */
-	tm_rule_key(&c->layout, &c->set.rules[id], &mk);
+	tm_rule_key(&c->layout, &c->rs.set.rules[id], &mk);
 	for (cur = 0; cur < WC_KEY_WORDS; cur++)
 		mk.w[cur] &= tb->mask.w[cur];
 	e = find_bucket(c, t, &mk, wc_hash_masked(&mk, &tb->mask));
@@ -354,8 +354,8 @@ static int ev_rule_del(struct wcard_clf *c, __u32 t, __u32 id)
 		/* One store: the next rule becomes the head; 0 leaves a tombstone. */
 		__atomic_store_n(&s->head, next, __ATOMIC_RELEASE);
 		if (!next) {
-			c->live_entries[t]--;
-			c->tombs[t]++;
+			c->on.live_entries[t]--;
+			c->on.tombs[t]++;
 		}
 	}
 	/*
@@ -364,13 +364,13 @@ static int ev_rule_del(struct wcard_clf *c, __u32 t, __u32 id)
 	 */
 	if (moved) {
 		__atomic_store_n(&RULE(c, gbase + cur - 1)->id, id | WC_ID_MOVED, __ATOMIC_RELEASE);
-		c->moved_pending++;
+		c->on.moved_pending++;
 	} else {
 		__atomic_store_n(&RULE(c, gbase + cur - 1)->id, id | WC_ID_DEAD, __ATOMIC_RELEASE);
 		kill_moved_copies(c, id);
 	}
 	tb->nrules--;
-	return u32_push(&c->rule_deferred, cur - 1);
+	return u32_push(&c->on.rule_deferred, cur - 1);
 }
 
 /* Replay the model's events of one operation into the live generation. */
@@ -379,15 +379,15 @@ static int replay(struct wcard_clf *c)
 	size_t i;
 	int ret = 0;
 
-	for (i = 0; i < c->log.n && !ret; i++) {
-		const struct tm_event *ev = &c->log.ev[i];
+	for (i = 0; i < c->on.log.n && !ret; i++) {
+		const struct tm_event *ev = &c->on.log.ev[i];
 
 		switch (ev->op) {
 		case TM_TABLE_NEW:
 			ret = ev_table_new(c, ev->table);
 			break;
 		case TM_TABLE_BEST:
-			c->pub_best[ev->table] = ev->rank;
+			c->on.pub_best[ev->table] = ev->rank;
 			ret = publish_order(c);
 			break;
 		case TM_RULE_ADD:
@@ -422,7 +422,7 @@ static int apply(struct wcard_clf *c, __u32 id, bool now_live, char *err, size_t
 			return 0;
 		ret = r2;
 	}
-	c->live[id] = !now_live;
+	c->rs.live[id] = !now_live;
 	r2 = clf_republish(c, NULL, 0);
 	if (r2) {
 		/* The live maps may hold half of this update: no more online updates. */
@@ -463,17 +463,17 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 	ret = wcard_rule_check(&c->layout, r, err, errlen);
 	if (ret)
 		return ret;
-	if (c->nlive >= c->max_rules) {
+	if (c->rs.nlive >= c->max_rules) {
 		seterr(err, errlen, "table full: %u rules (--max-rules)", c->max_rules);
 		return -ENOSPC;
 	}
 	/* Ids stay below WC_ID_LIMIT, where the hit counters are: reclaim first. */
-	if (!c->id_free.n && c->set.n >= WC_ID_LIMIT(c->max_rules) && c->id_deferred.n) {
+	if (!c->on.id_free.n && c->rs.set.n >= WC_ID_LIMIT(c->max_rules) && c->on.id_deferred.n) {
 		ret = clf_grace(c);
 		if (ret)
 			return ret;
 	}
-	if (c->seq == ~0U || (!c->id_free.n && c->set.n >= WC_ID_LIMIT(c->max_rules))) {
+	if (c->rs.seq == ~0U || (!c->on.id_free.n && c->rs.set.n >= WC_ID_LIMIT(c->max_rules))) {
 		seterr(err, errlen, "rule ids exhausted: reload the rule set");
 		return -ENOSPC;
 	}
@@ -482,27 +482,27 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 	 * report it for the old rule), else a new one: memory stays bounded by the
 	 * largest rule set, not by the number of inserts.
 	 */
-	if (!u32_pop(&c->id_free, &nid)) {
-		nid = c->set.n;
+	if (!u32_pop(&c->on.id_free, &nid)) {
+		nid = c->rs.set.n;
 		ret = clf_set_reserve(c, nid + 1);
 		if (!ret)
-			ret = wcard_ruleset_add(&c->set, r);
+			ret = wcard_ruleset_add(&c->rs.set, r);
 		if (ret)
 			return ret;
 	} else {
-		c->set.rules[nid] = *r;
+		c->rs.set.rules[nid] = *r;
 	}
-	c->set.rules[nid].id = nid;
-	c->rank[nid] = ((__u64)r->prio << 32) | c->seq++;
-	c->live[nid] = true;
-	c->nlive++;
-	c->nloaded = c->set.n;
+	c->rs.set.rules[nid].id = nid;
+	c->rs.rank[nid] = ((__u64)r->prio << 32) | c->rs.seq++;
+	c->rs.live[nid] = true;
+	c->rs.nlive++;
+	c->nloaded = c->rs.set.n;
 	if (!c->tm) {
 		/* Brute force keeps its rules sorted: rebuild the spare generation. */
 		ret = clf_republish(c, err, errlen);
 	} else {
-		tm_log_reset(&c->log);
-		ret = tm_insert(c->tm, nid, c->rank[nid], &c->set.rules[nid], &c->log);
+		tm_log_reset(&c->on.log);
+		ret = tm_insert(c->tm, nid, c->rs.rank[nid], &c->rs.set.rules[nid], &c->on.log);
 		if (ret == -ENOSPC || ret == -ENOENT) {
 			seterr(err, errlen, ret == -ENOSPC ?
 					   "no room for another Tuple Merge table (%u)" :
@@ -511,8 +511,8 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 		} else if (!ret) {
 			ret = apply(c, nid, true, err, errlen);
 			if (ret) {
-				c->nlive--;
-				u32_push(&c->id_deferred, nid);
+				c->rs.nlive--;
+				u32_push(&c->on.id_deferred, nid);
 				return ret;
 			}
 			if (id)
@@ -522,9 +522,9 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 	}
 	if (ret) {
 		/* Not applied: forget it (a failed replay was compacted away or reported). */
-		c->live[nid] = false;
-		c->nlive--;
-		u32_push(&c->id_deferred, nid);
+		c->rs.live[nid] = false;
+		c->rs.nlive--;
+		u32_push(&c->on.id_deferred, nid);
 		return ret;
 	}
 	if (id)
@@ -535,7 +535,7 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 /* 0 if id names a live rule, else -ENOENT with a message. */
 static int check_id(const struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 {
-	if (id < c->set.n && c->live[id])
+	if (id < c->rs.set.n && c->rs.live[id])
 		return 0;
 	seterr(err, errlen, "no rule with id %u", id);
 	return -ENOENT;
@@ -556,31 +556,32 @@ int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 	ret = check_change(c, id, err, errlen);
 	if (ret)
 		return ret;
-	c->live[id] = false;
-	c->nlive--;
+	c->rs.live[id] = false;
+	c->rs.nlive--;
 	if (!c->tm) {
 		/* A failed republish switched nothing: the rule stays, in the maps and here. */
 		ret = clf_republish(c, err, errlen);
 		if (ret)
-			c->live[id] = true;
+			c->rs.live[id] = true;
 	} else {
-		tm_log_reset(&c->log);
-		ret = tm_delete(c->tm, id, &c->log);
+		tm_log_reset(&c->on.log);
+		ret = tm_delete(c->tm, id, &c->on.log);
 		if (!ret)
 			ret = apply(c, id, false, err, errlen);
 		else
-			c->live[id] = true;
+			c->rs.live[id] = true;
 	}
-	if (ret && c->live[id])
-		c->nlive++;
+	if (ret && c->rs.live[id])
+		c->rs.nlive++;
 	if (!ret)
-		ret = u32_push(&c->id_deferred, id);
+		ret = u32_push(&c->on.id_deferred, id);
 	/*
 	 * Deleted ids wait for a grace period before reuse; take one when enough
 	 * have piled up, so ids (and the rule table behind them) stay within about
 	 * twice the live rules. One ~8 ms wait per max(4096, live rules) deletes.
 	 */
-	if (!ret && c->id_deferred.n > (c->nlive > ID_REUSE_BATCH ? c->nlive : ID_REUSE_BATCH))
+	if (!ret &&
+	    c->on.id_deferred.n > (c->rs.nlive > ID_REUSE_BATCH ? c->rs.nlive : ID_REUSE_BATCH))
 		ret = clf_grace(c);
 	return ret;
 }
@@ -595,21 +596,21 @@ int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u
 	ret = check_change(c, id, err, errlen);
 	if (ret)
 		return ret;
-	if (prio == c->set.rules[id].prio && c->algo == WC_ALGO_LPM) {
+	if (prio == c->rs.set.rules[id].prio && c->algo == WC_ALGO_LPM) {
 		/* The LPM fast path reads values from its trie: rebuild the spare generation. */
-		__u64 old = c->set.rules[id].value;
+		__u64 old = c->rs.set.rules[id].value;
 
-		c->set.rules[id].value = value;
+		c->rs.set.rules[id].value = value;
 		ret = clf_republish(c, err, errlen);
 		if (ret)
-			c->set.rules[id].value = old;
+			c->rs.set.rules[id].value = old;
 		else if (new_id)
 			*new_id = id;
 		return ret;
 	}
-	if (prio == c->set.rules[id].prio) {
+	if (prio == c->rs.set.rules[id].prio) {
 		/* Value only: one 8-byte store in the rule's slot. */
-		c->set.rules[id].value = value;
+		c->rs.set.rules[id].value = value;
 		kill_moved_copies(c, id);
 		__atomic_store_n(&RULE(c, c->slot_of[id])->value, value, __ATOMIC_RELEASE);
 		if (new_id)
@@ -617,7 +618,7 @@ int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u
 		return 0;
 	}
 	/* A new priority is a new rank: insert the changed rule, then drop the old one. */
-	r = c->set.rules[id];
+	r = c->rs.set.rules[id];
 	r.prio = prio;
 	r.value = value;
 	ret = wcard_clf_insert(c, &r, &nid, err, errlen);

@@ -326,26 +326,26 @@ static int take_rule(struct wcard_clf *c, __u32 idx, __u32 *maxseq)
 	/* Ids stay below WC_ID_LIMIT (see wcard_clf_insert). */
 	if (id >= WC_ID_LIMIT((size_t)c->max_rules))
 		return -EPROTO;
-	if (id < c->set.n && c->live[id])
+	if (id < c->rs.set.n && c->rs.live[id])
 		return 0;
 	if (clf_set_reserve(c, (size_t)id + 1))
 		return -ENOMEM;
 	decompile(&c->layout, r, &wr);
 	/* Ids index the set: fill any gap with dead placeholders. */
-	for (n = c->set.n; n <= id; n++) {
+	for (n = c->rs.set.n; n <= id; n++) {
 		struct wcard_rule blank;
 		int ret;
 
 		wcard_rule_any(&c->layout, &blank);
 		blank.id = n;
-		ret = wcard_ruleset_add(&c->set, n == id ? &wr : &blank);
+		ret = wcard_ruleset_add(&c->rs.set, n == id ? &wr : &blank);
 		if (ret)
 			return ret;
 	}
-	c->set.rules[id] = wr;
-	c->live[id] = true;
-	c->rank[id] = r->rank;
-	c->nlive++;
+	c->rs.set.rules[id] = wr;
+	c->rs.live[id] = true;
+	c->rs.rank[id] = r->rank;
+	c->rs.nlive++;
 	if ((__u32)r->rank >= *maxseq)
 		*maxseq = (__u32)r->rank + 1;
 	return 0;
@@ -401,8 +401,8 @@ static int collect_rules(struct wcard_clf *c, const struct wc_config *cfg)
 			}
 		}
 	}
-	c->seq = maxseq;
-	c->nloaded = c->set.n;
+	c->rs.seq = maxseq;
+	c->nloaded = c->rs.set.n;
 	return ret;
 }
 
@@ -501,7 +501,7 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 		ret = -EPROTO;
 		goto fail;
 	}
-	wcard_ruleset_init(&c->set, &c->layout);
+	wcard_ruleset_init(&c->rs.set, &c->layout);
 	c->base_cfg = *cfg;
 	c->algo = cfg->algo;
 	/* An algorithm given at create time stays; one picked automatically is picked again. */
@@ -525,7 +525,7 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 	/* Read-only: the live generation as it is; nothing is rebuilt, switched or waited for. */
 	if (o && o->read_only) {
 		c->read_only = true;
-		c->rules_hwm = cfg->nrules;
+		c->on.rules_hwm = cfg->nrules;
 		if (cfg->algo == WC_ALGO_TM || cfg->algo == WC_ALGO_STM)
 			c->ntables = ORDER(c, cfg->order_base + cfg->order)->n;
 		*out = c;

@@ -53,14 +53,14 @@ static void kill_all_moved(struct wcard_clf *c)
 	__u32 gbase = c->gen * c->max_rules;
 	size_t i;
 
-	for (i = 0; i < c->rule_deferred.n; i++) {
-		struct wc_rule *r = RULE(c, gbase + c->rule_deferred.v[i]);
+	for (i = 0; i < c->on.rule_deferred.n; i++) {
+		struct wc_rule *r = RULE(c, gbase + c->on.rule_deferred.v[i]);
 
 		if (r->id & WC_ID_MOVED)
 			__atomic_store_n(&r->id, (r->id & ~WC_ID_FLAGS) | WC_ID_DEAD,
 					 __ATOMIC_RELEASE);
 	}
-	c->moved_pending = 0;
+	c->on.moved_pending = 0;
 }
 
 int clf_grace(struct wcard_clf *c)
@@ -70,14 +70,14 @@ int clf_grace(struct wcard_clf *c)
 
 	if (ret)
 		return ret;
-	c->grace_periods++;
-	c->since_gp = 0;
+	c->on.grace_periods++;
+	c->on.since_gp = 0;
 	kill_all_moved(c);
 	ret = clf_ids_reclaim(c);
 	if (!ret)
-		ret = drain_deferred(&c->rule_deferred, &c->rule_free);
+		ret = drain_deferred(&c->on.rule_deferred, &c->on.rule_free);
 	for (i = 0; i < 32 && !ret; i++)
-		ret = drain_deferred(&c->region_deferred[i], &c->region_free[i]);
+		ret = drain_deferred(&c->on.region_deferred[i], &c->on.region_free[i]);
 	return ret;
 }
 
@@ -86,16 +86,16 @@ void clf_online_reset(struct wcard_clf *c)
 	unsigned int i;
 	__u32 t;
 
-	c->rule_free.n = c->rule_deferred.n = 0;
-	c->moved_pending = 0;
+	c->on.rule_free.n = c->on.rule_deferred.n = 0;
+	c->on.moved_pending = 0;
 	for (i = 0; i < 32; i++)
-		c->region_free[i].n = c->region_deferred[i].n = 0;
-	memset(c->live_entries, 0, sizeof(c->live_entries));
-	memset(c->tombs, 0, sizeof(c->tombs));
+		c->on.region_free[i].n = c->on.region_deferred[i].n = 0;
+	memset(c->on.live_entries, 0, sizeof(c->on.live_entries));
+	memset(c->on.tombs, 0, sizeof(c->on.tombs));
 	for (t = 0; t < WC_TM_MAX_TABLES; t++) {
-		c->pub_best[t] = WC_RANK_NONE;
+		c->on.pub_best[t] = WC_RANK_NONE;
 		if (c->tm && c->tm->tables[t].used)
-			c->pub_best[t] = c->tm->tables[t].best;
+			c->on.pub_best[t] = c->tm->tables[t].best;
 	}
 	/* Bucket heads per table, as the bulk build laid them. */
 	for (t = 0; t < WC_TM_MAX_TABLES && c->tm; t++) {
@@ -103,9 +103,9 @@ void clf_online_reset(struct wcard_clf *c)
 		__u32 first = tb->slots >> 8, k;
 
 		for (k = 0; k < c->tslots[t]; k++)
-			c->live_entries[t] += SLOT(c, first + k)->tag != 0;
+			c->on.live_entries[t] += SLOT(c, first + k)->tag != 0;
 	}
-	c->since_gp = 0;
+	c->on.since_gp = 0;
 }
 
 /*
@@ -118,23 +118,23 @@ int clf_ids_reclaim(struct wcard_clf *c)
 	int ret = 0;
 
 	for (g = 0; g < WC_GENS && !ret; g++)
-		ret = clf_hits_zero(c, g, false, c->id_deferred.v, c->id_deferred.n);
-	return ret ? ret : drain_deferred(&c->id_deferred, &c->id_free);
+		ret = clf_hits_zero(c, g, false, c->on.id_deferred.v, c->on.id_deferred.n);
+	return ret ? ret : drain_deferred(&c->on.id_deferred, &c->on.id_free);
 }
 
 void clf_online_free(struct wcard_clf *c)
 {
 	unsigned int i;
 
-	free(c->id_free.v);
-	free(c->id_deferred.v);
-	free(c->rule_free.v);
-	free(c->rule_deferred.v);
+	free(c->on.id_free.v);
+	free(c->on.id_deferred.v);
+	free(c->on.rule_free.v);
+	free(c->on.rule_deferred.v);
 	for (i = 0; i < 32; i++) {
-		free(c->region_free[i].v);
-		free(c->region_deferred[i].v);
+		free(c->on.region_free[i].v);
+		free(c->on.region_deferred[i].v);
 	}
-	tm_log_free(&c->log);
+	tm_log_free(&c->on.log);
 }
 
 /* Mark a slot as holding no rule before anything else is written to it. */
@@ -148,25 +148,25 @@ int clf_alloc_rule(struct wcard_clf *c, __u32 *slot)
 {
 	struct wc_config *cfg = CFG(c, c->gen);
 
-	if (u32_pop(&c->rule_free, slot)) {
+	if (u32_pop(&c->on.rule_free, slot)) {
 		/* Dead since its grace period; marked again as every write starts. */
 		slot_kill(c, *slot);
 		return 0;
 	}
-	if (c->rules_hwm < c->max_rules) {
-		*slot = c->rules_hwm;
+	if (c->on.rules_hwm < c->max_rules) {
+		*slot = c->on.rules_hwm;
 		/* Dead before the exact scan's range grows over it. */
 		slot_kill(c, *slot);
-		c->rules_hwm++;
-		__atomic_store_n(&cfg->nrules, c->rules_hwm, __ATOMIC_RELEASE);
+		c->on.rules_hwm++;
+		__atomic_store_n(&cfg->nrules, c->on.rules_hwm, __ATOMIC_RELEASE);
 		return 0;
 	}
-	if (c->rule_deferred.n) {
+	if (c->on.rule_deferred.n) {
 		int ret = clf_grace(c);
 
 		if (ret)
 			return ret;
-		if (u32_pop(&c->rule_free, slot)) {
+		if (u32_pop(&c->on.rule_free, slot)) {
 			slot_kill(c, *slot);
 			return 0;
 		}
@@ -176,19 +176,19 @@ int clf_alloc_rule(struct wcard_clf *c, __u32 *slot)
 
 int clf_alloc_region(struct wcard_clf *c, unsigned int lg, __u32 *first)
 {
-	if (u32_pop(&c->region_free[lg], first))
+	if (u32_pop(&c->on.region_free[lg], first))
 		return 0;
 	if (c->slots_used + (1u << lg) <= c->nslots) {
 		*first = c->slots_used;
 		c->slots_used += 1u << lg;
 		return 0;
 	}
-	if (c->region_deferred[lg].n) {
+	if (c->on.region_deferred[lg].n) {
 		int ret = clf_grace(c);
 
 		if (ret)
 			return ret;
-		if (u32_pop(&c->region_free[lg], first))
+		if (u32_pop(&c->on.region_free[lg], first))
 			return 0;
 	}
 	return -ENOSPC;
@@ -197,27 +197,27 @@ int clf_alloc_region(struct wcard_clf *c, unsigned int lg, __u32 *first)
 /* Grow the per-id arrays to hold n ids. */
 int clf_set_reserve(struct wcard_clf *c, size_t n)
 {
-	size_t cap = c->set_cap ? c->set_cap : 64;
+	size_t cap = c->rs.cap ? c->rs.cap : 64;
 	bool *live;
 	__u64 *rank;
 	__u32 *so;
 
-	if (n <= c->set_cap)
+	if (n <= c->rs.cap)
 		return 0;
 	while (cap < n)
 		cap *= 2;
-	live = realloc(c->live, cap * sizeof(*live));
+	live = realloc(c->rs.live, cap * sizeof(*live));
 	if (live)
-		c->live = live;
-	rank = realloc(c->rank, cap * sizeof(*rank));
+		c->rs.live = live;
+	rank = realloc(c->rs.rank, cap * sizeof(*rank));
 	if (rank)
-		c->rank = rank;
+		c->rs.rank = rank;
 	so = realloc(c->slot_of, cap * sizeof(*so));
 	if (so)
 		c->slot_of = so;
 	if (!live || !rank || !so)
 		return -ENOMEM;
-	memset(c->live + c->set_cap, 0, (cap - c->set_cap) * sizeof(*live));
-	c->set_cap = cap;
+	memset(c->rs.live + c->rs.cap, 0, (cap - c->rs.cap) * sizeof(*live));
+	c->rs.cap = cap;
 	return 0;
 }

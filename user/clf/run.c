@@ -163,8 +163,8 @@ int wcard_clf_rule_hits(const struct wcard_clf *c, long rule, struct wc_counter 
 	unsigned int g;
 	__u32 idx;
 
-	if (!c || !out || ncpu <= 0 || rule < -1 || (rule >= 0 && (size_t)rule >= c->set.n) ||
-	    (rule >= 0 && !c->live[rule]))
+	if (!c || !out || ncpu <= 0 || rule < -1 || (rule >= 0 && (size_t)rule >= c->rs.set.n) ||
+	    (rule >= 0 && !c->rs.live[rule]))
 		return -EINVAL;
 	if (c->hits_fd < 0)
 		return -ENOENT;
@@ -210,15 +210,15 @@ int wcard_clf_rules(const struct wcard_clf *c, struct wcard_ruleset *rs)
 	if (!c || !rs)
 		return -EINVAL;
 	wcard_ruleset_init(rs, &c->layout);
-	o = calloc(c->set.n ? c->set.n : 1, sizeof(*o));
+	o = calloc(c->rs.set.n ? c->rs.set.n : 1, sizeof(*o));
 	if (!o)
 		return -ENOMEM;
-	for (i = 0; i < c->set.n; i++)
-		if (c->live[i])
-			o[n++] = (struct rank_id){ .rank = c->rank[i], .id = (__u32)i };
+	for (i = 0; i < c->rs.set.n; i++)
+		if (c->rs.live[i])
+			o[n++] = (struct rank_id){ .rank = c->rs.rank[i], .id = (__u32)i };
 	qsort(o, n, sizeof(*o), rank_id_cmp);
 	for (i = 0; i < n && !ret; i++) {
-		ret = wcard_ruleset_add(rs, &c->set.rules[o[i].id]);
+		ret = wcard_ruleset_add(rs, &c->rs.set.rules[o[i].id]);
 		if (!ret)
 			rs->rules[rs->n - 1].id = o[i].id;
 	}
@@ -302,17 +302,17 @@ int wcard_clf_stats(const struct wcard_clf *c, struct wcard_stats *st)
 		return -EINVAL;
 	memset(st, 0, sizeof(*st));
 	st->algo = c->algo;
-	for (i = 0; i < c->set.n; i++)
-		st->rules += c->live[i];
+	for (i = 0; i < c->rs.set.n; i++)
+		st->rules += c->rs.live[i];
 	st->max_rules = c->max_rules;
 	st->moves = CFG(c, c->gen)->moves;
-	st->grace_periods = c->grace_periods;
+	st->grace_periods = c->on.grace_periods;
 	st->map_bytes = c->root.len + c->config.len + c->rules.len + c->tables.len + c->slots.len +
 			c->order.len;
 	for (i = 0; i < WC_GENS; i++)
 		st->map_bytes += lpm_image_bytes(c->lpm4[i]) + lpm_image_bytes(c->lpm6[i]);
 	st->used_bytes = sizeof(struct wc_root) + WC_GENS * sizeof(struct wc_config) +
-			 (size_t)c->rules_hwm * sizeof(struct wc_rule);
+			 (size_t)c->on.rules_hwm * sizeof(struct wc_rule);
 	if (c->algo == WC_ALGO_LPM) {
 		const struct wc_config *cf = CFG(c, c->gen);
 		bool v6 = cf->fields[cf->lpm_field % WC_MAX_FIELDS].width == 16;

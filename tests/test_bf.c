@@ -295,32 +295,6 @@ Test(bf, malformed_rules_refused)
 }
 
 /*
- * The fd of the map named name and of type type that this process holds, or
- * -1. Each test runs in its own process: it belongs to the test's classifier.
- */
-static int map_fd_named(const char *name, __u32 type)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int found = -1;
-
-	while (d && (e = readdir(d))) {
-		struct bpf_map_info info = {};
-		__u32 len = sizeof(info);
-		int fd = atoi(e->d_name);
-
-		if (e->d_name[0] == '.' || fd == dirfd(d) ||
-		    bpf_obj_get_info_by_fd(fd, &info, &len))
-			continue;
-		if (info.type == type && !strcmp(info.name, name))
-			found = fd;
-	}
-	if (d)
-		closedir(d);
-	return found;
-}
-
-/*
  * Brute force deletes by rebuilding the whole set. When the rebuild fails,
  * nothing was switched: the handle must still hold the rule (listed, live,
  * deletable), as the maps do. The rebuild is made to fail by breaking grace
@@ -360,7 +334,7 @@ Test(bf, failed_delete_keeps_the_rule)
 	cr_assert_eq(lk_lookup(&t, &kb, NULL, name), 1, "case %s: 10.200.0.1 before", name);
 
 	/* libwcard takes grace periods with an ARRAY_OF_MAPS update. */
-	gp = map_fd_named("wc_gp", BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	wt_maps_named("wc_gp", BPF_MAP_TYPE_ARRAY_OF_MAPS, &gp);
 	cr_assert_geq(gp, 0, "case %s: no grace-period map among the fds", name);
 	saved = dup(gp);
 	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -466,7 +440,7 @@ Test(bf, rebuild_succeeds_once_switched)
 	cr_assert_eq(frame_lookup(c, 0x0a010001, 0x0c000001, name), 1, "case %s: after delete",
 		     name);
 
-	hits = map_fd_named("wc_hits", BPF_MAP_TYPE_PERCPU_ARRAY);
+	wt_maps_named("wc_hits", BPF_MAP_TYPE_PERCPU_ARRAY, &hits);
 	cr_assert_geq(hits, 0, "case %s: no counter map among the fds", name);
 	saved = dup(hits);
 	null = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
-#include <dirent.h>
 #include <errno.h>
 #include <time.h>
 #include <unistd.h>
@@ -2071,26 +2070,10 @@ Test(lpm, cli_concurrent_writers, .timeout = 300)
 	free(want.r);
 }
 
-/* Image maps (named wc_lpm_img) this test's process holds an fd of. */
-static unsigned int image_fds(void)
+/* Image maps this test's process holds an fd of. */
+static unsigned int images(void)
 {
-	DIR *d = opendir("/proc/self/fd");
-	unsigned int n = 0;
-	struct dirent *e;
-
-	while (d && (e = readdir(d))) {
-		struct bpf_map_info info = {};
-		__u32 len = sizeof(info);
-		int fd = atoi(e->d_name);
-
-		if (e->d_name[0] == '.' || fd == dirfd(d) ||
-		    bpf_obj_get_info_by_fd(fd, &info, &len))
-			continue;
-		n += !strcmp(info.name, "wc_lpm_img");
-	}
-	if (d)
-		closedir(d);
-	return n;
+	return wt_maps_named("wc_lpm_img", 0, NULL);
 }
 
 /*
@@ -2105,7 +2088,7 @@ Test(lpm, handles_own_their_images, .timeout = 120)
 	struct wcard_routes rt = {}, dump = {};
 	struct wcard_lpm4 *a, *b;
 	struct wcard_trie *ta = NULL, *tb = NULL;
-	unsigned int n0 = image_fds(), i;
+	unsigned int n0 = images(), i;
 	char err[256] = "";
 	int ret;
 
@@ -2114,15 +2097,15 @@ Test(lpm, handles_own_their_images, .timeout = 120)
 	cr_assert(a && b, "case handles: open the objects");
 	cr_assert_eq(wcard_trie4_prepare(a->obj, 64, 16, &ta), 0, "case handles: prepare a");
 	cr_assert_eq(wcard_trie4_prepare(b->obj, 8, 4, &tb), 0, "case handles: prepare b");
-	cr_assert_eq(image_fds(), n0 + 2, "case handles: %u images after two prepares",
-		     image_fds() - n0);
+	cr_assert_eq(images(), n0 + 2, "case handles: %u images after two prepares",
+		     images() - n0);
 	ret = wcard_trie_open(ta, err, sizeof(err));
 	cr_assert_eq(ret, -ENOENT, "case handles: open before load gave %d", ret);
 	cr_assert(strstr(err, "not loaded"), "case handles: message '%s'", err);
 	wcard_trie_close(tb);
 	wcard_lpm4__destroy(b);
-	cr_assert_eq(image_fds(), n0 + 1, "case handles: %u images after closing b unopened",
-		     image_fds() - n0);
+	cr_assert_eq(images(), n0 + 1, "case handles: %u images after closing b unopened",
+		     images() - n0);
 	a->rodata->wc_lpm4_trie = true;
 	ret = wcard_lpm4__load(a);
 	cr_assert_eq(ret, 0, "case handles: load: %s", wt_load_err(ret, err, sizeof(err)));
@@ -2140,7 +2123,7 @@ Test(lpm, handles_own_their_images, .timeout = 120)
 	cr_assert_eq(dump.n, 40, "case handles: %zu routes dumped", dump.n);
 	wcard_trie_close(ta);
 	wcard_lpm4__destroy(a);
-	cr_assert_eq(image_fds(), n0, "case handles: %u images left", image_fds() - n0);
+	cr_assert_eq(images(), n0, "case handles: %u images left", images() - n0);
 	wcard_routes_free(&rt);
 	wcard_routes_free(&dump);
 }

@@ -2,6 +2,7 @@
 #ifndef WCTEST_H
 #define WCTEST_H
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,37 @@ static inline int wt_kernel(void)
 	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
 		return 0;
 	return major * 1000 + minor;
+}
+
+/*
+ * How many maps named name (of type type; 0: any) this process holds an fd
+ * of; *fd (if not NULL) gets the last one found, or -1. Each test runs in its
+ * own process, so they belong to the test.
+ */
+static inline unsigned int wt_maps_named(const char *name, __u32 type, int *fd)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned int n = 0;
+	struct dirent *e;
+
+	if (fd)
+		*fd = -1;
+	while (d && (e = readdir(d))) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		int f = atoi(e->d_name);
+
+		if (e->d_name[0] == '.' || f == dirfd(d) ||
+		    bpf_obj_get_info_by_fd(f, &info, &len) || strcmp(info.name, name) ||
+		    (type && info.type != type))
+			continue;
+		n++;
+		if (fd)
+			*fd = f;
+	}
+	if (d)
+		closedir(d);
+	return n;
 }
 
 /*

@@ -101,13 +101,20 @@ WCARD_API int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 
 			       __u32 *new_id, char *err, size_t errlen);
 
 /*
+ * The pin whose presence marks a classifier's directory: its config map, which
+ * every program that classifies with it uses (so its map id also tells which
+ * attached programs are the classifier's).
+ */
+#define WCARD_CLF_PIN_MARK "wc_config"
+
+/*
  * Pin the classifier's maps and its XDP program (as "prog") under dir, a
  * directory on bpffs (created with its missing parents, bpffs mounted as
  * wcard_bpffs_prepare does). Nothing is left half-pinned.
  */
 WCARD_API int wcard_clf_pin(struct wcard_clf *c, const char *dir, char *err, size_t errlen);
 /*
- * Remove every pin under dir (a classifier's directory: it holds wc_config;
+ * Remove every pin under dir (a classifier's directory: it holds the mark;
  * -EPROTO otherwise, and nothing is removed), then dir itself.
  */
 WCARD_API int wcard_clf_unpin(const char *dir);

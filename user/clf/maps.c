@@ -121,9 +121,9 @@ int clf_check_opts(const struct wcard_clf_opts *o, char *err, size_t errlen)
 }
 
 /* The classifier's mmapped maps, in the order clf_attach takes their fds (and pins list them). */
-const char *const clf_map_names[CLF_NMAPS] = { "wc_root",	  "wc_config",
-						 "wc_rules",	  "wc_tm_tables",
-						 "wc_tm_slots", "wc_tm_order" };
+const char *const clf_map_names[CLF_NMAPS] = {
+	"wc_root", WCARD_CLF_PIN_MARK, "wc_rules", "wc_tm_tables", "wc_tm_slots", "wc_tm_order",
+};
 
 /* mmap the classifier's maps (fds[i] for clf_map_names[i]) and check their sizes. */
 int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size_t errlen)

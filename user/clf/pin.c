@@ -222,7 +222,7 @@ int wcard_clf_unpin(const char *dir)
 	int ret = 0;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "%s/wc_config", dir);
+	snprintf(path, sizeof(path), "%s/" WCARD_CLF_PIN_MARK, dir);
 	if (access(path, F_OK)) {
 		ret = -errno;
 		/* There, but not a classifier: not ours to empty. */

@@ -42,7 +42,7 @@ int config_map_id(const char *path, __u32 *id)
 	char p[4200];
 	int fd, ret = 0;
 
-	snprintf(p, sizeof(p), "%s/wc_config", path);
+	snprintf(p, sizeof(p), "%s/" WCARD_CLF_PIN_MARK, path);
 	fd = bpf_obj_get(p);
 	if (fd < 0)
 		return -errno;

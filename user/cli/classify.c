@@ -177,7 +177,7 @@ static bool is_pinned(const struct cli *c, const char *name)
 
 	if (strchr(name, '/') || !access(name, F_OK))
 		return false;
-	snprintf(path, sizeof(path), "%s/%s/wc_config", dir, name);
+	snprintf(path, sizeof(path), "%s/%s/" WCARD_CLF_PIN_MARK, dir, name);
 	return !access(path, F_OK);
 }
 

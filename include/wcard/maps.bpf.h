@@ -60,7 +60,7 @@ struct {
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, WC_GENS * WC_TM_ORDER_RING);
 	__type(key, __u32);
-	__type(value, struct wc_tm_order);
+	__type(value, struct wc_tm_order_buf);
 } wc_tm_order SEC(".maps") WC_WEAK;
 
 /*

@@ -178,7 +178,7 @@ WC_GLOBAL_FN(int, wc_tm_probe_g, WC_PARAMS, __u32 t)
  */
 WC_GLOBAL_FN(int, WC_G(wc_tm_pass), WC_PARAMS)
 {
-	struct wc_tm_order *ob;
+	struct wc_tm_order_buf *ob;
 	__u32 n, oi, tbase;
 	int i;
 

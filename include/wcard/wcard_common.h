@@ -174,10 +174,11 @@ struct wc_tm_slot {
 WC_STATIC_ASSERT(sizeof(struct wc_tm_slot) == 8, "wc_tm_slot is 8 bytes");
 
 /*
- * Tables in lookup order (value of wc_tm_order, index order_base + buffer). best
- * is each table's best rank when the buffer was written: lookups stop at the
- * first entry whose best cannot beat the match found. A published buffer is
- * never changed; the writer fills another one and switches wc_config.order.
+ * Tables in lookup order: an order buffer, a value of the map wc_tm_order
+ * (index order_base + buffer). best is each table's best rank when the buffer
+ * was written: lookups stop at the first entry whose best cannot beat the
+ * match found. A published buffer is never changed; the writer fills another
+ * one and switches wc_config.order.
  */
 struct wc_tm_order_ent {
 	__u64 best;
@@ -185,12 +186,12 @@ struct wc_tm_order_ent {
 	__u32 _pad;
 };
 
-struct wc_tm_order {
+struct wc_tm_order_buf {
 	__u32 n;
 	__u32 _pad;
 	struct wc_tm_order_ent e[WC_TM_MAX_TABLES];
 };
-WC_STATIC_ASSERT(sizeof(struct wc_tm_order) == 8 + 16 * WC_TM_MAX_TABLES, "wc_tm_order size");
+WC_STATIC_ASSERT(sizeof(struct wc_tm_order_buf) == 8 + 16 * WC_TM_MAX_TABLES, "wc_tm_order_buf size");
 
 /*
  * Hash of a key under a table mask, identical in BPF and user space. Every word

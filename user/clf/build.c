@@ -299,7 +299,7 @@ static int build_tm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct 
 	__u32 rbase = g * c->max_rules, next_rule = 0, next_slot = 0, t, i;
 	struct tm_ent *ents = NULL;
 	__u32 *heads = NULL, *order_ids = NULL;
-	struct wc_tm_order *ob;
+	struct wc_tm_order_buf *ob;
 	struct tm_model *tm = calloc(1, sizeof(*tm));
 	size_t n, cap = c->rs.set.n ? c->rs.set.n : 1;
 	int ret;

@@ -105,7 +105,7 @@ struct wcard_clf {
 #define RULE(c, i) ((struct wc_rule *)(c)->rules.p + (i))
 #define TABLE(c, i) ((struct wc_tm_table *)(c)->tables.p + (i))
 #define SLOT(c, i) ((struct wc_tm_slot *)(c)->slots.p + (i))
-#define ORDER(c, i) ((struct wc_tm_order *)(c)->order.p + (i))
+#define ORDER(c, i) ((struct wc_tm_order_buf *)(c)->order.p + (i))
 
 
 /*

@@ -131,7 +131,7 @@ int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size
 	static const __u32 vsz[CLF_NMAPS] = { sizeof(struct wc_root), sizeof(struct wc_config),
 					      sizeof(struct wc_rule), sizeof(struct wc_tm_table),
 					      sizeof(struct wc_tm_slot),
-					      sizeof(struct wc_tm_order) };
+					      sizeof(struct wc_tm_order_buf) };
 	struct mmap_arr *arrs[CLF_NMAPS] = { &c->root,   &c->config, &c->rules,
 					     &c->tables, &c->slots,  &c->order };
 	struct bpf_prog_info info = {};

@@ -53,7 +53,7 @@ static int publish_order(struct wcard_clf *c)
 	struct wc_config *cfg = CFG(c, c->gen);
 	struct ord_ent e[WC_TM_MAX_TABLES];
 	__u32 next = (cfg->order + 1) % WC_TM_ORDER_RING, n = 0, t, i;
-	struct wc_tm_order *ob;
+	struct wc_tm_order_buf *ob;
 
 	/* The buffer about to be rewritten may still be read: wait once per wrap. */
 	if (c->on.since_gp >= WC_TM_ORDER_RING - 1) {

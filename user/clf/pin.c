@@ -372,7 +372,7 @@ static int collect_rules(struct wcard_clf *c, const struct wc_config *cfg)
 		for (i = 0; i < cfg->nrules && i < c->max_rules && !ret; i++)
 			ret = take_rule(c, cfg->rules_base + i, &maxseq);
 	} else {
-		const struct wc_tm_order *ob;
+		const struct wc_tm_order_buf *ob;
 
 		if (cfg->order >= WC_TM_ORDER_RING)
 			return -EPROTO;

@@ -255,7 +255,7 @@ __u32 wcard_clf_verified_insns(const struct wcard_clf *c)
 static int stats_from_maps(const struct wcard_clf *c, struct wcard_stats *st)
 {
 	const struct wc_config *cf = CFG(c, c->gen);
-	const struct wc_tm_order *ob;
+	const struct wc_tm_order_buf *ob;
 	unsigned int i, f;
 	__u32 slots = 0;
 
@@ -288,7 +288,7 @@ static int stats_from_maps(const struct wcard_clf *c, struct wcard_stats *st)
 			st->max_bucket = tb->max_bucket;
 		slots += ts->slots;
 	}
-	st->used_bytes += st->ntables * sizeof(struct wc_tm_table) + sizeof(struct wc_tm_order) +
+	st->used_bytes += st->ntables * sizeof(struct wc_tm_table) + sizeof(struct wc_tm_order_buf) +
 			  (size_t)slots * sizeof(struct wc_tm_slot);
 	return 0;
 }
@@ -338,7 +338,7 @@ int wcard_clf_stats(const struct wcard_clf *c, struct wcard_stats *st)
 		if (tb->max_bucket > st->max_bucket)
 			st->max_bucket = tb->max_bucket;
 	}
-	st->used_bytes += st->ntables * sizeof(struct wc_tm_table) + sizeof(struct wc_tm_order) +
+	st->used_bytes += st->ntables * sizeof(struct wc_tm_table) + sizeof(struct wc_tm_order_buf) +
 			  (size_t)c->slots_used * sizeof(struct wc_tm_slot);
 	free(ids);
 	return 0;

@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 #include <wcard/wcard.h>
 #include "wcard_bench.skel.h"
+#include "testkit/testkit.h"
 #include "harness.h"
 
 /* Native C++ TupleMerge (c=10) on this machine kind, docs/design.md section 8. */
@@ -19,6 +20,13 @@ static const struct {
 } cb[] = { { "acl1_10k", 167 }, { "fw1_10k", 162 }, { "ipc1_10k", 321 }, { "acl1_100k", 443 } };
 #define NCB (sizeof(cb) / sizeof(cb[0]))
 
+/* Dual stack (bench_dual): Tuple Merge ns per lookup by set, and the XDP filter on acl1_10k. */
+struct dual_figures {
+	double v4[3], dual4[3], dual6[3]; /* ipv4-5tuple; inet with IPv4 keys, with IPv6 keys */
+	struct datapath_figures dp[3]; /* the same three through the whole filter */
+	struct datapath_figures lpm[3]; /* a blocklist: ipv4-5tuple, inet IPv4, inet IPv6 */
+};
+
 /* This run's figures that the anchor table quotes (0: not measured). */
 struct run_figures {
 	struct floor_figures floor;
@@ -26,6 +34,7 @@ struct run_figures {
 	struct update_figures upd[2]; /* acl1_10k's single updates: alone [0], under lookups [1] */
 	struct datapath_figures dp; /* acl1_10k through the XDP filter */
 	struct lpm_figures lpm[2]; /* the real IPv4 and IPv6 tables */
+	struct dual_figures dual;
 };
 
 static void anchor_row(const char *what, const char *anchor, const char *run, const char *ratio)
@@ -34,6 +43,22 @@ static void anchor_row(const char *what, const char *anchor, const char *run, co
 	json_obj("anchor", "\"what\":\"%s\",\"anchor\":\"%s\",\"this_run\":\"%s\","
 			   "\"ratio\":\"%s\"",
 		 what, anchor, run, ratio);
+}
+
+/* An anchor row of the XDP filter: ipv4-5tuple, then inet's IPv4 and IPv6 (d[0..2]). */
+static void dual_dp_anchor(const char *what, const struct datapath_figures d[3])
+{
+	char run[160], ratio[160];
+
+	if (d[0].hot_ns <= 0)
+		return;
+	snprintf(run, sizeof(run), "ipv4-5tuple %.0f ns/pkt hot, %.0f cold", d[0].hot_ns,
+		 d[0].cold_ns);
+	snprintf(ratio, sizeof(ratio),
+		 "inet: IPv4 %.0f hot (%.2fx), %.0f cold (%.2fx); IPv6 %.0f hot, %.0f cold",
+		 d[1].hot_ns, d[1].hot_ns / d[0].hot_ns, d[1].cold_ns, d[1].cold_ns / d[0].cold_ns,
+		 d[2].hot_ns, d[2].cold_ns);
+	anchor_row(what, "no slower than ipv4-5tuple", run, ratio);
 }
 
 /*
@@ -117,6 +142,23 @@ static void anchors(const struct run_figures *f)
 			 f->upd[0].p99_us, f->upd[1].us, f->upd[1].p99_us);
 		anchor_row("native C++ TupleMerge updates, acl1_10k", "~1.1 us each", "-", ratio);
 	}
+	for (s = 0; s < 3; s++) {
+		static const char *dsets[] = { "acl1_10k", "fw1_10k", "ipc1_10k" };
+		char what[96];
+
+		if (f->dual.v4[s] <= 0)
+			continue;
+		snprintf(what, sizeof(what), "dual stack (inet), %s: IPv4 lookups", dsets[s]);
+		snprintf(run, sizeof(run), "ipv4-5tuple %.1f ns", f->dual.v4[s]);
+		snprintf(ratio, sizeof(ratio), "inet %.1f ns: %.3fx ipv4-5tuple's time; IPv6 twins "
+			 "%.1f ns", f->dual.dual4[s], f->dual.dual4[s] / f->dual.v4[s],
+			 f->dual.dual6[s]);
+		anchor_row(what, "no slower than ipv4-5tuple", run, ratio);
+	}
+	dual_dp_anchor("dual stack (inet), the XDP filter on acl1_10k", f->dual.dp);
+	dual_dp_anchor("dual stack (inet), a 20K + 20K route blocklist through the XDP filter "
+		       "(the LPM path)",
+		       f->dual.lpm);
 	if (f->dp.hot_ns > 0) {
 		snprintf(ratio, sizeof(ratio), "whole XDP filter on acl1_10k: %.0f ns/pkt hot, "
 			 "%.0f ns/pkt cold", f->dp.hot_ns, f->dp.cold_ns);
@@ -159,6 +201,216 @@ out:
 	wcard_bench__destroy(skel);
 	wcard_ruleset_free(&rs);
 	wcard_trace_free(&tr);
+	return ret;
+}
+
+/*
+ * Dual stack: ClassBench sets as IPv4 rules and their IPv6 twins in one inet
+ * classifier (tk_ruleset_dual), beside the IPv4 set alone in ipv4-5tuple, in
+ * one object sized for both parts so that the maps are the same. IPv4 keys
+ * from the trace through both: what dual stack costs IPv4; the twins' keys
+ * through the inet classifier's IPv6 part. Then the whole XDP filter on the
+ * first set's frames of each kind.
+ */
+static int bench_dual(const char *data, struct wc_key *keys, struct dual_figures *out)
+{
+	static const char *sets[] = { "acl1_10k", "fw1_10k", "ipc1_10k" };
+	struct wcard_bench *skel;
+	unsigned int s;
+	int ret = 0;
+
+	skel = bench_object_layout(wcard_layout_inet(), 32768, 1, &ret);
+	if (!skel)
+		return ret;
+	say("\ndual stack: each set's rules as IPv4 rules and their IPv6 twins in one inet "
+	    "classifier (rules without an address once, for both), beside the IPv4 rules alone "
+	    "in ipv4-5tuple\n\n");
+	print_head();
+	for (s = 0; !ret && s < sizeof(sets) / sizeof(sets[0]); s++) {
+		struct wcard_ruleset v4, dual;
+		struct wcard_trace tr = {}, tr6 = {};
+		struct result r4 = {}, rd4 = {}, rd6 = {};
+		char name[64];
+		size_t i;
+
+		wcard_ruleset_init(&v4, wcard_layout_ipv4());
+		ret = cb_set(data, sets[s], &v4, &tr);
+		if (ret == -ENOENT) {
+			say("%-28s skipped: no ClassBench data in %s\n", sets[s], data);
+			ret = 0;
+			continue;
+		}
+		if (!ret)
+			ret = tk_ruleset_dual(&v4, &dual);
+		tr6.t = calloc(tr.n ? tr.n : 1, sizeof(*tr6.t));
+		if (!ret && !tr6.t)
+			ret = -ENOMEM;
+		for (i = 0; !ret && i < tr.n; i++)
+			tk_tuple_twin6(&tr.t[i], i, &tr6.t[i]);
+		tr6.n = tr6.cap = tr.n;
+		if (!ret) {
+			keys_from_trace(&tr, keys, 200 + s);
+			ret = fill_keys(skel, keys);
+		}
+		snprintf(name, sizeof(name), "%s ipv4-5tuple", sets[s]);
+		if (!ret)
+			ret = bench_case(skel, name, &v4, keys, WC_ALGO_TM, 0, &r4);
+		snprintf(name, sizeof(name), "%s inet, IPv4", sets[s]);
+		if (!ret)
+			ret = bench_case(skel, name, &dual, keys, WC_ALGO_TM, 0, &rd4);
+		if (!ret) {
+			keys_from_trace(&tr6, keys, 200 + s);
+			ret = fill_keys(skel, keys);
+		}
+		snprintf(name, sizeof(name), "%s inet, IPv6", sets[s]);
+		skel->bss->wc_bench_family = 6;
+		if (!ret)
+			ret = bench_case(skel, name, &dual, keys, WC_ALGO_TM, 0, &rd6);
+		skel->bss->wc_bench_family = 0;
+		if (!ret) {
+			say("%-28s IPv4 in inet / in ipv4-5tuple = %.3f; IPv6 / IPv4 in inet = "
+			    "%.2f\n", "", rd4.med / r4.med, rd6.med / rd4.med);
+			json_obj("ratio", "\"what\":\"%s IPv4 lookups, inet / ipv4-5tuple\","
+					  "\"ratio\":%.3f", sets[s], rd4.med / r4.med);
+			json_obj("ratio",
+				 "\"what\":\"%s inet, IPv6 / IPv4 lookups\",\"ratio\":%.3f",
+				 sets[s], rd6.med / rd4.med);
+			out->v4[s] = r4.med;
+			out->dual4[s] = rd4.med;
+			out->dual6[s] = rd6.med;
+		}
+		/* The whole filter: IPv4 frames, the same through inet, the twins' IPv6 frames. */
+		if (!ret && s == 0) {
+			snprintf(name, sizeof(name), "%s ipv4-5tuple", sets[s]);
+			ret = bench_datapath(name, &v4, &tr, &out->dp[0]);
+			snprintf(name, sizeof(name), "%s inet, IPv4", sets[s]);
+			if (!ret)
+				ret = bench_datapath(name, &dual, &tr, &out->dp[1]);
+			snprintf(name, sizeof(name), "%s inet, IPv6", sets[s]);
+			if (!ret)
+				ret = bench_datapath(name, &dual, &tr6, &out->dp[2]);
+		}
+		wcard_ruleset_free(&v4);
+		wcard_ruleset_free(&dual);
+		wcard_trace_free(&tr);
+		wcard_trace_free(&tr6);
+	}
+	wcard_bench__destroy(skel);
+	return ret;
+}
+
+/* Next of a 64-bit LCG, the bench's own draws. */
+static __u64 lcg(__u64 *s)
+{
+	*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+	return *s >> 11;
+}
+
+/*
+ * A dual-stack blocklist: n routes of each family drawn from the real tables
+ * as inet rules on dst (longer prefixes first), and a trace per family with
+ * dst inside a random one of them. 0, -ENOENT without the tables.
+ */
+static int blocklist_dual(const char *data, size_t n, struct wcard_ruleset *rs,
+			  struct wcard_trace tr[2])
+{
+	unsigned int f;
+	int ret = 0;
+
+	wcard_ruleset_init(rs, wcard_layout_inet());
+	for (f = 0; !ret && f < 2; f++) {
+		const unsigned int fam = f ? 6 : 4, bits = f ? 128 : 32;
+		const struct wcard_layout *l = wcard_layout_family(rs->layout, fam);
+		struct wcard_routes rt = {};
+		char path[1024], err[512] = "";
+		size_t i, tries, first = rs->n;
+		__u64 s = 77 + f;
+
+		snprintf(path, sizeof(path), "%s/routes/ipv%u.txt.gz", data, fam);
+		if (access(path, R_OK))
+			return -ENOENT;
+		ret = wcard_routes_load(path, &rt, err, sizeof(err));
+		for (i = 0, tries = 0; !ret && rt.n && i < n && tries < 100 * n; tries++) {
+			const struct wcard_route *r = &rt.r[lcg(&s) % rt.n];
+			struct wcard_rule rule;
+
+			if (r->family != fam)
+				continue;
+			i++;
+			wcard_rule_any(l, &rule);
+			rule.family = (__u8)fam;
+			rule.prio = 128 - r->len;
+			rule.value = WC_ACT_DROP;
+			rule.id = (__u32)rs->n;
+			ret = wcard_rule_set_prefix(l, &rule, WC_F_DST, r->addr, r->len) ?:
+			      wcard_ruleset_add(rs, &rule);
+		}
+		if (!ret && i < n)
+			ret = -ENOENT;
+		tr[f].t = calloc(NKEYS / 16, sizeof(*tr[f].t));
+		if (!ret && !tr[f].t)
+			ret = -ENOMEM;
+		for (i = 0; !ret && i < NKEYS / 16; i++) {
+			const struct wcard_match *m = &rs->rules[first + lcg(&s) % n].f[WC_F_DST];
+			struct wcard_tuple *t = &tr[f].t[i];
+			wc_u128 rnd = (wc_u128)lcg(&s) << 64 | lcg(&s) << 11 | lcg(&s);
+
+			t->family = (__u8)fam;
+			t->proto = 6;
+			t->sport = (__u16)lcg(&s);
+			t->dport = 443;
+			if (fam == 6) {
+				t->src6 = rnd;
+				t->dst6 = m->value | (rnd >> 7 & ~m->mask);
+			} else {
+				t->src = (__u32)rnd;
+				t->dst = (__u32)(m->value |
+						 (rnd & ~m->mask & (((wc_u128)1 << bits) - 1)));
+			}
+		}
+		tr[f].n = tr[f].cap = i;
+		if (ret && *err)
+			fprintf(stderr, "bench: %s\n", err);
+		wcard_routes_free(&rt);
+	}
+	return ret;
+}
+
+/*
+ * The LPM path per family: a dual-stack blocklist (blocklist_dual) through the
+ * whole XDP filter, IPv4 and IPv6 frames, beside its IPv4 routes alone in
+ * ipv4-5tuple; the algorithm is auto's, the LPM path in each part.
+ */
+static int bench_dual_lpm(const char *data, struct datapath_figures out[3])
+{
+	struct wcard_ruleset rs, v4;
+	struct wcard_trace tr[2] = {};
+	size_t i;
+	int ret = blocklist_dual(data, 20000, &rs, tr);
+
+	if (ret == -ENOENT) {
+		say("%-28s skipped: no route tables in %s\n", "dual-stack blocklist", data);
+		wcard_ruleset_free(&rs);
+		wcard_trace_free(&tr[0]);
+		wcard_trace_free(&tr[1]);
+		return 0;
+	}
+	wcard_ruleset_init(&v4, rs.layout);
+	for (i = 0; !ret && i < rs.n; i++)
+		if (rs.rules[i].family == 4)
+			ret = wcard_ruleset_add(&v4, &rs.rules[i]);
+	if (!ret)
+		ret = wcard_ruleset_convert(&v4, wcard_layout_ipv4(), NULL, 0);
+	if (!ret)
+		ret = bench_datapath_algo("blocklist ipv4-5tuple", &v4, &tr[0], 0, &out[0]);
+	if (!ret)
+		ret = bench_datapath_algo("blocklist inet, IPv4", &rs, &tr[0], 0, &out[1]);
+	if (!ret)
+		ret = bench_datapath_algo("blocklist inet, IPv6", &rs, &tr[1], 0, &out[2]);
+	wcard_ruleset_free(&rs);
+	wcard_ruleset_free(&v4);
+	wcard_trace_free(&tr[0]);
+	wcard_trace_free(&tr[1]);
 	return ret;
 }
 
@@ -375,6 +627,8 @@ int main(int argc, char **argv)
 	}
 	wcard_bench__destroy(skel);
 	skel = NULL;
+	if (!lpm_only && (bench_dual(data, keys, &fig.dual) || bench_dual_lpm(data, fig.dual.lpm)))
+		goto out;
 	if (bench_lpm_sizes(data, 4, keys, &fig.lpm[0]) ||
 	    bench_lpm_sizes(data, 6, keys, &fig.lpm[1]))
 		goto out;

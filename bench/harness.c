@@ -147,16 +147,20 @@ static int verify(struct wcard_bench *skel, const struct wcard_ruleset *rs,
 		  const struct wc_key *keys, const char *name)
 {
 	__u32 i, bad = 0, nv = rs->n > 100000 ? 512 : VERIFY;
+	/* The keys' family: the one the program was given, else the layout's. */
+	unsigned int fam = skel->bss->wc_bench_family;
 	__u64 d;
 	int ret;
 
+	if (!fam)
+		fam = rs->layout->id == WC_LAYOUT_IPV6_5T ? 6 : 4;
 	skel->bss->wc_bench_record = nv;
 	ret = run_once(skel, skel->progs.wc_bench_clf, nv, &d);
 	skel->bss->wc_bench_record = 0;
 	if (ret)
 		return ret;
 	for (i = 0; i < nv; i++) {
-		long want = tk_ref_lookup(rs, &keys[i]);
+		long want = tk_ref_lookup_family(rs, fam, &keys[i]);
 		__u32 id;
 
 		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.wc_bench_out), &i, &id))
@@ -310,13 +314,17 @@ int bench_case(struct wcard_bench *skel, const char *name, const struct wcard_ru
 	struct result r = {};
 	double t0, load_ms;
 	int ret = -ENOMEM;
+	size_t mem;
 
 	if (!st)
 		goto fail;
 	if (algo == WC_ALGO_STM) {
-		/* The CLI's default pool: src and dst lengths in steps of 8. */
-		ret = wcard_pool_parse(rs->layout, "src=0,8,16,24,32 dst=0,8,16,24,32", &pool,
-				       &co.npool, err, sizeof(err));
+		/* The CLI's default pools: address lengths in steps of 8 (IPv4) or 16. */
+		ret = wcard_pool_parse(rs->layout,
+				       rs->layout->id == WC_LAYOUT_IPV6_5T ?
+					       "src=0,16,32,48,64,128 dst=0,16,32,48,64,128" :
+					       "src=0,8,16,24,32 dst=0,8,16,24,32",
+				       &pool, &co.npool, err, sizeof(err));
 		if (ret)
 			goto fail;
 		co.pool = (const __u8(*)[WC_MAX_FIELDS])pool;
@@ -335,9 +343,13 @@ int bench_case(struct wcard_bench *skel, const char *name, const struct wcard_ru
 	ret = time_prog(skel, skel->progs.wc_bench_clf, &r);
 	if (ret)
 		goto fail;
+	/* Memory: the whole classifier's; tables: those of the keys' part. */
 	wcard_clf_stats(clf, st);
+	mem = st->used_bytes;
+	if (skel->bss->wc_bench_family == 6 && st->parts > 1)
+		wcard_clf_part_stats(clf, WC_PART_V6, st);
 	print_row(name, algo == WC_ALGO_BF ? "bf" : algo == WC_ALGO_STM ? "static" : "tm", rs->n,
-		  wcard_clf_ntables(clf), &r, load_ms, st->used_bytes, native);
+		  st->ntables, &r, load_ms, mem, native);
 	if (out)
 		*out = r;
 	goto out;
@@ -999,7 +1011,8 @@ out:
 	return ret;
 }
 
-struct wcard_bench *bench_object(__u32 max_rules, __u32 hash_entries, int *err)
+struct wcard_bench *bench_object_layout(const struct wcard_layout *l, __u32 max_rules,
+					__u32 hash_entries, int *err)
 {
 	struct wcard_bench *skel = wcard_skel_open(wcard_bench);
 	int ret;
@@ -1013,7 +1026,8 @@ struct wcard_bench *bench_object(__u32 max_rules, __u32 hash_entries, int *err)
 	/* The floors' object also gets the 64 MiB ARRAY of docs/design.md section 8 (2^23 u64). */
 	bpf_map__set_max_entries(skel->maps.wc_bench_array, hash_entries > 1 ? 1u << 23 : 1);
 	bpf_map__set_max_entries(skel->maps.wc_bench_out, VERIFY);
-	ret = wcard_object_prepare(skel->obj, max_rules > WC_MAX_RULES ? WC_MAX_RULES : max_rules);
+	ret = wcard_object_prepare_layout(skel->obj, l,
+					  max_rules > WC_MAX_RULES ? WC_MAX_RULES : max_rules);
 	if (!ret)
 		ret = bench_load(skel);
 	if (ret) {
@@ -1022,6 +1036,11 @@ struct wcard_bench *bench_object(__u32 max_rules, __u32 hash_entries, int *err)
 		return NULL;
 	}
 	return skel;
+}
+
+struct wcard_bench *bench_object(__u32 max_rules, __u32 hash_entries, int *err)
+{
+	return bench_object_layout(NULL, max_rules, hash_entries, err);
 }
 
 /* A key inside rule r of layout l: each field a random value the rule matches. */
@@ -1053,47 +1072,124 @@ static void key_in_rule(const struct wcard_layout *l, const struct wcard_rule *r
 	}
 }
 
+/*
+ * keys[0..NKEYS) for the rules of rs a key of family fam meets (0: any layout
+ * but inet): the trace's packets of that family (ipv4-5tuple and inet), or
+ * keys inside random rules of that family or of both. 0, or -ENOENT when no
+ * rule is of that family.
+ */
+static int rules_keys(const struct wcard_ruleset *rs, const struct wcard_trace *tr,
+		      unsigned int fam, struct wc_key *keys, bool *from_trace)
+{
+	const struct wcard_layout *kl = wcard_layout_family(rs->layout, fam);
+	size_t *pick = calloc(rs->n > tr->n ? rs->n : tr->n ? tr->n : 1, sizeof(*pick));
+	size_t i, n = 0;
+	__u64 s = 4242 + fam;
+
+	if (!pick)
+		return -ENOMEM;
+	*from_trace = false;
+	if (rs->layout->id == WC_LAYOUT_IPV4_5T || rs->layout->id == WC_LAYOUT_INET) {
+		for (i = 0; i < tr->n; i++)
+			if ((tr->t[i].family == 6 ? 6u : 4u) == (fam ? fam : 4))
+				pick[n++] = i;
+		if (n) {
+			for (i = 0; i < NKEYS; i++) {
+				s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+				wcard_key_from_tuple(&tr->t[pick[(s >> 33) % n]], &keys[i]);
+			}
+			*from_trace = true;
+			free(pick);
+			return 0;
+		}
+	}
+	for (i = 0; i < rs->n; i++)
+		if (!fam || !rs->rules[i].family || rs->rules[i].family == fam)
+			pick[n++] = i;
+	for (i = 0; n && i < NKEYS; i++) {
+		s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+		key_in_rule(kl, &rs->rules[pick[(s >> 33) % n]], &s, &keys[i]);
+	}
+	free(pick);
+	return n ? 0 : -ENOENT;
+}
+
+/* The rules of an inet set a key of family fam meets, in that family's layout. */
+static int family_rules(const struct wcard_ruleset *rs, unsigned int fam, struct wcard_ruleset *out)
+{
+	size_t i;
+	int ret = 0;
+
+	wcard_ruleset_init(out, rs->layout);
+	for (i = 0; i < rs->n && !ret; i++)
+		if (!rs->rules[i].family || rs->rules[i].family == fam)
+			ret = wcard_ruleset_add(out, &rs->rules[i]);
+	if (!ret)
+		ret = wcard_ruleset_convert(out, wcard_layout_family(rs->layout, fam), NULL, 0);
+	return ret;
+}
+
 int bench_rules(const char *name, const struct wcard_ruleset *rs, const struct wcard_trace *tr)
 {
 	__u32 cap = rs->n + rs->n / 4 > 1024 ? rs->n + rs->n / 4 : 1024;
 	struct wc_key *keys = calloc(NKEYS, sizeof(*keys));
-	struct result bf = {}, tm = {};
+	bool inet = rs->layout->id == WC_LAYOUT_INET, from_trace;
+	const struct wcard_trace none = {};
 	struct wcard_bench *skel = NULL;
-	__u64 s = 4242;
+	unsigned int f;
 	int ret = -ENOMEM;
-	__u32 i;
 
 	if (!keys || !rs->n)
 		goto out;
-	skel = bench_object(cap, NKEYS, &ret);
+	skel = bench_object_layout(rs->layout, cap, NKEYS, &ret);
 	if (!skel)
 		goto out;
-	/* The trace's packets (ipv4-5tuple), or keys inside random rules. */
-	if (tr && tr->n && rs->layout->id == WC_LAYOUT_IPV4_5T) {
-		keys_from_trace(tr, keys, 99);
-	} else {
-		for (i = 0; i < NKEYS; i++) {
-			s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-			key_in_rule(rs->layout, &rs->rules[(s >> 33) % rs->n], &s, &keys[i]);
+	ret = 0;
+	/* A dual-stack set: IPv4 keys, then IPv6 keys, each through its family's part. */
+	for (f = 0; !ret && f < (inet ? 2u : 1u); f++) {
+		unsigned int fam = inet ? 4 + 2 * f : 0;
+		struct result bf = {}, tm = {};
+		char label[160];
+
+		ret = rules_keys(rs, tr ? tr : &none, fam, keys, &from_trace);
+		if (ret == -ENOENT) {
+			say("%s: no IPv%u rules\n", name, fam);
+			ret = 0;
+			continue;
 		}
-	}
-	say("keys: %u, %s, random order (cold cache)\n\n", NKEYS,
-	    tr && tr->n ? "drawn from the trace" : "each inside a random rule");
-	print_head();
-	ret = fill_keys(skel, keys);
-	if (!ret)
-		ret = bench_floors(skel, keys, NULL);
-	/* Brute force takes ~1 ns a rule: up to 100K rules. */
-	if (!ret && rs->n <= 100000)
-		ret = bench_case(skel, name, rs, keys, WC_ALGO_BF, 0, &bf);
-	if (!ret)
-		ret = bench_case(skel, name, rs, keys, WC_ALGO_TM, 0, &tm);
-	if (!ret)
-		ret = bench_case(skel, name, rs, keys, WC_ALGO_STM, 0, NULL);
-	if (!ret && bf.med > 0) {
-		say("%-28s tm is %.1fx faster than bf\n", "", bf.med / tm.med);
-		json_obj("ratio", "\"what\":\"%s brute force / Tuple Merge\",\"ratio\":%.2f", name,
-			 bf.med / tm.med);
+		if (ret)
+			break;
+		snprintf(label, sizeof(label), "%s%s", name,
+			 !inet ? "" : fam == 6 ? " ipv6" : " ipv4");
+		skel->bss->wc_bench_family = fam;
+		say("%skeys: %u, %s, random order (cold cache)\n\n", f ? "\n" : "", NKEYS,
+		    from_trace ? "drawn from the trace" : "each inside a random rule");
+		print_head();
+		ret = fill_keys(skel, keys);
+		if (!ret && !f)
+			ret = bench_floors(skel, keys, NULL);
+		/* Brute force takes ~1 ns a rule: up to 100K rules. */
+		if (!ret && rs->n <= 100000)
+			ret = bench_case(skel, label, rs, keys, WC_ALGO_BF, 0, &bf);
+		if (!ret)
+			ret = bench_case(skel, label, rs, keys, WC_ALGO_TM, 0, &tm);
+		/* A static pool is of one family's layout: a dual-stack set's rules of fam. */
+		if (!ret && !inet)
+			ret = bench_case(skel, label, rs, keys, WC_ALGO_STM, 0, NULL);
+		if (!ret && inet) {
+			struct wcard_ruleset one;
+
+			ret = family_rules(rs, fam, &one);
+			if (!ret)
+				ret = bench_case(skel, label, &one, keys, WC_ALGO_STM, 0, NULL);
+			wcard_ruleset_free(&one);
+		}
+		if (!ret && bf.med > 0) {
+			say("%-28s tm is %.1fx faster than bf\n", "", bf.med / tm.med);
+			json_obj("ratio",
+				 "\"what\":\"%s brute force / Tuple Merge\",\"ratio\":%.2f", label,
+				 bf.med / tm.med);
+		}
 	}
 out:
 	wcard_bench__destroy(skel);
@@ -1181,10 +1277,34 @@ int bench_programs(void)
  * packets, one test run each (its per-run cost is in the figure). The
  * filter's verdicts on the first VERIFY frames are checked first.
  */
+/* The algorithm of the part that packets of family fam meet. */
+static const char *algo_of(const struct wcard_clf *clf, unsigned int fam)
+{
+	struct wcard_stats *st = calloc(1, sizeof(*st));
+	enum wc_algo a = wcard_clf_algo(clf);
+
+	if (st && !wcard_clf_part_stats(clf, fam == 6 ? WC_PART_V6 : 0, st))
+		a = st->algo;
+	else if (st && !wcard_clf_part_stats(clf, 0, st))
+		a = st->algo;
+	free(st);
+	return a == WC_ALGO_TM	? "tm" :
+	       a == WC_ALGO_STM ? "static" :
+	       a == WC_ALGO_LPM ? "lpm" :
+				  "bf";
+}
+
 int bench_datapath(const char *name, const struct wcard_ruleset *rs, const struct wcard_trace *tr,
 		   struct datapath_figures *out)
 {
-	struct wcard_clf_opts co = { .layout = rs->layout, .algo = WC_ALGO_TM,
+	return bench_datapath_algo(name, rs, tr, WC_ALGO_TM, out);
+}
+
+int bench_datapath_algo(const char *name, const struct wcard_ruleset *rs,
+			const struct wcard_trace *tr, enum wc_algo algo,
+			struct datapath_figures *out)
+{
+	struct wcard_clf_opts co = { .layout = rs->layout, .algo = algo,
 				     .max_rules = rs->n > WC_DEFAULT_MAX_RULES ? rs->n : 0 };
 	unsigned int i, n = tr->n < 20000 ? tr->n : 20000, bad = 0;
 	struct wcard_clf *clf = NULL;
@@ -1210,7 +1330,7 @@ int bench_datapath(const char *name, const struct wcard_ruleset *rs, const struc
 			long want;
 
 			wcard_key_from_tuple(&tr->t[i], &k);
-			want = tk_ref_lookup(rs, &k);
+			want = tk_ref_lookup_family(rs, tr->t[i].family == 6 ? 6 : 4, &k);
 			bad += m.id != (want < 0 ? WC_ID_NONE : (__u32)want);
 		}
 	}
@@ -1240,17 +1360,20 @@ int bench_datapath(const char *name, const struct wcard_ruleset *rs, const struc
 				out->hot_ns = hot;
 				out->cold_ns = cold;
 			}
-			say("%-28s xdp    %7zu  frames through the ready XDP filter: hot (64 flows, "
-			    "each repeated) %.1f ns/pkt, %.2f Mpps; cold (%u trace frames, a test run "
-			    "each) %.1f ns/pkt, %.2f Mpps; verifier %u insns\n",
-			    name, rs->n, hot, 1e3 / hot, n, cold, 1e3 / cold,
+			const char *algo = algo_of(clf, tr->t[0].family == 6 ? 6 : 4);
+
+			say("%-28s xdp    %7zu  frames through the ready XDP filter (%s): hot "
+			    "(64 flows, each repeated) %.1f ns/pkt, %.2f Mpps; cold (%u trace "
+			    "frames, a test run each) %.1f ns/pkt, %.2f Mpps; verifier %u insns\n",
+			    name, rs->n, algo, hot, 1e3 / hot, n, cold, 1e3 / cold,
 			    wcard_clf_verified_insns(clf));
 			json_obj("datapath",
-				 "\"case\":\"%s\",\"rules\":%zu,\"hot_ns\":%.1f,\"hot_mpps\":%.3f,"
-				 "\"cold_ns\":%.1f,\"cold_mpps\":%.3f,\"cold_frames\":%u,"
-				 "\"verified_insns\":%u,\"cache\":\"hot: 64 flows, each repeated 4096 "
-				 "times; cold: trace frames, one test run each\"",
-				 name, rs->n, hot, 1e3 / hot, cold, 1e3 / cold, n,
+				 "\"case\":\"%s\",\"algo\":\"%s\",\"rules\":%zu,\"hot_ns\":%.1f,"
+				 "\"hot_mpps\":%.3f,\"cold_ns\":%.1f,\"cold_mpps\":%.3f,"
+				 "\"cold_frames\":%u,\"verified_insns\":%u,\"cache\":\"hot: 64 "
+				 "flows, each repeated 4096 times; cold: trace frames, one test "
+				 "run each\"",
+				 name, algo, rs->n, hot, 1e3 / hot, cold, 1e3 / cold, n,
 				 wcard_clf_verified_insns(clf));
 		}
 	}

@@ -75,6 +75,10 @@ int bench_updates(struct wcard_bench *skel, const char *name, const struct wcard
 		  unsigned int ops, bool concurrent, struct update_figures *out);
 int bench_datapath(const char *name, const struct wcard_ruleset *rs,
 		   const struct wcard_trace *tr, struct datapath_figures *out);
+/* The same with algorithm algo (0: auto), not Tuple Merge. */
+int bench_datapath_algo(const char *name, const struct wcard_ruleset *rs,
+			const struct wcard_trace *tr, enum wc_algo algo,
+			struct datapath_figures *out);
 /*
  * LPM on the routes of one family in path; given (ngiven) addresses, or random
  * ones in the routes. label names the route table in the rows ("real table":
@@ -84,6 +88,9 @@ int bench_lpm(const char *path, unsigned int family, const char *label, struct w
 	      const struct wc_key *given, size_t ngiven, struct lpm_figures *out);
 /* The benchmark object, loaded, sized for max_rules and a HASH of hash_entries; NULL and *err. */
 struct wcard_bench *bench_object(__u32 max_rules, __u32 hash_entries, int *err);
+/* The same with the classifier's maps sized for layout l (inet: both parts). */
+struct wcard_bench *bench_object_layout(const struct wcard_layout *l, __u32 max_rules,
+					__u32 hash_entries, int *err);
 /* The bare loop, one kernel HASH probe and one random ARRAY read per key (keys filled). */
 int bench_floors(struct wcard_bench *skel, const struct wc_key *keys, struct floor_figures *out);
 /* A rule set on its own (wcard bench): floors, brute force, Tuple Merge, static. */

@@ -79,6 +79,8 @@ __u32 wc_bench_record; /* write answers for the first n keys */
 __u64 wc_bench_sink; /* keeps the loops from being optimized away */
 __u64 wc_bench_hits;
 __u32 wc_bench_array_mask; /* wc_bench_array's entries - 1 (a power of two) */
+/* The keys' family, 4 or 6: a dual-stack classifier's part (wc_config_part). */
+__u32 wc_bench_family;
 
 struct wc_bench_ctx {
 	__u64 acc;
@@ -164,7 +166,7 @@ static int wc_bench_clf_cb(__u32 i, struct wc_bench_ctx *c)
 		return 1;
 	/* Global subprograms take pointers to stack memory, not to map values of another size. */
 	__builtin_memcpy(&key, k, sizeof(key));
-	if (wc_classify(&key, wc_config_get(), &res) > 0) {
+	if (wc_classify(&key, wc_config_part(wc_config_get(), wc_bench_family), &res) > 0) {
 		c->acc += res.value;
 		c->hits++;
 	}

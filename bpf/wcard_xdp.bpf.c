@@ -95,7 +95,6 @@ int wc_xdp_filter(struct xdp_md *ctx)
 	struct wc_result res;
 	struct wc_config *cfg;
 	struct wc_pkt pkt;
-	struct wc_key key;
 	__u32 action, ifindex = 0;
 	int status;
 
@@ -111,8 +110,7 @@ int wc_xdp_filter(struct xdp_md *ctx)
 	status = wc_xdp_parse(ctx, &pkt);
 	if (status == WC_PARSE_OK) {
 		action = cfg->default_action;
-		if (!wc_key_from_pkt(cfg->layout_id, &pkt, &key) &&
-		    wc_classify(&key, cfg, &res) > 0) {
+		if (wc_classify_pkt(&pkt, cfg, &res) > 0) {
 			action = WC_VALUE_ACTION(res.value);
 			ifindex = WC_VALUE_IFINDEX(res.value);
 		}
@@ -126,14 +124,14 @@ int wc_xdp_filter(struct xdp_md *ctx)
 	if (action == XDP_REDIRECT)
 		action = bpf_redirect(ifindex, 0);
 	/*
-	 * The slot says which generation's half the rule was found in. A
+	 * Counted in the half of cfg's generation, whichever part matched. A
 	 * program without xdp.frags never sees a multi-buffer frame, so
 	 * data_end - data is the whole frame, on kernels without
 	 * bpf_xdp_get_buff_len (5.18) too.
 	 */
 	wc_count(res.id == WC_ID_NONE ?
 			 0 :
-			 WC_HITS_INDEX(res.slot >= cfg->max_rules, cfg->max_rules, res.id),
+			 WC_HITS_INDEX(cfg->self & (WC_GENS - 1), cfg->max_rules, res.id),
 		 ctx->data_end - ctx->data);
 
 	if (wc_export_meta && !bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct wc_xdp_meta))) {

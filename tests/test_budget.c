@@ -118,6 +118,8 @@ Test(budget, verified_insns_and_load_time, .timeout = 300)
 	measure_xdp(m, &n, wcard_layout_ipv4(), WC_DEFAULT_MAX_RULES, cfg);
 	snprintf(cfg, sizeof(cfg), "ipv6,%u", WC_MAX_RULES);
 	measure_xdp(m, &n, wcard_layout_ipv6(), WC_MAX_RULES, cfg);
+	snprintf(cfg, sizeof(cfg), "inet,%u", WC_DEFAULT_MAX_RULES);
+	measure_xdp(m, &n, wcard_layout_inet(), WC_DEFAULT_MAX_RULES, cfg);
 	measure_lpm(m, &n, false);
 	measure_lpm(m, &n, true);
 	measure_example(m, &n, "hdr");

@@ -158,6 +158,61 @@ Test(cli, classify_human_rules)
 	unlink(tp);
 }
 
+/*
+ * A dual-stack file: IPv4, IPv6 and both-family rules, priorities crossing
+ * the families, and a trace of both with addresses as text. BPF, the
+ * reference and the expected lines agree; stats show both parts; one
+ * family's layout refuses the other family's rules, naming the line.
+ */
+Test(cli, classify_dual_stack)
+{
+	char rp[] = "/tmp/wcard-cli-rXXXXXX", tp[] = "/tmp/wcard-cli-tXXXXXX", args[256];
+	char *out, *ref, err[4096];
+	int rc;
+
+	write_file(rp, "src 10.0.0.0/8 udp dport 53 prio 5 pass\n"
+		       "src 2001:db8::/32 udp dport 53 prio 6 drop\n"
+		       "udp dport 53 prio 7 drop\n"
+		       "tcp dport 22 prio 1 drop\n"
+		       "dst 2001:db8:1::/48 prio 0 pass\n");
+	/* IPv4 DNS from 10/8; IPv6 DNS from 2001:db8::/32; from elsewhere, each family; */
+	/* ssh in each family; IPv6 to 2001:db8:1::/48 (prio 0 beats ssh's 1); IPv4 nothing. */
+	write_file(tp, "10.1.1.1 192.0.2.1 1000 53 17\n"
+		       "2001:db8::5 2001:db8:9::1 1000 53 17\n"
+		       "192.0.2.7 192.0.2.1 1000 53 17\n"
+		       "fd00::1 fd00::2 1000 53 17\n"
+		       "167837953 3232235781 1000 22 6 2\n"
+		       "fd00::1 fd00::2 1000 22 6 2\n"
+		       "fd00::1 2001:db8:1::9 1000 22 6 2\n"
+		       "192.0.2.7 192.0.2.1 1000 80 6 2\n");
+	snprintf(args, sizeof(args), "classify %s %s", rp, tp);
+	rc = run_cli(args, &out, NULL, err, sizeof(err));
+	cr_assert_eq(rc, 0, "case dual: exit %d: %s", rc, err);
+	cr_assert_str_eq(out, "0\n1\n2\n2\n3\n3\n4\n-1\n", "case dual: output '%s'", out);
+	snprintf(args, sizeof(args), "classify --algo ref %s %s", rp, tp);
+	rc = run_cli(args, &ref, NULL, err, sizeof(err));
+	cr_assert_eq(rc, 0, "case dual ref: exit %d: %s", rc, err);
+	cr_assert_str_eq(out, ref, "case dual: BPF '%s', reference '%s'", out, ref);
+	free(out);
+	free(ref);
+	snprintf(args, sizeof(args), "stats --json %s %s", rp, tp);
+	rc = run_cli(args, &out, NULL, err, sizeof(err));
+	cr_assert_eq(rc, 0, "case dual stats: exit %d: %s", rc, err);
+	cr_assert(strstr(out, "\"parts\":[{\"family\":4,") && strstr(out, "{\"family\":6,") &&
+			  strstr(out, "\"rules\":5,"),
+		  "case dual stats: '%s'", out);
+	free(out);
+	/* One family's layout: the other family's rule is refused, by file and line. */
+	snprintf(args, sizeof(args), "classify --layout ipv4-5tuple %s %s", rp, tp);
+	rc = run_cli(args, &out, NULL, err, sizeof(err));
+	cr_assert_eq(rc, 1, "case dual as ipv4: exit %d", rc);
+	cr_assert(strstr(err, ":2: IPv6 address in an ipv4-5tuple rule set"),
+		  "case dual as ipv4: '%s'", err);
+	free(out);
+	unlink(rp);
+	unlink(tp);
+}
+
 /* A source-CIDR blocklist: --algo lpm (and auto, above 16 rules) through the LPM path. */
 Test(cli, classify_cidr_blocklist_lpm)
 {

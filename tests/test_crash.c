@@ -131,13 +131,13 @@ static long kill_after(struct wt_rng *r, unsigned int span, char *const argv[])
 	return ms;
 }
 
-/* The reference's best rule (index in rs, or -1) for check packet i. */
+/* The reference's best rule (index in rs, or -1) for check packet i (of its family). */
 static long ref_best(const struct wcard_ruleset *rs, const struct wcard_trace *chk, size_t i)
 {
 	struct wc_key k;
 
 	wcard_key_from_tuple(&chk->t[i], &k);
-	return tk_ref_lookup(rs, &k);
+	return tk_ref_lookup_family(rs, chk->t[i].family == 6 ? 6 : 4, &k);
 }
 
 /* Does the answer vector equal the reference on rs (ids = index in rs)? */
@@ -262,61 +262,96 @@ static void model_values(const struct wcard_ruleset *m, const struct wcard_trace
 	}
 }
 
+/* Do a and b agree on the check packets of one family (chk alternates IPv4, IPv6)? */
+static bool same_half(const __u64 *a, const __u64 *b, size_t n, unsigned int half)
+{
+	size_t i;
+
+	for (i = half; i < n; i += 2)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
 /*
- * 50 single-rule changes (adds and deletes through the CLI), each writer
- * killed with SIGKILL after a random delay. Every rule has its own priority
- * and value, so an answer names its rule. After each kill the pinned program
- * answers as the rule set without the change or with it, whole; the next
- * writer's open then tells (from the maps) which one stands, and the model
- * follows it.
+ * 50 single-rule changes (adds and deletes through the CLI) of a dual-stack
+ * classifier, IPv4, IPv6 and both-family rules, each writer killed with
+ * SIGKILL after a random delay. Every rule has its own priority and value,
+ * so an answer names its rule. After each kill the pinned program answers
+ * each family as the rule set without the change or with it, whole; the
+ * next writer's open then tells (from the maps) which one stands, finishing
+ * a change of both families that the kill cut in two, and from then on both
+ * families answer as that set. The model follows it.
  */
 Test(crash, kill_writer_during_single_updates, .timeout = 600, .fini = crash_cleanup)
 {
 	const char *bin = getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
 	char pa[] = "/tmp/wcard-crash-aXXXXXX", pb[] = "/tmp/wcard-crash-bXXXXXX";
 	char hp[] = "/tmp/wcard-crash-hXXXXXX", cls[300], cmd[1024], path[400], err[512] = "";
-	struct wcard_ruleset a, b, model, next, live;
-	struct wcard_trace ta = {}, tb = {};
+	struct wcard_ruleset a, b, b6, dual, model, next, live;
+	struct wcard_trace ta = {}, tb = {}, chk = {};
 	struct wt_rng r = { .s = (__u64)getpid() * 40503u };
-	unsigned int trial, done = 0, undone = 0, span;
+	unsigned int trial, done = 0, undone = 0, span, both = 0;
 	__u64 *want0, *want1, *got;
 	FILE *f;
 	size_t i;
 	int fd;
 
-	make_set(1500, 303, pa, &a, &ta);
+	/*
+	 * A dual-stack classifier: A's rules as IPv4 rules and their IPv6 twins,
+	 * those without an address once for both (tk_ruleset_dual), each with its
+	 * own priority and value; checked with A's trace and its twins.
+	 */
+	make_set(800, 303, pa, &a, &ta);
 	make_set(1500, 404, pb, &b, &tb);
-	/* A's rules in the human syntax, each with its own priority and value. */
-	wcard_ruleset_init(&model, a.layout);
+	cr_assert_eq(tk_ruleset_dual(&a, &dual), 0, "dual set");
+	cr_assert_eq(tk_ruleset_twin6(&b, &b6), 0, "twins of B");
+	chk.t = calloc(2 * ta.n, sizeof(*chk.t));
+	cr_assert_not_null(chk.t, "calloc");
+	for (i = 0; i < ta.n; i++) {
+		chk.t[2 * i] = ta.t[i];
+		tk_tuple_twin6(&ta.t[i], i, &chk.t[2 * i + 1]);
+	}
+	chk.n = chk.cap = 2 * ta.n;
+	wcard_ruleset_init(&model, dual.layout);
 	fd = mkstemp(hp);
 	f = fdopen(fd, "w");
 	cr_assert_not_null(f, "temp file");
-	for (i = 0; i < a.n; i++) {
-		struct wcard_rule x = a.rules[i];
+	for (i = 0; i < dual.n; i++) {
+		struct wcard_rule x = dual.rules[i];
 		char line[1024];
 
 		x.prio = 10 + 2 * (__u32)i;
 		x.value = 0x10000 + i;
-		wcard_rule_format(a.layout, &x, line, sizeof(line));
+		wcard_rule_format(dual.layout, &x, line, sizeof(line));
 		fprintf(f, "%s\n", line);
 		cr_assert_eq(wcard_ruleset_add(&model, &x), 0, "model");
 	}
 	fclose(f);
-	want0 = calloc(ta.n, sizeof(*want0));
-	want1 = calloc(ta.n, sizeof(*want1));
-	got = calloc(ta.n, sizeof(*got));
+	want0 = calloc(chk.n, sizeof(*want0));
+	want1 = calloc(chk.n, sizeof(*want1));
+	got = calloc(chk.n, sizeof(*got));
 	cr_assert(want0 && want1 && got, "calloc");
 	snprintf(dir, sizeof(dir), "/sys/fs/bpf/wcard-test-crash1-%d", getpid());
 	snprintf(cls, sizeof(cls), "%s/c", dir);
 	snprintf(cmd, sizeof(cmd), "%s create c %s --pin-dir %s >/dev/null 2>&1", bin, hp, dir);
 	cr_assert_eq(system(cmd), 0, "case create: %s", cmd);
 	snprintf(path, sizeof(path), "%s/prog", cls);
-	/* A change opens (and rebuilds) like a dump does: kills land up to 1.5x a dump's time. */
-	snprintf(cmd, sizeof(cmd), "%s rules dump c --pin-dir %s >/dev/null 2>&1", bin, dir);
+	/*
+	 * Kills land up to 1.5x the time of a change: one rule of both families
+	 * added (its id is the next one) and deleted again, as the trials do.
+	 */
+	snprintf(cmd, sizeof(cmd),
+		 "%s rule add c --pin-dir %s udp dport 7 prio 4000000000 drop >/dev/null 2>&1", bin,
+		 dir);
 	span = timed_ms(cmd) * 3 / 2;
+	snprintf(cmd, sizeof(cmd), "%s rule del c %zu --pin-dir %s >/dev/null 2>&1", bin, model.n,
+		 dir);
+	cr_assert_eq(system(cmd), 0, "case timing: delete the timing rule");
 
 	for (trial = 0; trial < 50; trial++) {
 		bool add = trial % 2 == 0 || model.n < 10, with;
+		unsigned int fam;
 		struct wcard_clf *c = NULL;
 		struct wcard_rule x;
 		char text[1024], id[16] = "";
@@ -328,10 +363,25 @@ Test(crash, kill_writer_during_single_updates, .timeout = 600, .fini = crash_cle
 		for (i = 0; i < model.n; i++)
 			wcard_ruleset_add(&next, &model.rules[i]);
 		if (add) {
-			x = b.rules[trial % b.n];
+			/* An IPv4 rule, an IPv6 one, or one of both (a change of both parts). */
+			switch (trial / 2 % 3) {
+			case 0:
+				x = b.rules[trial % b.n];
+				x.family = 4;
+				break;
+			case 1:
+				x = b6.rules[trial % b.n];
+				x.family = 6;
+				break;
+			default:
+				x = b.rules[trial % b.n];
+				x.family = 0;
+				memset(&x.f[WC_F_SRC], 0, 2 * sizeof(x.f[0]));
+				both++;
+			}
 			x.prio = 1 + trial % 5;
 			x.value = 0x20000 + trial;
-			wcard_rule_format(b.layout, &x, text, sizeof(text));
+			wcard_rule_format(model.layout, &x, text, sizeof(text));
 			wcard_ruleset_add(&next, &x);
 		} else {
 			size_t k = wt_below(&r, model.n);
@@ -370,17 +420,23 @@ Test(crash, kill_writer_during_single_updates, .timeout = 600, .fini = crash_cle
 		}
 
 		/* Before anyone else writes: without the change, or with it. */
-		model_values(&model, &ta, want0);
-		model_values(&next, &ta, want1);
+		model_values(&model, &chk, want0);
+		model_values(&next, &chk, want1);
 		prog = bpf_obj_get(path);
 		cr_assert_geq(prog, 0, "case trial %u: pinned program", trial);
-		answers(prog, &ta, NULL, got, "single");
+		answers(prog, &chk, NULL, got, "single");
 		close(prog);
-		cr_assert(!memcmp(got, want0, ta.n * sizeof(*got)) ||
-				  !memcmp(got, want1, ta.n * sizeof(*got)),
-			  "case trial %u: %s killed after %ld ms: answers are neither the set before "
-			  "nor the set after",
-			  trial, add ? "add" : "del", ms);
+		/*
+		 * Each family whole, before or after: a rule of both families
+		 * changes in one part after the other (the next writer finishes
+		 * a change a kill cut in two; checked below).
+		 */
+		for (fam = 0; fam < 2; fam++)
+			cr_assert(same_half(got, want0, chk.n, fam) ||
+					  same_half(got, want1, chk.n, fam),
+				  "case trial %u: %s killed after %ld ms: IPv%u answers are "
+				  "neither the set before nor the set after",
+				  trial, add ? "add" : "del", ms, fam ? 6 : 4);
 		/* The maps say which one stands (the change's value present or gone). */
 		cr_assert_eq(wcard_clf_open_pinned(cls, NULL, &c, err, sizeof(err)), 0,
 			     "case trial %u: reopen: %s", trial, err);
@@ -391,6 +447,15 @@ Test(crash, kill_writer_during_single_updates, .timeout = 600, .fini = crash_cle
 			  model.n, next.n);
 		wcard_ruleset_free(&live);
 		wcard_clf_destroy(c);
+		/* After the next writer, both families agree: the whole set before or after. */
+		prog = bpf_obj_get(path);
+		cr_assert_geq(prog, 0, "case trial %u: pinned program", trial);
+		answers(prog, &chk, NULL, got, "single, reopened");
+		close(prog);
+		cr_assert(!memcmp(got, with ? want1 : want0, chk.n * sizeof(*got)),
+			  "case trial %u: after the next writer the answers are not those of "
+			  "the set %s",
+			  trial, with ? "after" : "before");
 		if (with) {
 			wcard_ruleset_free(&model);
 			model = next;
@@ -400,9 +465,10 @@ Test(crash, kill_writer_during_single_updates, .timeout = 600, .fini = crash_cle
 			undone++;
 		}
 	}
-	cr_log_info("crash: 50 single-rule writers killed: %u changes stood, %u did not, every "
-		    "answer set whole\n",
-		    done, undone);
+	cr_log_info("crash: 50 single-rule writers of a dual-stack classifier killed (%u adds of "
+		    "rules of both families): %u changes stood, %u did not, every answer set "
+		    "whole in both families\n",
+		    both, done, undone);
 	cr_assert(done && undone, "case trials: kills never landed on both sides (%u, %u)", done,
 		  undone);
 	snprintf(cmd, sizeof(cmd), "%s destroy c --pin-dir %s", bin, dir);
@@ -417,6 +483,9 @@ Test(crash, kill_writer_during_single_updates, .timeout = 600, .fini = crash_cle
 	wcard_ruleset_free(&model);
 	wcard_ruleset_free(&a);
 	wcard_ruleset_free(&b);
+	wcard_ruleset_free(&b6);
+	wcard_ruleset_free(&dual);
+	wcard_trace_free(&chk);
 	wcard_trace_free(&ta);
 	wcard_trace_free(&tb);
 }

@@ -485,6 +485,33 @@ static void change_under_traffic(const char *name, const char *mode)
 	free(f.seen);
 }
 
+/*
+ * Crafted IPv6 UDP frames fd77::1 -> fd77::2 port 9001, 10 of each kind, all
+ * dropped: behind extension headers (hop-by-hop, or with other: routing),
+ * then VLAN-tagged (one tag, or with other: QinQ).
+ */
+static void dropped_v6(const char *mode, bool other)
+{
+	struct crafted c6[2];
+	unsigned int g6[2], k;
+
+	memset(c6, 0, sizeof(c6));
+	for (k = 0; k < 2; k++) {
+		c6[k].p.family = 6, c6[k].p.proto = 17, c6[k].p.sport = 5555;
+		c6[k].p.dport = 9001, c6[k].fo.payload = 16;
+		inet_pton(AF_INET6, "fd77::1", c6[k].p.src);
+		inet_pton(AF_INET6, "fd77::2", c6[k].p.dst);
+	}
+	c6[0].what = other ? "IPv6 routing + destination options, UDP 9001" :
+			     "IPv6 hop-by-hop + destination options, UDP 9001";
+	c6[0].fo.nipv6_ext = 2, c6[0].fo.ipv6_ext[0] = other ? 43 : 0, c6[0].fo.ipv6_ext[1] = 60;
+	c6[1].what = other ? "IPv6 in QinQ 3/4, UDP 9001" : "IPv6 in VLAN 7, UDP 9001";
+	c6[1].fo.nvlan = other ? 2 : 1, c6[1].fo.vlan[0] = other ? 3 : 7, c6[1].fo.vlan[1] = 4;
+	send_crafted(c6, 2, 10, g6);
+	for (k = 0; k < 2; k++)
+		cr_assert_eq(g6[k], 0, "case %s: %s: %u of 10 arrived", mode, c6[k].what, g6[k]);
+}
+
 /* ---- the test ---------------------------------------------------------------- */
 
 static const char rules4[] = "src 10.77.0.1 udp dport 9001 drop\n"
@@ -493,6 +520,11 @@ static const char rules4[] = "src 10.77.0.1 udp dport 9001 drop\n"
 			     "dst 10.77.0.2 udp dport 9003-9010 pass\n";
 static const char rules6[] = "src fd77::1 udp dport 9001 drop\n"
 			     "dst fd77::2 udp dport 9003 pass\n";
+/* Dual stack: an IPv4 rule, an IPv6 rule, a rule of both, an IPv6 pass. */
+static const char rules_dual[] = "src 10.77.0.1 udp dport 9001 drop\n"
+				 "src fd77::1 udp dport 9001 drop\n"
+				 "udp dport 9004 drop\n"
+				 "dst fd77::2 udp dport 9003 pass\n";
 
 static void run_mode(const char *mode, bool *ran)
 {
@@ -655,50 +687,78 @@ static void run_mode(const char *mode, bool *ran)
 	cr_assert_eq(ok, 0, "case %s: IPv6 UDP 9001 (dropped): %u of %u arrived", mode, ok, n4);
 	ok = udp_send(AF_INET6, "fd77::2", 9003, n4);
 	cr_assert_eq(ok, n4, "case %s: IPv6 UDP 9003 (passed): %u of %u arrived", mode, ok, n4);
-	{
-		struct crafted c6[2];
-		unsigned int g6[2];
-
-		memset(c6, 0, sizeof(c6));
-		for (k = 0; k < 2; k++) {
-			c6[k].p.family = 6, c6[k].p.proto = 17, c6[k].p.sport = 5555;
-			c6[k].p.dport = 9001, c6[k].fo.payload = 16;
-			inet_pton(AF_INET6, "fd77::1", c6[k].p.src);
-			inet_pton(AF_INET6, "fd77::2", c6[k].p.dst);
-		}
-		c6[0].what = "IPv6 hop-by-hop + destination options, UDP 9001";
-		c6[0].fo.nipv6_ext = 2, c6[0].fo.ipv6_ext[0] = 0, c6[0].fo.ipv6_ext[1] = 60;
-		c6[1].what = "IPv6 in VLAN 7, UDP 9001", c6[1].fo.nvlan = 1, c6[1].fo.vlan[0] = 7;
-		send_crafted(c6, 2, 10, g6);
-		for (k = 0; k < 2; k++)
-			cr_assert_eq(g6[k], 0, "case %s: %s: %u of 10 arrived", mode, c6[k].what,
-				     g6[k]);
-	}
+	dropped_v6(mode, false);
 	cr_assert_eq(wcard_in(NULL, out, sizeof(out), "rules list v6 --json"), 0,
 		     "case %s: list v6: %s", mode, out);
 	cr_assert_eq(wt_json_packets(out, 0) - base6, n4 + 20, "case %s: v6 rule 0 counted %lld: %s", mode,
 		     wt_json_packets(out, 0) - base6, out);
 	cr_assert_eq(wcard_in(ns_b, out, sizeof(out), "detach v6 %s", if_b), 0,
 		     "case %s: detach v6: %s", mode, out);
+
+	/*
+	 * Dual stack: one classifier of IPv4, IPv6 and both-family rules,
+	 * attached once; both families' traffic, counted to the packet.
+	 */
+	cr_assert_eq(wcard_in(NULL, out, sizeof(out), "rules list dual --json"), 0,
+		     "case %s: list dual: %s", mode, out);
+	for (k = 0; k < 4; k++)
+		base[k] = wt_json_packets(out, k);
+	cr_assert_eq(wcard_in(ns_b, out, sizeof(out), "attach dual %s --mode %s", if_b, mode), 0,
+		     "case %s: attach dual: %s", mode, out);
+	ok = udp_send(AF_INET, "10.77.0.2", 9001, n4);
+	cr_assert_eq(ok, 0, "case %s dual: UDP 9001 (rule 0): %u of %u arrived", mode, ok, n4);
+	ok = udp_send(AF_INET6, "fd77::2", 9001, n4);
+	cr_assert_eq(ok, 0, "case %s dual: IPv6 UDP 9001 (rule 1): %u of %u arrived", mode, ok, n4);
+	ok = udp_send(AF_INET, "10.77.0.2", 9004, n4);
+	cr_assert_eq(ok, 0, "case %s dual: UDP 9004 (rule 2, both): %u of %u arrived", mode, ok,
+		     n4);
+	ok = udp_send(AF_INET6, "fd77::2", 9004, n4);
+	cr_assert_eq(ok, 0, "case %s dual: IPv6 UDP 9004 (rule 2, both): %u of %u arrived", mode,
+		     ok, n4);
+	ok = udp_send(AF_INET6, "fd77::2", 9003, n4);
+	cr_assert_eq(ok, n4, "case %s dual: IPv6 UDP 9003 (rule 3): %u of %u arrived", mode, ok,
+		     n4);
+	ok = udp_send(AF_INET, "10.77.0.2", 9003, n4);
+	cr_assert_eq(ok, n4, "case %s dual: UDP 9003 (no rule): %u of %u arrived", mode, ok, n4);
+	dropped_v6(mode, true);
+	cr_assert_eq(wcard_in(NULL, out, sizeof(out), "rules list dual --json"), 0,
+		     "case %s: list dual: %s", mode, out);
+	{
+		const long long want[4] = { n4, n4 + 20, 2 * n4, n4 };
+
+		for (k = 0; k < 4; k++)
+			cr_assert_eq(wt_json_packets(out, k) - base[k], want[k],
+				     "case %s dual: rule %u counted %lld, expected %lld: %s", mode,
+				     k, wt_json_packets(out, k) - base[k], want[k], out);
+	}
+	cr_assert_eq(wcard_in(ns_b, out, sizeof(out), "detach dual %s", if_b), 0,
+		     "case %s: detach dual: %s", mode, out);
 }
 
 Test(e2e, veth_real_traffic, .timeout = 300, .fini = e2e_cleanup)
 {
 	char r4[] = "/tmp/wcard-e2e-r4XXXXXX", r6[] = "/tmp/wcard-e2e-r6XXXXXX", out[4096];
-	int f4 = mkstemp(r4), f6 = mkstemp(r6);
+	char rd[] = "/tmp/wcard-e2e-rdXXXXXX";
+	int f4 = mkstemp(r4), f6 = mkstemp(r6), fd = mkstemp(rd);
 	bool skb = false, native = false;
 
-	cr_assert(f4 >= 0 && f6 >= 0, "mkstemp");
+	cr_assert(f4 >= 0 && f6 >= 0 && fd >= 0, "mkstemp");
 	close(f4);
 	close(f6);
+	close(fd);
 	write_file(r4, rules4);
 	write_file(r6, rules6);
+	write_file(rd, rules_dual);
 	e2e_setup();
 	cr_assert_eq(wcard_in(NULL, out, sizeof(out), "create v4 %s", r4), 0, "case create v4: %s",
 		     out);
 	cr_assert_eq(wcard_in(NULL, out, sizeof(out), "create v6 --layout ipv6-5tuple %s", r6), 0,
 		     "case create v6: %s", out);
 	unlink(r6);
+	cr_assert_eq(wcard_in(NULL, out, sizeof(out), "create dual %s", rd), 0,
+		     "case create dual: %s", out);
+	cr_assert(strstr(out, "(inet, 4 rules"), "case create dual: '%s'", out);
+	unlink(rd);
 	run_mode("skb", &skb);
 	cr_assert(skb, "case skb: generic XDP must work on veth");
 	run_mode("native", &native);
@@ -721,6 +781,12 @@ Test(e2e, veth_real_traffic, .timeout = 300, .fini = e2e_cleanup)
 		cr_assert_eq(ok, 0, "case bpftool: UDP 9001 dropped: %u of 10 arrived", ok);
 		ok = udp_send(AF_INET, "10.77.0.2", 9003, 10);
 		cr_assert_eq(ok, 10, "case bpftool: UDP 9003 passed: %u of 10 arrived", ok);
+		/* An object at its defaults is dual stack: an IPv6 rule added takes hold. */
+		cr_assert_eq(wcard_in(NULL, out, sizeof(out),
+				      "rule add bt src fd77::1 udp dport 9001 drop"), 0,
+			     "case bpftool: IPv6 rule: %s", out);
+		ok = udp_send(AF_INET6, "fd77::2", 9001, 10);
+		cr_assert_eq(ok, 0, "case bpftool: IPv6 UDP 9001 dropped: %u of 10 arrived", ok);
 		cr_assert_eq(wcard_in(ns_b, out, sizeof(out), "detach bt %s", if_b), 0,
 			     "case bpftool: detach: %s", out);
 		cr_assert_eq(wcard_in(NULL, out, sizeof(out), "destroy bt"), 0,
@@ -731,5 +797,7 @@ Test(e2e, veth_real_traffic, .timeout = 300, .fini = e2e_cleanup)
 	}
 	cr_assert_eq(wcard_in(NULL, out, sizeof(out), "destroy v4"), 0, "case destroy: %s", out);
 	cr_assert_eq(wcard_in(NULL, out, sizeof(out), "destroy v6"), 0, "case destroy v6: %s", out);
+	cr_assert_eq(wcard_in(NULL, out, sizeof(out), "destroy dual"), 0, "case destroy dual: %s",
+		     out);
 	cr_log_info("e2e: skb mode passed; native mode %s\n", native ? "passed" : "not available");
 }

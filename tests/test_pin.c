@@ -56,6 +56,18 @@ static void pin_dir(char *buf, size_t len, const char *tag)
 	snprintf(pinned, sizeof(pinned), "%s", buf);
 }
 
+/* The id of the rule frame p meets in c, WC_ID_NONE for none. */
+static __u32 frame_id(struct wcard_clf *c, const struct wc_pkt *p, const char *name)
+{
+	struct wc_xdp_meta m;
+	__u8 frame[256];
+	int len = tk_frame_build(p, NULL, frame, sizeof(frame));
+
+	cr_assert_gt(len, 0, "case %s: frame", name);
+	cr_assert_eq(wcard_clf_run_frame(c, frame, len, &m, NULL, NULL), 0, "case %s: run", name);
+	return m.id;
+}
+
 /* Every key: the XDP filter's answer through frames equals the reference on rs. */
 static void check_frames(struct wcard_clf *c, const struct wcard_ruleset *rs,
 			 const __u32 *id_of, const struct wcard_trace *tr, const char *name)
@@ -63,21 +75,17 @@ static void check_frames(struct wcard_clf *c, const struct wcard_ruleset *rs,
 	size_t i;
 
 	for (i = 0; i < tr->n; i++) {
-		struct wc_xdp_meta m;
 		struct wc_key k;
 		struct wc_pkt p;
-		__u8 frame[256];
 		long want;
-		int len;
+		__u32 id;
 
 		wcard_key_from_tuple(&tr->t[i], &k);
 		tk_pkt_from_tuple(&tr->t[i], &p);
 		want = tk_ref_lookup(rs, &k);
-		len = tk_frame_build(&p, NULL, frame, sizeof(frame));
-		cr_assert_eq(wcard_clf_run_frame(c, frame, len, &m, NULL, NULL), 0,
-			     "case %s: run frame %zu", name, i);
-		cr_assert_eq(m.id, want < 0 ? WC_ID_NONE : id_of[want],
-			     "case %s: packet %zu: id %u, expected %ld (id %u)", name, i, m.id, want,
+		id = frame_id(c, &p, name);
+		cr_assert_eq(id, want < 0 ? WC_ID_NONE : id_of[want],
+			     "case %s: packet %zu: id %u, expected %ld (id %u)", name, i, id, want,
 			     want < 0 ? WC_ID_NONE : id_of[want]);
 	}
 }
@@ -194,6 +202,239 @@ static void pin_roundtrip(enum wc_algo algo, const char *name)
 	wcard_ruleset_free(&rs);
 	wcard_ruleset_free(&now);
 	wcard_trace_free(&tr);
+}
+
+/* rs (rules by id: rs.rules[id], id_live[id]) equals what c lists: ids, families, text. */
+static void same_rules(struct wcard_clf *c, const struct wcard_ruleset *rs, const bool *id_live,
+		       const char *name)
+{
+	struct wcard_ruleset got;
+	char a[512], b[512];
+	size_t i, live = 0;
+
+	for (i = 0; i < rs->n; i++)
+		live += id_live[i];
+	cr_assert_eq(wcard_clf_rules(c, &got), 0, "case %s: rules", name);
+	cr_assert_eq(got.n, live, "case %s: %zu rules listed, %zu live", name, got.n, live);
+	cr_assert_eq(got.layout->id, WC_LAYOUT_INET, "case %s: layout %s", name, got.layout->name);
+	for (i = 0; i < got.n; i++) {
+		const struct wcard_rule *r = &got.rules[i];
+
+		cr_assert(r->id < rs->n && id_live[r->id], "case %s: id %u listed", name, r->id);
+		wcard_rule_format(got.layout, r, a, sizeof(a));
+		wcard_rule_format(rs->layout, &rs->rules[r->id], b, sizeof(b));
+		cr_assert_eq(r->family, rs->rules[r->id].family,
+			     "case %s: id %u: family %u, not %u", name, r->id, r->family,
+			     rs->rules[r->id].family);
+		cr_assert_str_eq(a, b, "case %s: id %u", name, r->id);
+	}
+	wcard_ruleset_free(&got);
+}
+
+/* Each trace line as an IPv4 frame and as its IPv6 twin's, against the reference by id. */
+static void check_dual_frames(struct wcard_clf *c, const struct wcard_ruleset *rs,
+			      const bool *id_live, const struct wcard_trace *tr, const char *name)
+{
+	struct wcard_ruleset live;
+	size_t i, f;
+
+	/* The reference over the live rules only, in id order (ids are the ranks' ties). */
+	wcard_ruleset_init(&live, rs->layout);
+	for (i = 0; i < rs->n; i++)
+		if (id_live[i])
+			wcard_ruleset_add(&live, &rs->rules[i]);
+	for (i = 0; i < tr->n; i++) {
+		for (f = 0; f < 2; f++) {
+			struct wcard_tuple t = tr->t[i];
+			struct wc_key k;
+			struct wc_pkt p;
+			long want;
+			__u32 id;
+
+			if (f)
+				tk_tuple_twin6(&tr->t[i], i, &t);
+			wcard_key_from_tuple(&t, &k);
+			tk_pkt_from_tuple(&t, &p);
+			want = tk_ref_lookup_family(&live, f ? 6 : 4, &k);
+			id = frame_id(c, &p, name);
+			cr_assert_eq(id, want < 0 ? WC_ID_NONE : live.rules[want].id,
+				     "case %s: packet %zu, IPv%u: id %u, expected %u", name, i,
+				     f ? 6 : 4, id, want < 0 ? WC_ID_NONE : live.rules[want].id);
+		}
+	}
+	wcard_ruleset_free(&live);
+}
+
+/*
+ * A dual-stack classifier pinned, changed by another process (a rule of
+ * both families deleted, an IPv6 and a both-families rule inserted), then
+ * reopened read-only and for writing: every rule keeps its id and family,
+ * and both families' frames get the reference's answers.
+ */
+Test(pin, roundtrip_dual_stack, .timeout = 300, .fini = pin_cleanup)
+{
+	struct wcard_clf_opts o = { .layout = wcard_layout_inet() };
+	struct wcard_ruleset v4, rs;
+	struct wcard_trace tr = {};
+	struct wcard_clf *c = NULL;
+	struct wcard_rule r6, rb;
+	char dir[256], err[512] = "";
+	bool *live;
+	long both = -1;
+	size_t i;
+	pid_t pid;
+	int st;
+
+	make_set(600, 41, &v4, &tr);
+	cr_assert_eq(tk_ruleset_dual(&v4, &rs), 0, "case dual: set");
+	for (i = 0; i < rs.n; i++) {
+		rs.rules[i].id = i;
+		if (!rs.rules[i].family && both < 0)
+			both = (long)i;
+	}
+	cr_assert_geq(both, 0, "case dual: no rule of both families in the set");
+	live = calloc(rs.n + 2, sizeof(*live));
+	cr_assert_not_null(live, "calloc");
+	for (i = 0; i < rs.n; i++)
+		live[i] = true;
+	/* The child's inserts: an IPv6 rule at prio 0, and a rule of both families. */
+	r6 = rs.rules[rs.rules[0].family == 6 ? 0 : 1];
+	r6.prio = 0;
+	rb = rs.rules[both];
+	rb.prio = 1;
+	rb.value = 77;
+	pin_dir(dir, sizeof(dir), "dual");
+	cr_assert_eq(wcard_clf_create(&o, &c, err, sizeof(err)), 0, "case dual: create: %s", err);
+	cr_assert_eq(wcard_clf_load(c, &rs, err, sizeof(err)), 0, "case dual: load: %s", err);
+	cr_assert_eq(wcard_clf_pin(c, dir, err, sizeof(err)), 0, "case dual: pin: %s", err);
+	wcard_clf_destroy(c);
+	c = NULL;
+
+	pid = fork();
+	cr_assert_geq(pid, 0, "fork");
+	if (!pid) {
+		__u32 id6, idb;
+
+		if (wcard_clf_open_pinned(dir, NULL, &c, err, sizeof(err)) ||
+		    wcard_clf_delete(c, (__u32)both, err, sizeof(err)) ||
+		    wcard_clf_insert(c, &r6, &id6, err, sizeof(err)) || id6 != rs.n ||
+		    wcard_clf_insert(c, &rb, &idb, err, sizeof(err)) || idb != rs.n + 1) {
+			fprintf(stderr, "child: %s\n", err);
+			_exit(1);
+		}
+		wcard_clf_destroy(c);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid, "waitpid");
+	cr_assert(WIFEXITED(st) && !WEXITSTATUS(st), "case dual: child failed");
+	live[both] = false;
+	r6.id = rs.n;
+	rb.id = rs.n + 1;
+	wcard_ruleset_add(&rs, &r6);
+	wcard_ruleset_add(&rs, &rb);
+	live[rs.n - 2] = live[rs.n - 1] = true;
+
+	o.read_only = true;
+	cr_assert_eq(wcard_clf_open_pinned(dir, &o, &c, err, sizeof(err)), 0,
+		     "case dual: read-only open: %s", err);
+	same_rules(c, &rs, live, "dual read-only");
+	check_dual_frames(c, &rs, live, &tr, "dual read-only");
+	wcard_clf_destroy(c);
+	o.read_only = false;
+	cr_assert_eq(wcard_clf_open_pinned(dir, &o, &c, err, sizeof(err)), 0,
+		     "case dual: reopen: %s", err);
+	same_rules(c, &rs, live, "dual reopened");
+	check_dual_frames(c, &rs, live, &tr, "dual reopened");
+	cr_log_info("pin: dual stack: %zu rules pinned, changed by another process, reopened: "
+		    "all agree in both families\n", rs.n);
+	wcard_clf_destroy(c);
+	cr_assert_eq(wcard_clf_unpin(dir), 0, "case dual: unpin");
+	free(live);
+	wcard_ruleset_free(&v4);
+	wcard_ruleset_free(&rs);
+	wcard_trace_free(&tr);
+}
+
+/*
+ * What a writer killed between the two parts of a change of a rule of both
+ * families leaves: the rule in one part only, and the change noted in
+ * wc_root.pending. Made here exactly (a rule of one family without an
+ * address is in one part only), the next open finishes the change: an insert
+ * puts the rule into both parts (IPv6 frames meet it too), a delete takes it
+ * out. Without the note the same maps hold a rule of one family, and keep it.
+ */
+Test(pin, half_done_change_of_both_families, .timeout = 120, .fini = pin_cleanup)
+{
+	struct wcard_clf_opts o = { .layout = wcard_layout_inet() };
+	struct wc_pkt p4 = { .family = 4, .proto = 17, .sport = 1, .dport = 7,
+			     .src = { 10, 0, 0, 1 }, .dst = { 10, 0, 0, 2 } };
+	struct wc_pkt p6 = { .family = 6, .proto = 17, .sport = 1, .dport = 7 };
+	static const char *const cases[] = { "insert", "delete", "no note" };
+	struct wcard_ruleset rs;
+	char dir[256], path[300], err[512] = "";
+	struct wc_root *root;
+	unsigned int k;
+	int fd;
+
+	p6.src[15] = 1, p6.dst[15] = 2;
+	p6.src[0] = p6.dst[0] = 0xfd;
+	for (k = 0; k < 3; k++) {
+		struct wcard_clf *c = NULL;
+		const char *name = cases[k];
+		const char *text = k == 1 ? "dst ::/0 udp dport 7 drop" :
+					    "src 0.0.0.0/0 udp dport 7 drop";
+		__u32 id;
+
+		pin_dir(dir, sizeof(dir), name);
+		wcard_ruleset_init(&rs, NULL);
+		cr_assert_eq(wcard_rules_parse(name, "tcp dport 1 pass\n", WCARD_FMT_WCARD, NULL, &rs,
+					       err, sizeof(err)),
+			     0, "case %s: parse: %s", name, err);
+		cr_assert_eq(wcard_clf_create(&o, &c, err, sizeof(err)), 0, "case %s: create: %s",
+			     name, err);
+		cr_assert_eq(wcard_clf_load(c, &rs, err, sizeof(err)), 0, "case %s: load: %s", name,
+			     err);
+		wcard_ruleset_free(&rs);
+		/* The rule as one part holds it: IPv4 (insert half done) or IPv6 (delete). */
+		wcard_ruleset_init(&rs, wcard_layout_inet());
+		cr_assert_eq(wcard_rules_parse(name, text, WCARD_FMT_WCARD, NULL, &rs, err,
+					       sizeof(err)),
+			     0, "case %s: parse: %s", name, err);
+		cr_assert_eq(wcard_clf_insert(c, &rs.rules[0], &id, err, sizeof(err)), 0,
+			     "case %s: insert: %s", name, err);
+		wcard_ruleset_free(&rs);
+		cr_assert_eq(wcard_clf_pin(c, dir, err, sizeof(err)), 0, "case %s: pin: %s", name,
+			     err);
+		wcard_clf_destroy(c);
+		c = NULL;
+		snprintf(path, sizeof(path), "%s/wc_root", dir);
+		fd = bpf_obj_get(path);
+		cr_assert_geq(fd, 0, "case %s: open root", name);
+		root = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		cr_assert_neq(root, MAP_FAILED, "case %s: mmap", name);
+		cr_assert_eq(root->pending, 0, "case %s: a finished change left a note", name);
+		if (k < 2)
+			root->pending = (id + 1) | (k == 0 ? WC_PENDING_LIVE : 0);
+		cr_assert_eq(wcard_clf_open_pinned(dir, NULL, &c, err, sizeof(err)), 0,
+			     "case %s: reopen: %s", name, err);
+		cr_assert_eq(root->pending, 0, "case %s: the note stays after the reopen", name);
+		munmap(root, 4096);
+		close(fd);
+		if (k == 0) {
+			cr_assert_eq(frame_id(c, &p4, name), id, "case %s: IPv4", name);
+			cr_assert_eq(frame_id(c, &p6, name), id,
+				     "case %s: IPv6 frames must meet the finished insert", name);
+		} else if (k == 1) {
+			cr_assert_eq(frame_id(c, &p6, name), WC_ID_NONE,
+				     "case %s: the rule must be gone", name);
+		} else {
+			cr_assert_eq(frame_id(c, &p4, name), id, "case %s: IPv4", name);
+			cr_assert_eq(frame_id(c, &p6, name), WC_ID_NONE,
+				     "case %s: an IPv4 rule without a note stays one", name);
+		}
+		wcard_clf_destroy(c);
+		cr_assert_eq(wcard_clf_unpin(dir), 0, "case %s: unpin", name);
+	}
 }
 
 /*
@@ -419,6 +660,72 @@ Test(pin, bpftool_prog_load_then_cli)
 }
 
 /*
+ * The CLI on a dual-stack classifier: created from a mixed file, IPv6 and
+ * both-family rules added and deleted by id, the dump reads back the same
+ * set (families and all), a ClassBench file loads into it as IPv4 rules;
+ * an IPv4 classifier refuses a mixed file, naming it, and keeps its rules.
+ */
+Test(pin, cli_dual_stack, .timeout = 120, .fini = pin_cleanup)
+{
+	const char *bin = getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
+	char dir[256], cmd[2048], out[65536], dump[65536], rp[] = "/tmp/wcard-pin-dXXXXXX";
+	char cb[] = "/tmp/wcard-pin-cXXXXXX";
+	int fd = mkstemp(rp), fc = mkstemp(cb);
+
+	cr_assert(fd >= 0 && fc >= 0, "mkstemp");
+	close(fd);
+	close(fc);
+	write_text(rp, "src 10.0.0.0/8 drop\nsrc 2001:db8::/32 drop\ntcp dport 23 drop\n");
+	write_text(cb, "@1.2.3.4/32\t5.6.7.8/32\t0 : 65535\t80 : 80\t0x06/0xFF\t\n");
+	pin_dir(dir, sizeof(dir), "clid");
+#define WD(fmt, ...)                                                                    \
+	(snprintf(cmd, sizeof(cmd), "%s " fmt " --pin-dir %s 2>&1", bin, ##__VA_ARGS__, dir), \
+	 wt_sh(out, sizeof(out), "%s", cmd))
+	cr_assert_eq(WD("create d %s", rp), 0, "case create: %s", out);
+	cr_assert(strstr(out, "(inet, 3 rules"), "case create: '%s'", out);
+	cr_assert_eq(WD("rule add d dst fd00::/8 udp dport 53 prio 1 pass"), 0, "case add: %s", out);
+	cr_assert_eq(atoi(out), 3, "case add: id '%s'", out);
+	cr_assert_eq(WD("rule add d udp dport 123 prio 2 drop"), 0, "case add both: %s", out);
+	cr_assert_eq(atoi(out), 4, "case add both: id '%s'", out);
+	cr_assert_eq(WD("rule del d 2"), 0, "case del both: %s", out);
+	cr_assert_eq(WD("rule add d src 192.0.2.1 dst fd00::1 drop"), 1, "case mixed rule");
+	cr_assert(strstr(out, "IPv6 address in a rule with IPv4 addresses"), "case mixed rule: '%s'",
+		  out);
+	cr_assert_eq(WD("rules dump d"), 0, "case dump: %s", out);
+	cr_assert_str_eq(out,
+			 "src 10.0.0.0/8 prio 0 drop\n"
+			 "src 2001:db8::/32 prio 1 drop\n"
+			 "dst fd00::/8 dport 53 proto udp prio 1 pass\n"
+			 "dport 123 proto udp prio 2 drop\n",
+			 "case dump");
+	memcpy(dump, out, strlen(out) + 1);
+	/* The dump loads back as the same set. */
+	write_text(rp, dump);
+	cr_assert_eq(WD("rules load d %s", rp), 0, "case reload: %s", out);
+	cr_assert_eq(WD("rules dump d"), 0, "case dump again: %s", out);
+	cr_assert_str_eq(out, dump, "case dump after reload");
+	cr_assert_eq(WD("stats d --json"), 0, "case stats: %s", out);
+	cr_assert(strstr(out, "\"layout\":\"inet\"") && strstr(out, "\"rules\":4,"),
+		  "case stats: '%s'", out);
+	/* ClassBench into inet: IPv4 rules. */
+	cr_assert_eq(WD("rules load d %s", cb), 0, "case classbench: %s", out);
+	cr_assert_eq(WD("rules dump d"), 0, "case dump cb: %s", out);
+	cr_assert_str_eq(out, "src 1.2.3.4 dst 5.6.7.8 dport 80 proto tcp prio 0 value 0x0\n",
+			 "case dump cb");
+	/* An IPv4 classifier: the mixed file is refused by name and line, nothing changes. */
+	cr_assert_eq(WD("create four --layout ipv4-5tuple %s", cb), 0, "case create four: %s", out);
+	cr_assert_eq(WD("rules load four %s", rp), 1, "case mixed into ipv4");
+	cr_assert(strstr(out, rp) && strstr(out, "(line 2)") && strstr(out, "an IPv6 rule"),
+		  "case mixed into ipv4: '%s'", out);
+	cr_assert_eq(WD("rules dump four"), 0, "case dump four: %s", out);
+	cr_assert(strstr(out, "src 1.2.3.4 dst 5.6.7.8") && !strstr(out, "fd00"),
+		  "case dump four: '%s'", out);
+#undef WD
+	unlink(rp);
+	unlink(cb);
+}
+
+/*
  * The CLI's life cycle of a pinned classifier: create (default drop), single
  * rule add / update / del with the verdicts of the pinned program following
  * each, per-rule counters that survive updates, stats, bad input, destroy.
@@ -497,7 +804,7 @@ Test(pin, cli_lifecycle, .timeout = 120, .fini = pin_cleanup)
 	cr_assert_eq(W("rule add small src 1.1.1.1 drop"), 0, "case small 1: %s", out);
 	cr_assert_eq(W("rule add small src 1.1.1.2 drop"), 0, "case small 2: %s", out);
 	cr_assert_eq(W("rule add small src 1.1.1.3 drop"), 1, "case small 3: %s", out);
-	cr_assert(strstr(out, "table full: 2 rules"), "case table full: '%s'", out);
+	cr_assert(strstr(out, "table full: 2 IPv4 rules"), "case table full: '%s'", out);
 	cr_assert_eq(W("destroy small"), 0, "case destroy small: %s", out);
 	snprintf(cmd, sizeof(cmd), "%s create z --pin-dir /tmp/wcard-not-bpffs-%d 2>&1", bin,
 		 getpid());

@@ -315,8 +315,9 @@ Test(rules, human_every_keyword)
 		 "flags syn/syn|ack prio 42 value 0xdeadbeef\n",
 		 WCARD_FMT_WCARD, NULL, &rs);
 	cr_assert_eq(rs.n, 1, "case %s: n", name);
-	cr_assert(rs.layout == wcard_layout_ipv4(), "case %s: layout", name);
+	cr_assert(rs.layout == wcard_layout_inet(), "case %s: layout", name);
 	r = &rs.rules[0];
+	cr_assert_eq(r->family, 4, "case %s: family %u", name, r->family);
 	check_prefix(name, r, WC_F_SRC, IP4(10, 1, 0, 0), 16, 4);
 	check_prefix(name, r, WC_F_DST, IP4(192, 168, 1, 1), 32, 4);
 	check_range(name, r, WC_F_SPORT, 1000, 2000);
@@ -463,39 +464,68 @@ Test(rules, human_ipv6_and_layouts)
 	char err[512];
 	int ret;
 
-	/* No layout: rules without addresses, then an IPv6 address picks ipv6-5tuple. */
+	/* No layout: inet, each rule of its addresses' family, or of both without one. */
 	wcard_ruleset_init(&rs, NULL);
 	parse_ok(name, "tcp pass\nsrc 2001:db8::1/32 dst ::1 udp drop\nsrc any dst any pass\n",
 		 WCARD_FMT_AUTO, NULL, &rs);
-	cr_assert(rs.layout == v6, "case %s: layout %s", name, rs.layout->name);
+	cr_assert(rs.layout == wcard_layout_inet(), "case %s: layout %s", name, rs.layout->name);
 	cr_assert_eq(rs.n, 3, "case %s: n", name);
+	cr_assert(rs.rules[0].family == 0 && rs.rules[1].family == 6 && rs.rules[2].family == 0,
+		  "case %s: families %u %u %u", name, rs.rules[0].family, rs.rules[1].family,
+		  rs.rules[2].family);
 	check_prefix(name, &rs.rules[1], WC_F_SRC, (wc_u128)0x20010db8 << 96, 32, 16);
 	check_prefix(name, &rs.rules[1], WC_F_DST, 1, 128, 16);
-	check_prefix(name, &rs.rules[0], WC_F_SRC, 0, 0, 16);
+	check_prefix(name, &rs.rules[0], WC_F_SRC, 0, 0, 4);
 	check_range(name, &rs.rules[0], WC_F_SPORT, 0, 65535);
-	check_prefix(name, &rs.rules[2], WC_F_SRC, 0, 0, 16);
-	/* rs->layout set: appending IPv6 works, IPv4 does not. */
-	parse_ok("ipv6_append", "dst fe80::/10 drop", WCARD_FMT_AUTO, NULL, &rs);
+	check_prefix(name, &rs.rules[2], WC_F_SRC, 0, 0, 4);
+	/* Appending IPv4 works too; one rule of both families' addresses does not. */
+	parse_ok("ipv6_append", "dst fe80::/10 drop\nsrc 1.2.3.4 drop", WCARD_FMT_AUTO, NULL, &rs);
 	check_prefix(name, &rs.rules[3], WC_F_DST, (wc_u128)0xfe80 << 112, 10, 16);
-	ret = wcard_rules_parse("v4in6", "tcp pass\nsrc 1.2.3.4 drop", WCARD_FMT_AUTO, NULL, &rs,
-				err, sizeof(err));
-	check_err("v4in6", ret, -EINVAL, err, "v4in6:2:", "IPv4 address in an ipv6-5tuple");
-	cr_assert_eq(rs.n, 4, "case v4in6: n %zu", rs.n);
+	check_prefix(name, &rs.rules[4], WC_F_SRC, 0x01020304, 32, 4);
+	cr_assert_eq(rs.rules[4].family, 4, "case ipv6_append: family");
+	ret = wcard_rules_parse("v4v6", "tcp pass\nsrc 1.2.3.4 dst ::2 drop", WCARD_FMT_AUTO, NULL,
+				&rs, err, sizeof(err));
+	check_err("v4v6", ret, -EINVAL, err, "v4v6:2:", "IPv6 address in a rule with IPv4");
+	cr_assert_eq(rs.n, 5, "case v4v6: n %zu", rs.n);
 	/* A layout argument that differs from rs->layout. */
 	ret = wcard_rules_parse("mismatch", "tcp pass", WCARD_FMT_AUTO, v4, &rs, err, sizeof(err));
 	check_err("mismatch", ret, -EINVAL, err, "mismatch:", "layout");
-	cr_assert_eq(rs.n, 4, "case mismatch: n %zu", rs.n);
-	/* ClassBench into an IPv6 rule set. */
-	ret = wcard_rules_parse("cb_v6", "@1.2.3.4/32\t5.6.7.8/32\t0 : 65535\t80 : 80\t0x06/0xFF\t",
-				WCARD_FMT_AUTO, NULL, &rs, err, sizeof(err));
-	check_err("cb_v6", ret, -EINVAL, err, "cb_v6:1:", "ipv4-5tuple");
-	cr_assert_eq(rs.n, 4, "case cb_v6: n %zu", rs.n);
+	cr_assert_eq(rs.n, 5, "case mismatch: n %zu", rs.n);
+	/* ClassBench into an inet set: IPv4 rules. */
+	parse_ok("cb_inet", "@1.2.3.4/32\t5.6.7.8/32\t0 : 65535\t80 : 80\t0x06/0xFF\t",
+		 WCARD_FMT_AUTO, NULL, &rs);
+	cr_assert(rs.n == 6 && rs.rules[5].family == 4, "case cb_inet: n %zu", rs.n);
 	wcard_ruleset_free(&rs);
 
-	/* No address at all: IPv4. */
+	/* ClassBench into an IPv6 rule set. */
+	wcard_ruleset_init(&rs, v6);
+	ret = wcard_rules_parse("cb_v6", "@1.2.3.4/32\t5.6.7.8/32\t0 : 65535\t80 : 80\t0x06/0xFF\t",
+				WCARD_FMT_AUTO, NULL, &rs, err, sizeof(err));
+	check_err("cb_v6", ret, -EINVAL, err, "cb_v6:1:", "ipv4-5tuple or inet");
+	cr_assert_eq(rs.n, 0, "case cb_v6: n %zu", rs.n);
+	wcard_ruleset_free(&rs);
+
+	/* No address at all: a rule of both families, in inet. */
 	wcard_ruleset_init(&rs, NULL);
 	parse_ok("no_address", "tcp dport 80 pass", WCARD_FMT_AUTO, NULL, &rs);
-	cr_assert(rs.layout == v4, "case no_address: layout %s", rs.layout->name);
+	cr_assert(rs.layout == wcard_layout_inet() && !rs.rules[0].family,
+		  "case no_address: layout %s", rs.layout->name);
+	wcard_ruleset_free(&rs);
+
+	/* An IPv4 set into ipv4-5tuple, a mixed one not (all or nothing), IPv6 into ipv6. */
+	wcard_ruleset_init(&rs, NULL);
+	parse_ok("convert", "src 1.2.3.4 pass\ntcp drop", WCARD_FMT_AUTO, NULL, &rs);
+	cr_assert_eq(wcard_ruleset_convert(&rs, v6, err, sizeof(err)), -EINVAL,
+		     "case convert: IPv4 rules into ipv6-5tuple");
+	cr_assert(strstr(err, "an IPv4 rule"), "case convert: '%s'", err);
+	cr_assert(rs.layout == wcard_layout_inet(), "case convert: changed on failure");
+	cr_assert_eq(wcard_ruleset_convert(&rs, v4, err, sizeof(err)), 0, "case convert: %s", err);
+	cr_assert(rs.layout == v4 && !rs.rules[0].family && !rs.rules[1].family,
+		  "case convert: to ipv4-5tuple");
+	cr_assert_eq(wcard_ruleset_convert(&rs, wcard_layout_inet(), err, sizeof(err)), 0,
+		     "case convert back: %s", err);
+	cr_assert(rs.rules[0].family == 4 && rs.rules[1].family == 4,
+		  "case convert back: IPv4 rules, the one without an address too");
 	wcard_ruleset_free(&rs);
 
 	/* A given layout: IPv6 addresses in an IPv4 set fail on the right line. */
@@ -596,8 +626,11 @@ Test(rules, format_text)
 		  "src 10.0.0.0/8, dst 192.168.1.0/24, tcp, dport 1024-65535, drop",
 		  "src 10.0.0.0/8 dst 192.168.1.0/24 dport 1024-65535 proto tcp prio 0 drop" },
 		{ "single_port", "sport 80-80 dport 443 pass", "sport 80 dport 443 prio 0 pass" },
-		{ "wildcards", "src 0.0.0.0/0 sport 0-65535 proto 0/0 value 0x100",
-		  "prio 0 value 0x100" },
+		{ "wildcards", "sport 0-65535 proto 0/0 value 0x100", "prio 0 value 0x100" },
+		/* inet: an IPv4 (or IPv6) rule without an address still says its family. */
+		{ "family_only", "src 0.0.0.0/0 sport 0-65535 proto 0/0 value 0x100",
+		  "src 0.0.0.0/0 prio 0 value 0x100" },
+		{ "family_only6", "dst ::/0 drop", "src ::/0 prio 0 drop" },
 		{ "host", "src 1.2.3.4/32 value 7 prio 9", "src 1.2.3.4 prio 9 value 0x7" },
 		{ "proto_partial", "proto 0x16/0xf0 drop", "proto 0x10/0xf0 prio 0 drop" },
 		{ "proto_unnamed", "proto 89 drop", "proto 89 prio 0 drop" },
@@ -878,8 +911,8 @@ static const struct bad_case {
 	{ "bad_prio", "prio 4294967296 drop", WCARD_FMT_AUTO, 1, "out of range" },
 	{ "bad_value", "value 18446744073709551616", WCARD_FMT_AUTO, 1, "out of range" },
 	{ "negative_value", "value -1", WCARD_FMT_AUTO, 1, "bad value '-1'" },
-	{ "mixed_families", "src 10.0.0.1 drop\n\nsrc ::1 pass", WCARD_FMT_AUTO, 3,
-	  "IPv6 address in an ipv4-5tuple rule set" },
+	{ "mixed_in_a_rule", "src 10.0.0.1 drop\n\nsrc ::1 dst 10.0.0.2 pass", WCARD_FMT_AUTO, 3,
+	  "IPv4 address in a rule with IPv6 addresses" },
 	{ "empty", "", WCARD_FMT_AUTO, 0, "no rules" },
 	{ "only_comments", "# nothing\n\n   \n# here\n", WCARD_FMT_AUTO, 0, "no rules" },
 	{ "empty_cb", "", WCARD_FMT_CLASSBENCH, 0, "no rules" },

@@ -30,10 +30,15 @@ static void lk_open(struct lk *t, const struct wcard_layout *l, __u32 max_rules,
 
 	t->skel = wcard_skel_open(wcard_key);
 	cr_assert_not_null(t->skel, "case %s: open", name);
-	cr_assert_eq(wcard_object_prepare(t->skel->obj, max_rules), 0, "case %s: prepare", name);
+	cr_assert_eq(wcard_object_prepare_layout(t->skel->obj, l, max_rules), 0,
+		     "case %s: prepare", name);
 	if (!algo || algo == WC_ALGO_LPM)
 		cr_assert_eq(wcard_trie4_prepare(t->skel->obj, max_rules, 4096, &o.lpm4), 0,
 			     "case %s: prepare the trie", name);
+	/* A dual-stack classifier's IPv6 part has the IPv6 trie. */
+	if ((!algo || algo == WC_ALGO_LPM) && l->id == WC_LAYOUT_INET)
+		cr_assert_eq(wcard_lpm6_prepare(t->skel->obj, max_rules, 4096, &o.lpm6), 0,
+			     "case %s: prepare the IPv6 trie", name);
 	ret = wcard_key__load(t->skel);
 	cr_assert_eq(ret, 0, "case %s: load: %s", name, wt_load_err(ret, err, sizeof(err)));
 	ret = wcard_clf_from_object(t->skel->obj, "wc_key_lookup", &o, &t->clf, err, sizeof(err));
@@ -79,15 +84,22 @@ Test(update, lpm_tries_belong_to_the_object, .timeout = 120)
 	lk_close(&t);
 }
 
-static long lk_lookup(struct lk *t, const struct wc_key *k)
+/* The lookup of key k of family fam (4 or 6) through the classifier's BPF API. */
+static long lk_lookup_family(struct lk *t, unsigned int fam, const struct wc_key *k)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = k, .data_size_in = sizeof(*k), .repeat = 1);
 
+	t->skel->bss->wc_test_family = (int)fam;
 	if (bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.wc_key_lookup), &opts))
 		return -2;
 	if (t->skel->bss->wc_test_ret < 0)
 		return -3;
 	return t->skel->bss->wc_test_res.id == WC_ID_NONE ? -1 : (long)t->skel->bss->wc_test_res.id;
+}
+
+static long lk_lookup(struct lk *t, const struct wc_key *k)
+{
+	return lk_lookup_family(t, 4, k);
 }
 
 /*
@@ -125,7 +137,9 @@ static void sh_free(struct shadow *s)
 	free(s->seq);
 }
 
-static long sh_lookup(const struct shadow *s, const struct wcard_layout *l, const struct wc_key *k)
+/* The shadow's best rule for key k of family fam (4 or 6; what matters in inet). */
+static long sh_lookup_family(const struct shadow *s, const struct wcard_layout *l, unsigned int fam,
+			     const struct wc_key *k)
 {
 	long best = -1;
 	size_t i;
@@ -136,11 +150,12 @@ static long sh_lookup(const struct shadow *s, const struct wcard_layout *l, cons
 		if (best >= 0 && (s->r[i].prio > s->r[best].prio ||
 				  (s->r[i].prio == s->r[best].prio && s->seq[i] > s->seq[best])))
 			continue;
-		if (wcard_rule_matches(l, &s->r[i], k))
+		if (wcard_rule_matches_family(l, &s->r[i], fam, k))
 			best = i;
 	}
 	return best;
 }
+
 
 static void gen_rules(unsigned int n, __u64 seed, struct wcard_ruleset *rs)
 {
@@ -210,12 +225,14 @@ static void churn_trace(const struct wcard_ruleset *all, const struct wcard_layo
 		if ((i + 1) % check)
 			continue;
 		for (k = 0; k < 300; k++) {
+			const struct wcard_rule *near = &all->rules[wt_below(&r, all->n)];
+			unsigned int fam = wt_key_family(&r, l, near);
 			struct wc_key key;
 			long want, got;
 
-			wt_key_near(&r, l, &all->rules[wt_below(&r, all->n)], 64, &key);
-			want = sh_lookup(&sh, l, &key);
-			got = lk_lookup(&t, &key);
+			wt_key_near(&r, wcard_layout_family(l, fam), near, 64, &key);
+			want = sh_lookup_family(&sh, l, fam, &key);
+			got = lk_lookup_family(&t, fam, &key);
 			cr_assert_eq(got, want, "case %s: after op %u, key %u: BPF %ld, expected %ld",
 				     name, i, k, got, want);
 		}
@@ -226,8 +243,8 @@ static void churn_trace(const struct wcard_ruleset *all, const struct wcard_layo
 		long want, got;
 
 		wcard_key_from_tuple(&tr->t[k], &key);
-		want = sh_lookup(&sh, l, &key);
-		got = lk_lookup(&t, &key);
+		want = sh_lookup_family(&sh, l, tr->t[k].family == 6 ? 6 : 4, &key);
+		got = lk_lookup_family(&t, tr->t[k].family == 6 ? 6 : 4, &key);
 		cr_assert_eq(got, want, "case %s: trace line %u after %u ops: BPF %ld, expected %ld",
 			     name, k + 1, ops, got, want);
 	}
@@ -274,6 +291,30 @@ Test(update, churn_random_ipv6_tm, .timeout = 300)
 		wcard_ruleset_add(&all, &rule);
 	}
 	churn(&all, l, WC_ALGO_TM, 10000, 500, 2, "random ipv6 tm");
+	wcard_ruleset_free(&all);
+}
+
+/*
+ * A dual-stack classifier under churn: IPv4, IPv6 and rules of both families
+ * (each a change of both parts) inserted and deleted at random, priorities
+ * crossing families; BPF checked against the shadow with keys of both.
+ */
+Test(update, churn_dual_stack_tm, .timeout = 300)
+{
+	const struct wcard_layout *l = wcard_layout_inet();
+	struct wt_rng r = { .s = 78 };
+	struct wcard_ruleset all;
+	unsigned int i;
+
+	wcard_ruleset_init(&all, l);
+	for (i = 0; i < 1500; i++) {
+		struct wcard_rule rule;
+
+		wt_rule_random_inet(&r, 40, 300, &rule);
+		wcard_ruleset_add(&all, &rule);
+	}
+	churn(&all, l, WC_ALGO_TM, 10000, 500, 4, "random dual-stack tm");
+	churn(&all, l, 0, 3000, 500, 5, "random dual-stack auto");
 	wcard_ruleset_free(&all);
 }
 

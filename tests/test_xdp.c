@@ -80,29 +80,35 @@ static void diff_frames(const struct wcard_layout *l, unsigned int nrules, unsig
 	struct wt_rng r = { .s = seed };
 	struct wcard_ruleset rs;
 	struct wcard_clf *c;
-	unsigned int i, pool = nrules / 4 + 2, w = l->id == WC_LAYOUT_IPV6_5T ? 6 : 4;
+	unsigned int i, pool = nrules / 4 + 2;
 
 	wcard_ruleset_init(&rs, l);
 	for (i = 0; i < nrules; i++) {
 		struct wcard_rule rule;
 
-		wt_rule_random(&r, l, pool, nrules, &rule);
+		if (l->id == WC_LAYOUT_INET)
+			wt_rule_random_inet(&r, pool, nrules, &rule);
+		else
+			wt_rule_random(&r, l, pool, nrules, &rule);
 		rule.id = i;
 		wcard_ruleset_add(&rs, &rule);
 	}
 	c = clf_new(l, WC_ACT_PASS, name);
 	clf_load(c, &rs, name);
 	for (i = 0; i < nkeys; i++) {
+		const struct wcard_rule *t = &rs.rules[wt_below(&r, nrules)];
+		unsigned int fam = wt_key_family(&r, l, t);
+		const struct wcard_layout *kl = wcard_layout_family(l, fam);
 		struct tk_frame_opts fo = {};
 		struct wc_key k;
 		struct wc_pkt p;
 		long want, got;
 		__u32 act;
 
-		wt_key_near(&r, l, &rs.rules[wt_below(&r, nrules)], pool, &k);
+		wt_key_near(&r, kl, t, pool, &k);
 		if (wt_below(&r, 3) == 0)
-			k.w[w] = protos[wt_below(&r, sizeof(protos))];
-		pkt_from_key(l, &k, &p);
+			k.w[fam == 6 ? 6 : 4] = protos[wt_below(&r, sizeof(protos))];
+		pkt_from_key(kl, &k, &p);
 		/* Encapsulation must not change the verdict. */
 		fo.nvlan = wt_below(&r, 3);
 		fo.vlan[0] = 100, fo.vlan[1] = 200;
@@ -121,7 +127,7 @@ static void diff_frames(const struct wcard_layout *l, unsigned int nrules, unsig
 		}
 		if (p.family == 4 && p.frag != WC_FRAG_LATER && wt_below(&r, 3) == 0)
 			fo.ipv4_ah = 12 + 4 * wt_below(&r, 4);
-		want = tk_ref_lookup(&rs, &k);
+		want = tk_ref_lookup_family(&rs, fam, &k);
 		got = run(c, &p, &fo, &act, name);
 		cr_assert_eq(got, want, "case %s: packet %u: BPF rule %ld, reference %ld", name, i,
 			     got, want);
@@ -141,6 +147,16 @@ Test(xdp, random_ipv4_frames)
 Test(xdp, random_ipv6_frames)
 {
 	diff_frames(wcard_layout_ipv6(), 200, 2000, 12, "ipv6 frames");
+}
+
+/*
+ * One dual-stack classifier: IPv4, IPv6 and rules of both families mixed,
+ * priorities crossing the families; frames of both families, with VLAN tags,
+ * IPv6 extension headers, PPPoE or MPLS.
+ */
+Test(xdp, random_dual_stack_frames)
+{
+	diff_frames(wcard_layout_inet(), 300, 3000, 13, "dual-stack frames");
 }
 
 /* Actions, the no-match default, the other family, and per-rule counters. */
@@ -448,6 +464,27 @@ static struct wcard_clf *clf_algo(const struct wcard_layout *l, enum wc_algo alg
 	return c;
 }
 
+/* ClassBench set `set` and its trace from WCARD_DATA; false when the data is absent. */
+static bool cb_load(const char *set, struct wcard_ruleset *rs, struct wcard_trace *tr,
+		    const char *name)
+{
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	char rel[64], rp[512], tp[512], err[512];
+
+	snprintf(rel, sizeof(rel), "classbench/%s.rules.gz", set);
+	if (!wt_data(rel, rp, sizeof(rp)))
+		return false;
+	snprintf(rel, sizeof(rel), "classbench/%s.trace.gz", set);
+	if (!wt_data(rel, tp, sizeof(tp)))
+		return false;
+	wcard_ruleset_init(rs, l);
+	cr_assert_eq(wcard_rules_load(rp, WCARD_FMT_CLASSBENCH, l, rs, err, sizeof(err)), 0,
+		     "case %s: rules: %s", name, err);
+	cr_assert_eq(wcard_trace_load(tp, tr, err, sizeof(err)), 0, "case %s: trace: %s", name,
+		     err);
+	return true;
+}
+
 /*
  * One ClassBench set: its trace lines (every stride-th) as frames through the
  * XDP filter with algorithm algo, against the reference. Returns false when the
@@ -456,24 +493,15 @@ static struct wcard_clf *clf_algo(const struct wcard_layout *l, enum wc_algo alg
 static bool classbench_set(const char *set, enum wc_algo algo, size_t stride)
 {
 	const struct wcard_layout *l = wcard_layout_ipv4();
-	char rel[64], rp[512], tp[512], err[512], name[64];
 	struct wcard_ruleset rs;
 	struct wcard_trace tr = {};
 	size_t i, matched = 0, checked = 0;
 	struct wcard_clf *c;
+	char name[64];
 
-	snprintf(rel, sizeof(rel), "classbench/%s.rules.gz", set);
-	if (!wt_data(rel, rp, sizeof(rp)))
-		return false;
-	snprintf(rel, sizeof(rel), "classbench/%s.trace.gz", set);
-	if (!wt_data(rel, tp, sizeof(tp)))
-		return false;
 	snprintf(name, sizeof(name), "%s/%s", set, algo == WC_ALGO_BF ? "bf" : "tm");
-	wcard_ruleset_init(&rs, l);
-	cr_assert_eq(wcard_rules_load(rp, WCARD_FMT_CLASSBENCH, l, &rs, err, sizeof(err)), 0,
-		     "case %s: rules: %s", name, err);
-	cr_assert_eq(wcard_trace_load(tp, &tr, err, sizeof(err)), 0, "case %s: trace: %s", name,
-		     err);
+	if (!cb_load(set, &rs, &tr, name))
+		return false;
 	c = clf_algo(l, algo, rs.n > WC_DEFAULT_MAX_RULES ? rs.n : 0, name);
 	clf_load(c, &rs, name);
 	cr_assert_eq(wcard_clf_algo(c), algo, "case %s: algorithm %d", name, wcard_clf_algo(c));
@@ -549,6 +577,92 @@ Test(xdp, classbench_100k_tm, .timeout = 900)
 		cr_skip_test("ClassBench data not found (set WCARD_DATA to ../shared/data)");
 }
 
+/*
+ * A ClassBench set as a dual-stack classifier: each rule as an IPv4 rule and
+ * its IPv6 twin, rules without an address once for both (tk_ruleset_dual).
+ * Every stride-th trace line goes through the XDP filter as an IPv4 frame
+ * and as its twin's IPv6 frame (with extension headers and VLAN tags on
+ * some), each against the reference, and both must name the rule of the
+ * same line as the IPv4 set alone does.
+ */
+static bool classbench_dual(const char *set, size_t stride)
+{
+	char name[64], what[96];
+	struct wcard_ruleset v4, rs;
+	struct wcard_trace tr = {};
+	size_t i, matched[2] = { 0, 0 }, checked = 0;
+	struct wcard_stats st;
+	struct wcard_clf *c;
+
+	snprintf(name, sizeof(name), "%s/dual", set);
+	if (!cb_load(set, &v4, &tr, name))
+		return false;
+	cr_assert_eq(tk_ruleset_dual(&v4, &rs), 0, "case %s: dual set", name);
+	c = clf_algo(wcard_layout_inet(), WC_ALGO_TM, rs.n > WC_DEFAULT_MAX_RULES ? rs.n : 0,
+		     name);
+	clf_load(c, &rs, name);
+	cr_assert_eq(wcard_clf_part_stats(c, 1, &st), 0, "case %s: IPv6 part stats", name);
+	cr_assert_eq(st.parts, 2, "case %s: %u parts", name, st.parts);
+	for (i = 0; i < tr.n; i += stride) {
+		struct wcard_tuple t6;
+		struct tk_frame_opts fo = { .nvlan = i % 3, .vlan = { 7, 8 } };
+		struct wc_key k4, k6;
+		struct wc_pkt p4, p6;
+		long want4, want6, v4want, got;
+		__u32 act;
+
+		tk_tuple_twin6(&tr.t[i], i, &t6);
+		wcard_key_from_tuple(&tr.t[i], &k4);
+		wcard_key_from_tuple(&t6, &k6);
+		tk_pkt_from_tuple(&tr.t[i], &p4);
+		tk_pkt_from_tuple(&t6, &p6);
+		v4want = tk_ref_lookup(&v4, &k4);
+		want4 = tk_ref_lookup_family(&rs, 4, &k4);
+		want6 = tk_ref_lookup_family(&rs, 6, &k6);
+		cr_assert_eq(want4 < 0 ? -1L : (long)rs.rules[want4].line,
+			     v4want < 0 ? -1L : (long)v4.rules[v4want].line,
+			     "case %s: trace line %zu: the IPv4 reference disagrees with the set's",
+			     name, i + 1);
+		cr_assert(t6.proto != tr.t[i].proto ||
+				  (want6 < 0 ? -1L : (long)rs.rules[want6].line) ==
+					  (v4want < 0 ? -1L : (long)v4.rules[v4want].line),
+			  "case %s: trace line %zu: the twin's reference disagrees", name, i + 1);
+		snprintf(what, sizeof(what), "%s line %zu IPv4", name, i + 1);
+		got = run(c, &p4, &fo, &act, what);
+		cr_assert_eq(got, want4, "case %s: trace line %zu, IPv4: BPF %ld, reference %ld",
+			     name, i + 1, got, want4);
+		if (p6.frag != WC_FRAG_LATER && i % 2)
+			fo.nipv6_ext = 2, fo.ipv6_ext[0] = 0, fo.ipv6_ext[1] = 60;
+		snprintf(what, sizeof(what), "%s line %zu IPv6", name, i + 1);
+		got = run(c, &p6, &fo, &act, what);
+		cr_assert_eq(got, want6, "case %s: trace line %zu, IPv6: BPF %ld, reference %ld",
+			     name, i + 1, got, want6);
+		matched[0] += want4 >= 0;
+		matched[1] += want6 >= 0;
+		checked++;
+	}
+	cr_log_info("xdp: %s: %zu rules (%zu IPv4), %zu of %zu packets checked in each family, "
+		    "%zu and %zu matched, all agree\n",
+		    name, rs.n, v4.n, checked, tr.n, matched[0], matched[1]);
+	cr_assert_gt(matched[1], checked / 2, "case %s: too few matches", name);
+	wcard_clf_destroy(c);
+	wcard_ruleset_free(&v4);
+	wcard_ruleset_free(&rs);
+	wcard_trace_free(&tr);
+	return true;
+}
+
+Test(xdp, classbench_dual_stack, .timeout = 900)
+{
+	static const char *sets[] = { "acl1_1k", "fw1_1k", "ipc1_1k", "acl1_10k" };
+	unsigned int s, found = 0;
+
+	for (s = 0; s < 4; s++)
+		found += classbench_dual(sets[s], s < 3 ? 1 : 5);
+	if (!found)
+		cr_skip_test("ClassBench data not found (set WCARD_DATA to ../shared/data)");
+}
+
 /* Counters follow rules through online inserts, deletes and a reload, starting at zero. */
 Test(xdp, counters_online, .timeout = 120)
 {
@@ -610,15 +724,17 @@ static void check_frames(struct wcard_clf *c, const struct wcard_layout *l,
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
+		const struct wcard_rule *t = &rs->rules[wt_below(r, rs->n)];
+		unsigned int fam = wt_key_family(r, l, t);
 		struct tk_frame_opts fo = {};
 		struct wc_key k;
 		struct wc_pkt p;
 		long want, got;
 		__u32 act;
 
-		wt_key_near(r, l, &rs->rules[wt_below(r, rs->n)], 16, &k);
-		pkt_from_key(l, &k, &p);
-		want = tk_ref_lookup(rs, &k);
+		wt_key_near(r, wcard_layout_family(l, fam), t, 16, &k);
+		pkt_from_key(wcard_layout_family(l, fam), &k, &p);
+		want = tk_ref_lookup_family(rs, fam, &k);
 		got = run(c, &p, &fo, &act, name);
 		cr_assert_eq(got, want, "case %s: packet %u: BPF rule %ld, reference %ld", name, i,
 			     got, want);
@@ -702,6 +818,83 @@ static void lpm_path(const struct wcard_layout *l, unsigned int field, const cha
 	cr_assert_eq(wcard_clf_load(strict, &rs, err, sizeof(err)), -EINVAL, "case %s: strict", name);
 	cr_assert_not_null(strstr(err, "one IPv4/IPv6 prefix field"), "case %s: '%s'", name, err);
 	wcard_clf_destroy(strict);
+	wcard_clf_destroy(c);
+	wcard_ruleset_free(&rs);
+}
+
+/* The algorithm of part `part` of c. */
+static enum wc_algo part_algo(struct wcard_clf *c, unsigned int part, const char *name)
+{
+	struct wcard_stats st;
+
+	cr_assert_eq(wcard_clf_part_stats(c, part, &st), 0, "case %s: part %u stats", name, part);
+	return st.algo;
+}
+
+/*
+ * A dual-stack blocklist (IPv4 and IPv6 prefixes on dst, longer first): auto
+ * takes the LPM path in each part, IPv4's trie and IPv6's, and both families'
+ * frames agree with the reference. A rule that breaks the longest-prefix
+ * order in one family moves that part alone to Tuple Merge; one of both
+ * families moves both.
+ */
+Test(xdp, lpm_fast_path_dual_stack, .timeout = 120)
+{
+	const struct wcard_layout *l = wcard_layout_inet();
+	struct wt_rng r = { .s = 91 };
+	struct wcard_ruleset rs;
+	struct wcard_rule x;
+	struct wcard_clf *c;
+	char err[256] = "";
+	unsigned int i, f;
+	__u32 id;
+
+	wcard_ruleset_init(&rs, l);
+	for (i = 0; i < 1200; i++) {
+		unsigned int fam = i % 2 ? 6 : 4, bits = fam == 6 ? 128 : 32;
+		const struct wcard_layout *fl = wcard_layout_family(l, fam);
+		unsigned int plen = 8 + wt_below(&r, bits - 7);
+		wc_u128 v = ((wc_u128)wt_rnd(&r) << 64 | wt_rnd(&r)) & wt_ones(bits / 8);
+
+		/* Few distinct tops, so prefixes nest. */
+		v = (v & (wt_ones(bits / 8) >> 6)) | ((wc_u128)wt_below(&r, 3) << (bits - 6));
+		wcard_rule_any(fl, &x);
+		x.family = (__u8)fam;
+		wcard_rule_set_prefix(fl, &x, WC_F_DST, v, plen);
+		x.prio = 128 - plen;
+		x.value = wt_below(&r, 2) ? WC_ACT_DROP : WC_ACT_PASS;
+		x.id = i;
+		cr_assert_eq(wcard_ruleset_add(&rs, &x), 0, "case dual lpm: add");
+	}
+	c = clf_new(l, WC_ACT_PASS, "dual lpm");
+	clf_load(c, &rs, "dual lpm");
+	for (f = 0; f < 2; f++)
+		cr_assert_eq(part_algo(c, f, "dual lpm"), WC_ALGO_LPM,
+			     "case dual lpm: part %u is not on the LPM path", f);
+	check_frames(c, l, &rs, &r, 2000, "dual lpm");
+	/* An IPv6 rule on another field: the IPv6 part alone leaves the LPM path. */
+	wcard_rule_any(wcard_layout_ipv6(), &x);
+	x.family = 6;
+	wcard_rule_set_range(wcard_layout_ipv6(), &x, WC_F_DPORT, 53, 53);
+	x.prio = 0;
+	x.value = WC_ACT_DROP;
+	cr_assert_eq(wcard_clf_insert(c, &x, &id, err, sizeof(err)), 0, "case dual lpm: insert: %s",
+		     err);
+	x.id = id;
+	cr_assert_eq(wcard_ruleset_add(&rs, &x), 0, "case dual lpm: add");
+	cr_assert_eq(part_algo(c, 0, "dual lpm"), WC_ALGO_LPM, "case dual lpm: IPv4 left LPM");
+	cr_assert_eq(part_algo(c, 1, "dual lpm"), WC_ALGO_TM, "case dual lpm: IPv6 part");
+	check_frames(c, l, &rs, &r, 2000, "dual lpm, IPv6 on tm");
+	/* One of both families: both parts leave it. */
+	x.family = 0;
+	wcard_rule_set_range(wcard_layout_ipv4(), &x, WC_F_DPORT, 80, 80);
+	cr_assert_eq(wcard_clf_insert(c, &x, &id, err, sizeof(err)), 0, "case dual lpm: insert: %s",
+		     err);
+	x.id = id;
+	cr_assert_eq(wcard_ruleset_add(&rs, &x), 0, "case dual lpm: add");
+	for (f = 0; f < 2; f++)
+		cr_assert_eq(part_algo(c, f, "dual lpm"), WC_ALGO_TM, "case dual lpm: part %u", f);
+	check_frames(c, l, &rs, &r, 2000, "dual lpm, both on tm");
 	wcard_clf_destroy(c);
 	wcard_ruleset_free(&rs);
 }

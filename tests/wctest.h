@@ -191,6 +191,35 @@ static inline void wt_rule_random(struct wt_rng *r, const struct wcard_layout *l
 }
 
 /*
+ * A random rule of an inet set: IPv4 (2 in 5), IPv6 (2 in 5), or of both
+ * families (1 in 5; no address, as the layout requires).
+ */
+static inline void wt_rule_random_inet(struct wt_rng *r, unsigned int pool, unsigned int nprio,
+				       struct wcard_rule *out)
+{
+	unsigned int c = wt_below(r, 5), fam = c < 2 ? 4 : c < 4 ? 6 : 0;
+
+	wt_rule_random(r, wcard_layout_family(wcard_layout_inet(), fam), pool, nprio, out);
+	out->family = (__u8)fam;
+	if (!fam)
+		memset(&out->f[WC_F_SRC], 0, 2 * sizeof(out->f[0]));
+}
+
+/*
+ * The family of a key to meet rule t of a rule set of layout l: the layout's,
+ * or in inet the rule's (either, at random, for a rule of both).
+ */
+static inline unsigned int wt_key_family(struct wt_rng *r, const struct wcard_layout *l,
+					 const struct wcard_rule *t)
+{
+	if (l->id == WC_LAYOUT_IPV6_5T)
+		return 6;
+	if (l->id != WC_LAYOUT_INET)
+		return 4;
+	return t->family ? t->family : 4 + 2 * wt_below(r, 2);
+}
+
+/*
  * A key that lands on or next to the edges of rule t (first/last address of
  * a prefix, lo/hi of a range and one past), or a pool value.
  */

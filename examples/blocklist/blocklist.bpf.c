@@ -48,12 +48,10 @@ int blocklist(struct xdp_md *ctx)
 	struct wc_config *cfg = wc_config_get();
 	struct wc_result res;
 	struct wc_pkt pkt;
-	struct wc_key key;
 	__u32 verdict = XDP_PASS, slot;
 	__u64 *n;
 
-	if (cfg && app_parse(ctx, &pkt) == WC_PARSE_OK &&
-	    !wc_key_from_pkt(cfg->layout_id, &pkt, &key) && wc_classify(&key, cfg, &res) > 0 &&
+	if (cfg && app_parse(ctx, &pkt) == WC_PARSE_OK && wc_classify_pkt(&pkt, cfg, &res) > 0 &&
 	    WC_VALUE_ACTION(res.value) == WC_ACT_DROP)
 		verdict = XDP_DROP;
 	slot = verdict == XDP_DROP;

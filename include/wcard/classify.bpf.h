@@ -137,4 +137,24 @@ static __always_inline int wc_classify(const struct wc_key *key, const struct wc
 	return ret;
 }
 
+/*
+ * Classify a parsed packet: the part of its family (a dual-stack classifier
+ * keeps IPv6 rules apart, wc_config_part), the key of that part's layout,
+ * then wc_classify. cfg is what wc_config_get() returned at the program's
+ * entry. A packet of a family the classifier has no part for misses.
+ * 1 match, 0 miss, <0 error.
+ */
+static __always_inline int wc_classify_pkt(const struct wc_pkt *pkt, struct wc_config *cfg,
+					   struct wc_result *res)
+{
+	struct wc_key key;
+
+	cfg = wc_config_part(cfg, pkt->family);
+	if (!cfg || wc_key_from_pkt(cfg->layout_id, pkt, &key)) {
+		wc_result_miss(res);
+		return cfg ? 0 : -2;
+	}
+	return wc_classify(&key, cfg, res);
+}
+
 #endif /* WCARD_CLASSIFY_BPF_H */

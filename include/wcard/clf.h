@@ -69,11 +69,16 @@ WCARD_API int wcard_clf_create(const struct wcard_clf_opts *o, struct wcard_clf 
 			       size_t errlen);
 /*
  * Drive the wcard maps of the caller's own BPF object, one that includes
- * <wcard/classify.bpf.h>: call wcard_object_prepare() between open and load
- * (it sizes wc_rules, and wc_hits if present), then wcard_clf_from_object()
- * after load. prog (may be NULL) names the program wcard_clf_run_frame runs.
+ * <wcard/classify.bpf.h>: call wcard_object_prepare_layout() between open and
+ * load (it sizes the classifier's maps for layout l, a dual-stack one having
+ * a part per family, and wc_hits if present), then wcard_clf_from_object()
+ * with a layout of as many parts after load. prog (may be NULL) names the
+ * program wcard_clf_run_frame runs. wcard_object_prepare() is the same for a
+ * layout of one family (l NULL).
  */
 struct bpf_object;
+WCARD_API int wcard_object_prepare_layout(struct bpf_object *obj, const struct wcard_layout *l,
+					  __u32 max_rules);
 WCARD_API int wcard_object_prepare(struct bpf_object *obj, __u32 max_rules);
 WCARD_API int wcard_clf_from_object(struct bpf_object *obj, const char *prog,
 				    const struct wcard_clf_opts *o, struct wcard_clf **out,
@@ -169,6 +174,7 @@ struct wcard_table_stats {
 struct wcard_stats {
 	enum wc_algo algo;
 	size_t rules;
+	unsigned int parts; /* of the classifier: 1, or 2 for dual stack (part 0 IPv4, 1 IPv6) */
 	__u32 max_rules;
 	unsigned int ntables; /* Tuple Merge, in lookup order below */
 	__u32 max_bucket;
@@ -179,17 +185,33 @@ struct wcard_stats {
 	struct wcard_table_stats tables[WC_TM_MAX_TABLES];
 };
 
-/* What the live generation holds. 0 or -errno. */
+/*
+ * What the live generation holds: every rule and every part's memory, and the
+ * algorithm and tables of part 0 (a dual-stack classifier's IPv4 part).
+ * 0 or -errno.
+ */
 WCARD_API int wcard_clf_stats(const struct wcard_clf *c, struct wcard_stats *st);
+/* The same for one part only (0 .. parts - 1): its algorithm, rules, tables and memory. */
+WCARD_API int wcard_clf_part_stats(const struct wcard_clf *c, unsigned int part,
+				   struct wcard_stats *st);
 /*
  * Tuple Merge lookup on the user-space model of the live generation (same
- * tables, order and early stop as BPF): rule index or -1, and tables probed.
- * -EINVAL for brute force.
+ * tables, order and early stop as BPF; part 0's): rule index or -1, and
+ * tables probed. -EINVAL for brute force.
  */
 WCARD_API long wcard_clf_model_lookup(const struct wcard_clf *c, const struct wc_key *k,
 				      unsigned int *probed);
+/*
+ * The same for a key of family 4 or 6 (in that family's layout): a
+ * dual-stack classifier's part of that family; -1 in a classifier of the
+ * other family's layout. -EINVAL for a part without a Tuple Merge model.
+ */
+WCARD_API long wcard_clf_model_lookup_family(const struct wcard_clf *c, unsigned int family,
+					     const struct wc_key *k, unsigned int *probed);
 
-/* Algorithm of the live generation, and its Tuple Merge tables (0 for brute force). */
+/* The classifier's layout (inet for dual stack): the rule sets it loads and lists are in it. */
+WCARD_API const struct wcard_layout *wcard_clf_layout(const struct wcard_clf *c);
+/* Algorithm of the live generation, and its Tuple Merge tables (0 for brute force): part 0's. */
 WCARD_API enum wc_algo wcard_clf_algo(const struct wcard_clf *c);
 /*
  * The live rules, best first (priority, then the order they were added), into

@@ -9,8 +9,11 @@
 /*
  * All maps are plain ARRAYs, so every lookup is inlined by the JIT, and
  * mmapable, so libwcard writes them without a syscall per element. User space
- * sizes them at load time (wcard_object_prepare); the sizes here are defaults.
- * Every structure has WC_GENS halves; wc_root.gen picks the live one.
+ * sizes them at load time (wcard_object_prepare_layout); the sizes here are
+ * the defaults of an object loaded without it (bpftool prog load), room for
+ * WC_DEFAULT_MAX_RULES rules in each of WC_MAX_PARTS parts, so that such an
+ * object serves any layout, dual stack too. Every structure has WC_GENS
+ * halves per part (wcard_common.h); wc_root.gen picks the live one.
  */
 
 struct {
@@ -24,16 +27,16 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, WC_GENS);
+	__uint(max_entries, WC_GENS * WC_MAX_PARTS);
 	__type(key, __u32);
 	__type(value, struct wc_config);
 } wc_config SEC(".maps") WC_WEAK;
 
-/* Compiled rules: WC_GENS * max rules. */
+/* Compiled rules: max rules per part and generation. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, WC_GENS * WC_DEFAULT_MAX_RULES);
+	__uint(max_entries, WC_GENS * WC_MAX_PARTS * WC_DEFAULT_MAX_RULES);
 	__type(key, __u32);
 	__type(value, struct wc_rule);
 } wc_rules SEC(".maps") WC_WEAK;
@@ -41,16 +44,16 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, WC_GENS * WC_TM_MAX_TABLES);
+	__uint(max_entries, WC_GENS * WC_MAX_PARTS * WC_TM_MAX_TABLES);
 	__type(key, __u32);
 	__type(value, struct wc_tm_table);
 } wc_tm_tables SEC(".maps") WC_WEAK;
 
-/* Bucket heads of all tables: WC_GENS * 4 * max rules. */
+/* Bucket heads of all tables: 4 per rule. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, WC_GENS * 4 * WC_DEFAULT_MAX_RULES);
+	__uint(max_entries, WC_GENS * WC_MAX_PARTS * 4 * WC_DEFAULT_MAX_RULES);
 	__type(key, __u32);
 	__type(value, struct wc_tm_slot);
 } wc_tm_slots SEC(".maps") WC_WEAK;
@@ -58,14 +61,14 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, WC_GENS * WC_TM_ORDER_RING);
+	__uint(max_entries, WC_GENS * WC_MAX_PARTS * WC_TM_ORDER_RING);
 	__type(key, __u32);
 	__type(value, struct wc_tm_order_buf);
 } wc_tm_order SEC(".maps") WC_WEAK;
 
 /*
- * The live generation's config. The generation number is read once per
- * lookup: everything after it comes from that generation's half.
+ * The live generation's config (of part 0). The generation number is read
+ * once per lookup: everything after it comes from that generation's half.
  */
 static __always_inline struct wc_config *wc_config_get(void)
 {
@@ -76,6 +79,21 @@ static __always_inline struct wc_config *wc_config_get(void)
 		return NULL;
 	gen = root->gen & (WC_GENS - 1);
 	return bpf_map_lookup_elem(&wc_config, &gen);
+}
+
+/*
+ * The config that classifies packets of a family (4 or 6), given cfg from
+ * wc_config_get(): a dual-stack classifier's IPv6 part, of cfg's generation,
+ * for IPv6; cfg itself otherwise (and for every classifier of one part).
+ */
+static __always_inline struct wc_config *wc_config_part(struct wc_config *cfg, __u8 family)
+{
+	__u32 idx;
+
+	if (!cfg || family != 6 || cfg->parts < WC_MAX_PARTS)
+		return cfg;
+	idx = WC_PART_V6 * WC_GENS + (cfg->self & (WC_GENS - 1));
+	return bpf_map_lookup_elem(&wc_config, &idx);
 }
 
 static __always_inline void wc_result_miss(struct wc_result *res)
@@ -94,12 +112,12 @@ static __always_inline int wc_scratch_params(const struct wc_key **key,
 					     const struct wc_config **cfg, struct wc_result **res)
 {
 	struct wc_scratch *s = wc_scratch_get();
-	__u32 gen;
+	__u32 idx;
 
 	if (!s)
 		return -1;
-	gen = s->gen & (WC_GENS - 1);
-	*cfg = bpf_map_lookup_elem(&wc_config, &gen);
+	idx = s->cfg_idx & (WC_GENS * WC_MAX_PARTS - 1);
+	*cfg = bpf_map_lookup_elem(&wc_config, &idx);
 	*key = &s->key;
 	*res = &s->res;
 	return *cfg ? 0 : -1;
@@ -107,8 +125,7 @@ static __always_inline int wc_scratch_params(const struct wc_key **key,
 
 /*
  * Before a public function calls into the global ones: the key goes into the
- * scratch entry, and the generation of cfg (each generation's rules start at
- * gen * max_rules). The entry, or NULL.
+ * scratch entry, and which config cfg is. The entry, or NULL.
  */
 static __always_inline struct wc_scratch *wc_scratch_enter(const struct wc_key *key,
 							   const struct wc_config *cfg)
@@ -118,7 +135,7 @@ static __always_inline struct wc_scratch *wc_scratch_enter(const struct wc_key *
 	if (!s || !key || !cfg)
 		return NULL;
 	__builtin_memcpy(&s->key, key, sizeof(s->key));
-	s->gen = cfg->max_rules ? cfg->rules_base / cfg->max_rules : 0;
+	s->cfg_idx = cfg->self;
 	wc_result_miss(&s->res);
 	return s;
 }

@@ -30,10 +30,24 @@ struct wcard_layout {
 /* Field indexes of the built-in layouts. */
 enum { WC_F_SRC = 0, WC_F_DST, WC_F_SPORT, WC_F_DPORT, WC_F_PROTO, WC_F_FLAGS };
 
-/* "ipv4-5tuple" or "ipv6-5tuple"; NULL if unknown. */
+/* "ipv4-5tuple", "ipv6-5tuple" or "inet"; NULL if unknown. */
 WCARD_API const struct wcard_layout *wcard_layout_builtin(const char *name);
 WCARD_API const struct wcard_layout *wcard_layout_ipv4(void);
 WCARD_API const struct wcard_layout *wcard_layout_ipv6(void);
+/*
+ * Dual stack, like nftables' inet family: IPv4 and IPv6 rules in one set. A
+ * rule's family (wcard_rule.family) picks the layout its fields are in,
+ * ipv4-5tuple or ipv6-5tuple (family 0, a rule naming no address, is of both
+ * and in ipv4-5tuple's terms: its fields are the same in either). The layout's
+ * own fields are ipv6-5tuple's, the widest.
+ */
+WCARD_API const struct wcard_layout *wcard_layout_inet(void);
+/*
+ * The layout a rule or key of family (4 or 6; 0: a rule of both) is in within
+ * layout l: ipv4-5tuple or ipv6-5tuple for inet, l itself for any other.
+ */
+WCARD_API const struct wcard_layout *wcard_layout_family(const struct wcard_layout *l,
+							 unsigned int family);
 
 /*
  * Declare a custom layout. Checks every width and that the key fits
@@ -65,6 +79,12 @@ struct wcard_rule {
 	__u32 id; /* reported by lookups (ClassBench: 0-based line index) */
 	__u64 value; /* action (low 8 bits, WC_ACT_*) and user data */
 	unsigned int line; /* source line, for messages; 0 if none */
+	/*
+	 * inet rule sets: 4 or 6, the family of the rule's addresses (its fields
+	 * are in that family's layout, wcard_layout_family), or 0: the rule
+	 * names no address and applies to both. 0 in every other layout.
+	 */
+	__u8 family;
 	struct wcard_match f[WC_MAX_FIELDS];
 };
 
@@ -76,12 +96,23 @@ struct wcard_ruleset {
 };
 
 WCARD_API void wcard_ruleset_init(struct wcard_ruleset *rs, const struct wcard_layout *layout);
+/*
+ * Move rs to layout l, between the IP layouts (ipv4-5tuple, ipv6-5tuple,
+ * inet): into inet each rule takes its layout's family; out of it, every rule
+ * must be of l's family or of both. All or nothing: 0, or -EINVAL with the
+ * first rule that does not fit in err.
+ */
+WCARD_API int wcard_ruleset_convert(struct wcard_ruleset *rs, const struct wcard_layout *l,
+				    char *err, size_t errlen);
 WCARD_API void wcard_ruleset_free(struct wcard_ruleset *rs);
 WCARD_API int wcard_ruleset_add(struct wcard_ruleset *rs, const struct wcard_rule *r);
 
-/* A rule matching everything in the layout (all wildcards), prio 0. */
+/* A rule matching everything in the layout (all wildcards, inet: of both families), prio 0. */
 WCARD_API void wcard_rule_any(const struct wcard_layout *l, struct wcard_rule *r);
-/* Helpers to set one field; they check the field type and width. 0 or -EINVAL. */
+/*
+ * Helpers to set one field; they check the field type and width (inet: of the
+ * layout of the rule's family, so set r->family first). 0 or -EINVAL.
+ */
 WCARD_API int wcard_rule_set_prefix(const struct wcard_layout *l, struct wcard_rule *r,
 				    unsigned int field, wc_u128 value, unsigned int plen);
 WCARD_API int wcard_rule_set_range(const struct wcard_layout *l, struct wcard_rule *r,
@@ -107,10 +138,11 @@ enum wcard_rule_fmt {
 };
 
 /*
- * Load a rule file (plain or gzip). layout may be NULL for the human syntax: the
- * first address seen picks ipv4-5tuple or ipv6-5tuple (IPv4 if none). ClassBench
- * files are always ipv4-5tuple. On any bad line, nothing is loaded: returns
- * -EINVAL (or -errno for I/O) and writes "FILE:LINE: reason" into err.
+ * Load a rule file (plain or gzip). layout NULL: the human syntax is read as
+ * inet (IPv4 and IPv6 rules, and rules of both), ClassBench as ipv4-5tuple
+ * (into an inet set, its rules are IPv4 rules). On any bad line, nothing is
+ * loaded: returns -EINVAL (or -errno for I/O) and writes "FILE:LINE: reason"
+ * into err.
  */
 WCARD_API int wcard_rules_load(const char *path, enum wcard_rule_fmt fmt,
 			       const struct wcard_layout *layout, struct wcard_ruleset *rs,
@@ -125,14 +157,20 @@ WCARD_API int wcard_rules_parse(const char *name, const char *text, enum wcard_r
 WCARD_API int wcard_rule_format(const struct wcard_layout *l, const struct wcard_rule *r, char *buf,
 				size_t len);
 
-/* ---- traces (ClassBench: SA DA SP DP PROTO [FLAGS] [FILTER]) ------------ */
+/*
+ * ---- traces (ClassBench: SA DA SP DP PROTO [FLAGS] [FILTER]) ------------
+ * SA and DA are numbers (ClassBench's IPv4) or addresses as text, dotted IPv4
+ * or IPv6, both of one family.
+ */
 
 struct wcard_tuple {
-	__u32 src, dst; /* host order */
+	__u32 src, dst; /* IPv4, host order */
 	__u16 sport, dport;
 	__u8 proto;
 	__u8 flags;
+	__u8 family; /* 6: an IPv6 packet, its addresses in src6 and dst6; else IPv4 */
 	__u32 filter; /* FILTER column, or ~0 if absent */
+	wc_u128 src6, dst6; /* IPv6, host order */
 };
 
 struct wcard_trace {
@@ -172,25 +210,35 @@ WCARD_API void wcard_routes_free(struct wcard_routes *rt);
 
 /* ---- compiled form and reference ---------------------------------------- */
 
-/* Key words of a 5-tuple in ipv4-5tuple, with ports zeroed unless TCP/UDP/SCTP. */
+/*
+ * Key words of a 5-tuple in ipv4-5tuple (ipv6-5tuple for an IPv6 tuple), with
+ * ports zeroed unless TCP/UDP/SCTP.
+ */
 WCARD_API void wcard_key_from_tuple(const struct wcard_tuple *t, struct wc_key *k);
-/* Key words of a parsed packet for a built-in layout (same mapping as BPF). */
+/* Key words of a parsed packet for a built-in layout (same mapping as BPF; inet: its family's). */
 WCARD_API int wcard_key_from_pkt(const struct wcard_layout *l, const struct wc_pkt *p,
 				 struct wc_key *k);
 /* Value of field f in key k. */
 WCARD_API wc_u128 wcard_key_field(const struct wcard_layout *l, const struct wc_key *k,
 				  unsigned int f);
 
-/* Compile one rule into its BPF form. */
+/* Compile one rule into its BPF form (inet: in its family's layout; family 0 in IPv4's). */
 WCARD_API void wcard_rule_compile(const struct wcard_layout *l, const struct wcard_rule *r,
 				  __u64 rank, struct wc_rule *out);
 
 /* Bit i set when key word i belongs to a RANGE field (wc_config.range_words). */
 WCARD_API __u32 wcard_layout_range_words(const struct wcard_layout *l);
 
-/* Does r match k? Field by field, straight from the rule model (no BPF encoding). */
+/*
+ * Does r match k? Field by field, straight from the rule model (no BPF
+ * encoding). inet: k is a key of the rule's family; wcard_rule_matches_family
+ * takes a key of family 4 or 6 and checks that the rule is of that family or
+ * of both (for other layouts it is wcard_rule_matches).
+ */
 WCARD_API bool wcard_rule_matches(const struct wcard_layout *l, const struct wcard_rule *r,
 				  const struct wc_key *k);
+WCARD_API bool wcard_rule_matches_family(const struct wcard_layout *l, const struct wcard_rule *r,
+					 unsigned int family, const struct wc_key *k);
 
 
 #ifdef __cplusplus

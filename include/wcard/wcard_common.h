@@ -34,9 +34,20 @@
 #define WC_MAGIC 0x77636172u /* "wcar" */
 /*
  * 2: wc_config.lpm_field; 3: hit counters by rule id; 4: an LPM trie per
- * generation (slot maps of WC_GENS images, wc_config.lpm_slot, pinned tries).
+ * generation (slot maps of WC_GENS images, wc_config.lpm_slot, pinned tries);
+ * 5: a config per part and generation (wc_config.self and .parts).
  */
-#define WC_VERSION 4u
+#define WC_VERSION 5u
+
+/*
+ * Parts of a classifier: a dual-stack one (WC_LAYOUT_INET) keeps its IPv4 and
+ * its IPv6 rules apart, each family in a part with its own key layout, config,
+ * rules and tables, so an IPv4 lookup walks nothing of IPv6. Every other
+ * classifier has one part. Part p's half of generation g is region
+ * p * WC_GENS + g of every array (wc_config.self).
+ */
+#define WC_MAX_PARTS 2
+#define WC_PART_V6 1 /* the IPv6 part of a dual-stack classifier */
 
 /* Field types of a key layout (docs/design.md section 2). */
 enum wc_field_type {
@@ -51,6 +62,12 @@ enum wc_layout_id {
 	WC_LAYOUT_CUSTOM = 0,
 	WC_LAYOUT_IPV4_5T = 1, /* src/32 dst/32 sport dport proto tcpflags: 6 words */
 	WC_LAYOUT_IPV6_5T = 2, /* src/128 dst/128 sport dport proto tcpflags: 8 words */
+	/*
+	 * Dual stack: part 0 holds the IPv4 rules in ipv4-5tuple (its config says
+	 * WC_LAYOUT_IPV4_5T), part 1 the IPv6 rules in ipv6-5tuple; a rule that
+	 * names no address is in both.
+	 */
+	WC_LAYOUT_INET = 3,
 };
 
 /*
@@ -130,6 +147,8 @@ enum wc_algo {
  * and waits for running programs before touching the old half again.
  */
 #define WC_GENS 2
+WC_STATIC_ASSERT(((WC_GENS * WC_MAX_PARTS) & (WC_GENS * WC_MAX_PARTS - 1)) == 0,
+		 "config indexes are masked with WC_GENS * WC_MAX_PARTS - 1");
 /*
  * The compat build's per-CPU scratch map (scratch.bpf.h): each loaded program
  * has its own, so it is neither pinned nor shared with a new instance.
@@ -141,8 +160,15 @@ struct wc_root {
 	__u32 magic; /* WC_MAGIC */
 	__u32 version; /* WC_VERSION */
 	__u32 gen; /* generation readers use: 0 or 1 */
-	__u32 _pad;
+	/*
+	 * A rule of both families being changed in one part after the other
+	 * (dual stack): its id + 1, | WC_PENDING_LIVE for an insert; 0 when
+	 * none. A writer killed in between leaves it for the next one, which
+	 * finishes the change (user space only; lookups never read it).
+	 */
+	__u32 pending;
 };
+#define WC_PENDING_LIVE (1u << 31)
 WC_STATIC_ASSERT(sizeof(struct wc_root) == 16, "wc_root is 16 bytes");
 
 /* ---- Tuple Merge maps ---------------------------------------------------- */
@@ -267,8 +293,16 @@ struct wc_config {
 	 * its own trie, so a load never changes the one live lookups walk.
 	 */
 	__u32 lpm_slot;
+	/*
+	 * This entry's index in wc_config, part * WC_GENS + gen: also the region
+	 * of every array this config's part uses in its generation.
+	 */
+	__u32 self;
+	/* 1, or WC_MAX_PARTS for a dual-stack classifier: IPv6 packets use part WC_PART_V6. */
+	__u32 parts;
 };
-WC_STATIC_ASSERT(sizeof(struct wc_config) == 80 + 4 * WC_MAX_FIELDS, "wc_config has no hidden padding");
+WC_STATIC_ASSERT(sizeof(struct wc_config) == 88 + 4 * WC_MAX_FIELDS,
+		 "wc_config has no hidden padding");
 WC_STATIC_ASSERT(sizeof(struct wc_config) % 8 == 0, "wc_config is a whole ARRAY element");
 
 /* Result of a classifier lookup. */
@@ -350,7 +384,7 @@ WC_STATIC_ASSERT(sizeof(struct wc_xdp_meta) == 24, "wc_xdp_meta is 24 bytes (a m
 /*
  * The compat build's per-CPU scratch entry (map WC_SCRATCH_MAP, scratch.bpf.h):
  * the pointer arguments of wcard's global functions, which Linux 5.10 cannot
- * pass (the packet's key and result, its config's generation), the outputs of
+ * pass (the packet's key and result, its config), the outputs of
  * the LPM lookups and of the filter's parser, and the filter's last verdict,
  * which libwcard reads after a test run where the kernel returns no metadata.
  */
@@ -360,7 +394,7 @@ struct wc_scratch {
 	struct wc_xdp_meta meta; /* the XDP filter's last verdict (wc_export_meta) */
 	__u64 lpm_value;
 	__u32 lpm_route;
-	__u32 gen; /* wc_config[gen] */
+	__u32 cfg_idx; /* the config: wc_config[cfg_idx] */
 	struct wc_pkt pkt;
 	__u32 _pad;
 };

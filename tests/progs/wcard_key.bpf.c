@@ -16,6 +16,8 @@ int wc_test_ret;
  */
 int wc_test_gen = -1;
 int wc_test_fn;
+/* The key's family, 4 or 6: a dual-stack classifier's part (wc_config_part). */
+int wc_test_family;
 
 enum { WC_TEST_CLASSIFY = 0, WC_TEST_BF = 1, WC_TEST_TM = 2 };
 
@@ -32,6 +34,7 @@ int wc_key_lookup(struct xdp_md *ctx)
 		return XDP_ABORTED;
 	__builtin_memcpy(&key, data, sizeof(key));
 	cfg = wc_test_gen < 0 ? wc_config_get() : bpf_map_lookup_elem(&wc_config, &gen);
+	cfg = wc_config_part(cfg, wc_test_family);
 	if (wc_test_fn == WC_TEST_BF)
 		wc_test_ret = wc_bf_lookup(&key, cfg, &wc_test_res);
 	else if (wc_test_fn == WC_TEST_TM)

@@ -33,16 +33,42 @@ static int order_cmp(const void *a, const void *b)
 	return x->rank < y->rank ? -1 : x->rank > y->rank;
 }
 
-/* Brute force: the live rules sorted by rank into generation g. */
-static int build_bf(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct wc_config *cfg)
+/* A part's spare generation as it is built, before the switch makes it live. */
+struct part_build {
+	struct wc_config cfg;
+	__u32 *slot_of; /* rule id -> absolute slot */
+	size_t nlive;
+	struct tm_model *tm; /* Tuple Merge, else NULL */
+	__u32 tslots[WC_TM_MAX_TABLES];
+	__u32 slots_used;
+};
+
+static void part_build_free(struct part_build *b)
 {
-	__u32 base = g * c->max_rules, i, n = 0;
+	if (b->tm) {
+		tm_free(b->tm);
+		free(b->tm);
+	}
+	free(b->slot_of);
+}
+
+/* Is rule id live and one of part p's? */
+static bool live_in(const struct wcard_clf *c, const struct clf_part *p, size_t id)
+{
+	return c->rs.live[id] && clf_in_part(c, p, &c->rs.set.rules[id]);
+}
+
+/* Brute force: part p's live rules sorted by rank into generation g. */
+static int build_bf(struct wcard_clf *c, struct clf_part *p, unsigned int g, __u32 *slot_of,
+		    struct wc_config *cfg)
+{
+	__u32 base = RBASE(c, p, g), i, n = 0;
 	struct order *ord = calloc(c->rs.set.n ? c->rs.set.n : 1, sizeof(*ord));
 
 	if (!ord)
 		return -ENOMEM;
 	for (i = 0; i < c->rs.set.n; i++) {
-		if (!c->rs.live[i])
+		if (!live_in(c, p, i))
 			continue;
 		ord[n].rank = c->rs.rank[i];
 		ord[n++].id = i;
@@ -51,7 +77,7 @@ static int build_bf(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct 
 	for (i = 0; i < n; i++) {
 		__u32 k = ord[i].id;
 
-		wcard_rule_compile(&c->layout, &c->rs.set.rules[k], c->rs.rank[k],
+		wcard_rule_compile(&p->layout, &c->rs.set.rules[k], c->rs.rank[k],
 				   RULE(c, base + i));
 		RULE(c, base + i)->id = k;
 		slot_of[k] = base + i;
@@ -106,16 +132,17 @@ static int lpm_pfx_cmp(const void *a, const void *b)
  * the best-ranked rule can ever win. Returns f, with *out and *n the distinct
  * prefixes (malloc'ed, sorted), -1 if the set is not one, or -ENOMEM.
  */
-static int lpm_routes(const struct wcard_clf *c, struct lpm_pfx **out, size_t *n)
+static int lpm_routes(const struct wcard_clf *c, const struct clf_part *pt, size_t nlive,
+		      struct lpm_pfx **out, size_t *n)
 {
-	const struct wcard_layout *l = &c->layout;
-	struct lpm_pfx *p = NULL;
+	const struct wcard_layout *l = &pt->layout;
+	struct lpm_pfx *px = NULL;
 	size_t i, k = 0, sp = 0, *st = NULL;
 	int f = -1;
 	unsigned int g;
 
 	for (i = 0; i < c->rs.set.n && f != -2; i++) {
-		if (!c->rs.live[i])
+		if (!live_in(c, pt, i))
 			continue;
 		for (g = 0; g < l->nfields; g++) {
 			if (field_any(l, &c->rs.set.rules[i], g))
@@ -134,28 +161,28 @@ static int lpm_routes(const struct wcard_clf *c, struct lpm_pfx **out, size_t *n
 		if (l->fields[g].type == WC_FIELD_PREFIX &&
 		    (l->fields[g].width == 4 || l->fields[g].width == 16))
 			f = (int)g;
-	if (f < 0 || !c->rs.nlive)
+	if (f < 0 || !nlive)
 		return -1;
-	p = calloc(c->rs.nlive, sizeof(*p));
-	st = calloc(c->rs.nlive, sizeof(*st));
-	if (!p || !st) {
-		free(p);
+	px = calloc(nlive, sizeof(*px));
+	st = calloc(nlive, sizeof(*st));
+	if (!px || !st) {
+		free(px);
 		free(st);
 		return -ENOMEM;
 	}
 	for (i = 0; i < c->rs.set.n; i++) {
 		const struct wcard_match *m = &c->rs.set.rules[i].f[f];
 
-		if (!c->rs.live[i])
+		if (!live_in(c, pt, i))
 			continue;
-		p[k++] = (struct lpm_pfx){ .addr = m->plen ? m->value : 0, .rank = c->rs.rank[i],
-					   .id = (__u32)i, .len = (__u8)m->plen };
+		px[k++] = (struct lpm_pfx){ .addr = m->plen ? m->value : 0, .rank = c->rs.rank[i],
+					    .id = (__u32)i, .len = (__u8)m->plen };
 	}
-	qsort(p, k, sizeof(*p), lpm_pfx_cmp);
+	qsort(px, k, sizeof(*px), lpm_pfx_cmp);
 	/* Keep the best-ranked of equal prefixes (sorted first). */
 	for (i = 0, *n = 0; i < k; i++)
-		if (!*n || p[*n - 1].addr != p[i].addr || p[*n - 1].len != p[i].len)
-			p[(*n)++] = p[i];
+		if (!*n || px[*n - 1].addr != px[i].addr || px[*n - 1].len != px[i].len)
+			px[(*n)++] = px[i];
 	/*
 	 * Prefixes nest or are disjoint: in address order, a stack holds the ones
 	 * around the current prefix, and each must rank better than its parent.
@@ -164,28 +191,28 @@ static int lpm_routes(const struct wcard_clf *c, struct lpm_pfx **out, size_t *n
 		unsigned int bits = l->fields[f].width * 8;
 
 		while (sp) {
-			const struct lpm_pfx *t = &p[st[sp - 1]];
+			const struct lpm_pfx *t = &px[st[sp - 1]];
 			wc_u128 m = t->len ? (~(wc_u128)0 << (128 - t->len)) >> (128 - bits) : 0;
 
-			if ((p[i].addr & m) == t->addr)
+			if ((px[i].addr & m) == t->addr)
 				break;
 			sp--;
 		}
-		if (sp && p[i].rank > p[st[sp - 1]].rank)
+		if (sp && px[i].rank > px[st[sp - 1]].rank)
 			f = -1;
 		st[sp++] = i;
 	}
 	free(st);
 	if (f < 0) {
-		free(p);
+		free(px);
 		return -1;
 	}
-	*out = p;
+	*out = px;
 	return f;
 }
 
 /*
- * WC_ALGO_LPM: the rules go into generation g as for brute force (sorted by
+ * WC_ALGO_LPM: part pt's rules go into generation g as for brute force (sorted by
  * rank), and generation g's trie of field f's width gets the winning rule of
  * each prefix as a route: route index = the rule's place in rank order (so its
  * slot is rules_base + index), value = the rule's value, aux = its id
@@ -193,17 +220,18 @@ static int lpm_routes(const struct wcard_clf *c, struct lpm_pfx **out, size_t *n
  * placeholders of the other family. The live generation keeps its own trie
  * (another slot), so its lookups never see this one's routes.
  */
-static int build_lpm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct wc_config *cfg,
-		     int f, const struct lpm_pfx *p, size_t n, char *err, size_t errlen)
+static int build_lpm(struct wcard_clf *c, struct clf_part *pt, unsigned int g, __u32 *slot_of,
+		     struct wc_config *cfg, int f, const struct lpm_pfx *px, size_t n, char *err,
+		     size_t errlen)
 {
-	bool v6 = c->layout.fields[f].width == 16;
+	bool v6 = pt->layout.fields[f].width == 16;
 	struct wcard_trie *t = v6 ? c->lpm6[g] : c->lpm4[g];
 	struct wcard_routes rt = { 0 };
-	__u32 base = g * c->max_rules;
+	__u32 base = RBASE(c, pt, g);
 	size_t i;
 	int ret;
 
-	ret = build_bf(c, g, slot_of, cfg);
+	ret = build_bf(c, pt, g, slot_of, cfg);
 	if (ret)
 		return ret;
 	rt.n = cfg->nrules;
@@ -215,13 +243,13 @@ static int build_lpm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct
 	/* The image the object was prepared with, if still unused, is built in first. */
 	lpm_trie_spare_move(t, v6 ? c->lpm6[g ^ 1] : c->lpm4[g ^ 1]);
 	for (i = 0; i < n; i++) {
-		__u32 k = slot_of[p[i].id] - base;
+		__u32 k = slot_of[px[i].id] - base;
 
-		rt.r[k] = (struct wcard_route){ .addr = p[i].addr,
+		rt.r[k] = (struct wcard_route){ .addr = px[i].addr,
 						.family = v6 ? 6 : 4,
-						.len = p[i].len,
-						.value = c->rs.set.rules[p[i].id].value,
-						.line = p[i].id };
+						.len = px[i].len,
+						.value = c->rs.set.rules[px[i].id].value,
+						.line = px[i].id };
 	}
 	ret = wcard_trie_load(t, &rt, err, errlen);
 	free(rt.r);
@@ -290,13 +318,16 @@ static int place_buckets(struct wcard_clf *c, __u32 first, unsigned int lg,
 	return maxrun >= WC_TM_MAX_PROBE ? -EAGAIN : 0;
 }
 
-/* Tuple Merge: build the model, then lay tables, buckets and rules into generation g. */
-static int build_tm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct wc_config *cfg,
-		    struct tm_model **model, __u32 *tslots, __u32 *slots_used, char *err,
-		    size_t errlen)
+/*
+ * Tuple Merge: build part pt's model, then lay its tables, buckets and rules
+ * into generation g (b: the config and the state that go with them).
+ */
+static int build_tm(struct wcard_clf *c, struct clf_part *pt, unsigned int g, struct part_build *b,
+		    char *err, size_t errlen)
 {
 	struct tm_pool pool = { .n = c->npool, .len = c->pool };
-	__u32 rbase = g * c->max_rules, next_rule = 0, next_slot = 0, t, i;
+	__u32 rbase = RBASE(c, pt, g), next_rule = 0, next_slot = 0, t, i;
+	struct wc_config *cfg = &b->cfg;
 	struct tm_ent *ents = NULL;
 	__u32 *heads = NULL, *order_ids = NULL;
 	struct wc_tm_order_buf *ob;
@@ -306,7 +337,7 @@ static int build_tm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct 
 
 	if (!tm)
 		return -ENOMEM;
-	ret = tm_init(tm, &c->layout, c->collide, c->npool ? &pool : NULL);
+	ret = tm_init(tm, &pt->layout, c->collide, c->npool ? &pool : NULL);
 	if (ret) {
 		free(tm);
 		return ret;
@@ -314,7 +345,7 @@ static int build_tm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct 
 	for (i = 0; i < c->rs.set.n; i++) {
 		const struct wcard_rule *r = &c->rs.set.rules[i];
 
-		if (!c->rs.live[i])
+		if (!live_in(c, pt, i))
 			continue;
 		ret = tm_insert(tm, i, c->rs.rank[i], r, NULL);
 		if (ret == -ENOSPC)
@@ -339,21 +370,21 @@ static int build_tm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct 
 	}
 	for (t = 0; t < WC_TM_MAX_TABLES; t++) {
 		struct tm_mtable *tb = &tm->tables[t];
-		struct wc_tm_table *out = TABLE(c, g * WC_TM_MAX_TABLES + t);
+		struct wc_tm_table *out = TABLE(c, TBASE(pt, g) + t);
 		unsigned int lg = 3;
-		size_t b, nb = 0;
+		size_t e, nb = 0;
 
 		memset(out, 0, sizeof(*out));
-		tslots[t] = 0;
+		b->tslots[t] = 0;
 		if (!tb->used)
 			continue;
 		/* This table's rules, grouped by bucket key, each group by rank. */
 		for (i = 0, n = 0; i < c->rs.set.n; i++) {
-			if (!c->rs.live[i] || tm->rules[i].table != t)
+			if (!live_in(c, pt, i) || tm->rules[i].table != t)
 				continue;
-			tm_rule_key(&c->layout, &c->rs.set.rules[i], &ents[n].mk);
-			for (b = 0; b < WC_KEY_WORDS; b++)
-				ents[n].mk.w[b] &= tb->mask.w[b];
+			tm_rule_key(&pt->layout, &c->rs.set.rules[i], &ents[n].mk);
+			for (e = 0; e < WC_KEY_WORDS; e++)
+				ents[n].mk.w[e] &= tb->mask.w[e];
 			ents[n].hash = wc_hash_masked(&ents[n].mk, &tb->mask);
 			ents[n].rank = c->rs.rank[i];
 			ents[n].id = i;
@@ -361,19 +392,19 @@ static int build_tm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct 
 		}
 		qsort(ents, n, sizeof(*ents), tm_ent_cmp);
 		/* Rules of a bucket are consecutive, chained in rank order. */
-		for (b = 0; b < n; b++) {
-			bool first = !b || ents[b].hash != ents[b - 1].hash ||
-				     memcmp(&ents[b].mk, &ents[b - 1].mk, sizeof(ents[b].mk));
-			bool last = b + 1 == n || ents[b + 1].hash != ents[b].hash ||
-				    memcmp(&ents[b].mk, &ents[b + 1].mk, sizeof(ents[b].mk));
+		for (e = 0; e < n; e++) {
+			bool first = !e || ents[e].hash != ents[e - 1].hash ||
+				     memcmp(&ents[e].mk, &ents[e - 1].mk, sizeof(ents[e].mk));
+			bool last = e + 1 == n || ents[e + 1].hash != ents[e].hash ||
+				    memcmp(&ents[e].mk, &ents[e + 1].mk, sizeof(ents[e].mk));
 			struct wc_rule *r = RULE(c, rbase + next_rule);
 
-			wcard_rule_compile(&c->layout, &c->rs.set.rules[ents[b].id],
-					   ents[b].rank, r);
-			r->id = ents[b].id;
+			wcard_rule_compile(&pt->layout, &c->rs.set.rules[ents[e].id],
+					   ents[e].rank, r);
+			r->id = ents[e].id;
 			r->next = last ? 0 : next_rule + 2;
-			slot_of[ents[b].id] = rbase + next_rule;
-			heads[b] = next_rule + 1;
+			b->slot_of[ents[e].id] = rbase + next_rule;
+			heads[e] = next_rule + 1;
 			nb += first;
 			next_rule++;
 		}
@@ -387,20 +418,20 @@ static int build_tm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct 
 				ret = -ENOSPC;
 				goto out;
 			}
-			ret = place_buckets(c, g * c->nslots + next_slot, lg, ents, n, heads);
+			ret = place_buckets(c, SBASE(c, pt, g) + next_slot, lg, ents, n, heads);
 			if (ret != -EAGAIN)
 				break;
 			lg++;
 		}
 		memcpy(&out->mask, &tb->mask, sizeof(out->mask));
-		out->slots = ((__u64)(g * c->nslots + next_slot) << 8) | lg;
+		out->slots = ((__u64)(SBASE(c, pt, g) + next_slot) << 8) | lg;
 		out->best = tb->best;
 		out->nrules = tb->nrules;
 		out->max_bucket = tb->max_bucket;
-		tslots[t] = 1u << lg;
+		b->tslots[t] = 1u << lg;
 		next_slot += 1u << lg;
 	}
-	ob = ORDER(c, g * WC_TM_ORDER_RING);
+	ob = ORDER(c, OBASE(pt, g));
 	memset(ob, 0, sizeof(*ob));
 	ob->n = tm_order(tm, order_ids);
 	for (i = 0; i < ob->n; i++) {
@@ -413,8 +444,8 @@ static int build_tm(struct wcard_clf *c, unsigned int g, __u32 *slot_of, struct 
 	cfg->nrules = next_rule; /* slots used: the exact scan's range */
 	cfg->order = 0;
 	cfg->moves = 0;
-	*slots_used = next_slot;
-	*model = tm;
+	b->slots_used = next_slot;
+	b->tm = tm;
 	tm = NULL;
 	ret = 0;
 out:
@@ -428,51 +459,47 @@ out:
 	return ret;
 }
 
-static enum wc_algo pick_algo(const struct wcard_clf *c, size_t nlive)
+static enum wc_algo pick_algo(const struct wcard_clf *c)
 {
 	if (c->algo_opt)
 		return c->algo_opt;
-	return nlive <= WCARD_AUTO_BF_MAX ? WC_ALGO_BF : WC_ALGO_TM;
+	/*
+	 * By the rules of every part: a part on brute force takes a rebuild of
+	 * them all for each change of its own, cheap only while they are few.
+	 */
+	return c->rs.nlive <= WCARD_AUTO_BF_MAX ? WC_ALGO_BF : WC_ALGO_TM;
 }
 
-int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
+/*
+ * Build part pt's rules into generation g (b), by the algorithm picked for
+ * them: a part on its own may take the LPM path, or stay small enough for
+ * brute force, whatever the other part holds.
+ */
+static int build_part(struct wcard_clf *c, struct clf_part *pt, unsigned int g,
+		      struct part_build *b, char *err, size_t errlen)
 {
-	__u32 tslots[WC_TM_MAX_TABLES] = { 0 }, slots_used = 0, *slot_of;
-	struct tm_model *model = NULL;
 	struct lpm_pfx *pfx = NULL;
-	size_t i, nlive = 0, npfx = 0;
-	struct wc_config cfg;
+	size_t i, npfx = 0;
 	enum wc_algo algo;
-	unsigned int g;
 	int ret = 0, lf = -1;
 
-	/* A switch whose wait failed earlier: lookups may still be in the spare half. */
-	if (c->sync_pending) {
-		ret = clf_sync(c);
-		if (ret) {
-			seterr(err, errlen, "waiting for running lookups: %s", strerror(-ret));
-			return ret;
-		}
-		c->sync_pending = false;
-	}
 	for (i = 0; i < c->rs.set.n; i++)
-		nlive += c->rs.live[i];
-	slot_of = calloc(c->rs.cap ? c->rs.cap : 1, sizeof(*slot_of));
-	if (!slot_of)
+		b->nlive += live_in(c, pt, i);
+	b->slot_of = calloc(c->rs.cap ? c->rs.cap : 1, sizeof(*b->slot_of));
+	if (!b->slot_of)
 		return -ENOMEM;
-	/* Build the spare generation; lookups keep using the live one meanwhile. */
-	g = c->gen ^ 1;
-	/* No lookup reaches g's tries (see above): what a killed writer left there goes. */
-	lpm_gen_drop(c, g, false);
-	cfg = *CFG(c, g);
-	algo = pick_algo(c, nlive);
+	b->cfg = *PCFG(c, pt, g);
+	algo = pick_algo(c);
+	/* An empty part of an LPM classifier (one family without routes) is an empty array. */
+	if (algo == WC_ALGO_LPM && !b->nlive && c->nparts > 1)
+		algo = WC_ALGO_BF;
 	if (algo == WC_ALGO_LPM ||
 	    (!c->algo_opt && algo == WC_ALGO_TM && (c->lpm4[g] || c->lpm6[g]))) {
-		lf = lpm_routes(c, &pfx, &npfx);
-		if (lf >= 0 && !(c->layout.fields[lf].width == 16 ? c->lpm6[g] : c->lpm4[g]))
+		lf = lpm_routes(c, pt, b->nlive, &pfx, &npfx);
+		if (lf >= 0 && !(pt->layout.fields[lf].width == 16 ? c->lpm6[g] : c->lpm4[g]))
 			lf = -1;
 		if (lf >= 0) {
-			ret = build_lpm(c, g, slot_of, &cfg, lf, pfx, npfx, err, errlen);
+			ret = build_lpm(c, pt, g, b->slot_of, &b->cfg, lf, pfx, npfx, err, errlen);
 			/* Too many routes or nodes for the trie: Tuple Merge, unless asked for. */
 			if (ret && algo != WC_ALGO_LPM && (ret == -ENOSPC || ret == -E2BIG)) {
 				ret = 0;
@@ -493,39 +520,68 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
 	}
 	/* Not as LPM: the algorithm picked. */
 	if (!ret && lf < 0)
-		ret = algo == WC_ALGO_BF ?
-			      build_bf(c, g, slot_of, &cfg) :
-			      build_tm(c, g, slot_of, &cfg, &model, tslots, &slots_used, err, errlen);
-	if (ret) {
-		if (err && !*err)
-			seterr(err, errlen, "building the rule set: %s", strerror(-ret));
-		if (model) {
-			tm_free(model);
-			free(model);
+		ret = algo == WC_ALGO_BF ? build_bf(c, pt, g, b->slot_of, &b->cfg) :
+					   build_tm(c, pt, g, b, err, errlen);
+	if (ret && err && !*err)
+		seterr(err, errlen, "building the rule set: %s", strerror(-ret));
+	/* A reopen picks the algorithm again only if it was picked here. */
+	b->cfg.flags = (b->cfg.flags & ~WC_CFG_AUTO) | (c->algo_opt ? 0 : WC_CFG_AUTO);
+	return ret;
+}
+
+int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
+{
+	struct part_build b[WC_MAX_PARTS];
+	struct clf_part *p;
+	unsigned int g, i;
+	int ret = 0;
+
+	/* A switch whose wait failed earlier: lookups may still be in the spare half. */
+	if (c->sync_pending) {
+		ret = clf_sync(c);
+		if (ret) {
+			seterr(err, errlen, "waiting for running lookups: %s", strerror(-ret));
+			return ret;
 		}
-		free(slot_of);
+		c->sync_pending = false;
+	}
+	/* Build the spare generation; lookups keep using the live one meanwhile. */
+	g = c->gen ^ 1;
+	/* No lookup reaches g's tries (see above): what a killed writer left there goes. */
+	lpm_gen_drop(c, g, false);
+	memset(b, 0, sizeof(b));
+	for_each_part(c, p) {
+		ret = build_part(c, p, g, &b[p->idx], err, errlen);
+		if (ret)
+			break;
+	}
+	if (ret) {
+		for (i = 0; i < WC_MAX_PARTS; i++)
+			part_build_free(&b[i]);
 		return ret;
 	}
-	/* A reopen picks the algorithm again only if it was picked here. */
-	cfg.flags = (cfg.flags & ~WC_CFG_AUTO) | (c->algo_opt ? 0 : WC_CFG_AUTO);
-	*CFG(c, g) = cfg;
-	/* Publish: one store switches every lookup that starts from now on. */
+	for_each_part(c, p)
+		*PCFG(c, p, g) = b[p->idx].cfg;
+	/* Publish: one store switches every lookup that starts from now on, in every part. */
 	__atomic_store_n(&ROOT(c)->gen, g, __ATOMIC_RELEASE);
 	c->gen = g;
-	c->algo = cfg.algo;
-	if (c->tm) {
-		tm_free(c->tm);
-		free(c->tm);
+	for_each_part(c, p) {
+		struct part_build *pb = &b[p->idx];
+
+		p->algo = pb->cfg.algo;
+		if (p->tm) {
+			tm_free(p->tm);
+			free(p->tm);
+		}
+		p->tm = pb->tm;
+		p->ntables = pb->tm ? pb->tm->ntables : 0;
+		memcpy(p->tslots, pb->tslots, sizeof(p->tslots));
+		p->slots_used = pb->slots_used;
+		free(p->slot_of);
+		p->slot_of = pb->slot_of;
+		p->on.rules_hwm = pb->cfg.nrules;
+		clf_online_reset(c, p);
 	}
-	c->tm = model;
-	c->ntables = model ? model->ntables : 0;
-	memcpy(c->tslots, tslots, sizeof(tslots));
-	c->slots_used = slots_used;
-	free(c->slot_of);
-	c->slot_of = slot_of;
-	c->nloaded = c->rs.set.n;
-	c->on.rules_hwm = cfg.nrules;
-	clf_online_reset(c);
 	/*
 	 * Lookups that started before the switch finish before we return. The
 	 * switch is done whatever happens here, so this returns 0 (callers take
@@ -553,7 +609,8 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 	struct wcard_ruleset old_set;
 	bool *old_live, *live;
 	__u64 *old_rank, *rank;
-	size_t i, old_cap, old_seq, old_nlive;
+	size_t i, old_cap, old_seq, old_nlive, old_nfam[2], nfam[2] = { 0, 0 };
+	struct clf_part *p;
 	int ret;
 
 	if (!c || !rs)
@@ -566,16 +623,24 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 			   rs->layout->name, c->layout.name);
 		return -EINVAL;
 	}
-	if (rs->n > c->max_rules) {
-		seterr(err, errlen,
-			   "%zu rules exceed the classifier's maximum of %u (--max-rules)", rs->n,
-			   c->max_rules);
-		return -E2BIG;
-	}
 	for (i = 0; i < rs->n; i++) {
 		ret = wcard_rule_check(&c->layout, &rs->rules[i], err, errlen);
 		if (ret)
 			return ret;
+		if (rs->rules[i].family == 4 || rs->rules[i].family == 6)
+			nfam[rs->rules[i].family == 6]++;
+	}
+	/* Each part holds up to max_rules: the rules of both families, and its own. */
+	for_each_part(c, p) {
+		size_t n = c->nparts == 1 ? rs->n : rs->n - nfam[p->idx != WC_PART_V6];
+
+		if (n > c->max_rules) {
+			seterr(err, errlen,
+			       "%zu %srules exceed the classifier's maximum of %u (--max-rules)", n,
+			       c->nparts == 1 ? "" : p->idx == WC_PART_V6 ? "IPv6 " : "IPv4 ",
+			       c->max_rules);
+			return -E2BIG;
+		}
 	}
 	live = calloc(rs->n ? rs->n : 1, sizeof(*live));
 	rank = calloc(rs->n ? rs->n : 1, sizeof(*rank));
@@ -591,6 +656,7 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 	old_cap = c->rs.cap;
 	old_seq = c->rs.seq;
 	old_nlive = c->rs.nlive;
+	memcpy(old_nfam, c->rs.nfam, sizeof(old_nfam));
 	wcard_ruleset_init(&c->rs.set, &c->layout);
 	for (i = 0; i < rs->n; i++) {
 		ret = wcard_ruleset_add(&c->rs.set, &rs->rules[i]);
@@ -605,6 +671,7 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 	c->rs.cap = rs->n ? rs->n : 1;
 	c->rs.seq = rs->n;
 	c->rs.nlive = rs->n;
+	memcpy(c->rs.nfam, nfam, sizeof(nfam));
 	/*
 	 * Ids are handed out afresh: the new rules count from zero. The spare
 	 * half is cleared before the switch, the old one once no lookup uses it.
@@ -616,7 +683,7 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 		goto fail;
 	clf_hits_zero(c, c->gen ^ 1, true, NULL, 0);
 	/* A new set: no old id is reusable or pending any more. */
-	c->on.id_free.n = c->on.id_deferred.n = 0;
+	c->rs.id_free.n = c->rs.id_deferred.n = 0;
 	c->broken = false;
 	wcard_ruleset_free(&old_set);
 	free(old_live);
@@ -632,6 +699,7 @@ fail:
 	c->rs.cap = old_cap;
 	c->rs.seq = old_seq;
 	c->rs.nlive = old_nlive;
+	memcpy(c->rs.nfam, old_nfam, sizeof(old_nfam));
 	return ret;
 }
 

@@ -23,7 +23,7 @@ static int lpm_prepare(struct wcard_clf *c, struct bpf_object *obj, const struct
 		       __u32 max_rules)
 {
 	__u32 nodes = max_rules / 4 < 1024 ? 1024 : max_rules / 4 > 16384 ? 16384 : max_rules / 4;
-	bool w4 = false, w16 = false;
+	bool w4 = l->id == WC_LAYOUT_INET, w16 = l->id == WC_LAYOUT_INET;
 	unsigned int f;
 	int ret = 0;
 
@@ -85,12 +85,15 @@ const void *wcard_xdp_object(size_t *size)
 							 wcard_xdp__elf_bytes(size);
 }
 
-static struct wcard_clf *clf_alloc(void)
+struct wcard_clf *clf_alloc(void)
 {
 	struct wcard_clf *c = calloc(1, sizeof(*c));
+	unsigned int i;
 
 	if (!c)
 		return NULL;
+	for (i = 0; i < WC_MAX_PARTS; i++)
+		c->part[i].idx = i;
 	c->prog_fd = c->hits_fd = -1;
 	gp_init(&c->gp);
 	return c;
@@ -167,7 +170,8 @@ int wcard_clf_create(const struct wcard_clf_opts *o, struct wcard_clf **out, cha
 		seterr(err, errlen, "opening the XDP object: %s", strerror(-ret));
 		goto fail;
 	}
-	ret = wcard_object_prepare(c->skel->obj, o->max_rules ? o->max_rules : WC_DEFAULT_MAX_RULES);
+	ret = wcard_object_prepare_layout(c->skel->obj, o->layout,
+					  o->max_rules ? o->max_rules : WC_DEFAULT_MAX_RULES);
 	if (!ret)
 		ret = lpm_prepare(c, c->skel->obj, o->layout,
 				  o->max_rules ? o->max_rules : WC_DEFAULT_MAX_RULES);
@@ -224,14 +228,20 @@ void wcard_clf_destroy(struct wcard_clf *c)
 	if (c->skel)
 		wcard_xdp__destroy(c->skel);
 	free(c->pool);
-	free(c->slot_of);
 	wcard_ruleset_free(&c->rs.set);
 	free(c->rs.live);
 	free(c->rs.rank);
-	clf_online_free(c);
-	if (c->tm) {
-		tm_free(c->tm);
-		free(c->tm);
+	free(c->rs.id_free.v);
+	free(c->rs.id_deferred.v);
+	for (i = 0; i < WC_MAX_PARTS; i++) {
+		struct clf_part *p = &c->part[i];
+
+		free(p->slot_of);
+		clf_online_free(&p->on);
+		if (p->tm) {
+			tm_free(p->tm);
+			free(p->tm);
+		}
 	}
 	free(c);
 }

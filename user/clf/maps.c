@@ -15,38 +15,66 @@
 #include "compat/wcard_xdp.skel.h"
 #include "core/skel.h"
 
-/* Map sizes for max_rules rules per generation. */
+/* Map sizes for max_rules rules per part and generation. */
 static __u32 slots_per_gen(__u32 max_rules)
 {
 	return 4 * max_rules;
 }
 
-int wcard_object_prepare(struct bpf_object *obj, __u32 max_rules)
+/* Parts of a classifier of layout l (wcard_common.h, WC_MAX_PARTS). */
+static unsigned int layout_parts(const struct wcard_layout *l)
 {
+	return l && l->id == WC_LAYOUT_INET ? WC_MAX_PARTS : 1;
+}
+
+int wcard_object_prepare_layout(struct bpf_object *obj, const struct wcard_layout *l,
+				__u32 max_rules)
+{
+	/* Entries: (per_rule * max_rules + fixed) per part and generation; hit counters by id. */
 	static const struct {
 		const char *name;
-		int per_rule; /* entries per rule per generation; 0 = fixed size */
-		int plus;
+		__u32 per_rule, fixed;
 	} sz[] = {
+		{ "wc_config", 0, 1 },
 		{ "wc_rules", 1, 0 },
+		{ "wc_tm_tables", 0, WC_TM_MAX_TABLES },
 		{ "wc_tm_slots", 4, 0 },
-		{ CLF_HITS_MAP, WC_ID_LIMIT(1), 1 },
+		{ "wc_tm_order", 0, WC_TM_ORDER_RING },
 	};
-	unsigned int i;
+	unsigned int i, parts = layout_parts(l);
+	struct bpf_map *m;
 	int ret;
 
 	if (!obj || max_rules == 0 || max_rules > WC_MAX_RULES)
 		return -EINVAL;
 	for (i = 0; i < sizeof(sz) / sizeof(sz[0]); i++) {
-		struct bpf_map *m = bpf_object__find_map_by_name(obj, sz[i].name);
-
+		m = bpf_object__find_map_by_name(obj, sz[i].name);
 		if (!m)
 			continue;
-		ret = bpf_map__set_max_entries(m, WC_GENS * sz[i].per_rule * max_rules + sz[i].plus);
+		ret = bpf_map__set_max_entries(
+			m, WC_GENS * parts * (sz[i].per_rule * max_rules + sz[i].fixed));
 		if (ret)
 			return ret;
 	}
-	return 0;
+	m = bpf_object__find_map_by_name(obj, CLF_HITS_MAP);
+	return m ? bpf_map__set_max_entries(m, WC_HITS_ENTRIES(max_rules)) : 0;
+}
+
+int wcard_object_prepare(struct bpf_object *obj, __u32 max_rules)
+{
+	return wcard_object_prepare_layout(obj, NULL, max_rules);
+}
+
+const struct wcard_layout *clf_part_layout(const struct wcard_layout *l, unsigned int idx)
+{
+	if (l->id != WC_LAYOUT_INET)
+		return l;
+	return idx == WC_PART_V6 ? wcard_layout_ipv6() : wcard_layout_ipv4();
+}
+
+bool clf_in_part(const struct wcard_clf *c, const struct clf_part *p, const struct wcard_rule *r)
+{
+	return c->nparts == 1 || !r->family || (r->family == 6) == (p->idx == WC_PART_V6);
 }
 
 static int map_info(int fd, struct bpf_map_info *info)
@@ -112,6 +140,12 @@ int clf_check_opts(const struct wcard_clf_opts *o, char *err, size_t errlen)
 		seterr(err, errlen, "static Tuple Merge needs a table pool");
 		return -EINVAL;
 	}
+	if (o->algo == WC_ALGO_STM && o->layout->id == WC_LAYOUT_INET) {
+		seterr(err, errlen,
+		       "static Tuple Merge takes the table pool of one family's layout: give "
+		       "layout ipv4-5tuple or ipv6-5tuple");
+		return -EINVAL;
+	}
 	if (o->npool > WC_TM_MAX_TABLES) {
 		seterr(err, errlen, "table pool of %u tuples exceeds %u tables", o->npool,
 		       WC_TM_MAX_TABLES);
@@ -136,7 +170,7 @@ int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size
 					     &c->tables, &c->slots,  &c->order };
 	struct bpf_prog_info info = {};
 	struct bpf_map_info mi[CLF_NMAPS];
-	__u32 info_len = sizeof(info), i;
+	__u32 info_len = sizeof(info), i, parts;
 	int ret;
 
 	for (i = 0; i < CLF_NMAPS; i++) {
@@ -154,7 +188,19 @@ int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size
 			return ret;
 		}
 	}
-	c->max_rules = mi[2].max_entries / WC_GENS;
+	/*
+	 * The config map has a config per part and generation: room for as
+	 * many parts as the layout's, or more (an object at its defaults).
+	 */
+	parts = mi[1].max_entries / WC_GENS;
+	if (parts < 1 || parts > WC_MAX_PARTS || c->nparts > parts) {
+		seterr(err, errlen,
+		       "maps sized for %u part(s), the layout has %u: prepare the object with "
+		       "wcard_object_prepare_layout()", parts, c->nparts);
+		return -EINVAL;
+	}
+	c->cap_parts = parts;
+	c->max_rules = mi[2].max_entries / (WC_GENS * parts);
 	if (hits_fd >= 0) {
 		struct bpf_map_info hi;
 
@@ -168,9 +214,9 @@ int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size
 	}
 	c->hits_fd = hits_fd;
 	c->nslots = slots_per_gen(c->max_rules);
-	if (mi[4].max_entries < WC_GENS * c->nslots || mi[1].max_entries < WC_GENS ||
-	    mi[3].max_entries < WC_GENS * WC_TM_MAX_TABLES ||
-	    mi[5].max_entries < WC_GENS * WC_TM_ORDER_RING) {
+	if (mi[4].max_entries < WC_GENS * parts * c->nslots ||
+	    mi[3].max_entries < WC_GENS * parts * WC_TM_MAX_TABLES ||
+	    mi[5].max_entries < WC_GENS * parts * WC_TM_ORDER_RING) {
 		seterr(err, errlen, "maps too small: call wcard_object_prepare() before load");
 		return -EINVAL;
 	}
@@ -193,6 +239,7 @@ int clf_init(struct wcard_clf *c, struct bpf_object *obj, const struct wcard_clf
 	int fds[CLF_NMAPS], ret;
 	__u32 i;
 
+	c->nparts = layout_parts(o->layout);
 	for (i = 0; i < CLF_NMAPS; i++) {
 		struct bpf_map *m = bpf_object__find_map_by_name(obj, clf_map_names[i]);
 
@@ -208,10 +255,44 @@ int clf_init(struct wcard_clf *c, struct bpf_object *obj, const struct wcard_clf
 	return ret ? ret : clf_setup(c, o);
 }
 
+/* Part p's config template: its layout, the classifier's actions and limits. */
+static void part_setup(struct wcard_clf *c, struct clf_part *p, const struct wcard_clf_opts *o)
+{
+	struct wc_config *b = &p->base_cfg;
+	unsigned int i, g;
+
+	memset(b, 0, sizeof(*b));
+	b->magic = WC_MAGIC;
+	b->version = WC_VERSION;
+	b->layout_id = p->layout.id;
+	b->algo = WC_ALGO_BF;
+	b->flags = WC_CFG_SORTED | (o->algo ? 0 : WC_CFG_AUTO);
+	b->nwords = p->layout.nwords;
+	b->range_words = wcard_layout_range_words(&p->layout);
+	b->nfields = p->layout.nfields;
+	for (i = 0; i < p->layout.nfields; i++)
+		b->fields[i] = p->layout.desc[i];
+	b->default_action = o->default_action ? o->default_action : WC_ACT_PASS;
+	b->nonip_action = o->nonip_action ? o->nonip_action : WC_ACT_PASS;
+	b->bad_action = WC_ACT_DROP;
+	b->max_rules = c->max_rules;
+	b->parts = c->nparts;
+	for (g = 0; g < WC_GENS; g++) {
+		struct wc_config *cfg = PCFG(c, p, g);
+
+		*cfg = *b;
+		cfg->self = clf_region(p, g);
+		cfg->rules_base = RBASE(c, p, g);
+		cfg->tables_base = TBASE(p, g);
+		cfg->order_base = OBASE(p, g);
+	}
+	p->algo = WC_ALGO_BF;
+}
+
 /* A new, empty classifier of o's layout over attached maps (every generation set up). */
 int clf_setup(struct wcard_clf *c, const struct wcard_clf_opts *o)
 {
-	__u32 i, g;
+	struct clf_part *p;
 
 	c->layout = *o->layout;
 	wcard_ruleset_init(&c->rs.set, &c->layout);
@@ -224,33 +305,14 @@ int clf_setup(struct wcard_clf *c, const struct wcard_clf_opts *o)
 		memcpy(c->pool, o->pool, o->npool * sizeof(*c->pool));
 		c->npool = o->npool;
 	}
-	c->base_cfg.magic = WC_MAGIC;
-	c->base_cfg.version = WC_VERSION;
-	c->base_cfg.layout_id = c->layout.id;
-	c->base_cfg.algo = WC_ALGO_BF;
-	c->base_cfg.flags = WC_CFG_SORTED | (o->algo ? 0 : WC_CFG_AUTO);
-	c->base_cfg.nwords = c->layout.nwords;
-	c->base_cfg.range_words = wcard_layout_range_words(&c->layout);
-	c->base_cfg.nfields = c->layout.nfields;
-	for (i = 0; i < c->layout.nfields; i++)
-		c->base_cfg.fields[i] = c->layout.desc[i];
-	c->base_cfg.default_action = o->default_action ? o->default_action : WC_ACT_PASS;
-	c->base_cfg.nonip_action = o->nonip_action ? o->nonip_action : WC_ACT_PASS;
-	c->base_cfg.bad_action = WC_ACT_DROP;
-	c->base_cfg.max_rules = c->max_rules;
-	for (g = 0; g < WC_GENS; g++) {
-		struct wc_config *cfg = CFG(c, g);
-
-		*cfg = c->base_cfg;
-		cfg->rules_base = g * c->max_rules;
-		cfg->tables_base = g * WC_TM_MAX_TABLES;
-		cfg->order_base = g * WC_TM_ORDER_RING;
+	for_each_part(c, p) {
+		p->layout = *clf_part_layout(&c->layout, p->idx);
+		part_setup(c, p, o);
 	}
 	ROOT(c)->magic = WC_MAGIC;
 	ROOT(c)->version = WC_VERSION;
 	__atomic_store_n(&ROOT(c)->gen, 0, __ATOMIC_RELEASE);
 	c->gen = 0;
-	c->algo = WC_ALGO_BF;
 	return 0;
 }
 

@@ -48,44 +48,44 @@ static int ord_ent_cmp(const void *a, const void *b)
 }
 
 /* Write the tables with their published best ranks into the next ring buffer. */
-static int publish_order(struct wcard_clf *c)
+static int publish_order(struct wcard_clf *c, struct clf_part *p)
 {
-	struct wc_config *cfg = CFG(c, c->gen);
+	struct wc_config *cfg = PCFG(c, p, c->gen);
 	struct ord_ent e[WC_TM_MAX_TABLES];
 	__u32 next = (cfg->order + 1) % WC_TM_ORDER_RING, n = 0, t, i;
 	struct wc_tm_order_buf *ob;
 
 	/* The buffer about to be rewritten may still be read: wait once per wrap. */
-	if (c->on.since_gp >= WC_TM_ORDER_RING - 1) {
+	if (p->on.since_gp >= WC_TM_ORDER_RING - 1) {
 		int ret = clf_grace(c);
 
 		if (ret)
 			return ret;
 	}
 	for (t = 0; t < WC_TM_MAX_TABLES; t++) {
-		if (c->on.pub_best[t] == WC_RANK_NONE)
+		if (p->on.pub_best[t] == WC_RANK_NONE)
 			continue;
-		e[n].best = c->on.pub_best[t];
+		e[n].best = p->on.pub_best[t];
 		e[n++].t = t;
 	}
 	qsort(e, n, sizeof(e[0]), ord_ent_cmp);
-	ob = ORDER(c, c->gen * WC_TM_ORDER_RING + next);
+	ob = ORDER(c, OBASE(p, c->gen) + next);
 	for (i = 0; i < n; i++) {
 		ob->e[i].best = e[i].best;
 		ob->e[i].table = e[i].t;
 	}
 	ob->n = n;
 	__atomic_store_n(&cfg->order, next, __ATOMIC_RELEASE);
-	c->on.since_gp++;
-	c->ntables = n;
+	p->on.since_gp++;
+	p->ntables = n;
 	return 0;
 }
 
 /* Masked bucket key of the rule in slot (generation-relative), for table tb. */
-static void slot_key(struct wcard_clf *c, __u32 slot, const struct wc_tm_table *tb,
-		     struct wc_key *mk)
+static void slot_key(struct wcard_clf *c, struct clf_part *p, __u32 slot,
+		     const struct wc_tm_table *tb, struct wc_key *mk)
 {
-	const struct wc_rule *r = RULE(c, c->gen * c->max_rules + slot);
+	const struct wc_rule *r = RULE(c, RBASE(c, p, c->gen) + slot);
 	int w;
 
 	for (w = 0; w < WC_KEY_WORDS; w++)
@@ -93,9 +93,10 @@ static void slot_key(struct wcard_clf *c, __u32 slot, const struct wc_tm_table *
 }
 
 /* Absolute index of the live bucket head for mk in table t, or -1. */
-static long find_bucket(struct wcard_clf *c, __u32 t, const struct wc_key *mk, __u64 h)
+static long find_bucket(struct wcard_clf *c, struct clf_part *p, __u32 t, const struct wc_key *mk,
+			__u64 h)
 {
-	struct wc_tm_table *tb = TABLE(c, c->gen * WC_TM_MAX_TABLES + t);
+	struct wc_tm_table *tb = TABLE(c, TBASE(p, c->gen) + t);
 	__u32 first = tb->slots >> 8, size = 1u << (tb->slots & 31), tag = wc_hash_tag(h), i;
 
 	for (i = 0; i < size; i++) {
@@ -107,7 +108,7 @@ static long find_bucket(struct wcard_clf *c, __u32 t, const struct wc_key *mk, _
 			break;
 		if (s->tag != tag || !s->head)
 			continue;
-		slot_key(c, s->head - 1, tb, &k2);
+		slot_key(c, p, s->head - 1, tb, &k2);
 		if (!memcmp(&k2, mk, sizeof(k2)))
 			return idx;
 	}
@@ -151,9 +152,9 @@ static int place_head(struct wcard_clf *c, __u32 first, unsigned int lg, __u64 h
 }
 
 /* Rebuild table t's bucket array with room for `want` heads; switch with one store. */
-static int rehash(struct wcard_clf *c, __u32 t, __u32 want)
+static int rehash(struct wcard_clf *c, struct clf_part *p, __u32 t, __u32 want)
 {
-	struct wc_tm_table *tb = TABLE(c, c->gen * WC_TM_MAX_TABLES + t);
+	struct wc_tm_table *tb = TABLE(c, TBASE(p, c->gen) + t);
 	__u32 ofirst = tb->slots >> 8, olg = tb->slots & 31, first, k;
 	unsigned int lg = 3;
 	bool tomb;
@@ -164,10 +165,10 @@ static int rehash(struct wcard_clf *c, __u32 t, __u32 want)
 	for (;;) {
 		if (lg > 30)
 			return -ENOSPC;
-		ret = clf_alloc_region(c, lg, &first);
+		ret = clf_alloc_region(c, p, lg, &first);
 		if (ret)
 			return ret;
-		first += c->gen * c->nslots;
+		first += SBASE(c, p, c->gen);
 		memset(SLOT(c, first), 0, (size_t)sizeof(struct wc_tm_slot) << lg);
 		for (k = 0, ret = 0; k < (1u << olg) && !ret; k++) {
 			struct wc_tm_slot *s = SLOT(c, ofirst + k);
@@ -175,79 +176,79 @@ static int rehash(struct wcard_clf *c, __u32 t, __u32 want)
 
 			if (!s->tag || !s->head)
 				continue;
-			slot_key(c, s->head - 1, tb, &mk);
+			slot_key(c, p, s->head - 1, tb, &mk);
 			ret = place_head(c, first, lg, wc_hash_masked(&mk, &tb->mask), s->head,
 					 false, &tomb);
 		}
 		if (!ret)
 			break;
-		u32_push(&c->on.region_free[lg], first - c->gen * c->nslots);
+		u32_push(&p->on.region_free[lg], first - SBASE(c, p, c->gen));
 		if (ret != -EAGAIN)
 			return ret;
 		lg++;
 	}
 	__atomic_store_n(&tb->slots, ((__u64)first << 8) | lg, __ATOMIC_RELEASE);
-	ret = u32_push(&c->on.region_deferred[olg], ofirst - c->gen * c->nslots);
-	c->tslots[t] = 1u << lg;
-	c->on.tombs[t] = 0;
+	ret = u32_push(&p->on.region_deferred[olg], ofirst - SBASE(c, p, c->gen));
+	p->tslots[t] = 1u << lg;
+	p->on.tombs[t] = 0;
 	return ret;
 }
 
-static int ev_table_new(struct wcard_clf *c, __u32 t)
+static int ev_table_new(struct wcard_clf *c, struct clf_part *p, __u32 t)
 {
-	struct wc_tm_table *tb = TABLE(c, c->gen * WC_TM_MAX_TABLES + t);
+	struct wc_tm_table *tb = TABLE(c, TBASE(p, c->gen) + t);
 	__u32 first;
-	int ret = clf_alloc_region(c, 3, &first);
+	int ret = clf_alloc_region(c, p, 3, &first);
 
 	if (ret)
 		return ret;
-	first += c->gen * c->nslots;
+	first += SBASE(c, p, c->gen);
 	memset(SLOT(c, first), 0, 8 * sizeof(struct wc_tm_slot));
 	/* Not in any order buffer yet: no lookup reads it until TABLE_BEST. */
-	memcpy(&tb->mask, &c->tm->tables[t].mask, sizeof(tb->mask));
+	memcpy(&tb->mask, &p->tm->tables[t].mask, sizeof(tb->mask));
 	tb->best = WC_RANK_NONE;
 	tb->nrules = 0;
 	tb->max_bucket = 0;
 	__atomic_store_n(&tb->slots, ((__u64)first << 8) | 3, __ATOMIC_RELEASE);
-	c->tslots[t] = 8;
-	c->on.live_entries[t] = c->on.tombs[t] = 0;
-	c->on.pub_best[t] = WC_RANK_NONE;
+	p->tslots[t] = 8;
+	p->on.live_entries[t] = p->on.tombs[t] = 0;
+	p->on.pub_best[t] = WC_RANK_NONE;
 	return 0;
 }
 
-static int ev_table_del(struct wcard_clf *c, __u32 t)
+static int ev_table_del(struct wcard_clf *c, struct clf_part *p, __u32 t)
 {
-	struct wc_tm_table *tb = TABLE(c, c->gen * WC_TM_MAX_TABLES + t);
+	struct wc_tm_table *tb = TABLE(c, TBASE(p, c->gen) + t);
 	__u32 first = tb->slots >> 8;
 
-	c->on.pub_best[t] = WC_RANK_NONE;
-	c->tslots[t] = 0;
-	return u32_push(&c->on.region_deferred[tb->slots & 31], first - c->gen * c->nslots);
+	p->on.pub_best[t] = WC_RANK_NONE;
+	p->tslots[t] = 0;
+	return u32_push(&p->on.region_deferred[tb->slots & 31], first - SBASE(c, p, c->gen));
 }
 
-static int ev_rule_add(struct wcard_clf *c, __u32 t, __u32 id, __u64 rank)
+static int ev_rule_add(struct wcard_clf *c, struct clf_part *p, __u32 t, __u32 id, __u64 rank)
 {
-	struct wc_tm_table *tb = TABLE(c, c->gen * WC_TM_MAX_TABLES + t);
-	__u32 gbase = c->gen * c->max_rules, slot, head;
+	struct wc_tm_table *tb = TABLE(c, TBASE(p, c->gen) + t);
+	__u32 gbase = RBASE(c, p, c->gen), slot, head;
 	struct wc_rule *r, tmp;
 	struct wc_key mk;
 	long e;
 	__u64 h;
 	int ret;
 
-	ret = clf_alloc_rule(c, &slot);
+	ret = clf_alloc_rule(c, p, &slot);
 	if (ret)
 		return ret;
 	/* Compiled aside, copied in while the slot is dead; the id goes live last. */
 	r = RULE(c, gbase + slot);
-	wcard_rule_compile(&c->layout, &c->rs.set.rules[id], rank, &tmp);
+	wcard_rule_compile(&p->layout, &c->rs.set.rules[id], rank, &tmp);
 	r->rank = tmp.rank;
 	r->value = tmp.value;
 	r->next = 0;
 	memcpy(r->w, tmp.w, sizeof(r->w));
-	slot_key(c, slot, tb, &mk);
+	slot_key(c, p, slot, tb, &mk);
 	h = wc_hash_masked(&mk, &tb->mask);
-	e = find_bucket(c, t, &mk, h);
+	e = find_bucket(c, p, t, &mk, h);
 	if (e >= 0) {
 		struct wc_tm_slot *s = SLOT(c, e);
 		__u32 pred = 0, cur = s->head;
@@ -272,26 +273,26 @@ static int ev_rule_add(struct wcard_clf *c, __u32 t, __u32 id, __u64 rank)
 		__atomic_store_n(&r->id, id, __ATOMIC_RELEASE);
 		head = slot + 1;
 		/* Keep the load at most 1/2, tombstones included. */
-		if ((c->on.live_entries[t] + c->on.tombs[t] + 1) * 2 > (1u << lg)) {
-			ret = rehash(c, t, c->on.live_entries[t] + 1);
+		if ((p->on.live_entries[t] + p->on.tombs[t] + 1) * 2 > (1u << lg)) {
+			ret = rehash(c, p, t, p->on.live_entries[t] + 1);
 			if (ret)
 				return ret;
 			lg = tb->slots & 31;
 		}
 		ret = place_head(c, tb->slots >> 8, lg, h, head, true, &tomb);
 		if (ret == -EAGAIN) {
-			ret = rehash(c, t, 2 * (c->on.live_entries[t] + 1));
+			ret = rehash(c, p, t, 2 * (p->on.live_entries[t] + 1));
 			if (!ret)
 				ret = place_head(c, tb->slots >> 8, tb->slots & 31, h, head, true,
 						 &tomb);
 		}
 		if (ret)
 			return ret;
-		c->on.live_entries[t]++;
+		p->on.live_entries[t]++;
 		if (tomb)
-			c->on.tombs[t]--;
+			p->on.tombs[t]--;
 	}
-	c->slot_of[id] = gbase + slot;
+	p->slot_of[id] = gbase + slot;
 	tb->nrules++;
 	return 0;
 }
@@ -300,39 +301,39 @@ static int ev_rule_add(struct wcard_clf *c, __u32 t, __u32 id, __u64 rank)
  * The rule id is gone (or changes value): its old copies from moves, which
  * wait on the deferred list, must stop answering for it in the exact scan.
  */
-static void kill_moved_copies(struct wcard_clf *c, __u32 id)
+static void kill_moved_copies(struct wcard_clf *c, struct clf_part *p, __u32 id)
 {
-	__u32 gbase = c->gen * c->max_rules;
+	__u32 gbase = RBASE(c, p, c->gen);
 	size_t i;
 
-	if (!c->on.moved_pending)
+	if (!p->on.moved_pending)
 		return;
-	for (i = 0; i < c->on.rule_deferred.n; i++) {
-		struct wc_rule *r = RULE(c, gbase + c->on.rule_deferred.v[i]);
+	for (i = 0; i < p->on.rule_deferred.n; i++) {
+		struct wc_rule *r = RULE(c, gbase + p->on.rule_deferred.v[i]);
 
 		if (r->id == (id | WC_ID_MOVED)) {
 			__atomic_store_n(&r->id, id | WC_ID_DEAD, __ATOMIC_RELEASE);
-			c->on.moved_pending--;
+			p->on.moved_pending--;
 		}
 	}
 }
 
-static int ev_rule_del(struct wcard_clf *c, __u32 t, __u32 id)
+static int ev_rule_del(struct wcard_clf *c, struct clf_part *p, __u32 t, __u32 id)
 {
-	struct wc_tm_table *tb = TABLE(c, c->gen * WC_TM_MAX_TABLES + t);
-	__u32 gbase = c->gen * c->max_rules, pred = 0, cur;
-	const struct tm_rule *mr = &c->tm->rules[id];
-	struct wc_config *cfg = CFG(c, c->gen);
+	struct wc_tm_table *tb = TABLE(c, TBASE(p, c->gen) + t);
+	__u32 gbase = RBASE(c, p, c->gen), pred = 0, cur;
+	const struct tm_rule *mr = &p->tm->rules[id];
+	struct wc_config *cfg = PCFG(c, p, c->gen);
 	struct wc_tm_slot *s;
 	struct wc_key mk;
 	bool moved;
 	long e;
 
 	/* Any slot of the rule gives the bucket key: the rule is the same. */
-	tm_rule_key(&c->layout, &c->rs.set.rules[id], &mk);
+	tm_rule_key(&p->layout, &c->rs.set.rules[id], &mk);
 	for (cur = 0; cur < WC_KEY_WORDS; cur++)
 		mk.w[cur] &= tb->mask.w[cur];
-	e = find_bucket(c, t, &mk, wc_hash_masked(&mk, &tb->mask));
+	e = find_bucket(c, p, t, &mk, wc_hash_masked(&mk, &tb->mask));
 	if (e < 0)
 		return -EIO;
 	s = SLOT(c, e);
@@ -354,8 +355,8 @@ static int ev_rule_del(struct wcard_clf *c, __u32 t, __u32 id)
 		/* One store: the next rule becomes the head; 0 leaves a tombstone. */
 		__atomic_store_n(&s->head, next, __ATOMIC_RELEASE);
 		if (!next) {
-			c->on.live_entries[t]--;
-			c->on.tombs[t]++;
+			p->on.live_entries[t]--;
+			p->on.tombs[t]++;
 		}
 	}
 	/*
@@ -364,40 +365,40 @@ static int ev_rule_del(struct wcard_clf *c, __u32 t, __u32 id)
 	 */
 	if (moved) {
 		__atomic_store_n(&RULE(c, gbase + cur - 1)->id, id | WC_ID_MOVED, __ATOMIC_RELEASE);
-		c->on.moved_pending++;
+		p->on.moved_pending++;
 	} else {
 		__atomic_store_n(&RULE(c, gbase + cur - 1)->id, id | WC_ID_DEAD, __ATOMIC_RELEASE);
-		kill_moved_copies(c, id);
+		kill_moved_copies(c, p, id);
 	}
 	tb->nrules--;
-	return u32_push(&c->on.rule_deferred, cur - 1);
+	return u32_push(&p->on.rule_deferred, cur - 1);
 }
 
 /* Replay the model's events of one operation into the live generation. */
-static int replay(struct wcard_clf *c)
+static int replay(struct wcard_clf *c, struct clf_part *p)
 {
 	size_t i;
 	int ret = 0;
 
-	for (i = 0; i < c->on.log.n && !ret; i++) {
-		const struct tm_event *ev = &c->on.log.ev[i];
+	for (i = 0; i < p->on.log.n && !ret; i++) {
+		const struct tm_event *ev = &p->on.log.ev[i];
 
 		switch (ev->op) {
 		case TM_TABLE_NEW:
-			ret = ev_table_new(c, ev->table);
+			ret = ev_table_new(c, p, ev->table);
 			break;
 		case TM_TABLE_BEST:
-			c->on.pub_best[ev->table] = ev->rank;
-			ret = publish_order(c);
+			p->on.pub_best[ev->table] = ev->rank;
+			ret = publish_order(c, p);
 			break;
 		case TM_RULE_ADD:
-			ret = ev_rule_add(c, ev->table, ev->rule, ev->rank);
+			ret = ev_rule_add(c, p, ev->table, ev->rule, ev->rank);
 			break;
 		case TM_RULE_DEL:
-			ret = ev_rule_del(c, ev->table, ev->rule);
+			ret = ev_rule_del(c, p, ev->table, ev->rule);
 			break;
 		case TM_TABLE_DEL:
-			ret = ev_table_del(c, ev->table);
+			ret = ev_table_del(c, p, ev->table);
 			break;
 		}
 	}
@@ -405,36 +406,106 @@ static int replay(struct wcard_clf *c)
 }
 
 /*
- * Replay one model operation into the maps. If the maps run out of room
- * (fragmentation), compact: rebuild the rule set, change included, into the
- * spare generation. On any other failure, undo the change in the rule set and
- * rebuild, so model and maps agree again.
+ * Undo a change that failed half-way: rule id back as it was in the rule set
+ * (live again, or gone), and every part rebuilt from it, so that models and
+ * maps agree again. Returns ret, the failure, with err set.
  */
-static int apply(struct wcard_clf *c, __u32 id, bool now_live, char *err, size_t errlen)
+static int undo(struct wcard_clf *c, __u32 id, bool now_live, int ret, char *err, size_t errlen)
 {
-	int ret = replay(c), r2;
+	int r2;
 
-	if (!ret)
-		return 0;
-	if (ret == -ENOSPC) {
-		r2 = clf_republish(c, err, errlen);
-		if (!r2)
-			return 0;
-		ret = r2;
-	}
-	c->rs.live[id] = !now_live;
+	clf_set_live(c, id, !now_live);
 	r2 = clf_republish(c, NULL, 0);
 	if (r2) {
 		/* The live maps may hold half of this update: no more online updates. */
 		c->broken = true;
 		seterr(err, errlen,
-			   "applying the update failed (%s) and so did the rebuild (%s): reload "
-			   "the rule set",
-			   strerror(-ret), strerror(-r2));
+		       "applying the update failed (%s) and so did the rebuild (%s): reload "
+		       "the rule set",
+		       strerror(-ret), strerror(-r2));
 		return r2;
 	}
 	if (err && !*err)
 		seterr(err, errlen, "applying the update to the maps: %s", strerror(-ret));
+	return ret;
+}
+
+/*
+ * Apply the change of rule id, which the rule set already shows (now live, or
+ * gone), to every part that holds the rule: one model operation per part,
+ * replayed into its live generation. A part without a model (brute force keeps
+ * its rules sorted, the LPM path its trie) takes a rebuild of the spare
+ * generation instead, of every part at once. If the maps run out of room
+ * (fragmentation), compact: rebuild, change included. On any other failure the
+ * change is undone. 0, or an error with the rule set as before the change.
+ */
+static int apply_parts(struct wcard_clf *c, __u32 id, bool now_live, char *err,
+		       size_t errlen)
+{
+	const struct wcard_rule *r = &c->rs.set.rules[id];
+	unsigned int applied = 0;
+	struct clf_part *p;
+	int ret = 0;
+
+	for_each_part(c, p) {
+		if (clf_in_part(c, p, r) && !p->tm) {
+			ret = clf_republish(c, err, errlen);
+			/* Nothing switched: nothing to undo. */
+			if (ret)
+				clf_set_live(c, id, !now_live);
+			return ret;
+		}
+	}
+	for_each_part(c, p) {
+		if (!clf_in_part(c, p, r))
+			continue;
+		tm_log_reset(&p->on.log);
+		ret = now_live ? tm_insert(p->tm, id, c->rs.rank[id], r, &p->on.log) :
+				 tm_delete(p->tm, id, &p->on.log);
+		if (ret) {
+			/* The model is as it was: only parts done before need undoing. */
+			if (ret == -ENOSPC || ret == -ENOENT)
+				seterr(err, errlen, ret == -ENOSPC ?
+						   "no room for another Tuple Merge table (%u)" :
+						   "the rule fits no table of the static pool",
+				       WC_TM_MAX_TABLES);
+			if (!applied) {
+				clf_set_live(c, id, !now_live);
+				return ret;
+			}
+			return undo(c, id, now_live, ret, err, errlen);
+		}
+		applied++;
+		ret = replay(c, p);
+		if (ret == -ENOSPC) {
+			/* Compacted, every part with the change: done. */
+			ret = clf_republish(c, err, errlen);
+			if (!ret)
+				return 0;
+		}
+		if (ret)
+			return undo(c, id, now_live, ret, err, errlen);
+	}
+	return 0;
+}
+
+/*
+ * apply_parts, for a rule of both families with the change noted in the root
+ * first: a writer killed between the parts leaves the rule in one of them,
+ * and the next one finishes the change (pin.c) instead of taking the rule for
+ * one of that part's family.
+ */
+static int apply(struct wcard_clf *c, __u32 id, bool now_live, char *err, size_t errlen)
+{
+	bool both = c->nparts > 1 && !c->rs.set.rules[id].family;
+	int ret;
+
+	if (both)
+		__atomic_store_n(&ROOT(c)->pending, (id + 1) | (now_live ? WC_PENDING_LIVE : 0),
+				 __ATOMIC_RELEASE);
+	ret = apply_parts(c, id, now_live, err, errlen);
+	if (both)
+		__atomic_store_n(&ROOT(c)->pending, 0, __ATOMIC_RELEASE);
 	return ret;
 }
 
@@ -452,6 +523,7 @@ static int check_usable(const struct wcard_clf *c, char *err, size_t errlen)
 int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id, char *err,
 		     size_t errlen)
 {
+	struct clf_part *p;
 	__u32 nid;
 	int ret;
 
@@ -463,17 +535,20 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 	ret = wcard_rule_check(&c->layout, r, err, errlen);
 	if (ret)
 		return ret;
-	if (c->rs.nlive >= c->max_rules) {
-		seterr(err, errlen, "table full: %u rules (--max-rules)", c->max_rules);
-		return -ENOSPC;
+	for_each_part(c, p) {
+		if (clf_in_part(c, p, r) && clf_part_nlive(c, p) >= c->max_rules) {
+			seterr(err, errlen, "table full: %u %srules (--max-rules)", c->max_rules,
+			       c->nparts == 1 ? "" : p->idx == WC_PART_V6 ? "IPv6 " : "IPv4 ");
+			return -ENOSPC;
+		}
 	}
 	/* Ids stay below WC_ID_LIMIT, where the hit counters are: reclaim first. */
-	if (!c->on.id_free.n && c->rs.set.n >= WC_ID_LIMIT(c->max_rules) && c->on.id_deferred.n) {
+	if (!c->rs.id_free.n && c->rs.set.n >= WC_ID_LIMIT(c->max_rules) && c->rs.id_deferred.n) {
 		ret = clf_grace(c);
 		if (ret)
 			return ret;
 	}
-	if (c->rs.seq == ~0U || (!c->on.id_free.n && c->rs.set.n >= WC_ID_LIMIT(c->max_rules))) {
+	if (c->rs.seq == ~0U || (!c->rs.id_free.n && c->rs.set.n >= WC_ID_LIMIT(c->max_rules))) {
 		seterr(err, errlen, "rule ids exhausted: reload the rule set");
 		return -ENOSPC;
 	}
@@ -482,7 +557,7 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 	 * report it for the old rule), else a new one: memory stays bounded by the
 	 * largest rule set, not by the number of inserts.
 	 */
-	if (!u32_pop(&c->on.id_free, &nid)) {
+	if (!u32_pop(&c->rs.id_free, &nid)) {
 		nid = c->rs.set.n;
 		ret = clf_set_reserve(c, nid + 1);
 		if (!ret)
@@ -494,37 +569,11 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 	}
 	c->rs.set.rules[nid].id = nid;
 	c->rs.rank[nid] = ((__u64)r->prio << 32) | c->rs.seq++;
-	c->rs.live[nid] = true;
-	c->rs.nlive++;
-	c->nloaded = c->rs.set.n;
-	if (!c->tm) {
-		/* Brute force keeps its rules sorted: rebuild the spare generation. */
-		ret = clf_republish(c, err, errlen);
-	} else {
-		tm_log_reset(&c->on.log);
-		ret = tm_insert(c->tm, nid, c->rs.rank[nid], &c->rs.set.rules[nid], &c->on.log);
-		if (ret == -ENOSPC || ret == -ENOENT) {
-			seterr(err, errlen, ret == -ENOSPC ?
-					   "no room for another Tuple Merge table (%u)" :
-					   "the rule fits no table of the static pool",
-				   WC_TM_MAX_TABLES);
-		} else if (!ret) {
-			ret = apply(c, nid, true, err, errlen);
-			if (ret) {
-				c->rs.nlive--;
-				u32_push(&c->on.id_deferred, nid);
-				return ret;
-			}
-			if (id)
-				*id = nid;
-			return 0;
-		}
-	}
+	clf_set_live(c, nid, true);
+	ret = apply(c, nid, true, err, errlen);
 	if (ret) {
-		/* Not applied: forget it (a failed replay was compacted away or reported). */
-		c->rs.live[nid] = false;
-		c->rs.nlive--;
-		u32_push(&c->on.id_deferred, nid);
+		/* Not applied: the id waits for a grace period like any deleted one. */
+		u32_push(&c->rs.id_deferred, nid);
 		return ret;
 	}
 	if (id)
@@ -556,32 +605,17 @@ int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 	ret = check_change(c, id, err, errlen);
 	if (ret)
 		return ret;
-	c->rs.live[id] = false;
-	c->rs.nlive--;
-	if (!c->tm) {
-		/* A failed republish switched nothing: the rule stays, in the maps and here. */
-		ret = clf_republish(c, err, errlen);
-		if (ret)
-			c->rs.live[id] = true;
-	} else {
-		tm_log_reset(&c->on.log);
-		ret = tm_delete(c->tm, id, &c->on.log);
-		if (!ret)
-			ret = apply(c, id, false, err, errlen);
-		else
-			c->rs.live[id] = true;
-	}
-	if (ret && c->rs.live[id])
-		c->rs.nlive++;
+	clf_set_live(c, id, false);
+	ret = apply(c, id, false, err, errlen);
 	if (!ret)
-		ret = u32_push(&c->on.id_deferred, id);
+		ret = u32_push(&c->rs.id_deferred, id);
 	/*
 	 * Deleted ids wait for a grace period before reuse; take one when enough
 	 * have piled up, so ids (and the rule table behind them) stay within about
 	 * twice the live rules. One ~8 ms wait per max(4096, live rules) deletes.
 	 */
 	if (!ret &&
-	    c->on.id_deferred.n > (c->rs.nlive > ID_REUSE_BATCH ? c->rs.nlive : ID_REUSE_BATCH))
+	    c->rs.id_deferred.n > (c->rs.nlive > ID_REUSE_BATCH ? c->rs.nlive : ID_REUSE_BATCH))
 		ret = clf_grace(c);
 	return ret;
 }
@@ -590,13 +624,17 @@ int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u
 		     char *err, size_t errlen)
 {
 	struct wcard_rule r;
+	struct clf_part *p;
+	bool lpm = false;
 	__u32 nid;
 	int ret;
 
 	ret = check_change(c, id, err, errlen);
 	if (ret)
 		return ret;
-	if (prio == c->rs.set.rules[id].prio && c->algo == WC_ALGO_LPM) {
+	for_each_part(c, p)
+		lpm |= clf_in_part(c, p, &c->rs.set.rules[id]) && p->algo == WC_ALGO_LPM;
+	if (prio == c->rs.set.rules[id].prio && lpm) {
 		/* The LPM fast path reads values from its trie: rebuild the spare generation. */
 		__u64 old = c->rs.set.rules[id].value;
 
@@ -609,10 +647,14 @@ int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u
 		return ret;
 	}
 	if (prio == c->rs.set.rules[id].prio) {
-		/* Value only: one 8-byte store in the rule's slot. */
+		/* Value only: one 8-byte store in the rule's slot of each part. */
 		c->rs.set.rules[id].value = value;
-		kill_moved_copies(c, id);
-		__atomic_store_n(&RULE(c, c->slot_of[id])->value, value, __ATOMIC_RELEASE);
+		for_each_part(c, p) {
+			if (!clf_in_part(c, p, &c->rs.set.rules[id]))
+				continue;
+			kill_moved_copies(c, p, id);
+			__atomic_store_n(&RULE(c, p->slot_of[id])->value, value, __ATOMIC_RELEASE);
+		}
 		if (new_id)
 			*new_id = id;
 		return 0;

@@ -315,8 +315,13 @@ bad:
 	return -EPROTO;
 }
 
-/* Add rule slot idx (absolute) to the set under its id, unless already there (a half-done move). */
-static int take_rule(struct wcard_clf *c, __u32 idx, __u32 *maxseq)
+/*
+ * Add rule slot idx (absolute) of part p to the set under its id, unless
+ * already there (a half-done move, or a rule of both families met in the
+ * other part). seen[id] gets p's bit.
+ */
+static int take_rule(struct wcard_clf *c, struct clf_part *p, __u32 idx, __u32 *maxseq,
+		     __u8 *seen)
 {
 	const struct wc_rule *r = RULE(c, idx);
 	__u32 id = r->id & ~WC_ID_FLAGS;
@@ -326,51 +331,52 @@ static int take_rule(struct wcard_clf *c, __u32 idx, __u32 *maxseq)
 	/* Ids stay below WC_ID_LIMIT (see wcard_clf_insert). */
 	if (id >= WC_ID_LIMIT((size_t)c->max_rules))
 		return -EPROTO;
+	seen[id] |= 1u << p->idx;
 	if (id < c->rs.set.n && c->rs.live[id])
 		return 0;
 	if (clf_set_reserve(c, (size_t)id + 1))
 		return -ENOMEM;
-	decompile(&c->layout, r, &wr);
+	decompile(&p->layout, r, &wr);
 	/* Ids index the set: fill any gap with dead placeholders. */
 	for (n = c->rs.set.n; n <= id; n++) {
 		struct wcard_rule blank;
 		int ret;
 
-		wcard_rule_any(&c->layout, &blank);
+		wcard_rule_any(&p->layout, &blank);
 		blank.id = n;
 		ret = wcard_ruleset_add(&c->rs.set, n == id ? &wr : &blank);
 		if (ret)
 			return ret;
 	}
 	c->rs.set.rules[id] = wr;
-	c->rs.live[id] = true;
 	c->rs.rank[id] = r->rank;
-	c->rs.nlive++;
+	c->rs.live[id] = true;
 	if ((__u32)r->rank >= *maxseq)
 		*maxseq = (__u32)r->rank + 1;
 	return 0;
 }
 
 /*
- * The rules lookups can reach in the live generation: brute force's sorted
- * array, or every chain of every table in the current order buffer. Slots a
- * killed writer wrote but never linked are not reachable: they are garbage,
- * and the republish that follows reclaims them.
+ * The rules lookups can reach in part p's live generation: brute force's
+ * sorted array, or every chain of every table in the current order buffer.
+ * Slots a killed writer wrote but never linked are not reachable: they are
+ * garbage, and the republish that follows reclaims them.
  */
-static int collect_rules(struct wcard_clf *c, const struct wc_config *cfg)
+static int collect_rules(struct wcard_clf *c, struct clf_part *p, __u32 *maxseq, __u8 *seen)
 {
-	__u32 maxseq = 0, i, k, hops;
+	const struct wc_config *cfg = PCFG(c, p, c->gen);
+	__u32 i, k, hops;
 	int ret = 0;
 
-	/* The bases are where clf_init put them; anything else is not ours. */
-	if (cfg->rules_base != c->gen * c->max_rules ||
-	    cfg->tables_base != c->gen * WC_TM_MAX_TABLES ||
-	    cfg->order_base != c->gen * WC_TM_ORDER_RING || cfg->max_rules != c->max_rules)
+	/* The bases are where clf_setup put them; anything else is not ours. */
+	if (cfg->rules_base != RBASE(c, p, c->gen) || cfg->tables_base != TBASE(p, c->gen) ||
+	    cfg->order_base != OBASE(p, c->gen) || cfg->max_rules != c->max_rules ||
+	    cfg->self != clf_region(p, c->gen) || cfg->parts != c->nparts)
 		return -EPROTO;
 	/* The LPM fast path keeps its rules as brute force does (sorted, in a row). */
 	if (cfg->algo == WC_ALGO_BF || cfg->algo == WC_ALGO_LPM) {
 		for (i = 0; i < cfg->nrules && i < c->max_rules && !ret; i++)
-			ret = take_rule(c, cfg->rules_base + i, &maxseq);
+			ret = take_rule(c, p, cfg->rules_base + i, maxseq, seen);
 	} else {
 		const struct wc_tm_order_buf *ob;
 
@@ -386,7 +392,8 @@ static int collect_rules(struct wcard_clf *c, const struct wc_config *cfg)
 			tb = TABLE(c, cfg->tables_base + ob->e[i].table);
 			first = tb->slots >> 8;
 			lg = tb->slots & 31;
-			if (lg > 30 || first + (1ull << lg) > (__u64)WC_GENS * c->nslots)
+			if (lg > 30 || first < SBASE(c, p, c->gen) ||
+			    first + (1ull << lg) > (__u64)SBASE(c, p, c->gen) + c->nslots)
 				return -EPROTO;
 			for (k = 0; k < (1u << lg) && !ret; k++) {
 				__u32 h = SLOT(c, first + k)->head;
@@ -395,15 +402,89 @@ static int collect_rules(struct wcard_clf *c, const struct wc_config *cfg)
 				for (hops = 0; h && !ret && hops <= c->max_rules; hops++) {
 					if (h > c->max_rules)
 						return -EPROTO;
-					ret = take_rule(c, cfg->rules_base + h - 1, &maxseq);
+					ret = take_rule(c, p, cfg->rules_base + h - 1, maxseq,
+							seen);
 					h = RULE(c, cfg->rules_base + h - 1)->next;
 				}
 			}
 		}
 	}
-	c->rs.seq = maxseq;
-	c->nloaded = c->rs.set.n;
 	return ret;
+}
+
+/*
+ * Every part's rules, then what the parts say of each: in a dual-stack
+ * classifier a rule found in both parts is of both families, one found in
+ * one part only of that part's family.
+ */
+static int collect_all(struct wcard_clf *c)
+{
+	__u8 *seen = calloc(WC_ID_LIMIT((size_t)c->max_rules), 1);
+	__u32 maxseq = 0, pend = ROOT(c)->pending, pid = (pend & ~WC_PENDING_LIVE) - 1;
+	struct clf_part *p;
+	size_t i;
+	int ret = 0;
+
+	if (!seen)
+		return -ENOMEM;
+	for_each_part(c, p) {
+		ret = collect_rules(c, p, &maxseq, seen);
+		if (ret)
+			break;
+	}
+	/*
+	 * A rule of both families that a killed writer left in one part: the
+	 * insert or delete it was making is finished (an insert puts it into
+	 * both parts, a delete takes it out of both).
+	 */
+	if (!ret && pend && c->nparts > 1 && pid < c->rs.set.n && c->rs.live[pid] &&
+	    seen[pid] != 3) {
+		if (pend & WC_PENDING_LIVE)
+			seen[pid] = 3;
+		else
+			c->rs.live[pid] = false;
+	}
+	for (i = 0; !ret && i < c->rs.set.n; i++) {
+		if (!c->rs.live[i])
+			continue;
+		if (c->nparts > 1)
+			c->rs.set.rules[i].family = seen[i] == 3 ? 0 : seen[i] == 1 ? 4 : 6;
+		c->rs.live[i] = false;
+		clf_set_live(c, (__u32)i, true);
+	}
+	c->rs.seq = maxseq;
+	free(seen);
+	return ret;
+}
+
+/* ipv4-5tuple, ipv6-5tuple or inet. */
+static bool ip_layout(const struct wcard_layout *l)
+{
+	return l->id == WC_LAYOUT_IPV4_5T || l->id == WC_LAYOUT_IPV6_5T || l->id == WC_LAYOUT_INET;
+}
+
+/* The layouts of the live generation's parts, and so the classifier's. */
+static int layouts_from_configs(struct wcard_clf *c, char *err, size_t errlen)
+{
+	struct clf_part *p;
+	int ret;
+
+	for_each_part(c, p) {
+		ret = layout_from_config(PCFG(c, p, c->gen), &p->layout, err, errlen);
+		if (ret)
+			return ret;
+	}
+	if (c->nparts == 1) {
+		c->layout = c->part[0].layout;
+		return 0;
+	}
+	if (c->part[0].layout.id != WC_LAYOUT_IPV4_5T ||
+	    c->part[1].layout.id != WC_LAYOUT_IPV6_5T) {
+		seterr(err, errlen, "the pinned config holds no valid key layout");
+		return -EPROTO;
+	}
+	c->layout = *wcard_layout_inet();
+	return 0;
 }
 
 int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struct wcard_clf **out,
@@ -412,6 +493,7 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 	int fds[CLF_NMAPS], hits_fd = -1, ret;
 	struct wcard_clf *c = NULL;
 	const struct wc_config *cfg;
+	struct clf_part *p;
 	char path[4096];
 	unsigned int i;
 
@@ -433,12 +515,11 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, CLF_HITS_MAP);
 	hits_fd = bpf_obj_get(path);
-	c = calloc(1, sizeof(*c));
+	c = clf_alloc();
 	if (!c) {
 		ret = -ENOMEM;
 		goto fail;
 	}
-	gp_init(&c->gp);
 	snprintf(path, sizeof(path), "%s/prog", dir);
 	c->prog_fd = bpf_obj_get(path);
 	/* From here on the classifier owns (and closes) every fd. */
@@ -459,6 +540,7 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 	 */
 	if (ROOT(c)->magic == 0 && ROOT(c)->version == 0 && CFG(c, 0)->magic == 0 &&
 	    CFG(c, 1)->magic == 0) {
+
 		if (!o || !o->layout || o->read_only) {
 			seterr(err, errlen, "%s: maps of a new classifier: %s", dir,
 				   o && o->read_only ? "no rules loaded yet (rules load NAME RULES)" :
@@ -467,6 +549,13 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 			goto fail;
 		}
 		ret = clf_check_opts(o, err, errlen);
+		/* The maps must have room for the layout's parts. */
+		c->nparts = o->layout->id == WC_LAYOUT_INET ? WC_MAX_PARTS : 1;
+		if (!ret && c->nparts > c->cap_parts) {
+			seterr(err, errlen, "%s: maps sized for one key layout, not for layout %s",
+			       dir, o->layout->name);
+			ret = -EINVAL;
+		}
 		if (!ret)
 			ret = clf_setup(c, o);
 		if (ret)
@@ -492,18 +581,33 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 		goto fail;
 	c->gen = ROOT(c)->gen & (WC_GENS - 1);
 	cfg = CFG(c, c->gen);
-	ret = layout_from_config(cfg, &c->layout, err, errlen);
+	c->nparts = cfg->parts;
+	if (c->nparts < 1 || c->nparts > c->cap_parts) {
+		seterr(err, errlen, "%s: the pinned config says %u parts, the maps hold %u", dir,
+		       c->nparts, c->cap_parts);
+		ret = -EPROTO;
+		goto fail;
+	}
+	ret = layouts_from_configs(c, err, errlen);
 	if (ret)
 		goto fail;
-	if (o && o->layout && strcmp(o->layout->name, c->layout.name)) {
+	/*
+	 * inet and the layout of one family take each other's rules
+	 * (wcard_ruleset_convert); the families' own layouts do not.
+	 */
+	if (o && o->layout && strcmp(o->layout->name, c->layout.name) &&
+	    !(ip_layout(o->layout) && ip_layout(&c->layout) &&
+	      (o->layout->id == WC_LAYOUT_INET || c->layout.id == WC_LAYOUT_INET))) {
 		seterr(err, errlen, "%s: layout %s, not %s", dir, c->layout.name,
 			   o->layout->name);
 		ret = -EPROTO;
 		goto fail;
 	}
 	wcard_ruleset_init(&c->rs.set, &c->layout);
-	c->base_cfg = *cfg;
-	c->algo = cfg->algo;
+	for_each_part(c, p) {
+		p->base_cfg = *PCFG(c, p, c->gen);
+		p->algo = p->base_cfg.algo;
+	}
 	/* An algorithm given at create time stays; one picked automatically is picked again. */
 	c->algo_opt = o && o->algo ? o->algo : cfg->flags & WC_CFG_AUTO ? 0 : cfg->algo;
 	c->collide = o && o->collide ? o->collide : TM_DEFAULT_COLLIDE;
@@ -516,7 +620,7 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 		memcpy(c->pool, o->pool, o->npool * sizeof(*c->pool));
 		c->npool = o->npool;
 	}
-	ret = collect_rules(c, cfg);
+	ret = collect_all(c);
 	if (ret) {
 		seterr(err, errlen, "%s: the maps hold no consistent rule set (%s)", dir,
 			   strerror(-ret));
@@ -525,9 +629,12 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 	/* Read-only: the live generation as it is; nothing is rebuilt, switched or waited for. */
 	if (o && o->read_only) {
 		c->read_only = true;
-		c->on.rules_hwm = cfg->nrules;
-		if (cfg->algo == WC_ALGO_TM || cfg->algo == WC_ALGO_STM)
-			c->ntables = ORDER(c, cfg->order_base + cfg->order)->n;
+		for_each_part(c, p) {
+			cfg = PCFG(c, p, c->gen);
+			p->on.rules_hwm = cfg->nrules;
+			if (cfg->algo == WC_ALGO_TM || cfg->algo == WC_ALGO_STM)
+				p->ntables = ORDER(c, cfg->order_base + cfg->order)->n;
+		}
 		*out = c;
 		return 0;
 	}
@@ -549,6 +656,8 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 	ret = clf_republish(c, err, errlen);
 	if (ret)
 		goto fail;
+	/* A change a killed writer left half-done is whole in the new generation. */
+	__atomic_store_n(&ROOT(c)->pending, 0, __ATOMIC_RELEASE);
 	*out = c;
 	return 0;
 fail:

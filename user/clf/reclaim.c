@@ -48,64 +48,69 @@ static int drain_deferred(struct u32_stack *def, struct u32_stack *fr)
  * delete or a value update no longer finds it (kill_moved_copies only looks at
  * the deferred slots).
  */
-static void kill_all_moved(struct wcard_clf *c)
+static void kill_all_moved(struct wcard_clf *c, struct clf_part *p)
 {
-	__u32 gbase = c->gen * c->max_rules;
+	__u32 gbase = RBASE(c, p, c->gen);
 	size_t i;
 
-	for (i = 0; i < c->on.rule_deferred.n; i++) {
-		struct wc_rule *r = RULE(c, gbase + c->on.rule_deferred.v[i]);
+	for (i = 0; i < p->on.rule_deferred.n; i++) {
+		struct wc_rule *r = RULE(c, gbase + p->on.rule_deferred.v[i]);
 
 		if (r->id & WC_ID_MOVED)
 			__atomic_store_n(&r->id, (r->id & ~WC_ID_FLAGS) | WC_ID_DEAD,
 					 __ATOMIC_RELEASE);
 	}
-	c->on.moved_pending = 0;
+	p->on.moved_pending = 0;
 }
 
 int clf_grace(struct wcard_clf *c)
 {
+	struct clf_part *p;
 	unsigned int i;
 	int ret = clf_sync(c);
 
 	if (ret)
 		return ret;
-	c->on.grace_periods++;
-	c->on.since_gp = 0;
-	kill_all_moved(c);
+	c->grace_periods++;
+	for_each_part(c, p) {
+		p->on.since_gp = 0;
+		kill_all_moved(c, p);
+	}
 	ret = clf_ids_reclaim(c);
-	if (!ret)
-		ret = drain_deferred(&c->on.rule_deferred, &c->on.rule_free);
-	for (i = 0; i < 32 && !ret; i++)
-		ret = drain_deferred(&c->on.region_deferred[i], &c->on.region_free[i]);
+	for_each_part(c, p) {
+		if (!ret)
+			ret = drain_deferred(&p->on.rule_deferred, &p->on.rule_free);
+		for (i = 0; i < 32 && !ret; i++)
+			ret = drain_deferred(&p->on.region_deferred[i], &p->on.region_free[i]);
+	}
 	return ret;
 }
 
-void clf_online_reset(struct wcard_clf *c)
+void clf_online_reset(struct wcard_clf *c, struct clf_part *p)
 {
 	unsigned int i;
 	__u32 t;
 
-	c->on.rule_free.n = c->on.rule_deferred.n = 0;
-	c->on.moved_pending = 0;
+	p->on.rule_free.n = p->on.rule_deferred.n = 0;
+	p->on.moved_pending = 0;
 	for (i = 0; i < 32; i++)
-		c->on.region_free[i].n = c->on.region_deferred[i].n = 0;
-	memset(c->on.live_entries, 0, sizeof(c->on.live_entries));
-	memset(c->on.tombs, 0, sizeof(c->on.tombs));
+		p->on.region_free[i].n = p->on.region_deferred[i].n = 0;
+	memset(p->on.live_entries, 0, sizeof(p->on.live_entries));
+	memset(p->on.tombs, 0, sizeof(p->on.tombs));
 	for (t = 0; t < WC_TM_MAX_TABLES; t++) {
-		c->on.pub_best[t] = WC_RANK_NONE;
-		if (c->tm && c->tm->tables[t].used)
-			c->on.pub_best[t] = c->tm->tables[t].best;
+		p->on.pub_best[t] = WC_RANK_NONE;
+		if (p->tm && p->tm->tables[t].used)
+			p->on.pub_best[t] = p->tm->tables[t].best;
 	}
 	/* Bucket heads per table, as the bulk build laid them. */
-	for (t = 0; t < WC_TM_MAX_TABLES && c->tm; t++) {
-		struct wc_tm_table *tb = TABLE(c, c->gen * WC_TM_MAX_TABLES + t);
+	for (t = 0; t < WC_TM_MAX_TABLES && p->tm; t++) {
+		struct wc_tm_table *tb = TABLE(c, TBASE(p, c->gen) + t);
 		__u32 first = tb->slots >> 8, k;
 
-		for (k = 0; k < c->tslots[t]; k++)
-			c->on.live_entries[t] += SLOT(c, first + k)->tag != 0;
+		for (k = 0; k < p->tslots[t]; k++)
+			p->on.live_entries[t] += SLOT(c, first + k)->tag != 0;
 	}
-	c->on.since_gp = 0;
+	p->on.since_gp = 0;
 }
 
 /*
@@ -118,86 +123,105 @@ int clf_ids_reclaim(struct wcard_clf *c)
 	int ret = 0;
 
 	for (g = 0; g < WC_GENS && !ret; g++)
-		ret = clf_hits_zero(c, g, false, c->on.id_deferred.v, c->on.id_deferred.n);
-	return ret ? ret : drain_deferred(&c->on.id_deferred, &c->on.id_free);
+		ret = clf_hits_zero(c, g, false, c->rs.id_deferred.v, c->rs.id_deferred.n);
+	return ret ? ret : drain_deferred(&c->rs.id_deferred, &c->rs.id_free);
 }
 
-void clf_online_free(struct wcard_clf *c)
+void clf_online_free(struct clf_online *on)
 {
 	unsigned int i;
 
-	free(c->on.id_free.v);
-	free(c->on.id_deferred.v);
-	free(c->on.rule_free.v);
-	free(c->on.rule_deferred.v);
+	free(on->rule_free.v);
+	free(on->rule_deferred.v);
 	for (i = 0; i < 32; i++) {
-		free(c->on.region_free[i].v);
-		free(c->on.region_deferred[i].v);
+		free(on->region_free[i].v);
+		free(on->region_deferred[i].v);
 	}
-	tm_log_free(&c->on.log);
+	tm_log_free(&on->log);
 }
 
 /* Mark a slot as holding no rule before anything else is written to it. */
-static void slot_kill(struct wcard_clf *c, __u32 slot)
+static void slot_kill(struct wcard_clf *c, struct clf_part *p, __u32 slot)
 {
-	__atomic_store_n(&RULE(c, c->gen * c->max_rules + slot)->id, WC_ID_DEAD,
-			 __ATOMIC_RELEASE);
+	__atomic_store_n(&RULE(c, RBASE(c, p, c->gen) + slot)->id, WC_ID_DEAD, __ATOMIC_RELEASE);
 }
 
-int clf_alloc_rule(struct wcard_clf *c, __u32 *slot)
+int clf_alloc_rule(struct wcard_clf *c, struct clf_part *p, __u32 *slot)
 {
-	struct wc_config *cfg = CFG(c, c->gen);
+	struct wc_config *cfg = PCFG(c, p, c->gen);
 
-	if (u32_pop(&c->on.rule_free, slot)) {
+	if (u32_pop(&p->on.rule_free, slot)) {
 		/* Dead since its grace period; marked again as every write starts. */
-		slot_kill(c, *slot);
+		slot_kill(c, p, *slot);
 		return 0;
 	}
-	if (c->on.rules_hwm < c->max_rules) {
-		*slot = c->on.rules_hwm;
+	if (p->on.rules_hwm < c->max_rules) {
+		*slot = p->on.rules_hwm;
 		/* Dead before the exact scan's range grows over it. */
-		slot_kill(c, *slot);
-		c->on.rules_hwm++;
-		__atomic_store_n(&cfg->nrules, c->on.rules_hwm, __ATOMIC_RELEASE);
+		slot_kill(c, p, *slot);
+		p->on.rules_hwm++;
+		__atomic_store_n(&cfg->nrules, p->on.rules_hwm, __ATOMIC_RELEASE);
 		return 0;
 	}
-	if (c->on.rule_deferred.n) {
+	if (p->on.rule_deferred.n) {
 		int ret = clf_grace(c);
 
 		if (ret)
 			return ret;
-		if (u32_pop(&c->on.rule_free, slot)) {
-			slot_kill(c, *slot);
+		if (u32_pop(&p->on.rule_free, slot)) {
+			slot_kill(c, p, *slot);
 			return 0;
 		}
 	}
 	return -ENOSPC;
 }
 
-int clf_alloc_region(struct wcard_clf *c, unsigned int lg, __u32 *first)
+int clf_alloc_region(struct wcard_clf *c, struct clf_part *p, unsigned int lg, __u32 *first)
 {
-	if (u32_pop(&c->on.region_free[lg], first))
+	if (u32_pop(&p->on.region_free[lg], first))
 		return 0;
-	if (c->slots_used + (1u << lg) <= c->nslots) {
-		*first = c->slots_used;
-		c->slots_used += 1u << lg;
+	if (p->slots_used + (1u << lg) <= c->nslots) {
+		*first = p->slots_used;
+		p->slots_used += 1u << lg;
 		return 0;
 	}
-	if (c->on.region_deferred[lg].n) {
+	if (p->on.region_deferred[lg].n) {
 		int ret = clf_grace(c);
 
 		if (ret)
 			return ret;
-		if (u32_pop(&c->on.region_free[lg], first))
+		if (u32_pop(&p->on.region_free[lg], first))
 			return 0;
 	}
 	return -ENOSPC;
+}
+
+void clf_set_live(struct wcard_clf *c, __u32 id, bool live)
+{
+	__u8 fam = c->rs.set.rules[id].family;
+	long d = live ? 1 : -1;
+
+	if (c->rs.live[id] == live)
+		return;
+	c->rs.live[id] = live;
+	c->rs.nlive += d;
+	if (fam == 4 || fam == 6)
+		c->rs.nfam[fam == 6] += d;
+}
+
+size_t clf_part_nlive(const struct wcard_clf *c, const struct clf_part *p)
+{
+	if (c->nparts == 1)
+		return c->rs.nlive;
+	/* The rules of both families, and those of this part's own. */
+	return c->rs.nlive - c->rs.nfam[p->idx != WC_PART_V6];
 }
 
 /* Grow the per-id arrays to hold n ids. */
 int clf_set_reserve(struct wcard_clf *c, size_t n)
 {
 	size_t cap = c->rs.cap ? c->rs.cap : 64;
+	struct clf_part *p;
 	bool *live;
 	__u64 *rank;
 	__u32 *so;
@@ -212,11 +236,14 @@ int clf_set_reserve(struct wcard_clf *c, size_t n)
 	rank = realloc(c->rs.rank, cap * sizeof(*rank));
 	if (rank)
 		c->rs.rank = rank;
-	so = realloc(c->slot_of, cap * sizeof(*so));
-	if (so)
-		c->slot_of = so;
-	if (!live || !rank || !so)
+	if (!live || !rank)
 		return -ENOMEM;
+	for_each_part(c, p) {
+		so = realloc(p->slot_of, cap * sizeof(*so));
+		if (!so)
+			return -ENOMEM;
+		p->slot_of = so;
+	}
 	memset(c->rs.live + c->rs.cap, 0, (cap - c->rs.cap) * sizeof(*live));
 	c->rs.cap = cap;
 	return 0;

@@ -228,14 +228,19 @@ int wcard_clf_rules(const struct wcard_clf *c, struct wcard_ruleset *rs)
 	return ret;
 }
 
+const struct wcard_layout *wcard_clf_layout(const struct wcard_clf *c)
+{
+	return c ? &c->layout : NULL;
+}
+
 enum wc_algo wcard_clf_algo(const struct wcard_clf *c)
 {
-	return c ? c->algo : 0;
+	return c ? c->part[0].algo : 0;
 }
 
 unsigned int wcard_clf_ntables(const struct wcard_clf *c)
 {
-	return c ? c->ntables : 0;
+	return c ? c->part[0].ntables : 0;
 }
 
 int wcard_clf_prog_fd(const struct wcard_clf *c)
@@ -249,12 +254,13 @@ __u32 wcard_clf_verified_insns(const struct wcard_clf *c)
 }
 
 /*
- * The live generation's Tuple Merge tables as the maps hold them, in lookup
- * order (a read-only handle has no model). 0 or -EPROTO.
+ * Part p's live Tuple Merge tables as the maps hold them, in lookup order (a
+ * read-only handle has no model). 0 or -EPROTO.
  */
-static int stats_from_maps(const struct wcard_clf *c, struct wcard_stats *st)
+static int stats_from_maps(const struct wcard_clf *c, const struct clf_part *p,
+			   struct wcard_stats *st)
 {
-	const struct wc_config *cf = CFG(c, c->gen);
+	const struct wc_config *cf = PCFG(c, p, c->gen);
 	const struct wc_tm_order_buf *ob;
 	unsigned int i, f;
 	__u32 slots = 0;
@@ -272,8 +278,8 @@ static int stats_from_maps(const struct wcard_clf *c, struct wcard_stats *st)
 		tb = TABLE(c, cf->tables_base + ob->e[i].table);
 		ts->id = ob->e[i].table;
 		/* A tuple's field length is the number of mask bits the field keeps. */
-		for (f = 0; f < c->layout.nfields; f++) {
-			const struct wc_field_desc *d = &c->layout.desc[f];
+		for (f = 0; f < p->layout.nfields; f++) {
+			const struct wc_field_desc *d = &p->layout.desc[f];
 			unsigned int w, bits = 0;
 
 			for (w = 0; w < d->nwords && d->word + w < WC_KEY_WORDS; w++)
@@ -293,61 +299,118 @@ static int stats_from_maps(const struct wcard_clf *c, struct wcard_stats *st)
 	return 0;
 }
 
-int wcard_clf_stats(const struct wcard_clf *c, struct wcard_stats *st)
+/* What part p's live generation holds, into st (zeroed by the caller). */
+static int part_stats(const struct wcard_clf *c, const struct clf_part *p, struct wcard_stats *st)
 {
 	__u32 *ids;
 	unsigned int i;
 
-	if (!c || !st)
-		return -EINVAL;
-	memset(st, 0, sizeof(*st));
-	st->algo = c->algo;
-	for (i = 0; i < c->rs.set.n; i++)
-		st->rules += c->rs.live[i];
-	st->max_rules = c->max_rules;
-	st->moves = CFG(c, c->gen)->moves;
-	st->grace_periods = c->on.grace_periods;
-	st->map_bytes = c->root.len + c->config.len + c->rules.len + c->tables.len + c->slots.len +
-			c->order.len;
-	for (i = 0; i < WC_GENS; i++)
-		st->map_bytes += lpm_image_bytes(c->lpm4[i]) + lpm_image_bytes(c->lpm6[i]);
-	st->used_bytes = sizeof(struct wc_root) + WC_GENS * sizeof(struct wc_config) +
-			 (size_t)c->on.rules_hwm * sizeof(struct wc_rule);
-	if (c->algo == WC_ALGO_LPM) {
-		const struct wc_config *cf = CFG(c, c->gen);
+	st->algo = p->algo;
+	st->rules = clf_part_nlive(c, p);
+	st->moves = PCFG(c, p, c->gen)->moves;
+	st->used_bytes += sizeof(struct wc_config) * WC_GENS +
+			  (size_t)p->on.rules_hwm * sizeof(struct wc_rule);
+	if (p->algo == WC_ALGO_LPM) {
+		const struct wc_config *cf = PCFG(c, p, c->gen);
 		bool v6 = cf->fields[cf->lpm_field % WC_MAX_FIELDS].width == 16;
 
 		st->used_bytes += wcard_trie_bytes(v6 ? c->lpm6[c->gen] : c->lpm4[c->gen]);
 	}
-	if (!c->tm)
-		return c->algo == WC_ALGO_TM || c->algo == WC_ALGO_STM ? stats_from_maps(c, st) : 0;
+	if (!p->tm)
+		return p->algo == WC_ALGO_TM || p->algo == WC_ALGO_STM ? stats_from_maps(c, p, st) :
+									 0;
 	ids = calloc(WC_TM_MAX_TABLES, sizeof(*ids));
 	if (!ids)
 		return -ENOMEM;
-	st->ntables = tm_order(c->tm, ids);
+	st->ntables = tm_order(p->tm, ids);
 	for (i = 0; i < st->ntables; i++) {
-		const struct tm_mtable *tb = &c->tm->tables[ids[i]];
+		const struct tm_mtable *tb = &p->tm->tables[ids[i]];
 		struct wcard_table_stats *ts = &st->tables[i];
 
 		ts->id = ids[i];
 		memcpy(ts->len, tb->len, sizeof(ts->len));
 		ts->rules = tb->nrules;
 		ts->max_bucket = tb->max_bucket;
-		ts->slots = c->tslots[ids[i]];
+		ts->slots = p->tslots[ids[i]];
 		ts->best_prio = tb->best == WC_RANK_NONE ? ~0u : (__u32)(tb->best >> 32);
 		if (tb->max_bucket > st->max_bucket)
 			st->max_bucket = tb->max_bucket;
 	}
 	st->used_bytes += st->ntables * sizeof(struct wc_tm_table) + sizeof(struct wc_tm_order_buf) +
-			  (size_t)c->slots_used * sizeof(struct wc_tm_slot);
+			  (size_t)p->slots_used * sizeof(struct wc_tm_slot);
 	free(ids);
 	return 0;
+}
+
+/* The classifier's own figures, whichever part st describes. */
+static void clf_totals(const struct wcard_clf *c, struct wcard_stats *st)
+{
+	unsigned int i;
+
+	st->parts = c->nparts;
+	st->max_rules = c->max_rules;
+	st->grace_periods = c->grace_periods;
+	st->map_bytes = c->root.len + c->config.len + c->rules.len + c->tables.len + c->slots.len +
+			c->order.len;
+	for (i = 0; i < WC_GENS; i++)
+		st->map_bytes += lpm_image_bytes(c->lpm4[i]) + lpm_image_bytes(c->lpm6[i]);
+	st->used_bytes += sizeof(struct wc_root);
+}
+
+int wcard_clf_part_stats(const struct wcard_clf *c, unsigned int part, struct wcard_stats *st)
+{
+	int ret;
+
+	if (!c || !st || part >= c->nparts)
+		return -EINVAL;
+	memset(st, 0, sizeof(*st));
+	ret = part_stats(c, &c->part[part], st);
+	clf_totals(c, st);
+	return ret;
+}
+
+int wcard_clf_stats(const struct wcard_clf *c, struct wcard_stats *st)
+{
+	struct wcard_stats other;
+	unsigned int i;
+	int ret;
+
+	ret = wcard_clf_part_stats(c, 0, st);
+	/* The other parts' memory; the tables are part 0's. */
+	for (i = 1; !ret && i < c->nparts; i++) {
+		memset(&other, 0, sizeof(other));
+		ret = part_stats(c, &c->part[i], &other);
+		st->used_bytes += other.used_bytes;
+	}
+	if (!ret)
+		st->rules = c->rs.nlive;
+	return ret;
+}
+
+long wcard_clf_model_lookup_family(const struct wcard_clf *c, unsigned int family,
+				   const struct wc_key *k, unsigned int *probed)
+{
+	const struct clf_part *p;
+
+	if (!c || (family != 4 && family != 6))
+		return -EINVAL;
+	/* A classifier of the other family's layout has no rule for the key. */
+	if ((c->layout.id == WC_LAYOUT_IPV4_5T && family != 4) ||
+	    (c->layout.id == WC_LAYOUT_IPV6_5T && family != 6)) {
+		if (probed)
+			*probed = 0;
+		return -1;
+	}
+	p = &c->part[c->nparts > 1 && family == 6 ? WC_PART_V6 : 0];
+	if (!p->tm)
+		return -EINVAL;
+	return tm_lookup(p->tm, k, probed);
 }
 
 long wcard_clf_model_lookup(const struct wcard_clf *c, const struct wc_key *k,
 			    unsigned int *probed)
 {
-	if (!c || !c->tm)
+	if (!c || !c->part[0].tm)
 		return -EINVAL;
-	return tm_lookup(c->tm, k, probed);
+	return tm_lookup(c->part[0].tm, k, probed);
 }

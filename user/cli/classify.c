@@ -20,7 +20,7 @@ struct trace_result {
 	unsigned int tables;
 };
 
-static int clf_open(const struct cli *c, const struct wcard_ruleset *rs, struct wcard_clf **clf,
+static int clf_open(const struct cli *c, struct wcard_ruleset *rs, struct wcard_clf **clf,
 		    char *err, size_t errlen)
 {
 	struct wcard_clf_opts co;
@@ -39,7 +39,7 @@ static int clf_open(const struct cli *c, const struct wcard_ruleset *rs, struct 
 	return ret;
 }
 
-static int classify_bpf(const struct cli *c, const struct wcard_ruleset *rs,
+static int classify_bpf(const struct cli *c, struct wcard_ruleset *rs,
 			const struct wcard_trace *tr, struct trace_result *res, __u32 *verified,
 			char *err, size_t errlen)
 {
@@ -104,13 +104,14 @@ static void classify_ref(const struct wcard_ruleset *rs, const struct wcard_trac
 		struct wc_key k;
 
 		wcard_key_from_tuple(&tr->t[i], &k);
-		res->best[i] = tk_ref_lookup(rs, &k);
+		res->best[i] = tk_ref_lookup_family(rs, tr->t[i].family == 6 ? 6 : 4, &k);
 		res->matched += res->best[i] >= 0;
 	}
 }
 
 int cmd_classify(struct cli *c)
 {
+	const struct wcard_layout *l;
 	struct trace_result res = {};
 	struct wcard_ruleset rs;
 	struct wcard_trace tr = {};
@@ -126,8 +127,15 @@ int cmd_classify(struct cli *c)
 		fprintf(stderr, "wcard classify: unknown --format '%s'\n", c->format);
 		return 2;
 	}
-	wcard_ruleset_init(&rs, wcard_layout_ipv4());
-	ret = wcard_rules_load(c->argv[0], fmt, wcard_layout_ipv4(), &rs, err, sizeof(err));
+	/* The file's own layout (inet for the human syntax), unless --layout says. */
+	l = c->layout ? wcard_layout_builtin(c->layout) : NULL;
+	if (c->layout && !l) {
+		fprintf(stderr, "wcard classify: unknown --layout '%s' (inet, ipv4-5tuple, "
+				"ipv6-5tuple)\n", c->layout);
+		return 2;
+	}
+	wcard_ruleset_init(&rs, l);
+	ret = wcard_rules_load(c->argv[0], fmt, l, &rs, err, sizeof(err));
 	if (!ret)
 		ret = wcard_trace_load(c->argv[1], &tr, err, sizeof(err));
 	if (ret) {
@@ -181,6 +189,71 @@ static bool is_pinned(const struct cli *c, const char *name)
 	return !access(path, F_OK);
 }
 
+/* The family of part `part` of a classifier of layout l (4 or 6), and its layout. */
+static unsigned int part_family(const struct wcard_layout *l, unsigned int part)
+{
+	return l->id == WC_LAYOUT_IPV6_5T || (l->id == WC_LAYOUT_INET && part) ? 6 : 4;
+}
+
+static const struct wcard_layout *part_layout(const struct wcard_layout *l, unsigned int part)
+{
+	return wcard_layout_family(l, part_family(l, part));
+}
+
+static void json_tables(const struct wcard_stats *st, const struct wcard_layout *l)
+{
+	unsigned int t, f;
+
+	putchar('[');
+	for (t = 0; t < st->ntables; t++) {
+		const struct wcard_table_stats *ts = &st->tables[t];
+
+		printf("%s{\"id\":%u,\"tuple\":[", t ? "," : "", ts->id);
+		for (f = 0; f < l->nfields; f++)
+			printf("%s%u", f ? "," : "", ts->len[f]);
+		printf("],\"rules\":%u,\"max_bucket\":%u,\"slots\":%u,\"best_prio\":%u}",
+		       ts->rules, ts->max_bucket, ts->slots, ts->best_prio);
+	}
+	putchar(']');
+}
+
+static void print_tables(const struct wcard_stats *st, const struct wcard_layout *l)
+{
+	unsigned int t, f;
+
+	if (!st->ntables)
+		return;
+	printf("\n%5s %-44s %8s %10s %8s %10s\n", "table", "tuple (bits per field)", "rules",
+	       "max bucket", "slots", "best prio");
+	for (t = 0; t < st->ntables; t++) {
+		const struct wcard_table_stats *ts = &st->tables[t];
+		char tup[128];
+		int o = 0;
+
+		for (f = 0; f < l->nfields && o < (int)sizeof(tup); f++)
+			o += snprintf(tup + o, sizeof(tup) - o, "%s%s=%u", f ? " " : "",
+				      l->fields[f].name, ts->len[f]);
+		printf("%5u %-44s %8u %10u %8u %10u\n", ts->id, tup, ts->rules, ts->max_bucket,
+		       ts->slots, ts->best_prio);
+	}
+}
+
+/* A part's algorithm, rules and tables; what: the layout's name, or which part. */
+static void print_part(const struct wcard_stats *st, const struct wcard_layout *l,
+		       const char *what)
+{
+	printf("algorithm     %s%s%s\n", algo_name(st->algo), st->parts > 1 ? " for the " : "",
+	       st->parts > 1 ? what : "");
+	printf("rules         %zu (%s, max %u)\n", st->rules, st->parts > 1 ? l->name : what,
+	       st->max_rules);
+	if (st->ntables) {
+		printf("tables        %u\n", st->ntables);
+		printf("largest bucket %u rules\n", st->max_bucket);
+	}
+	if (st->parts > 1)
+		print_tables(st, l);
+}
+
 int cmd_stats(struct cli *c)
 {
 	struct wcard_trace tr = {};
@@ -191,8 +264,9 @@ int cmd_stats(struct cli *c)
 	char err[ERRLEN] = "";
 	struct wc_counter cnt, hit = { 0 }, miss = { 0 };
 	double probed = 0;
-	size_t matched = 0, i;
-	unsigned int t, f;
+	size_t matched = 0, modeled = 0, i;
+	struct wcard_stats ps[WC_MAX_PARTS];
+	unsigned int part, nparts;
 	int ret, lock = -1;
 	bool pinned;
 
@@ -235,74 +309,96 @@ int cmd_stats(struct cli *c)
 		fprintf(stderr, "wcard stats: %s\n", *err ? err : strerror(-ret));
 		goto out;
 	}
-	for (i = 0; i < tr.n && st->ntables; i++) {
+	/* The trace through the user-space model: tables probed, per part. */
+	for (i = 0; i < tr.n; i++) {
+		unsigned int fam = tr.t[i].family == 6 ? 6 : 4, p = 0;
 		struct wc_key k;
-		unsigned int p = 0;
+		long got;
 
 		wcard_key_from_tuple(&tr.t[i], &k);
-		matched += wcard_clf_model_lookup(clf, &k, &p) >= 0;
+		got = wcard_clf_model_lookup_family(clf, fam, &k, &p);
+		if (got == -EINVAL)
+			continue; /* that part has no Tuple Merge model */
+		matched += got >= 0;
 		probed += p;
+		modeled++;
 	}
-	if (tr.n)
-		probed /= tr.n;
+	if (modeled)
+		probed /= modeled;
+	nparts = st->parts;
+	for (part = 0; part < nparts && !ret; part++)
+		ret = wcard_clf_part_stats(clf, part, &ps[part]);
+	if (ret) {
+		fprintf(stderr, "wcard stats: %s\n", strerror(-ret));
+		goto out;
+	}
 	if (c->json) {
-		printf("{\"algo\":\"%s\",\"rules\":%zu,\"tables\":%u,\"max_bucket\":%u,"
-		       "\"used_bytes\":%zu,\"map_bytes\":%zu,\"verified_insns\":%u",
-		       algo_name(st->algo), st->rules, st->ntables, st->max_bucket, st->used_bytes,
-		       st->map_bytes, wcard_clf_verified_insns(clf));
-		if (tr.n && st->ntables)
-			printf(",\"trace_packets\":%zu,\"avg_tables_probed\":%.2f", tr.n, probed);
+		/* One part: its figures; dual stack: the whole, then each part in "parts". */
+		printf("{\"algo\":\"%s\",", clf_algo(clf));
+		printf("\"rules\":%zu,\"tables\":%u,\"max_bucket\":%u,\"used_bytes\":%zu,"
+		       "\"map_bytes\":%zu,\"verified_insns\":%u",
+		       st->rules, nparts == 1 ? st->ntables : ps[0].ntables + ps[1].ntables,
+		       nparts == 1 || ps[0].max_bucket > ps[1].max_bucket ? ps[0].max_bucket :
+									  ps[1].max_bucket,
+		       st->used_bytes, st->map_bytes, wcard_clf_verified_insns(clf));
+		if (modeled)
+			printf(",\"trace_packets\":%zu,\"avg_tables_probed\":%.2f", modeled,
+			       probed);
 		if (pinned)
 			printf(",\"layout\":\"%s\",\"matched\":{\"packets\":%llu,\"bytes\":%llu},"
 			       "\"no_match\":{\"packets\":%llu,\"bytes\":%llu}",
 			       rs.layout->name, (unsigned long long)hit.packets,
 			       (unsigned long long)hit.bytes, (unsigned long long)miss.packets,
 			       (unsigned long long)miss.bytes);
-		printf(",\"table_list\":[");
-		for (t = 0; t < st->ntables; t++) {
-			const struct wcard_table_stats *ts = &st->tables[t];
+		if (nparts == 1) {
+			printf(",\"table_list\":");
+			json_tables(st, rs.layout);
+		} else {
+			printf(",\"parts\":[");
+			for (part = 0; part < nparts; part++) {
+				const struct wcard_stats *q = &ps[part];
 
-			printf("%s{\"id\":%u,\"tuple\":[", t ? "," : "", ts->id);
-			for (f = 0; f < rs.layout->nfields; f++)
-				printf("%s%u", f ? "," : "", ts->len[f]);
-			printf("],\"rules\":%u,\"max_bucket\":%u,\"slots\":%u,\"best_prio\":%u}",
-			       ts->rules, ts->max_bucket, ts->slots, ts->best_prio);
+				printf("%s{\"family\":%u,\"algo\":\"%s\",\"rules\":%zu,"
+				       "\"tables\":%u,\"max_bucket\":%u,\"used_bytes\":%zu,"
+				       "\"table_list\":",
+				       part ? "," : "", part_family(rs.layout, part),
+				       algo_name(q->algo), q->rules, q->ntables, q->max_bucket,
+				       q->used_bytes);
+				json_tables(q, part_layout(rs.layout, part));
+				putchar('}');
+			}
+			putchar(']');
 		}
-		printf("]}\n");
+		printf("}\n");
 		goto out;
 	}
-	printf("algorithm     %s\n", algo_name(st->algo));
-	printf("rules         %zu (%s, max %u)\n", st->rules, rs.layout->name, st->max_rules);
-	if (st->ntables) {
-		printf("tables        %u\n", st->ntables);
-		printf("largest bucket %u rules\n", st->max_bucket);
+	if (nparts > 1) {
+		printf("algorithm     %s\n", clf_algo(clf));
+		printf("rules         %zu (%s: IPv4 and IPv6, max %u each)\n", st->rules,
+		       rs.layout->name, st->max_rules);
 	}
+	else
+		print_part(&ps[0], rs.layout, rs.layout->name);
 	printf("memory        %.1f KiB used by the live generation, %.1f MiB of maps in all\n",
 	       st->used_bytes / 1024.0, st->map_bytes / 1048576.0);
 	printf("verifier      %u instructions (XDP filter)\n", wcard_clf_verified_insns(clf));
-	if (tr.n && st->ntables)
+	if (modeled)
 		printf("trace         %zu packets, %zu matched, %.2f tables probed on average\n",
-		       tr.n, matched, probed);
+		       modeled, matched, probed);
 	if (pinned)
 		printf("traffic       %llu packets (%llu bytes) matched a rule, %llu (%llu bytes) "
 		       "none ('wcard rules list' per rule)\n",
 		       (unsigned long long)hit.packets, (unsigned long long)hit.bytes,
 		       (unsigned long long)miss.packets, (unsigned long long)miss.bytes);
-	if (st->ntables) {
-		printf("\n%5s %-44s %8s %10s %8s %10s\n", "table", "tuple (bits per field)", "rules",
-		       "max bucket", "slots", "best prio");
-		for (t = 0; t < st->ntables; t++) {
-			const struct wcard_table_stats *ts = &st->tables[t];
-			char tup[128];
-			int o = 0;
+	for (part = 0; nparts > 1 && part < nparts; part++) {
+		char what[64];
 
-			for (f = 0; f < rs.layout->nfields && o < (int)sizeof(tup); f++)
-				o += snprintf(tup + o, sizeof(tup) - o, "%s%s=%u", f ? " " : "",
-					      rs.layout->fields[f].name, ts->len[f]);
-			printf("%5u %-44s %8u %10u %8u %10u\n", ts->id, tup, ts->rules, ts->max_bucket,
-			       ts->slots, ts->best_prio);
-		}
+		snprintf(what, sizeof(what), "IPv%u part", part_family(rs.layout, part));
+		printf("\n");
+		print_part(&ps[part], part_layout(rs.layout, part), what);
 	}
+	if (nparts == 1)
+		print_tables(&ps[0], rs.layout);
 out:
 	clf_release(clf, lock);
 	wcard_ruleset_free(&rs);

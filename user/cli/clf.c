@@ -12,7 +12,8 @@
 
 int clf_create(struct cli *c)
 {
-	const struct wcard_layout *l = wcard_layout_builtin(c->layout ? c->layout : "ipv4-5tuple");
+	/* No --layout: the rule file's format picks (wcard_rules_load), inet without one. */
+	const struct wcard_layout *l = c->layout ? wcard_layout_builtin(c->layout) : NULL;
 	char path[4096], err[2 * 4096 + ERRLEN] = ""; /* room for the paths it names */
 	struct wcard_clf_opts co = { 0 };
 	struct wcard_clf *clf = NULL;
@@ -20,11 +21,12 @@ int clf_create(struct cli *c)
 	struct wcard_ruleset rs;
 	int ret = 0;
 
-	wcard_ruleset_init(&rs, l);
+	wcard_ruleset_init(&rs, l ? l : c->argc > 1 ? NULL : wcard_layout_inet());
 	if (pin_path(c, c->argv[0], path, sizeof(path)))
 		return 2;
-	if (!l) {
-		fprintf(stderr, "wcard create: unknown --layout '%s' (ipv4-5tuple, ipv6-5tuple)\n",
+	if (c->layout && !l) {
+		fprintf(stderr,
+			"wcard create: unknown --layout '%s' (inet, ipv4-5tuple, ipv6-5tuple)\n",
 			c->layout);
 		return 2;
 	}
@@ -63,8 +65,8 @@ int clf_create(struct cli *c)
 	if (ret)
 		fprintf(stderr, "wcard create: %s\n", *err ? err : strerror(-ret));
 	else
-		fprintf(stderr, "wcard: %s created (%s, %zu rules, max %u, %s)\n", path, l->name,
-			rs.n, co.max_rules, algo_name(wcard_clf_algo(clf)));
+		fprintf(stderr, "wcard: %s created (%s, %zu rules, max %u, %s)\n", path,
+			rs.layout->name, rs.n, co.max_rules, clf_algo(clf));
 	wcard_clf_destroy(clf);
 	free((void *)co.pool);
 	wcard_ruleset_free(&rs);
@@ -137,7 +139,7 @@ int clf_destroy(struct cli *c)
 
 int rules_load(struct cli *c)
 {
-	char path[4096], err[4096 + ERRLEN] = ""; /* room for the path it names */
+	char path[4096], err[4096 + ERRLEN] = "", why[ERRLEN]; /* room for the path it names */
 	struct wcard_clf_opts co = { 0 };
 	struct wcard_clf *clf = NULL;
 	enum wcard_rule_fmt fmt;
@@ -165,13 +167,18 @@ int rules_load(struct cli *c)
 	ret = clf_pinned(c, "rules load", &co, &clf, &lock);
 	if (!ret) {
 		progress_phase("loading %zu rules", rs.n);
-		ret = wcard_clf_load(clf, &rs, err, sizeof(err));
+		/* The file's rules in the classifier's layout (ClassBench into inet, say). */
+		ret = wcard_ruleset_convert(&rs, wcard_clf_layout(clf), why, sizeof(why));
+		if (ret)
+			snprintf(err, sizeof(err), "%s: %s", c->argv[1], why);
+		else
+			ret = wcard_clf_load(clf, &rs, err, sizeof(err));
 		progress_end();
 		if (ret)
 			fprintf(stderr, "wcard rules load: %s\n", *err ? err : strerror(-ret));
 		else
 			fprintf(stderr, "wcard rules: %zu rules loaded into %s (%s)\n", rs.n, path,
-				algo_name(wcard_clf_algo(clf)));
+				clf_algo(clf));
 	}
 	progress_end();
 out:

@@ -67,8 +67,16 @@ int cmd_bench(struct cli *c);
 
 int parse_format(const char *s, enum wcard_rule_fmt *fmt);
 const char *algo_name(enum wc_algo a);
-/* Classifier options from the command line (--algo, --collide, --pool, ...) for rs. */
-int clf_opts(const struct cli *c, const struct wcard_ruleset *rs, struct wcard_clf_opts *co,
+/*
+ * The algorithm of a classifier's live generation: of its parts that hold
+ * rules, or "mixed" when a dual-stack classifier's two differ.
+ */
+const char *clf_algo(const struct wcard_clf *clf);
+/*
+ * Classifier options from the command line (--algo, --collide, --pool, ...)
+ * for rs (--algo static: an inet rs of one family becomes that family's layout).
+ */
+int clf_opts(const struct cli *c, struct wcard_ruleset *rs, struct wcard_clf_opts *co,
 	     char *err, size_t errlen);
 /* DIR/NAME of a pinned object, or an error for a NAME that is not one path component. */
 int pin_path(const struct cli *c, const char *name, char *buf, size_t len);

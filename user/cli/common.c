@@ -35,8 +35,31 @@ const char *algo_name(enum wc_algo a)
 	return a == WC_ALGO_TM ? "tm" : a == WC_ALGO_STM ? "static" : a == WC_ALGO_LPM ? "lpm" : "bf";
 }
 
+const char *clf_algo(const struct wcard_clf *clf)
+{
+	struct wcard_stats *st = calloc(1, sizeof(*st));
+	const char *name = NULL, *n;
+	unsigned int p;
+
+	if (!st)
+		return algo_name(wcard_clf_algo(clf));
+	for (p = 0; !wcard_clf_part_stats(clf, p, st); p++) {
+		n = algo_name(st->algo);
+		/* A part without rules runs no algorithm worth naming. */
+		if (!st->rules && (p || st->parts > 1))
+			continue;
+		if (name && strcmp(name, n)) {
+			name = "mixed";
+			break;
+		}
+		name = n;
+	}
+	free(st);
+	return name ? name : algo_name(wcard_clf_algo(clf));
+}
+
 /* Classifier options from the command line: algorithm, collision limit, pool. */
-int clf_opts(const struct cli *c, const struct wcard_ruleset *rs, struct wcard_clf_opts *co,
+int clf_opts(const struct cli *c, struct wcard_ruleset *rs, struct wcard_clf_opts *co,
 	     char *err, size_t errlen)
 {
 	const char *a = c->algo ? c->algo : "auto";
@@ -71,6 +94,18 @@ int clf_opts(const struct cli *c, const struct wcard_ruleset *rs, struct wcard_c
 		snprintf(err, errlen, "--pool needs --algo static");
 		return -EINVAL;
 	}
+	/*
+	 * A static pool is one family's: rules of one family (and of both) read
+	 * as inet become that family's layout's.
+	 */
+	if (co->algo == WC_ALGO_STM && rs->layout->id == WC_LAYOUT_INET &&
+	    wcard_ruleset_convert(rs, wcard_layout_ipv4(), NULL, 0) &&
+	    wcard_ruleset_convert(rs, wcard_layout_ipv6(), NULL, 0)) {
+		snprintf(err, errlen, "--algo static takes the rules of one family, and these are "
+				      "IPv4 and IPv6 rules");
+		return -EINVAL;
+	}
+	co->layout = rs->layout;
 	if (co->algo == WC_ALGO_STM) {
 		/* Default pool: address lengths in steps of 8, most specific first. */
 		ret = wcard_pool_parse(rs->layout,

@@ -112,7 +112,9 @@ static const struct opt_spec opt_table[] = {
 	{ "max-routes", O_MAX_ROUTES, "N",
 	  "route slots per family (default: the routes given plus a quarter, at least 1024 "
 	  "more)" },
-	{ "layout", O_LAYOUT, "LAYOUT", "key layout: ipv4-5tuple (default) or ipv6-5tuple" },
+	{ "layout", O_LAYOUT, "LAYOUT",
+	  "key layout: inet (IPv4 and IPv6; the default for rule files in the human syntax), "
+	  "ipv4-5tuple (ClassBench's default) or ipv6-5tuple" },
 	{ "max-rules", O_MAX_RULES, "N",
 	  "rule capacity, fixed at create (default 65536, or the rules given plus a quarter if more)" },
 	{ "default", O_DEFAULT, "ACTION", "action for frames no rule matches: pass (default) or drop" },
@@ -135,7 +137,7 @@ static int cmd_lpm(struct cli *c);
 static int cmd_rules(struct cli *c);
 static int cmd_rule(struct cli *c);
 
-static const int classify_opts[] = { O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, 0 };
+static const int classify_opts[] = { O_ALGO, O_FORMAT, O_LAYOUT, O_COLLIDE, O_POOL, 0 };
 static const int stats_opts[] = { O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, O_PIN_DIR, 'j', 0 };
 static const int gen_opts[] = { O_RULES, O_PACKETS, O_SEED, 0 };
 static const int demo_opts[] = { O_DIR, O_RULES, O_PACKETS, O_SEED, 'j', 0 };
@@ -208,8 +210,9 @@ static const struct sub_spec lpm_subs[] = {
 
 static const struct cmd_spec cmd_table[] = {
 	{ "classify", "RULES TRACE",
-	  "classify a ClassBench trace through the XDP filter (BPF_PROG_TEST_RUN); prints the "
-	  "0-based line in RULES of the best match, or -1, per trace line",
+	  "classify a trace (ClassBench's, or with addresses as text, IPv4 and IPv6) through the "
+	  "XDP filter (BPF_PROG_TEST_RUN); prints the 0-based line in RULES of the best match, "
+	  "or -1, per trace line",
 	  cmd_classify, classify_opts, 2, 2,
 	  .brief = "classify a trace through the XDP filter, one line per packet",
 	  .caps = CAPS_BPF },

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* model.c: keys, rule compilation to the BPF form, and the userspace reference classifier. */
+/* compile.c: keys, rule compilation to the BPF form, and matching rules to keys; libwcard. */
 #include <errno.h>
 #include <string.h>
 #include <wcard/wcard.h>
@@ -15,6 +15,17 @@ void wcard_key_from_tuple(const struct wcard_tuple *t, struct wc_key *k)
 	int ports = has_ports(t->proto);
 
 	memset(k, 0, sizeof(*k));
+	if (t->family == 6) {
+		k->w[0] = (__u64)(t->src6 >> 64);
+		k->w[1] = (__u64)t->src6;
+		k->w[2] = (__u64)(t->dst6 >> 64);
+		k->w[3] = (__u64)t->dst6;
+		k->w[4] = ports ? t->sport : 0;
+		k->w[5] = ports ? t->dport : 0;
+		k->w[6] = t->proto;
+		k->w[7] = t->proto == 6 ? t->flags : 0;
+		return;
+	}
 	k->w[0] = t->src;
 	k->w[1] = t->dst;
 	k->w[2] = ports ? t->sport : 0;
@@ -36,7 +47,8 @@ static __u64 be_word(const __u8 *p, unsigned int n)
 int wcard_key_from_pkt(const struct wcard_layout *l, const struct wc_pkt *p, struct wc_key *k)
 {
 	memset(k, 0, sizeof(*k));
-	if (l->id == WC_LAYOUT_IPV4_5T && p->family == 4) {
+	/* inet: the key of the packet's family's layout. */
+	if ((l->id == WC_LAYOUT_IPV4_5T || l->id == WC_LAYOUT_INET) && p->family == 4) {
 		k->w[0] = be_word(p->src, 4);
 		k->w[1] = be_word(p->dst, 4);
 		k->w[2] = p->sport;
@@ -45,7 +57,7 @@ int wcard_key_from_pkt(const struct wcard_layout *l, const struct wc_pkt *p, str
 		k->w[5] = p->tcp_flags;
 		return 0;
 	}
-	if (l->id == WC_LAYOUT_IPV6_5T && p->family == 6) {
+	if ((l->id == WC_LAYOUT_IPV6_5T || l->id == WC_LAYOUT_INET) && p->family == 6) {
 		k->w[0] = be_word(p->src, 8);
 		k->w[1] = be_word(p->src + 8, 8);
 		k->w[2] = be_word(p->dst, 8);
@@ -73,6 +85,7 @@ void wcard_rule_compile(const struct wcard_layout *l, const struct wcard_rule *r
 {
 	unsigned int i;
 
+	l = wcard_layout_family(l, r->family);
 	memset(out, 0, sizeof(*out));
 	out->rank = rank;
 	out->value = r->value;
@@ -110,10 +123,26 @@ __u32 wcard_layout_range_words(const struct wcard_layout *l)
 	return bits;
 }
 
+bool wcard_rule_matches_family(const struct wcard_layout *l, const struct wcard_rule *r,
+			       unsigned int family, const struct wc_key *k)
+{
+	/* A key of the other family never matches a rule of one family's layout. */
+	if ((l->id == WC_LAYOUT_IPV4_5T && family != 4) ||
+	    (l->id == WC_LAYOUT_IPV6_5T && family != 6))
+		return false;
+	if (l->id != WC_LAYOUT_INET)
+		return wcard_rule_matches(l, r, k);
+	if (r->family && r->family != family)
+		return false;
+	return wcard_rule_matches(wcard_layout_family(l, family), r, k);
+}
+
 bool wcard_rule_matches(const struct wcard_layout *l, const struct wcard_rule *r,
 			const struct wc_key *k)
 {
 	unsigned int i;
+
+	l = wcard_layout_family(l, r->family);
 
 	for (i = 0; i < l->nfields; i++) {
 		const struct wcard_match *m = &r->f[i];

@@ -117,12 +117,20 @@ int wcard_rule_format(const struct wcard_layout *l, const struct wcard_rule *r, 
 		      size_t len)
 {
 	struct out o = { .buf = buf, .len = len };
+	const struct wcard_layout *fl = wcard_layout_family(l, r->family);
+	bool addr = false;
 	unsigned int i;
 
 	if (buf && len)
 		buf[0] = 0;
-	for (i = 0; i < l->nfields && i < WC_MAX_FIELDS; i++)
-		fmt_field(&o, &l->fields[i], &r->f[i]);
+	for (i = 0; i < fl->nfields && i < WC_MAX_FIELDS; i++) {
+		addr |= fl->fields[i].type == WC_FIELD_PREFIX && r->f[i].plen;
+		fmt_field(&o, &fl->fields[i], &r->f[i]);
+	}
+	/* An inet rule of one family but no address says so: it reads back the same. */
+	if (l->id == WC_LAYOUT_INET && r->family && !addr)
+		out(&o, "%s%s %s/0", o.off ? " " : "", fl->fields[WC_F_SRC].name,
+		    r->family == 6 ? "::" : "0.0.0.0");
 	out(&o, "%sprio %u", o.off ? " " : "", r->prio);
 	if (r->value == WC_ACT_PASS)
 		out(&o, " pass");

@@ -21,7 +21,7 @@ static const struct wcard_field v6_fields[] = {
 	F(WC_FIELD_MASK, 1, "proto"),	F(WC_FIELD_MASK, 1, "flags"),
 };
 
-static struct wcard_layout builtin_v4, builtin_v6;
+static struct wcard_layout builtin_v4, builtin_v6, builtin_inet;
 
 static void builtin_init(void)
 {
@@ -31,10 +31,12 @@ static void builtin_init(void)
 		return;
 	/* Both fit by construction; a failure here is a programming error. */
 	if (wcard_layout_init(&builtin_v4, "ipv4-5tuple", v4_fields, 6, NULL, 0) ||
-	    wcard_layout_init(&builtin_v6, "ipv6-5tuple", v6_fields, 6, NULL, 0))
+	    wcard_layout_init(&builtin_v6, "ipv6-5tuple", v6_fields, 6, NULL, 0) ||
+	    wcard_layout_init(&builtin_inet, "inet", v6_fields, 6, NULL, 0))
 		abort();
 	builtin_v4.id = WC_LAYOUT_IPV4_5T;
 	builtin_v6.id = WC_LAYOUT_IPV6_5T;
+	builtin_inet.id = WC_LAYOUT_INET;
 	done = 1;
 }
 
@@ -50,6 +52,12 @@ const struct wcard_layout *wcard_layout_ipv6(void)
 	return &builtin_v6;
 }
 
+const struct wcard_layout *wcard_layout_inet(void)
+{
+	builtin_init();
+	return &builtin_inet;
+}
+
 const struct wcard_layout *wcard_layout_builtin(const char *name)
 {
 	if (!name)
@@ -58,7 +66,68 @@ const struct wcard_layout *wcard_layout_builtin(const char *name)
 		return wcard_layout_ipv4();
 	if (!strcmp(name, "ipv6-5tuple"))
 		return wcard_layout_ipv6();
+	if (!strcmp(name, "inet"))
+		return wcard_layout_inet();
 	return NULL;
+}
+
+const struct wcard_layout *wcard_layout_family(const struct wcard_layout *l, unsigned int family)
+{
+	if (!l || l->id != WC_LAYOUT_INET)
+		return l;
+	return family == 6 ? wcard_layout_ipv6() : wcard_layout_ipv4();
+}
+
+/* The family every rule of an IP layout is of: 4, 6, or 0 for inet (each its own). */
+static unsigned int layout_family(const struct wcard_layout *l)
+{
+	return l->id == WC_LAYOUT_IPV4_5T ? 4 : l->id == WC_LAYOUT_IPV6_5T ? 6 : 0;
+}
+
+static bool ip_layout(const struct wcard_layout *l)
+{
+	return l->id == WC_LAYOUT_IPV4_5T || l->id == WC_LAYOUT_IPV6_5T || l->id == WC_LAYOUT_INET;
+}
+
+int wcard_ruleset_convert(struct wcard_ruleset *rs, const struct wcard_layout *l, char *err,
+			  size_t errlen)
+{
+	unsigned int from, to;
+	size_t i;
+
+	if (!rs || !rs->layout || !l)
+		return -EINVAL;
+	if (rs->layout == l || (rs->layout->id == l->id && l->id != WC_LAYOUT_CUSTOM)) {
+		rs->layout = l;
+		return 0;
+	}
+	if (!ip_layout(rs->layout) || !ip_layout(l)) {
+		if (err && errlen)
+			snprintf(err, errlen, "rules of layout %s do not fit layout %s",
+				 rs->layout->name, l->name);
+		return -EINVAL;
+	}
+	from = layout_family(rs->layout);
+	to = layout_family(l);
+	/* All or nothing: every rule must fit before any changes. */
+	for (i = 0; to && i < rs->n; i++) {
+		const struct wcard_rule *r = &rs->rules[i];
+		unsigned int fam = from ? from : r->family;
+
+		if (fam && fam != to) {
+			if (err && errlen)
+				snprintf(err, errlen,
+					 "rule %u (line %u): an IPv%u rule in a rule set of layout "
+					 "%s (inet takes both families)",
+					 r->id, r->line, fam, l->name);
+			return -EINVAL;
+		}
+	}
+	/* Into inet, a rule of one family's layout is of that family; out of it, of none. */
+	for (i = 0; i < rs->n; i++)
+		rs->rules[i].family = to ? 0 : (__u8)from;
+	rs->layout = l;
+	return 0;
 }
 
 static int width_ok(enum wc_field_type t, unsigned int w)
@@ -164,6 +233,8 @@ void wcard_rule_any(const struct wcard_layout *l, struct wcard_rule *r)
 {
 	unsigned int i;
 
+	/* inet: family 0, both; wildcards look the same in either family's layout. */
+	l = wcard_layout_family(l, 0);
 	memset(r, 0, sizeof(*r));
 	for (i = 0; i < l->nfields; i++)
 		if (l->fields[i].type == WC_FIELD_RANGE)
@@ -182,6 +253,7 @@ int wcard_rule_set_prefix(const struct wcard_layout *l, struct wcard_rule *r, un
 {
 	unsigned int w;
 
+	l = wcard_layout_family(l, r->family);
 	if (field_check(l, field, WC_FIELD_PREFIX))
 		return -EINVAL;
 	w = l->fields[field].width;
@@ -196,6 +268,7 @@ int wcard_rule_set_prefix(const struct wcard_layout *l, struct wcard_rule *r, un
 int wcard_rule_set_range(const struct wcard_layout *l, struct wcard_rule *r, unsigned int field,
 			 __u64 lo, __u64 hi)
 {
+	l = wcard_layout_family(l, r->family);
 	if (field_check(l, field, WC_FIELD_RANGE))
 		return -EINVAL;
 	if (lo > hi || hi > (__u64)field_ones(l->fields[field].width))
@@ -210,6 +283,7 @@ int wcard_rule_set_exact(const struct wcard_layout *l, struct wcard_rule *r, uns
 {
 	unsigned int w;
 
+	l = wcard_layout_family(l, r->family);
 	if (field_check(l, field, WC_FIELD_EXACT))
 		return -EINVAL;
 	w = l->fields[field].width;
@@ -226,6 +300,7 @@ int wcard_rule_set_mask(const struct wcard_layout *l, struct wcard_rule *r, unsi
 {
 	unsigned int w;
 
+	l = wcard_layout_family(l, r->family);
 	if (field_check(l, field, WC_FIELD_MASK))
 		return -EINVAL;
 	w = l->fields[field].width;
@@ -236,10 +311,40 @@ int wcard_rule_set_mask(const struct wcard_layout *l, struct wcard_rule *r, unsi
 	return 0;
 }
 
+/* A rule's family agrees with its layout: 0, or -EINVAL with the reason in err. */
+static int family_check(const struct wcard_layout *l, const struct wcard_rule *r, char *err,
+			size_t errlen)
+{
+	const char *why = NULL;
+	unsigned int f;
+
+	if (l->id != WC_LAYOUT_INET) {
+		if (r->family)
+			why = "a family is for inet rule sets only";
+	} else if (r->family && r->family != 4 && r->family != 6) {
+		why = "family is neither 4 nor 6";
+	} else if (!r->family) {
+		/* Of both families: no address, which would be of one of them. */
+		for (f = 0; f < l->nfields && !why; f++)
+			if (l->fields[f].type == WC_FIELD_PREFIX && r->f[f].plen)
+				why = "an address in a rule of both families (family 0)";
+	}
+	if (!why)
+		return 0;
+	if (err && errlen)
+		snprintf(err, errlen, "rule %u (line %u): %s", r->id, r->line, why);
+	return -EINVAL;
+}
+
 int wcard_rule_check(const struct wcard_layout *l, const struct wcard_rule *r, char *err,
 		     size_t errlen)
 {
 	unsigned int f;
+	int ret = family_check(l, r, err, errlen);
+
+	if (ret)
+		return ret;
+	l = wcard_layout_family(l, r->family);
 
 	for (f = 0; f < l->nfields; f++) {
 		const struct wcard_match *m = &r->f[f];

@@ -23,10 +23,32 @@ static const struct {
 	{ "filter", UINT32_MAX },
 };
 
+/*
+ * A trace address as text, dotted IPv4 or IPv6: its family (4 or 6), the
+ * value in *v. 0 for anything else (ClassBench writes IPv4 as a number).
+ */
+static unsigned int trace_addr(const char *tok, wc_u128 *v)
+{
+	unsigned char b[16];
+	unsigned int i;
+
+	if (strchr(tok, ':') && inet_pton(AF_INET6, tok, b) == 1) {
+		for (*v = 0, i = 0; i < 16; i++)
+			*v = *v << 8 | b[i];
+		return 6;
+	}
+	if (strchr(tok, '.') && inet_pton(AF_INET, tok, b) == 1) {
+		*v = (wc_u128)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3];
+		return 4;
+	}
+	return 0;
+}
+
 static int trace_line(struct lsrc *s, char *p, struct wcard_tuple *t)
 {
+	unsigned int i, fam[2] = { 0, 0 };
+	wc_u128 addr[2] = { 0, 0 };
 	__u64 v[7];
-	unsigned int i;
 	char *tok;
 
 	for (i = 0; i < 7; i++) {
@@ -39,6 +61,15 @@ static int trace_line(struct lsrc *s, char *p, struct wcard_tuple *t)
 				return lfail(s, "missing %s", trace_cols[i].what);
 			break;
 		}
+		if (i < 2) {
+			fam[i] = trace_addr(tok, &addr[i]);
+			if (fam[i]) {
+				v[i] = (__u64)addr[i];
+				continue;
+			}
+			if (strchr(tok, ':') || strchr(tok, '.'))
+				return lfail(s, "bad %s '%.64s'", trace_cols[i].what, tok);
+		}
 		ret = parse_num(tok, strlen(tok), trace_cols[i].max, true, &n);
 		if (ret == -ERANGE)
 			return lfail(s, "%s %.64s out of range (0..%llu)", trace_cols[i].what, tok,
@@ -50,9 +81,17 @@ static int trace_line(struct lsrc *s, char *p, struct wcard_tuple *t)
 	p = skip_ws(p);
 	if (*p)
 		return lfail(s, "trailing garbage '%.64s'", p);
+	if ((fam[0] == 6) != (fam[1] == 6))
+		return lfail(s, "an IPv4 and an IPv6 address in one packet");
 	memset(t, 0, sizeof(*t));
-	t->src = (__u32)v[0];
-	t->dst = (__u32)v[1];
+	t->family = fam[0] == 6 ? 6 : 4;
+	if (t->family == 6) {
+		t->src6 = addr[0];
+		t->dst6 = addr[1];
+	} else {
+		t->src = (__u32)v[0];
+		t->dst = (__u32)v[1];
+	}
 	t->sport = (__u16)v[2];
 	t->dport = (__u16)v[3];
 	t->proto = (__u8)v[4];

@@ -16,16 +16,12 @@
 
 struct pctx {
 	struct lsrc *s;
-	/* the rule set's layout, NULL while the first address has not picked one */
+	/*
+	 * The rule set's layout: given, or picked by the format of the first
+	 * rule line (inet for the human syntax, ipv4-5tuple for ClassBench).
+	 */
 	const struct wcard_layout *layout;
-	unsigned int pick_line; /* line whose address picked layout (0: given) */
 };
-
-static const struct wcard_layout *cur_layout(const struct pctx *c)
-{
-	/* Both built-ins agree on everything but the address width. */
-	return c->layout ? c->layout : wcard_layout_ipv4();
-}
 
 static bool layout_same(const struct wcard_layout *a, const struct wcard_layout *b)
 {
@@ -33,7 +29,8 @@ static bool layout_same(const struct wcard_layout *a, const struct wcard_layout 
 
 	if (a == b)
 		return true;
-	if (a->nfields != b->nfields)
+	/* inet has ipv6-5tuple's fields, and its rules are of either family. */
+	if (a->id != b->id || a->nfields != b->nfields)
 		return false;
 	for (i = 0; i < a->nfields; i++)
 		if (a->fields[i].type != b->fields[i].type ||
@@ -61,7 +58,7 @@ static int field_index(const struct wcard_layout *l, const char *name)
 /* "ADDR[/LEN]" (IPv4, IPv6, or a number outside the built-ins) into PREFIX field f. */
 static int parse_prefix(struct pctx *c, struct wcard_rule *r, unsigned int f, const char *tok)
 {
-	const struct wcard_layout *l = cur_layout(c);
+	const struct wcard_layout *l = c->layout;
 	const char *slash = strchr(tok, '/');
 	size_t alen = slash ? (size_t)(slash - tok) : strlen(tok);
 	unsigned int w = l->fields[f].width, fam = 0, plen, i;
@@ -77,22 +74,19 @@ static int parse_prefix(struct pctx *c, struct wcard_rule *r, unsigned int f, co
 		fam = 4;
 	else if (inet_pton(AF_INET6, abuf, bytes) == 1)
 		fam = 6;
+	if (fam && l->id == WC_LAYOUT_INET) {
+		/* The first address of a rule says its family; the others must agree. */
+		if (r->family && r->family != fam)
+			return lfail(c->s, "IPv%u address in a rule with IPv%u addresses", fam,
+				     r->family);
+		r->family = (__u8)fam;
+		l = wcard_layout_family(l, fam);
+		w = l->fields[f].width;
+	}
 	if (fam) {
-		if (!c->layout) {
-			c->layout = fam == 4 ? wcard_layout_ipv4() : wcard_layout_ipv6();
-			c->pick_line = c->s->lineno;
-			l = c->layout;
-			w = l->fields[f].width;
-		}
-		if (w != (fam == 4 ? 4u : 16u)) {
-			if (c->pick_line)
-				return lfail(c->s,
-					     "IPv%u address in %s %s rule set (line %u has IPv%u)",
-					     fam, article(l->name), l->name, c->pick_line,
-					     fam == 4 ? 6 : 4);
-			return lfail(c->s, "IPv%u address in %s %s rule set", fam, article(l->name),
-				     l->name);
-		}
+		if (w != (fam == 4 ? 4u : 16u))
+			return lfail(c->s, "IPv%u address in %s %s rule set (inet takes both)",
+				     fam, article(l->name), l->name);
 		for (i = 0; i < w; i++)
 			v = v << 8 | bytes[i];
 	} else {
@@ -128,7 +122,7 @@ static int parse_prefix(struct pctx *c, struct wcard_rule *r, unsigned int f, co
 static int cb_range(struct pctx *c, struct wcard_rule *r, unsigned int f, char **pp,
 		    const char *what)
 {
-	const struct wcard_layout *l = cur_layout(c);
+	const struct wcard_layout *l = c->layout;
 	char *p = skip_ws(*pp), *s;
 	wc_u128 v[2];
 	int i, ret;
@@ -334,7 +328,7 @@ static int mask_part(struct pctx *c, const char *fname, unsigned int width, cons
 /* The argument of a field keyword. */
 static int h_field(struct pctx *c, struct wcard_rule *r, unsigned int f, const char *arg)
 {
-	const struct wcard_layout *l = cur_layout(c);
+	const struct wcard_layout *l = c->layout;
 	const struct wcard_field *fd = &l->fields[f];
 	const char *sep;
 	wc_u128 v, m;
@@ -435,12 +429,12 @@ static int h_line(struct pctx *c, char *line, __u32 ordinal, struct wcard_rule *
 
 	if (!tok)
 		return 0;
-	wcard_rule_any(cur_layout(c), r);
+	wcard_rule_any(c->layout, r);
 	r->prio = ordinal;
 	r->id = ordinal;
 	r->line = c->s->lineno;
 	for (; tok; tok = lex_next(&x)) {
-		const struct wcard_layout *l = cur_layout(c);
+		const struct wcard_layout *l = c->layout;
 
 		if (!strcmp(tok, ","))
 			return lfail(c->s, "unexpected ','");
@@ -591,12 +585,15 @@ static int rules_run(struct lsrc *s, enum wcard_rule_fmt fmt, const struct wcard
 			continue;
 		if (fmt == WCARD_FMT_AUTO)
 			fmt = *p == '@' ? WCARD_FMT_CLASSBENCH : WCARD_FMT_WCARD;
+		if (!c.layout)
+			c.layout = fmt == WCARD_FMT_CLASSBENCH ? wcard_layout_ipv4() :
+								 wcard_layout_inet();
 		if (fmt == WCARD_FMT_CLASSBENCH) {
-			if (!c.layout) {
-				c.layout = wcard_layout_ipv4();
-			} else if (!layout_same(c.layout, wcard_layout_ipv4())) {
+			if (!layout_same(c.layout, wcard_layout_ipv4()) &&
+			    c.layout->id != WC_LAYOUT_INET) {
 				ret = lfail(s,
-					    "ClassBench rules need the ipv4-5tuple layout, not %s",
+					    "ClassBench rules need the ipv4-5tuple or inet layout, "
+					    "not %s",
 					    c.layout->name);
 				break;
 			}
@@ -607,6 +604,9 @@ static int rules_run(struct lsrc *s, enum wcard_rule_fmt fmt, const struct wcard
 			ret = cb_line(&c, p, &r);
 			if (ret)
 				break;
+			/* ClassBench is an IPv4 format: its rules are IPv4 rules in inet. */
+			if (c.layout->id == WC_LAYOUT_INET)
+				r.family = 4;
 		} else {
 			ret = h_line(&c, p, ordinal, &r);
 			if (ret < 0)
@@ -630,7 +630,7 @@ static int rules_run(struct lsrc *s, enum wcard_rule_fmt fmt, const struct wcard
 		if (ret)
 			seterr(s->err, s->errlen, "%s: %s", s->name, strerror(-ret));
 		else
-			rs->layout = cur_layout(&c);
+			rs->layout = c.layout;
 	}
 	wcard_ruleset_free(&tmp);
 	return ret;

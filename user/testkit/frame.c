@@ -247,6 +247,16 @@ void tk_pkt_from_tuple(const struct wcard_tuple *t, struct wc_pkt *p)
 	 */
 	if (t->proto == 51)
 		p->frag = WC_FRAG_LATER;
+	if (t->family == 6) {
+		unsigned int i;
+
+		p->family = 6;
+		for (i = 0; i < 16; i++) {
+			p->src[i] = (__u8)(t->src6 >> (8 * (15 - i)));
+			p->dst[i] = (__u8)(t->dst6 >> (8 * (15 - i)));
+		}
+		return;
+	}
 	p->src[0] = t->src >> 24;
 	p->src[1] = t->src >> 16;
 	p->src[2] = t->src >> 8;

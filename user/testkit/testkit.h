@@ -14,6 +14,37 @@ extern "C" {
  * prio, then lowest index), or -1.
  */
 long tk_ref_lookup(const struct wcard_ruleset *rs, const struct wc_key *k);
+/*
+ * The same for a key of family 4 or 6 (in that family's layout): in an inet
+ * set, only rules of that family or of both match. tk_ref_lookup takes keys
+ * of ipv6-5tuple's family in an ipv6-5tuple set, IPv4 keys in any other.
+ */
+long tk_ref_lookup_family(const struct wcard_ruleset *rs, unsigned int family,
+			  const struct wc_key *k);
+
+/* ---- IPv6 twins (dual.c) ------------------------------------------------- */
+
+/*
+ * The IPv6 twin of an IPv4 rule set (ipv4-5tuple, or inet without IPv6
+ * rules), in ipv6-5tuple: each prefix a/len becomes 2001:db8:a::/(32 + len)
+ * (/0 stays /0), every other field, priority and value is kept. A tuple's
+ * twin (tk_tuple_twin6) matches exactly the twins of the rules the tuple
+ * matches, so one reference answers both families. 0, -EINVAL or -ENOMEM.
+ */
+int tk_ruleset_twin6(const struct wcard_ruleset *v4, struct wcard_ruleset *out);
+/*
+ * A dual-stack set from an IPv4 one, in inet: each rule as an IPv4 rule and
+ * its twin as an IPv6 rule, both of the rule's priority, but a rule with no
+ * address (both /0) once, of both families. Rules keep their source line.
+ */
+int tk_ruleset_dual(const struct wcard_ruleset *v4, struct wcard_ruleset *out);
+/*
+ * The IPv6 twin of an IPv4 tuple: 2001:db8:addr:: with low 64 bits from salt.
+ * A protocol IPv6 takes for an extension header (0, 43, 44, 51, 60) becomes
+ * 59, no next header, as a frame would carry it: that twin may meet other
+ * rules than the tuple.
+ */
+void tk_tuple_twin6(const struct wcard_tuple *t, __u64 salt, struct wcard_tuple *out);
 
 /* ---- frames (user/pkt.c) ------------------------------------------------- */
 

@@ -18,14 +18,14 @@ static void example_path(const char *variant, char *buf, size_t len)
 }
 
 /*
- * The application's program with wcard inside: load the object, fill the
- * classifier with libwcard, then random frames near the rules come back
- * dropped or passed as the reference says, and the application's own
- * counters agree.
+ * The application's program with wcard inside: load the object, fill a
+ * dual-stack classifier with libwcard, then random IPv4 and IPv6 frames near
+ * the rules come back dropped or passed as the reference says, and the
+ * application's own counters agree.
  */
 static void run_example(const char *variant)
 {
-	const struct wcard_layout *l = wcard_layout_ipv4();
+	const struct wcard_layout *l = wcard_layout_inet();
 	struct wcard_clf_opts o = { .layout = l, .algo = WC_ALGO_TM };
 	struct wt_rng r = { .s = 5 };
 	struct wcard_ruleset rs;
@@ -44,7 +44,7 @@ static void run_example(const char *variant)
 	sub = wcard__open(obj);
 	cr_assert_not_null(sub, "case %s: subskeleton", variant);
 	cr_assert_not_null(sub->maps.wc_rules, "case %s: wc_rules", variant);
-	cr_assert_eq(wcard_object_prepare(obj, 1024), 0, "case %s: prepare", variant);
+	cr_assert_eq(wcard_object_prepare_layout(obj, l, 1024), 0, "case %s: prepare", variant);
 	ret = bpf_object__load(obj);
 	cr_assert_eq(ret, 0, "case %s: load: %d", variant, ret);
 	cr_assert_eq(bpf_map__fd(sub->maps.wc_rules),
@@ -56,7 +56,7 @@ static void run_example(const char *variant)
 	for (i = 0; i < 300; i++) {
 		struct wcard_rule rule;
 
-		wt_rule_random(&r, l, 40, 300, &rule);
+		wt_rule_random_inet(&r, 40, 300, &rule);
 		rule.id = i;
 		rule.value = wt_below(&r, 2) ? WC_ACT_DROP : WC_ACT_PASS;
 		wcard_ruleset_add(&rs, &rule);
@@ -65,6 +65,8 @@ static void run_example(const char *variant)
 		     variant, err);
 	prog = bpf_program__fd(bpf_object__find_program_by_name(obj, "blocklist"));
 	for (i = 0; i < 2000; i++) {
+		const struct wcard_rule *near = &rs.rules[wt_below(&r, rs.n)];
+		unsigned int fam = wt_key_family(&r, l, near);
 		struct tk_frame_opts fo = {};
 		__u8 frame[256];
 		struct wc_key k;
@@ -73,24 +75,15 @@ static void run_example(const char *variant)
 		int len;
 		LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = frame, .repeat = 1);
 
-		wt_key_near(&r, l, &rs.rules[wt_below(&r, rs.n)], 40, &k);
+		wt_key_near(&r, wcard_layout_family(l, fam), near, 40, &k);
 		/* TCP, so ports and flags reach the parser as drawn. */
-		k.w[4] = 6;
-		memset(&p, 0, sizeof(p));
-		p.family = 4;
-		p.proto = 6;
-		p.sport = k.w[2];
-		p.dport = k.w[3];
-		p.tcp_flags = k.w[5];
-		for (len = 0; len < 4; len++) {
-			p.src[len] = k.w[0] >> (24 - 8 * len);
-			p.dst[len] = k.w[1] >> (24 - 8 * len);
-		}
+		k.w[fam == 6 ? 6 : 4] = 6;
+		wt_pkt_from_key(wcard_layout_family(l, fam), &k, &p);
 		len = tk_frame_build(&p, &fo, frame, sizeof(frame));
 		cr_assert_gt(len, 0, "case %s: frame", variant);
 		t.data_size_in = len;
 		cr_assert_eq(bpf_prog_test_run_opts(prog, &t), 0, "case %s: test run", variant);
-		want = tk_ref_lookup(&rs, &k);
+		want = tk_ref_lookup_family(&rs, fam, &k);
 		want = want >= 0 && WC_VALUE_ACTION(rs.rules[want].value) == WC_ACT_DROP;
 		cr_assert_eq(t.retval, want ? XDP_DROP : XDP_PASS, "case %s: frame %u: %u", variant,
 			     i, t.retval);

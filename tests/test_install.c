@@ -110,17 +110,20 @@ Test(install, destdir_then_example_from_installed_files, .timeout = 600, .fini =
 			   "case the example uses the installed libwcard.so: %s", out);
 	snprintf(rules, sizeof(rules), "%s/rules", stage);
 	cr_assert_eq(wt_sh(out, sizeof(out), "printf 'src 10.0.0.0/8 prio 5 drop\\nsrc 10.9.0.0/16 prio 1 "
-					  "pass\\n' > %s", rules), 0, "case rules");
+					  "pass\\nsrc 2001:db8:bad::/48 drop\\n' > %s", rules),
+		     0, "case rules");
 	for (i = 0; i < 2; i++) {
 		const char *obj = i ? "link.bpf.o" : "hdr.bpf.o";
 
 		cr_assert_eq(wt_sh(out, sizeof(out),
 				"cd %s && LD_LIBRARY_PATH=%s/usr/lib ./blocklist %s %s 10.1.2.3 "
-				"10.9.8.7 11.1.2.3",
+				"10.9.8.7 11.1.2.3 2001:db8:bad::1 2001:db8::1",
 				stage, d, obj, rules),
 			     0, "case run %s: %s", obj, out);
 		cr_assert(strstr(out, "10.1.2.3 drop\n") && strstr(out, "10.9.8.7 pass\n") &&
-				  strstr(out, "11.1.2.3 pass\n"),
+				  strstr(out, "11.1.2.3 pass\n") &&
+				  strstr(out, "2001:db8:bad::1 drop\n") &&
+				  strstr(out, "2001:db8::1 pass\n"),
 			  "case run %s: verdicts: %s", obj, out);
 	}
 	cr_log_info("install: DESTDIR staging complete; the example built both ways from the "

@@ -41,38 +41,6 @@ static long run(struct wcard_clf *c, const struct wc_pkt *p, const struct tk_fra
 	return m.id == WC_ID_NONE ? -1 : (long)m.id;
 }
 
-/* The parser's view of key k in a built-in layout: what a frame can carry. */
-static void pkt_from_key(const struct wcard_layout *l, struct wc_key *k, struct wc_pkt *p)
-{
-	unsigned int i, v6 = l->id == WC_LAYOUT_IPV6_5T, w = v6 ? 4 : 2;
-	__u8 proto = k->w[w + 2];
-
-	/* In IPv6 these numbers are extension headers, never the final protocol. */
-	if (v6 && (proto == 0 || proto == 43 || proto == 44 || proto == 51 || proto == 60))
-		k->w[w + 2] = proto = 59;
-
-	/* Only TCP, UDP and SCTP carry ports, only TCP flags; fix the key to match. */
-	if (proto != 6 && proto != 17 && proto != 132)
-		k->w[w] = k->w[w + 1] = 0;
-	if (proto != 6)
-		k->w[w + 3] = 0;
-	memset(p, 0, sizeof(*p));
-	p->family = v6 ? 6 : 4;
-	p->sport = k->w[w];
-	p->dport = k->w[w + 1];
-	p->proto = proto;
-	p->tcp_flags = k->w[w + 3];
-	/* IPv4 AH is walked to what it protects, except in a later fragment. */
-	if (!v6 && proto == 51)
-		p->frag = WC_FRAG_LATER;
-	for (i = 0; i < (v6 ? 16u : 4u); i++) {
-		unsigned int word = v6 ? i / 8 : 0, sh = v6 ? (7 - i % 8) * 8 : (3 - i) * 8;
-
-		p->src[i] = k->w[word] >> sh;
-		p->dst[i] = k->w[word + (v6 ? 2 : 1)] >> sh;
-	}
-}
-
 static void diff_frames(const struct wcard_layout *l, unsigned int nrules, unsigned int nkeys,
 			__u64 seed, const char *name)
 {
@@ -108,7 +76,7 @@ static void diff_frames(const struct wcard_layout *l, unsigned int nrules, unsig
 		wt_key_near(&r, kl, t, pool, &k);
 		if (wt_below(&r, 3) == 0)
 			k.w[fam == 6 ? 6 : 4] = protos[wt_below(&r, sizeof(protos))];
-		pkt_from_key(kl, &k, &p);
+		wt_pkt_from_key(kl, &k, &p);
 		/* Encapsulation must not change the verdict. */
 		fo.nvlan = wt_below(&r, 3);
 		fo.vlan[0] = 100, fo.vlan[1] = 200;
@@ -733,7 +701,7 @@ static void check_frames(struct wcard_clf *c, const struct wcard_layout *l,
 		__u32 act;
 
 		wt_key_near(r, wcard_layout_family(l, fam), t, 16, &k);
-		pkt_from_key(wcard_layout_family(l, fam), &k, &p);
+		wt_pkt_from_key(wcard_layout_family(l, fam), &k, &p);
 		want = tk_ref_lookup_family(rs, fam, &k);
 		got = run(c, &p, &fo, &act, name);
 		cr_assert_eq(got, want, "case %s: packet %u: BPF rule %ld, reference %ld", name, i,

@@ -270,6 +270,39 @@ static inline void wt_key_near(struct wt_rng *r, const struct wcard_layout *l,
 	}
 }
 
+/* The parser's view of key k in a built-in layout: what a frame can carry. */
+static inline void wt_pkt_from_key(const struct wcard_layout *l, struct wc_key *k,
+				   struct wc_pkt *p)
+{
+	unsigned int i, v6 = l->id == WC_LAYOUT_IPV6_5T, w = v6 ? 4 : 2;
+	__u8 proto = k->w[w + 2];
+
+	/* In IPv6 these numbers are extension headers, never the final protocol. */
+	if (v6 && (proto == 0 || proto == 43 || proto == 44 || proto == 51 || proto == 60))
+		k->w[w + 2] = proto = 59;
+
+	/* Only TCP, UDP and SCTP carry ports, only TCP flags; fix the key to match. */
+	if (proto != 6 && proto != 17 && proto != 132)
+		k->w[w] = k->w[w + 1] = 0;
+	if (proto != 6)
+		k->w[w + 3] = 0;
+	memset(p, 0, sizeof(*p));
+	p->family = v6 ? 6 : 4;
+	p->sport = k->w[w];
+	p->dport = k->w[w + 1];
+	p->proto = proto;
+	p->tcp_flags = k->w[w + 3];
+	/* IPv4 AH is walked to what it protects, except in a later fragment. */
+	if (!v6 && proto == 51)
+		p->frag = WC_FRAG_LATER;
+	for (i = 0; i < (v6 ? 16u : 4u); i++) {
+		unsigned int word = v6 ? i / 8 : 0, sh = v6 ? (7 - i % 8) * 8 : (3 - i) * 8;
+
+		p->src[i] = k->w[word] >> sh;
+		p->dst[i] = k->w[word + (v6 ? 2 : 1)] >> sh;
+	}
+}
+
 /*
  * For tests that make directories under /sys/fs/bpf themselves: bpffs is
  * mounted there the way the library's pin functions do it when nothing is (a

@@ -2,8 +2,9 @@
 /*
  * blocklist.c: the user half of the blocklist example. It loads either build of
  * blocklist.bpf.o, fills the wcard classifier inside it from a rule file with
- * libwcard, and sends one TCP frame per source address through the program
- * (BPF_PROG_TEST_RUN), printing the verdict and the application's counters.
+ * libwcard (one dual-stack classifier: IPv4 and IPv6 rules), and sends one
+ * TCP frame per source address, IPv4 or IPv6, through the program
+ * (BPF_PROG_TEST_RUN), printing the verdict.
  *
  *   blocklist OBJECT RULES ADDR...
  *
@@ -19,29 +20,53 @@
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <wcard/wcard.h>
 #include <wcard/libwcard.subskel.h>
 
-/* One TCP frame from src to 192.0.2.1:443 (Ethernet, IPv4, TCP SYN) through the program. */
+/*
+ * One TCP SYN from src to port 443 through the program: Ethernet, IPv4 to
+ * 192.0.2.1, or IPv6 to 2001:db8::1 when src is an IPv6 address.
+ */
 static int verdict(int prog, const char *src, __u32 *action)
 {
+	const struct tcphdr tcp = { .source = htons(40000), .dest = htons(443), .doff = 5,
+				    .syn = 1 };
 	struct {
 		struct ethhdr eth;
 		struct iphdr ip;
 		struct tcphdr tcp;
-	} __attribute__((packed)) f = {
+	} __attribute__((packed)) f4 = {
 		.eth = { .h_proto = htons(ETH_P_IP) },
 		.ip = { .version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_TCP,
-			.tot_len = htons(sizeof(f.ip) + sizeof(f.tcp)) },
-		.tcp = { .source = htons(40000), .dest = htons(443), .doff = 5, .syn = 1 },
+			.tot_len = htons(sizeof(f4.ip) + sizeof(f4.tcp)) },
+		.tcp = tcp,
 	};
-	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = &f, .data_size_in = sizeof(f), .repeat = 1);
+	struct {
+		struct ethhdr eth;
+		struct ipv6hdr ip;
+		struct tcphdr tcp;
+	} __attribute__((packed)) f6 = {
+		.eth = { .h_proto = htons(ETH_P_IPV6) },
+		.ip = { .version = 6, .nexthdr = IPPROTO_TCP, .hop_limit = 64,
+			.payload_len = htons(sizeof(f6.tcp)) },
+		.tcp = tcp,
+	};
+	LIBBPF_OPTS(bpf_test_run_opts, t, .repeat = 1);
 
-	if (inet_pton(AF_INET, src, &f.ip.saddr) != 1 ||
-	    inet_pton(AF_INET, "192.0.2.1", &f.ip.daddr) != 1)
+	if (inet_pton(AF_INET6, src, &f6.ip.saddr) == 1 &&
+	    inet_pton(AF_INET6, "2001:db8::1", &f6.ip.daddr) == 1) {
+		t.data_in = &f6;
+		t.data_size_in = sizeof(f6);
+	} else if (inet_pton(AF_INET, src, &f4.ip.saddr) == 1 &&
+		   inet_pton(AF_INET, "192.0.2.1", &f4.ip.daddr) == 1) {
+		t.data_in = &f4;
+		t.data_size_in = sizeof(f4);
+	} else {
 		return -EINVAL;
+	}
 	if (bpf_prog_test_run_opts(prog, &t))
 		return -errno;
 	*action = t.retval;
@@ -50,7 +75,7 @@ static int verdict(int prog, const char *src, __u32 *action)
 
 int main(int argc, char **argv)
 {
-	struct wcard_clf_opts o = { .layout = wcard_layout_ipv4() };
+	struct wcard_clf_opts o = { .layout = wcard_layout_inet() };
 	struct bpf_object *obj = NULL;
 	struct wcard_clf *clf = NULL;
 	struct wcard *lib = NULL;
@@ -74,7 +99,7 @@ int main(int argc, char **argv)
 	}
 	/* wcard's maps inside this object, by the library's own names. */
 	lib = wcard__open(obj);
-	if (!lib || wcard_object_prepare(obj, 1024) || bpf_object__load(obj)) {
+	if (!lib || wcard_object_prepare_layout(obj, o.layout, 1024) || bpf_object__load(obj)) {
 		fprintf(stderr, "%s: loading: %s\n", argv[1], strerror(errno));
 		goto out;
 	}

@@ -42,12 +42,20 @@ static __always_inline void wc_count(__u32 idx, __u64 bytes)
  * stack of nested calls is limited to 512 bytes).
  */
 #ifndef WCARD_COMPAT
-__noinline int wc_xdp_parse(struct xdp_md *ctx, struct wc_pkt *pkt)
+__noinline int wc_xdp_parse_g(struct xdp_md *ctx, struct wc_pkt *pkt)
 {
 	/* To the verifier, a global function's pointer arguments may be NULL. */
 	if (!ctx || !pkt)
 		return WC_PARSE_MALFORMED;
 	return wc_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, pkt);
+}
+
+/* Parse into buf; *pkt: the parsed packet. */
+static __always_inline int wc_xdp_parse(struct xdp_md *ctx, struct wc_pkt *buf,
+					const struct wc_pkt **pkt)
+{
+	*pkt = buf;
+	return wc_xdp_parse_g(ctx, buf);
 }
 #else
 /* Compat build: no pointer arguments but the context; the result goes through the scratch entry. */
@@ -60,14 +68,21 @@ __noinline int wc_xdp_parse_g(struct xdp_md *ctx)
 	return wc_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, &s->pkt);
 }
 
-static __always_inline int wc_xdp_parse(struct xdp_md *ctx, struct wc_pkt *pkt)
+/*
+ * *pkt: the packet as parsed into the CPU's scratch entry, read there, not
+ * copied to the stack: Linux 5.10 rounds each frame of the combined stack up
+ * more coarsely than later kernels, and the filter's frame has no 56 bytes to
+ * spare there (buf stays unused).
+ */
+static __always_inline int wc_xdp_parse(struct xdp_md *ctx, struct wc_pkt *buf,
+					const struct wc_pkt **pkt)
 {
 	int ret = wc_xdp_parse_g(ctx);
 	struct wc_scratch *s = wc_scratch_get();
 
 	if (!s)
 		return WC_PARSE_MALFORMED;
-	__builtin_memcpy(pkt, &s->pkt, sizeof(*pkt));
+	*pkt = &s->pkt;
 	return ret;
 }
 #endif
@@ -92,9 +107,10 @@ static __always_inline __u32 wc_xdp_action(__u32 a)
 SEC("xdp")
 int wc_xdp_filter(struct xdp_md *ctx)
 {
+	const struct wc_pkt *pkt = NULL;
 	struct wc_result res;
 	struct wc_config *cfg;
-	struct wc_pkt pkt;
+	struct wc_pkt buf;
 	__u32 action, ifindex = 0;
 	int status;
 
@@ -107,10 +123,10 @@ int wc_xdp_filter(struct xdp_md *ctx)
 	if (!cfg)
 		return XDP_PASS;
 	wc_result_miss(&res);
-	status = wc_xdp_parse(ctx, &pkt);
-	if (status == WC_PARSE_OK) {
+	status = wc_xdp_parse(ctx, &buf, &pkt);
+	if (status == WC_PARSE_OK && pkt) {
 		action = cfg->default_action;
-		if (wc_classify_pkt(&pkt, cfg, &res) > 0) {
+		if (wc_classify_pkt(pkt, cfg, &res) > 0) {
 			action = WC_VALUE_ACTION(res.value);
 			ifindex = WC_VALUE_IFINDEX(res.value);
 		}

@@ -66,6 +66,29 @@ def results_section():
             b = dp["acl1_100k"]
             line += f"; acl1_100k {ns(b['hot_ns'])} and {ns(b['cold_ns'])} ns"
         paras.append(line + f". The filter verifies in {a['verified_insns']:,} instructions.")
+    dual = [(st, lookup(f"{st} ipv4-5tuple", "tm"), lookup(f"{st} inet, IPv4", "tm"),
+             lookup(f"{st} inet, IPv6", "tm")) for st in ("acl1_10k", "fw1_10k", "ipc1_10k")]
+    dual = [x for x in dual if all(x[1:])]
+    if dual:
+        line = ("Dual stack (layout `inet`: each set's rules as IPv4 rules and their IPv6 twins "
+                "in one classifier, beside the IPv4 rules alone in `ipv4-5tuple`, same maps): "
+                "IPv4 lookups " + "; ".join(
+                    f"{st} {ns(d4['ns'])} ns against {ns(v4['ns'])} ({d4['ns'] / v4['ns']:.2f}x), "
+                    f"IPv6 {ns(d6['ns'])} ns" for st, v4, d4, d6 in dual))
+        names = ("acl1_10k ipv4-5tuple", "acl1_10k inet, IPv4", "acl1_10k inet, IPv6")
+        if all(n in dp for n in names):
+            a, b, c = (dp[n] for n in names)
+            line += (f". Through the whole XDP filter on acl1_10k: {ns(a['hot_ns'])} ns/pkt hot "
+                     f"as `ipv4-5tuple`, {ns(b['hot_ns'])} for IPv4 and {ns(c['hot_ns'])} for "
+                     f"IPv6 as `inet`")
+        names = ("blocklist ipv4-5tuple", "blocklist inet, IPv4", "blocklist inet, IPv6")
+        if all(n in dp for n in names):
+            a, b, c = (dp[n] for n in names)
+            line += (f"; a 20K + 20K route blocklist, each family on the LPM path "
+                     f"({b['algo']}, {c['algo']}): {ns(a['hot_ns'])} ns/pkt hot as "
+                     f"`ipv4-5tuple`, {ns(b['hot_ns'])} for IPv4 and {ns(c['hot_ns'])} for IPv6 "
+                     f"as `inet`")
+        paras.append(line + ".")
     upd = kind("updates", under_lookups=False)
     updl = kind("updates", under_lookups=True)
     if upd and updl:

@@ -127,7 +127,8 @@ WCARD_API int wcard_clf_unpin(const char *dir);
  * Open a classifier pinned under dir, in this or another process. The maps are
  * the source of truth: the magic, format version and layout are checked (o may
  * be NULL, or give the layout it must have, the algorithm, c and the static
- * pool), the rules lookups can reach are read back, and a fresh generation is
+ * pool; inet and one family's layout pass for each other, their rules move
+ * with wcard_ruleset_convert), the rules lookups can reach are read back, and a fresh generation is
  * built from them (which also reclaims what a killed writer left behind),
  * unless o->read_only: then nothing is written and the handle only reads.
  * Ids and priorities are kept; rule source lines are not.

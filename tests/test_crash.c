@@ -810,3 +810,183 @@ Test(crash, kill_lpm_writer, .timeout = 900, .fini = crash_cleanup)
 	free(lc.fam);
 	free(got);
 }
+
+/* The value of the reference's best rule of rs for each check packet, ~0 for none. */
+static void ref_values(const struct wcard_ruleset *rs, const struct wcard_trace *chk, __u64 *v)
+{
+	model_values(rs, chk, v);
+}
+
+/*
+ * Writers of `rules apply` killed with SIGKILL at random points, on a
+ * classifier reloaded with A before each trial (ids 0..n-1).
+ *   - --atomic, a batch that deletes every rule of A and adds B's: the
+ *     pinned program answers exactly as A or exactly as B.
+ *   - online, deletes of A's rules and adds of new ones interleaved: the
+ *     rules the maps hold (read without writing) are the changes of a
+ *     prefix of the batch, exactly, and the program answers as that set.
+ * In both the next writer's open keeps the answers.
+ */
+Test(crash, kill_writer_during_rules_apply, .timeout = 900, .fini = crash_cleanup)
+{
+	const char *bin = getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
+	char pa[] = "/tmp/wcard-crash-aXXXXXX", pb[] = "/tmp/wcard-crash-bXXXXXX";
+	char xa[] = "/tmp/wcard-crash-xXXXXXX", xo[] = "/tmp/wcard-crash-oXXXXXX";
+	char cls[300], cmd[1024], reload[1024], path[400], err[512] = "";
+	struct wcard_ruleset a, b;
+	struct wcard_trace ta = {}, tb = {}, chk = {};
+	struct wt_rng r = { .s = (__u64)getpid() * 69069u };
+	unsigned int mode, trial, seen[2][3] = { { 0 } }, n = 2000, nch = 0, span;
+	__u64 *va, *vb, *got, *got2, *want;
+	bool *applied;
+	FILE *fa, *fo;
+	size_t i;
+	double t0;
+
+	make_set(n, 505, pa, &a, &ta);
+	make_set(n, 606, pb, &b, &tb);
+	chk.t = calloc(ta.n + tb.n, sizeof(*chk.t));
+	cr_assert_not_null(chk.t, "calloc");
+	for (i = 0; i < ta.n; i++)
+		chk.t[chk.n++] = ta.t[i];
+	for (i = 0; i < tb.n; i++)
+		chk.t[chk.n++] = tb.t[i];
+	va = calloc(chk.n, sizeof(*va));
+	vb = calloc(chk.n, sizeof(*vb));
+	got = calloc(chk.n, sizeof(*got));
+	got2 = calloc(chk.n, sizeof(*got2));
+	want = calloc(chk.n, sizeof(*want));
+	applied = calloc(2 * n, sizeof(*applied));
+	cr_assert(va && vb && got && got2 && want && applied, "calloc");
+	ref_values(&a, &chk, va);
+	ref_values(&b, &chk, vb);
+	/* The batches: atomic A -> B; online, del 2j and an add of B's rule j (value 100000 + j). */
+	fa = fdopen(mkstemp(xa), "w");
+	fo = fdopen(mkstemp(xo), "w");
+	cr_assert(fa && fo, "temp files");
+	for (i = 0; i < n; i++)
+		fprintf(fa, "del %zu\n", i);
+	for (i = 0; i < n; i++) {
+		struct wcard_rule x = b.rules[i];
+		char line[1024];
+
+		wcard_rule_format(b.layout, &x, line, sizeof(line));
+		fprintf(fa, "add %s\n", line);
+		if (2 * i >= n)
+			continue;
+		x.prio = 2 * (__u32)i + 1;
+		x.value = 100000 + i;
+		wcard_rule_format(b.layout, &x, line, sizeof(line));
+		fprintf(fo, "del %zu\nadd %s\n", 2 * i, line);
+		nch += 2;
+	}
+	fclose(fa);
+	fclose(fo);
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/wcard-test-crash-%d", getpid());
+	snprintf(cls, sizeof(cls), "%s/c", dir);
+	snprintf(path, sizeof(path), "%s/prog", cls);
+	snprintf(cmd, sizeof(cmd), "%s create c %s --format classbench --pin-dir %s 2>&1", bin, pa,
+		 dir);
+	cr_assert_eq(system(cmd), 0, "case create: %s", cmd);
+	snprintf(reload, sizeof(reload),
+		 "%s rules load c %s --format classbench --pin-dir %s >/dev/null 2>&1", bin, pa, dir);
+
+	for (mode = 0; mode < 2; mode++) {
+		const char *batch = mode ? xa : xo;
+
+		snprintf(cmd, sizeof(cmd), "%s rules apply c %s %s --pin-dir %s >/dev/null 2>&1",
+			 bin, batch, mode ? "--atomic" : "", dir);
+		cr_assert_eq(system(reload), 0, "case %u: reload A", mode);
+		span = timed_ms(cmd) * 5 / 4;
+		t0 = mono_s();
+		for (trial = 0; more_trials(trial, t0, 150); trial++) {
+			char *argv[] = { (char *)bin, "rules", "apply", "c", (char *)batch,
+					 "--pin-dir", dir, mode ? "--atomic" : NULL, NULL };
+			const struct wcard_clf_opts ro = { .read_only = true };
+			struct wcard_clf *c = NULL;
+			struct wcard_ruleset live;
+			unsigned int k = 0, j;
+			long ms;
+			int prog;
+
+			cr_assert_eq(system(reload), 0, "case %u/%u: reload A", mode, trial);
+			ms = kill_after(&r, span, argv);
+			prog = bpf_obj_get(path);
+			cr_assert_geq(prog, 0, "case %u/%u: pinned program", mode, trial);
+			answers(prog, &chk, NULL, got, "after kill");
+			if (mode) {
+				bool is_a = !memcmp(got, va, chk.n * sizeof(*got));
+				bool is_b = !memcmp(got, vb, chk.n * sizeof(*got));
+
+				cr_assert(is_a || is_b,
+					  "case atomic trial %u: killed after %ld ms: answers are "
+					  "neither A nor B",
+					  trial, ms);
+				seen[1][is_a ? 0 : 2]++;
+			} else {
+				/* Which changes the maps hold: a prefix of the batch, exactly. */
+				cr_assert_eq(wcard_clf_open_pinned(cls, &ro, &c, err, sizeof(err)), 0,
+					     "case online trial %u: read: %s", trial, err);
+				wcard_ruleset_init(&live, NULL);
+				cr_assert_eq(wcard_clf_rules(c, &live), 0, "case online: rules");
+				wcard_clf_destroy(c);
+				memset(applied, 0, 2 * n * sizeof(*applied));
+				for (j = 0; j < nch; j += 2)
+					applied[j] = true; /* del 2j: until found */
+				for (i = 0; i < live.n; i++) {
+					__u64 v = live.rules[i].value;
+
+					if (v >= 100000)
+						applied[2 * (v - 100000) + 1] = true;
+					else if (live.rules[i].id % 2 == 0 && live.rules[i].id < n)
+						applied[live.rules[i].id] = false;
+				}
+				while (k < nch && applied[k])
+					k++;
+				for (j = k; j < nch; j++)
+					cr_assert(!applied[j],
+						  "case online trial %u: killed after %ld ms: change %u "
+						  "applied but change %u not: not a prefix",
+						  trial, ms, j + 1, k + 1);
+				ref_values(&live, &chk, want);
+				cr_assert_eq(memcmp(got, want, chk.n * sizeof(*got)), 0,
+					     "case online trial %u: answers are not the set the maps "
+					     "hold (%u of %u changes)",
+					     trial, k, nch);
+				wcard_ruleset_free(&live);
+				seen[0][k == 0 ? 0 : k == nch ? 2 : 1]++;
+			}
+			/* The next writer opens it; the answers do not change. */
+			cr_assert_eq(wcard_clf_open_pinned(cls, NULL, &c, err, sizeof(err)), 0,
+				     "case %u/%u: reopen: %s", mode, trial, err);
+			answers(prog, &chk, NULL, got2, "after reopen");
+			cr_assert_eq(memcmp(got, got2, chk.n * sizeof(*got)), 0,
+				     "case %u/%u: the reopen changed the answers", mode, trial);
+			wcard_clf_destroy(c);
+			close(prog);
+		}
+	}
+	cr_log_info("crash: rules apply killed: online %u before, %u part-way, %u after; atomic "
+		    "%u as A, %u as B\n",
+		    seen[0][0], seen[0][1], seen[0][2], seen[1][0], seen[1][2]);
+	cr_assert(seen[1][0] && seen[1][2], "case atomic: the kills never landed on both sides");
+	cr_assert(seen[0][1], "case online: no kill landed part-way through the batch");
+	snprintf(cmd, sizeof(cmd), "%s destroy c --pin-dir %s", bin, dir);
+	cr_assert_eq(system(cmd), 0, "case destroy");
+	rmdir(dir);
+	unlink(pa);
+	unlink(pb);
+	unlink(xa);
+	unlink(xo);
+	free(va);
+	free(vb);
+	free(got);
+	free(got2);
+	free(want);
+	free(applied);
+	free(chk.t);
+	wcard_ruleset_free(&a);
+	wcard_ruleset_free(&b);
+	wcard_trace_free(&ta);
+	wcard_trace_free(&tb);
+}

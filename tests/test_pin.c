@@ -726,6 +726,86 @@ Test(pin, cli_dual_stack, .timeout = 120, .fini = pin_cleanup)
 }
 
 /*
+ * rules apply: a batch from a file (online) and from standard input
+ * (--atomic, --json), the ids it prints, the rules it leaves; a bad line
+ * anywhere is named by file and line and nothing of the batch is applied.
+ */
+Test(pin, cli_rules_apply, .timeout = 120, .fini = pin_cleanup)
+{
+	const char *bin = getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
+	char dir[256], cmd[4096], out[65536], before[65536], rp[] = "/tmp/wcard-pin-aXXXXXX";
+	char bp[] = "/tmp/wcard-pin-bXXXXXX";
+	int fd = mkstemp(rp), fb = mkstemp(bp);
+
+	cr_assert(fd >= 0 && fb >= 0, "mkstemp");
+	close(fd);
+	close(fb);
+	write_text(rp, "src 10.0.0.0/8 drop\nsrc 2001:db8::/32 drop\ntcp dport 23 drop\n");
+	pin_dir(dir, sizeof(dir), "apply");
+#define WA(fmt, ...)                                                                    \
+	(snprintf(cmd, sizeof(cmd), "%s " fmt " --pin-dir %s 2>&1", bin, ##__VA_ARGS__, dir), \
+	 wt_sh(out, sizeof(out), "%s", cmd))
+	cr_assert_eq(WA("create a %s", rp), 0, "case create: %s", out);
+	write_text(bp, "# a batch\n"
+		       "add dst fd00::/8 udp dport 53 prio 1 pass\n"
+		       "\n"
+		       "del 1\n"
+		       "add udp dport 123 drop   # no prio: after the worst rule\n"
+		       "update 0 value 7\n");
+	cr_assert_eq(WA("rules apply a %s", bp), 0, "case online: %s", out);
+	cr_assert(strstr(out, "3\n4\n") && strstr(out, "4 changes applied") &&
+			  strstr(out, "(online): 2 added, 1 deleted, 1 updated"),
+		  "case online: '%s'", out);
+	cr_assert_eq(WA("rules dump a"), 0, "case dump: %s", out);
+	cr_assert_str_eq(out,
+			 "src 10.0.0.0/8 prio 0 value 0x7\n"
+			 "dst fd00::/8 dport 53 proto udp prio 1 pass\n"
+			 "dport 23 proto tcp prio 2 drop\n"
+			 "dport 123 proto udp prio 3 drop\n",
+			 "case dump");
+	/*
+	 * Standard input, atomic, with every change's line and id. A new priority
+	 * counts as added now: the rule goes after the one already at prio 0.
+	 */
+	snprintf(cmd, sizeof(cmd),
+		 "printf 'update 3 prio 0 drop\\ndel 4\\nadd src 192.0.2.0/24 prio 5 pass\\n' | "
+		 "%s rules apply a - --atomic --json --pin-dir %s 2>/dev/null",
+		 bin, dir);
+	cr_assert_eq(wt_sh(out, sizeof(out), "%s", cmd), 0, "case atomic: %s", out);
+	cr_assert_str_eq(out,
+			 "{\"atomic\":true,\"changes\":[{\"line\":1,\"op\":\"update\",\"id\":5},"
+			 "{\"line\":2,\"op\":\"del\",\"id\":4},"
+			 "{\"line\":3,\"op\":\"add\",\"id\":6}]}\n",
+			 "case atomic json");
+	cr_assert_eq(WA("rules dump a"), 0, "case dump atomic: %s", out);
+	cr_assert_str_eq(out,
+			 "src 10.0.0.0/8 prio 0 value 0x7\n"
+			 "dst fd00::/8 dport 53 proto udp prio 0 drop\n"
+			 "dport 23 proto tcp prio 2 drop\n"
+			 "src 192.0.2.0/24 prio 5 pass\n",
+			 "case dump atomic");
+	memcpy(before, out, strlen(out) + 1);
+	/* Bad lines: named, and the good lines before them are not applied either. */
+	write_text(bp, "add src 10.1.0.0/16 drop\ndel 0\ndel 0\n");
+	cr_assert_eq(WA("rules apply a %s", bp), 1, "case twice");
+	cr_assert(strstr(out, bp) && strstr(out, ":3: no rule with id 0"), "case twice: '%s'", out);
+	write_text(bp, "add src 10.1.0.0/16 drop\nadd src 10.0.0.0/8 dst 2001:db8::1 drop\n");
+	cr_assert_eq(WA("rules apply a %s --atomic", bp), 1, "case mixed");
+	cr_assert(strstr(out, ":2: IPv6 address in a rule with IPv4 addresses"), "case mixed: '%s'",
+		  out);
+	write_text(bp, "add src 10.1.0.0/16 drop\nupdate 6\n");
+	cr_assert_eq(WA("rules apply a %s", bp), 1, "case empty update");
+	cr_assert(strstr(out, ":2: update: nothing to change"), "case empty update: '%s'", out);
+	cr_assert_eq(WA("rules apply a /nonexistent/batch"), 1, "case no file");
+	cr_assert(strstr(out, "/nonexistent/batch: No such file"), "case no file: '%s'", out);
+	cr_assert_eq(WA("rules dump a"), 0, "case dump after bad: %s", out);
+	cr_assert_str_eq(out, before, "case nothing applied");
+#undef WA
+	unlink(rp);
+	unlink(bp);
+}
+
+/*
  * The CLI's life cycle of a pinned classifier: create (default drop), single
  * rule add / update / del with the verdicts of the pinned program following
  * each, per-rule counters that survive updates, stats, bad input, destroy.

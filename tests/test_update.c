@@ -423,6 +423,258 @@ Test(update, update_and_errors)
 	wcard_ruleset_free(&rs);
 }
 
+/* ---- batches (wcard_clf_apply) ------------------------------------------------ */
+
+/* One round of random changes as batch text; *exp the changes the shadow expects. */
+static void batch_text(struct wt_rng *r, const struct wcard_ruleset *all, const struct shadow *sh,
+		       unsigned int nch, char **text)
+{
+	size_t len = 0, cap = 1 << 16;
+	char *t = malloc(cap), line[1200], rule[1024];
+	bool *used = calloc(sh->n + 1, sizeof(*used));
+	unsigned int i;
+
+	cr_assert(t && used, "malloc");
+	t[0] = 0;
+	for (i = 0; i < nch; i++) {
+		__u32 id = (__u32)wt_below(r, sh->n ? sh->n : 1);
+		unsigned int what = wt_below(r, 6);
+
+		if (sh->n && sh->live[id] && what == 0) {
+			snprintf(line, sizeof(line), "del %u\n", id);
+		} else if (sh->n && sh->live[id] && what == 1) {
+			snprintf(line, sizeof(line), "update %u prio %u\n", id,
+				 (unsigned int)wt_below(r, 300));
+		} else if (sh->n && sh->live[id] && what == 2) {
+			snprintf(line, sizeof(line), "update %u value %u # a comment\n", id,
+				 (unsigned int)wt_below(r, 1000));
+		} else {
+			wcard_rule_format(all->layout, &all->rules[wt_below(r, all->n)], rule,
+					  sizeof(rule));
+			snprintf(line, sizeof(line), "\nadd %s\n", rule);
+		}
+		/* An id changed twice in one round is left to the next round. */
+		if (line[0] != '\n') {
+			if (used[id])
+				continue;
+			used[id] = true;
+		}
+		if (len + strlen(line) + 1 > cap) {
+			cap *= 2;
+			t = realloc(t, cap);
+			cr_assert_not_null(t, "realloc");
+		}
+		strcpy(t + len, line);
+		len += strlen(line);
+	}
+	free(used);
+	*text = t;
+}
+
+/* The shadow after batch b, given the ids wcard_clf_apply reported. */
+static void shadow_apply(struct shadow *sh, const struct wcard_batch *b, const __u32 *ids)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		const struct wcard_change *ch = &b->c[i];
+		struct wcard_rule r;
+
+		switch (ch->op) {
+		case WCARD_CHANGE_ADD:
+			sh_add(sh, &ch->rule, ids[i], true);
+			break;
+		case WCARD_CHANGE_DEL:
+			sh->live[ch->id] = false;
+			break;
+		default:
+			r = sh->r[ch->id];
+			if (ch->has_value)
+				r.value = ch->value;
+			if (!ch->has_prio || ch->prio == r.prio) {
+				sh->r[ch->id].value = r.value;
+				break;
+			}
+			r.prio = ch->prio;
+			sh->live[ch->id] = false;
+			sh_add(sh, &r, ids[i], true);
+		}
+	}
+}
+
+/* Keys near the rules of all, BPF against the shadow: ids and values. */
+static void shadow_check(struct lk *t, struct wt_rng *r, const struct wcard_ruleset *all,
+			 const struct shadow *sh, const char *name, unsigned int round)
+{
+	const struct wcard_layout *l = all->layout;
+	unsigned int k;
+
+	for (k = 0; k < 400; k++) {
+		const struct wcard_rule *near = &all->rules[wt_below(r, all->n)];
+		unsigned int fam = wt_key_family(r, l, near);
+		struct wc_key key;
+		long want, got;
+
+		wt_key_near(r, wcard_layout_family(l, fam), near, 64, &key);
+		want = sh_lookup_family(sh, l, fam, &key);
+		got = lk_lookup_family(t, fam, &key);
+		cr_assert_eq(got, want, "case %s: round %u, key %u: BPF %ld, expected %ld", name,
+			     round, k, got, want);
+		if (want >= 0)
+			cr_assert_eq(t->skel->bss->wc_test_res.value, sh->r[want].value,
+				     "case %s: round %u, key %u: value %llu, expected %llu", name,
+				     round, k, (unsigned long long)t->skel->bss->wc_test_res.value,
+				     (unsigned long long)sh->r[want].value);
+	}
+}
+
+/*
+ * Batches of random adds, deletes and updates (priority and value), parsed
+ * from text and applied online and atomically in turn, on a dual-stack
+ * classifier: after each, BPF agrees with the shadow the reported ids build.
+ */
+static void apply_rounds(enum wc_algo algo, const char *name)
+{
+	const struct wcard_layout *l = wcard_layout_inet();
+	struct wt_rng r = { .s = 91 + algo };
+	struct wcard_ruleset all, half;
+	struct shadow sh = {};
+	char err[512] = "";
+	unsigned int i;
+	struct lk t;
+
+	wcard_ruleset_init(&all, l);
+	wcard_ruleset_init(&half, l);
+	for (i = 0; i < 1200; i++) {
+		struct wcard_rule rule;
+
+		wt_rule_random_inet(&r, 40, 300, &rule);
+		wcard_ruleset_add(&all, &rule);
+		if (i % 2)
+			continue;
+		sh_add(&sh, &rule, half.n, true);
+		wcard_ruleset_add(&half, &rule);
+	}
+	lk_open(&t, l, 4096, algo, name);
+	cr_assert_eq(wcard_clf_load(t.clf, &half, err, sizeof(err)), 0, "case %s: load: %s", name,
+		     err);
+	for (i = 0; i < 12; i++) {
+		struct wcard_batch b = {};
+		char *text;
+		__u32 *ids;
+		int ret;
+
+		batch_text(&r, &all, &sh, 1 + wt_below(&r, 300), &text);
+		ret = wcard_batch_parse("round", text, l, &b, err, sizeof(err));
+		cr_assert_eq(ret, 0, "case %s: round %u: parse: %s", name, i, err);
+		ids = calloc(b.n + 1, sizeof(*ids));
+		ret = wcard_clf_apply(t.clf, &b, i % 2 ? WCARD_APPLY_ATOMIC : 0, ids, err,
+				      sizeof(err));
+		cr_assert_eq(ret, 0, "case %s: round %u (%s): apply: %s", name, i,
+			     i % 2 ? "atomic" : "online", err);
+		shadow_apply(&sh, &b, ids);
+		shadow_check(&t, &r, &all, &sh, name, i);
+		free(ids);
+		free(text);
+		wcard_batch_free(&b);
+	}
+	cr_log_info("update: %s: 12 batches agree, %u tables\n", name, wcard_clf_ntables(t.clf));
+	lk_close(&t);
+	wcard_ruleset_free(&all);
+	wcard_ruleset_free(&half);
+	sh_free(&sh);
+}
+
+Test(update, apply_batches_tm, .timeout = 300)
+{
+	apply_rounds(WC_ALGO_TM, "batches tm");
+}
+
+Test(update, apply_batches_auto, .timeout = 300)
+{
+	apply_rounds(0, "batches auto");
+}
+
+/*
+ * A batch is checked whole before any change: a bad id or a full table on
+ * its last line leaves the rule set as it was, and says FILE:LINE. A change
+ * that fails only when made (a rule no table of a static pool fits) puts back
+ * what the lines before it changed, online and atomic.
+ */
+Test(update, apply_all_or_nothing, .timeout = 120)
+{
+	static __u8 pool[1][WC_MAX_FIELDS] = { { 8, 0, 0, 0, 0, 0 } };
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	struct wc_key k = { .w = { 0x0a000001, 0x0b000001, 1, 80, 6, 0 } };
+	static const char *const bad[][2] = {
+		{ "add src 10.0.0.0/16 drop\ndel 3\ndel 777\n", "bad:3: no rule with id 777" },
+		{ "del 2\nupdate 2 drop\n", "bad:2: no rule with id 2" },
+		{ "add src 10.0.0.0/16 drop\nadd src 10.0.0.0/16 drop\nadd src 10.0.0.0/16 drop\n",
+		  "bad:3: table full" },
+		{ "add src 10.0.0.0/16 drop\nadd dst 10.0.0.0/8 drop\n",
+		  "fits no table of the static pool" },
+	};
+	struct wcard_clf_opts o = { .layout = l, .algo = WC_ALGO_STM, .pool = pool, .npool = 1 };
+	struct wcard_ruleset rs, back;
+	char err[512] = "";
+	unsigned int i, mode;
+	struct lk t;
+	int ret;
+
+	wcard_ruleset_init(&rs, l);
+	for (i = 0; i < 6; i++) {
+		struct wcard_rule a;
+
+		wcard_rule_any(l, &a);
+		wcard_rule_set_prefix(l, &a, WC_F_SRC, 0x0a000000, 8 + i);
+		a.prio = 10 + i;
+		a.value = 100 + i;
+		wcard_ruleset_add(&rs, &a);
+	}
+	t.skel = wcard_skel_open(wcard_key);
+	cr_assert_not_null(t.skel, "case all or nothing: open");
+	cr_assert_eq(wcard_object_prepare_layout(t.skel->obj, l, 8), 0, "case all or nothing: prep");
+	ret = wcard_key__load(t.skel);
+	cr_assert_eq(ret, 0, "case all or nothing: load: %s", wt_load_err(ret, err, sizeof(err)));
+	ret = wcard_clf_from_object(t.skel->obj, "wc_key_lookup", &o, &t.clf, err, sizeof(err));
+	cr_assert_eq(ret, 0, "case all or nothing: clf: %s", err);
+	cr_assert_eq(wcard_clf_load(t.clf, &rs, err, sizeof(err)), 0, "case all or nothing: %s", err);
+	for (mode = 0; mode < 2; mode++) {
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			struct wcard_batch b = {};
+			size_t j;
+
+			ret = wcard_batch_parse("bad", bad[i][0], l, &b, err, sizeof(err));
+			cr_assert_eq(ret, 0, "case bad %u: parse: %s", i, err);
+			err[0] = 0;
+			ret = wcard_clf_apply(t.clf, &b, mode ? WCARD_APPLY_ATOMIC : 0, NULL, err,
+					      sizeof(err));
+			cr_assert_neq(ret, 0, "case bad %u mode %u: applied", i, mode);
+			cr_assert(strstr(err, bad[i][1]), "case bad %u mode %u: '%s', not '%s'", i,
+				  mode, err, bad[i][1]);
+			/* The line is named: FILE:LINE online, the rule's line in the rebuild. */
+			cr_assert(i < 3 || strstr(err, mode ? "(line 2)" : "bad:2:"),
+				  "case bad %u mode %u: '%s' names no line", i, mode, err);
+			cr_assert(i < 3 || strstr(err, "nothing applied"), "case bad %u mode %u: '%s'",
+				  i, mode, err);
+			wcard_batch_free(&b);
+			/* The rule set and the lookups as before: ids 0..5, the /8 rule wins. */
+			wcard_ruleset_init(&back, NULL);
+			cr_assert_eq(wcard_clf_rules(t.clf, &back), 0, "case bad %u: rules", i);
+			cr_assert_eq(back.n, rs.n, "case bad %u mode %u: %zu rules", i, mode, back.n);
+			for (j = 0; j < back.n; j++)
+				cr_assert(back.rules[j].id == j && back.rules[j].value == 100 + j,
+					  "case bad %u mode %u: rule %zu is id %u value %llu", i,
+					  mode, j, back.rules[j].id,
+					  (unsigned long long)back.rules[j].value);
+			wcard_ruleset_free(&back);
+			cr_assert_eq(lk_lookup(&t, &k), 0, "case bad %u mode %u: lookup", i, mode);
+		}
+	}
+	lk_close(&t);
+	wcard_ruleset_free(&rs);
+}
+
 /* ---- Tuple Merge's rare paths: the exact scan and the retry, run directly ---- */
 
 /* tests/progs/wcard_tm_paths.bpf.c over its own maps, driven by libwcard. */

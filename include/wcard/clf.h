@@ -106,6 +106,21 @@ WCARD_API int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 
 			       __u32 *new_id, char *err, size_t errlen);
 
 /*
+ * Apply a batch of changes (wcard_batch_load). Every change is checked first
+ * against the rule set as the changes before it leave it: on a bad one,
+ * "FILE:LINE: reason" in err and nothing applied. Then, by default, the
+ * changes are made online, in order, as wcard_clf_insert/delete/update make
+ * them; with WCARD_APPLY_ATOMIC the whole batch becomes one new generation
+ * (lookups see all of it or none). A change that fails part-way puts the rule
+ * set back as it was (online: in one generation). ids (NULL, or b->n
+ * entries): the id of each change's rule afterwards (an add's new id, an
+ * update's new id when its priority changed). 0 or -errno.
+ */
+#define WCARD_APPLY_ATOMIC (1u << 0)
+WCARD_API int wcard_clf_apply(struct wcard_clf *c, const struct wcard_batch *b, unsigned int flags,
+			      __u32 *ids, char *err, size_t errlen);
+
+/*
  * The pin whose presence marks a classifier's directory: its config map, which
  * every program that classifies with it uses (so its map id also tells which
  * attached programs are the classifier's).

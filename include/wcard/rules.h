@@ -153,6 +153,51 @@ WCARD_API int wcard_rules_parse(const char *name, const char *text, enum wcard_r
 				const struct wcard_layout *layout, struct wcard_ruleset *rs,
 				char *err, size_t errlen);
 
+/*
+ * ---- change batches (user/rules/batch.c; wcard_clf_apply) ---------------
+ * One change a line, like nft -f or ip -batch:
+ *     add RULE                       a rule in the human syntax; without prio
+ *                                    it goes after the worst rule there is
+ *     del ID                         delete rule ID
+ *     update ID [prio N] [ACTION]    change the priority and/or the action
+ * Blank lines and '#' comments are skipped.
+ */
+enum wcard_change_op {
+	WCARD_CHANGE_ADD = 1,
+	WCARD_CHANGE_DEL = 2,
+	WCARD_CHANGE_UPDATE = 3,
+};
+
+struct wcard_change {
+	enum wcard_change_op op;
+	unsigned int line; /* source line, for messages */
+	__u32 id; /* DEL, UPDATE: the rule changed */
+	bool has_prio; /* ADD: the line gave a prio; UPDATE: the prio changes to prio */
+	bool has_value; /* UPDATE: the action changes to value */
+	__u32 prio;
+	__u64 value;
+	struct wcard_rule rule; /* ADD */
+};
+
+struct wcard_batch {
+	char *name; /* the file, for messages ("<stdin>" for "-") */
+	const struct wcard_layout *layout;
+	struct wcard_change *c;
+	size_t n, cap;
+};
+
+/*
+ * Read a batch file (plain or gzip; "-": standard input) whose rules are in
+ * layout l. All or nothing: on a bad line, -EINVAL (or -errno for I/O) with
+ * "FILE:LINE: reason" in err and b left empty.
+ */
+WCARD_API int wcard_batch_load(const char *path, const struct wcard_layout *l,
+			       struct wcard_batch *b, char *err, size_t errlen);
+/* A batch from a string; name is used in messages. */
+WCARD_API int wcard_batch_parse(const char *name, const char *text, const struct wcard_layout *l,
+				struct wcard_batch *b, char *err, size_t errlen);
+WCARD_API void wcard_batch_free(struct wcard_batch *b);
+
 /* Write one rule in the human syntax (no newline). Returns bytes written like snprintf. */
 WCARD_API int wcard_rule_format(const struct wcard_layout *l, const struct wcard_rule *r, char *buf,
 				size_t len);

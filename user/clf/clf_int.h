@@ -70,6 +70,29 @@ struct clf_part {
 	struct clf_online on;
 };
 
+/*
+ * A batch under way (apply.c): how to put the rule set back as it was if it
+ * fails part-way. Each id's state before its first change (its rule only if
+ * it was live then), the counts, and copies of the id lists.
+ */
+struct clf_undo_ent {
+	__u32 id;
+	bool live;
+	__u64 rank;
+	struct wcard_rule rule; /* when live */
+};
+
+struct clf_undo {
+	struct clf_undo_ent *e;
+	size_t n, cap;
+	__u8 *saved; /* bitmap by id: saved already */
+	size_t saved_ids; /* ids the bitmap covers */
+	bool failed; /* out of memory: the batch cannot be put back, so it stops */
+	size_t set_n, nlive, nfam[2];
+	__u32 seq;
+	struct u32_stack id_free, id_deferred;
+};
+
 struct wcard_clf {
 	struct wcard_xdp *skel; /* NULL when driving a caller's object */
 	int prog_fd, hits_fd;
@@ -99,6 +122,7 @@ struct wcard_clf {
 	struct wcard_trie *lpm4[WC_GENS], *lpm6[WC_GENS];
 
 	struct clf_rules rs;
+	struct clf_undo *undo; /* a batch under way, or NULL */
 	__u64 grace_periods; /* taken by online updates, for stats */
 
 	bool sync_pending; /* a generation switch whose grace period is still owed */
@@ -146,9 +170,9 @@ bool clf_in_part(const struct wcard_clf *c, const struct clf_part *p, const stru
 
 /*
  * The files of user/clf build on each other in this order, never back:
- * maps.c <- reclaim.c <- build.c <- online.c; clf.c (a handle's life) on
- * the first three; run.c (frames, counters, stats) and pin.c on top. pool.c
- * stands alone.
+ * maps.c <- reclaim.c <- build.c <- online.c <- apply.c; clf.c (a handle's
+ * life) on the first three; run.c (frames, counters, stats) and pin.c on top.
+ * pool.c stands alone.
  */
 
 /* ---- maps.c: the maps of a classifier ----------------------------------- */
@@ -179,6 +203,8 @@ void clf_online_reset(struct wcard_clf *c, struct clf_part *p);
 void clf_online_free(struct clf_online *on);
 /* Rule id is (not) live: the flag and the counts that go with it. */
 void clf_set_live(struct wcard_clf *c, __u32 id, bool live);
+/* Rule id is about to change: note how it is now, if a batch is under way (c->undo). */
+void clf_undo_save(struct wcard_clf *c, __u32 id);
 /* Live rules of part p. */
 size_t clf_part_nlive(const struct wcard_clf *c, const struct clf_part *p);
 /* Grow the per-id arrays (live, rank, every part's slot_of) to hold n ids. 0 or -ENOMEM. */
@@ -199,6 +225,18 @@ int clf_alloc_region(struct wcard_clf *c, struct clf_part *p, unsigned int lg, _
  * switched; an error means nothing switched (lookups still see the old set).
  */
 int clf_republish(struct wcard_clf *c, char *err, size_t errlen);
+
+/* ---- online.c: single changes ------------------------------------------------ */
+
+/*
+ * Give rule r a new id and rank (prio, then insertion order) and mark it live
+ * in the rule set; nothing is applied to the maps. 0, or -ENOSPC (a part is
+ * full, or ids ran out) with err set.
+ */
+int clf_rule_new(struct wcard_clf *c, const struct wcard_rule *r, __u32 *nid, char *err,
+		 size_t errlen);
+/* Online changes need maps and model in step: 0, or -EROFS / -EIO with err set. */
+int clf_check_usable(const struct wcard_clf *c, char *err, size_t errlen);
 
 /* ---- clf.c: a handle's life ---------------------------------------------- */
 

@@ -509,8 +509,7 @@ static int apply(struct wcard_clf *c, __u32 id, bool now_live, char *err, size_t
 	return ret;
 }
 
-/* Online updates need maps and model in step. */
-static int check_usable(const struct wcard_clf *c, char *err, size_t errlen)
+int clf_check_usable(const struct wcard_clf *c, char *err, size_t errlen)
 {
 	int ret = clf_check_writable(c, err, errlen);
 
@@ -520,21 +519,13 @@ static int check_usable(const struct wcard_clf *c, char *err, size_t errlen)
 	return -EIO;
 }
 
-int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id, char *err,
-		     size_t errlen)
+int clf_rule_new(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id, char *err,
+		 size_t errlen)
 {
 	struct clf_part *p;
 	__u32 nid;
 	int ret;
 
-	if (!c || !r)
-		return -EINVAL;
-	ret = check_usable(c, err, errlen);
-	if (ret)
-		return ret;
-	ret = wcard_rule_check(&c->layout, r, err, errlen);
-	if (ret)
-		return ret;
 	for_each_part(c, p) {
 		if (clf_in_part(c, p, r) && clf_part_nlive(c, p) >= c->max_rules) {
 			seterr(err, errlen, "table full: %u %srules (--max-rules)", c->max_rules,
@@ -565,11 +556,33 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 		if (ret)
 			return ret;
 	} else {
+		clf_undo_save(c, nid);
 		c->rs.set.rules[nid] = *r;
 	}
 	c->rs.set.rules[nid].id = nid;
 	c->rs.rank[nid] = ((__u64)r->prio << 32) | c->rs.seq++;
 	clf_set_live(c, nid, true);
+	*id = nid;
+	return 0;
+}
+
+int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id, char *err,
+		     size_t errlen)
+{
+	__u32 nid;
+	int ret;
+
+	if (!c || !r)
+		return -EINVAL;
+	ret = clf_check_usable(c, err, errlen);
+	if (ret)
+		return ret;
+	ret = wcard_rule_check(&c->layout, r, err, errlen);
+	if (ret)
+		return ret;
+	ret = clf_rule_new(c, r, &nid, err, errlen);
+	if (ret)
+		return ret;
 	ret = apply(c, nid, true, err, errlen);
 	if (ret) {
 		/* Not applied: the id waits for a grace period like any deleted one. */
@@ -595,7 +608,7 @@ static int check_change(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 {
 	if (!c)
 		return -EINVAL;
-	return check_usable(c, err, errlen) ?: check_id(c, id, err, errlen);
+	return clf_check_usable(c, err, errlen) ?: check_id(c, id, err, errlen);
 }
 
 int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
@@ -638,6 +651,7 @@ int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u
 		/* The LPM fast path reads values from its trie: rebuild the spare generation. */
 		__u64 old = c->rs.set.rules[id].value;
 
+		clf_undo_save(c, id);
 		c->rs.set.rules[id].value = value;
 		ret = clf_republish(c, err, errlen);
 		if (ret)
@@ -648,6 +662,7 @@ int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u
 	}
 	if (prio == c->rs.set.rules[id].prio) {
 		/* Value only: one 8-byte store in the rule's slot of each part. */
+		clf_undo_save(c, id);
 		c->rs.set.rules[id].value = value;
 		for_each_part(c, p) {
 			if (!clf_in_part(c, p, &c->rs.set.rules[id]))

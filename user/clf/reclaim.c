@@ -196,6 +196,35 @@ int clf_alloc_region(struct wcard_clf *c, struct clf_part *p, unsigned int lg, _
 	return -ENOSPC;
 }
 
+void clf_undo_save(struct wcard_clf *c, __u32 id)
+{
+	struct clf_undo *u = c->undo;
+	struct clf_undo_ent *e;
+
+	/* Ids the batch made are not saved: putting the set back drops them. */
+	if (!u || u->failed || id >= u->set_n || (u->saved[id / 8] & (1u << (id % 8))))
+		return;
+	if (u->n == u->cap) {
+		size_t cap = u->cap ? 2 * u->cap : 256;
+
+		e = realloc(u->e, cap * sizeof(*e));
+		if (!e) {
+			u->failed = true;
+			return;
+		}
+		u->e = e;
+		u->cap = cap;
+	}
+	e = &u->e[u->n++];
+	e->id = id;
+	e->live = c->rs.live[id];
+	e->rank = c->rs.rank[id];
+	/* A dead id's rule is never read again: only a live one's is kept. */
+	if (e->live)
+		e->rule = c->rs.set.rules[id];
+	u->saved[id / 8] |= 1u << (id % 8);
+}
+
 void clf_set_live(struct wcard_clf *c, __u32 id, bool live)
 {
 	__u8 fam = c->rs.set.rules[id].family;
@@ -203,6 +232,7 @@ void clf_set_live(struct wcard_clf *c, __u32 id, bool live)
 
 	if (c->rs.live[id] == live)
 		return;
+	clf_undo_save(c, id);
 	c->rs.live[id] = live;
 	c->rs.nlive += d;
 	if (fam == 4 || fam == 6)

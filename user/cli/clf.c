@@ -189,6 +189,64 @@ out:
 }
 
 /*
+ * rules apply NAME FILE|-: a batch of changes, every line checked before any
+ * is made (wcard_clf_apply), online or --atomic.
+ */
+int rules_apply(struct cli *c)
+{
+	static const char *const ops[] = { "", "add", "del", "update" };
+	char path[4096], err[4096 + ERRLEN] = "";
+	const struct wcard_clf_opts co = { 0 };
+	size_t i, n[4] = { 0 };
+	struct wcard_clf *clf = NULL;
+	struct wcard_batch b = { 0 };
+	__u32 *ids = NULL;
+	int ret, lock = -1;
+
+	if (pin_path(c, c->argv[0], path, sizeof(path)))
+		return 2;
+	ret = clf_pinned(c, "rules apply", &co, &clf, &lock);
+	if (ret)
+		goto out;
+	ret = wcard_batch_load(c->argv[1], wcard_clf_layout(clf), &b, err, sizeof(err));
+	if (!ret) {
+		ids = calloc(b.n ? b.n : 1, sizeof(*ids));
+		ret = ids ? wcard_clf_apply(clf, &b, c->atomic ? WCARD_APPLY_ATOMIC : 0, ids, err,
+					    sizeof(err)) :
+			    -ENOMEM;
+	}
+	if (ret) {
+		fprintf(stderr, "wcard rules apply: %s\n", *err ? err : strerror(-ret));
+		goto out;
+	}
+	if (c->json)
+		printf("{\"atomic\":%s,\"changes\":[", c->atomic ? "true" : "false");
+	for (i = 0; i < b.n; i++) {
+		const struct wcard_change *ch = &b.c[i];
+
+		n[ch->op]++;
+		if (c->json)
+			printf("%s{\"line\":%u,\"op\":\"%s\",\"id\":%u}", i ? "," : "", ch->line,
+			       ops[ch->op], ids[i]);
+		else if (ch->op == WCARD_CHANGE_ADD)
+			printf("%u\n", ids[i]);
+	}
+	if (c->json)
+		printf("]}\n");
+	if (fflush(stdout))
+		ret = -errno;
+	fprintf(stderr, "wcard rules: %zu changes applied to %s (%s): %zu added, %zu deleted, %zu "
+			"updated\n",
+		b.n, path, c->atomic ? "atomic" : "online", n[WCARD_CHANGE_ADD], n[WCARD_CHANGE_DEL],
+		n[WCARD_CHANGE_UPDATE]);
+out:
+	clf_release(clf, lock);
+	wcard_batch_free(&b);
+	free(ids);
+	return ret ? 1 : 0;
+}
+
+/*
  * The live rules of the pinned classifier NAME, best first; ro: opened
  * read-only (the command only reads, and writes nothing to the maps).
  */

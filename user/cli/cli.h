@@ -14,7 +14,7 @@
 
 /* The parsed command line (main.c): options of the command's table, then its arguments. */
 struct cli {
-	bool verbose, json, man, quick;
+	bool verbose, json, man, quick, atomic;
 	const char *algo, *format, *dir, *pool, *v4, *pin_dir, *layout, *mode;
 	unsigned long rules, packets, seed, collide, max_routes, max_rules;
 	__u32 dflt; /* --default: WC_ACT_*, 0 if not given */
@@ -39,6 +39,7 @@ int clf_create(struct cli *c);
 /* Refused while the classifier is attached to an interface of this network namespace. */
 int clf_destroy(struct cli *c);
 int rules_load(struct cli *c);
+int rules_apply(struct cli *c);
 int rules_dump(struct cli *c);
 int rules_list(struct cli *c);
 int rule_add(struct cli *c);

@@ -51,7 +51,8 @@ enum {
 	O_NONIP,
 	O_MODE,
 	O_MAN,
-	O_QUICK
+	O_QUICK,
+	O_ATOMIC
 };
 
 struct opt_spec {
@@ -125,6 +126,9 @@ static const struct opt_spec opt_table[] = {
 	  "XDP mode: native or skb (default: native where the driver supports it, else skb)" },
 	{ "man", O_MAN, NULL, "print the manual page (roff) made from the command tables" },
 	{ "quick", O_QUICK, NULL, "3 timed runs a figure instead of 5, fewer route changes" },
+	{ "atomic", O_ATOMIC, NULL,
+	  "rules apply: the whole batch as one new generation (lookups see all of it or none) "
+	  "instead of one change after the other" },
 	{ "dir", O_DIR, "DIR", "directory for generated files" },
 	{ "rules", O_RULES, "N", "number of rules to generate" },
 	{ "packets", O_PACKETS, "N", "number of trace packets to generate" },
@@ -143,7 +147,8 @@ static const int gen_opts[] = { O_RULES, O_PACKETS, O_SEED, 0 };
 static const int demo_opts[] = { O_DIR, O_RULES, O_PACKETS, O_SEED, 'j', 0 };
 static const int lpm_opts[] = { O_V4, O_PIN_DIR, O_MAX_ROUTES, 'j', 0 };
 
-static const int rules_opts[] = { O_PIN_DIR, O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, 'j', 0 };
+static const int rules_opts[] = { O_PIN_DIR, O_ALGO, O_FORMAT, O_COLLIDE, O_POOL, O_ATOMIC, 'j',
+				  0 };
 static const int rule_opts[] = { O_PIN_DIR, 'j', 0 };
 static const int create_opts[] = { O_PIN_DIR, O_LAYOUT, O_ALGO, O_MAX_RULES, O_DEFAULT, O_NONIP,
 				   O_FORMAT,  O_COLLIDE, O_POOL, 0 };
@@ -158,6 +163,12 @@ static const struct sub_spec rules_subs[] = {
 	  "lookups; the maps of a program just loaded with 'bpftool prog load ... pinmaps "
 	  "DIR/NAME' become a new classifier of RULES' layout",
 	  rules_load, 2, 2 },
+	{ "apply", "NAME FILE|-",
+	  "apply a batch of changes, one a line: 'add RULE', 'del ID', 'update ID [prio N] "
+	  "[ACTION]' ('#' comments); every line is checked before any change is made. Online, "
+	  "in order (or --atomic, as one generation); prints the id of each added rule, or "
+	  "with --json every change's line and id",
+	  rules_apply, 2, 2 },
 	{ "dump", "NAME",
 	  "print the rules best first, one a line in the human syntax with its priority ('rules "
 	  "load' takes it back); --json adds the ids lookups report",
@@ -445,6 +456,9 @@ static int parse_args(const struct cmd_spec *cmd, int argc, char **argv, struct 
 			break;
 		case O_QUICK:
 			c->quick = true;
+			break;
+		case O_ATOMIC:
+			c->atomic = true;
 			break;
 		case O_MAX_RULES:
 			ret = parse_ulong("max-rules", optarg, &c->max_rules);

@@ -415,11 +415,15 @@ static int h_keyword(const struct wcard_layout *l, const char *tok, int *arg)
 	return *arg >= 0 && field_index(l, "proto") >= 0 ? KW_SHORT : -1;
 }
 
-#define SEEN_PRIO   (1u << WC_MAX_FIELDS)
-#define SEEN_ACTION (1u << (WC_MAX_FIELDS + 1))
+#define SEEN_PRIO   RULE_SEEN_PRIO
+#define SEEN_ACTION RULE_SEEN_ACTION
 
-/* Parses one line. 1: a rule in r, 0: nothing on the line, < 0: error. */
-static int h_line(struct pctx *c, char *line, __u32 ordinal, struct wcard_rule *r)
+/*
+ * Parses one line. 1: a rule in r, 0: nothing on the line, < 0: error.
+ * *seen_out: the clauses it had (rules_line).
+ */
+static int h_line(struct pctx *c, char *line, __u32 ordinal, struct wcard_rule *r,
+		  unsigned int *seen_out)
 {
 	struct lex x = { .p = line };
 	const char *tok = lex_next(&x), *arg = NULL, *action = NULL;
@@ -525,9 +529,22 @@ static int h_line(struct pctx *c, char *line, __u32 ordinal, struct wcard_rule *
 		else if (!x.done && *skip_ws(x.p) == ',')
 			x.p = skip_ws(x.p) + 1;
 	}
-	if (!(seen & SEEN_ACTION))
-		return lfail(c->s, "missing action (pass, drop, redirect IFACE or value N)");
+	*seen_out = seen;
 	return 1;
+}
+
+static int missing_action(struct lsrc *s)
+{
+	return lfail(s, "missing action (pass, drop, redirect IFACE or value N)");
+}
+
+int rules_line(struct lsrc *s, const struct wcard_layout *l, char *line, __u32 ordinal,
+	       struct wcard_rule *r, unsigned int *seen)
+{
+	struct pctx c = { .s = s, .layout = l };
+
+	*seen = 0;
+	return h_line(&c, line, ordinal, r, seen);
 }
 
 /* ---- loading -------------------------------------------------------------- */
@@ -608,11 +625,17 @@ static int rules_run(struct lsrc *s, enum wcard_rule_fmt fmt, const struct wcard
 			if (c.layout->id == WC_LAYOUT_INET)
 				r.family = 4;
 		} else {
-			ret = h_line(&c, p, ordinal, &r);
+			unsigned int seen = 0;
+
+			ret = h_line(&c, p, ordinal, &r, &seen);
 			if (ret < 0)
 				break;
 			if (!ret)
 				continue;
+			if (!(seen & SEEN_ACTION)) {
+				ret = missing_action(s);
+				break;
+			}
 		}
 		ret = wcard_ruleset_add(&tmp, &r);
 		if (ret) {

@@ -47,6 +47,19 @@ int lfail(struct lsrc *s, const char *fmt, ...) __attribute__((format(printf, 2,
 int load_records(const char *path, size_t size, int (*parse)(struct lsrc *, char *, void *),
 		 const char *empty, void **out, size_t *nout, char *err, size_t errlen);
 
+/* ---- one line of the human syntax (rules.c) ------------------------------- */
+
+/* Bits of rules_line's *seen besides one per field (1u << field): */
+#define RULE_SEEN_PRIO (1u << WC_MAX_FIELDS)
+#define RULE_SEEN_ACTION (1u << (WC_MAX_FIELDS + 1))
+/*
+ * One rule in the human syntax, in layout l, into r (prio and id: ordinal).
+ * 1: a rule, 0: the line is empty, < 0: lfail(). An action is not required:
+ * *seen says which clauses the line had.
+ */
+int rules_line(struct lsrc *s, const struct wcard_layout *l, char *line, __u32 ordinal,
+	       struct wcard_rule *r, unsigned int *seen);
+
 /* ---- numbers and names (source.c) ----------------------------------------- */
 
 static inline bool is_ws(char c)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 #include <wcard/wcard.h>
 #include "rules_int.h"
@@ -29,11 +30,21 @@ int src_open(struct lsrc *s, const char *path, char *err, size_t errlen)
 	s->err = err;
 	s->errlen = errlen;
 	errno = 0;
-	s->gz = gzopen(path, "rb");
+	if (!strcmp(path, "-")) {
+		/* Standard input, read through a duplicate: closing it leaves fd 0 open. */
+		int fd = dup(STDIN_FILENO);
+
+		s->name = "<stdin>";
+		s->gz = fd < 0 ? NULL : gzdopen(fd, "rb");
+		if (!s->gz && fd >= 0)
+			close(fd);
+	} else {
+		s->gz = gzopen(path, "rb");
+	}
 	if (!s->gz) {
 		int e = errno ? errno : ENOMEM;
 
-		seterr(err, errlen, "%s: %s", path, strerror(e));
+		seterr(err, errlen, "%s: %s", s->name, strerror(e));
 		return -e;
 	}
 	gzbuffer(s->gz, 128 * 1024);

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: MIT
+/* batch.c: the reader of change batches (add/del/update a line, wcard_batch_load); libwcard. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wcard/wcard.h>
+#include "rules_int.h"
+
+static int change_add(struct lsrc *s, const struct wcard_layout *l, char *p, struct wcard_change *c)
+{
+	unsigned int seen;
+	int ret = rules_line(s, l, p, 0, &c->rule, &seen);
+
+	if (ret < 0)
+		return ret;
+	if (!ret)
+		return lfail(s, "add: missing rule");
+	if (!(seen & RULE_SEEN_ACTION))
+		return lfail(s, "add: missing action (pass, drop, redirect IFACE or value N)");
+	c->rule.id = 0;
+	c->has_prio = seen & RULE_SEEN_PRIO;
+	c->prio = c->rule.prio;
+	return 0;
+}
+
+static int change_id(struct lsrc *s, const char *op, char **pp, __u32 *id)
+{
+	const char *w = next_word(pp);
+	__u64 v;
+
+	if (!*w || *w == '#')
+		return lfail(s, "%s: missing rule id", op);
+	if (parse_u64(w, WC_ID_MOVED - 1, &v))
+		return lfail(s, "%s: '%.64s' is not a rule id", op, w);
+	*id = (__u32)v;
+	return 0;
+}
+
+static int change_update(struct lsrc *s, const struct wcard_layout *l, char *p,
+			 struct wcard_change *c)
+{
+	unsigned int seen;
+	int ret = rules_line(s, l, p, 0, &c->rule, &seen);
+
+	if (ret < 0)
+		return ret;
+	if (!ret || !(seen & (RULE_SEEN_PRIO | RULE_SEEN_ACTION)))
+		return lfail(s, "update: nothing to change (prio N, or an action)");
+	if (seen & ~(RULE_SEEN_PRIO | RULE_SEEN_ACTION))
+		return lfail(s, "update: only prio and the action change; to change fields, "
+				"delete the rule and add a new one");
+	c->has_prio = seen & RULE_SEEN_PRIO;
+	c->has_value = seen & RULE_SEEN_ACTION;
+	c->prio = c->rule.prio;
+	c->value = c->rule.value;
+	return 0;
+}
+
+/* One line into c: 1 a change, 0 nothing on it, < 0 lfail(). */
+static int change_line(struct lsrc *s, const struct wcard_layout *l, char *line,
+		       struct wcard_change *c)
+{
+	char *p = skip_ws(line);
+	const char *op;
+	int ret;
+
+	if (!*p || *p == '#')
+		return 0;
+	memset(c, 0, sizeof(*c));
+	c->line = s->lineno;
+	op = next_word(&p);
+	if (!strcmp(op, "add")) {
+		c->op = WCARD_CHANGE_ADD;
+		ret = change_add(s, l, p, c);
+	} else if (!strcmp(op, "del")) {
+		c->op = WCARD_CHANGE_DEL;
+		ret = change_id(s, "del", &p, &c->id);
+		p = skip_ws(p);
+		if (!ret && *p && *p != '#')
+			ret = lfail(s, "del: one rule id a line, then nothing ('%.64s')", p);
+	} else if (!strcmp(op, "update")) {
+		c->op = WCARD_CHANGE_UPDATE;
+		ret = change_id(s, "update", &p, &c->id) ?: change_update(s, l, p, c);
+	} else {
+		ret = lfail(s, "unknown change '%.64s' (add, del or update)", op);
+	}
+	return ret ? ret : 1;
+}
+
+static int batch_run(struct lsrc *s, const struct wcard_layout *l, struct wcard_batch *b)
+{
+	struct wcard_batch tmp = { 0 };
+	struct wcard_change *c;
+	char *line;
+	int ret;
+
+	if (!l)
+		l = wcard_layout_inet();
+	while ((ret = src_next(s, &line)) > 0) {
+		if (tmp.n == tmp.cap) {
+			size_t cap = tmp.cap ? 2 * tmp.cap : 64;
+
+			c = realloc(tmp.c, cap * sizeof(*c));
+			if (!c) {
+				ret = -ENOMEM;
+				seterr(s->err, s->errlen, "%s:%u: %s", s->name, s->lineno,
+				       strerror(ENOMEM));
+				break;
+			}
+			tmp.c = c;
+			tmp.cap = cap;
+		}
+		ret = change_line(s, l, line, &tmp.c[tmp.n]);
+		if (ret < 0)
+			break;
+		tmp.n += ret;
+	}
+	if (!ret) {
+		tmp.name = strdup(s->name);
+		if (!tmp.name) {
+			ret = -ENOMEM;
+			seterr(s->err, s->errlen, "%s: %s", s->name, strerror(ENOMEM));
+		}
+	}
+	if (ret) {
+		wcard_batch_free(&tmp);
+		return ret;
+	}
+	tmp.layout = l;
+	wcard_batch_free(b);
+	*b = tmp;
+	return 0;
+}
+
+int wcard_batch_load(const char *path, const struct wcard_layout *l, struct wcard_batch *b,
+		     char *err, size_t errlen)
+{
+	struct lsrc *s;
+	int ret;
+
+	if (!path || !b)
+		return -EINVAL;
+	s = malloc(sizeof(*s));
+	if (!s) {
+		seterr(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	ret = src_open(s, path, err, errlen);
+	if (!ret)
+		ret = batch_run(s, l, b);
+	src_close(s);
+	free(s);
+	return ret;
+}
+
+int wcard_batch_parse(const char *name, const char *text, const struct wcard_layout *l,
+		      struct wcard_batch *b, char *err, size_t errlen)
+{
+	struct lsrc *s;
+	int ret;
+
+	if (!b)
+		return -EINVAL;
+	s = malloc(sizeof(*s));
+	if (!s) {
+		seterr(err, errlen, "%s: %s", name ? name : "<string>", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	src_string(s, name, text, err, errlen);
+	ret = batch_run(s, l, b);
+	free(s);
+	return ret;
+}
+
+void wcard_batch_free(struct wcard_batch *b)
+{
+	if (!b)
+		return;
+	free(b->c);
+	free(b->name);
+	memset(b, 0, sizeof(*b));
+}

@@ -235,6 +235,16 @@ WCARD_API enum wc_algo wcard_clf_algo(const struct wcard_clf *c);
  * one lookups report. 0 or -ENOMEM.
  */
 WCARD_API int wcard_clf_rules(const struct wcard_clf *c, struct wcard_ruleset *rs);
+/*
+ * One live rule by id, as the maps hold it (inet: its family, 0 for both),
+ * without reading the others. 0, or -ENOENT if no rule has that id.
+ */
+WCARD_API int wcard_clf_rule(const struct wcard_clf *c, __u32 id, struct wcard_rule *out);
+/*
+ * No live rule has a priority worse than *prio (where a rule added without a
+ * priority goes: after it). O(1). 0, or -ENOENT when there are no rules.
+ */
+WCARD_API int wcard_clf_worst_prio(const struct wcard_clf *c, __u32 *prio);
 WCARD_API unsigned int wcard_clf_ntables(const struct wcard_clf *c);
 /* The XDP program's fd and its verified instruction count (0 if unknown). */
 WCARD_API int wcard_clf_prog_fd(const struct wcard_clf *c);

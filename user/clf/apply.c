@@ -41,6 +41,7 @@ static int check_batch(struct wcard_clf *c, const struct wcard_batch *b, char *e
 {
 	size_t lim = WC_ID_LIMIT((size_t)c->max_rules), cnt[WC_MAX_PARTS], i;
 	__u8 *gone = calloc(lim / 8 + 1, 1);
+	struct wcard_rule cur;
 	char why[512];
 	struct clf_part *p;
 	int ret = 0;
@@ -62,16 +63,17 @@ static int check_batch(struct wcard_clf *c, const struct wcard_batch *b, char *e
 				break;
 			}
 		} else if (ch->op == WCARD_CHANGE_DEL || ch->op == WCARD_CHANGE_UPDATE) {
-			if (ch->id >= c->rs.set.n || !c->rs.live[ch->id] || bit_get(gone, ch->id)) {
+			bool live = ch->id < lim && clf_id_live(c, ch->id);
+
+			if (!live || bit_get(gone, ch->id)) {
 				snprintf(why, sizeof(why), "no rule with id %u%s", ch->id,
-					 ch->id < c->rs.set.n && c->rs.live[ch->id] ?
-						 " (deleted or re-prioritized by a line before)" :
-						 "");
+					 live ? " (deleted or re-prioritized by a line before)" : "");
 				at_line(b, ch, err, errlen, why, "");
 				ret = -ENOENT;
 				break;
 			}
-			r = &c->rs.set.rules[ch->id];
+			clf_rule_read(c, ch->id, &cur, NULL);
+			r = &cur;
 			/* A value change keeps the rule; a new priority re-inserts it (+1, then -1). */
 			if (ch->op == WCARD_CHANGE_UPDATE && (!ch->has_prio || ch->prio == r->prio))
 				continue;
@@ -105,79 +107,116 @@ static int check_batch(struct wcard_clf *c, const struct wcard_batch *b, char *e
 	return ret;
 }
 
-static int stack_copy(struct u32_stack *to, const struct u32_stack *from)
-{
-	to->v = malloc((from->n ? from->n : 1) * sizeof(*to->v));
-	if (!to->v)
-		return -ENOMEM;
-	memcpy(to->v, from->v, from->n * sizeof(*to->v));
-	to->n = to->cap = from->n;
-	return 0;
-}
+/*
+ * What a batch did, change by change, to undo it if a later one fails: an id
+ * that came (made dead again), or one that went or changed value (its rule and
+ * rank before, put back).
+ */
+struct jent {
+	__u32 id;
+	bool came;
+	__u64 rank;
+	struct wcard_rule rule; /* !came */
+};
 
-static void undo_free(struct clf_undo *u)
-{
-	free(u->e);
-	free(u->saved);
-	free(u->id_free.v);
-	free(u->id_deferred.v);
-}
+struct journal {
+	struct jent *e;
+	size_t n, cap;
+};
 
-static int undo_begin(struct wcard_clf *c, struct clf_undo *u)
+static int jput(struct journal *j, const struct jent *e)
 {
-	memset(u, 0, sizeof(*u));
-	u->set_n = c->rs.set.n;
-	u->saved = calloc(u->set_n / 8 + 1, 1);
-	if (!u->saved || stack_copy(&u->id_free, &c->rs.id_free) ||
-	    stack_copy(&u->id_deferred, &c->rs.id_deferred)) {
-		undo_free(u);
-		return -ENOMEM;
+	if (j->n == j->cap) {
+		size_t cap = j->cap ? 2 * j->cap : 64;
+		struct jent *p = realloc(j->e, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		j->e = p;
+		j->cap = cap;
 	}
-	u->nlive = c->rs.nlive;
-	memcpy(u->nfam, c->rs.nfam, sizeof(u->nfam));
-	u->seq = c->rs.seq;
-	c->undo = u;
+	j->e[j->n++] = *e;
 	return 0;
 }
 
-/* The rule set as it was when the batch began (the maps are left alone). */
-static void undo_restore(struct wcard_clf *c, struct clf_undo *u)
+static int jcame(struct journal *j, __u32 id)
 {
-	struct u32_stack t;
+	struct jent e = { .id = id, .came = true };
+
+	return jput(j, &e);
+}
+
+/* Rule id as the maps hold it now, before it goes or changes. */
+static int jwent(struct wcard_clf *c, struct journal *j, __u32 id)
+{
+	struct jent e = { .id = id };
+
+	clf_rule_read(c, id, &e.rule, &e.rank);
+	return jput(j, &e);
+}
+
+/* The rule set (valid) back as it was before the journal's changes, newest undone first. */
+static int jundo(struct wcard_clf *c, const struct journal *j)
+{
 	size_t i;
+	int ret = 0;
 
-	for (i = u->n; i-- > 0;) {
-		const struct clf_undo_ent *e = &u->e[i];
+	for (i = j->n; i-- > 0 && !ret;) {
+		const struct jent *e = &j->e[i];
 
-		c->rs.live[e->id] = e->live;
+		ret = clf_set_reserve(c, (size_t)e->id + 1);
+		while (!ret && c->rs.set.n <= e->id) {
+			struct wcard_rule blank;
+
+			wcard_rule_any(&c->layout, &blank);
+			blank.id = c->rs.set.n;
+			ret = wcard_ruleset_add(&c->rs.set, &blank);
+		}
+		if (ret)
+			break;
+		clf_set_live(c, e->id, false);
+		if (e->came)
+			continue;
+		c->rs.set.rules[e->id] = e->rule;
 		c->rs.rank[e->id] = e->rank;
-		if (e->live)
-			c->rs.set.rules[e->id] = e->rule;
+		clf_set_live(c, e->id, true);
 	}
-	for (i = u->set_n; i < c->rs.set.n; i++)
-		c->rs.live[i] = false;
-	c->rs.set.n = u->set_n;
-	c->rs.nlive = u->nlive;
-	memcpy(c->rs.nfam, u->nfam, sizeof(u->nfam));
-	c->rs.seq = u->seq;
-	t = c->rs.id_free;
-	c->rs.id_free = u->id_free;
-	u->id_free = t;
-	t = c->rs.id_deferred;
-	c->rs.id_deferred = u->id_deferred;
-	u->id_deferred = t;
+	return ret;
 }
 
-/* The worst priority of a live rule, or -1 without rules: an add without prio goes after it. */
+/*
+ * Ids in the free list that are live again (put back by an undo) leave it;
+ * the ids the batch handed out and took back join it, once a grace period
+ * has passed.
+ */
+static void ids_after_undo(struct wcard_clf *c, const struct journal *j)
+{
+	struct wst_ring *r = &WST(c)->ids;
+	__u64 i, w = r->head, cov = r->head;
+	size_t k;
+
+	for (i = r->head; i < r->tail; i++) {
+		__u32 id = *ring_at(c, r, i);
+
+		if (i == r->covered)
+			cov = w;
+		if (id < c->rs.set.n && c->rs.live[id])
+			continue;
+		*ring_at(c, r, w++) = id;
+	}
+	if (r->covered == r->tail)
+		cov = w;
+	r->covered = cov;
+	r->tail = w;
+	for (k = 0; k < j->n; k++)
+		if (j->e[k].came && !(j->e[k].id < c->rs.set.n && c->rs.live[j->e[k].id]))
+			ring_push(c, r, j->e[k].id);
+}
+
+/* The worst priority there is, or -1 without rules: an add without prio goes after it. */
 static long long worst_prio(const struct wcard_clf *c)
 {
-	long long w = -1;
-	size_t i;
-
-	for (i = 0; i < c->rs.set.n; i++)
-		if (c->rs.live[i] && c->rs.set.rules[i].prio > w)
-			w = c->rs.set.rules[i].prio;
-	return w;
+	return WST(c)->nlive ? (long long)WST(c)->worst_prio : -1;
 }
 
 /* Change ch's rule to add, its prio filled in; *worst follows. */
@@ -190,80 +229,111 @@ static void add_rule(const struct wcard_change *ch, long long *worst, struct wca
 		*worst = r->prio;
 }
 
-/* One change, online: what wcard_clf_insert/delete/update make of it. */
+/* One change, online: what wcard_clf_insert/delete/update make of it, journaled. */
 static int apply_online(struct wcard_clf *c, const struct wcard_change *ch, long long *worst,
-			__u32 *id, char *err, size_t errlen)
+			struct journal *j, __u32 *id, char *err, size_t errlen)
 {
-	const struct wcard_rule *cur;
-	struct wcard_rule r;
+	struct wcard_rule r, cur;
+	int ret;
 
 	switch (ch->op) {
 	case WCARD_CHANGE_ADD:
 		add_rule(ch, worst, &r);
-		return wcard_clf_insert(c, &r, id, err, errlen);
+		ret = wcard_clf_insert(c, &r, id, err, errlen);
+		return ret ?: jcame(j, *id);
 	case WCARD_CHANGE_DEL:
 		*id = ch->id;
-		return wcard_clf_delete(c, ch->id, err, errlen);
+		ret = jwent(c, j, ch->id);
+		return ret ?: wcard_clf_delete(c, ch->id, err, errlen);
 	default:
-		cur = &c->rs.set.rules[ch->id];
+		clf_rule_read(c, ch->id, &cur, NULL);
 		if (ch->has_prio && ch->prio > *worst)
 			*worst = ch->prio;
-		return wcard_clf_update(c, ch->id, ch->has_prio ? ch->prio : cur->prio,
-					ch->has_value ? ch->value : cur->value, id, err, errlen);
+		*id = ch->id;
+		ret = jwent(c, j, ch->id);
+		if (!ret && (!ch->has_prio || ch->prio == cur.prio))
+			return wcard_clf_update(c, ch->id, cur.prio,
+						ch->has_value ? ch->value : cur.value, id, err,
+						errlen);
+		/* A new priority: the rule again under a new id, then the old one goes. */
+		r = cur;
+		r.prio = ch->prio;
+		if (ch->has_value)
+			r.value = ch->value;
+		ret = ret ?: wcard_clf_insert(c, &r, id, err, errlen);
+		ret = ret ?: jcame(j, *id);
+		return ret ?: wcard_clf_delete(c, ch->id, err, errlen);
 	}
 }
 
 /*
- * One change, into the rule set only (the maps follow in one republish).
- * Deleted ids wait in gone[] until the new generation is live: the old one
- * still reports them.
+ * One change, into the rule set only (the maps follow in one republish),
+ * journaled. Deleted ids wait in gone[] until the new generation is live: the
+ * old one still reports them.
  */
 static int apply_staged(struct wcard_clf *c, const struct wcard_change *ch, long long *worst,
-			__u32 *id, struct u32_stack *gone, char *err, size_t errlen)
+			struct journal *j, __u32 *id, __u32 *gone, size_t *ngone, char *err,
+			size_t errlen)
 {
 	struct wcard_rule r;
-	int ret;
+	__u64 rank;
+	int ret = 0;
 
 	*id = ch->id;
-	switch (ch->op) {
-	case WCARD_CHANGE_ADD:
+	if (ch->op == WCARD_CHANGE_ADD) {
 		add_rule(ch, worst, &r);
-		return clf_rule_new(c, &r, id, err, errlen);
-	case WCARD_CHANGE_UPDATE:
+	} else {
 		r = c->rs.set.rules[ch->id];
-		if (ch->has_value)
+		ret = jput(j, &(struct jent){ .id = ch->id, .rank = c->rs.rank[ch->id], .rule = r });
+		if (ret)
+			return ret;
+		if (ch->op == WCARD_CHANGE_UPDATE && ch->has_value)
 			r.value = ch->value;
-		if (!ch->has_prio || ch->prio == r.prio) {
-			clf_undo_save(c, ch->id);
+		if (ch->op == WCARD_CHANGE_UPDATE && (!ch->has_prio || ch->prio == r.prio)) {
 			c->rs.set.rules[ch->id].value = r.value;
 			return 0;
 		}
+		clf_set_live(c, ch->id, false);
+		gone[(*ngone)++] = ch->id;
+		if (ch->op == WCARD_CHANGE_DEL)
+			return 0;
+		/* A new priority: the rule again under a new id. */
 		r.prio = ch->prio;
 		if (r.prio > *worst)
 			*worst = r.prio;
-		/* The rule under a new id, and the old one goes. */
-		ret = clf_rule_new(c, &r, id, err, errlen);
-		if (ret)
-			return ret;
-		break;
-	default:
-		break;
 	}
-	clf_set_live(c, ch->id, false);
-	return u32_push(gone, ch->id);
+	ret = clf_rule_new(c, &r, id, &rank, err, errlen) ?: clf_set_reserve(c, (size_t)*id + 1);
+	while (!ret && c->rs.set.n <= *id) {
+		struct wcard_rule blank;
+
+		wcard_rule_any(&c->layout, &blank);
+		blank.id = c->rs.set.n;
+		ret = wcard_ruleset_add(&c->rs.set, &blank);
+	}
+	if (ret)
+		return ret;
+	ret = jcame(j, *id);
+	if (ret)
+		return ret;
+	if (c->nparts == 1)
+		r.family = 0;
+	r.id = *id;
+	c->rs.set.rules[*id] = r;
+	c->rs.rank[*id] = rank;
+	clf_set_live(c, *id, true);
+	return 0;
 }
 
 int wcard_clf_apply(struct wcard_clf *c, const struct wcard_batch *b, unsigned int flags,
 		    __u32 *ids, char *err, size_t errlen)
 {
 	bool atomic = flags & WCARD_APPLY_ATOMIC;
-	struct u32_stack gone = { 0 };
+	struct journal j = { 0 };
 	char why[1024] = "";
-	struct clf_undo u;
+	__u32 *gone = NULL, id;
+	size_t i, ngone = 0;
 	long long worst;
-	size_t i;
 	int ret, r2;
-	__u32 id;
 
 	if (!c || !b || (flags & ~WCARD_APPLY_ATOMIC))
 		return -EINVAL;
@@ -278,17 +348,23 @@ int wcard_clf_apply(struct wcard_clf *c, const struct wcard_batch *b, unsigned i
 	ret = check_batch(c, b, err, errlen);
 	if (ret || !b->n)
 		return ret;
-	ret = undo_begin(c, &u);
-	if (ret)
-		return ret;
+	/* Staged: into the rule set as the maps hold it. */
+	if (atomic) {
+		gone = malloc(b->n * sizeof(*gone));
+		ret = gone ? clf_rs_load(c) : -ENOMEM;
+		if (ret) {
+			free(gone);
+			seterr(err, errlen, "%s: reading the rules: %s", b->name, strerror(-ret));
+			return ret;
+		}
+	}
 	worst = worst_prio(c);
 	for (i = 0; i < b->n && !ret; i++) {
 		why[0] = 0;
 		id = WC_ID_NONE;
-		ret = atomic ? apply_staged(c, &b->c[i], &worst, &id, &gone, why, sizeof(why)) :
-			       apply_online(c, &b->c[i], &worst, &id, why, sizeof(why));
-		if (!ret && u.failed)
-			ret = -ENOMEM;
+		ret = atomic ? apply_staged(c, &b->c[i], &worst, &j, &id, gone, &ngone, why,
+					    sizeof(why)) :
+			       apply_online(c, &b->c[i], &worst, &j, &id, why, sizeof(why));
 		if (ret && !*why)
 			snprintf(why, sizeof(why), "%s", strerror(-ret));
 		if (ids)
@@ -298,26 +374,36 @@ int wcard_clf_apply(struct wcard_clf *c, const struct wcard_batch *b, unsigned i
 		i--;
 	if (!ret && atomic) {
 		ret = clf_republish(c, why, sizeof(why));
-		/* Deleted ids wait for a grace period from here, like any deleted id. */
-		while (!ret && gone.n)
-			ret = u32_push(&c->rs.id_deferred, gone.v[--gone.n]);
 		if (ret)
 			i = b->n; /* no one line's fault */
 	}
-	c->undo = NULL;
+	/* Deleted ids wait for a grace period from here, like any deleted id. */
+	for (r2 = 0; !ret && (size_t)r2 < ngone; r2++)
+		ring_push(c, &WST(c)->ids, gone[r2]);
 	if (ret) {
-		undo_restore(c, &u);
-		/* Online changes are live: the set as it was goes back in one generation. */
-		r2 = atomic ? 0 : clf_republish(c, NULL, 0);
+		/*
+		 * The rule set as it was: online, the changes made are live, so the
+		 * set goes back in one generation; staged, nothing was switched.
+		 */
+		if (!atomic)
+			c->rs.valid = false;
+		r2 = clf_rs_load(c) ?: jundo(c, &j);
+		if (!r2 && !atomic) {
+			clf_state_busy(c, true);
+			r2 = clf_republish(c, NULL, 0);
+		}
+		if (!r2)
+			ids_after_undo(c, &j);
 		if (r2) {
 			c->broken = true;
+			c->rs.valid = false;
 			at_line(b, i < b->n ? &b->c[i] : NULL, err, errlen, why,
 				"; putting the rule set back failed too: reload the rule set");
 		} else {
 			at_line(b, i < b->n ? &b->c[i] : NULL, err, errlen, why, "; nothing applied");
 		}
 	}
-	undo_free(&u);
-	free(gone.v);
+	free(j.e);
+	free(gone);
 	return ret;
 }

@@ -36,7 +36,8 @@ static int order_cmp(const void *a, const void *b)
 /* A part's spare generation as it is built, before the switch makes it live. */
 struct part_build {
 	struct wc_config cfg;
-	__u32 *slot_of; /* rule id -> absolute slot */
+	__u32 *slot_of; /* rule id -> absolute slot, WC_ID_NONE */
+	__u8 *table_of; /* rule id -> table (Tuple Merge) */
 	size_t nlive;
 	struct tm_model *tm; /* Tuple Merge, else NULL */
 	__u32 tslots[WC_TM_MAX_TABLES];
@@ -50,6 +51,7 @@ static void part_build_free(struct part_build *b)
 		free(b->tm);
 	}
 	free(b->slot_of);
+	free(b->table_of);
 }
 
 /* Is rule id live and one of part p's? */
@@ -293,7 +295,7 @@ static int place_buckets(struct wcard_clf *c, __u32 first, unsigned int lg,
 	__u32 size = 1u << lg, mask = size - 1, i, run, maxrun = 0;
 	size_t b;
 
-	memset(SLOT(c, first), 0, (size_t)size * sizeof(struct wc_tm_slot));
+	memset(SLOTS(c, first, size), 0, (size_t)size * sizeof(struct wc_tm_slot));
 	for (b = 0; b < n; b++) {
 		struct wc_tm_slot *s;
 		__u32 pos;
@@ -404,6 +406,7 @@ static int build_tm(struct wcard_clf *c, struct clf_part *pt, unsigned int g, st
 			r->id = ents[e].id;
 			r->next = last ? 0 : next_rule + 2;
 			b->slot_of[ents[e].id] = rbase + next_rule;
+			b->table_of[ents[e].id] = (__u8)t;
 			heads[e] = next_rule + 1;
 			nb += first;
 			next_rule++;
@@ -485,9 +488,11 @@ static int build_part(struct wcard_clf *c, struct clf_part *pt, unsigned int g,
 
 	for (i = 0; i < c->rs.set.n; i++)
 		b->nlive += live_in(c, pt, i);
-	b->slot_of = calloc(c->rs.cap ? c->rs.cap : 1, sizeof(*b->slot_of));
-	if (!b->slot_of)
+	b->slot_of = malloc(WC_ID_LIMIT((size_t)c->max_rules) * sizeof(*b->slot_of));
+	b->table_of = calloc(WC_ID_LIMIT((size_t)c->max_rules), 1);
+	if (!b->slot_of || !b->table_of)
 		return -ENOMEM;
+	memset(b->slot_of, 0xff, WC_ID_LIMIT((size_t)c->max_rules) * sizeof(*b->slot_of));
 	b->cfg = *PCFG(c, pt, g);
 	algo = pick_algo(c);
 	/* An empty part of an LPM classifier (one family without routes) is an empty array. */
@@ -529,6 +534,61 @@ static int build_part(struct wcard_clf *c, struct clf_part *pt, unsigned int g,
 	return ret;
 }
 
+/*
+ * The writer's state for part p of the generation just built (b): where each
+ * rule is, the tables, nothing freed in it yet.
+ */
+static void state_fill(struct wcard_clf *c, struct clf_part *p, const struct part_build *b)
+{
+	struct wst_part *sp = p->st;
+	size_t lim = WC_ID_LIMIT((size_t)c->max_rules);
+	unsigned int lg, t;
+
+	memcpy(p->slot_of, b->slot_of, lim * sizeof(*p->slot_of));
+	memcpy(p->table_of, b->table_of, lim);
+	sp->rules_hwm = b->cfg.nrules;
+	sp->slots_used = b->slots_used;
+	sp->moved_pending = sp->since_gp = 0;
+	ring_reset(&sp->rules);
+	ring_reset(&sp->moved);
+	for (lg = 0; lg < 32; lg++)
+		ring_reset(&sp->regions[lg]);
+	sp->ntables = b->tm ? b->tm->ntables : 0;
+	for (t = 0; t < WC_TM_MAX_TABLES; t++) {
+		const struct tm_mtable *mt = b->tm ? &b->tm->tables[t] : NULL;
+		const struct wc_tm_table *tb = TABLE(c, TBASE(p, c->gen) + t);
+		__u32 k, first = tb->slots >> 8;
+
+		sp->tused[t] = mt && mt->used;
+		sp->best[t] = sp->tused[t] ? mt->best : WC_RANK_NONE;
+		memcpy(sp->tlen[t], mt ? mt->len : (const __u8[WC_MAX_FIELDS]){ 0 }, WC_MAX_FIELDS);
+		sp->tslots[t] = sp->tused[t] ? b->tslots[t] : 0;
+		sp->live_entries[t] = sp->tombs[t] = 0;
+		/* Bucket heads per table, as the build laid them. */
+		for (k = 0; k < sp->tslots[t]; k++)
+			sp->live_entries[t] += SLOT(c, first + k)->tag != 0;
+	}
+}
+
+/* The counts and the priority bound of the rule set, in the state. */
+static void state_counts(struct wcard_clf *c)
+{
+	struct wst *w = WST(c);
+	size_t i;
+
+	w->nlive = c->rs.nlive;
+	w->nfam[0] = c->rs.nfam[0];
+	w->nfam[1] = c->rs.nfam[1];
+	if (c->rs.seq > w->seq)
+		w->seq = c->rs.seq;
+	if (w->nids < c->rs.set.n)
+		w->nids = (__u32)c->rs.set.n;
+	w->worst_prio = 0;
+	for (i = 0; i < c->rs.set.n; i++)
+		if (c->rs.live[i] && c->rs.set.rules[i].prio > w->worst_prio)
+			w->worst_prio = c->rs.set.rules[i].prio;
+}
+
 int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
 {
 	struct part_build b[WC_MAX_PARTS];
@@ -536,14 +596,20 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
 	unsigned int g, i;
 	int ret = 0;
 
+	/* The rule set to build: as the maps hold it, unless the caller changed it. */
+	ret = clf_rs_load(c);
+	if (ret) {
+		seterr(err, errlen, "reading the rules back from the maps: %s", strerror(-ret));
+		return ret;
+	}
 	/* A switch whose wait failed earlier: lookups may still be in the spare half. */
-	if (c->sync_pending) {
+	if (WST(c)->sync_owed) {
 		ret = clf_sync(c);
 		if (ret) {
 			seterr(err, errlen, "waiting for running lookups: %s", strerror(-ret));
 			return ret;
 		}
-		c->sync_pending = false;
+		WST(c)->sync_owed = 0;
 	}
 	/* Build the spare generation; lookups keep using the live one meanwhile. */
 	g = c->gen ^ 1;
@@ -562,45 +628,40 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
 	}
 	for_each_part(c, p)
 		*PCFG(c, p, g) = b[p->idx].cfg;
-	/* Publish: one store switches every lookup that starts from now on, in every part. */
+	/*
+	 * Publish: one store switches every lookup that starts from now on, in
+	 * every part. The state follows; a writer killed in between leaves it busy.
+	 */
+	clf_state_busy(c, true);
+	WST(c)->sync_owed = 1;
 	__atomic_store_n(&ROOT(c)->gen, g, __ATOMIC_RELEASE);
 	c->gen = g;
 	for_each_part(c, p) {
-		struct part_build *pb = &b[p->idx];
-
-		p->algo = pb->cfg.algo;
-		if (p->tm) {
-			tm_free(p->tm);
-			free(p->tm);
-		}
-		p->tm = pb->tm;
-		p->ntables = pb->tm ? pb->tm->ntables : 0;
-		memcpy(p->tslots, pb->tslots, sizeof(p->tslots));
-		p->slots_used = pb->slots_used;
-		free(p->slot_of);
-		p->slot_of = pb->slot_of;
-		p->on.rules_hwm = pb->cfg.nrules;
-		clf_online_reset(c, p);
+		p->algo = b[p->idx].cfg.algo;
+		state_fill(c, p, &b[p->idx]);
 	}
+	for (i = 0; i < WC_MAX_PARTS; i++)
+		part_build_free(&b[i]);
+	state_counts(c);
+	WST(c)->gen = g;
+	clf_state_busy(c, false);
 	/*
 	 * Lookups that started before the switch finish before we return. The
 	 * switch is done whatever happens here, so this returns 0 (callers take
 	 * an error for "nothing switched" and undo their change): if the wait
-	 * fails, the next write to the spare half waits first (sync_pending); if
+	 * fails, the next write to the spare half waits first (sync_owed); if
 	 * zeroing the deleted ids' counters fails, they wait for the next grace
 	 * period.
 	 */
-	if (clf_sync(c)) {
-		c->sync_pending = true;
+	if (clf_grace(c))
 		return 0;
-	}
+	WST(c)->sync_owed = 0;
 	/*
 	 * No lookup can reach the old generation now: its trie images go (the
 	 * next load into it builds new ones), so only the live generation holds
 	 * one, as with a single trie, and a classifier off the LPM path none.
 	 */
 	lpm_gen_drop(c, g ^ 1, true);
-	clf_ids_reclaim(c);
 	return 0;
 }
 
@@ -610,6 +671,7 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 	bool *old_live, *live;
 	__u64 *old_rank, *rank;
 	size_t i, old_cap, old_seq, old_nlive, old_nfam[2], nfam[2] = { 0, 0 };
+	bool old_valid;
 	struct clf_part *p;
 	int ret;
 
@@ -655,6 +717,7 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 	old_rank = c->rs.rank;
 	old_cap = c->rs.cap;
 	old_seq = c->rs.seq;
+	old_valid = c->rs.valid;
 	old_nlive = c->rs.nlive;
 	memcpy(old_nfam, c->rs.nfam, sizeof(old_nfam));
 	wcard_ruleset_init(&c->rs.set, &c->layout);
@@ -670,6 +733,7 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 	c->rs.rank = rank;
 	c->rs.cap = rs->n ? rs->n : 1;
 	c->rs.seq = rs->n;
+	c->rs.valid = true;
 	c->rs.nlive = rs->n;
 	memcpy(c->rs.nfam, nfam, sizeof(nfam));
 	/*
@@ -682,8 +746,9 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 	if (ret)
 		goto fail;
 	clf_hits_zero(c, c->gen ^ 1, true, NULL, 0);
-	/* A new set: no old id is reusable or pending any more. */
-	c->rs.id_free.n = c->rs.id_deferred.n = 0;
+	/* A new set: ids count from zero again, none old is pending any more. */
+	ring_reset(&WST(c)->ids);
+	WST(c)->nids = (__u32)rs->n;
 	c->broken = false;
 	wcard_ruleset_free(&old_set);
 	free(old_live);
@@ -698,6 +763,7 @@ fail:
 	c->rs.rank = old_rank;
 	c->rs.cap = old_cap;
 	c->rs.seq = old_seq;
+	c->rs.valid = old_valid;
 	c->rs.nlive = old_nlive;
 	memcpy(c->rs.nfam, old_nfam, sizeof(old_nfam));
 	return ret;

@@ -95,6 +95,7 @@ struct wcard_clf *clf_alloc(void)
 	for (i = 0; i < WC_MAX_PARTS; i++)
 		c->part[i].idx = i;
 	c->prog_fd = c->hits_fd = -1;
+	c->state.fd = -1;
 	gp_init(&c->gp);
 	return c;
 }
@@ -132,7 +133,7 @@ int wcard_clf_from_object(struct bpf_object *obj, const char *prog,
 	if (!c)
 		return -ENOMEM;
 	c->prog_fd = p ? bpf_program__fd(p) : -1;
-	ret = clf_init(c, obj, o, err, errlen);
+	ret = clf_init(c, obj, o, err, errlen) ?: clf_state_create(c, err, errlen);
 	if (ret) {
 		wcard_clf_destroy(c);
 		return ret;
@@ -189,7 +190,7 @@ int wcard_clf_create(const struct wcard_clf_opts *o, struct wcard_clf **out, cha
 		goto fail;
 	}
 	c->prog_fd = bpf_program__fd(c->skel->progs.wc_xdp_filter);
-	ret = clf_init(c, c->skel->obj, o, err, errlen) ?:
+	ret = clf_init(c, c->skel->obj, o, err, errlen) ?: clf_state_create(c, err, errlen) ?:
 	      lpm_open(c->lpm4[0], c->lpm6[0], err, errlen);
 	if (ret)
 		goto fail;
@@ -231,17 +232,9 @@ void wcard_clf_destroy(struct wcard_clf *c)
 	wcard_ruleset_free(&c->rs.set);
 	free(c->rs.live);
 	free(c->rs.rank);
-	free(c->rs.id_free.v);
-	free(c->rs.id_deferred.v);
-	for (i = 0; i < WC_MAX_PARTS; i++) {
-		struct clf_part *p = &c->part[i];
-
-		free(p->slot_of);
-		clf_online_free(&p->on);
-		if (p->tm) {
-			tm_free(p->tm);
-			free(p->tm);
-		}
-	}
+	clf_arr_unmap(&c->state);
+	if (c->state.fd >= 0)
+		close(c->state.fd);
+	free(c->pin_dir);
 	free(c);
 }

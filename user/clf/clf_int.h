@@ -14,19 +14,42 @@ struct wcard_xdp;
 #define CLF_NMAPS 6 /* root, config, rules, tm tables, tm slots, tm order */
 extern const char *const clf_map_names[CLF_NMAPS];
 
-struct u32_stack {
-	__u32 *v;
-	size_t n, cap;
-};
-
-/* One mmapped ARRAY map. */
+/*
+ * One mmapped ARRAY map. A big one is mapped in chunks as they are first
+ * touched (clf_arr_at): the kernel fills every page table entry of a BPF
+ * array mapping when it is made, so mapping the rules of a 1M-rule
+ * classifier whole costs milliseconds a process that changes one rule
+ * should not pay.
+ */
 struct mmap_arr {
 	int fd;
 	void *p;
 	size_t len;
+	__u64 *mapped; /* chunks mapped (bit per CLF_CHUNK bytes); NULL: all of it */
 };
+#define CLF_CHUNK_SHIFT 16
 
-/* The rule set, indexed by rule id (= index for a bulk load; inserts append). */
+/* Map the chunks of a holding [off, off + len) that are not yet (aborts if it cannot). */
+void clf_arr_fault(struct mmap_arr *a, size_t off, size_t len);
+
+/* Bytes [off, off + len) of a, mapped. */
+static inline void *clf_arr_at(const struct mmap_arr *ca, size_t off, size_t len)
+{
+	struct mmap_arr *a = (struct mmap_arr *)ca; /* the mapping is a cache */
+	size_t c0 = off >> CLF_CHUNK_SHIFT, c1 = (off + len - 1) >> CLF_CHUNK_SHIFT;
+
+	if (a->mapped && (c1 - c0 > 1 || !(a->mapped[c0 / 64] & (1ULL << (c0 % 64))) ||
+			  !(a->mapped[c1 / 64] & (1ULL << (c1 % 64)))))
+		clf_arr_fault(a, off, len);
+	return (char *)a->p + off;
+}
+
+/*
+ * The rule set, indexed by rule id: a cache of what the live generation
+ * holds, read from the maps when a whole generation is built or the rules are
+ * listed (clf_rs_load). Single changes go to the maps and the writer's state
+ * (struct wst) only, and mark it stale.
+ */
 struct clf_rules {
 	struct wcard_ruleset set;
 	bool *live;
@@ -34,21 +57,66 @@ struct clf_rules {
 	size_t cap;
 	size_t nlive; /* live rules in the set */
 	size_t nfam[2]; /* of them, those of one family only: IPv4, IPv6 (family 4, 6) */
-	__u32 seq; /* next insertion sequence: low half of a rank */
-	/* Rule ids of deleted rules: reusable after a grace period. */
-	struct u32_stack id_free, id_deferred;
+	bool valid; /* it is what the live generation holds */
+	__u32 seq; /* above the insertion sequence of every rule read (clf_rs_load) */
 };
 
-/* Online Tuple Merge updates of a part's live generation (online.c, reclaim.c). */
-struct clf_online {
-	__u32 rules_hwm; /* rule slots ever used, relative to the part's region */
-	struct u32_stack rule_free, rule_deferred;
-	size_t moved_pending; /* deferred slots flagged WC_ID_MOVED */
-	struct u32_stack region_free[32], region_deferred[32]; /* slot regions by log2 size */
-	__u32 live_entries[WC_TM_MAX_TABLES], tombs[WC_TM_MAX_TABLES];
-	__u64 pub_best[WC_TM_MAX_TABLES]; /* best rank each table has in the order buffer */
+/*
+ * ---- the writer's state (state.c) -------------------------------------------
+ * Everything a writer needs besides the rules themselves, in a map of its
+ * own (CLF_STATE_MAP, an mmapped ARRAY no BPF program reads), pinned with the
+ * classifier: a new process opens it and changes a rule in O(tables), not
+ * O(rules). It describes the live generation (gen) while busy is 0. A writer
+ * sets busy before it changes anything and clears it once the maps and the
+ * state agree again, so the writer after a killed one rebuilds from the rules
+ * the maps hold (clf_rs_load) instead of trusting the state.
+ *
+ * A ring is a FIFO of u32 (slots, regions, rule ids): [head, covered) free,
+ * [covered, tail) freed but maybe still read by a lookup that started before,
+ * until a grace period covers them (clf_grace).
+ */
+#define CLF_STATE_MAP "wc_state"
+#define WST_MAGIC 0x77637374u /* "wcst" */
+#define WST_VERSION 1u
+
+struct wst_ring {
+	__u64 head, covered, tail;
+	__u32 cap; /* entries */
+	__u32 off; /* its entries: u32 words from the start of the state */
+};
+
+struct wst_part {
+	__u32 ntables; /* tables in use (Tuple Merge) */
+	__u32 rules_hwm; /* rule slots ever used in the region of the live generation */
+	__u32 slots_used; /* bucket slots handed out (bump allocator) */
+	__u32 moved_pending; /* slots in the moved ring still flagged WC_ID_MOVED */
 	__u32 since_gp; /* order buffers published since the last grace period */
-	struct tm_log log;
+	__u32 slot_off; /* u32[WC_ID_LIMIT]: rule id -> absolute slot in wc_rules, or WC_ID_NONE */
+	__u32 table_off; /* u8[WC_ID_LIMIT] (offset in u32 words): rule id -> its table */
+	__u32 _pad;
+	struct wst_ring rules; /* rule slots, relative to the part's region */
+	struct wst_ring moved; /* of them, old copies of moved rules (until a grace period) */
+	struct wst_ring regions[32]; /* bucket slot regions by log2 size, relative */
+	__u64 best[WC_TM_MAX_TABLES]; /* each table's best rank as published (a lower bound) */
+	__u32 tslots[WC_TM_MAX_TABLES], live_entries[WC_TM_MAX_TABLES], tombs[WC_TM_MAX_TABLES];
+	__u8 tused[WC_TM_MAX_TABLES];
+	__u8 tlen[WC_TM_MAX_TABLES][WC_MAX_FIELDS]; /* each table's tuple */
+};
+
+struct wst {
+	__u32 magic, version;
+	__u32 max_rules, nslots, parts; /* the maps it was made for */
+	__u32 busy;
+	__u32 gen; /* the live generation it describes */
+	__u32 nids; /* ids handed out: every rule id is below */
+	__u32 seq; /* next insertion sequence: the low half of a rank */
+	__u32 worst_prio; /* no rule has a worse priority (an add without one goes after it) */
+	__u32 sync_owed; /* a generation switch whose grace period is still owed */
+	__u32 _pad;
+	__u64 nlive, nfam[2]; /* live rules; of them, of one family only: IPv4, IPv6 */
+	__u64 grace_periods;
+	struct wst_ring ids; /* rule ids */
+	struct wst_part part[WC_MAX_PARTS];
 };
 
 /*
@@ -62,35 +130,9 @@ struct clf_part {
 	struct wcard_layout layout;
 	struct wc_config base_cfg; /* the parts every generation shares */
 	enum wc_algo algo; /* of the live generation */
-	unsigned int ntables;
-	__u32 *slot_of; /* rule id -> absolute index in wc_rules (the part's rules only) */
-	struct tm_model *tm; /* model of the live generation (Tuple Merge), or NULL */
-	__u32 slots_used; /* bucket slots of the live generation (bump allocator) */
-	__u32 tslots[WC_TM_MAX_TABLES]; /* slots per table */
-	struct clf_online on;
-};
-
-/*
- * A batch under way (apply.c): how to put the rule set back as it was if it
- * fails part-way. Each id's state before its first change (its rule only if
- * it was live then), the counts, and copies of the id lists.
- */
-struct clf_undo_ent {
-	__u32 id;
-	bool live;
-	__u64 rank;
-	struct wcard_rule rule; /* when live */
-};
-
-struct clf_undo {
-	struct clf_undo_ent *e;
-	size_t n, cap;
-	__u8 *saved; /* bitmap by id: saved already */
-	size_t saved_ids; /* ids the bitmap covers */
-	bool failed; /* out of memory: the batch cannot be put back, so it stops */
-	size_t set_n, nlive, nfam[2];
-	__u32 seq;
-	struct u32_stack id_free, id_deferred;
+	struct wst_part *st; /* its part of the writer's state */
+	__u32 *slot_of; /* rule id -> absolute index in wc_rules, WC_ID_NONE (in the state) */
+	__u8 *table_of; /* rule id -> its table (in the state) */
 };
 
 struct wcard_clf {
@@ -122,16 +164,16 @@ struct wcard_clf {
 	struct wcard_trie *lpm4[WC_GENS], *lpm6[WC_GENS];
 
 	struct clf_rules rs;
-	struct clf_undo *undo; /* a batch under way, or NULL */
-	__u64 grace_periods; /* taken by online updates, for stats */
+	struct mmap_arr state; /* the writer's state (struct wst) */
 
-	bool sync_pending; /* a generation switch whose grace period is still owed */
 	bool broken; /* maps and model disagree after a double failure: reload needed */
 	bool read_only; /* opened with wcard_clf_opts.read_only: the maps are never written */
 
 	/* Opened from pins: the map and program fds are ours to close. */
 	bool own_fds;
 	int own_fd[CLF_NMAPS + 2];
+	/* Where it is pinned (opened from, or pinned by this handle): its state map goes there. */
+	char *pin_dir;
 	/*
 	 * The compat build's scratch map of the program (clf_scratch_fd), once
 	 * looked up; closed by the handle when it opened the fd itself.
@@ -141,11 +183,14 @@ struct wcard_clf {
 };
 
 #define ROOT(c) ((struct wc_root *)(c)->root.p)
+#define WST(c) ((struct wst *)(c)->state.p)
 #define CFG(c, g) ((struct wc_config *)(c)->config.p + (g))
-#define RULE(c, i) ((struct wc_rule *)(c)->rules.p + (i))
+#define ARR_AT(a, type, i, n) ((type *)clf_arr_at(&(a), (size_t)(i) * sizeof(type), (n) * sizeof(type)))
+#define RULE(c, i) ARR_AT((c)->rules, struct wc_rule, i, 1)
 #define TABLE(c, i) ((struct wc_tm_table *)(c)->tables.p + (i))
-#define SLOT(c, i) ((struct wc_tm_slot *)(c)->slots.p + (i))
-#define ORDER(c, i) ((struct wc_tm_order_buf *)(c)->order.p + (i))
+#define SLOT(c, i) ARR_AT((c)->slots, struct wc_tm_slot, i, 1)
+#define SLOTS(c, i, n) ARR_AT((c)->slots, struct wc_tm_slot, i, n) /* n in a row */
+#define ORDER(c, i) ARR_AT((c)->order, struct wc_tm_order_buf, i, 1)
 
 /* Part p's region of every array in generation g (wc_config.self). */
 static inline __u32 clf_region(const struct clf_part *p, unsigned int g)
@@ -170,7 +215,7 @@ bool clf_in_part(const struct wcard_clf *c, const struct clf_part *p, const stru
 
 /*
  * The files of user/clf build on each other in this order, never back:
- * maps.c <- reclaim.c <- build.c <- online.c <- apply.c; clf.c (a handle's
+ * maps.c <- state.c <- reclaim.c <- build.c <- online.c <- apply.c; clf.c (a handle's
  * life) on the first three; run.c (frames, counters, stats) and pin.c on top.
  * pool.c stands alone.
  */
@@ -186,6 +231,8 @@ int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size
 /* Maps found in obj, sized and loaded: attach them, write both generations' empty config. */
 int clf_init(struct wcard_clf *c, struct bpf_object *obj, const struct wcard_clf_opts *o,
 	     char *err, size_t errlen);
+/* mmap ARRAY map fd (BPF_F_MMAPABLE) into a, whole or (lazy) chunk by chunk. 0 or -errno. */
+int clf_arr_map(struct mmap_arr *a, int fd, bool lazy);
 void clf_arr_unmap(struct mmap_arr *a);
 /* Grace period: every BPF program running when it starts has finished when it returns. */
 int clf_sync(struct wcard_clf *c);
@@ -194,29 +241,56 @@ int clf_check_writable(const struct wcard_clf *c, char *err, size_t errlen);
 /* Zero the hit counters of generation g's half: ids[0..n), or all of it. */
 int clf_hits_zero(struct wcard_clf *c, unsigned int g, bool all, const __u32 *ids, size_t n);
 
+/* ---- state.c: the writer's state, and the rule set read back from the maps ---- */
+
+/* A new state for c's maps (every id free, nothing built), mmapped. 0 or -errno. */
+int clf_state_create(struct wcard_clf *c, char *err, size_t errlen);
+/* mmap the state map fd (c's maps attached): 0, or -EPROTO if it is not one for them. */
+int clf_state_attach(struct wcard_clf *c, int fd);
+/* Can the state be trusted for the live generation (made for these maps, not busy)? */
+bool clf_state_ok(const struct wcard_clf *c);
+/* A writer starts (busy) or has finished (the maps and the state agree) changing things. */
+void clf_state_busy(struct wcard_clf *c, bool busy);
+/* Point every part at its state. */
+void clf_state_bind(struct wcard_clf *c);
+/* Ring operations: push v (freed now), pop a free one. */
+void ring_push(struct wcard_clf *c, struct wst_ring *r, __u32 v);
+bool ring_pop(struct wcard_clf *c, struct wst_ring *r, __u32 *v);
+/* Entry i (head <= i < tail) of ring r. */
+__u32 *ring_at(struct wcard_clf *c, const struct wst_ring *r, __u64 i);
+/* Empty ring r (a new generation: nothing in it is in use). */
+void ring_reset(struct wst_ring *r);
+/* Rule id is in part p (its slot there), and its rule as the maps hold it. */
+bool clf_id_in(const struct wcard_clf *c, const struct clf_part *p, __u32 id);
+bool clf_id_live(const struct wcard_clf *c, __u32 id);
+/* The rule model of rule id as part p's slot holds it (family: 0 if in every part). */
+void clf_rule_read(const struct wcard_clf *c, __u32 id, struct wcard_rule *out, __u64 *rank);
+/* The rule model of compiled rule r in layout l (the inverse of wcard_rule_compile). */
+void clf_decompile(const struct wcard_layout *l, const struct wc_rule *r, struct wcard_rule *out);
+/* Live rules of part p (NULL: of the classifier). */
+size_t clf_part_nlive(const struct wcard_clf *c, const struct clf_part *p);
+/* Grow the rule set's per-id arrays to hold n ids. 0 or -ENOMEM. */
+int clf_set_reserve(struct wcard_clf *c, size_t n);
+/* Rule id is (not) live in the rule set: the flag and the counts that go with it. */
+void clf_set_live(struct wcard_clf *c, __u32 id, bool live);
+/*
+ * The rule set as the live generation holds it (c->rs), unless it is valid:
+ * the rules lookups can reach, each once; a rule of both families a killed
+ * writer left in one part is made whole (wc_root.pending). 0 or -errno
+ * (-EPROTO: the maps hold no consistent rule set).
+ */
+int clf_rs_load(struct wcard_clf *c);
+
 /* ---- reclaim.c: slots and ids of the live generation, reused after grace periods -- */
 
-int u32_push(struct u32_stack *s, __u32 v);
-bool u32_pop(struct u32_stack *s, __u32 *v);
-/* Reset part p's online-update state after its generation was built from scratch. */
-void clf_online_reset(struct wcard_clf *c, struct clf_part *p);
-void clf_online_free(struct clf_online *on);
-/* Rule id is (not) live: the flag and the counts that go with it. */
-void clf_set_live(struct wcard_clf *c, __u32 id, bool live);
-/* Rule id is about to change: note how it is now, if a batch is under way (c->undo). */
-void clf_undo_save(struct wcard_clf *c, __u32 id);
-/* Live rules of part p. */
-size_t clf_part_nlive(const struct wcard_clf *c, const struct clf_part *p);
-/* Grow the per-id arrays (live, rank, every part's slot_of) to hold n ids. 0 or -ENOMEM. */
-int clf_set_reserve(struct wcard_clf *c, size_t n);
-/* A grace period, then everything waiting for one is free again. */
+/* A grace period, then everything freed before it is free again. */
 int clf_grace(struct wcard_clf *c);
-/* After a grace period: deleted rules' ids may be handed out again (counters zeroed). */
-int clf_ids_reclaim(struct wcard_clf *c);
 /* A free rule slot of part p (relative to its region), marked dead. 0 or -ENOSPC. */
 int clf_alloc_rule(struct wcard_clf *c, struct clf_part *p, __u32 *slot);
 /* 2^lg consecutive bucket slots of part p; *first: the first (relative). 0 or -ENOSPC. */
 int clf_alloc_region(struct wcard_clf *c, struct clf_part *p, unsigned int lg, __u32 *first);
+/* A rule id to hand out (after a grace period, its counters zeroed). 0 or -ENOSPC. */
+int clf_alloc_id(struct wcard_clf *c, __u32 *id);
 
 /* ---- build.c: whole generations ----------------------------------------- */
 
@@ -229,12 +303,11 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen);
 /* ---- online.c: single changes ------------------------------------------------ */
 
 /*
- * Give rule r a new id and rank (prio, then insertion order) and mark it live
- * in the rule set; nothing is applied to the maps. 0, or -ENOSPC (a part is
- * full, or ids ran out) with err set.
+ * A new id and rank (prio, then insertion order) for rule r; nothing is
+ * applied to the maps. 0, or -ENOSPC (ids ran out) with err set.
  */
-int clf_rule_new(struct wcard_clf *c, const struct wcard_rule *r, __u32 *nid, char *err,
-		 size_t errlen);
+int clf_rule_new(struct wcard_clf *c, const struct wcard_rule *r, __u32 *nid, __u64 *rank,
+		 char *err, size_t errlen);
 /* Online changes need maps and model in step: 0, or -EROFS / -EIO with err set. */
 int clf_check_usable(const struct wcard_clf *c, char *err, size_t errlen);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* maps.c: a classifier's maps: sizes before load, mmap, grace periods, hit counters. */
+#include <stdio.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -85,9 +86,9 @@ static int map_info(int fd, struct bpf_map_info *info)
 	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
 }
 
-static int arr_map(struct mmap_arr *a, int fd)
+int clf_arr_map(struct mmap_arr *a, int fd, bool lazy)
 {
-	size_t page = sysconf(_SC_PAGESIZE);
+	size_t page = sysconf(_SC_PAGESIZE), chunks;
 	struct bpf_map_info info;
 	int ret = map_info(fd, &info);
 
@@ -97,12 +98,49 @@ static int arr_map(struct mmap_arr *a, int fd)
 		return -EINVAL;
 	a->fd = fd;
 	a->len = (((info.value_size + 7) & ~7UL) * info.max_entries + page - 1) & ~(page - 1);
-	a->p = mmap(NULL, a->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	chunks = (a->len + (1UL << CLF_CHUNK_SHIFT) - 1) >> CLF_CHUNK_SHIFT;
+	/* Small maps are mapped whole; a big one gets an address range, filled as touched. */
+	if (lazy && chunks > 4) {
+		a->mapped = calloc((chunks + 63) / 64, sizeof(*a->mapped));
+		if (!a->mapped)
+			return -ENOMEM;
+		a->p = mmap(NULL, a->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			    -1, 0);
+	} else {
+		a->p = mmap(NULL, a->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	}
 	if (a->p == MAP_FAILED) {
+		ret = -errno;
 		a->p = NULL;
-		return -errno;
+		free(a->mapped);
+		a->mapped = NULL;
+		return ret;
 	}
 	return 0;
+}
+
+void clf_arr_fault(struct mmap_arr *a, size_t off, size_t len)
+{
+	size_t c, c0 = off >> CLF_CHUNK_SHIFT, c1 = (off + len - 1) >> CLF_CHUNK_SHIFT;
+
+	for (c = c0; c <= c1; c++) {
+		size_t at = c << CLF_CHUNK_SHIFT, n = 1UL << CLF_CHUNK_SHIFT;
+		void *p;
+
+		if (a->mapped[c / 64] & (1ULL << (c % 64)))
+			continue;
+		if (at + n > a->len)
+			n = a->len - at;
+		p = mmap((char *)a->p + at, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+			 a->fd, (off_t)at);
+		if (p == MAP_FAILED) {
+			/* No way to go on: every caller writes or reads through the pointer. */
+			fprintf(stderr, "libwcard: mmap of map fd %d at %zu: %s\n", a->fd, at,
+				strerror(errno));
+			abort();
+		}
+		a->mapped[c / 64] |= 1ULL << (c % 64);
+	}
 }
 
 void clf_arr_unmap(struct mmap_arr *a)
@@ -110,6 +148,8 @@ void clf_arr_unmap(struct mmap_arr *a)
 	if (a->p)
 		munmap(a->p, a->len);
 	a->p = NULL;
+	free(a->mapped);
+	a->mapped = NULL;
 }
 
 /* Grace period: no lookup that began before this is still running (gp.h). */
@@ -181,7 +221,8 @@ int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size
 				   clf_map_names[i], ret ? strerror(-ret) : "unexpected value size");
 			return ret ? ret : -EPROTO;
 		}
-		ret = arr_map(arrs[i], fds[i]);
+		/* The rules, bucket slots and order buffers: as touched. */
+		ret = clf_arr_map(arrs[i], fds[i], i >= 2 && i != 3);
 		if (ret) {
 			seterr(err, errlen, "mmap of map %s: %s (is it BPF_F_MMAPABLE?)",
 				   clf_map_names[i], strerror(-ret));
@@ -220,12 +261,11 @@ int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size
 		seterr(err, errlen, "maps too small: call wcard_object_prepare() before load");
 		return -EINVAL;
 	}
-	/* Create the grace-period maps now: a missing privilege shows here, not mid-update. */
-	ret = gp_wait(&c->gp);
-	if (ret) {
-		seterr(err, errlen, "creating the grace-period map: %s", strerror(-ret));
-		return ret;
-	}
+	/*
+	 * The grace-period maps are made when a grace period is first needed:
+	 * most single changes take none, and making them costs libbpf's feature
+	 * probes. The privilege they need is the one the maps just opened did.
+	 */
 	if (c->prog_fd >= 0 && !bpf_obj_get_info_by_fd(c->prog_fd, &info, &info_len))
 		c->verified_insns = info.verified_insns;
 	return 0;

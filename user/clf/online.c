@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* online.c: single-rule changes, replayed from the Tuple Merge model into the maps; libwcard. */
+/* online.c: single-rule changes, Tuple Merge made in the maps and the writer's state; libwcard. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,15 +21,27 @@
  *   - a table's bucket array is replaced whole (rehash) by one 8-byte store;
  *   - the table order lives in immutable buffers switched by one store; a
  *     buffer is rewritten only after a grace period since it was last live;
+ *   - a table is published (its best rank in an order buffer) before a rule
+ *     is added to it, and dropped only once it is empty;
  *   - a rule that moves between tables (a split) is added to its new table
  *     before it leaves the old one, and wc_config.moves is bumped in between:
  *     a lookup that saw it change retries.
  * A grace period is an ARRAY_OF_MAPS update (synchronize_rcu), ~8 ms here, so
  * it is only taken when a ring of order buffers wraps or an allocator runs dry.
+ *
+ * The Tuple Merge decisions (which table, when a bucket splits and into
+ * what) are tm.c's rules (tm_relax_tuple, tm_split_tuple), taken here on what
+ * the maps and the state hold: the tables' tuples and best ranks, and the one
+ * bucket a change touches, read from its chain. Nothing needs every rule, so
+ * a change costs the same in a new process as in the one that built the set.
  */
 
 /* Deleted ids that wait for a grace period, at least (see wcard_clf_delete). */
 #define ID_REUSE_BATCH 4096
+/* A table's best rank is found again after its best rule goes only up to this many slots. */
+#define BEST_SCAN_MAX 4096
+/* Rules a bucket holds at most, as read (a split keeps buckets near the collision limit). */
+#define BUCKET_MAX 4096
 
 /* ---- publishing ----------------------------------------------------------- */
 
@@ -56,16 +68,16 @@ static int publish_order(struct wcard_clf *c, struct clf_part *p)
 	struct wc_tm_order_buf *ob;
 
 	/* The buffer about to be rewritten may still be read: wait once per wrap. */
-	if (p->on.since_gp >= WC_TM_ORDER_RING - 1) {
+	if (p->st->since_gp >= WC_TM_ORDER_RING - 1) {
 		int ret = clf_grace(c);
 
 		if (ret)
 			return ret;
 	}
 	for (t = 0; t < WC_TM_MAX_TABLES; t++) {
-		if (p->on.pub_best[t] == WC_RANK_NONE)
+		if (!p->st->tused[t] || p->st->best[t] == WC_RANK_NONE)
 			continue;
-		e[n].best = p->on.pub_best[t];
+		e[n].best = p->st->best[t];
 		e[n++].t = t;
 	}
 	qsort(e, n, sizeof(e[0]), ord_ent_cmp);
@@ -76,9 +88,17 @@ static int publish_order(struct wcard_clf *c, struct clf_part *p)
 	}
 	ob->n = n;
 	__atomic_store_n(&cfg->order, next, __ATOMIC_RELEASE);
-	p->on.since_gp++;
-	p->ntables = n;
+	p->st->since_gp++;
 	return 0;
+}
+
+/* Table t's best rank is now best: published at once. */
+static int set_best(struct wcard_clf *c, struct clf_part *p, __u32 t, __u64 best)
+{
+	if (p->st->best[t] == best)
+		return 0;
+	p->st->best[t] = best;
+	return publish_order(c, p);
 }
 
 /* Masked bucket key of the rule in slot (generation-relative), for table tb. */
@@ -169,7 +189,7 @@ static int rehash(struct wcard_clf *c, struct clf_part *p, __u32 t, __u32 want)
 		if (ret)
 			return ret;
 		first += SBASE(c, p, c->gen);
-		memset(SLOT(c, first), 0, (size_t)sizeof(struct wc_tm_slot) << lg);
+		memset(SLOTS(c, first, 1u << lg), 0, (size_t)sizeof(struct wc_tm_slot) << lg);
 		for (k = 0, ret = 0; k < (1u << olg) && !ret; k++) {
 			struct wc_tm_slot *s = SLOT(c, ofirst + k);
 			struct wc_key mk;
@@ -182,70 +202,120 @@ static int rehash(struct wcard_clf *c, struct clf_part *p, __u32 t, __u32 want)
 		}
 		if (!ret)
 			break;
-		u32_push(&p->on.region_free[lg], first - SBASE(c, p, c->gen));
+		/* Never reachable: free again at once. */
+		ring_push(c, &p->st->regions[lg], first - SBASE(c, p, c->gen));
+		p->st->regions[lg].covered = p->st->regions[lg].tail;
 		if (ret != -EAGAIN)
 			return ret;
 		lg++;
 	}
 	__atomic_store_n(&tb->slots, ((__u64)first << 8) | lg, __ATOMIC_RELEASE);
-	ret = u32_push(&p->on.region_deferred[olg], ofirst - SBASE(c, p, c->gen));
-	p->tslots[t] = 1u << lg;
-	p->on.tombs[t] = 0;
-	return ret;
+	ring_push(c, &p->st->regions[olg], ofirst - SBASE(c, p, c->gen));
+	p->st->tslots[t] = 1u << lg;
+	p->st->tombs[t] = 0;
+	return 0;
 }
 
-static int ev_table_new(struct wcard_clf *c, struct clf_part *p, __u32 t)
-{
-	struct wc_tm_table *tb = TABLE(c, TBASE(p, c->gen) + t);
-	__u32 first;
-	int ret = clf_alloc_region(c, p, 3, &first);
+/* ---- tables and rules, in the maps --------------------------------------- */
 
+/* The state of one change: tables it dropped (their index is not reused by it). */
+struct op {
+	__u64 freed[WC_TM_MAX_TABLES / 64];
+	bool wrote; /* the maps changed: a failure from here on needs a rebuild */
+};
+
+static int table_find(const struct clf_part *p, const __u8 *len)
+{
+	unsigned int t;
+
+	for (t = 0; t < WC_TM_MAX_TABLES; t++)
+		if (p->st->tused[t] && !memcmp(p->st->tlen[t], len, p->layout.nfields))
+			return (int)t;
+	return -1;
+}
+
+/* A new empty table of tuple len, not in any order buffer yet. -ENOSPC when all are taken. */
+static int table_new(struct wcard_clf *c, struct clf_part *p, struct op *op, const __u8 *len,
+		     __u32 *out)
+{
+	struct wst_part *sp = p->st;
+	struct wc_tm_table *tb;
+	__u32 t, first;
+	int ret;
+
+	for (t = 0; t < WC_TM_MAX_TABLES; t++)
+		if (!sp->tused[t] && !(op->freed[t / 64] & (1ULL << (t % 64))))
+			break;
+	if (t == WC_TM_MAX_TABLES)
+		return -ENOSPC;
+	ret = clf_alloc_region(c, p, 3, &first);
 	if (ret)
 		return ret;
+	op->wrote = true;
 	first += SBASE(c, p, c->gen);
-	memset(SLOT(c, first), 0, 8 * sizeof(struct wc_tm_slot));
-	/* Not in any order buffer yet: no lookup reads it until TABLE_BEST. */
-	memcpy(&tb->mask, &p->tm->tables[t].mask, sizeof(tb->mask));
+	memset(SLOTS(c, first, 8), 0, 8 * sizeof(struct wc_tm_slot));
+	/* No lookup reads it until set_best puts it in an order buffer. */
+	tb = TABLE(c, TBASE(p, c->gen) + t);
+	tm_tuple_mask(&p->layout, len, &tb->mask);
 	tb->best = WC_RANK_NONE;
 	tb->nrules = 0;
 	tb->max_bucket = 0;
 	__atomic_store_n(&tb->slots, ((__u64)first << 8) | 3, __ATOMIC_RELEASE);
-	p->tslots[t] = 8;
-	p->on.live_entries[t] = p->on.tombs[t] = 0;
-	p->on.pub_best[t] = WC_RANK_NONE;
+	memset(sp->tlen[t], 0, WC_MAX_FIELDS);
+	memcpy(sp->tlen[t], len, p->layout.nfields);
+	sp->tused[t] = 1;
+	sp->tslots[t] = 8;
+	sp->live_entries[t] = sp->tombs[t] = 0;
+	sp->best[t] = WC_RANK_NONE;
+	sp->ntables++;
+	*out = t;
 	return 0;
 }
 
-static int ev_table_del(struct wcard_clf *c, struct clf_part *p, __u32 t)
+/* Table t is empty: out of the order, its slots freed after a grace period. */
+static int table_drop(struct wcard_clf *c, struct clf_part *p, struct op *op, __u32 t)
 {
 	struct wc_tm_table *tb = TABLE(c, TBASE(p, c->gen) + t);
-	__u32 first = tb->slots >> 8;
+	int ret = set_best(c, p, t, WC_RANK_NONE);
 
-	p->on.pub_best[t] = WC_RANK_NONE;
-	p->tslots[t] = 0;
-	return u32_push(&p->on.region_deferred[tb->slots & 31], first - SBASE(c, p, c->gen));
+	if (ret)
+		return ret;
+	p->st->tused[t] = 0;
+	p->st->tslots[t] = 0;
+	p->st->ntables--;
+	op->freed[t / 64] |= 1ULL << (t % 64);
+	ring_push(c, &p->st->regions[tb->slots & 31], (tb->slots >> 8) - SBASE(c, p, c->gen));
+	return 0;
 }
 
-static int ev_rule_add(struct wcard_clf *c, struct clf_part *p, __u32 t, __u32 id, __u64 rank)
+/* Add rule id (rule r, rank) to table t: published first if it improves the table's best. */
+static int rule_add(struct wcard_clf *c, struct clf_part *p, struct op *op, __u32 t, __u32 id,
+		    const struct wc_rule *compiled)
 {
 	struct wc_tm_table *tb = TABLE(c, TBASE(p, c->gen) + t);
 	__u32 gbase = RBASE(c, p, c->gen), slot, head;
-	struct wc_rule *r, tmp;
+	__u64 rank = compiled->rank, h;
+	struct wst_part *sp = p->st;
+	struct wc_rule *r;
 	struct wc_key mk;
 	long e;
-	__u64 h;
 	int ret;
 
 	ret = clf_alloc_rule(c, p, &slot);
 	if (ret)
 		return ret;
-	/* Compiled aside, copied in while the slot is dead; the id goes live last. */
+	op->wrote = true;
+	if (rank < sp->best[t]) {
+		ret = set_best(c, p, t, rank);
+		if (ret)
+			return ret;
+	}
+	/* Copied in while the slot is dead; the id goes live last. */
 	r = RULE(c, gbase + slot);
-	wcard_rule_compile(&p->layout, &c->rs.set.rules[id], rank, &tmp);
-	r->rank = tmp.rank;
-	r->value = tmp.value;
+	r->rank = compiled->rank;
+	r->value = compiled->value;
 	r->next = 0;
-	memcpy(r->w, tmp.w, sizeof(r->w));
+	memcpy(r->w, compiled->w, sizeof(r->w));
 	slot_key(c, p, slot, tb, &mk);
 	h = wc_hash_masked(&mk, &tb->mask);
 	e = find_bucket(c, p, t, &mk, h);
@@ -260,39 +330,38 @@ static int ev_rule_add(struct wcard_clf *c, struct clf_part *p, __u32 t, __u32 i
 		}
 		r->next = cur;
 		__atomic_store_n(&r->id, id, __ATOMIC_RELEASE);
-		if (pred) {
+		if (pred)
 			__atomic_store_n(&RULE(c, gbase + pred - 1)->next, slot + 1, __ATOMIC_RELEASE);
-		} else {
+		else
 			__atomic_store_n(&s->head, slot + 1, __ATOMIC_RELEASE);
-		}
 	} else {
 		bool tomb = false;
 		__u32 lg = tb->slots & 31;
 
-		r->next = 0;
 		__atomic_store_n(&r->id, id, __ATOMIC_RELEASE);
 		head = slot + 1;
 		/* Keep the load at most 1/2, tombstones included. */
-		if ((p->on.live_entries[t] + p->on.tombs[t] + 1) * 2 > (1u << lg)) {
-			ret = rehash(c, p, t, p->on.live_entries[t] + 1);
+		if ((sp->live_entries[t] + sp->tombs[t] + 1) * 2 > (1u << lg)) {
+			ret = rehash(c, p, t, sp->live_entries[t] + 1);
 			if (ret)
 				return ret;
 			lg = tb->slots & 31;
 		}
 		ret = place_head(c, tb->slots >> 8, lg, h, head, true, &tomb);
 		if (ret == -EAGAIN) {
-			ret = rehash(c, p, t, 2 * (p->on.live_entries[t] + 1));
+			ret = rehash(c, p, t, 2 * (sp->live_entries[t] + 1));
 			if (!ret)
 				ret = place_head(c, tb->slots >> 8, tb->slots & 31, h, head, true,
 						 &tomb);
 		}
 		if (ret)
 			return ret;
-		p->on.live_entries[t]++;
+		sp->live_entries[t]++;
 		if (tomb)
-			p->on.tombs[t]--;
+			sp->tombs[t]--;
 	}
 	p->slot_of[id] = gbase + slot;
+	p->table_of[id] = (__u8)t;
 	tb->nrules++;
 	return 0;
 }
@@ -304,35 +373,55 @@ static int ev_rule_add(struct wcard_clf *c, struct clf_part *p, __u32 t, __u32 i
 static void kill_moved_copies(struct wcard_clf *c, struct clf_part *p, __u32 id)
 {
 	__u32 gbase = RBASE(c, p, c->gen);
-	size_t i;
+	struct wst_ring *rg = &p->st->moved;
+	__u64 i;
 
-	if (!p->on.moved_pending)
-		return;
-	for (i = 0; i < p->on.rule_deferred.n; i++) {
-		struct wc_rule *r = RULE(c, gbase + p->on.rule_deferred.v[i]);
+	for (i = rg->head; p->st->moved_pending && i < rg->tail; i++) {
+		struct wc_rule *r = RULE(c, gbase + *ring_at(c, rg, i));
 
 		if (r->id == (id | WC_ID_MOVED)) {
 			__atomic_store_n(&r->id, id | WC_ID_DEAD, __ATOMIC_RELEASE);
-			p->on.moved_pending--;
+			p->st->moved_pending--;
 		}
 	}
 }
 
-static int ev_rule_del(struct wcard_clf *c, struct clf_part *p, __u32 t, __u32 id)
+/* Best rank of table t, from its bucket heads (each chain is in rank order). */
+static __u64 scan_best(struct wcard_clf *c, struct clf_part *p, __u32 t)
+{
+	const struct wc_tm_table *tb = TABLE(c, TBASE(p, c->gen) + t);
+	__u32 first = tb->slots >> 8, k, gbase = RBASE(c, p, c->gen);
+	__u64 best = WC_RANK_NONE;
+
+	for (k = 0; k < (1u << (tb->slots & 31)); k++) {
+		const struct wc_tm_slot *s = SLOT(c, first + k);
+
+		if (s->tag && s->head && RULE(c, gbase + s->head - 1)->rank < best)
+			best = RULE(c, gbase + s->head - 1)->rank;
+	}
+	return best;
+}
+
+/*
+ * Unlink rule id's copy from table t. A copy of a rule that now lives in
+ * another table (a split moved it) stays that rule for the exact scan until
+ * a grace period; a deleted one is dead. Then the table's best rank follows
+ * (kept as a lower bound for a table too big to scan), and an empty table goes.
+ */
+static int rule_del(struct wcard_clf *c, struct clf_part *p, struct op *op, __u32 t, __u32 id)
 {
 	struct wc_tm_table *tb = TABLE(c, TBASE(p, c->gen) + t);
 	__u32 gbase = RBASE(c, p, c->gen), pred = 0, cur;
-	const struct tm_rule *mr = &p->tm->rules[id];
 	struct wc_config *cfg = PCFG(c, p, c->gen);
+	bool moved = p->table_of[id] != t;
+	struct wst_part *sp = p->st;
 	struct wc_tm_slot *s;
 	struct wc_key mk;
-	bool moved;
+	__u64 rank;
 	long e;
 
-	/* Any slot of the rule gives the bucket key: the rule is the same. */
-	tm_rule_key(&p->layout, &c->rs.set.rules[id], &mk);
-	for (cur = 0; cur < WC_KEY_WORDS; cur++)
-		mk.w[cur] &= tb->mask.w[cur];
+	/* Any copy of the rule gives the bucket key: the rule is the same. */
+	slot_key(c, p, p->slot_of[id] - gbase, tb, &mk);
 	e = find_bucket(c, p, t, &mk, wc_hash_masked(&mk, &tb->mask));
 	if (e < 0)
 		return -EIO;
@@ -342,8 +431,9 @@ static int ev_rule_del(struct wcard_clf *c, struct clf_part *p, __u32 t, __u32 i
 		pred = cur;
 	if (!cur)
 		return -EIO;
-	/* Still in the model under another table: a move. Lookups must retry. */
-	moved = mr->used && mr->table != t;
+	op->wrote = true;
+	rank = RULE(c, gbase + cur - 1)->rank;
+	/* Still in another table: a move. Lookups must retry. */
 	if (moved)
 		__atomic_store_n(&cfg->moves, cfg->moves + 1, __ATOMIC_RELEASE);
 	if (pred) {
@@ -355,157 +445,345 @@ static int ev_rule_del(struct wcard_clf *c, struct clf_part *p, __u32 t, __u32 i
 		/* One store: the next rule becomes the head; 0 leaves a tombstone. */
 		__atomic_store_n(&s->head, next, __ATOMIC_RELEASE);
 		if (!next) {
-			p->on.live_entries[t]--;
-			p->on.tombs[t]++;
+			sp->live_entries[t]--;
+			sp->tombs[t]++;
 		}
 	}
-	/*
-	 * A moved rule's old copy stays that rule for the exact scan (which may
-	 * have passed the new copy's slot already); a deleted one is dead.
-	 */
 	if (moved) {
 		__atomic_store_n(&RULE(c, gbase + cur - 1)->id, id | WC_ID_MOVED, __ATOMIC_RELEASE);
-		p->on.moved_pending++;
+		ring_push(c, &sp->moved, cur - 1);
+		sp->moved_pending++;
 	} else {
 		__atomic_store_n(&RULE(c, gbase + cur - 1)->id, id | WC_ID_DEAD, __ATOMIC_RELEASE);
 		kill_moved_copies(c, p, id);
+		p->slot_of[id] = WC_ID_NONE;
 	}
+	ring_push(c, &sp->rules, cur - 1);
 	tb->nrules--;
-	return u32_push(&p->on.rule_deferred, cur - 1);
+	if (!tb->nrules)
+		return table_drop(c, p, op, t);
+	/* Its best rank rises only if this was the best rule, and only if it can be found cheaply. */
+	if (rank == sp->best[t] && sp->tslots[t] <= BEST_SCAN_MAX)
+		return set_best(c, p, t, scan_best(c, p, t));
+	return 0;
 }
 
-/* Replay the model's events of one operation into the live generation. */
-static int replay(struct wcard_clf *c, struct clf_part *p)
+/* ---- Tuple Merge decisions, on the maps ------------------------------------ */
+
+/* The tuple of the rule in absolute slot idx of part p. */
+static void slot_tuple(struct wcard_clf *c, struct clf_part *p, __u32 idx, __u8 *len)
 {
-	size_t i;
+	struct wcard_rule r;
+
+	clf_decompile(&p->layout, RULE(c, idx), &r);
+	tm_rule_tuple(&p->layout, &r, len);
+}
+
+/* The ids of rule id's bucket in table t, in rank order (at most max). Returns the count. */
+static size_t bucket_ids(struct wcard_clf *c, struct clf_part *p, __u32 t, __u32 id, __u32 *out,
+			 size_t max)
+{
+	struct wc_tm_table *tb = TABLE(c, TBASE(p, c->gen) + t);
+	__u32 gbase = RBASE(c, p, c->gen), cur;
+	struct wc_key mk;
+	size_t n = 0;
+	long e;
+
+	slot_key(c, p, p->slot_of[id] - gbase, tb, &mk);
+	e = find_bucket(c, p, t, &mk, wc_hash_masked(&mk, &tb->mask));
+	if (e < 0)
+		return 0;
+	for (cur = SLOT(c, e)->head; cur && n < max; cur = RULE(c, gbase + cur - 1)->next)
+		out[n++] = RULE(c, gbase + cur - 1)->id & ~WC_ID_FLAGS;
+	return n;
+}
+
+/* Move rule id from table t to t2: added there first, then taken out of t. */
+static int rule_move(struct wcard_clf *c, struct clf_part *p, struct op *op, __u32 t, __u32 t2,
+		     __u32 id)
+{
+	struct wc_rule copy = *RULE(c, p->slot_of[id]);
+	int ret = rule_add(c, p, op, t2, id, &copy);
+
+	return ret ? ret : rule_del(c, p, op, t, id);
+}
+
+/*
+ * A bucket over the collision limit splits: its rules that fit a more
+ * specific tuple (tm_split_tuple) move to that table, which may split in
+ * turn; what stayed may still be over the limit and split another way.
+ */
+static int split_from(struct wcard_clf *c, struct clf_part *p, struct op *op, __u32 id)
+{
+	__u32 *stack = NULL, *ids = NULL, sn = 0;
+	__u8(*lens)[WC_MAX_FIELDS] = NULL;
 	int ret = 0;
 
-	for (i = 0; i < p->on.log.n && !ret; i++) {
-		const struct tm_event *ev = &p->on.log.ev[i];
+	stack = malloc(BUCKET_MAX * sizeof(*stack));
+	ids = malloc(BUCKET_MAX * sizeof(*ids));
+	lens = malloc(BUCKET_MAX * sizeof(*lens));
+	if (!stack || !ids || !lens) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	stack[sn++] = id;
+	while (sn && !ret) {
+		__u32 rid = stack[--sn], t = p->table_of[rid], t2, stay = 0;
+		__u8 nl[WC_MAX_FIELDS];
+		size_t n, i, k = 0;
+		int found;
 
-		switch (ev->op) {
-		case TM_TABLE_NEW:
-			ret = ev_table_new(c, p, ev->table);
-			break;
-		case TM_TABLE_BEST:
-			p->on.pub_best[ev->table] = ev->rank;
-			ret = publish_order(c, p);
-			break;
-		case TM_RULE_ADD:
-			ret = ev_rule_add(c, p, ev->table, ev->rule, ev->rank);
-			break;
-		case TM_RULE_DEL:
-			ret = ev_rule_del(c, p, ev->table, ev->rule);
-			break;
-		case TM_TABLE_DEL:
-			ret = ev_table_del(c, p, ev->table);
-			break;
+		if (!clf_id_in(c, p, rid))
+			continue;
+		n = bucket_ids(c, p, t, rid, ids, BUCKET_MAX);
+		if (n <= c->collide)
+			continue;
+		for (i = 0; i < n; i++)
+			slot_tuple(c, p, p->slot_of[ids[i]], lens[i]);
+		if (!tm_split_tuple(&p->layout, p->st->tlen[t], (const __u8(*)[WC_MAX_FIELDS])lens,
+				    n, nl))
+			continue;
+		found = table_find(p, nl);
+		if (found >= 0) {
+			t2 = (__u32)found;
+		} else {
+			ret = table_new(c, p, op, nl, &t2);
+			if (ret == -ENOSPC) {
+				ret = 0;
+				continue;
+			}
+			if (ret)
+				break;
 		}
+		/* Only the rules that fit the new tuple move; pinned ones stay. */
+		for (i = 0; i < n && !ret; i++) {
+			if (!tm_tuple_fits(p->layout.nfields, nl, lens[i])) {
+				stay = ids[i];
+				continue;
+			}
+			ret = rule_move(c, p, op, t, t2, ids[i]);
+			if (!ret && sn + 1 < BUCKET_MAX)
+				stack[sn++] = ids[i];
+			k++;
+		}
+		if (!ret && !TABLE(c, TBASE(p, c->gen) + t2)->nrules)
+			ret = table_drop(c, p, op, t2);
+		if (!ret && k && k < n && sn + 1 < BUCKET_MAX)
+			stack[sn++] = stay;
+	}
+out:
+	free(stack);
+	free(ids);
+	free(lens);
+	return ret;
+}
+
+/* The table rule (tuple len) goes into: the first that fits in lookup order, or a new one. */
+static int pick_table(struct wcard_clf *c, struct clf_part *p, struct op *op, const __u8 *len,
+		      __u32 *out)
+{
+	unsigned int nf = p->layout.nfields, t, i;
+	struct wst_part *sp = p->st;
+	__u8 tl[WC_MAX_FIELDS];
+	int best = -1;
+
+	if (c->npool) {
+		/* Static pool: the first pool tuple the rule fits, its table made on first use. */
+		for (i = 0; i < c->npool; i++) {
+			if (!tm_tuple_fits(nf, c->pool[i], len))
+				continue;
+			best = table_find(p, c->pool[i]);
+			if (best >= 0) {
+				*out = (__u32)best;
+				return 0;
+			}
+			return table_new(c, p, op, c->pool[i], out);
+		}
+		return -ENOENT;
+	}
+	for (t = 0; t < WC_TM_MAX_TABLES; t++) {
+		if (!sp->tused[t] || !tm_tuple_fits(nf, sp->tlen[t], len))
+			continue;
+		if (best < 0 || sp->best[t] < sp->best[best])
+			best = (int)t;
+	}
+	if (best >= 0) {
+		*out = (__u32)best;
+		return 0;
+	}
+	memset(tl, 0, sizeof(tl));
+	tm_relax_tuple(&p->layout, len, tl);
+	best = table_find(p, tl);
+	if (best >= 0) {
+		*out = (__u32)best;
+		return 0;
+	}
+	return table_new(c, p, op, tl, out);
+}
+
+/* Insert rule r (id, rank) into part p's live generation. */
+static int tm_part_insert(struct wcard_clf *c, struct clf_part *p, struct op *op, __u32 id,
+			  __u64 rank, const struct wcard_rule *r)
+{
+	__u8 len[WC_MAX_FIELDS];
+	struct wc_rule compiled;
+	__u32 t;
+	int ret;
+
+	memset(len, 0, sizeof(len));
+	tm_rule_tuple(&p->layout, r, len);
+	ret = pick_table(c, p, op, len, &t);
+	if (ret)
+		return ret;
+	wcard_rule_compile(&p->layout, r, rank, &compiled);
+	ret = rule_add(c, p, op, t, id, &compiled);
+	if (!ret && !c->npool)
+		ret = split_from(c, p, op, id);
+	return ret;
+}
+
+/*
+ * Delete rule id from part p. A bucket over the limit that could not split
+ * may become splittable when the rule that pinned it goes: split it then, so
+ * that a bucket over the limit always means "cannot split".
+ */
+static int tm_part_delete(struct wcard_clf *c, struct clf_part *p, struct op *op, __u32 id)
+{
+	__u32 t = p->table_of[id], ids[2], other = WC_ID_NONE;
+	size_t n = 0;
+	int ret;
+
+	if (!c->npool) {
+		__u32 *all = malloc(BUCKET_MAX * sizeof(*all));
+
+		if (!all)
+			return -ENOMEM;
+		n = bucket_ids(c, p, t, id, all, BUCKET_MAX);
+		if (n > (size_t)c->collide + 1) {
+			ids[0] = all[0];
+			ids[1] = all[1];
+			other = ids[0] != id ? ids[0] : ids[1];
+		}
+		free(all);
+	}
+	ret = rule_del(c, p, op, t, id);
+	if (!ret && other != WC_ID_NONE)
+		ret = split_from(c, p, op, other);
+	return ret;
+}
+
+/* ---- changes of the rule set ------------------------------------------------- */
+
+/*
+ * After a change that failed half-way in the maps: the rule set as the maps
+ * hold it, with rule id as the change leaves it (live: r under rank, or gone),
+ * rebuilt whole into the spare generation (compacted: every slot and region
+ * in use is reclaimed). 0, or an error with the classifier broken (no more
+ * online changes until a load).
+ */
+static int rebuild_with(struct wcard_clf *c, __u32 id, bool live, const struct wcard_rule *r,
+			__u64 rank, char *err, size_t errlen)
+{
+	int ret;
+
+	c->rs.valid = false;
+	ret = clf_rs_load(c) ?: clf_set_reserve(c, (size_t)id + 1);
+	while (!ret && c->rs.set.n <= id) {
+		struct wcard_rule blank;
+
+		wcard_rule_any(&c->layout, &blank);
+		blank.id = c->rs.set.n;
+		ret = wcard_ruleset_add(&c->rs.set, &blank);
+	}
+	if (!ret) {
+		clf_set_live(c, id, false);
+		if (live) {
+			c->rs.set.rules[id] = *r;
+			c->rs.set.rules[id].id = id;
+			c->rs.rank[id] = rank;
+		}
+		clf_set_live(c, id, live);
+		ret = clf_republish(c, err, errlen);
+	}
+	if (ret) {
+		/* The live maps may hold half of this update: no more online updates. */
+		c->broken = true;
+		if (err && !*err)
+			seterr(err, errlen, "rebuilding after a failed update: %s", strerror(-ret));
 	}
 	return ret;
 }
 
 /*
- * Undo a change that failed half-way: rule id back as it was in the rule set
- * (live again, or gone), and every part rebuilt from it, so that models and
- * maps agree again. Returns ret, the failure, with err set.
+ * Apply the change of rule id (now live: r under rank; or gone) to every part
+ * that holds it: Tuple Merge parts in their live generation; a part on brute
+ * force or the LPM path takes a rebuild of the whole set instead. If the maps
+ * run out of room (fragmentation), compact: rebuild, change included. 0, or
+ * an error with nothing changed (-ENOSPC: no table for it; -ENOENT: no table
+ * of the static pool fits it) or the classifier broken.
  */
-static int undo(struct wcard_clf *c, __u32 id, bool now_live, int ret, char *err, size_t errlen)
+static int apply_parts(struct wcard_clf *c, __u32 id, bool now_live, const struct wcard_rule *r,
+		       __u64 rank, char *err, size_t errlen)
 {
-	int r2;
+	struct clf_part *p;
+	struct op op;
+	int ret = 0;
 
-	clf_set_live(c, id, !now_live);
-	r2 = clf_republish(c, NULL, 0);
-	if (r2) {
-		/* The live maps may hold half of this update: no more online updates. */
-		c->broken = true;
-		seterr(err, errlen,
-		       "applying the update failed (%s) and so did the rebuild (%s): reload "
-		       "the rule set",
-		       strerror(-ret), strerror(-r2));
-		return r2;
+	for_each_part(c, p) {
+		if (clf_in_part(c, p, r) && p->algo != WC_ALGO_TM && p->algo != WC_ALGO_STM)
+			return rebuild_with(c, id, now_live, r, rank, err, errlen);
 	}
+	memset(&op, 0, sizeof(op));
+	c->rs.valid = false;
+	for_each_part(c, p) {
+		if (!clf_in_part(c, p, r))
+			continue;
+		ret = now_live ? tm_part_insert(c, p, &op, id, rank, r) :
+				 tm_part_delete(c, p, &op, id);
+		if (ret)
+			break;
+	}
+	if (!ret)
+		return 0;
+	if (!op.wrote) {
+		if (ret == -ENOSPC || ret == -ENOENT)
+			seterr(err, errlen, ret == -ENOSPC ?
+					   "no room for another Tuple Merge table (%u)" :
+					   "the rule fits no table of the static pool",
+			       WC_TM_MAX_TABLES);
+		return ret;
+	}
+	/* Out of slots or regions: compacted, the change included. Else as before. */
+	if (ret == -ENOSPC)
+		return rebuild_with(c, id, now_live, r, rank, err, errlen);
+	rebuild_with(c, id, !now_live, r, rank, err, errlen);
 	if (err && !*err)
 		seterr(err, errlen, "applying the update to the maps: %s", strerror(-ret));
 	return ret;
 }
 
 /*
- * Apply the change of rule id, which the rule set already shows (now live, or
- * gone), to every part that holds the rule: one model operation per part,
- * replayed into its live generation. A part without a model (brute force keeps
- * its rules sorted, the LPM path its trie) takes a rebuild of the spare
- * generation instead, of every part at once. If the maps run out of room
- * (fragmentation), compact: rebuild, change included. On any other failure the
- * change is undone. 0, or an error with the rule set as before the change.
+ * apply_parts, inside busy (a writer killed meanwhile leaves the next one to
+ * rebuild from the maps), and for a rule of both families with the change
+ * noted in the root first: a writer killed between the parts leaves the rule
+ * in one of them, and the next one finishes the change (clf_rs_load) instead
+ * of taking the rule for one of that part's family.
  */
-static int apply_parts(struct wcard_clf *c, __u32 id, bool now_live, char *err,
-		       size_t errlen)
+static int apply(struct wcard_clf *c, __u32 id, bool now_live, const struct wcard_rule *r,
+		 __u64 rank, char *err, size_t errlen)
 {
-	const struct wcard_rule *r = &c->rs.set.rules[id];
-	unsigned int applied = 0;
-	struct clf_part *p;
-	int ret = 0;
-
-	for_each_part(c, p) {
-		if (clf_in_part(c, p, r) && !p->tm) {
-			ret = clf_republish(c, err, errlen);
-			/* Nothing switched: nothing to undo. */
-			if (ret)
-				clf_set_live(c, id, !now_live);
-			return ret;
-		}
-	}
-	for_each_part(c, p) {
-		if (!clf_in_part(c, p, r))
-			continue;
-		tm_log_reset(&p->on.log);
-		ret = now_live ? tm_insert(p->tm, id, c->rs.rank[id], r, &p->on.log) :
-				 tm_delete(p->tm, id, &p->on.log);
-		if (ret) {
-			/* The model is as it was: only parts done before need undoing. */
-			if (ret == -ENOSPC || ret == -ENOENT)
-				seterr(err, errlen, ret == -ENOSPC ?
-						   "no room for another Tuple Merge table (%u)" :
-						   "the rule fits no table of the static pool",
-				       WC_TM_MAX_TABLES);
-			if (!applied) {
-				clf_set_live(c, id, !now_live);
-				return ret;
-			}
-			return undo(c, id, now_live, ret, err, errlen);
-		}
-		applied++;
-		ret = replay(c, p);
-		if (ret == -ENOSPC) {
-			/* Compacted, every part with the change: done. */
-			ret = clf_republish(c, err, errlen);
-			if (!ret)
-				return 0;
-		}
-		if (ret)
-			return undo(c, id, now_live, ret, err, errlen);
-	}
-	return 0;
-}
-
-/*
- * apply_parts, for a rule of both families with the change noted in the root
- * first: a writer killed between the parts leaves the rule in one of them,
- * and the next one finishes the change (pin.c) instead of taking the rule for
- * one of that part's family.
- */
-static int apply(struct wcard_clf *c, __u32 id, bool now_live, char *err, size_t errlen)
-{
-	bool both = c->nparts > 1 && !c->rs.set.rules[id].family;
+	bool both = c->nparts > 1 && !r->family;
 	int ret;
 
+	clf_state_busy(c, true);
 	if (both)
 		__atomic_store_n(&ROOT(c)->pending, (id + 1) | (now_live ? WC_PENDING_LIVE : 0),
 				 __ATOMIC_RELEASE);
-	ret = apply_parts(c, id, now_live, err, errlen);
+	ret = apply_parts(c, id, now_live, r, rank, err, errlen);
 	if (both)
 		__atomic_store_n(&ROOT(c)->pending, 0, __ATOMIC_RELEASE);
+	if (!c->broken)
+		clf_state_busy(c, false);
 	return ret;
 }
 
@@ -519,56 +797,36 @@ int clf_check_usable(const struct wcard_clf *c, char *err, size_t errlen)
 	return -EIO;
 }
 
-int clf_rule_new(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id, char *err,
-		 size_t errlen)
+/* Rule counts as rule r comes (d = 1) or goes (-1). */
+static void count(struct wcard_clf *c, const struct wcard_rule *r, int d)
 {
-	struct clf_part *p;
-	__u32 nid;
-	int ret;
+	struct wst *w = WST(c);
 
-	for_each_part(c, p) {
-		if (clf_in_part(c, p, r) && clf_part_nlive(c, p) >= c->max_rules) {
-			seterr(err, errlen, "table full: %u %srules (--max-rules)", c->max_rules,
-			       c->nparts == 1 ? "" : p->idx == WC_PART_V6 ? "IPv6 " : "IPv4 ");
-			return -ENOSPC;
-		}
-	}
-	/* Ids stay below WC_ID_LIMIT, where the hit counters are: reclaim first. */
-	if (!c->rs.id_free.n && c->rs.set.n >= WC_ID_LIMIT(c->max_rules) && c->rs.id_deferred.n) {
-		ret = clf_grace(c);
-		if (ret)
-			return ret;
-	}
-	if (c->rs.seq == ~0U || (!c->rs.id_free.n && c->rs.set.n >= WC_ID_LIMIT(c->max_rules))) {
+	w->nlive += d;
+	if (c->nparts > 1 && (r->family == 4 || r->family == 6))
+		w->nfam[r->family == 6] += d;
+}
+
+int clf_rule_new(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id, __u64 *rank,
+		 char *err, size_t errlen)
+{
+	int ret = WST(c)->seq == ~0U ? -ENOSPC : clf_alloc_id(c, id);
+	if (ret) {
 		seterr(err, errlen, "rule ids exhausted: reload the rule set");
-		return -ENOSPC;
+		return ret;
 	}
-	/*
-	 * A deleted rule's id, once a grace period has passed (no lookup can still
-	 * report it for the old rule), else a new one: memory stays bounded by the
-	 * largest rule set, not by the number of inserts.
-	 */
-	if (!u32_pop(&c->rs.id_free, &nid)) {
-		nid = c->rs.set.n;
-		ret = clf_set_reserve(c, nid + 1);
-		if (!ret)
-			ret = wcard_ruleset_add(&c->rs.set, r);
-		if (ret)
-			return ret;
-	} else {
-		clf_undo_save(c, nid);
-		c->rs.set.rules[nid] = *r;
-	}
-	c->rs.set.rules[nid].id = nid;
-	c->rs.rank[nid] = ((__u64)r->prio << 32) | c->rs.seq++;
-	clf_set_live(c, nid, true);
-	*id = nid;
+	*rank = ((__u64)r->prio << 32) | WST(c)->seq++;
+	if (r->prio > WST(c)->worst_prio)
+		WST(c)->worst_prio = r->prio;
 	return 0;
 }
 
 int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id, char *err,
 		     size_t errlen)
 {
+	struct wcard_rule nr;
+	struct clf_part *p;
+	__u64 rank;
 	__u32 nid;
 	int ret;
 
@@ -580,13 +838,26 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 	ret = wcard_rule_check(&c->layout, r, err, errlen);
 	if (ret)
 		return ret;
-	ret = clf_rule_new(c, r, &nid, err, errlen);
+	for_each_part(c, p) {
+		if (clf_in_part(c, p, r) && clf_part_nlive(c, p) >= c->max_rules) {
+			seterr(err, errlen, "table full: %u %srules (--max-rules)", c->max_rules,
+			       c->nparts == 1 ? "" : p->idx == WC_PART_V6 ? "IPv6 " : "IPv4 ");
+			return -ENOSPC;
+		}
+	}
+	ret = clf_rule_new(c, r, &nid, &rank, err, errlen);
 	if (ret)
 		return ret;
-	ret = apply(c, nid, true, err, errlen);
+	nr = *r;
+	nr.id = nid;
+	if (c->nparts == 1)
+		nr.family = 0;
+	count(c, &nr, 1);
+	ret = apply(c, nid, true, &nr, rank, err, errlen);
 	if (ret) {
+		count(c, &nr, -1);
 		/* Not applied: the id waits for a grace period like any deleted one. */
-		u32_push(&c->rs.id_deferred, nid);
+		ring_push(c, &WST(c)->ids, nid);
 		return ret;
 	}
 	if (id)
@@ -594,41 +865,46 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 	return 0;
 }
 
-/* 0 if id names a live rule, else -ENOENT with a message. */
-static int check_id(const struct wcard_clf *c, __u32 id, char *err, size_t errlen)
+/* A change of rule id: the classifier can change, and id is a live rule. */
+static int check_change(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 {
-	if (id < c->rs.set.n && c->rs.live[id])
+	int ret;
+
+	if (!c)
+		return -EINVAL;
+	ret = clf_check_usable(c, err, errlen);
+	if (ret)
+		return ret;
+	if (clf_id_live(c, id))
 		return 0;
 	seterr(err, errlen, "no rule with id %u", id);
 	return -ENOENT;
 }
 
-/* A change of rule id: the classifier can change, and id is a live rule. */
-static int check_change(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
-{
-	if (!c)
-		return -EINVAL;
-	return clf_check_usable(c, err, errlen) ?: check_id(c, id, err, errlen);
-}
-
 int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 {
+	struct wst *w = WST(c);
+	struct wcard_rule r;
+	__u64 rank;
 	int ret;
 
 	ret = check_change(c, id, err, errlen);
 	if (ret)
 		return ret;
-	clf_set_live(c, id, false);
-	ret = apply(c, id, false, err, errlen);
-	if (!ret)
-		ret = u32_push(&c->rs.id_deferred, id);
+	clf_rule_read(c, id, &r, &rank);
+	count(c, &r, -1);
+	ret = apply(c, id, false, &r, rank, err, errlen);
+	if (ret) {
+		count(c, &r, 1);
+		return ret;
+	}
+	ring_push(c, &w->ids, id);
 	/*
 	 * Deleted ids wait for a grace period before reuse; take one when enough
 	 * have piled up, so ids (and the rule table behind them) stay within about
 	 * twice the live rules. One ~8 ms wait per max(4096, live rules) deletes.
 	 */
-	if (!ret &&
-	    c->rs.id_deferred.n > (c->rs.nlive > ID_REUSE_BATCH ? c->rs.nlive : ID_REUSE_BATCH))
+	if (w->ids.tail - w->ids.covered > (w->nlive > ID_REUSE_BATCH ? w->nlive : ID_REUSE_BATCH))
 		ret = clf_grace(c);
 	return ret;
 }
@@ -639,33 +915,32 @@ int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u
 	struct wcard_rule r;
 	struct clf_part *p;
 	bool lpm = false;
+	__u64 rank;
 	__u32 nid;
 	int ret;
 
 	ret = check_change(c, id, err, errlen);
 	if (ret)
 		return ret;
+	clf_rule_read(c, id, &r, &rank);
 	for_each_part(c, p)
-		lpm |= clf_in_part(c, p, &c->rs.set.rules[id]) && p->algo == WC_ALGO_LPM;
-	if (prio == c->rs.set.rules[id].prio && lpm) {
+		lpm |= clf_id_in(c, p, id) && p->algo == WC_ALGO_LPM;
+	if (prio == r.prio && lpm) {
 		/* The LPM fast path reads values from its trie: rebuild the spare generation. */
-		__u64 old = c->rs.set.rules[id].value;
-
-		clf_undo_save(c, id);
-		c->rs.set.rules[id].value = value;
-		ret = clf_republish(c, err, errlen);
-		if (ret)
-			c->rs.set.rules[id].value = old;
-		else if (new_id)
+		r.value = value;
+		clf_state_busy(c, true);
+		ret = rebuild_with(c, id, true, &r, rank, err, errlen);
+		if (!c->broken)
+			clf_state_busy(c, false);
+		if (!ret && new_id)
 			*new_id = id;
 		return ret;
 	}
-	if (prio == c->rs.set.rules[id].prio) {
+	if (prio == r.prio) {
 		/* Value only: one 8-byte store in the rule's slot of each part. */
-		clf_undo_save(c, id);
-		c->rs.set.rules[id].value = value;
+		c->rs.valid = false;
 		for_each_part(c, p) {
-			if (!clf_in_part(c, p, &c->rs.set.rules[id]))
+			if (!clf_id_in(c, p, id))
 				continue;
 			kill_moved_copies(c, p, id);
 			__atomic_store_n(&RULE(c, p->slot_of[id])->value, value, __ATOMIC_RELEASE);
@@ -675,7 +950,6 @@ int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u
 		return 0;
 	}
 	/* A new priority is a new rank: insert the changed rule, then drop the old one. */
-	r = c->rs.set.rules[id];
 	r.prio = prio;
 	r.value = value;
 	ret = wcard_clf_insert(c, &r, &nid, err, errlen);

@@ -157,8 +157,8 @@ int wcard_clf_pinned_object(struct bpf_object *obj, const char *dir, char *err, 
 
 int wcard_clf_pin(struct wcard_clf *c, const char *dir, char *err, size_t errlen)
 {
-	const char *names[CLF_NMAPS + 2 + WC_LPM_KINDS];
-	int fds[CLF_NMAPS + 2 + WC_LPM_KINDS];
+	const char *names[CLF_NMAPS + 3 + WC_LPM_KINDS];
+	int fds[CLF_NMAPS + 3 + WC_LPM_KINDS];
 	unsigned int i, n = 0, done;
 	char path[4096];
 	int ret;
@@ -177,6 +177,8 @@ int wcard_clf_pin(struct wcard_clf *c, const char *dir, char *err, size_t errlen
 	fds[n++] = c->hits_fd;
 	names[n] = "prog";
 	fds[n++] = c->prog_fd;
+	names[n] = CLF_STATE_MAP;
+	fds[n++] = c->state.fd;
 	for (i = 0; i < WC_LPM_KINDS && clf_object(c); i++) {
 		struct bpf_map *m = bpf_object__find_map_by_name(clf_object(c), lpm_slot_names[i]);
 
@@ -207,6 +209,8 @@ int wcard_clf_pin(struct wcard_clf *c, const char *dir, char *err, size_t errlen
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		unlink(path);
 	}
+	if (!ret && !c->pin_dir)
+		c->pin_dir = strdup(dir);
 	return ret;
 }
 
@@ -244,41 +248,7 @@ int wcard_clf_unpin(const char *dir)
 	return ret;
 }
 
-/* ---- rebuilding the rule set from the maps --------------------------------- */
-
-/* The rule model of compiled rule r (the inverse of wcard_rule_compile). */
-static void decompile(const struct wcard_layout *l, const struct wc_rule *r, struct wcard_rule *out)
-{
-	unsigned int f;
-
-	memset(out, 0, sizeof(*out));
-	out->prio = r->rank >> 32;
-	out->value = r->value;
-	out->id = r->id & ~WC_ID_FLAGS;
-	for (f = 0; f < l->nfields; f++) {
-		const struct wc_field_desc *d = &l->desc[f];
-		const struct wc_word_match *w = &r->w[d->word];
-		struct wcard_match *m = &out->f[f];
-
-		if (d->type == WC_FIELD_RANGE) {
-			m->lo = w->lo;
-			m->hi = w->lo + w->span;
-			continue;
-		}
-		if (d->nwords == 2) {
-			m->mask = ((wc_u128)w[0].mask << 64) | w[1].mask;
-			m->value = ((wc_u128)w[0].lo << 64) | w[1].lo;
-		} else {
-			m->mask = w->mask;
-			m->value = w->lo;
-		}
-		if (d->type == WC_FIELD_PREFIX)
-			m->plen = __builtin_popcountll((__u64)(m->mask >> 64)) +
-				  __builtin_popcountll((__u64)m->mask);
-		else if (d->type == WC_FIELD_EXACT)
-			m->plen = m->mask ? d->width * 8 : 0;
-	}
-}
+/* ---- reopening a pinned classifier ---------------------------------------------- */
 
 /* The layout recorded in a generation's config. */
 static int layout_from_config(const struct wc_config *cfg, struct wcard_layout *l, char *err,
@@ -315,148 +285,6 @@ bad:
 	return -EPROTO;
 }
 
-/*
- * Add rule slot idx (absolute) of part p to the set under its id, unless
- * already there (a half-done move, or a rule of both families met in the
- * other part). seen[id] gets p's bit.
- */
-static int take_rule(struct wcard_clf *c, struct clf_part *p, __u32 idx, __u32 *maxseq,
-		     __u8 *seen)
-{
-	const struct wc_rule *r = RULE(c, idx);
-	__u32 id = r->id & ~WC_ID_FLAGS;
-	struct wcard_rule wr;
-	size_t n;
-
-	/* Ids stay below WC_ID_LIMIT (see wcard_clf_insert). */
-	if (id >= WC_ID_LIMIT((size_t)c->max_rules))
-		return -EPROTO;
-	seen[id] |= 1u << p->idx;
-	if (id < c->rs.set.n && c->rs.live[id])
-		return 0;
-	if (clf_set_reserve(c, (size_t)id + 1))
-		return -ENOMEM;
-	decompile(&p->layout, r, &wr);
-	/* Ids index the set: fill any gap with dead placeholders. */
-	for (n = c->rs.set.n; n <= id; n++) {
-		struct wcard_rule blank;
-		int ret;
-
-		wcard_rule_any(&p->layout, &blank);
-		blank.id = n;
-		ret = wcard_ruleset_add(&c->rs.set, n == id ? &wr : &blank);
-		if (ret)
-			return ret;
-	}
-	c->rs.set.rules[id] = wr;
-	c->rs.rank[id] = r->rank;
-	c->rs.live[id] = true;
-	if ((__u32)r->rank >= *maxseq)
-		*maxseq = (__u32)r->rank + 1;
-	return 0;
-}
-
-/*
- * The rules lookups can reach in part p's live generation: brute force's
- * sorted array, or every chain of every table in the current order buffer.
- * Slots a killed writer wrote but never linked are not reachable: they are
- * garbage, and the republish that follows reclaims them.
- */
-static int collect_rules(struct wcard_clf *c, struct clf_part *p, __u32 *maxseq, __u8 *seen)
-{
-	const struct wc_config *cfg = PCFG(c, p, c->gen);
-	__u32 i, k, hops;
-	int ret = 0;
-
-	/* The bases are where clf_setup put them; anything else is not ours. */
-	if (cfg->rules_base != RBASE(c, p, c->gen) || cfg->tables_base != TBASE(p, c->gen) ||
-	    cfg->order_base != OBASE(p, c->gen) || cfg->max_rules != c->max_rules ||
-	    cfg->self != clf_region(p, c->gen) || cfg->parts != c->nparts)
-		return -EPROTO;
-	/* The LPM fast path keeps its rules as brute force does (sorted, in a row). */
-	if (cfg->algo == WC_ALGO_BF || cfg->algo == WC_ALGO_LPM) {
-		for (i = 0; i < cfg->nrules && i < c->max_rules && !ret; i++)
-			ret = take_rule(c, p, cfg->rules_base + i, maxseq, seen);
-	} else {
-		const struct wc_tm_order_buf *ob;
-
-		if (cfg->order >= WC_TM_ORDER_RING)
-			return -EPROTO;
-		ob = ORDER(c, cfg->order_base + cfg->order);
-		for (i = 0; i < ob->n && i < WC_TM_MAX_TABLES && !ret; i++) {
-			const struct wc_tm_table *tb;
-			__u32 first, lg;
-
-			if (ob->e[i].table >= WC_TM_MAX_TABLES)
-				return -EPROTO;
-			tb = TABLE(c, cfg->tables_base + ob->e[i].table);
-			first = tb->slots >> 8;
-			lg = tb->slots & 31;
-			if (lg > 30 || first < SBASE(c, p, c->gen) ||
-			    first + (1ull << lg) > (__u64)SBASE(c, p, c->gen) + c->nslots)
-				return -EPROTO;
-			for (k = 0; k < (1u << lg) && !ret; k++) {
-				__u32 h = SLOT(c, first + k)->head;
-
-				/* A chain longer than the rule slots would be a cycle. */
-				for (hops = 0; h && !ret && hops <= c->max_rules; hops++) {
-					if (h > c->max_rules)
-						return -EPROTO;
-					ret = take_rule(c, p, cfg->rules_base + h - 1, maxseq,
-							seen);
-					h = RULE(c, cfg->rules_base + h - 1)->next;
-				}
-			}
-		}
-	}
-	return ret;
-}
-
-/*
- * Every part's rules, then what the parts say of each: in a dual-stack
- * classifier a rule found in both parts is of both families, one found in
- * one part only of that part's family.
- */
-static int collect_all(struct wcard_clf *c)
-{
-	__u8 *seen = calloc(WC_ID_LIMIT((size_t)c->max_rules), 1);
-	__u32 maxseq = 0, pend = ROOT(c)->pending, pid = (pend & ~WC_PENDING_LIVE) - 1;
-	struct clf_part *p;
-	size_t i;
-	int ret = 0;
-
-	if (!seen)
-		return -ENOMEM;
-	for_each_part(c, p) {
-		ret = collect_rules(c, p, &maxseq, seen);
-		if (ret)
-			break;
-	}
-	/*
-	 * A rule of both families that a killed writer left in one part: the
-	 * insert or delete it was making is finished (an insert puts it into
-	 * both parts, a delete takes it out of both).
-	 */
-	if (!ret && pend && c->nparts > 1 && pid < c->rs.set.n && c->rs.live[pid] &&
-	    seen[pid] != 3) {
-		if (pend & WC_PENDING_LIVE)
-			seen[pid] = 3;
-		else
-			c->rs.live[pid] = false;
-	}
-	for (i = 0; !ret && i < c->rs.set.n; i++) {
-		if (!c->rs.live[i])
-			continue;
-		if (c->nparts > 1)
-			c->rs.set.rules[i].family = seen[i] == 3 ? 0 : seen[i] == 1 ? 4 : 6;
-		c->rs.live[i] = false;
-		clf_set_live(c, (__u32)i, true);
-	}
-	c->rs.seq = maxseq;
-	free(seen);
-	return ret;
-}
-
 /* ipv4-5tuple, ipv6-5tuple or inet. */
 static bool ip_layout(const struct wcard_layout *l)
 {
@@ -490,8 +318,9 @@ static int layouts_from_configs(struct wcard_clf *c, char *err, size_t errlen)
 int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struct wcard_clf **out,
 			  char *err, size_t errlen)
 {
-	int fds[CLF_NMAPS], hits_fd = -1, ret;
+	int fds[CLF_NMAPS], hits_fd = -1, sfd, ret;
 	struct wcard_clf *c = NULL;
+	bool fast;
 	const struct wc_config *cfg;
 	struct clf_part *p;
 	char path[4096];
@@ -557,9 +386,18 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 			ret = -EINVAL;
 		}
 		if (!ret)
-			ret = clf_setup(c, o);
+			ret = clf_setup(c, o) ?: clf_state_create(c, err, errlen);
 		if (ret)
 			goto fail;
+		/* Its state goes with the maps, for the next writer. */
+		c->pin_dir = strdup(dir);
+		snprintf(path, sizeof(path), "%s/%s", dir, CLF_STATE_MAP);
+		unlink(path);
+		if (bpf_obj_pin(c->state.fd, path)) {
+			ret = -errno;
+			seterr(err, errlen, "pinning %s: %s", path, strerror(-ret));
+			goto fail;
+		}
 		*out = c;
 		return 0;
 	}
@@ -620,20 +458,28 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 		memcpy(c->pool, o->pool, o->npool * sizeof(*c->pool));
 		c->npool = o->npool;
 	}
-	ret = collect_all(c);
-	if (ret) {
-		seterr(err, errlen, "%s: the maps hold no consistent rule set (%s)", dir,
-			   strerror(-ret));
-		goto fail;
-	}
+	/*
+	 * The writer's state, pinned with the maps: when it describes the live
+	 * generation (no writer died half-way), nothing else is read, and opening
+	 * costs O(tables) whatever the number of rules.
+	 */
+	c->pin_dir = strdup(dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, CLF_STATE_MAP);
+	sfd = bpf_obj_get(path);
+	if (sfd >= 0 && clf_state_attach(c, sfd))
+		close(sfd);
+	fast = c->pin_dir && c->state.p && clf_state_ok(c) && !ROOT(c)->pending;
+	for_each_part(c, p)
+		p->algo = PCFG(c, p, c->gen)->algo;
 	/* Read-only: the live generation as it is; nothing is rebuilt, switched or waited for. */
 	if (o && o->read_only) {
 		c->read_only = true;
-		for_each_part(c, p) {
-			cfg = PCFG(c, p, c->gen);
-			p->on.rules_hwm = cfg->nrules;
-			if (cfg->algo == WC_ALGO_TM || cfg->algo == WC_ALGO_STM)
-				p->ntables = ORDER(c, cfg->order_base + cfg->order)->n;
+		/* Without a state to trust, the rules read back give the counts. */
+		ret = fast ? 0 : clf_rs_load(c);
+		if (ret) {
+			seterr(err, errlen, "%s: the maps hold no consistent rule set (%s)", dir,
+			       strerror(-ret));
+			goto fail;
 		}
 		*out = c;
 		return 0;
@@ -643,16 +489,37 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 		ret = -EINVAL;
 		goto fail;
 	}
+	if (fast) {
+		*out = c;
+		return 0;
+	}
+	/*
+	 * No state, or one a killed writer left busy: the rules the maps hold,
+	 * rebuilt into the spare generation (garbage reclaimed), with a new state.
+	 */
+	ret = clf_rs_load(c);
+	if (ret) {
+		seterr(err, errlen, "%s: the maps hold no consistent rule set (%s)", dir,
+			   strerror(-ret));
+		goto fail;
+	}
+	if (!c->state.p) {
+		ret = clf_state_create(c, err, errlen);
+		if (ret)
+			goto fail;
+		unlink(path);
+		if (bpf_obj_pin(c->state.fd, path)) {
+			ret = -errno;
+			seterr(err, errlen, "pinning %s: %s", path, strerror(-ret));
+			goto fail;
+		}
+	}
+	clf_state_busy(c, true);
 	/*
 	 * A writer killed between a generation switch and its grace period may
 	 * have left lookups in the spare half: wait before rebuilding it.
 	 */
-	ret = clf_sync(c);
-	if (ret) {
-		seterr(err, errlen, "waiting for running lookups: %s", strerror(-ret));
-		goto fail;
-	}
-	/* Rebuild model and maps into the spare generation: garbage is reclaimed. */
+	WST(c)->sync_owed = 1;
 	ret = clf_republish(c, err, errlen);
 	if (ret)
 		goto fail;

@@ -163,8 +163,8 @@ int wcard_clf_rule_hits(const struct wcard_clf *c, long rule, struct wc_counter 
 	unsigned int g;
 	__u32 idx;
 
-	if (!c || !out || ncpu <= 0 || rule < -1 || (rule >= 0 && (size_t)rule >= c->rs.set.n) ||
-	    (rule >= 0 && !c->rs.live[rule]))
+	if (!c || !out || ncpu <= 0 || rule < -1 || rule >= WC_ID_MOVED ||
+	    (rule >= 0 && !clf_id_live(c, (__u32)rule)))
 		return -EINVAL;
 	if (c->hits_fd < 0)
 		return -ENOENT;
@@ -210,6 +210,10 @@ int wcard_clf_rules(const struct wcard_clf *c, struct wcard_ruleset *rs)
 	if (!c || !rs)
 		return -EINVAL;
 	wcard_ruleset_init(rs, &c->layout);
+	/* Read back from the maps (a cache the handle keeps: logically const). */
+	ret = clf_rs_load((struct wcard_clf *)c);
+	if (ret)
+		return ret;
 	o = calloc(c->rs.set.n ? c->rs.set.n : 1, sizeof(*o));
 	if (!o)
 		return -ENOMEM;
@@ -228,6 +232,39 @@ int wcard_clf_rules(const struct wcard_clf *c, struct wcard_ruleset *rs)
 	return ret;
 }
 
+int wcard_clf_rule(const struct wcard_clf *c, __u32 id, struct wcard_rule *out)
+{
+	if (!c || !out)
+		return -EINVAL;
+	if (!clf_id_live(c, id))
+		return -ENOENT;
+	if (!clf_state_ok(c)) {
+		*out = c->rs.set.rules[id];
+		return 0;
+	}
+	clf_rule_read(c, id, out, NULL);
+	return 0;
+}
+
+int wcard_clf_worst_prio(const struct wcard_clf *c, __u32 *prio)
+{
+	size_t i;
+
+	if (!c || !prio)
+		return -EINVAL;
+	if (!clf_part_nlive(c, NULL))
+		return -ENOENT;
+	if (clf_state_ok(c)) {
+		*prio = WST(c)->worst_prio;
+		return 0;
+	}
+	*prio = 0;
+	for (i = 0; i < c->rs.set.n; i++)
+		if (c->rs.live[i] && c->rs.set.rules[i].prio > *prio)
+			*prio = c->rs.set.rules[i].prio;
+	return 0;
+}
+
 const struct wcard_layout *wcard_clf_layout(const struct wcard_clf *c)
 {
 	return c ? &c->layout : NULL;
@@ -240,7 +277,12 @@ enum wc_algo wcard_clf_algo(const struct wcard_clf *c)
 
 unsigned int wcard_clf_ntables(const struct wcard_clf *c)
 {
-	return c ? c->part[0].ntables : 0;
+	const struct wc_config *cf;
+
+	if (!c || (c->part[0].algo != WC_ALGO_TM && c->part[0].algo != WC_ALGO_STM))
+		return 0;
+	cf = PCFG(c, &c->part[0], c->gen);
+	return cf->order < WC_TM_ORDER_RING ? ORDER(c, cf->order_base + cf->order)->n : 0;
 }
 
 int wcard_clf_prog_fd(const struct wcard_clf *c)
@@ -302,44 +344,18 @@ static int stats_from_maps(const struct wcard_clf *c, const struct clf_part *p,
 /* What part p's live generation holds, into st (zeroed by the caller). */
 static int part_stats(const struct wcard_clf *c, const struct clf_part *p, struct wcard_stats *st)
 {
-	__u32 *ids;
-	unsigned int i;
+	const struct wc_config *cf = PCFG(c, p, c->gen);
 
 	st->algo = p->algo;
 	st->rules = clf_part_nlive(c, p);
-	st->moves = PCFG(c, p, c->gen)->moves;
-	st->used_bytes += sizeof(struct wc_config) * WC_GENS +
-			  (size_t)p->on.rules_hwm * sizeof(struct wc_rule);
+	st->moves = cf->moves;
+	st->used_bytes += sizeof(struct wc_config) * WC_GENS + (size_t)cf->nrules * sizeof(struct wc_rule);
 	if (p->algo == WC_ALGO_LPM) {
-		const struct wc_config *cf = PCFG(c, p, c->gen);
 		bool v6 = cf->fields[cf->lpm_field % WC_MAX_FIELDS].width == 16;
 
 		st->used_bytes += wcard_trie_bytes(v6 ? c->lpm6[c->gen] : c->lpm4[c->gen]);
 	}
-	if (!p->tm)
-		return p->algo == WC_ALGO_TM || p->algo == WC_ALGO_STM ? stats_from_maps(c, p, st) :
-									 0;
-	ids = calloc(WC_TM_MAX_TABLES, sizeof(*ids));
-	if (!ids)
-		return -ENOMEM;
-	st->ntables = tm_order(p->tm, ids);
-	for (i = 0; i < st->ntables; i++) {
-		const struct tm_mtable *tb = &p->tm->tables[ids[i]];
-		struct wcard_table_stats *ts = &st->tables[i];
-
-		ts->id = ids[i];
-		memcpy(ts->len, tb->len, sizeof(ts->len));
-		ts->rules = tb->nrules;
-		ts->max_bucket = tb->max_bucket;
-		ts->slots = p->tslots[ids[i]];
-		ts->best_prio = tb->best == WC_RANK_NONE ? ~0u : (__u32)(tb->best >> 32);
-		if (tb->max_bucket > st->max_bucket)
-			st->max_bucket = tb->max_bucket;
-	}
-	st->used_bytes += st->ntables * sizeof(struct wc_tm_table) + sizeof(struct wc_tm_order_buf) +
-			  (size_t)p->slots_used * sizeof(struct wc_tm_slot);
-	free(ids);
-	return 0;
+	return p->algo == WC_ALGO_TM || p->algo == WC_ALGO_STM ? stats_from_maps(c, p, st) : 0;
 }
 
 /* The classifier's own figures, whichever part st describes. */
@@ -349,7 +365,7 @@ static void clf_totals(const struct wcard_clf *c, struct wcard_stats *st)
 
 	st->parts = c->nparts;
 	st->max_rules = c->max_rules;
-	st->grace_periods = c->grace_periods;
+	st->grace_periods = WST(c) ? WST(c)->grace_periods : 0;
 	st->map_bytes = c->root.len + c->config.len + c->rules.len + c->tables.len + c->slots.len +
 			c->order.len;
 	for (i = 0; i < WC_GENS; i++)
@@ -383,16 +399,87 @@ int wcard_clf_stats(const struct wcard_clf *c, struct wcard_stats *st)
 		st->used_bytes += other.used_bytes;
 	}
 	if (!ret)
-		st->rules = c->rs.nlive;
+		st->rules = clf_part_nlive(c, NULL);
 	return ret;
+}
+
+/* Does compiled rule r match key k? (wcard_common.h, struct wc_word_match) */
+static bool rule_match(const struct wc_rule *r, const struct wc_key *k)
+{
+	unsigned int w;
+
+	for (w = 0; w < WC_KEY_WORDS; w++)
+		if ((k->w[w] & r->w[w].mask) - r->w[w].lo > r->w[w].span)
+			return false;
+	return true;
+}
+
+/*
+ * The lookup of key k in part p's live generation, in user space over the
+ * mmapped maps, the way the BPF side does it: the rule id or -1; *probed the
+ * Tuple Merge tables probed. A twin of the BPF lookup for the same maps, so a
+ * difference between them is the BPF side's alone.
+ */
+static long maps_lookup(const struct wcard_clf *c, const struct clf_part *p,
+			const struct wc_key *k, unsigned int *probed)
+{
+	const struct wc_config *cf = PCFG(c, p, c->gen);
+	__u64 best = WC_RANK_NONE;
+	unsigned int n = 0, i, j;
+	long id = -1;
+
+	if (p->algo != WC_ALGO_TM && p->algo != WC_ALGO_STM) {
+		/* Brute force and the LPM path's array: sorted, the first match wins. */
+		for (i = 0; i < cf->nrules && i < c->max_rules; i++) {
+			const struct wc_rule *r = RULE(c, cf->rules_base + i);
+
+			if (!(r->id & WC_ID_FLAGS) && rule_match(r, k)) {
+				id = r->id;
+				break;
+			}
+		}
+	} else if (cf->order < WC_TM_ORDER_RING) {
+		const struct wc_tm_order_buf *ob = ORDER(c, cf->order_base + cf->order);
+
+		for (i = 0; i < ob->n && i < WC_TM_MAX_TABLES && ob->e[i].best < best; i++) {
+			const struct wc_tm_table *tb = TABLE(c, cf->tables_base + ob->e[i].table);
+			__u64 h = wc_hash_masked(k, &tb->mask);
+			__u32 first = tb->slots >> 8, size = 1u << (tb->slots & 31);
+
+			n++;
+			for (j = 0; j < size && j < WC_TM_MAX_PROBE; j++) {
+				const struct wc_tm_slot *s = SLOT(c, first + (((__u32)h + j) & (size - 1)));
+				__u32 cur, hops = 0;
+
+				if (!s->tag)
+					break;
+				if (s->tag != wc_hash_tag(h))
+					continue;
+				/* The chain is in rank order: its first match is its best. */
+				for (cur = s->head; cur && hops++ <= c->max_rules;
+				     cur = RULE(c, cf->rules_base + cur - 1)->next) {
+					const struct wc_rule *r = RULE(c, cf->rules_base + cur - 1);
+
+					if (r->rank >= best)
+						break;
+					if (!(r->id & WC_ID_FLAGS) && rule_match(r, k)) {
+						best = r->rank;
+						id = r->id;
+						break;
+					}
+				}
+			}
+		}
+	}
+	if (probed)
+		*probed = n;
+	return id;
 }
 
 long wcard_clf_model_lookup_family(const struct wcard_clf *c, unsigned int family,
 				   const struct wc_key *k, unsigned int *probed)
 {
-	const struct clf_part *p;
-
-	if (!c || (family != 4 && family != 6))
+	if (!c || !k || (family != 4 && family != 6))
 		return -EINVAL;
 	/* A classifier of the other family's layout has no rule for the key. */
 	if ((c->layout.id == WC_LAYOUT_IPV4_5T && family != 4) ||
@@ -401,16 +488,13 @@ long wcard_clf_model_lookup_family(const struct wcard_clf *c, unsigned int famil
 			*probed = 0;
 		return -1;
 	}
-	p = &c->part[c->nparts > 1 && family == 6 ? WC_PART_V6 : 0];
-	if (!p->tm)
-		return -EINVAL;
-	return tm_lookup(p->tm, k, probed);
+	return maps_lookup(c, &c->part[c->nparts > 1 && family == 6 ? WC_PART_V6 : 0], k, probed);
 }
 
 long wcard_clf_model_lookup(const struct wcard_clf *c, const struct wc_key *k,
 			    unsigned int *probed)
 {
-	if (!c || !c->part[0].tm)
+	if (!c || !k)
 		return -EINVAL;
-	return tm_lookup(c->part[0].tm, k, probed);
+	return maps_lookup(c, &c->part[0], k, probed);
 }

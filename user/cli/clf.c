@@ -419,23 +419,22 @@ static int parse_id(const char *cmd, const char *s, __u32 *id)
 
 int rule_add(struct cli *c)
 {
+	const struct wcard_clf_opts o = { 0 };
 	char err[ERRLEN] = "";
 	struct wcard_clf *clf = NULL;
-	struct wcard_ruleset rs;
 	struct wcard_rule r;
-	int ret, lock;
-	__u32 id;
+	int ret, lock = -1;
+	__u32 id, worst;
 
-	wcard_ruleset_init(&rs, NULL);
-	ret = pinned_rules(c, "rule add", false, &clf, &lock, &rs);
+	ret = clf_pinned(c, "rule add", &o, &clf, &lock);
 	if (!ret)
-		ret = arg_rule(c, "rule add", 1, "", rs.layout, &r);
+		ret = arg_rule(c, "rule add", 1, "", wcard_clf_layout(clf), &r);
 	if (ret)
 		goto out;
 	/* Without a prio the rule goes last: after the worst rule there is. */
 	if (!has_word(c, 1, "prio"))
-		r.prio = !rs.n ? 0 : rs.rules[rs.n - 1].prio < UINT32_MAX ?
-			rs.rules[rs.n - 1].prio + 1 : UINT32_MAX;
+		r.prio = wcard_clf_worst_prio(clf, &worst) ? 0 :
+			 worst < UINT32_MAX ? worst + 1 : UINT32_MAX;
 	ret = wcard_clf_insert(clf, &r, &id, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "wcard rule add: %s\n", *err ? err : strerror(-ret));
@@ -449,20 +448,18 @@ int rule_add(struct cli *c)
 		ret = -errno;
 out:
 	clf_release(clf, lock);
-	wcard_ruleset_free(&rs);
 	return ret ? 1 : 0;
 }
 
 int rule_del(struct cli *c)
 {
+	const struct wcard_clf_opts o = { 0 };
 	char err[ERRLEN] = "";
 	struct wcard_clf *clf = NULL;
-	struct wcard_ruleset rs;
+	struct wcard_rule r;
 	__u32 *ids;
 	int ret = 0, lock = -1, i, n = c->argc - 1;
-	size_t k;
 
-	wcard_ruleset_init(&rs, NULL);
 	ids = calloc(n, sizeof(*ids));
 	if (!ids)
 		return 1;
@@ -472,12 +469,10 @@ int rule_del(struct cli *c)
 		free(ids);
 		return 2;
 	}
-	ret = pinned_rules(c, "rule del", false, &clf, &lock, &rs);
+	ret = clf_pinned(c, "rule del", &o, &clf, &lock);
 	/* Every id must name a live rule before any is deleted: all or nothing. */
 	for (i = 0; i < n && !ret; i++) {
-		for (k = 0; k < rs.n && rs.rules[k].id != ids[i]; k++)
-			;
-		if (k == rs.n) {
+		if (wcard_clf_rule(clf, ids[i], &r)) {
 			fprintf(stderr, "wcard rule del: no rule with id %u\n", ids[i]);
 			ret = -ENOENT;
 		}
@@ -491,7 +486,6 @@ int rule_del(struct cli *c)
 				*err ? err : strerror(-ret));
 	}
 	clf_release(clf, lock);
-	wcard_ruleset_free(&rs);
 	free(ids);
 	return ret ? 1 : 0;
 }
@@ -503,17 +497,16 @@ int rule_del(struct cli *c)
 int rule_update(struct cli *c)
 {
 	static const char *const actions[] = { "pass", "drop", "redirect", "value" };
+	const struct wcard_clf_opts o = { 0 };
+	const struct wcard_layout *l;
 	char err[ERRLEN] = "";
 	struct wcard_clf *clf = NULL;
-	struct wcard_ruleset rs;
-	struct wcard_rule r, any;
+	struct wcard_rule r, any, cur;
 	bool has_action = false;
 	int ret, lock = -1, i;
 	unsigned int f;
-	size_t k;
 	__u32 id, nid;
 
-	wcard_ruleset_init(&rs, NULL);
 	if (parse_id("rule update", c->argv[1], &id))
 		return 2;
 	for (i = 0; i < 4; i++)
@@ -522,22 +515,21 @@ int rule_update(struct cli *c)
 		fprintf(stderr, "wcard rule update: nothing to change (prio N, or an action)\n");
 		return 2;
 	}
-	ret = pinned_rules(c, "rule update", false, &clf, &lock, &rs);
+	ret = clf_pinned(c, "rule update", &o, &clf, &lock);
 	if (ret)
 		goto out;
-	for (k = 0; k < rs.n && rs.rules[k].id != id; k++)
-		;
-	if (k == rs.n) {
+	l = wcard_clf_layout(clf);
+	if (wcard_clf_rule(clf, id, &cur)) {
 		fprintf(stderr, "wcard rule update: no rule with id %u\n", id);
 		ret = -ENOENT;
 		goto out;
 	}
 	/* Parsed as a rule line; a missing action keeps the rule's value. */
-	ret = arg_rule(c, "rule update", 2, has_action ? "" : "pass", rs.layout, &r);
+	ret = arg_rule(c, "rule update", 2, has_action ? "" : "pass", l, &r);
 	if (ret)
 		goto out;
-	wcard_rule_any(rs.layout, &any);
-	for (f = 0; f < rs.layout->nfields; f++) {
+	wcard_rule_any(l, &any);
+	for (f = 0; f < l->nfields; f++) {
 		if (memcmp(&r.f[f], &any.f[f], sizeof(r.f[f]))) {
 			fprintf(stderr, "wcard rule update: only prio and the action change; to "
 					"change fields, delete the rule and add a new one\n");
@@ -545,8 +537,8 @@ int rule_update(struct cli *c)
 			goto out;
 		}
 	}
-	ret = wcard_clf_update(clf, id, has_word(c, 2, "prio") ? r.prio : rs.rules[k].prio,
-			       has_action ? r.value : rs.rules[k].value, &nid, err, sizeof(err));
+	ret = wcard_clf_update(clf, id, has_word(c, 2, "prio") ? r.prio : cur.prio,
+			       has_action ? r.value : cur.value, &nid, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "wcard rule update: %s\n", *err ? err : strerror(-ret));
 		goto out;
@@ -559,6 +551,5 @@ int rule_update(struct cli *c)
 		ret = -errno;
 out:
 	clf_release(clf, lock);
-	wcard_ruleset_free(&rs);
 	return ret ? 1 : 0;
 }

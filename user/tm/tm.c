@@ -103,7 +103,7 @@ void tm_rule_key(const struct wcard_layout *l, const struct wcard_rule *r, struc
 	}
 }
 
-static bool tuple_fits(unsigned int nfields, const __u8 *table, const __u8 *rule)
+bool tm_tuple_fits(unsigned int nfields, const __u8 *table, const __u8 *rule)
 {
 	unsigned int f;
 
@@ -259,7 +259,7 @@ static unsigned int relax_len(unsigned int width, unsigned int len)
  *   336 -> 248, ipc1_10k 562 -> 558.
  * Custom layouts: every PREFIX field is cut, nothing is left out.
  */
-static void relax_tuple(const struct wcard_layout *l, const __u8 *rl, __u8 *out)
+void tm_relax_tuple(const struct wcard_layout *l, const __u8 *rl, __u8 *out)
 {
 	unsigned int f;
 
@@ -645,7 +645,7 @@ static int pick_dynamic(struct tm_model *tm, struct tm_op *op, const __u8 *len, 
 	for (t = 0; t < WC_TM_MAX_TABLES; t++) {
 		const struct tm_mtable *tb = &tm->tables[t];
 
-		if (!tb->used || !tuple_fits(nf, tb->len, len))
+		if (!tb->used || !tm_tuple_fits(nf, tb->len, len))
 			continue;
 		if (best < 0 || tb->best < tm->tables[best].best)
 			best = (int)t;
@@ -654,7 +654,7 @@ static int pick_dynamic(struct tm_model *tm, struct tm_op *op, const __u8 *len, 
 		*out = (__u32)best;
 		return 0;
 	}
-	relax_tuple(tm->layout, len, tl);
+	tm_relax_tuple(tm->layout, len, tl);
 	/* Cannot happen (that table would fit the rule), but never make a duplicate. */
 	best = table_find(tm, tl);
 	if (best >= 0) {
@@ -673,7 +673,7 @@ static int pick_static(struct tm_model *tm, struct tm_op *op, const __u8 *len, _
 	int t;
 
 	for (i = 0; i < tm->pool.n; i++) {
-		if (!tuple_fits(nf, tm->pool.len[i], len))
+		if (!tm_tuple_fits(nf, tm->pool.len[i], len))
 			continue;
 		t = table_find(tm, tm->pool.len[i]);
 		if (t >= 0) {
@@ -686,48 +686,33 @@ static int pick_static(struct tm_model *tm, struct tm_op *op, const __u8 *len, _
 	return -ENOENT;
 }
 
-/*
- * The tuple a colliding bucket splits into (docs/design.md section 3). First
- * choice: from the per-field minimum over its rules, on the field furthest
- * above the table's length, move halfway up; every rule of the bucket fits
- * that and moves. When the minimum is the table's own tuple on every field (a
- * rule that fits nothing more specific, such as a /0 catch-all, sits in the
- * bucket), split on the field where the rules' lengths spread the most
- * instead, at the middle of the spread: the rules that fit move, the others
- * stay. PREFIX fields move by half the gap rounded up (a gap of one still
- * moves); other fields only know 0 and all bits. false when the rules differ
- * in no tuple field: the bucket cannot split.
- */
-static bool split_tuple(const struct tm_model *tm, const struct tm_mtable *tb,
-			const struct tm_bkt *b, __u8 *nl)
+/* tm.h */
+bool tm_split_tuple(const struct wcard_layout *l, const __u8 *tlen,
+		    const __u8 (*lens)[WC_MAX_FIELDS], size_t n, __u8 *nl)
 {
-	const struct wcard_layout *l = tm->layout;
 	unsigned int f, bf = 0, gap = 0;
 	__u8 mn[WC_MAX_FIELDS], mx[WC_MAX_FIELDS];
 	size_t i;
 
-	memcpy(mn, tm->rules[b->e[0].id].len, WC_MAX_FIELDS);
+	memcpy(mn, lens[0], WC_MAX_FIELDS);
 	memcpy(mx, mn, WC_MAX_FIELDS);
-	for (i = 1; i < b->n; i++) {
-		const __u8 *rl = tm->rules[b->e[i].id].len;
-
+	for (i = 1; i < n; i++) {
 		for (f = 0; f < l->nfields; f++) {
-			if (rl[f] < mn[f])
-				mn[f] = rl[f];
-			if (rl[f] > mx[f])
-				mx[f] = rl[f];
+			if (lens[i][f] < mn[f])
+				mn[f] = lens[i][f];
+			if (lens[i][f] > mx[f])
+				mx[f] = lens[i][f];
 		}
 	}
-	memcpy(nl, tb->len, WC_MAX_FIELDS);
+	memcpy(nl, tlen, WC_MAX_FIELDS);
 	for (f = 0; f < l->nfields; f++) {
-		if ((unsigned int)(mn[f] - tb->len[f]) > gap) {
-			gap = mn[f] - tb->len[f];
+		if ((unsigned int)(mn[f] - tlen[f]) > gap) {
+			gap = mn[f] - tlen[f];
 			bf = f;
 		}
 	}
 	if (gap) {
-		nl[bf] = l->fields[bf].type == WC_FIELD_PREFIX ? tb->len[bf] + (gap + 1) / 2 :
-								  mn[bf];
+		nl[bf] = l->fields[bf].type == WC_FIELD_PREFIX ? tlen[bf] + (gap + 1) / 2 : mn[bf];
 		return true;
 	}
 	for (f = 0; f < l->nfields; f++) {
@@ -740,6 +725,23 @@ static bool split_tuple(const struct tm_model *tm, const struct tm_mtable *tb,
 		return false;
 	nl[bf] = l->fields[bf].type == WC_FIELD_PREFIX ? mn[bf] + (gap + 1) / 2 : mx[bf];
 	return true;
+}
+
+/* The tuple bucket b of table tb splits into (tm_split_tuple). */
+static bool split_tuple(const struct tm_model *tm, const struct tm_mtable *tb,
+			const struct tm_bkt *b, __u8 *nl)
+{
+	__u8(*lens)[WC_MAX_FIELDS] = malloc(b->n * sizeof(*lens));
+	bool ret;
+	size_t i;
+
+	if (!lens)
+		return false;
+	for (i = 0; i < b->n; i++)
+		memcpy(lens[i], tm->rules[b->e[i].id].len, WC_MAX_FIELDS);
+	ret = tm_split_tuple(tm->layout, tb->len, lens, b->n, nl);
+	free(lens);
+	return ret;
 }
 
 static void split_from(struct tm_model *tm, struct tm_op *op, __u32 id)
@@ -777,7 +779,7 @@ static void split_from(struct tm_model *tm, struct tm_op *op, __u32 id)
 		}
 		/* Only the rules that fit the new tuple move; pinned ones stay. */
 		for (i = 0, k = 0; i < n; i++) {
-			if (tuple_fits(tm->layout->nfields, nl, tm->rules[b->e[i].id].len))
+			if (tm_tuple_fits(tm->layout->nfields, nl, tm->rules[b->e[i].id].len))
 				ids[k++] = b->e[i].id;
 			else
 				stay = b->e[i].id;

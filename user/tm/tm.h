@@ -119,6 +119,26 @@ void tm_rule_key(const struct wcard_layout *l, const struct wcard_rule *r, struc
 void tm_tuple_mask(const struct wcard_layout *l, const __u8 len[WC_MAX_FIELDS],
 		      struct wc_key *mask);
 
+/* Does a rule of tuple rule fit a table of tuple table (table.len[f] <= rule.len[f])? */
+bool tm_tuple_fits(unsigned int nfields, const __u8 *table, const __u8 *rule);
+/* The tuple of a new table for a rule of tuple rl (relaxed: docs/design.md section 3). */
+void tm_relax_tuple(const struct wcard_layout *l, const __u8 *rl, __u8 *out);
+/*
+ * The tuple a colliding bucket of a table of tuple tlen splits into, from the
+ * tuples of its n rules (docs/design.md section 3). First choice: from the
+ * per-field minimum over its rules, on the field furthest above the table's
+ * length, move halfway up; every rule of the bucket fits that and moves.
+ * When the minimum is the table's own tuple on every field (a rule that fits
+ * nothing more specific, such as a /0 catch-all, sits in the bucket), split
+ * on the field where the rules' lengths spread the most instead, at the
+ * middle of the spread: the rules that fit move, the others stay. PREFIX
+ * fields move by half the gap rounded up (a gap of one still moves); other
+ * fields only know 0 and all bits. false when the rules differ in no tuple
+ * field: the bucket cannot split.
+ */
+bool tm_split_tuple(const struct wcard_layout *l, const __u8 *tlen,
+		    const __u8 (*lens)[WC_MAX_FIELDS], size_t n, __u8 *nl);
+
 /* Table ids in lookup order: by best rank, then id. Returns the count. */
 unsigned int tm_order(const struct tm_model *tm, __u32 *out);
 

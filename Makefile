@@ -252,7 +252,7 @@ $(BUILD)/tests/wcard-tests: $(TEST_OBJS) $(TESTKIT_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CRIT_LIBS) -lpthread
-$(BUILD)/wcard-bench: $(BUILD)/obj/bench/bench.o $(BUILD)/obj/bench/harness.o \
+$(BUILD)/wcard-bench: $(BUILD)/obj/bench/bench.o $(BUILD)/obj/bench/harness.o $(BUILD)/obj/bench/cli.o \
 		$(BUILD)/libwcard-testkit.a $(BUILD)/libwcard.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread

@@ -506,7 +506,7 @@ int main(int argc, char **argv)
 	struct wcard_bench *skel = NULL;
 	struct run_figures fig = {};
 	struct result r, rb;
-	bool lpm_only = false;
+	bool lpm_only = false, cli_only = false;
 	unsigned int s;
 	int i, ret = 1;
 
@@ -518,6 +518,8 @@ int main(int argc, char **argv)
 			opts.runs = 3;
 		else if (!strcmp(argv[i], "--lpm-only"))
 			lpm_only = true;
+		else if (!strcmp(argv[i], "--cli-only"))
+			cli_only = true;
 		else if (!strcmp(argv[i], "--out") && i + 1 < argc)
 			opts.outdir = argv[++i];
 	}
@@ -528,6 +530,11 @@ int main(int argc, char **argv)
 		goto out;
 	if (opts.outdir && results_open())
 		goto out;
+	/* The CLI alone (against another build's wcard too: WCARD_BIN). */
+	if (cli_only) {
+		ret = bench_cli(data, opts.runs > 3) ?: results_close();
+		goto out;
+	}
 	scaling = dat_open("scaling.dat", "rules bf_ns tm_ns static_ns (generated sets, cold cache)");
 	skel = bench_object(MAX_RULES, NKEYS, &ret);
 	if (!skel) {
@@ -633,6 +640,8 @@ int main(int argc, char **argv)
 	    bench_lpm_sizes(data, 6, keys, &fig.lpm[1]))
 		goto out;
 	if (!lpm_only && bench_programs())
+		goto out;
+	if (!lpm_only && bench_cli(data, opts.runs > 3))
 		goto out;
 	say("\nnative TupleMerge updates (docs/design.md section 8): 500K inserts + 500K deletes "
 	       "from half of acl1_10k in ~1.13 s, ~1.1 us per update.\n");

@@ -100,6 +100,8 @@ int bench_rules(const char *name, const struct wcard_ruleset *rs, const struct w
 int bench_programs(void);
 
 int gen_set(unsigned int n, struct wcard_ruleset *rs, struct wcard_trace *tr);
+/* The CLI on pinned classifiers (bench/cli.c): ms per command; full adds the 1M-rule set. */
+int bench_cli(const char *data, bool full);
 int cb_set(const char *data, const char *set, struct wcard_ruleset *rs, struct wcard_trace *tr);
 
 #endif /* WCARD_BENCH_HARNESS_H */

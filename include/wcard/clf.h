@@ -178,6 +178,15 @@ WCARD_API int wcard_xdp_run_frame(int prog_fd, const void *frame, size_t len,
  * rule -1 gives the frames that matched nothing.
  */
 WCARD_API int wcard_clf_rule_hits(const struct wcard_clf *c, long rule, struct wc_counter *out);
+/*
+ * Every counter in one pass over the map (not a lookup per rule): by_id[id]
+ * for the live rules with id < n (others zeroed; by_id may be NULL), the sum
+ * over the live rules into *matched and the frames no rule matched into
+ * *missed (either may be NULL). 0, -ENOENT (a program without counters) or
+ * -errno.
+ */
+WCARD_API int wcard_clf_hits(const struct wcard_clf *c, struct wc_counter *by_id, size_t n,
+			     struct wc_counter *matched, struct wc_counter *missed);
 struct wcard_table_stats {
 	__u32 id;
 	__u8 len[WC_MAX_FIELDS]; /* the tuple: bits per field */
@@ -235,6 +244,15 @@ WCARD_API enum wc_algo wcard_clf_algo(const struct wcard_clf *c);
  * one lookups report. 0 or -ENOMEM.
  */
 WCARD_API int wcard_clf_rules(const struct wcard_clf *c, struct wcard_ruleset *rs);
+/*
+ * The live rules, best first, one at a time to fn (each with the id lookups
+ * report), without a copy of the whole set: a listing of a big classifier
+ * costs the rules' ids and ranks, sorted. fn returns 0 to go on; anything
+ * else stops the walk and is returned. 0, the first nonzero fn returned, or
+ * -errno.
+ */
+WCARD_API int wcard_clf_rules_each(const struct wcard_clf *c,
+				   int (*fn)(const struct wcard_rule *r, void *ctx), void *ctx);
 /*
  * One live rule by id, as the maps hold it (inet: its family, 0 for both),
  * without reading the others. 0, or -ENOENT if no rule has that id.

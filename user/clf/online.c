@@ -675,14 +675,15 @@ static int tm_part_delete(struct wcard_clf *c, struct clf_part *p, struct op *op
 /* ---- changes of the rule set ------------------------------------------------- */
 
 /*
- * After a change that failed half-way in the maps: the rule set as the maps
- * hold it, with rule id as the change leaves it (live: r under rank, or gone),
- * rebuilt whole into the spare generation (compacted: every slot and region
- * in use is reclaimed). 0, or an error with the classifier broken (no more
- * online changes until a load).
+ * The rule set as the maps hold it, with rule id as a change leaves it (live:
+ * r under rank, or gone), rebuilt whole into the spare generation (compacted:
+ * every slot and region in use is reclaimed). For a part that changes only
+ * this way, and after a change that failed half-way in the maps (half_done).
+ * 0; or an error, with nothing switched: the maps as they were, and after a
+ * half-done change the classifier broken (no more online changes until a load).
  */
 static int rebuild_with(struct wcard_clf *c, __u32 id, bool live, const struct wcard_rule *r,
-			__u64 rank, char *err, size_t errlen)
+			__u64 rank, bool half_done, char *err, size_t errlen)
 {
 	int ret;
 
@@ -706,10 +707,12 @@ static int rebuild_with(struct wcard_clf *c, __u32 id, bool live, const struct w
 		ret = clf_republish(c, err, errlen);
 	}
 	if (ret) {
+		/* The rule set read back is not what the live generation holds. */
+		c->rs.valid = false;
 		/* The live maps may hold half of this update: no more online updates. */
-		c->broken = true;
+		c->broken = half_done;
 		if (err && !*err)
-			seterr(err, errlen, "rebuilding after a failed update: %s", strerror(-ret));
+			seterr(err, errlen, "rebuilding the rule set: %s", strerror(-ret));
 	}
 	return ret;
 }
@@ -731,7 +734,7 @@ static int apply_parts(struct wcard_clf *c, __u32 id, bool now_live, const struc
 
 	for_each_part(c, p) {
 		if (clf_in_part(c, p, r) && p->algo != WC_ALGO_TM && p->algo != WC_ALGO_STM)
-			return rebuild_with(c, id, now_live, r, rank, err, errlen);
+			return rebuild_with(c, id, now_live, r, rank, false, err, errlen);
 	}
 	memset(&op, 0, sizeof(op));
 	c->rs.valid = false;
@@ -755,8 +758,8 @@ static int apply_parts(struct wcard_clf *c, __u32 id, bool now_live, const struc
 	}
 	/* Out of slots or regions: compacted, the change included. Else as before. */
 	if (ret == -ENOSPC)
-		return rebuild_with(c, id, now_live, r, rank, err, errlen);
-	rebuild_with(c, id, !now_live, r, rank, err, errlen);
+		return rebuild_with(c, id, now_live, r, rank, true, err, errlen);
+	rebuild_with(c, id, !now_live, r, rank, true, err, errlen);
 	if (err && !*err)
 		seterr(err, errlen, "applying the update to the maps: %s", strerror(-ret));
 	return ret;
@@ -929,7 +932,7 @@ int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u
 		/* The LPM fast path reads values from its trie: rebuild the spare generation. */
 		r.value = value;
 		clf_state_busy(c, true);
-		ret = rebuild_with(c, id, true, &r, rank, err, errlen);
+		ret = rebuild_with(c, id, true, &r, rank, false, err, errlen);
 		if (!c->broken)
 			clf_state_busy(c, false);
 		if (!ret && new_id)

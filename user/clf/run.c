@@ -189,6 +189,110 @@ out:
 	return ret;
 }
 
+/* Counters read per batch of entries (each entry a value per CPU). */
+#define HITS_BATCH 16384
+
+/*
+ * Entries [from, to) of the hit counters into vals (ncpu values an entry),
+ * keys into keys: one batch lookup, or (Linux 5.10 has no batch operations on
+ * per-CPU arrays) one lookup an entry. Returns the count read, or -errno.
+ */
+static long hits_read(const struct wcard_clf *c, __u32 from, __u32 to, __u32 *keys,
+		      struct wc_counter *vals, int ncpu, bool *batch)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	__u32 prev = from - 1, out, cnt = to - from, i;
+
+	if (*batch) {
+		/* An array batch starts at the key after the one given. */
+		if (!bpf_map_lookup_batch(c->hits_fd, from ? &prev : NULL, &out, keys, vals, &cnt,
+					  &bo) ||
+		    (errno == ENOENT && cnt))
+			return cnt;
+		if (errno != EINVAL && errno != 524 /* ENOTSUPP */ && errno != EOPNOTSUPP)
+			return -errno;
+		*batch = false;
+	}
+	for (i = 0; i < to - from; i++) {
+		keys[i] = from + i;
+		if (bpf_map_lookup_elem(c->hits_fd, &keys[i], &vals[(size_t)i * ncpu]))
+			return -errno;
+	}
+	return to - from;
+}
+
+int wcard_clf_hits(const struct wcard_clf *c, struct wc_counter *by_id, size_t n,
+		   struct wc_counter *matched, struct wc_counter *missed)
+{
+	int ncpu = libbpf_num_possible_cpus(), ret = 0, cpu;
+	struct wc_counter *vals = NULL, m = { 0 }, miss = { 0 };
+	size_t lim, nids;
+	__u32 *keys = NULL, g, at, to, i;
+	bool batch = true;
+	long got;
+
+	if (!c || ncpu <= 0)
+		return -EINVAL;
+	if (c->hits_fd < 0)
+		return -ENOENT;
+	lim = WC_ID_LIMIT((size_t)c->max_rules);
+	/* Only ids handed out can count: both halves' first nids entries, and the misses. */
+	nids = clf_state_ok(c) ? WST(c)->nids : c->rs.set.n;
+	if (by_id)
+		memset(by_id, 0, n * sizeof(*by_id));
+	keys = calloc(HITS_BATCH, sizeof(*keys));
+	vals = calloc((size_t)HITS_BATCH * ncpu, sizeof(*vals));
+	if (!keys || !vals) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (g = 0; g < WC_GENS; g++) {
+		for (at = g ? WC_HITS_INDEX(g, c->max_rules, 0) : 0;
+		     at < WC_HITS_INDEX(g, c->max_rules, nids); at = to) {
+			to = WC_HITS_INDEX(g, c->max_rules, nids);
+			if (to - at > HITS_BATCH)
+				to = at + HITS_BATCH;
+			got = hits_read(c, at, to, keys, vals, ncpu, &batch);
+			if (got < 0) {
+				ret = (int)got;
+				goto out;
+			}
+			for (i = 0; i < got; i++) {
+				struct wc_counter s = { 0 };
+				__u32 id;
+
+				for (cpu = 0; cpu < ncpu; cpu++) {
+					s.packets += vals[(size_t)i * ncpu + cpu].packets;
+					s.bytes += vals[(size_t)i * ncpu + cpu].bytes;
+				}
+				if (!keys[i]) {
+					miss = s;
+					continue;
+				}
+				id = (keys[i] - 1) % lim;
+				if ((!s.packets && !s.bytes) || !clf_id_live(c, id))
+					continue;
+				m.packets += s.packets;
+				m.bytes += s.bytes;
+				if (by_id && id < n) {
+					by_id[id].packets += s.packets;
+					by_id[id].bytes += s.bytes;
+				}
+			}
+			if ((__u32)got < to - at)
+				break;
+		}
+	}
+	if (matched)
+		*matched = m;
+	if (missed)
+		*missed = miss;
+out:
+	free(keys);
+	free(vals);
+	return ret;
+}
+
 struct rank_id {
 	__u64 rank;
 	__u32 id;
@@ -229,6 +333,74 @@ int wcard_clf_rules(const struct wcard_clf *c, struct wcard_ruleset *rs)
 	free(o);
 	if (ret)
 		wcard_ruleset_free(rs);
+	return ret;
+}
+
+struct rank_slot {
+	__u64 rank;
+	__u32 id;
+	__u32 slot; /* absolute, in part part's region */
+	__u8 part;
+	__u8 family;
+};
+
+static int rank_slot_cmp(const void *a, const void *b)
+{
+	const struct rank_slot *x = a, *y = b;
+
+	return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+int wcard_clf_rules_each(const struct wcard_clf *c,
+			 int (*fn)(const struct wcard_rule *r, void *ctx), void *ctx)
+{
+	const struct clf_part *p;
+	struct rank_slot *o;
+	struct wcard_rule r;
+	size_t i, n = 0, nids;
+	int ret = 0;
+
+	if (!c || !fn)
+		return -EINVAL;
+	/* Without a state to trust, the rules read back (a read-only handle has them). */
+	if (!clf_state_ok(c)) {
+		struct wcard_ruleset rs;
+
+		ret = wcard_clf_rules(c, &rs);
+		for (i = 0; !ret && i < rs.n; i++)
+			ret = fn(&rs.rules[i], ctx);
+		wcard_ruleset_free(&rs);
+		return ret;
+	}
+	/* Every live id's slot is in the state: no chain is walked, no rule copied but one. */
+	nids = WST(c)->nids;
+	o = malloc((nids ? nids : 1) * sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	for (i = 0; i < nids; i++) {
+		unsigned int in = 0;
+
+		for_each_part(c, p) {
+			if (p->slot_of[i] == WC_ID_NONE)
+				continue;
+			if (!in++)
+				o[n] = (struct rank_slot){ .rank = RULE(c, p->slot_of[i])->rank,
+							   .id = (__u32)i, .slot = p->slot_of[i],
+							   .part = (__u8)p->idx };
+		}
+		if (!in)
+			continue;
+		o[n].family = c->nparts == 1 || in > 1 ? 0 : o[n].part == WC_PART_V6 ? 6 : 4;
+		n++;
+	}
+	qsort(o, n, sizeof(*o), rank_slot_cmp);
+	for (i = 0; i < n && !ret; i++) {
+		clf_decompile(&c->part[o[i].part].layout, RULE(c, o[i].slot), &r);
+		r.id = o[i].id;
+		r.family = o[i].family;
+		ret = fn(&r, ctx);
+	}
+	free(o);
 	return ret;
 }
 

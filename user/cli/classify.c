@@ -262,7 +262,7 @@ int cmd_stats(struct cli *c)
 	struct wcard_clf *clf = NULL;
 	enum wcard_rule_fmt fmt;
 	char err[ERRLEN] = "";
-	struct wc_counter cnt, hit = { 0 }, miss = { 0 };
+	struct wc_counter hit = { 0 }, miss = { 0 };
 	double probed = 0;
 	size_t matched = 0, modeled = 0, i;
 	struct wcard_stats ps[WC_MAX_PARTS];
@@ -285,7 +285,8 @@ int cmd_stats(struct cli *c)
 				 &clf, &lock);
 		if (ret)
 			goto out;
-		ret = wcard_clf_rules(clf, &rs);
+		/* Counts and counters come from the maps; no rule is read back. */
+		rs.layout = wcard_clf_layout(clf);
 	} else {
 		ret = wcard_rules_load(c->argv[0], fmt, NULL, &rs, err, sizeof(err));
 		if (!ret && c->argc > 1)
@@ -296,13 +297,8 @@ int cmd_stats(struct cli *c)
 	if (!ret)
 		ret = wcard_clf_stats(clf, st);
 	/* A pinned classifier's counters: every rule's, summed, and the misses. */
-	for (i = 0; pinned && !ret && i < rs.n; i++) {
-		ret = wcard_clf_rule_hits(clf, rs.rules[i].id, &cnt);
-		hit.packets += cnt.packets;
-		hit.bytes += cnt.bytes;
-	}
 	if (pinned && !ret)
-		ret = wcard_clf_rule_hits(clf, -1, &miss);
+		ret = wcard_clf_hits(clf, NULL, 0, &hit, &miss);
 	if (ret == -ENOENT && pinned) /* a program without counters */
 		ret = 0;
 	if (ret) {

@@ -246,91 +246,103 @@ out:
 	return ret ? 1 : 0;
 }
 
-/*
- * The live rules of the pinned classifier NAME, best first; ro: opened
- * read-only (the command only reads, and writes nothing to the maps).
- */
-static int pinned_rules(struct cli *c, const char *cmd, bool ro, struct wcard_clf **clf, int *lock,
-			struct wcard_ruleset *rs)
-{
-	const struct wcard_clf_opts o = { .read_only = ro };
-	int ret = clf_pinned(c, cmd, &o, clf, lock);
+/* What rules_print passes down to each rule. */
+struct print_ctx {
+	const struct cli *c;
+	const struct wcard_layout *l;
+	const struct wc_counter *hits; /* by id, or NULL */
+	size_t nhits, n;
+};
 
-	if (!ret) {
-		ret = wcard_clf_rules(*clf, rs);
-		if (ret)
-			fprintf(stderr, "wcard %s: %s\n", cmd, strerror(-ret));
+static int print_rule(const struct wcard_rule *r, void *arg)
+{
+	struct print_ctx *x = arg;
+	struct wc_counter cnt = { 0 };
+	char line[1024];
+
+	if (x->hits && r->id < x->nhits)
+		cnt = x->hits[r->id];
+	wcard_rule_format(x->l, r, line, sizeof(line));
+	if (x->c->json) {
+		printf("%s{\"id\":%u,\"prio\":%u,", x->n ? "," : "", r->id, r->prio);
+		if (x->hits)
+			printf("\"packets\":%llu,\"bytes\":%llu,", (unsigned long long)cnt.packets,
+			       (unsigned long long)cnt.bytes);
+		printf("\"rule\":");
+		json_str(line);
+		putchar('}');
+	} else if (x->hits) {
+		printf("%8u %10u %12llu %14llu  %s\n", r->id, r->prio,
+		       (unsigned long long)cnt.packets, (unsigned long long)cnt.bytes, line);
+	} else {
+		printf("%s\n", line);
 	}
-	return ret;
+	x->n++;
+	return 0;
 }
 
 /*
  * The rules best first: the human syntax (dump: 'rules load' takes it back),
- * or with ids and hit counters (list).
+ * or with ids and hit counters (list). Read-only: the classifier is opened
+ * without writing, the rules streamed from the maps, the counters read in
+ * one pass.
  */
 static int rules_print(struct cli *c, bool counters)
 {
 	const char *cmd = counters ? "rules list" : "rules dump";
+	const struct wcard_clf_opts o = { .read_only = true };
+	struct print_ctx x = { .c = c };
+	struct wc_counter miss = { 0 }, *hits = NULL;
 	struct wcard_clf *clf = NULL;
-	struct wcard_ruleset rs;
-	struct wc_counter cnt = { 0 };
-	char line[1024];
-	int ret, lock;
-	size_t i;
+	struct wcard_stats *st = NULL;
+	int ret, lock = -1;
 
-	wcard_ruleset_init(&rs, NULL);
-	ret = pinned_rules(c, cmd, true, &clf, &lock, &rs);
+	ret = clf_pinned(c, cmd, &o, &clf, &lock);
 	if (ret)
 		goto out;
+	x.l = wcard_clf_layout(clf);
+	if (counters) {
+		st = calloc(1, sizeof(*st));
+		ret = st ? wcard_clf_stats(clf, st) : -ENOMEM;
+		x.nhits = WC_ID_LIMIT((size_t)(st ? st->max_rules : 0));
+		hits = ret ? NULL : calloc(x.nhits ? x.nhits : 1, sizeof(*hits));
+		ret = ret ?: hits ? wcard_clf_hits(clf, hits, x.nhits, NULL, &miss) : -ENOMEM;
+		/* A program without counters: the rules alone. */
+		if (!ret)
+			x.hits = hits;
+		else if (ret == -ENOENT)
+			ret = 0;
+		if (ret) {
+			fprintf(stderr, "wcard %s: reading counters: %s\n", cmd, strerror(-ret));
+			goto out;
+		}
+		counters = x.hits;
+	}
 	if (c->json)
-		printf("{\"layout\":\"%s\",\"rules\":[", rs.layout->name);
+		printf("{\"layout\":\"%s\",\"rules\":[", x.l->name);
 	else if (counters)
 		printf("%8s %10s %12s %14s  %s\n", "id", "prio", "packets", "bytes", "rule");
-	for (i = 0; i < rs.n && !ret; i++) {
-		const struct wcard_rule *r = &rs.rules[i];
-
-		if (counters) {
-			ret = wcard_clf_rule_hits(clf, r->id, &cnt);
-			if (ret == -ENOENT) /* a program without counters */
-				ret = 0;
-			if (ret)
-				break;
-		}
-		wcard_rule_format(rs.layout, r, line, sizeof(line));
-		if (c->json) {
-			printf("%s{\"id\":%u,\"prio\":%u,", i ? "," : "", r->id, r->prio);
-			if (counters)
-				printf("\"packets\":%llu,\"bytes\":%llu,",
-				       (unsigned long long)cnt.packets, (unsigned long long)cnt.bytes);
-			printf("\"rule\":");
-			json_str(line);
-			putchar('}');
-		} else if (counters) {
-			printf("%8u %10u %12llu %14llu  %s\n", r->id, r->prio,
-			       (unsigned long long)cnt.packets, (unsigned long long)cnt.bytes, line);
-		} else {
-			printf("%s\n", line);
-		}
-	}
+	ret = wcard_clf_rules_each(clf, print_rule, &x);
 	if (ret) {
-		fprintf(stderr, "wcard %s: reading counters: %s\n", cmd, strerror(-ret));
+		fprintf(stderr, "wcard %s: %s\n", cmd, strerror(-ret));
 		goto out;
 	}
-	if (counters && !wcard_clf_rule_hits(clf, -1, &cnt)) {
+	if (counters) {
 		if (c->json)
 			printf("],\"no_match\":{\"packets\":%llu,\"bytes\":%llu}}\n",
-			       (unsigned long long)cnt.packets, (unsigned long long)cnt.bytes);
+			       (unsigned long long)miss.packets, (unsigned long long)miss.bytes);
 		else
 			printf("%8s %10s %12llu %14llu  (no rule matched)\n", "-", "-",
-			       (unsigned long long)cnt.packets, (unsigned long long)cnt.bytes);
+			       (unsigned long long)miss.packets, (unsigned long long)miss.bytes);
 	} else if (c->json) {
 		printf("]}\n");
 	}
 	if (fflush(stdout))
 		ret = -errno;
 out:
+	free(hits);
+	free(st);
 	clf_release(clf, lock);
-	wcard_ruleset_free(&rs);
 	return ret ? 1 : 0;
 }
 

@@ -43,6 +43,21 @@ static void make_set(unsigned int n, __u64 seed, char *rpath, struct wcard_rules
 	cr_assert_eq(wt_gen_set(n, seed, 400, rpath, rs, tr, err, sizeof(err)), 0, "gen: %s", err);
 }
 
+/* Check packets: both traces, one after the other (two sets answer them differently). */
+static void both_traces(const struct wcard_trace *ta, const struct wcard_trace *tb,
+			struct wcard_trace *chk)
+{
+	size_t i;
+
+	chk->t = calloc(ta->n + tb->n, sizeof(*chk->t));
+	cr_assert_not_null(chk->t, "calloc");
+	chk->n = 0;
+	for (i = 0; i < ta->n; i++)
+		chk->t[chk->n++] = ta->t[i];
+	for (i = 0; i < tb->n; i++)
+		chk->t[chk->n++] = tb->t[i];
+}
+
 /*
  * The pinned program's answer for every check packet: the rule id into ids
  * (WC_ID_NONE on a miss) and the rule's value into vals (~0 on a miss); either
@@ -172,17 +187,10 @@ Test(crash, kill_writer_during_bulk_load, .timeout = 600, .fini = crash_cleanup)
 	struct wt_rng r = { .s = (__u64)getpid() * 2654435761u };
 	unsigned int trial, as_a = 0, as_b = 0, span;
 	__u32 *ids, *ids2;
-	size_t i;
 
 	make_set(3000, 101, pa, &a, &ta);
 	make_set(3000, 202, pb, &b, &tb);
-	/* Check packets from both traces: the two sets answer them differently. */
-	chk.t = calloc(ta.n + tb.n, sizeof(*chk.t));
-	cr_assert_not_null(chk.t, "calloc");
-	for (i = 0; i < ta.n; i++)
-		chk.t[chk.n++] = ta.t[i];
-	for (i = 0; i < tb.n; i++)
-		chk.t[chk.n++] = tb.t[i];
+	both_traces(&ta, &tb, &chk);
 	ids = calloc(chk.n, sizeof(*ids));
 	ids2 = calloc(chk.n, sizeof(*ids2));
 	cr_assert(ids && ids2, "calloc");
@@ -845,12 +853,7 @@ Test(crash, kill_writer_during_rules_apply, .timeout = 900, .fini = crash_cleanu
 
 	make_set(n, 505, pa, &a, &ta);
 	make_set(n, 606, pb, &b, &tb);
-	chk.t = calloc(ta.n + tb.n, sizeof(*chk.t));
-	cr_assert_not_null(chk.t, "calloc");
-	for (i = 0; i < ta.n; i++)
-		chk.t[chk.n++] = ta.t[i];
-	for (i = 0; i < tb.n; i++)
-		chk.t[chk.n++] = tb.t[i];
+	both_traces(&ta, &tb, &chk);
 	va = calloc(chk.n, sizeof(*va));
 	vb = calloc(chk.n, sizeof(*vb));
 	got = calloc(chk.n, sizeof(*got));

@@ -2076,3 +2076,239 @@ Test(pin, create_under_a_small_memlock_limit)
 		 rules);
 	cr_assert_eq(system(cmd), 0, "case memlock: cleanup");
 }
+
+/* ---- the writer's state: every change from a new handle, O(tables) --------------- */
+
+/* The live generation of the classifier pinned at dir (wc_root.gen). */
+static __u32 pinned_gen(const char *dir)
+{
+	struct wc_root root;
+	char path[400];
+	__u32 zero = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/wc_root", dir);
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0, "wc_root of %s", dir);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &root), 0, "wc_root lookup");
+	close(fd);
+	return root.gen;
+}
+
+/* Live rules by id (rules[id], live[id]), each with its own priority: the reference's set. */
+struct idset {
+	struct wcard_rule *r;
+	bool *live;
+	size_t n;
+};
+
+/* Frames of keys near the rules of all, both families: the pinned filter against the set. */
+static void check_idset(const char *dir, const struct wcard_ruleset *all, const struct idset *s,
+			struct wt_rng *r, const char *name, unsigned int op)
+{
+	const struct wcard_clf_opts ro = { .read_only = true };
+	const struct wcard_layout *l = all->layout;
+	struct wcard_ruleset live;
+	struct wcard_clf *c = NULL;
+	char err[256] = "";
+	unsigned int k;
+	size_t i;
+
+	wcard_ruleset_init(&live, l);
+	for (i = 0; i < s->n; i++)
+		if (s->live[i])
+			cr_assert_eq(wcard_ruleset_add(&live, &s->r[i]), 0, "add");
+	cr_assert_eq(wcard_clf_open_pinned(dir, &ro, &c, err, sizeof(err)), 0,
+		     "case %s: op %u: read-only open: %s", name, op, err);
+	for (k = 0; k < 200; k++) {
+		const struct wcard_rule *near = &all->rules[wt_below(r, all->n)];
+		unsigned int fam = wt_key_family(r, l, near);
+		const struct wcard_layout *fl = wcard_layout_family(l, fam);
+		struct wc_key key;
+		struct wc_pkt p;
+		long want;
+		__u32 got;
+
+		wt_key_near(r, fl, near, 64, &key);
+		wt_pkt_from_key(fl, &key, &p);
+		want = tk_ref_lookup_family(&live, fam, &key);
+		got = frame_id(c, &p, name);
+		cr_assert_eq(got, want < 0 ? WC_ID_NONE : live.rules[want].id,
+			     "case %s: after op %u, key %u: id %d, expected %d", name, op, k, (int)got,
+			     want < 0 ? -1 : (int)live.rules[want].id);
+	}
+	wcard_clf_destroy(c);
+	wcard_ruleset_free(&live);
+}
+
+/*
+ * A dual-stack classifier changed 3000 times, each change from a new handle
+ * as a CLI command makes it (open, one insert or delete, close): the state
+ * pinned with the maps carries everything from one to the next. No change
+ * rebuilds a generation (the live one stays the same: nothing read every
+ * rule), ids of deleted rules come back, and the pinned filter answers as
+ * the reference on the live rules throughout.
+ */
+Test(pin, churn_across_reopens, .timeout = 600, .fini = pin_cleanup)
+{
+	const struct wcard_layout *l = wcard_layout_inet();
+	struct wcard_clf_opts o = { .layout = l, .algo = WC_ALGO_TM, .max_rules = 4096 };
+	const char *name = "churn across reopens";
+	struct wt_rng r = { .s = 4242 };
+	struct wcard_ruleset all, half;
+	struct idset s = {};
+	struct wcard_clf *c = NULL;
+	char dir[256], err[256] = "";
+	__u32 *id_of, gen, maxid = 0;
+	bool *in;
+	unsigned int i;
+
+	wcard_ruleset_init(&all, l);
+	wcard_ruleset_init(&half, l);
+	for (i = 0; i < 1500; i++) {
+		struct wcard_rule rule;
+
+		wt_rule_random_inet(&r, 40, 300, &rule);
+		rule.prio = 10 + i; /* its own: the reference needs no insertion order */
+		wcard_ruleset_add(&all, &rule);
+	}
+	id_of = calloc(all.n, sizeof(*id_of));
+	in = calloc(all.n, sizeof(*in));
+	s.r = calloc(8192, sizeof(*s.r));
+	s.live = calloc(8192, sizeof(*s.live));
+	cr_assert(id_of && in && s.r && s.live, "calloc");
+	for (i = 0; i < all.n; i += 2) {
+		in[i] = true;
+		id_of[i] = half.n;
+		s.r[half.n] = all.rules[i];
+		s.r[half.n].id = half.n;
+		s.live[half.n] = true;
+		wcard_ruleset_add(&half, &all.rules[i]);
+	}
+	s.n = half.n;
+	pin_dir(dir, sizeof(dir), "reopen");
+	cr_assert_eq(wcard_clf_create(&o, &c, err, sizeof(err)), 0, "case %s: create: %s", name,
+		     err);
+	cr_assert_eq(wcard_clf_load(c, &half, err, sizeof(err)), 0, "case %s: load: %s", name, err);
+	cr_assert_eq(wcard_clf_pin(c, dir, err, sizeof(err)), 0, "case %s: pin: %s", name, err);
+	wcard_clf_destroy(c);
+	gen = pinned_gen(dir);
+	for (i = 0; i < 3000; i++) {
+		__u32 x = (__u32)wt_below(&r, all.n), id;
+		int ret;
+
+		c = NULL;
+		cr_assert_eq(wcard_clf_open_pinned(dir, NULL, &c, err, sizeof(err)), 0,
+			     "case %s: op %u: open: %s", name, i, err);
+		if (in[x]) {
+			ret = wcard_clf_delete(c, id_of[x], err, sizeof(err));
+			cr_assert_eq(ret, 0, "case %s: op %u: delete %u: %s", name, i, id_of[x], err);
+			s.live[id_of[x]] = false;
+		} else {
+			ret = wcard_clf_insert(c, &all.rules[x], &id, err, sizeof(err));
+			cr_assert_eq(ret, 0, "case %s: op %u: insert: %s", name, i, err);
+			cr_assert(id >= s.n || !s.live[id], "case %s: op %u: id %u is live", name, i,
+				  id);
+			cr_assert_lt(id, 8192, "case %s: op %u: id %u", name, i, id);
+			id_of[x] = id;
+			s.r[id] = all.rules[x];
+			s.r[id].id = id;
+			s.live[id] = true;
+			if (id >= s.n)
+				s.n = id + 1;
+			if (id > maxid)
+				maxid = id;
+		}
+		in[x] = !in[x];
+		wcard_clf_destroy(c);
+		cr_assert_eq(pinned_gen(dir), gen,
+			     "case %s: op %u rebuilt a generation (the state was not used)", name, i);
+		if ((i + 1) % 500 == 0)
+			check_idset(dir, &all, &s, &r, name, i);
+	}
+	cr_log_info("pin: %s: 3000 changes from new handles, no rebuild, ids up to %u\n", name,
+		    maxid);
+	wcard_ruleset_free(&all);
+	wcard_ruleset_free(&half);
+	free(id_of);
+	free(in);
+	free(s.r);
+	free(s.live);
+}
+
+/*
+ * The state is trusted only when it can be: left busy (a writer killed
+ * half-way) or missing (a pin of an older wcard), the next writer rebuilds
+ * from the rules the maps hold and pins a new one; a reader reads the rules
+ * back without writing. The answers never change.
+ */
+Test(pin, state_busy_or_missing, .timeout = 300, .fini = pin_cleanup)
+{
+	struct wcard_clf_opts o = { .layout = wcard_layout_ipv4(), .algo = WC_ALGO_TM };
+	const struct wcard_clf_opts ro = { .read_only = true };
+	struct wcard_ruleset rs, back;
+	struct wcard_trace tr = {};
+	struct wcard_clf *c = NULL;
+	char dir[256], path[400], err[256] = "";
+	__u32 *id_of, key = 2, gen;
+	__u64 word;
+	size_t i;
+	int fd, round;
+
+	make_set(800, 77, &rs, &tr);
+	id_of = calloc(rs.n, sizeof(*id_of));
+	cr_assert_not_null(id_of, "calloc");
+	for (i = 0; i < rs.n; i++)
+		id_of[i] = i;
+	pin_dir(dir, sizeof(dir), "state");
+	cr_assert_eq(wcard_clf_create(&o, &c, err, sizeof(err)), 0, "create: %s", err);
+	cr_assert_eq(wcard_clf_load(c, &rs, err, sizeof(err)), 0, "load: %s", err);
+	cr_assert_eq(wcard_clf_pin(c, dir, err, sizeof(err)), 0, "pin: %s", err);
+	wcard_clf_destroy(c);
+	snprintf(path, sizeof(path), "%s/wc_state", dir);
+	for (round = 0; round < 2; round++) {
+		const char *name = round ? "missing state" : "busy state";
+
+		if (round) {
+			cr_assert_eq(unlink(path), 0, "case %s: unpin the state", name);
+		} else {
+			/* struct wst: words 4 and 5 (parts, busy) are ARRAY element 2. */
+			fd = bpf_obj_get(path);
+			cr_assert_geq(fd, 0, "case %s: state map", name);
+			cr_assert_eq(bpf_map_lookup_elem(fd, &key, &word), 0, "case %s: read", name);
+			word |= 1ULL << 32;
+			cr_assert_eq(bpf_map_update_elem(fd, &key, &word, 0), 0, "case %s: busy", name);
+			close(fd);
+		}
+		gen = pinned_gen(dir);
+		/* A reader: the rules read back, nothing written. */
+		c = NULL;
+		cr_assert_eq(wcard_clf_open_pinned(dir, &ro, &c, err, sizeof(err)), 0,
+			     "case %s: read-only open: %s", name, err);
+		cr_assert_eq(wcard_clf_rules(c, &back), 0, "case %s: rules", name);
+		cr_assert_eq(back.n, rs.n, "case %s: %zu rules read back", name, back.n);
+		wcard_ruleset_free(&back);
+		check_frames(c, &rs, id_of, &tr, name);
+		wcard_clf_destroy(c);
+		cr_assert_eq(pinned_gen(dir), gen, "case %s: the reader switched a generation", name);
+		cr_assert_eq(access(path, F_OK) == 0, !round, "case %s: the reader pinned a state",
+			     name);
+		/* A writer: rebuilds (a new generation) and leaves a state the next one trusts. */
+		c = NULL;
+		cr_assert_eq(wcard_clf_open_pinned(dir, NULL, &c, err, sizeof(err)), 0,
+			     "case %s: open: %s", name, err);
+		cr_assert_neq(pinned_gen(dir), gen, "case %s: no rebuild from the rules", name);
+		check_frames(c, &rs, id_of, &tr, name);
+		wcard_clf_destroy(c);
+		cr_assert_eq(access(path, F_OK), 0, "case %s: no state pinned again", name);
+		gen = pinned_gen(dir);
+		c = NULL;
+		cr_assert_eq(wcard_clf_open_pinned(dir, NULL, &c, err, sizeof(err)), 0,
+			     "case %s: open again: %s", name, err);
+		wcard_clf_destroy(c);
+		cr_assert_eq(pinned_gen(dir), gen, "case %s: the state made was not trusted", name);
+	}
+	free(id_of);
+	wcard_ruleset_free(&rs);
+	wcard_trace_free(&tr);
+}

@@ -132,44 +132,37 @@ static int batch_run(struct lsrc *s, const struct wcard_layout *l, struct wcard_
 	return 0;
 }
 
+/* batch_run's arguments through src_with. */
+struct batch_args {
+	const struct wcard_layout *l;
+	struct wcard_batch *b;
+};
+
+static int batch_run_src(struct lsrc *s, void *arg)
+{
+	struct batch_args *a = arg;
+
+	return batch_run(s, a->l, a->b);
+}
+
 int wcard_batch_load(const char *path, const struct wcard_layout *l, struct wcard_batch *b,
 		     char *err, size_t errlen)
 {
-	struct lsrc *s;
-	int ret;
+	struct batch_args a = { l, b };
 
 	if (!path || !b)
 		return -EINVAL;
-	s = malloc(sizeof(*s));
-	if (!s) {
-		seterr(err, errlen, "%s: %s", path, strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	ret = src_open(s, path, err, errlen);
-	if (!ret)
-		ret = batch_run(s, l, b);
-	src_close(s);
-	free(s);
-	return ret;
+	return src_with(path, NULL, NULL, batch_run_src, &a, err, errlen);
 }
 
 int wcard_batch_parse(const char *name, const char *text, const struct wcard_layout *l,
 		      struct wcard_batch *b, char *err, size_t errlen)
 {
-	struct lsrc *s;
-	int ret;
+	struct batch_args a = { l, b };
 
 	if (!b)
 		return -EINVAL;
-	s = malloc(sizeof(*s));
-	if (!s) {
-		seterr(err, errlen, "%s: %s", name ? name : "<string>", strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	src_string(s, name, text, err, errlen);
-	ret = batch_run(s, l, b);
-	free(s);
-	return ret;
+	return src_with(NULL, name, text, batch_run_src, &a, err, errlen);
 }
 
 void wcard_batch_free(struct wcard_batch *b)

@@ -659,43 +659,37 @@ static int rules_run(struct lsrc *s, enum wcard_rule_fmt fmt, const struct wcard
 	return ret;
 }
 
+/* rules_run's arguments through src_with. */
+struct rules_args {
+	enum wcard_rule_fmt fmt;
+	const struct wcard_layout *layout;
+	struct wcard_ruleset *rs;
+};
+
+static int rules_run_src(struct lsrc *s, void *arg)
+{
+	struct rules_args *a = arg;
+
+	return rules_run(s, a->fmt, a->layout, a->rs);
+}
+
 int wcard_rules_load(const char *path, enum wcard_rule_fmt fmt, const struct wcard_layout *layout,
 		     struct wcard_ruleset *rs, char *err, size_t errlen)
 {
-	struct lsrc *s;
-	int ret;
+	struct rules_args a = { fmt, layout, rs };
 
 	if (!path || !rs)
 		return -EINVAL;
-	s = malloc(sizeof(*s));
-	if (!s) {
-		seterr(err, errlen, "%s: %s", path, strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	ret = src_open(s, path, err, errlen);
-	if (!ret)
-		ret = rules_run(s, fmt, layout, rs);
-	src_close(s);
-	free(s);
-	return ret;
+	return src_with(path, NULL, NULL, rules_run_src, &a, err, errlen);
 }
 
 int wcard_rules_parse(const char *name, const char *text, enum wcard_rule_fmt fmt,
 		      const struct wcard_layout *layout, struct wcard_ruleset *rs, char *err,
 		      size_t errlen)
 {
-	struct lsrc *s;
-	int ret;
+	struct rules_args a = { fmt, layout, rs };
 
 	if (!rs)
 		return -EINVAL;
-	s = malloc(sizeof(*s));
-	if (!s) {
-		seterr(err, errlen, "%s: %s", name ? name : "<string>", strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	src_string(s, name, text, err, errlen);
-	ret = rules_run(s, fmt, layout, rs);
-	free(s);
-	return ret;
+	return src_with(NULL, name, text, rules_run_src, &a, err, errlen);
 }

@@ -32,6 +32,13 @@ int src_open(struct lsrc *s, const char *path, char *err, size_t errlen);
 void src_string(struct lsrc *s, const char *name, const char *text, char *err, size_t errlen);
 void src_close(struct lsrc *s);
 /*
+ * run(s, arg) on a source: the file at path (gzip or plain, "-": standard
+ * input) if path is set, else text named name. Returns run's result, or
+ * -errno with err set when the source cannot be opened.
+ */
+int src_with(const char *path, const char *name, const char *text,
+	     int (*run)(struct lsrc *s, void *arg), void *arg, char *err, size_t errlen);
+/*
  * Next line into s->buf, without "\n" or "\r\n" (the parsers may write into
  * it). Returns 1, 0 at the end, or a negative errno with the message set.
  */

@@ -65,6 +65,28 @@ void src_string(struct lsrc *s, const char *name, const char *text, char *err, s
 	s->errlen = errlen;
 }
 
+int src_with(const char *path, const char *name, const char *text,
+	     int (*run)(struct lsrc *s, void *arg), void *arg, char *err, size_t errlen)
+{
+	struct lsrc *s = malloc(sizeof(*s));
+	int ret = 0;
+
+	if (!s) {
+		seterr(err, errlen, "%s: %s", path ? path : name ? name : "<string>",
+		       strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	if (path)
+		ret = src_open(s, path, err, errlen);
+	else
+		src_string(s, name, text, err, errlen);
+	if (!ret)
+		ret = run(s, arg);
+	src_close(s);
+	free(s);
+	return ret;
+}
+
 void src_close(struct lsrc *s)
 {
 	if (s->gz)

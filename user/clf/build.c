@@ -544,8 +544,8 @@ static void state_fill(struct wcard_clf *c, struct clf_part *p, const struct par
 	size_t lim = WC_ID_LIMIT((size_t)c->max_rules);
 	unsigned int lg, t;
 
-	memcpy(p->slot_of, b->slot_of, lim * sizeof(*p->slot_of));
-	memcpy(p->table_of, b->table_of, lim);
+	memcpy(clf_arr_at(&c->state, (size_t)sp->slot_off * 4, lim * 4), b->slot_of, lim * 4);
+	memcpy(clf_arr_at(&c->state, (size_t)sp->table_off * 4, lim), b->table_of, lim);
 	sp->rules_hwm = b->cfg.nrules;
 	sp->slots_used = b->slots_used;
 	sp->moved_pending = sp->since_gp = 0;

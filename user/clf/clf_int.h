@@ -131,8 +131,6 @@ struct clf_part {
 	struct wc_config base_cfg; /* the parts every generation shares */
 	enum wc_algo algo; /* of the live generation */
 	struct wst_part *st; /* its part of the writer's state */
-	__u32 *slot_of; /* rule id -> absolute index in wc_rules, WC_ID_NONE (in the state) */
-	__u8 *table_of; /* rule id -> its table (in the state) */
 };
 
 struct wcard_clf {
@@ -183,7 +181,12 @@ struct wcard_clf {
 };
 
 #define ROOT(c) ((struct wc_root *)(c)->root.p)
-#define WST(c) ((struct wst *)(c)->state.p)
+#define WST(c) ((struct wst *)(c)->state.p) /* the header: always mapped */
+/* Part p's entry for rule id: its absolute slot in wc_rules (WC_ID_NONE: not in p), its table. */
+#define SLOT_OF(c, p, id) \
+	((__u32 *)clf_arr_at(&(c)->state, ((size_t)(p)->st->slot_off + (id)) * 4, 4))
+#define TABLE_OF(c, p, id) \
+	((__u8 *)clf_arr_at(&(c)->state, (size_t)(p)->st->table_off * 4 + (id), 1))
 #define CFG(c, g) ((struct wc_config *)(c)->config.p + (g))
 #define ARR_AT(a, type, i, n) ((type *)clf_arr_at(&(a), (size_t)(i) * sizeof(type), (n) * sizeof(type)))
 #define RULE(c, i) ARR_AT((c)->rules, struct wc_rule, i, 1)

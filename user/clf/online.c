@@ -360,8 +360,8 @@ static int rule_add(struct wcard_clf *c, struct clf_part *p, struct op *op, __u3
 		if (tomb)
 			sp->tombs[t]--;
 	}
-	p->slot_of[id] = gbase + slot;
-	p->table_of[id] = (__u8)t;
+	*SLOT_OF(c, p, id) = gbase + slot;
+	*TABLE_OF(c, p, id) = (__u8)t;
 	tb->nrules++;
 	return 0;
 }
@@ -413,7 +413,7 @@ static int rule_del(struct wcard_clf *c, struct clf_part *p, struct op *op, __u3
 	struct wc_tm_table *tb = TABLE(c, TBASE(p, c->gen) + t);
 	__u32 gbase = RBASE(c, p, c->gen), pred = 0, cur;
 	struct wc_config *cfg = PCFG(c, p, c->gen);
-	bool moved = p->table_of[id] != t;
+	bool moved = *TABLE_OF(c, p, id) != t;
 	struct wst_part *sp = p->st;
 	struct wc_tm_slot *s;
 	struct wc_key mk;
@@ -421,7 +421,7 @@ static int rule_del(struct wcard_clf *c, struct clf_part *p, struct op *op, __u3
 	long e;
 
 	/* Any copy of the rule gives the bucket key: the rule is the same. */
-	slot_key(c, p, p->slot_of[id] - gbase, tb, &mk);
+	slot_key(c, p, *SLOT_OF(c, p, id) - gbase, tb, &mk);
 	e = find_bucket(c, p, t, &mk, wc_hash_masked(&mk, &tb->mask));
 	if (e < 0)
 		return -EIO;
@@ -456,7 +456,7 @@ static int rule_del(struct wcard_clf *c, struct clf_part *p, struct op *op, __u3
 	} else {
 		__atomic_store_n(&RULE(c, gbase + cur - 1)->id, id | WC_ID_DEAD, __ATOMIC_RELEASE);
 		kill_moved_copies(c, p, id);
-		p->slot_of[id] = WC_ID_NONE;
+		*SLOT_OF(c, p, id) = WC_ID_NONE;
 	}
 	ring_push(c, &sp->rules, cur - 1);
 	tb->nrules--;
@@ -489,7 +489,7 @@ static size_t bucket_ids(struct wcard_clf *c, struct clf_part *p, __u32 t, __u32
 	size_t n = 0;
 	long e;
 
-	slot_key(c, p, p->slot_of[id] - gbase, tb, &mk);
+	slot_key(c, p, *SLOT_OF(c, p, id) - gbase, tb, &mk);
 	e = find_bucket(c, p, t, &mk, wc_hash_masked(&mk, &tb->mask));
 	if (e < 0)
 		return 0;
@@ -502,7 +502,7 @@ static size_t bucket_ids(struct wcard_clf *c, struct clf_part *p, __u32 t, __u32
 static int rule_move(struct wcard_clf *c, struct clf_part *p, struct op *op, __u32 t, __u32 t2,
 		     __u32 id)
 {
-	struct wc_rule copy = *RULE(c, p->slot_of[id]);
+	struct wc_rule copy = *RULE(c, *SLOT_OF(c, p, id));
 	int ret = rule_add(c, p, op, t2, id, &copy);
 
 	return ret ? ret : rule_del(c, p, op, t, id);
@@ -528,7 +528,7 @@ static int split_from(struct wcard_clf *c, struct clf_part *p, struct op *op, __
 	}
 	stack[sn++] = id;
 	while (sn && !ret) {
-		__u32 rid = stack[--sn], t = p->table_of[rid], t2, stay = 0;
+		__u32 rid = stack[--sn], t = *TABLE_OF(c, p, rid), t2, stay = 0;
 		__u8 nl[WC_MAX_FIELDS];
 		size_t n, i, k = 0;
 		int found;
@@ -539,7 +539,7 @@ static int split_from(struct wcard_clf *c, struct clf_part *p, struct op *op, __
 		if (n <= c->collide)
 			continue;
 		for (i = 0; i < n; i++)
-			slot_tuple(c, p, p->slot_of[ids[i]], lens[i]);
+			slot_tuple(c, p, *SLOT_OF(c, p, ids[i]), lens[i]);
 		if (!tm_split_tuple(&p->layout, p->st->tlen[t], (const __u8(*)[WC_MAX_FIELDS])lens,
 				    n, nl))
 			continue;
@@ -649,7 +649,7 @@ static int tm_part_insert(struct wcard_clf *c, struct clf_part *p, struct op *op
  */
 static int tm_part_delete(struct wcard_clf *c, struct clf_part *p, struct op *op, __u32 id)
 {
-	__u32 t = p->table_of[id], ids[2], other = WC_ID_NONE;
+	__u32 t = *TABLE_OF(c, p, id), ids[2], other = WC_ID_NONE;
 	size_t n = 0;
 	int ret;
 
@@ -946,7 +946,7 @@ int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u
 			if (!clf_id_in(c, p, id))
 				continue;
 			kill_moved_copies(c, p, id);
-			__atomic_store_n(&RULE(c, p->slot_of[id])->value, value, __ATOMIC_RELEASE);
+			__atomic_store_n(&RULE(c, *SLOT_OF(c, p, id))->value, value, __ATOMIC_RELEASE);
 		}
 		if (new_id)
 			*new_id = id;

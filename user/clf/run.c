@@ -381,11 +381,11 @@ int wcard_clf_rules_each(const struct wcard_clf *c,
 		unsigned int in = 0;
 
 		for_each_part(c, p) {
-			if (p->slot_of[i] == WC_ID_NONE)
+			if (*SLOT_OF(c, p, i) == WC_ID_NONE)
 				continue;
 			if (!in++)
-				o[n] = (struct rank_slot){ .rank = RULE(c, p->slot_of[i])->rank,
-							   .id = (__u32)i, .slot = p->slot_of[i],
+				o[n] = (struct rank_slot){ .rank = RULE(c, *SLOT_OF(c, p, i))->rank,
+							   .id = (__u32)i, .slot = *SLOT_OF(c, p, i),
 							   .part = (__u8)p->idx };
 		}
 		if (!in)

@@ -44,6 +44,7 @@ static size_t state_layout(struct wst *w, __u32 max_rules, __u32 nslots, __u32 p
 /* The state as it is for an empty live generation: every part's slots and regions unused. */
 static void part_clear(struct wcard_clf *c, struct clf_part *p)
 {
+	size_t lim = WC_ID_LIMIT((size_t)c->max_rules);
 	struct wst_part *sp = p->st;
 	unsigned int lg, t;
 
@@ -58,7 +59,7 @@ static void part_clear(struct wcard_clf *c, struct clf_part *p)
 	memset(sp->live_entries, 0, sizeof(sp->live_entries));
 	memset(sp->tombs, 0, sizeof(sp->tombs));
 	memset(sp->tused, 0, sizeof(sp->tused));
-	memset(p->slot_of, 0xff, WC_ID_LIMIT((size_t)c->max_rules) * sizeof(__u32));
+	memset(clf_arr_at(&c->state, (size_t)sp->slot_off * 4, lim * 4), 0xff, lim * 4);
 }
 
 int clf_state_create(struct wcard_clf *c, char *err, size_t errlen)
@@ -75,12 +76,13 @@ int clf_state_create(struct wcard_clf *c, char *err, size_t errlen)
 		seterr(err, errlen, "creating the writer's state map: %s", strerror(-ret));
 		return ret;
 	}
-	ret = clf_arr_map(&c->state, fd, false);
+	ret = clf_arr_map(&c->state, fd, true);
 	if (ret) {
 		close(fd);
 		seterr(err, errlen, "mmap of the writer's state map: %s", strerror(-ret));
 		return ret;
 	}
+	clf_arr_at(&c->state, 0, sizeof(struct wst)); /* the header stays mapped: WST() */
 	*WST(c) = tmp;
 	WST(c)->magic = WST_MAGIC;
 	WST(c)->version = WST_VERSION;
@@ -97,10 +99,12 @@ int clf_state_create(struct wcard_clf *c, char *err, size_t errlen)
 int clf_state_attach(struct wcard_clf *c, int fd)
 {
 	const struct wst *w;
-	int ret = clf_arr_map(&c->state, fd, false);
+	int ret = clf_arr_map(&c->state, fd, true);
 
 	if (ret)
 		return ret;
+	if (c->state.len >= sizeof(*w))
+		clf_arr_at(&c->state, 0, sizeof(*w)); /* the header stays mapped: WST() */
 	w = WST(c);
 	if (c->state.len < sizeof(*w) || w->magic != WST_MAGIC || w->version != WST_VERSION ||
 	    w->max_rules != c->max_rules || w->nslots != c->nslots || w->parts != c->cap_parts ||
@@ -118,11 +122,8 @@ void clf_state_bind(struct wcard_clf *c)
 {
 	struct clf_part *p;
 
-	for (p = c->part; p < c->part + WC_MAX_PARTS; p++) {
+	for (p = c->part; p < c->part + WC_MAX_PARTS; p++)
 		p->st = &WST(c)->part[p->idx];
-		p->slot_of = (__u32 *)c->state.p + p->st->slot_off;
-		p->table_of = (__u8 *)((__u32 *)c->state.p + p->st->table_off);
-	}
 }
 
 bool clf_state_ok(const struct wcard_clf *c)
@@ -141,7 +142,7 @@ void clf_state_busy(struct wcard_clf *c, bool busy)
 
 __u32 *ring_at(struct wcard_clf *c, const struct wst_ring *r, __u64 i)
 {
-	return (__u32 *)c->state.p + r->off + i % r->cap;
+	return clf_arr_at(&c->state, ((size_t)r->off + i % r->cap) * 4, 4);
 }
 
 void ring_push(struct wcard_clf *c, struct wst_ring *r, __u32 v)
@@ -168,7 +169,7 @@ void ring_reset(struct wst_ring *r)
 
 bool clf_id_in(const struct wcard_clf *c, const struct clf_part *p, __u32 id)
 {
-	return id < WST(c)->nids && p->slot_of[id] != WC_ID_NONE;
+	return id < WST(c)->nids && *SLOT_OF(c, p, id) != WC_ID_NONE;
 }
 
 bool clf_id_live(const struct wcard_clf *c, __u32 id)
@@ -233,10 +234,10 @@ void clf_rule_read(const struct wcard_clf *c, __u32 id, struct wcard_rule *out, 
 		memset(out, 0, sizeof(*out));
 		return;
 	}
-	clf_decompile(&in->layout, RULE(c, in->slot_of[id]), out);
+	clf_decompile(&in->layout, RULE(c, *SLOT_OF(c, in, id)), out);
 	out->id = id;
 	if (rank)
-		*rank = RULE(c, in->slot_of[id])->rank;
+		*rank = RULE(c, *SLOT_OF(c, in, id))->rank;
 	if (c->nparts > 1)
 		out->family = n > 1 ? 0 : in->idx == WC_PART_V6 ? 6 : 4;
 }

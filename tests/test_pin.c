@@ -802,6 +802,10 @@ Test(pin, cli_rules_apply, .timeout = 120, .fini = pin_cleanup)
 	cr_assert(strstr(out, "/nonexistent/batch: No such file"), "case no file: '%s'", out);
 	cr_assert_eq(WA("rules dump a"), 0, "case dump after bad: %s", out);
 	cr_assert_str_eq(out, before, "case nothing applied");
+	/* A rule in one quoted argument keeps its prio (rule add looks for the word in it). */
+	cr_assert_eq(WA("rule add a 'src 10.2.0.0/16 prio 1 drop'"), 0, "case quoted: %s", out);
+	cr_assert_eq(WA("rules dump a"), 0, "case dump quoted: %s", out);
+	cr_assert(strstr(out, "src 10.2.0.0/16 prio 1 drop\n"), "case quoted prio: '%s'", out);
 #undef WA
 	unlink(rp);
 	unlink(bp);

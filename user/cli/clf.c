@@ -373,13 +373,21 @@ static int join_args(const struct cli *c, int from, char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Does word w stand alone among the arguments from argv[from]? A rule may
+ * come as one quoted argument ("src 10.0.0.0/8 prio 3 drop") or as many.
+ */
 static bool has_word(const struct cli *c, int from, const char *w)
 {
+	size_t n = strlen(w);
+	const char *a;
 	int i;
 
 	for (i = from; i < c->argc; i++)
-		if (!strcmp(c->argv[i], w))
-			return true;
+		for (a = strstr(c->argv[i], w); a; a = strstr(a + 1, w))
+			if ((a == c->argv[i] || a[-1] == ' ' || a[-1] == '\t' || a[-1] == ',') &&
+			    (!a[n] || a[n] == ' ' || a[n] == '\t' || a[n] == ','))
+				return true;
 	return false;
 }
 

@@ -29,6 +29,42 @@ static void __attribute__((format(printf, 2, 3))) out(struct out *o, const char 
 		o->off += n;
 }
 
+/* out() without a format: a string, an unsigned number in decimal (listings run through these). */
+static void out_str(struct out *o, const char *str)
+{
+	size_t n = strlen(str);
+
+	if (o->off < o->len) {
+		size_t k = o->len - o->off - 1 < n ? o->len - o->off - 1 : n;
+
+		memcpy(o->buf + o->off, str, k);
+		o->buf[o->off + k] = 0;
+	}
+	o->off += n;
+}
+
+static void out_dec(struct out *o, unsigned long long v)
+{
+	char t[24];
+	int i = sizeof(t) - 1;
+
+	t[i] = 0;
+	do {
+		t[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	out_str(o, t + i);
+}
+
+/* " name " (no space first on an empty line). */
+static void out_name(struct out *o, const char *name)
+{
+	if (o->off)
+		out_str(o, " ");
+	out_str(o, name);
+	out_str(o, " ");
+}
+
 static void out_flags(struct out *o, wc_u128 v)
 {
 	unsigned int i;
@@ -59,25 +95,35 @@ static void fmt_field(struct out *o, const struct wcard_field *fd, const struct 
 	case WC_FIELD_PREFIX:
 		if (!m->plen)
 			return;
-		if (w == 4 || w == 16) {
+		out_name(o, fd->name);
+		if (w == 4) {
+			for (i = 0; i < 4; i++) {
+				if (i)
+					out_str(o, ".");
+				out_dec(o, (unsigned int)(m->value >> (8 * (3 - i))) & 0xff);
+			}
+		} else if (w == 16) {
 			for (i = 0; i < w; i++)
 				bytes[i] = (unsigned char)(m->value >> (8 * (w - 1 - i)));
-			inet_ntop(w == 4 ? AF_INET : AF_INET6, bytes, abuf, sizeof(abuf));
-			out(o, "%s%s %s", sep, fd->name, abuf);
+			inet_ntop(AF_INET6, bytes, abuf, sizeof(abuf));
+			out_str(o, abuf);
 		} else {
-			out(o, "%s%s %s", sep, fd->name, u128_str(m->value, true, nb[0], 48));
+			out_str(o, u128_str(m->value, true, nb[0], 48));
 		}
-		if (m->plen < w * 8)
-			out(o, "/%u", m->plen);
+		if (m->plen < w * 8) {
+			out_str(o, "/");
+			out_dec(o, m->plen);
+		}
 		break;
 	case WC_FIELD_RANGE:
 		if (m->lo == 0 && m->hi == (__u64)u128_ones(w))
 			return;
-		if (m->lo == m->hi)
-			out(o, "%s%s %llu", sep, fd->name, (unsigned long long)m->lo);
-		else
-			out(o, "%s%s %llu-%llu", sep, fd->name, (unsigned long long)m->lo,
-			    (unsigned long long)m->hi);
+		out_name(o, fd->name);
+		out_dec(o, m->lo);
+		if (m->lo != m->hi) {
+			out_str(o, "-");
+			out_dec(o, m->hi);
+		}
 		break;
 	case WC_FIELD_EXACT:
 		if (!m->mask)
@@ -100,9 +146,10 @@ static void fmt_field(struct out *o, const struct wcard_field *fd, const struct 
 			pn = !strcmp(fd->name, "proto") && w == 1
 				     ? proto_name((unsigned int)m->value)
 				     : NULL;
-			if (pn)
-				out(o, "%s%s %s", sep, fd->name, pn);
-			else
+			if (pn) {
+				out_name(o, fd->name);
+				out_str(o, pn);
+			} else
 				out(o, "%s%s %s", sep, fd->name,
 				    u128_str(m->value, !!strcmp(fd->name, "proto"), nb[0], 48));
 		} else {
@@ -131,11 +178,12 @@ int wcard_rule_format(const struct wcard_layout *l, const struct wcard_rule *r, 
 	if (l->id == WC_LAYOUT_INET && r->family && !addr)
 		out(&o, "%s%s %s/0", o.off ? " " : "", fl->fields[WC_F_SRC].name,
 		    r->family == 6 ? "::" : "0.0.0.0");
-	out(&o, "%sprio %u", o.off ? " " : "", r->prio);
+	out_name(&o, "prio");
+	out_dec(&o, r->prio);
 	if (r->value == WC_ACT_PASS)
-		out(&o, " pass");
+		out_str(&o, " pass");
 	else if (r->value == WC_ACT_DROP)
-		out(&o, " drop");
+		out_str(&o, " drop");
 	else if (WC_VALUE_ACTION(r->value) == WC_ACT_REDIRECT && !(r->value >> 40) &&
 		 WC_VALUE_IFINDEX(r->value))
 		out(&o, " redirect %u", WC_VALUE_IFINDEX(r->value));

@@ -324,6 +324,143 @@ static int apply_staged(struct wcard_clf *c, const struct wcard_change *ch, long
 	return 0;
 }
 
+/*
+ * Part p's live generation copied into the spare one, as it is: rules,
+ * bucket slots, tables (their slot arrays moved with them), the current
+ * order, the config; and the state turned to describe the copy. No lookup
+ * reads the spare half (its grace period was taken), so nothing here is
+ * ordered for them. What the live half keeps for grace periods is free in
+ * the copy: no lookup will ever walk it there.
+ */
+static void copy_part(struct wcard_clf *c, struct clf_part *p, unsigned int from, unsigned int to)
+{
+	const struct wc_config *fc = PCFG(c, p, from);
+	struct wc_config *tc = PCFG(c, p, to);
+	long rdelta = (long)RBASE(c, p, to) - (long)RBASE(c, p, from);
+	long sdelta = (long)SBASE(c, p, to) - (long)SBASE(c, p, from);
+	struct wst_part *sp = p->st;
+	__u32 t, id, n = fc->nrules;
+	unsigned int lg;
+	__u64 i;
+
+	if (n)
+		memcpy(ARR_AT(c->rules, struct wc_rule, RBASE(c, p, to), n),
+		       ARR_AT(c->rules, struct wc_rule, RBASE(c, p, from), n),
+		       (size_t)n * sizeof(struct wc_rule));
+	if (sp->slots_used)
+		memcpy(SLOTS(c, SBASE(c, p, to), sp->slots_used),
+		       SLOTS(c, SBASE(c, p, from), sp->slots_used),
+		       (size_t)sp->slots_used * sizeof(struct wc_tm_slot));
+	for (t = 0; t < WC_TM_MAX_TABLES; t++) {
+		struct wc_tm_table *tt = TABLE(c, TBASE(p, to) + t);
+
+		*tt = *TABLE(c, TBASE(p, from) + t);
+		if (sp->tused[t])
+			tt->slots = ((__u64)((long)(tt->slots >> 8) + sdelta) << 8) | (tt->slots & 31);
+	}
+	*ORDER(c, OBASE(p, to)) = *ORDER(c, fc->order_base + fc->order);
+	*tc = *fc;
+	tc->self = clf_region(p, to);
+	tc->rules_base = RBASE(c, p, to);
+	tc->tables_base = TBASE(p, to);
+	tc->order_base = OBASE(p, to);
+	tc->order = 0;
+	for (id = 0; id < WST(c)->nids; id++)
+		if (*SLOT_OF(c, p, id) != WC_ID_NONE)
+			*SLOT_OF(c, p, id) += rdelta;
+	/* Old copies of moved rules: dead in the copy, where no scan is under way. */
+	for (i = sp->moved.head; i < sp->moved.tail; i++) {
+		struct wc_rule *r = RULE(c, RBASE(c, p, to) + *ring_at(c, &sp->moved, i));
+
+		if (r->id & WC_ID_MOVED)
+			r->id = (r->id & ~WC_ID_FLAGS) | WC_ID_DEAD;
+	}
+	ring_reset(&sp->moved);
+	sp->moved_pending = sp->since_gp = 0;
+	sp->rules.covered = sp->rules.tail;
+	for (lg = 0; lg < 32; lg++)
+		sp->regions[lg].covered = sp->regions[lg].tail;
+}
+
+/*
+ * An atomic batch made in a copy of the live generation: the copy takes
+ * the changes as online ones would, then one store makes it live. It costs
+ * the copy (memcpy of the rules in use) and the changes, not a rebuild of
+ * every rule. Every part must be on Tuple Merge. 0 once switched; an
+ * error with nothing switched and the state as it was (-EOPNOTSUPP, or a
+ * change that would need a rebuild: the caller rebuilds instead), *failed
+ * the index of the change that failed.
+ */
+static int apply_in_copy(struct wcard_clf *c, const struct wcard_batch *b, __u32 *ids,
+			 size_t *failed, char *err, size_t errlen)
+{
+	unsigned int live = c->gen, spare = live ^ 1;
+	size_t slen = c->state.len, i;
+	struct journal j = { 0 };
+	struct clf_part *p;
+	long long worst;
+	void *saved;
+	int ret = 0;
+	__u32 id;
+
+	for_each_part(c, p)
+		if (p->algo != WC_ALGO_TM && p->algo != WC_ALGO_STM)
+			return -EOPNOTSUPP;
+	/* The spare half may still be read after the last switch: its wait first. */
+	if (WST(c)->sync_owed) {
+		ret = clf_sync(c);
+		if (ret)
+			return ret;
+		WST(c)->sync_owed = 0;
+	}
+	saved = malloc(slen);
+	c->held = malloc(b->n * sizeof(*c->held));
+	if (!saved || !c->held) {
+		free(saved);
+		free(c->held);
+		c->held = NULL;
+		return -ENOMEM;
+	}
+	memcpy(saved, clf_arr_at(&c->state, 0, slen), slen);
+	clf_state_busy(c, true);
+	for_each_part(c, p)
+		copy_part(c, p, live, spare);
+	WST(c)->gen = spare;
+	c->gen = spare;
+	c->in_copy = true;
+	c->nheld = 0;
+	c->rs.valid = false;
+	worst = worst_prio(c);
+	for (i = 0; i < b->n && !ret; i++) {
+		id = WC_ID_NONE;
+		ret = apply_online(c, &b->c[i], &worst, &j, &id, err, errlen);
+		if (ids)
+			ids[i] = id;
+	}
+	c->in_copy = false;
+	if (ret) {
+		/* Nothing switched: the live half untouched, the state back as it was. */
+		*failed = i - 1;
+		c->gen = live;
+		memcpy(clf_arr_at(&c->state, 0, slen), saved, slen);
+	} else {
+		/* One store: every lookup from now on sees the whole batch. */
+		WST(c)->sync_owed = 1;
+		__atomic_store_n(&ROOT(c)->gen, spare, __ATOMIC_RELEASE);
+		clf_state_busy(c, false);
+		/* Its deleted ids wait for a grace period from here, like any deleted id. */
+		for (i = 0; i < c->nheld; i++)
+			ring_push(c, &WST(c)->ids, c->held[i]);
+		if (!clf_grace(c))
+			WST(c)->sync_owed = 0;
+	}
+	free(saved);
+	free(c->held);
+	c->held = NULL;
+	free(j.e);
+	return ret;
+}
+
 int wcard_clf_apply(struct wcard_clf *c, const struct wcard_batch *b, unsigned int flags,
 		    __u32 *ids, char *err, size_t errlen)
 {
@@ -348,7 +485,13 @@ int wcard_clf_apply(struct wcard_clf *c, const struct wcard_batch *b, unsigned i
 	ret = check_batch(c, b, err, errlen);
 	if (ret || !b->n)
 		return ret;
-	/* Staged: into the rule set as the maps hold it. */
+	/* Atomic: in a copy of the live generation; failing that, a rebuild of the staged set. */
+	if (atomic) {
+		ret = apply_in_copy(c, b, ids, &i, why, sizeof(why));
+		if (!ret)
+			return 0;
+		why[0] = 0;
+	}
 	if (atomic) {
 		gone = malloc(b->n * sizeof(*gone));
 		ret = gone ? clf_rs_load(c) : -ENOMEM;

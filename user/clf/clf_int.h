@@ -165,6 +165,14 @@ struct wcard_clf {
 	struct mmap_arr state; /* the writer's state (struct wst) */
 
 	bool broken; /* maps and model disagree after a double failure: reload needed */
+	/*
+	 * An atomic batch is being made in a copy of the live generation (c->gen
+	 * is the spare): no change may rebuild (that would build into the live
+	 * half), and deleted ids wait in held until the copy is live.
+	 */
+	bool in_copy;
+	__u32 *held;
+	size_t nheld;
 	bool read_only; /* opened with wcard_clf_opts.read_only: the maps are never written */
 
 	/* Opened from pins: the map and program fds are ours to close. */

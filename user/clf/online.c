@@ -734,7 +734,8 @@ static int apply_parts(struct wcard_clf *c, __u32 id, bool now_live, const struc
 
 	for_each_part(c, p) {
 		if (clf_in_part(c, p, r) && p->algo != WC_ALGO_TM && p->algo != WC_ALGO_STM)
-			return rebuild_with(c, id, now_live, r, rank, false, err, errlen);
+			return c->in_copy ? -EOPNOTSUPP :
+					    rebuild_with(c, id, now_live, r, rank, false, err, errlen);
 	}
 	memset(&op, 0, sizeof(op));
 	c->rs.valid = false;
@@ -748,6 +749,9 @@ static int apply_parts(struct wcard_clf *c, __u32 id, bool now_live, const struc
 	}
 	if (!ret)
 		return 0;
+	/* In a copy nothing is rebuilt: the batch takes another way (apply.c). */
+	if (c->in_copy)
+		return ret;
 	if (!op.wrote) {
 		if (ret == -ENOSPC || ret == -ENOENT)
 			seterr(err, errlen, ret == -ENOSPC ?
@@ -900,6 +904,11 @@ int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 	if (ret) {
 		count(c, &r, 1);
 		return ret;
+	}
+	if (c->in_copy) {
+		/* The live generation still reports it: reusable once the copy is live. */
+		c->held[c->nheld++] = id;
+		return 0;
 	}
 	ring_push(c, &w->ids, id);
 	/*

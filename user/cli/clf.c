@@ -254,6 +254,23 @@ struct print_ctx {
 	size_t nhits, n;
 };
 
+/* v right-aligned in width w at p (the listing's columns, without a printf a number). */
+static char *put_num(char *p, unsigned long long v, int w)
+{
+	char t[24];
+	int n = 0;
+
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (w-- > n)
+		*p++ = ' ';
+	while (n)
+		*p++ = t[--n];
+	return p;
+}
+
 static int print_rule(const struct wcard_rule *r, void *arg)
 {
 	struct print_ctx *x = arg;
@@ -272,10 +289,24 @@ static int print_rule(const struct wcard_rule *r, void *arg)
 		json_str(line);
 		putchar('}');
 	} else if (x->hits) {
-		printf("%8u %10u %12llu %14llu  %s\n", r->id, r->prio,
-		       (unsigned long long)cnt.packets, (unsigned long long)cnt.bytes, line);
+		/* "%8u %10u %12llu %14llu  %s\n", by hand: 100K rules print in a blink. */
+		char head[80], *p = head;
+
+		p = put_num(p, r->id, 8);
+		*p++ = ' ';
+		p = put_num(p, r->prio, 10);
+		*p++ = ' ';
+		p = put_num(p, cnt.packets, 12);
+		*p++ = ' ';
+		p = put_num(p, cnt.bytes, 14);
+		*p++ = ' ';
+		*p++ = ' ';
+		fwrite(head, 1, p - head, stdout);
+		fputs(line, stdout);
+		putchar('\n');
 	} else {
-		printf("%s\n", line);
+		fputs(line, stdout);
+		putchar('\n');
 	}
 	x->n++;
 	return 0;

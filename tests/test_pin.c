@@ -2146,8 +2146,9 @@ static void check_idset(const char *dir, const struct wcard_ruleset *all, const 
 }
 
 /*
- * A dual-stack classifier changed 3000 times, each change from a new handle
- * as a CLI command makes it (open, one insert or delete, close): the state
+ * A dual-stack classifier changed 1000 times (WCARD_STRESS: 10000), each
+ * change from a new handle as a CLI command makes it (open, one insert or
+ * delete, close): the state
  * pinned with the maps carries everything from one to the next. No change
  * rebuilds a generation (the live one stays the same: nothing read every
  * rule), ids of deleted rules come back, and the pinned filter answers as
@@ -2162,10 +2163,11 @@ Test(pin, churn_across_reopens, .timeout = 600, .fini = pin_cleanup)
 	struct wcard_ruleset all, half;
 	struct idset s = {};
 	struct wcard_clf *c = NULL;
+	const char *stress = getenv("WCARD_STRESS");
+	unsigned int i, ops = stress && *stress && strcmp(stress, "0") ? 10000 : 1000;
 	char dir[256], err[256] = "";
 	__u32 *id_of, gen, maxid = 0;
 	bool *in;
-	unsigned int i;
 
 	wcard_ruleset_init(&all, l);
 	wcard_ruleset_init(&half, l);
@@ -2197,7 +2199,7 @@ Test(pin, churn_across_reopens, .timeout = 600, .fini = pin_cleanup)
 	cr_assert_eq(wcard_clf_pin(c, dir, err, sizeof(err)), 0, "case %s: pin: %s", name, err);
 	wcard_clf_destroy(c);
 	gen = pinned_gen(dir);
-	for (i = 0; i < 3000; i++) {
+	for (i = 0; i < ops; i++) {
 		__u32 x = (__u32)wt_below(&r, all.n), id;
 		int ret;
 
@@ -2227,10 +2229,10 @@ Test(pin, churn_across_reopens, .timeout = 600, .fini = pin_cleanup)
 		wcard_clf_destroy(c);
 		cr_assert_eq(pinned_gen(dir), gen,
 			     "case %s: op %u rebuilt a generation (the state was not used)", name, i);
-		if ((i + 1) % 500 == 0)
+		if ((i + 1) % 250 == 0)
 			check_idset(dir, &all, &s, &r, name, i);
 	}
-	cr_log_info("pin: %s: 3000 changes from new handles, no rebuild, ids up to %u\n", name,
+	cr_log_info("pin: %s: %u changes from new handles, no rebuild, ids up to %u\n", name, ops,
 		    maxid);
 	wcard_ruleset_free(&all);
 	wcard_ruleset_free(&half);

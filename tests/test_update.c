@@ -179,6 +179,9 @@ static void gen_rules(unsigned int n, __u64 seed, struct wcard_ruleset *rs)
  * rules and deletes of present ones; check BPF against the shadow on keys near
  * the rules after every `check` operations.
  */
+/* Rules a churn's classifier holds at most (its maps' size): the default, or tight. */
+static __u32 churn_max_rules = WC_DEFAULT_MAX_RULES;
+
 static void churn_trace(const struct wcard_ruleset *all, const struct wcard_layout *l,
 			enum wc_algo algo, unsigned int ops, unsigned int check, __u64 seed,
 			const struct wcard_trace *tr, const char *name)
@@ -201,7 +204,7 @@ static void churn_trace(const struct wcard_ruleset *all, const struct wcard_layo
 		sh_add(&sh, &all->rules[i], half.n, true);
 		wcard_ruleset_add(&half, &all->rules[i]);
 	}
-	lk_open(&t, l, WC_DEFAULT_MAX_RULES, algo, name);
+	lk_open(&t, l, churn_max_rules, algo, name);
 	cr_assert_eq(wcard_clf_load(t.clf, &half, err, sizeof(err)), 0, "case %s: load: %s", name,
 		     err);
 	for (i = 0; i < ops; i++) {
@@ -315,6 +318,22 @@ Test(update, churn_dual_stack_tm, .timeout = 300)
 	}
 	churn(&all, l, WC_ALGO_TM, 10000, 500, 4, "random dual-stack tm");
 	churn(&all, l, 0, 3000, 500, 5, "random dual-stack auto");
+	wcard_ruleset_free(&all);
+}
+
+/*
+ * Churn in maps barely bigger than the set: rule slots, ids and bucket regions
+ * run out again and again, and come back through grace periods, splits of
+ * bigger free regions and compactions; BPF still agrees with the shadow.
+ */
+Test(update, churn_tight_maps, .timeout = 300)
+{
+	struct wcard_ruleset all;
+
+	gen_rules(700, 13, &all);
+	churn_max_rules = 512;
+	churn(&all, wcard_layout_ipv4(), WC_ALGO_TM, 20000, 1000, 6, "generated 700 in 512 slots");
+	churn_max_rules = WC_DEFAULT_MAX_RULES;
 	wcard_ruleset_free(&all);
 }
 

@@ -267,6 +267,8 @@ void clf_state_bind(struct wcard_clf *c);
 /* Ring operations: push v (freed now), pop a free one. */
 void ring_push(struct wcard_clf *c, struct wst_ring *r, __u32 v);
 bool ring_pop(struct wcard_clf *c, struct wst_ring *r, __u32 *v);
+/* Put v back at the free end (free at once), if there is room there. */
+bool ring_unshift(struct wcard_clf *c, struct wst_ring *r, __u32 v);
 /* Entry i (head <= i < tail) of ring r. */
 __u32 *ring_at(struct wcard_clf *c, const struct wst_ring *r, __u64 i);
 /* Empty ring r (a new generation: nothing in it is in use). */

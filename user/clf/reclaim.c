@@ -117,9 +117,35 @@ int clf_alloc_rule(struct wcard_clf *c, struct clf_part *p, __u32 *slot)
 	return -ENOSPC;
 }
 
+/*
+ * A free region of more than 2^lg slots, split: its first 2^lg slots in
+ * *first, each half left over free in its own size (or waiting for the next
+ * grace period, where the free end has no room). Regions are never merged
+ * back, so without this a churn that frees small ones and needs bigger ones
+ * runs out of slots long before they are all used.
+ */
+static bool split_region(struct wcard_clf *c, struct wst_part *sp, unsigned int lg, __u32 *first)
+{
+	unsigned int big, k;
+	__u32 at;
+
+	for (big = lg + 1; big < 31; big++) {
+		if (!ring_pop(c, &sp->regions[big], &at))
+			continue;
+		for (k = big; k > lg; k--)
+			if (!ring_unshift(c, &sp->regions[k - 1], at + (1u << (k - 1))))
+				ring_push(c, &sp->regions[k - 1], at + (1u << (k - 1)));
+		*first = at;
+		return true;
+	}
+	return false;
+}
+
 int clf_alloc_region(struct wcard_clf *c, struct clf_part *p, unsigned int lg, __u32 *first)
 {
 	struct wst_part *sp = p->st;
+	unsigned int k;
+	int ret;
 
 	if (ring_pop(c, &sp->regions[lg], first))
 		return 0;
@@ -128,13 +154,18 @@ int clf_alloc_region(struct wcard_clf *c, struct clf_part *p, unsigned int lg, _
 		sp->slots_used += 1u << lg;
 		return 0;
 	}
-	if (sp->regions[lg].tail > sp->regions[lg].covered) {
-		int ret = clf_grace(c);
-
+	if (split_region(c, sp, lg, first))
+		return 0;
+	for (k = lg; k < 31; k++) {
+		if (sp->regions[k].tail == sp->regions[k].covered)
+			continue;
+		/* Something of this size or bigger waits: a grace period frees it. */
+		ret = clf_grace(c);
 		if (ret)
 			return ret;
-		if (ring_pop(c, &sp->regions[lg], first))
+		if (ring_pop(c, &sp->regions[lg], first) || split_region(c, sp, lg, first))
 			return 0;
+		break;
 	}
 	return -ENOSPC;
 }

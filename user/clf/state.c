@@ -160,6 +160,16 @@ bool ring_pop(struct wcard_clf *c, struct wst_ring *r, __u32 *v)
 	return true;
 }
 
+bool ring_unshift(struct wcard_clf *c, struct wst_ring *r, __u32 v)
+{
+	/* The free end grows back only over entries popped before (indexes never wrap below 0). */
+	if (!r->head || r->tail - r->head >= r->cap)
+		return false;
+	r->head--;
+	*ring_at(c, r, r->head) = v;
+	return true;
+}
+
 void ring_reset(struct wst_ring *r)
 {
 	r->head = r->covered = r->tail = 0;

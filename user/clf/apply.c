@@ -425,8 +425,14 @@ static int apply_in_copy(struct wcard_clf *c, const struct wcard_batch *b, __u32
 	clf_state_busy(c, true);
 	for_each_part(c, p)
 		copy_part(c, p, live, spare);
+	/*
+	 * Describing a generation that is not live is enough to keep other
+	 * openers from trusting the state: not busy any more, so that this
+	 * handle does.
+	 */
 	WST(c)->gen = spare;
 	c->gen = spare;
+	clf_state_busy(c, false);
 	c->in_copy = true;
 	c->nheld = 0;
 	c->rs.valid = false;

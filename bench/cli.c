@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 #include <wcard/wcard.h>
 #include "harness.h"
 #include "testkit/testkit.h"
@@ -287,11 +288,73 @@ static int cli_set(const struct cli_env *e, const char *set, const char *file, s
 	return wcard_clf_unpin(path);
 }
 
+/* The first n lines of the route file src (gzip or not) in a new file at path (a template). */
+static int routes_head(const char *src, unsigned int n, char *path)
+{
+	gzFile in = gzopen(src, "rb");
+	int fd = in ? mkstemp(path) : -1, ret = 0;
+	char line[256];
+	FILE *out;
+
+	if (fd < 0) {
+		if (in)
+			gzclose(in);
+		return -errno;
+	}
+	out = fdopen(fd, "w");
+	if (!out) {
+		close(fd);
+		gzclose(in);
+		return -errno;
+	}
+	while (n-- && gzgets(in, line, sizeof(line)))
+		fputs(line, out);
+	if (fclose(out))
+		ret = -errno;
+	gzclose(in);
+	return ret;
+}
+
+/* A pinned LPM of the routes in file: the read-only commands, then single changes. */
+static int lpm_set(const struct cli_env *e, const char *set, const char *file, size_t routes)
+{
+	const char *argv[] = { e->bin, "lpm", "create", "l", file, "--pin-dir", e->dir, NULL };
+	const char *dargv[] = { e->bin, "lpm", "destroy", "l", "--pin-dir", e->dir, NULL };
+	double ms = run_ms(argv, NULL);
+	struct lat l;
+	int ret;
+
+	if (ms < 0) {
+		fprintf(stderr, "bench: wcard lpm create %s failed\n", file);
+		return -EIO;
+	}
+	say("%-28s %-34s %8.0f ms (%zu routes)\n", set, "lpm create", ms, routes);
+	json_obj("cli", "\"case\":\"%s\",\"what\":\"lpm create\",\"rules\":%zu,\"ms\":%.1f", set,
+		 routes, ms);
+	if ((ret = cli_runs(e, "lpm get l 1.0.%u.1", 31, 0, &l)))
+		return ret;
+	lat_row(set, "lpm get (one address, through BPF)", &l, routes);
+	if ((ret = cli_runs(e, "lpm dump l", 5, 0, &l)))
+		return ret;
+	lat_row(set, "lpm dump", &l, routes);
+	if ((ret = cli_runs(e, "lpm stats l", 5, 0, &l)))
+		return ret;
+	lat_row(set, "lpm stats", &l, routes);
+	if ((ret = cli_runs(e, "lpm add l 198.18.%u.0/24 7", 15, 0, &l)))
+		return ret;
+	lat_row(set, "lpm add", &l, routes);
+	if ((ret = cli_runs(e, "lpm del l 198.18.%u.0/24", 15, 0, &l)))
+		return ret;
+	lat_row(set, "lpm del", &l, routes);
+	return run_ms(dargv, NULL) < 0 ? -EIO : 0;
+}
+
 int bench_cli(const char *data, bool full)
 {
 	const char *bin = getenv("WCARD_BIN") ? getenv("WCARD_BIN") : "build/wcard";
 	const char *tru[] = { "/bin/true", NULL };
 	char f1[] = "/tmp/wcard-bench-cXXXXXX", f3[] = "/tmp/wcard-bench-cXXXXXX", cb[1024];
+	char f4[] = "/tmp/wcard-bench-rXXXXXX";
 	struct cli_env e = { .bin = bin };
 	double v[31];
 	struct lat l;
@@ -313,6 +376,13 @@ int bench_cli(const char *data, bool full)
 		say("%-28s skipped: no ClassBench data in %s\n", "acl1_100k", data);
 	else if (!ret)
 		ret = cli_set(&e, "acl1_100k", cb, 99812, false);
+	snprintf(cb, sizeof(cb), "%s/routes/ipv4.txt.gz", data);
+	if (!ret && access(cb, R_OK)) {
+		say("%-28s skipped: no BGP table in %s\n", "bgp ipv4 100K", data);
+	} else if (!ret) {
+		ret = routes_head(cb, 100000, f4) ?: lpm_set(&e, "bgp ipv4 100K", f4, 100000);
+		unlink(f4);
+	}
 	if (!ret && full) {
 		ret = gen_file(1000000, 63, f3) ?: cli_set(&e, "generated 1M", f3, 1000000, true);
 		unlink(f3);

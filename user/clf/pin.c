@@ -123,7 +123,7 @@ static int lpm_reopen(struct wcard_clf *c, const char *dir, char *err, size_t er
 		for (g = 0; g < WC_GENS && !ret; g++) {
 			live_path(live, sizeof(live), dir, k, g);
 			ret = lpm_trie_open_pinned(slot, k, g, m.max_routes[k], m.max_sub[k], live,
-						   &tries_of(c, k)[g], err, errlen);
+						   false, &tries_of(c, k)[g], err, errlen);
 		}
 		close(slot);
 	}

@@ -71,6 +71,7 @@ struct sub_spec {
 	int min_args, max_args; /* after the subcommand; max -1: no limit */
 	__u64 standby; /* capabilities it keeps permitted, not effective (caps_limit) */
 	bool pins; /* it pins new objects (cmd_spec.pins), where the command does not */
+	bool pinned; /* it works on pinned objects alone (cmd_spec.pinned) */
 };
 
 struct cmd_spec {
@@ -210,18 +211,19 @@ static const struct sub_spec lpm_subs[] = {
 	  lpm_create, 1, 2, .pins = true },
 	{ "add", "NAME PREFIX/LEN [VALUE]",
 	  "add a route (VALUE 0 if absent), or change the value of an equal prefix", lpm_add, 2,
-	  3, CAPS_BY_ID },
-	{ "del", "NAME PREFIX/LEN", "delete a route", lpm_del, 2, 2, CAPS_BY_ID },
+	  3, CAPS_BY_ID, .pinned = true },
+	{ "del", "NAME PREFIX/LEN", "delete a route", lpm_del, 2, 2, CAPS_BY_ID, .pinned = true },
 	{ "load", "NAME ROUTES",
 	  "replace every route with ROUTES, atomically for lookups (nothing changes on error)",
-	  lpm_load, 2, 2, CAPS_BY_ID },
+	  lpm_load, 2, 2, CAPS_BY_ID, .pinned = true },
 	{ "dump", "NAME", "print the routes, one 'PREFIX/LEN VALUE' a line (load takes it back)",
-	  lpm_dump, 1, 1, CAPS_BY_ID },
+	  lpm_dump, 1, 1, CAPS_BY_ID, .pinned = true },
 	{ "get", "NAME ADDR...", "longest match of each address, through BPF", lpm_get, 2, -1,
-	  CAPS_BY_ID },
+	  CAPS_BY_ID, .pinned = true },
 	{ "stats", "NAME", "routes per family and the memory the maps use", lpm_stats, 1, 1,
-	  CAPS_BY_ID },
-	{ "destroy", "NAME", "unpin NAME (its maps go with the last user)", lpm_destroy, 1, 1 },
+	  CAPS_BY_ID, .pinned = true },
+	{ "destroy", "NAME", "unpin NAME (its maps go with the last user)", lpm_destroy, 1, 1,
+	  .pinned = true },
 	{ NULL, NULL, NULL, NULL, 0, 0 },
 };
 
@@ -677,7 +679,7 @@ int main(int argc, char **argv)
 	const struct sub_spec *sc;
 	struct cli c = {};
 	__u64 need, standby;
-	bool pins;
+	bool pins, pinned;
 	char why[256];
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -692,10 +694,12 @@ int main(int argc, char **argv)
 		/* The userspace reference classifies without BPF. */
 		need = c.algo && !strcmp(c.algo, "ref") ? 0 : cmd->caps;
 		/* A subcommand's own (run_sub reports an unknown one). */
-		for (standby = 0, pins = cmd->pins, sc = cmd->subs; sc && sc->name && c.argc; sc++) {
+		for (standby = 0, pins = cmd->pins, pinned = cmd->pinned, sc = cmd->subs;
+		     sc && sc->name && c.argc; sc++) {
 			if (!strcmp(sc->name, c.argv[0])) {
 				standby = sc->standby;
 				pins = pins || sc->pins;
+				pinned = pinned || sc->pinned;
 			}
 		}
 		/*
@@ -714,7 +718,7 @@ int main(int argc, char **argv)
 			       (((need | cmd->keep) & CAPB(CAP_SYS_ADMIN)) ||
 				(need && !caps_effective(CAP_BPF)));
 		/* A kernel without a feature the programs use: say which, before anything runs. */
-		if (need && !cmd->pinned && wcard_probe_kernel(why, sizeof(why))) {
+		if (need && !pinned && wcard_probe_kernel(why, sizeof(why))) {
 			fprintf(stderr, "wcard %s: %s\n", cmd->name, why);
 			return 1;
 		}

@@ -39,6 +39,16 @@ void gp_init(struct gp *g);
 int gp_wait(struct gp *g); /* 0 or -errno; ~8 ms here */
 void gp_free(struct gp *g);
 
+/* ---- the BPF build (probe.c) --------------------------------------------- */
+
+/*
+ * The build of an object pinned with rec (wcard_bpf_build() + 1 when it was
+ * made; 0: not recorded, probe). A pin lives only as long as the kernel that
+ * loaded it, so the record saves the probe (a parse of the kernel's BTF,
+ * ~40 ms). WCARD_BPF_BUILD still overrides it.
+ */
+enum wcard_bpf_build bpf_build_recorded(__u32 rec);
+
 /* ---- bpffs (bpffs.c) ------------------------------------------------------ */
 
 /*

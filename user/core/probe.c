@@ -133,18 +133,39 @@ int wcard_probe_kernel(char *err, size_t errlen)
 	return result;
 }
 
-enum wcard_bpf_build wcard_bpf_build(void)
+/* The build WCARD_BPF_BUILD asks for, or -1. */
+static int build_env(void)
 {
-	static int build = -1; /* not probed yet */
 	const char *env = getenv("WCARD_BPF_BUILD");
 
 	if (env && !strcmp(env, "compat"))
 		return WCARD_BPF_COMPAT;
 	if (env && !strcmp(env, "iter"))
 		return WCARD_BPF_ITER;
+	return -1;
+}
+
+enum wcard_bpf_build wcard_bpf_build(void)
+{
+	static int build = -1; /* not probed yet */
+	int env = build_env();
+
+	if (env >= 0)
+		return env;
 	if (build < 0)
 		build = has(&wcard_iter_feature) > 0 ? WCARD_BPF_ITER : WCARD_BPF_COMPAT;
 	return build;
+}
+
+enum wcard_bpf_build bpf_build_recorded(__u32 rec)
+{
+	int env = build_env();
+
+	if (env >= 0)
+		return env;
+	if (rec == WCARD_BPF_ITER + 1 || rec == WCARD_BPF_COMPAT + 1)
+		return rec - 1;
+	return wcard_bpf_build();
 }
 
 const char *wcard_bpf_build_name(enum wcard_bpf_build b)

@@ -8,19 +8,21 @@
 #include <wcard/wcard.h>
 
 /*
- * name__open(), with the ELF bytes of the build wcard_bpf_build() picks. The
+ * name__open(), with the ELF bytes of the build wcard_bpf_build() picks (or,
+ * wcard_skel_open_as, of build b: one recorded by a pinned object). The
  * caller includes both "name.skel.h" and "compat/name.skel.h"; the compat
  * skeleton only lends its bytes (name_compat__elf_bytes). Both builds have the
  * same maps, programs and globals, in the same layout (scripts/skel-match.sh
  * checks it when the compat skeleton is made), so the default skeleton's
  * struct fits either. NULL with errno set on failure.
  */
-#define wcard_skel_open(name)                                                                      \
+#define wcard_skel_open(name) wcard_skel_open_as(name, wcard_bpf_build())
+#define wcard_skel_open_as(name, b)                                                                \
 	({                                                                                         \
 		struct name *__s = calloc(1, sizeof(*__s));                                        \
 		int __e = __s ? name##__create_skeleton(__s) : -ENOMEM;                            \
                                                                                                    \
-		if (!__e && wcard_bpf_build() == WCARD_BPF_COMPAT)                                 \
+		if (!__e && (b) == WCARD_BPF_COMPAT)                                               \
 			__s->skeleton->data =                                                      \
 				(void *)name##_compat__elf_bytes(&__s->skeleton->data_sz);         \
 		if (!__e)                                                                          \

@@ -18,21 +18,28 @@ void wcard_dir24_close(struct wcard_dir24 *d)
 	free(d);
 }
 
-/* A DIR-24-8 handle of obj: prepared (slot_fd < 0), or reusing the pinned slot_fd. */
-static int dir24_make(struct bpf_object *obj, int slot_fd, __u32 max_routes, __u32 max_sub,
-		      const char *live, struct wcard_dir24 **out)
+/* A DIR-24-8 handle of obj (NULL: opened from its pins), tab_init'ed. */
+static struct wcard_dir24 *dir24_new(struct bpf_object *obj)
+{
+	struct wcard_dir24 *d = calloc(1, sizeof(*d));
+
+	if (d)
+		tab_init(&d->t, obj, WC_LPM_DIR24, 0);
+	return d;
+}
+
+int wcard_dir24_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_groups,
+			struct wcard_dir24 **out)
 {
 	struct wcard_dir24 *d;
 	int ret;
 
 	if (!obj || !out)
 		return -EINVAL;
-	d = calloc(1, sizeof(*d));
+	d = dir24_new(obj);
 	if (!d)
 		return -ENOMEM;
-	tab_init(&d->t, obj, WC_LPM_DIR24, 0);
-	ret = slot_fd < 0 ? tab_prepare(&d->t, max_routes, max_sub) :
-			    tab_reuse(&d->t, slot_fd, max_routes, max_sub, live);
+	ret = tab_prepare(&d->t, max_routes, max_groups);
 	if (ret) {
 		wcard_dir24_close(d);
 		return ret;
@@ -41,16 +48,24 @@ static int dir24_make(struct bpf_object *obj, int slot_fd, __u32 max_routes, __u
 	return 0;
 }
 
-int wcard_dir24_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_groups,
-			struct wcard_dir24 **out)
+int lpm_dir24_open_pinned(int slot_fd, __u32 max_routes, __u32 max_sub, const char *live,
+			  struct wcard_dir24 **out, char *err, size_t errlen)
 {
-	return dir24_make(obj, -1, max_routes, max_groups, NULL, out);
-}
+	struct wcard_dir24 *d;
+	int ret;
 
-int lpm_dir24_reuse(struct bpf_object *obj, int slot_fd, __u32 max_routes, __u32 max_sub,
-		    const char *live, struct wcard_dir24 **out)
-{
-	return slot_fd < 0 ? -EBADF : dir24_make(obj, slot_fd, max_routes, max_sub, live, out);
+	if (slot_fd < 0 || !out)
+		return -EINVAL;
+	d = dir24_new(NULL);
+	if (!d)
+		return -ENOMEM;
+	ret = tab_open_pinned(&d->t, slot_fd, max_routes, max_sub, live, true, err, errlen);
+	if (ret) {
+		wcard_dir24_close(d);
+		return ret;
+	}
+	*out = d;
+	return 0;
 }
 
 int wcard_dir24_open(struct wcard_dir24 *d, char *err, size_t errlen)
@@ -253,8 +268,11 @@ int wcard_dir24_add(struct wcard_dir24 *d, __u32 addr, unsigned int len, __u64 v
 	long old;
 	int ret;
 
-	if (!d || !d->t.ix.len || len > 32)
+	if (!d || len > 32)
 		return -EINVAL;
+	ret = tab_derive(&d->t);
+	if (ret)
+		return ret;
 	addr &= len ? ~0u << (32 - len) : 0;
 	old = idx_find(&d->t.ix, addr, len);
 	if (old >= 0) {
@@ -303,10 +321,13 @@ int wcard_dir24_add(struct wcard_dir24 *d, __u32 addr, unsigned int len, __u64 v
 int wcard_dir24_del(struct wcard_dir24 *d, __u32 addr, unsigned int len)
 {
 	long r, cover = -1;
-	int l;
+	int l, ret;
 
-	if (!d || !d->t.ix.len || len > 32)
+	if (!d || len > 32)
 		return -EINVAL;
+	ret = tab_derive(&d->t);
+	if (ret)
+		return ret;
 	addr &= len ? ~0u << (32 - len) : 0;
 	r = idx_find(&d->t.ix, addr, len);
 	if (r < 0)

@@ -379,12 +379,11 @@ static int live_image(struct lpm_tab *t, int *fd)
 	return *fd < 0 ? -errno : 0;
 }
 
-/* Blocks handed out: one past the highest block any entry points at. */
-static __u32 tab_blocks_used(const struct lpm_tab *t);
-
 /*
- * Map fd, the live image of t (whose layout is set), and rebuild the route
- * index and the blocks in use from it. fd is t's, or closed, on return.
+ * Map fd, the live image of t (whose layout is set). The route index and the
+ * blocks in use are derived on the first change (tab_derive): a reader needs
+ * neither, and deriving them reads the whole image (a DIR-24-8's is 128 MiB).
+ * fd is t's, or closed, on return.
  */
 static int tab_map_live(struct lpm_tab *t, int fd, const char *what, char *err, size_t errlen)
 {
@@ -405,13 +404,11 @@ static int tab_map_live(struct lpm_tab *t, int fd, const char *what, char *err, 
 		return ret;
 	}
 	tab_attach(t, fd, img);
-	t->sub_used = tab_blocks_used(t);
-	ret = idx_from_pfx(&t->ix, t->max_routes, t->pfx, t->pfx_words);
-	if (ret)
-		snprintf(err, errlen, "%s: %s", what, strerror(-ret));
-	return ret;
+	t->derived = false;
+	return 0;
 }
 
+/* Blocks handed out: one past the highest block any entry points at. */
 static __u32 tab_blocks_used(const struct lpm_tab *t)
 {
 	size_t n = (size_t)t->top_entries + (size_t)t->max_sub * 256, i;
@@ -423,13 +420,27 @@ static __u32 tab_blocks_used(const struct lpm_tab *t)
 	return used;
 }
 
+int tab_derive(struct lpm_tab *t)
+{
+	int ret;
+
+	if (!t->img)
+		return -EINVAL; /* no image: nothing to change yet */
+	if (t->derived)
+		return 0;
+	ret = idx_from_pfx(&t->ix, t->max_routes, t->pfx, t->pfx_words);
+	if (ret)
+		return ret;
+	t->sub_used = tab_blocks_used(t);
+	t->derived = true;
+	return 0;
+}
+
 static const char *const tab_what[WC_LPM_KINDS] = { "DIR-24-8", "IPv4 trie", "IPv6 LPM" };
 
 /*
- * Open a prepared structure after its object's load. Prepared in this process
- * (tab_prepare): its template becomes the spare image the first load builds
- * in. Reused from pinned maps (tab_reuse): the live image is mapped, and the
- * route index and the blocks in use are rebuilt from it.
+ * Open a structure prepared in this process (tab_prepare) after its object's
+ * load: its template becomes the spare image the first load builds in.
  */
 int tab_open(struct lpm_tab *t, char *err, size_t errlen)
 {
@@ -437,19 +448,15 @@ int tab_open(struct lpm_tab *t, char *err, size_t errlen)
 	const char *what = tab_what[t->kind];
 	struct bpf_map_info info;
 	__u32 ilen = sizeof(info);
-	int ret, fd = -1;
+	int ret;
 
 	if (t->opened)
 		return 0;
 	t->slot = slot ? bpf_map__fd(slot) : -1;
 	if (t->slot >= 0 && t->spare_fd < 0) {
-		ret = live_image(t, &fd);
-		if (ret || fd < 0) {
-			snprintf(err, errlen, "%s: no image in %s: %s", what,
-				 lpm_slot_names[t->kind],
-				 ret ? strerror(-ret) : "prepare the structure before load");
-			return ret ? ret : -ENOENT;
-		}
+		snprintf(err, errlen, "%s: no image in %s: prepare the structure before load",
+			 what, lpm_slot_names[t->kind]);
+		return -ENOENT;
 	}
 	if (t->slot < 0) {
 		snprintf(err, errlen, "%s: the BPF object is not loaded (open after its load)",
@@ -457,7 +464,7 @@ int tab_open(struct lpm_tab *t, char *err, size_t errlen)
 		return -ENOENT;
 	}
 	memset(&info, 0, sizeof(info));
-	ret = bpf_obj_get_info_by_fd(fd >= 0 ? fd : t->spare_fd, &info, &ilen) ? -errno : 0;
+	ret = bpf_obj_get_info_by_fd(t->spare_fd, &info, &ilen) ? -errno : 0;
 	t->elems = info.max_entries;
 	if (!ret)
 		ret = rodata_u32(t->obj, "wc_lpm_val_base", t->kind, &t->val_base, NULL);
@@ -467,48 +474,25 @@ int tab_open(struct lpm_tab *t, char *err, size_t errlen)
 	    t->aux_base >= t->elems) {
 		snprintf(err, errlen, "%s: image layout unknown: %s", what,
 			 strerror(ret ? -ret : EINVAL));
-		if (fd >= 0)
-			close(fd);
 		return ret ? ret : -EINVAL;
 	}
 	t->max_sub = (t->val_base - t->top_entries) / 256;
 	t->max_routes = (t->aux_base - t->val_base) / (1 + t->pfx_words);
-	if (fd < 0) {
-		ret = image_map(t, t->spare_fd, &t->spare_img);
-		if (ret)
-			snprintf(err, errlen, "%s: mmap of the image: %s", what, strerror(-ret));
-	} else {
-		ret = tab_map_live(t, fd, what, err, errlen);
-	}
+	ret = image_map(t, t->spare_fd, &t->spare_img);
+	if (ret)
+		snprintf(err, errlen, "%s: mmap of the image: %s", what, strerror(-ret));
 	t->opened = !ret;
 	return ret;
-}
-
-/* Before load: reuse slot_fd as t's slot map, sized as max_routes and max_sub say. */
-int tab_reuse(struct lpm_tab *t, int slot_fd, __u32 max_routes, __u32 max_sub,
-		     const char *live)
-{
-	struct bpf_map *slot = bpf_object__find_map_by_name(t->obj, lpm_slot_names[t->kind]);
-	int ret;
-
-	if (!slot)
-		return -EINVAL;
-	ret = geom_rodata(t->obj, t->kind, max_routes, max_sub) ?:
-		      bpf_map__reuse_fd(slot, slot_fd);
-	if (ret || !live)
-		return ret;
-	/* The open after load finds the live image at its pin. */
-	t->live_pin = strdup(live);
-	return t->live_pin ? 0 : -ENOMEM;
 }
 
 /*
  * Open t (tab_init'ed, no object) over a pinned slot map (slot_fd, duplicated)
  * of images sized for max_routes and max_sub, its image mapped if it has one
- * (found at its pin live, else by id), and pinned at live from now on.
+ * (found at its pin live, else by id; with must, it has to), and pinned at
+ * live from now on.
  */
 int tab_open_pinned(struct lpm_tab *t, int slot_fd, __u32 max_routes, __u32 max_sub,
-		    const char *live, char *err, size_t errlen)
+		    const char *live, bool must, char *err, size_t errlen)
 {
 	const char *what = tab_what[t->kind];
 	int ret, fd = -1;
@@ -536,8 +520,10 @@ int tab_open_pinned(struct lpm_tab *t, int slot_fd, __u32 max_routes, __u32 max_
 	 * structure empties the slot whether it is mapped here or not.
 	 */
 	ret = live_image(t, &fd);
-	if (ret == -EPERM || ret == -EACCES || ret == -ENOENT)
+	if (!must && (ret == -EPERM || ret == -EACCES || ret == -ENOENT))
 		return 0;
+	if (!ret && fd < 0 && must)
+		ret = -ENOENT;
 	if (ret) {
 		snprintf(err, errlen, "%s: the live image: %s", what, strerror(-ret));
 		return ret;
@@ -573,7 +559,8 @@ static int load_begin(struct lpm_tab *t, struct tab_load *old)
 	int fd, ret;
 	void *img;
 
-	*old = (struct tab_load){ .fd = t->fd, .img = t->img, .sub_used = t->sub_used };
+	*old = (struct tab_load){ .fd = t->fd, .img = t->img, .sub_used = t->sub_used,
+				  .derived = t->derived };
 	ret = image_new(t, &fd, &img);
 	if (ret)
 		return ret;
@@ -602,10 +589,12 @@ int tab_load_end(struct lpm_tab *t, struct tab_load *old, int ret,
 		image_free(t, t->fd, t->img);
 		tab_attach(t, old->fd, old->img);
 		t->sub_used = old->sub_used;
+		t->derived = old->derived;
 		return ret;
 	}
 	idx_free(&t->ix);
 	t->ix = ix;
+	t->derived = true;
 	return 0;
 }
 
@@ -668,31 +657,41 @@ __u64 tab_ent_make(const struct lpm_tab *t, __u32 key)
 /* Image bytes in use: the top table, the 2 KiB blocks handed out, the route slots. */
 size_t tab_bytes(const struct lpm_tab *t)
 {
-	return (size_t)t->top_entries * 8 + (size_t)t->sub_used * 2048 +
+	__u32 used = t->derived || !t->img ? t->sub_used : tab_blocks_used(t);
+
+	return (size_t)t->top_entries * 8 + (size_t)used * 2048 +
 	       (size_t)t->max_routes * (8 * (1 + t->pfx_words) + 4);
 }
 
-/* Append the live routes of t (family fam) to out, in slot order; line = slot + 1. */
+/*
+ * Append the live routes of t (family fam) to out, in slot order; line = slot
+ * + 1. From the image's prefixes, so a reader never derives the index.
+ */
 int tab_dump(const struct lpm_tab *t, unsigned int fam, struct wcard_routes *out)
 {
 	struct wcard_route *nr;
+	unsigned int len;
 	size_t live = 0;
+	wc_u128 addr;
 	__u32 i;
 
-	for (i = 0; i < t->ix.nslots; i++)
-		live += t->ix.len[i] != LPM_FREE;
+	if (!t->pfx)
+		return 0;
+	for (i = 0; i < t->max_routes; i++)
+		live += !!(t->pfx[(size_t)i * t->pfx_words] & LPM_PFX_USED);
 	if (!live)
 		return 0;
 	nr = realloc(out->r, (out->n + live) * sizeof(*nr));
 	if (!nr)
 		return -ENOMEM;
 	out->r = nr;
-	for (i = 0; i < t->ix.nslots; i++) {
-		if (t->ix.len[i] == LPM_FREE)
+	for (i = 0; i < t->max_routes && live; i++) {
+		if (!idx_pfx_get(t->pfx, t->pfx_words, i, &addr, &len))
 			continue;
-		out->r[out->n++] = (struct wcard_route){ .addr = t->ix.addr[i],
+		live--;
+		out->r[out->n++] = (struct wcard_route){ .addr = addr,
 							 .family = (__u8)fam,
-							 .len = t->ix.len[i],
+							 .len = (__u8)len,
 							 .value = t->val[i],
 							 .line = i + 1 };
 	}

@@ -147,23 +147,39 @@ static long dir24_groups_needed(const struct wcard_routes *rt)
 	return uniq;
 }
 
-/*
- * The handle of structure k (enum of WC_LPM_KINDS) in l's object, before load:
- * prepared (pin_dir NULL), or over the slot map pinned under pin_dir.
- */
-static int lpm_handle(struct wcard_lpm *l, int k, const char *pin_dir, char *err, size_t errlen)
+/* The handle of structure k (enum of WC_LPM_KINDS), prepared in l's object before its load. */
+static int lpm_prepare(struct wcard_lpm *l, int k)
 {
 	struct bpf_object *obj = l->skel->obj;
 	__u32 n = l->meta.max_routes[k], sub = l->meta.max_sub[k];
-	struct wcard_trie **t = k == WC_LPM_TRIE4 ? &l->t4 : &l->d6;
+
+	if (k == WC_LPM_DIR24)
+		return wcard_dir24_prepare(obj, n, sub, &l->d4);
+	return k == WC_LPM_TRIE4 ? wcard_trie4_prepare(obj, n, sub, &l->t4) :
+				   wcard_lpm6_prepare(obj, n, sub, &l->d6);
+}
+
+/* Structure k's handle in l, as the tab they share (NULL: l has none). */
+static struct lpm_tab *lpm_tab(const struct wcard_lpm *l, int k)
+{
+	if (k == WC_LPM_DIR24)
+		return l->d4 ? &l->d4->t : NULL;
+	if (k == WC_LPM_TRIE4)
+		return l->t4 ? &l->t4->t : NULL;
+	return l->d6 ? &l->d6->t : NULL;
+}
+
+/*
+ * The handle of structure k over its slot map pinned under pin_dir, with no
+ * BPF object: its live image mapped (it must have one).
+ */
+static int lpm_open_slot(struct wcard_lpm *l, int k, const char *pin_dir, char *err,
+			 size_t errlen)
+{
+	__u32 n = l->meta.max_routes[k], sub = l->meta.max_sub[k];
 	char path[4096], live[4200];
 	int fd, ret;
 
-	if (!pin_dir && k == WC_LPM_DIR24)
-		return wcard_dir24_prepare(obj, n, sub, &l->d4);
-	if (!pin_dir)
-		return k == WC_LPM_TRIE4 ? wcard_trie4_prepare(obj, n, sub, t) :
-					   wcard_lpm6_prepare(obj, n, sub, t);
 	snprintf(path, sizeof(path), "%s/%s", pin_dir, lpm_slot_names[k]);
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
@@ -172,15 +188,55 @@ static int lpm_handle(struct wcard_lpm *l, int k, const char *pin_dir, char *err
 		return ret;
 	}
 	snprintf(live, sizeof(live), "%s_live", path);
-	ret = k == WC_LPM_DIR24 ? lpm_dir24_reuse(obj, fd, n, sub, live, &l->d4) :
-				  lpm_trie_reuse(obj, k, fd, n, sub, live, t);
-	close(fd); /* libbpf holds its own copy */
+	ret = k == WC_LPM_DIR24 ?
+		      lpm_dir24_open_pinned(fd, n, sub, live, &l->d4, err, errlen) :
+		      lpm_trie_open_pinned(fd, k, 0, n, sub, live, true,
+					   k == WC_LPM_TRIE4 ? &l->t4 : &l->d6, err, errlen);
+	close(fd); /* the handle holds its own copy */
 	return ret;
 }
 
 /*
- * Build the object of meta m: a fresh one (pin_dir NULL: structures prepared,
- * a new meta map), or one over the maps pinned under pin_dir.
+ * Load l's lookup programs, once, over its structures' slot maps: only
+ * wcard_lpm_lookup runs BPF, so an LPM opened from its pins to be dumped or
+ * changed never loads an object (nor parses the kernel's BTF).
+ */
+static int lpm_prog(struct wcard_lpm *l)
+{
+	struct bpf_map *maps[WC_LPM_KINDS];
+	struct wcard_lpm4 *s;
+	int ret = 0, k;
+
+	if (l->skel)
+		return 0;
+	s = wcard_skel_open_as(wcard_lpm4, bpf_build_recorded(l->meta.build));
+	if (!s)
+		return -errno;
+	s->rodata->wc_lpm4_trie = l->meta.v4 == WCARD_LPM4_TRIE;
+	maps[WC_LPM_DIR24] = s->maps.wc_lpm4_image;
+	maps[WC_LPM_TRIE4] = s->maps.wc_trie4_image;
+	maps[WC_LPM_TRIE6] = s->maps.wc_lpm6_image;
+	for (k = 0; k < WC_LPM_KINDS && !ret; k++) {
+		const struct lpm_tab *t = lpm_tab(l, k);
+
+		if (t)
+			ret = lpm_object_geom(s->obj, k, t->max_routes, t->max_sub) ?:
+				      bpf_map__reuse_fd(maps[k], t->slot);
+	}
+	if (!ret)
+		ret = wcard_lpm4__load(s);
+	if (ret) {
+		wcard_lpm4__destroy(s);
+		return ret;
+	}
+	l->skel = s;
+	return 0;
+}
+
+/*
+ * Build the object of meta m: a fresh one (pin_dir NULL: structures prepared
+ * in a loaded object, a new meta map), or the structures pinned under pin_dir
+ * (their object loaded by the first lookup).
  */
 static int lpm_build(const struct lpm_meta *m, const char *pin_dir, struct wcard_lpm **out,
 		     char *err, size_t errlen)
@@ -193,38 +249,44 @@ static int lpm_build(const struct lpm_meta *m, const char *pin_dir, struct wcard
 		return -ENOMEM;
 	l->meta_fd = -1;
 	l->meta = *m;
-	l->skel = wcard_skel_open(wcard_lpm4);
-	if (!l->skel)
-		goto out;
-	l->skel->rodata->wc_lpm4_trie = m->v4 == WCARD_LPM4_TRIE;
-	for (k = 0, ret = 0; k < WC_LPM_KINDS && !ret; k++)
-		if (m->max_routes[k])
-			ret = lpm_handle(l, k, pin_dir, err, errlen);
-	if (!ret)
-		ret = wcard_lpm4__load(l->skel);
-	if (ret) {
-		char why[256], hint[256];
-
-		if (!*err && wcard_probe_kernel(why, sizeof(why)))
-			snprintf(err, errlen, "loading the LPM programs: %s", why);
-		else if (!*err)
-			snprintf(err, errlen, "loading the LPM programs: %s%s", strerror(-ret),
-				 wcard_load_hint(ret, hint, sizeof(hint)));
-		goto out;
-	}
-	if (l->d4)
-		ret = wcard_dir24_open(l->d4, err, errlen);
-	if (!ret && l->t4)
-		ret = wcard_trie_open(l->t4, err, errlen);
-	if (!ret && l->d6)
-		ret = wcard_trie_open(l->d6, err, errlen);
-	if (ret)
-		goto out;
 	if (pin_dir) {
+		for (k = 0, ret = 0; k < WC_LPM_KINDS && !ret; k++)
+			if (m->max_routes[k])
+				ret = lpm_open_slot(l, k, pin_dir, err, errlen);
+		if (ret)
+			goto out;
 		snprintf(path, sizeof(path), "%s/meta", pin_dir);
 		l->meta_fd = bpf_obj_get(path);
 	} else {
-		l->meta_fd = lpm_meta_create(m);
+		l->meta.build = wcard_bpf_build() + 1;
+		l->skel = wcard_skel_open_as(wcard_lpm4, l->meta.build - 1);
+		if (!l->skel)
+			goto out;
+		l->skel->rodata->wc_lpm4_trie = m->v4 == WCARD_LPM4_TRIE;
+		for (k = 0, ret = 0; k < WC_LPM_KINDS && !ret; k++)
+			if (m->max_routes[k])
+				ret = lpm_prepare(l, k);
+		if (!ret)
+			ret = wcard_lpm4__load(l->skel);
+		if (ret) {
+			char why[256], hint[256];
+
+			if (wcard_probe_kernel(why, sizeof(why)))
+				snprintf(err, errlen, "loading the LPM programs: %s", why);
+			else
+				snprintf(err, errlen, "loading the LPM programs: %s%s",
+					 strerror(-ret), wcard_load_hint(ret, hint, sizeof(hint)));
+			goto out;
+		}
+		if (l->d4)
+			ret = wcard_dir24_open(l->d4, err, errlen);
+		if (!ret && l->t4)
+			ret = wcard_trie_open(l->t4, err, errlen);
+		if (!ret && l->d6)
+			ret = wcard_trie_open(l->d6, err, errlen);
+		if (ret)
+			goto out;
+		l->meta_fd = lpm_meta_create(&l->meta);
 		if (l->meta_fd < 0)
 			errno = -l->meta_fd;
 	}
@@ -347,9 +409,6 @@ int wcard_lpm_create(const struct wcard_routes *rt, const struct wcard_lpm_opts 
 
 int wcard_lpm_pin(struct wcard_lpm *l, const char *dir, char *err, size_t errlen)
 {
-	struct bpf_map *maps[WC_LPM_KINDS] = { l ? l->skel->maps.wc_lpm4_image : NULL,
-				      l ? l->skel->maps.wc_trie4_image : NULL,
-				      l ? l->skel->maps.wc_lpm6_image : NULL };
 	char path[4096];
 	int k, ret = 0;
 
@@ -369,7 +428,7 @@ int wcard_lpm_pin(struct wcard_lpm *l, const char *dir, char *err, size_t errlen
 		if (!l->meta.max_routes[k])
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, lpm_slot_names[k]);
-		if (bpf_obj_pin(bpf_map__fd(maps[k]), path)) {
+		if (bpf_obj_pin(lpm_tab(l, k)->slot, path)) {
 			ret = -errno;
 			snprintf(err, errlen, "pinning %s: %s", path, strerror(errno));
 		}
@@ -552,8 +611,13 @@ int wcard_lpm_lookup(struct wcard_lpm *l, unsigned int family, wc_u128 addr, lon
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = sizeof(pkt),
 		    .data_out = back, .data_size_out = sizeof(back), .repeat = 1);
 
+	int ret;
+
 	if (!l || !route || (family != 4 && family != 6))
 		return -EINVAL;
+	ret = lpm_prog(l);
+	if (ret)
+		return ret;
 	if (family == 4)
 		memcpy(pkt, &a4, sizeof(a4));
 	else

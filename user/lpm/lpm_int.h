@@ -91,6 +91,11 @@ struct lpm_tab {
 	unsigned int pfx_words;
 	__u32 top_entries, elems, val_base, aux_base; /* image layout, fixed at load */
 	__u32 max_sub, max_routes, sub_used;
+	/*
+	 * ix and sub_used hold (tab_derive): built with the image, or derived
+	 * from a mapped one on the first change.
+	 */
+	bool derived;
 	struct lpm_index ix; /* for online changes */
 	char *live_pin; /* bpffs path the live image is pinned at (pinned LPMs), or NULL */
 };
@@ -115,21 +120,25 @@ struct tab_load {
 	int fd;
 	void *img;
 	__u32 sub_used;
+	bool derived;
 };
 
 /* A structure of kind in obj (slot key), with no image: before tab_prepare or tab_reuse. */
 void tab_init(struct lpm_tab *t, struct bpf_object *obj, int kind, __u32 key);
 /* Before load: size t's images and make the first (the slot map's template). */
 int tab_prepare(struct lpm_tab *t, __u32 max_routes, __u32 max_sub);
-/* Before load: reuse slot_fd as t's slot map, its images of that size, live at pin live. */
-int tab_reuse(struct lpm_tab *t, int slot_fd, __u32 max_routes, __u32 max_sub, const char *live);
 /* After load: map the first image (prepared) or the live one (reused). 0 if open already. */
 int tab_open(struct lpm_tab *t, char *err, size_t errlen);
 void tab_close(struct lpm_tab *t);
 /* lpm_trie_open_pinned and lpm_trie_drop (below) for any tab. */
 int tab_open_pinned(struct lpm_tab *t, int slot_fd, __u32 max_routes, __u32 max_sub,
-		    const char *live, char *err, size_t errlen);
+		    const char *live, bool must, char *err, size_t errlen);
 void tab_drop(struct lpm_tab *t, bool spare);
+/*
+ * Before an online change: derive t's route index and blocks in use from its
+ * mapped image, once. 0, -EINVAL (no image yet) or -ENOMEM.
+ */
+int tab_derive(struct lpm_tab *t);
 /*
  * A bulk load into t: the indexes of rt's routes of family fam shortest first
  * (*out, *nout), with a new image attached to build them in (old: what to
@@ -149,15 +158,13 @@ int tab_dump(const struct lpm_tab *t, unsigned int fam, struct wcard_routes *out
 size_t tab_bytes(const struct lpm_tab *t);
 
 /*
- * Pinned LPMs (lpm.c): before load, a handle of structure kind (0 DIR-24-8,
- * 1 IPv4 trie, 2 IPv6 trie) of obj that reuses slot_fd as its slot map, whose
- * images were sized for max_routes and max_sub. Its open after load maps the
- * live image (pinned at live, if not NULL) and rebuilds the index from it.
+ * Pinned LPMs (lpm.c): the DIR-24-8 over a pinned slot map (slot_fd,
+ * duplicated) whose images were sized for max_routes and max_sub, with no
+ * BPF object; its live image (pinned at live) mapped. lpm_trie_open_pinned
+ * (below) is the same for tries.
  */
-int lpm_dir24_reuse(struct bpf_object *obj, int slot_fd, __u32 max_routes, __u32 max_sub,
-		    const char *live, struct wcard_dir24 **out);
-int lpm_trie_reuse(struct bpf_object *obj, int kind, int slot_fd, __u32 max_routes,
-		   __u32 max_sub, const char *live, struct wcard_trie **out);
+int lpm_dir24_open_pinned(int slot_fd, __u32 max_routes, __u32 max_sub, const char *live,
+			  struct wcard_dir24 **out, char *err, size_t errlen);
 /* Pin the live image at path, now and after every bulk load (pinned LPMs). */
 int lpm_dir24_pin_live(struct wcard_dir24 *d, const char *path);
 int lpm_trie_pin_live(struct wcard_trie *d, const char *path);
@@ -179,7 +186,7 @@ struct lpm_meta {
 	__u32 magic;
 	__u32 version;
 	__u32 v4; /* enum wcard_lpm4_algo */
-	__u32 _pad;
+	__u32 build; /* enum wcard_bpf_build + 1 it was made with (bpf_build_recorded); 0: older */
 	__u32 max_routes[WC_LPM_KINDS]; /* 0: structure not in use */
 	__u32 max_sub[WC_LPM_KINDS];
 };
@@ -200,7 +207,8 @@ int lpm_object_geom(struct bpf_object *obj, int kind, __u32 max_routes, __u32 ma
  * lpm_trie_open_pinned: the trie of slot key of a pinned slot map (slot_fd,
  *   duplicated) of a trie kind (1 IPv4, 2 IPv6) sized for max_routes and
  *   max_sub, its image mapped if it has one (found at its pin live, else by
- *   id), and pinned at live from now on (NULL: not pinned).
+ *   id; with must, it has to), and pinned at live from now on (NULL: not
+ *   pinned).
  * lpm_trie_drop: free the trie's image (and with spare, its unused spare):
  *   the slot empties and the pins go. Only for a generation no lookup uses.
  * lpm_trie_spare_move: hand from's unused spare image (the template the
@@ -208,7 +216,8 @@ int lpm_object_geom(struct bpf_object *obj, int kind, __u32 max_routes, __u32 ma
  */
 int lpm_trie_sibling(const struct wcard_trie *d, __u32 key, struct wcard_trie **out);
 int lpm_trie_open_pinned(int slot_fd, int kind, __u32 key, __u32 max_routes, __u32 max_sub,
-			 const char *live, struct wcard_trie **out, char *err, size_t errlen);
+			 const char *live, bool must, struct wcard_trie **out, char *err,
+			 size_t errlen);
 void lpm_trie_drop(struct wcard_trie *d, bool spare);
 void lpm_trie_spare_move(struct wcard_trie *to, struct wcard_trie *from);
 void lpm_trie_geom(const struct wcard_trie *d, __u32 *max_routes, __u32 *max_sub);

@@ -31,9 +31,9 @@ static struct wcard_trie *trie_new(struct bpf_object *obj, int kind, __u32 key)
 	return d;
 }
 
-/* A trie handle of obj: prepared (slot_fd < 0), or reusing the pinned slot_fd. */
-static int trie_make(struct bpf_object *obj, int kind, int slot_fd, __u32 max_routes,
-		     __u32 max_sub, const char *live, struct wcard_trie **out)
+/* A trie handle of obj, prepared. */
+static int trie_make(struct bpf_object *obj, int kind, __u32 max_routes, __u32 max_sub,
+		     struct wcard_trie **out)
 {
 	struct wcard_trie *d;
 	int ret;
@@ -43,8 +43,7 @@ static int trie_make(struct bpf_object *obj, int kind, int slot_fd, __u32 max_ro
 	d = trie_new(obj, kind, 0);
 	if (!d)
 		return -ENOMEM;
-	ret = slot_fd < 0 ? tab_prepare(&d->t, max_routes, max_sub) :
-			    tab_reuse(&d->t, slot_fd, max_routes, max_sub, live);
+	ret = tab_prepare(&d->t, max_routes, max_sub);
 	if (ret) {
 		wcard_trie_close(d);
 		return ret;
@@ -56,22 +55,13 @@ static int trie_make(struct bpf_object *obj, int kind, int slot_fd, __u32 max_ro
 int wcard_lpm6_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes,
 		       struct wcard_trie **out)
 {
-	return trie_make(obj, WC_LPM_TRIE6, -1, max_routes, max_nodes, NULL, out);
+	return trie_make(obj, WC_LPM_TRIE6, max_routes, max_nodes, out);
 }
 
 int wcard_trie4_prepare(struct bpf_object *obj, __u32 max_routes, __u32 max_nodes,
 			struct wcard_trie **out)
 {
-	return trie_make(obj, WC_LPM_TRIE4, -1, max_routes, max_nodes, NULL, out);
-}
-
-int lpm_trie_reuse(struct bpf_object *obj, int kind, int slot_fd, __u32 max_routes,
-		   __u32 max_sub, const char *live, struct wcard_trie **out)
-{
-	if (kind != WC_LPM_TRIE4 && kind != WC_LPM_TRIE6)
-		return -EINVAL;
-	return slot_fd < 0 ? -EBADF :
-			     trie_make(obj, kind, slot_fd, max_routes, max_sub, live, out);
+	return trie_make(obj, WC_LPM_TRIE4, max_routes, max_nodes, out);
 }
 
 int wcard_trie_open(struct wcard_trie *d, char *err, size_t errlen)
@@ -117,7 +107,8 @@ int lpm_trie_sibling(const struct wcard_trie *d, __u32 key, struct wcard_trie **
 }
 
 int lpm_trie_open_pinned(int slot_fd, int kind, __u32 key, __u32 max_routes, __u32 max_sub,
-			 const char *live, struct wcard_trie **out, char *err, size_t errlen)
+			 const char *live, bool must, struct wcard_trie **out, char *err,
+			 size_t errlen)
 {
 	struct wcard_trie *d;
 	int ret;
@@ -127,7 +118,7 @@ int lpm_trie_open_pinned(int slot_fd, int kind, __u32 key, __u32 max_routes, __u
 	d = trie_new(NULL, kind, key);
 	if (!d)
 		return -ENOMEM;
-	ret = tab_open_pinned(&d->t, slot_fd, max_routes, max_sub, live, err, errlen);
+	ret = tab_open_pinned(&d->t, slot_fd, max_routes, max_sub, live, must, err, errlen);
 	if (ret) {
 		wcard_trie_close(d);
 		return ret;
@@ -377,8 +368,11 @@ int wcard_trie_add(struct wcard_trie *d, wc_u128 addr, unsigned int len, __u64 v
 	long old;
 	int ret;
 
-	if (!d || !d->t.ix.len || len > d->bits)
+	if (!d || len > d->bits)
 		return -EINVAL;
+	ret = tab_derive(&d->t);
+	if (ret)
+		return ret;
 	addr &= trie_mask(d->bits, len);
 	pos = trie_pos(d->bits, addr);
 	old = idx_find(&d->t.ix, addr, len);
@@ -419,10 +413,13 @@ int wcard_trie_del(struct wcard_trie *d, wc_u128 addr, unsigned int len)
 	__u64 *tab;
 	long r, cover = -1;
 	wc_u128 pos;
-	int l;
+	int l, ret;
 
-	if (!d || !d->t.ix.len || len > d->bits)
+	if (!d || len > d->bits)
 		return -EINVAL;
+	ret = tab_derive(&d->t);
+	if (ret)
+		return ret;
 	addr &= trie_mask(d->bits, len);
 	pos = trie_pos(d->bits, addr);
 	r = idx_find(&d->t.ix, addr, len);

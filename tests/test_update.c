@@ -442,6 +442,114 @@ Test(update, update_and_errors)
 	wcard_ruleset_free(&rs);
 }
 
+/* What rules_each_in_order collects: the rules in the order given. */
+struct each_seen {
+	const struct shadow *sh;
+	const struct wcard_layout *l;
+	__u32 prev_id;
+	size_t n;
+	const char *name;
+};
+
+static int each_check(const struct wcard_rule *r, void *arg)
+{
+	struct each_seen *x = arg;
+	const struct shadow *sh = x->sh;
+	char a[512], b[512];
+
+	cr_assert(r->id < sh->n && sh->live[r->id], "case %s: listed id %u is not live", x->name,
+		  r->id);
+	if (x->n) {
+		__u32 p = x->prev_id;
+
+		/* Best first: lower priority, and among equals the one added first. */
+		cr_assert(sh->r[p].prio < r->prio ||
+				  (sh->r[p].prio == r->prio && sh->seq[p] < sh->seq[r->id]),
+			  "case %s: id %u (prio %u) listed after id %u (prio %u)", x->name, r->id,
+			  r->prio, p, sh->r[p].prio);
+	}
+	wcard_rule_format(x->l, r, a, sizeof(a));
+	wcard_rule_format(x->l, &sh->r[r->id], b, sizeof(b));
+	cr_assert_str_eq(a, b, "case %s: id %u", x->name, r->id);
+	x->prev_id = r->id;
+	x->n++;
+	return 0;
+}
+
+/*
+ * wcard_clf_rules_each streams the live rules best first, from the maps, and
+ * wcard_clf_id_bound bounds their ids: ids handed out in priority order (the
+ * listing's fast path), and in random order with changes on top.
+ */
+static void each_in_order(bool ordered, const char *name)
+{
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	struct wt_rng r = { .s = ordered ? 5 : 6 };
+	struct shadow sh = { 0 };
+	struct wcard_ruleset rs;
+	struct each_seen x = { .sh = &sh, .l = l, .name = name };
+	char err[256] = "";
+	size_t live = 0, i;
+	__u32 id, bound;
+	struct lk t;
+
+	gen_rules(400, ordered ? 71 : 72, &rs);
+	for (i = 0; i < rs.n; i++) {
+		rs.rules[i].prio = ordered ? (__u32)i : wt_below(&r, 50);
+		sh_add(&sh, &rs.rules[i], (__u32)i, true);
+	}
+	lk_open(&t, l, 1024, WC_ALGO_TM, name);
+	cr_assert_eq(wcard_clf_load(t.clf, &rs, err, sizeof(err)), 0, "case %s: load: %s", name,
+		     err);
+	for (i = 0; !ordered && i < 300; i++) {
+		struct wcard_rule nr = rs.rules[wt_below(&r, (unsigned int)rs.n)];
+		__u32 victim = wt_below(&r, (unsigned int)sh.n);
+
+		nr.prio = wt_below(&r, 50);
+		if (wt_below(&r, 2) && sh.live[victim]) {
+			cr_assert_eq(wcard_clf_update(t.clf, victim, nr.prio, sh.r[victim].value, &id,
+						      err, sizeof(err)),
+				     0, "case %s: update %u: %s", name, victim, err);
+			/* A new priority re-inserts the rule under a new id; the same keeps all. */
+			cr_assert_eq(id == victim, nr.prio == sh.r[victim].prio,
+				     "case %s: update %u: id %u", name, victim, id);
+			if (id != victim) {
+				__u32 np = nr.prio;
+
+				nr = sh.r[victim];
+				nr.prio = np;
+				sh.live[victim] = false;
+				sh_add(&sh, &nr, id, true);
+			}
+		} else if (sh.live[victim] && wt_below(&r, 2)) {
+			cr_assert_eq(wcard_clf_delete(t.clf, victim, err, sizeof(err)), 0,
+				     "case %s: delete %u: %s", name, victim, err);
+			sh.live[victim] = false;
+		} else {
+			cr_assert_eq(wcard_clf_insert(t.clf, &nr, &id, err, sizeof(err)), 0,
+				     "case %s: insert: %s", name, err);
+			sh_add(&sh, &nr, id, true);
+		}
+	}
+	bound = wcard_clf_id_bound(t.clf);
+	for (i = 0; i < sh.n; i++) {
+		live += sh.live[i];
+		cr_assert(!sh.live[i] || i < bound, "case %s: id %zu not below the bound %u", name,
+			  i, bound);
+	}
+	cr_assert_eq(wcard_clf_rules_each(t.clf, each_check, &x), 0, "case %s: rules_each", name);
+	cr_assert_eq(x.n, live, "case %s: %zu rules listed, %zu live", name, x.n, live);
+	lk_close(&t);
+	sh_free(&sh);
+	wcard_ruleset_free(&rs);
+}
+
+Test(update, rules_each_in_priority_order)
+{
+	each_in_order(true, "ids in priority order");
+	each_in_order(false, "random priorities and changes");
+}
+
 /* ---- batches (wcard_clf_apply) ------------------------------------------------ */
 
 /* One round of random changes as batch text; *exp the changes the shadow expects. */

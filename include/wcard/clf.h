@@ -264,6 +264,8 @@ WCARD_API int wcard_clf_rule(const struct wcard_clf *c, __u32 id, struct wcard_r
  */
 WCARD_API int wcard_clf_worst_prio(const struct wcard_clf *c, __u32 *prio);
 WCARD_API unsigned int wcard_clf_ntables(const struct wcard_clf *c);
+/* One past the highest rule id handed out: an array by id of that size covers every rule. O(1). */
+WCARD_API __u32 wcard_clf_id_bound(const struct wcard_clf *c);
 /* The XDP program's fd and its verified instruction count (0 if unknown). */
 WCARD_API int wcard_clf_prog_fd(const struct wcard_clf *c);
 WCARD_API __u32 wcard_clf_verified_insns(const struct wcard_clf *c);

@@ -355,6 +355,8 @@ int wcard_clf_rules_each(const struct wcard_clf *c,
 			 int (*fn)(const struct wcard_rule *r, void *ctx), void *ctx)
 {
 	const struct clf_part *p;
+	__u32 lo = UINT32_MAX, hi = 0;
+	bool sorted = true;
 	struct rank_slot *o;
 	struct wcard_rule r;
 	size_t i, n = 0, nids;
@@ -381,20 +383,43 @@ int wcard_clf_rules_each(const struct wcard_clf *c,
 		unsigned int in = 0;
 
 		for_each_part(c, p) {
-			if (*SLOT_OF(c, p, i) == WC_ID_NONE)
+			__u32 s = *SLOT_OF(c, p, i);
+
+			if (s == WC_ID_NONE)
 				continue;
 			if (!in++)
-				o[n] = (struct rank_slot){ .rank = RULE(c, *SLOT_OF(c, p, i))->rank,
-							   .id = (__u32)i, .slot = *SLOT_OF(c, p, i),
+				o[n] = (struct rank_slot){ .id = (__u32)i, .slot = s,
 							   .part = (__u8)p->idx };
+			lo = s < lo ? s : lo;
+			hi = s > hi ? s : hi;
 		}
 		if (!in)
 			continue;
 		o[n].family = c->nparts == 1 || in > 1 ? 0 : o[n].part == WC_PART_V6 ? 6 : 4;
 		n++;
 	}
-	qsort(o, n, sizeof(*o), rank_slot_cmp);
+	/* Every rule is read: their span mapped in one go, not 64 KiB at a time. */
+	if (n)
+		clf_arr_at(&c->rules, (size_t)lo * sizeof(struct wc_rule),
+			   ((size_t)hi - lo + 1) * sizeof(struct wc_rule));
+	for (i = 0; i < n; i++) {
+		if (i + 8 < n)
+			__builtin_prefetch(RULE(c, o[i + 8].slot));
+		o[i].rank = RULE(c, o[i].slot)->rank;
+		sorted = sorted && (!i || rank_slot_cmp(&o[i - 1], &o[i]) <= 0);
+	}
+	/* Ids are often handed out in priority order (a file's lines): then already sorted. */
+	if (!sorted)
+		qsort(o, n, sizeof(*o), rank_slot_cmp);
 	for (i = 0; i < n && !ret; i++) {
+		/* Rank order is not slot order: fetch a few rules ahead (the list is memory-bound). */
+		if (i + 8 < n) {
+			const char *ahead = (const char *)RULE(c, o[i + 8].slot);
+
+			__builtin_prefetch(ahead);
+			__builtin_prefetch(ahead + 64);
+			__builtin_prefetch(ahead + 128);
+		}
 		clf_decompile(&c->part[o[i].part].layout, RULE(c, o[i].slot), &r);
 		r.id = o[i].id;
 		r.family = o[i].family;
@@ -445,6 +470,13 @@ const struct wcard_layout *wcard_clf_layout(const struct wcard_clf *c)
 enum wc_algo wcard_clf_algo(const struct wcard_clf *c)
 {
 	return c ? c->part[0].algo : 0;
+}
+
+__u32 wcard_clf_id_bound(const struct wcard_clf *c)
+{
+	if (!c)
+		return 0;
+	return clf_state_ok(c) ? WST(c)->nids : (__u32)c->rs.set.n;
 }
 
 unsigned int wcard_clf_ntables(const struct wcard_clf *c)

@@ -29,40 +29,65 @@ static void __attribute__((format(printf, 2, 3))) out(struct out *o, const char 
 		o->off += n;
 }
 
-/* out() without a format: a string, an unsigned number in decimal (listings run through these). */
-static void out_str(struct out *o, const char *str)
+/*
+ * out() without a format: n bytes, a string, a character, an unsigned number
+ * in decimal or hex. Listings of 100K rules run through these.
+ */
+static void out_mem(struct out *o, const char *s, size_t n)
 {
-	size_t n = strlen(str);
-
 	if (o->off < o->len) {
 		size_t k = o->len - o->off - 1 < n ? o->len - o->off - 1 : n;
 
-		memcpy(o->buf + o->off, str, k);
+		memcpy(o->buf + o->off, s, k);
 		o->buf[o->off + k] = 0;
 	}
 	o->off += n;
 }
 
+static void out_str(struct out *o, const char *str)
+{
+	out_mem(o, str, strlen(str));
+}
+
+static void out_chr(struct out *o, char c)
+{
+	out_mem(o, &c, 1);
+}
+
 static void out_dec(struct out *o, unsigned long long v)
 {
 	char t[24];
-	int i = sizeof(t) - 1;
+	int i = sizeof(t);
 
-	t[i] = 0;
 	do {
 		t[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	out_str(o, t + i);
+	out_mem(o, t + i, sizeof(t) - i);
+}
+
+/* "0x" and v in lowercase hex, as %#llx but 0x0 for 0. */
+static void out_hex(struct out *o, unsigned long long v)
+{
+	char t[24];
+	int i = sizeof(t);
+
+	do {
+		t[--i] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	t[--i] = 'x';
+	t[--i] = '0';
+	out_mem(o, t + i, sizeof(t) - i);
 }
 
 /* " name " (no space first on an empty line). */
 static void out_name(struct out *o, const char *name)
 {
 	if (o->off)
-		out_str(o, " ");
+		out_chr(o, ' ');
 	out_str(o, name);
-	out_str(o, " ");
+	out_chr(o, ' ');
 }
 
 static void out_flags(struct out *o, wc_u128 v)
@@ -99,7 +124,7 @@ static void fmt_field(struct out *o, const struct wcard_field *fd, const struct 
 		if (w == 4) {
 			for (i = 0; i < 4; i++) {
 				if (i)
-					out_str(o, ".");
+					out_chr(o, '.');
 				out_dec(o, (unsigned int)(m->value >> (8 * (3 - i))) & 0xff);
 			}
 		} else if (w == 16) {
@@ -111,7 +136,7 @@ static void fmt_field(struct out *o, const struct wcard_field *fd, const struct 
 			out_str(o, u128_str(m->value, true, nb[0], 48));
 		}
 		if (m->plen < w * 8) {
-			out_str(o, "/");
+			out_chr(o, '/');
 			out_dec(o, m->plen);
 		}
 		break;
@@ -121,7 +146,7 @@ static void fmt_field(struct out *o, const struct wcard_field *fd, const struct 
 		out_name(o, fd->name);
 		out_dec(o, m->lo);
 		if (m->lo != m->hi) {
-			out_str(o, "-");
+			out_chr(o, '-');
 			out_dec(o, m->hi);
 		}
 		break;
@@ -187,7 +212,9 @@ int wcard_rule_format(const struct wcard_layout *l, const struct wcard_rule *r, 
 	else if (WC_VALUE_ACTION(r->value) == WC_ACT_REDIRECT && !(r->value >> 40) &&
 		 WC_VALUE_IFINDEX(r->value))
 		out(&o, " redirect %u", WC_VALUE_IFINDEX(r->value));
-	else
-		out(&o, " value 0x%llx", (unsigned long long)r->value);
+	else {
+		out_mem(&o, " value ", 7);
+		out_hex(&o, r->value);
+	}
 	return o.off > INT32_MAX ? INT32_MAX : (int)o.off;
 }

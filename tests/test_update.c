@@ -609,7 +609,7 @@ static void shadow_apply(struct shadow *sh, const struct wcard_batch *b, const _
 
 		switch (ch->op) {
 		case WCARD_CHANGE_ADD:
-			sh_add(sh, &ch->rule, ids[i], true);
+			sh_add(sh, ch->rule, ids[i], true);
 			break;
 		case WCARD_CHANGE_DEL:
 			sh->live[ch->id] = false;
@@ -985,6 +985,92 @@ Test(update, moved_copies_die_after_grace_delete)
 Test(update, moved_copies_die_after_grace_value)
 {
 	moved_copies_after_grace(false, "moved+grace+value");
+}
+
+/*
+ * A writer finds the old copies of moved rules through its own cache of the
+ * moved ring. Another handle (another process, in practice) moves rules too:
+ * this one must catch up with them before it deletes one, or the exact scan
+ * keeps answering the deleted rule through its old copy.
+ */
+Test(update, moved_copies_die_across_handles)
+{
+	enum { NSPLIT = 14, NKEYS = 2 * NSPLIT + 2 };
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	struct wcard_clf_opts o = { .layout = l, .algo = WC_ALGO_TM };
+	const char *name = "moves by two handles";
+	struct wc_key keys[NKEYS] = {};
+	bool deleted[2 * 256] = { false };
+	__u32 ids[2][NSPLIT], k, h;
+	struct wcard_stats *st = calloc(1, sizeof(*st));
+	struct wcard_clf *other = NULL;
+	struct wcard_ruleset rs;
+	struct wcard_rule r;
+	char err[256] = "", dir[200], state[64];
+	__u64 grace = 0;
+	struct tp t;
+
+	cr_assert_not_null(st, "case %s: calloc", name);
+	tp_open(&t, 256, name);
+	wcard_ruleset_init(&rs, l);
+	wcard_rule_any(l, &r);
+	for (h = 0; h < 2; h++) {
+		wcard_rule_set_prefix(l, &r, WC_F_SRC, (0x0a + h) << 24, 8);
+		r.prio = 5, r.value = 1000 + h;
+		wcard_ruleset_add(&rs, &r);
+		keys[NKEYS - 2 + h].w[0] = (0x0a + h) << 24 | 0xc80001; /* the /8 only */
+	}
+	cr_assert_eq(wcard_clf_load(t.clf, &rs, err, sizeof(err)), 0, "case %s: load: %s", name,
+		     err);
+	wt_pin_dir(dir, sizeof(dir), "moved");
+	cr_assert_eq(wcard_clf_pin(t.clf, dir, err, sizeof(err)), 0, "case %s: pin: %s", name, err);
+	cr_assert_eq(wcard_clf_open_pinned(dir, &o, &other, err, sizeof(err)), 0,
+		     "case %s: open: %s", name, err);
+	/*
+	 * Rules in one bucket: past c = 10 they split and move. The first handle
+	 * adds /16s under 10/8 and deletes one (its cache is made), the other
+	 * adds /24s under 11.1/16, then the first deletes those.
+	 */
+	for (h = 0; h < 2; h++) {
+		struct wcard_clf *w = h ? other : t.clf;
+		__u32 moves;
+
+		cr_assert_eq(wcard_clf_stats(w, st), 0, "case %s: stats", name);
+		moves = st->moves;
+		for (k = 0; k < NSPLIT; k++) {
+			/* The other's: /24s under 11.1/16, one bucket of the /16s' table. */
+			__u32 a = h ? 0x0b010000 | (k + 1) << 8 : 0x0a000000 | (k + 1) << 16;
+
+			wcard_rule_set_prefix(l, &r, WC_F_SRC, a, h ? 24 : 16);
+			r.prio = 1, r.value = 2000 + 100 * h + k;
+			cr_assert_eq(wcard_clf_insert(w, &r, &ids[h][k], err, sizeof(err)), 0,
+				     "case %s: handle %u: insert %u: %s", name, h, k, err);
+			keys[h * NSPLIT + k].w[0] = a | 1;
+		}
+		cr_assert_eq(wcard_clf_stats(w, st), 0, "case %s: stats", name);
+		cr_assert_gt(st->moves, moves, "case %s: handle %u moved no rule", name, h);
+		if (!h) {
+			cr_assert_eq(wcard_clf_delete(t.clf, ids[0][0], err, sizeof(err)), 0,
+				     "case %s: delete: %s", name, err);
+			deleted[ids[0][0]] = true;
+			grace = st->grace_periods;
+		}
+		tp_check(&t, keys, NKEYS, deleted, name, h ? "moved by the other" : "moved");
+	}
+	cr_assert_eq(wcard_clf_stats(t.clf, st), 0, "case %s: stats", name);
+	cr_assert_eq(st->grace_periods, grace, "case %s: a grace period killed the copies", name);
+	for (k = 0; k < NSPLIT; k++) {
+		cr_assert_eq(wcard_clf_delete(t.clf, ids[1][k], err, sizeof(err)), 0,
+			     "case %s: delete /24 %u: %s", name, k, err);
+		deleted[ids[1][k]] = true;
+		snprintf(state, sizeof(state), "first handle deleted the other's /24 %u", k);
+		tp_check(&t, keys, NKEYS, deleted, name, state);
+	}
+	wcard_clf_destroy(other);
+	tp_close(&t);
+	cr_assert_eq(wcard_clf_unpin(dir), 0, "case %s: unpin", name);
+	wcard_ruleset_free(&rs);
+	free(st);
 }
 
 /* ---- concurrency: lookups on another thread during updates ---------------- */

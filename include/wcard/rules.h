@@ -176,14 +176,20 @@ struct wcard_change {
 	bool has_value; /* UPDATE: the action changes to value */
 	__u32 prio;
 	__u64 value;
-	struct wcard_rule rule; /* ADD */
+	const struct wcard_rule *rule; /* ADD: the rule, held by the batch; NULL otherwise */
 };
 
+/*
+ * The changes, and the rules they add apart from them: a delete takes a few
+ * bytes, not a rule's 544 (a batch of 1M changes is read into memory whole).
+ */
 struct wcard_batch {
 	char *name; /* the file, for messages ("<stdin>" for "-") */
 	const struct wcard_layout *layout;
 	struct wcard_change *c;
 	size_t n, cap;
+	struct wcard_rule *rules; /* what the ADD changes point at */
+	size_t nrules, rcap;
 };
 
 /*

@@ -86,15 +86,15 @@ static void fuzz_batch(const uint8_t *data, size_t size, const struct wcard_layo
 		}
 		if (c->op != WCARD_CHANGE_ADD)
 			fz_fail("batch: change %zu: op %d", i, c->op);
-		if (wcard_rule_check(bl, &c->rule, e2, sizeof(e2)))
+		if (wcard_rule_check(bl, c->rule, e2, sizeof(e2)))
 			fz_fail("batch: change %zu: rule not well formed: %s", i, e2);
 		memcpy(line, "add ", 4);
-		wcard_rule_format(bl, &c->rule, line + 4, sizeof(line) - 4);
+		wcard_rule_format(bl, c->rule, line + 4, sizeof(line) - 4);
 		if (wcard_batch_parse("again", line, bl, &back, e2, sizeof(e2)) || back.n != 1 ||
 		    back.c[0].op != WCARD_CHANGE_ADD)
 			fz_fail("batch: change %zu formats as '%s', which does not read back: %s", i,
 				line, e2);
-		same_rule(bl, &c->rule, &back.c[0].rule, line);
+		same_rule(bl, c->rule, back.c[0].rule, line);
 		wcard_batch_free(&back);
 	}
 out:

@@ -41,7 +41,6 @@ static int check_batch(struct wcard_clf *c, const struct wcard_batch *b, char *e
 {
 	size_t lim = WC_ID_LIMIT((size_t)c->max_rules), cnt[WC_MAX_PARTS], i;
 	__u8 *gone = calloc(lim / 8 + 1, 1);
-	struct wcard_rule cur;
 	char why[512];
 	struct clf_part *p;
 	int ret = 0;
@@ -52,7 +51,7 @@ static int check_batch(struct wcard_clf *c, const struct wcard_batch *b, char *e
 		cnt[p->idx] = clf_part_nlive(c, p);
 	for (i = 0; i < b->n && !ret; i++) {
 		const struct wcard_change *ch = &b->c[i];
-		const struct wcard_rule *r = &ch->rule;
+		const struct wcard_rule *r = ch->rule;
 		int d = 1;
 
 		why[0] = 0;
@@ -72,11 +71,11 @@ static int check_batch(struct wcard_clf *c, const struct wcard_batch *b, char *e
 				ret = -ENOENT;
 				break;
 			}
-			clf_rule_read(c, ch->id, &cur, NULL);
-			r = &cur;
 			/* A value change keeps the rule; a new priority re-inserts it (+1, then -1). */
-			if (ch->op == WCARD_CHANGE_UPDATE && (!ch->has_prio || ch->prio == r->prio))
+			if (ch->op == WCARD_CHANGE_UPDATE &&
+			    (!ch->has_prio || ch->prio == clf_rule_prio(c, ch->id)))
 				continue;
+			r = NULL; /* in the parts that hold id now */
 			if (ch->op == WCARD_CHANGE_DEL)
 				d = -1;
 			bit_set(gone, ch->id);
@@ -87,7 +86,7 @@ static int check_batch(struct wcard_clf *c, const struct wcard_batch *b, char *e
 			break;
 		}
 		for_each_part(c, p) {
-			if (!clf_in_part(c, p, r))
+			if (r ? !clf_in_part(c, p, r) : !clf_id_in(c, p, ch->id))
 				continue;
 			cnt[p->idx] += d;
 			if (cnt[p->idx] > c->max_rules) {
@@ -109,50 +108,74 @@ static int check_batch(struct wcard_clf *c, const struct wcard_batch *b, char *e
 
 /*
  * What a batch did, change by change, to undo it if a later one fails: an id
- * that came (made dead again), or one that went or changed value (its rule and
- * rank before, put back).
+ * that came (made dead again), or one that went or changed value (put back).
+ * Online, a rule that went is kept compiled, as one part held it (decompiled
+ * only if the batch is undone); staged, the rule set still holds it and only
+ * its value may have changed.
  */
+enum jkind { J_CAME, J_WENT, J_STAGED };
+
 struct jent {
 	__u32 id;
-	bool came;
-	__u64 rank;
-	struct wcard_rule rule; /* !came */
+	__u8 kind; /* enum jkind */
+	__u8 part; /* J_WENT: the part whose copy the rule is */
+	__u8 family; /* J_WENT: the rule's family, as clf_rule_read gives it */
+	__u64 v; /* J_WENT: the rule's index in went[]; J_STAGED: the value before */
 };
 
+/* The changes in order, and the rules that went apart: most changes are adds, 16 bytes each. */
 struct journal {
 	struct jent *e;
 	size_t n, cap;
+	struct wc_rule *went;
+	size_t nwent, wcap;
 };
 
 static int jput(struct journal *j, const struct jent *e)
 {
-	if (j->n == j->cap) {
-		size_t cap = j->cap ? 2 * j->cap : 64;
-		struct jent *p = realloc(j->e, cap * sizeof(*p));
+	int ret = arr_grow((void **)&j->e, j->n, &j->cap, sizeof(*j->e));
 
-		if (!p)
-			return -ENOMEM;
-		j->e = p;
-		j->cap = cap;
-	}
-	j->e[j->n++] = *e;
-	return 0;
+	if (!ret)
+		j->e[j->n++] = *e;
+	return ret;
+}
+
+static void jfree(struct journal *j)
+{
+	arr_free(j->e, j->cap, sizeof(*j->e));
+	arr_free(j->went, j->wcap, sizeof(*j->went));
 }
 
 static int jcame(struct journal *j, __u32 id)
 {
-	struct jent e = { .id = id, .came = true };
+	struct jent e = { .id = id, .kind = J_CAME };
 
 	return jput(j, &e);
 }
 
-/* Rule id as the maps hold it now, before it goes or changes. */
+/* Rule id as the maps hold it now (online), before it goes or changes. */
 static int jwent(struct wcard_clf *c, struct journal *j, __u32 id)
 {
-	struct jent e = { .id = id };
+	const struct clf_part *p, *in = NULL;
+	struct jent e = { .id = id, .kind = J_WENT };
+	unsigned int n = 0;
+	int ret;
 
-	clf_rule_read(c, id, &e.rule, &e.rank);
-	return jput(j, &e);
+	for_each_part(c, p) {
+		if (!clf_id_in(c, p, id))
+			continue;
+		in = in ? in : p;
+		n++;
+	}
+	if (!in)
+		return -ENOENT;
+	e.part = (__u8)in->idx;
+	e.family = c->nparts == 1 || n > 1 ? 0 : in->idx == WC_PART_V6 ? 6 : 4;
+	e.v = j->nwent;
+	ret = arr_grow((void **)&j->went, j->nwent, &j->wcap, sizeof(*j->went)) ?: jput(j, &e);
+	if (!ret)
+		j->went[j->nwent++] = *RULE(c, *SLOT_OF(c, in, id));
+	return ret;
 }
 
 /* The rule set (valid) back as it was before the journal's changes, newest undone first. */
@@ -163,6 +186,7 @@ static int jundo(struct wcard_clf *c, const struct journal *j)
 
 	for (i = j->n; i-- > 0 && !ret;) {
 		const struct jent *e = &j->e[i];
+		struct wcard_rule *r;
 
 		ret = clf_set_reserve(c, (size_t)e->id + 1);
 		while (!ret && c->rs.set.n <= e->id) {
@@ -175,10 +199,17 @@ static int jundo(struct wcard_clf *c, const struct journal *j)
 		if (ret)
 			break;
 		clf_set_live(c, e->id, false);
-		if (e->came)
+		if (e->kind == J_CAME)
 			continue;
-		c->rs.set.rules[e->id] = e->rule;
-		c->rs.rank[e->id] = e->rank;
+		r = &c->rs.set.rules[e->id];
+		if (e->kind == J_STAGED) {
+			r->value = e->v;
+		} else {
+			clf_decompile(&c->part[e->part].layout, &j->went[e->v], r);
+			r->id = e->id;
+			r->family = e->family;
+			c->rs.rank[e->id] = j->went[e->v].rank;
+		}
 		clf_set_live(c, e->id, true);
 	}
 	return ret;
@@ -209,7 +240,7 @@ static void ids_after_undo(struct wcard_clf *c, const struct journal *j)
 	r->covered = cov;
 	r->tail = w;
 	for (k = 0; k < j->n; k++)
-		if (j->e[k].came && !(j->e[k].id < c->rs.set.n && c->rs.live[j->e[k].id]))
+		if (j->e[k].kind == J_CAME && !(j->e[k].id < c->rs.set.n && c->rs.live[j->e[k].id]))
 			ring_push(c, r, j->e[k].id);
 }
 
@@ -222,7 +253,7 @@ static long long worst_prio(const struct wcard_clf *c)
 /* Change ch's rule to add, its prio filled in; *worst follows. */
 static void add_rule(const struct wcard_change *ch, long long *worst, struct wcard_rule *r)
 {
-	*r = ch->rule;
+	*r = *ch->rule;
 	if (!ch->has_prio)
 		r->prio = *worst < 0 ? 0 : *worst < UINT32_MAX ? (__u32)*worst + 1 : UINT32_MAX;
 	if (r->prio > *worst)
@@ -284,7 +315,7 @@ static int apply_staged(struct wcard_clf *c, const struct wcard_change *ch, long
 		add_rule(ch, worst, &r);
 	} else {
 		r = c->rs.set.rules[ch->id];
-		ret = jput(j, &(struct jent){ .id = ch->id, .rank = c->rs.rank[ch->id], .rule = r });
+		ret = jput(j, &(struct jent){ .id = ch->id, .kind = J_STAGED, .v = r.value });
 		if (ret)
 			return ret;
 		if (ch->op == WCARD_CHANGE_UPDATE && ch->has_value)
@@ -375,7 +406,7 @@ static void copy_part(struct wcard_clf *c, struct clf_part *p, unsigned int from
 		if (r->id & WC_ID_MOVED)
 			r->id = (r->id & ~WC_ID_FLAGS) | WC_ID_DEAD;
 	}
-	ring_reset(&sp->moved);
+	moved_reset(sp);
 	sp->moved_pending = sp->since_gp = 0;
 	sp->rules.covered = sp->rules.tail;
 	for (lg = 0; lg < 32; lg++)
@@ -463,7 +494,7 @@ static int apply_in_copy(struct wcard_clf *c, const struct wcard_batch *b, __u32
 	free(saved);
 	free(c->held);
 	c->held = NULL;
-	free(j.e);
+	jfree(&j);
 	return ret;
 }
 
@@ -552,7 +583,7 @@ int wcard_clf_apply(struct wcard_clf *c, const struct wcard_batch *b, unsigned i
 			at_line(b, i < b->n ? &b->c[i] : NULL, err, errlen, why, "; nothing applied");
 		}
 	}
-	free(j.e);
+	jfree(&j);
 	free(gone);
 	return ret;
 }

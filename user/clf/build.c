@@ -550,7 +550,7 @@ static void state_fill(struct wcard_clf *c, struct clf_part *p, const struct par
 	sp->slots_used = b->slots_used;
 	sp->moved_pending = sp->since_gp = 0;
 	ring_reset(&sp->rules);
-	ring_reset(&sp->moved);
+	moved_reset(sp);
 	for (lg = 0; lg < 32; lg++)
 		ring_reset(&sp->regions[lg]);
 	sp->ntables = b->tm ? b->tm->ntables : 0;
@@ -645,6 +645,8 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
 	state_counts(c);
 	WST(c)->gen = g;
 	clf_state_busy(c, false);
+	/* The rule set just published is what the maps hold. */
+	clf_rs_fresh_now(c);
 	/*
 	 * Lookups that started before the switch finish before we return. The
 	 * switch is done whatever happens here, so this returns 0 (callers take
@@ -671,6 +673,7 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 	bool *old_live, *live;
 	__u64 *old_rank, *rank;
 	size_t i, old_cap, old_seq, old_nlive, old_nfam[2], nfam[2] = { 0, 0 };
+	__u32 old_changes;
 	bool old_valid;
 	struct clf_part *p;
 	int ret;
@@ -718,6 +721,7 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 	old_cap = c->rs.cap;
 	old_seq = c->rs.seq;
 	old_valid = c->rs.valid;
+	old_changes = c->rs.changes;
 	old_nlive = c->rs.nlive;
 	memcpy(old_nfam, c->rs.nfam, sizeof(old_nfam));
 	wcard_ruleset_init(&c->rs.set, &c->layout);
@@ -733,7 +737,7 @@ int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *er
 	c->rs.rank = rank;
 	c->rs.cap = rs->n ? rs->n : 1;
 	c->rs.seq = rs->n;
-	c->rs.valid = true;
+	clf_rs_fresh_now(c);
 	c->rs.nlive = rs->n;
 	memcpy(c->rs.nfam, nfam, sizeof(nfam));
 	/*
@@ -764,6 +768,7 @@ fail:
 	c->rs.cap = old_cap;
 	c->rs.seq = old_seq;
 	c->rs.valid = old_valid;
+	c->rs.changes = old_changes;
 	c->rs.nlive = old_nlive;
 	memcpy(c->rs.nfam, old_nfam, sizeof(old_nfam));
 	return ret;

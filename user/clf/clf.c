@@ -222,6 +222,8 @@ void wcard_clf_destroy(struct wcard_clf *c)
 	if (c->scratch_owned)
 		close(c->scratch_fd);
 	gp_free(&c->gp);
+	for (i = 0; i < WC_MAX_PARTS; i++)
+		clf_moved_free(&c->part[i]);
 	for (i = 0; i < WC_GENS; i++) {
 		wcard_trie_close(c->lpm4[i]);
 		wcard_trie_close(c->lpm6[i]);

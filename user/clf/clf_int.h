@@ -57,8 +57,9 @@ struct clf_rules {
 	size_t cap;
 	size_t nlive; /* live rules in the set */
 	size_t nfam[2]; /* of them, those of one family only: IPv4, IPv6 (family 4, 6) */
-	bool valid; /* it is what the live generation holds */
+	bool valid; /* it is what the live generation holds (clf_rs_fresh) */
 	__u32 seq; /* above the insertion sequence of every rule read (clf_rs_load) */
+	__u32 changes; /* the state's count of changes when it was (wst.changes) */
 };
 
 /*
@@ -93,7 +94,7 @@ struct wst_part {
 	__u32 since_gp; /* order buffers published since the last grace period */
 	__u32 slot_off; /* u32[WC_ID_LIMIT]: rule id -> absolute slot in wc_rules, or WC_ID_NONE */
 	__u32 table_off; /* u8[WC_ID_LIMIT] (offset in u32 words): rule id -> its table */
-	__u32 _pad;
+	__u32 moved_epoch; /* counts the moved ring's resets (moved_reset): a cache key */
 	struct wst_ring rules; /* rule slots, relative to the part's region */
 	struct wst_ring moved; /* of them, old copies of moved rules (until a grace period) */
 	struct wst_ring regions[32]; /* bucket slot regions by log2 size, relative */
@@ -112,7 +113,11 @@ struct wst {
 	__u32 seq; /* next insertion sequence: the low half of a rank */
 	__u32 worst_prio; /* no rule has a worse priority (an add without one goes after it) */
 	__u32 sync_owed; /* a generation switch whose grace period is still owed */
-	__u32 _pad;
+	/*
+	 * Changes made (by any writer; counted as busy clears): a handle's copy of
+	 * the rule set (struct clf_rules) is stale once this moves on.
+	 */
+	__u32 changes;
 	__u64 nlive, nfam[2]; /* live rules; of them, of one family only: IPv4, IPv6 */
 	__u64 grace_periods;
 	struct wst_ring ids; /* rule ids */
@@ -125,12 +130,31 @@ struct wst {
  * changed on its own; rule ids, ranks and the generation switch are the
  * classifier's. A dual-stack classifier has one per family.
  */
+/*
+ * Where rule ids' old copies wait in a part's moved ring (id -> ring
+ * position), so that a delete finds its id's copies without a scan of the
+ * ring (kill_moved_copies): this process's cache, caught up from the ring
+ * (new entries since tail, or all of it after a reset: moved_epoch). A stale
+ * entry is harmless: a copy dies only if its slot still holds id | MOVED.
+ */
+struct moved_idx {
+	struct moved_ent {
+		__u32 id, tag; /* tag 0: empty, 1: an entry, 2: removed */
+		__u64 pos;
+	} *e;
+	size_t cap, used; /* used: entries and removed ones */
+	__u64 tail; /* the ring's tail it has caught up to */
+	__u32 epoch;
+	bool built;
+};
+
 struct clf_part {
 	unsigned int idx; /* 0, or WC_PART_V6 */
 	struct wcard_layout layout;
 	struct wc_config base_cfg; /* the parts every generation shares */
 	enum wc_algo algo; /* of the live generation */
 	struct wst_part *st; /* its part of the writer's state */
+	struct moved_idx mv;
 };
 
 struct wcard_clf {
@@ -273,11 +297,24 @@ bool ring_unshift(struct wcard_clf *c, struct wst_ring *r, __u32 v);
 __u32 *ring_at(struct wcard_clf *c, const struct wst_ring *r, __u64 i);
 /* Empty ring r (a new generation: nothing in it is in use). */
 void ring_reset(struct wst_ring *r);
+/* Empty part sp's moved ring; caches of it (struct moved_idx) start again. */
+void moved_reset(struct wst_part *sp);
+/* Free p's cache of its moved ring (online.c). */
+void clf_moved_free(struct clf_part *p);
+/*
+ * Is c->rs what the maps hold? Valid, and no writer (another handle, another
+ * process) changed the rules since it was read or made. clf_rs_fresh_now:
+ * the rule set read or made now is.
+ */
+bool clf_rs_fresh(const struct wcard_clf *c);
+void clf_rs_fresh_now(struct wcard_clf *c);
 /* Rule id is in part p (its slot there), and its rule as the maps hold it. */
 bool clf_id_in(const struct wcard_clf *c, const struct clf_part *p, __u32 id);
 bool clf_id_live(const struct wcard_clf *c, __u32 id);
 /* The rule model of rule id as part p's slot holds it (family: 0 if in every part). */
 void clf_rule_read(const struct wcard_clf *c, __u32 id, struct wcard_rule *out, __u64 *rank);
+/* The priority of live rule id, without decompiling it. */
+__u32 clf_rule_prio(const struct wcard_clf *c, __u32 id);
 /* The rule model of compiled rule r in layout l (the inverse of wcard_rule_compile). */
 void clf_decompile(const struct wcard_layout *l, const struct wc_rule *r, struct wcard_rule *out);
 /* Live rules of part p (NULL: of the classifier). */

@@ -366,23 +366,123 @@ static int rule_add(struct wcard_clf *c, struct clf_part *p, struct op *op, __u3
 	return 0;
 }
 
+/* ---- the old copies of moved rules ---------------------------------------- */
+
+static size_t mv_home(const struct moved_idx *m, __u32 id)
+{
+	return (size_t)((id * 0x9e3779b97f4a7c15ULL) >> 20) & (m->cap - 1);
+}
+
+/* Record that id's old copy waits at ring position pos. 0 or -ENOMEM. */
+static int mv_put(struct moved_idx *m, __u32 id, __u64 pos)
+{
+	size_t k;
+
+	if ((m->used + 1) * 2 > m->cap) {
+		struct moved_idx n = { .cap = m->cap ? m->cap * 2 : 256 };
+		size_t i;
+
+		/* Removed entries go with the rehash; a table mostly removed stays its size. */
+		while (n.cap / 4 > m->used + 1 && n.cap > 256)
+			n.cap /= 2;
+		n.e = calloc(n.cap, sizeof(*n.e));
+		if (!n.e)
+			return -ENOMEM;
+		for (i = 0; i < m->cap; i++) {
+			if (m->e[i].tag != 1)
+				continue;
+			for (k = mv_home(&n, m->e[i].id); n.e[k].tag; k = (k + 1) & (n.cap - 1))
+				;
+			n.e[k] = m->e[i];
+			n.used++;
+		}
+		free(m->e);
+		m->e = n.e;
+		m->cap = n.cap;
+		m->used = n.used;
+	}
+	for (k = mv_home(m, id); m->e[k].tag; k = (k + 1) & (m->cap - 1))
+		;
+	m->e[k] = (struct moved_ent){ .id = id, .tag = 1, .pos = pos };
+	m->used++;
+	return 0;
+}
+
+/* Bring p's cache up to its moved ring: the new entries, or all after a reset. 0 or -ENOMEM. */
+static int mv_sync(struct wcard_clf *c, struct clf_part *p)
+{
+	struct wst_ring *rg = &p->st->moved;
+	struct moved_idx *m = &p->mv;
+	__u32 gbase = RBASE(c, p, c->gen);
+	__u64 i;
+
+	if (!m->built || m->epoch != p->st->moved_epoch || rg->tail < m->tail) {
+		if (m->e)
+			memset(m->e, 0, m->cap * sizeof(*m->e));
+		m->used = 0;
+		m->tail = 0;
+		m->built = false;
+	}
+	for (i = m->tail > rg->head ? m->tail : rg->head; i < rg->tail; i++) {
+		const struct wc_rule *r = RULE(c, gbase + *ring_at(c, rg, i));
+
+		if ((r->id & WC_ID_MOVED) && mv_put(m, r->id & ~WC_ID_FLAGS, i)) {
+			m->built = false;
+			return -ENOMEM;
+		}
+	}
+	m->tail = rg->tail;
+	m->epoch = p->st->moved_epoch;
+	m->built = true;
+	return 0;
+}
+
+void clf_moved_free(struct clf_part *p)
+{
+	free(p->mv.e);
+	memset(&p->mv, 0, sizeof(p->mv));
+}
+
+/* Kill id's old copy at ring position pos, if that is still what it is. */
+static void mv_kill(struct wcard_clf *c, struct clf_part *p, __u32 id, __u64 pos)
+{
+	struct wst_ring *rg = &p->st->moved;
+	struct wc_rule *r;
+
+	if (pos < rg->head || pos >= rg->tail)
+		return;
+	r = RULE(c, RBASE(c, p, c->gen) + *ring_at(c, rg, pos));
+	if (r->id == (id | WC_ID_MOVED)) {
+		__atomic_store_n(&r->id, id | WC_ID_DEAD, __ATOMIC_RELEASE);
+		p->st->moved_pending--;
+	}
+}
+
 /*
  * The rule id is gone (or changes value): its old copies from moves, which
  * wait on the deferred list, must stop answering for it in the exact scan.
+ * Found through the cache; a scan of the ring was a delete's main cost once
+ * moves piled up (1M changes: half the time).
  */
 static void kill_moved_copies(struct wcard_clf *c, struct clf_part *p, __u32 id)
 {
-	__u32 gbase = RBASE(c, p, c->gen);
-	struct wst_ring *rg = &p->st->moved;
+	struct moved_idx *m = &p->mv;
+	size_t k;
 	__u64 i;
 
-	for (i = rg->head; p->st->moved_pending && i < rg->tail; i++) {
-		struct wc_rule *r = RULE(c, gbase + *ring_at(c, rg, i));
-
-		if (r->id == (id | WC_ID_MOVED)) {
-			__atomic_store_n(&r->id, id | WC_ID_DEAD, __ATOMIC_RELEASE);
-			p->st->moved_pending--;
-		}
+	if (!p->st->moved_pending)
+		return;
+	if (mv_sync(c, p)) {
+		/* No memory for the cache: the whole ring, as it is. */
+		for (i = p->st->moved.head; p->st->moved_pending && i < p->st->moved.tail; i++)
+			mv_kill(c, p, id, i);
+		return;
+	}
+	for (k = mv_home(m, id); m->e[k].tag; k = (k + 1) & (m->cap - 1)) {
+		if (m->e[k].tag != 1 || m->e[k].id != id)
+			continue;
+		mv_kill(c, p, id, m->e[k].pos);
+		m->e[k].tag = 2;
 	}
 }
 
@@ -951,6 +1051,7 @@ int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u
 	if (prio == r.prio) {
 		/* Value only: one 8-byte store in the rule's slot of each part. */
 		c->rs.valid = false;
+		WST(c)->changes++; /* other handles' copies of the rules are stale */
 		for_each_part(c, p) {
 			if (!clf_id_in(c, p, id))
 				continue;

@@ -28,7 +28,7 @@ static void kill_all_moved(struct wcard_clf *c, struct clf_part *p)
 					 __ATOMIC_RELEASE);
 	}
 	p->st->moved_pending = 0;
-	ring_reset(r);
+	moved_reset(p->st);
 }
 
 /*

@@ -50,7 +50,7 @@ static void part_clear(struct wcard_clf *c, struct clf_part *p)
 
 	sp->ntables = sp->rules_hwm = sp->slots_used = sp->moved_pending = sp->since_gp = 0;
 	ring_reset(&sp->rules);
-	ring_reset(&sp->moved);
+	moved_reset(sp);
 	for (lg = 0; lg < 32; lg++)
 		ring_reset(&sp->regions[lg]);
 	for (t = 0; t < WC_TM_MAX_TABLES; t++)
@@ -135,7 +135,21 @@ bool clf_state_ok(const struct wcard_clf *c)
 
 void clf_state_busy(struct wcard_clf *c, bool busy)
 {
+	/* Done: every copy of the rule set read before is stale (clf_rs_fresh). */
+	if (!busy)
+		WST(c)->changes++;
 	__atomic_store_n(&WST(c)->busy, busy ? 1 : 0, __ATOMIC_SEQ_CST);
+}
+
+bool clf_rs_fresh(const struct wcard_clf *c)
+{
+	return c->rs.valid && (!c->state.p || WST(c)->changes == c->rs.changes);
+}
+
+void clf_rs_fresh_now(struct wcard_clf *c)
+{
+	c->rs.valid = true;
+	c->rs.changes = c->state.p ? WST(c)->changes : 0;
 }
 
 /* ---- rings ------------------------------------------------------------------ */
@@ -173,6 +187,12 @@ bool ring_unshift(struct wcard_clf *c, struct wst_ring *r, __u32 v)
 void ring_reset(struct wst_ring *r)
 {
 	r->head = r->covered = r->tail = 0;
+}
+
+void moved_reset(struct wst_part *sp)
+{
+	ring_reset(&sp->moved);
+	sp->moved_epoch++;
 }
 
 /* ---- rule ids ---------------------------------------------------------------- */
@@ -226,6 +246,18 @@ void clf_decompile(const struct wcard_layout *l, const struct wc_rule *r, struct
 		else if (d->type == WC_FIELD_EXACT)
 			m->plen = m->mask ? d->width * 8 : 0;
 	}
+}
+
+__u32 clf_rule_prio(const struct wcard_clf *c, __u32 id)
+{
+	const struct clf_part *p;
+
+	if (!clf_state_ok(c))
+		return id < c->rs.set.n ? c->rs.set.rules[id].prio : 0;
+	for_each_part(c, p)
+		if (clf_id_in(c, p, id))
+			return RULE(c, *SLOT_OF(c, p, id))->rank >> 32;
+	return 0;
 }
 
 void clf_rule_read(const struct wcard_clf *c, __u32 id, struct wcard_rule *out, __u64 *rank)
@@ -417,7 +449,7 @@ int clf_rs_load(struct wcard_clf *c)
 	size_t i;
 	int ret = 0;
 
-	if (c->rs.valid)
+	if (clf_rs_fresh(c))
 		return 0;
 	seen = calloc(WC_ID_LIMIT((size_t)c->max_rules), 1);
 	if (!seen)
@@ -458,6 +490,6 @@ int clf_rs_load(struct wcard_clf *c)
 	/* Ids the state handed out stay taken (their rules may be dead). */
 	if (WST(c) && clf_state_ok(c) && WST(c)->seq > c->rs.seq)
 		c->rs.seq = WST(c)->seq;
-	c->rs.valid = true;
+	clf_rs_fresh_now(c);
 	return 0;
 }

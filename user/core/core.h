@@ -1,4 +1,4 @@
-/* core.h: what all of libwcard shares: messages, grace periods, bpffs; libwcard internal. */
+/* core.h: what all of libwcard shares: messages, memory, grace periods, bpffs; libwcard internal. */
 #ifndef WCARD_CORE_H
 #define WCARD_CORE_H
 
@@ -38,6 +38,18 @@ struct gp {
 void gp_init(struct gp *g);
 int gp_wait(struct gp *g); /* 0 or -errno; ~8 ms here */
 void gp_free(struct gp *g);
+
+/* ---- memory (mem.c) ------------------------------------------------------ */
+
+/*
+ * Room for element n of *arr (capacity *cap elements of sz bytes), doubled
+ * when full (from 64). 0 or -ENOMEM (*arr unchanged). arr_grow_heap: the
+ * array stays free()-able. arr_grow: big arrays become mappings of their own,
+ * freed only by arr_free with the same cap and sz.
+ */
+int arr_grow_heap(void **arr, size_t n, size_t *cap, size_t sz);
+int arr_grow(void **arr, size_t n, size_t *cap, size_t sz);
+void arr_free(void *arr, size_t cap, size_t sz);
 
 /* ---- the BPF build (probe.c) --------------------------------------------- */
 

@@ -6,10 +6,12 @@
 #include <wcard/wcard.h>
 #include "rules_int.h"
 
-static int change_add(struct lsrc *s, const struct wcard_layout *l, char *p, struct wcard_change *c)
+/* An ADD into c, its rule into r (the batch's next one). */
+static int change_add(struct lsrc *s, const struct wcard_layout *l, char *p, struct wcard_change *c,
+		      struct wcard_rule *r)
 {
 	unsigned int seen;
-	int ret = rules_line(s, l, p, 0, &c->rule, &seen);
+	int ret = rules_line(s, l, p, 0, r, &seen);
 
 	if (ret < 0)
 		return ret;
@@ -17,9 +19,9 @@ static int change_add(struct lsrc *s, const struct wcard_layout *l, char *p, str
 		return lfail(s, "add: missing rule");
 	if (!(seen & RULE_SEEN_ACTION))
 		return lfail(s, "add: missing action (pass, drop, redirect IFACE or value N)");
-	c->rule.id = 0;
+	r->id = 0;
 	c->has_prio = seen & RULE_SEEN_PRIO;
-	c->prio = c->rule.prio;
+	c->prio = r->prio;
 	return 0;
 }
 
@@ -39,8 +41,9 @@ static int change_id(struct lsrc *s, const char *op, char **pp, __u32 *id)
 static int change_update(struct lsrc *s, const struct wcard_layout *l, char *p,
 			 struct wcard_change *c)
 {
+	struct wcard_rule r;
 	unsigned int seen;
-	int ret = rules_line(s, l, p, 0, &c->rule, &seen);
+	int ret = rules_line(s, l, p, 0, &r, &seen);
 
 	if (ret < 0)
 		return ret;
@@ -51,14 +54,14 @@ static int change_update(struct lsrc *s, const struct wcard_layout *l, char *p,
 				"delete the rule and add a new one");
 	c->has_prio = seen & RULE_SEEN_PRIO;
 	c->has_value = seen & RULE_SEEN_ACTION;
-	c->prio = c->rule.prio;
-	c->value = c->rule.value;
+	c->prio = r.prio;
+	c->value = r.value;
 	return 0;
 }
 
-/* One line into c: 1 a change, 0 nothing on it, < 0 lfail(). */
+/* One line into c (an added rule into r): 1 a change, 0 nothing on it, < 0 lfail(). */
 static int change_line(struct lsrc *s, const struct wcard_layout *l, char *line,
-		       struct wcard_change *c)
+		       struct wcard_change *c, struct wcard_rule *r)
 {
 	char *p = skip_ws(line);
 	const char *op;
@@ -71,7 +74,7 @@ static int change_line(struct lsrc *s, const struct wcard_layout *l, char *line,
 	op = next_word(&p);
 	if (!strcmp(op, "add")) {
 		c->op = WCARD_CHANGE_ADD;
-		ret = change_add(s, l, p, c);
+		ret = change_add(s, l, p, c, r);
 	} else if (!strcmp(op, "del")) {
 		c->op = WCARD_CHANGE_DEL;
 		ret = change_id(s, "del", &p, &c->id);
@@ -90,29 +93,24 @@ static int change_line(struct lsrc *s, const struct wcard_layout *l, char *line,
 static int batch_run(struct lsrc *s, const struct wcard_layout *l, struct wcard_batch *b)
 {
 	struct wcard_batch tmp = { 0 };
-	struct wcard_change *c;
 	char *line;
+	size_t i;
 	int ret;
 
 	if (!l)
 		l = wcard_layout_inet();
 	while ((ret = src_next(s, &line)) > 0) {
-		if (tmp.n == tmp.cap) {
-			size_t cap = tmp.cap ? 2 * tmp.cap : 64;
-
-			c = realloc(tmp.c, cap * sizeof(*c));
-			if (!c) {
-				ret = -ENOMEM;
-				seterr(s->err, s->errlen, "%s:%u: %s", s->name, s->lineno,
-				       strerror(ENOMEM));
-				break;
-			}
-			tmp.c = c;
-			tmp.cap = cap;
+		ret = arr_grow((void **)&tmp.c, tmp.n, &tmp.cap, sizeof(*tmp.c)) ?:
+			      arr_grow((void **)&tmp.rules, tmp.nrules, &tmp.rcap, sizeof(*tmp.rules));
+		if (ret) {
+			seterr(s->err, s->errlen, "%s:%u: %s", s->name, s->lineno,
+			       strerror(ENOMEM));
+			break;
 		}
-		ret = change_line(s, l, line, &tmp.c[tmp.n]);
+		ret = change_line(s, l, line, &tmp.c[tmp.n], &tmp.rules[tmp.nrules]);
 		if (ret < 0)
 			break;
+		tmp.nrules += ret && tmp.c[tmp.n].op == WCARD_CHANGE_ADD;
 		tmp.n += ret;
 	}
 	if (!ret) {
@@ -126,6 +124,10 @@ static int batch_run(struct lsrc *s, const struct wcard_layout *l, struct wcard_
 		wcard_batch_free(&tmp);
 		return ret;
 	}
+	/* The rules stay where they are now: the adds point at them. */
+	for (i = 0, tmp.nrules = 0; i < tmp.n; i++)
+		if (tmp.c[i].op == WCARD_CHANGE_ADD)
+			tmp.c[i].rule = &tmp.rules[tmp.nrules++];
 	tmp.layout = l;
 	wcard_batch_free(b);
 	*b = tmp;
@@ -169,7 +171,8 @@ void wcard_batch_free(struct wcard_batch *b)
 {
 	if (!b)
 		return;
-	free(b->c);
+	arr_free(b->c, b->cap, sizeof(*b->c));
+	arr_free(b->rules, b->rcap, sizeof(*b->rules));
 	free(b->name);
 	memset(b, 0, sizeof(*b));
 }

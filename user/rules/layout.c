@@ -202,17 +202,11 @@ void wcard_ruleset_free(struct wcard_ruleset *rs)
 
 int wcard_ruleset_add(struct wcard_ruleset *rs, const struct wcard_rule *r)
 {
-	if (rs->n == rs->cap) {
-		size_t cap = rs->cap ? rs->cap * 2 : 64;
-		struct wcard_rule *p = realloc(rs->rules, cap * sizeof(*p));
+	int ret = arr_grow_heap((void **)&rs->rules, rs->n, &rs->cap, sizeof(*rs->rules));
 
-		if (!p)
-			return -ENOMEM;
-		rs->rules = p;
-		rs->cap = cap;
-	}
-	rs->rules[rs->n++] = *r;
-	return 0;
+	if (!ret)
+		rs->rules[rs->n++] = *r;
+	return ret;
 }
 
 static wc_u128 field_ones(unsigned int width)

@@ -27,7 +27,7 @@ struct mmap_arr {
 	size_t len;
 	__u64 *mapped; /* chunks mapped (bit per CLF_CHUNK bytes); NULL: all of it */
 };
-#define CLF_CHUNK_SHIFT 16
+#define CLF_CHUNK_SHIFT 14 /* 16 KiB: a change touches a few scattered chunks (design.md 5.5) */
 
 /* Map the chunks of a holding [off, off + len) that are not yet (aborts if it cannot). */
 void clf_arr_fault(struct mmap_arr *a, size_t off, size_t len);

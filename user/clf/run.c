@@ -398,7 +398,7 @@ int wcard_clf_rules_each(const struct wcard_clf *c,
 		o[n].family = c->nparts == 1 || in > 1 ? 0 : o[n].part == WC_PART_V6 ? 6 : 4;
 		n++;
 	}
-	/* Every rule is read: their span mapped in one go, not 64 KiB at a time. */
+	/* Every rule is read: their span mapped in one go, not a chunk at a time. */
 	if (n)
 		clf_arr_at(&c->rules, (size_t)lo * sizeof(struct wc_rule),
 			   ((size_t)hi - lo + 1) * sizeof(struct wc_rule));

@@ -396,14 +396,42 @@ static void *lookups_run(void *arg)
 	return NULL;
 }
 
+/* wcard_clf_reclaim in a loop, a short nap whenever nothing waits: the grace periods, off the writer. */
+struct reclaimer {
+	struct wcard_clf *clf;
+	volatile bool stop;
+	unsigned long long periods;
+	int ret;
+};
+
+static void *reclaim_run(void *arg)
+{
+	struct reclaimer *r = arg;
+	int ret;
+
+	while (!r->stop) {
+		ret = wcard_clf_reclaim(r->clf);
+		if (ret < 0) {
+			r->ret = ret;
+			break;
+		}
+		if (ret)
+			r->periods++;
+		else
+			usleep(200);
+	}
+	return NULL;
+}
+
 /*
  * The paper's update benchmark: start from half of the set, then `ops` random
  * single updates, each an insert of an absent rule or a delete of a present one
- * (so about half each), while another thread runs lookups. Reports updates/s,
- * per-update latency percentiles, and the lookups done meanwhile.
+ * (so about half each), while another thread runs lookups (concurrent), and a
+ * third reclaims (reclaim). Reports updates/s, per-update latency percentiles,
+ * the grace periods the writer waited for, and the lookups done meanwhile.
  */
 int bench_updates(struct wcard_bench *skel, const char *name, const struct wcard_ruleset *all,
-		  unsigned int ops, bool concurrent, struct update_figures *out)
+		  unsigned int ops, bool concurrent, bool reclaim, struct update_figures *out)
 {
 	struct wcard_clf_opts co = { .layout = all->layout, .algo = WC_ALGO_TM };
 	__u32 *id_of = calloc(all->n, sizeof(*id_of)), i;
@@ -414,9 +442,11 @@ int bench_updates(struct wcard_bench *skel, const char *name, const struct wcard
 	struct wcard_clf *clf = NULL;
 	char err[512] = "";
 	struct lookers lk = { .skel = skel };
-	bool looking = false;
+	struct reclaimer rc = { 0 };
+	bool looking = false, reclaiming = false;
+	unsigned long long gp0 = 0, waits;
 	double t0, total;
-	pthread_t lt;
+	pthread_t lt, rt;
 	int ret = -ENOMEM;
 
 	wcard_ruleset_init(&half, all->layout);
@@ -437,7 +467,11 @@ int bench_updates(struct wcard_bench *skel, const char *name, const struct wcard
 	if (ret)
 		goto out;
 	skel->bss->wc_bench_record = 0;
+	if (!wcard_clf_stats(clf, st))
+		gp0 = st->grace_periods;
 	looking = concurrent && !pthread_create(&lt, NULL, lookups_run, &lk);
+	rc.clf = clf;
+	reclaiming = reclaim && !pthread_create(&rt, NULL, reclaim_run, &rc);
 	t0 = now_ns();
 	for (i = 0; i < ops; i++) {
 		__u32 x;
@@ -457,18 +491,28 @@ int bench_updates(struct wcard_bench *skel, const char *name, const struct wcard
 	}
 	total = now_ns() - t0;
 	lk.stop = true;
+	rc.stop = true;
 	if (looking)
 		pthread_join(lt, NULL);
-	looking = false;
+	if (reclaiming)
+		pthread_join(rt, NULL);
+	looking = reclaiming = false;
+	if (rc.ret) {
+		ret = rc.ret;
+		fprintf(stderr, "bench: wcard_clf_reclaim: %s\n", strerror(-ret));
+		goto out;
+	}
 	qsort(lat, ops, sizeof(*lat), cmp_u64);
 	wcard_clf_stats(clf, st);
-	say("%-28s tm     %u updates from half the set%s: %.2f us each, %.0f updates/s; "
+	waits = st->grace_periods - gp0 - rc.periods;
+	say("%-28s tm     %u updates from half the set%s%s: %.2f us each, %.0f updates/s; "
 	       "latency p50 %.2f us, p99 %.2f us, max %.0f us\n",
-	       name, ops, concurrent ? " under lookups" : "", total / ops / 1e3, ops / (total / 1e9), lat[ops / 2] / 1e3,
-	       lat[(size_t)(ops * 0.99)] / 1e3, lat[ops - 1] / 1e3);
-	say("%-28s        %u rule moves, %llu grace periods (~8 ms each, in the p99/max), %u "
-	       "tables at the end\n",
-	       "", st->moves, (unsigned long long)st->grace_periods, st->ntables);
+	       name, ops, concurrent ? " under lookups" : "",
+	       reclaim ? ", a thread reclaiming" : "", total / ops / 1e3, ops / (total / 1e9),
+	       lat[ops / 2] / 1e3, lat[(size_t)(ops * 0.99)] / 1e3, lat[ops - 1] / 1e3);
+	say("%-28s        %u rule moves; grace periods: %llu waited for by the writer (~8 ms "
+	    "each, in the p99/max), %llu by the reclaiming thread; %u tables at the end\n",
+	    "", st->moves, waits, rc.periods, st->ntables);
 	if (concurrent)
 		say("%-28s        meanwhile on the other core: %.1fM lookups, %.1f ns each (grace "
 		    "periods wait for them)\n",
@@ -476,19 +520,25 @@ int bench_updates(struct wcard_bench *skel, const char *name, const struct wcard
 	if (out) {
 		out->us = total / ops / 1e3;
 		out->p99_us = lat[(size_t)(ops * 0.99)] / 1e3;
+		out->max_us = lat[ops - 1] / 1e3;
+		out->waits = waits;
 	}
 	json_obj("updates",
 		 "\"case\":\"%s\",\"ops\":%u,\"us_each\":%.3f,\"per_s\":%.0f,\"p50_us\":%.3f,"
 		 "\"p99_us\":%.3f,\"max_us\":%.1f,\"moves\":%u,\"grace_periods\":%llu,"
+		 "\"writer_waits\":%llu,\"reclaimer_periods\":%llu,\"reclaiming\":%s,"
 		 "\"under_lookups\":%s,\"concurrent_lookups\":%llu,\"concurrent_lookup_ns\":%.1f",
 		 name, ops, total / ops / 1e3, ops / (total / 1e9), lat[ops / 2] / 1e3,
 		 lat[(size_t)(ops * 0.99)] / 1e3, lat[ops - 1] / 1e3, st->moves,
-		 (unsigned long long)st->grace_periods, concurrent ? "true" : "false",
+		 (unsigned long long)st->grace_periods, waits, rc.periods,
+		 reclaim ? "true" : "false", concurrent ? "true" : "false",
 		 (unsigned long long)lk.lookups,
 		 lk.lookups ? lk.ns / lk.lookups : 0);
 	{
 		/* The latency distribution for the plot: 1000 quantiles and the tail. */
-		FILE *f = dat_open(concurrent ? "updates_lookups.dat" : "updates.dat",
+		FILE *f = dat_open(reclaim	   ? "updates_reclaim.dat" :
+				   concurrent ? "updates_lookups.dat" :
+						"updates.dat",
 				   "percentile latency_us (single-rule insert/delete)");
 		unsigned int q;
 
@@ -501,8 +551,11 @@ int bench_updates(struct wcard_bench *skel, const char *name, const struct wcard
 	ret = 0;
 out:
 	lk.stop = true;
+	rc.stop = true;
 	if (looking)
 		pthread_join(lt, NULL);
+	if (reclaiming)
+		pthread_join(rt, NULL);
 	if (ret)
 		fprintf(stderr, "bench: updates on %s: %s\n", name, *err ? err : strerror(-ret));
 	wcard_clf_destroy(clf);

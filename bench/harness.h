@@ -38,7 +38,8 @@ struct floor_figures {
 	double hash_ns, array_ns; /* one kernel HASH probe; one random read of a 64 MiB ARRAY */
 };
 struct update_figures {
-	double us, p99_us; /* single updates: mean and p99 latency */
+	double us, p99_us, max_us; /* single updates: mean, p99 and max latency */
+	unsigned long long waits; /* grace periods the writer waited for itself */
 };
 struct datapath_figures {
 	double hot_ns, cold_ns; /* frames through the XDP filter */
@@ -71,8 +72,9 @@ void print_row(const char *name, const char *algo, size_t rules, unsigned int ta
 /* Cases: each checked against the reference (or the kernel trie) before it is timed. */
 int bench_case(struct wcard_bench *skel, const char *name, const struct wcard_ruleset *rs,
 	       const struct wc_key *keys, enum wc_algo algo, double native, struct result *out);
+/* concurrent: lookups on another thread; reclaim: wcard_clf_reclaim on a third. */
 int bench_updates(struct wcard_bench *skel, const char *name, const struct wcard_ruleset *all,
-		  unsigned int ops, bool concurrent, struct update_figures *out);
+		  unsigned int ops, bool concurrent, bool reclaim, struct update_figures *out);
 int bench_datapath(const char *name, const struct wcard_ruleset *rs,
 		   const struct wcard_trace *tr, struct datapath_figures *out);
 /* The same with algorithm algo (0: auto), not Tuple Merge. */

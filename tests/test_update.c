@@ -181,6 +181,33 @@ static void gen_rules(unsigned int n, __u64 seed, struct wcard_ruleset *rs)
  */
 /* Rules a churn's classifier holds at most (its maps' size): the default, or tight. */
 static __u32 churn_max_rules = WC_DEFAULT_MAX_RULES;
+/* A thread calls wcard_clf_reclaim all along a churn. */
+static bool churn_reclaim;
+
+struct reclaimer {
+	struct wcard_clf *clf;
+	volatile bool stop;
+	unsigned int periods;
+	int ret;
+};
+
+static void *reclaim_thread(void *arg)
+{
+	struct reclaimer *rc = arg;
+	int ret;
+
+	while (!rc->stop) {
+		ret = wcard_clf_reclaim(rc->clf);
+		if (ret < 0) {
+			rc->ret = ret;
+			break;
+		}
+		rc->periods += ret;
+		if (!ret)
+			usleep(100);
+	}
+	return NULL;
+}
 
 static void churn_trace(const struct wcard_ruleset *all, const struct wcard_layout *l,
 			enum wc_algo algo, unsigned int ops, unsigned int check, __u64 seed,
@@ -191,7 +218,9 @@ static void churn_trace(const struct wcard_ruleset *all, const struct wcard_layo
 	struct shadow sh = {};
 	__u32 *id_of = calloc(all->n, sizeof(*id_of)), i, k;
 	bool *in = calloc(all->n, sizeof(*in));
+	struct reclaimer rc = { 0 };
 	char err[256] = "";
+	pthread_t th;
 	struct lk t;
 
 	cr_assert(id_of && in, "calloc");
@@ -207,6 +236,9 @@ static void churn_trace(const struct wcard_ruleset *all, const struct wcard_layo
 	lk_open(&t, l, churn_max_rules, algo, name);
 	cr_assert_eq(wcard_clf_load(t.clf, &half, err, sizeof(err)), 0, "case %s: load: %s", name,
 		     err);
+	rc.clf = t.clf;
+	cr_assert(!churn_reclaim || !pthread_create(&th, NULL, reclaim_thread, &rc),
+		  "case %s: thread", name);
 	for (i = 0; i < ops; i++) {
 		__u32 x = wt_below(&r, all->n), nid;
 		int ret;
@@ -239,6 +271,14 @@ static void churn_trace(const struct wcard_ruleset *all, const struct wcard_layo
 			cr_assert_eq(got, want, "case %s: after op %u, key %u: BPF %ld, expected %ld",
 				     name, i, k, got, want);
 		}
+	}
+	if (churn_reclaim) {
+		rc.stop = true;
+		pthread_join(th, NULL);
+		cr_assert_eq(rc.ret, 0, "case %s: reclaim: %s", name, strerror(-rc.ret));
+		cr_assert_gt(rc.periods, 0, "case %s: the thread took no grace period", name);
+		cr_log_info("update: %s: %u grace periods on the reclaiming thread\n", name,
+			    rc.periods);
 	}
 	/* At the end, the set's own trace (ClassBench), every line. */
 	for (k = 0; tr && k < tr->n; k++) {
@@ -326,6 +366,116 @@ Test(update, churn_dual_stack_tm, .timeout = 300)
  * run out again and again, and come back through grace periods, splits of
  * bigger free regions and compactions; BPF still agrees with the shadow.
  */
+/*
+ * wcard_clf_reclaim on a thread while the writer churns tight maps (slots,
+ * regions and ids are reused all the time) on the same handle: every check
+ * against the shadow holds.
+ */
+Test(update, churn_while_reclaiming, .timeout = 300)
+{
+	struct wcard_ruleset all;
+
+	gen_rules(700, 17, &all);
+	churn_max_rules = 512;
+	churn_reclaim = true;
+	churn(&all, wcard_layout_ipv4(), WC_ALGO_TM, 20000, 500, 8,
+	      "generated 700 in 512 slots, reclaiming");
+	churn_reclaim = false;
+	churn_max_rules = WC_DEFAULT_MAX_RULES;
+	wcard_ruleset_free(&all);
+}
+
+/*
+ * Rounds of half the rules deleted and added back, in maps with no spare rule
+ * slot, reclaiming (or not) between the deletes and the adds. Checks the
+ * lookups against the shadow, returns the grace periods the writer waited for.
+ */
+static unsigned int reclaim_rounds(bool reclaim, unsigned int rounds, const char *name)
+{
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	struct wcard_stats *st = calloc(1, sizeof(*st));
+	unsigned int taken = 0, k;
+	struct wcard_ruleset rs;
+	struct shadow sh = { 0 };
+	struct wt_rng r = { .s = 31 };
+	char err[256] = "";
+	__u32 i, *id_of;
+	__u64 g0;
+	struct lk t;
+
+	cr_assert_not_null(st, "case %s: calloc", name);
+	gen_rules(64, 23, &rs);
+	id_of = calloc(rs.n, sizeof(*id_of));
+	cr_assert_not_null(id_of, "case %s: calloc", name);
+	lk_open(&t, l, 64, WC_ALGO_TM, name);
+	cr_assert_eq(wcard_clf_load(t.clf, &rs, err, sizeof(err)), 0, "case %s: load: %s", name,
+		     err);
+	for (i = 0; i < rs.n; i++) {
+		sh_add(&sh, &rs.rules[i], i, true);
+		id_of[i] = i;
+	}
+	cr_assert_eq(wcard_clf_stats(t.clf, st), 0, "case %s: stats", name);
+	g0 = st->grace_periods;
+	for (k = 0; k < rounds; k++) {
+		for (i = k % 2; i < rs.n; i += 2) {
+			cr_assert_eq(wcard_clf_delete(t.clf, id_of[i], err, sizeof(err)), 0,
+				     "case %s: round %u: delete %u: %s", name, k, id_of[i], err);
+			sh.live[id_of[i]] = false;
+		}
+		if (reclaim) {
+			cr_assert_eq(wcard_clf_reclaim(t.clf), 1, "case %s: round %u: no reclaim",
+				     name, k);
+			cr_assert_eq(wcard_clf_reclaim(t.clf), 0,
+				     "case %s: round %u: nothing waits, yet it reclaimed", name, k);
+			taken++;
+		}
+		for (i = k % 2; i < rs.n; i += 2) {
+			cr_assert_eq(wcard_clf_insert(t.clf, &rs.rules[i], &id_of[i], err,
+						      sizeof(err)),
+				     0, "case %s: round %u: insert %u: %s", name, k, i, err);
+			sh_add(&sh, &rs.rules[i], id_of[i], true);
+		}
+		for (i = 0; i < 500; i++) {
+			const struct wcard_rule *near = &rs.rules[wt_below(&r, (unsigned int)rs.n)];
+			struct wc_key key;
+
+			wt_key_near(&r, l, near, 64, &key);
+			cr_assert_eq(lk_lookup(&t, &key), sh_lookup_family(&sh, l, 4, &key),
+				     "case %s: round %u: key %u", name, k, i);
+		}
+	}
+	cr_assert_eq(wcard_clf_stats(t.clf, st), 0, "case %s: stats", name);
+	lk_close(&t);
+	sh_free(&sh);
+	wcard_ruleset_free(&rs);
+	free(id_of);
+	g0 = st->grace_periods - g0 - taken;
+	free(st);
+	return (unsigned int)g0;
+}
+
+/*
+ * What wcard_clf_reclaim frees, a writer takes without a grace period of its
+ * own: with every rule slot in use, each round's adds wait for one unless a
+ * reclaim covered the deletes first. The same rounds (no thread: the counts
+ * are exact) make the writer wait fewer times with reclaims between; what a
+ * round frees itself (bucket regions of rehashed tables, and compactions in
+ * maps this small) still makes it wait now and then.
+ */
+Test(update, reclaim_spares_the_writer, .timeout = 120)
+{
+	unsigned int without = reclaim_rounds(false, 10, "not reclaiming");
+	unsigned int with = reclaim_rounds(true, 10, "reclaiming");
+
+	cr_assert_geq(without, 10, "case not reclaiming: the writer waited %u times in 10 rounds",
+		      without);
+	cr_assert_lt(with, without,
+		     "case reclaiming: the writer waited %u times, %u without reclaims", with,
+		     without);
+	cr_log_info("update: reclaim: the writer waited for %u grace periods, %u without\n", with,
+		    without);
+}
+
 Test(update, churn_tight_maps, .timeout = 300)
 {
 	struct wcard_ruleset all;

@@ -104,6 +104,18 @@ WCARD_API int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t 
  */
 WCARD_API int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value,
 			       __u32 *new_id, char *err, size_t errlen);
+/*
+ * Reclaim what changes freed, off the writer's path: one grace period for
+ * every rule slot, bucket region and rule id freed so far, after which they
+ * are reusable. A change that finds none free waits for a grace period
+ * itself (~8 ms, up to 200 when the CPUs are busy with lookups); with this
+ * called from a thread of yours, in a loop or on a timer, writers find free
+ * ones. Changes through the handle go on meanwhile: the handle takes turns
+ * inside, and waits for the grace period unlocked. As for every change, one
+ * writer process at a time. 1: a grace period was taken; 0: nothing waited
+ * for one (returns at once); or -errno.
+ */
+WCARD_API int wcard_clf_reclaim(struct wcard_clf *c);
 
 /*
  * Apply a batch of changes (wcard_batch_load). Every change is checked first

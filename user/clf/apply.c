@@ -498,7 +498,7 @@ static int apply_in_copy(struct wcard_clf *c, const struct wcard_batch *b, __u32
 	return ret;
 }
 
-int wcard_clf_apply(struct wcard_clf *c, const struct wcard_batch *b, unsigned int flags,
+static int locked_apply(struct wcard_clf *c, const struct wcard_batch *b, unsigned int flags,
 		    __u32 *ids, char *err, size_t errlen)
 {
 	bool atomic = flags & WCARD_APPLY_ATOMIC;
@@ -585,5 +585,18 @@ int wcard_clf_apply(struct wcard_clf *c, const struct wcard_batch *b, unsigned i
 	}
 	jfree(&j);
 	free(gone);
+	return ret;
+}
+
+int wcard_clf_apply(struct wcard_clf *c, const struct wcard_batch *b, unsigned int flags,
+		    __u32 *ids, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!c)
+		return -EINVAL;
+	clf_lock(c);
+	ret = locked_apply(c, b, flags, ids, err, errlen);
+	clf_unlock(c);
 	return ret;
 }

@@ -667,7 +667,7 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
 	return 0;
 }
 
-int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *err, size_t errlen)
+static int locked_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *err, size_t errlen)
 {
 	struct wcard_ruleset old_set;
 	bool *old_live, *live;
@@ -771,6 +771,18 @@ fail:
 	c->rs.changes = old_changes;
 	c->rs.nlive = old_nlive;
 	memcpy(c->rs.nfam, old_nfam, sizeof(old_nfam));
+	return ret;
+}
+
+int wcard_clf_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!c)
+		return -EINVAL;
+	clf_lock(c);
+	ret = locked_load(c, rs, err, errlen);
+	clf_unlock(c);
 	return ret;
 }
 

@@ -88,6 +88,7 @@ const void *wcard_xdp_object(size_t *size)
 struct wcard_clf *clf_alloc(void)
 {
 	struct wcard_clf *c = calloc(1, sizeof(*c));
+	pthread_mutexattr_t ma;
 	unsigned int i;
 
 	if (!c)
@@ -97,7 +98,25 @@ struct wcard_clf *clf_alloc(void)
 	c->prog_fd = c->hits_fd = -1;
 	c->state.fd = -1;
 	gp_init(&c->gp);
+	gp_init(&c->rgp);
+	if (pthread_mutexattr_init(&ma) ||
+	    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE) ||
+	    pthread_mutex_init(&c->mu, &ma)) {
+		free(c);
+		return NULL;
+	}
+	pthread_mutexattr_destroy(&ma);
 	return c;
+}
+
+void clf_lock(struct wcard_clf *c)
+{
+	pthread_mutex_lock(&c->mu);
+}
+
+void clf_unlock(struct wcard_clf *c)
+{
+	pthread_mutex_unlock(&c->mu);
 }
 
 int wcard_clf_from_object(struct bpf_object *obj, const char *prog,
@@ -222,6 +241,8 @@ void wcard_clf_destroy(struct wcard_clf *c)
 	if (c->scratch_owned)
 		close(c->scratch_fd);
 	gp_free(&c->gp);
+	gp_free(&c->rgp);
+	pthread_mutex_destroy(&c->mu);
 	for (i = 0; i < WC_MAX_PARTS; i++)
 		clf_moved_free(&c->part[i]);
 	for (i = 0; i < WC_GENS; i++) {

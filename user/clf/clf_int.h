@@ -2,6 +2,7 @@
 #ifndef WCARD_CLF_INT_H
 #define WCARD_CLF_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <wcard/wcard.h>
 #include "core/core.h"
@@ -161,6 +162,12 @@ struct wcard_clf {
 	struct wcard_xdp *skel; /* NULL when driving a caller's object */
 	int prog_fd, hits_fd;
 	struct gp gp;
+	/*
+	 * Changes and wcard_clf_reclaim take turns on it (recursive: a change
+	 * makes others); the reclaim waits out its grace period on rgp, unlocked.
+	 */
+	pthread_mutex_t mu;
+	struct gp rgp;
 	struct mmap_arr root, config, rules, tables, slots, order;
 	struct wcard_layout layout; /* of the rule set (WC_LAYOUT_INET: of both parts) */
 	__u32 max_rules; /* rules per part and generation */
@@ -301,6 +308,9 @@ void ring_reset(struct wst_ring *r);
 void moved_reset(struct wst_part *sp);
 /* Free p's cache of its moved ring (online.c). */
 void clf_moved_free(struct clf_part *p);
+/* c's turn for a change (the handle's mutex): clf_lock, then clf_unlock. */
+void clf_lock(struct wcard_clf *c);
+void clf_unlock(struct wcard_clf *c);
 /*
  * Is c->rs what the maps hold? Valid, and no writer (another handle, another
  * process) changed the rules since it was read or made. clf_rs_fresh_now:

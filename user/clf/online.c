@@ -828,6 +828,7 @@ static int rebuild_with(struct wcard_clf *c, __u32 id, bool live, const struct w
 static int apply_parts(struct wcard_clf *c, __u32 id, bool now_live, const struct wcard_rule *r,
 		       __u64 rank, char *err, size_t errlen)
 {
+	bool tables_full = false;
 	struct clf_part *p;
 	struct op op;
 	int ret = 0;
@@ -852,6 +853,15 @@ static int apply_parts(struct wcard_clf *c, __u32 id, bool now_live, const struc
 	/* In a copy nothing is rebuilt: the batch takes another way (apply.c). */
 	if (c->in_copy)
 		return ret;
+	/*
+	 * Nothing written, out of room: if every table is in use, that is the
+	 * answer; else the slots or regions for a new table ran out (free regions
+	 * are never merged), and compacting makes room.
+	 */
+	for_each_part(c, p)
+		tables_full |= clf_in_part(c, p, r) && p->st->ntables >= WC_TM_MAX_TABLES;
+	if (!op.wrote && ret == -ENOSPC && !tables_full)
+		return rebuild_with(c, id, now_live, r, rank, false, err, errlen);
 	if (!op.wrote) {
 		if (ret == -ENOSPC || ret == -ENOENT)
 			seterr(err, errlen, ret == -ENOSPC ?
@@ -928,7 +938,7 @@ int clf_rule_new(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id, __u
 	return 0;
 }
 
-int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id, char *err,
+static int locked_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id, char *err,
 		     size_t errlen)
 {
 	struct wcard_rule nr;
@@ -972,6 +982,19 @@ int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id,
 	return 0;
 }
 
+int wcard_clf_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id, char *err,
+		     size_t errlen)
+{
+	int ret;
+
+	if (!c)
+		return -EINVAL;
+	clf_lock(c);
+	ret = locked_insert(c, r, id, err, errlen);
+	clf_unlock(c);
+	return ret;
+}
+
 /* A change of rule id: the classifier can change, and id is a live rule. */
 static int check_change(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 {
@@ -988,7 +1011,7 @@ static int check_change(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 	return -ENOENT;
 }
 
-int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
+static int locked_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 {
 	struct wst *w = WST(c);
 	struct wcard_rule r;
@@ -1021,7 +1044,19 @@ int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 	return ret;
 }
 
-int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u32 *new_id,
+int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!c)
+		return -EINVAL;
+	clf_lock(c);
+	ret = locked_delete(c, id, err, errlen);
+	clf_unlock(c);
+	return ret;
+}
+
+static int locked_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u32 *new_id,
 		     char *err, size_t errlen)
 {
 	struct wcard_rule r;
@@ -1071,4 +1106,17 @@ int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u
 	if (new_id)
 		*new_id = nid;
 	return wcard_clf_delete(c, id, err, errlen);
+}
+
+int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u32 *new_id,
+		     char *err, size_t errlen)
+{
+	int ret;
+
+	if (!c)
+		return -EINVAL;
+	clf_lock(c);
+	ret = locked_update(c, id, prio, value, new_id, err, errlen);
+	clf_unlock(c);
+	return ret;
 }

@@ -36,10 +36,10 @@ static void kill_all_moved(struct wcard_clf *c, struct clf_part *p)
  * reports them for their old rules now, so their hit counters start again
  * from zero, in both halves, before they are handed out.
  */
-static int ids_zero(struct wcard_clf *c)
+static int ids_zero(struct wcard_clf *c, __u64 to)
 {
 	struct wst_ring *r = &WST(c)->ids;
-	size_t n = r->tail - r->covered, k;
+	size_t n = to - r->covered, k;
 	unsigned int g;
 	__u32 *ids;
 	int ret = 0;
@@ -75,9 +75,120 @@ int clf_grace(struct wcard_clf *c)
 			p->st->regions[i].covered = p->st->regions[i].tail;
 	}
 	/* Ids whose counters could not be zeroed wait for the next one. */
-	if (!ids_zero(c))
+	if (!ids_zero(c, w->ids.tail))
 		w->ids.covered = w->ids.tail;
 	return 0;
+}
+
+/*
+ * What a reclaim's grace period covers: every ring's tail when it began, and
+ * what tells that no rebuild or synchronous grace period reset them since.
+ */
+struct reclaim_snap {
+	unsigned int gen;
+	__u32 since_gp[WC_MAX_PARTS], epoch[WC_MAX_PARTS];
+	__u64 rules[WC_MAX_PARTS], moved[WC_MAX_PARTS], regions[WC_MAX_PARTS][32], ids;
+};
+
+/* Is anything waiting for a grace period? */
+static bool reclaim_owed(struct wcard_clf *c)
+{
+	struct wst *w = WST(c);
+	struct clf_part *p;
+	unsigned int i;
+
+	if (w->ids.tail > w->ids.covered)
+		return true;
+	for_each_part(c, p) {
+		if (p->st->moved_pending || p->st->since_gp ||
+		    p->st->rules.tail > p->st->rules.covered)
+			return true;
+		for (i = 0; i < 32; i++)
+			if (p->st->regions[i].tail > p->st->regions[i].covered)
+				return true;
+	}
+	return false;
+}
+
+/* The rings' old copies of moved rules in [head, to): dead now, and off the ring. */
+static void kill_moved_to(struct wcard_clf *c, struct clf_part *p, __u64 to)
+{
+	__u32 gbase = RBASE(c, p, c->gen);
+	struct wst_ring *r = &p->st->moved;
+
+	for (; r->head < to; r->head++) {
+		struct wc_rule *ru = RULE(c, gbase + *ring_at(c, r, r->head));
+
+		if ((ru->id & WC_ID_MOVED) && p->st->moved_pending) {
+			__atomic_store_n(&ru->id, (ru->id & ~WC_ID_FLAGS) | WC_ID_DEAD,
+					 __ATOMIC_RELEASE);
+			p->st->moved_pending--;
+		}
+	}
+	r->covered = r->head;
+}
+
+int wcard_clf_reclaim(struct wcard_clf *c)
+{
+	struct reclaim_snap s;
+	struct clf_part *p;
+	struct wst *w;
+	unsigned int i;
+	int ret;
+
+	if (!c)
+		return -EINVAL;
+	clf_lock(c);
+	ret = clf_check_usable(c, NULL, 0);
+	if (ret || !clf_state_ok(c) || !reclaim_owed(c)) {
+		clf_unlock(c);
+		return ret;
+	}
+	/* From here on 1: a grace period was taken (even if a rebuild made it moot). */
+	w = WST(c);
+	s.gen = c->gen;
+	s.ids = w->ids.tail;
+	for_each_part(c, p) {
+		s.since_gp[p->idx] = p->st->since_gp;
+		s.epoch[p->idx] = p->st->moved_epoch;
+		s.rules[p->idx] = p->st->rules.tail;
+		s.moved[p->idx] = p->st->moved.tail;
+		for (i = 0; i < 32; i++)
+			s.regions[p->idx][i] = p->st->regions[i].tail;
+	}
+	clf_unlock(c);
+	/* The wait, while changes go on: what they free meanwhile waits for the next one. */
+	ret = gp_wait(&c->rgp);
+	if (ret)
+		return ret;
+	clf_lock(c);
+	/* A rebuild meanwhile made new rings: what was freed before is not in them. */
+	if (c->gen != s.gen || !clf_state_ok(c)) {
+		clf_unlock(c);
+		return 1;
+	}
+	__atomic_store_n(&w->busy, 1, __ATOMIC_SEQ_CST);
+	w->grace_periods++;
+	for_each_part(c, p) {
+		struct wst_part *sp = p->st;
+
+		/* Order buffers published since the snapshot still count toward the next wrap. */
+		sp->since_gp = sp->since_gp >= s.since_gp[p->idx] ?
+				       sp->since_gp - s.since_gp[p->idx] : 0;
+		if (sp->moved_epoch == s.epoch[p->idx])
+			kill_moved_to(c, p, s.moved[p->idx]);
+		if (sp->rules.covered < s.rules[p->idx] && sp->rules.tail >= s.rules[p->idx])
+			sp->rules.covered = s.rules[p->idx];
+		for (i = 0; i < 32; i++)
+			if (sp->regions[i].covered < s.regions[p->idx][i] &&
+			    sp->regions[i].tail >= s.regions[p->idx][i])
+				sp->regions[i].covered = s.regions[p->idx][i];
+	}
+	if (w->ids.covered < s.ids && w->ids.tail >= s.ids && !ids_zero(c, s.ids))
+		w->ids.covered = s.ids;
+	__atomic_store_n(&w->busy, 0, __ATOMIC_SEQ_CST);
+	clf_unlock(c);
+	return 1;
 }
 
 /* Mark a slot as holding no rule before anything else is written to it. */

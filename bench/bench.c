@@ -138,12 +138,13 @@ static void anchors(const struct run_figures *f)
 		anchor_row(what, anchor, run, ratio);
 	}
 	if (f->upd[0].us > 0) {
-		snprintf(ratio, sizeof(ratio), "%.2f us each (%.2fx native), p99 %.2f us; under "
-			 "lookups %.2f us each, p99 %.2f us, max %.0f us; under lookups with "
-			 "wcard_clf_reclaim on a thread %.2f us each, p99 %.2f us, max %.0f us, %llu "
-			 "writer waits", f->upd[0].us, f->upd[0].us / 1.13,
-			 f->upd[0].p99_us, f->upd[1].us, f->upd[1].p99_us, f->upd[1].max_us, f->upd[2].us,
-			 f->upd[2].p99_us, f->upd[2].max_us, f->upd[2].waits);
+		snprintf(ratio, sizeof(ratio),
+			 "%.2f us each (%.2fx native), p99 %.2f us; under lookups %.2f us each, "
+			 "p99 %.2f us, max %.0f us; under lookups with wcard_clf_reclaim on a "
+			 "thread %.2f us each, p99 %.2f us, max %.0f us, %llu writer waits",
+			 f->upd[0].us, f->upd[0].us / 1.13, f->upd[0].p99_us, f->upd[1].us,
+			 f->upd[1].p99_us, f->upd[1].max_us, f->upd[2].us, f->upd[2].p99_us,
+			 f->upd[2].max_us, f->upd[2].waits);
 		anchor_row("native C++ TupleMerge updates, acl1_10k", "~1.1 us each", "-", ratio);
 	}
 	for (s = 0; s < 3; s++) {

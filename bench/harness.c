@@ -396,7 +396,7 @@ static void *lookups_run(void *arg)
 	return NULL;
 }
 
-/* wcard_clf_reclaim in a loop, a short nap whenever nothing waits: the grace periods, off the writer. */
+/* wcard_clf_reclaim in a loop, a nap when nothing waits: the grace periods, off the writer. */
 struct reclaimer {
 	struct wcard_clf *clf;
 	volatile bool stop;
@@ -410,7 +410,7 @@ static void *reclaim_run(void *arg)
 	int ret;
 
 	while (!r->stop) {
-		ret = wcard_clf_reclaim(r->clf);
+		ret = wcard_clf_reclaim(r->clf, 0);
 		if (ret < 0) {
 			r->ret = ret;
 			break;

@@ -1278,7 +1278,7 @@ static void pinned_library(enum wcard_lpm4_algo v4, const char *name)
 	wcard_routes_free(&dump);
 	cr_assert_eq(wcard_lpm_dump(l3, &dump), 0, "case %s: dump of the early handle", name);
 	dump_equals(&dump, &live, name);
-	/* And the early handle's first change derives its index from the maps: delete everything. */
+	/* The early handle's first change derives its index from the maps: delete everything. */
 	for (i = 0; i < live.n; i++)
 		cr_assert_eq(wcard_lpm_del(l3, live.r[i].family, live.r[i].addr, live.r[i].len), 0,
 			     "case %s: del %zu after reopen", name, i);

@@ -197,7 +197,7 @@ static void *reclaim_thread(void *arg)
 	int ret;
 
 	while (!rc->stop) {
-		ret = wcard_clf_reclaim(rc->clf);
+		ret = wcard_clf_reclaim(rc->clf, 0);
 		if (ret < 0) {
 			rc->ret = ret;
 			break;
@@ -423,9 +423,9 @@ static unsigned int reclaim_rounds(bool reclaim, unsigned int rounds, const char
 			sh.live[id_of[i]] = false;
 		}
 		if (reclaim) {
-			cr_assert_eq(wcard_clf_reclaim(t.clf), 1, "case %s: round %u: no reclaim",
-				     name, k);
-			cr_assert_eq(wcard_clf_reclaim(t.clf), 0,
+			cr_assert_eq(wcard_clf_reclaim(t.clf, WCARD_RECLAIM_NOW), 1,
+				     "case %s: round %u: no reclaim", name, k);
+			cr_assert_eq(wcard_clf_reclaim(t.clf, WCARD_RECLAIM_NOW), 0,
 				     "case %s: round %u: nothing waits, yet it reclaimed", name, k);
 			taken++;
 		}
@@ -657,8 +657,8 @@ static void each_in_order(bool ordered, const char *name)
 
 		nr.prio = wt_below(&r, 50);
 		if (wt_below(&r, 2) && sh.live[victim]) {
-			cr_assert_eq(wcard_clf_update(t.clf, victim, nr.prio, sh.r[victim].value, &id,
-						      err, sizeof(err)),
+			cr_assert_eq(wcard_clf_update(t.clf, victim, nr.prio, sh.r[victim].value,
+						      &id, err, sizeof(err)),
 				     0, "case %s: update %u: %s", name, victim, err);
 			/* A new priority re-inserts the rule under a new id; the same keeps all. */
 			cr_assert_eq(id == victim, nr.prio == sh.r[victim].prio,

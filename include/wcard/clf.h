@@ -111,11 +111,14 @@ WCARD_API int wcard_clf_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 
  * itself (~8 ms, up to 200 when the CPUs are busy with lookups); with this
  * called from a thread of yours, in a loop or on a timer, writers find free
  * ones. Changes through the handle go on meanwhile: the handle takes turns
- * inside, and waits for the grace period unlocked. As for every change, one
- * writer process at a time. 1: a grace period was taken; 0: nothing waited
- * for one (returns at once); or -errno.
+ * inside, and waits for the grace period unlocked. It takes one for a batch:
+ * 512 entries waiting, or anything waiting 10 ms since the last; with
+ * WCARD_RECLAIM_NOW, for anything waiting. As for every change, one writer
+ * process at a time. 1: a grace period was taken; 0: not enough waited for
+ * one (returns at once); or -errno.
  */
-WCARD_API int wcard_clf_reclaim(struct wcard_clf *c);
+#define WCARD_RECLAIM_NOW (1u << 0)
+WCARD_API int wcard_clf_reclaim(struct wcard_clf *c, unsigned int flags);
 
 /*
  * Apply a batch of changes (wcard_batch_load). Every change is checked first

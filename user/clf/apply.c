@@ -499,7 +499,7 @@ static int apply_in_copy(struct wcard_clf *c, const struct wcard_batch *b, __u32
 }
 
 static int locked_apply(struct wcard_clf *c, const struct wcard_batch *b, unsigned int flags,
-		    __u32 *ids, char *err, size_t errlen)
+			__u32 *ids, char *err, size_t errlen)
 {
 	bool atomic = flags & WCARD_APPLY_ATOMIC;
 	struct journal j = { 0 };

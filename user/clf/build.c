@@ -667,7 +667,8 @@ int clf_republish(struct wcard_clf *c, char *err, size_t errlen)
 	return 0;
 }
 
-static int locked_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *err, size_t errlen)
+static int locked_load(struct wcard_clf *c, const struct wcard_ruleset *rs, char *err,
+		       size_t errlen)
 {
 	struct wcard_ruleset old_set;
 	bool *old_live, *live;

@@ -168,6 +168,7 @@ struct wcard_clf {
 	 */
 	pthread_mutex_t mu;
 	struct gp rgp;
+	__u64 reclaimed_ns; /* CLOCK_MONOTONIC of the last reclaim */
 	struct mmap_arr root, config, rules, tables, slots, order;
 	struct wcard_layout layout; /* of the rule set (WC_LAYOUT_INET: of both parts) */
 	__u32 max_rules; /* rules per part and generation */

@@ -939,7 +939,7 @@ int clf_rule_new(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id, __u
 }
 
 static int locked_insert(struct wcard_clf *c, const struct wcard_rule *r, __u32 *id, char *err,
-		     size_t errlen)
+			 size_t errlen)
 {
 	struct wcard_rule nr;
 	struct clf_part *p;
@@ -1057,7 +1057,7 @@ int wcard_clf_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 }
 
 static int locked_update(struct wcard_clf *c, __u32 id, __u32 prio, __u64 value, __u32 *new_id,
-		     char *err, size_t errlen)
+			 char *err, size_t errlen)
 {
 	struct wcard_rule r;
 	struct clf_part *p;

@@ -412,7 +412,7 @@ int wcard_clf_rules_each(const struct wcard_clf *c,
 	if (!sorted)
 		qsort(o, n, sizeof(*o), rank_slot_cmp);
 	for (i = 0; i < n && !ret; i++) {
-		/* Rank order is not slot order: fetch a few rules ahead (the list is memory-bound). */
+		/* Rank order is not slot order: fetch rules ahead (the list is memory-bound). */
 		if (i + 8 < n) {
 			const char *ahead = (const char *)RULE(c, o[i + 8].slot);
 

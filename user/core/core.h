@@ -1,4 +1,4 @@
-/* core.h: what all of libwcard shares: messages, memory, grace periods, bpffs; libwcard internal. */
+/* core.h: what all of libwcard shares: messages, memory, grace periods, bpffs; libwcard only. */
 #ifndef WCARD_CORE_H
 #define WCARD_CORE_H
 

@@ -101,7 +101,8 @@ static int batch_run(struct lsrc *s, const struct wcard_layout *l, struct wcard_
 		l = wcard_layout_inet();
 	while ((ret = src_next(s, &line)) > 0) {
 		ret = arr_grow((void **)&tmp.c, tmp.n, &tmp.cap, sizeof(*tmp.c)) ?:
-			      arr_grow((void **)&tmp.rules, tmp.nrules, &tmp.rcap, sizeof(*tmp.rules));
+			      arr_grow((void **)&tmp.rules, tmp.nrules, &tmp.rcap,
+				       sizeof(*tmp.rules));
 		if (ret) {
 			seterr(s->err, s->errlen, "%s:%u: %s", s->name, s->lineno,
 			       strerror(ENOMEM));

@@ -148,6 +148,7 @@ int wcard_clf_reclaim(struct wcard_clf *c, unsigned int flags)
 {
 	struct reclaim_snap s;
 	struct clf_part *p;
+	bool stale = false;
 	struct wst *w;
 	unsigned int i;
 	int ret;
@@ -178,8 +179,16 @@ int wcard_clf_reclaim(struct wcard_clf *c, unsigned int flags)
 	if (ret)
 		return ret;
 	clf_lock(c);
-	/* A rebuild meanwhile made new rings: what was freed before is not in them. */
-	if (c->gen != s.gen || !clf_state_ok(c)) {
+	/*
+	 * A rebuild meanwhile made new rings: what was freed before is not in
+	 * them, and what they took since may not be covered. Every rebuild (and
+	 * every grace period of a writer, which covered all the noted entries
+	 * already) resets the moved rings, so a moved epoch tells it even after
+	 * two rebuilds that brought the generation back.
+	 */
+	for_each_part(c, p)
+		stale |= p->st->moved_epoch != s.epoch[p->idx];
+	if (stale || c->gen != s.gen || !clf_state_ok(c)) {
 		clf_unlock(c);
 		return 1;
 	}
@@ -191,8 +200,7 @@ int wcard_clf_reclaim(struct wcard_clf *c, unsigned int flags)
 		/* Order buffers published since the snapshot still count toward the next wrap. */
 		sp->since_gp = sp->since_gp >= s.since_gp[p->idx] ?
 				       sp->since_gp - s.since_gp[p->idx] : 0;
-		if (sp->moved_epoch == s.epoch[p->idx])
-			kill_moved_to(c, p, s.moved[p->idx]);
+		kill_moved_to(c, p, s.moved[p->idx]);
 		if (sp->rules.covered < s.rules[p->idx] && sp->rules.tail >= s.rules[p->idx])
 			sp->rules.covered = s.rules[p->idx];
 		for (i = 0; i < 32; i++)

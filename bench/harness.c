@@ -135,7 +135,7 @@ void keys_from_trace(const struct wcard_trace *tr, struct wc_key *keys, __u64 se
 
 	for (i = 0; i < NKEYS; i++) {
 		s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-		wcard_key_from_tuple(&tr->t[(s >> 33) % tr->n], &keys[i]);
+		wcard_key_from_tuple_classbench(&tr->t[(s >> 33) % tr->n], &keys[i]);
 	}
 }
 
@@ -1149,7 +1149,7 @@ static int rules_keys(const struct wcard_ruleset *rs, const struct wcard_trace *
 		if (n) {
 			for (i = 0; i < NKEYS; i++) {
 				s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-				wcard_key_from_tuple(&tr->t[pick[(s >> 33) % n]], &keys[i]);
+				wcard_key_from_tuple_classbench(&tr->t[pick[(s >> 33) % n]], &keys[i]);
 			}
 			*from_trace = true;
 			free(pick);

@@ -262,10 +262,15 @@ WCARD_API void wcard_routes_free(struct wcard_routes *rt);
 /* ---- compiled form and reference ---------------------------------------- */
 
 /*
- * Key words of a 5-tuple in ipv4-5tuple (ipv6-5tuple for an IPv6 tuple), with
- * ports zeroed unless TCP/UDP/SCTP.
+ * Key words of a 5-tuple in ipv4-5tuple (ipv6-5tuple for an IPv6 tuple), as the
+ * XDP filter keys the frame: ports zeroed unless TCP/UDP/SCTP, flags unless TCP.
  */
 WCARD_API void wcard_key_from_tuple(const struct wcard_tuple *t, struct wc_key *k);
+/*
+ * The same, as ClassBench defines a trace's header: its ports and flags whatever
+ * the protocol, which is what the reference classifiers of the literature match.
+ */
+WCARD_API void wcard_key_from_tuple_classbench(const struct wcard_tuple *t, struct wc_key *k);
 /* Key words of a parsed packet for a built-in layout (same mapping as BPF; inet: its family's). */
 WCARD_API int wcard_key_from_pkt(const struct wcard_layout *l, const struct wc_pkt *p,
 				 struct wc_key *k);

@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: MIT
 /* compile.c: keys, rule compilation to the BPF form, and matching rules to keys; libwcard. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <wcard/wcard.h>
 #include "core/core.h"
 
-static int has_ports(__u8 proto)
+static bool has_ports(__u8 proto)
 {
 	return proto == 6 || proto == 17 || proto == 132;
 }
 
-void wcard_key_from_tuple(const struct wcard_tuple *t, struct wc_key *k)
+/* The key of tuple t; with all_ports, its ports and flags whatever its protocol. */
+static void key_from_tuple(const struct wcard_tuple *t, struct wc_key *k, bool all_ports)
 {
-	int ports = has_ports(t->proto);
+	bool ports = all_ports || has_ports(t->proto);
+	__u8 flags = all_ports || t->proto == 6 ? t->flags : 0;
 
 	memset(k, 0, sizeof(*k));
 	if (t->family == 6) {
@@ -23,7 +27,7 @@ void wcard_key_from_tuple(const struct wcard_tuple *t, struct wc_key *k)
 		k->w[4] = ports ? t->sport : 0;
 		k->w[5] = ports ? t->dport : 0;
 		k->w[6] = t->proto;
-		k->w[7] = t->proto == 6 ? t->flags : 0;
+		k->w[7] = flags;
 		return;
 	}
 	k->w[0] = t->src;
@@ -31,7 +35,17 @@ void wcard_key_from_tuple(const struct wcard_tuple *t, struct wc_key *k)
 	k->w[2] = ports ? t->sport : 0;
 	k->w[3] = ports ? t->dport : 0;
 	k->w[4] = t->proto;
-	k->w[5] = t->proto == 6 ? t->flags : 0;
+	k->w[5] = flags;
+}
+
+void wcard_key_from_tuple(const struct wcard_tuple *t, struct wc_key *k)
+{
+	key_from_tuple(t, k, false);
+}
+
+void wcard_key_from_tuple_classbench(const struct wcard_tuple *t, struct wc_key *k)
+{
+	key_from_tuple(t, k, true);
 }
 
 static __u64 be_word(const __u8 *p, unsigned int n)

@@ -131,7 +131,8 @@ void tm_relax_tuple(const struct wcard_layout *l, const __u8 *rl, __u8 *out);
  * When the minimum is the table's own tuple on every field (a rule that fits
  * nothing more specific, such as a /0 catch-all, sits in the bucket), split
  * on the field where the rules' lengths spread the most instead, at the
- * middle of the spread: the rules that fit move, the others stay. PREFIX
+ * middle of the spread: the rules that fit move, the others stay (the
+ * model also moves every other rule of the table that fits). PREFIX
  * fields move by half the gap rounded up (a gap of one still moves); other
  * fields only know 0 and all bits. false when the rules differ in no tuple
  * field: the bucket cannot split.

@@ -20,8 +20,9 @@ struct lk {
 	struct wcard_clf *clf;
 };
 
-static void lk_open(struct lk *t, const struct wcard_layout *l, __u32 max_rules, enum wc_algo algo,
-		    const char *name)
+/* generic: the object prepared for no layout, so its rules are generic records (WC_REC_*). */
+static void lk_open_fmt(struct lk *t, const struct wcard_layout *l, __u32 max_rules,
+			enum wc_algo algo, bool generic, const char *name)
 {
 	/* The LPM fast path (asked for, or auto's to pick) needs the IPv4 trie in the object. */
 	struct wcard_clf_opts o = { .layout = l, .algo = algo };
@@ -30,7 +31,7 @@ static void lk_open(struct lk *t, const struct wcard_layout *l, __u32 max_rules,
 
 	t->skel = wcard_skel_open(wcard_key);
 	cr_assert_not_null(t->skel, "case %s: open", name);
-	cr_assert_eq(wcard_object_prepare_layout(t->skel->obj, l, max_rules), 0,
+	cr_assert_eq(wcard_object_prepare_layout(t->skel->obj, generic ? NULL : l, max_rules), 0,
 		     "case %s: prepare", name);
 	if (!algo || algo == WC_ALGO_LPM)
 		cr_assert_eq(wcard_trie4_prepare(t->skel->obj, max_rules, 4096, &o.lpm4), 0,
@@ -43,6 +44,12 @@ static void lk_open(struct lk *t, const struct wcard_layout *l, __u32 max_rules,
 	cr_assert_eq(ret, 0, "case %s: load: %s", name, wt_load_err(ret, err, sizeof(err)));
 	ret = wcard_clf_from_object(t->skel->obj, "wc_key_lookup", &o, &t->clf, err, sizeof(err));
 	cr_assert_eq(ret, 0, "case %s: clf: %s", name, err);
+}
+
+static void lk_open(struct lk *t, const struct wcard_layout *l, __u32 max_rules, enum wc_algo algo,
+		    const char *name)
+{
+	lk_open_fmt(t, l, max_rules, algo, false, name);
 }
 
 static void lk_close(struct lk *t)
@@ -1868,4 +1875,93 @@ Test(update, generation_flip_lpm_field, .timeout = 600)
 	wcard_ruleset_free(&sets[1]);
 	wcard_ruleset_free(&all);
 	wcard_trace_free(&tr);
+}
+
+/*
+ * An ipv4-5tuple classifier keeps its rules in compact records (64 bytes,
+ * struct wc_rule4), one prepared for no layout in generic ones (216 bytes):
+ * both answer every key as the reference does, after a bulk load and after
+ * online inserts, moves and deletes, also for keys whose words carry bits
+ * past their field's width (a port above 65535, an address above 2^32), which
+ * no rule matches in a range field and the mask fields ignore.
+ */
+Test(update, records_compact_and_generic_agree, .timeout = 300)
+{
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	static const char *const name[2] = { "compact records", "generic records" };
+	static const __u32 want_size[2] = { 64, 216 };
+	struct wcard_ruleset all, half, live;
+	struct wt_rng r = { .s = 2027 };
+	struct wcard_stats st;
+	struct lk t[2] = {};
+	char err[256] = "";
+	unsigned int i, k, f, n = 3000;
+	__u32 *ids[2];
+
+	wcard_ruleset_init(&all, l);
+	wcard_ruleset_init(&half, l);
+	for (i = 0; i < n; i++) {
+		struct wcard_rule rule;
+
+		/* Small value pools: buckets collide and split, rules move between tables. */
+		wt_rule_random(&r, l, 6, 40, &rule);
+		rule.id = i;
+		cr_assert_eq(wcard_ruleset_add(&all, &rule), 0, "case records: add %u", i);
+		if (i < n / 2)
+			cr_assert_eq(wcard_ruleset_add(&half, &rule), 0, "case records: half %u", i);
+	}
+	for (f = 0; f < 2; f++) {
+		lk_open_fmt(&t[f], l, 4096, WC_ALGO_TM, f == 1, name[f]);
+		cr_assert_eq(bpf_map__value_size(t[f].skel->maps.wc_rules), want_size[f],
+			     "case %s: wc_rules value size %u", name[f],
+			     bpf_map__value_size(t[f].skel->maps.wc_rules));
+		cr_assert_eq(wcard_clf_load(t[f].clf, &half, err, sizeof(err)), 0, "case %s: load: %s",
+			     name[f], err);
+		ids[f] = calloc(n, sizeof(*ids[f]));
+		cr_assert_not_null(ids[f], "case %s: ids", name[f]);
+		for (i = 0; i < n / 2; i++)
+			ids[f][i] = i;
+		for (i = n / 2; i < n; i++)
+			cr_assert_eq(wcard_clf_insert(t[f].clf, &all.rules[i], &ids[f][i], err,
+						      sizeof(err)),
+				     0, "case %s: insert %u: %s", name[f], i, err);
+		/* Every third rule goes again: deletes in chains that moved. */
+		for (i = 0; i < n; i += 3)
+			cr_assert_eq(wcard_clf_delete(t[f].clf, ids[f][i], err, sizeof(err)), 0,
+				     "case %s: delete %u: %s", name[f], i, err);
+		cr_assert_eq(wcard_clf_stats(t[f].clf, &st), 0, "case %s: stats", name[f]);
+		cr_log_info("update: %s: %u tables, %zu bytes in use\n", name[f], st.ntables,
+			    (size_t)st.used_bytes);
+	}
+	/* The reference: the rules left, in the order they came (ties go to the first). */
+	wcard_ruleset_init(&live, l);
+	for (i = 0; i < n; i++)
+		if (i % 3)
+			cr_assert_eq(wcard_ruleset_add(&live, &all.rules[i]), 0, "case records: live");
+	for (k = 0; k < 6000; k++) {
+		const struct wcard_rule *near = &all.rules[wt_below(&r, n)];
+		struct wc_key key;
+		long got[2], want;
+
+		wt_key_near(&r, l, near, 64, &key);
+		/* A third of the keys: a bit past one word's field. */
+		if (k % 3 == 1)
+			key.w[wt_below(&r, 6)] |= 1ULL << (8 + wt_below(&r, 56));
+		want = tk_ref_lookup(&live, &key);
+		if (want >= 0)
+			want = live.rules[want].id; /* the rule's line in all */
+		for (f = 0; f < 2; f++) {
+			got[f] = lk_lookup(&t[f], &key);
+			cr_assert_eq(got[f] < 0 ? -1 : (long)got[f], want < 0 ? -1 : (long)ids[f][want],
+				     "case %s: key %u: BPF %ld, the reference rule %ld (id %ld)",
+				     name[f], k, got[f], want, want < 0 ? -1 : (long)ids[f][want]);
+		}
+	}
+	for (f = 0; f < 2; f++) {
+		lk_close(&t[f]);
+		free(ids[f]);
+	}
+	wcard_ruleset_free(&all);
+	wcard_ruleset_free(&half);
+	wcard_ruleset_free(&live);
 }

@@ -14,7 +14,7 @@
 static __always_inline int wc_bf_block(const struct wc_key *key, const struct wc_config *cfg,
 				       struct wc_result *res, __u32 b)
 {
-	__u32 n = cfg->nrules, base = cfg->rules_base;
+	__u32 n = cfg->nrules, base = cfg->rules_base, fmt = wc_rec_format;
 	int j;
 
 	/* Compile-time bound on top of the runtime count. */
@@ -23,7 +23,7 @@ static __always_inline int wc_bf_block(const struct wc_key *key, const struct wc
 #pragma unroll
 	for (j = 0; j < WC_BF_BLOCK; j++) {
 		__u32 slot = b * WC_BF_BLOCK + j, idx;
-		struct wc_rule *r;
+		struct wc_rule_hdr *r;
 
 		if (slot >= n)
 			return 0;
@@ -31,7 +31,7 @@ static __always_inline int wc_bf_block(const struct wc_key *key, const struct wc
 		r = bpf_map_lookup_elem(&wc_rules, &idx);
 		if (!r)
 			return 0;
-		if (!wc_rule_match(r, key))
+		if (!wc_rule_match(r, key, fmt))
 			continue;
 		res->rank = r->rank;
 		res->value = r->value;

@@ -168,8 +168,9 @@ WCARD_API int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts
 /*
  * Before loading a wcard XDP object (wcard_xdp_object) whose maps are replaced
  * by those of the classifier pinned under dir (bpf_map__reuse_fd): set what
- * the pinned maps do not carry, the image layout of the LPM tries, in the
- * object's read-only data. 0 also when the classifier has no tries.
+ * the pinned maps do not carry, the record format of the rules and the image
+ * layout of the LPM tries, in the object's read-only data. 0 also when the
+ * classifier has no tries.
  */
 WCARD_API int wcard_clf_pinned_object(struct bpf_object *obj, const char *dir, char *err,
 				      size_t errlen);

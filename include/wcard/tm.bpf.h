@@ -21,10 +21,10 @@
  */
 static __always_inline int wc_tm_chain_step(const struct wc_key *key, __u32 *head,
 					    __u32 rules_base, __u32 max_rules,
-					    struct wc_result *res)
+					    struct wc_result *res, __u32 fmt)
 {
 	__u32 h = *head, idx = rules_base + h - 1;
-	struct wc_rule *r;
+	struct wc_rule_hdr *r;
 
 	if (!h || h > max_rules)
 		return -1;
@@ -32,7 +32,7 @@ static __always_inline int wc_tm_chain_step(const struct wc_key *key, __u32 *hea
 	/* Chains are in rank order: nothing after a rule that cannot win can win. */
 	if (!r || r->rank >= res->rank)
 		return -1;
-	if (wc_rule_match(r, key)) {
+	if (wc_rule_match(r, key, fmt)) {
 		res->rank = r->rank;
 		res->value = r->value;
 		/* A rule unlinked while we walked through it is still an answer. */
@@ -49,11 +49,11 @@ static __always_inline __u32 wc_tm_chain_next(const struct wc_key *key,
 					      const struct wc_config *cfg, struct wc_result *res,
 					      __u32 head)
 {
-	__u32 max_rules = cfg->max_rules;
+	__u32 max_rules = cfg->max_rules, fmt = wc_rec_format;
 
 	if (max_rules > WC_MAX_RULES)
 		max_rules = WC_MAX_RULES;
-	return wc_tm_chain_step(key, &head, cfg->rules_base, max_rules, res) ? 0 : head;
+	return wc_tm_chain_step(key, &head, cfg->rules_base, max_rules, res, fmt) ? 0 : head;
 }
 
 WC_RUN_DEFINE(wc_tm_chain_run, wc_tm_chain_next, WC_RUN_L1)
@@ -67,7 +67,7 @@ WC_RUN_DEFINE(wc_tm_chain_run, wc_tm_chain_next, WC_RUN_L1)
  */
 WC_GLOBAL_FN(int, WC_G(wc_tm_chain), WC_PARAMS, __u32 head)
 {
-	__u32 rules_base, max_rules, rank;
+	__u32 rules_base, max_rules, rank, fmt = wc_rec_format;
 	int i, st;
 
 	WC_TAKE_PARAMS(-22);
@@ -77,7 +77,7 @@ WC_GLOBAL_FN(int, WC_G(wc_tm_chain), WC_PARAMS, __u32 head)
 		max_rules = WC_MAX_RULES;
 #pragma unroll
 	for (i = 0; i < WC_TM_CHAIN_FAST; i++) {
-		st = wc_tm_chain_step(key, &head, rules_base, max_rules, res);
+		st = wc_tm_chain_step(key, &head, rules_base, max_rules, res, fmt);
 		if (st)
 			return st > 0;
 	}
@@ -95,7 +95,8 @@ WC_GLOBAL_FN(int, WC_G(wc_tm_chain), WC_PARAMS, __u32 head)
  * chain walker.
  */
 static __always_inline int wc_tm_slot_step(const struct wc_key *key, __u32 idx, __u32 tag,
-					   const struct wc_config *cfg, struct wc_result *res)
+					   const struct wc_config *cfg, struct wc_result *res,
+					   __u32 fmt)
 {
 	struct wc_tm_slot *s = bpf_map_lookup_elem(&wc_tm_slots, &idx);
 	__u32 head;
@@ -105,7 +106,7 @@ static __always_inline int wc_tm_slot_step(const struct wc_key *key, __u32 idx, 
 	if (s->tag != tag || !s->head)
 		return 0;
 	head = s->head;
-	if (!wc_tm_chain_step(key, &head, cfg->rules_base, cfg->max_rules, res))
+	if (!wc_tm_chain_step(key, &head, cfg->rules_base, cfg->max_rules, res, fmt))
 		WC_G(wc_tm_chain)(WC_ARGS, head);
 	return 0;
 }
@@ -117,7 +118,7 @@ static __always_inline int wc_tm_slot_step(const struct wc_key *key, __u32 idx, 
  * ~10 ns per table probed.
  */
 static __always_inline int wc_tm_probe(const struct wc_key *key, __u32 t,
-				       const struct wc_config *cfg, struct wc_result *res)
+				       const struct wc_config *cfg, struct wc_result *res, __u32 fmt)
 {
 	struct wc_tm_table *tb;
 	__u32 first, smask, pos, tag;
@@ -132,7 +133,7 @@ static __always_inline int wc_tm_probe(const struct wc_key *key, __u32 t,
 	slots = tb->slots;
 	first = slots >> 8;
 	smask = (1u << (slots & 31)) - 1;
-	h = wc_hash_masked(key, &tb->mask);
+	h = wc_hash_layout(key, &tb->mask, fmt);
 	tag = wc_hash_tag(h);
 	pos = (__u32)h;
 	/*
@@ -142,13 +143,13 @@ static __always_inline int wc_tm_probe(const struct wc_key *key, __u32 t,
 	 */
 #pragma unroll
 	for (p = 0; p < WC_TM_PROBE_FAST; p++) {
-		st = wc_tm_slot_step(key, first + ((pos + p) & smask), tag, cfg, res);
+		st = wc_tm_slot_step(key, first + ((pos + p) & smask), tag, cfg, res, fmt);
 		if (st)
 			return 0;
 	}
 	wc_for(p, WC_TM_PROBE_FAST, WC_TM_MAX_PROBE)
 	{
-		st = wc_tm_slot_step(key, first + ((pos + p) & smask), tag, cfg, res);
+		st = wc_tm_slot_step(key, first + ((pos + p) & smask), tag, cfg, res, fmt);
 		if (st)
 			break;
 	}
@@ -164,7 +165,7 @@ static __always_inline int wc_tm_probe(const struct wc_key *key, __u32 t,
 WC_GLOBAL_FN(int, wc_tm_probe_g, WC_PARAMS, __u32 t)
 {
 	WC_TAKE_PARAMS(-22);
-	return wc_tm_probe(key, t, cfg, res);
+	return wc_tm_probe(key, t, cfg, res, wc_rec_format);
 }
 #endif
 
@@ -180,6 +181,9 @@ WC_GLOBAL_FN(int, WC_G(wc_tm_pass), WC_PARAMS)
 {
 	struct wc_tm_order_buf *ob;
 	__u32 n, oi, tbase;
+#ifndef WCARD_COMPAT
+	__u32 fmt = wc_rec_format;
+#endif
 	int i;
 
 	WC_TAKE_PARAMS(-22);
@@ -201,7 +205,7 @@ WC_GLOBAL_FN(int, WC_G(wc_tm_pass), WC_PARAMS)
 			break;
 		res->tables++;
 #ifndef WCARD_COMPAT
-		wc_tm_probe(key, tbase + e->table, cfg, res);
+		wc_tm_probe(key, tbase + e->table, cfg, res, fmt);
 #else
 		wc_tm_probe_g(WC_ARGS, tbase + e->table);
 #endif
@@ -214,7 +218,7 @@ static __always_inline int wc_tm_scan_one(const struct wc_key *key, const struct
 					  struct wc_result *res, __u32 i)
 {
 	__u32 n = cfg->nrules, idx, id;
-	struct wc_rule *r;
+	struct wc_rule_hdr *r;
 
 	if (n > cfg->max_rules)
 		n = cfg->max_rules;
@@ -228,7 +232,7 @@ static __always_inline int wc_tm_scan_one(const struct wc_key *key, const struct
 		return 0;
 	/* Read once: the writer may flag the slot while we look at it. */
 	id = *(volatile __u32 *)&r->id;
-	if (!(id & WC_ID_DEAD) && r->rank < res->rank && wc_rule_match(r, key)) {
+	if (!(id & WC_ID_DEAD) && r->rank < res->rank && wc_rule_match(r, key, wc_rec_format)) {
 		res->rank = r->rank;
 		res->value = r->value;
 		res->id = id & ~WC_ID_FLAGS;

@@ -110,6 +110,75 @@ struct wc_rule {
 };
 WC_STATIC_ASSERT(sizeof(struct wc_rule) == 24 + 24 * WC_KEY_WORDS, "wc_rule has no hidden padding");
 
+/*
+ * What every record format of wc_rules starts with: the fields a lookup and
+ * the writer read without matching (rank, value, id, chain link).
+ */
+struct wc_rule_hdr {
+	__u64 rank;
+	__u64 value;
+	__u32 id;
+	__u32 next;
+};
+
+/*
+ * The compact record of an ipv4-5tuple classifier (WC_REC_IPV4): the same
+ * match in one 64-byte cache line where struct wc_rule takes four. Every field
+ * is compared in 64-bit arithmetic, so it answers exactly as the generic
+ * record: src and dst match when (word & mask) == lo, sport and dport when
+ * (word - lo) <= span, proto and flags when (word & mask) == lo. A key word
+ * wider than its field fails both forms alike.
+ */
+struct wc_rule4 {
+	__u64 rank;
+	__u64 value;
+	__u32 id;
+	__u32 next;
+	__u32 src_mask, src_lo;
+	__u32 dst_mask, dst_lo;
+	__u16 sport_lo, sport_span;
+	__u16 dport_lo, dport_span;
+	__u8 proto_mask, proto_lo;
+	__u8 flags_mask, flags_lo;
+	__u32 _pad[3]; /* a whole line: mmapable array values start page-aligned */
+};
+WC_STATIC_ASSERT(sizeof(struct wc_rule4) == 64, "wc_rule4 is one cache line, no hidden padding");
+#define WC_RULE_HDR_SAME(t)                                                                        \
+	WC_STATIC_ASSERT(__builtin_offsetof(struct t, rank) == 0 &&                                \
+				 __builtin_offsetof(struct t, value) == 8 &&                       \
+				 __builtin_offsetof(struct t, id) == 16 &&                         \
+				 __builtin_offsetof(struct t, next) == 20,                         \
+			 #t " starts with struct wc_rule_hdr")
+WC_RULE_HDR_SAME(wc_rule);
+WC_RULE_HDR_SAME(wc_rule4);
+WC_STATIC_ASSERT(sizeof(struct wc_rule_hdr) == 24, "wc_rule_hdr is 24 bytes");
+
+/* Does compact record r match key k? (BPF and user space: the same formula.) */
+static inline __attribute__((always_inline)) int wc_rule4_match(const struct wc_rule4 *r,
+								const struct wc_key *k)
+{
+	/*
+	 * The four mask tests folded into one branch, the two port ranges into
+	 * another: fewer branches to predict, and for the verifier to walk.
+	 */
+	__u64 diff = ((k->w[0] & r->src_mask) ^ r->src_lo) | ((k->w[1] & r->dst_mask) ^ r->dst_lo) |
+		     ((k->w[4] & r->proto_mask) ^ r->proto_lo) |
+		     ((k->w[5] & r->flags_mask) ^ r->flags_lo);
+
+	if (diff)
+		return 0;
+	return (k->w[2] - r->sport_lo <= r->sport_span) & (k->w[3] - r->dport_lo <= r->dport_span);
+}
+
+/*
+ * Record formats of wc_rules (the BPF knob wc_rec_format, fixed at load by
+ * wcard_object_prepare_layout; the map's value size says which one pinned
+ * maps hold): WC_REC_GENERIC is struct wc_rule, for every layout;
+ * WC_REC_IPV4 is struct wc_rule4, for an ipv4-5tuple classifier.
+ */
+#define WC_REC_GENERIC 0u
+#define WC_REC_IPV4 1u
+
 #define WC_RANK_NONE (~0ULL)
 #define WC_ID_NONE (~0U)
 /*
@@ -220,27 +289,42 @@ struct wc_tm_order_buf {
 WC_STATIC_ASSERT(sizeof(struct wc_tm_order_buf) == 8 + 16 * WC_TM_MAX_TABLES, "wc_tm_order_buf size");
 
 /*
- * Hash of a key under a table mask, identical in BPF and user space. Every word
- * takes part (masked-out words are 0), so the code has no layout branch. Each
- * word gets its own odd multiplier and the products are XORed: eight
- * independent multiplies instead of a chain of eight, then one final mix.
+ * Hash of a key under a table mask, identical in BPF and user space, over the
+ * first n key words: words a layout does not use are 0 in every mask, so
+ * leaving them out does not change the hash (BPF passes the layout's count,
+ * wc_key_words; user space all of them). Each word gets its own odd
+ * multiplier and the products are XORed: independent multiplies instead of a
+ * chain, then one final mix.
  */
-static inline __attribute__((always_inline)) __u64 wc_hash_masked(const struct wc_key *k,
-								  const struct wc_key *m)
+static inline __attribute__((always_inline)) __u64 wc_hash_masked_n(const struct wc_key *k,
+								    const struct wc_key *m,
+								    __u32 n)
 {
-	__u64 h;
+	__u64 h = (k->w[0] & m->w[0]) * 0x9e3779b97f4a7c15ULL;
 
-	h = ((k->w[0] & m->w[0]) * 0x9e3779b97f4a7c15ULL) ^
-	    ((k->w[1] & m->w[1]) * 0xc2b2ae3d27d4eb4fULL) ^
-	    ((k->w[2] & m->w[2]) * 0x165667b19e3779f9ULL) ^
-	    ((k->w[3] & m->w[3]) * 0xd6e8feb86659fd93ULL) ^
-	    ((k->w[4] & m->w[4]) * 0xff51afd7ed558ccdULL) ^
-	    ((k->w[5] & m->w[5]) * 0xc4ceb9fe1a85ec53ULL) ^
-	    ((k->w[6] & m->w[6]) * 0x94d049bb133111ebULL) ^
-	    ((k->w[7] & m->w[7]) * 0xbf58476d1ce4e5b9ULL);
+	if (n > 1)
+		h ^= (k->w[1] & m->w[1]) * 0xc2b2ae3d27d4eb4fULL;
+	if (n > 2)
+		h ^= (k->w[2] & m->w[2]) * 0x165667b19e3779f9ULL;
+	if (n > 3)
+		h ^= (k->w[3] & m->w[3]) * 0xd6e8feb86659fd93ULL;
+	if (n > 4)
+		h ^= (k->w[4] & m->w[4]) * 0xff51afd7ed558ccdULL;
+	if (n > 5)
+		h ^= (k->w[5] & m->w[5]) * 0xc4ceb9fe1a85ec53ULL;
+	if (n > 6)
+		h ^= (k->w[6] & m->w[6]) * 0x94d049bb133111ebULL;
+	if (n > 7)
+		h ^= (k->w[7] & m->w[7]) * 0xbf58476d1ce4e5b9ULL;
 	h ^= h >> 31;
 	h *= 0x9e3779b97f4a7c15ULL;
 	return h ^ (h >> 32);
+}
+
+static inline __attribute__((always_inline)) __u64 wc_hash_masked(const struct wc_key *k,
+								  const struct wc_key *m)
+{
+	return wc_hash_masked_n(k, m, WC_KEY_WORDS);
 }
 
 static inline __attribute__((always_inline)) __u32 wc_hash_tag(__u64 h)

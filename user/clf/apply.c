@@ -174,7 +174,7 @@ static int jwent(struct wcard_clf *c, struct journal *j, __u32 id)
 	e.v = j->nwent;
 	ret = arr_grow((void **)&j->went, j->nwent, &j->wcap, sizeof(*j->went)) ?: jput(j, &e);
 	if (!ret)
-		j->went[j->nwent++] = *RULE(c, *SLOT_OF(c, in, id));
+		clf_rec_get(c, *SLOT_OF(c, in, id), &j->went[j->nwent++]);
 	return ret;
 }
 
@@ -375,9 +375,11 @@ static void copy_part(struct wcard_clf *c, struct clf_part *p, unsigned int from
 	__u64 i;
 
 	if (n)
-		memcpy(ARR_AT(c->rules, struct wc_rule, RBASE(c, p, to), n),
-		       ARR_AT(c->rules, struct wc_rule, RBASE(c, p, from), n),
-		       (size_t)n * sizeof(struct wc_rule));
+		memcpy(clf_arr_at(&c->rules, (size_t)RBASE(c, p, to) * c->rec_size,
+				  (size_t)n * c->rec_size),
+		       clf_arr_at(&c->rules, (size_t)RBASE(c, p, from) * c->rec_size,
+				  (size_t)n * c->rec_size),
+		       (size_t)n * c->rec_size);
 	if (sp->slots_used)
 		memcpy(SLOTS(c, SBASE(c, p, to), sp->slots_used),
 		       SLOTS(c, SBASE(c, p, from), sp->slots_used),
@@ -401,7 +403,7 @@ static void copy_part(struct wcard_clf *c, struct clf_part *p, unsigned int from
 			*SLOT_OF(c, p, id) += rdelta;
 	/* Old copies of moved rules: dead in the copy, where no scan is under way. */
 	for (i = sp->moved.head; i < sp->moved.tail; i++) {
-		struct wc_rule *r = RULE(c, RBASE(c, p, to) + *ring_at(c, &sp->moved, i));
+		struct wc_rule_hdr *r = RULE(c, RBASE(c, p, to) + *ring_at(c, &sp->moved, i));
 
 		if (r->id & WC_ID_MOVED)
 			r->id = (r->id & ~WC_ID_FLAGS) | WC_ID_DEAD;

@@ -172,6 +172,8 @@ struct wcard_clf {
 	struct mmap_arr root, config, rules, tables, slots, order;
 	struct wcard_layout layout; /* of the rule set (WC_LAYOUT_INET: of both parts) */
 	__u32 max_rules; /* rules per part and generation */
+	__u32 rec_format; /* wc_rules' record format, WC_REC_* (its value size says) */
+	__u32 rec_size; /* bytes of a wc_rules record */
 	__u32 nslots; /* bucket heads per part and generation */
 	__u32 verified_insns;
 	unsigned int gen; /* live generation */
@@ -229,7 +231,9 @@ struct wcard_clf {
 	((__u8 *)clf_arr_at(&(c)->state, (size_t)(p)->st->table_off * 4 + (id), 1))
 #define CFG(c, g) ((struct wc_config *)(c)->config.p + (g))
 #define ARR_AT(a, type, i, n) ((type *)clf_arr_at(&(a), (size_t)(i) * sizeof(type), (n) * sizeof(type)))
-#define RULE(c, i) ARR_AT((c)->rules, struct wc_rule, i, 1)
+/* Record i of wc_rules: its header; clf_rec_get for the match (formats differ). */
+#define RULE(c, i)                                                                                 \
+	((struct wc_rule_hdr *)clf_arr_at(&(c)->rules, (size_t)(i) * (c)->rec_size, (c)->rec_size))
 #define TABLE(c, i) ((struct wc_tm_table *)(c)->tables.p + (i))
 #define SLOT(c, i) ARR_AT((c)->slots, struct wc_tm_slot, i, 1)
 #define SLOTS(c, i, n) ARR_AT((c)->slots, struct wc_tm_slot, i, n) /* n in a row */
@@ -326,6 +330,19 @@ bool clf_id_live(const struct wcard_clf *c, __u32 id);
 void clf_rule_read(const struct wcard_clf *c, __u32 id, struct wcard_rule *out, __u64 *rank);
 /* The priority of live rule id, without decompiling it. */
 __u32 clf_rule_prio(const struct wcard_clf *c, __u32 id);
+/* Record idx of wc_rules in the generic form (struct wc_rule), whatever the map's format. */
+void clf_rec_get(const struct wcard_clf *c, __u32 idx, struct wc_rule *out);
+/*
+ * Write compiled rule r as record idx, in the map's format: all of it, or with
+ * match_only its match words alone (the header is the caller's to write).
+ */
+void clf_rec_put(const struct wcard_clf *c, __u32 idx, const struct wc_rule *r, bool match_only);
+/* 0 if the maps' record format serves layout l, else -EPROTO with err saying why. */
+int clf_rec_check(const struct wcard_clf *c, const struct wcard_layout *l, char *err,
+		  size_t errlen);
+/* The record format for a classifier of layout l, and its record size (wcard_common.h). */
+__u32 clf_rec_format(const struct wcard_layout *l);
+__u32 clf_rec_size(__u32 format);
 /* The rule model of compiled rule r in layout l (the inverse of wcard_rule_compile). */
 void clf_decompile(const struct wcard_layout *l, const struct wc_rule *r, struct wcard_rule *out);
 /* Live rules of part p (NULL: of the classifier). */

@@ -43,6 +43,7 @@ int wcard_object_prepare_layout(struct bpf_object *obj, const struct wcard_layou
 		{ "wc_tm_order", 0, WC_TM_ORDER_RING },
 	};
 	unsigned int i, parts = layout_parts(l);
+	__u32 format = clf_rec_format(l);
 	struct bpf_map *m;
 	int ret;
 
@@ -54,6 +55,18 @@ int wcard_object_prepare_layout(struct bpf_object *obj, const struct wcard_layou
 			continue;
 		ret = bpf_map__set_max_entries(
 			m, WC_GENS * parts * (sz[i].per_rule * max_rules + sz[i].fixed));
+		if (ret)
+			return ret;
+	}
+	/* The rule records: compact for ipv4-5tuple (wcard_common.h, WC_REC_*). */
+	m = bpf_object__find_map_by_name(obj, "wc_rules");
+	ret = core_rodata_u32(obj, "wc_rec_format", 0, NULL, &format);
+	if (ret == -ENOENT)
+		format = WC_REC_GENERIC;
+	else if (ret)
+		return ret;
+	if (m) {
+		ret = bpf_map__set_value_size(m, clf_rec_size(format));
 		if (ret)
 			return ret;
 	}
@@ -224,7 +237,12 @@ int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size
 
 	for (i = 0; i < CLF_NMAPS; i++) {
 		ret = map_info(fds[i], &mi[i]);
-		if (ret || mi[i].value_size != vsz[i]) {
+		/* wc_rules: the record format's size says the format (clf_rec_check). */
+		if (!ret && i == 2 && mi[i].value_size == clf_rec_size(WC_REC_IPV4))
+			c->rec_format = WC_REC_IPV4;
+		else if (!ret && i == 2)
+			c->rec_format = WC_REC_GENERIC;
+		if (ret || mi[i].value_size != (i == 2 ? clf_rec_size(c->rec_format) : vsz[i])) {
 			seterr(err, errlen,
 				   "map %s: %s (built for another wcard version or layout?)",
 				   clf_map_names[i], ret ? strerror(-ret) : "unexpected value size");
@@ -250,6 +268,7 @@ int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size
 		return -EINVAL;
 	}
 	c->cap_parts = parts;
+	c->rec_size = clf_rec_size(c->rec_format);
 	c->max_rules = mi[2].max_entries / (WC_GENS * parts);
 	if (hits_fd >= 0) {
 		struct bpf_map_info hi;
@@ -280,6 +299,17 @@ int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size
 	return 0;
 }
 
+int clf_rec_check(const struct wcard_clf *c, const struct wcard_layout *l, char *err,
+		  size_t errlen)
+{
+	if (c->rec_format == WC_REC_GENERIC || clf_rec_format(l) == c->rec_format)
+		return 0;
+	seterr(err, errlen,
+	       "map wc_rules holds ipv4-5tuple records, the classifier's layout is %s: prepare "
+	       "the object with wcard_object_prepare_layout() for this layout", l->name);
+	return -EPROTO;
+}
+
 /* Maps found, sized and loaded: map them, write both generations' empty config. */
 int clf_init(struct wcard_clf *c, struct bpf_object *obj, const struct wcard_clf_opts *o,
 	     char *err, size_t errlen)
@@ -300,7 +330,8 @@ int clf_init(struct wcard_clf *c, struct bpf_object *obj, const struct wcard_clf
 		}
 		fds[i] = bpf_map__fd(m);
 	}
-	ret = clf_attach(c, fds, hits ? bpf_map__fd(hits) : -1, err, errlen);
+	ret = clf_attach(c, fds, hits ? bpf_map__fd(hits) : -1, err, errlen) ?:
+	      clf_rec_check(c, o->layout, err, errlen);
 	return ret ? ret : clf_setup(c, o);
 }
 

@@ -105,11 +105,12 @@ static int set_best(struct wcard_clf *c, struct clf_part *p, __u32 t, __u64 best
 static void slot_key(struct wcard_clf *c, struct clf_part *p, __u32 slot,
 		     const struct wc_tm_table *tb, struct wc_key *mk)
 {
-	const struct wc_rule *r = RULE(c, RBASE(c, p, c->gen) + slot);
+	struct wc_rule r;
 	int w;
 
+	clf_rec_get(c, RBASE(c, p, c->gen) + slot, &r);
 	for (w = 0; w < WC_KEY_WORDS; w++)
-		mk->w[w] = r->w[w].lo & tb->mask.w[w];
+		mk->w[w] = r.w[w].lo & tb->mask.w[w];
 }
 
 /* Absolute index of the live bucket head for mk in table t, or -1. */
@@ -296,7 +297,7 @@ static int rule_add(struct wcard_clf *c, struct clf_part *p, struct op *op, __u3
 	__u32 gbase = RBASE(c, p, c->gen), slot, head;
 	__u64 rank = compiled->rank, h;
 	struct wst_part *sp = p->st;
-	struct wc_rule *r;
+	struct wc_rule_hdr *r;
 	struct wc_key mk;
 	long e;
 	int ret;
@@ -315,7 +316,7 @@ static int rule_add(struct wcard_clf *c, struct clf_part *p, struct op *op, __u3
 	r->rank = compiled->rank;
 	r->value = compiled->value;
 	r->next = 0;
-	memcpy(r->w, compiled->w, sizeof(r->w));
+	clf_rec_put(c, gbase + slot, compiled, true);
 	slot_key(c, p, slot, tb, &mk);
 	h = wc_hash_masked(&mk, &tb->mask);
 	e = find_bucket(c, p, t, &mk, h);
@@ -424,7 +425,7 @@ static int mv_sync(struct wcard_clf *c, struct clf_part *p)
 		m->built = false;
 	}
 	for (i = m->tail > rg->head ? m->tail : rg->head; i < rg->tail; i++) {
-		const struct wc_rule *r = RULE(c, gbase + *ring_at(c, rg, i));
+		const struct wc_rule_hdr *r = RULE(c, gbase + *ring_at(c, rg, i));
 
 		if ((r->id & WC_ID_MOVED) && mv_put(m, r->id & ~WC_ID_FLAGS, i)) {
 			m->built = false;
@@ -447,7 +448,7 @@ void clf_moved_free(struct clf_part *p)
 static void mv_kill(struct wcard_clf *c, struct clf_part *p, __u32 id, __u64 pos)
 {
 	struct wst_ring *rg = &p->st->moved;
-	struct wc_rule *r;
+	struct wc_rule_hdr *r;
 
 	if (pos < rg->head || pos >= rg->tail)
 		return;
@@ -574,8 +575,10 @@ static int rule_del(struct wcard_clf *c, struct clf_part *p, struct op *op, __u3
 static void slot_tuple(struct wcard_clf *c, struct clf_part *p, __u32 idx, __u8 *len)
 {
 	struct wcard_rule r;
+	struct wc_rule rec;
 
-	clf_decompile(&p->layout, RULE(c, idx), &r);
+	clf_rec_get(c, idx, &rec);
+	clf_decompile(&p->layout, &rec, &r);
 	tm_rule_tuple(&p->layout, &r, len);
 }
 
@@ -602,9 +605,11 @@ static size_t bucket_ids(struct wcard_clf *c, struct clf_part *p, __u32 t, __u32
 static int rule_move(struct wcard_clf *c, struct clf_part *p, struct op *op, __u32 t, __u32 t2,
 		     __u32 id)
 {
-	struct wc_rule copy = *RULE(c, *SLOT_OF(c, p, id));
-	int ret = rule_add(c, p, op, t2, id, &copy);
+	struct wc_rule copy;
+	int ret;
 
+	clf_rec_get(c, *SLOT_OF(c, p, id), &copy);
+	ret = rule_add(c, p, op, t2, id, &copy);
 	return ret ? ret : rule_del(c, p, op, t, id);
 }
 

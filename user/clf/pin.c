@@ -132,12 +132,31 @@ static int lpm_reopen(struct wcard_clf *c, const char *dir, char *err, size_t er
 
 int wcard_clf_pinned_object(struct bpf_object *obj, const char *dir, char *err, size_t errlen)
 {
+	struct bpf_map_info mi = {};
+	__u32 len = sizeof(mi), fmt;
 	char path[4200];
 	struct lpm_meta m;
-	int k, ret;
+	int k, ret, fd;
 
 	if (!obj || !dir)
 		return -EINVAL;
+	/* The rule records' format, which the map's value size says (WC_REC_*). */
+	snprintf(path, sizeof(path), "%s/%s", dir, clf_map_names[2]);
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &mi, &len)) {
+		ret = -errno;
+		seterr(err, errlen, "%s: %s", path, strerror(-ret));
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	close(fd);
+	fmt = mi.value_size == clf_rec_size(WC_REC_IPV4) ? WC_REC_IPV4 : WC_REC_GENERIC;
+	ret = core_rodata_u32(obj, "wc_rec_format", 0, NULL, &fmt);
+	if (ret && (ret != -ENOENT || fmt != WC_REC_GENERIC)) {
+		seterr(err, errlen, "%s: the object has no record format knob (wc_rec_format)", path);
+		return ret;
+	}
 	snprintf(path, sizeof(path), "%s/%s", dir, LPM_META);
 	ret = lpm_meta_read(path, &m, err, errlen);
 	if (ret == -ENOENT) {
@@ -386,7 +405,8 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 			ret = -EINVAL;
 		}
 		if (!ret)
-			ret = clf_setup(c, o) ?: clf_state_create(c, err, errlen);
+			ret = clf_rec_check(c, o->layout, err, errlen) ?: clf_setup(c, o) ?:
+			      clf_state_create(c, err, errlen);
 		if (ret)
 			goto fail;
 		/* Its state goes with the maps, for the next writer. */
@@ -426,7 +446,7 @@ int wcard_clf_open_pinned(const char *dir, const struct wcard_clf_opts *o, struc
 		ret = -EPROTO;
 		goto fail;
 	}
-	ret = layouts_from_configs(c, err, errlen);
+	ret = layouts_from_configs(c, err, errlen) ?: clf_rec_check(c, &c->layout, err, errlen);
 	if (ret)
 		goto fail;
 	/*

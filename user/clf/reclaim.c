@@ -22,7 +22,7 @@ static void kill_all_moved(struct wcard_clf *c, struct clf_part *p)
 	__u64 i;
 
 	for (i = r->head; p->st->moved_pending && i < r->tail; i++) {
-		struct wc_rule *ru = RULE(c, gbase + *ring_at(c, r, i));
+		struct wc_rule_hdr *ru = RULE(c, gbase + *ring_at(c, r, i));
 
 		if (ru->id & WC_ID_MOVED)
 			__atomic_store_n(&ru->id, (ru->id & ~WC_ID_FLAGS) | WC_ID_DEAD,
@@ -133,7 +133,7 @@ static void kill_moved_to(struct wcard_clf *c, struct clf_part *p, __u64 to)
 	struct wst_ring *r = &p->st->moved;
 
 	for (; r->head < to; r->head++) {
-		struct wc_rule *ru = RULE(c, gbase + *ring_at(c, r, r->head));
+		struct wc_rule_hdr *ru = RULE(c, gbase + *ring_at(c, r, r->head));
 
 		if ((ru->id & WC_ID_MOVED) && p->st->moved_pending) {
 			__atomic_store_n(&ru->id, (ru->id & ~WC_ID_FLAGS) | WC_ID_DEAD,

@@ -359,6 +359,7 @@ int wcard_clf_rules_each(const struct wcard_clf *c,
 	bool sorted = true;
 	struct rank_slot *o;
 	struct wcard_rule r;
+	struct wc_rule rec;
 	size_t i, n = 0, nids;
 	int ret = 0;
 
@@ -400,8 +401,7 @@ int wcard_clf_rules_each(const struct wcard_clf *c,
 	}
 	/* Every rule is read: their span mapped in one go, not a chunk at a time. */
 	if (n)
-		clf_arr_at(&c->rules, (size_t)lo * sizeof(struct wc_rule),
-			   ((size_t)hi - lo + 1) * sizeof(struct wc_rule));
+		clf_arr_at(&c->rules, (size_t)lo * c->rec_size, ((size_t)hi - lo + 1) * c->rec_size);
 	for (i = 0; i < n; i++) {
 		if (i + 8 < n)
 			__builtin_prefetch(RULE(c, o[i + 8].slot));
@@ -415,12 +415,13 @@ int wcard_clf_rules_each(const struct wcard_clf *c,
 		/* Rank order is not slot order: fetch rules ahead (the list is memory-bound). */
 		if (i + 8 < n) {
 			const char *ahead = (const char *)RULE(c, o[i + 8].slot);
+			__u32 b;
 
-			__builtin_prefetch(ahead);
-			__builtin_prefetch(ahead + 64);
-			__builtin_prefetch(ahead + 128);
+			for (b = 0; b < c->rec_size; b += 64)
+				__builtin_prefetch(ahead + b);
 		}
-		clf_decompile(&c->part[o[i].part].layout, RULE(c, o[i].slot), &r);
+		clf_rec_get(c, o[i].slot, &rec);
+		clf_decompile(&c->part[o[i].part].layout, &rec, &r);
 		r.id = o[i].id;
 		r.family = o[i].family;
 		ret = fn(&r, ctx);
@@ -553,7 +554,7 @@ static int part_stats(const struct wcard_clf *c, const struct clf_part *p, struc
 	st->algo = p->algo;
 	st->rules = clf_part_nlive(c, p);
 	st->moves = cf->moves;
-	st->used_bytes += sizeof(struct wc_config) * WC_GENS + (size_t)cf->nrules * sizeof(struct wc_rule);
+	st->used_bytes += sizeof(struct wc_config) * WC_GENS + (size_t)cf->nrules * c->rec_size;
 	if (p->algo == WC_ALGO_LPM) {
 		bool v6 = cf->fields[cf->lpm_field % WC_MAX_FIELDS].width == 16;
 
@@ -607,11 +608,15 @@ int wcard_clf_stats(const struct wcard_clf *c, struct wcard_stats *st)
 	return ret;
 }
 
-/* Does compiled rule r match key k? (wcard_common.h, struct wc_word_match) */
-static bool rule_match(const struct wc_rule *r, const struct wc_key *k)
+/* Does record r of wc_rules match key k? (wcard_common.h, struct wc_word_match) */
+static bool rule_match(const struct wcard_clf *c, const struct wc_rule_hdr *h,
+		       const struct wc_key *k)
 {
+	const struct wc_rule *r = (const struct wc_rule *)h;
 	unsigned int w;
 
+	if (c->rec_format == WC_REC_IPV4)
+		return wc_rule4_match((const struct wc_rule4 *)h, k);
 	for (w = 0; w < WC_KEY_WORDS; w++)
 		if ((k->w[w] & r->w[w].mask) - r->w[w].lo > r->w[w].span)
 			return false;
@@ -635,9 +640,9 @@ static long maps_lookup(const struct wcard_clf *c, const struct clf_part *p,
 	if (p->algo != WC_ALGO_TM && p->algo != WC_ALGO_STM) {
 		/* Brute force and the LPM path's array: sorted, the first match wins. */
 		for (i = 0; i < cf->nrules && i < c->max_rules; i++) {
-			const struct wc_rule *r = RULE(c, cf->rules_base + i);
+			const struct wc_rule_hdr *r = RULE(c, cf->rules_base + i);
 
-			if (!(r->id & WC_ID_FLAGS) && rule_match(r, k)) {
+			if (!(r->id & WC_ID_FLAGS) && rule_match(c, r, k)) {
 				id = r->id;
 				break;
 			}
@@ -662,11 +667,11 @@ static long maps_lookup(const struct wcard_clf *c, const struct clf_part *p,
 				/* The chain is in rank order: its first match is its best. */
 				for (cur = s->head; cur && hops++ <= c->max_rules;
 				     cur = RULE(c, cf->rules_base + cur - 1)->next) {
-					const struct wc_rule *r = RULE(c, cf->rules_base + cur - 1);
+					const struct wc_rule_hdr *r = RULE(c, cf->rules_base + cur - 1);
 
 					if (r->rank >= best)
 						break;
-					if (!(r->id & WC_ID_FLAGS) && rule_match(r, k)) {
+					if (!(r->id & WC_ID_FLAGS) && rule_match(c, r, k)) {
 						best = r->rank;
 						id = r->id;
 						break;

@@ -215,6 +215,63 @@ bool clf_id_live(const struct wcard_clf *c, __u32 id)
 	return false;
 }
 
+__u32 clf_rec_format(const struct wcard_layout *l)
+{
+	return l && l->id == WC_LAYOUT_IPV4_5T ? WC_REC_IPV4 : WC_REC_GENERIC;
+}
+
+__u32 clf_rec_size(__u32 format)
+{
+	return format == WC_REC_IPV4 ? sizeof(struct wc_rule4) : sizeof(struct wc_rule);
+}
+
+void clf_rec_get(const struct wcard_clf *c, __u32 idx, struct wc_rule *out)
+{
+	const struct wc_rule4 *r4 = (const struct wc_rule4 *)RULE(c, idx);
+
+	if (c->rec_format != WC_REC_IPV4) {
+		memcpy(out, RULE(c, idx), sizeof(*out));
+		return;
+	}
+	memset(out, 0, sizeof(*out));
+	memcpy(out, r4, sizeof(struct wc_rule_hdr));
+	out->w[WC_F_SRC] = (struct wc_word_match){ r4->src_mask, r4->src_lo, 0 };
+	out->w[WC_F_DST] = (struct wc_word_match){ r4->dst_mask, r4->dst_lo, 0 };
+	out->w[WC_F_SPORT] = (struct wc_word_match){ ~0ULL, r4->sport_lo, r4->sport_span };
+	out->w[WC_F_DPORT] = (struct wc_word_match){ ~0ULL, r4->dport_lo, r4->dport_span };
+	out->w[WC_F_PROTO] = (struct wc_word_match){ r4->proto_mask, r4->proto_lo, 0 };
+	out->w[WC_F_FLAGS] = (struct wc_word_match){ r4->flags_mask, r4->flags_lo, 0 };
+}
+
+/* ipv4-5tuple: field f is key word f, and every value fits its field's width. */
+void clf_rec_put(const struct wcard_clf *c, __u32 idx, const struct wc_rule *r, bool match_only)
+{
+	struct wc_rule4 *r4 = (struct wc_rule4 *)RULE(c, idx);
+
+	if (c->rec_format != WC_REC_IPV4) {
+		if (match_only)
+			memcpy(((struct wc_rule *)r4)->w, r->w, sizeof(r->w));
+		else
+			memcpy(r4, r, sizeof(*r));
+		return;
+	}
+	if (!match_only)
+		memcpy(r4, r, sizeof(struct wc_rule_hdr));
+	r4->src_mask = r->w[WC_F_SRC].mask;
+	r4->src_lo = r->w[WC_F_SRC].lo;
+	r4->dst_mask = r->w[WC_F_DST].mask;
+	r4->dst_lo = r->w[WC_F_DST].lo;
+	r4->sport_lo = r->w[WC_F_SPORT].lo;
+	r4->sport_span = r->w[WC_F_SPORT].span;
+	r4->dport_lo = r->w[WC_F_DPORT].lo;
+	r4->dport_span = r->w[WC_F_DPORT].span;
+	r4->proto_mask = r->w[WC_F_PROTO].mask;
+	r4->proto_lo = r->w[WC_F_PROTO].lo;
+	r4->flags_mask = r->w[WC_F_FLAGS].mask;
+	r4->flags_lo = r->w[WC_F_FLAGS].lo;
+	memset(r4->_pad, 0, sizeof(r4->_pad));
+}
+
 void clf_decompile(const struct wcard_layout *l, const struct wc_rule *r, struct wcard_rule *out)
 {
 	unsigned int f;
@@ -263,6 +320,7 @@ __u32 clf_rule_prio(const struct wcard_clf *c, __u32 id)
 void clf_rule_read(const struct wcard_clf *c, __u32 id, struct wcard_rule *out, __u64 *rank)
 {
 	const struct clf_part *p, *in = NULL;
+	struct wc_rule rec;
 	unsigned int n = 0;
 
 	for_each_part(c, p) {
@@ -276,7 +334,8 @@ void clf_rule_read(const struct wcard_clf *c, __u32 id, struct wcard_rule *out, 
 		memset(out, 0, sizeof(*out));
 		return;
 	}
-	clf_decompile(&in->layout, RULE(c, *SLOT_OF(c, in, id)), out);
+	clf_rec_get(c, *SLOT_OF(c, in, id), &rec);
+	clf_decompile(&in->layout, &rec, out);
 	out->id = id;
 	if (rank)
 		*rank = RULE(c, *SLOT_OF(c, in, id))->rank;
@@ -342,9 +401,10 @@ void clf_set_live(struct wcard_clf *c, __u32 id, bool live)
  */
 static int take_rule(struct wcard_clf *c, struct clf_part *p, __u32 idx, __u8 *seen)
 {
-	const struct wc_rule *r = RULE(c, idx);
+	const struct wc_rule_hdr *r = RULE(c, idx);
 	__u32 id = r->id & ~WC_ID_FLAGS;
 	struct wcard_rule wr;
+	struct wc_rule rec;
 	size_t n;
 
 	/* Ids stay below WC_ID_LIMIT (see clf_alloc_id). */
@@ -355,7 +415,8 @@ static int take_rule(struct wcard_clf *c, struct clf_part *p, __u32 idx, __u8 *s
 		return 0;
 	if (clf_set_reserve(c, (size_t)id + 1))
 		return -ENOMEM;
-	clf_decompile(&p->layout, r, &wr);
+	clf_rec_get(c, idx, &rec);
+	clf_decompile(&p->layout, &rec, &wr);
 	/* Ids index the set: fill any gap with dead placeholders. */
 	for (n = c->rs.set.n; n <= id; n++) {
 		struct wcard_rule blank;

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <wcard/base.h>
 
+struct bpf_object;
+
 /* ---- messages (log.c) ----------------------------------------------------- */
 
 /* Write a message into err (errlen bytes), if the caller gave room for one. */
@@ -60,6 +62,15 @@ void arr_free(void *arr, size_t cap, size_t sz);
  * ~40 ms). WCARD_BPF_BUILD still overrides it.
  */
 enum wcard_bpf_build bpf_build_recorded(__u32 rec);
+
+/* ---- load-time knobs (rodata.c) -------------------------------------------- */
+
+/*
+ * .rodata of obj: element i of the u32 array (or u32) var, read into *get or,
+ * before load, written from *set. 0, -ENOENT if obj has no such variable.
+ */
+int core_rodata_u32(struct bpf_object *obj, const char *var, unsigned int i, __u32 *get,
+		    const __u32 *set);
 
 /* ---- bpffs (bpffs.c) ------------------------------------------------------ */
 

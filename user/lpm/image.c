@@ -16,58 +16,6 @@
 
 /* Entries are u64, encoded as wcard_common.h says (WC_LPM_GROUP, WC_LPM_INLINE). */
 
-/*
- * .rodata of obj: element i of the u32 array var, read into *get or (before
- * load) written from *set.
- */
-static int rodata_u32(struct bpf_object *obj, const char *var, unsigned int i, __u32 *get,
-		      const __u32 *set)
-{
-	const struct btf *btf = bpf_object__btf(obj);
-	const struct btf_var_secinfo *vs;
-	const struct btf_type *sec;
-	struct bpf_map *map;
-	const char *data;
-	size_t size = 0;
-	int id, k, ret;
-	char *copy;
-
-	bpf_object__for_each_map(map, obj) {
-		const char *n = bpf_map__name(map);
-		size_t nl = strlen(n);
-
-		if (nl >= 7 && !strcmp(n + nl - 7, ".rodata"))
-			break;
-	}
-	id = btf ? btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC) : -ENOENT;
-	data = map ? bpf_map__initial_value(map, &size) : NULL;
-	if (!data || id < 0)
-		return -ENOENT;
-	sec = btf__type_by_id(btf, id);
-	for (k = 0, vs = btf_var_secinfos(sec); k < btf_vlen(sec); k++, vs++) {
-		const struct btf_type *v = btf__type_by_id(btf, vs->type);
-		size_t off = vs->offset + i * sizeof(__u32);
-
-		if (strcmp(btf__name_by_offset(btf, v->name_off), var))
-			continue;
-		if ((i + 1) * sizeof(__u32) > vs->size || vs->offset + vs->size > size)
-			return -EINVAL;
-		if (get) {
-			memcpy(get, data + off, sizeof(*get));
-			return 0;
-		}
-		copy = malloc(size);
-		if (!copy)
-			return -ENOMEM;
-		memcpy(copy, data, size);
-		memcpy(copy + off, set, sizeof(*set));
-		ret = bpf_map__set_initial_value(map, copy, size);
-		free(copy);
-		return ret;
-	}
-	return -ENOENT;
-}
-
 const char *const lpm_slot_names[WC_LPM_KINDS] = { "wc_lpm4_image", "wc_trie4_image",
 						  "wc_lpm6_image" };
 static const __u32 top_entries[] = { 1u << 24, 1u << 16, 1u << 16 };
@@ -103,8 +51,8 @@ static int geom_rodata(struct bpf_object *obj, int kind, __u32 max_routes, __u32
 	__u32 base, aux, elems;
 
 	return geom_calc(kind, max_routes, max_sub, &base, &aux, &elems) ?:
-		       rodata_u32(obj, "wc_lpm_val_base", kind, NULL, &base) ?:
-		       rodata_u32(obj, "wc_lpm_aux_base", kind, NULL, &aux);
+		       core_rodata_u32(obj, "wc_lpm_val_base", kind, NULL, &base) ?:
+		       core_rodata_u32(obj, "wc_lpm_aux_base", kind, NULL, &aux);
 }
 
 int lpm_object_geom(struct bpf_object *obj, int kind, __u32 max_routes, __u32 max_sub)
@@ -467,9 +415,9 @@ int tab_open(struct lpm_tab *t, char *err, size_t errlen)
 	ret = bpf_obj_get_info_by_fd(t->spare_fd, &info, &ilen) ? -errno : 0;
 	t->elems = info.max_entries;
 	if (!ret)
-		ret = rodata_u32(t->obj, "wc_lpm_val_base", t->kind, &t->val_base, NULL);
+		ret = core_rodata_u32(t->obj, "wc_lpm_val_base", t->kind, &t->val_base, NULL);
 	if (!ret)
-		ret = rodata_u32(t->obj, "wc_lpm_aux_base", t->kind, &t->aux_base, NULL);
+		ret = core_rodata_u32(t->obj, "wc_lpm_aux_base", t->kind, &t->aux_base, NULL);
 	if (ret || t->val_base < t->top_entries || t->aux_base <= t->val_base ||
 	    t->aux_base >= t->elems) {
 		snprintf(err, errlen, "%s: image layout unknown: %s", what,

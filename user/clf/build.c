@@ -322,8 +322,8 @@ static int place_buckets(struct wcard_clf *c, __u32 first, unsigned int lg,
 }
 
 /*
- * The order a bulk build inserts the rule set's ids in: a fixed pseudo-random
- * permutation (the same for the same set size, so builds repeat). Inserted in
+ * An order a bulk build inserts the rule set's ids in: a fixed pseudo-random
+ * permutation, by seed (the same for the same set size, so builds repeat). Inserted in
  * priority order, a set's first rules are its most specific ones, whose
  * narrow tables the broader rules that follow cannot join, so each broad shape
  * gets tables of its own; in random order the broad rules come early, and their
@@ -331,10 +331,10 @@ static int place_buckets(struct wcard_clf *c, __u32 first, unsigned int lg,
  * its rules the same way before it builds (its default; without it, acl2_10k
  * takes it 56 tables and 12.9 probed a packet, against 14 and 5.3).
  */
-static int insert_order(const struct wcard_clf *c, __u32 **out)
+static int insert_order(const struct wcard_clf *c, unsigned int seed, __u32 **out)
 {
 	size_t n = c->rs.set.n, i, j;
-	__u64 s = 0x9e3779b97f4a7c15ULL ^ n;
+	__u64 s = 0x9e3779b97f4a7c15ULL * seed ^ n;
 	__u32 *o = malloc((n ? n : 1) * sizeof(*o)), tmp;
 
 	if (!o)
@@ -428,58 +428,74 @@ static __u64 model_cost(const struct wcard_clf *c, const struct clf_part *pt,
 }
 
 /*
+ * Models a bulk build compares: the priority order's and this many shuffled
+ * orders'; one above BUILD_MANY rules, where each model takes seconds.
+ */
+#define BUILD_SHUFFLES 3
+#define BUILD_MANY (1u << 17)
+
+/*
  * Part pt's Tuple Merge model in *out: built from the rules in priority order
- * and from the same rules in a shuffled order (insert_order), the one that
- * costs lookups less (model_cost). Neither order wins everywhere: tables /
- * average tables probed on each set's trace, priority order against
- * shuffled: acl1_10k 23 / 4.64 against 27 / 6.57, fw2_10k 14 / 7.51 against
- * 8 / 3.41, acl1_100k 25 / 3.37 against 15 / 2.41. A static pool builds once:
- * its tables do not depend on the order.
+ * and from the same rules in BUILD_SHUFFLES shuffled orders (insert_order),
+ * the one that costs lookups least (model_cost). No order wins everywhere:
+ * tables / average tables probed on each set's trace, priority order against
+ * the first shuffle: acl1_10k 23 / 4.64 against 27 / 6.57, fw2_10k 14 / 7.51
+ * against 8 / 3.41, acl1_100k 25 / 3.37 against 15 / 2.41; and shuffles differ
+ * among themselves (fw1_10k 20 / 5.5, 21 / 4.7, 13 / 3.8). A static pool
+ * builds once: its tables do not depend on the order.
  */
 static int model_build(struct wcard_clf *c, struct clf_part *pt, struct tm_model **out, char *err,
 		       size_t errlen)
 {
 	struct tm_pool pool = { .n = c->npool, .len = c->pool };
-	struct tm_model *tm[2] = { calloc(1, sizeof(**tm)), calloc(1, sizeof(**tm)) };
-	int ret[2] = { -ENOMEM, -ENOMEM }, k, keep;
-	__u32 *order = NULL;
+	struct tm_model *best = NULL, *tm = NULL;
+	__u64 best_cost = 0, cost;
+	int ret = 0, first = 0;
+	unsigned int k, shuffles = c->npool ? 0 : c->rs.set.n > BUILD_MANY ? 1 : BUILD_SHUFFLES;
 
-	for (k = 0; k < 2; k++) {
-		if (!tm[k] || (k && c->npool))
-			continue;
-		ret[k] = tm_init(tm[k], &pt->layout, c->collide, c->npool ? &pool : NULL);
-		if (ret[k]) {
-			free(tm[k]);
-			tm[k] = NULL;
-			continue;
+	for (k = 0; k <= shuffles; k++) {
+		__u32 *order = NULL;
+
+		tm = calloc(1, sizeof(*tm));
+		if (!tm) {
+			ret = -ENOMEM;
+			break;
 		}
-		ret[k] = k ? insert_order(c, &order) : 0;
-		if (!ret[k])
-			ret[k] = model_fill(c, pt, tm[k], order, err, errlen);
-	}
-	free(order);
-	keep = ret[0] ? 1 : 0;
-	if (!ret[0] && !ret[1] && model_cost(c, pt, tm[1]) < model_cost(c, pt, tm[0]))
-		keep = 1;
-	/* The message is the priority order's, when both failed. */
-	if (ret[keep] && ret[0] && tm[0])
-		keep = 0;
-	for (k = 0; k < 2; k++) {
-		if (k == keep || !tm[k])
-			continue;
-		tm_free(tm[k]);
-		free(tm[k]);
-	}
-	if (ret[keep]) {
-		if (tm[keep]) {
-			tm_free(tm[keep]);
-			free(tm[keep]);
+		ret = tm_init(tm, &pt->layout, c->collide, c->npool ? &pool : NULL);
+		if (ret) {
+			free(tm);
+			tm = NULL;
+			break;
 		}
-		return ret[keep];
+		ret = k ? insert_order(c, k, &order) : 0;
+		/* The message of a failure is the priority order's. */
+		if (!ret)
+			ret = model_fill(c, pt, tm, order, k && first ? NULL : err,
+					 k && first ? 0 : errlen);
+		free(order);
+		if (!k)
+			first = ret;
+		cost = ret ? 0 : model_cost(c, pt, tm);
+		if (!ret && (!best || cost < best_cost)) {
+			if (best) {
+				tm_free(best);
+				free(best);
+			}
+			best = tm;
+			best_cost = cost;
+		} else {
+			tm_free(tm);
+			free(tm);
+		}
+		tm = NULL;
+		if (ret && ret != -ENOSPC)
+			break;
 	}
+	if (!best)
+		return first ? first : ret ? ret : -ENOMEM;
 	if (err && errlen)
 		*err = 0;
-	*out = tm[keep];
+	*out = best;
 	return 0;
 }
 

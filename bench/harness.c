@@ -1149,7 +1149,8 @@ static int rules_keys(const struct wcard_ruleset *rs, const struct wcard_trace *
 		if (n) {
 			for (i = 0; i < NKEYS; i++) {
 				s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-				wcard_key_from_tuple_classbench(&tr->t[pick[(s >> 33) % n]], &keys[i]);
+				wcard_key_from_tuple_classbench(&tr->t[pick[(s >> 33) % n]],
+								&keys[i]);
 			}
 			*from_trace = true;
 			free(pick);

@@ -634,7 +634,8 @@ Test(tm, splits_happen)
 	 */
 	for (t = 0; t < WC_TM_MAX_TABLES; t++)
 		if (tm.tables[t].used)
-			cr_assert(tm.tables[t].len[WC_F_SRC] > 12 || tm.tables[t].len[WC_F_DST] > 28,
+			cr_assert(tm.tables[t].len[WC_F_SRC] > 12 ||
+					  tm.tables[t].len[WC_F_DST] > 28,
 				  "case splits: table %u still has the first tuple", t);
 	cr_assert_leq(maxb, tm.collide, "case splits: max bucket %u > %u", maxb, tm.collide);
 	diff_keys(&tm, &rs, live, &r, 4, 3000, "splits");

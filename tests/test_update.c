@@ -1908,15 +1908,16 @@ Test(update, records_compact_and_generic_agree, .timeout = 300)
 		rule.id = i;
 		cr_assert_eq(wcard_ruleset_add(&all, &rule), 0, "case records: add %u", i);
 		if (i < n / 2)
-			cr_assert_eq(wcard_ruleset_add(&half, &rule), 0, "case records: half %u", i);
+			cr_assert_eq(wcard_ruleset_add(&half, &rule), 0, "case records: half %u",
+				     i);
 	}
 	for (f = 0; f < 2; f++) {
 		lk_open_fmt(&t[f], l, 4096, WC_ALGO_TM, f == 1, name[f]);
 		cr_assert_eq(bpf_map__value_size(t[f].skel->maps.wc_rules), want_size[f],
 			     "case %s: wc_rules value size %u", name[f],
 			     bpf_map__value_size(t[f].skel->maps.wc_rules));
-		cr_assert_eq(wcard_clf_load(t[f].clf, &half, err, sizeof(err)), 0, "case %s: load: %s",
-			     name[f], err);
+		cr_assert_eq(wcard_clf_load(t[f].clf, &half, err, sizeof(err)), 0,
+			     "case %s: load: %s", name[f], err);
 		ids[f] = calloc(n, sizeof(*ids[f]));
 		cr_assert_not_null(ids[f], "case %s: ids", name[f]);
 		for (i = 0; i < n / 2; i++)
@@ -1937,7 +1938,8 @@ Test(update, records_compact_and_generic_agree, .timeout = 300)
 	wcard_ruleset_init(&live, l);
 	for (i = 0; i < n; i++)
 		if (i % 3)
-			cr_assert_eq(wcard_ruleset_add(&live, &all.rules[i]), 0, "case records: live");
+			cr_assert_eq(wcard_ruleset_add(&live, &all.rules[i]), 0,
+				     "case records: live %u", i);
 	for (k = 0; k < 6000; k++) {
 		const struct wcard_rule *near = &all.rules[wt_below(&r, n)];
 		struct wc_key key;
@@ -1951,10 +1953,12 @@ Test(update, records_compact_and_generic_agree, .timeout = 300)
 		if (want >= 0)
 			want = live.rules[want].id; /* the rule's line in all */
 		for (f = 0; f < 2; f++) {
+			long id = want < 0 ? -1 : (long)ids[f][want];
+
 			got[f] = lk_lookup(&t[f], &key);
-			cr_assert_eq(got[f] < 0 ? -1 : (long)got[f], want < 0 ? -1 : (long)ids[f][want],
+			cr_assert_eq(got[f], id,
 				     "case %s: key %u: BPF %ld, the reference rule %ld (id %ld)",
-				     name[f], k, got[f], want, want < 0 ? -1 : (long)ids[f][want]);
+				     name[f], k, got[f], want, id);
 		}
 	}
 	for (f = 0; f < 2; f++) {

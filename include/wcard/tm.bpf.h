@@ -118,7 +118,8 @@ static __always_inline int wc_tm_slot_step(const struct wc_key *key, __u32 idx, 
  * ~10 ns per table probed.
  */
 static __always_inline int wc_tm_probe(const struct wc_key *key, __u32 t,
-				       const struct wc_config *cfg, struct wc_result *res, __u32 fmt)
+				       const struct wc_config *cfg, struct wc_result *res,
+				       __u32 fmt)
 {
 	struct wc_tm_table *tb;
 	__u32 first, smask, pos, tag;

@@ -154,7 +154,8 @@ int wcard_clf_pinned_object(struct bpf_object *obj, const char *dir, char *err, 
 	fmt = mi.value_size == clf_rec_size(WC_REC_IPV4) ? WC_REC_IPV4 : WC_REC_GENERIC;
 	ret = core_rodata_u32(obj, "wc_rec_format", 0, NULL, &fmt);
 	if (ret && (ret != -ENOENT || fmt != WC_REC_GENERIC)) {
-		seterr(err, errlen, "%s: the object has no record format knob (wc_rec_format)", path);
+		seterr(err, errlen, "%s: the object has no record format knob (wc_rec_format)",
+		       path);
 		return ret;
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, LPM_META);

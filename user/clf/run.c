@@ -401,7 +401,8 @@ int wcard_clf_rules_each(const struct wcard_clf *c,
 	}
 	/* Every rule is read: their span mapped in one go, not a chunk at a time. */
 	if (n)
-		clf_arr_at(&c->rules, (size_t)lo * c->rec_size, ((size_t)hi - lo + 1) * c->rec_size);
+		clf_arr_at(&c->rules, (size_t)lo * c->rec_size,
+			   ((size_t)hi - lo + 1) * c->rec_size);
 	for (i = 0; i < n; i++) {
 		if (i + 8 < n)
 			__builtin_prefetch(RULE(c, o[i + 8].slot));
@@ -667,8 +668,9 @@ static long maps_lookup(const struct wcard_clf *c, const struct clf_part *p,
 				/* The chain is in rank order: its first match is its best. */
 				for (cur = s->head; cur && hops++ <= c->max_rules;
 				     cur = RULE(c, cf->rules_base + cur - 1)->next) {
-					const struct wc_rule_hdr *r = RULE(c, cf->rules_base + cur - 1);
+					const struct wc_rule_hdr *r;
 
+					r = RULE(c, cf->rules_base + cur - 1);
 					if (r->rank >= best)
 						break;
 					if (!(r->id & WC_ID_FLAGS) && rule_match(c, r, k)) {

@@ -428,21 +428,27 @@ static __u64 model_cost(const struct wcard_clf *c, const struct clf_part *pt,
 }
 
 /*
- * Models a bulk build compares: the priority order's and this many shuffled
- * orders'; one above BUILD_MANY rules, where each model takes seconds.
+ * Shuffled orders a bulk build tries beside priority order: as many as
+ * BUILD_BUDGET rule inserts allow, from 1 to BUILD_SHUFFLES (15 up to 34K
+ * rules, 5 at 100K, 1 from 512K on, where one model takes seconds). At 100K,
+ * 2 shuffles left ipc1_100k 15 tables and 4.7 probed (native: 17 / 4.08), 5
+ * give 8 / 2.1; the bulk build takes 2.6 s there, against 0.8 s with one model.
  */
-#define BUILD_SHUFFLES 3
-#define BUILD_MANY (1u << 17)
+#define BUILD_SHUFFLES 15
+#define BUILD_BUDGET (1u << 19)
 
 /*
  * Part pt's Tuple Merge model in *out: built from the rules in priority order
- * and from the same rules in BUILD_SHUFFLES shuffled orders (insert_order),
- * the one that costs lookups least (model_cost). No order wins everywhere:
- * tables / average tables probed on each set's trace, priority order against
- * the first shuffle: acl1_10k 23 / 4.64 against 27 / 6.57, fw2_10k 14 / 7.51
+ * and from the same rules in shuffled orders (insert_order), the one that
+ * costs lookups least (model_cost). No order wins everywhere: tables /
+ * average tables probed on each set's trace, priority order against the
+ * first shuffle: acl1_10k 23 / 4.64 against 27 / 6.57, fw2_10k 14 / 7.51
  * against 8 / 3.41, acl1_100k 25 / 3.37 against 15 / 2.41; and shuffles differ
- * among themselves (fw1_10k 20 / 5.5, 21 / 4.7, 13 / 3.8). A static pool
- * builds once: its tables do not depend on the order.
+ * among themselves (fw1_10k 20 / 5.5, 21 / 4.7, 13 / 3.8). The best of 1, 3,
+ * 7 and 15 shuffles: the generated 10K set of the bench 23 / 15.3, 23 / 15.3,
+ * 20 / 13.3, 16 / 10.1 (native: 24 / 14.2); ipc1_10k 36 / 11.3 up to 7, 24 /
+ * 11.2 with 15. Bulk build time, one model against 16: acl1_10k 57 against
+ * 300 ms. A static pool builds once: its tables do not depend on the order.
  */
 static int model_build(struct wcard_clf *c, struct clf_part *pt, struct tm_model **out, char *err,
 		       size_t errlen)
@@ -451,7 +457,9 @@ static int model_build(struct wcard_clf *c, struct clf_part *pt, struct tm_model
 	struct tm_model *best = NULL, *tm = NULL;
 	__u64 best_cost = 0, cost;
 	int ret = 0, first = 0;
-	unsigned int k, shuffles = c->npool ? 0 : c->rs.set.n > BUILD_MANY ? 1 : BUILD_SHUFFLES;
+	size_t each = BUILD_BUDGET / (c->rs.set.n ? c->rs.set.n : 1);
+	unsigned int k, shuffles = c->npool ? 0 : each > BUILD_SHUFFLES ? BUILD_SHUFFLES :
+						  each ? (unsigned int)each : 1;
 
 	for (k = 0; k <= shuffles; k++) {
 		__u32 *order = NULL;

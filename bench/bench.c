@@ -13,12 +13,23 @@
 #include "testkit/testkit.h"
 #include "harness.h"
 
-/* Native C++ TupleMerge (c=10) on this machine kind, docs/design.md section 8. */
+/*
+ * Native C++ TupleMerge (c=10) on this machine: medians of ten runs, each in
+ * turn with `wcard bench`, in two sittings on 2026-12-07 (docs/design.md
+ * section 8.7).
+ */
 static const struct {
 	const char *set;
 	double native_ns;
-} cb[] = { { "acl1_10k", 167 }, { "fw1_10k", 162 }, { "ipc1_10k", 321 }, { "acl1_100k", 443 } };
+} cb[] = { { "acl1_10k", 194 }, { "fw1_10k", 151 }, { "ipc1_10k", 362 }, { "acl1_100k", 494 } };
 #define NCB (sizeof(cb) / sizeof(cb[0]))
+
+/* The same for the generated sets of the scaling series (gen_set: wcard gen --seed 7). */
+static const struct {
+	unsigned int rules;
+	double native_ns;
+} gen_native[] = { { 10000, 404 }, { 100000, 2049 } };
+#define NGEN (sizeof(gen_native) / sizeof(gen_native[0]))
 
 /* Dual stack (bench_dual): Tuple Merge ns per lookup by set, and the XDP filter on acl1_10k. */
 struct dual_figures {
@@ -31,6 +42,7 @@ struct dual_figures {
 struct run_figures {
 	struct floor_figures floor;
 	double tm[NCB], bf[NCB];
+	double gen_tm[NGEN]; /* Tuple Merge on the generated sets of gen_native */
 	/* acl1_10k's single updates: alone [0], under lookups [1], and reclaiming meanwhile [2] */
 	struct update_figures upd[3];
 	struct datapath_figures dp; /* acl1_10k through the XDP filter */
@@ -136,6 +148,18 @@ static void anchors(const struct run_figures *f)
 				 "; %.0fx faster than brute force (native: %.0fx)", f->bf[s] / f->tm[s],
 				 f->bf[s] / cb[s].native_ns);
 		anchor_row(what, anchor, run, ratio);
+	}
+	for (s = 0; s < NGEN; s++) {
+		char what[96], anchor[32];
+
+		if (f->gen_tm[s] <= 0)
+			continue;
+		snprintf(what, sizeof(what), "native C++ TupleMerge, generated %u (wcard gen --seed 7)",
+			 gen_native[s].rules);
+		snprintf(anchor, sizeof(anchor), "%.0f ns", gen_native[s].native_ns);
+		snprintf(ratio, sizeof(ratio), "Tuple Merge %.1f ns: %.2fx native's time",
+			 f->gen_tm[s], f->gen_tm[s] / gen_native[s].native_ns);
+		anchor_row(what, anchor, "-", ratio);
 	}
 	if (f->upd[0].us > 0) {
 		snprintf(ratio, sizeof(ratio),
@@ -512,7 +536,7 @@ int main(int argc, char **argv)
 	struct run_figures fig = {};
 	struct result r, rb;
 	bool lpm_only = false, cli_only = false;
-	unsigned int s;
+	unsigned int s, g;
 	int i, ret = 1;
 
 	libbpf_set_print(print_libbpf);
@@ -584,6 +608,9 @@ int main(int argc, char **argv)
 			goto out;
 		if (sizes[s] == 10000)
 			say("%-28s tm is %.0fx faster than bf\n", "", bf.med / tm.med);
+		for (g = 0; g < NGEN; g++)
+			if (gen_native[g].rules == sizes[s])
+				fig.gen_tm[g] = tm.med;
 		if (scaling)
 			fprintf(scaling, "%u %.1f %.1f %.1f\n", sizes[s], bf.med, tm.med, st.med);
 		wcard_ruleset_free(&rs);

@@ -212,7 +212,8 @@ static int bench_million(struct wc_key *keys, FILE *scaling)
 	ret = gen_set(1000000, &rs, &tr);
 	if (ret)
 		goto out;
-	skel = bench_object(WC_MAX_RULES, 1, &ret);
+	/* Prepared for the rules' layout: its compact records, as wcard_clf_create makes. */
+	skel = bench_object_layout(wcard_layout_ipv4(), WC_MAX_RULES, 1, &ret);
 	if (!skel)
 		goto out;
 	keys_from_trace(&tr, keys, 17);
@@ -565,7 +566,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	scaling = dat_open("scaling.dat", "rules bf_ns tm_ns static_ns (generated sets, cold cache)");
-	skel = bench_object(MAX_RULES, NKEYS, &ret);
+	/* Every set below is ipv4-5tuple: the object holds its compact records (as the CLI's). */
+	skel = bench_object_layout(wcard_layout_ipv4(), MAX_RULES, NKEYS, &ret);
 	if (!skel) {
 		ret = 1;
 		goto out;

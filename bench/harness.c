@@ -1091,10 +1091,6 @@ struct wcard_bench *bench_object_layout(const struct wcard_layout *l, __u32 max_
 	return skel;
 }
 
-struct wcard_bench *bench_object(__u32 max_rules, __u32 hash_entries, int *err)
-{
-	return bench_object_layout(NULL, max_rules, hash_entries, err);
-}
 
 /* A key inside rule r of layout l: each field a random value the rule matches. */
 static void key_in_rule(const struct wcard_layout *l, const struct wcard_rule *r, __u64 *s,

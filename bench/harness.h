@@ -88,9 +88,11 @@ int bench_datapath_algo(const char *name, const struct wcard_ruleset *rs,
  */
 int bench_lpm(const char *path, unsigned int family, const char *label, struct wc_key *keys,
 	      const struct wc_key *given, size_t ngiven, struct lpm_figures *out);
-/* The benchmark object, loaded, sized for max_rules and a HASH of hash_entries; NULL and *err. */
-struct wcard_bench *bench_object(__u32 max_rules, __u32 hash_entries, int *err);
-/* The same with the classifier's maps sized for layout l (inet: both parts). */
+/*
+ * The benchmark object, loaded, with the classifier's maps sized for max_rules
+ * rules of layout l (inet: both parts; NULL: any layout, generic records) and a
+ * HASH of hash_entries; NULL and *err.
+ */
 struct wcard_bench *bench_object_layout(const struct wcard_layout *l, __u32 max_rules,
 					__u32 hash_entries, int *err);
 /* The bare loop, one kernel HASH probe and one random ARRAY read per key (keys filled). */

@@ -802,8 +802,10 @@ static void split_from(struct tm_model *tm, struct tm_op *op, __u32 id)
 			t2 = (__u32)found;
 		} else {
 			ret = table_new(tm, op, nl, &t2);
-			if (ret == -ENOSPC)
+			if (ret == -ENOSPC) {
+				tm->splits_skipped++;
 				continue;
+			}
 			if (ret)
 				break;
 		}

@@ -88,6 +88,8 @@ struct tm_model {
 	bool is_static; /* tables only from the pool, never split */
 	struct tm_mtable tables[WC_TM_MAX_TABLES];
 	unsigned int ntables; /* tables in use */
+	/* Splits not made because every table was in use (a bucket may stay over c). */
+	unsigned int splits_skipped;
 	struct tm_rule *rules; /* indexed by rule id */
 	size_t rules_cap;
 	size_t nrules;

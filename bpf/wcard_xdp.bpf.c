@@ -8,9 +8,25 @@
 /*
  * Write a struct wc_xdp_meta in front of the frame (XDP metadata) with the
  * verdict, for tc programs and AF_XDP consumers downstream and for the test
- * harness (BPF_PROG_TEST_RUN returns the metadata with the frame).
+ * harness (BPF_PROG_TEST_RUN returns the metadata with the frame). Off in the
+ * object: some kernels refuse bpf_xdp_adjust_meta to XDP programs, and a
+ * program that calls it would not load there (`bpftool prog load` included).
+ * libwcard turns it on where a probe program calling it loads.
  */
-const volatile bool wc_export_meta = true;
+const volatile bool wc_export_meta = false;
+
+/*
+ * Keep the verdict of the CPU's last frame in wc_verdict: libwcard turns it on
+ * where test runs cannot return metadata (see WC_VERDICT_MAP).
+ */
+const volatile bool wc_keep_verdict = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct wc_xdp_meta);
+} wc_verdict SEC(".maps");
 
 /*
  * Hit counters per rule id, per CPU, in one half per generation (index
@@ -157,18 +173,13 @@ int wc_xdp_filter(struct xdp_md *ctx)
 		if ((void *)(m + 1) <= (void *)(long)ctx->data)
 			wc_meta_fill(m, &res, status, action);
 	}
-#ifdef WCARD_COMPAT
-	/*
-	 * A test run before Linux 5.15 returns no metadata (it takes no xdp_md
-	 * context): libwcard reads this copy in the CPU's scratch entry instead.
-	 */
-	if (wc_export_meta) {
-		struct wc_scratch *s = wc_scratch_get();
+	if (wc_keep_verdict) {
+		__u32 zero = 0;
+		struct wc_xdp_meta *m = bpf_map_lookup_elem(&wc_verdict, &zero);
 
-		if (s)
-			wc_meta_fill(&s->meta, &res, status, action);
+		if (m)
+			wc_meta_fill(m, &res, status, action);
 	}
-#endif
 	return action;
 }
 

@@ -1796,7 +1796,7 @@ static void keep_check_fresh_object(struct keep *k, const char *dir)
 	obj = bpf_object__open_mem(elf, sz, &oo);
 	cr_assert_not_null(obj, "case %s: open the object", k->name);
 	bpf_object__for_each_map(m, obj) {
-		if (strchr(bpf_map__name(m), '.') || !strcmp(bpf_map__name(m), WC_SCRATCH_MAP))
+		if (strchr(bpf_map__name(m), '.') || WC_MAP_PER_PROG(bpf_map__name(m)))
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", dir, bpf_map__name(m));
 		fd = bpf_obj_get(p);

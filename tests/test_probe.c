@@ -50,6 +50,34 @@ Test(probe, missing_kfunc_and_helper)
 		  "case missing helper: message '%s'", err);
 }
 
+/*
+ * A helper the kernel knows but keeps from XDP programs is missing for XDP.
+ * Newer kernels say "program of this type cannot use helper", which libbpf
+ * 1.1's own probe took for yes (and so passed bpf_xdp_adjust_meta on a kernel
+ * that refuses it to XDP).
+ */
+Test(probe, helper_kept_from_xdp)
+{
+	const struct wcard_feature hf[] = {
+		{ WCARD_FEAT_HELPER, BPF_FUNC_skb_load_bytes, NULL, "bpf_skb_load_bytes in XDP",
+		  "never" },
+	};
+	const struct wcard_feature ok[] = {
+		{ WCARD_FEAT_HELPER, BPF_FUNC_redirect, NULL, "bpf_redirect in XDP", "4.14" },
+		{ WCARD_FEAT_HELPER, BPF_FUNC_xdp_adjust_head, NULL, "bpf_xdp_adjust_head",
+		  "4.10" },
+	};
+	char err[256] = "";
+	int ret;
+
+	ret = wcard_probe_features(hf, 1, err, sizeof(err));
+	cr_assert_eq(ret, -EOPNOTSUPP, "case skb helper in XDP: %d: %s", ret, err);
+	cr_assert(strstr(err, "lacks bpf_skb_load_bytes in XDP"), "case skb helper: message '%s'",
+		  err);
+	ret = wcard_probe_features(ok, 2, err, sizeof(err));
+	cr_assert_eq(ret, 0, "case XDP helpers: %d: %s", ret, err);
+}
+
 /* In a child that gave up root: the probes say BPF is not permitted, and why. */
 Test(probe, without_privilege)
 {

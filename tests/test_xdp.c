@@ -6,6 +6,10 @@
 #include <errno.h>
 #include <linux/bpf.h>
 #include "wctest.h"
+#include "wcard_xdp.skel.h"
+#include "compat/wcard_xdp.skel.h"
+#include "core/core.h"
+#include "core/skel.h"
 
 static struct wcard_clf *clf_new(const struct wcard_layout *l, __u32 def, const char *name)
 {
@@ -41,9 +45,42 @@ static long run(struct wcard_clf *c, const struct wc_pkt *p, const struct tk_fra
 	return m.id == WC_ID_NONE ? -1 : (long)m.id;
 }
 
-static void diff_frames(const struct wcard_layout *l, unsigned int nrules, unsigned int nkeys,
-			__u64 seed, const char *name)
+/* How a test gets the filter's verdict: as the library sets it up, or forced one way. */
+enum verdict_way {
+	VERDICT_LIBRARY, /* wcard_clf_create: metadata where the kernel allows it */
+	VERDICT_META, /* metadata only (wc_export_meta) */
+	VERDICT_MAP, /* the per-CPU verdict map only (wc_keep_verdict): where metadata is refused */
+};
+
+/*
+ * A classifier on the XDP filter whose verdict knobs are forced to way, over
+ * the object's own skeleton (*skel: the caller destroys it after c).
+ */
+static struct wcard_clf *clf_forced(const struct wcard_layout *l, enum verdict_way way,
+				    struct wcard_xdp **skel, const char *name)
 {
+	struct wcard_clf_opts o = { .layout = l, .default_action = WC_ACT_PASS };
+	struct wcard_clf *c = NULL;
+	char err[256] = "";
+	int ret;
+
+	*skel = wcard_skel_open(wcard_xdp);
+	cr_assert_not_null(*skel, "case %s: open the XDP object", name);
+	cr_assert_eq(wcard_object_prepare_layout((*skel)->obj, l, WC_DEFAULT_MAX_RULES), 0,
+		     "case %s: prepare", name);
+	(*skel)->rodata->wc_export_meta = way == VERDICT_META;
+	(*skel)->rodata->wc_keep_verdict = way == VERDICT_MAP;
+	ret = wcard_xdp__load(*skel);
+	cr_assert_eq(ret, 0, "case %s: load: %s", name, wt_load_err(ret, err, sizeof(err)));
+	ret = wcard_clf_from_object((*skel)->obj, "wc_xdp_filter", &o, &c, err, sizeof(err));
+	cr_assert_eq(ret, 0, "case %s: clf from object: %s", name, err);
+	return c;
+}
+
+static void diff_frames_way(const struct wcard_layout *l, unsigned int nrules, unsigned int nkeys,
+			    __u64 seed, enum verdict_way way, const char *name)
+{
+	struct wcard_xdp *skel = NULL;
 	static const __u8 protos[] = { 6, 17, 132, 1, 58, 47 };
 	struct wt_rng r = { .s = seed };
 	struct wcard_ruleset rs;
@@ -61,7 +98,8 @@ static void diff_frames(const struct wcard_layout *l, unsigned int nrules, unsig
 		rule.id = i;
 		wcard_ruleset_add(&rs, &rule);
 	}
-	c = clf_new(l, WC_ACT_PASS, name);
+	c = way == VERDICT_LIBRARY ? clf_new(l, WC_ACT_PASS, name) :
+				     clf_forced(l, way, &skel, name);
 	clf_load(c, &rs, name);
 	for (i = 0; i < nkeys; i++) {
 		const struct wcard_rule *t = &rs.rules[wt_below(&r, nrules)];
@@ -104,7 +142,51 @@ static void diff_frames(const struct wcard_layout *l, unsigned int nrules, unsig
 			     "case %s: packet %u: action %u", name, i, act);
 	}
 	wcard_clf_destroy(c);
+	wcard_xdp__destroy(skel);
 	wcard_ruleset_free(&rs);
+}
+
+static void diff_frames(const struct wcard_layout *l, unsigned int nrules, unsigned int nkeys,
+			__u64 seed, const char *name)
+{
+	diff_frames_way(l, nrules, nkeys, seed, VERDICT_LIBRARY, name);
+}
+
+/*
+ * Each way the verdict leaves the filter gives the reference's answer: the
+ * per-CPU verdict map (the way on kernels that refuse bpf_xdp_adjust_meta to
+ * XDP programs, and on test runs before 5.15), and the metadata where this
+ * kernel lets the filter write it.
+ */
+/*
+ * The probe libwcard decides by (core_xdp_meta_ok) against the real thing: the
+ * filter with metadata forced on loads exactly where the probe says yes.
+ */
+Test(xdp, meta_probe_agrees_with_the_filter)
+{
+	struct wcard_xdp *skel = wcard_skel_open(wcard_xdp);
+	bool ok = core_xdp_meta_ok();
+	char err[256];
+	int ret;
+
+	cr_assert_not_null(skel, "case meta probe: open the XDP object");
+	cr_assert_eq(wcard_object_prepare(skel->obj, 1024), 0, "case meta probe: prepare");
+	skel->rodata->wc_export_meta = true;
+	skel->rodata->wc_keep_verdict = false;
+	ret = wcard_xdp__load(skel);
+	cr_assert_eq(ret == 0, ok, "case meta probe: probe says %d, the filter loads: %d (%s)", ok,
+		     ret, ret ? wt_load_err(ret, err, sizeof(err)) : "ok");
+	wcard_xdp__destroy(skel);
+}
+
+Test(xdp, verdict_ways)
+{
+	diff_frames_way(wcard_layout_inet(), 200, 1500, 14, VERDICT_MAP, "verdict map");
+	if (core_xdp_meta_ok())
+		diff_frames_way(wcard_layout_inet(), 200, 1500, 15, VERDICT_META, "metadata");
+	else
+		cr_log_info("xdp verdict_ways: this kernel refuses bpf_xdp_adjust_meta to XDP "
+			    "programs: the metadata way is not tried");
 }
 
 Test(xdp, random_ipv4_frames)

@@ -176,10 +176,6 @@ static __always_inline struct wc_scratch *wc_scratch_enter(const struct wc_key *
 #endif
 
 /*
- * Does rule r match key k? Every word, no per-type branch (see struct
- * wc_word_match), so the verifier sees one path per word instead of two.
- */
-/*
  * Does generic record r match key k? Every word, no per-type branch (see
  * struct wc_word_match), so the verifier sees one path per word instead of two.
  */

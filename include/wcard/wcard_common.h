@@ -224,6 +224,17 @@ WC_STATIC_ASSERT(((WC_GENS * WC_MAX_PARTS) & (WC_GENS * WC_MAX_PARTS - 1)) == 0,
  */
 #define WC_SCRATCH_MAP "wc_scratch"
 
+/*
+ * The XDP filter's per-CPU verdict of its last frame (struct wc_xdp_meta), kept
+ * when the wc_keep_verdict knob is set: how libwcard reads a test run's verdict
+ * where the kernel returns no metadata (test runs before Linux 5.15, kernels
+ * that refuse bpf_xdp_adjust_meta). Each loaded filter has its own.
+ */
+#define WC_VERDICT_MAP "wc_verdict"
+
+/* Maps each loaded program has its own (user space): never pinned, never reused from pins. */
+#define WC_MAP_PER_PROG(name) (!strcmp((name), WC_SCRATCH_MAP) || !strcmp((name), WC_VERDICT_MAP))
+
 /* Value of the single-entry wc_root array. */
 struct wc_root {
 	__u32 magic; /* WC_MAGIC */
@@ -291,8 +302,8 @@ WC_STATIC_ASSERT(sizeof(struct wc_tm_order_buf) == 8 + 16 * WC_TM_MAX_TABLES, "w
 /*
  * Hash of a key under a table mask, identical in BPF and user space, over the
  * first n key words: words a layout does not use are 0 in every mask, so
- * leaving them out does not change the hash (BPF passes the layout's count,
- * wc_key_words; user space all of them). Each word gets its own odd
+ * leaving them out does not change the hash (BPF passes 6 for compact IPv4
+ * records, wc_hash_layout; user space all of them). Each word gets its own odd
  * multiplier and the products are XORed: independent multiplies instead of a
  * chain, then one final mix.
  */
@@ -452,7 +463,8 @@ WC_STATIC_ASSERT(sizeof(struct wc_pkt) == 52, "wc_pkt has no hidden padding");
 
 /*
  * Written in front of the frame (XDP metadata) by the XDP filter when the
- * wc_export_meta knob is set: tc programs, AF_XDP consumers and the test
+ * wc_export_meta knob is set, and kept per CPU in WC_VERDICT_MAP when the
+ * wc_keep_verdict knob is: tc programs, AF_XDP consumers and the test
  * harness read the verdict there.
  */
 struct wc_xdp_meta {
@@ -469,13 +481,11 @@ WC_STATIC_ASSERT(sizeof(struct wc_xdp_meta) == 24, "wc_xdp_meta is 24 bytes (a m
  * The compat build's per-CPU scratch entry (map WC_SCRATCH_MAP, scratch.bpf.h):
  * the pointer arguments of wcard's global functions, which Linux 5.10 cannot
  * pass (the packet's key and result, its config), the outputs of
- * the LPM lookups and of the filter's parser, and the filter's last verdict,
- * which libwcard reads after a test run where the kernel returns no metadata.
+ * the LPM lookups and of the filter's parser.
  */
 struct wc_scratch {
 	struct wc_key key;
 	struct wc_result res;
-	struct wc_xdp_meta meta; /* the XDP filter's last verdict (wc_export_meta) */
 	__u64 lpm_value;
 	__u32 lpm_route;
 	__u32 cfg_idx; /* the config: wc_config[cfg_idx] */
@@ -483,7 +493,7 @@ struct wc_scratch {
 	__u32 _pad;
 };
 WC_STATIC_ASSERT(sizeof(struct wc_scratch) ==
-			 sizeof(struct wc_key) + sizeof(struct wc_result) + sizeof(struct wc_xdp_meta) +
+			 sizeof(struct wc_key) + sizeof(struct wc_result) +
 				 sizeof(struct wc_pkt) + 20,
 		 "wc_scratch has no hidden padding");
 

@@ -238,8 +238,8 @@ void wcard_clf_destroy(struct wcard_clf *c)
 			if (c->own_fd[i] >= 0)
 				close(c->own_fd[i]);
 	}
-	if (c->scratch_owned)
-		close(c->scratch_fd);
+	if (c->verdict_owned)
+		close(c->verdict_fd);
 	gp_free(&c->gp);
 	gp_free(&c->rgp);
 	pthread_mutex_destroy(&c->mu);

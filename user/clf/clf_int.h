@@ -215,11 +215,11 @@ struct wcard_clf {
 	/* Where it is pinned (opened from, or pinned by this handle): its state map goes there. */
 	char *pin_dir;
 	/*
-	 * The compat build's scratch map of the program (clf_scratch_fd), once
-	 * looked up; closed by the handle when it opened the fd itself.
+	 * The filter's verdict map (WC_VERDICT_MAP, clf_verdict_fd), once looked
+	 * up; closed by the handle when it opened the fd itself.
 	 */
-	bool scratch_known, scratch_owned;
-	int scratch_fd;
+	bool verdict_known, verdict_owned;
+	int verdict_fd;
 };
 
 #define ROOT(c) ((struct wc_root *)(c)->root.p)
@@ -273,6 +273,14 @@ bool clf_in_part(const struct wcard_clf *c, const struct clf_part *p, const stru
 int clf_check_opts(const struct wcard_clf_opts *o, char *err, size_t errlen);
 /* A new, empty classifier of o's layout (before its maps are attached). */
 int clf_setup(struct wcard_clf *c, const struct wcard_clf_opts *o);
+/*
+ * Set the XDP filter's verdict knobs in obj before load, where it has them
+ * (wcard_xdp.bpf.c): metadata where the kernel lets XDP programs write it; the
+ * per-CPU copy (WC_VERDICT_MAP) where test runs may not return it: kernels that
+ * refuse the helper, and the compat build (it runs where test runs take no
+ * context, before 5.15). 0 or -errno.
+ */
+int clf_prepare_verdict(struct bpf_object *obj);
 /* mmap the maps (fds in the order of clf_map_names); check sizes. */
 int clf_attach(struct wcard_clf *c, const int *fds, int hits_fd, char *err, size_t errlen);
 /* Maps found in obj, sized and loaded: attach them, write both generations' empty config. */

@@ -28,6 +28,18 @@ static unsigned int layout_parts(const struct wcard_layout *l)
 	return l && l->id == WC_LAYOUT_INET ? WC_MAX_PARTS : 1;
 }
 
+/* clf_int.h */
+int clf_prepare_verdict(struct bpf_object *obj)
+{
+	bool meta = core_xdp_meta_ok(), compat = bpf_object__find_map_by_name(obj, WC_SCRATCH_MAP);
+	int ret;
+
+	ret = core_rodata_set_bool(obj, "wc_export_meta", meta);
+	if (!ret || ret == -ENOENT)
+		ret = core_rodata_set_bool(obj, "wc_keep_verdict", !meta || compat);
+	return ret == -ENOENT ? 0 : ret;
+}
+
 int wcard_object_prepare_layout(struct bpf_object *obj, const struct wcard_layout *l,
 				__u32 max_rules)
 {
@@ -70,6 +82,9 @@ int wcard_object_prepare_layout(struct bpf_object *obj, const struct wcard_layou
 		if (ret)
 			return ret;
 	}
+	ret = clf_prepare_verdict(obj);
+	if (ret)
+		return ret;
 	m = bpf_object__find_map_by_name(obj, CLF_HITS_MAP);
 	return m ? bpf_map__set_max_entries(m, WC_HITS_ENTRIES(max_rules)) : 0;
 }

@@ -158,6 +158,11 @@ int wcard_clf_pinned_object(struct bpf_object *obj, const char *dir, char *err, 
 		       path);
 		return ret;
 	}
+	ret = clf_prepare_verdict(obj);
+	if (ret) {
+		seterr(err, errlen, "setting the XDP filter's verdict knobs: %s", strerror(-ret));
+		return ret;
+	}
 	snprintf(path, sizeof(path), "%s/%s", dir, LPM_META);
 	ret = lpm_meta_read(path, &m, err, errlen);
 	if (ret == -ENOENT) {

@@ -10,8 +10,8 @@
 #include "clf_int.h"
 #include "lpm/lpm_int.h"
 
-/* The compat build's per-CPU scratch map of program prog_fd, opened by its map ids; or -1. */
-static int prog_scratch_fd(int prog_fd)
+/* The per-CPU verdict map (WC_VERDICT_MAP) of program prog_fd, opened by its map ids; or -1. */
+static int prog_verdict_fd(int prog_fd)
 {
 	struct bpf_prog_info pi = {};
 	struct bpf_map_info mi = {};
@@ -26,7 +26,7 @@ static int prog_scratch_fd(int prog_fd)
 		fd = bpf_map_get_fd_by_id(ids[i]);
 		len = sizeof(mi);
 		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &mi, &len) &&
-		    !strcmp(mi.name, WC_SCRATCH_MAP))
+		    !strcmp(mi.name, WC_VERDICT_MAP))
 			return fd;
 		if (fd >= 0)
 			close(fd);
@@ -34,68 +34,32 @@ static int prog_scratch_fd(int prog_fd)
 	return -1;
 }
 
-/* The fd of the scratch map of c's program, or -1; looked up once. */
-static int clf_scratch_fd(struct wcard_clf *c)
+/* The fd of the verdict map of c's program, or -1; looked up once. */
+static int clf_verdict_fd(struct wcard_clf *c)
 {
 	struct bpf_map *m = clf_object(c) ? bpf_object__find_map_by_name(clf_object(c),
-									  WC_SCRATCH_MAP) :
+									  WC_VERDICT_MAP) :
 					    NULL;
 
-	if (!c->scratch_known) {
-		c->scratch_known = true;
-		c->scratch_fd = m ? bpf_map__fd(m) : prog_scratch_fd(c->prog_fd);
-		c->scratch_owned = !m && c->scratch_fd >= 0;
+	if (!c->verdict_known) {
+		c->verdict_known = true;
+		c->verdict_fd = m ? bpf_map__fd(m) : prog_verdict_fd(c->prog_fd);
+		c->verdict_owned = !m && c->verdict_fd >= 0;
 	}
-	return c->scratch_fd;
+	return c->verdict_fd;
 }
 
 /*
- * A frame through program prog_fd on a kernel whose test runs take no
- * xdp_md context (before 5.15), so return no metadata: the compat build's
- * filter also leaves its verdict in the CPU's scratch entry (map scratch_fd).
- * Every CPU's entry is cleared first; the one the run wrote to has the magic.
+ * One frame through prog_fd. The verdict comes from the metadata in front of
+ * the returned frame, or, where the kernel returns none (test runs take no
+ * xdp_md context before Linux 5.15; some kernels refuse bpf_xdp_adjust_meta),
+ * from the entry the run wrote in the per-CPU verdict map (verdict_fd, the
+ * filter's wc_keep_verdict): every CPU's entry is cleared first, and the one
+ * with the magic is the run's. One test run either way, so counters count
+ * the frame once. -ENODATA when neither has it.
  */
-static int run_frame_scratch(int prog_fd, int scratch_fd, const void *frame, size_t len,
-			     struct wc_xdp_meta *meta, __u32 *xdp_action, __u64 *ns)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len, .repeat = 1);
-	int ncpu = libbpf_num_possible_cpus(), ret = 0, i;
-	struct wc_scratch *s = NULL;
-	__u32 zero = 0;
-
-	if (meta && (scratch_fd < 0 || ncpu <= 0))
-		return -EOPNOTSUPP;
-	if (meta) {
-		s = calloc(ncpu, sizeof(*s));
-		if (!s)
-			return -ENOMEM;
-		if (bpf_map_update_elem(scratch_fd, &zero, s, 0))
-			ret = -errno;
-	}
-	if (!ret && bpf_prog_test_run_opts(prog_fd, &opts))
-		ret = -errno;
-	if (!ret && meta && bpf_map_lookup_elem(scratch_fd, &zero, s))
-		ret = -errno;
-	for (i = 0; !ret && meta && i < ncpu && s[i].meta.magic != WC_MAGIC; i++)
-		;
-	if (!ret && meta && i == ncpu)
-		ret = -ENODATA;
-	if (!ret && meta)
-		*meta = s[i].meta;
-	if (!ret && xdp_action)
-		*xdp_action = opts.retval;
-	if (!ret && ns)
-		*ns = opts.duration;
-	free(s);
-	return ret;
-}
-
-/*
- * One frame through prog_fd with the metadata in front of it. -EINVAL when
- * the kernel's test runs take no xdp_md context (the caller falls back).
- */
-static int run_frame_ctx(int prog_fd, const void *frame, size_t len, struct wc_xdp_meta *meta,
-			 __u32 *xdp_action, __u64 *ns)
+static int run_frame(int prog_fd, int verdict_fd, const void *frame, size_t len,
+		     struct wc_xdp_meta *meta, __u32 *xdp_action, __u64 *ns)
 {
 	__u8 out[2048 + sizeof(struct wc_xdp_meta)];
 	/* ctx_in must describe the frame (no metadata yet) when ctx_out is asked for. */
@@ -104,22 +68,60 @@ static int run_frame_ctx(int prog_fd, const void *frame, size_t len, struct wc_x
 		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx_in,
 		    .ctx_size_in = sizeof(ctx_in), .ctx_out = &ctx, .ctx_size_out = sizeof(ctx),
 		    .repeat = 1);
+	int ncpu = libbpf_num_possible_cpus(), ret = 0, i;
+	struct wc_xdp_meta *v = NULL;
+	__u32 zero = 0;
 
-	if (bpf_prog_test_run_opts(prog_fd, &opts))
-		return -errno;
+	if (meta && verdict_fd >= 0 && ncpu > 0) {
+		v = calloc(ncpu, sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		if (bpf_map_update_elem(verdict_fd, &zero, v, 0)) {
+			ret = -errno;
+			goto out;
+		}
+	}
+	if (bpf_prog_test_run_opts(prog_fd, &opts)) {
+		ret = -errno;
+		if (ret != -EINVAL)
+			goto out;
+		/* No xdp_md context in test runs (before 5.15): no metadata either. */
+		memset(&opts, 0, sizeof(opts));
+		opts.sz = sizeof(opts);
+		opts.data_in = frame;
+		opts.data_size_in = len;
+		opts.repeat = 1;
+		ctx.data = 0;
+		if (bpf_prog_test_run_opts(prog_fd, &opts)) {
+			ret = -errno;
+			goto out;
+		}
+		ret = 0;
+	}
 	if (xdp_action)
 		*xdp_action = opts.retval;
 	if (ns)
 		*ns = opts.duration;
-	if (meta) {
-		/* The kernel returns metadata + frame; ctx_out.data is the metadata size. */
-		if (ctx.data != sizeof(*meta) || opts.data_size_out < sizeof(*meta))
-			return -ENODATA;
+	if (!meta)
+		goto out;
+	/* The kernel returns metadata + frame; ctx_out.data is the metadata size. */
+	if (ctx.data == sizeof(*meta) && opts.data_size_out >= sizeof(*meta)) {
 		memcpy(meta, out, sizeof(*meta));
-		if (meta->magic != WC_MAGIC)
-			return -ENODATA;
+		if (meta->magic == WC_MAGIC)
+			goto out;
 	}
-	return 0;
+	ret = -ENODATA;
+	if (!v || bpf_map_lookup_elem(verdict_fd, &zero, v))
+		goto out;
+	for (i = 0; i < ncpu && v[i].magic != WC_MAGIC; i++)
+		;
+	if (i < ncpu) {
+		*meta = v[i];
+		ret = 0;
+	}
+out:
+	free(v);
+	return ret;
 }
 
 int wcard_xdp_run_frame(int prog_fd, const void *frame, size_t len, struct wc_xdp_meta *meta,
@@ -129,12 +131,8 @@ int wcard_xdp_run_frame(int prog_fd, const void *frame, size_t len, struct wc_xd
 
 	if (prog_fd < 0 || !frame || len > 2048)
 		return -EINVAL;
-	ret = run_frame_ctx(prog_fd, frame, len, meta, xdp_action, ns);
-	/* Test runs take no xdp_md context before Linux 5.15. */
-	if (ret != -EINVAL)
-		return ret;
-	fd = meta ? prog_scratch_fd(prog_fd) : -1;
-	ret = run_frame_scratch(prog_fd, fd, frame, len, meta, xdp_action, ns);
+	fd = meta ? prog_verdict_fd(prog_fd) : -1;
+	ret = run_frame(prog_fd, fd, frame, len, meta, xdp_action, ns);
 	if (fd >= 0)
 		close(fd);
 	return ret;
@@ -143,17 +141,12 @@ int wcard_xdp_run_frame(int prog_fd, const void *frame, size_t len, struct wc_xd
 int wcard_clf_run_frame(struct wcard_clf *c, const void *frame, size_t len,
 			struct wc_xdp_meta *meta, __u32 *xdp_action, __u64 *ns)
 {
-	int ret;
-
 	if (!c || !frame || len > 2048)
 		return -EINVAL;
 	if (c->prog_fd < 0)
 		return -ENOENT;
-	ret = run_frame_ctx(c->prog_fd, frame, len, meta, xdp_action, ns);
-	if (ret != -EINVAL)
-		return ret;
-	return run_frame_scratch(c->prog_fd, meta ? clf_scratch_fd(c) : -1, frame, len, meta,
-				 xdp_action, ns);
+	return run_frame(c->prog_fd, meta ? clf_verdict_fd(c) : -1, frame, len, meta, xdp_action,
+			 ns);
 }
 
 int wcard_clf_rule_hits(const struct wcard_clf *c, long rule, struct wc_counter *out)

@@ -54,8 +54,8 @@ static int open_over_pins(const char *path, struct bpf_object **out, char *err, 
 		char p[4200];
 		int fd;
 
-		/* .rodata: the program's own constants; the compat build's own scratch. */
-		if (strchr(name, '.') || !strcmp(name, WC_SCRATCH_MAP))
+		/* .rodata: the program's own constants; its scratch and verdict maps. */
+		if (strchr(name, '.') || WC_MAP_PER_PROG(name))
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", path, name);
 		fd = bpf_obj_get(p);

@@ -3,6 +3,7 @@
 #define WCARD_CORE_H
 
 #include <stdio.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <wcard/base.h>
 
@@ -63,6 +64,12 @@ void arr_free(void *arr, size_t cap, size_t sz);
  */
 enum wcard_bpf_build bpf_build_recorded(__u32 rec);
 
+/*
+ * May XDP programs call bpf_xdp_adjust_meta here? Some kernels refuse it (the
+ * XDP filter then exports no metadata). Probed once.
+ */
+bool core_xdp_meta_ok(void);
+
 /* ---- load-time knobs (rodata.c) -------------------------------------------- */
 
 /*
@@ -71,6 +78,8 @@ enum wcard_bpf_build bpf_build_recorded(__u32 rec);
  */
 int core_rodata_u32(struct bpf_object *obj, const char *var, unsigned int i, __u32 *get,
 		    const __u32 *set);
+/* The same for a bool var, written only. */
+int core_rodata_set_bool(struct bpf_object *obj, const char *var, bool set);
 
 /* ---- bpffs (bpffs.c) ------------------------------------------------------ */
 

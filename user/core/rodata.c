@@ -8,11 +8,11 @@
 #include "core.h"
 
 /*
- * .rodata of obj: element i of the u32 array var, read into *get or (before
- * load) written from *set.
+ * .rodata of obj: size bytes at offset off of variable var, read into get or
+ * (before load) written from set.
  */
-int core_rodata_u32(struct bpf_object *obj, const char *var, unsigned int i, __u32 *get,
-		    const __u32 *set)
+static int rodata_rw(struct bpf_object *obj, const char *var, size_t off, size_t len, void *get,
+		     const void *set)
 {
 	const struct btf *btf = bpf_object__btf(obj);
 	const struct btf_var_secinfo *vs;
@@ -37,24 +37,35 @@ int core_rodata_u32(struct bpf_object *obj, const char *var, unsigned int i, __u
 	sec = btf__type_by_id(btf, id);
 	for (k = 0, vs = btf_var_secinfos(sec); k < btf_vlen(sec); k++, vs++) {
 		const struct btf_type *v = btf__type_by_id(btf, vs->type);
-		size_t off = vs->offset + i * sizeof(__u32);
 
 		if (strcmp(btf__name_by_offset(btf, v->name_off), var))
 			continue;
-		if ((i + 1) * sizeof(__u32) > vs->size || vs->offset + vs->size > size)
+		if (off + len > vs->size || vs->offset + vs->size > size)
 			return -EINVAL;
+		off += vs->offset;
 		if (get) {
-			memcpy(get, data + off, sizeof(*get));
+			memcpy(get, data + off, len);
 			return 0;
 		}
 		copy = malloc(size);
 		if (!copy)
 			return -ENOMEM;
 		memcpy(copy, data, size);
-		memcpy(copy + off, set, sizeof(*set));
+		memcpy(copy + off, set, len);
 		ret = bpf_map__set_initial_value(map, copy, size);
 		free(copy);
 		return ret;
 	}
 	return -ENOENT;
+}
+
+int core_rodata_u32(struct bpf_object *obj, const char *var, unsigned int i, __u32 *get,
+		    const __u32 *set)
+{
+	return rodata_rw(obj, var, (size_t)i * sizeof(__u32), sizeof(__u32), get, set);
+}
+
+int core_rodata_set_bool(struct bpf_object *obj, const char *var, bool set)
+{
+	return rodata_rw(obj, var, 0, sizeof(set), NULL, &set);
 }

@@ -228,6 +228,53 @@ static void check_inv(const struct tm_model *tm, const struct wcard_ruleset *rs,
 	free(out);
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct wc_key));
+}
+
+/*
+ * tm_merge's fixpoint, from the buckets: no table's rules all fit another
+ * table (its tuple no longer on any field) without a bucket of that table
+ * going over the collision limit.
+ */
+static void check_merged(const struct tm_model *tm, const struct wcard_ruleset *rs,
+			 const bool *live, const char *name)
+{
+	const struct wcard_layout *l = tm->layout;
+	struct wc_key *mk = malloc((rs->n + 1) * sizeof(*mk));
+	unsigned int a, b, f;
+	__u32 dummy;
+	size_t i, j, n;
+
+	cr_assert_not_null(mk, "case %s: memory", name);
+	for (a = 0; a < WC_TM_MAX_TABLES; a++) {
+		for (b = 0; tm->tables[a].used && b < WC_TM_MAX_TABLES; b++) {
+			const struct tm_mtable *ta = &tm->tables[a], *tb = &tm->tables[b];
+			bool over = false;
+
+			if (a == b || !tb->used)
+				continue;
+			for (f = 0; f < l->nfields && tb->len[f] <= ta->len[f]; f++)
+				;
+			if (f < l->nfields)
+				continue;
+			for (i = 0, n = 0; i < rs->n; i++)
+				if (live[i] && tm->rules[i].table == a)
+					masked_rule_key(l, &rs->rules[i], &tb->mask, &mk[n++]);
+			qsort(mk, n, sizeof(*mk), key_cmp);
+			for (i = 0; i < n && !over; i = j) {
+				for (j = i + 1; j < n && !key_cmp(&mk[i], &mk[j]); j++)
+					;
+				over = j - i + tm_bucket(tm, b, &mk[i], &dummy, 0) > tm->collide;
+			}
+			cr_assert(over, "case %s: table %u (%u rules) could merge into table %u",
+				  name, a, ta->nrules, b);
+		}
+	}
+	free(mk);
+}
+
 /* Keys near random rules of rs: the model's lookup equals the reference's. */
 static double diff_keys(const struct tm_model *tm, const struct wcard_ruleset *rs, const bool *live,
 			struct wt_rng *r, unsigned int pool, unsigned int nkeys, const char *name)
@@ -564,6 +611,14 @@ static void diff_set(const struct wcard_layout *l, unsigned int n, unsigned int 
 	probed = diff_keys(&tm, &rs, live, &r, pool, 20000, name);
 	cr_log_info("tm %s: %zu rules, %u tables, %.2f probed on average", name, rs.n, tm.ntables,
 		    probed);
+	/* Merged, as a bulk build leaves it: still whole, and nothing left to merge. */
+	ret = tm_merge(&tm, NULL);
+	cr_assert_geq(ret, 0, "case %s: merge: %d", name, ret);
+	check_inv(&tm, &rs, live, name);
+	check_merged(&tm, &rs, live, name);
+	probed = diff_keys(&tm, &rs, live, &r, pool, 20000, name);
+	cr_log_info("tm %s: merged %d, %u tables, %.2f probed on average", name, ret, tm.ntables,
+		    probed);
 	tm_free(&tm);
 	wcard_ruleset_free(&rs);
 	free(live);
@@ -810,6 +865,16 @@ static void sequence(const struct wcard_layout *l, unsigned int n, unsigned int 
 		unsigned int id = i < n ? i : wt_below(&r, n);
 		bool ins;
 
+		if (i == n) {
+			/* The first half merged, as a bulk load does, then changed online. */
+			tm_log_reset(&log);
+			ret = tm_merge(&tm, &log);
+			cr_assert_geq(ret, 0, "case %s: merge: %d", name, ret);
+			check_inv(&tm, &rs, live, name);
+			check_merged(&tm, &rs, live, name);
+			if (replay)
+				shadow_replay(&s, &tm, &rs, &log, name);
+		}
 		if (i < n && wt_below(&r, 2))
 			continue;
 		ins = !live[id];
@@ -853,6 +918,70 @@ static void sequence(const struct wcard_layout *l, unsigned int n, unsigned int 
 	tm_free(&tm);
 	wcard_ruleset_free(&rs);
 	free(live);
+	free(s.in);
+	free(s.where);
+}
+
+/*
+ * Five /24 sources make a table of their own (src /20 after relaxing), then a
+ * /8 source comes, which fits no table: a catch-all table (a source this
+ * short is not worth a length). The five fit the catch-all's one bucket
+ * (6 <= 10 rules): merged, one table is left, every event in a safe order.
+ */
+Test(tm, merge_folds_tables)
+{
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	struct wt_rng r = { .s = 97 };
+	struct tm_log log = { 0 };
+	struct shadow s = { 0 };
+	struct wcard_ruleset rs;
+	struct tm_model tm;
+	bool live[6];
+	unsigned int i, t;
+	int ret;
+
+	wcard_ruleset_init(&rs, l);
+	for (i = 0; i < 6; i++) {
+		struct wcard_rule rule;
+
+		wcard_rule_any(l, &rule);
+		if (i < 5)
+			wcard_rule_set_prefix(l, &rule, WC_F_SRC, 0x0a010000 + (i << 8), 24);
+		else
+			wcard_rule_set_prefix(l, &rule, WC_F_SRC, 0x0a000000, 8);
+		rule.prio = i;
+		rule.id = i;
+		wcard_ruleset_add(&rs, &rule);
+	}
+	s.n = 6;
+	s.in = calloc((size_t)WC_TM_MAX_TABLES * 6, sizeof(*s.in));
+	s.where = calloc(6, sizeof(*s.where));
+	cr_assert(s.in && s.where, "case merge: memory");
+	cr_assert_eq(tm_init(&tm, l, 0, NULL), 0, "case merge: init");
+	for (i = 0; i < 6; i++) {
+		tm_log_reset(&log);
+		cr_assert_eq(tm_insert(&tm, i, rank_of(&rs, i), &rs.rules[i], &log), 0,
+			     "case merge: insert %u", i);
+		live[i] = true;
+		shadow_replay(&s, &tm, &rs, &log, "merge");
+	}
+	cr_assert_eq(tm.ntables, 2, "case merge: %u tables before the merge, want 2", tm.ntables);
+	tm_log_reset(&log);
+	ret = tm_merge(&tm, &log);
+	cr_assert_eq(ret, 1, "case merge: merged %d tables, want 1", ret);
+	shadow_replay(&s, &tm, &rs, &log, "merge");
+	cr_assert_eq(tm.ntables, 1, "case merge: %u tables after the merge, want 1", tm.ntables);
+	for (t = 0; t < WC_TM_MAX_TABLES; t++)
+		if (tm.tables[t].used)
+			cr_assert(tm.tables[t].len[WC_F_SRC] == 0 && tm.tables[t].max_bucket == 6,
+				  "case merge: table %u: src /%u, largest bucket %u", t,
+				  tm.tables[t].len[WC_F_SRC], tm.tables[t].max_bucket);
+	check_inv(&tm, &rs, live, "merge");
+	check_merged(&tm, &rs, live, "merge");
+	diff_keys(&tm, &rs, live, &r, 4, 2000, "merge");
+	tm_log_free(&log);
+	tm_free(&tm);
+	wcard_ruleset_free(&rs);
 	free(s.in);
 	free(s.where);
 }

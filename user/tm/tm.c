@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* tm.c: the Tuple Merge builder's in-memory model: tables, buckets, relaxation, splits, events. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/core.h"
@@ -907,6 +908,191 @@ int tm_delete(struct tm_model *tm, __u32 id, struct tm_log *log)
 	if (resplit)
 		split_from(tm, &op, other);
 	return 0;
+}
+
+/* ---- merging tables -------------------------------------------------------------------- */
+
+/* A merge try's count of one bucket key: the key, its hash, a's rules with it. */
+struct tm_mslot {
+	struct wc_key key;
+	__u64 hash;
+	__u32 n; /* 0: empty slot */
+};
+
+/* State of tm_merge: every live rule's key, and a count table for one try. */
+struct tm_merge {
+	struct wc_key *rk; /* by rule id (tm_rule_key) */
+	__u32 *ids; /* the rules of the table tried */
+	size_t ids_cap;
+	struct tm_mslot *slot;
+	size_t nslot; /* power of two, at least twice the table tried */
+};
+
+/* Room in m for a table of n rules. */
+static int merge_room(struct tm_merge *m, size_t n)
+{
+	size_t want = m->nslot ? m->nslot : 16;
+	void *p;
+
+	if (grow((void **)&m->ids, &m->ids_cap, n, sizeof(*m->ids)))
+		return -ENOMEM;
+	while (want < 2 * n)
+		want *= 2;
+	if (want == m->nslot)
+		return 0;
+	p = realloc(m->slot, want * sizeof(*m->slot));
+	if (!p)
+		return -ENOMEM;
+	m->slot = p;
+	m->nslot = want;
+	return 0;
+}
+
+/* The ids of table t's rules into ids (room for its nrules). */
+static void table_ids(const struct tm_mtable *tb, __u32 *ids)
+{
+	const struct tm_priv *p = tb->priv;
+	size_t hb, j, k = 0;
+
+	for (hb = 0; hb < p->nbkt; hb++)
+		for (j = 0; j < p->heap[hb]->n; j++)
+			ids[k++] = p->heap[hb]->e[j].id;
+}
+
+/*
+ * The largest bucket table b would have with the rules of table a (m->ids)
+ * added, or UINT_MAX past the limit: counted in an open-addressed table, so
+ * that the first bucket over the limit ends the try (most tries fail).
+ */
+static unsigned int merge_bucket(const struct tm_model *tm, __u32 a, __u32 b, struct tm_merge *m)
+{
+	const struct tm_mtable *tb = &tm->tables[b];
+	size_t i, n = tm->tables[a].nrules, size = m->nslot, mask, pos;
+	unsigned int most = tb->max_bucket, ret = 0, cnt;
+	struct tm_mslot *s;
+	struct wc_key mk;
+	__u64 h;
+
+	while (size / 2 > 2 * n && size > 16)
+		size /= 2;
+	mask = size - 1;
+	memset(m->slot, 0, size * sizeof(*m->slot));
+	for (i = 0; i < n && !ret; i++) {
+		const struct tm_bkt *bk;
+
+		mk = m->rk[m->ids[i]];
+		key_and(&mk, &tb->mask);
+		h = key_hash(&mk);
+		for (pos = h & mask;; pos = (pos + 1) & mask) {
+			s = &m->slot[pos];
+			if (!s->n || (s->hash == h && !memcmp(&s->key, &mk, sizeof(mk))))
+				break;
+		}
+		if (!s->n) {
+			bk = bkt_find(tb->priv, &mk, h);
+			s->key = mk;
+			s->hash = h;
+			s->n = bk ? (__u32)bk->n : 0;
+		}
+		cnt = ++s->n;
+		if (cnt > tm->collide)
+			ret = UINT_MAX;
+		else if (cnt > most)
+			most = cnt;
+	}
+	return ret ? ret : most;
+}
+
+static unsigned int tuple_bits(unsigned int nfields, const __u8 *len)
+{
+	unsigned int f, s = 0;
+
+	for (f = 0; f < nfields; f++)
+		s += len[f];
+	return s;
+}
+
+/* Move every rule of table t (m->ids) to table to; t goes. */
+static int merge_move(struct tm_model *tm, struct tm_log *log, __u32 t, __u32 to,
+		      const __u32 *ids)
+{
+	struct tm_op op = { .log = log };
+	unsigned int k, n = tm->tables[t].nrules;
+	int ret;
+
+	for (k = 0; k < n; k++) {
+		ret = log_reserve(&op, 5);
+		if (!ret)
+			ret = table_add(tm, &op, to, ids[k]);
+		if (ret)
+			return ret;
+		table_del(tm, &op, t, ids[k]);
+		tm->rules[ids[k]].table = to;
+	}
+	return 0;
+}
+
+/*
+ * tm.h. One pass is the fixpoint: a try that failed fails for good, since
+ * tables only gain rules here (a bucket that was over the limit stays so).
+ * Of the tables a table fits, it goes to the one whose largest bucket grows
+ * least, then to the longest tuple (the most specific hash).
+ */
+int tm_merge(struct tm_model *tm, struct tm_log *log)
+{
+	unsigned int nf = tm->layout->nfields, merged = 0, t, u;
+	struct tm_merge m = { 0 };
+	int ret = 0;
+	size_t i;
+
+	if (tm->is_static)
+		return 0;
+	m.rk = malloc((tm->rules_cap ? tm->rules_cap : 1) * sizeof(*m.rk));
+	if (!m.rk) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < tm->rules_cap; i++)
+		if (tm->rules[i].used)
+			tm_rule_key(tm->layout, &tm->rules[i].r, &m.rk[i]);
+	for (t = 0; t < WC_TM_MAX_TABLES; t++) {
+		const struct tm_mtable *ta = &tm->tables[t];
+		unsigned int best_most = UINT_MAX, best_bits = 0, grown, bits;
+		int to = -1;
+
+		if (!ta->used)
+			continue;
+		ret = merge_room(&m, ta->nrules);
+		if (ret)
+			goto out;
+		table_ids(ta, m.ids);
+		for (u = 0; u < WC_TM_MAX_TABLES; u++) {
+			const struct tm_mtable *tb = &tm->tables[u];
+
+			if (u == t || !tb->used || !tm_tuple_fits(nf, tb->len, ta->len))
+				continue;
+			grown = merge_bucket(tm, t, u, &m);
+			bits = tuple_bits(nf, tb->len);
+			if (grown == UINT_MAX)
+				continue;
+			if (grown < best_most || (grown == best_most && bits > best_bits)) {
+				best_most = grown;
+				best_bits = bits;
+				to = (int)u;
+			}
+		}
+		if (to < 0)
+			continue;
+		ret = merge_move(tm, log, t, (__u32)to, m.ids);
+		if (ret)
+			goto out;
+		merged++;
+	}
+out:
+	free(m.rk);
+	free(m.ids);
+	free(m.slot);
+	return ret ? ret : (int)merged;
 }
 
 /* ---- lookup ---------------------------------------------------------------------------- */

@@ -142,6 +142,17 @@ void tm_relax_tuple(const struct wcard_layout *l, const __u8 *rl, __u8 *out);
 bool tm_split_tuple(const struct wcard_layout *l, const __u8 *tlen,
 		    const __u8 (*lens)[WC_MAX_FIELDS], size_t n, __u8 *nl);
 
+/*
+ * Merge tables into broader ones: each table whose rules all fit another table
+ * (its tuple at most as long on every field) without a bucket going over the
+ * limit moves there and goes, a rule at a time, added before it is removed
+ * (events in log, may be NULL). Bulk builds call it on their model; it never
+ * raises the tables a lookup probes. Returns the number of tables merged, or
+ * -errno (the model stays whole: every rule in one table it fits). Static
+ * pools: 0, nothing changes.
+ */
+int tm_merge(struct tm_model *tm, struct tm_log *log);
+
 /* Table ids in lookup order: by best rank, then id. Returns the count. */
 unsigned int tm_order(const struct tm_model *tm, __u32 *out);
 

@@ -4,12 +4,16 @@
  * is loaded at its largest configuration; its verified_insns and load time
  * (open, verify, maps) must stay within the limits committed in
  * tests/budget.txt, and every program measured must have a line there.
+ * In the VM suite (tests/vm/guest.sh) WCARD_BUDGET_TIMES=0 leaves the load
+ * times out (TCG runs BPF work 6-10x slower); kernels before 5.16 do not
+ * report verified instructions, so only that the programs load is checked.
  */
 #include <stdio.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>
 #include <time.h>
+#include <sys/utsname.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "wctest.h"
@@ -31,13 +35,25 @@ static double now_ms(void)
 	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
+/* Does the running kernel report bpf_prog_info.verified_insns (Linux 5.16)? */
+static bool kernel_reports_insns(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	return uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2 ||
+	       major * 1000 + minor >= 5016;
+}
+
+/* verified_insns of program fd; 0 where the kernel does not report it. */
 static __u32 insns_of(int fd, const char *what)
 {
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
 
 	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0, "case %s: prog info", what);
-	cr_assert_gt(info.verified_insns, 0, "case %s: verified_insns unknown", what);
+	if (kernel_reports_insns())
+		cr_assert_gt(info.verified_insns, 0, "case %s: verified_insns unknown", what);
 	return info.verified_insns;
 }
 
@@ -109,6 +125,8 @@ static void measure_example(struct measured *m, unsigned int *n, const char *var
 Test(budget, verified_insns_and_load_time, .timeout = 300)
 {
 	const char *src = getenv("WCARD_SRC") ? getenv("WCARD_SRC") : ".";
+	const char *te = getenv("WCARD_BUDGET_TIMES");
+	bool times = !te || strcmp(te, "0");
 	struct measured m[16];
 	unsigned int n = 0, i, lines = 0;
 	char path[512], line[256], cfg[32];
@@ -148,8 +166,10 @@ Test(budget, verified_insns_and_load_time, .timeout = 300)
 			cr_assert_leq(m[i].insns, max_insns,
 				      "case %s %s: %u verified instructions, budget %u", prog,
 				      config, m[i].insns, max_insns);
-			cr_assert_leq(m[i].load_ms, max_ms, "case %s %s: load took %.0f ms, budget %.0f",
-				      prog, config, m[i].load_ms, max_ms);
+			if (times)
+				cr_assert_leq(m[i].load_ms, max_ms,
+					      "case %s %s: load took %.0f ms, budget %.0f", prog,
+					      config, m[i].load_ms, max_ms);
 			m[i].prog[0] = 0; /* checked */
 			break;
 		}
@@ -161,4 +181,9 @@ Test(budget, verified_insns_and_load_time, .timeout = 300)
 		cr_assert_eq(m[i].prog[0], 0, "case budget: %s %s has no line in %s", m[i].prog,
 			     m[i].config, path);
 	cr_assert_eq(lines, n, "case budget: %u lines for %u programs", lines, n);
+	if (!times)
+		cr_log_info("budget: load times not checked (WCARD_BUDGET_TIMES=0)");
+	if (!kernel_reports_insns())
+		cr_log_info("budget: this kernel reports no verified instructions (Linux 5.16 does): "
+			    "the programs load, their counts are not checked");
 }

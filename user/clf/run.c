@@ -34,13 +34,22 @@ static int prog_verdict_fd(int prog_fd)
 	return -1;
 }
 
-/* The fd of the verdict map of c's program, or -1; looked up once. */
+/*
+ * The fd of the verdict map of c's program, or -1; looked up once. -1 also when
+ * c's own object keeps no verdicts (wc_keep_verdict off: metadata comes back),
+ * so that a frame costs no clear and read of the map there.
+ */
 static int clf_verdict_fd(struct wcard_clf *c)
 {
-	struct bpf_map *m = clf_object(c) ? bpf_object__find_map_by_name(clf_object(c),
-									  WC_VERDICT_MAP) :
-					    NULL;
+	struct bpf_object *obj = clf_object(c);
+	struct bpf_map *m = obj ? bpf_object__find_map_by_name(obj, WC_VERDICT_MAP) : NULL;
+	bool keep = true;
 
+	if (!c->verdict_known && m && !core_rodata_get_bool(obj, "wc_keep_verdict", &keep) &&
+	    !keep) {
+		c->verdict_known = true;
+		c->verdict_fd = -1;
+	}
 	if (!c->verdict_known) {
 		c->verdict_known = true;
 		c->verdict_fd = m ? bpf_map__fd(m) : prog_verdict_fd(c->prog_fd);

@@ -78,8 +78,9 @@ bool core_xdp_meta_ok(void);
  */
 int core_rodata_u32(struct bpf_object *obj, const char *var, unsigned int i, __u32 *get,
 		    const __u32 *set);
-/* The same for a bool var, written only. */
+/* The same for a bool var. */
 int core_rodata_set_bool(struct bpf_object *obj, const char *var, bool set);
+int core_rodata_get_bool(struct bpf_object *obj, const char *var, bool *get);
 
 /* ---- bpffs (bpffs.c) ------------------------------------------------------ */
 

@@ -69,3 +69,8 @@ int core_rodata_set_bool(struct bpf_object *obj, const char *var, bool set)
 {
 	return rodata_rw(obj, var, 0, sizeof(set), NULL, &set);
 }
+
+int core_rodata_get_bool(struct bpf_object *obj, const char *var, bool *get)
+{
+	return rodata_rw(obj, var, 0, sizeof(*get), get, NULL);
+}

@@ -235,7 +235,8 @@ $(BUILD)/libwcard-testkit.a: $(TESTKIT_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 # The CLI carries the benchmark engine for `wcard bench`.
-$(BUILD)/wcard: $(CLI_OBJS) $(BUILD)/obj/bench/harness.o $(BUILD)/libwcard-testkit.a \
+$(BUILD)/wcard: $(CLI_OBJS) $(BUILD)/obj/bench/harness.o $(BUILD)/obj/bench/twin.o \
+		$(BUILD)/libwcard-testkit.a \
 		$(BUILD)/libwcard.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(XDP_LIBS) $(PKG_LIBS) -lpthread -lm
@@ -253,6 +254,7 @@ $(BUILD)/tests/wcard-tests: $(TEST_OBJS) $(TESTKIT_OBJS) $(LIB_OBJS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CRIT_LIBS) -lpthread
 $(BUILD)/wcard-bench: $(BUILD)/obj/bench/bench.o $(BUILD)/obj/bench/harness.o $(BUILD)/obj/bench/cli.o \
+		$(BUILD)/obj/bench/twin.o \
 		$(BUILD)/libwcard-testkit.a $(BUILD)/libwcard.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread

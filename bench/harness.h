@@ -72,6 +72,13 @@ void print_row(const char *name, const char *algo, size_t rules, unsigned int ta
 /* Cases: each checked against the reference (or the kernel trie) before it is timed. */
 int bench_case(struct wcard_bench *skel, const char *name, const struct wcard_ruleset *rs,
 	       const struct wc_key *keys, enum wc_algo algo, double native, struct result *out);
+/*
+ * The C twin of the BPF Tuple Merge lookup (bench/twin.c) on the classifier
+ * loaded in skel's maps: checked against the reference, then timed over keys
+ * (all NKEYS, in the same order as the BPF row) runs times.
+ */
+int bench_twin(struct wcard_bench *skel, const struct wcard_ruleset *rs,
+	       const struct wc_key *keys, int runs, struct result *out);
 /* concurrent: lookups on another thread; reclaim: wcard_clf_reclaim on a third. */
 int bench_updates(struct wcard_bench *skel, const char *name, const struct wcard_ruleset *all,
 		  unsigned int ops, bool concurrent, bool reclaim, struct update_figures *out);

@@ -126,7 +126,7 @@ static __always_inline int wc_classify(const struct wc_key *key, const struct wc
 		return -2;
 	}
 	if (cfg->algo == WC_ALGO_TM || cfg->algo == WC_ALGO_STM)
-		ret = WC_G(wc_tm_lookup)(WC_ARGS);
+		ret = wc_tm_classify(key, cfg, res);
 	else if (cfg->algo == WC_ALGO_LPM)
 		ret = WC_G(wc_lpm_classify)(WC_ARGS);
 	else

@@ -173,18 +173,83 @@ WC_GLOBAL_FN(int, wc_tm_probe_g, WC_PARAMS, __u32 t)
 /* Lookup passes that may overlap rule moves before falling back to a scan. */
 #define WC_TM_PASSES 4
 
+/* Entry i of order buffer ob: probe its table; 1 = the pass ends (no later table can win). */
+static __always_inline int wc_tm_pass_step(const struct wc_key *key, struct wc_tm_order_buf *ob,
+					   __u32 i, __u32 tbase, const struct wc_config *cfg,
+					   struct wc_result *res, __u32 fmt)
+{
+	struct wc_tm_order_ent *e = &ob->e[i];
+
+	if (e->best >= res->rank)
+		return 1;
+	res->tables++;
+#ifndef WCARD_COMPAT
+	wc_tm_probe(key, tbase + e->table, cfg, res, fmt);
+#else
+	wc_tm_probe_g(WC_ARGS, tbase + e->table);
+#endif
+	return 0;
+}
+
+#ifndef WCARD_COMPAT
+/* Tables a block of the pass probes (wc_tm_pass_block); divides WC_TM_MAX_TABLES. */
+#define WC_TM_PASS_BLOCK 16
+
 /*
- * One pass over the tables of the current order buffer, with the table probe
- * inlined (a call per table cost ~10 ns). Global: verified once, and its big
- * frame is not stacked under the lookup's callers.
+ * Entries [first, first + WC_TM_PASS_BLOCK) of order buffer oi, with the
+ * table probe inlined and unrolled: no iterator, whose every step is a kfunc
+ * call, and a call's return costs ~6 ns where the kernel makes every return a
+ * safe one (AMD's SRSO mitigation); most passes end within the first block.
+ * Global: verified once. 1 = later tables may still win, 0 = the pass ended,
+ * <0 error.
+ */
+WC_GLOBAL_FN(int, wc_tm_pass_block, WC_PARAMS, __u32 oi, __u32 first)
+{
+	struct wc_tm_order_buf *ob;
+	__u32 n, tbase, fmt = wc_rec_format;
+	int j;
+
+	WC_TAKE_PARAMS(-22);
+	/* A bound the verifier sees for ob->e[first + j]. */
+	if (first > WC_TM_MAX_TABLES - WC_TM_PASS_BLOCK)
+		return 0;
+	ob = bpf_map_lookup_elem(&wc_tm_order, &oi);
+	if (!ob)
+		return -2;
+	n = ob->n;
+	tbase = cfg->tables_base;
+#pragma unroll
+	for (j = 0; j < WC_TM_PASS_BLOCK; j++)
+		if (first + j >= n || wc_tm_pass_step(key, ob, first + j, tbase, cfg, res, fmt))
+			return 0;
+	return 1;
+}
+
+/*
+ * One pass over the tables of the current order buffer, read once: block
+ * after block while a later table can still beat the match found.
+ */
+static __always_inline int wc_tm_pass(const struct wc_key *key, const struct wc_config *cfg,
+				      struct wc_result *res)
+{
+	__u32 oi, b;
+
+	wc_result_miss(res);
+	oi = cfg->order_base + cfg->order;
+	for (b = 0; b < WC_TM_MAX_TABLES; b += WC_TM_PASS_BLOCK)
+		if (wc_tm_pass_block(key, cfg, res, oi, b) <= 0)
+			break;
+	return 0;
+}
+#else
+/*
+ * The compat build's pass: one global function over the tables of the
+ * current order buffer, a call to the global probe per table.
  */
 WC_GLOBAL_FN(int, WC_G(wc_tm_pass), WC_PARAMS)
 {
 	struct wc_tm_order_buf *ob;
 	__u32 n, oi, tbase;
-#ifndef WCARD_COMPAT
-	__u32 fmt = wc_rec_format;
-#endif
 	int i;
 
 	WC_TAKE_PARAMS(-22);
@@ -195,24 +260,15 @@ WC_GLOBAL_FN(int, WC_G(wc_tm_pass), WC_PARAMS)
 	if (!ob)
 		return -2;
 	n = ob->n;
-	/* A bound the verifier sees, for ob->e[i] and the compat build's plain loop. */
+	/* A bound the verifier sees, for ob->e[i] and the plain loop. */
 	if (n > WC_TM_MAX_TABLES)
 		n = WC_TM_MAX_TABLES;
-	wc_for(i, 0, (int)n)
-	{
-		struct wc_tm_order_ent *e = &ob->e[i];
-
-		if (e->best >= res->rank)
+	for (i = 0; i < (int)n; i++)
+		if (wc_tm_pass_step(key, ob, i, tbase, cfg, res, 0))
 			break;
-		res->tables++;
-#ifndef WCARD_COMPAT
-		wc_tm_probe(key, tbase + e->table, cfg, res, fmt);
-#else
-		wc_tm_probe_g(WC_ARGS, tbase + e->table);
-#endif
-	}
 	return 0;
 }
+#endif
 
 /* Slot i of this generation's rules, for the exact scan (wc_tm_scan); 0 after the last. */
 static __always_inline int wc_tm_scan_one(const struct wc_key *key, const struct wc_config *cfg,
@@ -328,11 +384,11 @@ static __always_inline int wc_tm_retry(const struct wc_key *key, const struct wc
  * an exact scan answers.
  * Returns 1 on a match, 0 on a miss, <0 on error.
  */
-WC_GLOBAL_FN(int, WC_G(wc_tm_lookup), WC_PARAMS)
+static __always_inline int wc_tm_lookup_body(const struct wc_key *key,
+					     const struct wc_config *cfg, struct wc_result *res)
 {
 	__u32 moves;
 
-	WC_TAKE_PARAMS(-22);
 	wc_result_miss(res);
 	moves = *(volatile __u32 *)&cfg->moves;
 	/* Keep the compiler from moving the pass's loads across the reads of moves. */
@@ -348,6 +404,31 @@ WC_GLOBAL_FN(int, WC_G(wc_tm_lookup), WC_PARAMS)
 	}
 	return res->id != WC_ID_NONE;
 }
+
+/* The lookup as a global function: for programs that call it by name, or link it. */
+WC_GLOBAL_FN(int, WC_G(wc_tm_lookup), WC_PARAMS)
+{
+	WC_TAKE_PARAMS(-22);
+	return wc_tm_lookup_body(key, cfg, res);
+}
 WC_PUBLIC(wc_tm_lookup)
+
+/*
+ * What wc_classify calls: the default build inlines the lookup's few
+ * instructions into the caller, a call and its return less per packet (a
+ * return costs ~6 ns where the kernel makes every return a safe one, AMD's
+ * SRSO mitigation); the compat build goes through its scratch entry.
+ */
+#ifndef WCARD_COMPAT
+static __always_inline int wc_tm_classify(const struct wc_key *key, const struct wc_config *cfg,
+					  struct wc_result *res)
+{
+	if (!key || !cfg || !res)
+		return -22;
+	return wc_tm_lookup_body(key, cfg, res);
+}
+#else
+#define wc_tm_classify(key, cfg, res) WC_G(wc_tm_lookup)(WC_ARGS)
+#endif
 
 #endif /* WCARD_TM_BPF_H */

@@ -1016,6 +1016,27 @@ static int check_change(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 	return -ENOENT;
 }
 
+/*
+ * Deleted ids wait for a grace period before reuse, and a grace period costs
+ * a writer ~1-8 ms (an ARRAY_OF_MAPS update, synchronize_rcu). Meanwhile new
+ * ids are handed out, up to WC_ID_LIMIT (the hit counters' room, allocated
+ * with the maps). So a delete takes one once the ids waiting pass half the
+ * room still free, and at least max(4096, live rules): few waits while the
+ * room lasts (one per ~80,000 deletes at 5,000 live rules of 128K), one per
+ * max(4096, live rules) deletes once ids fill it.
+ */
+static __u64 id_reuse_batch(const struct wcard_clf *c)
+{
+	const struct wst *w = WST(c);
+	__u64 limit = WC_ID_LIMIT((__u64)c->max_rules), batch = ID_REUSE_BATCH;
+
+	if (w->nlive > batch)
+		batch = w->nlive;
+	if (w->nids < limit && (limit - w->nids) / 2 > batch)
+		batch = (limit - w->nids) / 2;
+	return batch;
+}
+
 static int locked_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
 {
 	struct wst *w = WST(c);
@@ -1039,12 +1060,7 @@ static int locked_delete(struct wcard_clf *c, __u32 id, char *err, size_t errlen
 		return 0;
 	}
 	ring_push(c, &w->ids, id);
-	/*
-	 * Deleted ids wait for a grace period before reuse; take one when enough
-	 * have piled up, so ids (and the rule table behind them) stay within about
-	 * twice the live rules. One ~8 ms wait per max(4096, live rules) deletes.
-	 */
-	if (w->ids.tail - w->ids.covered > (w->nlive > ID_REUSE_BATCH ? w->nlive : ID_REUSE_BATCH))
+	if (w->ids.tail - w->ids.covered > id_reuse_batch(c))
 		ret = clf_grace(c);
 	return ret;
 }

@@ -1351,7 +1351,7 @@ static void *lookup_thread(void *arg)
 
 		if (got >= 0)
 			g = (long)c->t.skel->bss->wc_test_res.value;
-		c->lookups++;
+		__atomic_store_n(&c->lookups, c->lookups + 1, __ATOMIC_RELEASE);
 		if (got < -1)
 			why = "lookup error";
 		else if (got >= 0 && (g < 0 || (__u64)g >= __atomic_load_n(&c->ninc, __ATOMIC_ACQUIRE)))
@@ -1451,6 +1451,13 @@ static void concurrent(enum wc_algo algo, unsigned int nrules, unsigned int ops,
 
 		if (x >= all.n)
 			continue;
+		/*
+		 * Changes and lookups interleaved, however busy the CPUs: a writer
+		 * that waits for few grace periods could otherwise finish before the
+		 * lookup thread ran much (a lookup per 64 changes at least).
+		 */
+		while (!(i & 63) && __atomic_load_n(&c->lookups, __ATOMIC_ACQUIRE) < i / 64)
+			usleep(20);
 		if (churn_in[x]) {
 			ret = wcard_clf_delete(c->t.clf, churn_id[x], err, sizeof(err));
 			cr_assert_eq(ret, 0, "case %s: delete: %s", name, err);

@@ -1192,7 +1192,9 @@ static int family_rules(const struct wcard_ruleset *rs, unsigned int fam, struct
 
 int bench_rules(const char *name, const struct wcard_ruleset *rs, const struct wcard_trace *tr)
 {
-	__u32 cap = rs->n + rs->n / 4 > 1024 ? rs->n + rs->n / 4 : 1024;
+	/* Maps sized as a classifier of the default size, or a quarter more than the set. */
+	__u32 cap = rs->n + rs->n / 4 > WC_DEFAULT_MAX_RULES ? rs->n + rs->n / 4 :
+							       WC_DEFAULT_MAX_RULES;
 	struct wc_key *keys = calloc(NKEYS, sizeof(*keys));
 	bool inet = rs->layout->id == WC_LAYOUT_INET, from_trace;
 	const struct wcard_trace none = {};

@@ -535,16 +535,26 @@ static int build_tm(struct wcard_clf *c, struct clf_part *pt, unsigned int g, st
 	__u32 *heads = NULL, *order_ids = NULL;
 	struct wc_tm_order_buf *ob;
 	struct tm_model *tm = NULL;
-	size_t n, cap = c->rs.set.n ? c->rs.set.n : 1, rest = 0;
+	size_t n, cap = c->rs.set.n ? c->rs.set.n : 1, nrules = 0;
+	unsigned int load = 2; /* slots per bucket, at least: load 1/2 */
 	int ret;
 
 	ret = model_build(c, pt, &tm, err, errlen);
 	if (ret)
 		return ret;
-	/* Rules of the tables not laid out yet. */
+	/*
+	 * Load 1/4 where the part holds at most a quarter of max_rules: a table
+	 * then takes fewer than 8 slots per bucket (power-of-two rounding), so the
+	 * whole layout stays within half the slot budget (4 per rule) and online
+	 * changes keep the other half. A probe that misses, most of them, reads
+	 * ~1.4 slots at 1/4 and ~2.5 at 1/2 (linear probing), and each slot is a
+	 * step of the BPF probe: 8-23% faster lookups (design.md 3.3).
+	 */
 	for (t = 0; t < WC_TM_MAX_TABLES; t++)
 		if (tm->tables[t].used)
-			rest += tm->tables[t].nrules;
+			nrules += tm->tables[t].nrules;
+	if (16 * (__u64)nrules <= c->nslots)
+		load = 4;
 	ents = calloc(cap, sizeof(*ents));
 	heads = calloc(cap, sizeof(*heads));
 	order_ids = calloc(WC_TM_MAX_TABLES, sizeof(*order_ids));
@@ -594,19 +604,8 @@ static int build_tm(struct wcard_clf *c, struct clf_part *pt, unsigned int g, st
 			nb += first;
 			next_rule++;
 		}
-		/*
-		 * Load factor at most 1/4 where the slots allow it with room left for
-		 * the tables after this one at 1/2 (4 slots a rule, the budget, covers
-		 * 1/2 with rounding), else 1/2. A probe that misses, most of them,
-		 * reads ~1.4 slots at 1/4 and ~2.5 at 1/2 (linear probing), and each
-		 * slot is a step of the BPF probe: ~10% faster lookups (design.md 3.3).
-		 */
-		rest -= tb->nrules;
-		while ((1u << lg) < 4 * nb)
+		while ((1u << lg) < load * nb)
 			lg++;
-		if (next_slot + (1u << lg) + 4 * rest > c->nslots)
-			for (lg = 3; (1u << lg) < 2 * nb; lg++)
-				;
 		for (;;) {
 			if (next_slot + (1u << lg) > c->nslots) {
 				seterr(err, errlen, "out of bucket slots (%u per generation)",

@@ -1021,9 +1021,11 @@ static int check_change(struct wcard_clf *c, __u32 id, char *err, size_t errlen)
  * a writer ~1-8 ms (an ARRAY_OF_MAPS update, synchronize_rcu). Meanwhile new
  * ids are handed out, up to WC_ID_LIMIT (the hit counters' room, allocated
  * with the maps). So a delete takes one once the ids waiting pass half the
- * room still free, and at least max(4096, live rules): few waits while the
- * room lasts (one per ~80,000 deletes at 5,000 live rules of 128K), one per
- * max(4096, live rules) deletes once ids fill it.
+ * room still free, and at least max(4096, live rules). Ids handed out then
+ * settle near (limit + 2 live) / 3, and a wait comes once per about
+ * (limit - live) / 3 deletes (~85,000 at 5,000 live rules, max_rules
+ * 131,072); a classifier with little room waits, as before, once per
+ * max(4096, live rules).
  */
 static __u64 id_reuse_batch(const struct wcard_clf *c)
 {

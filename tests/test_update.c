@@ -596,6 +596,68 @@ Test(update, deleted_ids_wait_for_room, .timeout = 300)
 	free(st);
 }
 
+/*
+ * A big table laid out at load 1/4 (more than 4,096 slots): deleting its best
+ * rule raises its published best rank, so a lookup whose match lies in a
+ * table ranked between stops before it. Failed while the rescan stopped at
+ * 4,096 slots, sized for load 1/2.
+ */
+Test(update, best_rank_rises_in_a_big_table, .timeout = 120)
+{
+	const struct wcard_layout *l = wcard_layout_ipv4();
+	const char *name = "best rank, a big table";
+	struct wcard_stats *st = calloc(1, sizeof(*st));
+	const unsigned int n = 6000;
+	struct wcard_ruleset rs;
+	struct wcard_rule r;
+	struct wc_key key = {};
+	char err[256] = "";
+	unsigned int i, big = 0;
+	struct lk t;
+
+	cr_assert_not_null(st, "case %s: calloc", name);
+	wcard_ruleset_init(&rs, l);
+	/* Table A: consecutive /32 sources in one /16 (relaxed into buckets of a few). */
+	for (i = 0; i < n; i++) {
+		wcard_rule_any(l, &r);
+		wcard_rule_set_prefix(l, &r, WC_F_SRC, 0x0a010000 + i, 32);
+		r.prio = i ? 1000 + i : 0; /* rule 0 is the best of all */
+		r.value = 1;
+		cr_assert_eq(wcard_ruleset_add(&rs, &r), 0, "case %s: add", name);
+	}
+	/* Table B: one /16 rule, ranked between A's best and the rest of A. */
+	wcard_rule_any(l, &r);
+	wcard_rule_set_prefix(l, &r, WC_F_SRC, 0x0a020000, 16);
+	r.prio = 500;
+	r.value = 2;
+	cr_assert_eq(wcard_ruleset_add(&rs, &r), 0, "case %s: add", name);
+	lk_open(&t, l, WC_DEFAULT_MAX_RULES, WC_ALGO_TM, name);
+	cr_assert_eq(wcard_clf_load(t.clf, &rs, err, sizeof(err)), 0, "case %s: load: %s", name,
+		     err);
+	cr_assert_eq(wcard_clf_stats(t.clf, st), 0, "case %s: stats", name);
+	cr_assert_eq(st->ntables, 2, "case %s: %u tables", name, st->ntables);
+	for (i = 0; i < st->ntables; i++)
+		if (st->tables[i].slots > big)
+			big = st->tables[i].slots;
+	/* Between the old rescan limit and the new one: the case the test is about. */
+	cr_assert(big > 4096 && big <= 8192, "case %s: the big table has %u slots", name, big);
+	key.w[0] = 0x0a020005; /* in B only */
+	cr_assert_eq(lk_lookup(&t, &key), n, "case %s: B's rule before the delete", name);
+	cr_assert_eq(t.skel->bss->wc_test_res.tables, 2,
+		     "case %s: %u tables probed before the delete (A, best 0, comes first)", name,
+		     t.skel->bss->wc_test_res.tables);
+	cr_assert_eq(wcard_clf_delete(t.clf, 0, err, sizeof(err)), 0, "case %s: delete: %s",
+		     name, err);
+	cr_assert_eq(lk_lookup(&t, &key), n, "case %s: B's rule after the delete", name);
+	cr_assert_eq(t.skel->bss->wc_test_res.tables, 1,
+		     "case %s: %u tables probed after A's best rule went (A's best rank not "
+		     "raised)",
+		     name, t.skel->bss->wc_test_res.tables);
+	lk_close(&t);
+	wcard_ruleset_free(&rs);
+	free(st);
+}
+
 Test(update, churn_bf_and_static, .timeout = 300)
 {
 	struct wcard_ruleset all;

@@ -38,8 +38,12 @@
 
 /* Deleted ids that wait for a grace period, at least (see wcard_clf_delete). */
 #define ID_REUSE_BATCH 4096
-/* A table's best rank is found again after its best rule goes only up to this many slots. */
-#define BEST_SCAN_MAX 4096
+/*
+ * A table's best rank is found again after its best rule goes only up to this
+ * many slots: 2048 buckets at load 1/4 (bulk builds of parts of at most
+ * max_rules / 4 rules), 4096 at 1/2.
+ */
+#define BEST_SCAN_MAX 8192
 /* Rules a bucket holds at most, as read (a split keeps buckets near the collision limit). */
 #define BUCKET_MAX 4096
 
